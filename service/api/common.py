@@ -1,0 +1,70 @@
+"""Shared pieces of the HTTP layer: DB dependency, output negotiation, HTML rendering."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import orjson
+from fastapi import Depends, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy import Connection
+
+TEMPLATES = Environment(
+    loader=FileSystemLoader(Path(__file__).resolve().parent.parent / "templates"),
+    autoescape=select_autoescape(["html"]),
+)
+
+
+class OutputFormat(str, enum.Enum):
+    json = "json"
+    html = "html"
+
+
+def get_conn(request: Request) -> Iterator[Connection]:
+    with request.app.state.engine.connect() as conn:
+        yield conn
+
+
+Conn = Annotated[Connection, Depends(get_conn)]
+FormatParam = Annotated[OutputFormat | None, Query(alias="f", description="Response format: json or html")]
+
+
+def wants_html(request: Request, f: OutputFormat | None) -> bool:
+    if f is not None:
+        return f == OutputFormat.html
+    accept = request.headers.get("accept", "")
+    return "text/html" in accept and "application/json" not in accept
+
+
+class JSONResponse(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)
+
+
+def render(request: Request, f: OutputFormat | None, data: Any, *, title: str, template: str = "generic.html",
+           media_type: str = "application/json", **context) -> Response:
+    """JSON by default; HTML for browsers (Accept: text/html) or ``?f=html``."""
+    if wants_html(request, f):
+        html = TEMPLATES.get_template(template).render(
+            request=request, title=title, data=data,
+            json_text=orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS).decode(),
+            json_url=str(request.url.include_query_params(f="json")), **context,
+        )
+        return HTMLResponse(html)
+    resp = JSONResponse(data)
+    resp.headers["content-type"] = media_type
+    return resp
+
+
+def not_found(message: str) -> HTTPException:
+    return HTTPException(status_code=404, detail=message)
+
+
+def bad_request(message: str) -> HTTPException:
+    return HTTPException(status_code=400, detail=message)

@@ -1,0 +1,5 @@
+"""Rounds, choropleths, time series, locations, sites."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["figures"])

@@ -1,0 +1,33 @@
+"""/health: is the database reachable, which PostGIS, which migration."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from sqlalchemy import text
+
+from service import db
+from service.api.common import FormatParam, render
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/health", summary="Database reachable, PostGIS version, migration head")
+def health(request: Request, f: FormatParam = None):
+    engine = request.app.state.engine
+    out = {"status": "ok", "database": "reachable"}
+    try:
+        with engine.connect() as conn:
+            out["postgres_version"] = conn.execute(text("SHOW server_version")).scalar()
+            out["postgis_version"] = conn.execute(text("SELECT postgis_lib_version()")).scalar()
+            out["migration"] = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            out["data_version"] = conn.execute(text("SELECT version FROM data_version")).scalar()
+        out["migration_head"] = db.head_revision(engine)
+        out["migrations_current"] = out["migration"] == out["migration_head"]
+        if not out["migrations_current"]:
+            out["status"] = "degraded"
+    except Exception as exc:  # report, don't crash: health must answer
+        out = {"status": "error", "database": "unreachable", "message": str(exc).splitlines()[0]}
+        resp = render(request, f, out, title="Health")
+        resp.status_code = 503
+        return resp
+    return render(request, f, out, title="Health")

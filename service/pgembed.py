@@ -1,0 +1,218 @@
+"""The embedded PostgreSQL/PostGIS cluster used when no DATABASE_URL is configured.
+
+The cluster lives in ``<data_dir>/pg`` (git-ignored), listens on 127.0.0.1 only, on a port
+chosen free at first start and remembered in ``<data_dir>/pg.json``. PostgreSQL refuses to
+run as root, so when we are root the server binaries run as the ``postgres`` system user and
+the cluster folder belongs to it (mode 700).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import secrets
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+DB_NAME = "dtm_atlas"
+DB_USER = "atlas"
+
+
+class EmbeddedPostgresError(RuntimeError):
+    pass
+
+
+def find_pg_bindir() -> Path:
+    """Locate initdb/pg_ctl: $DTM_ATLAS_PG_BINDIR, the newest /usr/lib/postgresql/N/bin, PATH."""
+    env = os.environ.get("DTM_ATLAS_PG_BINDIR")
+    candidates: list[Path] = [Path(env)] if env else []
+    root = Path("/usr/lib/postgresql")
+    if root.is_dir():
+        versions = sorted(
+            (p for p in root.iterdir() if p.name.split(".")[0].isdigit()),
+            key=lambda p: int(p.name.split(".")[0]),
+            reverse=True,
+        )
+        candidates += [v / "bin" for v in versions]
+    which = shutil.which("pg_ctl")
+    if which:
+        candidates.append(Path(which).resolve().parent)
+    for c in candidates:
+        if (c / "initdb").exists() and (c / "pg_ctl").exists():
+            return c
+    raise EmbeddedPostgresError(
+        "PostgreSQL server binaries (initdb, pg_ctl) not found. On Debian/Ubuntu run "
+        "`apt-get install postgresql-15-postgis-3` (the README's first command does it); elsewhere "
+        "install PostgreSQL >= 13 with PostGIS >= 3.1, or set DATABASE_URL to an existing server."
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _port_in_use(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+@dataclass
+class EmbeddedPostgres:
+    data_dir: Path
+
+    @property
+    def pgdata(self) -> Path:
+        return self.data_dir / "pg"
+
+    @property
+    def state_file(self) -> Path:
+        return self.data_dir / "pg.json"
+
+    @property
+    def log_file(self) -> Path:
+        return self.pgdata / "server.log"
+
+    # -- running binaries as the right user -------------------------------------------------
+    @property
+    def _as_root(self) -> bool:
+        return os.geteuid() == 0
+
+    def _run(self, args: list[str], check: bool = True) -> subprocess.CompletedProcess:
+        cmd = [str(a) for a in args]
+        if self._as_root:
+            cmd = ["runuser", "-u", "postgres", "--", *cmd]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if check and proc.returncode != 0:
+            raise EmbeddedPostgresError(
+                f"{' '.join(cmd)} failed ({proc.returncode}): {proc.stderr.strip() or proc.stdout.strip()}"
+            )
+        return proc
+
+    # -- state -------------------------------------------------------------------------------
+    def _state(self) -> dict:
+        if self.state_file.exists():
+            return json.loads(self.state_file.read_text())
+        return {}
+
+    def _save_state(self, state: dict) -> None:
+        self.state_file.write_text(json.dumps(state))
+        self.state_file.chmod(0o600)
+
+    @property
+    def initialised(self) -> bool:
+        return (self.pgdata / "PG_VERSION").exists() and self.state_file.exists()
+
+    def url(self, driver: str = "postgresql+psycopg") -> str:
+        st = self._state()
+        if not st:
+            raise EmbeddedPostgresError(f"embedded cluster not initialised in {self.pgdata}")
+        return f"{driver}://{DB_USER}:{st['password']}@127.0.0.1:{st['port']}/{DB_NAME}"
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def init(self) -> None:
+        bindir = find_pg_bindir()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        if self.pgdata.exists() and not (self.pgdata / "PG_VERSION").exists():
+            shutil.rmtree(self.pgdata)  # a half-made cluster from an interrupted first start
+        self.pgdata.mkdir(mode=0o700)
+        if self._as_root:
+            pw = pwd.getpwnam("postgres")
+            os.chown(self.pgdata, pw.pw_uid, pw.pw_gid)
+            self._check_traversable()
+        password = secrets.token_urlsafe(18)
+        with tempfile.NamedTemporaryFile("w", delete=False, suffix=".pw") as f:
+            f.write(password + "\n")
+        try:
+            os.chmod(f.name, 0o644)
+            self._run(
+                [bindir / "initdb", "-D", self.pgdata, "-U", DB_USER, "-E", "UTF8", "--locale=C.UTF-8",
+                 "--auth-local=scram-sha-256", "--auth-host=scram-sha-256", f"--pwfile={f.name}"]
+            )
+        finally:
+            os.unlink(f.name)
+        conf = self.pgdata / "postgresql.conf"
+        extra = (
+            "\n# dtm-atlas embedded cluster\nlisten_addresses = '127.0.0.1'\n"
+            f"unix_socket_directories = '{self.pgdata}'\n"
+            "shared_buffers = '256MB'\nwork_mem = '32MB'\nmaintenance_work_mem = '256MB'\n"
+            "fsync = on\nsynchronous_commit = off\nmax_connections = 100\n"
+            "logging_collector = off\n"
+        )
+        if self._as_root:
+            self._run(["sh", "-c", f"cat >> '{conf}' <<'EOF'\n{extra}\nEOF"])
+        else:
+            with open(conf, "a") as fh:
+                fh.write(extra)
+        self._save_state({"port": _free_port(), "password": password, "bindir": str(bindir)})
+
+    def _check_traversable(self) -> None:
+        probe = subprocess.run(["runuser", "-u", "postgres", "--", "test", "-w", str(self.pgdata)])
+        if probe.returncode != 0:
+            raise EmbeddedPostgresError(
+                f"the postgres user cannot reach {self.pgdata}; a parent folder is not traversable. "
+                "Set DTM_ATLAS_DATA_DIR to a folder the postgres user can reach, or use DATABASE_URL."
+            )
+
+    def is_running(self) -> bool:
+        if not (self.pgdata / "PG_VERSION").exists():
+            return False
+        bindir = Path(self._state().get("bindir") or find_pg_bindir())
+        return self._run([bindir / "pg_ctl", "status", "-D", self.pgdata], check=False).returncode == 0
+
+    def start(self) -> str:
+        """Create the cluster on first use, start it if stopped, make sure the database exists."""
+        if not self.initialised:
+            self.init()
+        st = self._state()
+        bindir = Path(st["bindir"]) if Path(st["bindir"]).exists() else find_pg_bindir()
+        if not self.is_running():
+            if _port_in_use(st["port"]):
+                st["port"] = _free_port()
+                self._save_state(st)
+            self._run(
+                [bindir / "pg_ctl", "start", "-w", "-t", "60", "-D", self.pgdata, "-l", self.log_file,
+                 "-o", f"-p {st['port']}"]
+            )
+        self._ensure_database()
+        return self.url()
+
+    def _ensure_database(self) -> None:
+        import psycopg
+
+        st = self._state()
+        dsn = f"host=127.0.0.1 port={st['port']} user={DB_USER} password={st['password']} dbname=postgres"
+        for attempt in range(50):
+            try:
+                with psycopg.connect(dsn, autocommit=True) as conn:
+                    exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DB_NAME,)).fetchone()
+                    if not exists:
+                        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
+                return
+            except psycopg.OperationalError:
+                if attempt == 49:
+                    raise
+                time.sleep(0.1)
+
+    def stop(self) -> bool:
+        if not self.is_running():
+            return False
+        bindir = Path(self._state().get("bindir") or find_pg_bindir())
+        self._run([bindir / "pg_ctl", "stop", "-w", "-m", "fast", "-D", self.pgdata])
+        return True
+
+    def status(self) -> dict:
+        st = self._state()
+        return {
+            "pgdata": str(self.pgdata),
+            "initialised": self.initialised,
+            "running": self.is_running(),
+            "port": st.get("port"),
+        }

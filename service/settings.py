@@ -1,0 +1,43 @@
+"""Configuration: one pydantic-settings class, env vars prefixed ``DTM_ATLAS_``.
+
+``DATABASE_URL`` (unprefixed, the usual convention) is also honoured; when neither it nor
+``DTM_ATLAS_DATABASE_URL`` is set, the CLI runs its own embedded PostgreSQL cluster.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DTM_ATLAS_", env_file=".env", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("DTM_ATLAS_DATABASE_URL", "DATABASE_URL"),
+        description="PostgreSQL/PostGIS URL; unset = embedded cluster in data_dir",
+    )
+    data_dir: Path = Field(default=PROJECT_ROOT / ".data", description="embedded cluster, caches")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_level: str = "info"
+    shared_data_dir: Path = Field(
+        default=PROJECT_ROOT.parent / "shared" / "data",
+        description="where the real demo data lives (COD-AB, master lists)",
+    )
+    max_upload_mb: int = 50
+
+    @property
+    def embedded(self) -> bool:
+        return not self.database_url
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,111 @@
+"""Test session database: a real PostGIS.
+
+With DATABASE_URL set, tests create (and drop) their own databases on that server; otherwise
+the session starts a throw-away embedded cluster in a temporary folder (~2 s). A migrated
+template database is cloned for each test that needs a pristine database.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy import create_engine
+from sqlalchemy.engine import make_url
+
+from service import db
+from service.pgembed import EmbeddedPostgres
+from service.settings import Settings
+
+SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+COD_AB = SHARED / "irq_cod_ab"
+MASTERLISTS = SHARED / "dtm_iraq_masterlists"
+_counter = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A server URL (without database) the tests may create databases on."""
+    url = os.environ.get("DATABASE_URL") or os.environ.get("DTM_ATLAS_DATABASE_URL")
+    if url:
+        yield make_url(db.normalise_url(url))
+        return
+    tmp = Path(tempfile.mkdtemp(prefix="dtm-atlas-test-"))
+    tmp.chmod(0o755)  # the postgres user must reach the cluster folder when we are root
+    pg = EmbeddedPostgres(tmp)
+    pg.start()
+    yield make_url(pg.url())
+    pg.stop()
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _admin_dsn(url) -> str:
+    return url.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
+
+
+def create_database(server_url, name: str, template: str | None = None) -> str:
+    with psycopg.connect(_admin_dsn(server_url), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+    return server_url.set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(server_url, name: str) -> None:
+    with psycopg.connect(_admin_dsn(server_url), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def template_db(pg_server):
+    name = f"dtm_atlas_test_template_{os.getpid()}"
+    url = create_database(pg_server, name)
+    engine = create_engine(url)
+    db.migrate(engine)
+    engine.dispose()
+    yield name
+    drop_database(pg_server, name)
+
+
+@pytest.fixture
+def fresh_engine(pg_server, template_db):
+    """A pristine migrated database for one test."""
+    name = f"dtm_atlas_test_{os.getpid()}_{next(_counter)}"
+    engine = create_engine(create_database(pg_server, name, template_db))
+    yield engine
+    engine.dispose()
+    drop_database(pg_server, name)
+
+
+@pytest.fixture(scope="session")
+def iraq_engine(pg_server, template_db):
+    """A database with the four Iraq COD-AB levels imported (shared: tests must not modify it)."""
+    from boundaries.reader import read_boundaries
+    from boundaries.store import import_boundaries
+
+    name = f"dtm_atlas_test_iraq_{os.getpid()}"
+    engine = create_engine(create_database(pg_server, name, template_db))
+    for f in sorted(COD_AB.glob("*.geojson")):
+        import_boundaries(engine, read_boundaries(f))
+    yield engine
+    engine.dispose()
+    drop_database(pg_server, name)
+
+
+@pytest.fixture(scope="session")
+def iraq_settings(iraq_engine) -> Settings:
+    return Settings(database_url=iraq_engine.url.render_as_string(hide_password=False), shared_data_dir=SHARED)
+
+
+@pytest.fixture(scope="session")
+def client(iraq_settings, iraq_engine):
+    from fastapi.testclient import TestClient
+
+    from service.app import create_app
+
+    with TestClient(create_app(iraq_settings, iraq_engine)) as c:
+        yield c
