@@ -1,4 +1,5 @@
-"""Owner of ``boundary_set``, ``admin_unit`` and ``admin_unit_generalised``: all their SQL.
+"""Owner of ``boundary_set``, ``admin_unit``, ``admin_unit_generalised`` and
+``admin_unit_subdivided``: all their SQL.
 
 An import of one file (one level of one country) is one transaction: the set is found or
 created, the level's units are replaced through COPY, the level is generalised per zoom band,
@@ -105,6 +106,20 @@ def import_boundaries(engine: Engine, read: BoundaryRead, username: str | None =
                 text(
                     "UPDATE admin_unit SET area_km2 = ST_Area(geom::geography) / 1e6 "
                     "WHERE boundary_set_id = :s AND level = :l"
+                ),
+                {"s": set_id, "l": read.level},
+            )
+            conn.execute(
+                text("DELETE FROM admin_unit_subdivided WHERE boundary_set_id = :s AND level = :l"),
+                {"s": set_id, "l": read.level},
+            )
+            conn.execute(
+                text(
+                    """
+                    INSERT INTO admin_unit_subdivided (boundary_set_id, level, pcode, geom)
+                    SELECT boundary_set_id, level, pcode, ST_Subdivide(geom, 64)
+                    FROM admin_unit WHERE boundary_set_id = :s AND level = :l
+                    """
                 ),
                 {"s": set_id, "l": read.level},
             )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from datetime import datetime
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -20,6 +22,12 @@ boundaries_app = typer.Typer(help="Admin boundaries: import files, check the hie
 app.add_typer(db_app, name="db")
 app.add_typer(boundaries_app, name="boundaries")
 app.add_typer(tiles_cli.app, name="tiles")
+import_app = typer.Typer(help="Import displacement data: master lists (rounds) and sites.", no_args_is_help=True)
+rounds_app = typer.Typer(help="Rounds: list them, show their quality report.", no_args_is_help=True)
+token_app = typer.Typer(help="API tokens for HTTP writes (stored hashed).", no_args_is_help=True)
+app.add_typer(import_app, name="import")
+app.add_typer(rounds_app, name="rounds")
+app.add_typer(token_app, name="token")
 
 console = Console()
 err = Console(stderr=True)
@@ -189,10 +197,174 @@ def boundaries_list():
     console.print(t)
 
 
+# ------------------------------------------------------------------------------ figures
+class PopulationChoice(str, Enum):
+    idp = "idp"
+    returnee = "returnee"
+
+
+class PlacementChoice(str, Enum):
+    declared = "declared"
+    spatial = "spatial"
+
+
+@import_app.command("masterlist")
+def import_masterlist_cmd(
+    file: Annotated[Path, typer.Argument(help="DTM master list: CSV or XLSX (DTM wide, HXL-tagged or long format)")],
+    population: Annotated[PopulationChoice, typer.Option(help="idp or returnee")],
+    round_number: Annotated[Optional[int], typer.Option("--round", help="DTM round number (known Iraq rounds are looked up)")] = None,
+    reporting_date: Annotated[Optional[datetime], typer.Option("--date", formats=["%Y-%m-%d"], help="Reporting date (default: the file's date column)")] = None,
+    country: Annotated[str, typer.Option(help="ISO3 country code")] = "IRQ",
+    placement: Annotated[PlacementChoice, typer.Option(help="declared: DTM's declared governorate/district; spatial: point-in-polygon only")] = PlacementChoice.declared,
+    correct_swapped: Annotated[bool, typer.Option("--correct-swapped/--keep-swapped", help="Use the swapped point when latitude/longitude look swapped")] = True,
+    sheet: Annotated[Optional[str], typer.Option(help="XLSX sheet name")] = None,
+    encoding: Annotated[Optional[str], typer.Option(help="CSV encoding (default: detected; e.g. cp1256)")] = None,
+    report_csv: Annotated[Optional[Path], typer.Option(help="Write the quality report (flagged locations) to this CSV")] = None,
+    show: Annotated[int, typer.Option(help="Flagged locations to print")] = 20,
+):
+    """Import a master list as one round (one transaction; re-importing a round replaces it)."""
+    from service.ingest.masterlist import MasterlistError
+    from service.ingest.rounds import ImportRejected, import_masterlist
+
+    engine = _engine()
+    with console.status(f"importing {file.name} ..."):
+        try:
+            res = import_masterlist(
+                engine, file, population=population.value, round_number=round_number,
+                reporting_date=reporting_date.date() if reporting_date else None, country=country.upper(),
+                placement_mode=placement.value, correct_swapped=correct_swapped, sheet=sheet, encoding=encoding,
+            )
+        except (MasterlistError, ImportRejected) as exc:
+            fail(f"{exc}\nnothing was imported; the database is unchanged", 2)
+    console.print(
+        f"[bold]round {res.round_number}[/] ({res.population}, {res.reporting_date}) id {res.round_id}: "
+        f"{res.rows} locations, {res.families:,} families, {res.individuals:,} individuals, "
+        f"{res.flagged_rows} flagged; {sum(res.timings.get(k, 0) for k in ('parse_s', 'stage_s', 'place_s', 'aggregate_s')):.2f} s"
+    )
+    for issue in res.parser_issues[:show]:
+        err.print(f"[yellow]row {issue.row}[/] {issue.field or ''}: {issue.message}", highlight=False)
+    _print_quality(engine, res.round_id, show, report_csv)
+
+
+def _print_quality(engine, round_id: int, show: int, report_csv: Path | None) -> None:
+    from service.figures.quality import quality_report, report_csv as to_csv
+
+    with engine.connect() as conn:
+        report = quality_report(conn, round_id)
+    t = Table("flag", "locations", "meaning", title=f"quality report, round id {round_id}")
+    for flag, info in report["flags"].items():
+        t.add_row(flag, str(info["count"]), info["meaning"])
+    console.print(t)
+    console.print(f"unassigned: adm1 {report['unassigned_adm1']}, adm2 {report['unassigned_adm2']}, "
+                  f"adm3 {report['unassigned_adm3']} of {report['rows']} locations")
+    if show:
+        rows = [r for r in report["locations"] if set(r["flags"]) - {"declared_differs_from_spatial"}][:show]
+        if rows:
+            d = Table("row", "location", "name", "declared", "lat", "lon", "placed in", "flags",
+                      title="flagged locations (other than declared/spatial differences)")
+            for r in rows:
+                d.add_row(str(r["source_row"]), r["location_id"] or "", r["name_en"] or "",
+                          f"{r['declared_adm1_name'] or ''} / {r['declared_adm2_name'] or ''}",
+                          str(r["reported_lat"]), str(r["reported_lon"]), r["adm3"], ", ".join(r["flags"]))
+            console.print(d)
+    if report_csv:
+        report_csv.write_text(to_csv(report), encoding="utf-8")
+        console.print(f"quality report written to {report_csv}")
+
+
+@import_app.command("sites")
+def import_sites_cmd(
+    file: Annotated[Path, typer.Argument(help="Sites: CSV (site_id, name, type, lat, lon, status, households, individuals) or GeoJSON points")],
+    country: Annotated[str, typer.Option(help="ISO3 country code")] = "IRQ",
+):
+    """Import sites (camps, informal settlements, collective centres); upserted by site ID."""
+    from service.ingest.sites import SiteFileError, import_sites
+
+    engine = _engine()
+    try:
+        res = import_sites(engine, file, country=country.upper())
+    except SiteFileError as exc:
+        fail(f"{exc}\nnothing was imported; the database is unchanged", 2)
+    console.print(f"{res.file}: {res.inserted_or_updated} sites imported or updated")
+    for issue in res.issues:
+        err.print(f"[yellow]{issue}[/]", highlight=False)
+    if res.without_point:
+        err.print(f"[yellow]rows without a valid point (imported without geometry): {res.without_point}[/]")
+
+
+@rounds_app.command("list")
+def rounds_list():
+    """List rounds with their national totals."""
+    from service.figures.rounds import list_rounds
+
+    with _engine().connect() as conn:
+        rows = list_rounds(conn)
+    t = Table("id", "country", "population", "round", "date", "locations", "families", "individuals", "file")
+    for r in rows:
+        t.add_row(str(r["id"]), r["country"], r["population"], str(r["round_number"]), str(r["reporting_date"]),
+                  f"{r['locations'] or 0:,}", f"{r['families'] or 0:,}", f"{r['individuals'] or 0:,}", r["source_file"] or "")
+    console.print(t)
+
+
+@rounds_app.command("quality")
+def rounds_quality(
+    round_id: Annotated[int, typer.Argument(help="Round id (see `dtm-atlas rounds list`)")],
+    csv_out: Annotated[Optional[Path], typer.Option("--csv", help="Write all flagged locations to this CSV")] = None,
+    show: Annotated[int, typer.Option(help="Flagged locations to print")] = 20,
+):
+    """Show a round's quality report (CLI table, optional CSV)."""
+    from service.figures.rounds import get_round
+
+    engine = _engine()
+    with engine.connect() as conn:
+        if get_round(conn, round_id) is None:
+            fail(f"no round with id {round_id}")
+    _print_quality(engine, round_id, show, csv_out)
+
+
+@token_app.command("create")
+def token_create(
+    label: Annotated[str, typer.Option(help="Who or what the token is for")],
+    role: Annotated[str, typer.Option(help="reader, editor or admin")] = "editor",
+):
+    """Issue a token (printed once; only its hash is stored)."""
+    from service.auth import create_token
+
+    try:
+        token = create_token(_engine(), role, label)
+    except ValueError as exc:
+        fail(str(exc))
+    console.print(token, highlight=False, soft_wrap=True)
+
+
+@token_app.command("list")
+def token_list():
+    """List tokens (never their values)."""
+    from service.auth import list_tokens
+
+    with _engine().connect() as conn:
+        rows = list_tokens(conn)
+    t = Table("id", "role", "label", "created", "last used", "revoked")
+    for r in rows:
+        t.add_row(str(r["id"]), r["role"], r["label"], str(r["created_at"])[:19], str(r["last_used_at"] or "")[:19],
+                  str(r["revoked_at"] or "")[:19])
+    console.print(t)
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: Annotated[int, typer.Argument(help="Token id")]):
+    """Revoke a token."""
+    from service.auth import revoke_token
+
+    if not revoke_token(_engine(), token_id):
+        fail(f"no active token with id {token_id}")
+    console.print(f"token {token_id} revoked")
+
+
 # --------------------------------------------------------------------------------- serve
 @app.command("demo")
 def demo():
-    """Load the real demo data from ../shared/data (Iraq COD-AB, all four levels). Idempotent."""
+    """Load the real demo data from ../shared/data (Iraq COD-AB, the three master lists). Idempotent."""
     from service.demo import load_demo
 
     load_demo(_engine(), get_settings(), console)

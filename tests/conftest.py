@@ -109,3 +109,40 @@ def client(iraq_settings, iraq_engine):
 
     with TestClient(create_app(iraq_settings, iraq_engine)) as c:
         yield c
+
+
+# the three real master lists and the round numbers DTM gave them (see service/data/known_rounds.csv)
+REAL_ROUNDS = [
+    ("IDPs_MasterList_dataset_DTM_IOMDec_31_2017.csv", "idp"),
+    ("IDPs_MasterList_dataset_DTM_IOMFeb_28_2021.csv", "idp"),
+    ("Returnee_MasterList_dataset_DTM_IOMFeb_28_2021.csv", "returnee"),
+]
+
+
+@pytest.fixture(scope="session")
+def figures_engine(pg_server, template_db):
+    """Iraq boundaries plus the three real master lists imported (shared: tests must not modify it)."""
+    from boundaries.reader import read_boundaries
+    from boundaries.store import import_boundaries
+    from service.ingest.rounds import import_masterlist
+
+    name = f"dtm_atlas_test_figures_{os.getpid()}"
+    engine = create_engine(create_database(pg_server, name, template_db))
+    for f in sorted(COD_AB.glob("*.geojson")):
+        import_boundaries(engine, read_boundaries(f))
+    for fname, population in REAL_ROUNDS:
+        import_masterlist(engine, MASTERLISTS / fname, population=population)
+    yield engine
+    engine.dispose()
+    drop_database(pg_server, name)
+
+
+@pytest.fixture(scope="session")
+def figures_client(figures_engine):
+    from fastapi.testclient import TestClient
+
+    from service.app import create_app
+
+    settings = Settings(database_url=figures_engine.url.render_as_string(hide_password=False), shared_data_dir=SHARED)
+    with TestClient(create_app(settings, figures_engine)) as c:
+        yield c

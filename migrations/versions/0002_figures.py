@@ -15,6 +15,16 @@ depends_on = None
 def upgrade() -> None:
     op.execute(
         """
+        -- admin polygons cut into small pieces (<= 64 vertices) for fast point-in-polygon joins
+        CREATE TABLE admin_unit_subdivided (
+            boundary_set_id integer NOT NULL REFERENCES boundary_set ON DELETE CASCADE,
+            level           smallint NOT NULL,
+            pcode           text NOT NULL,
+            geom            geometry(Polygon, 4326) NOT NULL
+        );
+        CREATE INDEX admin_unit_subdivided_geom_idx ON admin_unit_subdivided USING gist (geom);
+        CREATE INDEX admin_unit_subdivided_set_idx ON admin_unit_subdivided (boundary_set_id, level);
+
         CREATE TABLE round (
             id              serial PRIMARY KEY,
             country         char(3) NOT NULL,
@@ -38,6 +48,7 @@ def upgrade() -> None:
             name_en     text,
             name_ar     text,
             geom        geometry(Point, 4326),
+            reporting_date date,            -- of the round the names and point were taken from
             updated_at  timestamptz NOT NULL DEFAULT now(),
             PRIMARY KEY (country, location_id)
         );
@@ -148,5 +159,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.execute(
-        "DROP TABLE api_token, site, origin_flow, unit_breakdown, unit_figure, location_figure, location, round"
+        "DROP TABLE api_token, site, origin_flow, unit_breakdown, unit_figure, location_figure, location, round, "
+        "admin_unit_subdivided"
     )

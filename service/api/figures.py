@@ -1,5 +1,269 @@
-"""Rounds, choropleths, time series, locations, sites."""
+"""Rounds, quality reports, uploads, choropleths, time series, flows, locations, sites."""
 
-from fastapi import APIRouter
+from __future__ import annotations
+
+import json
+import tempfile
+from datetime import date
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, File, Form, HTTPException, Path as PathParam, Query, Request, UploadFile
+from fastapi.responses import Response
+
+from boundaries.pcode import normalize_pcode, to_dtm_pcode
+from service.api.common import Conn, FormatParam, bad_request, not_found, parse_bbox, render, wants_html
+from service.auth import Editor
+from service.figures import quality, read
+from service.figures.rounds import find_round, get_round, list_rounds
+from styles.classify import INDICATORS, legend_for
+from tiles.zoom import band_for_zoom, geojson_decimals
 
 router = APIRouter(tags=["figures"])
+
+Population = Annotated[Literal["idp", "returnee"] | None, Query(description="idp or returnee (default idp)")]
+RoundNumber = Annotated[int | None, Query(alias="round", ge=0, description="DTM round number (default: the latest)")]
+
+
+class Indicator(str, Enum):
+    individuals = "individuals"
+    families = "families"
+    change = "change"
+    share = "share"
+
+
+class Method(str, Enum):
+    natural_breaks = "natural_breaks"
+    quantiles = "quantiles"
+    equal_interval = "equal_interval"
+
+
+def _jsonable(row: dict) -> dict:
+    return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()}
+
+
+def resolve_round(conn, round_number: int | None, population: str | None) -> dict:
+    found = find_round(conn, round_number=round_number, population=population)
+    if found is None:
+        which = f"round {round_number}" if round_number is not None else "any round"
+        raise not_found(f"no {population or 'idp'} data for {which}; see /rounds for what is loaded")
+    return found
+
+
+def _round_or_404(conn, round_id: int) -> dict:
+    row = get_round(conn, round_id)
+    if row is None:
+        raise not_found(f"no round with id {round_id}; see /rounds")
+    return row
+
+
+@router.get("/rounds", summary="Rounds loaded, with national totals")
+def rounds(request: Request, conn: Conn, population: Population = None,
+           country: Annotated[str | None, Query()] = None, f: FormatParam = None):
+    data = [_jsonable(r) for r in list_rounds(conn, country.upper() if country else None, population)]
+    return render(request, f, data, title="Rounds", link_fields={"id": "/rounds/{}"})
+
+
+@router.get("/rounds/{round_id}", summary="One round")
+def round_detail(request: Request, conn: Conn, round_id: int, f: FormatParam = None):
+    row = _jsonable(_round_or_404(conn, round_id))
+    data = {**row, "quality": f"/rounds/{round_id}/quality",
+            "unassigned": {f"adm{lvl}": read.bucket(conn, round_id, lvl) for lvl in (1, 2, 3)}}
+    return render(request, f, data, title=f"Round {row['round_number']} ({row['population']})")
+
+
+@router.get("/rounds/{round_id}/quality", summary="Quality report: flagged locations of a round")
+def round_quality(
+    request: Request,
+    conn: Conn,
+    round_id: int,
+    flag: Annotated[str | None, Query(description="Only this flag, e.g. swapped_coordinates")] = None,
+    limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    f: Annotated[Literal["json", "html", "csv"] | None, Query()] = None,
+):
+    _round_or_404(conn, round_id)
+    report = quality.quality_report(conn, round_id, flag, limit, offset)
+    if f == "csv":
+        return Response(quality.report_csv(report), media_type="text/csv; charset=utf-8",
+                        headers={"content-disposition": f'attachment; filename="round_{round_id}_quality.csv"'})
+    for row in report["locations"]:
+        row["flags"] = ", ".join(row["flags"]) if wants_html(request, f) else row["flags"]
+    return render(request, f, report, title=f"Quality report, round id {round_id}", rows=report["locations"])
+
+
+@router.post("/rounds", status_code=201, summary="Upload a master list as a round (editor token)")
+async def upload_round(
+    request: Request,
+    user: Editor,
+    file: Annotated[UploadFile, File(description="Master list: CSV or XLSX (DTM wide, HXL or long format)")],
+    population: Annotated[Literal["idp", "returnee"], Form()],
+    round_number: Annotated[int | None, Form(alias="round")] = None,
+    reporting_date: Annotated[date | None, Form(alias="date")] = None,
+    sheet: Annotated[str | None, Form()] = None,
+    placement: Annotated[Literal["declared", "spatial"], Form()] = "declared",
+):
+    from starlette.concurrency import run_in_threadpool
+
+    from service.ingest.masterlist import MasterlistError
+    from service.ingest.rounds import ImportRejected, import_masterlist
+
+    settings = request.app.state.settings
+    limit = settings.max_upload_mb * 1024 * 1024
+    name = Path(file.filename or "upload").name
+    suffix = Path(name).suffix.lower()
+    with tempfile.TemporaryDirectory() as tmp:
+        dest = Path(tmp) / f"upload{suffix}"
+        size = 0
+        with open(dest, "wb") as out:
+            while chunk := await file.read(1 << 20):
+                size += len(chunk)
+                if size > limit:
+                    raise HTTPException(413, f"{name}: upload over the size limit of {settings.max_upload_mb} MB")
+                out.write(chunk)
+        try:
+            result = await run_in_threadpool(
+                import_masterlist, request.app.state.engine, dest, population=population, round_number=round_number,
+                reporting_date=reporting_date, sheet=sheet, placement_mode=placement, max_bytes=limit,
+                username=f"token:{user['label']}", file_name=name,
+            )
+        except (MasterlistError, ImportRejected) as exc:
+            raise HTTPException(422, str(exc)) from exc
+    return {
+        "round_id": result.round_id, "round_number": result.round_number, "population": result.population,
+        "reporting_date": result.reporting_date.isoformat(), "rows": result.rows, "flagged_rows": result.flagged_rows,
+        "flags": result.flag_counts, "individuals": result.individuals, "families": result.families,
+        "data_version": result.data_version, "quality": f"/rounds/{result.round_id}/quality",
+        "row_issues": [{"row": i.row, "field": i.field, "code": i.code, "message": i.message}
+                       for i in result.parser_issues[:200]],
+    }
+
+
+@router.get("/choropleth/{level}.geojson", summary="Figures of a round per unit, classified, as GeoJSON")
+def choropleth(
+    request: Request,
+    conn: Conn,
+    level: Annotated[str, PathParam(description="1-3 or adm1..adm3 (0: national)")],
+    round_number: RoundNumber = None,
+    population: Population = None,
+    indicator: Annotated[Indicator, Query()] = Indicator.individuals,
+    method: Annotated[Method | None, Query(description="Class breaks (default per indicator: natural breaks)")] = None,
+    k: Annotated[int | None, Query(ge=2, le=9, description="Number of classes")] = None,
+    zoom: Annotated[float | None, Query(ge=0, le=24, description="Map zoom the polygons are generalised for (default 5: whole country)")] = 5,
+):
+    import re
+
+    m = re.fullmatch(r"(?:adm)?([0-3])", level.lower())
+    if not m:
+        raise not_found(f"unknown level {level!r}: use 0, 1, 2, 3 (or adm0..adm3)")
+    lvl = int(m.group(1))
+    rnd = resolve_round(conn, round_number, population)
+    values = read.unit_values(conn, rnd["id"], lvl, indicator.value)
+    cls = legend_for(indicator.value, rnd["population"], [v for _, v in values],
+                     method=method.value if method else None, k=k)
+    legend = cls.to_dict()
+    legend["unassigned"] = read.bucket(conn, rnd["id"], lvl)
+    meta = {"id": rnd["id"], "round_number": rnd["round_number"], "population": rnd["population"],
+            "reporting_date": rnd["reporting_date"].isoformat(), "level": lvl, "indicator": indicator.value,
+            "credit": "IOM DTM"}
+    body = read.choropleth_geojson(
+        conn, round_row=rnd, level=lvl, indicator=indicator.value, classification=cls, values=values,
+        zband=band_for_zoom(zoom), decimals=geojson_decimals(zoom),
+        legend_json=json.dumps(legend, ensure_ascii=False, default=str), meta_json=json.dumps(meta),
+    )
+    return Response(body, media_type="application/geo+json")
+
+
+@router.get("/admin-units/{pcode}/timeseries", summary="A unit's figures across rounds")
+def unit_timeseries(request: Request, conn: Conn, pcode: str, population: Population = None, f: FormatParam = None):
+    try:
+        code = normalize_pcode(pcode)
+    except ValueError as exc:
+        raise bad_request(f"{pcode!r} is not a P-code: {exc}") from exc
+    series = [_jsonable(r) for r in read.timeseries(conn, code, population)]
+    if not series:
+        raise not_found(f"no figures for {code} in any round")
+    data = {"pcode": code, "dtm_pcode": to_dtm_pcode(code), "series": series}
+    return render(request, f, data, title=f"Time series {code}", rows=series)
+
+
+@router.get("/admin-units/{pcode}/breakdown", summary="Families by origin, shelter and period in a round")
+def unit_breakdown(request: Request, conn: Conn, pcode: str, round_number: RoundNumber = None,
+                   population: Population = None, f: FormatParam = None):
+    code = normalize_pcode(pcode)
+    rnd = resolve_round(conn, round_number, population)
+    level = conn.exec_driver_sql("SELECT level FROM admin_unit WHERE pcode = %s LIMIT 1", (code,)).scalar()
+    if level is None:
+        raise not_found(f"no admin unit {code}")
+    data = {"pcode": code, "round_number": rnd["round_number"], "population": rnd["population"],
+            **read.breakdowns(conn, rnd["id"], level, code)}
+    return render(request, f, data, title=f"Breakdown {code}")
+
+
+@router.get("/flows", summary="Origin governorate -> current district (families) for flow maps")
+def origin_flows(request: Request, conn: Conn, round_number: RoundNumber = None, population: Population = None,
+                 f: FormatParam = None):
+    rnd = resolve_round(conn, round_number, population)
+    rows = read.flows(conn, rnd["id"])
+    return render(request, f, {"round_number": rnd["round_number"], "population": rnd["population"], "flows": rows},
+                  title="Origin flows", rows=rows)
+
+
+def _feature_collection(total: int, features: str, limit: int, offset: int, base: str, extra: dict) -> Response:
+    links = []
+    if offset + limit < total:
+        links.append({"rel": "next", "href": f"{base}offset={offset + limit}&limit={limit}"})
+    if offset > 0:
+        links.append({"rel": "prev", "href": f"{base}offset={max(0, offset - limit)}&limit={limit}"})
+    head = json.dumps({"type": "FeatureCollection", "numberMatched": total, "limit": limit, "offset": offset,
+                       "links": links, **extra}, ensure_ascii=False, default=str)
+    return Response(head[:-1] + ',"features":[' + features + "]}", media_type="application/geo+json")
+
+
+def _base_url(request: Request) -> str:
+    q = [(k, v) for k, v in request.query_params.multi_items() if k not in ("offset", "limit")]
+    from urllib.parse import urlencode
+
+    return f"{request.url.path}?{urlencode(q)}{'&' if q else ''}"
+
+
+@router.get("/locations", summary="Locations of a round with figures (GeoJSON; bbox, paging)")
+def locations(
+    request: Request,
+    conn: Conn,
+    round_number: RoundNumber = None,
+    population: Population = None,
+    bbox: Annotated[str | None, Query(description="minLon,minLat,maxLon,maxLat")] = None,
+    pcode: Annotated[str | None, Query(description="Only locations placed in this unit (any level)")] = None,
+    limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
+    offset: Annotated[int, Query(ge=0)] = 0,
+):
+    box = parse_bbox(bbox)
+    rnd = resolve_round(conn, round_number, population)
+    total, feats = read.locations_geojson(conn, round_id=rnd["id"], bbox=box, limit=limit, offset=offset,
+                                          pcode=normalize_pcode(pcode) if pcode else None)
+    return _feature_collection(total, feats, limit, offset, _base_url(request),
+                               {"round": {"round_number": rnd["round_number"], "population": rnd["population"],
+                                          "reporting_date": rnd["reporting_date"].isoformat()}})
+
+
+@router.get("/sites", summary="Sites: camps, informal settlements, collective centres (GeoJSON)")
+def sites(
+    request: Request,
+    conn: Conn,
+    country: Annotated[str | None, Query()] = None,
+    bbox: Annotated[str | None, Query(description="minLon,minLat,maxLon,maxLat")] = None,
+    limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
+    offset: Annotated[int, Query(ge=0)] = 0,
+):
+    box = parse_bbox(bbox)
+    total, feats = read.sites_geojson(conn, country=country.upper() if country else None, bbox=box, limit=limit,
+                                      offset=offset)
+    return _feature_collection(total, feats, limit, offset, _base_url(request), {})
+
+
+@router.get("/indicators", summary="Indicators the maps can show")
+def indicators(request: Request, f: FormatParam = None):
+    data = [{"key": i.key, "label": i.label, "unit": i.unit, "description": i.description} for i in INDICATORS.values()]
+    return render(request, f, data, title="Indicators")

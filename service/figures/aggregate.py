@@ -1,0 +1,132 @@
+"""Owner of ``unit_figure``, ``unit_breakdown`` and ``origin_flow``: aggregation per round.
+
+Set-based SQL over ``location_figure``. Every level sums the same rows, so national = sum of
+governorates = sum of districts = sum of sub-districts = sum of locations, with the
+``UNASSIGNED`` bucket as an explicit unit at each level.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, text
+
+from boundaries.crosswalk import Crosswalk
+from service.bulk import copy_rows
+
+
+def aggregate_round(conn: Connection, round_id: int, crosswalk: Crosswalk) -> None:
+    p = {"r": round_id}
+    national = conn.execute(
+        text(
+            """
+            SELECT coalesce((SELECT u.pcode FROM admin_unit u JOIN round r ON r.boundary_set_id = u.boundary_set_id
+                             WHERE r.id = :r AND u.level = 0 LIMIT 1),
+                            (SELECT country FROM round WHERE id = :r))
+            """
+        ),
+        p,
+    ).scalar_one()
+    p["n"] = national
+    conn.execute(text("DELETE FROM unit_figure WHERE round_id = :r"), p)
+    conn.execute(text("DELETE FROM unit_breakdown WHERE round_id = :r"), p)
+    conn.execute(text("DELETE FROM origin_flow WHERE round_id = :r"), p)
+    # one pass over the rows: sub-district groups, then rolled up with GROUPING SETS
+    conn.execute(
+        text(
+            """
+            INSERT INTO unit_figure (round_id, level, pcode, families, individuals, locations)
+            SELECT :r,
+                   CASE WHEN GROUPING(adm3) = 0 THEN 3 WHEN GROUPING(adm2) = 0 THEN 2
+                        WHEN GROUPING(adm1) = 0 THEN 1 ELSE 0 END AS level,
+                   CASE WHEN GROUPING(adm3) = 0 THEN adm3 WHEN GROUPING(adm2) = 0 THEN adm2
+                        WHEN GROUPING(adm1) = 0 THEN adm1 ELSE :n END AS pcode,
+                   coalesce(sum(families), 0), coalesce(sum(individuals), 0), count(*)
+            FROM location_figure WHERE round_id = :r
+            GROUP BY GROUPING SETS ((adm1), (adm2), (adm3), ())
+            """
+        ),
+        p,
+    )
+    conn.execute(
+        text(
+            """
+            WITH total AS (SELECT individuals FROM unit_figure WHERE round_id = :r AND level = 0)
+            UPDATE unit_figure f SET share_national = f.individuals::float8 / NULLIF(t.individuals, 0)
+            FROM total t WHERE f.round_id = :r
+            """
+        ),
+        p,
+    )
+    # breakdowns: families by origin governorate, shelter type and period, per unit
+    conn.execute(
+        text(
+            """
+            WITH items AS (
+              SELECT f.adm1, f.adm2, f.adm3, b.dimension, b.category, b.value
+              FROM location_figure f
+              CROSS JOIN LATERAL (
+                SELECT 'origin' AS dimension, key AS category, value FROM jsonb_each_text(f.origin)
+                UNION ALL SELECT 'shelter', key, value FROM jsonb_each_text(f.shelter)
+                UNION ALL SELECT 'period', key, value FROM jsonb_each_text(f.period)
+              ) b
+              WHERE f.round_id = :r AND b.value ~ '^-?[0-9]+(\\.0+)?$'
+            )
+            INSERT INTO unit_breakdown (round_id, level, pcode, dimension, category, families)
+            SELECT :r,
+                   CASE WHEN GROUPING(adm3) = 0 THEN 3 WHEN GROUPING(adm2) = 0 THEN 2
+                        WHEN GROUPING(adm1) = 0 THEN 1 ELSE 0 END,
+                   CASE WHEN GROUPING(adm3) = 0 THEN adm3 WHEN GROUPING(adm2) = 0 THEN adm2
+                        WHEN GROUPING(adm1) = 0 THEN adm1 ELSE :n END,
+                   dimension, category, sum(value::numeric)::bigint
+            FROM items
+            GROUP BY GROUPING SETS ((dimension, category, adm1), (dimension, category, adm2),
+                                    (dimension, category, adm3), (dimension, category))
+            """
+        ),
+        p,
+    )
+    # origin governorate -> current district; origin names resolved through the crosswalk
+    names = conn.execute(
+        text("SELECT DISTINCT category FROM unit_breakdown WHERE round_id = :r AND dimension = 'origin' AND level = 0"),
+        p,
+    ).scalars().all()
+    conn.execute(text("CREATE TEMP TABLE origin_names (name text, pcode text) ON COMMIT DROP"))
+    copy_rows(conn, "origin_names", ["name", "pcode"], [(n, crosswalk.resolve(1, n)) for n in names])
+    conn.execute(
+        text(
+            """
+            INSERT INTO origin_flow (round_id, origin_name, origin_adm1, adm2, families)
+            SELECT :r, b.category, o.pcode, b.pcode, b.families
+            FROM unit_breakdown b LEFT JOIN origin_names o ON o.name = b.category
+            WHERE b.round_id = :r AND b.level = 2 AND b.dimension = 'origin' AND b.families <> 0
+            """
+        ),
+        p,
+    )
+
+
+def refresh_changes(conn: Connection, country: str, population: str) -> None:
+    """Change against the previous round (by reporting date) of the same population, for every
+    round of it: an import can be older than rounds already there."""
+    conn.execute(
+        text(
+            """
+            WITH ordered AS (
+              SELECT id, lag(id) OVER (ORDER BY reporting_date, round_number) AS prev_id
+              FROM round WHERE country = :c AND population = :p
+            ), calc AS (
+              SELECT f.round_id, f.level, f.pcode, o.prev_id, pf.individuals AS prev_ind
+              FROM unit_figure f JOIN ordered o ON o.id = f.round_id
+              LEFT JOIN unit_figure pf ON pf.round_id = o.prev_id AND pf.level = f.level AND pf.pcode = f.pcode
+            )
+            UPDATE unit_figure f SET
+              prev_round_id = c.prev_id,
+              prev_individuals = CASE WHEN c.prev_id IS NOT NULL THEN coalesce(c.prev_ind, 0) END,
+              change_individuals = CASE WHEN c.prev_id IS NOT NULL THEN f.individuals - coalesce(c.prev_ind, 0) END,
+              change_pct = CASE WHEN c.prev_id IS NOT NULL AND coalesce(c.prev_ind, 0) > 0
+                                THEN 100.0 * (f.individuals - c.prev_ind) / c.prev_ind END
+            FROM calc c
+            WHERE f.round_id = c.round_id AND f.level = c.level AND f.pcode = c.pcode
+            """
+        ),
+        {"c": country, "p": population},
+    )

@@ -1,0 +1,287 @@
+"""Owner of ``location`` and ``location_figure``: placing a staged round into admin units.
+
+Works on the ``stage`` temp table of the import transaction (one row per source row).
+Everything here is set-based SQL; Python only resolves the few distinct declared names.
+
+Declared placement (default; DTM publishes its figures by the declared units): the
+governorate and district written in the file, resolved through the crosswalk, and the
+sub-district from the point, kept inside the declared district (nearest sub-district of
+the declared district when the point lies outside it). A declared name that does not
+resolve falls back to the spatial placement. Spatial placement: point-in-polygon only.
+Either way each row lands in one unit per level or in that level's ``UNASSIGNED`` bucket.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, text
+
+from boundaries.crosswalk import Crosswalk
+from service.bulk import copy_rows, execute_literal
+
+UNASSIGNED = "UNASSIGNED"
+
+FLAG_DESCRIPTIONS = {
+    "bad_coordinate": "latitude/longitude missing, non-numeric or out of range",
+    "outside_all_units": "the point falls outside every admin unit",
+    "swapped_coordinates": "latitude and longitude look swapped: the swapped point falls in the declared unit",
+    "declared_differs_from_spatial": "the declared unit differs from the unit the point falls in",
+    "unresolved_declared_name": "a declared governorate/district name the crosswalk cannot resolve",
+    "duplicate_id": "the location ID appears more than once in the file",
+    "missing_id": "no location ID",
+    "negative_count": "a negative families/individuals/breakdown value",
+    "non_numeric_count": "a non-numeric families/individuals/breakdown value",
+    "individuals_mismatch": "individuals differ from families x household size",
+}
+
+
+def boundary_rows(conn: Connection, set_id: int) -> list[dict]:
+    """Canonical names (English, Arabic, alternates) of the set, for the crosswalk."""
+    rows = conn.execute(
+        text(
+            """
+            SELECT level, n AS name, pcode, parent_pcode FROM admin_unit,
+                   LATERAL unnest(array_remove(ARRAY[name_en, name_ar] || alt_names, NULL)) AS n
+            WHERE boundary_set_id = :s AND level IN (1, 2)
+            """
+        ),
+        {"s": set_id},
+    ).mappings()
+    return [dict(r) for r in rows]
+
+
+def resolve_declared(conn: Connection, crosswalk: Crosswalk, set_id: int) -> None:
+    """Resolve each distinct declared (governorate, district) of the stage to P-codes of the set."""
+    units = dict(
+        conn.execute(
+            text("SELECT pcode, parent_pcode FROM admin_unit WHERE boundary_set_id = :s AND level IN (1, 2)"),
+            {"s": set_id},
+        ).all()
+    )
+    distinct = conn.execute(
+        text("SELECT DISTINCT gov_name, dist_name, adm1_code, adm2_code FROM stage")
+    ).all()
+
+    def resolve(level: int, code: str | None, name: str | None, parent: str | None) -> str | None:
+        for candidate in (code, name):
+            if candidate and str(candidate).strip():
+                hit = crosswalk.resolve(level, candidate, parent)
+                if hit is None and parent is not None:
+                    hit = crosswalk.resolve(level, candidate)
+                    if hit is not None and units.get(hit) != parent:
+                        hit = None  # the name means a district of another governorate
+                if hit in units:
+                    return hit
+        return None
+
+    rows = []
+    for gov, dist, c1, c2 in distinct:
+        a1 = resolve(1, c1, gov, None)
+        a2 = resolve(2, c2, dist, a1)
+        if a2 is not None and a1 is None:
+            a1 = units.get(a2)
+        unresolved = bool((gov or c1) and a1 is None) or bool((dist or c2) and a2 is None)
+        rows.append((gov, dist, c1, c2, a1, a2, unresolved))
+    conn.execute(
+        text(
+            """
+            CREATE TEMP TABLE declared (gov_name text, dist_name text, adm1_code text, adm2_code text,
+                                        declared_adm1 text, declared_adm2 text, unresolved boolean) ON COMMIT DROP
+            """
+        )
+    )
+    copy_rows(conn, "declared", ["gov_name", "dist_name", "adm1_code", "adm2_code", "declared_adm1", "declared_adm2",
+                                 "unresolved"], rows)
+
+
+def place(conn: Connection, *, round_id: int, country: str, set_id: int, mode: str, correct_swapped: bool,
+          household_size: int, camp_household_size: int) -> None:
+    params = {"s": set_id, "r": round_id, "c": country, "correct": correct_swapped, "spatial": mode == "spatial",
+              "hh": household_size, "camp_hh": camp_household_size, "U": UNASSIGNED}
+    # leaf -> ancestors of the set's deepest level (3 for Iraq; 2 where sub-districts are absent)
+    execute_literal(
+        conn,
+        """
+            CREATE TEMP TABLE chain ON COMMIT DROP AS
+            WITH deepest AS (SELECT max(level) AS d FROM admin_unit WHERE boundary_set_id = :s AND level <= 3)
+            SELECT u.pcode AS leaf,
+                   CASE u.level WHEN 3 THEN p2.parent_pcode WHEN 2 THEN u.parent_pcode ELSE u.pcode END AS p1,
+                   CASE u.level WHEN 3 THEN u.parent_pcode WHEN 2 THEN u.pcode END AS p2,
+                   CASE u.level WHEN 3 THEN u.pcode END AS p3
+            FROM admin_unit u
+            LEFT JOIN admin_unit p2 ON p2.boundary_set_id = u.boundary_set_id AND p2.pcode = u.parent_pcode
+            WHERE u.boundary_set_id = :s AND u.level = (SELECT d FROM deepest);
+            CREATE UNIQUE INDEX ON chain (leaf);
+            """,
+        params,
+    )
+    leaf_level = conn.execute(text("SELECT max(level) FROM admin_unit WHERE boundary_set_id = :s AND level <= 3"),
+                              params).scalar_one()
+    params["leaf"] = leaf_level
+    # 1. points, declared units, spatial units of the reported point
+    execute_literal(
+        conn,
+        """
+            CREATE TEMP TABLE p1 ON COMMIT DROP AS
+            SELECT s.*, d.declared_adm1, d.declared_adm2, coalesce(d.unresolved, false) AS unresolved,
+                   CASE WHEN s.lat BETWEEN -90 AND 90 AND s.lon BETWEEN -180 AND 180
+                        THEN ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326) END AS pt,
+                   CASE WHEN s.lon BETWEEN -90 AND 90 AND s.lat BETWEEN -180 AND 180
+                        THEN ST_SetSRID(ST_MakePoint(s.lat, s.lon), 4326) END AS pt_sw,
+                   count(*) OVER (PARTITION BY s.location_id) AS id_count,
+                   leaf.pcode AS sp_leaf
+            FROM stage s
+            LEFT JOIN declared d
+              ON d.gov_name IS NOT DISTINCT FROM s.gov_name AND d.dist_name IS NOT DISTINCT FROM s.dist_name
+             AND d.adm1_code IS NOT DISTINCT FROM s.adm1_code AND d.adm2_code IS NOT DISTINCT FROM s.adm2_code
+            LEFT JOIN LATERAL (
+              SELECT a.pcode FROM admin_unit_subdivided a
+              WHERE a.boundary_set_id = :s AND a.level = :leaf
+                AND ST_Intersects(a.geom, ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326))
+                AND s.lat BETWEEN -90 AND 90 AND s.lon BETWEEN -180 AND 180
+              ORDER BY a.pcode LIMIT 1
+            ) leaf ON true
+            """,
+        params,
+    )
+    # 2. swapped coordinates: the point misses the declared unit (or every unit) and the
+    #    swapped point falls in it (for a point outside every unit: in the declared governorate)
+    execute_literal(
+        conn,
+        """
+            CREATE TEMP TABLE p2 ON COMMIT DROP AS
+            SELECT p.*, c.p1 AS sp1, c.p2 AS sp2, c.p3 AS sp3,
+                   (p.pt_sw IS NOT NULL AND (
+                      CASE WHEN p.declared_adm2 IS NOT NULL THEN
+                             c.p2 IS DISTINCT FROM p.declared_adm2 AND EXISTS (
+                               SELECT 1 FROM admin_unit_subdivided a WHERE a.boundary_set_id = :s AND a.level = 2
+                                 AND a.pcode = p.declared_adm2 AND ST_Intersects(a.geom, p.pt_sw))
+                             -- a point outside the country whose swap lands in the declared governorate
+                             OR p.sp_leaf IS NULL AND EXISTS (
+                               SELECT 1 FROM admin_unit_subdivided a WHERE a.boundary_set_id = :s AND a.level = 1
+                                 AND a.pcode = coalesce(p.declared_adm1, (SELECT parent_pcode FROM admin_unit u
+                                     WHERE u.boundary_set_id = :s AND u.pcode = p.declared_adm2))
+                                 AND ST_Intersects(a.geom, p.pt_sw))
+                           WHEN p.declared_adm1 IS NOT NULL THEN
+                             c.p1 IS DISTINCT FROM p.declared_adm1 AND EXISTS (
+                               SELECT 1 FROM admin_unit_subdivided a WHERE a.boundary_set_id = :s AND a.level = 1
+                                 AND a.pcode = p.declared_adm1 AND ST_Intersects(a.geom, p.pt_sw))
+                           ELSE p.sp_leaf IS NULL AND EXISTS (
+                               SELECT 1 FROM admin_unit_subdivided a WHERE a.boundary_set_id = :s AND a.level = :leaf
+                                 AND ST_Intersects(a.geom, p.pt_sw))
+                      END)) AS swapped
+            FROM p1 p LEFT JOIN chain c ON c.leaf = p.sp_leaf
+            """,
+        params,
+    )
+    # 3. the point used (corrected when swapped and the setting says so) and its units
+    execute_literal(
+        conn,
+        """
+            CREATE TEMP TABLE p3 ON COMMIT DROP AS
+            SELECT p.*,
+                   CASE WHEN p.swapped AND :correct THEN p.pt_sw ELSE p.pt END AS pt_used,
+                   CASE WHEN p.swapped AND :correct THEN c.p1 ELSE p.sp1 END AS u1,
+                   CASE WHEN p.swapped AND :correct THEN c.p2 ELSE p.sp2 END AS u2,
+                   CASE WHEN p.swapped AND :correct THEN c.p3 ELSE p.sp3 END AS u3
+            FROM p2 p
+            LEFT JOIN LATERAL (
+              SELECT a.pcode FROM admin_unit_subdivided a
+              WHERE p.swapped AND :correct AND a.boundary_set_id = :s AND a.level = :leaf
+                AND ST_Intersects(a.geom, p.pt_sw)
+              ORDER BY a.pcode LIMIT 1
+            ) sw ON true
+            LEFT JOIN chain c ON c.leaf = sw.pcode
+            """,
+        params,
+    )
+    # 4. final placement + flags, straight into location_figure
+    conn.execute(
+        text(
+            """
+            INSERT INTO location_figure (
+              round_id, country, location_id, source_row, name_en, name_ar, families, individuals,
+              origin, shelter, period, extra, reported_lat, reported_lon, geom,
+              declared_adm1_name, declared_adm2_name, declared_adm1, declared_adm2,
+              spatial_adm1, spatial_adm2, spatial_adm3, adm1, adm2, adm3, placement, flags)
+            SELECT :r, :c, p.location_id, p.source_row, p.name_en, p.name_ar, p.families, p.individuals,
+                   p.origin, p.shelter, p.period, p.extra, p.lat, p.lon, p.pt_used,
+                   p.gov_name, p.dist_name, p.declared_adm1, p.declared_adm2,
+                   p.u1, p.u2, p.u3,
+                   coalesce(x.adm1, :U), coalesce(x.adm2, :U), coalesce(x.adm3, :U), x.method,
+                   ARRAY(SELECT DISTINCT f FROM unnest(ARRAY[
+                     CASE WHEN p.pt IS NULL THEN 'bad_coordinate' END,
+                     CASE WHEN p.pt IS NOT NULL AND p.sp_leaf IS NULL THEN 'outside_all_units' END,
+                     CASE WHEN p.swapped THEN 'swapped_coordinates' END,
+                     CASE WHEN p.u1 IS NOT NULL AND (
+                            (p.declared_adm2 IS NOT NULL AND p.u2 IS DISTINCT FROM p.declared_adm2)
+                         OR (p.declared_adm2 IS NULL AND p.declared_adm1 IS NOT NULL AND p.u1 IS DISTINCT FROM p.declared_adm1))
+                          THEN 'declared_differs_from_spatial' END,
+                     CASE WHEN p.unresolved THEN 'unresolved_declared_name' END,
+                     CASE WHEN p.location_id IS NOT NULL AND p.id_count > 1 THEN 'duplicate_id' END,
+                     CASE WHEN p.location_id IS NULL THEN 'missing_id' END,
+                     CASE WHEN p.families IS NOT NULL AND p.individuals IS NOT NULL
+                           AND p.individuals <> p.families * :hh
+                           AND NOT (p.individuals = p.families * :camp_hh AND coalesce((p.shelter->>'Camp')::numeric, 0) > 0)
+                          THEN 'individuals_mismatch' END
+                   ] || ARRAY(SELECT CASE i WHEN 'negative' THEN 'negative_count' WHEN 'non_numeric' THEN 'non_numeric_count'
+                                            ELSE i END FROM unnest(p.issues) AS i)) AS f
+                         WHERE f IS NOT NULL ORDER BY f)
+            FROM p3 p
+            LEFT JOIN admin_unit d2 ON d2.boundary_set_id = :s AND d2.pcode = p.declared_adm2
+            LEFT JOIN LATERAL (  -- nearest sub-district of the declared district
+              SELECT a.pcode FROM admin_unit a
+              WHERE NOT :spatial AND p.declared_adm2 IS NOT NULL AND p.u2 IS DISTINCT FROM p.declared_adm2
+                AND p.pt_used IS NOT NULL AND a.boundary_set_id = :s AND a.level = 3 AND a.parent_pcode = p.declared_adm2
+              ORDER BY ST_Distance(a.geom, p.pt_used), a.pcode LIMIT 1) n3 ON true
+            LEFT JOIN LATERAL (  -- nearest district of the declared governorate (district not declared)
+              SELECT a.pcode FROM admin_unit a
+              WHERE NOT :spatial AND p.declared_adm2 IS NULL AND p.declared_adm1 IS NOT NULL
+                AND p.u1 IS DISTINCT FROM p.declared_adm1 AND p.pt_used IS NOT NULL
+                AND a.boundary_set_id = :s AND a.level = 2 AND a.parent_pcode = p.declared_adm1
+              ORDER BY ST_Distance(a.geom, p.pt_used), a.pcode LIMIT 1) n2 ON true
+            LEFT JOIN LATERAL (
+              SELECT a.pcode FROM admin_unit a
+              WHERE n2.pcode IS NOT NULL AND a.boundary_set_id = :s AND a.level = 3 AND a.parent_pcode = n2.pcode
+              ORDER BY ST_Distance(a.geom, p.pt_used), a.pcode LIMIT 1) n23 ON true
+            CROSS JOIN LATERAL (
+              SELECT (:spatial OR (p.declared_adm1 IS NULL AND p.declared_adm2 IS NULL)) AS by_point,
+                     p.declared_adm2 IS NOT NULL AS by_district
+            ) how
+            CROSS JOIN LATERAL (
+              SELECT
+                CASE WHEN how.by_point THEN p.u1 WHEN how.by_district THEN d2.parent_pcode ELSE p.declared_adm1 END AS adm1,
+                CASE WHEN how.by_point THEN p.u2 WHEN how.by_district THEN p.declared_adm2
+                     WHEN p.u1 = p.declared_adm1 THEN p.u2 ELSE n2.pcode END AS adm2,
+                CASE WHEN how.by_point THEN p.u3
+                     WHEN how.by_district THEN CASE WHEN p.u2 = p.declared_adm2 THEN p.u3 ELSE n3.pcode END
+                     WHEN p.u1 = p.declared_adm1 THEN p.u3 ELSE n23.pcode END AS adm3,
+                CASE WHEN how.by_point THEN CASE WHEN p.u1 IS NULL THEN 'unassigned' ELSE 'spatial' END
+                     WHEN how.by_district AND p.u2 = p.declared_adm2 THEN 'declared'
+                     WHEN NOT how.by_district AND p.u1 = p.declared_adm1 THEN 'declared'
+                     WHEN coalesce(n3.pcode, n2.pcode) IS NOT NULL THEN 'declared+nearest'
+                     ELSE 'declared' END AS method
+            ) x
+            """
+        ),
+        params,
+    )
+
+
+def upsert_locations(conn: Connection, *, round_id: int, country: str, reporting_date) -> None:
+    """Locations take names and point from the newest round that reports them."""
+    conn.execute(
+        text(
+            """
+            INSERT INTO location (country, location_id, place_id, name_en, name_ar, geom, reporting_date, updated_at)
+            SELECT DISTINCT ON (f.location_id) :c, f.location_id, s.place_id, f.name_en, f.name_ar, f.geom, :d, now()
+            FROM location_figure f JOIN stage s ON s.source_row = f.source_row
+            WHERE f.round_id = :r AND f.location_id IS NOT NULL
+            ORDER BY f.location_id, f.source_row
+            ON CONFLICT (country, location_id) DO UPDATE SET
+              place_id = EXCLUDED.place_id, name_en = EXCLUDED.name_en, name_ar = EXCLUDED.name_ar,
+              geom = EXCLUDED.geom, reporting_date = EXCLUDED.reporting_date, updated_at = now()
+            WHERE location.reporting_date IS NULL OR location.reporting_date <= EXCLUDED.reporting_date
+            """
+        ),
+        {"r": round_id, "c": country, "d": reporting_date},
+    )

@@ -1,0 +1,262 @@
+"""Import a master list as one round: parse -> stage (COPY) -> place (SQL) -> aggregate (SQL).
+
+One transaction per round. Re-importing a round (same country, population, round number)
+replaces it; a failed import leaves the previous state untouched and is logged as rejected.
+Every row of the file lands in ``location_figure`` (flawed rows are flagged, never dropped)
+and in exactly one unit per level or in that level's ``UNASSIGNED`` bucket.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import json
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine, text
+
+from boundaries.crosswalk import Crosswalk
+from service.bulk import copy_rows
+from service.figures import aggregate, placement
+from service.importlog import ImportRecord, bump_data_version, log_import, log_rejection
+from service.ingest.masterlist import MasterlistError, ParsedMasterlist, parse_masterlist
+
+KNOWN_ROUNDS = Path(__file__).resolve().parent.parent / "data" / "known_rounds.csv"
+UNASSIGNED = "UNASSIGNED"
+
+
+class ImportRejected(Exception):
+    """The file cannot be imported as a round; nothing was changed."""
+
+
+@dataclass
+class RoundImportResult:
+    round_id: int
+    country: str
+    population: str
+    round_number: int
+    reporting_date: dt.date
+    file: str
+    rows: int
+    flagged_rows: int
+    flag_counts: dict[str, int]
+    unassigned: dict[int, int]
+    families: int
+    individuals: int
+    import_id: int
+    data_version: int
+    placement: str
+    swap_corrected: bool
+    timings: dict[str, float] = field(default_factory=dict)
+    parser_issues: list = field(default_factory=list)
+
+
+def known_round_number(country: str, population: str, reporting_date: dt.date) -> int | None:
+    with KNOWN_ROUNDS.open(encoding="utf-8", newline="") as fh:
+        for row in csv.DictReader(fh):
+            if (row["country"], row["population"], row["reporting_date"]) == (
+                country, population, reporting_date.isoformat()
+            ):
+                return int(row["round_number"])
+    return None
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+STAGE_COLUMNS = [
+    "source_row", "location_id", "place_id", "name_en", "name_ar", "lat", "lon", "families", "individuals",
+    "origin", "shelter", "period", "extra", "gov_name", "dist_name", "adm1_code", "adm2_code", "issues",
+]
+
+
+def _stage_rows(parsed: ParsedMasterlist):
+    issues_by_row: dict[int, list[str]] = {}
+    for issue in parsed.issues:
+        issues_by_row.setdefault(issue.row, []).append(issue.code)
+    dumps = json.dumps
+    for r in parsed.records:
+        yield (
+            r["row"], r.get("location_id"), r.get("place_id"), r.get("name_en"), r.get("name_ar"),
+            r.get("lat"), r.get("lon"), r.get("families"), r.get("individuals"),
+            dumps(r.get("origin") or {}, ensure_ascii=False), dumps(r.get("shelter") or {}, ensure_ascii=False),
+            dumps(r.get("period") or {}, ensure_ascii=False), dumps(r.get("extra") or {}, ensure_ascii=False),
+            r.get("governorate"), r.get("district"), r.get("admin1_pcode"), r.get("admin2_pcode"),
+            sorted(set(issues_by_row.get(r["row"], []))),
+        )
+
+
+def import_masterlist(
+    engine: Engine,
+    path: str | Path,
+    *,
+    population: str,
+    round_number: int | None = None,
+    reporting_date: dt.date | None = None,
+    country: str = "IRQ",
+    placement_mode: str = "declared",
+    correct_swapped: bool = True,
+    household_size: int = 6,
+    camp_household_size: int = 5,
+    sheet: str | None = None,
+    encoding: str | None = None,
+    max_bytes: int | None = None,
+    username: str | None = None,
+    file_name: str | None = None,
+) -> RoundImportResult:
+    """Import one master-list file as a round. Raises MasterlistError / ImportRejected on bad
+    input (database unchanged, rejection logged)."""
+    path = Path(path)
+    name = file_name or path.name
+    rec = ImportRecord(kind="masterlist", file_name=name, sha256=None)
+    if username:
+        rec.username = username
+    if placement_mode not in ("declared", "spatial"):
+        raise ImportRejected(f"placement must be 'declared' or 'spatial', not {placement_mode!r}")
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    try:
+        parsed = parse_masterlist(path, population, sheet=sheet, encoding=encoding, max_bytes=max_bytes)
+        if file_name:
+            parsed.file = file_name
+        rec.sha256 = _sha256(path)
+        timings["parse_s"] = time.perf_counter() - t0
+        population = parsed.population
+        date = reporting_date or parsed.reporting_date
+        if date is None:
+            raise ImportRejected(f"{name}: no reporting date in the file (no date column); give one (--date YYYY-MM-DD)")
+        number = round_number if round_number is not None else known_round_number(country, population, date)
+        if number is None:
+            raise ImportRejected(
+                f"{name}: round number unknown for {country} {population} {date.isoformat()}; give one (--round N)"
+            )
+        rec.rows_read = len(parsed.records)
+        rec.details = {"population": population, "round_number": number, "reporting_date": date.isoformat(),
+                       "format": parsed.format, "sheet": parsed.sheet, "parser_issues": len(parsed.issues)}
+        with engine.begin() as conn:
+            result = _import_in_transaction(
+                conn, parsed, rec, country=country, population=population, number=number, date=date,
+                placement_mode=placement_mode, correct_swapped=correct_swapped, household_size=household_size,
+                camp_household_size=camp_household_size, timings=timings,
+            )
+        timings["total_s"] = time.perf_counter() - t0
+        return result
+    except (MasterlistError, ImportRejected) as exc:
+        log_rejection(engine, rec, str(exc))
+        raise
+    except Exception as exc:
+        log_rejection(engine, rec, f"{type(exc).__name__}: {exc}")
+        raise
+
+
+def _current_boundary_set(conn: Connection, country: str) -> int:
+    set_id = conn.execute(
+        text("SELECT id FROM boundary_set WHERE country = :c AND is_current"), {"c": country}
+    ).scalar()
+    if set_id is None:
+        raise ImportRejected(
+            f"no admin boundaries for {country}: import them first (dtm-atlas boundaries import ...)"
+        )
+    return set_id
+
+
+def _import_in_transaction(conn: Connection, parsed: ParsedMasterlist, rec: ImportRecord, *, country: str,
+                           population: str, number: int, date: dt.date, placement_mode: str,
+                           correct_swapped: bool, household_size: int, camp_household_size: int,
+                           timings: dict) -> RoundImportResult:
+    t = time.perf_counter()
+    # one import per (country, population) at a time
+    conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"round:{country}:{population}"})
+    set_id = _current_boundary_set(conn, country)
+    conn.execute(
+        text("DELETE FROM round WHERE country = :c AND population = :p AND round_number = :n"),
+        {"c": country, "p": population, "n": number},
+    )
+    import_id = log_import(conn, rec, "committed")
+    round_id = conn.execute(
+        text(
+            """
+            INSERT INTO round (country, population, round_number, reporting_date, boundary_set_id, import_id,
+                               placement, swap_corrected, source_file)
+            VALUES (:c, :p, :n, :d, :s, :i, :pl, :sw, :f) RETURNING id
+            """
+        ),
+        {"c": country, "p": population, "n": number, "d": date, "s": set_id, "i": import_id,
+         "pl": placement_mode, "sw": correct_swapped, "f": parsed.file},
+    ).scalar_one()
+
+    conn.execute(
+        text(
+            """
+            CREATE TEMP TABLE stage (
+              source_row integer, location_id text, place_id text, name_en text, name_ar text,
+              lat double precision, lon double precision, families integer, individuals integer,
+              origin jsonb, shelter jsonb, period jsonb, extra jsonb,
+              gov_name text, dist_name text, adm1_code text, adm2_code text, issues text[]
+            ) ON COMMIT DROP
+            """
+        )
+    )
+    copy_rows(conn, "stage", STAGE_COLUMNS, _stage_rows(parsed))
+    conn.execute(text("ANALYZE stage"))
+    timings["stage_s"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    crosswalk = Crosswalk.load(country, placement.boundary_rows(conn, set_id))
+    placement.resolve_declared(conn, crosswalk, set_id)
+    placement.place(conn, round_id=round_id, country=country, set_id=set_id, mode=placement_mode,
+                    correct_swapped=correct_swapped, household_size=household_size,
+                    camp_household_size=camp_household_size)
+    placement.upsert_locations(conn, round_id=round_id, country=country, reporting_date=date)
+    timings["place_s"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    aggregate.aggregate_round(conn, round_id, crosswalk)
+    aggregate.refresh_changes(conn, country, population)
+    timings["aggregate_s"] = time.perf_counter() - t
+
+    flags = dict(
+        conn.execute(
+            text(
+                "SELECT flag, count(*) FROM location_figure, unnest(flags) AS flag WHERE round_id = :r GROUP BY flag"
+            ),
+            {"r": round_id},
+        ).all()
+    )
+    stats = conn.execute(
+        text(
+            """
+            SELECT count(*) AS rows, count(*) FILTER (WHERE cardinality(flags) > 0) AS flagged,
+                   coalesce(sum(families), 0) AS families, coalesce(sum(individuals), 0) AS individuals,
+                   count(*) FILTER (WHERE adm1 = 'UNASSIGNED') AS u1, count(*) FILTER (WHERE adm2 = 'UNASSIGNED') AS u2,
+                   count(*) FILTER (WHERE adm3 = 'UNASSIGNED') AS u3
+            FROM location_figure WHERE round_id = :r
+            """
+        ),
+        {"r": round_id},
+    ).mappings().one()
+    conn.execute(
+        text(
+            "UPDATE import_log SET rows_accepted = :a, rows_flagged = :f, details = details || CAST(:d AS jsonb) "
+            "WHERE id = :i"
+        ),
+        {"a": stats["rows"], "f": stats["flagged"], "i": import_id,
+         "d": json.dumps({"round_id": round_id, "flags": flags})},
+    )
+    version = bump_data_version(conn)
+    return RoundImportResult(
+        round_id=round_id, country=country, population=population, round_number=number, reporting_date=date,
+        file=parsed.file, rows=stats["rows"], flagged_rows=stats["flagged"], flag_counts=flags,
+        unassigned={1: stats["u1"], 2: stats["u2"], 3: stats["u3"]}, families=int(stats["families"]),
+        individuals=int(stats["individuals"]), import_id=import_id, data_version=version,
+        placement=placement_mode, swap_corrected=correct_swapped, timings=timings, parser_issues=parsed.issues,
+    )
