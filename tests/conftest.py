@@ -82,15 +82,35 @@ def fresh_engine(pg_server, template_db):
 
 
 @pytest.fixture(scope="session")
-def iraq_engine(pg_server, template_db):
+def iraq_engine(pg_server, iraq_template):
     """A database with the four Iraq COD-AB levels imported (shared: tests must not modify it)."""
+    name = f"dtm_atlas_test_iraq_{os.getpid()}"
+    engine = create_engine(create_database(pg_server, name, iraq_template))
+    yield engine
+    engine.dispose()
+    drop_database(pg_server, name)
+
+
+@pytest.fixture(scope="session")
+def iraq_template(pg_server, template_db):
+    """A template database holding the four Iraq levels (no connections kept open)."""
     from boundaries.reader import read_boundaries
     from boundaries.store import import_boundaries
 
-    name = f"dtm_atlas_test_iraq_{os.getpid()}"
+    name = f"dtm_atlas_test_iraq_tpl_{os.getpid()}"
     engine = create_engine(create_database(pg_server, name, template_db))
     for f in sorted(COD_AB.glob("*.geojson")):
         import_boundaries(engine, read_boundaries(f))
+    engine.dispose()
+    yield name
+    drop_database(pg_server, name)
+
+
+@pytest.fixture
+def iraq_fresh_engine(pg_server, iraq_template):
+    """A database of one's own with the Iraq boundaries loaded, for tests that import figures."""
+    name = f"dtm_atlas_test_{os.getpid()}_{next(_counter)}"
+    engine = create_engine(create_database(pg_server, name, iraq_template))
     yield engine
     engine.dispose()
     drop_database(pg_server, name)
@@ -120,16 +140,12 @@ REAL_ROUNDS = [
 
 
 @pytest.fixture(scope="session")
-def figures_engine(pg_server, template_db):
+def figures_engine(pg_server, iraq_template):
     """Iraq boundaries plus the three real master lists imported (shared: tests must not modify it)."""
-    from boundaries.reader import read_boundaries
-    from boundaries.store import import_boundaries
     from service.ingest.rounds import import_masterlist
 
     name = f"dtm_atlas_test_figures_{os.getpid()}"
-    engine = create_engine(create_database(pg_server, name, template_db))
-    for f in sorted(COD_AB.glob("*.geojson")):
-        import_boundaries(engine, read_boundaries(f))
+    engine = create_engine(create_database(pg_server, name, iraq_template))
     for fname, population in REAL_ROUNDS:
         import_masterlist(engine, MASTERLISTS / fname, population=population)
     yield engine

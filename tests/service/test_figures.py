@@ -1,0 +1,222 @@
+"""Figures per round on the real master lists: reconciliation, placement, quality, serving."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+from shapely.geometry import shape
+from sqlalchemy import text
+
+from service.ingest.masterlist import MasterlistError
+from service.ingest.rounds import ImportRejected, import_masterlist
+from tests.conftest import MASTERLISTS, REAL_ROUNDS
+
+FEB21_IDP = MASTERLISTS / "IDPs_MasterList_dataset_DTM_IOMFeb_28_2021.csv"
+
+
+def csv_totals(path: Path) -> tuple[int, int, int]:
+    """Rows, families, individuals read with the csv module, independently of our parser."""
+    with open(path, encoding="utf-8", newline="") as fh:
+        # the last line holds only the index and the date: not a location
+        rows = [r for r in csv.DictReader(fh) if r["Location ID"].strip()]
+    fam = next(k for k in rows[0] if k.endswith("Families"))
+    ind = next(k for k in rows[0] if k.endswith("Individuals"))
+    return len(rows), sum(int(float(r[fam])) for r in rows), sum(int(float(r[ind])) for r in rows)
+
+
+@pytest.mark.parametrize("fname,population", REAL_ROUNDS)
+def test_totals_reconcile_at_every_level(figures_engine, fname, population):
+    n_rows, families, individuals = csv_totals(MASTERLISTS / fname)
+    with figures_engine.connect() as c:
+        rid = c.execute(text("SELECT id FROM round WHERE source_file = :f"), {"f": fname}).scalar_one()
+        per_level = c.execute(
+            text("SELECT level, sum(families), sum(individuals), sum(locations), count(*) FROM unit_figure "
+                 "WHERE round_id = :r GROUP BY level ORDER BY level"), {"r": rid}).all()
+        locs = c.execute(text("SELECT count(*), sum(families), sum(individuals) FROM location_figure WHERE round_id = :r"),
+                         {"r": rid}).one()
+    assert tuple(locs) == (n_rows, families, individuals)
+    assert [lvl for lvl, *_ in per_level] == [0, 1, 2, 3]
+    for level, fam, ind, nloc, _units in per_level:
+        assert (fam, ind, nloc) == (families, individuals, n_rows), f"level {level} does not reconcile"
+
+
+def test_every_location_in_one_unit_per_level_or_bucket(figures_engine):
+    with figures_engine.connect() as c:
+        bad = c.execute(text(
+            """
+            SELECT count(*) FROM location_figure f JOIN round r ON r.id = f.round_id
+            WHERE NOT (f.adm1 = 'UNASSIGNED' OR EXISTS (SELECT 1 FROM admin_unit u WHERE u.boundary_set_id = r.boundary_set_id AND u.level = 1 AND u.pcode = f.adm1))
+               OR NOT (f.adm2 = 'UNASSIGNED' OR EXISTS (SELECT 1 FROM admin_unit u WHERE u.boundary_set_id = r.boundary_set_id AND u.level = 2 AND u.pcode = f.adm2 AND u.parent_pcode = f.adm1))
+               OR NOT (f.adm3 = 'UNASSIGNED' OR EXISTS (SELECT 1 FROM admin_unit u WHERE u.boundary_set_id = r.boundary_set_id AND u.level = 3 AND u.pcode = f.adm3 AND u.parent_pcode = f.adm2))
+            """)).scalar()
+    assert bad == 0
+
+
+def test_quality_report_lists_outside_and_swapped_points(figures_client, figures_engine):
+    with figures_engine.connect() as c:
+        ret = c.execute(text("SELECT id FROM round WHERE population = 'returnee'")).scalar_one()
+        idp = c.execute(text("SELECT id FROM round WHERE population = 'idp' AND round_number = 120")).scalar_one()
+    report = figures_client.get(f"/rounds/{ret}/quality").json()
+    by_id = {r["location_id"]: r for r in report["locations"]}
+    # Kirkuk / Al-Hawiga villages published with latitude ~44 and longitude ~35: swapped
+    for loc in ("2601160", "2601161", "2601162", "2601163"):
+        assert "swapped_coordinates" in by_id[loc]["flags"]
+        assert by_id[loc]["adm2"] == "IQG13Q01"  # corrected point lands in the declared district
+    assert "outside_all_units" in by_id["1104016"]["flags"]  # Fishkhaboor, on the border
+    assert report["flags"]["swapped_coordinates"]["count"] >= 4
+    idp_report = figures_client.get(f"/rounds/{idp}/quality", params={"flag": "outside_all_units"}).json()
+    assert {r["location_id"] for r in idp_report["locations"]} >= {"1104016", "2708032"}
+    csv_text = figures_client.get(f"/rounds/{ret}/quality", params={"f": "csv"}).text
+    rows = list(csv.DictReader(io.StringIO(csv_text)))
+    assert len(rows) == report["flagged_rows"]
+    assert any(r["name_ar"] and "\u0600" <= r["name_ar"][0] <= "\u06ff" for r in rows)
+
+
+def test_choropleth_subdistricts_feb2021(figures_client):
+    r = figures_client.get("/choropleth/3.geojson", params={"round": 120, "population": "idp"})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/geo+json")
+    assert len(r.content) <= 150 * 1024, len(r.content)
+    fc = r.json()
+    legend = fc["legend"]
+    assert legend["method"] == "natural_breaks" and len(legend["colors"]) == legend["k"] == len(legend["breaks"])
+    assert len(fc["features"]) == 294
+    valued = [f for f in fc["features"] if f["properties"]["value"] is not None]
+    assert len(valued) > 200
+    for f in valued:
+        p = f["properties"]
+        assert 0 <= p["class"] < legend["k"]
+        assert p["value"] <= legend["breaks"][p["class"]]
+        if p["class"] > 0:
+            assert p["value"] > legend["breaks"][p["class"] - 1]
+    assert all(shape(f["geometry"]).is_valid for f in fc["features"])
+    total = sum(f["properties"]["individuals"] or 0 for f in fc["features"])
+    _, _, individuals = csv_totals(FEB21_IDP)
+    assert total + (legend["unassigned"] or {}).get("individuals", 0) == individuals
+
+
+def test_choropleth_indicators_and_errors(figures_client):
+    change = figures_client.get("/choropleth/2.geojson", params={"round": 120, "indicator": "change"}).json()
+    assert change["legend"]["diverging"] is True
+    hilla = next(f for f in change["features"] if f["properties"]["pcode"] == "IQG07Q02")
+    assert hilla["properties"]["value"] == 1428 - 13500  # Feb 2021 vs Dec 2017, from the real files
+    share = figures_client.get("/choropleth/1.geojson", params={"indicator": "share"}).json()
+    assert abs(sum(f["properties"]["value"] or 0 for f in share["features"]) - 1.0) < 1e-6
+    assert figures_client.get("/choropleth/2.geojson", params={"round": 999}).status_code == 404
+    assert figures_client.get("/choropleth/2.geojson", params={"indicator": "nope"}).status_code == 400
+    assert figures_client.get("/choropleth/7.geojson").status_code == 404
+
+
+def test_timeseries_rounds_locations(figures_client):
+    ts = figures_client.get("/admin-units/IRQ-G07Q02/timeseries", params={"population": "idp"}).json()
+    assert [(s["round_number"], s["individuals"]) for s in ts["series"]] == [(86, 13500), (120, 1428)]
+    rounds = figures_client.get("/rounds").json()
+    assert {(r["population"], r["round_number"]) for r in rounds} == {("idp", 86), ("idp", 120), ("returnee", 120)}
+    page = figures_client.get("/locations", params={"round": 120, "limit": 100}).json()
+    assert page["numberMatched"] == 2897 and len(page["features"]) == 100
+    assert any(l["rel"] == "next" for l in page["links"])
+    box = figures_client.get("/locations", params={"round": 120, "bbox": "44.0,33.0,44.8,33.6"}).json()
+    assert box["numberMatched"] > 0
+    assert all(44.0 <= f["geometry"]["coordinates"][0] <= 44.8 for f in box["features"])
+    assert figures_client.get("/locations", params={"bbox": "45,34,44,33"}).status_code == 400
+    flows = figures_client.get("/flows", params={"round": 120}).json()["flows"]
+    assert flows and all(f["families"] > 0 for f in flows)
+
+
+def test_reimport_replaces_and_failure_keeps_previous(iraq_fresh_engine, tmp_path):
+    first = import_masterlist(iraq_fresh_engine, FEB21_IDP, population="idp")
+    again = import_masterlist(iraq_fresh_engine, FEB21_IDP, population="idp")
+    with iraq_fresh_engine.connect() as c:
+        assert c.execute(text("SELECT count(*) FROM round")).scalar() == 1
+        assert c.execute(text("SELECT count(*) FROM location_figure")).scalar() == again.rows
+        log = c.execute(text("SELECT file_name, sha256, rows_read, username, outcome FROM import_log "
+                             "WHERE kind = 'masterlist' ORDER BY id")).all()
+    assert first.data_version < again.data_version
+    assert [l.outcome for l in log] == ["committed", "committed"]
+    assert log[0].file_name == FEB21_IDP.name and len(log[0].sha256) == 64 and log[0].rows_read == 2897
+    # a broken file for the same round is rejected and the round stays as it was
+    bad = tmp_path / "broken.csv"
+    bad.write_text("Location ID,Latitude\n1,2\n")
+    with pytest.raises(MasterlistError) as e:
+        import_masterlist(iraq_fresh_engine, bad, population="idp", round_number=120)
+    assert "families" in str(e.value).lower() and "Latitude" in str(e.value)
+    with iraq_fresh_engine.connect() as c:
+        assert c.execute(text("SELECT sum(individuals) FROM unit_figure WHERE level = 0")).scalar() == again.individuals
+        assert c.execute(text("SELECT outcome FROM import_log ORDER BY id DESC LIMIT 1")).scalar() == "rejected"
+
+
+def test_spatial_placement_puts_outside_points_in_bucket(iraq_fresh_engine):
+    res = import_masterlist(iraq_fresh_engine, FEB21_IDP, population="idp", placement_mode="spatial")
+    assert res.unassigned[3] == res.flag_counts["outside_all_units"] >= 2
+    with iraq_fresh_engine.connect() as c:
+        levels = c.execute(text("SELECT level, sum(individuals) FROM unit_figure GROUP BY level")).all()
+    assert len({ind for _, ind in levels}) == 1  # still reconciles, bucket included
+
+
+def test_unknown_round_and_missing_boundaries(fresh_engine, iraq_fresh_engine, tmp_path):
+    with pytest.raises(ImportRejected, match="import them first"):
+        import_masterlist(fresh_engine, FEB21_IDP, population="idp")
+    odd = tmp_path / "odd.csv"
+    odd.write_text(FEB21_IDP.read_text(encoding="utf-8").replace("Feb 28, 2021", "Mar 31, 2021"), encoding="utf-8")
+    with pytest.raises(ImportRejected, match="--round"):
+        import_masterlist(iraq_fresh_engine, odd, population="idp")
+    res = import_masterlist(iraq_fresh_engine, odd, population="idp", round_number=121)
+    assert res.reporting_date.isoformat() == "2021-03-31"
+    with pytest.raises(MasterlistError, match="idp"):
+        import_masterlist(iraq_fresh_engine, odd, population="refugees", round_number=121)
+
+
+def test_upload_needs_editor_token_and_respects_size(iraq_fresh_engine):
+    from fastapi.testclient import TestClient
+
+    from service.app import create_app
+    from service.auth import create_token
+    from service.settings import Settings
+
+    settings = Settings(database_url=iraq_fresh_engine.url.render_as_string(hide_password=False), max_upload_mb=1)
+    editor = create_token(iraq_fresh_engine, "editor", "test editor")
+    reader = create_token(iraq_fresh_engine, "reader", "test reader")
+    with TestClient(create_app(settings, iraq_fresh_engine)) as c:
+        files = {"file": (FEB21_IDP.name, FEB21_IDP.read_bytes(), "text/csv")}
+        assert c.post("/rounds", files=files, data={"population": "idp"}).status_code == 401
+        assert c.post("/rounds", files=files, data={"population": "idp"},
+                      headers={"authorization": f"Bearer {reader}"}).status_code == 403
+        r = c.post("/rounds", files=files, data={"population": "idp"}, headers={"authorization": f"Bearer {editor}"})
+        assert r.status_code == 201, r.text
+        assert r.json()["individuals"] == csv_totals(FEB21_IDP)[2]
+        big = {"file": ("big.csv", b"x" * (1024 * 1024 + 10), "text/csv")}
+        r = c.post("/rounds", files=big, data={"population": "idp"}, headers={"authorization": f"Bearer {editor}"})
+        assert r.status_code == 413 and "size limit" in r.json()["detail"]
+        bad = {"file": ("notes.pdf", b"%PDF-1.4", "application/pdf")}
+        r = c.post("/rounds", files=bad, data={"population": "idp"}, headers={"authorization": f"Bearer {editor}"})
+        assert r.status_code == 422 and ".pdf" in r.json()["detail"]
+        with iraq_fresh_engine.connect() as conn:
+            assert conn.execute(text("SELECT username FROM import_log WHERE outcome = 'committed' "
+                                     "AND kind = 'masterlist'")).scalar() == "token:test editor"
+
+
+def test_sites_import(iraq_fresh_engine, tmp_path):
+    from service.ingest.sites import SiteFileError, import_sites
+
+    f = tmp_path / "sites.csv"
+    f.write_text(
+        "site_id,site_name,name_ar,site_type,latitude,longitude,status,households,individuals\n"
+        "S1,Hasansham U2,حسن شام,camp,36.29,43.59,open,1200,6000\n"
+        "S2,Ashti,آشتي,camp,35.30,45.45,open,300,1500\n"
+        "S3,Unknown place,,collective centre,,,closed,,\n",
+        encoding="utf-8",
+    )
+    res = import_sites(iraq_fresh_engine, f)
+    assert res.inserted_or_updated == 3 and res.without_point == [4]
+    with iraq_fresh_engine.connect() as c:
+        rows = {r.site_id: r for r in c.execute(text("SELECT site_id, name_ar, adm1, individuals FROM site")).all()}
+    assert rows["S1"].name_ar == "حسن شام" and rows["S1"].adm1 is not None and rows["S3"].adm1 is None
+    dup = tmp_path / "dup.csv"
+    dup.write_text("site_id,lat,lon\nA,33,44\nA,33.1,44.1\n")
+    with pytest.raises(SiteFileError, match="row 3.*duplicate"):
+        import_sites(iraq_fresh_engine, dup)
+    with iraq_fresh_engine.connect() as c:
+        assert c.execute(text("SELECT count(*) FROM site")).scalar() == 3
