@@ -1,5 +1,99 @@
-"""MapLibre styles: filled by the styles work."""
+"""MapLibre styles of the published maps: /styles and /styles/{name}.json.
 
-from fastapi import APIRouter
+Each style is classified from the round's real figures (``unit_figure``) with the indicator's
+defaults, by the same code the vector tiles use for their ``class`` property
+(``styles.queries.classification_for``), so the legend in the style's metadata and the tiles
+agree. ``round`` is the DTM round number within the map's population (default: the latest
+round of that population by reporting date).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request
+
+from service.api.common import Conn, FormatParam, JSONResponse, not_found, render
+from styles.classify import get_indicator
+from styles.maplibre import PUBLISHED_MAPS, build_style
+from styles.queries import classification_for, get_round, latest_round, round_numbers
 
 router = APIRouter(tags=["styles"])
+
+
+def _serves_glyphs(request: Request) -> bool:
+    """True when this app has the glyph route that label layers need (``/fonts/{fontstack}/{range}.pbf``)."""
+    return any(getattr(r, "path", "").startswith("/fonts/") for r in request.app.routes)
+
+
+def _base_url(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+@router.get("/styles", summary="The published maps and their MapLibre style URLs")
+def list_styles(request: Request, conn: Conn, f: FormatParam = None):
+    base = _base_url(request)
+    rounds = {key: round_numbers(conn, *key) for key in {(m.population, m.country) for m in PUBLISHED_MAPS.values()}}
+    maps = []
+    for m in PUBLISHED_MAPS.values():
+        ind = get_indicator(m.indicator)
+        available = rounds[(m.population, m.country)]
+        maps.append({
+            **m.to_dict(),
+            "indicator_label": ind.label,
+            "rounds": available,
+            "latest_round": available[-1] if available else None,
+            "style_url": f"{base}/styles/{m.name}.json",
+        })
+    data = {"count": len(maps), "maps": maps}
+    return render(request, f, data, title="Map styles", rows=[
+        {"name": m["name"], "title": m["title"], "population": m["population"], "layer": m["layer"],
+         "indicator": m["indicator"], "latest_round": m["latest_round"]} for m in maps
+    ], link_fields={"name": "/styles/{}.json"})
+
+
+@router.get("/styles/{name}.json", summary="MapLibre style (spec v8) of a published map, legend in its metadata")
+def get_style(
+    request: Request,
+    conn: Conn,
+    name: Annotated[str, Path(description="A published map, e.g. idp-by-district (see /styles)")],
+    round_number: Annotated[int | None, Query(
+        alias="round", ge=0, description="DTM round number (default: the latest round of the map's population)")] = None,
+    labels: Annotated[bool | None, Query(description="Label layer with English names (default: when this "
+                                                     "server serves glyphs under /fonts)")] = None,
+    f: FormatParam = None,
+):
+    m = PUBLISHED_MAPS.get(name)
+    if m is None:
+        names = sorted(PUBLISHED_MAPS)
+        return JSONResponse(
+            {"status": 404, "detail": f"no published map {name!r}; published maps: {', '.join(names)}",
+             "names": names},
+            status_code=404,
+        )
+    if round_number is None:
+        rnd = latest_round(conn, m.population, m.country)
+        if rnd is None:
+            raise not_found(f"no {m.population} round has been imported for {m.country} yet")
+    else:
+        rnd = get_round(conn, m.population, round_number, m.country)
+        if rnd is None:
+            known = round_numbers(conn, m.population, m.country)
+            raise not_found(f"no {m.population} round {round_number} for {m.country}; rounds: "
+                            + (", ".join(map(str, known)) or "none imported"))
+
+    classification, values = classification_for(conn, round_id=rnd["id"], level=m.level, indicator=m.indicator,
+                                                population=m.population)
+    legend = classification.to_dict()
+    legend["reporting_date"] = rnd["reporting_date"].isoformat()
+    legend["units"] = len(values)
+    style = build_style(
+        m.name, base_url=_base_url(request), round_id=rnd["id"], round_number=rnd["round_number"],
+        population=m.population, indicator=m.indicator, level=m.level, legend=legend,
+        labels=_serves_glyphs(request) if labels is None else labels,
+    )
+    return render(request, f, style, title=f"{m.title}, round {rnd['round_number']}", rows=[
+        {"class": i, "label": label, "color": color, "units": count}
+        for i, (label, color, count) in enumerate(zip(legend["labels"], legend["colors"], legend["counts"]))
+    ] + [{"class": None, "label": legend["no_data_label"], "color": legend["no_data_color"],
+          "units": legend["no_data_count"]}])

@@ -1,0 +1,69 @@
+"""The figures the map styles are classified from (reads only).
+
+A round is named by its DTM round number within a country and population (the IDP and the
+returnee lists of Feb 2021 are both round 120); the "latest" round of a population is the one
+with the latest reporting date. ``classification_for`` is the one call the style endpoint, the
+vector tiles and the choropleth GeoJSON use so their classes agree: the values of every unit
+of the level in the round, without the ``UNASSIGNED`` bucket, classified with the indicator's
+defaults (``styles.classify.legend_for``).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, text
+
+from styles.classify import Classification, get_indicator, legend_for
+
+UNASSIGNED = "UNASSIGNED"
+# indicator field -> unit_figure column (a whitelist: the column name is put into the SQL)
+_COLUMNS = {"individuals": "individuals", "families": "families", "change_individuals": "change_individuals",
+            "share_national": "share_national"}
+
+_ROUND_COLUMNS = "id, country, population, round_number, reporting_date"
+
+
+def latest_round(conn: Connection, population: str, country: str = "IRQ") -> dict | None:
+    row = conn.execute(
+        text(f"SELECT {_ROUND_COLUMNS} FROM round WHERE country = :c AND population = :p "
+             "ORDER BY reporting_date DESC, round_number DESC LIMIT 1"),
+        {"c": country, "p": population},
+    ).mappings().first()
+    return dict(row) if row else None
+
+
+def get_round(conn: Connection, population: str, round_number: int, country: str = "IRQ") -> dict | None:
+    row = conn.execute(
+        text(f"SELECT {_ROUND_COLUMNS} FROM round WHERE country = :c AND population = :p AND round_number = :n"),
+        {"c": country, "p": population, "n": round_number},
+    ).mappings().first()
+    return dict(row) if row else None
+
+
+def round_numbers(conn: Connection, population: str, country: str = "IRQ") -> list[int]:
+    """The population's round numbers, oldest reporting date first."""
+    return list(conn.execute(
+        text("SELECT round_number FROM round WHERE country = :c AND population = :p "
+             "ORDER BY reporting_date, round_number"),
+        {"c": country, "p": population},
+    ).scalars())
+
+
+def unit_values(conn: Connection, round_id: int, level: int, field: str) -> list[tuple[str, float | int | None]]:
+    """``(pcode, value)`` of every unit of ``level`` in the round (not ``UNASSIGNED``), by P-code."""
+    try:
+        column = _COLUMNS[field]
+    except KeyError:
+        raise ValueError(f"unknown unit_figure field {field!r}; use one of {', '.join(_COLUMNS)}") from None
+    rows = conn.execute(
+        text(f"SELECT pcode, {column} AS value FROM unit_figure "
+             "WHERE round_id = :r AND level = :l AND pcode <> :u ORDER BY pcode"),
+        {"r": round_id, "l": level, "u": UNASSIGNED},
+    ).all()
+    return [(pcode, value) for pcode, value in rows]
+
+
+def classification_for(conn: Connection, *, round_id: int, level: int, indicator: str, population: str
+                       ) -> tuple[Classification, dict[str, float | int | None]]:
+    """The classification of ``indicator`` over the level's units in the round, and the values by P-code."""
+    values = dict(unit_values(conn, round_id, level, get_indicator(indicator).field))
+    return legend_for(indicator, population, values.values()), values
