@@ -20,10 +20,12 @@ Three input shapes are accepted (see ``docs/formats.md``):
 
 Design notes:
 
-* Every cell is read as text first; numbers are then parsed column-wise with pandas, so a
-  bad cell becomes a ``RowIssue`` (with its line number and column name) instead of
+* Columns are handled as whole numpy arrays.  Text columns are read as text (ids keep
+  leading zeros).  Numeric columns (coordinates, counts, breakdowns) are parsed by pandas'
+  C parser when every cell is a number; otherwise they arrive as text and are parsed with
+  checks, so a bad cell becomes a ``RowIssue`` (line number + column name) instead of
   breaking the column or silently turning into NaN.  Per-cell Python only runs for the
-  (rare) cells that failed the vectorised parse and for building the output dicts.
+  (rare) rejected cells and for building the output dicts.
 * ``RowIssue.row`` / ``record['row']`` are the line numbers a person sees: 1-based, header
   = line 1 (or the header's real line if title rows precede it), counted in physical text
   lines for CSV (quoted multi-line cells are accounted for) and in sheet rows for XLSX.
@@ -57,6 +59,7 @@ from openpyxl.utils.exceptions import InvalidFileException
 __all__ = [
     "BREAKDOWNS",
     "FORMATS",
+    "ISSUE_CODES",
     "POPULATIONS",
     "MasterlistError",
     "ParsedMasterlist",
@@ -325,6 +328,9 @@ _DATE_FORMATS: tuple[str, ...] = (
 )
 
 _INDEX_RE = re.compile(r"\d*(\.0*)?")
+_NON_SPACE_RE = re.compile(r"\S")
+_NON_ASCII_RE = re.compile(r"[^\x00-\x7f]")
+_ARABIC_RE = re.compile(r"[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff\u200c-\u200f]")
 _PREVIEW_RECORDS = 30  # records scanned for the header row / HXL tag row
 _THOUSANDS_RE = re.compile(r"[+-]?\d{1,3}([,٬]\d{3})+([.٫]\d*)?")
 
@@ -354,38 +360,45 @@ class _Source:
     load: _Loader
 
 
-def _decode(data: bytes, file: str, encoding: str | None) -> str:
-    """Bytes -> text: explicit encoding, else BOM, else UTF-8, else charset-normalizer/cp1256."""
+def _decode(data: bytes, file: str, encoding: str | None) -> tuple[str, bool]:
+    """Bytes -> (text, whether it was UTF-8): explicit encoding, else BOM, else UTF-8, else
+    charset-normalizer, else cp1256."""
     if encoding:
         try:
             text = data.decode(encoding)
+            utf8 = codecs.lookup(encoding).name in ("utf-8", "utf-8-sig")
         except LookupError:
             raise MasterlistError(file, f"unknown encoding {encoding!r}") from None
         except UnicodeDecodeError as exc:
             raise MasterlistError(
                 file, f"cannot decode as {encoding}: {exc.reason} at byte {exc.start}"
             ) from None
-        return text.removeprefix("\ufeff")
+        return text.removeprefix("\ufeff"), utf8
     if data.startswith(codecs.BOM_UTF8):
         try:
-            return data[len(codecs.BOM_UTF8):].decode("utf-8")
+            return data[len(codecs.BOM_UTF8):].decode("utf-8"), True
         except UnicodeDecodeError as exc:
             raise MasterlistError(file, f"invalid UTF-8 after BOM at byte {exc.start}") from None
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return data.decode("utf-16")
+        return data.decode("utf-16"), False
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8"), True
     except UnicodeDecodeError:
         pass
-    # Legacy files: usually Windows-1256 (Arabic Excel).  charset-normalizer gets that right
-    # on realistic data; cp1256 maps every byte, so it is the last resort.
+    # Legacy files: in practice Windows-1256 from Arabic Excel.  cp1256 maps every byte, so
+    # accept it when the result reads as Arabic; charset-normalizer alone misreads short
+    # Arabic samples (a one-word file came out as CJK).  Otherwise ask charset-normalizer.
+    text = data.decode("cp1256")
+    non_ascii = len(_NON_ASCII_RE.findall(text))
+    if len(_ARABIC_RE.findall(text)) >= 0.8 * non_ascii:
+        return text, False
     best = charset_normalizer.from_bytes(data).best()
     if best is not None:
         try:
-            return data.decode(best.encoding)
+            return data.decode(best.encoding), False
         except (LookupError, UnicodeDecodeError):
             pass
-    return data.decode("cp1256")
+    return text, False
 
 
 def _line_offset(text: str, lines: int) -> int:
@@ -400,14 +413,22 @@ def _line_offset(text: str, lines: int) -> int:
 
 
 def _read_csv(path: Path, file: str, encoding: str | None) -> _Source:
-    text = _decode(path.read_bytes(), file, encoding)
+    raw = path.read_bytes()
+    text, raw_is_utf8 = _decode(raw, file, encoding)
+    # When the file is UTF-8 (the usual case) pandas reads the original bytes; otherwise
+    # the decoded text is re-encoded as UTF-8 for it.
+    bom = len(codecs.BOM_UTF8) if raw.startswith(codecs.BOM_UTF8) else 0
     if "\x00" in text:
         raise MasterlistError(file, "file contains NUL bytes: binary, or UTF-16 without a BOM "
                                     "(pass encoding=...)")
     if "\r" in text and "\n" not in text:  # classic Mac line endings
         text = text.replace("\r", "\n")
-    first = next((ln for ln in text.split("\n", _PREVIEW_RECORDS) if ln.strip()), "")
-    delim = max((",", ";", "\t"), key=lambda d: (first.count(d), d == ","))
+        raw_is_utf8 = False
+    # Delimiter: whichever of , ; TAB is most frequent on the busiest early line (the
+    # header), so a title row like "IDPs; Feb 2021" cannot decide it.  Ties -> comma.
+    head_lines = text[:_line_offset(text, _PREVIEW_RECORDS)].split("\n")
+    delim = max((",", ";", "\t"),
+                key=lambda d: (max((ln.count(d) for ln in head_lines), default=0), d == ","))
 
     preview: list[_Rec] = []
     reader = csv.reader(io.StringIO(text), delimiter=delim)
@@ -422,27 +443,29 @@ def _read_csv(path: Path, file: str, encoding: str | None) -> _Source:
         raise MasterlistError(file, f"malformed CSV: {exc}", row=reader.line_num) from None
 
     def load(after: int, width: int, numeric: frozenset[int]) -> tuple[_Cols, np.ndarray]:
-        data = text[_line_offset(text, after):]
-        if not data.strip():
+        offset = _line_offset(text, after)
+        if _NON_SPACE_RE.search(text, offset) is None:  # nothing after the header
             return [np.empty(0, dtype=object) for _ in range(width)], np.empty(0, np.int64)
         try:
             # Numeric columns are parsed by the C parser (much faster than text + cast);
             # a column with any non-number comes back as text and takes the checked path.
             # UTF-8 bytes: the C parser reads them directly (a StringIO costs ~2x).
+            body = (raw[bom + len(text[:offset].encode("utf-8")):] if raw_is_utf8
+                    else text[offset:].encode("utf-8"))
             df = pd.read_csv(
-                io.BytesIO(data.encode("utf-8")), encoding="utf-8", sep=delim, header=None,
+                io.BytesIO(body), encoding="utf-8", sep=delim, header=None,
                 names=range(width), dtype={j: object for j in range(width) if j not in numeric},
                 na_values={j: [""] for j in numeric}, keep_default_na=False,
                 skip_blank_lines=False, index_col=False, engine="c",
             )
         except pd.errors.ParserError:
             # Ragged rows (more cells than the header): the csv module keeps every cell.
-            return _read_csv_ragged(data, delim, after, width, file)
-        cols = [_column_array(df[j]) for j in range(width)]
+            return _read_csv_ragged(text[offset:], delim, after, width, file)
+        cols = [_column_array(df[j], j in numeric) for j in range(width)]
         n = len(df)
-        del df
+        del df, body
         # Line numbers: one per record unless quoted cells contain newlines.
-        physical = data.count("\n") + (0 if data.endswith("\n") else 1)
+        physical = text.count("\n", offset) + (0 if text.endswith("\n") else 1)
         if physical == n:
             return cols, np.arange(after + 1, after + 1 + n, dtype=np.int64)
         extra_nl = np.zeros(n, dtype=np.int64)
@@ -455,12 +478,13 @@ def _read_csv(path: Path, file: str, encoding: str | None) -> _Source:
     return _Source(None, preview, load)
 
 
-def _column_array(s: pd.Series) -> np.ndarray:
-    """float64 for clean numeric columns, else an object array of str ('' for empty)."""
+def _column_array(s: pd.Series, numeric: bool) -> np.ndarray:
+    """float64 for clean numeric columns, else an object array of str ('' for empty).
+    Only ``numeric`` columns can hold NaN (text columns are read with no NA values)."""
     if s.dtype.kind in "iuf":
         return s.to_numpy(dtype=np.float64)
     arr = s.to_numpy(dtype=object)
-    if s.dtype != object or s.hasnans:  # a numeric column that fell back to text
+    if s.dtype != object or (numeric and s.hasnans):  # a numeric column that fell back to text
         arr = np.array(["" if v is None or v != v else str(v) for v in arr.tolist()],
                        dtype=object)
     return arr
@@ -673,7 +697,7 @@ def _plan_columns(header: list[str], tags: list[hxl.model.Column] | None,
     else:
         fmt = "dtm-wide"
     plan = _Plan(fmt, names, _unique_labels(names))
-    used: set[int] = set()  # positions assigned to a core field (or ignored)
+    used: set[int] = set()  # positions assigned to a core field
     blocked: set[int] = set()  # tagged for the other population: not a core field
     wrong_pop: dict[str, str] = {}  # field -> column that is for the other population
 
@@ -715,10 +739,10 @@ def _plan_columns(header: list[str], tags: list[hxl.model.Column] | None,
 
     for fld in ("families", "individuals"):
         if fld not in plan.core and fld in wrong_pop:
-            other = "idp" if pop == "returnee" else "returnee"
+            other = "an IDP" if pop == "returnee" else "a returnee"
             raise MasterlistError(
-                file, f"column {wrong_pop[fld]} holds {other} {fld} but population={pop!r}; "
-                      f"is this a {other} master list?")
+                file, f"column {wrong_pop[fld]!r} holds {other.split()[1]} {fld} but "
+                      f"population={pop!r}; is this {other} master list?")
     missing = [f for f in _REQUIRED if f not in plan.core]
     if missing:
         shown = ", ".join(n or f"(unnamed column {j + 1})" for j, n in enumerate(names))
@@ -753,6 +777,15 @@ def _plan_columns(header: list[str], tags: list[hxl.model.Column] | None,
 # --------------------------------------------------------------------------- values
 
 _Issue = tuple[int, int, str, str, str]  # (line, column position, column label, code, message)
+
+
+def _is_index(col: np.ndarray) -> bool:
+    """Whether a column holds only row numbers ('0', '1', ... or '' / '3.0')."""
+    if col.dtype.kind == "f" or len(col) == 0:
+        return True
+    u = col.astype(str)
+    ok = (u == "") | np.strings.isdigit(u)
+    return bool(ok.all()) or all(_INDEX_RE.fullmatch(v) for v in u[~ok].tolist())
 
 
 def _filled(col: np.ndarray) -> np.ndarray:
@@ -1167,8 +1200,7 @@ def _parse_source(src: _Source, pop: str, file: str) -> ParsedMasterlist:
         cols.pop()
         plan.drop_last()
     # The unnamed leading index column added by CSV converters (pandas' 'Unnamed: 0').
-    if (0 in plan.extra and _norm(plan.names[0]) in ("", "unnamed0", "index")
-            and all(_INDEX_RE.fullmatch(v) for v in cols[0].tolist())):
+    if 0 in plan.extra and _norm(plan.names[0]) in ("", "unnamed0", "index") and _is_index(cols[0]):
         plan.extra.remove(0)
         plan.ignored.append(0)
 

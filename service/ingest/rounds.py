@@ -176,6 +176,8 @@ def _import_in_transaction(conn: Connection, parsed: ParsedMasterlist, rec: Impo
     t = time.perf_counter()
     # one import per (country, population) at a time
     conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"round:{country}:{population}"})
+    # bulk statements: JIT compilation costs more than it saves here; sorts and hashes in memory
+    conn.execute(text("SET LOCAL jit = off; SET LOCAL work_mem = '256MB'"))
     set_id = _current_boundary_set(conn, country)
     conn.execute(
         text("DELETE FROM round WHERE country = :c AND population = :p AND round_number = :n"),
