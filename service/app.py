@@ -59,8 +59,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         log(logger, "unhandled error", logging.ERROR, path=request.url.path, error=repr(exc))
         return JSONResponse({"status": 500, "detail": "internal error; the server log has the details"}, status_code=500)
 
-    from service.api import admin_units, dtm, figures, health, styles, tiles
+    from service.api import admin_units, dtm, exports, figures, health, ogc, styles, tiles, web
 
-    for module in (health, admin_units, figures, dtm, tiles, styles):
+    for module in (health, admin_units, figures, dtm, tiles, styles, web, ogc, exports):
         app.include_router(module.router)
     return app

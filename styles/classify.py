@@ -333,11 +333,12 @@ class Indicator:
 
     def title(self, population: str) -> str:
         who = POPULATIONS.get(population, population)
+        who_mid = who if who.isupper() or who[:3] == "IDP" else who_mid  # "IDPs" stays an acronym
         return {
             "individuals": f"{who} (individuals)",
             "families": f"{who} (families)",
-            "change": f"Change in {who.lower()} since the previous round (individuals)",
-            "share": f"Share of all {who.lower()} in Iraq",
+            "change": f"Change in {who_mid} since the previous round (individuals)",
+            "share": f"Share of all {who_mid} in Iraq",
         }.get(self.key, f"{who}: {self.label}")
 
 
