@@ -333,7 +333,7 @@ class Indicator:
 
     def title(self, population: str) -> str:
         who = POPULATIONS.get(population, population)
-        who_mid = who if who.isupper() or who[:3] == "IDP" else who_mid  # "IDPs" stays an acronym
+        who_mid = who if who[:3] == "IDP" else who.lower()  # "IDPs" stays an acronym mid-sentence
         return {
             "individuals": f"{who} (individuals)",
             "families": f"{who} (families)",
