@@ -1,5 +1,65 @@
 """`dtm-atlas tiles ...` commands."""
 
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
 import typer
 
 app = typer.Typer(help="Vector tiles: offline packages (PMTiles/MBTiles).", no_args_is_help=True)
+
+
+@app.command("export")
+def export(
+    out: Annotated[Path, typer.Argument(help="Output file: .pmtiles or .mbtiles")],
+    round_number: Annotated[Optional[int], typer.Option("--round", help="DTM round number (default: the population's latest)")] = None,
+    population: Annotated[str, typer.Option(help="idp or returnee")] = "idp",
+    indicator: Annotated[str, typer.Option(help="Value and class of the admin layers: individuals, families, change, share")] = "individuals",
+    layers: Annotated[Optional[str], typer.Option(help="Comma-separated layers (default: all): governorates,districts,subdistricts,locations,sites")] = None,
+    min_zoom: Annotated[int, typer.Option(min=0, max=16, help="First zoom")] = 0,
+    max_zoom: Annotated[int, typer.Option(min=0, max=16, help="Last zoom (each zoom has ~4x the tiles of the one before)")] = 8,
+):
+    """Export the vector tiles of a round as one offline package (same tiles as the API)."""
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                               TimeRemainingColumn)
+
+    from service.cli import _engine, console, fail
+    from tiles.layers import LayerError, parse_layers
+    from tiles.mvt import POPULATIONS, RoundNotFound
+    from tiles.pmtiles_export import ExportError, export_tiles, format_of
+
+    try:
+        format_of(out)
+        chosen = [layer.id for layer in parse_layers(layers)] if layers else None
+    except (ExportError, LayerError) as exc:
+        fail(str(exc), 2)
+    if population not in POPULATIONS:
+        fail(f"population must be one of {', '.join(POPULATIONS)}, not {population!r}", 2)
+    if indicator not in ("individuals", "families", "change", "share"):
+        fail(f"indicator must be individuals, families, change or share, not {indicator!r}", 2)
+    if min_zoom > max_zoom:
+        fail(f"--min-zoom {min_zoom} is above --max-zoom {max_zoom}", 2)
+    engine = _engine()
+    with Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("tiles"),
+        TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=False,
+    ) as progress:
+        task = progress.add_task(f"{out.name} z{min_zoom}-{max_zoom}", total=None)
+        try:
+            result = export_tiles(
+                engine, out, round_number=round_number, population=population, indicator=indicator, layers=chosen,
+                min_zoom=min_zoom, max_zoom=max_zoom,
+                on_plan=lambda total: progress.update(task, total=total),
+                progress=lambda done, total: progress.update(task, completed=done),
+            )
+        except (ExportError, RoundNotFound) as exc:
+            fail(str(exc))
+    rnd = result.round
+    what = f"{rnd['population']} round {rnd['round_number']} ({rnd['reporting_date']})" if rnd else "boundaries only"
+    console.print(
+        f"wrote {result.path} ({result.format}): {result.tiles_written} tiles with features of {result.tiles_visited}, "
+        f"{result.bytes_written / 1024:,.0f} KiB; {what}, data version {result.data_version}"
+    )
+    for z, n in sorted(result.per_zoom.items()):
+        console.print(f"  z{z}: {n} tiles")

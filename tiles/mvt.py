@@ -1,0 +1,347 @@
+"""Mapbox Vector Tiles built in PostGIS: one SQL statement per tile, every layer in it.
+
+* Polygons come from ``admin_unit_generalised.geom_3857`` at ``zband = band_for_zoom(z)``:
+  generalised once at import, as a coverage, already in Web Mercator, so a tile request never
+  simplifies nor reprojects them. Above the last band (z > 12) the full-resolution
+  ``admin_unit.geom`` is used (transformed; only the few units a tile touches, found through
+  the 4326 GiST index).
+* Points (locations of a round, sites) are stored in EPSG:4326 and transformed on the fly.
+* The figures of the round are joined per unit; the ``class`` of a unit's value is computed
+  in the same statement from the breaks of the shared classification (``styles.classify``),
+  passed in as parameters, so the tile's class is exactly ``Classification.class_of(value)``
+  (the same as the choropleth GeoJSON's). The classification is computed once per (round,
+  level, indicator, data version) from ``unit_figure`` (the 'UNASSIGNED' bucket excluded).
+* A composite tile is the concatenation of its layers' MVT blobs (MVT layers concatenate
+  as protobuf messages), all computed by the one statement, in one snapshot.
+
+``render_tile`` is used by the HTTP API and by the offline export, so both hold the same
+features.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import morecantile
+from sqlalchemy import Connection, text
+
+from tiles.layers import MAX_REQUEST_ZOOM, Layer
+from tiles.zoom import band_for_zoom
+
+TMS = morecantile.tms.get("WebMercatorQuad")
+POPULATIONS = ("idp", "returnee")
+UNASSIGNED = "UNASSIGNED"
+
+
+class TileError(ValueError):
+    """Bad tile coordinates (HTTP 400)."""
+
+
+class RoundNotFound(LookupError):
+    """The round asked for does not exist (HTTP 404)."""
+
+
+def check_tile(z: int, x: int, y: int) -> None:
+    if z < 0 or x < 0 or y < 0:
+        raise TileError(f"tile {z}/{x}/{y}: z, x and y must not be negative")
+    if z > MAX_REQUEST_ZOOM:
+        raise TileError(f"tile {z}/{x}/{y}: zoom above {MAX_REQUEST_ZOOM} is not served")
+    if not TMS.is_valid(x, y, z):
+        n = 2**z - 1
+        raise TileError(f"tile {z}/{x}/{y} does not exist: at zoom {z}, x and y go from 0 to {n}")
+
+
+@dataclass(frozen=True)
+class TileQuery:
+    """What a tile request asks for besides z/x/y (the query string)."""
+
+    population: str = "idp"
+    round_number: int | None = None  # DTM's round number; None = the latest by reporting date
+    indicator: str = "individuals"
+
+    def key(self) -> str:
+        return f"{self.population}:{'' if self.round_number is None else self.round_number}:{self.indicator}"
+
+
+# ----------------------------------------------------------------------------------- context
+@dataclass
+class Context:
+    """Everything a tile of ``query`` needs, resolved in one snapshot at ``version``."""
+
+    version: int
+    query: TileQuery
+    set_ids: list[int]
+    round: dict | None
+    legends: dict[int, object] = field(default_factory=dict)  # admin level -> Classification
+
+
+def data_version(conn: Connection) -> int:
+    return conn.execute(text("SELECT version FROM data_version")).scalar_one()
+
+
+def _indicator(name: str):
+    from styles.classify import get_indicator
+
+    return get_indicator(name)
+
+
+def classification_for(conn: Connection, round_id: int, level: int, indicator: str, population: str):
+    """The shared classification of one level's values in a round (UNASSIGNED excluded)."""
+    from styles.classify import legend_for
+
+    column = _indicator(indicator).field  # a unit_figure column name from styles.classify.INDICATORS
+    values = conn.execute(
+        text(f"SELECT {column} FROM unit_figure WHERE round_id = :r AND level = :l AND pcode <> :u ORDER BY pcode"),
+        {"r": round_id, "l": level, "u": UNASSIGNED},
+    ).scalars().all()
+    return legend_for(indicator, population, values)
+
+
+class Resolver:
+    """Per data version caches of the boundary sets, rounds and classifications.
+
+    Entries are keyed by the data version they were read at; a newer version drops them.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._version: int | None = None
+        self._cache: dict[tuple, object] = {}
+
+    def cached(self, version: int, key: tuple, compute):
+        """``compute()`` once per data version and ``key`` (thread-safe; an older version is
+        computed but not kept)."""
+        with self._lock:
+            if self._version != version:
+                if self._version is not None and version < self._version:
+                    return compute()  # an old snapshot: don't pollute the cache
+                self._version = version
+                self._cache.clear()
+            if key in self._cache:
+                return self._cache[key]
+        value = compute()
+        with self._lock:
+            if self._version == version:
+                self._cache[key] = value
+        return value
+
+    def peek(self, version: int, query: TileQuery, layers: Sequence[Layer]) -> Context | None:
+        """The context from the cache alone (no query), or None when a part is missing."""
+        with self._lock:
+            if self._version != version or ("sets",) not in self._cache:
+                return None
+            rnd = None
+            if any(layer.uses_round for layer in layers):
+                key = ("round", query.population, query.round_number)
+                if key not in self._cache:
+                    return None
+                rnd = self._cache[key]
+                if rnd is None and query.round_number is not None:
+                    return None  # let context() raise RoundNotFound
+            ctx = Context(version, query, self._cache[("sets",)], rnd)
+            if rnd is not None:
+                for layer in layers:
+                    if layer.kind == "admin":
+                        legend = self._cache.get(("legend", rnd["id"], layer.level, query.indicator))
+                        if legend is None:
+                            return None
+                        ctx.legends[layer.level] = legend
+            return ctx
+
+    def context(self, conn: Connection, version: int, query: TileQuery, layers: Sequence[Layer]) -> Context:
+        """The context read through ``conn``, whose snapshot must be at ``version``."""
+        from service.figures.rounds import find_round
+
+        set_ids = self.cached(version, ("sets",), lambda: list(conn.execute(
+            text("SELECT id FROM boundary_set WHERE is_current ORDER BY id")).scalars()))
+        rnd = None
+        if any(layer.uses_round for layer in layers):
+            rnd = self.cached(version, ("round", query.population, query.round_number),
+                            lambda: find_round(conn, round_number=query.round_number, population=query.population))
+            if rnd is None and query.round_number is not None:
+                raise RoundNotFound(f"no {query.population} round number {query.round_number}")
+        ctx = Context(version, query, set_ids, rnd)
+        if rnd is not None:
+            for layer in layers:
+                if layer.kind == "admin":
+                    ctx.legends[layer.level] = self.legend(conn, version, rnd, layer.level, query.indicator)
+        return ctx
+
+    def legend(self, conn: Connection, version: int, rnd: dict, level: int, indicator: str):
+        return self.cached(version, ("legend", rnd["id"], level, indicator),
+                         lambda: classification_for(conn, rnd["id"], level, indicator, rnd["population"]))
+
+
+# ------------------------------------------------------------------------------------- SQL
+def _class_params(legend) -> dict:
+    """Parameters of the SQL class expression, reproducing ``Classification.class_of``.
+
+    ``class_of`` is ``min(bisect_left(breaks, v), k - 1)`` (diverging: the same on |v| with
+    ``abs_breaks``, mirrored around the middle class). ``bisect_left(b, v)`` is the number
+    of breaks < v, i.e. ``len(b) - width_bucket(-v, reversed(-b))`` in SQL.
+    """
+    if legend is None or legend.k == 0:
+        return {"nr": [], "m": 0, "k": 0, "h": 0, "div": False}
+    bounds = list(legend.abs_breaks) if legend.diverging else list(legend.breaks)
+    return {
+        "nr": [-float(b) for b in reversed(bounds)],
+        "m": len(bounds),
+        "k": int(legend.k),
+        "h": (int(legend.k) - 1) // 2,
+        "div": bool(legend.diverging),
+    }
+
+
+def _class_expr(p: str) -> str:
+    v = "CAST(f.value AS float8)"
+    below = f"(CAST(:{p}m AS int) - width_bucket(-abs({v}), CAST(:{p}nr AS float8[])))"
+    return f"""CASE WHEN f.value IS NULL OR CAST(:{p}k AS int) = 0 OR {v} = 'NaN'::float8 THEN NULL
+              WHEN CAST(:{p}div AS boolean) THEN
+                CASE WHEN {v} >= 0 THEN CAST(:{p}h AS int) + LEAST({below}, CAST(:{p}h AS int))
+                     ELSE CAST(:{p}h AS int) - LEAST({below}, CAST(:{p}h AS int)) END
+              ELSE LEAST(CAST(:{p}m AS int) - width_bucket(-{v}, CAST(:{p}nr AS float8[])), CAST(:{p}k AS int) - 1)
+         END"""
+
+
+def _envelope(margin: float = 0.0) -> str:
+    if margin:
+        return f"ST_TileEnvelope(:z, :x, :y, margin => {margin!r})"
+    return "ST_TileEnvelope(:z, :x, :y)"
+
+
+def _admin_sql(layer: Layer, p: str, full_resolution: bool, value_column: str, extent: int, buffer: int) -> str:
+    margin = buffer / extent
+    if full_resolution:
+        source = f"""admin_unit u
+            LEFT JOIN figures f ON f.pcode = u.pcode
+            WHERE u.boundary_set_id = ANY(:sets) AND u.level = {layer.level}
+              AND u.geom && ST_Transform({_envelope(margin)}, 4326)"""
+        geom = "ST_Transform(u.geom, 3857)"
+    else:
+        source = f"""admin_unit_generalised g
+            JOIN admin_unit u ON u.boundary_set_id = g.boundary_set_id AND u.pcode = g.pcode
+            LEFT JOIN figures f ON f.pcode = g.pcode
+            WHERE g.boundary_set_id = ANY(:sets) AND g.level = {layer.level} AND g.zband = :zband
+              AND g.geom_3857 && {_envelope(margin)}"""
+        geom = "g.geom_3857"
+    return f"""(WITH figures AS (
+          SELECT pcode, families, individuals, {value_column} AS value FROM unit_figure
+          WHERE round_id = CAST(:{p}round AS int) AND level = {layer.level})
+        SELECT coalesce(ST_AsMVT(t, '{layer.id}', {extent}, 'geom'), ''::bytea) FROM (
+          SELECT u.pcode, u.name_en, u.name_ar, CAST(u.level AS int) AS level,
+                 f.value, {_class_expr(p)} AS class, f.families, f.individuals,
+                 ST_AsMVTGeom({geom}, {_envelope()}, {extent}, {buffer}, true) AS geom
+          FROM {source}
+          ORDER BY u.pcode LIMIT {layer.feature_limit}) t
+        WHERE t.geom IS NOT NULL)"""
+
+
+def _locations_sql(layer: Layer, p: str, extent: int, buffer: int) -> str:
+    margin = buffer / extent
+    return f"""(SELECT coalesce(ST_AsMVT(t, '{layer.id}', {extent}, 'geom', 'fid'), ''::bytea) FROM (
+          SELECT lf.id AS fid, lf.location_id, lf.name_en, lf.name_ar, lf.families, lf.individuals,
+                 lf.adm1, lf.adm2, lf.adm3,
+                 ST_AsMVTGeom(ST_Transform(lf.geom, 3857), {_envelope()}, {extent}, {buffer}, true) AS geom
+          FROM location_figure lf
+          WHERE lf.round_id = CAST(:{p}round AS int) AND lf.geom && ST_Transform({_envelope(margin)}, 4326)
+          ORDER BY lf.individuals DESC NULLS LAST, lf.id LIMIT {layer.feature_limit}) t
+        WHERE t.geom IS NOT NULL)"""
+
+
+def _sites_sql(layer: Layer, p: str, extent: int, buffer: int) -> str:
+    margin = buffer / extent
+    return f"""(SELECT coalesce(ST_AsMVT(t, '{layer.id}', {extent}, 'geom'), ''::bytea) FROM (
+          SELECT s.site_id, s.name_en, s.name_ar, s.site_type, s.status, s.households, s.individuals,
+                 s.adm1, s.adm2, s.adm3,
+                 ST_AsMVTGeom(ST_Transform(s.geom, 3857), {_envelope()}, {extent}, {buffer}, true) AS geom
+          FROM site s
+          WHERE s.geom && ST_Transform({_envelope(margin)}, 4326)
+          ORDER BY s.individuals DESC NULLS LAST, s.site_id LIMIT {layer.feature_limit}) t
+        WHERE t.geom IS NOT NULL)"""
+
+
+@dataclass(frozen=True, eq=False)
+class Statement:
+    clause: object  # SQLAlchemy text(), for Connection.execute
+    sql: str  # the same for a plain psycopg connection (%(name)s placeholders)
+
+
+@lru_cache(maxsize=1024)
+def _statement(*args) -> Statement:
+    from sqlalchemy.dialects.postgresql.psycopg import dialect
+
+    clause = _clause(*args)
+    return Statement(clause, str(clause.compile(dialect=dialect())))
+
+
+def _clause(layers: tuple[Layer, ...], full_resolution: bool, value_columns: tuple[str, ...],
+            grids: tuple[tuple[int, int], ...], with_version: bool = False):
+    parts = []
+    for i, (layer, column, (extent, buffer)) in enumerate(zip(layers, value_columns, grids)):
+        p = f"l{i}_"
+        if layer.kind == "admin":
+            parts.append(_admin_sql(layer, p, full_resolution, column, extent, buffer))
+        elif layer.kind == "locations":
+            parts.append(_locations_sql(layer, p, extent, buffer))
+        else:
+            parts.append(_sites_sql(layer, p, extent, buffer))
+    tile = "\n || ".join(parts)
+    if with_version:  # the version of the statement's own snapshot, next to the tile
+        return text(f"SELECT (SELECT version FROM data_version) AS version, {tile} AS tile")
+    return text(f"SELECT {tile}")
+
+
+def tile_statement(layers: Sequence[Layer], z: int, ctx: Context, with_version: bool = False):
+    """The Statement and its parameters (without x, y) for a tile of ``layers`` at zoom ``z``;
+    (None, params) when no layer has features at that zoom."""
+    zband = band_for_zoom(z)
+    column = _indicator(ctx.query.indicator).field
+    active = [layer for layer in layers if layer.covers(z)]
+    params: dict = {"z": z, "sets": ctx.set_ids, "zband": zband}
+    round_id = ctx.round["id"] if ctx.round else None
+    columns = []
+    for i, layer in enumerate(active):
+        p = f"l{i}_"
+        columns.append(column if layer.kind == "admin" else "")
+        if layer.uses_round:
+            params[p + "round"] = round_id
+        if layer.kind == "admin":
+            for k, v in _class_params(ctx.legends.get(layer.level)).items():
+                params[p + k] = v
+    if not active:
+        return None, params
+    grids = tuple((layer.extent_for(z), layer.buffer_for(z)) for layer in active)
+    return _statement(tuple(active), zband is None, tuple(columns), grids, with_version), params
+
+
+def render_tile(conn: Connection, layers: Sequence[Layer], z: int, x: int, y: int, ctx: Context) -> bytes:
+    """The MVT bytes of one tile (``b""`` when it holds no feature)."""
+    check_tile(z, x, y)
+    stmt, params = tile_statement(layers, z, ctx)
+    if stmt is None:
+        return b""
+    params.update(x=x, y=y)
+    data = conn.execute(stmt.clause, params).scalar_one()
+    return bytes(data) if data else b""
+
+
+# -------------------------------------------------------------------------------- metadata
+def set_bounds(conn: Connection, set_ids: Sequence[int]) -> list[float] | None:
+    """[west, south, east, north] of the boundary sets (lon/lat)."""
+    row = conn.execute(
+        text("SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
+             "(SELECT ST_Extent(geom) AS e FROM admin_unit WHERE boundary_set_id = ANY(:s)) q"),
+        {"s": list(set_ids)},
+    ).first()
+    if row is None or row[0] is None:
+        return None
+    return [round(float(v), 6) for v in row]
+
+
+def tiles_in(bounds: Sequence[float], z: int):
+    """The tiles at zoom ``z`` covering ``bounds`` (morecantile)."""
+    w, s, e, n = bounds
+    return TMS.tiles(w, s, e, n, [z])
