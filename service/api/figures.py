@@ -141,38 +141,46 @@ async def upload_round(
 
 
 @router.get("/choropleth/{level}.geojson", summary="Figures of a round per unit, classified, as GeoJSON")
-def choropleth(
+async def choropleth(
     request: Request,
-    conn: Conn,
     level: Annotated[str, PathParam(description="1-3 or adm1..adm3 (0: national)")],
     round_number: RoundNumber = None,
     population: Population = None,
     indicator: Annotated[Indicator, Query()] = Indicator.individuals,
-    method: Annotated[Method | None, Query(description="Class breaks (default per indicator: natural breaks)")] = None,
+    method: Annotated[Method | None, Query(description="Class breaks (default per indicator)")] = None,
     k: Annotated[int | None, Query(ge=2, le=9, description="Number of classes")] = None,
     zoom: Annotated[float | None, Query(ge=0, le=24, description="Map zoom the polygons are generalised for (default 5: whole country)")] = 5,
 ):
+    """Cached per data version (an import makes it stale), gzip, ETag/304."""
     import re
+
+    from service.api.tiles import cached
 
     m = re.fullmatch(r"(?:adm)?([0-3])", level.lower())
     if not m:
         raise not_found(f"unknown level {level!r}: use 0, 1, 2, 3 (or adm0..adm3)")
     lvl = int(m.group(1))
-    rnd = resolve_round(conn, round_number, population)
-    values = read.unit_values(conn, rnd["id"], lvl, indicator.value)
-    cls = legend_for(indicator.value, rnd["population"], [v for _, v in values],
-                     method=method.value if method else None, k=k)
-    legend = cls.to_dict()
-    legend["unassigned"] = read.bucket(conn, rnd["id"], lvl)
-    meta = {"id": rnd["id"], "round_number": rnd["round_number"], "population": rnd["population"],
-            "reporting_date": rnd["reporting_date"].isoformat(), "level": lvl, "indicator": indicator.value,
-            "credit": "IOM DTM"}
-    body = read.choropleth_geojson(
-        conn, round_row=rnd, level=lvl, indicator=indicator.value, classification=cls, values=values,
-        zband=band_for_zoom(zoom), decimals=geojson_decimals(zoom),
-        legend_json=json.dumps(legend, ensure_ascii=False, default=str), meta_json=json.dumps(meta),
-    )
-    return Response(body, media_type="application/geo+json")
+    engine = request.app.state.engine
+
+    def produce() -> bytes:
+        with engine.connect() as conn:
+            rnd = resolve_round(conn, round_number, population)
+            values = read.unit_values(conn, rnd["id"], lvl, indicator.value)
+            cls = legend_for(indicator.value, rnd["population"], [v for _, v in values],
+                             method=method.value if method else None, k=k)
+            legend = cls.to_dict()
+            legend["unassigned"] = read.bucket(conn, rnd["id"], lvl)
+            meta = {"id": rnd["id"], "round_number": rnd["round_number"], "population": rnd["population"],
+                    "reporting_date": rnd["reporting_date"].isoformat(), "level": lvl,
+                    "indicator": indicator.value, "credit": "IOM DTM"}
+            return read.choropleth_geojson(
+                conn, round_row=rnd, level=lvl, indicator=indicator.value, classification=cls, values=values,
+                zband=band_for_zoom(zoom), decimals=geojson_decimals(zoom),
+                legend_json=json.dumps(legend, ensure_ascii=False, default=str), meta_json=json.dumps(meta),
+            ).encode()
+
+    params = (lvl, round_number, population, indicator.value, method.value if method else None, k, zoom)
+    return await cached(request, "choropleth", params, "application/geo+json", produce)
 
 
 @router.get("/admin-units/{pcode}/timeseries", summary="A unit's figures across rounds")

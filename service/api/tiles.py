@@ -253,9 +253,15 @@ async def _tile(request: Request) -> Response:
         if seen != version:  # an import committed in between: file it under what was read
             version, key = seen, service.key(seen, spec, z, x, y, query)
         await service.cache.set(key, entry)
+    return entry_response(request, entry, MVT_MEDIA_TYPE, service.cache_control,
+                          {"X-Data-Version": str(version), "X-Tile-Cache": status})
+
+
+def entry_response(request: Request, entry: bytes, media_type: str, cache_control: str, extra: dict) -> Response:
+    """A cache entry (ETag digest + gzip body) as a response: 304 on a matching
+    If-None-Match, 204 when empty, the gzip body as is when the client accepts gzip."""
     etag = f'W/"{entry[:ETAG_LEN].decode()}"'
-    headers = {"ETag": etag, "Cache-Control": service.cache_control, "Vary": "Accept-Encoding",
-               "X-Data-Version": str(version), "X-Tile-Cache": status}
+    headers = {"ETag": etag, "Cache-Control": cache_control, "Vary": "Accept-Encoding", **extra}
     if _etag_matches(request, etag):
         return Response(status_code=304, headers=headers)
     body = entry[ETAG_LEN:]
@@ -265,7 +271,23 @@ async def _tile(request: Request) -> Response:
         headers["Content-Encoding"] = "gzip"
     else:
         body = gzip.decompress(body)
-    return Response(body, media_type=MVT_MEDIA_TYPE, headers=headers)
+    return Response(body, media_type=media_type, headers=headers)
+
+
+async def cached(request: Request, name: str, params: tuple, media_type: str, produce) -> Response:
+    """Serve what ``produce()`` (a blocking function returning bytes) makes, from the tile
+    cache when it holds it for the current data version (so an import makes it stale)."""
+    service = get_service(request.app)
+    version = await service.version()
+    key = f"v{version}:{name}:{params!r}"
+    entry = await service.cache.get(key)
+    status = "hit"
+    if entry is None:
+        status = "miss"
+        entry = make_entry(await run_in_threadpool(produce))
+        await service.cache.set(key, entry)
+    return entry_response(request, entry, media_type, service.cache_control,
+                          {"X-Data-Version": str(version), "X-Cache": status})
 
 
 def _param(name: str, where: str, schema: dict, description: str, required: bool = False) -> dict:

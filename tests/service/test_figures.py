@@ -220,3 +220,41 @@ def test_sites_import(iraq_fresh_engine, tmp_path):
         import_sites(iraq_fresh_engine, dup)
     with iraq_fresh_engine.connect() as c:
         assert c.execute(text("SELECT count(*) FROM site")).scalar() == 3
+
+
+def test_choropleth_cached_per_data_version(figures_client):
+    params = {"round": 120, "population": "returnee", "indicator": "families"}
+    first = figures_client.get("/choropleth/2.geojson", params=params)
+    second = figures_client.get("/choropleth/2.geojson", params=params)
+    assert second.headers["x-cache"] == "hit" and second.content == first.content
+    assert second.headers["x-data-version"] == first.headers["x-data-version"]
+    etag = second.headers["etag"]
+    assert figures_client.get("/choropleth/2.geojson", params=params, headers={"if-none-match": etag}).status_code == 304
+
+
+def test_choropleth_reflects_a_new_import(iraq_fresh_engine, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from service.app import create_app
+    from service.settings import Settings
+
+    settings = Settings(database_url=iraq_fresh_engine.url.render_as_string(hide_password=False))
+    import_masterlist(iraq_fresh_engine, FEB21_IDP, population="idp")
+    with TestClient(create_app(settings, iraq_fresh_engine)) as c:
+        before = c.get("/choropleth/1.geojson").json()
+        doubled = tmp_path / "doubled.csv"
+        rows = list(csv.reader(open(FEB21_IDP, encoding="utf-8", newline="")))
+        fam, ind = rows[0].index("Families"), rows[0].index("Individuals")
+        for r in rows[1:]:
+            if r[fam]:
+                r[fam], r[ind] = str(float(r[fam]) * 2), str(float(r[ind]) * 2)
+        with open(doubled, "w", encoding="utf-8", newline="") as fh:
+            csv.writer(fh).writerows(rows)
+        import_masterlist(iraq_fresh_engine, doubled, population="idp", round_number=120)
+        app_service = c.app.state.tiles
+        with iraq_fresh_engine.connect() as conn:
+            version = conn.execute(text("SELECT version FROM data_version")).scalar()
+        app_service.watcher.wait_for(version, timeout=5)
+        after = c.get("/choropleth/1.geojson").json()
+    total = lambda fc: sum(f["properties"]["individuals"] or 0 for f in fc["features"])  # noqa: E731
+    assert total(after) == 2 * total(before)
