@@ -1,8 +1,7 @@
 """The figures the map styles are classified from (reads only).
 
-A round is named by its DTM round number within a country and population (the IDP and the
-returnee lists of Feb 2021 are both round 120); the "latest" round of a population is the one
-with the latest reporting date. ``classification_for`` is the one call the style endpoint, the
+Rounds are resolved by ``service.figures.rounds.find_round`` (DTM round number within a
+population; the latest by reporting date by default). ``classification_for`` is the one call the style endpoint, the
 vector tiles and the choropleth GeoJSON use so their classes agree: the values of every unit
 of the level in the round, without the ``UNASSIGNED`` bucket, classified with the indicator's
 defaults (``styles.classify.legend_for``).
@@ -18,26 +17,6 @@ UNASSIGNED = "UNASSIGNED"
 # indicator field -> unit_figure column (a whitelist: the column name is put into the SQL)
 _COLUMNS = {"individuals": "individuals", "families": "families", "change_individuals": "change_individuals",
             "share_national": "share_national"}
-
-_ROUND_COLUMNS = "id, country, population, round_number, reporting_date"
-
-
-def latest_round(conn: Connection, population: str, country: str = "IRQ") -> dict | None:
-    row = conn.execute(
-        text(f"SELECT {_ROUND_COLUMNS} FROM round WHERE country = :c AND population = :p "
-             "ORDER BY reporting_date DESC, round_number DESC LIMIT 1"),
-        {"c": country, "p": population},
-    ).mappings().first()
-    return dict(row) if row else None
-
-
-def get_round(conn: Connection, population: str, round_number: int, country: str = "IRQ") -> dict | None:
-    row = conn.execute(
-        text(f"SELECT {_ROUND_COLUMNS} FROM round WHERE country = :c AND population = :p AND round_number = :n"),
-        {"c": country, "p": population, "n": round_number},
-    ).mappings().first()
-    return dict(row) if row else None
-
 
 def round_numbers(conn: Connection, population: str, country: str = "IRQ") -> list[int]:
     """The population's round numbers, oldest reporting date first."""

@@ -89,15 +89,10 @@ def _indicator(name: str):
 
 
 def classification_for(conn: Connection, round_id: int, level: int, indicator: str, population: str):
-    """The shared classification of one level's values in a round (UNASSIGNED excluded)."""
-    from styles.classify import legend_for
+    """The shared classification of one level's values in a round (styles.queries)."""
+    from styles.queries import classification_for as shared
 
-    column = _indicator(indicator).field  # a unit_figure column name from styles.classify.INDICATORS
-    values = conn.execute(
-        text(f"SELECT {column} FROM unit_figure WHERE round_id = :r AND level = :l AND pcode <> :u ORDER BY pcode"),
-        {"r": round_id, "l": level, "u": UNASSIGNED},
-    ).scalars().all()
-    return legend_for(indicator, population, values)
+    return shared(conn, round_id=round_id, level=level, indicator=indicator, population=population)[0]
 
 
 class Resolver:

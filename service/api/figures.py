@@ -17,7 +17,8 @@ from service.api.common import Conn, FormatParam, bad_request, not_found, parse_
 from service.auth import Editor
 from service.figures import quality, read
 from service.figures.rounds import find_round, get_round, list_rounds
-from styles.classify import INDICATORS, legend_for
+from styles.classify import INDICATORS, get_indicator, legend_for
+from styles.queries import classification_for, unit_values
 from tiles.zoom import band_for_zoom, geojson_decimals
 
 router = APIRouter(tags=["figures"])
@@ -165,9 +166,14 @@ async def choropleth(
     def produce() -> bytes:
         with engine.connect() as conn:
             rnd = resolve_round(conn, round_number, population)
-            values = read.unit_values(conn, rnd["id"], lvl, indicator.value)
-            cls = legend_for(indicator.value, rnd["population"], [v for _, v in values],
-                             method=method.value if method else None, k=k)
+            if method is None and k is None:  # the classes the tiles and styles use
+                cls, by_pcode = classification_for(conn, round_id=rnd["id"], level=lvl, indicator=indicator.value,
+                                                   population=rnd["population"])
+            else:
+                by_pcode = dict(unit_values(conn, rnd["id"], lvl, get_indicator(indicator.value).field))
+                cls = legend_for(indicator.value, rnd["population"], by_pcode.values(),
+                                 method=method.value if method else None, k=k)
+            values = list(by_pcode.items())
             legend = cls.to_dict()
             legend["unassigned"] = read.bucket(conn, rnd["id"], lvl)
             meta = {"id": rnd["id"], "round_number": rnd["round_number"], "population": rnd["population"],

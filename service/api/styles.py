@@ -16,7 +16,8 @@ from fastapi import APIRouter, Path, Query, Request
 from service.api.common import Conn, FormatParam, JSONResponse, not_found, render
 from styles.classify import get_indicator
 from styles.maplibre import PUBLISHED_MAPS, build_style
-from styles.queries import classification_for, get_round, latest_round, round_numbers
+from service.figures.rounds import find_round
+from styles.queries import classification_for, round_numbers
 
 router = APIRouter(tags=["styles"])
 
@@ -71,13 +72,11 @@ def get_style(
              "names": names},
             status_code=404,
         )
-    if round_number is None:
-        rnd = latest_round(conn, m.population, m.country)
-        if rnd is None:
+    rnd = find_round(conn, round_number=round_number, population=m.population, country=m.country)
+    if rnd is None:
+        if round_number is None:
             raise not_found(f"no {m.population} round has been imported for {m.country} yet")
-    else:
-        rnd = get_round(conn, m.population, round_number, m.country)
-        if rnd is None:
+        else:
             known = round_numbers(conn, m.population, m.country)
             raise not_found(f"no {m.population} round {round_number} for {m.country}; rounds: "
                             + (", ".join(map(str, known)) or "none imported"))

@@ -12,15 +12,6 @@ from styles.classify import Classification, get_indicator
 UNASSIGNED = "UNASSIGNED"
 
 
-def unit_values(conn: Connection, round_id: int, level: int, indicator: str) -> list[tuple[str, float | None]]:
-    """(pcode, value) of every unit of the level in the round's figures, without the bucket."""
-    column = get_indicator(indicator).field  # a fixed column name from the registry
-    return [tuple(r) for r in conn.execute(
-        text(f"SELECT pcode, {column} FROM unit_figure WHERE round_id = :r AND level = :l AND pcode <> :u ORDER BY pcode"),
-        {"r": round_id, "l": level, "u": UNASSIGNED},
-    ).all()]
-
-
 def choropleth_geojson(conn: Connection, *, round_row: dict, level: int, indicator: str,
                        classification: Classification, values: list[tuple[str, float | None]],
                        zband: int | None, decimals: int, legend_json: str, meta_json: str) -> str:
