@@ -1,0 +1,77 @@
+"""File exports: ``GET /exports`` (what can be exported) and ``GET /exports/{dataset}.{ext}``."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Annotated, Literal
+from urllib.parse import quote
+
+from fastapi import APIRouter, HTTPException, Path as PathParam, Query, Request
+from fastapi.responses import FileResponse, StreamingResponse
+from starlette.background import BackgroundTask
+
+from service.api.common import Conn, FormatParam, render
+from service.publish import exports
+from service.publish.datasets import DATASETS
+
+router = APIRouter(tags=["exports"])
+
+Population = Annotated[Literal["idp", "returnee"] | None, Query(description="idp or returnee (default idp)")]
+RoundNumber = Annotated[int | None, Query(alias="round", ge=0, description="DTM round number (default: the latest)")]
+
+
+def _disposition(filename: str) -> str:
+    return f"attachment; filename=\"{filename}\"; filename*=UTF-8''{quote(filename)}"
+
+
+@router.get("/exports", summary="Datasets and file formats that can be exported")
+def list_exports(request: Request, f: FormatParam = None):
+    base = str(request.base_url).rstrip("/")
+    rows = []
+    for ds in DATASETS.values():
+        rows.append({
+            "dataset": ds.key, "title": ds.title, "per_round": ds.per_round, "geometry": ds.geometry_type,
+            "formats": ", ".join(exports.FORMATS),
+            "example": f"{base}/exports/{ds.key}.gpkg" + ("?round=120&population=idp" if ds.per_round else ""),
+        })
+    data = {"datasets": rows,
+            "formats": [{"ext": fm.ext, "label": fm.label, "media_type": fm.media_type} for fm in exports.FORMATS.values()],
+            "zip": "add ?zip=1 for a zip with README.txt (shapefiles are always zipped)",
+            "unassigned": "figures-admN: the UNASSIGNED bucket has no polygon; spatial formats leave it out, CSV and "
+                          "XLSX keep it as the row pcode = UNASSIGNED"}
+    return render(request, f, data, title="Exports", rows=rows)
+
+
+@router.get("/exports/{name}", summary="A dataset as a file: shp (zipped), gpkg, kml, geojson, fgb, csv, xlsx",
+            response_class=FileResponse,
+            responses={404: {"description": "Unknown dataset, format or round"}})
+def export_file(
+    request: Request,
+    conn: Conn,
+    name: Annotated[str, PathParam(description="`{dataset}.{ext}`, e.g. `figures-adm2.gpkg`, `locations.csv`, "
+                                               "`admin1.shp` (or `admin1.shp.zip`); `.gpkg.zip` etc. zips the file")],
+    round_number: RoundNumber = None,
+    population: Population = None,
+    zip: Annotated[bool, Query(description="Zip the file with a README (always on for shapefiles)")] = False,
+):
+    dataset, ext, zipped = exports.split_name(name)
+    try:
+        job = exports.prepare(conn, dataset, ext, round_number=round_number, population=population,
+                              zipped=zip or zipped)
+    except exports.ExportError as exc:
+        raise HTTPException(exc.status, exc.message) from exc
+    conn.close()  # the export reads through connections of its own
+    engine = request.app.state.engine
+    headers = {"content-disposition": _disposition(job.filename), "x-dtm-dataset": job.dataset.key}
+    if job.fmt.streamed and not job.zipped:
+        return StreamingResponse(exports.stream(engine, job), media_type=job.media_type, headers=headers)
+    tmp = Path(tempfile.mkdtemp(prefix="dtm-export-"))
+    try:
+        path = exports.write(engine, job, tmp)
+    except Exception:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return FileResponse(path, media_type=job.media_type, headers=headers,
+                        background=BackgroundTask(shutil.rmtree, tmp, ignore_errors=True))

@@ -1,0 +1,71 @@
+"""``dtm-atlas export DATASET --format EXT [--round N --population idp] [-o OUT]``."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+console = Console()
+err = Console(stderr=True)
+
+app = typer.Typer(help="Export a dataset to a file (Shapefile, GeoPackage, KML, GeoJSON, FlatGeobuf, CSV, XLSX).",
+                  invoke_without_command=True, pretty_exceptions_enable=False,
+                  context_settings={"allow_interspersed_args": True})
+
+
+def _list() -> None:
+    from service.publish.datasets import DATASETS
+    from service.publish.exports import FORMATS
+
+    t = Table("dataset", "title", "per round", "geometry", title="datasets")
+    for ds in DATASETS.values():
+        t.add_row(ds.key, ds.title, "yes" if ds.per_round else "", ds.geometry_type)
+    console.print(t)
+    f = Table("--format", "what", title="formats")
+    for fm in FORMATS.values():
+        f.add_row(fm.ext, fm.label)
+    console.print(f)
+
+
+@app.callback()
+def export(
+    ctx: typer.Context,
+    dataset: Annotated[Optional[str], typer.Argument(help="admin0..admin3, locations, sites, figures-adm1..figures-adm3 "
+                                                          "(omit to list datasets and formats)")] = None,
+    fmt: Annotated[Optional[str], typer.Option("--format", "-f", help="shp, gpkg, kml, geojson, fgb, csv, xlsx")] = None,
+    round_number: Annotated[Optional[int], typer.Option("--round", help="DTM round number (default: the latest)")] = None,
+    population: Annotated[Optional[str], typer.Option(help="idp or returnee (default idp)")] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Output file, or a folder for the conventional "
+                                                                          "name (default: the current folder)")] = None,
+    zipped: Annotated[bool, typer.Option("--zip", help="Zip the file with a README (shapefiles always are)")] = False,
+):
+    """Write one dataset to a file named by the DTM convention, e.g. irq_dtm_idp_adm2_r120_20210228.gpkg."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if dataset is None:
+        _list()
+        return
+    if fmt is None:
+        err.print("[bold red]error:[/] --format is required (shp, gpkg, kml, geojson, fgb, csv, xlsx)")
+        raise typer.Exit(2)
+    if population is not None and population not in ("idp", "returnee"):
+        err.print(f"[bold red]error:[/] --population must be idp or returnee, not {population!r}")
+        raise typer.Exit(2)
+    from service.cli import _engine
+    from service.publish.exports import ExportError, export_to
+
+    engine = _engine()
+    t0 = time.perf_counter()
+    try:
+        with console.status(f"exporting {dataset} as {fmt} ..."):
+            path, job = export_to(engine, dataset, fmt.lower().lstrip("."), output, round_number=round_number,
+                                  population=population, zipped=zipped)
+    except ExportError as exc:
+        err.print(f"[bold red]error:[/] {exc.message}", highlight=False)
+        raise typer.Exit(2 if exc.status == 404 else 1)
+    console.print(f"{path} ({path.stat().st_size:,} bytes) in {time.perf_counter() - t0:.1f} s", highlight=False)
