@@ -46,10 +46,9 @@ from service.publish.datasets import (
 CREDIT = "IOM DTM"
 SOURCE = "International Organization for Migration (IOM), Displacement Tracking Matrix (DTM)"
 LICENCE = (
-    "IOM DTM data are published on the Humanitarian Data Exchange (HDX) under the Creative Commons Attribution "
-    "for Intergovernmental Organisations licence (CC BY-IGO 3.0): reuse them with the credit \"IOM DTM\" and the "
-    "round and reporting date; check the terms of the source dataset on HDX / dtm.iom.int before redistribution. "
-    "Admin boundaries are OCHA Common Operational Datasets (COD-AB) from HDX, under the terms stated there."
+    "Displacement figures: IOM DTM terms of use: credit \"IOM DTM\" with the round and reporting date; "
+    "non-commercial use (see the terms of the source dataset on dtm.iom.int / HDX before redistribution). "
+    "Admin boundaries: OCHA Common Operational Dataset (COD-AB) for Iraq from HDX, CC BY 3.0 IGO."
 )
 DISCLAIMER = (
     "Names and boundaries do not imply official endorsement or acceptance by the International Organization for "
