@@ -32,6 +32,15 @@ class Settings(BaseSettings):
         description="where the real demo data lives (COD-AB, master lists)",
     )
     max_upload_mb: int = 50
+    redis_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("DTM_ATLAS_REDIS_URL", "REDIS_URL"),
+        description="tile/GeoJSON cache in Redis (shared by workers); unset = in-process LRU",
+    )
+    tile_cache_mb: float = Field(default=256, description="in-process LRU size; 0 = no cache")
+    tile_cache_ttl: int = Field(default=7 * 24 * 3600, description="Redis entry lifetime, seconds")
+    tile_max_age: int = Field(default=0, description="Cache-Control max-age of tiles (0: revalidate, 304)")
+    tile_db_connections: int = Field(default=10, description="tile connection pool size per process")
 
     @property
     def embedded(self) -> bool:

@@ -10,7 +10,7 @@ trip: a cached tile costs no query at all. The watcher also re-reads the version
 ``RECHECK_S`` seconds as a safety net. When it is not connected (database restarting, the
 trigger missing) requests fall back to reading the version themselves, once per request.
 
-Configuration (environment; Settings has no fields for these yet):
+Configuration (service/settings.py reads these, and .env; ``from_env`` reads the environment only):
 
 ``DTM_ATLAS_REDIS_URL`` or ``REDIS_URL``   use Redis (shared by all workers) instead of the
                                            in-process LRU
@@ -50,6 +50,12 @@ class CacheConfig:
     redis_ttl_s: int
     max_age_s: int
     db_connections: int = 10
+
+    @classmethod
+    def from_settings(cls, settings) -> CacheConfig:
+        """From the service settings (environment variables and .env, see service/settings.py)."""
+        return cls(redis_url=settings.redis_url, lru_mb=settings.tile_cache_mb, redis_ttl_s=settings.tile_cache_ttl,
+                   max_age_s=settings.tile_max_age, db_connections=settings.tile_db_connections)
 
     @classmethod
     def from_env(cls, env: dict | None = None) -> CacheConfig:

@@ -164,7 +164,9 @@ def get_service(app) -> TileService:
         with _service_lock:
             service = getattr(app.state, "tiles", None)
             if service is None:
-                service = app.state.tiles = TileService(app.state.engine)
+                settings = getattr(app.state, "settings", None)
+                config = CacheConfig.from_settings(settings) if settings is not None else None
+                service = app.state.tiles = TileService(app.state.engine, config)
     return service
 
 

@@ -218,3 +218,11 @@ def test_tiles_survive_dropped_database_connections(iraq_settings, iraq_engine):
         again = client.get(f"/tiles/districts/{z}/{x}/{y}.mvt")
         assert again.status_code == 200 and again.content == first.content
     app.state.tiles.close()
+
+
+def test_cache_config_from_settings():
+    from service.settings import Settings
+
+    assert type(make_cache(CacheConfig.from_settings(Settings(tile_cache_mb=0)))) is NoCache
+    cfg = CacheConfig.from_settings(Settings(REDIS_URL="redis://127.0.0.1:1/0", tile_max_age=60))
+    assert cfg.redis_url == "redis://127.0.0.1:1/0" and cfg.max_age_s == 60
