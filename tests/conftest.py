@@ -7,10 +7,13 @@ template database is cloned for each test that needs a pristine database.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import shutil
 import tempfile
+import threading
+import time
 from pathlib import Path
 
 import psycopg
@@ -162,3 +165,36 @@ def figures_client(figures_engine):
     settings = Settings(database_url=figures_engine.url.render_as_string(hide_password=False), shared_data_dir=SHARED)
     with TestClient(create_app(settings, figures_engine)) as c:
         yield c
+
+
+@contextlib.contextmanager
+def serve_app(engine):
+    """The service over ``engine`` served by uvicorn on a free 127.0.0.1 port, in a thread;
+    yields its base URL. For tests that drive real clients (GDAL, dtmapi, Chromium)."""
+    import uvicorn
+
+    from service.app import create_app
+
+    settings = Settings(database_url=engine.url.render_as_string(hide_password=False), shared_data_dir=SHARED,
+                        log_level="warning")
+    server = uvicorn.Server(uvicorn.Config(create_app(settings, engine), host="127.0.0.1", port=0,
+                                           log_level="warning", access_log=False))
+    thread = threading.Thread(target=server.run, name="dtm-atlas-test-server", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+@pytest.fixture(scope="session")
+def figures_url(figures_engine):
+    """Base URL of the service over the real figures, for real HTTP clients."""
+    with serve_app(figures_engine) as url:
+        yield url

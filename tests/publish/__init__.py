@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import os
 import socket
-import threading
-import time
 import zipfile
 from pathlib import Path
 
@@ -107,27 +105,9 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def live_url(figures_engine):
+def live_url(figures_url):
     """The app served by uvicorn on a free 127.0.0.1 port (in a thread), over the real master lists."""
-    import uvicorn
-
-    from service.app import create_app
-
-    settings = Settings(database_url=figures_engine.url.render_as_string(hide_password=False), shared_data_dir=SHARED,
-                        log_level="warning")
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, figures_engine), host="127.0.0.1", port=port,
-                                          log_level="warning", access_log=False))
-    thread = threading.Thread(target=server.run, name="publish-test-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("test server did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    return figures_url
 
 
 def unzip(path: Path, dest: Path) -> list[str]:

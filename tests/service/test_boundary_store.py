@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +10,7 @@ import geopandas as gpd
 import pytest
 from sqlalchemy import text
 
-from boundaries.reader import BoundaryFileError, read_boundaries
+from boundaries.reader import read_boundaries
 from boundaries.store import hierarchy_problems, import_boundaries, list_units
 from tests.conftest import COD_AB
 

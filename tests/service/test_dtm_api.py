@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import csv
 import re
-import socket
-import threading
-import time
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -311,30 +308,9 @@ def test_errors_use_the_envelope(figures_client):
 
 
 @pytest.fixture(scope="module")
-def live_server(figures_engine):
+def live_server(figures_url):
     """The app served by uvicorn on a free 127.0.0.1 port, in a background thread."""
-    import uvicorn
-
-    from service.app import create_app
-    from service.settings import Settings
-
-    settings = Settings(database_url=figures_engine.url.render_as_string(hide_password=False), shared_data_dir=SHARED)
-    app = create_app(settings, figures_engine)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
+    return figures_url
 
 
 def local_dtmapi(base_url: str, api_version: str = "v3"):

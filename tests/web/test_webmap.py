@@ -19,7 +19,6 @@ import re
 import shutil
 import struct
 import subprocess
-import threading
 import time
 import zlib
 from pathlib import Path
@@ -31,7 +30,6 @@ from sqlalchemy import create_engine, text
 
 from service.api import web
 from service.settings import Settings
-from tests.conftest import SHARED
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -99,7 +97,7 @@ def test_page_and_static_files_are_cached_and_gzipped(bare_client):
     assert raw.headers["cache-control"] == web.IMMUTABLE
     assert raw.headers["content-type"].startswith("text/javascript")
     assert int(raw.headers["content-length"]) < 400_000  # ~1.1 MB before gzip
-    assert bare_client.get(f"/vendor/maplibre-gl@0.0.1/maplibre-gl.mjs").status_code == 404
+    assert bare_client.get("/vendor/maplibre-gl@0.0.1/maplibre-gl.mjs").status_code == 404
     assert bare_client.get(f"/vendor/maplibre-gl@{version}/package.json").status_code == 404
     assert bare_client.get("/static/..%2Fpackage.json").status_code == 404
     assert bare_client.get("/static/missing.js").status_code == 404
@@ -118,26 +116,10 @@ def test_missing_maplibre_gives_503_with_the_setup_step(bare_client, monkeypatch
 
 # ------------------------------------------------------------------------------- the browser
 @pytest.fixture(scope="module")
-def server(figures_engine):
+def server(figures_url):
     """The service on a free 127.0.0.1 port (uvicorn in a thread), with the real figures."""
-    import uvicorn
-
-    from service.app import create_app
-
     _need_maplibre()
-    settings = Settings(database_url=figures_engine.url.render_as_string(hide_password=False), shared_data_dir=SHARED)
-    app = create_app(settings, figures_engine)
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", access_log=False))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not srv.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    port = srv.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(10)
+    return figures_url
 
 
 @pytest.fixture(scope="module")
