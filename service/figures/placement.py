@@ -91,6 +91,7 @@ def resolve_declared(conn: Connection, crosswalk: Crosswalk, set_id: int) -> Non
     )
     copy_rows(conn, "declared", ["gov_name", "dist_name", "adm1_code", "adm2_code", "declared_adm1", "declared_adm2",
                                  "unresolved"], rows)
+    conn.execute(text("ANALYZE declared"))  # a few rows: the planner then hashes it instead of sorting the stage
 
 
 def place(conn: Connection, *, round_id: int, country: str, set_id: int, mode: str, correct_swapped: bool,
@@ -117,10 +118,16 @@ def place(conn: Connection, *, round_id: int, country: str, set_id: int, mode: s
     leaf_level = conn.execute(text("SELECT max(level) FROM admin_unit WHERE boundary_set_id = :s AND level <= 3"),
                               params).scalar_one()
     params["leaf"] = leaf_level
-    # 1. points and declared units (hash join on the few distinct declared names)
+    # 1. points and declared units (hash join on the few distinct declared names); how often
+    #    each location id occurs (only ids seen twice or more, counted by hashing: no sort of
+    #    all rows; id_count is only read as 'location_id IS NOT NULL AND id_count > 1')
     execute_literal(
         conn,
         """
+            CREATE TEMP TABLE dup_ids ON COMMIT DROP AS
+            SELECT location_id, count(*) AS n FROM stage WHERE location_id IS NOT NULL
+            GROUP BY location_id HAVING count(*) > 1;
+            ANALYZE dup_ids;
             CREATE TEMP TABLE p1 ON COMMIT DROP AS
             -- narrow: the wide columns (names, breakdowns) stay in stage until the final insert
             SELECT s.source_row, s.location_id, s.families, s.individuals, s.issues, s.gov_name, s.dist_name,
@@ -130,19 +137,24 @@ def place(conn: Connection, *, round_id: int, country: str, set_id: int, mode: s
                         THEN ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326) END AS pt,
                    CASE WHEN s.lon BETWEEN -90 AND 90 AND s.lat BETWEEN -180 AND 180
                         THEN ST_SetSRID(ST_MakePoint(s.lat, s.lon), 4326) END AS pt_sw,
-                   count(*) OVER (PARTITION BY s.location_id) AS id_count
+                   coalesce(di.n, 1) AS id_count
             FROM stage s
             LEFT JOIN declared d
               ON coalesce(d.gov_name, '') = coalesce(s.gov_name, '') AND coalesce(d.dist_name, '') = coalesce(s.dist_name, '')
              AND coalesce(d.adm1_code, '') = coalesce(s.adm1_code, '') AND coalesce(d.adm2_code, '') = coalesce(s.adm2_code, '')
+            LEFT JOIN dup_ids di ON di.location_id = s.location_id;
+            ANALYZE p1;
             """,
         params,
     )
     # point-in-polygon with the polygons outside and an index on the points: each polygon
     # is prepared once and tested against the points in its box (about 3x faster than
-    # probing the polygon index once per point)
+    # probing the polygon index once per point). The points are stored in 0.1-degree grid
+    # order, so the points in one polygon's box sit on few pages (in file order they were
+    # spread over the whole table: one page read per candidate point).
     conn.execute(text(
-        "CREATE TEMP TABLE pts ON COMMIT DROP AS SELECT source_row, pt FROM p1 WHERE pt IS NOT NULL;"
+        "CREATE TEMP TABLE pts ON COMMIT DROP AS SELECT source_row, pt FROM p1 WHERE pt IS NOT NULL"
+        " ORDER BY floor(ST_X(pt) * 10), floor(ST_Y(pt) * 10);"
         "CREATE INDEX ON pts USING gist (pt); ANALYZE pts"
     ))
     execute_literal(
@@ -152,7 +164,8 @@ def place(conn: Connection, *, round_id: int, country: str, set_id: int, mode: s
             SELECT DISTINCT ON (p.source_row) p.source_row, a.pcode
             FROM admin_unit_subdivided a JOIN pts p ON ST_Intersects(a.geom, p.pt)
             WHERE a.boundary_set_id = :s AND a.level = :leaf
-            ORDER BY p.source_row, a.pcode
+            ORDER BY p.source_row, a.pcode;
+            ANALYZE pip;
             """,
         params,
     )
@@ -186,10 +199,18 @@ def place(conn: Connection, *, round_id: int, country: str, set_id: int, mode: s
             """,
         params,
     )
-    # 3. the point used (corrected when swapped and the setting says so) and its units
+    # 3. the point used (corrected when swapped and the setting says so) and its units; the
+    #    swapped points (few) are placed first, by themselves: the first leaf by pcode
     execute_literal(
         conn,
         """
+            CREATE TEMP TABLE swp ON COMMIT DROP AS
+            SELECT DISTINCT ON (p.source_row) p.source_row, a.pcode
+            FROM p2 p JOIN admin_unit_subdivided a
+              ON a.boundary_set_id = :s AND a.level = :leaf AND ST_Intersects(a.geom, p.pt_sw)
+            WHERE p.swapped AND :correct
+            ORDER BY p.source_row, a.pcode;
+            ANALYZE swp;
             CREATE TEMP TABLE p3 ON COMMIT DROP AS
             SELECT p.*,
                    CASE WHEN p.swapped AND :correct THEN p.pt_sw ELSE p.pt END AS pt_used,
@@ -197,13 +218,39 @@ def place(conn: Connection, *, round_id: int, country: str, set_id: int, mode: s
                    CASE WHEN p.swapped AND :correct THEN c.p2 ELSE p.sp2 END AS u2,
                    CASE WHEN p.swapped AND :correct THEN c.p3 ELSE p.sp3 END AS u3
             FROM p2 p
+            LEFT JOIN swp sw ON sw.source_row = p.source_row
+            LEFT JOIN chain c ON c.leaf = sw.pcode;
+            ANALYZE p3;
+            """,
+        params,
+    )
+    # nearest units for the points outside their declared unit (few), once, before the
+    # insert (as LATERALs inside it they cost three Limit+Sort nodes per row, ~1 us each)
+    execute_literal(
+        conn,
+        """
+            CREATE TEMP TABLE nearest ON COMMIT DROP AS
+            SELECT p.source_row, n3.pcode AS n3, n2.pcode AS n2, n23.pcode AS n23
+            FROM p3 p
+            LEFT JOIN LATERAL (  -- nearest sub-district of the declared district
+              SELECT a.pcode FROM admin_unit a
+              WHERE p.declared_adm2 IS NOT NULL AND p.u2 IS DISTINCT FROM p.declared_adm2
+                AND a.boundary_set_id = :s AND a.level = 3 AND a.parent_pcode = p.declared_adm2
+              ORDER BY ST_Distance(a.geom, p.pt_used), a.pcode LIMIT 1) n3 ON true
+            LEFT JOIN LATERAL (  -- nearest district of the declared governorate (district not declared)
+              SELECT a.pcode FROM admin_unit a
+              WHERE p.declared_adm2 IS NULL AND p.declared_adm1 IS NOT NULL
+                AND p.u1 IS DISTINCT FROM p.declared_adm1
+                AND a.boundary_set_id = :s AND a.level = 2 AND a.parent_pcode = p.declared_adm1
+              ORDER BY ST_Distance(a.geom, p.pt_used), a.pcode LIMIT 1) n2 ON true
             LEFT JOIN LATERAL (
-              SELECT a.pcode FROM admin_unit_subdivided a
-              WHERE p.swapped AND :correct AND a.boundary_set_id = :s AND a.level = :leaf
-                AND ST_Intersects(a.geom, p.pt_sw)
-              ORDER BY a.pcode LIMIT 1
-            ) sw ON true
-            LEFT JOIN chain c ON c.leaf = sw.pcode
+              SELECT a.pcode FROM admin_unit a
+              WHERE n2.pcode IS NOT NULL AND a.boundary_set_id = :s AND a.level = 3 AND a.parent_pcode = n2.pcode
+              ORDER BY ST_Distance(a.geom, p.pt_used), a.pcode LIMIT 1) n23 ON true
+            WHERE NOT :spatial AND p.pt_used IS NOT NULL
+              AND (p.declared_adm2 IS NOT NULL AND p.u2 IS DISTINCT FROM p.declared_adm2
+                   OR p.declared_adm2 IS NULL AND p.declared_adm1 IS NOT NULL AND p.u1 IS DISTINCT FROM p.declared_adm1);
+            ANALYZE nearest;
             """,
         params,
     )
@@ -246,21 +293,7 @@ def place(conn: Connection, *, round_id: int, country: str, set_id: int, mode: s
             FROM p3 p
             JOIN stage st ON st.source_row = p.source_row
             LEFT JOIN admin_unit d2 ON d2.boundary_set_id = :s AND d2.pcode = p.declared_adm2
-            LEFT JOIN LATERAL (  -- nearest sub-district of the declared district
-              SELECT a.pcode FROM admin_unit a
-              WHERE NOT :spatial AND p.declared_adm2 IS NOT NULL AND p.u2 IS DISTINCT FROM p.declared_adm2
-                AND p.pt_used IS NOT NULL AND a.boundary_set_id = :s AND a.level = 3 AND a.parent_pcode = p.declared_adm2
-              ORDER BY ST_Distance(a.geom, p.pt_used), a.pcode LIMIT 1) n3 ON true
-            LEFT JOIN LATERAL (  -- nearest district of the declared governorate (district not declared)
-              SELECT a.pcode FROM admin_unit a
-              WHERE NOT :spatial AND p.declared_adm2 IS NULL AND p.declared_adm1 IS NOT NULL
-                AND p.u1 IS DISTINCT FROM p.declared_adm1 AND p.pt_used IS NOT NULL
-                AND a.boundary_set_id = :s AND a.level = 2 AND a.parent_pcode = p.declared_adm1
-              ORDER BY ST_Distance(a.geom, p.pt_used), a.pcode LIMIT 1) n2 ON true
-            LEFT JOIN LATERAL (
-              SELECT a.pcode FROM admin_unit a
-              WHERE n2.pcode IS NOT NULL AND a.boundary_set_id = :s AND a.level = 3 AND a.parent_pcode = n2.pcode
-              ORDER BY ST_Distance(a.geom, p.pt_used), a.pcode LIMIT 1) n23 ON true
+            LEFT JOIN nearest nr ON nr.source_row = p.source_row
             CROSS JOIN LATERAL (
               SELECT (:spatial OR (p.declared_adm1 IS NULL AND p.declared_adm2 IS NULL)) AS by_point,
                      p.declared_adm2 IS NOT NULL AS by_district
@@ -269,14 +302,14 @@ def place(conn: Connection, *, round_id: int, country: str, set_id: int, mode: s
               SELECT
                 CASE WHEN how.by_point THEN p.u1 WHEN how.by_district THEN d2.parent_pcode ELSE p.declared_adm1 END AS adm1,
                 CASE WHEN how.by_point THEN p.u2 WHEN how.by_district THEN p.declared_adm2
-                     WHEN p.u1 = p.declared_adm1 THEN p.u2 ELSE n2.pcode END AS adm2,
+                     WHEN p.u1 = p.declared_adm1 THEN p.u2 ELSE nr.n2 END AS adm2,
                 CASE WHEN how.by_point THEN p.u3
-                     WHEN how.by_district THEN CASE WHEN p.u2 = p.declared_adm2 THEN p.u3 ELSE n3.pcode END
-                     WHEN p.u1 = p.declared_adm1 THEN p.u3 ELSE n23.pcode END AS adm3,
+                     WHEN how.by_district THEN CASE WHEN p.u2 = p.declared_adm2 THEN p.u3 ELSE nr.n3 END
+                     WHEN p.u1 = p.declared_adm1 THEN p.u3 ELSE nr.n23 END AS adm3,
                 CASE WHEN how.by_point THEN CASE WHEN p.u1 IS NULL THEN 'unassigned' ELSE 'spatial' END
                      WHEN how.by_district AND p.u2 = p.declared_adm2 THEN 'declared'
                      WHEN NOT how.by_district AND p.u1 = p.declared_adm1 THEN 'declared'
-                     WHEN coalesce(n3.pcode, n2.pcode) IS NOT NULL THEN 'declared+nearest'
+                     WHEN coalesce(nr.n3, nr.n2) IS NOT NULL THEN 'declared+nearest'
                      ELSE 'declared' END AS method
             ) x
             """

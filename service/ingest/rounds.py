@@ -12,6 +12,7 @@ import csv
 import datetime as dt
 import hashlib
 import json
+import logging
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -23,8 +24,11 @@ from boundaries.crosswalk import Crosswalk
 from service.bulk import copy_rows
 from service.figures import aggregate, placement
 from service.importlog import ImportRecord, bump_data_version, log_import, log_rejection
-from service.ingest.masterlist import MasterlistError, ParsedMasterlist, parse_masterlist
+from service.ingest import fast_stage
+from service.ingest.fast_stage import STAGE_COLUMNS, FastStageUnavailable, create_stage_table
+from service.ingest.masterlist import MasterlistError, ParsedMasterlist, RowIssue, parse_masterlist
 
+logger = logging.getLogger("dtm_atlas.ingest")
 KNOWN_ROUNDS = Path(__file__).resolve().parent.parent / "data" / "known_rounds.csv"
 UNASSIGNED = "UNASSIGNED"
 
@@ -53,6 +57,21 @@ class RoundImportResult:
     swap_corrected: bool
     timings: dict[str, float] = field(default_factory=dict)
     parser_issues: list = field(default_factory=list)
+    staging: str = "python"  # 'fast' (COPY + SQL casts) or 'python' (parser records), see rounds.import_masterlist
+
+
+@dataclass
+class _Staged:
+    """What the rest of the import needs from either staging path."""
+    file: str
+    population: str
+    format: str
+    sheet: str | None
+    reporting_date: dt.date | None
+    rows: int
+    issues: list[RowIssue]  # all of them (Python path) or the first fast_stage.ISSUE_LIMIT
+    issue_count: int
+    staging: str
 
 
 def known_round_number(country: str, population: str, reporting_date: dt.date) -> int | None:
@@ -71,12 +90,6 @@ def _sha256(path: Path) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
-
-
-STAGE_COLUMNS = [
-    "source_row", "location_id", "place_id", "name_en", "name_ar", "lat", "lon", "families", "individuals",
-    "origin", "shelter", "period", "extra", "gov_name", "dist_name", "adm1_code", "adm2_code", "issues",
-]
 
 
 def _stage_rows(parsed: ParsedMasterlist):
@@ -112,9 +125,16 @@ def import_masterlist(
     max_bytes: int | None = None,
     username: str | None = None,
     file_name: str | None = None,
+    fast: bool | None = None,
 ) -> RoundImportResult:
     """Import one master-list file as a round. Raises MasterlistError / ImportRejected on bad
-    input (database unchanged, rejection logged)."""
+    input (database unchanged, rejection logged).
+
+    ``fast``: how the file is staged. ``None`` (default): CSV files go through
+    ``fast_stage`` (COPY of the file + casts in SQL) and anything it cannot take exactly
+    falls back to the Python parser; ``False``: always the Python parser; ``True``: the
+    fast path or ImportRejected. Both paths build the same stage, so the figures are the same.
+    """
     path = Path(path)
     name = file_name or path.name
     rec = ImportRecord(kind="masterlist", file_name=name, sha256=None)
@@ -124,27 +144,66 @@ def import_masterlist(
         raise ImportRejected(f"placement must be 'declared' or 'spatial', not {placement_mode!r}")
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
+    try_fast = fast is not False and path.suffix.lower() == ".csv"
     try:
-        parsed = parse_masterlist(path, population, sheet=sheet, encoding=encoding, max_bytes=max_bytes)
-        if file_name:
-            parsed.file = file_name
+        parsed = None
+        if not try_fast:  # parse before the transaction, as a file error needs no database
+            parsed = _parse(path, population, sheet, encoding, max_bytes, file_name, timings)
         rec.sha256 = _sha256(path)
-        timings["parse_s"] = time.perf_counter() - t0
-        population = parsed.population
-        date = reporting_date or parsed.reporting_date
-        if date is None:
-            raise ImportRejected(f"{name}: no reporting date in the file (no date column); give one (--date YYYY-MM-DD)")
-        number = round_number if round_number is not None else known_round_number(country, population, date)
-        if number is None:
-            raise ImportRejected(
-                f"{name}: round number unknown for {country} {population} {date.isoformat()}; give one (--round N)"
-            )
-        rec.rows_read = len(parsed.records)
-        rec.details = {"population": population, "round_number": number, "reporting_date": date.isoformat(),
-                       "format": parsed.format, "sheet": parsed.sheet, "parser_issues": len(parsed.issues)}
         with engine.begin() as conn:
+            # one import per (country, population) at a time
+            conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"),
+                         {"k": f"round:{country}:{_lock_population(population)}"})
+            # bulk statements: JIT compilation costs more than it saves here; sorts and hashes in memory
+            conn.execute(text("SET LOCAL jit = off; SET LOCAL work_mem = '256MB'"))
+            t = time.perf_counter()
+            staged = None
+            if try_fast:
+                try:
+                    res = fast_stage.stage_csv(conn, path, population, encoding=encoding, max_bytes=max_bytes,
+                                               file_name=file_name)
+                except FastStageUnavailable as exc:
+                    if fast:
+                        raise ImportRejected(f"{name}: fast staging not possible: {exc}") from None
+                    fallback = f"python (fast path: {exc})"
+                except Exception as exc:  # a fault in the fast path must not cost the import
+                    if fast:
+                        raise
+                    logger.warning("fast staging of %s failed, using the parser", name, exc_info=True)
+                    fallback = f"python (fast path failed: {type(exc).__name__}: {exc})"
+                else:
+                    timings.update({f"fast_{k}": v for k, v in res.timings.items()})
+                    timings["parse_s"] = res.timings.get("header_s", 0.0)
+                    staged = _Staged(res.file, res.population, res.format, res.sheet, res.reporting_date, res.rows,
+                                     res.issues, res.issue_count, "fast")
+            if staged is None:
+                if parsed is None:
+                    timings["fast_attempt_s"] = time.perf_counter() - t  # spent before falling back
+                    parsed = _parse(path, population, sheet, encoding, max_bytes, file_name, timings)
+                    t = time.perf_counter()
+                create_stage_table(conn)
+                copy_rows(conn, "stage", STAGE_COLUMNS, _stage_rows(parsed))
+                staged = _Staged(parsed.file, parsed.population, parsed.format, parsed.sheet, parsed.reporting_date,
+                                 len(parsed.records), parsed.issues, len(parsed.issues),
+                                 fallback if try_fast else "python")
+            conn.execute(text("ANALYZE stage"))
+            timings["stage_s"] = time.perf_counter() - t
+
+            population = staged.population
+            date = reporting_date or staged.reporting_date
+            if date is None:
+                raise ImportRejected(f"{name}: no reporting date in the file (no date column); give one (--date YYYY-MM-DD)")
+            number = round_number if round_number is not None else known_round_number(country, population, date)
+            if number is None:
+                raise ImportRejected(
+                    f"{name}: round number unknown for {country} {population} {date.isoformat()}; give one (--round N)"
+                )
+            rec.rows_read = staged.rows
+            rec.details = {"population": population, "round_number": number, "reporting_date": date.isoformat(),
+                           "format": staged.format, "sheet": staged.sheet, "parser_issues": staged.issue_count,
+                           "staging": staged.staging}
             result = _import_in_transaction(
-                conn, parsed, rec, country=country, population=population, number=number, date=date,
+                conn, staged, rec, country=country, population=population, number=number, date=date,
                 placement_mode=placement_mode, correct_swapped=correct_swapped, household_size=household_size,
                 camp_household_size=camp_household_size, timings=timings,
             )
@@ -158,6 +217,22 @@ def import_masterlist(
         raise
 
 
+def _parse(path: Path, population: str, sheet: str | None, encoding: str | None, max_bytes: int | None,
+           file_name: str | None, timings: dict) -> ParsedMasterlist:
+    t = time.perf_counter()
+    parsed = parse_masterlist(path, population, sheet=sheet, encoding=encoding, max_bytes=max_bytes)
+    if file_name:
+        parsed.file = file_name
+    timings["parse_s"] = time.perf_counter() - t
+    return parsed
+
+
+def _lock_population(population: str) -> str:
+    """The canonical population for the advisory lock (the file decides it only later)."""
+    key = population.strip().lower() if isinstance(population, str) else ""
+    return {"idps": "idp", "returnees": "returnee"}.get(key, key)
+
+
 def _current_boundary_set(conn: Connection, country: str) -> int:
     set_id = conn.execute(
         text("SELECT id FROM boundary_set WHERE country = :c AND is_current"), {"c": country}
@@ -169,15 +244,11 @@ def _current_boundary_set(conn: Connection, country: str) -> int:
     return set_id
 
 
-def _import_in_transaction(conn: Connection, parsed: ParsedMasterlist, rec: ImportRecord, *, country: str,
+def _import_in_transaction(conn: Connection, staged: _Staged, rec: ImportRecord, *, country: str,
                            population: str, number: int, date: dt.date, placement_mode: str,
                            correct_swapped: bool, household_size: int, camp_household_size: int,
                            timings: dict) -> RoundImportResult:
-    t = time.perf_counter()
-    # one import per (country, population) at a time
-    conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"round:{country}:{population}"})
-    # bulk statements: JIT compilation costs more than it saves here; sorts and hashes in memory
-    conn.execute(text("SET LOCAL jit = off; SET LOCAL work_mem = '256MB'"))
+    """Everything after staging: the round row, placement, aggregation (``stage`` exists)."""
     set_id = _current_boundary_set(conn, country)
     conn.execute(
         text("DELETE FROM round WHERE country = :c AND population = :p AND round_number = :n"),
@@ -193,24 +264,8 @@ def _import_in_transaction(conn: Connection, parsed: ParsedMasterlist, rec: Impo
             """
         ),
         {"c": country, "p": population, "n": number, "d": date, "s": set_id, "i": import_id,
-         "pl": placement_mode, "sw": correct_swapped, "f": parsed.file},
+         "pl": placement_mode, "sw": correct_swapped, "f": staged.file},
     ).scalar_one()
-
-    conn.execute(
-        text(
-            """
-            CREATE TEMP TABLE stage (
-              source_row integer, location_id text, place_id text, name_en text, name_ar text,
-              lat double precision, lon double precision, families integer, individuals integer,
-              origin jsonb, shelter jsonb, period jsonb, extra jsonb,
-              gov_name text, dist_name text, adm1_code text, adm2_code text, issues text[]
-            ) ON COMMIT DROP
-            """
-        )
-    )
-    copy_rows(conn, "stage", STAGE_COLUMNS, _stage_rows(parsed))
-    conn.execute(text("ANALYZE stage"))
-    timings["stage_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
     crosswalk = Crosswalk.load(country, placement.boundary_rows(conn, set_id))
@@ -257,8 +312,9 @@ def _import_in_transaction(conn: Connection, parsed: ParsedMasterlist, rec: Impo
     version = bump_data_version(conn)
     return RoundImportResult(
         round_id=round_id, country=country, population=population, round_number=number, reporting_date=date,
-        file=parsed.file, rows=stats["rows"], flagged_rows=stats["flagged"], flag_counts=flags,
+        file=staged.file, rows=stats["rows"], flagged_rows=stats["flagged"], flag_counts=flags,
         unassigned={1: stats["u1"], 2: stats["u2"], 3: stats["u3"]}, families=int(stats["families"]),
         individuals=int(stats["individuals"]), import_id=import_id, data_version=version,
-        placement=placement_mode, swap_corrected=correct_swapped, timings=timings, parser_issues=parsed.issues,
+        placement=placement_mode, swap_corrected=correct_swapped, timings=timings, parser_issues=staged.issues,
+        staging=staged.staging,
     )
