@@ -94,14 +94,20 @@ class TileService:
 
     def make_tile(self, layers: list[Layer], z: int, x: int, y: int, query: TileQuery,
                   version: int) -> tuple[int, bytes]:
-        """(data version, cache entry) of a tile. One statement (autocommit: no BEGIN, no
-        ROLLBACK) reads the tile and the version of its snapshot; the context (round, classes)
-        comes from the resolver's cache for that version, so tile and context always agree."""
+        """(data version, cache entry) of a tile: see ``make_raw_tile``."""
+        seen, raw = self.make_raw_tile(layers, z, x, y, query, version)
+        return seen, make_entry(raw)
+
+    def make_raw_tile(self, layers: list[Layer], z: int, x: int, y: int, query: TileQuery,
+                      version: int) -> tuple[int, bytes]:
+        """(data version, MVT) of a tile. One statement (autocommit: no BEGIN, no ROLLBACK)
+        reads the tile and the version of its snapshot; the context (round, classes) comes
+        from the resolver's cache for that version, so tile and context always agree."""
         for _ in range(5):
             ctx = self.context(version, query, layers)
             seen, raw = self.render(layers, z, x, y, ctx)
             if seen == ctx.version:
-                return seen, make_entry(raw)
+                return seen, raw
             version = seen  # an import committed in between: again, at the newer version
         raise RuntimeError("the data version kept changing while making a tile")
 
@@ -244,6 +250,14 @@ async def _tile(request: Request) -> Response:
     service = get_service(request.app)
     version = await service.version()
     key = service.key(version, spec, z, x, y, query)
+    if type(service.cache) is NoCache:
+        # no cache: compress only for a client that takes gzip (an entry would gzip, then unzip)
+        try:
+            version, raw = await run_in_threadpool(service.make_raw_tile, chosen, z, x, y, query, version)
+        except RoundNotFound as exc:
+            raise not_found(str(exc)) from None
+        return raw_response(request, raw, MVT_MEDIA_TYPE, service.cache_control,
+                            {"X-Data-Version": str(version), "X-Tile-Cache": "off"})
     entry = await service.cache.get(key)
     status = "hit"
     if entry is None:
@@ -274,6 +288,20 @@ def entry_response(request: Request, entry: bytes, media_type: str, cache_contro
     else:
         body = gzip.decompress(body)
     return Response(body, media_type=media_type, headers=headers)
+
+
+def raw_response(request: Request, raw: bytes, media_type: str, cache_control: str, extra: dict) -> Response:
+    """An uncached body: same ETag, 304, 204 and gzip rules as ``entry_response``."""
+    etag = f'W/"{hashlib.blake2b(raw, digest_size=ETAG_LEN // 2).hexdigest()}"'
+    headers = {"ETag": etag, "Cache-Control": cache_control, "Vary": "Accept-Encoding", **extra}
+    if _etag_matches(request, etag):
+        return Response(status_code=304, headers=headers)
+    if not raw:
+        return Response(status_code=204, headers=headers)
+    if _accepts_gzip(request):
+        headers["Content-Encoding"] = "gzip"
+        raw = gzip.compress(raw, compresslevel=6, mtime=0)
+    return Response(raw, media_type=media_type, headers=headers)
 
 
 async def cached(request: Request, name: str, params: tuple, media_type: str, produce) -> Response:

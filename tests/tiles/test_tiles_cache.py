@@ -59,10 +59,13 @@ def test_no_cache_still_serves_tiles(iraq_settings, iraq_engine):
     z, x, y = tile_at(*BAGHDAD, 7)
     with TestClient(app) as client:
         first = client.get(f"/tiles/districts/{z}/{x}/{y}.mvt")
-        second = client.get(f"/tiles/districts/{z}/{x}/{y}.mvt")
+        second = client.get(f"/tiles/districts/{z}/{x}/{y}.mvt", headers={"accept-encoding": "identity"})
+        again = client.get(f"/tiles/districts/{z}/{x}/{y}.mvt", headers={"if-none-match": first.headers["etag"]})
     assert first.status_code == second.status_code == 200
-    assert second.headers["x-tile-cache"] == "miss"
+    assert second.headers["x-tile-cache"] == "off" and "content-encoding" not in second.headers
+    assert first.headers["content-encoding"] == "gzip"
     assert first.content == second.content and first.headers["etag"] == second.headers["etag"]
+    assert again.status_code == 304
 
 
 def test_max_age_setting(iraq_settings, iraq_engine):
