@@ -63,6 +63,30 @@ def drop_database(server_url, name: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@contextlib.contextmanager
+def cloned_engine(server_url, template: str | None, prefix: str = "dtm_atlas_test"):
+    """A database of its own (a copy of ``template``, or empty), dropped afterwards."""
+    name = f"{prefix}_{os.getpid()}_{next(_counter)}"
+    engine = create_engine(create_database(server_url, name, template))
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        drop_database(server_url, name)
+
+
+@contextlib.contextmanager
+def client_for(engine):
+    """A TestClient of the app over ``engine``."""
+    from fastapi.testclient import TestClient
+
+    from service.app import create_app
+
+    settings = Settings(database_url=engine.url.render_as_string(hide_password=False), shared_data_dir=SHARED)
+    with TestClient(create_app(settings, engine)) as c:
+        yield c
+
+
 @pytest.fixture(scope="session")
 def template_db(pg_server):
     name = f"dtm_atlas_test_template_{os.getpid()}"
@@ -77,21 +101,15 @@ def template_db(pg_server):
 @pytest.fixture
 def fresh_engine(pg_server, template_db):
     """A pristine migrated database for one test."""
-    name = f"dtm_atlas_test_{os.getpid()}_{next(_counter)}"
-    engine = create_engine(create_database(pg_server, name, template_db))
-    yield engine
-    engine.dispose()
-    drop_database(pg_server, name)
+    with cloned_engine(pg_server, template_db) as engine:
+        yield engine
 
 
 @pytest.fixture(scope="session")
 def iraq_engine(pg_server, iraq_template):
     """A database with the four Iraq COD-AB levels imported (shared: tests must not modify it)."""
-    name = f"dtm_atlas_test_iraq_{os.getpid()}"
-    engine = create_engine(create_database(pg_server, name, iraq_template))
-    yield engine
-    engine.dispose()
-    drop_database(pg_server, name)
+    with cloned_engine(pg_server, iraq_template, "dtm_atlas_test_iraq") as engine:
+        yield engine
 
 
 @pytest.fixture(scope="session")
@@ -112,11 +130,8 @@ def iraq_template(pg_server, template_db):
 @pytest.fixture
 def iraq_fresh_engine(pg_server, iraq_template):
     """A database of one's own with the Iraq boundaries loaded, for tests that import figures."""
-    name = f"dtm_atlas_test_{os.getpid()}_{next(_counter)}"
-    engine = create_engine(create_database(pg_server, name, iraq_template))
-    yield engine
-    engine.dispose()
-    drop_database(pg_server, name)
+    with cloned_engine(pg_server, iraq_template) as engine:
+        yield engine
 
 
 @pytest.fixture(scope="session")
@@ -125,12 +140,8 @@ def iraq_settings(iraq_engine) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def client(iraq_settings, iraq_engine):
-    from fastapi.testclient import TestClient
-
-    from service.app import create_app
-
-    with TestClient(create_app(iraq_settings, iraq_engine)) as c:
+def client(iraq_engine):
+    with client_for(iraq_engine) as c:
         yield c
 
 
@@ -147,23 +158,15 @@ def figures_engine(pg_server, iraq_template):
     """Iraq boundaries plus the three real master lists imported (shared: tests must not modify it)."""
     from service.ingest.rounds import import_masterlist
 
-    name = f"dtm_atlas_test_figures_{os.getpid()}"
-    engine = create_engine(create_database(pg_server, name, iraq_template))
-    for fname, population in REAL_ROUNDS:
-        import_masterlist(engine, MASTERLISTS / fname, population=population)
-    yield engine
-    engine.dispose()
-    drop_database(pg_server, name)
+    with cloned_engine(pg_server, iraq_template, "dtm_atlas_test_figures") as engine:
+        for fname, population in REAL_ROUNDS:
+            import_masterlist(engine, MASTERLISTS / fname, population=population)
+        yield engine
 
 
 @pytest.fixture(scope="session")
 def figures_client(figures_engine):
-    from fastapi.testclient import TestClient
-
-    from service.app import create_app
-
-    settings = Settings(database_url=figures_engine.url.render_as_string(hide_password=False), shared_data_dir=SHARED)
-    with TestClient(create_app(settings, figures_engine)) as c:
+    with client_for(figures_engine) as c:
         yield c
 
 

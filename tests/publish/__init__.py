@@ -5,16 +5,13 @@ Fixtures defined here are imported by the test modules (``from tests.publish imp
 
 from __future__ import annotations
 
-import os
-import socket
 import zipfile
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
-from service.settings import Settings
-from tests.conftest import SHARED, create_database, drop_database
+from tests.conftest import client_for, cloned_engine
 
 SYNTHETIC_ROUND = 7
 SYNTHETIC_DATE = "2019-01-31"
@@ -76,32 +73,18 @@ UPDATE data_version SET version = version + 1;
 def synthetic_engine(pg_server, iraq_template):
     """Iraq boundaries, a small synthetic round (round 7, 2019-01-31) with UNASSIGNED buckets at
     levels 1-3, and four sites (one without a point). Module-scoped; tests must not modify it."""
-    name = f"dtm_atlas_test_publish_{os.getpid()}"
-    engine = create_engine(create_database(pg_server, name, iraq_template))
-    with engine.begin() as conn:
-        for stmt in SYNTHETIC_SQL.split(";\n"):
-            if stmt.strip():
-                conn.execute(text(stmt))
-    yield engine
-    engine.dispose()
-    drop_database(pg_server, name)
+    with cloned_engine(pg_server, iraq_template, "dtm_atlas_test_publish") as engine:
+        with engine.begin() as conn:
+            for stmt in SYNTHETIC_SQL.split(";\n"):
+                if stmt.strip():
+                    conn.execute(text(stmt))
+        yield engine
 
 
 @pytest.fixture(scope="module")
 def synthetic_client(synthetic_engine):
-    from fastapi.testclient import TestClient
-
-    from service.app import create_app
-
-    settings = Settings(database_url=synthetic_engine.url.render_as_string(hide_password=False), shared_data_dir=SHARED)
-    with TestClient(create_app(settings, synthetic_engine)) as c:
+    with client_for(synthetic_engine) as c:
         yield c
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
