@@ -195,7 +195,8 @@ def place(conn: Connection, *, round_id: int, country: str, set_id: int, mode: s
                                SELECT 1 FROM admin_unit_subdivided a WHERE a.boundary_set_id = :s AND a.level = :leaf
                                  AND ST_Intersects(a.geom, p.pt_sw))
                       END)) AS swapped
-            FROM p1 p LEFT JOIN pip ON pip.source_row = p.source_row LEFT JOIN chain c ON c.leaf = pip.pcode
+            FROM p1 p LEFT JOIN pip ON pip.source_row = p.source_row LEFT JOIN chain c ON c.leaf = pip.pcode;
+            ANALYZE p2;
             """,
         params,
     )
@@ -205,10 +206,11 @@ def place(conn: Connection, *, round_id: int, country: str, set_id: int, mode: s
         conn,
         """
             CREATE TEMP TABLE swp ON COMMIT DROP AS
+            -- the few swapped rows first (materialised), then their polygons through the index
+            WITH sw AS MATERIALIZED (SELECT source_row, pt_sw FROM p2 WHERE swapped AND :correct)
             SELECT DISTINCT ON (p.source_row) p.source_row, a.pcode
-            FROM p2 p JOIN admin_unit_subdivided a
+            FROM sw p JOIN admin_unit_subdivided a
               ON a.boundary_set_id = :s AND a.level = :leaf AND ST_Intersects(a.geom, p.pt_sw)
-            WHERE p.swapped AND :correct
             ORDER BY p.source_row, a.pcode;
             ANALYZE swp;
             CREATE TEMP TABLE p3 ON COMMIT DROP AS
