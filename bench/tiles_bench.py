@@ -4,8 +4,9 @@
     .venv/bin/python bench/tiles_bench.py --database-url URL  # an existing database (read only)
 
 Runs ``wrk`` (loopback only; 10 connections by default) against our own server started with
-uvicorn, three times over the same tile list (sub-district tiles z5-z8 covering the boundary
-set, the latest IDP round joined):
+uvicorn, three times over the same tile list (every sub-district tile at z5-z7 covering the
+boundary set plus fixed samples at z8 and z10 -- the tiles holding a point of each
+governorate --, the latest IDP round joined):
 
 * ``noop``       a no-op endpoint in the same app (same middleware): the ceiling
 * ``cache off``  ``DTM_ATLAS_TILE_CACHE_MB=0``: every request builds its tile in PostGIS
@@ -106,6 +107,7 @@ def prepare_database(args) -> tuple[str, object | None]:
 
 
 def tile_list(url: str, layer: str, zooms: range) -> list[tuple[int, int, int]]:
+    """Every tile at ``zooms`` covering the current boundary set."""
     from sqlalchemy import create_engine
 
     from tiles.mvt import set_bounds, tiles_in
@@ -116,6 +118,41 @@ def tile_list(url: str, layer: str, zooms: range) -> list[tuple[int, int, int]]:
         bounds = set_bounds(conn, sets)
     engine.dispose()
     return [(t.z, t.x, t.y) for z in zooms for t in tiles_in(bounds, z)]
+
+
+SAMPLE_ZOOMS = (8, 10)
+
+
+def sample_tiles(url: str, zooms=SAMPLE_ZOOMS) -> list[tuple[int, int, int]]:
+    """Fixed samples at ``zooms``: the tile holding a point inside each governorate
+    (``ST_PointOnSurface``, so the same tiles on every run with the same boundaries)."""
+    from sqlalchemy import create_engine
+
+    from tiles.mvt import TMS
+
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        pts = conn.exec_driver_sql(
+            "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(u.geom) AS p FROM admin_unit u "
+            "JOIN boundary_set b ON b.id = u.boundary_set_id WHERE b.is_current AND u.level = 1 ORDER BY u.pcode) q"
+        ).all()
+    engine.dispose()
+    out: list[tuple[int, int, int]] = []
+    for z in zooms:
+        for lon, lat in pts:
+            t = TMS.tile(lon, lat, z)
+            if (t.z, t.x, t.y) not in out:
+                out.append((t.z, t.x, t.y))
+    return out
+
+
+def request_list(url: str, layer: str, zooms: str) -> list[tuple[int, int, int]]:
+    """The bench's tile list: ``"issue"`` = every tile at z5-z7 plus the fixed samples at
+    z8 and z10 (docs/tiles.md); ``"A-B"`` = every tile at zooms A to B."""
+    if zooms == "issue":
+        return tile_list(url, layer, range(5, 8)) + sample_tiles(url)
+    z0, _, z1 = zooms.partition("-")
+    return tile_list(url, layer, range(int(z0), int(z1 or z0) + 1))
 
 
 # -------------------------------------------------------------------------------- server
@@ -343,6 +380,13 @@ def tile_bytes(server: Server, tiles: list[tuple[int, int, int]], layer: str, qu
     return {"per_zoom": per_zoom, "total": total}
 
 
+def _per_zoom(tiles) -> str:
+    counts: dict[int, int] = {}
+    for z, _, _ in tiles:
+        counts[z] = counts.get(z, 0) + 1
+    return ", ".join(f"z{z} {n}" for z, n in sorted(counts.items()))
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
@@ -350,7 +394,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=3, help="interleaved runs per scenario (the median is kept)")
     ap.add_argument("--connections", type=int, default=10)
     ap.add_argument("--layer", default="subdistricts", help="layer(s) of the request list")
-    ap.add_argument("--zooms", default="5-8", help="zooms of the request list, e.g. 5-8")
+    ap.add_argument("--zooms", default="issue", help="the request list: 'issue' (every tile at z5-z7 plus "
+                    "fixed samples at z8 and z10) or every tile at a zoom range such as 5-8")
     ap.add_argument("--query", default="population=idp&indicator=individuals")
     ap.add_argument("--json", type=Path, help="also write the numbers to this file")
     ap.add_argument("--tipg-python", help="python of a venv with tipg installed (default: this one)")
@@ -359,16 +404,14 @@ def main(argv: list[str] | None = None) -> int:
     if not shutil.which("wrk"):
         print("wrk is not installed (apt-get install wrk)", file=sys.stderr)
         return 2
-    z0, _, z1 = args.zooms.partition("-")
-    zooms = range(int(z0), int(z1 or z0) + 1)
     url, own = prepare_database(args)
     results: dict = {"layer": args.layer, "zooms": args.zooms, "connections": args.connections,
                      "duration_s": args.duration}
     try:
-        tiles = tile_list(url, args.layer, zooms)
+        tiles = request_list(url, args.layer, args.zooms)
         paths = [f"/tiles/{args.layer}/{z}/{x}/{y}.mvt?{args.query}" for z, x, y in tiles]
         results["tiles_in_list"] = len(paths)
-        print(f"{len(paths)} tiles of {args.layer} at z{args.zooms}; wrk -c{args.connections} -d{args.duration}s")
+        print(f"{len(paths)} tiles of {args.layer} ({args.zooms}: {_per_zoom(tiles)}); wrk -c{args.connections} -d{args.duration}s")
 
         # both servers up at once (an idle one costs nothing); runs interleaved, medians kept,
         # so a load change on the machine hits every scenario alike

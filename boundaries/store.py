@@ -1,5 +1,6 @@
 """Owner of ``boundary_set``, ``admin_unit``, ``admin_unit_generalised`` and
-``admin_unit_subdivided``: all their SQL.
+``admin_unit_subdivided``: all their SQL (``admin_unit_tile``, cut from the generalised
+bands at the same import, is ``tiles.pretile``'s).
 
 An import of one file (one level of one country) is one transaction: the set is found or
 created, the level's units are replaced through COPY, the level is generalised per zoom band,
@@ -19,6 +20,7 @@ from boundaries.pcode import normalize_pcode
 from boundaries.reader import BoundaryRead
 from service.bulk import copy_rows, ewkb_hex
 from service.importlog import ImportRecord, bump_data_version, log_import, log_rejection
+from tiles import pretile
 
 
 @dataclass
@@ -130,6 +132,7 @@ def import_boundaries(engine: Engine, read: BoundaryRead, username: str | None =
                     rows.append((set_id, read.level, band.zband, pc, g4, g3))
             copy_rows(conn, "admin_unit_generalised",
                       ["boundary_set_id", "level", "zband", "pcode", "geom", "geom_3857"], rows)
+            pretile.build(conn, set_id, read.level)  # the bands cut into tiles (tiles.pretile)
             _refresh_current(conn, read.country_iso3)
             version = bump_data_version(conn)
             return BoundaryImportResult(

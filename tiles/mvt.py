@@ -2,9 +2,11 @@
 
 * Polygons come from ``admin_unit_generalised.geom_3857`` at ``zband = band_for_zoom(z)``:
   generalised once at import, as a coverage, already in Web Mercator, so a tile request never
-  simplifies nor reprojects them. Above the last band (z > 12) the full-resolution
-  ``admin_unit.geom`` is used (transformed; only the few units a tile touches, found through
-  the 4326 GiST index).
+  simplifies nor reprojects them. At z0-z12 they are also cut into tiles at import
+  (``admin_unit_tile``, tiles.pretile): a request reads its rows by key and only joins the
+  figures and encodes. Above the last band (z > 12) the full-resolution ``admin_unit.geom``
+  is clipped per request (transformed; only the few units a tile touches, found through the
+  4326 GiST index).
 * Points (locations of a round, sites) are stored in EPSG:4326 and transformed on the fly.
 * The figures of the round are joined per unit; the ``class`` of a unit's value is computed
   in the same statement from the breaks of the shared classification (``styles.classify``),
@@ -28,6 +30,7 @@ from functools import lru_cache
 import morecantile
 from sqlalchemy import Connection, text
 
+from tiles import pretile
 from tiles.layers import MAX_REQUEST_ZOOM, Layer
 from tiles.zoom import band_for_zoom
 
@@ -44,12 +47,21 @@ class RoundNotFound(LookupError):
     """The round asked for does not exist (HTTP 404)."""
 
 
+@lru_cache(maxsize=None)
+def _matrix_size(z: int) -> tuple[int, int]:
+    """Tiles across and down at zoom ``z`` (morecantile's matrix, read once per zoom: the
+    pydantic model is slow to read on every request)."""
+    matrix = TMS.matrix(z)
+    return matrix.matrixWidth, matrix.matrixHeight
+
+
 def check_tile(z: int, x: int, y: int) -> None:
     if z < 0 or x < 0 or y < 0:
         raise TileError(f"tile {z}/{x}/{y}: z, x and y must not be negative")
     if z > MAX_REQUEST_ZOOM:
         raise TileError(f"tile {z}/{x}/{y}: zoom above {MAX_REQUEST_ZOOM} is not served")
-    if not TMS.is_valid(x, y, z):
+    width, height = _matrix_size(z)
+    if x >= width or y >= height:
         n = 2**z - 1
         raise TileError(f"tile {z}/{x}/{y} does not exist: at zoom {z}, x and y go from 0 to {n}")
 
@@ -234,6 +246,23 @@ def _admin_sql(layer: Layer, p: str, full_resolution: bool, value_column: str, e
         WHERE t.geom IS NOT NULL)"""
 
 
+def _pretiled_admin_sql(layer: Layer, p: str, value_column: str, extent: int) -> str:
+    """The admin layer from ``admin_unit_tile`` (tiles.pretile): rows by primary key, the
+    round's figures and classes joined, encoded; the same bytes as ``_admin_sql``."""
+    return f"""(WITH figures AS (
+          SELECT pcode, families, individuals, {value_column} AS value FROM unit_figure
+          WHERE round_id = CAST(:{p}round AS int) AND level = {layer.level})
+        SELECT coalesce(ST_AsMVT(t, '{layer.id}', {extent}, 'geom'), ''::bytea) FROM (
+          SELECT g.pcode, u.name_en, u.name_ar, {int(layer.level)} AS level,
+                 f.value, {_class_expr(p)} AS class, f.families, f.individuals, g.geom
+          FROM admin_unit_tile g
+          JOIN admin_unit u ON u.boundary_set_id = g.boundary_set_id AND u.pcode = g.pcode
+          LEFT JOIN figures f ON f.pcode = g.pcode
+          WHERE g.boundary_set_id = ANY(:sets) AND g.level = {layer.level}
+            AND g.z = :z AND g.x = :x AND g.y = :y
+          ORDER BY g.pcode LIMIT {layer.feature_limit}) t)"""
+
+
 def _locations_sql(layer: Layer, p: str, extent: int, buffer: int) -> str:
     margin = buffer / extent
     return f"""(SELECT coalesce(ST_AsMVT(t, '{layer.id}', {extent}, 'geom', 'fid'), ''::bytea) FROM (
@@ -273,11 +302,13 @@ def _statement(*args) -> Statement:
 
 
 def _clause(layers: tuple[Layer, ...], full_resolution: bool, value_columns: tuple[str, ...],
-            grids: tuple[tuple[int, int], ...], with_version: bool = False):
+            grids: tuple[tuple[int, int], ...], with_version: bool = False, pretiled: bool = False):
     parts = []
     for i, (layer, column, (extent, buffer)) in enumerate(zip(layers, value_columns, grids)):
         p = f"l{i}_"
-        if layer.kind == "admin":
+        if layer.kind == "admin" and pretiled:
+            parts.append(_pretiled_admin_sql(layer, p, column, extent))
+        elif layer.kind == "admin":
             parts.append(_admin_sql(layer, p, full_resolution, column, extent, buffer))
         elif layer.kind == "locations":
             parts.append(_locations_sql(layer, p, extent, buffer))
@@ -289,9 +320,12 @@ def _clause(layers: tuple[Layer, ...], full_resolution: bool, value_columns: tup
     return text(f"SELECT {tile}")
 
 
-def tile_statement(layers: Sequence[Layer], z: int, ctx: Context, with_version: bool = False):
+def tile_statement(layers: Sequence[Layer], z: int, ctx: Context, with_version: bool = False,
+                   pretiled: bool = True):
     """The Statement and its parameters (without x, y) for a tile of ``layers`` at zoom ``z``;
-    (None, params) when no layer has features at that zoom."""
+    (None, params) when no layer has features at that zoom. Admin layers come from
+    ``admin_unit_tile`` where it covers the zoom and grid (``pretiled=False``: always cut
+    per request, as above z12)."""
     zband = band_for_zoom(z)
     column = _indicator(ctx.query.indicator).field
     active = [layer for layer in layers if layer.covers(z)]
@@ -309,13 +343,16 @@ def tile_statement(layers: Sequence[Layer], z: int, ctx: Context, with_version: 
     if not active:
         return None, params
     grids = tuple((layer.extent_for(z), layer.buffer_for(z)) for layer in active)
-    return _statement(tuple(active), zband is None, tuple(columns), grids, with_version), params
+    pretiled = pretiled and all(pretile.covers(z, *grid) for layer, grid in zip(active, grids)
+                                if layer.kind == "admin")
+    return _statement(tuple(active), zband is None, tuple(columns), grids, with_version, pretiled), params
 
 
-def render_tile(conn: Connection, layers: Sequence[Layer], z: int, x: int, y: int, ctx: Context) -> bytes:
+def render_tile(conn: Connection, layers: Sequence[Layer], z: int, x: int, y: int, ctx: Context,
+                pretiled: bool = True) -> bytes:
     """The MVT bytes of one tile (``b""`` when it holds no feature)."""
     check_tile(z, x, y)
-    stmt, params = tile_statement(layers, z, ctx)
+    stmt, params = tile_statement(layers, z, ctx, pretiled=pretiled)
     if stmt is None:
         return b""
     params.update(x=x, y=y)

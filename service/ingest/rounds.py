@@ -278,6 +278,9 @@ def _import_in_transaction(conn: Connection, staged: _Staged, rec: ImportRecord,
     t = time.perf_counter()
     aggregate.aggregate_round(conn, round_id, crosswalk)
     aggregate.refresh_changes(conn, country, population)
+    # planner statistics of the aggregates now, not at autovacuum's next pass: tiles and
+    # choropleths read them with generic plans right after an import
+    conn.execute(text("ANALYZE unit_figure"))
     timings["aggregate_s"] = time.perf_counter() - t
 
     flags = dict(
