@@ -69,6 +69,9 @@ def aggregate_round(conn: Connection, round_id: int, crosswalk: Crosswalk) -> No
                 UNION ALL SELECT 'period', key, value FROM jsonb_each_text(f.period)
               ) b
               WHERE f.round_id = :r AND b.value ~ '^-?[0-9]+(\\.0+)?$'
+            ), leaf AS (  -- one pass over the rows to the sub-district sums, rolled up from those
+              SELECT adm1, adm2, adm3, dimension, category, sum(value::numeric) AS v
+              FROM items GROUP BY adm1, adm2, adm3, dimension, category
             )
             INSERT INTO unit_breakdown (round_id, level, pcode, dimension, category, families)
             SELECT :r,
@@ -76,8 +79,8 @@ def aggregate_round(conn: Connection, round_id: int, crosswalk: Crosswalk) -> No
                         WHEN GROUPING(adm1) = 0 THEN 1 ELSE 0 END,
                    CASE WHEN GROUPING(adm3) = 0 THEN adm3 WHEN GROUPING(adm2) = 0 THEN adm2
                         WHEN GROUPING(adm1) = 0 THEN adm1 ELSE :n END,
-                   dimension, category, sum(value::numeric)::bigint
-            FROM items
+                   dimension, category, sum(v)::bigint
+            FROM leaf
             GROUP BY GROUPING SETS ((dimension, category, adm1), (dimension, category, adm2),
                                     (dimension, category, adm3), (dimension, category))
             """
