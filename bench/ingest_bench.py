@@ -9,6 +9,8 @@
    the machine skews the numbers: compare runs made at a similar load);
 3. the national sub-district choropleth GeoJSON: bytes and warm latency.
 
+``--profile 0.5`` prints the statements of the synthetic imports that take 0.5 s or more.
+
 Runs on a scratch database (created and dropped) on DATABASE_URL's server or on a
 throw-away embedded cluster, never on the project's data.
 """
@@ -107,6 +109,21 @@ def _phases(timings: dict) -> str:
     return ", ".join(f"{k.removesuffix('_s')} {v:.2f}" for k, v in timings.items())
 
 
+def profile_statements(engine, threshold: float) -> None:
+    """Print each statement run through ``engine`` that takes ``threshold`` seconds or more."""
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _start(conn, cursor, statement, parameters, context, executemany):
+        conn.info["bench_t0"] = time.perf_counter()
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def _end(conn, cursor, statement, parameters, context, executemany):
+        took = time.perf_counter() - conn.info.pop("bench_t0", time.perf_counter())
+        if took >= threshold:
+            print(f"  {took:7.2f} s  {' '.join(statement.split())[:100]}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, default=1_000_000)
@@ -114,6 +131,8 @@ def main() -> None:
                                                              "the next ones update them)")
     ap.add_argument("--python", action="store_true", help="also import the synthetic file with the Python parser")
     ap.add_argument("--skip-real", action="store_true", help="skip the real master list and the choropleth")
+    ap.add_argument("--profile", type=float, metavar="S", help="print every SQL statement of the synthetic "
+                    "imports that takes S seconds or more (its time and first words)")
     args = ap.parse_args()
 
     from boundaries.reader import read_boundaries
@@ -160,6 +179,8 @@ def main() -> None:
         t = time.perf_counter()
         synthetic_csv(engine, big, args.rows)
         print(f"generated {args.rows:,} synthetic rows ({big.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - t:.1f} s")
+        if args.profile is not None:
+            profile_statements(engine, args.profile)
         modes = [None] * args.repeat + ([False] if args.python else [])
         for i, fast in enumerate(modes):
             load = _load()
