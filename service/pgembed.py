@@ -145,6 +145,9 @@ class EmbeddedPostgres:
             "shared_buffers = '256MB'\nwork_mem = '32MB'\nmaintenance_work_mem = '256MB'\n"
             "fsync = on\nsynchronous_commit = off\nmax_connections = 100\n"
             "logging_collector = off\n"
+            # a local store with no replicas nor WAL archive: tables made and filled in one
+            # transaction (a round's partition, its indexes) skip the WAL and are synced at commit
+            "wal_level = minimal\nmax_wal_senders = 0\n"
         )
         if self._as_root:
             self._run(["sh", "-c", f"cat >> '{conf}' <<'EOF'\n{extra}\nEOF"])

@@ -1,5 +1,8 @@
 """Owner of ``location`` and ``location_figure``: placing a staged round into admin units.
 
+``location_figure`` is partitioned by round: an import writes its rows into a table of its
+own (``create_round_table``), indexes it once and attaches it (``attach_round_table``).
+
 Works on the ``stage`` temp table of the import transaction (one row per source row).
 Everything here is set-based SQL; Python only resolves the few distinct declared names.
 
@@ -256,11 +259,11 @@ def place(conn: Connection, *, round_id: int, country: str, set_id: int, mode: s
             """,
         params,
     )
-    # 4. final placement + flags, straight into location_figure
+    # 4. final placement + flags, straight into the round's own table (create_round_table)
     conn.execute(
         text(
             """
-            INSERT INTO location_figure (
+            INSERT INTO __round_table__ (
               round_id, country, location_id, source_row, name_en, name_ar, families, individuals,
               origin, shelter, period, extra, reported_lat, reported_lon, geom,
               declared_adm1_name, declared_adm2_name, declared_adm1, declared_adm2,
@@ -314,10 +317,49 @@ def place(conn: Connection, *, round_id: int, country: str, set_id: int, mode: s
                      WHEN coalesce(nr.n3, nr.n2) IS NOT NULL THEN 'declared+nearest'
                      ELSE 'declared' END AS method
             ) x
-            """
+            """.replace("__round_table__", round_table(round_id))
         ),
         params,
     )
+
+
+def round_table(round_id: int) -> str:
+    """The table holding one round's rows: a partition of ``location_figure`` (migration 0006)."""
+    return f"location_figure_r{int(round_id)}"
+
+
+def create_round_table(conn: Connection, round_id: int) -> None:
+    """A new, empty table for the round's rows, not yet attached: the rows go in without
+    index upkeep nor a foreign-key check per row (``attach_round_table`` does both once)."""
+    name = round_table(round_id)
+    conn.execute(text(f"CREATE TABLE {name} (LIKE location_figure INCLUDING DEFAULTS)"))
+    # implies the partition bound, so attaching need not scan the rows to check it
+    conn.execute(text(f"ALTER TABLE {name} ADD CONSTRAINT {name}_round CHECK (round_id = {int(round_id)})"))
+
+
+def attach_round_table(conn: Connection, round_id: int) -> None:
+    """Index the loaded rows once and attach them as the round's partition (the foreign key
+    to ``round`` is checked by one query here)."""
+    name = round_table(round_id)
+    conn.execute(text(f"CREATE INDEX {name}_geom_idx ON {name} USING gist (geom)"))
+    conn.execute(text(f"CREATE INDEX {name}_loc_idx ON {name} (country, location_id)"))
+    conn.execute(text(f"ALTER TABLE {name} ADD CONSTRAINT {name}_pkey PRIMARY KEY (round_id, id)"))
+    conn.execute(text(f"ALTER TABLE location_figure ATTACH PARTITION {name} FOR VALUES IN ({int(round_id)})"))
+    conn.execute(text(f"ANALYZE {name}"))
+
+
+def clear_round(conn: Connection, round_id: int) -> None:
+    """Empty a round that is being replaced (its table is dropped at the end: ``drop_round_table``).
+    TRUNCATE instead of a cascade of row deletes; until the import commits, readers of that
+    round's rows wait (readers of other rounds do not)."""
+    if conn.execute(text("SELECT to_regclass(:t)"), {"t": round_table(round_id)}).scalar() is not None:
+        conn.execute(text(f"TRUNCATE {round_table(round_id)}"))
+    else:  # rows written without a table of their own (location_figure_default)
+        conn.execute(text("DELETE FROM location_figure WHERE round_id = :r"), {"r": round_id})
+
+
+def drop_round_table(conn: Connection, round_id: int) -> None:
+    conn.execute(text(f"DROP TABLE IF EXISTS {round_table(round_id)}"))
 
 
 def upsert_locations(conn: Connection, *, round_id: int, country: str, reporting_date) -> None:

@@ -249,10 +249,13 @@ def _import_in_transaction(conn: Connection, staged: _Staged, rec: ImportRecord,
                            timings: dict) -> RoundImportResult:
     """Everything after staging: the round row, placement, aggregation (``stage`` exists)."""
     set_id = _current_boundary_set(conn, country)
-    conn.execute(
-        text("DELETE FROM round WHERE country = :c AND population = :p AND round_number = :n"),
+    replaced = conn.execute(
+        text("SELECT id FROM round WHERE country = :c AND population = :p AND round_number = :n"),
         {"c": country, "p": population, "n": number},
-    )
+    ).scalar()
+    if replaced is not None:  # a re-import: the old rows go by TRUNCATE, not a cascade of deletes
+        placement.clear_round(conn, replaced)
+        conn.execute(text("DELETE FROM round WHERE id = :r"), {"r": replaced})
     import_id = log_import(conn, rec, "committed")
     round_id = conn.execute(
         text(
@@ -269,9 +272,11 @@ def _import_in_transaction(conn: Connection, staged: _Staged, rec: ImportRecord,
     t = time.perf_counter()
     crosswalk = Crosswalk.load(country, placement.boundary_rows(conn, set_id))
     placement.resolve_declared(conn, crosswalk, set_id)
+    placement.create_round_table(conn, round_id)
     placement.place(conn, round_id=round_id, country=country, set_id=set_id, mode=placement_mode,
                     correct_swapped=correct_swapped, household_size=household_size,
                     camp_household_size=camp_household_size)
+    placement.attach_round_table(conn, round_id)
     placement.upsert_locations(conn, round_id=round_id, country=country, reporting_date=date)
     timings["place_s"] = time.perf_counter() - t
 
@@ -311,6 +316,8 @@ def _import_in_transaction(conn: Connection, staged: _Staged, rec: ImportRecord,
         {"a": stats["rows"], "f": stats["flagged"], "i": import_id,
          "d": json.dumps({"round_id": round_id, "flags": flags})},
     )
+    if replaced is not None:  # last: dropping a partition locks location_figure until commit
+        placement.drop_round_table(conn, replaced)
     version = bump_data_version(conn)
     return RoundImportResult(
         round_id=round_id, country=country, population=population, round_number=number, reporting_date=date,

@@ -257,3 +257,36 @@ def test_choropleth_reflects_a_new_import(iraq_fresh_engine, tmp_path):
         after = c.get("/choropleth/1.geojson").json()
     total = lambda fc: sum(f["properties"]["individuals"] or 0 for f in fc["features"])  # noqa: E731
     assert total(after) == 2 * total(before)
+
+
+def _round_tables(conn) -> list[str]:
+    return list(conn.execute(text(
+        "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+        "WHERE i.inhparent = 'location_figure'::regclass ORDER BY c.relname")).scalars())
+
+
+def test_each_round_is_a_partition_replaced_whole(iraq_fresh_engine, monkeypatch):
+    from service.figures import placement
+
+    first = import_masterlist(iraq_fresh_engine, FEB21_IDP, population="idp")
+    with iraq_fresh_engine.connect() as c:
+        assert _round_tables(c) == ["location_figure_default", f"location_figure_r{first.round_id}"]
+        assert c.execute(text(f"SELECT count(*) FROM location_figure_r{first.round_id}")).scalar() == 2897
+        assert c.execute(text("SELECT count(*) FROM location_figure_default")).scalar() == 0
+    again = import_masterlist(iraq_fresh_engine, FEB21_IDP, population="idp")
+    with iraq_fresh_engine.connect() as c:  # the old round's table is gone, not left empty
+        assert _round_tables(c) == ["location_figure_default", f"location_figure_r{again.round_id}"]
+        assert c.execute(text("SELECT to_regclass(:t)"), {"t": f"location_figure_r{first.round_id}"}).scalar() is None
+        assert c.execute(text("SELECT count(*) FROM location_figure")).scalar() == 2897
+
+    # a failure after the new table was made and filled: all of it rolls back, DDL included
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(placement, "upsert_locations", broken)
+    with pytest.raises(RuntimeError):
+        import_masterlist(iraq_fresh_engine, FEB21_IDP, population="idp")
+    with iraq_fresh_engine.connect() as c:
+        assert _round_tables(c) == ["location_figure_default", f"location_figure_r{again.round_id}"]
+        assert c.execute(text("SELECT count(*) FROM location_figure")).scalar() == 2897
+        assert c.execute(text("SELECT id FROM round")).scalar() == again.round_id
