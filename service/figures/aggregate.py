@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import Connection, text
 
 from boundaries.crosswalk import Crosswalk
-from service.bulk import copy_rows
+from service.bulk import copy_rows, execute_literal
 
 
 def aggregate_round(conn: Connection, round_id: int, crosswalk: Crosswalk) -> None:
@@ -57,22 +57,28 @@ def aggregate_round(conn: Connection, round_id: int, crosswalk: Crosswalk) -> No
         p,
     )
     # breakdowns: families by origin governorate, shelter type and period, per unit
+    # breakdowns: families by origin governorate, shelter type and period, per unit. The pass
+    # over the rows is a CREATE TABLE AS, which PostgreSQL may run with parallel workers (an
+    # INSERT ... SELECT never is); its sub-district sums are then rolled up to every level.
+    execute_literal(
+        conn,
+        """
+            CREATE TEMP TABLE breakdown_leaf ON COMMIT DROP AS
+            SELECT f.adm1, f.adm2, f.adm3, b.dimension, b.category, sum(b.value::numeric) AS v
+            FROM location_figure f
+            CROSS JOIN LATERAL (
+              SELECT 'origin' AS dimension, key AS category, value FROM jsonb_each_text(f.origin)
+              UNION ALL SELECT 'shelter', key, value FROM jsonb_each_text(f.shelter)
+              UNION ALL SELECT 'period', key, value FROM jsonb_each_text(f.period)
+            ) b
+            WHERE f.round_id = :r AND b.value ~ '^-?[0-9]+(\\.0+)?$'
+            GROUP BY f.adm1, f.adm2, f.adm3, b.dimension, b.category
+        """,
+        p,
+    )
     conn.execute(
         text(
             """
-            WITH items AS (
-              SELECT f.adm1, f.adm2, f.adm3, b.dimension, b.category, b.value
-              FROM location_figure f
-              CROSS JOIN LATERAL (
-                SELECT 'origin' AS dimension, key AS category, value FROM jsonb_each_text(f.origin)
-                UNION ALL SELECT 'shelter', key, value FROM jsonb_each_text(f.shelter)
-                UNION ALL SELECT 'period', key, value FROM jsonb_each_text(f.period)
-              ) b
-              WHERE f.round_id = :r AND b.value ~ '^-?[0-9]+(\\.0+)?$'
-            ), leaf AS (  -- one pass over the rows to the sub-district sums, rolled up from those
-              SELECT adm1, adm2, adm3, dimension, category, sum(value::numeric) AS v
-              FROM items GROUP BY adm1, adm2, adm3, dimension, category
-            )
             INSERT INTO unit_breakdown (round_id, level, pcode, dimension, category, families)
             SELECT :r,
                    CASE WHEN GROUPING(adm3) = 0 THEN 3 WHEN GROUPING(adm2) = 0 THEN 2
@@ -80,7 +86,7 @@ def aggregate_round(conn: Connection, round_id: int, crosswalk: Crosswalk) -> No
                    CASE WHEN GROUPING(adm3) = 0 THEN adm3 WHEN GROUPING(adm2) = 0 THEN adm2
                         WHEN GROUPING(adm1) = 0 THEN adm1 ELSE :n END,
                    dimension, category, sum(v)::bigint
-            FROM leaf
+            FROM breakdown_leaf
             GROUP BY GROUPING SETS ((dimension, category, adm1), (dimension, category, adm2),
                                     (dimension, category, adm3), (dimension, category))
             """

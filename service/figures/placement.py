@@ -368,10 +368,15 @@ def upsert_locations(conn: Connection, *, round_id: int, country: str, reporting
         text(
             """
             INSERT INTO location (country, location_id, place_id, name_en, name_ar, geom, reporting_date, updated_at)
-            SELECT DISTINCT ON (p.location_id) :c, p.location_id, s.place_id, s.name_en, s.name_ar, p.pt_used, :d, now()
+            -- ids seen once as they are (no sort of all rows); of a duplicated id, its first row
+            SELECT :c, p.location_id, s.place_id, s.name_en, s.name_ar, p.pt_used, :d, now()
             FROM p3 p JOIN stage s ON s.source_row = p.source_row
-            WHERE p.location_id IS NOT NULL
-            ORDER BY p.location_id, p.source_row
+            WHERE p.location_id IS NOT NULL AND p.id_count = 1
+            UNION ALL
+            (SELECT DISTINCT ON (p.location_id) :c, p.location_id, s.place_id, s.name_en, s.name_ar, p.pt_used, :d, now()
+             FROM p3 p JOIN stage s ON s.source_row = p.source_row
+             WHERE p.location_id IS NOT NULL AND p.id_count > 1
+             ORDER BY p.location_id, p.source_row)
             ON CONFLICT (country, location_id) DO UPDATE SET
               place_id = EXCLUDED.place_id, name_en = EXCLUDED.name_en, name_ar = EXCLUDED.name_ar,
               geom = EXCLUDED.geom, reporting_date = EXCLUDED.reporting_date, updated_at = now()
