@@ -15,7 +15,6 @@ import enum
 import gzip
 import hashlib
 import threading
-import weakref
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
@@ -62,7 +61,7 @@ class TileService:
         self.cache: NoCache = make_cache(self.config)
         self.watcher = VersionWatcher(engine)
         self.resolver = Resolver()
-        self._pools: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # event loop -> (pool, opening task)
+        self._pools: dict = {}  # event loop -> (pool, opening task)
         max_age = self.config.max_age_s
         self.cache_control = f"public, max-age={max_age}" if max_age > 0 else "public, no-cache"
 
@@ -144,6 +143,10 @@ class TileService:
         loop = asyncio.get_running_loop()
         entry = self._pools.get(loop)
         if entry is None:
+            # pools of loops that have ended (a test client's, run without its lifespan): let
+            # them go, their connections are closed when collected
+            for ended in [other for other in self._pools if other.is_closed()]:
+                del self._pools[ended]
             from psycopg_pool import AsyncConnectionPool
 
             pool = AsyncConnectionPool(

@@ -229,3 +229,23 @@ def test_cache_config_from_settings():
     assert type(make_cache(CacheConfig.from_settings(Settings(tile_cache_mb=0)))) is NoCache
     cfg = CacheConfig.from_settings(Settings(REDIS_URL="redis://127.0.0.1:1/0", tile_max_age=60))
     assert cfg.redis_url == "redis://127.0.0.1:1/0" and cfg.max_age_s == 60
+
+
+def test_tile_connections_do_not_pile_up_across_event_loops(iraq_settings, iraq_engine):
+    """Without its lifespan a TestClient runs each request on a new event loop: the tile pool
+    of an ended loop is let go, so the database does not collect one connection per request."""
+    import gc
+
+    app = create_app(iraq_settings, iraq_engine)
+    app.state.tiles = TileService(iraq_engine, CacheConfig(None, 0, 60, 0))
+    client = TestClient(app)  # no 'with': no lifespan, a new loop per request
+    z, x, y = tile_at(*BAGHDAD, 6)
+    for _ in range(12):
+        assert client.get(f"/tiles/districts/{z}/{x}/{y}.mvt").status_code == 200
+    gc.collect()
+    with iraq_engine.connect() as conn:
+        open_tile_connections = conn.execute(text(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'dtm-atlas-tiles' "
+            "AND datname = current_database()")).scalar()
+    assert open_tile_connections <= 2
+    assert len(app.state.tiles._pools) <= 2
