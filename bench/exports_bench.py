@@ -174,6 +174,7 @@ def seed(url: str, rows: int, small: int) -> None:
     from sqlalchemy import create_engine, text
 
     from service import db
+    from service.figures.placement import add_round_partition
 
     engine = create_engine(url)
     db.migrate(engine)
@@ -186,6 +187,7 @@ def seed(url: str, rows: int, small: int) -> None:
             if n <= 0:
                 continue
             rid = conn.execute(text(ROUND), {"n": number, "d": day}).scalar_one()
+            add_round_partition(conn, rid)
             conn.execute(text(LOCATIONS), {"r": rid, "rows": n})
             conn.execute(text(TOTALS), {"r": rid})
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:

@@ -122,14 +122,15 @@ class Resolver:
         """``compute()`` once per data version and ``key`` (thread-safe; an older version is
         computed but not kept)."""
         with self._lock:
-            if self._version != version:
-                if self._version is not None and version < self._version:
-                    return compute()  # an old snapshot: don't pollute the cache
+            stale = self._version is not None and version < self._version
+            if not stale and self._version != version:
                 self._version = version
                 self._cache.clear()
-            if key in self._cache:
+            if not stale and key in self._cache:
                 return self._cache[key]
-        value = compute()
+        value = compute()  # outside the lock: peek() runs on the event loop and must not wait
+        if stale:
+            return value  # an old snapshot: don't pollute the cache
         with self._lock:
             if self._version == version:
                 self._cache[key] = value

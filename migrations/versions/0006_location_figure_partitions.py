@@ -2,9 +2,13 @@
 
 An import fills a new table of its own, builds the indexes once over the loaded rows, and
 attaches it (the foreign key to ``round`` is then checked in one query, not row by row); a
-re-imported round's rows are truncated, not deleted row by row. Rows inserted for a round
-without a table of its own (tests, benchmarks writing directly) land in
-``location_figure_default``.
+replaced round's table is dropped whole, at the end of the import, not deleted row by row.
+There is no DEFAULT partition (attaching a table would lock it): whoever writes rows for a
+round creates its partition first (``service.figures.placement.add_round_partition``).
+
+The key (country, population, round number) of ``round`` becomes DEFERRABLE: a re-import
+adds the new round next to the old one and removes the old one at the end of its
+transaction, so readers keep seeing the old round, unlocked, until the commit.
 
 Revision ID: 0006
 Revises: 0005
@@ -37,7 +41,6 @@ def upgrade() -> None:
         CREATE INDEX location_figure_geom_idx ON location_figure USING gist (geom);
         ALTER TABLE location_figure ADD CONSTRAINT location_figure_round_id_fkey
           FOREIGN KEY (round_id) REFERENCES round ON DELETE CASCADE;
-        CREATE TABLE location_figure_default PARTITION OF location_figure DEFAULT;
 
         DO $$
         DECLARE r record;
@@ -49,6 +52,10 @@ def upgrade() -> None:
         END $$;
         INSERT INTO location_figure SELECT * FROM location_figure_unpartitioned;
         DROP TABLE location_figure_unpartitioned;
+
+        ALTER TABLE round DROP CONSTRAINT round_country_population_round_number_key,
+          ADD CONSTRAINT round_country_population_round_number_key
+            UNIQUE (country, population, round_number) DEFERRABLE INITIALLY IMMEDIATE;
         """
     )
 
@@ -56,6 +63,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.execute(
         """
+        ALTER TABLE round DROP CONSTRAINT round_country_population_round_number_key,
+          ADD CONSTRAINT round_country_population_round_number_key UNIQUE (country, population, round_number);
         CREATE TABLE location_figure_flat (LIKE location_figure INCLUDING DEFAULTS);
         INSERT INTO location_figure_flat SELECT * FROM location_figure;
         ALTER SEQUENCE location_figure_id_seq OWNED BY location_figure_flat.id;

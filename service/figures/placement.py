@@ -348,17 +348,16 @@ def attach_round_table(conn: Connection, round_id: int) -> None:
     conn.execute(text(f"ANALYZE {name}"))
 
 
-def clear_round(conn: Connection, round_id: int) -> None:
-    """Empty a round that is being replaced (its table is dropped at the end: ``drop_round_table``).
-    TRUNCATE instead of a cascade of row deletes; until the import commits, readers of that
-    round's rows wait (readers of other rounds do not)."""
-    if conn.execute(text("SELECT to_regclass(:t)"), {"t": round_table(round_id)}).scalar() is not None:
-        conn.execute(text(f"TRUNCATE {round_table(round_id)}"))
-    else:  # rows written without a table of their own (location_figure_default)
-        conn.execute(text("DELETE FROM location_figure WHERE round_id = :r"), {"r": round_id})
+def add_round_partition(conn: Connection, round_id: int) -> None:
+    """An empty partition for a round whose rows are written directly (tests, benchmarks);
+    imports use ``create_round_table`` + ``attach_round_table`` instead."""
+    name = round_table(round_id)
+    conn.execute(text(f"CREATE TABLE {name} PARTITION OF location_figure FOR VALUES IN ({int(round_id)})"))
 
 
 def drop_round_table(conn: Connection, round_id: int) -> None:
+    """Drop a replaced round's table (at the end of the import: it locks ``location_figure``
+    until the commit, after in-flight reads finish)."""
     conn.execute(text(f"DROP TABLE IF EXISTS {round_table(round_id)}"))
 
 

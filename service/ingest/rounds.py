@@ -249,13 +249,16 @@ def _import_in_transaction(conn: Connection, staged: _Staged, rec: ImportRecord,
                            timings: dict) -> RoundImportResult:
     """Everything after staging: the round row, placement, aggregation (``stage`` exists)."""
     set_id = _current_boundary_set(conn, country)
+    # From here on imports take turns (whatever the population): each adds and attaches a
+    # partition of location_figure and may drop one; two doing so at once could deadlock.
+    conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('dtm-atlas:location_figure partitions'))"))
+    # A re-import adds the new round next to the old one (the round key is checked at commit)
+    # and removes the old one last, so readers see the old round, unlocked, until the commit.
+    conn.execute(text("SET CONSTRAINTS round_country_population_round_number_key DEFERRED"))
     replaced = conn.execute(
         text("SELECT id FROM round WHERE country = :c AND population = :p AND round_number = :n"),
         {"c": country, "p": population, "n": number},
     ).scalar()
-    if replaced is not None:  # a re-import: the old rows go by TRUNCATE, not a cascade of deletes
-        placement.clear_round(conn, replaced)
-        conn.execute(text("DELETE FROM round WHERE id = :r"), {"r": replaced})
     import_id = log_import(conn, rec, "committed")
     round_id = conn.execute(
         text(
@@ -282,6 +285,9 @@ def _import_in_transaction(conn: Connection, staged: _Staged, rec: ImportRecord,
 
     t = time.perf_counter()
     aggregate.aggregate_round(conn, round_id, crosswalk)
+    if replaced is not None:  # the old round goes: its table whole, then its row (and aggregates)
+        placement.drop_round_table(conn, replaced)
+        conn.execute(text("DELETE FROM round WHERE id = :r"), {"r": replaced})
     aggregate.refresh_changes(conn, country, population)
     # planner statistics of the aggregates now, not at autovacuum's next pass: tiles and
     # choropleths read them with generic plans right after an import
@@ -316,8 +322,6 @@ def _import_in_transaction(conn: Connection, staged: _Staged, rec: ImportRecord,
         {"a": stats["rows"], "f": stats["flagged"], "i": import_id,
          "d": json.dumps({"round_id": round_id, "flags": flags})},
     )
-    if replaced is not None:  # last: dropping a partition locks location_figure until commit
-        placement.drop_round_table(conn, replaced)
     version = bump_data_version(conn)
     return RoundImportResult(
         round_id=round_id, country=country, population=population, round_number=number, reporting_date=date,

@@ -19,6 +19,8 @@ SYNTHETIC_DATE = "2019-01-31"
 SYNTHETIC_SQL = """
 INSERT INTO round (country, population, round_number, reporting_date, boundary_set_id, placement, swap_corrected, source_file)
 SELECT 'IRQ', 'idp', 7, DATE '2019-01-31', id, 'declared', true, 'synthetic.csv' FROM boundary_set WHERE is_current;
+-- rows written directly need their round's partition (service.figures.placement.add_round_partition)
+DO $$ DECLARE r integer; BEGIN SELECT id INTO r FROM round WHERE round_number = 7; EXECUTE format('CREATE TABLE location_figure_r%s PARTITION OF location_figure FOR VALUES IN (%s)', r, r); END $$;
 
 -- three locations inside real sub-districts, one placed in a district but no sub-district, one placed nowhere
 INSERT INTO location_figure (round_id, country, location_id, source_row, name_en, name_ar, families, individuals,
