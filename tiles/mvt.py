@@ -239,12 +239,13 @@ def _admin_sql(layer: Layer, p: str, full_resolution: bool, value_column: str, e
           SELECT pcode, families, individuals, {value_column} AS value FROM unit_figure
           WHERE round_id = CAST(:{p}round AS int) AND level = {layer.level})
         SELECT coalesce(ST_AsMVT(t, '{layer.id}', {extent}, 'geom'), ''::bytea) FROM (
-          SELECT u.pcode, u.name_en, u.name_ar, CAST(u.level AS int) AS level,
-                 f.value, {_class_expr(p)} AS class, f.families, f.individuals,
-                 ST_AsMVTGeom({geom}, {_envelope()}, {extent}, {buffer}, true) AS geom
-          FROM {source}
-          ORDER BY u.pcode LIMIT {layer.feature_limit}) t
-        WHERE t.geom IS NOT NULL)"""
+          SELECT * FROM (
+            SELECT u.pcode, u.name_en, u.name_ar, CAST(u.level AS int) AS level,
+                   f.value, {_class_expr(p)} AS class, f.families, f.individuals,
+                   ST_AsMVTGeom({geom}, {_envelope()}, {extent}, {buffer}, true) AS geom
+            FROM {source}) c
+          WHERE c.geom IS NOT NULL  -- the feature limit counts features, not empty candidates
+          ORDER BY c.pcode LIMIT {layer.feature_limit}) t)"""
 
 
 def _pretiled_admin_sql(layer: Layer, p: str, value_column: str, extent: int) -> str:

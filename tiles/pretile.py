@@ -43,6 +43,9 @@ BUILD_SQL = f"""
     CROSS JOIN LATERAL (SELECT ST_AsMVTGeom(g.geom_3857, ST_TileEnvelope(g.zband, tx, ty),
                                             CAST(:extent AS int), CAST(:buffer AS int), true) AS geom) m
     WHERE g.boundary_set_id = :s AND g.level = :l AND g.zband BETWEEN {MIN_BAND} AND {MAX_BAND}
+      -- the candidate test of the per-request path (tiles.mvt._admin_sql), word for word: the
+      -- buffered envelope, which ST_TileEnvelope clamps at the edges of the world
+      AND g.geom_3857 && ST_TileEnvelope(g.zband, tx, ty, margin => CAST(:buffer AS float8) / CAST(:extent AS float8))
       AND m.geom IS NOT NULL
 """
 

@@ -47,7 +47,9 @@ def upgrade() -> None:
             least(s.last, floor(({_HALF_WORLD!r} - ST_YMin(g.geom_3857) + b.m) / s.ts)::int)) ty
         CROSS JOIN LATERAL (SELECT ST_AsMVTGeom(g.geom_3857, ST_TileEnvelope(g.zband, tx, ty), 4096, 32, true)
                             AS geom) m
-        WHERE g.level BETWEEN 1 AND 3 AND g.zband BETWEEN 0 AND 12 AND m.geom IS NOT NULL
+        WHERE g.level BETWEEN 1 AND 3 AND g.zband BETWEEN 0 AND 12
+          AND g.geom_3857 && ST_TileEnvelope(g.zband, tx, ty, margin => 32 / 4096.0)
+          AND m.geom IS NOT NULL
     """))
 
 

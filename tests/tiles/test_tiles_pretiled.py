@@ -54,3 +54,36 @@ def test_cut_at_import_for_every_band_and_level(iraq_engine):
             assert rows.get(level * 100 + z, 0) >= units * 0.9, (level, z)  # every unit in at least one tile
         assert rows[level * 100 + 12] > rows[level * 100 + 5]
     assert not any(k % 100 > 12 for k in rows)
+
+
+def test_pretiled_equals_clipped_at_the_edge_of_the_world(fresh_engine, tmp_path):
+    """Units reaching past Web Mercator's +-85.05 degrees and the antimeridian: both paths
+    choose the same candidates (the buffered envelope, clamped at the world's edge)."""
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from boundaries.reader import read_boundaries
+    from boundaries.store import import_boundaries
+    from tests.conftest import COD_AB
+
+    units = gpd.read_file(next(COD_AB.glob("*adm1*.geojson")))
+    edge = {"IQG01": box(10.0, 84.6, 20.0, 85.4),  # across the northern edge
+            "IQG04": box(30.0, 85.06, 40.0, 85.2),  # wholly past it, within a tile buffer at low zooms
+            "IQG02": box(175.0, 84.0, 179.9999, 85.2),  # at the antimeridian
+            "IQG03": box(-179.9999, -85.3, -170.0, -84.5)}
+    for pcode, geom in edge.items():
+        units.loc[units.ADM1_PCODE == pcode, "geometry"] = geom
+    path = tmp_path / "irq_adm1_edge.geojson"
+    units.to_file(path, driver="GeoJSON")
+    import_boundaries(fresh_engine, read_boundaries(path))
+    layer = LAYERS["governorates"]
+    with fresh_engine.connect() as conn:
+        ctx = Resolver().context(conn, data_version(conn), TileQuery(), [layer])
+        nonempty = 0
+        for z in range(0, 5):
+            n = 1 << z
+            for x, y in {(0, 0), (n - 1, 0), (n // 2, 0), (0, n - 1), (n - 1, n - 1), (n // 2 + n // 36, 0)}:
+                cut = render_tile(conn, [layer], z, x, y, ctx, pretiled=True)
+                assert cut == render_tile(conn, [layer], z, x, y, ctx, pretiled=False), f"{z}/{x}/{y}"
+                nonempty += bool(cut)
+        assert nonempty >= 5
