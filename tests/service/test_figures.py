@@ -320,3 +320,38 @@ def test_imports_of_two_populations_at_once(iraq_fresh_engine):
         assert c.execute(text("SELECT count(*) FROM round")).scalar() == 2
         assert c.execute(text("SELECT count(*) FROM round WHERE id = :r"), {"r": first.round_id}).scalar() == 0
         assert c.execute(text("SELECT count(*) FROM location_figure")).scalar() == 2897 + results["returnee"].rows
+
+
+def test_locations_keep_the_newest_rounds_names_and_points(iraq_fresh_engine):
+    """``location`` holds each id once, with the names and point of the newest round that
+    reports it, whatever the order of the imports; an unchanged re-import rewrites nothing."""
+    dec17 = MASTERLISTS / "IDPs_MasterList_dataset_DTM_IOMDec_31_2017.csv"
+    import_masterlist(iraq_fresh_engine, FEB21_IDP, population="idp")
+    import_masterlist(iraq_fresh_engine, dec17, population="idp")  # older, imported after
+    q = text(
+        """
+        SELECT count(*) AS n,
+               count(*) FILTER (WHERE l.reporting_date = DATE '2021-02-28') AS newest,
+               count(*) FILTER (WHERE l.reporting_date = DATE '2021-02-28' AND f.location_id IS NULL) AS wrong,
+               (SELECT count(DISTINCT location_id) FROM location_figure WHERE location_id IS NOT NULL) AS ids
+        FROM location l
+        LEFT JOIN (SELECT DISTINCT location_id FROM location_figure lf JOIN round r ON r.id = lf.round_id
+                   WHERE r.reporting_date = DATE '2021-02-28') f ON f.location_id = l.location_id
+        """
+    )
+    with iraq_fresh_engine.connect() as c:
+        row = c.execute(q).mappings().one()
+        # a location reported in Feb 2021 keeps that round's name and point
+        same = c.execute(text(
+            """
+            SELECT count(*) FROM location l JOIN location_figure f ON f.location_id = l.location_id
+            JOIN round r ON r.id = f.round_id AND r.reporting_date = DATE '2021-02-28'
+            WHERE l.name_en IS NOT DISTINCT FROM f.name_en AND ST_Equals(l.geom, f.geom)
+            """)).scalar()
+        stamps = dict(c.execute(text("SELECT location_id, updated_at FROM location")).all())
+    assert row["n"] == row["ids"] and row["wrong"] == 0
+    assert row["newest"] > 2000 and row["n"] > row["newest"]  # 2017-only locations are there too
+    assert same >= row["newest"] - 5  # (a few duplicated ids in the file: their first row)
+    import_masterlist(iraq_fresh_engine, FEB21_IDP, population="idp")  # the same file again
+    with iraq_fresh_engine.connect() as c:
+        assert dict(c.execute(text("SELECT location_id, updated_at FROM location")).all()) == stamps
