@@ -61,7 +61,7 @@ class TileService:
         self.cache: NoCache = make_cache(self.config)
         self.watcher = VersionWatcher(engine)
         self.resolver = Resolver()
-        self._pools: dict = {}  # event loop -> (pool, opening task)
+        self._pools: dict = {}  # (event loop, generic plans) -> (pool, opening task)
         max_age = self.config.max_age_s
         self.cache_control = f"public, max-age={max_age}" if max_age > 0 else "public, no-cache"
 
@@ -125,7 +125,9 @@ class TileService:
         if stmt is None:  # no layer has features at this zoom: empty whatever the data
             return ctx.version, b""
         params.update(x=x, y=y)
-        pool = await self.pool()
+        # generic plans (no planning per tile) unless the tile reads location_figure: a generic
+        # plan locks every round's partition before pruning, a custom one only the round's
+        pool = await self.pool(generic=not any(layer.kind == "locations" for layer in layers))
         try:
             async with pool.connection() as conn:
                 version, data = await (await conn.execute(stmt.sql, params, prepare=True, binary=True)).fetchone()
@@ -135,28 +137,30 @@ class TileService:
                 version, data = await (await conn.execute(stmt.sql, params, prepare=True, binary=True)).fetchone()
         return int(version), bytes(data) if data else b""
 
-    async def pool(self):
+    async def pool(self, generic: bool = True):
         """The async connection pool of the running event loop (one per loop: a test
-        client runs its own loop)."""
+        client runs its own loop); ``generic``: its sessions run prepared statements with
+        generic plans (``plan_cache_mode=force_generic_plan``)."""
         import asyncio
 
         loop = asyncio.get_running_loop()
-        entry = self._pools.get(loop)
+        entry = self._pools.get((loop, generic))
         if entry is None:
             # pools of loops that have ended (a test client's, run without its lifespan): let
             # them go, their connections are closed when collected
-            for ended in [other for other in self._pools if other.is_closed()]:
+            for ended in [key for key in self._pools if key[0].is_closed()]:
                 del self._pools[ended]
             from psycopg_pool import AsyncConnectionPool
 
+            kwargs = {"autocommit": True, "application_name": "dtm-atlas-tiles"}
+            if generic:
+                kwargs["options"] = "-c plan_cache_mode=force_generic_plan"
             pool = AsyncConnectionPool(
-                conninfo(self.engine), min_size=0, max_size=self.config.db_connections,
-                kwargs={"autocommit": True, "application_name": "dtm-atlas-tiles",
-                        "options": "-c plan_cache_mode=force_generic_plan"},
+                conninfo(self.engine), min_size=0, max_size=self.config.db_connections, kwargs=kwargs,
                 open=False, num_workers=1, name="dtm-atlas-tiles", max_idle=60.0,
             )
             # stored before it is open: requests arriving meanwhile wait for the same opening
-            entry = self._pools[loop] = (pool, loop.create_task(pool.open()))
+            entry = self._pools[(loop, generic)] = (pool, loop.create_task(pool.open()))
         pool, opening = entry
         if not opening.done():
             await opening
@@ -164,12 +168,12 @@ class TileService:
         return pool
 
     async def aclose(self) -> None:
-        """Close the pool of the running loop (application shutdown)."""
+        """Close the pools of the running loop (application shutdown)."""
         import asyncio
 
-        entry = self._pools.pop(asyncio.get_running_loop(), None)
-        if entry is not None:
-            await entry[0].close()
+        loop = asyncio.get_running_loop()
+        for key in [key for key in self._pools if key[0] is loop]:
+            await self._pools.pop(key)[0].close()
 
     def close(self) -> None:
         self.watcher.stop()
