@@ -220,49 +220,38 @@ def _envelope(margin: float = 0.0) -> str:
     return "ST_TileEnvelope(:z, :x, :y)"
 
 
-def _admin_sql(layer: Layer, p: str, full_resolution: bool, value_column: str, extent: int, buffer: int) -> str:
+def _admin_sql(layer: Layer, p: str, source: str, value_column: str, extent: int, buffer: int) -> str:
+    """An admin layer with the round's figures and classes joined. ``source``: ``"pretiled"``
+    (``admin_unit_tile``: rows by key, cut at import, tiles.pretile), ``"generalised"`` (the
+    zoom band's coverage, clipped per request) or ``"full"`` (full resolution, above z12).
+    The first two give the same bytes: the pretiled rows are what the clipping makes."""
     margin = buffer / extent
-    if full_resolution:
-        source = f"""admin_unit u
-            LEFT JOIN figures f ON f.pcode = u.pcode
-            WHERE u.boundary_set_id = ANY(:sets) AND u.level = {layer.level}
-              AND u.geom && ST_Transform({_envelope(margin)}, 4326)"""
-        geom = "ST_Transform(u.geom, 3857)"
+    unit = "JOIN admin_unit u ON u.boundary_set_id = g.boundary_set_id AND u.pcode = g.pcode"
+    if source == "pretiled":
+        tables = f"admin_unit_tile g {unit}"
+        where = f"g.boundary_set_id = ANY(:sets) AND g.level = {layer.level} AND g.z = :z AND g.x = :x AND g.y = :y"
+        geom = "g.geom"  # clipped, snapped and made valid at import
+    elif source == "full":
+        tables = "admin_unit u"
+        where = (f"u.boundary_set_id = ANY(:sets) AND u.level = {layer.level}"
+                 f" AND u.geom && ST_Transform({_envelope(margin)}, 4326)")
+        geom = f"ST_AsMVTGeom(ST_Transform(u.geom, 3857), {_envelope()}, {extent}, {buffer}, true)"
     else:
-        source = f"""admin_unit_generalised g
-            JOIN admin_unit u ON u.boundary_set_id = g.boundary_set_id AND u.pcode = g.pcode
-            LEFT JOIN figures f ON f.pcode = g.pcode
-            WHERE g.boundary_set_id = ANY(:sets) AND g.level = {layer.level} AND g.zband = :zband
-              AND g.geom_3857 && {_envelope(margin)}"""
-        geom = "g.geom_3857"
+        tables = f"admin_unit_generalised g {unit}"
+        where = (f"g.boundary_set_id = ANY(:sets) AND g.level = {layer.level} AND g.zband = :zband"
+                 f" AND g.geom_3857 && {_envelope(margin)}")
+        geom = f"ST_AsMVTGeom(g.geom_3857, {_envelope()}, {extent}, {buffer}, true)"
     return f"""(WITH figures AS (
           SELECT pcode, families, individuals, {value_column} AS value FROM unit_figure
           WHERE round_id = CAST(:{p}round AS int) AND level = {layer.level})
         SELECT coalesce(ST_AsMVT(t, '{layer.id}', {extent}, 'geom'), ''::bytea) FROM (
           SELECT * FROM (
             SELECT u.pcode, u.name_en, u.name_ar, CAST(u.level AS int) AS level,
-                   f.value, {_class_expr(p)} AS class, f.families, f.individuals,
-                   ST_AsMVTGeom({geom}, {_envelope()}, {extent}, {buffer}, true) AS geom
-            FROM {source}) c
+                   f.value, {_class_expr(p)} AS class, f.families, f.individuals, {geom} AS geom
+            FROM {tables} LEFT JOIN figures f ON f.pcode = u.pcode
+            WHERE {where}) c
           WHERE c.geom IS NOT NULL  -- the feature limit counts features, not empty candidates
           ORDER BY c.pcode LIMIT {layer.feature_limit}) t)"""
-
-
-def _pretiled_admin_sql(layer: Layer, p: str, value_column: str, extent: int) -> str:
-    """The admin layer from ``admin_unit_tile`` (tiles.pretile): rows by primary key, the
-    round's figures and classes joined, encoded; the same bytes as ``_admin_sql``."""
-    return f"""(WITH figures AS (
-          SELECT pcode, families, individuals, {value_column} AS value FROM unit_figure
-          WHERE round_id = CAST(:{p}round AS int) AND level = {layer.level})
-        SELECT coalesce(ST_AsMVT(t, '{layer.id}', {extent}, 'geom'), ''::bytea) FROM (
-          SELECT g.pcode, u.name_en, u.name_ar, {int(layer.level)} AS level,
-                 f.value, {_class_expr(p)} AS class, f.families, f.individuals, g.geom
-          FROM admin_unit_tile g
-          JOIN admin_unit u ON u.boundary_set_id = g.boundary_set_id AND u.pcode = g.pcode
-          LEFT JOIN figures f ON f.pcode = g.pcode
-          WHERE g.boundary_set_id = ANY(:sets) AND g.level = {layer.level}
-            AND g.z = :z AND g.x = :x AND g.y = :y
-          ORDER BY g.pcode LIMIT {layer.feature_limit}) t)"""
 
 
 def _locations_sql(layer: Layer, p: str, extent: int, buffer: int) -> str:
@@ -303,15 +292,13 @@ def _statement(*args) -> Statement:
     return Statement(clause, str(clause.compile(dialect=dialect())))
 
 
-def _clause(layers: tuple[Layer, ...], full_resolution: bool, value_columns: tuple[str, ...],
-            grids: tuple[tuple[int, int], ...], with_version: bool = False, pretiled: bool = False):
+def _clause(layers: tuple[Layer, ...], admin_source: str, value_columns: tuple[str, ...],
+            grids: tuple[tuple[int, int], ...], with_version: bool = False):
     parts = []
     for i, (layer, column, (extent, buffer)) in enumerate(zip(layers, value_columns, grids)):
         p = f"l{i}_"
-        if layer.kind == "admin" and pretiled:
-            parts.append(_pretiled_admin_sql(layer, p, column, extent))
-        elif layer.kind == "admin":
-            parts.append(_admin_sql(layer, p, full_resolution, column, extent, buffer))
+        if layer.kind == "admin":
+            parts.append(_admin_sql(layer, p, admin_source, column, extent, buffer))
         elif layer.kind == "locations":
             parts.append(_locations_sql(layer, p, extent, buffer))
         else:
@@ -345,9 +332,11 @@ def tile_statement(layers: Sequence[Layer], z: int, ctx: Context, with_version: 
     if not active:
         return None, params
     grids = tuple((layer.extent_for(z), layer.buffer_for(z)) for layer in active)
-    pretiled = pretiled and all(pretile.covers(z, *grid) for layer, grid in zip(active, grids)
-                                if layer.kind == "admin")
-    return _statement(tuple(active), zband is None, tuple(columns), grids, with_version, pretiled), params
+    if pretiled and all(pretile.covers(z, *grid) for layer, grid in zip(active, grids) if layer.kind == "admin"):
+        admin_source = "pretiled"
+    else:
+        admin_source = "full" if zband is None else "generalised"
+    return _statement(tuple(active), admin_source, tuple(columns), grids, with_version), params
 
 
 def render_tile(conn: Connection, layers: Sequence[Layer], z: int, x: int, y: int, ctx: Context,
