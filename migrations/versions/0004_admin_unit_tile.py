@@ -1,7 +1,7 @@
 """Tiles: admin polygons cut into tiles per zoom band at import (tiles.pretile).
 
-Fills the table for the boundary sets already imported, with the SQL of tiles.pretile at
-this revision (grid 4096 units, buffer 32, bands z0-z12).
+Fills the table for the boundary sets already imported with ``tiles.pretile.build``, the
+code every boundary import runs (the table is derived from ``admin_unit_generalised``).
 
 Revision ID: 0004
 Revises: 0003
@@ -14,8 +14,6 @@ revision = "0004"
 down_revision = "0003"
 branch_labels = None
 depends_on = None
-
-_HALF_WORLD = 20037508.342789244
 
 
 def upgrade() -> None:
@@ -33,24 +31,13 @@ def upgrade() -> None:
         );
         """
     )
-    op.get_bind().execute(text(f"""
-        INSERT INTO admin_unit_tile (boundary_set_id, level, z, x, y, pcode, geom)
-        SELECT g.boundary_set_id, g.level, g.zband, tx, ty, g.pcode, m.geom
-        FROM admin_unit_generalised g
-            CROSS JOIN LATERAL (SELECT {2 * _HALF_WORLD!r} / (1 << g.zband) AS ts, (1 << g.zband) - 1 AS last) s
-        CROSS JOIN LATERAL (SELECT s.ts * 32 / 4096.0 AS m) b
-        CROSS JOIN LATERAL generate_series(
-            greatest(0, floor((ST_XMin(g.geom_3857) - b.m + {_HALF_WORLD!r}) / s.ts)::int),
-            least(s.last, floor((ST_XMax(g.geom_3857) + b.m + {_HALF_WORLD!r}) / s.ts)::int)) tx
-        CROSS JOIN LATERAL generate_series(
-            greatest(0, floor(({_HALF_WORLD!r} - ST_YMax(g.geom_3857) - b.m) / s.ts)::int),
-            least(s.last, floor(({_HALF_WORLD!r} - ST_YMin(g.geom_3857) + b.m) / s.ts)::int)) ty
-        CROSS JOIN LATERAL (SELECT ST_AsMVTGeom(g.geom_3857, ST_TileEnvelope(g.zband, tx, ty), 4096, 32, true)
-                            AS geom) m
-        WHERE g.level BETWEEN 1 AND 3 AND g.zband BETWEEN 0 AND 12
-          AND g.geom_3857 && ST_TileEnvelope(g.zband, tx, ty, margin => 32 / 4096.0)
-          AND m.geom IS NOT NULL
-    """))
+    # the sets already imported are cut by the same code as a new import (derived data)
+    from tiles import pretile
+
+    conn = op.get_bind()
+    for set_id, level in conn.execute(text(
+            "SELECT DISTINCT boundary_set_id, level FROM admin_unit_generalised ORDER BY 1, 2")).all():
+        pretile.build(conn, set_id, level)
 
 
 def downgrade() -> None:
