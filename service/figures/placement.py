@@ -364,8 +364,9 @@ def drop_round_table(conn: Connection, round_id: int) -> None:
 def upsert_locations(conn: Connection, *, round_id: int, country: str, reporting_date) -> None:
     """Locations take names and point from the newest round that reports them.
 
-    An update of the known ids (one hash join) and a plain insert of the new ones: cheaper
-    than INSERT ... ON CONFLICT row by row. Safe because imports take turns here (the
+    One statement: the round's locations computed once, an update of the known ids (one
+    hash join) and a plain insert of the new ones: cheaper than INSERT ... ON CONFLICT row
+    by row. Safe because imports take turns here (the
     advisory lock of ``rounds._import_in_transaction``) and nothing else writes locations."""
     source = """
         SELECT p.location_id, s.place_id, s.name_en, s.name_ar, p.pt_used AS geom
@@ -377,30 +378,26 @@ def upsert_locations(conn: Connection, *, round_id: int, country: str, reporting
          WHERE p.location_id IS NOT NULL AND p.id_count > 1
          ORDER BY p.location_id, p.source_row)
     """
-    params = {"c": country, "d": reporting_date}
     conn.execute(
         text(
             f"""
-            UPDATE location l SET place_id = s.place_id, name_en = s.name_en, name_ar = s.name_ar, geom = s.geom,
-                                  reporting_date = :d, updated_at = now()
-            FROM ({source}) s
-            WHERE l.country = :c AND l.location_id = s.location_id
-              AND (l.reporting_date IS NULL OR l.reporting_date <= :d)
-              -- a location the round leaves as it was is not rewritten (updated_at: last change)
-              AND (l.place_id, l.name_en, l.name_ar, l.geom, l.reporting_date)
-                  IS DISTINCT FROM (s.place_id, s.name_en, s.name_ar, s.geom, CAST(:d AS date))
-            """
-        ),
-        params,
-    )
-    conn.execute(
-        text(
-            f"""
+            WITH src AS MATERIALIZED ({source}),
+            changed AS (  -- known ids whose names or point the round changes
+              UPDATE location l SET place_id = s.place_id, name_en = s.name_en, name_ar = s.name_ar, geom = s.geom,
+                                    reporting_date = :d, updated_at = now()
+              FROM src s
+              WHERE l.country = :c AND l.location_id = s.location_id
+                AND (l.reporting_date IS NULL OR l.reporting_date <= :d)
+                -- a location the round leaves as it was is not rewritten (updated_at: last change)
+                AND (l.place_id, l.name_en, l.name_ar, l.geom, l.reporting_date)
+                    IS DISTINCT FROM (s.place_id, s.name_en, s.name_ar, s.geom, CAST(:d AS date))
+            )
+            -- new ids (the statement's snapshot: rows the update touches are not new)
             INSERT INTO location (country, location_id, place_id, name_en, name_ar, geom, reporting_date, updated_at)
             SELECT :c, s.location_id, s.place_id, s.name_en, s.name_ar, s.geom, :d, now()
-            FROM ({source}) s
+            FROM src s
             WHERE NOT EXISTS (SELECT 1 FROM location l WHERE l.country = :c AND l.location_id = s.location_id)
             """
         ),
-        params,
+        {"c": country, "d": reporting_date},
     )
