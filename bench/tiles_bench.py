@@ -39,6 +39,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -381,9 +382,7 @@ def tile_bytes(server: Server, tiles: list[tuple[int, int, int]], layer: str, qu
 
 
 def _per_zoom(tiles) -> str:
-    counts: dict[int, int] = {}
-    for z, _, _ in tiles:
-        counts[z] = counts.get(z, 0) + 1
+    counts = Counter(z for z, _, _ in tiles)
     return ", ".join(f"z{z} {n}" for z, n in sorted(counts.items()))
 
 
