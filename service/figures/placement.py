@@ -121,9 +121,8 @@ def place(conn: Connection, *, round_id: int, country: str, set_id: int, mode: s
     leaf_level = conn.execute(text("SELECT max(level) FROM admin_unit WHERE boundary_set_id = :s AND level <= 3"),
                               params).scalar_one()
     params["leaf"] = leaf_level
-    # 1. points and declared units (hash join on the few distinct declared names); how often
-    #    each location id occurs (only ids seen twice or more, counted by hashing: no sort of
-    #    all rows; id_count is only read as 'location_id IS NOT NULL AND id_count > 1')
+    # 1. how often each location id occurs (only ids seen twice or more, counted by hashing:
+    #    no sort of all rows; read only as 'location_id IS NOT NULL AND id_count > 1')
     execute_literal(
         conn,
         """
@@ -131,38 +130,21 @@ def place(conn: Connection, *, round_id: int, country: str, set_id: int, mode: s
             SELECT location_id, count(*) AS n FROM stage WHERE location_id IS NOT NULL
             GROUP BY location_id HAVING count(*) > 1;
             ANALYZE dup_ids;
-            CREATE TEMP TABLE p1 ON COMMIT DROP AS
-            -- narrow: the wide columns (names, breakdowns) stay in stage until the final insert
-            SELECT s.source_row, s.location_id, s.families, s.individuals, s.issues, s.gov_name, s.dist_name,
-                   coalesce((s.shelter->>'Camp')::numeric, 0) > 0 AS has_camp,
-                   d.declared_adm1, d.declared_adm2, coalesce(d.unresolved, false) AS unresolved,
-                   CASE WHEN s.lat BETWEEN -90 AND 90 AND s.lon BETWEEN -180 AND 180
-                        THEN ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326) END AS pt,
-                   CASE WHEN s.lon BETWEEN -90 AND 90 AND s.lat BETWEEN -180 AND 180
-                        THEN ST_SetSRID(ST_MakePoint(s.lat, s.lon), 4326) END AS pt_sw,
-                   coalesce(di.n, 1) AS id_count
-            FROM stage s
-            LEFT JOIN declared d
-              ON coalesce(d.gov_name, '') = coalesce(s.gov_name, '') AND coalesce(d.dist_name, '') = coalesce(s.dist_name, '')
-             AND coalesce(d.adm1_code, '') = coalesce(s.adm1_code, '') AND coalesce(d.adm2_code, '') = coalesce(s.adm2_code, '')
-            LEFT JOIN dup_ids di ON di.location_id = s.location_id;
-            ANALYZE p1;
             """,
         params,
     )
-    # point-in-polygon with the polygons outside and an index on the points: each polygon
-    # is prepared once and tested against the points in its box (about 3x faster than
-    # probing the polygon index once per point). The points are stored in 0.1-degree grid
-    # order, so the points in one polygon's box sit on few pages (in file order they were
-    # spread over the whole table: one page read per candidate point).
-    conn.execute(text(
-        "CREATE TEMP TABLE pts ON COMMIT DROP AS SELECT source_row, pt FROM p1 WHERE pt IS NOT NULL"
-        " ORDER BY floor(ST_X(pt) * 10), floor(ST_Y(pt) * 10);"
-        "CREATE INDEX ON pts USING gist (pt); ANALYZE pts"
-    ))
+    # 2. point-in-polygon with the polygons outside and an index on the points: each polygon
+    #    is prepared once and tested against the points in its box (about 3x faster than
+    #    probing the polygon index once per point). The points are stored in geometry order
+    #    (PostGIS sorts along a space-filling curve), so the points in one polygon's box sit
+    #    on few pages (in file order they were spread over the whole table).
     execute_literal(
         conn,
-        """
+        f"""
+            CREATE TEMP TABLE pts ON COMMIT DROP AS
+            SELECT source_row, {_POINT} AS pt FROM stage s WHERE {_HAS_POINT} ORDER BY 2;
+            CREATE INDEX ON pts USING gist (pt);
+            ANALYZE pts;
             CREATE TEMP TABLE pip ON COMMIT DROP AS
             SELECT DISTINCT ON (p.source_row) p.source_row, a.pcode
             FROM admin_unit_subdivided a JOIN pts p ON ST_Intersects(a.geom, p.pt)
@@ -172,110 +154,108 @@ def place(conn: Connection, *, round_id: int, country: str, set_id: int, mode: s
             """,
         params,
     )
-    # 2. swapped coordinates: the point misses the declared unit (or every unit) and the
-    #    swapped point falls in it (for a point outside every unit: in the declared governorate)
+    # 3. the rows whose point is outside every unit or outside the declared unit (few): the
+    #    swapped-coordinate test, the point used (corrected when swapped and the setting says
+    #    so) and its units, and the nearest units of the declared unit, all here. Every other
+    #    row's placement is its point-in-polygon unit, joined in the final insert.
     execute_literal(
         conn,
-        """
-            CREATE TEMP TABLE p2 ON COMMIT DROP AS
-            SELECT p.*, pip.pcode AS sp_leaf, c.p1 AS sp1, c.p2 AS sp2, c.p3 AS sp3,
-                   (p.pt_sw IS NOT NULL AND (
-                      CASE WHEN p.declared_adm2 IS NOT NULL THEN
-                             c.p2 IS DISTINCT FROM p.declared_adm2 AND EXISTS (
-                               SELECT 1 FROM admin_unit_subdivided a WHERE a.boundary_set_id = :s AND a.level = 2
-                                 AND a.pcode = p.declared_adm2 AND ST_Intersects(a.geom, p.pt_sw))
-                             -- a point outside the country whose swap lands in the declared governorate
-                             OR pip.pcode IS NULL AND EXISTS (
-                               SELECT 1 FROM admin_unit_subdivided a WHERE a.boundary_set_id = :s AND a.level = 1
-                                 AND a.pcode = coalesce(p.declared_adm1, (SELECT parent_pcode FROM admin_unit u
-                                     WHERE u.boundary_set_id = :s AND u.pcode = p.declared_adm2))
-                                 AND ST_Intersects(a.geom, p.pt_sw))
-                           WHEN p.declared_adm1 IS NOT NULL THEN
-                             c.p1 IS DISTINCT FROM p.declared_adm1 AND EXISTS (
-                               SELECT 1 FROM admin_unit_subdivided a WHERE a.boundary_set_id = :s AND a.level = 1
-                                 AND a.pcode = p.declared_adm1 AND ST_Intersects(a.geom, p.pt_sw))
-                           ELSE pip.pcode IS NULL AND EXISTS (
-                               SELECT 1 FROM admin_unit_subdivided a WHERE a.boundary_set_id = :s AND a.level = :leaf
-                                 AND ST_Intersects(a.geom, p.pt_sw))
-                      END)) AS swapped
-            FROM p1 p LEFT JOIN pip ON pip.source_row = p.source_row LEFT JOIN chain c ON c.leaf = pip.pcode;
-            ANALYZE p2;
-            """,
-        params,
-    )
-    # 3. the point used (corrected when swapped and the setting says so) and its units; the
-    #    swapped points (few) are placed first, by themselves: the first leaf by pcode
-    execute_literal(
-        conn,
-        """
-            CREATE TEMP TABLE swp ON COMMIT DROP AS
-            -- the few swapped rows first (materialised), then their polygons through the index
-            WITH sw AS MATERIALIZED (SELECT source_row, pt_sw FROM p2 WHERE swapped AND :correct)
-            SELECT DISTINCT ON (p.source_row) p.source_row, a.pcode
-            FROM sw p JOIN admin_unit_subdivided a
-              ON a.boundary_set_id = :s AND a.level = :leaf AND ST_Intersects(a.geom, p.pt_sw)
-            ORDER BY p.source_row, a.pcode;
-            ANALYZE swp;
-            CREATE TEMP TABLE p3 ON COMMIT DROP AS
-            SELECT p.*,
-                   CASE WHEN p.swapped AND :correct THEN p.pt_sw ELSE p.pt END AS pt_used,
-                   CASE WHEN p.swapped AND :correct THEN c.p1 ELSE p.sp1 END AS u1,
-                   CASE WHEN p.swapped AND :correct THEN c.p2 ELSE p.sp2 END AS u2,
-                   CASE WHEN p.swapped AND :correct THEN c.p3 ELSE p.sp3 END AS u3
-            FROM p2 p
-            LEFT JOIN swp sw ON sw.source_row = p.source_row
-            LEFT JOIN chain c ON c.leaf = sw.pcode;
-            ANALYZE p3;
-            """,
-        params,
-    )
-    # nearest units for the points outside their declared unit (few), once, before the
-    # insert (as LATERALs inside it they cost three Limit+Sort nodes per row, ~1 us each)
-    execute_literal(
-        conn,
-        """
-            CREATE TEMP TABLE nearest ON COMMIT DROP AS
-            SELECT p.source_row, n3.pcode AS n3, n2.pcode AS n2, n23.pcode AS n23
-            FROM p3 p
+        f"""
+            CREATE TEMP TABLE mis ON COMMIT DROP AS
+            WITH cand AS MATERIALIZED (
+              SELECT s.source_row, d.declared_adm1, d.declared_adm2, pip.pcode AS sp_leaf,
+                     c.p1 AS sp1, c.p2 AS sp2, c.p3 AS sp3,
+                     CASE WHEN {_HAS_POINT} THEN {_POINT} END AS pt,
+                     CASE WHEN {_HAS_SWAPPED} THEN {_SWAPPED} END AS pt_sw
+              FROM stage s
+              {_DECLARED_JOIN}
+              LEFT JOIN pip ON pip.source_row = s.source_row
+              LEFT JOIN chain c ON c.leaf = pip.pcode
+              WHERE pip.pcode IS NULL
+                 OR d.declared_adm2 IS NOT NULL AND c.p2 IS DISTINCT FROM d.declared_adm2
+                 OR d.declared_adm2 IS NULL AND d.declared_adm1 IS NOT NULL AND c.p1 IS DISTINCT FROM d.declared_adm1
+            ),
+            -- swapped: the point misses the declared unit (or every unit) and the swapped point
+            -- falls in it (for a point outside every unit: in the declared governorate)
+            sw AS MATERIALIZED (
+              SELECT p.*,
+                     (p.pt_sw IS NOT NULL AND (
+                        CASE WHEN p.declared_adm2 IS NOT NULL THEN
+                               p.sp2 IS DISTINCT FROM p.declared_adm2 AND EXISTS (
+                                 SELECT 1 FROM admin_unit_subdivided a WHERE a.boundary_set_id = :s AND a.level = 2
+                                   AND a.pcode = p.declared_adm2 AND ST_Intersects(a.geom, p.pt_sw))
+                               -- a point outside the country whose swap lands in the declared governorate
+                               OR p.sp_leaf IS NULL AND EXISTS (
+                                 SELECT 1 FROM admin_unit_subdivided a WHERE a.boundary_set_id = :s AND a.level = 1
+                                   AND a.pcode = coalesce(p.declared_adm1, (SELECT parent_pcode FROM admin_unit u
+                                       WHERE u.boundary_set_id = :s AND u.pcode = p.declared_adm2))
+                                   AND ST_Intersects(a.geom, p.pt_sw))
+                             WHEN p.declared_adm1 IS NOT NULL THEN
+                               p.sp1 IS DISTINCT FROM p.declared_adm1 AND EXISTS (
+                                 SELECT 1 FROM admin_unit_subdivided a WHERE a.boundary_set_id = :s AND a.level = 1
+                                   AND a.pcode = p.declared_adm1 AND ST_Intersects(a.geom, p.pt_sw))
+                             ELSE p.sp_leaf IS NULL AND EXISTS (
+                                 SELECT 1 FROM admin_unit_subdivided a WHERE a.boundary_set_id = :s AND a.level = :leaf
+                                   AND ST_Intersects(a.geom, p.pt_sw))
+                        END)) AS swapped
+              FROM cand p
+            ),
+            used AS MATERIALIZED (  -- a corrected point's units: the first leaf by pcode
+              SELECT p.source_row, p.declared_adm1, p.declared_adm2, p.swapped,
+                     CASE WHEN p.swapped AND :correct THEN p.pt_sw ELSE p.pt END AS pt_used,
+                     CASE WHEN p.swapped AND :correct THEN c.p1 ELSE p.sp1 END AS u1,
+                     CASE WHEN p.swapped AND :correct THEN c.p2 ELSE p.sp2 END AS u2,
+                     CASE WHEN p.swapped AND :correct THEN c.p3 ELSE p.sp3 END AS u3
+              FROM sw p
+              LEFT JOIN LATERAL (
+                SELECT a.pcode FROM admin_unit_subdivided a
+                WHERE p.swapped AND :correct AND a.boundary_set_id = :s AND a.level = :leaf
+                  AND ST_Intersects(a.geom, p.pt_sw)
+                ORDER BY a.pcode LIMIT 1) cl ON true
+              LEFT JOIN chain c ON c.leaf = cl.pcode
+            )
+            SELECT p.source_row, p.swapped, p.pt_used, p.u1, p.u2, p.u3,
+                   n3.pcode AS n3, n2.pcode AS n2, n23.pcode AS n23
+            FROM used p
             LEFT JOIN LATERAL (  -- nearest sub-district of the declared district
               SELECT a.pcode FROM admin_unit a
-              WHERE p.declared_adm2 IS NOT NULL AND p.u2 IS DISTINCT FROM p.declared_adm2
+              WHERE NOT :spatial AND p.pt_used IS NOT NULL
+                AND p.declared_adm2 IS NOT NULL AND p.u2 IS DISTINCT FROM p.declared_adm2
                 AND a.boundary_set_id = :s AND a.level = 3 AND a.parent_pcode = p.declared_adm2
               ORDER BY ST_Distance(a.geom, p.pt_used), a.pcode LIMIT 1) n3 ON true
             LEFT JOIN LATERAL (  -- nearest district of the declared governorate (district not declared)
               SELECT a.pcode FROM admin_unit a
-              WHERE p.declared_adm2 IS NULL AND p.declared_adm1 IS NOT NULL
+              WHERE NOT :spatial AND p.pt_used IS NOT NULL
+                AND p.declared_adm2 IS NULL AND p.declared_adm1 IS NOT NULL
                 AND p.u1 IS DISTINCT FROM p.declared_adm1
                 AND a.boundary_set_id = :s AND a.level = 2 AND a.parent_pcode = p.declared_adm1
               ORDER BY ST_Distance(a.geom, p.pt_used), a.pcode LIMIT 1) n2 ON true
             LEFT JOIN LATERAL (
               SELECT a.pcode FROM admin_unit a
               WHERE n2.pcode IS NOT NULL AND a.boundary_set_id = :s AND a.level = 3 AND a.parent_pcode = n2.pcode
-              ORDER BY ST_Distance(a.geom, p.pt_used), a.pcode LIMIT 1) n23 ON true
-            WHERE NOT :spatial AND p.pt_used IS NOT NULL
-              AND (p.declared_adm2 IS NOT NULL AND p.u2 IS DISTINCT FROM p.declared_adm2
-                   OR p.declared_adm2 IS NULL AND p.declared_adm1 IS NOT NULL AND p.u1 IS DISTINCT FROM p.declared_adm1);
-            ANALYZE nearest;
+              ORDER BY ST_Distance(a.geom, p.pt_used), a.pcode LIMIT 1) n23 ON true;
+            ANALYZE mis;
             """,
         params,
     )
-    # 4. final placement + flags, straight into the round's own table (create_round_table)
+    # 4. final placement + flags, straight from the stage into the round's own table
+    #    (create_round_table): the point-in-polygon units, or the few rows' of ``mis``
     conn.execute(
         text(
-            """
+            f"""
             INSERT INTO __round_table__ (
               round_id, country, location_id, source_row, name_en, name_ar, families, individuals,
               origin, shelter, period, extra, reported_lat, reported_lon, geom,
               declared_adm1_name, declared_adm2_name, declared_adm1, declared_adm2,
               spatial_adm1, spatial_adm2, spatial_adm3, adm1, adm2, adm3, placement, flags)
-            SELECT :r, :c, p.location_id, p.source_row, st.name_en, st.name_ar, p.families, p.individuals,
-                   st.origin, st.shelter, st.period, st.extra, st.lat, st.lon, p.pt_used,
+            SELECT :r, :c, p.location_id, p.source_row, p.name_en, p.name_ar, p.families, p.individuals,
+                   p.origin, p.shelter, p.period, p.extra, p.lat, p.lon, p.pt_used,
                    p.gov_name, p.dist_name, p.declared_adm1, p.declared_adm2,
                    p.u1, p.u2, p.u3,
                    coalesce(x.adm1, :U), coalesce(x.adm2, :U), coalesce(x.adm3, :U), x.method,
                    array_remove(ARRAY[
-                     CASE WHEN p.pt IS NULL THEN 'bad_coordinate' END,
-                     CASE WHEN p.pt IS NOT NULL AND p.sp_leaf IS NULL THEN 'outside_all_units' END,
+                     CASE WHEN NOT p.has_pt THEN 'bad_coordinate' END,
+                     CASE WHEN p.has_pt AND p.sp_leaf IS NULL THEN 'outside_all_units' END,
                      CASE WHEN p.swapped THEN 'swapped_coordinates' END,
                      CASE WHEN p.u1 IS NOT NULL AND (
                             (p.declared_adm2 IS NOT NULL AND p.u2 IS DISTINCT FROM p.declared_adm2)
@@ -288,17 +268,34 @@ def place(conn: Connection, *, round_id: int, country: str, set_id: int, mode: s
                      CASE WHEN 'non_numeric' = ANY(p.issues) THEN 'non_numeric_count' END,
                      CASE WHEN p.families IS NOT NULL AND p.individuals IS NOT NULL
                            AND p.individuals <> p.families * :hh
-                           AND NOT (p.individuals = p.families * :camp_hh AND p.has_camp)
+                           AND NOT (p.individuals = p.families * :camp_hh
+                                    AND coalesce((p.shelter->>'Camp')::numeric, 0) > 0)
                           THEN 'individuals_mismatch' END
                    ], NULL)
                    -- the parser's other row issues (bad_date, non_integer, ...) as they are
-                   || CASE WHEN cardinality(p.issues) = 0 THEN '{}'::text[] ELSE ARRAY(
+                   || CASE WHEN cardinality(p.issues) = 0 THEN '{{}}'::text[] ELSE ARRAY(
                         SELECT DISTINCT i FROM unnest(p.issues) i
                         WHERE i NOT IN ('negative', 'non_numeric', 'bad_coordinate', 'missing_id', 'duplicate_id')) END
-            FROM p3 p
-            JOIN stage st ON st.source_row = p.source_row
+            FROM (
+              SELECT s.location_id, s.source_row, s.name_en, s.name_ar, s.families, s.individuals, s.origin,
+                     s.shelter, s.period, s.extra, s.lat, s.lon, s.gov_name, s.dist_name, s.issues,
+                     d.declared_adm1, d.declared_adm2, coalesce(d.unresolved, false) AS unresolved,
+                     coalesce(di.n, 1) AS id_count, pip.pcode AS sp_leaf, coalesce({_HAS_POINT}, false) AS has_pt,
+                     coalesce(m.swapped, false) AS swapped,
+                     CASE WHEN m.source_row IS NULL THEN CASE WHEN {_HAS_POINT} THEN {_POINT} END
+                          ELSE m.pt_used END AS pt_used,
+                     CASE WHEN m.source_row IS NULL THEN c.p1 ELSE m.u1 END AS u1,
+                     CASE WHEN m.source_row IS NULL THEN c.p2 ELSE m.u2 END AS u2,
+                     CASE WHEN m.source_row IS NULL THEN c.p3 ELSE m.u3 END AS u3,
+                     m.n2, m.n3, m.n23
+              FROM stage s
+              {_DECLARED_JOIN}
+              LEFT JOIN dup_ids di ON di.location_id = s.location_id
+              LEFT JOIN pip ON pip.source_row = s.source_row
+              LEFT JOIN chain c ON c.leaf = pip.pcode
+              LEFT JOIN mis m ON m.source_row = s.source_row
+            ) p
             LEFT JOIN admin_unit d2 ON d2.boundary_set_id = :s AND d2.pcode = p.declared_adm2
-            LEFT JOIN nearest nr ON nr.source_row = p.source_row
             CROSS JOIN LATERAL (
               SELECT (:spatial OR (p.declared_adm1 IS NULL AND p.declared_adm2 IS NULL)) AS by_point,
                      p.declared_adm2 IS NOT NULL AS by_district
@@ -307,20 +304,30 @@ def place(conn: Connection, *, round_id: int, country: str, set_id: int, mode: s
               SELECT
                 CASE WHEN how.by_point THEN p.u1 WHEN how.by_district THEN d2.parent_pcode ELSE p.declared_adm1 END AS adm1,
                 CASE WHEN how.by_point THEN p.u2 WHEN how.by_district THEN p.declared_adm2
-                     WHEN p.u1 = p.declared_adm1 THEN p.u2 ELSE nr.n2 END AS adm2,
+                     WHEN p.u1 = p.declared_adm1 THEN p.u2 ELSE p.n2 END AS adm2,
                 CASE WHEN how.by_point THEN p.u3
-                     WHEN how.by_district THEN CASE WHEN p.u2 = p.declared_adm2 THEN p.u3 ELSE nr.n3 END
-                     WHEN p.u1 = p.declared_adm1 THEN p.u3 ELSE nr.n23 END AS adm3,
+                     WHEN how.by_district THEN CASE WHEN p.u2 = p.declared_adm2 THEN p.u3 ELSE p.n3 END
+                     WHEN p.u1 = p.declared_adm1 THEN p.u3 ELSE p.n23 END AS adm3,
                 CASE WHEN how.by_point THEN CASE WHEN p.u1 IS NULL THEN 'unassigned' ELSE 'spatial' END
                      WHEN how.by_district AND p.u2 = p.declared_adm2 THEN 'declared'
                      WHEN NOT how.by_district AND p.u1 = p.declared_adm1 THEN 'declared'
-                     WHEN coalesce(nr.n3, nr.n2) IS NOT NULL THEN 'declared+nearest'
+                     WHEN coalesce(p.n3, p.n2) IS NOT NULL THEN 'declared+nearest'
                      ELSE 'declared' END AS method
             ) x
             """.replace("__round_table__", round_table(round_id))
         ),
         params,
     )
+
+
+_HAS_POINT = "(s.lat BETWEEN -90 AND 90 AND s.lon BETWEEN -180 AND 180)"
+_POINT = "ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326)"
+_HAS_SWAPPED = "(s.lon BETWEEN -90 AND 90 AND s.lat BETWEEN -180 AND 180)"
+_SWAPPED = "ST_SetSRID(ST_MakePoint(s.lat, s.lon), 4326)"
+# the declared units of a stage row ``s`` (hash join on the few distinct declared names)
+_DECLARED_JOIN = """LEFT JOIN declared d
+              ON coalesce(d.gov_name, '') = coalesce(s.gov_name, '') AND coalesce(d.dist_name, '') = coalesce(s.dist_name, '')
+             AND coalesce(d.adm1_code, '') = coalesce(s.adm1_code, '') AND coalesce(d.adm2_code, '') = coalesce(s.adm2_code, '')"""
 
 
 def round_table(round_id: int) -> str:
@@ -364,39 +371,40 @@ def drop_round_table(conn: Connection, round_id: int) -> None:
 def upsert_locations(conn: Connection, *, round_id: int, country: str, reporting_date) -> None:
     """Locations take names and point from the newest round that reports them.
 
-    One statement: the round's locations computed once, an update of the known ids (one
-    hash join) and a plain insert of the new ones: cheaper than INSERT ... ON CONFLICT row
-    by row. Safe because imports take turns here (the
-    advisory lock of ``rounds._import_in_transaction``) and nothing else writes locations."""
-    source = """
-        SELECT p.location_id, s.place_id, s.name_en, s.name_ar, p.pt_used AS geom
-        FROM p3 p JOIN stage s ON s.source_row = p.source_row
-        WHERE p.location_id IS NOT NULL AND p.id_count = 1
+    One statement: the round's locations joined once to ``location``, then an update of the
+    known ids the round changes and a plain insert of the new ones: cheaper than INSERT ...
+    ON CONFLICT row by row. Safe because imports take turns here (the advisory lock of
+    ``rounds._import_in_transaction``) and nothing else writes locations."""
+    point = (f"CASE WHEN m.source_row IS NULL THEN CASE WHEN {_HAS_POINT} THEN {_POINT} END "
+             f"ELSE m.pt_used END")
+    source = f"""
+        SELECT s.location_id, s.place_id, s.name_en, s.name_ar, {point} AS geom
+        FROM stage s LEFT JOIN mis m ON m.source_row = s.source_row
+        WHERE s.location_id IS NOT NULL AND s.location_id NOT IN (SELECT location_id FROM dup_ids)
         UNION ALL  -- of a duplicated id, its first row
-        (SELECT DISTINCT ON (p.location_id) p.location_id, s.place_id, s.name_en, s.name_ar, p.pt_used
-         FROM p3 p JOIN stage s ON s.source_row = p.source_row
-         WHERE p.location_id IS NOT NULL AND p.id_count > 1
-         ORDER BY p.location_id, p.source_row)
+        (SELECT DISTINCT ON (s.location_id) s.location_id, s.place_id, s.name_en, s.name_ar, {point}
+         FROM stage s JOIN dup_ids USING (location_id) LEFT JOIN mis m ON m.source_row = s.source_row
+         ORDER BY s.location_id, s.source_row)
     """
     conn.execute(
         text(
             f"""
-            WITH src AS MATERIALIZED ({source}),
+            WITH j AS MATERIALIZED (
+              SELECT s.*, l.ctid AS known,
+                     (l.reporting_date IS NULL OR l.reporting_date <= :d)
+                     -- a location the round leaves as it was is not rewritten (updated_at: last change)
+                     AND (l.place_id, l.name_en, l.name_ar, l.geom, l.reporting_date)
+                         IS DISTINCT FROM (s.place_id, s.name_en, s.name_ar, s.geom, CAST(:d AS date)) AS changes
+              FROM ({source}) s LEFT JOIN location l ON l.country = :c AND l.location_id = s.location_id
+            ),
             changed AS (  -- known ids whose names or point the round changes
-              UPDATE location l SET place_id = s.place_id, name_en = s.name_en, name_ar = s.name_ar, geom = s.geom,
+              UPDATE location l SET place_id = j.place_id, name_en = j.name_en, name_ar = j.name_ar, geom = j.geom,
                                     reporting_date = :d, updated_at = now()
-              FROM src s
-              WHERE l.country = :c AND l.location_id = s.location_id
-                AND (l.reporting_date IS NULL OR l.reporting_date <= :d)
-                -- a location the round leaves as it was is not rewritten (updated_at: last change)
-                AND (l.place_id, l.name_en, l.name_ar, l.geom, l.reporting_date)
-                    IS DISTINCT FROM (s.place_id, s.name_en, s.name_ar, s.geom, CAST(:d AS date))
+              FROM j WHERE j.known IS NOT NULL AND j.changes AND l.ctid = j.known
             )
-            -- new ids (the statement's snapshot: rows the update touches are not new)
             INSERT INTO location (country, location_id, place_id, name_en, name_ar, geom, reporting_date, updated_at)
-            SELECT :c, s.location_id, s.place_id, s.name_en, s.name_ar, s.geom, :d, now()
-            FROM src s
-            WHERE NOT EXISTS (SELECT 1 FROM location l WHERE l.country = :c AND l.location_id = s.location_id)
+            SELECT :c, j.location_id, j.place_id, j.name_en, j.name_ar, j.geom, :d, now()
+            FROM j WHERE j.known IS NULL
             """
         ),
         {"c": country, "d": reporting_date},
