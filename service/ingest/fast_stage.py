@@ -9,7 +9,7 @@ a few microseconds per row:
 1. Only the header is read in Python, with the parser's own functions (``_find_header``,
    ``_hxl_columns``, ``_plan_columns``, ``_line_offset``, ``_decode``), so columns are
    recognised exactly as the parser recognises them.
-2. The bytes after the header are streamed with ``COPY fast_raw FROM STDIN (FORMAT csv)``
+2. The bytes after the header are streamed with ``COPY fast_raw_<backend pid> FROM STDIN (FORMAT csv)``
    into a temp table whose identity column numbers the data lines (UTF-8 files go through
    untouched; other encodings are decoded with the parser's ``_decode`` and re-encoded).
    Latitude, longitude, families and individuals are float8 columns: COPY's float8in
@@ -72,14 +72,14 @@ STAGE_COLUMNS = [
     "source_row", "location_id", "place_id", "name_en", "name_ar", "lat", "lon", "families", "individuals",
     "origin", "shelter", "period", "extra", "gov_name", "dist_name", "adm1_code", "adm2_code", "issues",
 ]
-_STAGE_DDL = """
-    CREATE TEMP TABLE stage (
-      source_row integer, location_id text, place_id text, name_en text, name_ar text,
-      lat double precision, lon double precision, families integer, individuals integer,
-      origin jsonb, shelter jsonb, period jsonb, extra jsonb,
-      gov_name text, dist_name text, adm1_code text, adm2_code text, issues text[]{extra}
-    ) ON COMMIT DROP
-"""
+_STAGE_TYPES = {
+    "source_row": "integer", "location_id": "text", "place_id": "text", "name_en": "text", "name_ar": "text",
+    "lat": "double precision", "lon": "double precision", "families": "integer", "individuals": "integer",
+    "origin": "jsonb", "shelter": "jsonb", "period": "jsonb", "extra": "jsonb",
+    "gov_name": "text", "dist_name": "text", "adm1_code": "text", "adm2_code": "text", "issues": "text[]",
+}
+_HELPER_TYPES = {"_detail": "text[]", "_date": "text", "_problem": "boolean"}  # the fast path's own columns
+assert list(_STAGE_TYPES) == STAGE_COLUMNS
 
 ISSUE_LIMIT = 1000  # row issues returned with the result (all are counted)
 _HEAD_BYTES = 1 << 20  # first read: the header and the parser's preview records
@@ -89,8 +89,17 @@ _BLOCK = 4 << 20  # COPY chunk
 
 def create_stage_table(conn: Connection, *, helper_columns: bool = False) -> None:
     """The ``stage`` temp table of an import transaction (both staging paths)."""
-    extra = ", _detail text[], _date text, _problem boolean" if helper_columns else ""
-    conn.execute(text(_STAGE_DDL.format(extra=extra)))
+    types = {**_STAGE_TYPES, **(_HELPER_TYPES if helper_columns else {})}
+    cols = ", ".join(f"{c} {t}" for c, t in types.items())
+    conn.execute(text(f"CREATE TEMP TABLE stage ({cols}) ON COMMIT DROP"))
+
+
+def _raw_table(conn: Connection) -> str:
+    """The import's table of raw cells: UNLOGGED, not TEMP, so that PostgreSQL's parallel
+    workers can read it (they never read temp tables); named after the backend, as
+    concurrent imports each have their own. Created and dropped inside the import
+    transaction (a rolled-back import leaves nothing behind), it never reaches the WAL."""
+    return f"fast_raw_{raw(conn).info.backend_pid}"
 
 
 class FastStageUnavailable(Exception):
@@ -341,12 +350,13 @@ class _TypedRefused(Exception):
 
 
 def _copy_raw(conn: Connection, h: _Header, width: int, typed: frozenset[int]) -> tuple[int, _StreamStats]:
-    """COPY the data lines into ``fast_raw``; columns in ``typed`` are float8, so
+    """COPY the data lines into the raw table (``_raw_table``); columns in ``typed`` are float8, so
     PostgreSQL's float8in (correctly rounded, as Python's float()) reads them."""
     cols = ", ".join(f"c{j}" for j in range(width))
+    table = _raw_table(conn)
     conn.execute(text(
-        f"CREATE TEMP TABLE fast_raw (n integer GENERATED ALWAYS AS IDENTITY, "
-        f"{', '.join(f'c{j} ' + ('float8' if j in typed else 'text') for j in range(width))}) ON COMMIT DROP"))
+        f"CREATE UNLOGGED TABLE {table} (n integer GENERATED ALWAYS AS IDENTITY, "
+        f"{', '.join(f'c{j} ' + ('float8' if j in typed else 'text') for j in range(width))})"))
     delim = h.delimiter
     stats = _StreamStats()
     d = delim.encode()
@@ -357,7 +367,7 @@ def _copy_raw(conn: Connection, h: _Header, width: int, typed: frozenset[int]) -
 
     with raw(conn).cursor() as cur:
         # a writer thread sends while this one reads and checks the next block
-        with cur.copy(f"COPY fast_raw ({cols}) FROM STDIN ({opts})", writer=QueuedLibpqWriter(cur)) as cp:
+        with cur.copy(f"COPY {table} ({cols}) FROM STDIN ({opts})", writer=QueuedLibpqWriter(cur)) as cp:
             rest = b""
             for chunk in _byte_chunks(h):
                 buf = rest + chunk if rest else chunk
@@ -412,7 +422,7 @@ def _lit(value: str) -> str:
 
 
 class _Sql:
-    """SQL expressions over the text columns ``c0..cN`` of ``fast_raw``."""
+    """SQL expressions over the text columns ``c0..cN`` of the raw table."""
 
     def __init__(self, odd_whitespace: bool, typed: frozenset[int] = frozenset()) -> None:
         ws = "".join(f"\\u{ord(c):04x}" for c in _WS)
@@ -504,7 +514,7 @@ class _Sql:
 class _Layout:
     """What goes where: positions of the plan after the whole-column decisions."""
     plan: ml._Plan
-    width: int  # columns in fast_raw
+    width: int  # columns in the raw table
     breakdown: dict[str, list[int]]
     extra: list[int]
     skip: set[int]  # not looked at for blank rows (index column, date column)
@@ -538,7 +548,7 @@ def _json_key(lay: _Layout, j: int) -> str:
 _MARK = "E'\\u0001'"  # a flawed breakdown cell in the fast query's JSON fragments
 
 
-def _fast_sql(lay: _Layout, sql: _Sql, after: int) -> str:
+def _fast_sql(lay: _Layout, sql: _Sql, after: int, source: str) -> str:
     """Every kept row, computed for the common case only: plain cells.  A row with any
     other cell (empty required value, negative, fractional, text, exponent, padded, ...)
     gets ``_problem`` and is recomputed by ``_stage_sql`` (the complete rules)."""
@@ -606,15 +616,20 @@ def _fast_sql(lay: _Layout, sql: _Sql, after: int) -> str:
         f"NOT coalesce({valid_point}, false)", f"{fam} IS NULL", f"{ind} IS NULL",
         *(f"strpos({x}, {_MARK}) > 0" for x in frags.values()),
     ])
+    values = [
+        f"n + {after}", loc, place, texts["name_en"], texts["name_ar"],
+        f"CASE WHEN {valid_point} THEN {lat} END", f"CASE WHEN {valid_point} THEN {lon} END",
+        fam, ind, bd_json("origin"), bd_json("shelter"), bd_json("period"), extra,
+        texts["governorate"], texts["district"], pcodes["admin1_pcode"], pcodes["admin2_pcode"],
+        "'{}'", "NULL", date, problem,
+    ]
+    types = {**_STAGE_TYPES, **_HELPER_TYPES}
+    items = ",\n               ".join(f"CAST({v} AS {t}) AS {c}" for v, (c, t) in zip(values, types.items(), strict=True))
+    # CREATE TABLE AS, not INSERT: PostgreSQL may compute it with parallel workers
     return f"""
-        INSERT INTO stage ({', '.join(STAGE_COLUMNS)}, _detail, _date, _problem)
-        SELECT n + {after}, {loc}, {place}, {texts['name_en']}, {texts['name_ar']},
-               CASE WHEN {valid_point} THEN {lat} END, CASE WHEN {valid_point} THEN {lon} END,
-               {fam}::integer, {ind}::integer,
-               {bd_json('origin')}, {bd_json('shelter')}, {bd_json('period')}, {extra},
-               {texts['governorate']}, {texts['district']}, {pcodes['admin1_pcode']}, {pcodes['admin2_pcode']},
-               '{{}}'::text[], NULL::text[], {date}, {problem}
-        FROM (SELECT {', '.join(inner)} FROM fast_raw WHERE {_keep_sql(lay, sql, fast=True)} OFFSET 0) v
+        CREATE TEMP TABLE stage ON COMMIT DROP AS
+        SELECT {items}
+        FROM (SELECT {', '.join(inner)} FROM {source} WHERE {_keep_sql(lay, sql, fast=True)} OFFSET 0) v
     """
 
 
@@ -627,7 +642,7 @@ def _extra_json(lay: _Layout, sql: _Sql) -> str:
     return f"jsonb_strip_nulls({' || '.join(chunks)})"
 
 
-def _stage_sql(lay: _Layout, sql: _Sql, after: int, source: str = "fast_raw") -> str:
+def _stage_sql(lay: _Layout, sql: _Sql, after: int, source: str) -> str:
     """The complete rules (every issue, message details), for the rows of ``source``."""
     core = lay.plan.core
     inner: list[str] = ["n"]
@@ -739,15 +754,16 @@ def _trailing_and_index(conn: Connection, h: _Header, sql: _Sql, width: int) -> 
     """The parser's post-read plan changes (trailing empty unnamed columns, leading index
     column); returns the number of columns kept."""
     plan = h.plan
+    table = _raw_table(conn)
     while width > 1 and not plan.names[-1]:
         j = width - 1
-        if conn.execute(text(f"SELECT EXISTS (SELECT 1 FROM fast_raw WHERE {sql.filled(f'c{j}')})")).scalar():
+        if conn.execute(text(f"SELECT EXISTS (SELECT 1 FROM {table} WHERE {sql.filled(f'c{j}')})")).scalar():
             break
         width -= 1
         plan.drop_last()
     if 0 in plan.extra and ml._norm(plan.names[0]) in ("", "unnamed0", "index"):
         odd = conn.execute(text(
-            r"SELECT DISTINCT c0 FROM fast_raw WHERE c0 IS NOT NULL AND c0 !~ '^[0-9]*(\.0*)?$' LIMIT 1000"
+            rf"SELECT DISTINCT c0 FROM {table} WHERE c0 IS NOT NULL AND c0 !~ '^[0-9]*(\.0*)?$' LIMIT 1000"
         )).scalars().all()
         values = np.array([v.strip() for v in odd], dtype=object)
         is_index = ml._is_index(values)
@@ -923,6 +939,7 @@ def _build_stage(conn: Connection, h: _Header, width: int, stats: _StreamStats, 
     sql = _Sql(stats.odd_whitespace, typed)  # the fast query: spaces-only strip unless needed
     full_sql = _Sql(True, typed)  # problem rows, whole-column checks: exactly str.strip()
     plan = h.plan
+    table = _raw_table(conn)
     notes: dict[str, object] = {"typed_copy": False, "odd_whitespace": stats.odd_whitespace,
                                 "odd_whitespace_lines": len(stats.odd_lines)}
     t = time.perf_counter()
@@ -930,12 +947,12 @@ def _build_stage(conn: Connection, h: _Header, width: int, stats: _StreamStats, 
     timings["columns_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    create_stage_table(conn, helper_columns=True)
     demoted: set[int] = set()
     while True:
         lay = _layout(h, width, demoted)
         t1 = time.perf_counter()
-        rows = conn.execute(text(_fast_sql(lay, sql, h.after))).rowcount
+        conn.execute(text("DROP TABLE IF EXISTS pg_temp.stage"))
+        rows = conn.execute(text(_fast_sql(lay, sql, h.after, table))).rowcount
         timings["insert_s"] = time.perf_counter() - t1
         if rows == 0:
             raise FastStageUnavailable("no data rows (only blank rows)")
@@ -948,7 +965,7 @@ def _build_stage(conn: Connection, h: _Header, width: int, stats: _StreamStats, 
         if problems:
             conn.execute(text(f"ANALYZE fast_problem; DELETE FROM stage "
                               f"WHERE source_row - {h.after} IN (SELECT n FROM fast_problem)"))
-            conn.execute(text(_stage_sql(lay, full_sql, h.after, "fast_raw JOIN fast_problem USING (n)")))
+            conn.execute(text(_stage_sql(lay, full_sql, h.after, f"{table} JOIN fast_problem USING (n)")))
         conn.execute(text("DROP TABLE fast_problem"))
         t1 = time.perf_counter()
         kinds = conn.execute(text(
@@ -968,14 +985,13 @@ def _build_stage(conn: Connection, h: _Header, width: int, stats: _StreamStats, 
         newly = set()
         for pos, n_bad in bad.items():
             filled = conn.execute(text(
-                f"SELECT count(*) FROM stage s JOIN fast_raw r ON r.n = s.source_row - {h.after} "
+                f"SELECT count(*) FROM stage s JOIN {table} r ON r.n = s.source_row - {h.after} "
                 f"WHERE {full_sql.filled(f'r.c{pos}')}")).scalar()
             if filled and n_bad * 2 > filled:
                 newly.add(pos)
         if not newly:
             break
         demoted |= newly
-        conn.execute(text("TRUNCATE stage"))
     timings["cast_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -1009,7 +1025,7 @@ def _build_stage(conn: Connection, h: _Header, width: int, stats: _StreamStats, 
     t = time.perf_counter()
     issues = _row_issues(conn, h, lay, kinds)
     conn.execute(text("ALTER TABLE stage DROP COLUMN _detail, DROP COLUMN _date, DROP COLUMN _problem"))
-    conn.execute(text("DROP TABLE fast_raw"))
+    conn.execute(text(f"DROP TABLE {table}"))
     timings["issues_s"] = time.perf_counter() - t
     return FastStageResult(
         file=h.file, population=h.population, format=plan.fmt, reporting_date=reporting_date,
