@@ -239,16 +239,25 @@ def place(conn: Connection, *, round_id: int, country: str, set_id: int, mode: s
         params,
     )
     # 4. final placement + flags, straight from the stage into the round's own table
-    #    (create_round_table): the point-in-polygon units, or the few rows' of ``mis``
+    #    (create_round_table): the point-in-polygon units, or the few rows' of ``mis``. The
+    #    ids are a block taken from the sequence at once (a nextval per row costs ~1.5 us):
+    #    they follow the file's order (the block's first id for the first source row).
+    first, last = conn.execute(text("SELECT min(source_row), max(source_row) FROM stage")).one()
+    block = (last - first + 1) if first is not None else 0
+    params["id0"] = conn.execute(
+        text("SELECT setval(s, nextval(s) + :n) - :n FROM CAST(pg_get_serial_sequence('location_figure', 'id') "
+             "AS regclass) s"),
+        {"n": block},
+    ).scalar_one() - (first or 0)
     conn.execute(
         text(
             f"""
             INSERT INTO __round_table__ (
-              round_id, country, location_id, source_row, name_en, name_ar, families, individuals,
+              id, round_id, country, location_id, source_row, name_en, name_ar, families, individuals,
               origin, shelter, period, extra, reported_lat, reported_lon, geom,
               declared_adm1_name, declared_adm2_name, declared_adm1, declared_adm2,
               spatial_adm1, spatial_adm2, spatial_adm3, adm1, adm2, adm3, placement, flags)
-            SELECT :r, :c, p.location_id, p.source_row, p.name_en, p.name_ar, p.families, p.individuals,
+            SELECT :id0 + p.source_row, :r, :c, p.location_id, p.source_row, p.name_en, p.name_ar, p.families, p.individuals,
                    p.origin, p.shelter, p.period, p.extra, p.lat, p.lon, p.pt_used,
                    p.gov_name, p.dist_name, p.declared_adm1, p.declared_adm2,
                    p.u1, p.u2, p.u3,
