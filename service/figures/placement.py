@@ -97,6 +97,16 @@ def resolve_declared(conn: Connection, crosswalk: Crosswalk, set_id: int) -> Non
     conn.execute(text("ANALYZE declared"))  # a few rows: the planner then hashes it instead of sorting the stage
 
 
+def duplicate_ids(conn: Connection) -> None:
+    """The temp table ``dup_ids``: the stage's location ids seen twice or more, with their
+    count (counted by hashing: no sort of all rows). Made once per import transaction: the
+    fast staging reports duplicates from it, placement flags them."""
+    if conn.execute(text("SELECT to_regclass('pg_temp.dup_ids') IS NULL")).scalar_one():
+        conn.execute(text(
+            "CREATE TEMP TABLE dup_ids ON COMMIT DROP AS SELECT location_id, count(*) AS n FROM stage "
+            "WHERE location_id IS NOT NULL GROUP BY location_id HAVING count(*) > 1; ANALYZE dup_ids"))
+
+
 def place(conn: Connection, *, round_id: int, country: str, set_id: int, mode: str, correct_swapped: bool,
           household_size: int, camp_household_size: int) -> None:
     params = {"s": set_id, "r": round_id, "c": country, "correct": correct_swapped, "spatial": mode == "spatial",
@@ -121,18 +131,8 @@ def place(conn: Connection, *, round_id: int, country: str, set_id: int, mode: s
     leaf_level = conn.execute(text("SELECT max(level) FROM admin_unit WHERE boundary_set_id = :s AND level <= 3"),
                               params).scalar_one()
     params["leaf"] = leaf_level
-    # 1. how often each location id occurs (only ids seen twice or more, counted by hashing:
-    #    no sort of all rows; read only as 'location_id IS NOT NULL AND id_count > 1')
-    execute_literal(
-        conn,
-        """
-            CREATE TEMP TABLE dup_ids ON COMMIT DROP AS
-            SELECT location_id, count(*) AS n FROM stage WHERE location_id IS NOT NULL
-            GROUP BY location_id HAVING count(*) > 1;
-            ANALYZE dup_ids;
-            """,
-        params,
-    )
+    # 1. how often each location id occurs (the fast staging may have counted them already)
+    duplicate_ids(conn)
     # 2. point-in-polygon with the polygons outside and an index on the points: each polygon
     #    is prepared once and tested against the points in its box (about 3x faster than
     #    probing the polygon index once per point). The points are stored in geometry order

@@ -58,6 +58,7 @@ import numpy as np
 from sqlalchemy import Connection, text
 
 from service.bulk import raw
+from service.figures.placement import duplicate_ids
 from service.ingest import masterlist as ml
 
 __all__ = [
@@ -1006,10 +1007,10 @@ def _build_stage(conn: Connection, h: _Header, width: int, stats: _StreamStats, 
                    f"ARRAY['{j}:bad_date:' || {full_sql.strip('s._date')}]", {"bad": bad_dates})
         counts["bad_date"] += conn.execute(text("SELECT count(*) FROM stage WHERE _date = ANY(:bad)"),
                                            {"bad": bad_dates}).scalar()
+    duplicate_ids(conn)
     dups = conn.execute(text(
         "SELECT location_id, array_agg(source_row ORDER BY source_row) FROM stage "
-        "WHERE location_id IN (SELECT location_id FROM stage WHERE location_id IS NOT NULL "
-        "                      GROUP BY 1 HAVING count(*) > 1) GROUP BY 1"
+        "WHERE location_id IN (SELECT location_id FROM dup_ids) GROUP BY 1"
     )).all()
     if dups:
         later, first = [], []
