@@ -66,13 +66,13 @@ def aggregate_round(conn: Connection, round_id: int, crosswalk: Crosswalk) -> No
             CREATE TEMP TABLE breakdown_leaf ON COMMIT DROP AS
             SELECT f.adm1, f.adm2, f.adm3, b.dimension, b.category, sum(b.value::numeric) AS v
             FROM location_figure f
-            CROSS JOIN LATERAL (
-              SELECT 'origin' AS dimension, key AS category, value FROM jsonb_each_text(f.origin)
-              UNION ALL SELECT 'shelter', key, value FROM jsonb_each_text(f.shelter)
-              UNION ALL SELECT 'period', key, value FROM jsonb_each_text(f.period)
+            CROSS JOIN LATERAL (  -- (an empty breakdown is not opened: a function call less)
+              SELECT 'origin' AS dimension, key AS category, value FROM jsonb_each_text(f.origin) WHERE f.origin <> '{}'
+              UNION ALL SELECT 'shelter', key, value FROM jsonb_each_text(f.shelter) WHERE f.shelter <> '{}'
+              UNION ALL SELECT 'period', key, value FROM jsonb_each_text(f.period) WHERE f.period <> '{}'
             ) b
             WHERE f.round_id = :r AND b.value ~ '^-?[0-9]+(\\.0+)?$'
-            GROUP BY f.adm1, f.adm2, f.adm3, b.dimension, b.category
+            GROUP BY f.adm3, f.adm2, f.adm1, b.dimension, b.category
         """,
         p,
     )
