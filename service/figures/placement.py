@@ -257,7 +257,7 @@ def place(conn: Connection, *, round_id: int, country: str, set_id: int, mode: s
               origin, shelter, period, extra, reported_lat, reported_lon, geom,
               declared_adm1_name, declared_adm2_name, declared_adm1, declared_adm2,
               spatial_adm1, spatial_adm2, spatial_adm3, adm1, adm2, adm3, placement, flags)
-            SELECT :id0 + p.source_row, :r, :c, p.location_id, p.source_row, p.name_en, p.name_ar, p.families, p.individuals,
+            SELECT CAST(:id0 AS bigint) + p.source_row, :r, :c, p.location_id, p.source_row, p.name_en, p.name_ar, p.families, p.individuals,
                    p.origin, p.shelter, p.period, p.extra, p.lat, p.lon, p.pt_used,
                    p.gov_name, p.dist_name, p.declared_adm1, p.declared_adm2,
                    p.u1, p.u2, p.u3,
@@ -364,9 +364,19 @@ def attach_round_table(conn: Connection, round_id: int) -> None:
     conn.execute(text(f"ANALYZE {name}"))
 
 
+def lock_partitions(conn: Connection) -> None:
+    """Take turns (until the transaction ends) with everyone who adds partitions to
+    ``location_figure`` or takes ids from its sequence in blocks (``place``): two imports
+    doing so at once could deadlock, and a ``nextval`` between the two steps of an id block
+    would take an id inside it."""
+    conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('dtm-atlas:location_figure partitions'))"))
+
+
 def add_round_partition(conn: Connection, round_id: int) -> None:
     """An empty partition for a round whose rows are written directly (tests, benchmarks);
-    imports use ``create_round_table`` + ``attach_round_table`` instead."""
+    imports use ``create_round_table`` + ``attach_round_table`` instead. The writer then
+    takes turns with imports until it commits (``lock_partitions``)."""
+    lock_partitions(conn)
     name = round_table(round_id)
     conn.execute(text(f"CREATE TABLE {name} PARTITION OF location_figure FOR VALUES IN ({int(round_id)})"))
 

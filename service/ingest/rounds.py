@@ -251,7 +251,7 @@ def _import_in_transaction(conn: Connection, staged: _Staged, rec: ImportRecord,
     set_id = _current_boundary_set(conn, country)
     # From here on imports take turns (whatever the population): each adds and attaches a
     # partition of location_figure and may drop one; two doing so at once could deadlock.
-    conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('dtm-atlas:location_figure partitions'))"))
+    placement.lock_partitions(conn)
     # A re-import adds the new round next to the old one (the round key is checked at commit)
     # and removes the old one last, so readers see the old round, unlocked, until the commit.
     conn.execute(text("SET CONSTRAINTS round_country_population_round_number_key DEFERRED"))

@@ -262,8 +262,9 @@ def test_files_the_fast_path_leaves_to_the_parser(iraq_engine, tmp_path, case):
             stage_csv(conn, path, "idp")
         assert stage_csv_fast(conn, path, "idp") is None
         # nothing left behind, the transaction still usable
-        assert conn.execute(text("SELECT to_regclass('pg_temp.stage'), to_regclass('pg_temp.fast_raw')")).one() == (
-            None, None)
+        assert conn.execute(text(
+            "SELECT to_regclass('pg_temp.stage'), to_regclass('fast_raw_' || pg_backend_pid()), "
+            "to_regclass('pg_temp.dup_ids')")).one() == (None, None, None)
         conn.rollback()
 
 
@@ -305,3 +306,25 @@ def test_import_falls_back_and_forced_fast_refuses(iraq_fresh_engine, tmp_path):
 
     with pytest.raises(ImportRejected, match="fast staging not possible"):
         import_masterlist(iraq_fresh_engine, path, population="idp", round_number=500, fast=True)
+
+
+def test_import_leaves_no_raw_table_and_takes_ids_as_a_block(iraq_fresh_engine, tmp_path):
+    """The raw cells' UNLOGGED table goes with the import; the round's ids are one block
+    of the sequence, in the file's order, apart from every other round's ids."""
+    path = write_csv(tmp_path / "list.csv", [HEADER] + [row(i) for i in range(50)])
+    first = import_masterlist(iraq_fresh_engine, path, population="idp", round_number=501)
+    second = import_masterlist(iraq_fresh_engine, path, population="idp", round_number=502)
+    assert (first.staging, second.staging) == ("fast", "fast")
+    with iraq_fresh_engine.connect() as c:
+        assert c.execute(text(
+            "SELECT count(*) FROM pg_class WHERE relname LIKE 'fast\\_raw\\_%' AND relkind = 'r'")).scalar() == 0
+        blocks = c.execute(text(
+            "SELECT round_id, array_agg(id - source_row ORDER BY source_row), min(id), max(id), count(*) "
+            "FROM location_figure WHERE round_id = ANY(:r) GROUP BY round_id ORDER BY round_id"),
+            {"r": [first.round_id, second.round_id]}).all()
+        # a direct writer after the imports gets an id past both blocks
+        nxt = c.execute(text("SELECT nextval(pg_get_serial_sequence('location_figure', 'id'))")).scalar()
+    assert [b.count for b in blocks] == [50, 50]
+    for b in blocks:
+        assert len(set(b[1])) == 1  # id = block start + source row: the file's order, no gaps
+    assert blocks[0].max < blocks[1].min and blocks[1].max < nxt
