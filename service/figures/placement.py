@@ -291,8 +291,7 @@ def place(conn: Connection, *, round_id: int, country: str, set_id: int, mode: s
                      d.declared_adm1, d.declared_adm2, coalesce(d.unresolved, false) AS unresolved,
                      coalesce(di.n, 1) AS id_count, pip.pcode AS sp_leaf, coalesce({_HAS_POINT}, false) AS has_pt,
                      coalesce(m.swapped, false) AS swapped,
-                     CASE WHEN m.source_row IS NULL THEN CASE WHEN {_HAS_POINT} THEN {_POINT} END
-                          ELSE m.pt_used END AS pt_used,
+                     {_POINT_USED} AS pt_used,
                      CASE WHEN m.source_row IS NULL THEN c.p1 ELSE m.u1 END AS u1,
                      CASE WHEN m.source_row IS NULL THEN c.p2 ELSE m.u2 END AS u2,
                      CASE WHEN m.source_row IS NULL THEN c.p3 ELSE m.u3 END AS u3,
@@ -333,6 +332,8 @@ _HAS_POINT = "(s.lat BETWEEN -90 AND 90 AND s.lon BETWEEN -180 AND 180)"
 _POINT = "ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326)"
 _HAS_SWAPPED = "(s.lon BETWEEN -90 AND 90 AND s.lat BETWEEN -180 AND 180)"
 _SWAPPED = "ST_SetSRID(ST_MakePoint(s.lat, s.lon), 4326)"
+# the point a stage row ``s`` is placed by: its own, or the corrected one of ``mis`` ``m``
+_POINT_USED = f"CASE WHEN m.source_row IS NULL THEN CASE WHEN {_HAS_POINT} THEN {_POINT} END ELSE m.pt_used END"
 # the declared units of a stage row ``s`` (hash join on the few distinct declared names)
 _DECLARED_JOIN = """LEFT JOIN declared d
               ON coalesce(d.gov_name, '') = coalesce(s.gov_name, '') AND coalesce(d.dist_name, '') = coalesce(s.dist_name, '')
@@ -394,14 +395,12 @@ def upsert_locations(conn: Connection, *, round_id: int, country: str, reporting
     known ids the round changes and a plain insert of the new ones: cheaper than INSERT ...
     ON CONFLICT row by row. Safe because imports take turns here (the advisory lock of
     ``rounds._import_in_transaction``) and nothing else writes locations."""
-    point = (f"CASE WHEN m.source_row IS NULL THEN CASE WHEN {_HAS_POINT} THEN {_POINT} END "
-             f"ELSE m.pt_used END")
     source = f"""
-        SELECT s.location_id, s.place_id, s.name_en, s.name_ar, {point} AS geom
+        SELECT s.location_id, s.place_id, s.name_en, s.name_ar, {_POINT_USED} AS geom
         FROM stage s LEFT JOIN mis m ON m.source_row = s.source_row
         WHERE s.location_id IS NOT NULL AND s.location_id NOT IN (SELECT location_id FROM dup_ids)
         UNION ALL  -- of a duplicated id, its first row
-        (SELECT DISTINCT ON (s.location_id) s.location_id, s.place_id, s.name_en, s.name_ar, {point}
+        (SELECT DISTINCT ON (s.location_id) s.location_id, s.place_id, s.name_en, s.name_ar, {_POINT_USED}
          FROM stage s JOIN dup_ids USING (location_id) LEFT JOIN mis m ON m.source_row = s.source_row
          ORDER BY s.location_id, s.source_row)
     """

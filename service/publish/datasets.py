@@ -210,6 +210,18 @@ def _adm_fields(alias: str) -> list[Field]:
     return out
 
 
+def _adm_joins(alias: str, set_id_sql: str) -> str:
+    """The units a1..a3 named by ``_adm_fields``, in the boundary set ``set_id_sql``."""
+    return "".join(f"\n        LEFT JOIN admin_unit a{k} ON a{k}.boundary_set_id = {set_id_sql} AND a{k}.pcode = {alias}.adm{k}"
+                   for k in (1, 2, 3))
+
+
+def _lonlat_fields(alias: str) -> list[Field]:
+    return [Field(name, f"round(ST_{axis}({alias}.geom)::numeric, {GEOJSON_DECIMALS})::float8", "float", name,
+                  f"#geo+{name[:3]}", f"{name.capitalize()} (WGS 84)")
+            for name, axis in (("latitude", "Y"), ("longitude", "X"))]
+
+
 def _adm_filters(alias: str) -> list[Filter]:
     return [Filter("pcode", f":v IN ({alias}.adm1, {alias}.adm2, {alias}.adm3)", "pcode", "within this unit of any level"),
             *(Filter(f"adm{k}", f"{alias}.adm{k} = :v", "pcode", f"within this {LEVEL_NAMES[k]}") for k in (1, 2, 3))]
@@ -223,10 +235,8 @@ LOCATIONS = Dataset(
                 "are kept (and flagged), as in the master list.",
     geometry_type="Point", geom_sql="f.geom", id_sql="f.id", id_type="int",
     from_sql="""location_figure f JOIN round r ON r.id = f.round_id
-        LEFT JOIN location l ON l.country = f.country AND l.location_id = f.location_id
-        LEFT JOIN admin_unit a1 ON a1.boundary_set_id = r.boundary_set_id AND a1.pcode = f.adm1
-        LEFT JOIN admin_unit a2 ON a2.boundary_set_id = r.boundary_set_id AND a2.pcode = f.adm2
-        LEFT JOIN admin_unit a3 ON a3.boundary_set_id = r.boundary_set_id AND a3.pcode = f.adm3""",
+        LEFT JOIN location l ON l.country = f.country AND l.location_id = f.location_id"""
+             + _adm_joins("f", "r.boundary_set_id"),
     where_sql="f.round_id = :round_id", order_sql="f.id",
     fields=(
         Field("location_id", "f.location_id", "str", "loc_id", "#loc+code", "DTM location ID"),
@@ -236,8 +246,7 @@ LOCATIONS = Dataset(
         Field("families", "f.families", "int", "families", "#affected+{pop}+hh", "Families (households)"),
         Field("individuals", "f.individuals", "int", "indiv", "#affected+{pop}+ind", "Individuals"),
         *_adm_fields("f"),
-        Field("latitude", "round(ST_Y(f.geom)::numeric, 7)::float8", "float", "latitude", "#geo+lat", "Latitude (WGS 84)"),
-        Field("longitude", "round(ST_X(f.geom)::numeric, 7)::float8", "float", "longitude", "#geo+lon", "Longitude (WGS 84)"),
+        *_lonlat_fields("f"),
         Field("placement", "f.placement", "str", "placement", "#meta+placement",
               "How the location was placed in units: declared (DTM's governorate/district) or spatial (point in polygon)"),
         Field("flags", "nullif(array_to_string(f.flags, ';'), '')", "str", "flags", "#meta+flags", "Quality flags, ';'-separated"),
@@ -260,10 +269,7 @@ SITES = Dataset(
     description="Camps, informal settlements and collective centres, with households and individuals and the units "
                 "(current boundaries) they lie in.",
     geometry_type="Point", geom_sql="s.geom", id_sql="s.site_id", id_type="str",
-    from_sql="""site s LEFT JOIN boundary_set bs ON bs.country = s.country AND bs.is_current
-        LEFT JOIN admin_unit a1 ON a1.boundary_set_id = bs.id AND a1.pcode = s.adm1
-        LEFT JOIN admin_unit a2 ON a2.boundary_set_id = bs.id AND a2.pcode = s.adm2
-        LEFT JOIN admin_unit a3 ON a3.boundary_set_id = bs.id AND a3.pcode = s.adm3""",
+    from_sql="site s LEFT JOIN boundary_set bs ON bs.country = s.country AND bs.is_current" + _adm_joins("s", "bs.id"),
     where_sql="true", order_sql="s.country, s.site_id",
     fields=(
         Field("site_id", "s.site_id", "str", "site_id", "#loc+code", "Site ID"),
@@ -274,8 +280,7 @@ SITES = Dataset(
         Field("households", "s.households", "int", "households", "#affected+hh", "Households"),
         Field("individuals", "s.individuals", "int", "indiv", "#affected+ind", "Individuals"),
         *_adm_fields("s"),
-        Field("latitude", "round(ST_Y(s.geom)::numeric, 7)::float8", "float", "latitude", "#geo+lat", "Latitude (WGS 84)"),
-        Field("longitude", "round(ST_X(s.geom)::numeric, 7)::float8", "float", "longitude", "#geo+lon", "Longitude (WGS 84)"),
+        *_lonlat_fields("s"),
     ),
     filters=(
         Filter("site_id", "s.site_id = :v", "text", "Site ID"),
