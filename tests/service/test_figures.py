@@ -43,6 +43,33 @@ def test_totals_reconcile_at_every_level(figures_engine, fname, population):
         assert (fam, ind, nloc) == (families, individuals, n_rows), f"level {level} does not reconcile"
 
 
+@pytest.mark.parametrize("fname,population", REAL_ROUNDS)
+def test_breakdowns_reconcile_with_the_locations(figures_engine, fname, population):
+    """Families per origin / shelter / period of every unit at every level, against sums made
+    here in Python from each location's stored breakdowns; origin flows against district sums."""
+    with figures_engine.connect() as c:
+        rid = c.execute(text("SELECT id FROM round WHERE source_file = :f"), {"f": fname}).scalar_one()
+        rows = c.execute(text("SELECT adm1, adm2, adm3, origin, shelter, period FROM location_figure "
+                              "WHERE round_id = :r"), {"r": rid}).all()
+        stored = {(lvl, pcode, dim, cat): fam for lvl, pcode, dim, cat, fam in c.execute(
+            text("SELECT level, pcode, dimension, category, families FROM unit_breakdown WHERE round_id = :r"),
+            {"r": rid})}
+        national = c.execute(text("SELECT pcode FROM unit_figure WHERE round_id = :r AND level = 0"),
+                             {"r": rid}).scalar_one()
+        flows = c.execute(text("SELECT adm2, origin_name, families FROM origin_flow WHERE round_id = :r"),
+                          {"r": rid}).all()
+    expected: dict[tuple, int] = {}
+    for adm1, adm2, adm3, *dims in rows:
+        for dim, values in zip(("origin", "shelter", "period"), dims, strict=True):
+            for cat, value in values.items():
+                for key in ((0, national), (1, adm1), (2, adm2), (3, adm3)):
+                    expected[(*key, dim, cat)] = expected.get((*key, dim, cat), 0) + int(value)
+    assert {d for _l, _p, d, _c in expected} == {"origin", "shelter", "period"}  # the real lists have all three
+    assert stored == expected
+    assert {(adm2, name): fam for adm2, name, fam in flows} == {
+        (p, cat): fam for (lvl, p, dim, cat), fam in expected.items() if lvl == 2 and dim == "origin" and fam != 0}
+
+
 def test_every_location_in_one_unit_per_level_or_bucket(figures_engine):
     with figures_engine.connect() as c:
         bad = c.execute(text(
