@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlalchemy import Connection, text
 
 from boundaries.crosswalk import Crosswalk
+from service.figures.placement import UNASSIGNED
 from service.bulk import copy_rows, execute_literal
 
 
@@ -112,6 +113,28 @@ def aggregate_round(conn: Connection, round_id: int, crosswalk: Crosswalk) -> No
             """
         ),
         p,
+    )
+
+
+def round_totals(conn: Connection, round_id: int) -> dict:
+    """Rows (locations), families and individuals of an aggregated round, and its rows in the
+    unassigned bucket of each level (``u1``, ``u2``, ``u3``): read from ``unit_figure``."""
+    return dict(
+        conn.execute(
+            text(
+                """
+                SELECT n.locations AS rows, n.families, n.individuals,
+                       coalesce(sum(u.locations) FILTER (WHERE u.level = 1), 0) AS u1,
+                       coalesce(sum(u.locations) FILTER (WHERE u.level = 2), 0) AS u2,
+                       coalesce(sum(u.locations) FILTER (WHERE u.level = 3), 0) AS u3
+                FROM unit_figure n
+                LEFT JOIN unit_figure u ON u.round_id = n.round_id AND u.pcode = :U
+                WHERE n.round_id = :r AND n.level = 0
+                GROUP BY n.locations, n.families, n.individuals
+                """
+            ),
+            {"r": round_id, "U": UNASSIGNED},
+        ).mappings().one()
     )
 
 

@@ -340,6 +340,23 @@ _DECLARED_JOIN = """LEFT JOIN declared d
              AND coalesce(d.adm1_code, '') = coalesce(s.adm1_code, '') AND coalesce(d.adm2_code, '') = coalesce(s.adm2_code, '')"""
 
 
+def flag_counts(conn: Connection, round_id: int) -> tuple[int, dict[str, int]]:
+    """The round's flagged rows, and its rows per flag (one pass; only flagged rows opened)."""
+    counts = conn.execute(
+        text(
+            """
+            WITH flagged AS MATERIALIZED (
+              SELECT flags FROM location_figure WHERE round_id = :r AND cardinality(flags) > 0
+            )
+            SELECT NULL AS flag, count(*) FROM flagged
+            UNION ALL SELECT flag, count(*) FROM flagged, unnest(flags) AS flag GROUP BY flag
+            """
+        ),
+        {"r": round_id},
+    ).all()
+    return next(n for flag, n in counts if flag is None), {flag: n for flag, n in counts if flag is not None}
+
+
 def round_table(round_id: int) -> str:
     """The table holding one round's rows: a partition of ``location_figure`` (migration 0006)."""
     return f"location_figure_r{int(round_id)}"

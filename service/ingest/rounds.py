@@ -294,26 +294,8 @@ def _import_in_transaction(conn: Connection, staged: _Staged, rec: ImportRecord,
     conn.execute(text("ANALYZE unit_figure"))
     timings["aggregate_s"] = time.perf_counter() - t
 
-    flags = dict(
-        conn.execute(
-            text(
-                "SELECT flag, count(*) FROM location_figure, unnest(flags) AS flag WHERE round_id = :r GROUP BY flag"
-            ),
-            {"r": round_id},
-        ).all()
-    )
-    stats = conn.execute(
-        text(
-            """
-            SELECT count(*) AS rows, count(*) FILTER (WHERE cardinality(flags) > 0) AS flagged,
-                   coalesce(sum(families), 0) AS families, coalesce(sum(individuals), 0) AS individuals,
-                   count(*) FILTER (WHERE adm1 = 'UNASSIGNED') AS u1, count(*) FILTER (WHERE adm2 = 'UNASSIGNED') AS u2,
-                   count(*) FILTER (WHERE adm3 = 'UNASSIGNED') AS u3
-            FROM location_figure WHERE round_id = :r
-            """
-        ),
-        {"r": round_id},
-    ).mappings().one()
+    flagged, flags = placement.flag_counts(conn, round_id)
+    stats = {**aggregate.round_totals(conn, round_id), "flagged": flagged}
     conn.execute(
         text(
             "UPDATE import_log SET rows_accepted = :a, rows_flagged = :f, details = details || CAST(:d AS jsonb) "

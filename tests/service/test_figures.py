@@ -179,7 +179,17 @@ def test_spatial_placement_puts_outside_points_in_bucket(iraq_fresh_engine):
     assert res.unassigned[3] == res.flag_counts["outside_all_units"] >= 2
     with iraq_fresh_engine.connect() as c:
         levels = c.execute(text("SELECT level, sum(individuals) FROM unit_figure GROUP BY level")).all()
+        # the import's summary against the stored rows
+        rows = c.execute(text(
+            "SELECT count(*), sum(families), sum(individuals), count(*) FILTER (WHERE flags <> '{}'), "
+            "count(*) FILTER (WHERE adm1 = 'UNASSIGNED'), count(*) FILTER (WHERE adm2 = 'UNASSIGNED'), "
+            "count(*) FILTER (WHERE adm3 = 'UNASSIGNED') FROM location_figure WHERE round_id = :r"),
+            {"r": res.round_id}).one()
+        per_flag = dict(c.execute(text("SELECT f, count(*) FROM location_figure, unnest(flags) f "
+                                       "WHERE round_id = :r GROUP BY f"), {"r": res.round_id}).all())
     assert len({ind for _, ind in levels}) == 1  # still reconciles, bucket included
+    assert tuple(rows) == (res.rows, res.families, res.individuals, res.flagged_rows, *res.unassigned.values())
+    assert per_flag == res.flag_counts and res.flagged_rows > 0
 
 
 def test_unknown_round_and_missing_boundaries(fresh_engine, iraq_fresh_engine, tmp_path):
