@@ -10,8 +10,8 @@ from __future__ import annotations
 from sqlalchemy import Connection, text
 
 from boundaries.crosswalk import Crosswalk
-from service.figures.placement import UNASSIGNED
 from service.bulk import copy_rows, execute_literal
+from service.figures.placement import UNASSIGNED
 
 
 def aggregate_round(conn: Connection, round_id: int, crosswalk: Crosswalk) -> None:
