@@ -15,6 +15,8 @@ from service.figures.placement import UNASSIGNED
 
 
 def aggregate_round(conn: Connection, round_id: int, crosswalk: Crosswalk) -> None:
+    """The aggregates of a round just placed (its rows are in ``location_figure``; it has none
+    yet in the tables written here)."""
     p = {"r": round_id}
     national = conn.execute(
         text(
@@ -27,9 +29,6 @@ def aggregate_round(conn: Connection, round_id: int, crosswalk: Crosswalk) -> No
         p,
     ).scalar_one()
     p["n"] = national
-    conn.execute(text("DELETE FROM unit_figure WHERE round_id = :r"), p)
-    conn.execute(text("DELETE FROM unit_breakdown WHERE round_id = :r"), p)
-    conn.execute(text("DELETE FROM origin_flow WHERE round_id = :r"), p)
     # one pass over the rows: sub-district groups, then rolled up with GROUPING SETS
     conn.execute(
         text(
@@ -123,14 +122,13 @@ def round_totals(conn: Connection, round_id: int) -> dict:
         conn.execute(
             text(
                 """
-                SELECT n.locations AS rows, n.families, n.individuals,
-                       coalesce(sum(u.locations) FILTER (WHERE u.level = 1), 0) AS u1,
-                       coalesce(sum(u.locations) FILTER (WHERE u.level = 2), 0) AS u2,
-                       coalesce(sum(u.locations) FILTER (WHERE u.level = 3), 0) AS u3
-                FROM unit_figure n
-                LEFT JOIN unit_figure u ON u.round_id = n.round_id AND u.pcode = :U
-                WHERE n.round_id = :r AND n.level = 0
-                GROUP BY n.locations, n.families, n.individuals
+                SELECT max(locations) FILTER (WHERE level = 0) AS rows,  -- (the one national row)
+                       max(families) FILTER (WHERE level = 0) AS families,
+                       max(individuals) FILTER (WHERE level = 0) AS individuals,
+                       coalesce(sum(locations) FILTER (WHERE level = 1 AND pcode = :U), 0) AS u1,
+                       coalesce(sum(locations) FILTER (WHERE level = 2 AND pcode = :U), 0) AS u2,
+                       coalesce(sum(locations) FILTER (WHERE level = 3 AND pcode = :U), 0) AS u3
+                FROM unit_figure WHERE round_id = :r AND (level = 0 OR pcode = :U)
                 """
             ),
             {"r": round_id, "U": UNASSIGNED},

@@ -98,13 +98,14 @@ def resolve_declared(conn: Connection, crosswalk: Crosswalk, set_id: int) -> Non
 
 
 def duplicate_ids(conn: Connection) -> None:
-    """The temp table ``dup_ids``: the stage's location ids seen twice or more, with their
-    count (counted by hashing: no sort of all rows). Made once per import transaction: the
-    fast staging reports duplicates from it, placement flags them."""
+    """The temp table ``dup_ids``: the stage's location ids seen twice or more, with the
+    first source row of each (counted by hashing: no sort of all rows). Made once per import
+    transaction: the fast staging reports duplicates from it, placement flags them and
+    ``upsert_locations`` takes each one's first row."""
     if conn.execute(text("SELECT to_regclass('pg_temp.dup_ids') IS NULL")).scalar_one():
         conn.execute(text(
-            "CREATE TEMP TABLE dup_ids ON COMMIT DROP AS SELECT location_id, count(*) AS n FROM stage "
-            "WHERE location_id IS NOT NULL GROUP BY location_id HAVING count(*) > 1; ANALYZE dup_ids"))
+            "CREATE TEMP TABLE dup_ids ON COMMIT DROP AS SELECT location_id, min(source_row) AS first_row "
+            "FROM stage WHERE location_id IS NOT NULL GROUP BY location_id HAVING count(*) > 1; ANALYZE dup_ids"))
 
 
 def place(conn: Connection, *, round_id: int, country: str, set_id: int, mode: str, correct_swapped: bool,
@@ -112,25 +113,23 @@ def place(conn: Connection, *, round_id: int, country: str, set_id: int, mode: s
     params = {"s": set_id, "r": round_id, "c": country, "correct": correct_swapped, "spatial": mode == "spatial",
               "hh": household_size, "camp_hh": camp_household_size, "U": UNASSIGNED}
     # leaf -> ancestors of the set's deepest level (3 for Iraq; 2 where sub-districts are absent)
+    params["leaf"] = conn.execute(
+        text("SELECT max(level) FROM admin_unit WHERE boundary_set_id = :s AND level <= 3"), params).scalar_one()
     execute_literal(
         conn,
         """
             CREATE TEMP TABLE chain ON COMMIT DROP AS
-            WITH deepest AS (SELECT max(level) AS d FROM admin_unit WHERE boundary_set_id = :s AND level <= 3)
             SELECT u.pcode AS leaf,
                    CASE u.level WHEN 3 THEN p2.parent_pcode WHEN 2 THEN u.parent_pcode ELSE u.pcode END AS p1,
                    CASE u.level WHEN 3 THEN u.parent_pcode WHEN 2 THEN u.pcode END AS p2,
                    CASE u.level WHEN 3 THEN u.pcode END AS p3
             FROM admin_unit u
             LEFT JOIN admin_unit p2 ON p2.boundary_set_id = u.boundary_set_id AND p2.pcode = u.parent_pcode
-            WHERE u.boundary_set_id = :s AND u.level = (SELECT d FROM deepest);
+            WHERE u.boundary_set_id = :s AND u.level = :leaf;
             CREATE UNIQUE INDEX ON chain (leaf);
             """,
         params,
     )
-    leaf_level = conn.execute(text("SELECT max(level) FROM admin_unit WHERE boundary_set_id = :s AND level <= 3"),
-                              params).scalar_one()
-    params["leaf"] = leaf_level
     # 1. how often each location id occurs (the fast staging may have counted them already)
     duplicate_ids(conn)
     # 2. point-in-polygon with the polygons outside and an index on the points: each polygon
@@ -271,7 +270,7 @@ def place(conn: Connection, *, round_id: int, country: str, set_id: int, mode: s
                          OR (p.declared_adm2 IS NULL AND p.declared_adm1 IS NOT NULL AND p.u1 IS DISTINCT FROM p.declared_adm1))
                           THEN 'declared_differs_from_spatial' END,
                      CASE WHEN p.unresolved THEN 'unresolved_declared_name' END,
-                     CASE WHEN p.location_id IS NOT NULL AND p.id_count > 1 THEN 'duplicate_id' END,
+                     CASE WHEN p.duplicated THEN 'duplicate_id' END,
                      CASE WHEN p.location_id IS NULL THEN 'missing_id' END,
                      CASE WHEN 'negative' = ANY(p.issues) THEN 'negative_count' END,
                      CASE WHEN 'non_numeric' = ANY(p.issues) THEN 'non_numeric_count' END,
@@ -289,7 +288,7 @@ def place(conn: Connection, *, round_id: int, country: str, set_id: int, mode: s
               SELECT s.location_id, s.source_row, s.name_en, s.name_ar, s.families, s.individuals, s.origin,
                      s.shelter, s.period, s.extra, s.lat, s.lon, s.gov_name, s.dist_name, s.issues,
                      d.declared_adm1, d.declared_adm2, coalesce(d.unresolved, false) AS unresolved,
-                     coalesce(di.n, 1) AS id_count, pip.pcode AS sp_leaf, coalesce({_HAS_POINT}, false) AS has_pt,
+                     di.location_id IS NOT NULL AS duplicated, pip.pcode AS sp_leaf, coalesce({_HAS_POINT}, false) AS has_pt,
                      coalesce(m.swapped, false) AS swapped,
                      {_POINT_USED} AS pt_used,
                      CASE WHEN m.source_row IS NULL THEN c.p1 ELSE m.u1 END AS u1,
@@ -340,23 +339,6 @@ _DECLARED_JOIN = """LEFT JOIN declared d
              AND coalesce(d.adm1_code, '') = coalesce(s.adm1_code, '') AND coalesce(d.adm2_code, '') = coalesce(s.adm2_code, '')"""
 
 
-def flag_counts(conn: Connection, round_id: int) -> tuple[int, dict[str, int]]:
-    """The round's flagged rows, and its rows per flag (one pass; only flagged rows opened)."""
-    counts = conn.execute(
-        text(
-            """
-            WITH flagged AS MATERIALIZED (
-              SELECT flags FROM location_figure WHERE round_id = :r AND cardinality(flags) > 0
-            )
-            SELECT NULL AS flag, count(*) FROM flagged
-            UNION ALL SELECT flag, count(*) FROM flagged, unnest(flags) AS flag GROUP BY flag
-            """
-        ),
-        {"r": round_id},
-    ).all()
-    return next(n for flag, n in counts if flag is None), {flag: n for flag, n in counts if flag is not None}
-
-
 def round_table(round_id: int) -> str:
     """The table holding one round's rows: a partition of ``location_figure`` (migration 0006)."""
     return f"location_figure_r{int(round_id)}"
@@ -384,9 +366,10 @@ def attach_round_table(conn: Connection, round_id: int) -> None:
 
 def lock_partitions(conn: Connection) -> None:
     """Take turns (until the transaction ends) with everyone who adds partitions to
-    ``location_figure`` or takes ids from its sequence in blocks (``place``): two imports
-    doing so at once could deadlock, and a ``nextval`` between the two steps of an id block
-    would take an id inside it."""
+    ``location_figure``, takes ids from its sequence in blocks (``place``) or writes
+    ``location`` (``upsert_locations``): two imports doing so at once could deadlock, a
+    ``nextval`` between the two steps of an id block would take an id inside it, and two
+    plain inserts of the same new location would collide."""
     conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('dtm-atlas:location_figure partitions'))"))
 
 
@@ -405,21 +388,18 @@ def drop_round_table(conn: Connection, round_id: int) -> None:
     conn.execute(text(f"DROP TABLE IF EXISTS {round_table(round_id)}"))
 
 
-def upsert_locations(conn: Connection, *, round_id: int, country: str, reporting_date) -> None:
+def upsert_locations(conn: Connection, *, country: str, reporting_date) -> None:
     """Locations take names and point from the newest round that reports them.
 
     One statement: the round's locations joined once to ``location``, then an update of the
     known ids the round changes and a plain insert of the new ones: cheaper than INSERT ...
-    ON CONFLICT row by row. Safe because imports take turns here (the advisory lock of
-    ``rounds._import_in_transaction``) and nothing else writes locations."""
+    ON CONFLICT row by row. Safe because imports take turns here (``lock_partitions``) and
+    nothing else writes locations. Of an id the file gives twice or more, its first row."""
     source = f"""
         SELECT s.location_id, s.place_id, s.name_en, s.name_ar, {_POINT_USED} AS geom
         FROM stage s LEFT JOIN mis m ON m.source_row = s.source_row
-        WHERE s.location_id IS NOT NULL AND s.location_id NOT IN (SELECT location_id FROM dup_ids)
-        UNION ALL  -- of a duplicated id, its first row
-        (SELECT DISTINCT ON (s.location_id) s.location_id, s.place_id, s.name_en, s.name_ar, {_POINT_USED}
-         FROM stage s JOIN dup_ids USING (location_id) LEFT JOIN mis m ON m.source_row = s.source_row
-         ORDER BY s.location_id, s.source_row)
+        WHERE s.location_id IS NOT NULL  -- (an anti-join: the planner counts its rows right)
+          AND NOT EXISTS (SELECT FROM dup_ids di WHERE di.location_id = s.location_id AND di.first_row <> s.source_row)
     """
     conn.execute(
         text(

@@ -1,4 +1,5 @@
-"""The quality report of a round: flagged locations (reads ``location_figure``)."""
+"""The quality report of a round: flagged locations (reads ``location_figure``; its totals
+``unit_figure``'s through ``aggregate.round_totals``)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import io
 
 from sqlalchemy import Connection, text
 
+from service.figures.aggregate import round_totals
 from service.figures.placement import FLAG_DESCRIPTIONS
 
 REPORT_COLUMNS = [
@@ -16,27 +18,28 @@ REPORT_COLUMNS = [
 ]
 
 
-def quality_report(conn: Connection, round_id: int, flag: str | None = None, limit: int | None = None,
-                   offset: int = 0) -> dict:
-    summary = conn.execute(
+def flag_counts(conn: Connection, round_id: int) -> tuple[int, dict[str, int]]:
+    """The round's flagged rows, and its rows per flag by flag name (one pass; only flagged
+    rows opened)."""
+    counts = conn.execute(
         text(
             """
-            SELECT count(*) AS rows,
-                   count(*) FILTER (WHERE cardinality(flags) > 0) AS flagged_rows,
-                   count(*) FILTER (WHERE adm1 = 'UNASSIGNED') AS unassigned_adm1,
-                   count(*) FILTER (WHERE adm2 = 'UNASSIGNED') AS unassigned_adm2,
-                   count(*) FILTER (WHERE adm3 = 'UNASSIGNED') AS unassigned_adm3
-            FROM location_figure WHERE round_id = :r
+            WITH flagged AS MATERIALIZED (
+              SELECT flags FROM location_figure WHERE round_id = :r AND cardinality(flags) > 0
+            )
+            SELECT NULL AS flag, count(*) FROM flagged
+            UNION ALL SELECT flag, count(*) FROM flagged, unnest(flags) AS flag GROUP BY flag
             """
         ),
         {"r": round_id},
-    ).mappings().one()
-    counts = dict(
-        conn.execute(
-            text("SELECT f, count(*) FROM location_figure, unnest(flags) f WHERE round_id = :r GROUP BY f ORDER BY f"),
-            {"r": round_id},
-        ).all()
-    )
+    ).all()
+    return next(n for f, n in counts if f is None), dict(sorted((f, n) for f, n in counts if f is not None))
+
+
+def quality_report(conn: Connection, round_id: int, flag: str | None = None, limit: int | None = None,
+                   offset: int = 0) -> dict:
+    flagged, counts = flag_counts(conn, round_id)
+    totals = round_totals(conn, round_id)
     cols = ", ".join(REPORT_COLUMNS)
     rows = conn.execute(
         text(
@@ -50,7 +53,9 @@ def quality_report(conn: Connection, round_id: int, flag: str | None = None, lim
     ).mappings()
     return {
         "round_id": round_id,
-        **dict(summary),
+        "rows": totals["rows"],
+        "flagged_rows": flagged,
+        **{f"unassigned_adm{level}": totals[f"u{level}"] for level in (1, 2, 3)},
         "flags": {k: {"count": v, "meaning": FLAG_DESCRIPTIONS.get(k, k)} for k, v in counts.items()},
         "locations": [dict(r) for r in rows],
     }

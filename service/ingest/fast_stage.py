@@ -71,10 +71,6 @@ __all__ = [
     "stage_csv_fast",
 ]
 
-STAGE_COLUMNS = [
-    "source_row", "location_id", "place_id", "name_en", "name_ar", "lat", "lon", "families", "individuals",
-    "origin", "shelter", "period", "extra", "gov_name", "dist_name", "adm1_code", "adm2_code", "issues",
-]
 _STAGE_TYPES = {
     "source_row": "integer", "location_id": "text", "place_id": "text", "name_en": "text", "name_ar": "text",
     "lat": "double precision", "lon": "double precision", "families": "integer", "individuals": "integer",
@@ -82,7 +78,7 @@ _STAGE_TYPES = {
     "gov_name": "text", "dist_name": "text", "adm1_code": "text", "adm2_code": "text", "issues": "text[]",
 }
 _HELPER_TYPES = {"_detail": "text[]", "_date": "text", "_problem": "boolean"}  # the fast path's own columns
-assert list(_STAGE_TYPES) == STAGE_COLUMNS
+STAGE_COLUMNS = list(_STAGE_TYPES)
 
 ISSUE_LIMIT = 1000  # row issues returned with the result (all are counted)
 _HEAD_BYTES = 1 << 20  # first read: the header and the parser's preview records
@@ -90,10 +86,10 @@ _MAX_HEAD_BYTES = 16 << 20
 _BLOCK = 4 << 20  # COPY chunk
 
 
-def create_stage_table(conn: Connection, *, helper_columns: bool = False) -> None:
-    """The ``stage`` temp table of an import transaction (both staging paths)."""
-    types = {**_STAGE_TYPES, **(_HELPER_TYPES if helper_columns else {})}
-    cols = ", ".join(f"{c} {t}" for c, t in types.items())
+def create_stage_table(conn: Connection) -> None:
+    """The empty ``stage`` temp table of an import transaction, for the Python path (the fast
+    path makes it with CREATE TABLE AS)."""
+    cols = ", ".join(f"{c} {t}" for c, t in _STAGE_TYPES.items())
     conn.execute(text(f"CREATE TEMP TABLE stage ({cols}) ON COMMIT DROP"))
 
 
@@ -739,7 +735,7 @@ def _stage_sql(lay: _Layout, sql: _Sql, after: int, source: str) -> str:
     issues = "array_remove(ARRAY[" + ", ".join(f"CASE WHEN {cond} THEN '{code}' END" for code, cond in codes) + "], NULL)"
     valid_point = f"abs({lat}) <= 90 AND abs({lon}) <= 180"
     return f"""
-        INSERT INTO stage ({', '.join(STAGE_COLUMNS)}, _detail, _date, _problem)
+        INSERT INTO stage ({', '.join([*STAGE_COLUMNS, *_HELPER_TYPES])})
         SELECT n + {after}, {loc}, {place or 'NULL::text'}, {texts['name_en']}, {texts['name_ar']},
                CASE WHEN {valid_point} THEN {lat} END, CASE WHEN {valid_point} THEN {lon} END,
                CASE WHEN {fam} >= 0 THEN {fam}::integer END, CASE WHEN {ind} >= 0 THEN {ind}::integer END,

@@ -21,7 +21,7 @@ from sqlalchemy import Connection, Engine, text
 
 from boundaries.crosswalk import Crosswalk
 from service.bulk import copy_rows
-from service.figures import aggregate, placement
+from service.figures import aggregate, placement, quality
 from service.importlog import ImportRecord, bump_data_version, log_import, log_rejection
 from service.ingest import fast_stage
 from service.ingest.fast_stage import STAGE_COLUMNS, FastStageUnavailable, create_stage_table
@@ -29,7 +29,6 @@ from service.ingest.masterlist import MasterlistError, ParsedMasterlist, RowIssu
 
 logger = logging.getLogger("dtm_atlas.ingest")
 KNOWN_ROUNDS = Path(__file__).resolve().parent.parent / "data" / "known_rounds.csv"
-UNASSIGNED = "UNASSIGNED"
 
 
 class ImportRejected(Exception):
@@ -280,11 +279,15 @@ def _import_in_transaction(conn: Connection, staged: _Staged, rec: ImportRecord,
                     correct_swapped=correct_swapped, household_size=household_size,
                     camp_household_size=camp_household_size)
     placement.attach_round_table(conn, round_id)
-    placement.upsert_locations(conn, round_id=round_id, country=country, reporting_date=date)
+    placement.upsert_locations(conn, country=country, reporting_date=date)
     timings["place_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
     aggregate.aggregate_round(conn, round_id, crosswalk)
+    # the summary before the old round's table goes: dropping it locks location_figure (every
+    # round's reads) until the commit
+    flagged, flags = quality.flag_counts(conn, round_id)
+    totals = aggregate.round_totals(conn, round_id)
     if replaced is not None:  # the old round goes: its table whole, then its row (and aggregates)
         placement.drop_round_table(conn, replaced)
         conn.execute(text("DELETE FROM round WHERE id = :r"), {"r": replaced})
@@ -294,22 +297,20 @@ def _import_in_transaction(conn: Connection, staged: _Staged, rec: ImportRecord,
     conn.execute(text("ANALYZE unit_figure"))
     timings["aggregate_s"] = time.perf_counter() - t
 
-    flagged, flags = placement.flag_counts(conn, round_id)
-    stats = {**aggregate.round_totals(conn, round_id), "flagged": flagged}
     conn.execute(
         text(
             "UPDATE import_log SET rows_accepted = :a, rows_flagged = :f, details = details || CAST(:d AS jsonb) "
             "WHERE id = :i"
         ),
-        {"a": stats["rows"], "f": stats["flagged"], "i": import_id,
+        {"a": totals["rows"], "f": flagged, "i": import_id,
          "d": json.dumps({"round_id": round_id, "flags": flags})},
     )
     version = bump_data_version(conn)
     return RoundImportResult(
         round_id=round_id, country=country, population=population, round_number=number, reporting_date=date,
-        file=staged.file, rows=stats["rows"], flagged_rows=stats["flagged"], flag_counts=flags,
-        unassigned={1: stats["u1"], 2: stats["u2"], 3: stats["u3"]}, families=int(stats["families"]),
-        individuals=int(stats["individuals"]), import_id=import_id, data_version=version,
+        file=staged.file, rows=totals["rows"], flagged_rows=flagged, flag_counts=flags,
+        unassigned={1: totals["u1"], 2: totals["u2"], 3: totals["u3"]}, families=int(totals["families"]),
+        individuals=int(totals["individuals"]), import_id=import_id, data_version=version,
         placement=placement_mode, swap_corrected=correct_swapped, timings=timings, parser_issues=staged.issues,
         staging=staged.staging,
     )

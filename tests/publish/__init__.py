@@ -11,17 +11,20 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from service.figures.placement import add_round_partition
 from tests.conftest import client_for, cloned_engine
 
 SYNTHETIC_ROUND = 7
 SYNTHETIC_DATE = "2019-01-31"
 
-SYNTHETIC_SQL = """
+SYNTHETIC_ROUND_SQL = """
 INSERT INTO round (country, population, round_number, reporting_date, boundary_set_id, placement, swap_corrected, source_file)
-SELECT 'IRQ', 'idp', 7, DATE '2019-01-31', id, 'declared', true, 'synthetic.csv' FROM boundary_set WHERE is_current;
--- rows written directly need their round's partition (service.figures.placement.add_round_partition)
-DO $$ DECLARE r integer; BEGIN SELECT id INTO r FROM round WHERE round_number = 7; EXECUTE format('CREATE TABLE location_figure_r%s PARTITION OF location_figure FOR VALUES IN (%s)', r, r); END $$;
+SELECT 'IRQ', 'idp', 7, DATE '2019-01-31', id, 'declared', true, 'synthetic.csv' FROM boundary_set WHERE is_current
+RETURNING id
+"""
 
+# the round's rows, written directly into its partition (add_round_partition), and sites
+SYNTHETIC_SQL = """
 -- three locations inside real sub-districts, one placed in a district but no sub-district, one placed nowhere
 INSERT INTO location_figure (round_id, country, location_id, source_row, name_en, name_ar, families, individuals,
                              geom, adm1, adm2, adm3, placement, flags)
@@ -77,6 +80,7 @@ def synthetic_engine(pg_server, iraq_template):
     levels 1-3, and four sites (one without a point). Module-scoped; tests must not modify it."""
     with cloned_engine(pg_server, iraq_template, "dtm_atlas_test_publish") as engine:
         with engine.begin() as conn:
+            add_round_partition(conn, conn.execute(text(SYNTHETIC_ROUND_SQL)).scalar_one())
             for stmt in SYNTHETIC_SQL.split(";\n"):
                 if stmt.strip():
                     conn.execute(text(stmt))

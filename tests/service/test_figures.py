@@ -392,3 +392,28 @@ def test_locations_keep_the_newest_rounds_names_and_points(iraq_fresh_engine):
     import_masterlist(iraq_fresh_engine, FEB21_IDP, population="idp")  # the same file again
     with iraq_fresh_engine.connect() as c:
         assert dict(c.execute(text("SELECT location_id, updated_at FROM location")).all()) == stamps
+
+
+def test_a_duplicated_id_is_flagged_on_every_row_and_located_by_its_first(iraq_fresh_engine, tmp_path):
+    with open(FEB21_IDP, encoding="utf-8", newline="") as fh:
+        rows = list(csv.reader(fh))[:41]
+    header = rows[0]
+    col = {name: header.index(name) for name in ("Location ID", "Location Name", "Latitude", "Longitude")}
+    for r in (rows[20], rows[30]):  # the id of row 10, twice more, with other names and points
+        r[col["Location ID"]] = rows[10][col["Location ID"]]
+    rows[30][col["Location Name"]] = "Not the first"
+    dup_id = str(int(float(rows[10][col["Location ID"]])))
+    path = tmp_path / "dups.csv"
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows(rows)
+    res = import_masterlist(iraq_fresh_engine, path, population="idp", round_number=500)
+    with iraq_fresh_engine.connect() as c:
+        flagged = c.execute(text(
+            "SELECT source_row FROM location_figure WHERE round_id = :r AND 'duplicate_id' = ANY(flags) "
+            "ORDER BY source_row"), {"r": res.round_id}).scalars().all()
+        location = c.execute(text("SELECT name_en, ST_X(geom), ST_Y(geom) FROM location WHERE location_id = :i"),
+                             {"i": dup_id}).one()
+    assert res.flag_counts.get("duplicate_id") == len(flagged) == 3
+    assert [float(v) for v in location[1:]] == pytest.approx(
+        [float(rows[10][col["Longitude"]]), float(rows[10][col["Latitude"]])])
+    assert location[0] == rows[10][col["Location Name"]].strip()
