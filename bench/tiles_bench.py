@@ -107,7 +107,7 @@ def prepare_database(args) -> tuple[str, object | None]:
     return url, (pg, tmp)
 
 
-def tile_list(url: str, layer: str, zooms: range) -> list[tuple[int, int, int]]:
+def tile_list(url: str, zooms: range) -> list[tuple[int, int, int]]:
     """Every tile at ``zooms`` covering the current boundary set."""
     from sqlalchemy import create_engine
 
@@ -138,22 +138,16 @@ def sample_tiles(url: str, zooms=SAMPLE_ZOOMS) -> list[tuple[int, int, int]]:
             "JOIN boundary_set b ON b.id = u.boundary_set_id WHERE b.is_current AND u.level = 1 ORDER BY u.pcode) q"
         ).all()
     engine.dispose()
-    out: list[tuple[int, int, int]] = []
-    for z in zooms:
-        for lon, lat in pts:
-            t = TMS.tile(lon, lat, z)
-            if (t.z, t.x, t.y) not in out:
-                out.append((t.z, t.x, t.y))
-    return out
+    return list(dict.fromkeys((t.z, t.x, t.y) for z in zooms for t in (TMS.tile(lon, lat, z) for lon, lat in pts)))
 
 
-def request_list(url: str, layer: str, zooms: str) -> list[tuple[int, int, int]]:
+def request_list(url: str, zooms: str) -> list[tuple[int, int, int]]:
     """The bench's tile list: ``"issue"`` = every tile at z5-z7 plus the fixed samples at
     z8 and z10 (docs/tiles.md); ``"A-B"`` = every tile at zooms A to B."""
     if zooms == "issue":
-        return tile_list(url, layer, range(5, 8)) + sample_tiles(url)
+        return tile_list(url, range(5, 8)) + sample_tiles(url)
     z0, _, z1 = zooms.partition("-")
-    return tile_list(url, layer, range(int(z0), int(z1 or z0) + 1))
+    return tile_list(url, range(int(z0), int(z1 or z0) + 1))
 
 
 # -------------------------------------------------------------------------------- server
@@ -407,7 +401,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict = {"layer": args.layer, "zooms": args.zooms, "connections": args.connections,
                      "duration_s": args.duration}
     try:
-        tiles = request_list(url, args.layer, args.zooms)
+        tiles = request_list(url, args.zooms)
         paths = [f"/tiles/{args.layer}/{z}/{x}/{y}.mvt?{args.query}" for z, x, y in tiles]
         results["tiles_in_list"] = len(paths)
         print(f"{len(paths)} tiles of {args.layer} ({args.zooms}: {_per_zoom(tiles)}); wrk -c{args.connections} -d{args.duration}s")
@@ -439,7 +433,7 @@ def main(argv: list[str] | None = None) -> int:
                 results[name]["runs"] = [r["requests_per_s"] for r in rs]
             if isinstance(tipg, str):
                 results["tipg"] = {"skipped": tipg}
-            sub = [(z, x, y) for z, x, y in tile_list(url, "subdistricts", range(5, 8))]
+            sub = [(z, x, y) for z, x, y in tile_list(url, range(5, 8))]
             results["subdistrict_bytes_z5_7"] = tile_bytes(on, sub, "subdistricts", args.query)
             results["tippecanoe"] = compare_tippecanoe(on, url, sub, args.query, args.tippecanoe)
         finally:

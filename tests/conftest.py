@@ -75,6 +75,12 @@ def cloned_engine(server_url, template: str | None, prefix: str = "dtm_atlas_tes
         drop_database(server_url, name)
 
 
+def settings_for(engine, **overrides) -> Settings:
+    """The app's settings over ``engine`` (its URL with the password) and the shared data."""
+    return Settings(database_url=engine.url.render_as_string(hide_password=False), shared_data_dir=SHARED,
+                    **overrides)
+
+
 @contextlib.contextmanager
 def client_for(engine):
     """A TestClient of the app over ``engine``."""
@@ -82,8 +88,7 @@ def client_for(engine):
 
     from service.app import create_app
 
-    settings = Settings(database_url=engine.url.render_as_string(hide_password=False), shared_data_dir=SHARED)
-    with TestClient(create_app(settings, engine)) as c:
+    with TestClient(create_app(settings_for(engine), engine)) as c:
         yield c
 
 
@@ -136,7 +141,7 @@ def iraq_fresh_engine(pg_server, iraq_template):
 
 @pytest.fixture(scope="session")
 def iraq_settings(iraq_engine) -> Settings:
-    return Settings(database_url=iraq_engine.url.render_as_string(hide_password=False), shared_data_dir=SHARED)
+    return settings_for(iraq_engine)
 
 
 @pytest.fixture(scope="session")
@@ -178,9 +183,7 @@ def serve_app(engine):
 
     from service.app import create_app
 
-    settings = Settings(database_url=engine.url.render_as_string(hide_password=False), shared_data_dir=SHARED,
-                        log_level="warning")
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, engine), host="127.0.0.1", port=0,
+    server = uvicorn.Server(uvicorn.Config(create_app(settings_for(engine, log_level="warning"), engine), host="127.0.0.1", port=0,
                                            log_level="warning", access_log=False))
     thread = threading.Thread(target=server.run, name="dtm-atlas-test-server", daemon=True)
     thread.start()

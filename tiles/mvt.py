@@ -282,14 +282,18 @@ def _sites_sql(layer: Layer, p: str, extent: int, buffer: int) -> str:
 class Statement:
     clause: object  # SQLAlchemy text(), for Connection.execute
     sql: str  # the same for a plain psycopg connection (%(name)s placeholders)
+    # a generic plan suits it (no planning per tile): it reads no round's rows. Over
+    # location_figure a generic plan locks every round's partition before pruning.
+    generic_plan: bool = True
 
 
 @lru_cache(maxsize=1024)
-def _statement(*args) -> Statement:
+def _statement(layers: tuple[Layer, ...], *args) -> Statement:
     from sqlalchemy.dialects.postgresql.psycopg import dialect
 
-    clause = _clause(*args)
-    return Statement(clause, str(clause.compile(dialect=dialect())))
+    clause = _clause(layers, *args)
+    return Statement(clause, str(clause.compile(dialect=dialect())),
+                     generic_plan=not any(layer.kind == "locations" for layer in layers))
 
 
 def _clause(layers: tuple[Layer, ...], admin_source: str, value_columns: tuple[str, ...],

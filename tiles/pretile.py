@@ -18,14 +18,15 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, text
 
-from tiles.zoom import MAX_BAND, MIN_BAND
+from tiles.layers import ADMIN_LAYER_OF_LEVEL, LAYERS
+from tiles.zoom import MAX_BAND, MIN_BAND, WORLD_M
 
 # The tile grid the rows are cut for (units per tile, buffer in units): the admin layers'
-# (tiles.layers.Layer.extent/buffer). A layer on another grid is made per request.
-GRID = (4096, 32)
-ADMIN_LEVELS = (1, 2, 3)
+# (one grid for all of them). A layer on another grid is made per request.
+(GRID,) = {(layer.extent, layer.buffer) for layer in LAYERS.values() if layer.kind == "admin"}
+ADMIN_LEVELS = tuple(ADMIN_LAYER_OF_LEVEL)
 
-_HALF_WORLD = 20037508.342789244  # Web Mercator: x and y run from -_HALF_WORLD to +_HALF_WORLD
+_HALF_WORLD = WORLD_M / 2  # Web Mercator: x and y run from -_HALF_WORLD to +_HALF_WORLD
 
 BUILD_SQL = f"""
     INSERT INTO admin_unit_tile (boundary_set_id, level, z, x, y, pcode, geom)

@@ -83,13 +83,12 @@ class TileService:
         return self.engine.connect().execution_options(isolation_level="REPEATABLE READ")
 
     def context(self, version: int, query: TileQuery, layers: list[Layer]) -> Context:
-        """The context of ``query`` at ``version`` if cached, else read in a snapshot (whose
-        version may be newer: the returned context says which)."""
-        ctx = self.resolver.peek(version, query, layers)
-        if ctx is None:
-            with self.snapshot() as conn:
-                ctx = self.resolver.context(conn, data_version(conn), query, layers)
-                conn.rollback()
+        """The context of ``query``, read in a snapshot (whose version may be newer than
+        ``version``: the returned context says which); ``make_raw_tile`` asks the resolver's
+        cache first."""
+        with self.snapshot() as conn:
+            ctx = self.resolver.context(conn, data_version(conn), query, layers)
+            conn.rollback()
         return ctx
 
     async def make_tile(self, layers: list[Layer], z: int, x: int, y: int, query: TileQuery,
@@ -125,16 +124,17 @@ class TileService:
         if stmt is None:  # no layer has features at this zoom: empty whatever the data
             return ctx.version, b""
         params.update(x=x, y=y)
-        # generic plans (no planning per tile) unless the tile reads location_figure: a generic
-        # plan locks every round's partition before pruning, a custom one only the round's
-        pool = await self.pool(generic=not any(layer.kind == "locations" for layer in layers))
-        try:
+        pool = await self.pool(generic=stmt.generic_plan)
+
+        async def run():
             async with pool.connection() as conn:
-                version, data = await (await conn.execute(stmt.sql, params, prepare=True, binary=True)).fetchone()
+                return await (await conn.execute(stmt.sql, params, prepare=True, binary=True)).fetchone()
+
+        try:
+            version, data = await run()
         except psycopg.OperationalError:
             await pool.check()
-            async with pool.connection() as conn:
-                version, data = await (await conn.execute(stmt.sql, params, prepare=True, binary=True)).fetchone()
+            version, data = await run()
         return int(version), bytes(data) if data else b""
 
     async def pool(self, generic: bool = True):
@@ -162,9 +162,7 @@ class TileService:
             # stored before it is open: requests arriving meanwhile wait for the same opening
             entry = self._pools[(loop, generic)] = (pool, loop.create_task(pool.open()))
         pool, opening = entry
-        if not opening.done():
-            await opening
-        opening.result()
+        await opening  # (done: at once, or its error again)
         return pool
 
     async def aclose(self) -> None:

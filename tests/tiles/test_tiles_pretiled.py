@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from tests.tiles import BAGHDAD, IRAQ_BOUNDS, TMS, decode
+from tests.tiles import BAGHDAD, IRAQ_BOUNDS, TMS, decode, tile_at
 from tiles.layers import LAYERS
 from tiles.mvt import Resolver, TileQuery, data_version, render_tile, tiles_in
 
@@ -27,8 +27,9 @@ def test_pretiled_equals_clipped_per_request(figures_engine, indicator):
     with figures_engine.connect() as conn:
         ctx = Resolver().context(conn, data_version(conn), TileQuery(indicator=indicator), ADMIN)
         assert ctx.round is not None
+        tiles = _tiles()
         compared = nonempty = 0
-        for z, x, y in _tiles():
+        for z, x, y in tiles:
             for layer in ADMIN:
                 cut = render_tile(conn, [layer], z, x, y, ctx, pretiled=True)
                 clipped = render_tile(conn, [layer], z, x, y, ctx, pretiled=False)
@@ -37,9 +38,9 @@ def test_pretiled_equals_clipped_per_request(figures_engine, indicator):
                 nonempty += bool(cut)
             composite = render_tile(conn, ADMIN, z, x, y, ctx, pretiled=True)
             assert composite == render_tile(conn, ADMIN, z, x, y, ctx, pretiled=False)
-        assert compared == 3 * len(_tiles()) and nonempty > compared // 2
+        assert compared == 3 * len(tiles) and nonempty > compared // 2
         # and the figures are in them
-        z, x, y = (TMS.tile(*BAGHDAD, 7).z, TMS.tile(*BAGHDAD, 7).x, TMS.tile(*BAGHDAD, 7).y)
+        z, x, y = tile_at(*BAGHDAD, 7)
         props = [f["properties"] for f in decode(render_tile(conn, [ADMIN[1]], z, x, y, ctx))["districts"]]
         assert any(p.get("value") is not None and p.get("class") is not None for p in props)
 
