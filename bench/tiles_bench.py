@@ -303,7 +303,7 @@ def compare_tippecanoe(server: Server, url: str, tiles: list[tuple[int, int, int
         return {"skipped": "tippecanoe binary not installed"}
     from sqlalchemy import create_engine
 
-    from service.figures.rounds import find_round
+    from service.core.rounds import find_round
     from tiles.mvt import classification_for
 
     engine = create_engine(url)

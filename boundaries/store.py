@@ -18,8 +18,8 @@ from sqlalchemy import Connection, Engine, text
 from boundaries.generalise import coverage_report, generalise_level
 from boundaries.pcode import normalize_pcode
 from boundaries.reader import BoundaryRead
-from service.bulk import copy_rows, ewkb_hex
-from service.importlog import ImportRecord, bump_data_version, log_import, log_rejection
+from service.core.bulk import copy_rows, ewkb_hex
+from service.core.importlog import ImportRecord, bump_data_version, log_import, log_rejection
 from tiles import pretile
 
 

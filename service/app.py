@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from service.logs import log, setup_logging
+from service.core.logs import log, setup_logging
 from service.settings import Settings, get_settings
 
 logger = logging.getLogger("dtm_atlas.http")

@@ -49,6 +49,7 @@ from typing import Any
 import numpy as np
 
 from styles.palette import NO_DATA_COLOR, UNASSIGNED_COLOR, Palette, get_palette
+from service.core.constants import POPULATION_LABELS
 
 METHODS = ("natural_breaks", "quantiles", "equal_interval")
 NUMBER_FORMATS = ("integer", "signed", "percent", "decimal")
@@ -310,7 +311,6 @@ def classify(
 
 # -- indicators ---------------------------------------------------------------------------------
 
-POPULATIONS = {"idp": "IDPs", "returnee": "Returnees"}
 
 
 @dataclass(frozen=True)
@@ -332,7 +332,7 @@ class Indicator:
             raise ValueError(f"unknown population {population!r}; use one of {', '.join(self.palettes)}") from None
 
     def title(self, population: str) -> str:
-        who = POPULATIONS.get(population, population)
+        who = POPULATION_LABELS.get(population, population)
         who_mid = who if who[:3] == "IDP" else who.lower()  # "IDPs" stays an acronym mid-sentence
         return {
             "individuals": f"{who} (individuals)",

@@ -1,6 +1,6 @@
 """The figures the map styles are classified from (reads only).
 
-Rounds are resolved by ``service.figures.rounds.find_round`` (DTM round number within a
+Rounds are resolved by ``service.core.rounds.find_round`` (DTM round number within a
 population; the latest by reporting date by default). ``classification_for`` is the one call the style endpoint, the
 vector tiles and the choropleth GeoJSON use so their classes agree: the values of every unit
 of the level in the round, without the ``UNASSIGNED`` bucket, classified with the indicator's
@@ -12,8 +12,8 @@ from __future__ import annotations
 from sqlalchemy import Connection, text
 
 from styles.classify import Classification, get_indicator, legend_for
+from service.core.constants import UNASSIGNED
 
-UNASSIGNED = "UNASSIGNED"
 # indicator field -> unit_figure column (a whitelist: the column name is put into the SQL)
 _COLUMNS = {"individuals": "individuals", "families": "families", "change_individuals": "change_individuals",
             "share_national": "share_national"}

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
-from service.logs import log
+from service.core.logs import log
 
 logger = logging.getLogger("dtm_atlas.tiles")
 

@@ -33,10 +33,11 @@ from sqlalchemy import Connection, text
 from tiles import pretile
 from tiles.layers import MAX_REQUEST_ZOOM, Layer
 from tiles.zoom import band_for_zoom
+from service.core.constants import POPULATIONS, UNASSIGNED
+from service.core.importlog import data_version
+from service.core.rounds import find_round
 
 TMS = morecantile.tms.get("WebMercatorQuad")
-POPULATIONS = ("idp", "returnee")
-UNASSIGNED = "UNASSIGNED"
 
 
 class TileError(ValueError):
@@ -88,10 +89,6 @@ class Context:
     set_ids: list[int]
     round: dict | None
     legends: dict[int, object] = field(default_factory=dict)  # admin level -> Classification
-
-
-def data_version(conn: Connection) -> int:
-    return conn.execute(text("SELECT version FROM data_version")).scalar_one()
 
 
 def _indicator(name: str):
@@ -161,8 +158,6 @@ class Resolver:
 
     def context(self, conn: Connection, version: int, query: TileQuery, layers: Sequence[Layer]) -> Context:
         """The context read through ``conn``, whose snapshot must be at ``version``."""
-        from service.figures.rounds import find_round
-
         set_ids = self.cached(version, ("sets",), lambda: list(conn.execute(
             text("SELECT id FROM boundary_set WHERE is_current ORDER BY id")).scalars()))
         rnd = None

@@ -17,7 +17,8 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from tiles.layers import LAYERS, Layer
-from tiles.mvt import Resolver, TileQuery, data_version, render_tile, set_bounds, tiles_in
+from service.core.importlog import data_version
+from tiles.mvt import Resolver, TileQuery, render_tile, set_bounds, tiles_in
 
 FORMATS = {".pmtiles": "pmtiles", ".mbtiles": "mbtiles"}
 ATTRIBUTION = "Boundaries: OCHA COD-AB (CSO Iraq); figures: IOM DTM"

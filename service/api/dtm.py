@@ -24,9 +24,9 @@ from fastapi.routing import APIRoute
 from fastapi.responses import Response
 
 from boundaries.pcode import country_of_pcode, infer_level, normalize_pcode
-from service import dtm_queries
+from service.publish import dtm as dtm_queries
 from service.api.common import Conn, JSONResponse, OutputFormat, bad_request, render
-from service.logs import log
+from service.core.logs import log
 
 logger = logging.getLogger("dtm_atlas.dtm")
 

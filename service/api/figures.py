@@ -16,7 +16,7 @@ from boundaries.pcode import normalize_pcode, to_dtm_pcode
 from service.api.common import Conn, FormatParam, bad_request, not_found, parse_bbox, render, wants_html
 from service.auth import Editor
 from service.figures import quality, read
-from service.figures.rounds import find_round, get_round, list_rounds
+from service.core.rounds import find_round, get_round, list_rounds
 from styles.classify import INDICATORS, get_indicator, legend_for
 from styles.queries import classification_for, unit_values
 from tiles.zoom import band_for_zoom, geojson_decimals

@@ -7,6 +7,7 @@ from sqlalchemy import text
 
 from service import db
 from service.api.common import FormatParam, render
+from service.core.importlog import data_version
 
 router = APIRouter(tags=["health"])
 
@@ -20,7 +21,7 @@ def health(request: Request, f: FormatParam = None):
             out["postgres_version"] = conn.execute(text("SHOW server_version")).scalar()
             out["postgis_version"] = conn.execute(text("SELECT postgis_lib_version()")).scalar()
             out["migration"] = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
-            out["data_version"] = conn.execute(text("SELECT version FROM data_version")).scalar()
+            out["data_version"] = data_version(conn)
         out["migration_head"] = db.head_revision(engine)
         out["migrations_current"] = out["migration"] == out["migration_head"]
         if not out["migrations_current"]:

@@ -29,7 +29,7 @@ from boundaries.pcode import iso3_from_iso2, normalize_pcode
 from service.api.common import (
     TEMPLATES, Conn, FormatParam, JSONResponse, bad_request, not_found, parse_bbox, wants_html,
 )
-from service.figures.rounds import find_round, list_rounds
+from service.core.rounds import find_round, list_rounds
 from service.publish.datasets import (
     CACHE, DATASETS, POPULATION_LABEL, Dataset, Selection, bucket_totals, round_label,
 )

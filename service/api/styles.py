@@ -16,7 +16,7 @@ from fastapi import APIRouter, Path, Query, Request
 from service.api.common import Conn, FormatParam, JSONResponse, not_found, render
 from styles.classify import get_indicator
 from styles.maplibre import PUBLISHED_MAPS, build_style
-from service.figures.rounds import find_round
+from service.core.rounds import find_round
 from styles.queries import classification_for, round_numbers
 
 router = APIRouter(tags=["styles"])

@@ -25,8 +25,9 @@ from starlette.concurrency import run_in_threadpool
 from service.api.common import FormatParam, bad_request, not_found, render
 from tiles.cache import CacheConfig, NoCache, VersionWatcher, conninfo, make_cache
 from tiles.layers import LAYERS, MAX_REQUEST_ZOOM, Layer, LayerError, parse_layers
-from tiles.mvt import (POPULATIONS, Context, Resolver, RoundNotFound, TileError, TileQuery, check_tile,
-                       data_version, set_bounds, tile_statement)
+from service.core.constants import POPULATIONS
+from service.core.importlog import data_version
+from tiles.mvt import Context, Resolver, RoundNotFound, TileError, TileQuery, check_tile, set_bounds, tile_statement
 
 router = APIRouter(tags=["tiles"])
 

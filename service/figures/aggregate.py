@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import Connection, text
 
 from boundaries.crosswalk import Crosswalk
-from service.bulk import copy_rows, execute_literal
+from service.core.bulk import copy_rows, execute_literal
 from service.figures.placement import UNASSIGNED
 
 

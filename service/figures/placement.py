@@ -19,9 +19,9 @@ from __future__ import annotations
 from sqlalchemy import Connection, text
 
 from boundaries.crosswalk import Crosswalk
-from service.bulk import copy_rows, execute_literal
+from service.core.bulk import copy_rows, execute_literal
+from service.core.constants import UNASSIGNED
 
-UNASSIGNED = "UNASSIGNED"
 
 FLAG_DESCRIPTIONS = {
     "bad_coordinate": "latitude/longitude missing, non-numeric or out of range",

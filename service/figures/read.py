@@ -8,8 +8,8 @@ from __future__ import annotations
 from sqlalchemy import Connection, text
 
 from styles.classify import Classification, get_indicator
+from service.core.constants import UNASSIGNED
 
-UNASSIGNED = "UNASSIGNED"
 
 
 def choropleth_geojson(conn: Connection, *, round_row: dict, level: int, indicator: str,

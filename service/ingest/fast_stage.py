@@ -59,7 +59,7 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy import Connection, text
 
-from service.bulk import raw
+from service.core.bulk import raw
 from service.figures.placement import duplicate_ids
 from service.ingest import masterlist as ml
 

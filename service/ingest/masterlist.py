@@ -55,6 +55,7 @@ import numpy as np
 import openpyxl
 import pandas as pd
 from openpyxl.utils.exceptions import InvalidFileException
+from service.core.constants import POPULATIONS
 
 __all__ = [
     "BREAKDOWNS",
@@ -67,7 +68,6 @@ __all__ = [
     "parse_masterlist",
 ]
 
-POPULATIONS: tuple[str, ...] = ("idp", "returnee")
 FORMATS: tuple[str, ...] = ("dtm-wide", "hxl", "long")
 BREAKDOWNS: tuple[str, ...] = ("origin", "shelter", "period")
 

@@ -20,9 +20,9 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, text
 
 from boundaries.crosswalk import Crosswalk
-from service.bulk import copy_rows
+from service.core.bulk import copy_rows
 from service.figures import aggregate, placement, quality
-from service.importlog import ImportRecord, bump_data_version, log_import, log_rejection
+from service.core.importlog import ImportRecord, bump_data_version, log_import, log_rejection
 from service.ingest import fast_stage
 from service.ingest.fast_stage import STAGE_COLUMNS, FastStageUnavailable, create_stage_table
 from service.ingest.masterlist import MasterlistError, ParsedMasterlist, RowIssue, parse_masterlist

@@ -16,8 +16,8 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy import Engine, text
 
-from service.bulk import copy_rows
-from service.importlog import ImportRecord, bump_data_version, log_import, log_rejection
+from service.core.bulk import copy_rows
+from service.core.importlog import ImportRecord, bump_data_version, log_import, log_rejection
 
 ALIASES = {
     "site_id": ["site_id", "siteid", "site_code", "sitecode", "id", "loc_code", "#loc+code", "#loc+id"],

@@ -30,8 +30,9 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from sqlalchemy import Connection, text
+from service.core.constants import UNASSIGNED
+from service.core.importlog import data_version
 
-UNASSIGNED = "UNASSIGNED"
 GEOJSON_DECIMALS = 7  # ~1 cm; GeoJSON and OGC items
 BATCH_ROWS = 10_000  # rows per server-side cursor fetch
 
@@ -440,10 +441,6 @@ class Selection:
 
 
 # ------------------------------------------------------------------------------ metadata
-def data_version(conn: Connection) -> int:
-    return conn.execute(text("SELECT version FROM data_version")).scalar() or 0
-
-
 def bucket_totals(conn: Connection, round_id: int, level: int) -> dict | None:
     row = conn.execute(
         text("SELECT families, individuals, locations FROM unit_figure WHERE round_id = :r AND level = :l AND pcode = :u"),

@@ -36,7 +36,7 @@ import numpy as np
 import orjson
 from sqlalchemy import Connection, Engine
 
-from service.figures.rounds import find_round
+from service.core.rounds import find_round
 from service.publish import naming
 from service.publish.datasets import (
     DATASETS, POPULATION_LABEL, UNASSIGNED, Dataset, Selection, boundary_info, bucket_totals, main_country,

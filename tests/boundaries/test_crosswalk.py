@@ -12,7 +12,7 @@ from boundaries.reader import read_boundaries
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 COD = SHARED / "irq_cod_ab"
-MASTER_LISTS = sorted((SHARED / "dtm_iraq_masterlists").glob("*.csv"))
+MASTER_LISTS = sorted((SHARED / "dtm_iraq_masterlists").glob("*MasterList*.csv"))
 ADM_FILES = {
     0: COD / "irq_admbnda_adm0_cso_itos_20190603.geojson",
     1: COD / "irq_admbnda_adm1_cso_20190603.geojson",

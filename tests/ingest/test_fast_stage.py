@@ -15,7 +15,7 @@ import openpyxl
 import pytest
 from sqlalchemy import text
 
-from service.bulk import copy_rows
+from service.core.bulk import copy_rows
 from service.ingest import fast_stage
 from service.ingest.fast_stage import FastStageUnavailable, create_stage_table, stage_csv, stage_csv_fast
 from service.ingest.masterlist import parse_masterlist

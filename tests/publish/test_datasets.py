@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import text
 
 from boundaries.pcode import to_dtm_pcode
-from service.figures.rounds import find_round
+from service.core.rounds import find_round
 from service.publish import naming
 from service.publish.datasets import DATASETS, Selection
 

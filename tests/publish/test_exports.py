@@ -15,7 +15,7 @@ from sqlalchemy import text
 
 from service.publish.datasets import DATASETS, Selection
 from service.publish.exports import DISCLAIMER, FORMATS
-from service.figures.rounds import find_round
+from service.core.rounds import find_round
 from tests.publish import SYNTHETIC_ROUND, synthetic_client, synthetic_engine  # noqa: F401  (fixtures)
 
 SPATIAL = ["shp", "gpkg", "kml", "geojson", "fgb"]
@@ -248,8 +248,9 @@ def test_cli_export(figures_engine, tmp_path, monkeypatch):
     from typer.testing import CliRunner
 
     import service.cli
+    import service.cli.export
 
-    monkeypatch.setattr(service.cli, "_engine", lambda migrate=True: figures_engine)
+    monkeypatch.setattr(service.cli.export, "open_engine", lambda migrate=True: figures_engine)
     runner = CliRunner()
     res = runner.invoke(service.cli.app, ["export", "figures-adm2", "--format", "gpkg", "--round", "120",
                                           "--population", "idp", "-o", str(tmp_path)])

@@ -10,7 +10,7 @@ import subprocess
 import pyogrio
 import pytest
 
-from service.figures.rounds import find_round
+from service.core.rounds import find_round
 from service.publish.datasets import DATASETS, Selection
 from tests.publish import live_url  # noqa: F401  (fixture)
 

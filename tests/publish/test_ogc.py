@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import text
 
 from service.publish.datasets import DATASETS, Selection
-from service.figures.rounds import find_round
+from service.core.rounds import find_round
 from service.api.ogc import MAX_LIMIT, parse_datetime
 from tests.publish import SYNTHETIC_ROUND, synthetic_client, synthetic_engine  # noqa: F401  (fixtures)
 

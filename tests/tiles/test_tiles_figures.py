@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from service.figures.rounds import find_round
+from service.core.rounds import find_round
 from styles.classify import get_indicator, legend_for
 from tests.tiles import BAGHDAD, IRAQ_BOUNDS, TMS, by_pcode, decode, needs_ogrinfo, ogr_features, tile_at
 from tiles.layers import LAYERS

@@ -8,7 +8,8 @@ from sqlalchemy import text
 
 from tests.tiles import BAGHDAD, IRAQ_BOUNDS, TMS, decode, tile_at
 from tiles.layers import LAYERS
-from tiles.mvt import Resolver, TileQuery, data_version, render_tile, tiles_in
+from service.core.importlog import data_version
+from tiles.mvt import Resolver, TileQuery, render_tile, tiles_in
 
 ADMIN = [LAYERS["governorates"], LAYERS["districts"], LAYERS["subdistricts"]]
 

@@ -7,11 +7,9 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-console = Console()
-err = Console(stderr=True)
+from service.cli.common import console, fail, open_engine
 
 app = typer.Typer(help="Export a dataset to a file (Shapefile, GeoPackage, KML, GeoJSON, FlatGeobuf, CSV, XLSX).",
                   invoke_without_command=True, pretty_exceptions_enable=False,
@@ -51,21 +49,17 @@ def export(
         _list()
         return
     if fmt is None:
-        err.print("[bold red]error:[/] --format is required (shp, gpkg, kml, geojson, fgb, csv, xlsx)")
-        raise typer.Exit(2)
+        fail("--format is required (shp, gpkg, kml, geojson, fgb, csv, xlsx)", 2)
     if population is not None and population not in ("idp", "returnee"):
-        err.print(f"[bold red]error:[/] --population must be idp or returnee, not {population!r}")
-        raise typer.Exit(2)
-    from service.cli import _engine
+        fail(f"--population must be idp or returnee, not {population!r}", 2)
     from service.publish.exports import ExportError, export_to
 
-    engine = _engine()
+    engine = open_engine()
     t0 = time.perf_counter()
     try:
         with console.status(f"exporting {dataset} as {fmt} ..."):
             path, job = export_to(engine, dataset, fmt.lower().lstrip("."), output, round_number=round_number,
                                   population=population, zipped=zipped)
     except ExportError as exc:
-        err.print(f"[bold red]error:[/] {exc.message}", highlight=False)
-        raise typer.Exit(2 if exc.status == 404 else 1)
+        fail(exc.message, 2 if exc.status == 404 else 1)
     console.print(f"{path} ({path.stat().st_size:,} bytes) in {time.perf_counter() - t0:.1f} s", highlight=False)

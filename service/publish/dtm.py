@@ -26,6 +26,7 @@ from sqlalchemy import Connection, text
 
 from boundaries.crosswalk import Crosswalk, name_key
 from boundaries.pcode import to_dtm_pcode
+from service.core.constants import UNASSIGNED
 
 __all__ = [
     "NameFilter",
@@ -38,7 +39,6 @@ __all__ = [
     "record_id",
 ]
 
-UNASSIGNED = "UNASSIGNED"
 
 # The SQL twin of boundaries.crosswalk.name_key for ASCII names: lower case, a leading
 # "al" + separator dropped, then everything that is not a letter or digit removed.

@@ -1,4 +1,5 @@
-"""Reads of ``round`` (owned by service.ingest.rounds, which writes it)."""
+"""Reads of ``round`` (written by service.ingest.rounds): the round a query means, and the
+rounds with their national totals. In the base layer because every layer resolves rounds."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`dtm-atlas tiles ...` commands."""
+"""``dtm-atlas tiles ...``: offline packages of the vector tiles (PMTiles/MBTiles)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,9 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+
+from service.cli.common import console, fail, open_engine
+from service.core.constants import POPULATIONS
 
 app = typer.Typer(help="Vector tiles: offline packages (PMTiles/MBTiles).", no_args_is_help=True)
 
@@ -24,9 +27,8 @@ def export(
     from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
                                TimeRemainingColumn)
 
-    from service.cli import _engine, console, fail
     from tiles.layers import LayerError, parse_layers
-    from tiles.mvt import POPULATIONS, RoundNotFound
+    from tiles.mvt import RoundNotFound
     from tiles.pmtiles_export import ExportError, export_tiles, format_of
 
     try:
@@ -40,7 +42,7 @@ def export(
         fail(f"indicator must be individuals, families, change or share, not {indicator!r}", 2)
     if min_zoom > max_zoom:
         fail(f"--min-zoom {min_zoom} is above --max-zoom {max_zoom}", 2)
-    engine = _engine()
+    engine = open_engine()
     with Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("tiles"),
         TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=False,
