@@ -6,13 +6,13 @@ source row; see ``STAGE_COLUMNS``) before placement and aggregation.  The Python
 and costs ~20 us per row; this module builds the *same* ``stage`` for plain CSV files at
 a few microseconds per row:
 
-1. Only the header is read in Python, with the parser's own functions (``_find_header``,
-   ``_hxl_columns``, ``_plan_columns``, ``_line_offset``, ``_decode``), so columns are
-   recognised exactly as the parser recognises them.
+1. Only the header is read in Python, with the parser's own header planner
+   (``masterlist.csv_preview`` and ``masterlist.plan_header``), so columns are recognised
+   exactly as the parser recognises them.
 2. The bytes after the header are streamed with ``COPY fast_raw_<backend pid> FROM STDIN
    (FORMAT csv)`` into an UNLOGGED table of the import transaction (``_raw_table``) whose
    identity column numbers the data lines (UTF-8 files go through
-   untouched; other encodings are decoded with the parser's ``_decode`` and re-encoded).
+   untouched; other encodings are decoded with the parser's ``decode_text`` and re-encoded).
    Latitude, longitude, families and individuals are float8 columns: COPY's float8in
    reads them (correctly rounded, as ``float()``); a cell it refuses -- or reads where the
    parser would not (hexadecimal, 'nan') -- and the file is copied again with text columns
@@ -62,35 +62,22 @@ from sqlalchemy import Connection, text
 from service.core.bulk import raw
 from service.figures.placement import duplicate_ids
 from service.ingest import masterlist as ml
+from service.ingest.stage import (BREAKDOWNS, STAGE_COLUMNS, STAGE_TYPES, ColumnPlan, RowIssue, is_index_column,
+                                  issue_code, issue_message, parse_date, reporting_date, show_cell)
 
 __all__ = [
     "FastStageResult",
     "FastStageUnavailable",
-    "STAGE_COLUMNS",
-    "create_stage_table",
+    "stage_csv",
     "stage_csv_fast",
 ]
 
-_STAGE_TYPES = {
-    "source_row": "integer", "location_id": "text", "place_id": "text", "name_en": "text", "name_ar": "text",
-    "lat": "double precision", "lon": "double precision", "families": "integer", "individuals": "integer",
-    "origin": "jsonb", "shelter": "jsonb", "period": "jsonb", "extra": "jsonb",
-    "gov_name": "text", "dist_name": "text", "adm1_code": "text", "adm2_code": "text", "issues": "text[]",
-}
 _HELPER_TYPES = {"_detail": "text[]", "_date": "text", "_problem": "boolean"}  # the fast path's own columns
-STAGE_COLUMNS = list(_STAGE_TYPES)
 
 ISSUE_LIMIT = 1000  # row issues returned with the result (all are counted)
 _HEAD_BYTES = 1 << 20  # first read: the header and the parser's preview records
 _MAX_HEAD_BYTES = 16 << 20
 _BLOCK = 4 << 20  # COPY chunk
-
-
-def create_stage_table(conn: Connection) -> None:
-    """The empty ``stage`` temp table of an import transaction, for the Python path (the fast
-    path makes it with CREATE TABLE AS)."""
-    cols = ", ".join(f"{c} {t}" for c, t in _STAGE_TYPES.items())
-    conn.execute(text(f"CREATE TEMP TABLE stage ({cols}) ON COMMIT DROP"))
 
 
 def _raw_table(conn: Connection) -> str:
@@ -115,7 +102,7 @@ class FastStageResult:
     reporting_date: dt.date | None
     rows: int
     columns_found: list[str]
-    issues: list[ml.RowIssue]  # the first ISSUE_LIMIT, ordered by line and column
+    issues: list[RowIssue]  # the first ISSUE_LIMIT, ordered by line and column
     issue_count: int
     issue_counts: dict[str, int]
     sheet: str | None = None
@@ -131,7 +118,7 @@ class _Header:
     path: Path
     file: str
     population: str
-    plan: ml._Plan
+    plan: ColumnPlan
     after: int  # physical lines before the data (header, tag row, title rows)
     delimiter: str
     data_offset: int | None  # byte offset of the data (UTF-8 files streamed as they are)
@@ -145,7 +132,7 @@ def _read_header(path: Path, file: str, population: str, encoding: str | None,
     if path.suffix.lower() != ".csv":
         raise FastStageUnavailable("not a .csv file")
     try:
-        pop = ml._normalise_population(population, file)
+        pop = ml.normalise_population(population, file)
     except ml.MasterlistError:
         raise FastStageUnavailable("unknown population") from None
     if not path.is_file():
@@ -163,7 +150,7 @@ def _read_header(path: Path, file: str, population: str, encoding: str | None,
 
     with open(path, "rb") as fh:
         head = fh.read(_HEAD_BYTES)
-        while len(head) < size and head.count(b"\n") <= ml._PREVIEW_RECORDS + 1:
+        while len(head) < size and head.count(b"\n") <= ml.PREVIEW_RECORDS + 1:
             if len(head) >= _MAX_HEAD_BYTES:
                 raise FastStageUnavailable("header lines too long")
             head += fh.read(_HEAD_BYTES)
@@ -187,7 +174,7 @@ def _read_header(path: Path, file: str, population: str, encoding: str | None,
             head_text = head_text.removeprefix("\ufeff")
     if not utf8:
         try:
-            text_all, _ = ml._decode(path.read_bytes(), file, encoding)
+            text_all, _ = ml.decode_text(path.read_bytes(), file, encoding)
         except ml.MasterlistError:
             raise FastStageUnavailable("cannot decode") from None
         head_text = text_all
@@ -197,41 +184,18 @@ def _read_header(path: Path, file: str, population: str, encoding: str | None,
         raise FastStageUnavailable("NUL bytes")
     if "\r" in head_text and "\n" not in head_text:
         raise FastStageUnavailable("classic Mac line endings")
-    # The parser's delimiter rule and preview (see masterlist._read_csv).
-    head_lines = head_text[: ml._line_offset(head_text, ml._PREVIEW_RECORDS)].split("\n")
-    delim = max((",", ";", "\t"),
-                key=lambda d: (max((ln.count(d) for ln in head_lines), default=0), d == ","))
-    preview: list[ml._Rec] = []
-    reader = csv.reader(io.StringIO(head_text), delimiter=delim)
+    # The parser's delimiter, preview, header / tag row and column plan.
     try:
-        last = 0
-        for cells in reader:
-            preview.append(ml._Rec(last + 1, reader.line_num, cells))
-            last = reader.line_num
-            if len(preview) >= ml._PREVIEW_RECORDS:
-                break
-    except csv.Error:
+        delim, preview = ml.csv_preview(head_text, file)
+    except ml.MasterlistError:
         raise FastStageUnavailable("malformed CSV in the header") from None
-    if not complete and last >= head_text.count("\n"):
+    if not complete and preview and preview[-1].end >= head_text.count("\n"):
         raise FastStageUnavailable("preview runs past the head")
-
-    # The parser's header / tag-row / plan logic (see masterlist._parse_source).
-    k = ml._find_header(preview)
-    if k is None:
-        raise FastStageUnavailable("no header row")
-    header = [c.strip() for c in preview[k].cells]
-    after = preview[k].end
-    tags = ml._hxl_columns(header, None)
-    if tags is None and k + 1 < len(preview):
-        tags = ml._hxl_columns(preview[k + 1].cells, header)
-        if tags is not None:
-            after = preview[k + 1].end
-    if tags is not None:
-        tags = tags[: len(header)] + [ml.hxl.model.Column() for _ in range(len(header) - len(tags))]
     try:
-        plan = ml._plan_columns(header, tags, pop, file)
+        head_plan = ml.plan_header(preview, pop, file)
     except ml.MasterlistError:
         raise FastStageUnavailable("header refused (the parser gives the message)") from None
+    plan, after = head_plan.plan, head_plan.after
     if plan.fmt == "long":
         raise FastStageUnavailable("long format")
 
@@ -274,7 +238,7 @@ def _byte_chunks(h: _Header) -> Iterator[bytes]:
             while chunk := fh.read(_BLOCK):
                 yield chunk
     else:
-        data = h.text[ml._line_offset(h.text, h.after):]
+        data = h.text[ml.line_offset(h.text, h.after):]
         for i in range(0, len(data), _BLOCK):
             yield data[i:i + _BLOCK].encode("utf-8")
 
@@ -514,7 +478,7 @@ class _Sql:
 @dataclass
 class _Layout:
     """What goes where: positions of the plan after the whole-column decisions."""
-    plan: ml._Plan
+    plan: ColumnPlan
     width: int  # columns in the raw table
     breakdown: dict[str, list[int]]
     extra: list[int]
@@ -599,7 +563,7 @@ def _fast_sql(lay: _Layout, sql: _Sql, after: int, source: str) -> str:
     fam = add("v_fam", count(f"c{core['families']}"))
     ind = add("v_ind", count(f"c{core['individuals']}"))
     frags = {kind: add(f"x_{kind}", f"concat_ws(',', {', '.join(fragment(j) for j in lay.breakdown[kind])})")
-             for kind in ml.BREAKDOWNS if lay.breakdown[kind]}
+             for kind in BREAKDOWNS if lay.breakdown[kind]}
     extra = add("v_extra", _extra_json(lay, sql))
     date = add("v_date", f"c{core['reporting_date']}") if "reporting_date" in core else "NULL::text"
 
@@ -624,7 +588,7 @@ def _fast_sql(lay: _Layout, sql: _Sql, after: int, source: str) -> str:
         texts["governorate"], texts["district"], pcodes["admin1_pcode"], pcodes["admin2_pcode"],
         "'{}'", "NULL", date, problem,
     ]
-    types = {**_STAGE_TYPES, **_HELPER_TYPES}
+    types = {**STAGE_TYPES, **_HELPER_TYPES}
     items = ",\n               ".join(f"CAST({v} AS {t}) AS {c}" for v, (c, t) in zip(values, types.items(), strict=True))
     # CREATE TABLE AS, not INSERT: PostgreSQL may compute it with parallel workers
     return f"""
@@ -666,7 +630,7 @@ def _stage_sql(lay: _Layout, sql: _Sql, after: int, source: str) -> str:
     fam = add("v_fam", sql.count(core["families"]))
     ind = add("v_ind", sql.count(core["individuals"]))
     bd: dict[int, str] = {}
-    for kind in ml.BREAKDOWNS:
+    for kind in BREAKDOWNS:
         for j in lay.breakdown[kind]:
             bd[j] = add(f"v_b{j}", sql.count(j))
     extra = add("v_extra", _extra_json(lay, sql))
@@ -762,56 +726,34 @@ def _trailing_and_index(conn: Connection, h: _Header, sql: _Sql, width: int) -> 
             break
         width -= 1
         plan.drop_last()
-    if 0 in plan.extra and ml._norm(plan.names[0]) in ("", "unnamed0", "index"):
+    if plan.may_have_index_column():
         odd = conn.execute(text(
             rf"SELECT DISTINCT c0 FROM {table} WHERE c0 IS NOT NULL AND c0 !~ '^[0-9]*(\.0*)?$' LIMIT 1000"
         )).scalars().all()
         values = np.array([v.strip() for v in odd], dtype=object)
-        is_index = ml._is_index(values)
+        is_index = is_index_column(values)
         if is_index and len(odd) >= 1000:
             raise FastStageUnavailable("index column check needs every value")
         if is_index:
-            plan.extra.remove(0)
-            plan.ignored.append(0)
+            plan.ignore_index_column()
     return width
 
 
 def _layout(h: _Header, width: int, demoted: set[int]) -> _Layout:
     plan = h.plan
-    skip = set(plan.ignored)
-    if "reporting_date" in plan.core:
-        skip.add(plan.core["reporting_date"])
-    breakdown = {k: [j for j in plan.breakdown[k] if j not in demoted] for k in ml.BREAKDOWNS}
+    skip = plan.blank_row_exempt()
+    breakdown = {k: [j for j in plan.breakdown[k] if j not in demoted] for k in BREAKDOWNS}
     return _Layout(plan, width, breakdown, sorted(set(plan.extra) | demoted), skip)
 
 
-_KIND_CODE = {"coord_nan": "bad_coordinate", "coord_out": "bad_coordinate"}
-
-
-def _message(kind: str, label: str, cell: str, as_float: bool, limit: float | None) -> str:
-    def shown() -> str:
-        if as_float:
-            try:
-                return ml._show(np.float64(float(cell)))
-            except ValueError:
-                pass
-        return ml._show(cell)
-
-    if kind == "missing_id":
-        return "location id is empty"
-    if kind == "missing_value":
-        return f"{label} is empty"
-    if kind in ("non_numeric", "coord_nan"):
-        return f"{label}: {shown()} is not a number"
-    if kind == "negative":
-        return f"{label}: {shown()} is negative"
-    if kind == "non_integer":
-        return f"{label}: {shown()} is not a whole number"
-    if kind == "coord_out":
-        return f"{label}: {shown()} is outside [-{limit:g}, {limit:g}]"
-    if kind == "bad_date":
-        return f"{label}: {cell!r} is not a recognised date"
-    return kind
+def _shown(cell: str, as_float: bool) -> str:
+    """The cell as the parser shows it: as a float where it read the column as floats."""
+    if as_float:
+        try:
+            return show_cell(float(cell))
+        except ValueError:
+            pass
+    return show_cell(cell)
 
 
 def _reporting_date(conn: Connection, h: _Header) -> tuple[dt.date | None, list[str]]:
@@ -820,23 +762,19 @@ def _reporting_date(conn: Connection, h: _Header) -> tuple[dt.date | None, list[
     if "reporting_date" not in h.plan.core:
         return None, []
     rows = conn.execute(text("SELECT _date, count(*), min(source_row) FROM stage GROUP BY _date")).all()
-    per_date: dict[dt.date, list[int]] = {}
+    per_date: dict[dt.date, tuple[int, int]] = {}
     bad = []
     for raw_value, n, first in rows:
         value = (raw_value or "").strip()
         if not value:
             continue
-        d = ml._parse_date(value)
+        d = parse_date(value)
         if d is None:
             bad.append(raw_value)
             continue
-        acc = per_date.setdefault(d, [0, first])
-        acc[0] += n
-        acc[1] = min(acc[1], first)
-    if not per_date:
-        return None, bad
-    best = max(per_date.items(), key=lambda kv: (kv[1][0], -kv[1][1]))[0]
-    return best, bad
+        seen, seen_first = per_date.get(d, (0, first))
+        per_date[d] = (seen + n, min(seen_first, first))
+    return reporting_date(per_date), bad
 
 
 def _add_issue(conn: Connection, where: str, code: str, detail_sql: str, params: dict) -> None:
@@ -851,25 +789,18 @@ def _add_issue(conn: Connection, where: str, code: str, detail_sql: str, params:
 # --------------------------------------------------------------------------- entry point
 
 
-def stage_csv_fast(
-    conn: Connection,
-    path: str | PathLike[str],
-    population: str,
-    *,
-    encoding: str | None = None,
-    max_bytes: int | None = None,
-    file_name: str | None = None,
-) -> FastStageResult | None:
+def stage_csv_fast(conn: Connection, path: str | PathLike[str], population: str, **options) -> FastStageResult | None:
     """Build the ``stage`` temp table for a CSV master list with COPY + set-based SQL.
 
     Runs inside the caller's transaction, under a savepoint.  Returns ``None`` -- the
     savepoint rolled back, nothing left behind -- when the file needs the Python parser:
     XLSX, long format, ragged or multi-line rows, broken encodings, odd quoting, cells whose
     reading is uncertain, and every whole-file error (the parser then raises it with its
-    own message).  ``stage_csv`` does the same but says why, with FastStageUnavailable.
+    own message).  ``stage_csv`` does the same but says why, with FastStageUnavailable;
+    ``options`` are its keyword arguments.
     """
     try:
-        return stage_csv(conn, path, population, encoding=encoding, max_bytes=max_bytes, file_name=file_name)
+        return stage_csv(conn, path, population, **options)
     except FastStageUnavailable:
         return None
 
@@ -999,7 +930,7 @@ def _build_stage(conn: Connection, h: _Header, width: int, stats: _StreamStats, 
     counts: Counter[str] = Counter()
     for _pos, kind, n, _ in kinds:
         if kind != "textnum":
-            counts[_KIND_CODE.get(kind, kind)] += n
+            counts[issue_code(kind)] += n
     reporting_date, bad_dates = _reporting_date(conn, h)
     if bad_dates:
         j = plan.core["reporting_date"]
@@ -1036,10 +967,10 @@ def _build_stage(conn: Connection, h: _Header, width: int, stats: _StreamStats, 
 
 
 def _bd_positions(lay: _Layout) -> set[int]:
-    return {j for kind in ml.BREAKDOWNS for j in lay.breakdown[kind]}
+    return {j for kind in BREAKDOWNS for j in lay.breakdown[kind]}
 
 
-def _row_issues(conn: Connection, h: _Header, lay: _Layout, kinds) -> list[ml.RowIssue]:
+def _row_issues(conn: Connection, h: _Header, lay: _Layout, kinds) -> list[RowIssue]:
     """The first ISSUE_LIMIT issues, ordered like the parser's (line, column)."""
     plan = h.plan
     rows = conn.execute(text(
@@ -1049,7 +980,7 @@ def _row_issues(conn: Connection, h: _Header, lay: _Layout, kinds) -> list[ml.Ro
     text_cols = {pos for pos, kind, _n, texty in kinds
                  if kind in ("non_numeric", "coord_nan") and texty or kind == "textnum"}
     limits = {plan.core["lat"]: 90.0, plan.core["lon"]: 180.0}
-    out: list[ml.RowIssue] = []
+    out: list[RowIssue] = []
     for line, loc_id, detail in rows:
         entries = []
         for d in detail:
@@ -1060,11 +991,9 @@ def _row_issues(conn: Connection, h: _Header, lay: _Layout, kinds) -> list[ml.Ro
             if kind == "textnum":
                 continue
             label = plan.labels[pos]
-            if kind == "duplicate_id":
-                msg = f"location id {loc_id} already used on line {cell}"
-            else:
-                msg = _message(kind, label, cell, pos not in text_cols, limits.get(pos))
-            out.append(ml.RowIssue(line, label, _KIND_CODE.get(kind, kind), msg))
+            msg = issue_message(kind, label, _shown(cell, pos not in text_cols), limit=limits.get(pos),
+                                location_id=loc_id, first_line=cell)
+            out.append(RowIssue(line, label, issue_code(kind), msg))
             if len(out) >= ISSUE_LIMIT:
                 return out
     return out

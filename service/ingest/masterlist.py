@@ -55,7 +55,11 @@ import numpy as np
 import openpyxl
 import pandas as pd
 from openpyxl.utils.exceptions import InvalidFileException
+
 from service.core.constants import POPULATIONS
+from service.ingest.stage import (BREAKDOWNS, FORMATS, ISSUE_CODES, ColumnPlan, HeaderPlan, RowIssue,
+                                  dates_seen, is_index_column, issue_code, issue_message, normalise_name, parse_date,
+                                  reporting_date, show_cell)
 
 __all__ = [
     "BREAKDOWNS",
@@ -63,13 +67,16 @@ __all__ = [
     "ISSUE_CODES",
     "POPULATIONS",
     "MasterlistError",
+    "PREVIEW_RECORDS",
     "ParsedMasterlist",
     "RowIssue",
+    "csv_preview",
+    "decode_text",
+    "line_offset",
+    "normalise_population",
     "parse_masterlist",
+    "plan_header",
 ]
-
-FORMATS: tuple[str, ...] = ("dtm-wide", "hxl", "long")
-BREAKDOWNS: tuple[str, ...] = ("origin", "shelter", "period")
 
 # --------------------------------------------------------------------------- public types
 
@@ -100,34 +107,6 @@ class MasterlistError(Exception):
 
 
 @dataclass
-class RowIssue:
-    """A problem with one row (the row is still returned as a record)."""
-
-    row: int  # 1-based line number as seen in a text editor / spreadsheet (header = line 1)
-    field: str | None  # source column name
-    code: str  # see ISSUE_CODES
-    message: str
-
-
-#: Codes used in ``RowIssue.code``.
-ISSUE_CODES: dict[str, str] = {
-    "missing_id": "location id cell is empty",
-    "duplicate_id": "location id already used on an earlier line (record kept)",
-    "missing_value": "a required value (families, individuals, latitude, longitude) is empty",
-    "non_numeric": "a count is not a number (value set to None / dropped from the breakdown)",
-    "negative": "a count is negative (value set to None / dropped)",
-    "non_integer": "a count has a fractional part (value set to None / dropped)",
-    "bad_coordinate": "latitude/longitude not numeric or out of range (lat and lon set to None)",
-    "bad_date": "date cell not recognised (reporting_date None)",
-    # long format only
-    "orphan_breakdown": "breakdown row whose location id has no location row",
-    "missing_category": "breakdown row with an empty category",
-    "duplicate_breakdown": "same location/breakdown/category given twice (first kept)",
-    "ignored_value": "breakdown row carries a value that differs from its location row",
-}
-
-
-@dataclass
 class ParsedMasterlist:
     file: str  # file name (no directories), as used in messages
     population: str  # 'idp' | 'returnee'
@@ -140,11 +119,6 @@ class ParsedMasterlist:
 
 
 # --------------------------------------------------------------------------- vocabularies
-
-
-def _norm(name: str) -> str:
-    """Normalised column name: casefolded, letters and digits only ('Place_ID' -> 'placeid')."""
-    return "".join(ch for ch in name.casefold() if ch.isalnum())
 
 
 _FIELD_LABELS: dict[str, str] = {
@@ -321,24 +295,19 @@ _HXL_TAGS: dict[str, list[hxl.model.TagPattern]] = {
 }
 _HXL_HINT_TAGS = ("#loc", "#geo", "#adm1", "#adm2", "#affected")
 
-_DATE_FORMATS: tuple[str, ...] = (
-    "%b %d, %Y", "%B %d, %Y", "%b %d %Y", "%B %d %Y", "%Y-%m-%d", "%d/%m/%Y", "%m/%d/%Y",
-    "%d-%m-%Y", "%d.%m.%Y", "%Y/%m/%d", "%d %b %Y", "%d %B %Y", "%d-%b-%Y", "%d-%b-%y",
-    "%d/%m/%y", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y%m%d",
-)
-
-_INDEX_RE = re.compile(r"\d*(\.0*)?")
 _NON_SPACE_RE = re.compile(r"\S")
 _NON_ASCII_RE = re.compile(r"[^\x00-\x7f]")
 _ARABIC_RE = re.compile(r"[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff\u200c-\u200f]")
-_PREVIEW_RECORDS = 30  # records scanned for the header row / HXL tag row
+PREVIEW_RECORDS = 30  # records scanned for the header row / HXL tag row
 _THOUSANDS_RE = re.compile(r"[+-]?\d{1,3}([,٬]\d{3})+([.٫]\d*)?")
 
 # --------------------------------------------------------------------------- reading
 
 
 @dataclass
-class _Rec:
+class PreviewRecord:
+    """One CSV record (or sheet row) of the file's first lines, where the header is sought."""
+
     start: int  # first physical line / sheet row of the record
     end: int  # last physical line (differs from start for quoted multi-line CSV cells)
     cells: list[str]
@@ -356,11 +325,11 @@ _STRIP = np.frompyfunc(str.strip, 1, 1)
 @dataclass
 class _Source:
     sheet: str | None
-    preview: list[_Rec]
+    preview: list[PreviewRecord]
     load: _Loader
 
 
-def _decode(data: bytes, file: str, encoding: str | None) -> tuple[str, bool]:
+def decode_text(data: bytes, file: str, encoding: str | None) -> tuple[str, bool]:
     """Bytes -> (text, whether it was UTF-8): explicit encoding, else BOM, else UTF-8, else
     charset-normalizer, else cp1256."""
     if encoding:
@@ -401,7 +370,7 @@ def _decode(data: bytes, file: str, encoding: str | None) -> tuple[str, bool]:
     return text, False
 
 
-def _line_offset(text: str, lines: int) -> int:
+def line_offset(text: str, lines: int) -> int:
     """Character offset where physical line ``lines + 1`` starts."""
     pos = 0
     for _ in range(lines):
@@ -414,7 +383,7 @@ def _line_offset(text: str, lines: int) -> int:
 
 def _read_csv(path: Path, file: str, encoding: str | None) -> _Source:
     raw = path.read_bytes()
-    text, raw_is_utf8 = _decode(raw, file, encoding)
+    text, raw_is_utf8 = decode_text(raw, file, encoding)
     # When the file is UTF-8 (the usual case) pandas reads the original bytes; otherwise
     # the decoded text is re-encoded as UTF-8 for it.
     bom = len(codecs.BOM_UTF8) if raw.startswith(codecs.BOM_UTF8) else 0
@@ -424,26 +393,10 @@ def _read_csv(path: Path, file: str, encoding: str | None) -> _Source:
     if "\r" in text and "\n" not in text:  # classic Mac line endings
         text = text.replace("\r", "\n")
         raw_is_utf8 = False
-    # Delimiter: whichever of , ; TAB is most frequent on the busiest early line (the
-    # header), so a title row like "IDPs; Feb 2021" cannot decide it.  Ties -> comma.
-    head_lines = text[:_line_offset(text, _PREVIEW_RECORDS)].split("\n")
-    delim = max((",", ";", "\t"),
-                key=lambda d: (max((ln.count(d) for ln in head_lines), default=0), d == ","))
-
-    preview: list[_Rec] = []
-    reader = csv.reader(io.StringIO(text), delimiter=delim)
-    try:
-        last = 0
-        for cells in reader:
-            preview.append(_Rec(last + 1, reader.line_num, cells))
-            last = reader.line_num
-            if len(preview) >= _PREVIEW_RECORDS:
-                break
-    except csv.Error as exc:
-        raise MasterlistError(file, f"malformed CSV: {exc}", row=reader.line_num) from None
+    delim, preview = csv_preview(text, file)
 
     def load(after: int, width: int, numeric: frozenset[int]) -> tuple[_Cols, np.ndarray]:
-        offset = _line_offset(text, after)
+        offset = line_offset(text, after)
         if _NON_SPACE_RE.search(text, offset) is None:  # nothing after the header
             return [np.empty(0, dtype=object) for _ in range(width)], np.empty(0, np.int64)
         try:
@@ -476,6 +429,28 @@ def _read_csv(path: Path, file: str, encoding: str | None) -> _Source:
         return cols, starts.astype(np.int64)
 
     return _Source(None, preview, load)
+
+
+def csv_preview(text: str, file: str) -> tuple[str, list[PreviewRecord]]:
+    """The delimiter of CSV ``text`` and its first ``PREVIEW_RECORDS`` records.
+
+    Delimiter: whichever of , ; TAB is most frequent on the busiest early line (the header),
+    so a title row like "IDPs; Feb 2021" cannot decide it.  Ties -> comma."""
+    head_lines = text[:line_offset(text, PREVIEW_RECORDS)].split("\n")
+    delim = max((",", ";", "\t"),
+                key=lambda d: (max((ln.count(d) for ln in head_lines), default=0), d == ","))
+    preview: list[PreviewRecord] = []
+    reader = csv.reader(io.StringIO(text), delimiter=delim)
+    try:
+        last = 0
+        for cells in reader:
+            preview.append(PreviewRecord(last + 1, reader.line_num, cells))
+            last = reader.line_num
+            if len(preview) >= PREVIEW_RECORDS:
+                break
+    except csv.Error as exc:
+        raise MasterlistError(file, f"malformed CSV: {exc}", row=reader.line_num) from None
+    return delim, preview
 
 
 def _column_array(s: pd.Series, numeric: bool) -> np.ndarray:
@@ -572,7 +547,7 @@ def _read_xlsx(path: Path, file: str, sheet: str | None) -> _Source:
             for name in names:
                 ws = worksheet(name)
                 if ws is not None and _looks_like_masterlist(
-                        _preview_of(_sheet_rows(ws, _PREVIEW_RECORDS))):
+                        _preview_of(_sheet_rows(ws, PREVIEW_RECORDS))):
                     candidates.append(name)
             if len(candidates) != 1:
                 which = "none" if not candidates else f"{len(candidates)} (" + ", ".join(
@@ -592,11 +567,11 @@ def _read_xlsx(path: Path, file: str, sheet: str | None) -> _Source:
         body = rows[after:]
         return _columns_of(body, width), np.arange(after + 1, after + 1 + len(body), dtype=np.int64)
 
-    return _Source(chosen, _preview_of(rows[:_PREVIEW_RECORDS]), load)
+    return _Source(chosen, _preview_of(rows[:PREVIEW_RECORDS]), load)
 
 
-def _preview_of(rows: Sequence[list[str]]) -> list[_Rec]:
-    return [_Rec(i + 1, i + 1, list(r)) for i, r in enumerate(rows)]
+def _preview_of(rows: Sequence[list[str]]) -> list[PreviewRecord]:
+    return [PreviewRecord(i + 1, i + 1, list(r)) for i, r in enumerate(rows)]
 
 
 def _is_blank(cells: Sequence[str]) -> bool:
@@ -610,12 +585,12 @@ def _hxl_columns(cells: list[str], header: list[str] | None) -> list[hxl.model.C
     return hxl.model.Column.parse_list([c.strip() for c in cells], header)
 
 
-def _find_header(preview: list[_Rec]) -> int | None:
+def _find_header(preview: list[PreviewRecord]) -> int | None:
     """Index of the header record: the first row with most required-column names (>= 2),
     else the first non-blank row (title rows above a header are skipped that way)."""
     best, best_score = None, 1
     for k, rec in enumerate(preview):
-        score = sum(1 for c in rec.cells if _norm(c) in _HEADER_EVIDENCE)
+        score = sum(1 for c in rec.cells if normalise_name(c) in _HEADER_EVIDENCE)
         if score > best_score:
             best, best_score = k, score
     if best is not None:
@@ -623,8 +598,8 @@ def _find_header(preview: list[_Rec]) -> int | None:
     return next((k for k, rec in enumerate(preview) if not _is_blank(rec.cells)), None)
 
 
-def _looks_like_masterlist(preview: list[_Rec]) -> bool:
-    if any(sum(1 for c in r.cells if _norm(c) in _HEADER_EVIDENCE) >= 2 for r in preview):
+def _looks_like_masterlist(preview: list[PreviewRecord]) -> bool:
+    if any(sum(1 for c in r.cells if normalise_name(c) in _HEADER_EVIDENCE) >= 2 for r in preview):
         return True
     for rec in preview:
         tags = _hxl_columns(rec.cells, None)
@@ -634,33 +609,6 @@ def _looks_like_masterlist(preview: list[_Rec]) -> bool:
 
 
 # --------------------------------------------------------------------------- column plan
-
-
-@dataclass
-class _Plan:
-    fmt: str
-    names: list[str]  # column name per position ('' = unnamed); -> columns_found
-    labels: list[str]  # name used in issues / as extra key (never empty)
-    core: dict[str, int] = field(default_factory=dict)  # field -> position
-    breakdown: dict[str, list[int]] = field(default_factory=lambda: {k: [] for k in BREAKDOWNS})
-    extra: list[int] = field(default_factory=list)
-    ignored: list[int] = field(default_factory=list)  # leading unnamed index column
-    kind_col: int | None = None  # long format 'breakdown' column
-    category_col: int | None = None  # long format 'category' column
-
-    def widen(self, width: int) -> None:
-        """Data rows wider than the header: the extra positions are unnamed extra columns."""
-        for j in range(len(self.names), width):
-            self.names.append("")
-            self.labels.append(f"column {j + 1}")
-            self.extra.append(j)
-
-    def drop_last(self) -> None:
-        """Forget the last position (an unnamed, empty extra column)."""
-        j = len(self.names) - 1
-        self.names.pop()
-        self.labels.pop()
-        self.extra.remove(j)
 
 
 def _unique_labels(names: list[str]) -> list[str]:
@@ -683,12 +631,12 @@ def _pop_of_tag(col: hxl.model.Column) -> str | None:
 
 
 def _plan_columns(header: list[str], tags: list[hxl.model.Column] | None,
-                  pop: str, file: str) -> _Plan:
+                  pop: str, file: str) -> ColumnPlan:
     """Assign every header position a role (core field, breakdown, extra) from names/tags."""
     width = len(header)
     names = [h if h or tags is None or not tags[j].tag else tags[j].display_tag
              for j, h in enumerate(header)]
-    norms = [_norm(h) for h in header]
+    norms = [normalise_name(h) for h in header]
     lowered = {h.lower() for h in header}
     if tags is not None:
         fmt = "hxl"
@@ -696,7 +644,7 @@ def _plan_columns(header: list[str], tags: list[hxl.model.Column] | None,
         fmt = "long"
     else:
         fmt = "dtm-wide"
-    plan = _Plan(fmt, names, _unique_labels(names))
+    plan = ColumnPlan(fmt, names, _unique_labels(names))
     used: set[int] = set()  # positions assigned to a core field
     blocked: set[int] = set()  # tagged for the other population: not a core field
     wrong_pop: dict[str, str] = {}  # field -> column that is for the other population
@@ -779,25 +727,9 @@ def _plan_columns(header: list[str], tags: list[hxl.model.Column] | None,
 _Issue = tuple[int, int, str, str, str]  # (line, column position, column label, code, message)
 
 
-def _is_index(col: np.ndarray) -> bool:
-    """Whether a column holds only row numbers ('0', '1', ... or '' / '3.0')."""
-    if col.dtype.kind == "f" or len(col) == 0:
-        return True
-    u = col.astype(str)
-    ok = (u == "") | np.strings.isdigit(u)
-    return bool(ok.all()) or all(_INDEX_RE.fullmatch(v) for v in u[~ok].tolist())
-
-
 def _filled(col: np.ndarray) -> np.ndarray:
     """Non-empty cells of a column (text or float)."""
     return ~np.isnan(col) if col.dtype.kind == "f" else col != ""
-
-
-def _show(v: object) -> str:
-    """A cell for a message: text quoted, floats without a needless '.0'."""
-    if isinstance(v, float):
-        return str(int(v)) if v.is_integer() else repr(v)
-    return repr(v)
 
 
 def _fallback_number(raw: str) -> float | None:
@@ -855,18 +787,10 @@ def _counts(arr: np.ndarray, pos: int, label: str, lines: np.ndarray, issues: li
     with np.errstate(invalid="ignore"):
         neg = vals < 0
         frac = ~neg & (vals != np.floor(vals)) & ~np.isnan(vals)
-    for k in np.flatnonzero(num.bad):
-        issues.append((int(lines[k]), pos, label, "non_numeric",
-                       f"{label}: {_show(arr[k])} is not a number"))
-    for k in np.flatnonzero(neg):
-        issues.append((int(lines[k]), pos, label, "negative",
-                       f"{label}: {_show(arr[k])} is negative"))
-    for k in np.flatnonzero(frac):
-        issues.append((int(lines[k]), pos, label, "non_integer",
-                       f"{label}: {_show(arr[k])} is not a whole number"))
-    if required:
-        for k in np.flatnonzero(num.empty):
-            issues.append((int(lines[k]), pos, label, "missing_value", f"{label} is empty"))
+    for code, where in (("non_numeric", num.bad), ("negative", neg), ("non_integer", frac),
+                        ("missing_value", num.empty if required else ())):
+        for k in np.flatnonzero(where):
+            issues.append((int(lines[k]), pos, label, code, issue_message(code, label, show_cell(arr[k]))))
     vals = vals.copy()
     vals[neg | frac] = np.nan
     return vals
@@ -904,24 +828,10 @@ def _ids(arr: np.ndarray) -> np.ndarray:
     return _NORM_ID(arr) if len(arr) else arr
 
 
-def _parse_date(raw: str) -> dt.date | None:
-    s = " ".join(raw.split())
-    for fmt in _DATE_FORMATS:
-        try:
-            return dt.datetime.strptime(s, fmt).date()
-        except ValueError:
-            continue
-    if re.fullmatch(r"\d{5}(\.0*)?", s):  # Excel serial day number
-        serial = int(float(s))
-        if 20000 <= serial <= 80000:
-            return dt.date(1899, 12, 30) + dt.timedelta(days=serial)
-    return None
-
-
 # --------------------------------------------------------------------------- records
 
 
-def _build_records(cols: _Cols, lines: np.ndarray, plan: _Plan,
+def _build_records(cols: _Cols, lines: np.ndarray, plan: ColumnPlan,
                    issues: list[_Issue]) -> list[dict]:
     """One record per row of ``cols`` (already stripped, blank rows removed)."""
     n = len(lines)
@@ -940,7 +850,7 @@ def _build_records(cols: _Cols, lines: np.ndarray, plan: _Plan,
     id_arr = _ids(cols[pos])
     ids = _text_list(id_arr)
     for k in np.flatnonzero(id_arr == ""):
-        issues.append((int(lines[k]), pos, lab[pos], "missing_id", "location id is empty"))
+        issues.append((int(lines[k]), pos, lab[pos], "missing_id", issue_message("missing_id", lab[pos])))
     dup = pd.Series(id_arr).duplicated(keep="first").to_numpy() & (id_arr != "")
     if dup.any():
         dup_ids = set(id_arr[dup].tolist())
@@ -950,7 +860,7 @@ def _build_records(cols: _Cols, lines: np.ndarray, plan: _Plan,
             seen = first_line.setdefault(ids[k], line)
             if seen != line:
                 issues.append((line, pos, lab[pos], "duplicate_id",
-                               f"location id {ids[k]} already used on line {seen}"))
+                               issue_message("duplicate_id", lab[pos], location_id=ids[k], first_line=seen)))
     place_ids = _text_list(_ids(cols[core["place_id"]])) if "place_id" in core else none
 
     # Counts
@@ -967,14 +877,10 @@ def _build_records(cols: _Cols, lines: np.ndarray, plan: _Plan,
         num = _numbers(raw)
         with np.errstate(invalid="ignore"):
             out = np.abs(num.vals) > limit
-        for k in np.flatnonzero(num.bad):
-            issues.append((int(lines[k]), pos, lab[pos], "bad_coordinate",
-                           f"{lab[pos]}: {_show(raw[k])} is not a number"))
-        for k in np.flatnonzero(out):
-            issues.append((int(lines[k]), pos, lab[pos], "bad_coordinate",
-                           f"{lab[pos]}: {_show(raw[k])} is outside [-{limit:g}, {limit:g}]"))
-        for k in np.flatnonzero(num.empty):
-            issues.append((int(lines[k]), pos, lab[pos], "missing_value", f"{lab[pos]} is empty"))
+        for kind, where in (("coord_nan", num.bad), ("coord_out", out), ("missing_value", num.empty)):
+            for k in np.flatnonzero(where):
+                issues.append((int(lines[k]), pos, lab[pos], issue_code(kind),
+                               issue_message(kind, lab[pos], show_cell(raw[k]), limit=limit)))
         valid &= ~np.isnan(num.vals) & ~out
         coords[fld] = num.vals
     valid_l = valid.tolist()
@@ -986,12 +892,12 @@ def _build_records(cols: _Cols, lines: np.ndarray, plan: _Plan,
     if "reporting_date" in core:
         pos = core["reporting_date"]
         raw_l = cols[pos].tolist()
-        parsed = {u: _parse_date(u) for u in set(raw_l) if u}
+        parsed = {u: parse_date(u) for u in set(raw_l) if u}
         dates = [parsed.get(v) for v in raw_l]
         for k, v in enumerate(raw_l):
             if v and parsed[v] is None:
                 issues.append((int(lines[k]), pos, lab[pos], "bad_date",
-                               f"{lab[pos]}: {v!r} is not a recognised date"))
+                               issue_message("bad_date", lab[pos], show_cell(v))))
 
     # Breakdowns (wide / HXL): zeros and flawed cells dropped, flawed cells reported.
     breakdown: dict[str, list[dict[str, int]]] = {}
@@ -1034,7 +940,7 @@ def _build_records(cols: _Cols, lines: np.ndarray, plan: _Plan,
 
 
 def _attach_breakdowns(bd: _Cols, bd_lines: np.ndarray, loc: _Cols, records: list[dict],
-                       plan: _Plan, issues: list[_Issue]) -> None:
+                       plan: ColumnPlan, issues: list[_Issue]) -> None:
     """Long format: fold breakdown rows into their location records (``loc`` are the
     location rows' columns, in the same order as ``records``)."""
     assert plan.kind_col is not None and plan.category_col is not None
@@ -1046,7 +952,7 @@ def _attach_breakdowns(bd: _Cols, bd_lines: np.ndarray, loc: _Cols, records: lis
     kind_pos, cat_pos = plan.kind_col, plan.category_col
     ids = _text_list(_ids(bd[id_pos]))
     kinds_raw = bd[kind_pos].tolist()
-    kinds = [_LONG_KINDS.get(_norm(k)) for k in kinds_raw]
+    kinds = [_LONG_KINDS.get(normalise_name(k)) for k in kinds_raw]
     known = np.array([k is not None for k in kinds], dtype=bool)
     cats = bd[cat_pos].tolist()
     fam_raw = bd[fam_pos]
@@ -1100,7 +1006,7 @@ def _attach_breakdowns(bd: _Cols, bd_lines: np.ndarray, loc: _Cols, records: lis
                            f"breakdown {kinds_raw[k]!r} row without a category"))
             continue
         kind = kinds[k]
-        key = (lid, kind or _norm(kinds_raw[k]), cats[k])
+        key = (lid, kind or normalise_name(kinds_raw[k]), cats[k])
         if key in seen:
             issues.append((line, cat_pos, lab[cat_pos], "duplicate_breakdown",
                            f"{what} for location {lid} given twice; first value kept"))
@@ -1116,7 +1022,7 @@ def _attach_breakdowns(bd: _Cols, bd_lines: np.ndarray, loc: _Cols, records: lis
 # --------------------------------------------------------------------------- entry point
 
 
-def _normalise_population(population: object, file: str) -> str:
+def normalise_population(population: object, file: str) -> str:
     key = population.strip().lower() if isinstance(population, str) else None
     canonical = {"idp": "idp", "idps": "idp", "returnee": "returnee", "returnees": "returnee"}
     if key not in canonical:
@@ -1145,7 +1051,7 @@ def parse_masterlist(
     """
     p = Path(path)
     file = p.name or str(path)
-    pop = _normalise_population(population, file)
+    pop = normalise_population(population, file)
     ext = p.suffix.lower()
     if ext not in (".csv", ".xlsx"):
         raise MasterlistError(file, f"unsupported file type {ext or '(no extension)'}; "
@@ -1172,27 +1078,34 @@ def parse_masterlist(
             gc.enable()
 
 
-def _parse_source(src: _Source, pop: str, file: str) -> ParsedMasterlist:
-    k = _find_header(src.preview)
+def plan_header(preview: Sequence[PreviewRecord], population: str, file: str) -> HeaderPlan:
+    """The header row among the first records (title rows above it skipped), an HXL tag row
+    under it (or instead of it), and the role of every column.  ``population`` must be
+    normalised (:func:`normalise_population`).  Raises ``MasterlistError``."""
+    k = _find_header(list(preview))
     if k is None:
         raise MasterlistError(file, "file is empty (no header row)")
-    header = [c.strip() for c in src.preview[k].cells]
-    after = src.preview[k].end
+    header = [c.strip() for c in preview[k].cells]
+    after = preview[k].end
     tags = _hxl_columns(header, None)  # a hashtag row with no text header above it
-    if tags is None and k + 1 < len(src.preview):
-        tags = _hxl_columns(src.preview[k + 1].cells, header)
+    if tags is None and k + 1 < len(preview):
+        tags = _hxl_columns(preview[k + 1].cells, header)
         if tags is not None:
-            after = src.preview[k + 1].end
-
+            after = preview[k + 1].end
     if tags is not None:
         tags = tags[:len(header)] + [hxl.model.Column() for _ in range(len(header) - len(tags))]
-    plan = _plan_columns(header, tags, pop, file)
+    return HeaderPlan(_plan_columns(header, tags, population, file), after, len(header))
+
+
+def _parse_source(src: _Source, pop: str, file: str) -> ParsedMasterlist:
+    head = plan_header(src.preview, pop, file)
+    plan, after = head.plan, head.after
 
     numeric: frozenset[int] = frozenset()
     if plan.fmt != "long":
         numeric = frozenset([plan.core[f] for f in ("lat", "lon", "families", "individuals")]
                             + [j for kind in BREAKDOWNS for j in plan.breakdown[kind]])
-    cols, lines = src.load(after, len(header), numeric)
+    cols, lines = src.load(after, head.width, numeric)
     cols = [_STRIP(c) if c.dtype == object and len(c) else c for c in cols]
     plan.widen(len(cols))  # rows wider than the header: unnamed extra columns
     # Drop trailing unnamed, empty columns (trailing commas, formatted-but-empty XLSX cells).
@@ -1200,17 +1113,14 @@ def _parse_source(src: _Source, pop: str, file: str) -> ParsedMasterlist:
         cols.pop()
         plan.drop_last()
     # The unnamed leading index column added by CSV converters (pandas' 'Unnamed: 0').
-    if 0 in plan.extra and _norm(plan.names[0]) in ("", "unnamed0", "index") and _is_index(cols[0]):
-        plan.extra.remove(0)
-        plan.ignored.append(0)
+    if plan.may_have_index_column() and is_index_column(cols[0]):
+        plan.ignore_index_column()
 
     if len(lines) == 0:
         raise MasterlistError(file, "no data rows after the header")
     # Fully blank rows are skipped.  The index and date columns do not count: DTM's
     # trailing "blank" row carries only those.
-    skip = set(plan.ignored)
-    if "reporting_date" in plan.core:
-        skip.add(plan.core["reporting_date"])
+    skip = plan.blank_row_exempt()
     keep = np.zeros(len(lines), dtype=bool)
     for j, col in enumerate(cols):
         if j not in skip:
@@ -1222,7 +1132,7 @@ def _parse_source(src: _Source, pop: str, file: str) -> ParsedMasterlist:
 
     issues: list[_Issue] = []
     if plan.fmt == "long" and plan.kind_col is not None:
-        is_loc = np.array([_norm(v) in ("", "total") for v in cols[plan.kind_col].tolist()],
+        is_loc = np.array([normalise_name(v) in ("", "total") for v in cols[plan.kind_col].tolist()],
                           dtype=bool)
         loc = [c[is_loc] for c in cols]
         records = _build_records(loc, lines[is_loc], plan, issues)
@@ -1232,13 +1142,12 @@ def _parse_source(src: _Source, pop: str, file: str) -> ParsedMasterlist:
         records = _build_records(cols, lines, plan, issues)
 
     issues.sort(key=lambda t: (t[0], t[1]))
-    date_counts = Counter(r["reporting_date"] for r in records if r["reporting_date"])
     return ParsedMasterlist(
         file=file,
         population=pop,
         format=plan.fmt,
         sheet=src.sheet,
-        reporting_date=date_counts.most_common(1)[0][0] if date_counts else None,
+        reporting_date=reporting_date(dates_seen((r["reporting_date"], r["row"]) for r in records)),
         columns_found=list(plan.names),
         records=records,
         issues=[RowIssue(row, fld, code, msg) for row, _pos, fld, code, msg in issues],

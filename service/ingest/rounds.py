@@ -24,8 +24,9 @@ from service.core.bulk import copy_rows
 from service.figures import aggregate, placement, quality
 from service.core.importlog import ImportRecord, bump_data_version, log_import, log_rejection
 from service.ingest import fast_stage
-from service.ingest.fast_stage import STAGE_COLUMNS, FastStageUnavailable, create_stage_table
-from service.ingest.masterlist import MasterlistError, ParsedMasterlist, RowIssue, parse_masterlist
+from service.ingest.fast_stage import FastStageUnavailable
+from service.ingest.stage import STAGE_COLUMNS, RowIssue, create_stage_table
+from service.ingest.masterlist import MasterlistError, ParsedMasterlist, parse_masterlist
 
 logger = logging.getLogger("dtm_atlas.ingest")
 KNOWN_ROUNDS = Path(__file__).resolve().parent.parent / "data" / "known_rounds.csv"

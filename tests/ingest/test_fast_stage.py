@@ -17,9 +17,10 @@ from sqlalchemy import text
 
 from service.core.bulk import copy_rows
 from service.ingest import fast_stage
-from service.ingest.fast_stage import FastStageUnavailable, create_stage_table, stage_csv, stage_csv_fast
+from service.ingest.fast_stage import FastStageUnavailable, stage_csv, stage_csv_fast
 from service.ingest.masterlist import parse_masterlist
-from service.ingest.rounds import STAGE_COLUMNS, _stage_rows, import_masterlist
+from service.ingest.rounds import _stage_rows, import_masterlist
+from service.ingest.stage import STAGE_COLUMNS, create_stage_table
 from tests.conftest import MASTERLISTS, REAL_ROUNDS
 
 FEB21_IDP = MASTERLISTS / "IDPs_MasterList_dataset_DTM_IOMFeb_28_2021.csv"
