@@ -12,6 +12,11 @@ sub-district from the point, kept inside the declared district (nearest sub-dist
 the declared district when the point lies outside it). A declared name that does not
 resolve falls back to the spatial placement. Spatial placement: point-in-polygon only.
 Either way each row lands in one unit per level or in that level's ``UNASSIGNED`` bucket.
+
+``place`` runs the steps in order: ``leaf_chain``, ``find_duplicate_ids``,
+``points_in_polygons``, ``rows_outside_declared_unit``, ``insert_round_rows``
+(``resolve_declared`` runs before, ``upsert_locations`` after). They share the temp tables
+named below; ``docs/architecture.md`` times each step under the same name.
 """
 
 from __future__ import annotations
@@ -22,6 +27,17 @@ from boundaries.crosswalk import Crosswalk
 from service.core.bulk import copy_rows, execute_literal
 from service.core.constants import UNASSIGNED
 
+
+#: The temp tables of one import transaction (ON COMMIT DROP) that the steps share, by the
+#: step that makes each. ``stage`` comes from staging (``service.ingest.stage``).
+STAGE = "stage"
+DECLARED = "declared"  # resolve_declared: each distinct declared (governorate, district) -> P-codes
+DUPLICATE_IDS = "duplicate_ids"  # find_duplicate_ids: location ids given twice or more, first row of each
+LEAF_CHAIN = "leaf_chain"  # leaf_chain: each unit of the deepest level -> its units at levels 1-3
+POINTS = "stage_points"  # points_in_polygons: the valid points, in geometry order
+POINT_UNITS = "point_units"  # points_in_polygons: the deepest unit holding each point
+OFF_DECLARED = "off_declared"  # rows_outside_declared_unit: swap test, point used, nearest units
+TEMP_TABLES = (DECLARED, DUPLICATE_IDS, LEAF_CHAIN, POINTS, POINT_UNITS, OFF_DECLARED)
 
 FLAG_DESCRIPTIONS = {
     "bad_coordinate": "latitude/longitude missing, non-numeric or out of range",
@@ -61,7 +77,7 @@ def resolve_declared(conn: Connection, crosswalk: Crosswalk, set_id: int) -> Non
         ).all()
     )
     distinct = conn.execute(
-        text("SELECT DISTINCT gov_name, dist_name, adm1_code, adm2_code FROM stage")
+        text(f"SELECT DISTINCT gov_name, dist_name, adm1_code, adm2_code FROM {STAGE}")
     ).all()
 
     def resolve(level: int, code: str | None, name: str | None, parent: str | None) -> str | None:
@@ -86,39 +102,51 @@ def resolve_declared(conn: Connection, crosswalk: Crosswalk, set_id: int) -> Non
         rows.append((gov, dist, c1, c2, a1, a2, unresolved))
     conn.execute(
         text(
-            """
-            CREATE TEMP TABLE declared (gov_name text, dist_name text, adm1_code text, adm2_code text,
+            f"""
+            CREATE TEMP TABLE {DECLARED} (gov_name text, dist_name text, adm1_code text, adm2_code text,
                                         declared_adm1 text, declared_adm2 text, unresolved boolean) ON COMMIT DROP
             """
         )
     )
-    copy_rows(conn, "declared", ["gov_name", "dist_name", "adm1_code", "adm2_code", "declared_adm1", "declared_adm2",
+    copy_rows(conn, DECLARED, ["gov_name", "dist_name", "adm1_code", "adm2_code", "declared_adm1", "declared_adm2",
                                  "unresolved"], rows)
-    conn.execute(text("ANALYZE declared"))  # a few rows: the planner then hashes it instead of sorting the stage
+    conn.execute(text(f"ANALYZE {DECLARED}"))  # a few rows: the planner then hashes it instead of sorting the stage
 
 
-def duplicate_ids(conn: Connection) -> None:
-    """The temp table ``dup_ids``: the stage's location ids seen twice or more, with the
-    first source row of each (counted by hashing: no sort of all rows). Made once per import
-    transaction: the fast staging reports duplicates from it, placement flags them and
+def find_duplicate_ids(conn: Connection) -> None:
+    """``DUPLICATE_IDS``: the stage's location ids seen twice or more, with the first source
+    row of each (counted by hashing: no sort of all rows). Made once per import transaction:
+    the fast staging reports duplicates from it, placement flags them and
     ``upsert_locations`` takes each one's first row."""
-    if conn.execute(text("SELECT to_regclass('pg_temp.dup_ids') IS NULL")).scalar_one():
+    if conn.execute(text(f"SELECT to_regclass('pg_temp.{DUPLICATE_IDS}') IS NULL")).scalar_one():
         conn.execute(text(
-            "CREATE TEMP TABLE dup_ids ON COMMIT DROP AS SELECT location_id, min(source_row) AS first_row "
-            "FROM stage WHERE location_id IS NOT NULL GROUP BY location_id HAVING count(*) > 1; ANALYZE dup_ids"))
+            f"CREATE TEMP TABLE {DUPLICATE_IDS} ON COMMIT DROP AS SELECT location_id, min(source_row) AS first_row "
+            f"FROM {STAGE} WHERE location_id IS NOT NULL GROUP BY location_id HAVING count(*) > 1; "
+            f"ANALYZE {DUPLICATE_IDS}"))
 
 
 def place(conn: Connection, *, round_id: int, country: str, set_id: int, mode: str, correct_swapped: bool,
           household_size: int, camp_household_size: int) -> None:
+    """Place the staged rows (``resolve_declared`` done) and write them into the round's own
+    table (``create_round_table``), with their units per level, method and flags."""
     params = {"s": set_id, "r": round_id, "c": country, "correct": correct_swapped, "spatial": mode == "spatial",
               "hh": household_size, "camp_hh": camp_household_size, "U": UNASSIGNED}
-    # leaf -> ancestors of the set's deepest level (3 for Iraq; 2 where sub-districts are absent)
+    # the set's deepest level: 3 for Iraq; 2 where sub-districts are absent
     params["leaf"] = conn.execute(
         text("SELECT max(level) FROM admin_unit WHERE boundary_set_id = :s AND level <= 3"), params).scalar_one()
+    leaf_chain(conn, params)
+    find_duplicate_ids(conn)  # (the fast staging may have made it already)
+    points_in_polygons(conn, params)
+    rows_outside_declared_unit(conn, params)
+    insert_round_rows(conn, params, round_id)
+
+
+def leaf_chain(conn: Connection, params: dict) -> None:
+    """``LEAF_CHAIN``: each unit of the deepest level with its units at levels 1, 2 and 3."""
     execute_literal(
         conn,
-        """
-            CREATE TEMP TABLE chain ON COMMIT DROP AS
+        f"""
+            CREATE TEMP TABLE {LEAF_CHAIN} ON COMMIT DROP AS
             SELECT u.pcode AS leaf,
                    CASE u.level WHEN 3 THEN p2.parent_pcode WHEN 2 THEN u.parent_pcode ELSE u.pcode END AS p1,
                    CASE u.level WHEN 3 THEN u.parent_pcode WHEN 2 THEN u.pcode END AS p2,
@@ -126,95 +154,100 @@ def place(conn: Connection, *, round_id: int, country: str, set_id: int, mode: s
             FROM admin_unit u
             LEFT JOIN admin_unit p2 ON p2.boundary_set_id = u.boundary_set_id AND p2.pcode = u.parent_pcode
             WHERE u.boundary_set_id = :s AND u.level = :leaf;
-            CREATE UNIQUE INDEX ON chain (leaf);
+            CREATE UNIQUE INDEX ON {LEAF_CHAIN} (leaf);
             """,
         params,
     )
-    # 1. how often each location id occurs (the fast staging may have counted them already)
-    duplicate_ids(conn)
-    # 2. point-in-polygon with the polygons outside and an index on the points: each polygon
-    #    is prepared once and tested against the points in its box (about 3x faster than
-    #    probing the polygon index once per point). The points are stored in geometry order
-    #    (PostGIS sorts along a space-filling curve), so the points in one polygon's box sit
-    #    on few pages (in file order they were spread over the whole table).
+
+
+def points_in_polygons(conn: Connection, params: dict) -> None:
+    """``POINTS`` and ``POINT_UNITS``: the deepest unit holding each valid point.
+
+    The polygons are outside and the points have an index: each polygon is prepared once and
+    tested against the points in its box (about 3x faster than probing the polygon index once
+    per point). The points are stored in geometry order (PostGIS sorts along a space-filling
+    curve), so the points in one polygon's box sit on few pages."""
     execute_literal(
         conn,
         f"""
-            CREATE TEMP TABLE pts ON COMMIT DROP AS
-            SELECT source_row, {_POINT} AS pt FROM stage s WHERE {_HAS_POINT} ORDER BY 2;
-            CREATE INDEX ON pts USING gist (pt);
-            ANALYZE pts;
-            CREATE TEMP TABLE pip ON COMMIT DROP AS
+            CREATE TEMP TABLE {POINTS} ON COMMIT DROP AS
+            SELECT source_row, {_POINT} AS pt FROM {STAGE} s WHERE {_HAS_POINT} ORDER BY 2;
+            CREATE INDEX ON {POINTS} USING gist (pt);
+            ANALYZE {POINTS};
+            CREATE TEMP TABLE {POINT_UNITS} ON COMMIT DROP AS
             SELECT DISTINCT ON (p.source_row) p.source_row, a.pcode
-            FROM admin_unit_subdivided a JOIN pts p ON ST_Intersects(a.geom, p.pt)
+            FROM admin_unit_subdivided a JOIN {POINTS} p ON ST_Intersects(a.geom, p.pt)
             WHERE a.boundary_set_id = :s AND a.level = :leaf
             ORDER BY p.source_row, a.pcode;
-            ANALYZE pip;
+            ANALYZE {POINT_UNITS};
             """,
         params,
     )
-    # 3. the rows whose point is outside every unit or outside the declared unit (few): the
-    #    swapped-coordinate test, the point used (corrected when swapped and the setting says
-    #    so) and its units, and the nearest units of the declared unit, all here. Every other
-    #    row's placement is its point-in-polygon unit, joined in the final insert.
+
+
+def rows_outside_declared_unit(conn: Connection, params: dict) -> None:
+    """``OFF_DECLARED``: the (few) rows whose point is outside every unit or outside the
+    declared unit, with the swapped-coordinate test, the point used (corrected when swapped
+    and the import says so) and its units, and the nearest units of the declared unit. Every
+    other row is placed by its ``POINT_UNITS`` unit in ``insert_round_rows``."""
     execute_literal(
         conn,
         f"""
-            CREATE TEMP TABLE mis ON COMMIT DROP AS
-            WITH cand AS MATERIALIZED (
-              SELECT s.source_row, d.declared_adm1, d.declared_adm2, pip.pcode AS sp_leaf,
+            CREATE TEMP TABLE {OFF_DECLARED} ON COMMIT DROP AS
+            WITH candidates AS MATERIALIZED (
+              SELECT s.source_row, d.declared_adm1, d.declared_adm2, pu.pcode AS sp_leaf,
                      c.p1 AS sp1, c.p2 AS sp2, c.p3 AS sp3,
                      CASE WHEN {_HAS_POINT} THEN {_POINT} END AS pt,
-                     CASE WHEN {_HAS_SWAPPED} THEN {_SWAPPED} END AS pt_sw
-              FROM stage s
+                     CASE WHEN {_HAS_SWAPPED} THEN {_SWAPPED} END AS pt_swapped
+              FROM {STAGE} s
               {_DECLARED_JOIN}
-              LEFT JOIN pip ON pip.source_row = s.source_row
-              LEFT JOIN chain c ON c.leaf = pip.pcode
-              WHERE pip.pcode IS NULL
+              LEFT JOIN {POINT_UNITS} pu ON pu.source_row = s.source_row
+              LEFT JOIN {LEAF_CHAIN} c ON c.leaf = pu.pcode
+              WHERE pu.pcode IS NULL
                  OR d.declared_adm2 IS NOT NULL AND c.p2 IS DISTINCT FROM d.declared_adm2
                  OR d.declared_adm2 IS NULL AND d.declared_adm1 IS NOT NULL AND c.p1 IS DISTINCT FROM d.declared_adm1
             ),
             -- swapped: the point misses the declared unit (or every unit) and the swapped point
             -- falls in it (for a point outside every unit: in the declared governorate)
-            sw AS MATERIALIZED (
+            swap_tested AS MATERIALIZED (
               SELECT p.*,
-                     (p.pt_sw IS NOT NULL AND (
+                     (p.pt_swapped IS NOT NULL AND (
                         CASE WHEN p.declared_adm2 IS NOT NULL THEN
                                p.sp2 IS DISTINCT FROM p.declared_adm2 AND EXISTS (
                                  SELECT 1 FROM admin_unit_subdivided a WHERE a.boundary_set_id = :s AND a.level = 2
-                                   AND a.pcode = p.declared_adm2 AND ST_Intersects(a.geom, p.pt_sw))
+                                   AND a.pcode = p.declared_adm2 AND ST_Intersects(a.geom, p.pt_swapped))
                                -- a point outside the country whose swap lands in the declared governorate
                                OR p.sp_leaf IS NULL AND EXISTS (
                                  SELECT 1 FROM admin_unit_subdivided a WHERE a.boundary_set_id = :s AND a.level = 1
                                    AND a.pcode = coalesce(p.declared_adm1, (SELECT parent_pcode FROM admin_unit u
                                        WHERE u.boundary_set_id = :s AND u.pcode = p.declared_adm2))
-                                   AND ST_Intersects(a.geom, p.pt_sw))
+                                   AND ST_Intersects(a.geom, p.pt_swapped))
                              WHEN p.declared_adm1 IS NOT NULL THEN
                                p.sp1 IS DISTINCT FROM p.declared_adm1 AND EXISTS (
                                  SELECT 1 FROM admin_unit_subdivided a WHERE a.boundary_set_id = :s AND a.level = 1
-                                   AND a.pcode = p.declared_adm1 AND ST_Intersects(a.geom, p.pt_sw))
+                                   AND a.pcode = p.declared_adm1 AND ST_Intersects(a.geom, p.pt_swapped))
                              ELSE p.sp_leaf IS NULL AND EXISTS (
                                  SELECT 1 FROM admin_unit_subdivided a WHERE a.boundary_set_id = :s AND a.level = :leaf
-                                   AND ST_Intersects(a.geom, p.pt_sw))
+                                   AND ST_Intersects(a.geom, p.pt_swapped))
                         END)) AS swapped
-              FROM cand p
+              FROM candidates p
             ),
             used AS MATERIALIZED (  -- a corrected point's units: the first leaf by pcode
               SELECT p.source_row, p.declared_adm1, p.declared_adm2, p.swapped,
-                     CASE WHEN p.swapped AND :correct THEN p.pt_sw ELSE p.pt END AS pt_used,
+                     CASE WHEN p.swapped AND :correct THEN p.pt_swapped ELSE p.pt END AS pt_used,
                      CASE WHEN p.swapped AND :correct THEN c.p1 ELSE p.sp1 END AS u1,
                      CASE WHEN p.swapped AND :correct THEN c.p2 ELSE p.sp2 END AS u2,
                      CASE WHEN p.swapped AND :correct THEN c.p3 ELSE p.sp3 END AS u3
-              FROM sw p
+              FROM swap_tested p
               LEFT JOIN LATERAL (
                 SELECT a.pcode FROM admin_unit_subdivided a
                 WHERE p.swapped AND :correct AND a.boundary_set_id = :s AND a.level = :leaf
-                  AND ST_Intersects(a.geom, p.pt_sw)
+                  AND ST_Intersects(a.geom, p.pt_swapped)
                 ORDER BY a.pcode LIMIT 1) cl ON true
-              LEFT JOIN chain c ON c.leaf = cl.pcode
+              LEFT JOIN {LEAF_CHAIN} c ON c.leaf = cl.pcode
             )
             SELECT p.source_row, p.swapped, p.pt_used, p.u1, p.u2, p.u3,
-                   n3.pcode AS n3, n2.pcode AS n2, n23.pcode AS n23
+                   n3.pcode AS nearest3, n2.pcode AS nearest2, n23.pcode AS nearest2_3
             FROM used p
             LEFT JOIN LATERAL (  -- nearest sub-district of the declared district
               SELECT a.pcode FROM admin_unit a
@@ -229,19 +262,22 @@ def place(conn: Connection, *, round_id: int, country: str, set_id: int, mode: s
                 AND p.u1 IS DISTINCT FROM p.declared_adm1
                 AND a.boundary_set_id = :s AND a.level = 2 AND a.parent_pcode = p.declared_adm1
               ORDER BY ST_Distance(a.geom, p.pt_used), a.pcode LIMIT 1) n2 ON true
-            LEFT JOIN LATERAL (
+            LEFT JOIN LATERAL (  -- nearest sub-district of that nearest district
               SELECT a.pcode FROM admin_unit a
               WHERE n2.pcode IS NOT NULL AND a.boundary_set_id = :s AND a.level = 3 AND a.parent_pcode = n2.pcode
               ORDER BY ST_Distance(a.geom, p.pt_used), a.pcode LIMIT 1) n23 ON true;
-            ANALYZE mis;
+            ANALYZE {OFF_DECLARED};
             """,
         params,
     )
-    # 4. final placement + flags, straight from the stage into the round's own table
-    #    (create_round_table): the point-in-polygon units, or the few rows' of ``mis``. The
-    #    ids are a block taken from the sequence at once (a nextval per row costs ~1.5 us):
-    #    they follow the file's order (the block's first id for the first source row).
-    first, last = conn.execute(text("SELECT min(source_row), max(source_row) FROM stage")).one()
+
+
+def insert_round_rows(conn: Connection, params: dict, round_id: int) -> None:
+    """The round's rows, straight from the stage into the round's own table: units per level
+    (the ``POINT_UNITS`` unit, or the row's ``OFF_DECLARED`` placement), method and flags.
+    The ids are a block taken from the sequence at once (a nextval per row costs ~1.5 us):
+    they follow the file's order (the block's first id for the first source row)."""
+    first, last = conn.execute(text(f"SELECT min(source_row), max(source_row) FROM {STAGE}")).one()
     block = (last - first + 1) if first is not None else 0
     params["id0"] = conn.execute(
         text("SELECT setval(s, nextval(s) + :n) - :n FROM CAST(pg_get_serial_sequence('location_figure', 'id') "
@@ -288,19 +324,19 @@ def place(conn: Connection, *, round_id: int, country: str, set_id: int, mode: s
               SELECT s.location_id, s.source_row, s.name_en, s.name_ar, s.families, s.individuals, s.origin,
                      s.shelter, s.period, s.extra, s.lat, s.lon, s.gov_name, s.dist_name, s.issues,
                      d.declared_adm1, d.declared_adm2, coalesce(d.unresolved, false) AS unresolved,
-                     di.location_id IS NOT NULL AS duplicated, pip.pcode AS sp_leaf, coalesce({_HAS_POINT}, false) AS has_pt,
+                     di.location_id IS NOT NULL AS duplicated, pu.pcode AS sp_leaf, coalesce({_HAS_POINT}, false) AS has_pt,
                      coalesce(m.swapped, false) AS swapped,
                      {_POINT_USED} AS pt_used,
                      CASE WHEN m.source_row IS NULL THEN c.p1 ELSE m.u1 END AS u1,
                      CASE WHEN m.source_row IS NULL THEN c.p2 ELSE m.u2 END AS u2,
                      CASE WHEN m.source_row IS NULL THEN c.p3 ELSE m.u3 END AS u3,
-                     m.n2, m.n3, m.n23
-              FROM stage s
+                     m.nearest2, m.nearest3, m.nearest2_3
+              FROM {STAGE} s
               {_DECLARED_JOIN}
-              LEFT JOIN dup_ids di ON di.location_id = s.location_id
-              LEFT JOIN pip ON pip.source_row = s.source_row
-              LEFT JOIN chain c ON c.leaf = pip.pcode
-              LEFT JOIN mis m ON m.source_row = s.source_row
+              LEFT JOIN {DUPLICATE_IDS} di ON di.location_id = s.location_id
+              LEFT JOIN {POINT_UNITS} pu ON pu.source_row = s.source_row
+              LEFT JOIN {LEAF_CHAIN} c ON c.leaf = pu.pcode
+              LEFT JOIN {OFF_DECLARED} m ON m.source_row = s.source_row
             ) p
             LEFT JOIN admin_unit d2 ON d2.boundary_set_id = :s AND d2.pcode = p.declared_adm2
             CROSS JOIN LATERAL (
@@ -311,14 +347,14 @@ def place(conn: Connection, *, round_id: int, country: str, set_id: int, mode: s
               SELECT
                 CASE WHEN how.by_point THEN p.u1 WHEN how.by_district THEN d2.parent_pcode ELSE p.declared_adm1 END AS adm1,
                 CASE WHEN how.by_point THEN p.u2 WHEN how.by_district THEN p.declared_adm2
-                     WHEN p.u1 = p.declared_adm1 THEN p.u2 ELSE p.n2 END AS adm2,
+                     WHEN p.u1 = p.declared_adm1 THEN p.u2 ELSE p.nearest2 END AS adm2,
                 CASE WHEN how.by_point THEN p.u3
-                     WHEN how.by_district THEN CASE WHEN p.u2 = p.declared_adm2 THEN p.u3 ELSE p.n3 END
-                     WHEN p.u1 = p.declared_adm1 THEN p.u3 ELSE p.n23 END AS adm3,
+                     WHEN how.by_district THEN CASE WHEN p.u2 = p.declared_adm2 THEN p.u3 ELSE p.nearest3 END
+                     WHEN p.u1 = p.declared_adm1 THEN p.u3 ELSE p.nearest2_3 END AS adm3,
                 CASE WHEN how.by_point THEN CASE WHEN p.u1 IS NULL THEN 'unassigned' ELSE 'spatial' END
                      WHEN how.by_district AND p.u2 = p.declared_adm2 THEN 'declared'
                      WHEN NOT how.by_district AND p.u1 = p.declared_adm1 THEN 'declared'
-                     WHEN coalesce(p.n3, p.n2) IS NOT NULL THEN 'declared+nearest'
+                     WHEN coalesce(p.nearest3, p.nearest2) IS NOT NULL THEN 'declared+nearest'
                      ELSE 'declared' END AS method
             ) x
             """.replace("__round_table__", round_table(round_id))
@@ -331,10 +367,10 @@ _HAS_POINT = "(s.lat BETWEEN -90 AND 90 AND s.lon BETWEEN -180 AND 180)"
 _POINT = "ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326)"
 _HAS_SWAPPED = "(s.lon BETWEEN -90 AND 90 AND s.lat BETWEEN -180 AND 180)"
 _SWAPPED = "ST_SetSRID(ST_MakePoint(s.lat, s.lon), 4326)"
-# the point a stage row ``s`` is placed by: its own, or the corrected one of ``mis`` ``m``
+# the point a stage row ``s`` is placed by: its own, or the corrected one of ``OFF_DECLARED`` ``m``
 _POINT_USED = f"CASE WHEN m.source_row IS NULL THEN CASE WHEN {_HAS_POINT} THEN {_POINT} END ELSE m.pt_used END"
 # the declared units of a stage row ``s`` (hash join on the few distinct declared names)
-_DECLARED_JOIN = """LEFT JOIN declared d
+_DECLARED_JOIN = f"""LEFT JOIN {DECLARED} d
               ON coalesce(d.gov_name, '') = coalesce(s.gov_name, '') AND coalesce(d.dist_name, '') = coalesce(s.dist_name, '')
              AND coalesce(d.adm1_code, '') = coalesce(s.adm1_code, '') AND coalesce(d.adm2_code, '') = coalesce(s.adm2_code, '')"""
 
@@ -397,9 +433,9 @@ def upsert_locations(conn: Connection, *, country: str, reporting_date) -> None:
     nothing else writes locations. Of an id the file gives twice or more, its first row."""
     source = f"""
         SELECT s.location_id, s.place_id, s.name_en, s.name_ar, {_POINT_USED} AS geom
-        FROM stage s LEFT JOIN mis m ON m.source_row = s.source_row
+        FROM {STAGE} s LEFT JOIN {OFF_DECLARED} m ON m.source_row = s.source_row
         WHERE s.location_id IS NOT NULL  -- (an anti-join: the planner counts its rows right)
-          AND NOT EXISTS (SELECT FROM dup_ids di WHERE di.location_id = s.location_id AND di.first_row <> s.source_row)
+          AND NOT EXISTS (SELECT FROM {DUPLICATE_IDS} di WHERE di.location_id = s.location_id AND di.first_row <> s.source_row)
     """
     conn.execute(
         text(

@@ -60,7 +60,7 @@ import numpy as np
 from sqlalchemy import Connection, text
 
 from service.core.bulk import raw
-from service.figures.placement import duplicate_ids
+from service.figures.placement import DUPLICATE_IDS, find_duplicate_ids
 from service.ingest import masterlist as ml
 from service.ingest.stage import (BREAKDOWNS, STAGE_COLUMNS, STAGE_TYPES, ColumnPlan, RowIssue, is_index_column,
                                   issue_code, issue_message, parse_date, reporting_date, show_cell)
@@ -218,7 +218,8 @@ _ODD_WS = tuple(c.encode() for c in _WS if c not in " \n\r")
 _QUOTED = re.compile(rb'"[^"\n]*"')  # a quoted part on one line ('"a""b"': two, adjacent)
 _LONE_CR = re.compile(rb"\r(?!\n)")
 _ODD_WS_LEAD = tuple({bytes([w[0]]) for w in _ODD_WS})
-_BORING = bytes(b for b in range(256) if bytes([b]) not in (b'"', b"\r", b"\\", b"x", b"X", *_ODD_WS_LEAD))
+# the bytes that never call for a closer look at a block (deleted before scanning what is left)
+_PLAIN_BYTES = bytes(b for b in range(256) if bytes([b]) not in (b'"', b"\r", b"\\", b"x", b"X", *_ODD_WS_LEAD))
 _END_MARKER = re.compile(rb"(?:^|\n)\\\.\r?(?:\n|$)")
 
 
@@ -249,7 +250,7 @@ def _check_block(block: bytes, delim: bytes, stats: _StreamStats, typed: bool = 
     base = stats.lines
     stats.lines += block.count(b"\n")
     stats.bytes += len(block)
-    sig = block.translate(None, _BORING)  # the rare bytes that call for a closer look
+    sig = block.translate(None, _PLAIN_BYTES)  # the rare bytes that call for a closer look
     if not sig:
         return
     if typed and (b"x" in sig or b"X" in sig) and (b"0x" in block or b"0X" in block):
@@ -485,14 +486,14 @@ class _Layout:
     skip: set[int]  # not looked at for blank rows (index column, date column)
 
 
-def _keep_sql(lay: _Layout, sql: _Sql, fast: bool = False) -> str:
+def _keep_sql(layout: _Layout, sql: _Sql, fast: bool = False) -> str:
     """The parser's blank-row rule: a row is kept when a cell other than the index and the
     date column is filled (the id column first: it decides almost every row).  ``fast``:
     a cell whose first byte is above ' ' counts as filled without trimming it -- a cell
     that is only NBSP & co. then too, but its line is recomputed with the complete rules
     (``_StreamStats.odd_lines``)."""
-    first = lay.plan.core["location_id"]
-    cols = [first] + [j for j in range(lay.width) if j not in lay.skip and j != first]
+    first = layout.plan.core["location_id"]
+    cols = [first] + [j for j in range(layout.width) if j not in layout.skip and j != first]
 
     def filled(j: int) -> str:
         c = f"c{j}"
@@ -505,19 +506,19 @@ def _keep_sql(lay: _Layout, sql: _Sql, fast: bool = False) -> str:
     return " OR ".join(filled(j) for j in cols)
 
 
-def _json_key(lay: _Layout, j: int) -> str:
+def _json_key(layout: _Layout, j: int) -> str:
     """'"Anbar":' for a breakdown column (the parser's dict key: name, else label)."""
-    return _lit(json.dumps(lay.plan.names[j] or lay.plan.labels[j], ensure_ascii=False) + ":")
+    return _lit(json.dumps(layout.plan.names[j] or layout.plan.labels[j], ensure_ascii=False) + ":")
 
 
 _MARK = "E'\\u0001'"  # a flawed breakdown cell in the fast query's JSON fragments
 
 
-def _fast_sql(lay: _Layout, sql: _Sql, after: int, source: str) -> str:
+def _fast_sql(layout: _Layout, sql: _Sql, after: int, source: str) -> str:
     """Every kept row, computed for the common case only: plain cells.  A row with any
     other cell (empty required value, negative, fractional, text, exponent, padded, ...)
     gets ``_problem`` and is recomputed by ``_stage_sql`` (the complete rules)."""
-    core = lay.plan.core
+    core = layout.plan.core
     inner: list[str] = ["n"]
 
     def add(alias: str, expr: str) -> str:
@@ -550,7 +551,7 @@ def _fast_sql(lay: _Layout, sql: _Sql, after: int, source: str) -> str:
         c = f"c{j}"
         return (f"CASE WHEN {c} = '0.0' THEN NULL WHEN {c} IS NULL THEN NULL WHEN {c} = '0' THEN NULL "
                 f"WHEN octet_length({c}) <= 15 AND {digits_dot_zeros(c, '1')} "
-                f"THEN {_json_key(lay, j)} || split_part({c}, '.', 1) ELSE {_MARK} END")
+                f"THEN {_json_key(layout, j)} || split_part({c}, '.', 1) ELSE {_MARK} END")
 
     loc = add("v_loc", ident(f"c{core['location_id']}", True))
     place = add("v_place", ident(f"c{core['place_id']}", False)) if "place_id" in core else "NULL::text"
@@ -562,9 +563,9 @@ def _fast_sql(lay: _Layout, sql: _Sql, after: int, source: str) -> str:
     lon = add("v_lon", coord(f"c{core['lon']}"))
     fam = add("v_fam", count(f"c{core['families']}"))
     ind = add("v_ind", count(f"c{core['individuals']}"))
-    frags = {kind: add(f"x_{kind}", f"concat_ws(',', {', '.join(fragment(j) for j in lay.breakdown[kind])})")
-             for kind in BREAKDOWNS if lay.breakdown[kind]}
-    extra = add("v_extra", _extra_json(lay, sql))
+    frags = {kind: add(f"x_{kind}", f"concat_ws(',', {', '.join(fragment(j) for j in layout.breakdown[kind])})")
+             for kind in BREAKDOWNS if layout.breakdown[kind]}
+    extra = add("v_extra", _extra_json(layout, sql))
     date = add("v_date", f"c{core['reporting_date']}") if "reporting_date" in core else "NULL::text"
 
     def bd_json(kind: str) -> str:
@@ -594,22 +595,22 @@ def _fast_sql(lay: _Layout, sql: _Sql, after: int, source: str) -> str:
     return f"""
         CREATE TEMP TABLE stage ON COMMIT DROP AS
         SELECT {items}
-        FROM (SELECT {', '.join(inner)} FROM {source} WHERE {_keep_sql(lay, sql, fast=True)} OFFSET 0) v
+        FROM (SELECT {', '.join(inner)} FROM {source} WHERE {_keep_sql(layout, sql, fast=True)} OFFSET 0) v
     """
 
 
-def _extra_json(lay: _Layout, sql: _Sql) -> str:
+def _extra_json(layout: _Layout, sql: _Sql) -> str:
     """Unrecognised (and demoted) columns as text, empty cells left out."""
-    if not lay.extra:
+    if not layout.extra:
         return "'{}'::jsonb"
-    pairs = [f"{_lit(lay.plan.labels[j])}, {sql.text(f'c{j}')}" for j in lay.extra]
+    pairs = [f"{_lit(layout.plan.labels[j])}, {sql.text(f'c{j}')}" for j in layout.extra]
     chunks = [f"jsonb_build_object({', '.join(pairs[i:i + 50])})" for i in range(0, len(pairs), 50)]
     return f"jsonb_strip_nulls({' || '.join(chunks)})"
 
 
-def _stage_sql(lay: _Layout, sql: _Sql, after: int, source: str) -> str:
+def _stage_sql(layout: _Layout, sql: _Sql, after: int, source: str) -> str:
     """The complete rules (every issue, message details), for the rows of ``source``."""
-    core = lay.plan.core
+    core = layout.plan.core
     inner: list[str] = ["n"]
     c = lambda j: f"c{j}"  # noqa: E731
 
@@ -631,18 +632,18 @@ def _stage_sql(lay: _Layout, sql: _Sql, after: int, source: str) -> str:
     ind = add("v_ind", sql.count(core["individuals"]))
     bd: dict[int, str] = {}
     for kind in BREAKDOWNS:
-        for j in lay.breakdown[kind]:
+        for j in layout.breakdown[kind]:
             bd[j] = add(f"v_b{j}", sql.count(j))
-    extra = add("v_extra", _extra_json(lay, sql))
+    extra = add("v_extra", _extra_json(layout, sql))
     date = add("v_date", c(core["reporting_date"])) if "reporting_date" in core else "NULL::text"
     raws = {j: add(f"r{j}", c(j)) for j in (core["lat"], core["lon"], core["families"], core["individuals"], *bd)}
 
-    keep = _keep_sql(lay, sql)
+    keep = _keep_sql(layout, sql)
 
     # breakdown dicts: zeros and flawed cells left out; the last non-zero column of a
     # repeated name wins, as in the parser's dict (and in jsonb's duplicate-key rule)
     def bd_json(kind: str) -> str:
-        parts = [f"CASE WHEN {bd[j]} > 0 THEN {_json_key(lay, j)} || {bd[j]} END" for j in lay.breakdown[kind]]
+        parts = [f"CASE WHEN {bd[j]} > 0 THEN {_json_key(layout, j)} || {bd[j]} END" for j in layout.breakdown[kind]]
         if not parts:
             return "'{}'::jsonb"
         return f"('{{' || concat_ws(',', {', '.join(parts)}) || '}}')::jsonb"
@@ -881,10 +882,10 @@ def _build_stage(conn: Connection, h: _Header, width: int, stats: _StreamStats, 
     t = time.perf_counter()
     demoted: set[int] = set()
     while True:
-        lay = _layout(h, width, demoted)
+        layout = _layout(h, width, demoted)
         t1 = time.perf_counter()
         conn.execute(text("DROP TABLE IF EXISTS pg_temp.stage"))
-        rows = conn.execute(text(_fast_sql(lay, sql, h.after, table))).rowcount
+        rows = conn.execute(text(_fast_sql(layout, sql, h.after, table))).rowcount
         timings["insert_s"] = time.perf_counter() - t1
         if rows == 0:
             raise FastStageUnavailable("no data rows (only blank rows)")
@@ -897,7 +898,7 @@ def _build_stage(conn: Connection, h: _Header, width: int, stats: _StreamStats, 
         if problems:
             conn.execute(text(f"ANALYZE fast_problem; DELETE FROM stage "
                               f"WHERE source_row - {h.after} IN (SELECT n FROM fast_problem)"))
-            conn.execute(text(_stage_sql(lay, full_sql, h.after, f"{table} JOIN fast_problem USING (n)")))
+            conn.execute(text(_stage_sql(layout, full_sql, h.after, f"{table} JOIN fast_problem USING (n)")))
         conn.execute(text("DROP TABLE fast_problem"))
         t1 = time.perf_counter()
         kinds = conn.execute(text(
@@ -913,7 +914,7 @@ def _build_stage(conn: Connection, h: _Header, width: int, stats: _StreamStats, 
         if uncertain:
             raise FastStageUnavailable("cells whose reading needs the Python parser")
         # breakdown columns that are mostly text are not counts (masterlist._build_records)
-        bad = Counter({pos: n for pos, kind, n, _ in kinds if kind == "non_numeric" and pos in _bd_positions(lay)})
+        bad = Counter({pos: n for pos, kind, n, _ in kinds if kind == "non_numeric" and pos in _bd_positions(layout)})
         newly = set()
         for pos, n_bad in bad.items():
             filled = conn.execute(text(
@@ -938,10 +939,10 @@ def _build_stage(conn: Connection, h: _Header, width: int, stats: _StreamStats, 
                    f"ARRAY['{j}:bad_date:' || {full_sql.strip('s._date')}]", {"bad": bad_dates})
         counts["bad_date"] += conn.execute(text("SELECT count(*) FROM stage WHERE _date = ANY(:bad)"),
                                            {"bad": bad_dates}).scalar()
-    duplicate_ids(conn)
+    find_duplicate_ids(conn)
     dups = conn.execute(text(
         "SELECT location_id, array_agg(source_row ORDER BY source_row) FROM stage "
-        "WHERE location_id IN (SELECT location_id FROM dup_ids) GROUP BY 1"
+        f"WHERE location_id IN (SELECT location_id FROM {DUPLICATE_IDS}) GROUP BY 1"
     )).all()
     if dups:
         later, first = [], []
@@ -955,7 +956,7 @@ def _build_stage(conn: Connection, h: _Header, width: int, stats: _StreamStats, 
     timings["checks_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    issues = _row_issues(conn, h, lay, kinds)
+    issues = _row_issues(conn, h, layout, kinds)
     conn.execute(text("ALTER TABLE stage DROP COLUMN _detail, DROP COLUMN _date, DROP COLUMN _problem"))
     conn.execute(text(f"DROP TABLE {table}"))
     timings["issues_s"] = time.perf_counter() - t
@@ -966,11 +967,11 @@ def _build_stage(conn: Connection, h: _Header, width: int, stats: _StreamStats, 
     )
 
 
-def _bd_positions(lay: _Layout) -> set[int]:
-    return {j for kind in BREAKDOWNS for j in lay.breakdown[kind]}
+def _bd_positions(layout: _Layout) -> set[int]:
+    return {j for kind in BREAKDOWNS for j in layout.breakdown[kind]}
 
 
-def _row_issues(conn: Connection, h: _Header, lay: _Layout, kinds) -> list[RowIssue]:
+def _row_issues(conn: Connection, h: _Header, layout: _Layout, kinds) -> list[RowIssue]:
     """The first ISSUE_LIMIT issues, ordered like the parser's (line, column)."""
     plan = h.plan
     rows = conn.execute(text(

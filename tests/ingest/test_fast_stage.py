@@ -265,7 +265,7 @@ def test_files_the_fast_path_leaves_to_the_parser(iraq_engine, tmp_path, case):
         # nothing left behind, the transaction still usable
         assert conn.execute(text(
             "SELECT to_regclass('pg_temp.stage'), to_regclass('fast_raw_' || pg_backend_pid()), "
-            "to_regclass('pg_temp.dup_ids')")).one() == (None, None, None)
+            "to_regclass('pg_temp.duplicate_ids')")).one() == (None, None, None)
         conn.rollback()
 
 
