@@ -160,7 +160,7 @@ def main() -> None:
         from fastapi.testclient import TestClient
 
         from service.app import create_app
-        from service.settings import Settings
+        from service.core.settings import Settings
 
         client = TestClient(create_app(Settings(database_url=engine.url.render_as_string(hide_password=False)), engine))
         body = client.get("/choropleth/3.geojson", headers={"accept-encoding": "identity"}).content

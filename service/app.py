@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service.core.logs import log, setup_logging
-from service.settings import Settings, get_settings
+from service.core.settings import Settings, get_settings
 
 logger = logging.getLogger("dtm_atlas.http")
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, text
 
 from service.pgembed import EmbeddedPostgres
-from service.settings import Settings
+from service.core.settings import Settings
 
 MIN_POSTGIS = (3, 1)
 _lock = threading.Lock()

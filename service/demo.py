@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.progress import Progress
 from sqlalchemy import Engine
 
-from service.settings import Settings
+from service.core.settings import Settings
 
 
 def cod_ab_files(settings: Settings) -> list[Path]:

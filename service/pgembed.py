@@ -29,9 +29,12 @@ class EmbeddedPostgresError(RuntimeError):
 
 
 def find_pg_bindir() -> Path:
-    """Locate initdb/pg_ctl: $DTM_ATLAS_PG_BINDIR, the newest /usr/lib/postgresql/N/bin, PATH."""
-    env = os.environ.get("DTM_ATLAS_PG_BINDIR")
-    candidates: list[Path] = [Path(env)] if env else []
+    """Locate initdb/pg_ctl: the setting ``pg_bindir`` (DTM_ATLAS_PG_BINDIR), the newest
+    /usr/lib/postgresql/N/bin, PATH."""
+    from service.core.settings import get_settings
+
+    preferred = get_settings().pg_bindir
+    candidates: list[Path] = [Path(preferred)] if preferred else []
     root = Path("/usr/lib/postgresql")
     if root.is_dir():
         versions = sorted(

@@ -23,7 +23,7 @@ from sqlalchemy.engine import make_url
 
 from service import db
 from service.pgembed import EmbeddedPostgres
-from service.settings import Settings
+from service.core.settings import Settings
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 COD_AB = SHARED / "irq_cod_ab"

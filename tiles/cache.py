@@ -10,22 +10,14 @@ trip: a cached tile costs no query at all. The watcher also re-reads the version
 ``RECHECK_S`` seconds as a safety net. When it is not connected (database restarting, the
 trigger missing) requests fall back to reading the version themselves, once per request.
 
-Configuration (service/settings.py reads these, and .env; ``from_env`` reads the environment only):
-
-``DTM_ATLAS_REDIS_URL`` or ``REDIS_URL``   use Redis (shared by all workers) instead of the
-                                           in-process LRU
-``DTM_ATLAS_TILE_CACHE_MB``                size of the in-process LRU (default 256; 0 = no cache)
-``DTM_ATLAS_TILE_CACHE_TTL``               Redis entry lifetime in seconds (default 7 days)
-``DTM_ATLAS_TILE_MAX_AGE``                 Cache-Control max-age of tiles (default 0: clients
-                                           revalidate with If-None-Match and get a 304)
-``DTM_ATLAS_TILE_DB_CONNECTIONS``          most database connections making tiles at once (10)
+Configuration: ``Settings.redis_url`` and ``Settings.tiles`` (service/core/settings.py: the
+variables ``DTM_ATLAS_REDIS_URL`` or ``REDIS_URL`` and ``DTM_ATLAS_TILE_*``, also from .env).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import threading
 import time
 import weakref
@@ -53,20 +45,10 @@ class CacheConfig:
 
     @classmethod
     def from_settings(cls, settings) -> CacheConfig:
-        """From the service settings (environment variables and .env, see service/settings.py)."""
-        return cls(redis_url=settings.redis_url, lru_mb=settings.tile_cache_mb, redis_ttl_s=settings.tile_cache_ttl,
-                   max_age_s=settings.tile_max_age, db_connections=settings.tile_db_connections)
-
-    @classmethod
-    def from_env(cls, env: dict | None = None) -> CacheConfig:
-        env = os.environ if env is None else env
-        return cls(
-            redis_url=env.get("DTM_ATLAS_REDIS_URL") or env.get("REDIS_URL") or None,
-            lru_mb=float(env.get("DTM_ATLAS_TILE_CACHE_MB", "256")),
-            redis_ttl_s=int(env.get("DTM_ATLAS_TILE_CACHE_TTL", str(7 * 24 * 3600))),
-            max_age_s=int(env.get("DTM_ATLAS_TILE_MAX_AGE", "0")),
-            db_connections=int(env.get("DTM_ATLAS_TILE_DB_CONNECTIONS", "10")),
-        )
+        """From the service settings (service/core/settings.py)."""
+        tiles = settings.tiles
+        return cls(redis_url=settings.redis_url, lru_mb=tiles.cache_mb, redis_ttl_s=tiles.cache_ttl,
+                   max_age_s=tiles.max_age, db_connections=tiles.db_connections)
 
 
 # ------------------------------------------------------------------------------------ caches

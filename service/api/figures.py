@@ -155,7 +155,7 @@ async def choropleth(
     """Cached per data version (an import makes it stale), gzip, ETag/304."""
     import re
 
-    from service.api.tiles import cached
+    from service.api.httpcache import cached
 
     m = re.fullmatch(r"(?:adm)?([0-3])", level.lower())
     if not m:

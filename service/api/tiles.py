@@ -12,28 +12,23 @@ that accept gzip get those bytes as they are. Empty tiles are ``204 No Content``
 from __future__ import annotations
 
 import enum
-import gzip
-import hashlib
-import threading
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
-from sqlalchemy import Engine
-from starlette.concurrency import run_in_threadpool
 
 from service.api.common import FormatParam, bad_request, not_found, render
-from tiles.cache import CacheConfig, NoCache, VersionWatcher, conninfo, make_cache
-from tiles.layers import LAYERS, MAX_REQUEST_ZOOM, Layer, LayerError, parse_layers
+from service.api.httpcache import entry_response, get_service, make_entry, raw_response
 from service.core.constants import POPULATIONS
 from service.core.importlog import data_version
-from tiles.mvt import Context, Resolver, RoundNotFound, TileError, TileQuery, check_tile, set_bounds, tile_statement
+from tiles.cache import NoCache
+from tiles.layers import LAYERS, MAX_REQUEST_ZOOM, Layer, LayerError, parse_layers
+from tiles.mvt import RoundNotFound, TileError, TileQuery, check_tile, set_bounds
+from tiles.service import TileService
 
 router = APIRouter(tags=["tiles"])
 
 MVT_MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
-TILES_FORMAT = 1  # part of every cache key: bump when the tile content changes for the same data
-ETAG_LEN = 16  # a stored entry is the ETag's hex digest followed by the gzip body
 
 
 Population = enum.Enum("Population", {p: p for p in POPULATIONS}, type=str)
@@ -50,175 +45,6 @@ LayersParam = Annotated[str, Path(description="A layer, or several comma-separat
 RoundParam = Annotated[int | None, Query(ge=0, description="DTM round number (default: the population's latest round by reporting date)")]
 PopulationParam = Annotated[Population, Query(description="idp or returnee")]
 IndicatorParam = Annotated[IndicatorName, Query(description="The admin layers' value and class: individuals, families, change, share")]
-
-
-# ------------------------------------------------------------------------------- the service
-class TileService:
-    """Per application: the tile cache, the data-version watcher and the metadata resolver."""
-
-    def __init__(self, engine: Engine, config: CacheConfig | None = None):
-        self.engine = engine
-        self.config = config or CacheConfig.from_env()
-        self.cache: NoCache = make_cache(self.config)
-        self.watcher = VersionWatcher(engine)
-        self.resolver = Resolver()
-        self._pools: dict = {}  # (event loop, generic plans) -> (pool, opening task)
-        max_age = self.config.max_age_s
-        self.cache_control = f"public, max-age={max_age}" if max_age > 0 else "public, no-cache"
-
-    # the data version: from memory while the watcher listens, else one query
-    def read_version(self) -> int:
-        with self.engine.connect() as conn:
-            return data_version(conn)
-
-    async def version(self) -> int:
-        self.watcher.ensure_running()
-        v = self.watcher.version
-        if v is None:
-            v = await run_in_threadpool(self.read_version)
-        self.cache.new_version(v)
-        return v
-
-    def snapshot(self):
-        """A connection whose statements all see one snapshot (the version read first holds)."""
-        return self.engine.connect().execution_options(isolation_level="REPEATABLE READ")
-
-    def context(self, version: int, query: TileQuery, layers: list[Layer]) -> Context:
-        """The context of ``query``, read in a snapshot (whose version may be newer than
-        ``version``: the returned context says which); ``make_raw_tile`` asks the resolver's
-        cache first."""
-        with self.snapshot() as conn:
-            ctx = self.resolver.context(conn, data_version(conn), query, layers)
-            conn.rollback()
-        return ctx
-
-    async def make_tile(self, layers: list[Layer], z: int, x: int, y: int, query: TileQuery,
-                        version: int) -> tuple[int, bytes]:
-        """(data version, cache entry) of a tile: see ``make_raw_tile``."""
-        seen, raw = await self.make_raw_tile(layers, z, x, y, query, version)
-        return seen, make_entry(raw)
-
-    async def make_raw_tile(self, layers: list[Layer], z: int, x: int, y: int, query: TileQuery,
-                            version: int) -> tuple[int, bytes]:
-        """(data version, MVT) of a tile. One statement (autocommit: no BEGIN, no ROLLBACK)
-        reads the tile and the version of its snapshot; the context (round, classes) comes
-        from the resolver's cache for that version, so tile and context always agree."""
-        for _ in range(5):
-            ctx = self.resolver.peek(version, query, layers)
-            if ctx is None:  # once per data version and query: read in a thread
-                ctx = await run_in_threadpool(self.context, version, query, layers)
-            seen, raw = await self.render(layers, z, x, y, ctx)
-            if seen == ctx.version:
-                return seen, raw
-            version = seen  # an import committed in between: again, at the newer version
-        raise RuntimeError("the data version kept changing while making a tile")
-
-    async def render(self, layers: list[Layer], z: int, x: int, y: int, ctx: Context) -> tuple[int, bytes]:
-        """(version, MVT) through the tile connection pool: async psycopg connections in
-        autocommit on the event loop (no thread hop per tile), statements prepared once per
-        connection (no SQLAlchemy, no pre-ping per request). A connection found broken
-        (database restarted) makes the pool check its idle connections, and the tile is
-        tried once more."""
-        import psycopg
-
-        stmt, params = tile_statement(layers, z, ctx, with_version=True)
-        if stmt is None:  # no layer has features at this zoom: empty whatever the data
-            return ctx.version, b""
-        params.update(x=x, y=y)
-        pool = await self.pool(generic=stmt.generic_plan)
-
-        async def run():
-            async with pool.connection() as conn:
-                return await (await conn.execute(stmt.sql, params, prepare=True, binary=True)).fetchone()
-
-        try:
-            version, data = await run()
-        except psycopg.OperationalError:
-            await pool.check()
-            version, data = await run()
-        return int(version), bytes(data) if data else b""
-
-    async def pool(self, generic: bool = True):
-        """The async connection pool of the running event loop (one per loop: a test
-        client runs its own loop); ``generic``: its sessions run prepared statements with
-        generic plans (``plan_cache_mode=force_generic_plan``)."""
-        import asyncio
-
-        loop = asyncio.get_running_loop()
-        entry = self._pools.get((loop, generic))
-        if entry is None:
-            # pools of loops that have ended (a test client's, run without its lifespan): let
-            # them go, their connections are closed when collected
-            for ended in [key for key in self._pools if key[0].is_closed()]:
-                del self._pools[ended]
-            from psycopg_pool import AsyncConnectionPool
-
-            kwargs = {"autocommit": True, "application_name": "dtm-atlas-tiles"}
-            if generic:
-                kwargs["options"] = "-c plan_cache_mode=force_generic_plan"
-            pool = AsyncConnectionPool(
-                conninfo(self.engine), min_size=0, max_size=self.config.db_connections, kwargs=kwargs,
-                open=False, num_workers=1, name="dtm-atlas-tiles", max_idle=60.0,
-            )
-            # stored before it is open: requests arriving meanwhile wait for the same opening
-            entry = self._pools[(loop, generic)] = (pool, loop.create_task(pool.open()))
-        pool, opening = entry
-        await opening  # (done: at once, or its error again)
-        return pool
-
-    async def aclose(self) -> None:
-        """Close the pools of the running loop (application shutdown)."""
-        import asyncio
-
-        loop = asyncio.get_running_loop()
-        for key in [key for key in self._pools if key[0] is loop]:
-            await self._pools.pop(key)[0].close()
-
-    def close(self) -> None:
-        self.watcher.stop()
-
-    def key(self, version: int, spec: str, z: int, x: int, y: int, query: TileQuery) -> str:
-        return f"v{version}:f{TILES_FORMAT}:{spec}:{z}/{x}/{y}:{query.key()}"
-
-
-def make_entry(raw: bytes) -> bytes:
-    """ETag digest (of the uncompressed tile) + gzip body; an empty tile has an empty body."""
-    digest = hashlib.blake2b(raw, digest_size=ETAG_LEN // 2).hexdigest().encode()
-    return digest + (gzip.compress(raw, compresslevel=6, mtime=0) if raw else b"")
-
-
-_service_lock = threading.Lock()
-
-
-def get_service(app) -> TileService:
-    service = getattr(app.state, "tiles", None)
-    if service is None:
-        with _service_lock:
-            service = getattr(app.state, "tiles", None)
-            if service is None:
-                settings = getattr(app.state, "settings", None)
-                config = CacheConfig.from_settings(settings) if settings is not None else None
-                service = app.state.tiles = TileService(app.state.engine, config)
-    return service
-
-
-def _accepts_gzip(request: Request) -> bool:
-    for part in request.headers.get("accept-encoding", "").lower().split(","):
-        token, _, params = part.strip().partition(";")
-        if token.strip() in ("gzip", "*"):
-            q = params.strip()
-            return not (q.startswith("q=") and q[2:].strip() in ("0", "0.0", "0.00", "0.000"))
-    return False
-
-
-def _etag_matches(request: Request, etag: str) -> bool:
-    header = request.headers.get("if-none-match")
-    if not header:
-        return False
-    if header.strip() == "*":
-        return True
-    opaque = etag[2:] if etag.startswith("W/") else etag
-    return any((t.strip()[2:] if t.strip().startswith("W/") else t.strip()) == opaque for t in header.split(","))
 
 
 def _layers(spec: str) -> list[Layer]:
@@ -289,63 +115,15 @@ async def _tile(request: Request) -> Response:
     if entry is None:
         status = "miss"
         try:
-            seen, entry = await service.make_tile(chosen, z, x, y, query, version)
+            seen, raw = await service.make_raw_tile(chosen, z, x, y, query, version)
         except RoundNotFound as exc:
             raise not_found(str(exc)) from None
+        entry = make_entry(raw)
         if seen != version:  # an import committed in between: file it under what was read
             version, key = seen, service.key(seen, spec, z, x, y, query)
         await service.cache.set(key, entry)
     return entry_response(request, entry, MVT_MEDIA_TYPE, service.cache_control,
                           {"X-Data-Version": str(version), "X-Tile-Cache": status})
-
-
-def entry_response(request: Request, entry: bytes, media_type: str, cache_control: str, extra: dict) -> Response:
-    """A cache entry (ETag digest + gzip body) as a response: 304 on a matching
-    If-None-Match, 204 when empty, the gzip body as is when the client accepts gzip."""
-    etag = f'W/"{entry[:ETAG_LEN].decode()}"'
-    headers = {"ETag": etag, "Cache-Control": cache_control, "Vary": "Accept-Encoding", **extra}
-    if _etag_matches(request, etag):
-        return Response(status_code=304, headers=headers)
-    body = entry[ETAG_LEN:]
-    if not body:
-        return Response(status_code=204, headers=headers)
-    if _accepts_gzip(request):
-        headers["Content-Encoding"] = "gzip"
-    else:
-        body = gzip.decompress(body)
-    return Response(body, media_type=media_type, headers=headers)
-
-
-def raw_response(request: Request, raw: bytes, media_type: str, cache_control: str, extra: dict) -> Response:
-    """An uncached body: same ETag, 304, 204 and gzip rules as ``entry_response``."""
-    etag = f'W/"{hashlib.blake2b(raw, digest_size=ETAG_LEN // 2).hexdigest()}"'
-    headers = {"ETag": etag, "Cache-Control": cache_control, "Vary": "Accept-Encoding", **extra}
-    if _etag_matches(request, etag):
-        return Response(status_code=304, headers=headers)
-    if not raw:
-        return Response(status_code=204, headers=headers)
-    if _accepts_gzip(request):
-        # made for this one response: the fastest level (2% bigger than level 6, a third
-        # less CPU); cache entries, compressed once for many responses, use level 6
-        headers["Content-Encoding"] = "gzip"
-        raw = gzip.compress(raw, compresslevel=1, mtime=0)
-    return Response(raw, media_type=media_type, headers=headers)
-
-
-async def cached(request: Request, name: str, params: tuple, media_type: str, produce) -> Response:
-    """Serve what ``produce()`` (a blocking function returning bytes) makes, from the tile
-    cache when it holds it for the current data version (so an import makes it stale)."""
-    service = get_service(request.app)
-    version = await service.version()
-    key = f"v{version}:{name}:{params!r}"
-    entry = await service.cache.get(key)
-    status = "hit"
-    if entry is None:
-        status = "miss"
-        entry = make_entry(await run_in_threadpool(produce))
-        await service.cache.set(key, entry)
-    return entry_response(request, entry, media_type, service.cache_control,
-                          {"X-Data-Version": str(version), "X-Cache": status})
 
 
 def _param(name: str, where: str, schema: dict, description: str, required: bool = False) -> dict:

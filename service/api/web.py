@@ -26,6 +26,8 @@ from pathlib import Path
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
+from service.api.httpcache import accepts_gzip, etag_matches
+
 router = APIRouter(tags=["web map"])
 
 WEB_DIR = Path(__file__).resolve().parents[2] / "web"
@@ -90,22 +92,6 @@ def maplibre_version() -> str | None:
     return version
 
 
-def _accepts_gzip(request: Request) -> bool:
-    for part in request.headers.get("accept-encoding", "").lower().split(","):
-        token, _, params = part.strip().partition(";")
-        if token.strip() in ("gzip", "*"):
-            return params.replace(" ", "") not in ("q=0", "q=0.0", "q=0.00", "q=0.000")
-    return False
-
-
-def _not_modified(request: Request, etag: str) -> bool:
-    header = request.headers.get("if-none-match")
-    if not header:
-        return False
-    tags = [t.strip().removeprefix("W/") for t in header.split(",")]
-    return "*" in tags or etag in tags
-
-
 def asset_response(request: Request, asset: Asset, cache_control: str, body: bytes | None = None) -> Response:
     """``asset`` (or ``body`` in its place) with ETag, caching and precompressed gzip when accepted."""
     if body is not None:  # a rendered variant of the asset (the page)
@@ -116,9 +102,9 @@ def asset_response(request: Request, asset: Asset, cache_control: str, body: byt
     headers = {"Cache-Control": cache_control, "ETag": etag, "X-Content-Type-Options": "nosniff"}
     if gz is not None:
         headers["Vary"] = "Accept-Encoding"
-    if _not_modified(request, etag):
+    if etag_matches(request, etag):
         return Response(status_code=304, headers=headers)
-    if gz is not None and _accepts_gzip(request):
+    if gz is not None and accepts_gzip(request):
         headers["Content-Encoding"] = "gzip"  # GZipMiddleware leaves encoded answers alone
         body = gz
     elif len(body) >= GZIP_MIDDLEWARE_MIN_SIZE:

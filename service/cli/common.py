@@ -13,7 +13,7 @@ from typing import NoReturn
 import typer
 from rich.console import Console
 
-from service.settings import get_settings
+from service.core.settings import get_settings
 
 console = Console()
 err = Console(stderr=True)

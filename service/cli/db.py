@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from service.cli.common import console, fail, open_engine
-from service.settings import get_settings
+from service.core.settings import get_settings
 
 app = typer.Typer(help="The database: embedded PostgreSQL/PostGIS cluster and migrations.", no_args_is_help=True)
 

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from service.cli.common import console, open_engine
-from service.settings import get_settings
+from service.core.settings import get_settings
 
 
 def demo():

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import getpass
 import json
-import os
 from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, Engine, text
 
 
 def current_user() -> str:
+    """Who an import is logged as: the setting ``user`` (DTM_ATLAS_USER), else the OS user."""
+    from service.core.settings import get_settings
+
     try:
-        return os.environ.get("DTM_ATLAS_USER") or getpass.getuser()
+        return get_settings().user or getpass.getuser()
     except Exception:  # no passwd entry in some containers
         return "unknown"
 

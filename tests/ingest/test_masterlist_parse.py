@@ -17,7 +17,7 @@ from service.ingest.masterlist import (
     RowIssue,
     parse_masterlist,
 )
-from service.settings import get_settings
+from service.core.settings import get_settings
 
 MASTERLISTS = get_settings().shared_data_dir / "dtm_iraq_masterlists"
 IDP_2017 = MASTERLISTS / "IDPs_MasterList_dataset_DTM_IOMDec_31_2017.csv"

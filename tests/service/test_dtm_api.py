@@ -153,7 +153,7 @@ def spatial_client(pg_server, template_db):
     from boundaries.store import import_boundaries
     from service.app import create_app
     from service.ingest.rounds import import_masterlist
-    from service.settings import Settings
+    from service.core.settings import Settings
     from tests.conftest import COD_AB, create_database, drop_database
 
     name = f"dtm_atlas_test_dtm_spatial_{os.getpid()}"
@@ -377,7 +377,7 @@ def test_internal_errors_use_the_envelope():
     from sqlalchemy import create_engine
 
     from service.app import create_app
-    from service.settings import Settings
+    from service.core.settings import Settings
 
     url = "postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2"
     with TestClient(create_app(Settings(database_url=url), create_engine(url))) as client:

@@ -210,7 +210,7 @@ def test_upload_needs_editor_token_and_respects_size(iraq_fresh_engine):
 
     from service.app import create_app
     from service.auth import create_token
-    from service.settings import Settings
+    from service.core.settings import Settings
 
     settings = Settings(database_url=iraq_fresh_engine.url.render_as_string(hide_password=False), max_upload_mb=1)
     editor = create_token(iraq_fresh_engine, "editor", "test editor")
@@ -272,7 +272,7 @@ def test_choropleth_reflects_a_new_import(iraq_fresh_engine, tmp_path):
     from fastapi.testclient import TestClient
 
     from service.app import create_app
-    from service.settings import Settings
+    from service.core.settings import Settings
 
     settings = Settings(database_url=iraq_fresh_engine.url.render_as_string(hide_password=False))
     import_masterlist(iraq_fresh_engine, FEB21_IDP, population="idp")

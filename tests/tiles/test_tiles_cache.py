@@ -12,9 +12,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from service.api.tiles import ETAG_LEN, TileService
+from service.api.httpcache import ETAG_LEN
+from tiles.service import TileService
 from service.app import create_app
-from service.settings import Settings
+from service.core.settings import Settings
 from tests.conftest import COD_AB
 from tests.tiles import BAGHDAD, by_pcode, decode, tile_at
 from tiles.cache import CacheConfig, LRUCache, NoCache, RedisCache, make_cache
@@ -44,12 +45,21 @@ def test_lru_drops_everything_on_a_newer_version():
     assert cache.get_sync("v3:a") is None and cache.stats()["bytes"] == 0
 
 
-def test_cache_config_from_env():
-    assert isinstance(make_cache(CacheConfig.from_env({})), LRUCache)
-    assert type(make_cache(CacheConfig.from_env({"DTM_ATLAS_TILE_CACHE_MB": "0"}))) is NoCache
-    cfg = CacheConfig.from_env({"REDIS_URL": "redis://127.0.0.1:1/0"})
+def test_cache_config_from_env(monkeypatch):
+    from service.core.settings import Settings
+
+    def from_env(env: dict) -> CacheConfig:
+        for name in ("DTM_ATLAS_TILE_CACHE_MB", "REDIS_URL", "DTM_ATLAS_REDIS_URL"):
+            monkeypatch.delenv(name, raising=False)
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        return CacheConfig.from_settings(Settings())
+
+    assert isinstance(make_cache(from_env({})), LRUCache)
+    assert type(make_cache(from_env({"DTM_ATLAS_TILE_CACHE_MB": "0"}))) is NoCache
+    cfg = from_env({"REDIS_URL": "redis://127.0.0.1:1/0"})
     assert cfg.redis_url == "redis://127.0.0.1:1/0" and isinstance(make_cache(cfg), RedisCache)
-    cfg = CacheConfig.from_env({"REDIS_URL": "redis://a:1/0", "DTM_ATLAS_REDIS_URL": "redis://b:2/0"})
+    cfg = from_env({"REDIS_URL": "redis://a:1/0", "DTM_ATLAS_REDIS_URL": "redis://b:2/0"})
     assert cfg.redis_url == "redis://b:2/0"
 
 
@@ -224,10 +234,10 @@ def test_tiles_survive_dropped_database_connections(iraq_settings, iraq_engine):
 
 
 def test_cache_config_from_settings():
-    from service.settings import Settings
+    from service.core.settings import Settings, TileSettings
 
-    assert type(make_cache(CacheConfig.from_settings(Settings(tile_cache_mb=0)))) is NoCache
-    cfg = CacheConfig.from_settings(Settings(REDIS_URL="redis://127.0.0.1:1/0", tile_max_age=60))
+    assert type(make_cache(CacheConfig.from_settings(Settings(tiles=TileSettings(cache_mb=0))))) is NoCache
+    cfg = CacheConfig.from_settings(Settings(REDIS_URL="redis://127.0.0.1:1/0", tiles=TileSettings(max_age=60)))
     assert cfg.redis_url == "redis://127.0.0.1:1/0" and cfg.max_age_s == 60
 
 

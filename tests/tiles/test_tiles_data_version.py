@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from service.app import create_app
-from service.settings import Settings
+from service.core.settings import Settings
 from tests.conftest import COD_AB, MASTERLISTS
 from tests.tiles import BAGHDAD, by_pcode, decode, tile_at
 

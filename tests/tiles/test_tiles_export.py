@@ -18,7 +18,7 @@ from tests.tiles import decode
 @pytest.fixture
 def cli_env(figures_engine, monkeypatch):
     """The CLI pointed at the figures database (it reads DATABASE_URL through the settings)."""
-    from service.settings import get_settings
+    from service.core.settings import get_settings
 
     monkeypatch.setenv("DATABASE_URL", figures_engine.url.render_as_string(hide_password=False))
     monkeypatch.delenv("DTM_ATLAS_DATABASE_URL", raising=False)

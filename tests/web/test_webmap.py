@@ -29,7 +29,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from service.api import web
-from service.settings import Settings
+from service.core.settings import Settings
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

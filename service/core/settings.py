@@ -1,4 +1,4 @@
-"""Configuration: one pydantic-settings class, env vars prefixed ``DTM_ATLAS_``.
+"""Configuration: pydantic-settings classes, env vars prefixed ``DTM_ATLAS_`` (the tiles' ``DTM_ATLAS_TILE_``).
 
 ``DATABASE_URL`` (unprefixed, the usual convention) is also honoured; when neither it nor
 ``DTM_ATLAS_DATABASE_URL`` is set, the CLI runs its own embedded PostgreSQL cluster.
@@ -12,7 +12,20 @@ from pathlib import Path
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+class TileSettings(BaseSettings):
+    """The tiles' cache and database connections: ``DTM_ATLAS_TILE_*`` variables."""
+
+    model_config = SettingsConfigDict(env_prefix="DTM_ATLAS_TILE_", env_file=".env", extra="ignore")
+
+    cache_mb: float = Field(default=256, description="in-process LRU size of tiles and GeoJSON; 0 = no cache")
+    cache_ttl: int = Field(default=7 * 24 * 3600, description="Redis entry lifetime, seconds")
+    max_age: int = Field(default=0, description="Cache-Control max-age of tiles (0: revalidate, 304)")
+    db_connections: int = Field(
+        default=10, description="size of each tile connection pool (a process has two: generic and custom plans)"
+    )
 
 
 class Settings(BaseSettings):
@@ -37,10 +50,15 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("DTM_ATLAS_REDIS_URL", "REDIS_URL"),
         description="tile/GeoJSON cache in Redis (shared by workers); unset = in-process LRU",
     )
-    tile_cache_mb: float = Field(default=256, description="in-process LRU size; 0 = no cache")
-    tile_cache_ttl: int = Field(default=7 * 24 * 3600, description="Redis entry lifetime, seconds")
-    tile_max_age: int = Field(default=0, description="Cache-Control max-age of tiles (0: revalidate, 304)")
-    tile_db_connections: int = Field(default=10, description="size of each tile connection pool (a process has two: generic and custom plans)")
+    user: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("DTM_ATLAS_USER"),
+        description="who imports are logged as (unset: the operating-system user)",
+    )
+    pg_bindir: Path | None = Field(
+        default=None, description="PostgreSQL's bin folder for the embedded cluster (unset: found on the machine)"
+    )
+    tiles: TileSettings = Field(default_factory=lambda: TileSettings(), description="vector tiles and their cache")
 
     @property
     def embedded(self) -> bool:

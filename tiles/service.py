@@ -1,0 +1,140 @@
+"""The tile service of one application: the tile cache, the data-version watcher, the
+metadata resolver and the async connection pools that make tiles (docs/tiles.md).
+
+The HTTP side (routes, ETag, gzip) is ``service/api/tiles.py`` and ``service/api/httpcache.py``.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
+
+from service.core.importlog import data_version
+from service.core.settings import get_settings
+from tiles.cache import CacheConfig, NoCache, VersionWatcher, conninfo, make_cache
+from tiles.layers import Layer
+from tiles.mvt import Context, Resolver, TileQuery, tile_statement
+
+TILES_FORMAT = 1  # part of every cache key: bump when the tile content changes for the same data
+
+
+class TileService:
+    """Per application: the tile cache, the data-version watcher and the metadata resolver."""
+
+    def __init__(self, engine: Engine, config: CacheConfig | None = None):
+        self.engine = engine
+        self.config = config or CacheConfig.from_settings(get_settings())
+        self.cache: NoCache = make_cache(self.config)
+        self.watcher = VersionWatcher(engine)
+        self.resolver = Resolver()
+        self._pools: dict = {}  # (event loop, generic plans) -> (pool, opening task)
+        max_age = self.config.max_age_s
+        self.cache_control = f"public, max-age={max_age}" if max_age > 0 else "public, no-cache"
+
+    # the data version: from memory while the watcher listens, else one query
+    def read_version(self) -> int:
+        with self.engine.connect() as conn:
+            return data_version(conn)
+
+    async def version(self) -> int:
+        self.watcher.ensure_running()
+        v = self.watcher.version
+        if v is None:
+            v = await run_in_threadpool(self.read_version)
+        self.cache.new_version(v)
+        return v
+
+    def snapshot(self):
+        """A connection whose statements all see one snapshot (the version read first holds)."""
+        return self.engine.connect().execution_options(isolation_level="REPEATABLE READ")
+
+    def context(self, version: int, query: TileQuery, layers: list[Layer]) -> Context:
+        """The context of ``query``, read in a snapshot (whose version may be newer than
+        ``version``: the returned context says which); ``make_raw_tile`` asks the resolver's
+        cache first."""
+        with self.snapshot() as conn:
+            ctx = self.resolver.context(conn, data_version(conn), query, layers)
+            conn.rollback()
+        return ctx
+
+    async def make_raw_tile(self, layers: list[Layer], z: int, x: int, y: int, query: TileQuery,
+                            version: int) -> tuple[int, bytes]:
+        """(data version, MVT) of a tile. One statement (autocommit: no BEGIN, no ROLLBACK)
+        reads the tile and the version of its snapshot; the context (round, classes) comes
+        from the resolver's cache for that version, so tile and context always agree."""
+        for _ in range(5):
+            ctx = self.resolver.peek(version, query, layers)
+            if ctx is None:  # once per data version and query: read in a thread
+                ctx = await run_in_threadpool(self.context, version, query, layers)
+            seen, raw = await self.render(layers, z, x, y, ctx)
+            if seen == ctx.version:
+                return seen, raw
+            version = seen  # an import committed in between: again, at the newer version
+        raise RuntimeError("the data version kept changing while making a tile")
+
+    async def render(self, layers: list[Layer], z: int, x: int, y: int, ctx: Context) -> tuple[int, bytes]:
+        """(version, MVT) through the tile connection pool: async psycopg connections in
+        autocommit on the event loop (no thread hop per tile), statements prepared once per
+        connection (no SQLAlchemy, no pre-ping per request). A connection found broken
+        (database restarted) makes the pool check its idle connections, and the tile is
+        tried once more."""
+        import psycopg
+
+        stmt, params = tile_statement(layers, z, ctx, with_version=True)
+        if stmt is None:  # no layer has features at this zoom: empty whatever the data
+            return ctx.version, b""
+        params.update(x=x, y=y)
+        pool = await self.pool(generic=stmt.generic_plan)
+
+        async def run():
+            async with pool.connection() as conn:
+                return await (await conn.execute(stmt.sql, params, prepare=True, binary=True)).fetchone()
+
+        try:
+            version, data = await run()
+        except psycopg.OperationalError:
+            await pool.check()
+            version, data = await run()
+        return int(version), bytes(data) if data else b""
+
+    async def pool(self, generic: bool = True):
+        """The async connection pool of the running event loop (one per loop: a test
+        client runs its own loop); ``generic``: its sessions run prepared statements with
+        generic plans (``plan_cache_mode=force_generic_plan``)."""
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        entry = self._pools.get((loop, generic))
+        if entry is None:
+            # pools of loops that have ended (a test client's, run without its lifespan): let
+            # them go, their connections are closed when collected
+            for ended in [key for key in self._pools if key[0].is_closed()]:
+                del self._pools[ended]
+            from psycopg_pool import AsyncConnectionPool
+
+            kwargs = {"autocommit": True, "application_name": "dtm-atlas-tiles"}
+            if generic:
+                kwargs["options"] = "-c plan_cache_mode=force_generic_plan"
+            pool = AsyncConnectionPool(
+                conninfo(self.engine), min_size=0, max_size=self.config.db_connections, kwargs=kwargs,
+                open=False, num_workers=1, name="dtm-atlas-tiles", max_idle=60.0,
+            )
+            # stored before it is open: requests arriving meanwhile wait for the same opening
+            entry = self._pools[(loop, generic)] = (pool, loop.create_task(pool.open()))
+        pool, opening = entry
+        await opening  # (done: at once, or its error again)
+        return pool
+
+    async def aclose(self) -> None:
+        """Close the pools of the running loop (application shutdown)."""
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        for key in [key for key in self._pools if key[0] is loop]:
+            await self._pools.pop(key)[0].close()
+
+    def close(self) -> None:
+        self.watcher.stop()
+
+    def key(self, version: int, spec: str, z: int, x: int, y: int, query: TileQuery) -> str:
+        return f"v{version}:f{TILES_FORMAT}:{spec}:{z}/{x}/{y}:{query.key()}"
