@@ -50,8 +50,8 @@ class AccessLog:
 @asynccontextmanager
 async def lifespan(app: FastAPI):
     # what start-up made (modules, routes, settings) lives as long as the process: out of the
-    # collector's reach, full collections stay short (the cache-off tile p99 fell from ~125
-    # to ~55 ms under load)
+    # collector's reach, full collections stay short (docs/tiles.md: the GC freeze and the
+    # cache-off p99)
     gc.freeze()
     yield
     tiles = getattr(app.state, "tiles", None)

@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from service.cli.common import console, fail, open_engine
+from service.core.constants import POPULATIONS
 
 app = typer.Typer(help="Export a dataset to a file (Shapefile, GeoPackage, KML, GeoJSON, FlatGeobuf, CSV, XLSX).",
                   invoke_without_command=True, pretty_exceptions_enable=False,
@@ -50,7 +51,7 @@ def export(
         return
     if fmt is None:
         fail("--format is required (shp, gpkg, kml, geojson, fgb, csv, xlsx)", 2)
-    if population is not None and population not in ("idp", "returnee"):
+    if population is not None and population not in POPULATIONS:
         fail(f"--population must be idp or returnee, not {population!r}", 2)
     from service.publish.exports import ExportError, export_to
 
