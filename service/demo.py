@@ -1,11 +1,18 @@
-"""The demo data set: the real files in ../shared/data, loaded idempotently."""
+"""The demo data set: the real files in ../shared/data, loaded idempotently.
+
+Iraq's COD-AB boundaries, DTM Iraq's whole master-list history (``dtm_iraq_masterlists/
+series/``: every IDP and returnee round it holds, 2014-2021; the three lists at the top of
+that folder are the same bytes as three of them) and the 2014 official camps as sites. A
+second run imports nothing again: unchanged boundaries and lists are recognised by their
+checksums.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import Progress
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy import Engine
 
 from service.core.settings import Settings
@@ -22,44 +29,53 @@ def cod_ab_files(settings: Settings) -> list[Path]:
     return files
 
 
-MASTERLISTS = [  # file, population (round numbers come from service/data/known_rounds.csv)
-    ("IDPs_MasterList_dataset_DTM_IOMDec_31_2017.csv", "idp"),
-    ("IDPs_MasterList_dataset_DTM_IOMFeb_28_2021.csv", "idp"),
-    ("Returnee_MasterList_dataset_DTM_IOMFeb_28_2021.csv", "returnee"),
-]
+def masterlist_files(settings: Settings) -> dict[str, list[Path]]:
+    """population -> the master lists of the demo: the history in series/, else the three lists."""
+    folder = Path(settings.shared_data_dir) / "dtm_iraq_masterlists"
+    from service.ingest.sources import kind_of
+
+    out = {}
+    for population, sub, prefix in (("idp", "idp", "IDPs_"), ("returnee", "returnee", "Returnee_")):
+        series = sorted(f for f in (folder / "series" / sub).glob("*") if kind_of(f))
+        out[population] = series or sorted(folder.glob(f"{prefix}MasterList_*.csv"))
+    return out
+
+
+CAMPS = Path("sites") / "irq_official_camps_2014.csv"
 
 
 def load_demo(engine: Engine, settings: Settings, console: Console | None = None) -> None:
-    """Boundaries (skipped when unchanged) and master lists (skipped when the same file is
-    already the source of a round)."""
-    from sqlalchemy import text
-
+    """Boundaries (skipped when unchanged), master lists (skipped when the same list is already
+    the source of a round) and the 2014 camps (upserted by site ID)."""
     from boundaries.reader import read_boundaries
     from boundaries.store import import_boundaries
-    from service.ingest.rounds import _sha256, import_masterlist
+    from service.ingest.batch import import_many
+    from service.ingest.sites import import_sites
 
     console = console or Console()
     files = cod_ab_files(settings)
-    folder = Path(settings.shared_data_dir) / "dtm_iraq_masterlists"
-    lists = [(folder / f, p) for f, p in MASTERLISTS if (folder / f).exists()]
-    with Progress(console=console, transient=False) as progress:
-        task = progress.add_task("demo data", total=len(files) + len(lists))
+    lists = masterlist_files(settings)
+    camps = Path(settings.shared_data_dir) / CAMPS
+    total = len(files) + sum(map(len, lists.values())) + camps.exists()
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=False) as progress:
+        task = progress.add_task("demo data", total=total)
         for f in files:
             res = import_boundaries(engine, read_boundaries(f))
             progress.console.print(f"  {f.name}: adm{res.level}, {res.units} units, {res.outcome}")
             progress.advance(task)
-        for f, population in lists:
-            with engine.connect() as conn:
-                done = conn.execute(
-                    text("SELECT r.round_number FROM round r JOIN import_log l ON l.id = r.import_id WHERE l.sha256 = :h"),
-                    {"h": _sha256(f)},
-                ).scalar()
-            if done is not None:
-                progress.console.print(f"  {f.name}: round {done}, unchanged")
-            else:
-                r = import_masterlist(engine, f, population=population)
-                progress.console.print(
-                    f"  {f.name}: round {r.round_number} {r.population}, {r.rows} locations, "
-                    f"{r.individuals:,} individuals, {r.flagged_rows} flagged"
-                )
+        for population, paths in lists.items():
+            progress.update(task, description=f"demo data: {population} master lists")
+            outcomes = import_many(engine, paths, population=population,
+                                   on_file=lambda _path, _out: progress.advance(task))
+            counts = {k: sum(o.outcome == k for o in outcomes) for k in ("imported", "unchanged", "rejected")}
+            progress.console.print(f"  {population} master lists: {len(outcomes)} files, {counts['imported']} imported, "
+                                   f"{counts['unchanged']} unchanged, {counts['rejected']} rejected")
+            for o in outcomes:
+                if not o.ok:
+                    progress.console.print(f"    [red]rejected[/] {o.file}: {o.message}", highlight=False)
+        if camps.exists():
+            res = import_sites(engine, camps, keep_duplicate_ids=True)
+            progress.console.print(f"  {camps.name}: {res.inserted_or_updated} sites ({len(res.issues)} reported)")
             progress.advance(task)
+        progress.update(task, description="demo data")

@@ -338,6 +338,7 @@ class Indicator:
             "individuals": f"{who} (individuals)",
             "families": f"{who} (families)",
             "change": f"Change in {who_mid} since the previous round (individuals)",
+            "change_12m": f"Change in {who_mid} over 12 months (individuals)",
             "share": f"Share of all {who_mid} in Iraq",
         }.get(self.key, f"{who}: {self.label}")
 
@@ -358,6 +359,10 @@ INDICATORS: dict[str, Indicator] = {
                   {"idp": "change", "returnee": "change"}, "natural_breaks", 7, "signed",
                   "Individuals in this round minus the previous round of the same population; "
                   "symmetric diverging classes around 0."),
+        Indicator("change_12m", "Change in individuals over 12 months", "people", "change_12m_individuals",
+                  {"idp": "change", "returnee": "change"}, "natural_breaks", 7, "signed",
+                  "Individuals in this round minus the round closest to one year earlier (within two months of "
+                  "it) of the same population; symmetric diverging classes around 0."),
         Indicator("share", "Share of national total", "share (0-1)", "share_national",
                   {"idp": "idp", "returnee": "returnee"}, "quantiles", 5, "percent",
                   "The unit's individuals over the national total of the round (0-1; labels in %)."),

@@ -16,7 +16,7 @@ from service.core.constants import UNASSIGNED
 
 # indicator field -> unit_figure column (a whitelist: the column name is put into the SQL)
 _COLUMNS = {"individuals": "individuals", "families": "families", "change_individuals": "change_individuals",
-            "share_national": "share_national"}
+            "change_12m_individuals": "change_12m_individuals", "share_national": "share_national"}
 
 def round_numbers(conn: Connection, population: str, country: str = "IRQ") -> list[int]:
     """The population's round numbers, oldest reporting date first."""

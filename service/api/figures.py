@@ -27,11 +27,7 @@ Population = Annotated[Literal["idp", "returnee"] | None, Query(description="idp
 RoundNumber = Annotated[int | None, Query(alias="round", ge=0, description="DTM round number (default: the latest)")]
 
 
-class Indicator(str, Enum):
-    individuals = "individuals"
-    families = "families"
-    change = "change"
-    share = "share"
+Indicator = Enum("Indicator", {key: key for key in INDICATORS}, type=str)  # styles.classify's registry
 
 
 class Method(str, Enum):

@@ -24,6 +24,7 @@ from service.core.importlog import data_version
 from tiles.cache import NoCache
 from tiles.layers import LAYERS, MAX_REQUEST_ZOOM, Layer, LayerError, parse_layers
 from tiles.mvt import RoundNotFound, TileError, TileQuery, check_tile, set_bounds
+from styles.classify import INDICATORS as INDICATOR_REGISTRY
 from tiles.service import TileService
 
 router = APIRouter(tags=["tiles"])
@@ -34,17 +35,13 @@ MVT_MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
 Population = enum.Enum("Population", {p: p for p in POPULATIONS}, type=str)
 
 
-class IndicatorName(str, enum.Enum):
-    individuals = "individuals"
-    families = "families"
-    change = "change"
-    share = "share"
+IndicatorName = enum.Enum("IndicatorName", {key: key for key in INDICATOR_REGISTRY}, type=str)  # styles.classify's registry
 
 
 LayersParam = Annotated[str, Path(description="A layer, or several comma-separated: " + ", ".join(LAYERS))]
 RoundParam = Annotated[int | None, Query(ge=0, description="DTM round number (default: the population's latest round by reporting date)")]
 PopulationParam = Annotated[Population, Query(description="idp or returnee")]
-IndicatorParam = Annotated[IndicatorName, Query(description="The admin layers' value and class: individuals, families, change, share")]
+IndicatorParam = Annotated[IndicatorName, Query(description="The admin layers' value and class: " + ", ".join(INDICATOR_REGISTRY))]
 
 
 def _layers(spec: str) -> list[Layer]:

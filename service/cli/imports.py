@@ -22,47 +22,94 @@ class PlacementChoice(str, Enum):
 
 @app.command("masterlist")
 def import_masterlist_cmd(
-    file: Annotated[Path, typer.Argument(help="DTM master list: CSV or XLSX (DTM wide, HXL-tagged or long format)")],
+    paths: Annotated[list[str], typer.Argument(
+        help="DTM master lists: CSV or XLSX (DTM wide, HXL-tagged or long format), also .csv.gz or a .zip holding "
+             "one list; files, folders and globs, each file its own round", metavar="PATH...")],
     population: Annotated[PopulationChoice, typer.Option(help="idp or returnee")],
-    round_number: Annotated[Optional[int], typer.Option("--round", help="DTM round number (known Iraq rounds are looked up)")] = None,
-    reporting_date: Annotated[Optional[datetime], typer.Option("--date", formats=["%Y-%m-%d"], help="Reporting date (default: the file's date column)")] = None,
+    round_number: Annotated[Optional[int], typer.Option("--round", help="DTM round number (one file only; default: DTM's round calendar, else none)")] = None,
+    reporting_date: Annotated[Optional[datetime], typer.Option("--date", formats=["%Y-%m-%d"], help="Reporting date (one file only; default: the file's date column)")] = None,
     country: Annotated[str, typer.Option(help="ISO3 country code")] = "IRQ",
     placement: Annotated[PlacementChoice, typer.Option(help="declared: DTM's declared governorate/district; spatial: point-in-polygon only")] = PlacementChoice.declared,
     correct_swapped: Annotated[bool, typer.Option("--correct-swapped/--keep-swapped", help="Use the swapped point when latitude/longitude look swapped")] = True,
     sheet: Annotated[Optional[str], typer.Option(help="XLSX sheet name")] = None,
     encoding: Annotated[Optional[str], typer.Option(help="CSV encoding (default: detected; e.g. cp1256)")] = None,
-    report_csv: Annotated[Optional[Path], typer.Option(help="Write the quality report (flagged locations) to this CSV")] = None,
-    show: Annotated[int, typer.Option(help="Flagged locations to print")] = 20,
+    allow_future_date: Annotated[bool, typer.Option("--allow-future-date", help="Accept a reporting date after today")] = False,
+    replace: Annotated[bool, typer.Option("--replace", help="Import a list again even when the same list is already imported")] = False,
+    report_csv: Annotated[Optional[Path], typer.Option(help="Write the quality report (flagged locations) to this CSV (one file only)")] = None,
+    show: Annotated[int, typer.Option(help="Flagged locations to print (one file only)")] = 20,
 ):
-    """Import a master list as one round (one transaction; re-importing a round replaces it)."""
-    from service.ingest.masterlist import MasterlistError
-    from service.ingest.rounds import ImportRejected, import_masterlist
+    """Import master lists, each file as one round in its own transaction (a round is its
+    reporting date: importing a date again replaces that round). A file that fails is reported
+    and the others go on. Exit status: 0 all imported (or unchanged), 1 some, 2 none."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.table import Table
 
-    check_file(file)
+    from service.ingest.batch import import_many
+    from service.ingest.sources import expand
+
+    files, problems = expand(paths)
+    for problem in problems:
+        err.print(f"[bold red]error:[/] {problem}", highlight=False)
+    if not files:
+        fail("no master list to import", 2)
+    if len(files) > 1 and (round_number is not None or reporting_date is not None or report_csv is not None):
+        fail("--round, --date and --report-csv name one round: give one file with them", 2)
+    for f in files:
+        check_file(f)
+    options = dict(country=country.upper(), placement_mode=placement.value, correct_swapped=correct_swapped,
+                   sheet=sheet, encoding=encoding, allow_future_date=allow_future_date,
+                   round_number=round_number, reporting_date=reporting_date.date() if reporting_date else None)
     engine = open_engine()
-    with console.status(f"importing {file.name} ..."), whole_or_nothing(file):
-        try:
-            res = import_masterlist(
-                engine, file, population=population.value, round_number=round_number,
-                reporting_date=reporting_date.date() if reporting_date else None, country=country.upper(),
-                placement_mode=placement.value, correct_swapped=correct_swapped, sheet=sheet, encoding=encoding,
-            )
-        except (MasterlistError, ImportRejected) as exc:
-            fail(f"{exc}\nnothing was imported; the database is unchanged", 2)
-    console.print(
-        f"[bold]round {res.round_number}[/] ({res.population}, {res.reporting_date}) id {res.round_id}: "
-        f"{res.rows} locations, {res.families:,} families, {res.individuals:,} individuals, "
-        f"{res.flagged_rows} flagged; {sum(res.timings.get(k, 0) for k in ('parse_s', 'stage_s', 'place_s', 'aggregate_s')):.2f} s"
-    )
-    for issue in res.parser_issues[:show]:
-        err.print(f"[yellow]row {issue.row}[/] {issue.field or ''}: {issue.message}", highlight=False)
-    print_quality(engine, res.round_id, show, report_csv)
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("files"),
+                  TimeElapsedColumn(), console=console, transient=len(files) == 1) as progress:
+        task = progress.add_task(f"importing {files[0].name}" if len(files) == 1 else "importing", total=len(files))
+
+        def advance(path: Path, _outcome) -> None:
+            progress.advance(task)
+
+        with whole_or_nothing(files[0] if len(files) == 1 else Path(f"the file being imported (of {len(files)})")):
+            outcomes = import_many(engine, files, population=population.value, replace=replace, on_file=advance,
+                                   **options)
+    if len(files) == 1 and outcomes[0].outcome != "imported":
+        out = outcomes[0]
+        if out.outcome == "rejected":
+            fail(f"{out.message}\nnothing was imported; the database is unchanged", 2)
+        console.print(f"{out.file}: unchanged (the same list is already round "
+                      f"{out.round_number if out.round_number is not None else '-'}, {out.reporting_date}); "
+                      "--replace imports it again")
+        return
+    if len(files) == 1:
+        res = outcomes[0].result
+        console.print(
+            f"[bold]round {res.round_number if res.round_number is not None else '(no DTM number)'}[/] "
+            f"({res.population}, {res.reporting_date}) id {res.round_id}: "
+            f"{res.rows} locations, {res.families:,} families, {res.individuals:,} individuals, "
+            f"{res.flagged_rows} flagged; {sum(res.timings.get(k, 0) for k in ('parse_s', 'stage_s', 'place_s', 'aggregate_s')):.2f} s"
+        )
+        for issue in res.parser_issues[:show]:
+            err.print(f"[yellow]row {issue.row}[/] {issue.field or ''}: {issue.message}", highlight=False)
+        print_quality(engine, res.round_id, show, report_csv)
+        return
+    table = Table("file", "round", "date", "locations", "individuals", "flagged", "outcome",
+                  title=f"{population.value} master lists")
+    for out in outcomes:
+        res = out.result
+        table.add_row(out.file, "" if out.round_number is None else str(out.round_number),
+                      str(out.reporting_date or ""), f"{res.rows:,}" if res else "", f"{res.individuals:,}" if res else "",
+                      f"{res.flagged_rows:,}" if res else "", out.outcome if out.ok else f"[red]rejected[/]: {out.message}")
+    console.print(table)
+    done = sum(out.ok for out in outcomes)
+    console.print(f"{sum(o.outcome == 'imported' for o in outcomes)} imported, "
+                  f"{sum(o.outcome == 'unchanged' for o in outcomes)} unchanged, {len(outcomes) - done} rejected")
+    if problems or done < len(outcomes):
+        raise typer.Exit(2 if done == 0 else 1)
 
 
 @app.command("sites")
 def import_sites_cmd(
     file: Annotated[Path, typer.Argument(help="Sites: CSV (site_id, name, type, lat, lon, status, households, individuals) or GeoJSON points")],
     country: Annotated[str, typer.Option(help="ISO3 country code")] = "IRQ",
+    keep_duplicate_ids: Annotated[bool, typer.Option("--keep-duplicate-ids", help="Keep a repeated site ID's later rows as ID#ROW (reported) instead of rejecting the file")] = False,
 ):
     """Import sites (camps, informal settlements, collective centres); upserted by site ID."""
     from service.ingest.sites import SiteFileError, import_sites
@@ -71,7 +118,7 @@ def import_sites_cmd(
     engine = open_engine()
     with whole_or_nothing(file):
         try:
-            res = import_sites(engine, file, country=country.upper())
+            res = import_sites(engine, file, country=country.upper(), keep_duplicate_ids=keep_duplicate_ids)
         except SiteFileError as exc:
             fail(f"{exc}\nnothing was imported; the database is unchanged", 2)
     console.print(f"{res.file}: {res.inserted_or_updated} sites imported or updated")

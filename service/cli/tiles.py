@@ -9,6 +9,7 @@ import typer
 
 from service.cli.common import console, fail, open_engine
 from service.core.constants import POPULATIONS
+from styles.classify import INDICATORS
 
 app = typer.Typer(help="Vector tiles: offline packages (PMTiles/MBTiles).", no_args_is_help=True)
 
@@ -18,7 +19,7 @@ def export(
     out: Annotated[Path, typer.Argument(help="Output file: .pmtiles or .mbtiles")],
     round_number: Annotated[Optional[int], typer.Option("--round", help="DTM round number (default: the population's latest)")] = None,
     population: Annotated[str, typer.Option(help="idp or returnee")] = "idp",
-    indicator: Annotated[str, typer.Option(help="Value and class of the admin layers: individuals, families, change, share")] = "individuals",
+    indicator: Annotated[str, typer.Option(help="Value and class of the admin layers: individuals, families, change, change_12m, share")] = "individuals",
     layers: Annotated[Optional[str], typer.Option(help="Comma-separated layers (default: all): governorates,districts,subdistricts,locations,sites")] = None,
     min_zoom: Annotated[int, typer.Option(min=0, max=16, help="First zoom")] = 0,
     max_zoom: Annotated[int, typer.Option(min=0, max=16, help="Last zoom (each zoom has ~4x the tiles of the one before)")] = 8,
@@ -38,8 +39,8 @@ def export(
         fail(str(exc), 2)
     if population not in POPULATIONS:
         fail(f"population must be one of {', '.join(POPULATIONS)}, not {population!r}", 2)
-    if indicator not in ("individuals", "families", "change", "share"):
-        fail(f"indicator must be individuals, families, change or share, not {indicator!r}", 2)
+    if indicator not in INDICATORS:
+        fail(f"indicator must be one of {', '.join(INDICATORS)}, not {indicator!r}", 2)
     if min_zoom > max_zoom:
         fail(f"--min-zoom {min_zoom} is above --max-zoom {max_zoom}", 2)
     engine = open_engine()

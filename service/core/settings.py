@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     pg_bindir: Path | None = Field(
         default=None, description="PostgreSQL's bin folder for the embedded cluster (unset: found on the machine)"
     )
+    round_calendar: Path | None = Field(
+        default=None, description="a CSV of more DTM round numbers (country, population, round_number, reporting_date)"
+    )
     tiles: TileSettings = Field(default_factory=lambda: TileSettings(), description="vector tiles and their cache")
 
     @property

@@ -136,29 +136,74 @@ def round_totals(conn: Connection, round_id: int) -> dict:
     )
 
 
+#: How far from one year before a round the round it is compared with over twelve months may
+#: be: the history has fortnightly, monthly and bimonthly rounds, and gaps.
+TWELVE_MONTHS_TOLERANCE_DAYS = 62
+
+
 def refresh_changes(conn: Connection, country: str, population: str) -> None:
-    """Change against the previous round (by reporting date) of the same population, for every
-    round of it: an import can be older than rounds already there."""
+    """Change against the previous round (by reporting date) of the same population, and
+    against the round closest to one year earlier (``change_12m``, within
+    ``TWELVE_MONTHS_TOLERANCE_DAYS``). An import can be older than rounds already there, so
+    every round of the population is looked at, but only the rounds whose previous or
+    twelve-month round changed are rewritten (the new one and its successors in time):
+    an import of a long history stays linear."""
     conn.execute(
         text(
             """
             WITH ordered AS (
-              SELECT id, lag(id) OVER (ORDER BY reporting_date, round_number) AS prev_id
+              SELECT id, reporting_date, lag(id) OVER (ORDER BY reporting_date, round_number) AS prev_id
               FROM round WHERE country = :c AND population = :p
+            ), refs AS (
+              SELECT o.id, o.prev_id, (
+                SELECT q.id FROM ordered q
+                WHERE q.reporting_date < o.reporting_date
+                  AND abs(q.reporting_date - CAST(o.reporting_date - interval '1 year' AS date)) <= :tol
+                ORDER BY abs(q.reporting_date - CAST(o.reporting_date - interval '1 year' AS date)), q.reporting_date
+                LIMIT 1) AS ref_id
+              FROM ordered o
+            ), stale AS (
+              SELECT r.* FROM refs r
+              LEFT JOIN LATERAL (SELECT n.prev_round_id, n.ref12_round_id FROM unit_figure n
+                                 WHERE n.round_id = r.id AND n.level = 0 LIMIT 1) n ON true
+              WHERE (r.prev_id, r.ref_id) IS DISTINCT FROM (n.prev_round_id, n.ref12_round_id)
             ), calc AS (
-              SELECT f.round_id, f.level, f.pcode, o.prev_id, pf.individuals AS prev_ind
-              FROM unit_figure f JOIN ordered o ON o.id = f.round_id
-              LEFT JOIN unit_figure pf ON pf.round_id = o.prev_id AND pf.level = f.level AND pf.pcode = f.pcode
+              SELECT f.round_id, f.level, f.pcode, s.prev_id, s.ref_id, pf.individuals AS prev_ind, rf.individuals AS ref_ind
+              FROM stale s JOIN unit_figure f ON f.round_id = s.id
+              LEFT JOIN unit_figure pf ON pf.round_id = s.prev_id AND pf.level = f.level AND pf.pcode = f.pcode
+              LEFT JOIN unit_figure rf ON rf.round_id = s.ref_id AND rf.level = f.level AND rf.pcode = f.pcode
             )
             UPDATE unit_figure f SET
               prev_round_id = c.prev_id,
               prev_individuals = CASE WHEN c.prev_id IS NOT NULL THEN coalesce(c.prev_ind, 0) END,
               change_individuals = CASE WHEN c.prev_id IS NOT NULL THEN f.individuals - coalesce(c.prev_ind, 0) END,
               change_pct = CASE WHEN c.prev_id IS NOT NULL AND coalesce(c.prev_ind, 0) > 0
-                                THEN 100.0 * (f.individuals - c.prev_ind) / c.prev_ind END
+                                THEN 100.0 * (f.individuals - c.prev_ind) / c.prev_ind END,
+              ref12_round_id = c.ref_id,
+              individuals_12m_ago = CASE WHEN c.ref_id IS NOT NULL THEN coalesce(c.ref_ind, 0) END,
+              change_12m_individuals = CASE WHEN c.ref_id IS NOT NULL THEN f.individuals - coalesce(c.ref_ind, 0) END,
+              change_12m_pct = CASE WHEN c.ref_id IS NOT NULL AND coalesce(c.ref_ind, 0) > 0
+                                    THEN 100.0 * (f.individuals - c.ref_ind) / c.ref_ind END
             FROM calc c
             WHERE f.round_id = c.round_id AND f.level = c.level AND f.pcode = c.pcode
             """
         ),
-        {"c": country, "p": population},
+        {"c": country, "p": population, "tol": TWELVE_MONTHS_TOLERANCE_DAYS},
     )
+
+
+def analyze_if_grown(conn: Connection) -> None:
+    """ANALYZE ``unit_figure`` when its statistics are missing or older than a tenth of its rows
+    (counting the rows changed by earlier, committed imports and by this transaction's)."""
+    stale = conn.execute(text(
+        """
+        SELECT c.reltuples < 10000 OR coalesce(s.n_mod_since_analyze, 0) + coalesce(x.n_tup_ins, 0)
+                                       + coalesce(x.n_tup_upd, 0) + coalesce(x.n_tup_del, 0) > 0.1 * c.reltuples
+        FROM pg_class c
+        LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
+        LEFT JOIN pg_stat_xact_user_tables x ON x.relid = c.oid
+        WHERE c.oid = 'unit_figure'::regclass
+        """)).scalar_one()
+    if stale:
+        conn.execute(text("ANALYZE unit_figure"))
+

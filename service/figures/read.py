@@ -63,7 +63,8 @@ def timeseries(conn: Connection, pcode: str, population: str | None) -> list[dic
         text(
             """
             SELECT r.id AS round_id, r.population, r.round_number, r.reporting_date, f.families, f.individuals,
-                   f.locations, f.change_individuals, f.change_pct, f.share_national
+                   f.locations, f.change_individuals, f.change_pct, f.change_12m_individuals, f.change_12m_pct,
+                   f.share_national
             FROM unit_figure f JOIN round r ON r.id = f.round_id
             WHERE f.pcode = :p AND (CAST(:pop AS text) IS NULL OR r.population = :pop)
             ORDER BY r.population, r.reporting_date, r.round_number

@@ -1,19 +1,21 @@
 """Import a master list as one round: parse -> stage (COPY) -> place (SQL) -> aggregate (SQL).
 
-One transaction per round. Re-importing a round (same country, population, round number)
-replaces it; a failed import leaves the previous state untouched and is logged as rejected.
+One transaction per round. A round is (country, population, reporting date); DTM's round
+number is an attribute (``--round``, or the round calendar: ``service.ingest.calendar``).
+Re-importing a round (same country, population and date) replaces it; a failed import leaves
+the previous state untouched and is logged as rejected. Compressed lists (``.csv.gz``, a
+``.zip`` holding one list) are read as the list they hold (``service.ingest.sources``).
 Every row of the file lands in ``location_figure`` (flawed rows are flagged, never dropped)
 and in exactly one unit per level or in that level's ``UNASSIGNED`` bucket.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import hashlib
 import json
 import logging
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,10 +28,13 @@ from service.core.importlog import ImportRecord, bump_data_version, log_import, 
 from service.ingest import fast_stage
 from service.ingest.fast_stage import FastStageUnavailable
 from service.ingest.stage import STAGE_COLUMNS, RowIssue, create_stage_table
+from service.ingest.calendar import round_number_for
 from service.ingest.masterlist import MasterlistError, ParsedMasterlist, parse_masterlist
+from service.ingest.sources import open_list
 
 logger = logging.getLogger("dtm_atlas.ingest")
-KNOWN_ROUNDS = Path(__file__).resolve().parent.parent / "data" / "known_rounds.csv"
+#: DTM began in 2004: an earlier reporting date is a mistake in the file.
+EARLIEST_DATE = dt.date(2004, 1, 1)
 
 
 class ImportRejected(Exception):
@@ -41,7 +46,7 @@ class RoundImportResult:
     round_id: int
     country: str
     population: str
-    round_number: int
+    round_number: int | None
     reporting_date: dt.date
     file: str
     rows: int
@@ -73,22 +78,26 @@ class _Staged:
     staging: str
 
 
-def known_round_number(country: str, population: str, reporting_date: dt.date) -> int | None:
-    with KNOWN_ROUNDS.open(encoding="utf-8", newline="") as fh:
-        for row in csv.DictReader(fh):
-            if (row["country"], row["population"], row["reporting_date"]) == (
-                country, population, reporting_date.isoformat()
-            ):
-                return int(row["round_number"])
-    return None
+def imported_round(conn: Connection, sha256: str, population: str | None = None) -> dict | None:
+    """The round whose source file had these bytes (of ``population``, when given), if any."""
+    row = conn.execute(
+        text("SELECT r.id, r.population, r.round_number, r.reporting_date FROM round r "
+             "JOIN import_log l ON l.id = r.import_id WHERE l.sha256 = :h "
+             "AND (CAST(:p AS text) IS NULL OR r.population = :p) ORDER BY r.id DESC LIMIT 1"),
+        {"h": sha256, "p": population},
+    ).mappings().first()
+    return dict(row) if row else None
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+def check_date(name: str, date: dt.date, allow_future: bool = False, today: dt.date | None = None) -> None:
+    """A reporting date before DTM began (2004) or in the future is a mistake in the file."""
+    today = today or dt.date.today()
+    if date < EARLIEST_DATE:
+        raise ImportRejected(f"{name}: reporting date {date.isoformat()} is before 2004, when DTM began; "
+                             "fix the date column or give --date")
+    if date > today and not allow_future:
+        raise ImportRejected(f"{name}: reporting date {date.isoformat()} is in the future (today is "
+                             f"{today.isoformat()}); fix the date column, give --date, or --allow-future-date")
 
 
 def _stage_rows(parsed: ParsedMasterlist):
@@ -125,6 +134,8 @@ def import_masterlist(
     username: str | None = None,
     file_name: str | None = None,
     fast: bool | None = None,
+    allow_future_date: bool = False,
+    taken_dates: dict[dt.date, str] | None = None,
 ) -> RoundImportResult:
     """Import one master-list file as a round. Raises MasterlistError / ImportRejected on bad
     input (database unchanged, rejection logged).
@@ -133,9 +144,12 @@ def import_masterlist(
     ``fast_stage`` (COPY of the file + casts in SQL) and anything it cannot take exactly
     falls back to the Python parser; ``False``: always the Python parser; ``True``: the
     fast path or ImportRejected. Both paths build the same stage, so the figures are the same.
+
+    ``taken_dates``: reporting dates already used by other files of the same command (date ->
+    file name): a file of the same date is rejected, as it would replace the other.
     """
     path = Path(path)
-    name = file_name or path.name
+    name = file_name = file_name or path.name  # (a compressed list is read from a copy: its name stays)
     rec = ImportRecord(kind="masterlist", file_name=name, sha256=None)
     if username:
         rec.username = username
@@ -143,12 +157,15 @@ def import_masterlist(
         raise ImportRejected(f"placement must be 'declared' or 'spatial', not {placement_mode!r}")
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    try_fast = fast is not False and path.suffix.lower() == ".csv"
+    files = ExitStack()  # the decompressed copy of a compressed list, removed at the end
     try:
+        opened = files.enter_context(open_list(path, name))
+        path = opened.path
+        try_fast = fast is not False and path.suffix.lower() == ".csv"
         parsed = None
         if not try_fast:  # parse before the transaction, as a file error needs no database
             parsed = _parse(path, population, sheet, encoding, max_bytes, file_name, timings)
-        rec.sha256 = _sha256(path)
+        rec.sha256 = opened.sha256
         with engine.begin() as conn:
             # one import per (country, population) at a time
             conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"),
@@ -192,11 +209,11 @@ def import_masterlist(
             date = reporting_date or staged.reporting_date
             if date is None:
                 raise ImportRejected(f"{name}: no reporting date in the file (no date column); give one (--date YYYY-MM-DD)")
-            number = round_number if round_number is not None else known_round_number(country, population, date)
-            if number is None:
-                raise ImportRejected(
-                    f"{name}: round number unknown for {country} {population} {date.isoformat()}; give one (--round N)"
-                )
+            check_date(name, date, allow_future_date)
+            if taken_dates and date in taken_dates:
+                raise ImportRejected(f"{name}: reporting date {date.isoformat()} is also the date of "
+                                     f"{taken_dates[date]} in this import; one {population} round per date")
+            number = round_number if round_number is not None else round_number_for(country, population, date)
             rec.rows_read = staged.rows
             rec.details = {"population": population, "round_number": number, "reporting_date": date.isoformat(),
                            "format": staged.format, "sheet": staged.sheet, "parser_issues": staged.issue_count,
@@ -214,6 +231,8 @@ def import_masterlist(
     except Exception as exc:
         log_rejection(engine, rec, f"{type(exc).__name__}: {exc}")
         raise
+    finally:
+        files.close()
 
 
 def _parse(path: Path, population: str, sheet: str | None, encoding: str | None, max_bytes: int | None,
@@ -244,7 +263,7 @@ def _current_boundary_set(conn: Connection, country: str) -> int:
 
 
 def _import_in_transaction(conn: Connection, staged: _Staged, rec: ImportRecord, *, country: str,
-                           population: str, number: int, date: dt.date, placement_mode: str,
+                           population: str, number: int | None, date: dt.date, placement_mode: str,
                            correct_swapped: bool, household_size: int, camp_household_size: int,
                            timings: dict) -> RoundImportResult:
     """Everything after staging: the round row, placement, aggregation (``stage`` exists)."""
@@ -254,11 +273,18 @@ def _import_in_transaction(conn: Connection, staged: _Staged, rec: ImportRecord,
     placement.lock_partitions(conn)
     # A re-import adds the new round next to the old one (the round key is checked at commit)
     # and removes the old one last, so readers see the old round, unlocked, until the commit.
-    conn.execute(text("SET CONSTRAINTS round_country_population_round_number_key DEFERRED"))
+    conn.execute(text("SET CONSTRAINTS round_country_population_date_key DEFERRED"))
     replaced = conn.execute(
-        text("SELECT id FROM round WHERE country = :c AND population = :p AND round_number = :n"),
-        {"c": country, "p": population, "n": number},
+        text("SELECT id FROM round WHERE country = :c AND population = :p AND reporting_date = :d"),
+        {"c": country, "p": population, "d": date},
     ).scalar()
+    if number is not None:
+        other = conn.execute(
+            text("SELECT reporting_date FROM round WHERE country = :c AND population = :p AND round_number = :n "
+                 "AND reporting_date <> :d"), {"c": country, "p": population, "n": number, "d": date}).scalar()
+        if other is not None:
+            raise ImportRejected(f"{staged.file}: round number {number} is already the {population} round of "
+                                 f"{other.isoformat()}; a round number names one round (check --round)")
     import_id = log_import(conn, rec, "committed")
     round_id = conn.execute(
         text(
@@ -293,9 +319,10 @@ def _import_in_transaction(conn: Connection, staged: _Staged, rec: ImportRecord,
         placement.drop_round_table(conn, replaced)
         conn.execute(text("DELETE FROM round WHERE id = :r"), {"r": replaced})
     aggregate.refresh_changes(conn, country, population)
-    # planner statistics of the aggregates now, not at autovacuum's next pass: tiles and
-    # choropleths read them with generic plans right after an import
-    conn.execute(text("ANALYZE unit_figure"))
+    # planner statistics of the aggregates now, not at autovacuum's next pass, while the table
+    # is small or has grown by a tenth since they were taken: tiles and choropleths read it with
+    # generic plans right after an import (one round more in a long history changes nothing)
+    aggregate.analyze_if_grown(conn)
     timings["aggregate_s"] = time.perf_counter() - t
 
     conn.execute(

@@ -20,13 +20,13 @@ from service.core.bulk import copy_rows
 from service.core.importlog import ImportRecord, bump_data_version, log_import, log_rejection
 
 ALIASES = {
-    "site_id": ["site_id", "siteid", "site_code", "sitecode", "id", "loc_code", "#loc+code", "#loc+id"],
-    "name_en": ["name_en", "site_name", "sitename", "name", "#loc+name"],
+    "site_id": ["site_id", "siteid", "site_code", "sitecode", "id", "id_camp", "loc_code", "#loc+code", "#loc+id"],
+    "name_en": ["name_en", "site_name", "sitename", "name", "location", "#loc+name"],
     "name_ar": ["name_ar", "arabic_name", "site_name_ar", "#loc+name+i_ar"],
-    "site_type": ["site_type", "type", "sitetype", "#loc+type"],
+    "site_type": ["site_type", "type", "sitetype", "location_t", "#loc+type"],
     "status": ["status", "site_status", "#status"],
     "households": ["households", "families", "hh", "#affected+hh"],
-    "individuals": ["individuals", "ind", "population", "#affected+ind"],
+    "individuals": ["individuals", "individual", "ind", "population", "#affected+ind"],
     "lat": ["lat", "latitude", "y", "#geo+lat"],
     "lon": ["lon", "long", "longitude", "lng", "x", "#geo+lon"],
 }
@@ -99,7 +99,11 @@ def _num(v, integer: bool):
     return int(f) if integer else f
 
 
-def import_sites(engine: Engine, path: str | Path, *, country: str = "IRQ", username: str | None = None) -> SiteImportResult:
+def import_sites(engine: Engine, path: str | Path, *, country: str = "IRQ", username: str | None = None,
+                 keep_duplicate_ids: bool = False) -> SiteImportResult:
+    """Upsert the sites of a file by site ID. A file whose sites are not identifiable (an
+    empty or repeated ID) is rejected, unless ``keep_duplicate_ids``: a repeated ID's later
+    rows are then kept as ``ID#ROW`` and each is reported (real lists have such mistakes)."""
     path = Path(path)
     rec = ImportRecord(kind="sites", file_name=path.name, sha256=None)
     if username:
@@ -132,8 +136,14 @@ def import_sites(engine: Engine, path: str | Path, *, country: str = "IRQ", user
                 issues.append(f"row {line}: field {found['site_id']}: no site ID")
                 continue
             if sid in ids:
-                issues.append(f"row {line}: field {found['site_id']}: duplicate site ID {sid} (first on row {ids[sid]})")
-                continue
+                if not keep_duplicate_ids:
+                    issues.append(f"row {line}: field {found['site_id']}: duplicate site ID {sid} "
+                                  f"(first on row {ids[sid]})")
+                    continue
+                kept = f"{sid}#{line}"
+                issues.append(f"row {line}: field {found['site_id']}: duplicate site ID {sid} (first on row "
+                              f"{ids[sid]}): kept as {kept}")
+                sid = kept
             ids[sid] = line
             vals = {}
             for key, integer in (("households", True), ("individuals", True), ("lat", False), ("lon", False)):
@@ -150,7 +160,7 @@ def import_sites(engine: Engine, path: str | Path, *, country: str = "IRQ", user
                          _txt(rec_row.get(found.get("site_type"))), _txt(rec_row.get(found.get("status"))),
                          vals["households"], vals["individuals"], vals["lon"], vals["lat"],
                          json.dumps(extra, ensure_ascii=False)))
-        if any("site ID" in i for i in issues):
+        if any("site ID" in i and "kept as" not in i for i in issues):
             raise SiteFileError(f"{path.name}: rejected, sites must be identifiable:\n  " + "\n  ".join(issues))
         rec.rows_read = len(df)
         with engine.begin() as conn:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import csv
 import io
 from pathlib import Path
@@ -197,10 +199,17 @@ def test_unknown_round_and_missing_boundaries(fresh_engine, iraq_fresh_engine, t
         import_masterlist(fresh_engine, FEB21_IDP, population="idp")
     odd = tmp_path / "odd.csv"
     odd.write_text(FEB21_IDP.read_text(encoding="utf-8").replace("Feb 28, 2021", "Mar 31, 2021"), encoding="utf-8")
-    with pytest.raises(ImportRejected, match="--round"):
-        import_masterlist(iraq_fresh_engine, odd, population="idp")
+    # a date DTM's calendar does not number is still a round: without a number (issue 11)
+    unnumbered = import_masterlist(iraq_fresh_engine, odd, population="idp")
+    assert unnumbered.round_number is None and unnumbered.reporting_date.isoformat() == "2021-03-31"
     res = import_masterlist(iraq_fresh_engine, odd, population="idp", round_number=121)
-    assert res.reporting_date.isoformat() == "2021-03-31"
+    assert res.reporting_date.isoformat() == "2021-03-31" and res.round_number == 121
+    assert res.round_id != unnumbered.round_id  # the same date again: the round is replaced
+    with iraq_fresh_engine.connect() as c:
+        assert c.execute(text("SELECT count(*) FROM round WHERE reporting_date = '2021-03-31'")).scalar() == 1
+    with pytest.raises(ImportRejected, match="round number 121 is already"):
+        import_masterlist(iraq_fresh_engine, odd, population="idp", round_number=121,
+                          reporting_date=dt.date(2021, 4, 30))
     with pytest.raises(MasterlistError, match="idp"):
         import_masterlist(iraq_fresh_engine, odd, population="refugees", round_number=121)
 

@@ -1,0 +1,121 @@
+"""Master-list files as they arrive: plain CSV/XLSX, gzip-compressed (``.csv.gz``) or a
+``.zip`` holding one list; and several of them at once (files, folders, globs)."""
+
+from __future__ import annotations
+
+import glob
+import gzip
+import hashlib
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from service.ingest.masterlist import MasterlistError
+
+LIST_SUFFIXES = (".csv", ".xlsx")
+SUFFIXES = (*LIST_SUFFIXES, *(s + ".gz" for s in LIST_SUFFIXES), ".zip")
+
+
+def kind_of(path: Path) -> str | None:
+    """'plain', 'gzip' or 'zip' by the file name; None for any other file."""
+    name = path.name.lower()
+    if name.endswith(LIST_SUFFIXES):
+        return "plain"
+    if name.endswith(tuple(s + ".gz" for s in LIST_SUFFIXES)):
+        return "gzip"
+    if name.endswith(".zip"):
+        return "zip"
+    return None
+
+
+@dataclass
+class Opened:
+    path: Path  # a plain .csv / .xlsx to read (the file itself, or a decompressed copy)
+    name: str  # the name to report (the file given, e.g. 'list.csv.gz')
+    sha256: str  # of the list's bytes (decompressed): the same list gzipped or not is the same import
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+@contextmanager
+def open_list(path: Path, name: str | None = None) -> Iterator[Opened]:
+    """The master list in ``path``, decompressed into a temporary folder when it is compressed
+    (removed afterwards). Raises MasterlistError naming the file when it cannot be read."""
+    path = Path(path)
+    name = name or path.name
+    kind = kind_of(Path(name))
+    if kind in (None, "plain"):
+        yield Opened(path, name, sha256_of(path))
+        return
+    tmp = Path(tempfile.mkdtemp(prefix="dtm-atlas-list-"))
+    try:
+        if kind == "gzip":
+            inner = tmp / Path(name).name[: -len(".gz")]
+            try:
+                with gzip.open(path, "rb") as src, open(inner, "wb") as dst:
+                    shutil.copyfileobj(src, dst, 1 << 20)
+            except (OSError, EOFError) as exc:
+                raise MasterlistError(name, f"not a readable gzip file ({exc})") from None
+        else:
+            try:
+                with zipfile.ZipFile(path) as zf:
+                    lists = [i for i in zf.infolist() if not i.is_dir() and i.filename.lower().endswith(LIST_SUFFIXES)
+                             and not Path(i.filename).name.startswith(("._", "~$"))]
+                    if len(lists) != 1:
+                        found = ", ".join(i.filename for i in zf.infolist() if not i.is_dir()) or "nothing"
+                        raise MasterlistError(name, f"a .zip must hold exactly one .csv or .xlsx master list; "
+                                                    f"it holds {found}")
+                    inner = tmp / Path(lists[0].filename).name
+                    with zf.open(lists[0]) as src, open(inner, "wb") as dst:
+                        shutil.copyfileobj(src, dst, 1 << 20)
+            except zipfile.BadZipFile as exc:
+                raise MasterlistError(name, f"not a readable zip file ({exc})") from None
+        yield Opened(inner, name, sha256_of(inner))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+class SourceError(ValueError):
+    """A path given on the command line that names no master list."""
+
+
+def expand(args: Sequence[str | Path]) -> tuple[list[Path], list[str]]:
+    """Files, folders (their master lists, sorted) and globs -> (files, problems). A folder
+    or glob holding no master list, and a path that does not exist, are problems."""
+    files: list[Path] = []
+    problems: list[str] = []
+    for arg in args:
+        text = str(arg)
+        p = Path(text)
+        if p.is_dir():
+            found = sorted(f for f in p.iterdir() if f.is_file() and kind_of(f))
+            if not found:
+                problems.append(f"{text}: folder holds no master list ({', '.join(SUFFIXES)})")
+            files += found
+        elif p.exists():
+            files.append(p)
+        elif glob.has_magic(text):
+            found = sorted(Path(f) for f in glob.glob(text) if Path(f).is_file() and kind_of(Path(f)))
+            if not found:
+                problems.append(f"{text}: no master list matches")
+            files += found
+        else:
+            problems.append(f"{text}: file not found")
+    seen: set[Path] = set()
+    unique = []
+    for f in files:
+        key = f.resolve()
+        if key not in seen:
+            seen.add(key)
+            unique.append(f)
+    return unique, problems
