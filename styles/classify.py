@@ -338,7 +338,7 @@ class Indicator:
             "individuals": f"{who} (individuals)",
             "families": f"{who} (families)",
             "change": f"Change in {who_mid} since the previous round (individuals)",
-            "share": f"Share of all {who_mid} in Iraq",
+            "share": f"Share of the national total of {who_mid}",
         }.get(self.key, f"{who}: {self.label}")
 
 

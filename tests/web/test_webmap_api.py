@@ -115,3 +115,14 @@ def test_glyphs_and_rtl_plugin(figures_client):
     r = figures_client.get(f"/vendor/mapbox-gl-rtl-text@{version}/mapbox-gl-rtl-text.js")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/javascript")
     assert figures_client.get("/vendor/mapbox-gl-rtl-text@0.0.1/mapbox-gl-rtl-text.js").status_code == 404
+
+
+def test_styles_name_the_country_from_its_data(figures_client, iraq):
+    style = figures_client.get("/styles/idp-by-district.json").json()
+    assert style["metadata"]["dtm-atlas:country"] == "IRQ"
+    assert style["metadata"]["dtm-atlas:attribution"] == "Figures: IOM DTM Iraq. Boundaries: OCHA COD-AB (Iraq)."
+    w, s, e, n = iraq["bounds"]
+    lon, lat = style["center"]
+    assert w < lon < e and s < lat < n
+    assert style["glyphs"].endswith("/fonts/{fontstack}/{range}.pbf")  # this server serves glyphs now
+    assert figures_client.get("/styles/idp-by-district.json", params={"country": "COM"}).status_code == 404
