@@ -24,8 +24,12 @@ router = APIRouter(tags=["styles"])
 
 
 def _serves_glyphs(request: Request) -> bool:
-    """True when this app has the glyph route that label layers need (``/fonts/{fontstack}/{range}.pbf``)."""
-    return any(getattr(r, "path", "").startswith("/fonts/") for r in request.app.routes)
+    """True when this server has the glyphs that label layers need (``/fonts/{fontstack}/{range}.pbf``,
+    service.api.webmap: built at set-up by web/build-glyphs.js)."""
+    from service.api.webmap import FONTS_DIR
+    from styles.maplibre import LABEL_FONT
+
+    return (FONTS_DIR / LABEL_FONT / "0-255.pbf").is_file()
 
 
 def _base_url(request: Request) -> str:
