@@ -186,6 +186,14 @@ function fillRounds() {
 }
 
 function syncControls() {
+  const c = country();
+  if (c && c.levels.length && !c.levels.includes(state.level)) {
+    // the country's boundaries lack this level: the nearest level below, else the first it has
+    state.level = [...c.levels].reverse().find((l) => l < state.level) || c.levels[0];
+  }
+  for (const radio of document.querySelectorAll('input[name="level"]')) {
+    radio.disabled = Boolean(c) && !c.levels.includes(Number(radio.value));
+  }
   $("country").value = state.country;
   $("population").value = state.population;
   $("indicator").value = state.indicator;
@@ -329,7 +337,7 @@ function figureRows(f) {
 function showTooltip(feature, point) {
   const p = feature.properties;
   const f = byPcode.get(p.pcode);
-  const lg = figures.legend;
+  const lg = (figures && figures.legend) || { colors: [], labels: [], no_data_color: "#d9d9d9" };
   const cls = f && typeof f.class === "number" ? f.class : null;
   const tip = $("tooltip");
   const swatch = h("span", { class: "swatch", style: `background:${cls === null ? lg.no_data_color : lg.colors[cls]}` });
@@ -344,7 +352,7 @@ function showTooltip(feature, point) {
 
 function onMove(e) {
   const f = e.features && e.features[0];
-  if (!f || !figures) return;
+  if (!f) return;
   if (hovered !== f.id) {
     setFeatureState(hovered, { hover: false });
     hovered = f.id;
@@ -373,7 +381,7 @@ function chart(seriesByPop, label) {
   const x = (v) => (t1 === t0 ? L + (W - L - R) / 2 : L + ((v - t0) / (t1 - t0)) * (W - L - R));
   const xs = (v) => (state.lang === "ar" ? W - x(v) + L - R : x(v)); // time runs right to left in Arabic
   const y = (v) => T + (1 - v / max) * (H - T - B);
-  const current = figures && figures.round.reporting_date;
+  const current = figures ? figures.round.reporting_date : null;
   const svg = h("svg:svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": label },
     h("svg:line", { class: "axis", x1: L, y1: y(0), x2: W - R, y2: y(0) }),
     h("svg:text", { x: L - 4, y: y(max) + 3, "text-anchor": "end" }, fmt(max)),
@@ -495,7 +503,7 @@ function applyFigures() {
   // unit classed before gets its new class or -1 (no data): no removal (MapLibre then drops class 0)
   const sourceLayer = LEVELS[state.level];
   const next = new Set();
-  figures.pcode.forEach((pcode, i) => {
+  (figures ? figures.pcode : []).forEach((pcode, i) => {
     const cls = figures.class[i] === null ? -1 : figures.class[i];
     map.setFeatureState({ source: "units", sourceLayer, id: pcode }, { class: cls });
     next.add(pcode);
@@ -504,37 +512,39 @@ function applyFigures() {
     if (!next.has(pcode)) map.setFeatureState({ source: "units", sourceLayer, id: pcode }, { class: -1 });
   }
   stated = next;
-  const lg = figures.legend;
+  const lg = figures && figures.legend;
   map.setPaintProperty("units-fill", "fill-color", fillColor(lg));
-  map.setPaintProperty("units-outline", "line-color", lg.diverging ? DIVERGING_OUTLINE : OUTLINE);
+  map.setPaintProperty("units-outline", "line-color", lg && lg.diverging ? DIVERGING_OUTLINE : OUTLINE);
   map.triggerRepaint();
 }
 
 async function update() {
   writeHash();
   const c = country();
-  if (!c || state.round === null) return;
-  const want = figuresUrl();
+  if (!c) return;
+  const want = state.round === null ? `no round of ${c.country}` : figuresUrl();
   const styleKey = `${c.country}|${c.boundary_set.stamp}|${state.level}`;
   if (want === shownFigures && styleKey === shownStyle) return;
   shownFigures = want;
   api.idle = false;
   document.documentElement.dataset.map = "loading";
   status(t("loading"));
-  let body;
-  try {
-    body = await getJSON(want);
-  } catch (err) {
-    if (want === shownFigures) shownFigures = ""; // let the same choice be tried again
-    status(err.message, true);
-    return;
+  let body = null;
+  if (state.round !== null) {
+    try {
+      body = await getJSON(want);
+    } catch (err) {
+      if (want === shownFigures) shownFigures = ""; // let the same choice be tried again
+      status(err.message, true);
+      return;
+    }
+    if (want !== shownFigures) return; // a newer choice was made while this one loaded
   }
-  if (want !== shownFigures) return; // a newer choice was made while this one loaded
   figures = api.figures = body;
-  api.legend = body.legend;
-  byPcode = new Map(body.pcode.map((p, i) => [p, { class: body.class[i], value: body.value[i],
-    individuals: body.individuals[i], families: body.families[i] }]));
-  renderLegend();
+  api.legend = body && body.legend;
+  byPcode = new Map(body ? body.pcode.map((p, i) => [p, { class: body.class[i], value: body.value[i],
+    individuals: body.individuals[i], families: body.families[i] }]) : []);
+  if (body) renderLegend(); else $("legend").replaceChildren();
   if (!map) {
     createMap(c);
     shownStyle = styleKey;
@@ -566,7 +576,7 @@ function waitIdle(want) {
   const done = () => {
     if (want !== shownFigures) return;
     if (!map.areTilesLoaded() || !map.isStyleLoaded()) { map.once("idle", done); return; }
-    status("");
+    status(figures ? "" : t("noRound"));
     api.idle = true;
     api.renders += 1;
     document.documentElement.dataset.map = "idle";
@@ -616,7 +626,6 @@ function onCountry() {
     const [w, s, e, n] = c.bounds;
     map.fitBounds([[w, s], [e, n]], { padding: 16, animate: false });
   }
-  if (state.round === null) status(t("noRound"), true);
   update();
 }
 
@@ -649,10 +658,6 @@ async function start() {
   if (!mine.some((r) => r.population === state.population) && mine.length) state.population = mine[0].population;
   syncControls();
   applyLanguage();
-  if (state.round === null) {
-    status(t("noRound"), true);
-    return;
-  }
   await update();
 }
 
