@@ -364,6 +364,20 @@ def test_web_map_in_chromium(server, browser, figures_engine, tmp_path):
     assert step_bytes <= 10_000, sizes
     _check_colours(page, server, figures_engine, 2, "idp", OLDER_IDP_ROUND)
     assert detail.locator("tr.current").get_attribute("data-date") == "2017-12-31"
+    # the same step on a slow connection (400 kbit/s down, 300 ms latency): one round trip
+    cdp = context.new_cdp_session(page)
+    cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 300, "downloadThroughput": 50_000,
+                                                  "uploadThroughput": 20_000})
+    for index in (1, 0, 1):  # each step once fresh and once revalidated
+        t_step = time.monotonic()
+        _set_round(page, index)
+        renders = _wait_render(page, renders)
+        print(f"round step to index {index} on a slow connection: {time.monotonic() - t_step:.2f} s")
+    cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 0, "downloadThroughput": -1,
+                                                  "uploadThroughput": -1})
+    assert page.evaluate("window.dtmAtlas.state.round") == str(LATEST_IDP_ROUND)
+    _set_round(page, 0)
+    renders = _wait_render(page, renders)
 
     # 6. play steps through every round and stops at the last
     page.locator("#play").click()
