@@ -4,8 +4,9 @@ The synthetic island country of tests/boundaries/test_any_country.py (codes KM, 
 with a sub-pixel islet and an "Unspecified" unit) is imported into a database holding Iraq's
 boundaries and a real Iraq round; Iraq's tiles (every tile over Iraq from z1 to z6, some
 at z8 and z13), its choropleths, figures and time series are the same bytes after as before.
-The z0 tile covers the whole world and so holds both countries: the web map's geometry tiles
-are per boundary set (tests/web) and keep even that one unchanged.
+The z0 tile of /tiles covers the whole world and so holds both countries (a country filter on
+/tiles is another issue's); the web map's geometry tiles are per boundary set and keep even
+that one unchanged, as are its figures.
 """
 
 from __future__ import annotations
@@ -37,6 +38,15 @@ def _iraq_answers(c) -> dict[str, bytes]:
         for zoom in ("", "&zoom=5"):
             url = f"/choropleth/{level}.geojson?population=idp&round=120&indicator=individuals{zoom}"
             out[url] = c.get(url)
+    # the web map's geometry tiles of Iraq's boundary set, z0 included, and its figures
+    (sid,) = [k["boundary_set"]["id"] for k in c.get("/webmap/countries").json()["countries"] if k["country"] == "IRQ"]
+    for z in range(0, 7):
+        for t in TMS.tiles(w, s, e, n, [z]):
+            url = f"/webmap/geometry/{sid}/districts,governorates/{t.z}/{t.x}/{t.y}.mvt"
+            out[url] = c.get(url)
+    for level in (1, 2, 3):
+        url = f"/webmap/figures/{level}.json?country=IRQ&population=idp&round=120"
+        out[url] = c.get(url)
     for url in ("/admin-units/IQG08/timeseries?population=idp", "/admin-units/IQG08Q01",
                 "/admin-units?level=2&country=IRQ", "/boundaries/1.geojson?country=IRQ&zoom=5"):
         out[url] = c.get(url)
