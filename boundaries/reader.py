@@ -680,7 +680,7 @@ def _clean_geometries(
 
 
 def _fill_placeholders(codes: list[str | None], parents: list[str | None], rows: dict[int, str], iso3: str,
-                       taken: set[str]) -> tuple[list[str], int]:
+                       taken: set[str]) -> list[str]:
     """Codes for the units whose P-code is a placeholder: ``<parent>UNSPECIFIED`` (the
     country's prefix without a parent), ``UNSPECIFIED2``... when taken."""
     out = list(codes)
@@ -695,7 +695,7 @@ def _fill_placeholders(codes: list[str | None], parents: list[str | None], rows:
             code = f"{base}{n}"
         taken.add(code)
         out[i] = code
-    return out, len(rows)  # type: ignore[return-value]
+    return out  # type: ignore[return-value]
 
 
 
@@ -796,7 +796,7 @@ def read_boundaries(
     else:
         parents = _codes(frame, schema.parent_col, name, p, normalise=normalise, required=False,
                          placeholders=parent_placeholders)
-    codes, made = _fill_placeholders(codes_read, parents, placeholder_rows, iso3, set(known))
+    codes = _fill_placeholders(codes_read, parents, placeholder_rows, iso3, set(known))
     placeholder_idx = set(placeholder_rows)
     _check_level(schema, level_, iso3, [c for i, c in enumerate(codes) if i not in placeholder_idx],
                  [q for i, q in enumerate(parents) if i not in placeholder_idx], name, p)
