@@ -7,7 +7,7 @@ in lon/lat for GeoJSON.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import geopandas as gpd
 import numpy as np
@@ -22,6 +22,9 @@ class GeneralisedBand:
     pcodes: list[str]
     geoms_4326: np.ndarray
     geoms_3857: np.ndarray
+    # units smaller than a pixel at this band, kept as a one-pixel square at a point inside them
+    # (tile snapping would otherwise drop them: a unit must never disappear from the map)
+    minimal: list[str] = field(default_factory=list)
 
 
 def _multi(geoms: np.ndarray) -> np.ndarray:
@@ -47,6 +50,23 @@ def coverage_report(units: gpd.GeoDataFrame) -> dict:
     return {"coverage_valid": valid}
 
 
+def _minimal(source: np.ndarray, simplified: np.ndarray, pixel_m: float) -> list[int]:
+    """Indices of the units whose band geometry fits in less than a pixel each way (or is
+    missing): replaced in ``simplified`` by a square of one pixel around a point on the unit."""
+    out = []
+    bounds = shapely.bounds(simplified)
+    for i, g in enumerate(simplified):
+        if g is not None and not g.is_empty:
+            w, h = bounds[i, 2] - bounds[i, 0], bounds[i, 3] - bounds[i, 1]
+            if w >= pixel_m or h >= pixel_m:
+                continue
+        pt = shapely.point_on_surface(source[i])
+        half = pixel_m / 2
+        simplified[i] = shapely.MultiPolygon([shapely.box(pt.x - half, pt.y - half, pt.x + half, pt.y + half)])
+        out.append(i)
+    return out
+
+
 def generalise_level(units: gpd.GeoDataFrame, bands: range = range(MIN_BAND, MAX_BAND + 1)) -> list[GeneralisedBand]:
     """``units``: one level's polygons (EPSG:4326) with a ``pcode`` column."""
     merc = units.to_crs(3857)
@@ -60,8 +80,10 @@ def generalise_level(units: gpd.GeoDataFrame, bands: range = range(MIN_BAND, MAX
         for i, g in enumerate(g3857):
             if g is None:
                 g3857[i] = _multi(np.array([source[i]], dtype=object))[0]
+        minimal = _minimal(source, g3857, tolerance_m(z))
         g4326 = gpd.GeoSeries(g3857, crs=3857).to_crs(4326).values
         # snapped to the grid GeoJSON at this zoom is written with, so the output stays valid
         g4326 = shapely.set_precision(np.asarray(g4326, dtype=object), 10.0 ** -geojson_decimals(z))
-        result.append(GeneralisedBand(z, pcodes, _multi(np.asarray(g4326, dtype=object)), g3857))
+        result.append(GeneralisedBand(z, pcodes, _multi(np.asarray(g4326, dtype=object)), g3857,
+                                      [pcodes[i] for i in minimal]))
     return result

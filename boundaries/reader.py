@@ -36,7 +36,8 @@ from shapely.validation import explain_validity
 
 from . import pcode as pc
 
-__all__ = ["BoundaryFileError", "Repair", "BoundaryRead", "read_boundaries", "SUPPORTED_SUFFIXES"]
+__all__ = ["BoundaryFileError", "Repair", "UnitNote", "BoundaryRead", "read_boundaries", "SUPPORTED_SUFFIXES",
+           "PLACEHOLDER_PCODES"]
 
 SUPPORTED_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp", ".zip")
 _MAX_LISTED = 10
@@ -45,6 +46,14 @@ _POLYGON, _MULTIPOLYGON = 3, 6
 _ARABIC = re.compile(r"[\u0600-\u06FF\u0750-\u077F\u08A0-\u08FF\uFB50-\uFDFF\uFE70-\uFEFF]")
 _ADM_PCODE = re.compile(r"^adm(\d)_pcode$", re.IGNORECASE)
 _ADM_IN_NAME = re.compile(r"adm(?:in)?[_ ]?(\d)(?!\d)", re.IGNORECASE)
+# What COD-AB files of some countries write in a P-code field for a unit that has no code (an
+# unnamed or unassigned area): such a unit is kept under a code made from its parent's
+# (``<parent>UNSPECIFIED``, numbered when a parent has several) and reported, not rejected.
+PLACEHOLDER_PCODES = frozenset({
+    "unspecified", "not specified", "unknown", "unk", "n/a", "na", "none", "null", "nil", "-", "--", "?",
+    "undefined", "not applicable", "no data", "nodata",
+})
+PLACEHOLDER_SUFFIX = "UNSPECIFIED"
 
 
 class BoundaryFileError(Exception):
@@ -71,6 +80,18 @@ class Repair:
 
 
 @dataclass
+class UnitNote:
+    """Something about one unit that the import accepts and reports (it rejects nothing)."""
+
+    pcode: str
+    kind: str  # placeholder_pcode | placeholder_parent | multipart | minimal_geometry | parent_missing
+    detail: str
+
+    def to_dict(self) -> dict:
+        return {"pcode": self.pcode, "kind": self.kind, "detail": self.detail}
+
+
+@dataclass
 class BoundaryRead:
     file: str  # file name (no directory)
     sha256: str  # of the file; for a bare .shp, of .shp+.shx+.dbf+.prj+.cpg in that order
@@ -81,6 +102,8 @@ class BoundaryRead:
     units: gpd.GeoDataFrame  # pcode, parent_pcode, name_en, name_ar, alt_names, geometry
     repairs: list[Repair] = dc_field(default_factory=list)
     fields: list[str] = dc_field(default_factory=list)  # source field names
+    notes: list[UnitNote] = dc_field(default_factory=list)  # per unit, accepted and reported
+    source_crs: str | None = None  # the file's CRS when it was not lon/lat WGS 84 (reprojected)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -424,12 +447,23 @@ def _detect_schema(
 # --------------------------------------------------------------------------- codes
 
 
+def _is_placeholder(text: str) -> bool:
+    return " ".join(text.lower().split()) in PLACEHOLDER_PCODES
+
+
 def _codes(
-    frame: pd.DataFrame, column: str, name: str, path: Path, *, normalise: bool, required: bool
+    frame: pd.DataFrame, column: str, name: str, path: Path, *, normalise: bool, required: bool,
+    placeholders: dict[int, str] | None = None,
 ) -> list[str | None]:
+    """The column's codes; with ``placeholders`` (a dict to fill), a placeholder such as
+    "Unspecified" gives None and is recorded there (feature index -> text as written)."""
     out: list[str | None] = []
     for i, raw in enumerate(frame[column].tolist()):
         text = _clean_text(raw)
+        if text is not None and placeholders is not None and _is_placeholder(text):
+            placeholders[i] = text
+            out.append(None)
+            continue
         if text is None:
             if required:
                 raise BoundaryFileError(name, f"feature {i} (0-based) has no value", field=column, path=str(path))
@@ -645,6 +679,27 @@ def _clean_geometries(
 # --------------------------------------------------------------------------- main
 
 
+def _fill_placeholders(codes: list[str | None], parents: list[str | None], rows: dict[int, str], iso3: str,
+                       taken: set[str]) -> list[str]:
+    """Codes for the units whose P-code is a placeholder: ``<parent>UNSPECIFIED`` (the
+    country's prefix without a parent), ``UNSPECIFIED2``... when taken."""
+    out = list(codes)
+    taken = set(taken)
+    if rows:
+        prefix = iso3 if iso3 in pc._ISO3_NATIVE_PREFIX else pc.iso2_from_iso3(iso3)
+    for i in sorted(rows):
+        base = (parents[i] or prefix) + PLACEHOLDER_SUFFIX
+        code, n = base, 1
+        while code in taken:
+            n += 1
+            code = f"{base}{n}"
+        taken.add(code)
+        out[i] = code
+    return out  # type: ignore[return-value]
+
+
+
+
 def _valid_on(frame: pd.DataFrame, fields: list[str]) -> dt.date | None:
     lower = {f.lower(): f for f in fields}
     c = lower.get("validon") or lower.get("valid_on")
@@ -697,9 +752,16 @@ def read_boundaries(
         name_ar_field=name_ar_field,
     )
     normalise = schema.source != "geoBoundaries"
-    codes: list[str] = _codes(frame, schema.pcode_col, name, p, normalise=normalise, required=True)  # type: ignore[assignment]
+    placeholder_rows: dict[int, str] = {}
+    codes_read = _codes(frame, schema.pcode_col, name, p, normalise=normalise, required=True,
+                        placeholders=placeholder_rows)
+    known: list[str] = [c for c in codes_read if c is not None]
+    if not known:
+        raise BoundaryFileError(
+            name, f"every feature's P-code is a placeholder ({_listing(sorted(set(placeholder_rows.values())))})",
+            field=schema.pcode_col, path=str(p))
     seen: dict[str, int] = {}
-    for c in codes:
+    for c in known:
         seen[c] = seen.get(c, 0) + 1
     dups = sorted(c for c, n in seen.items() if n > 1)
     if dups:
@@ -710,11 +772,11 @@ def read_boundaries(
             path=str(p),
         )
 
-    iso3 = _country(frame, fields, schema, codes, country, name, p)
+    iso3 = _country(frame, fields, schema, known, country, name, p)
 
     level_ = schema.level
     if level_ is None:
-        inferred = {pc.infer_level(c, iso3) for c in codes} if normalise else {None}
+        inferred = {pc.infer_level(c, iso3) for c in known} if normalise else {None}
         if len(inferred) == 1 and None not in inferred:
             level_ = inferred.pop()
         else:
@@ -727,14 +789,33 @@ def read_boundaries(
             parent_field=parent_field, name_ar_field=name_ar_field,
         )
 
+    notes: list[UnitNote] = []
+    parent_placeholders: dict[int, str] = {}
     if level_ == 0 or schema.parent_col is None:
-        parents: list[str | None] = [None] * len(codes)
+        parents: list[str | None] = [None] * len(codes_read)
     else:
-        parents = _codes(frame, schema.parent_col, name, p, normalise=normalise, required=False)
-    _check_level(schema, level_, iso3, codes, parents, name, p)
+        parents = _codes(frame, schema.parent_col, name, p, normalise=normalise, required=False,
+                         placeholders=parent_placeholders)
+    codes = _fill_placeholders(codes_read, parents, placeholder_rows, iso3, set(known))
+    placeholder_idx = set(placeholder_rows)
+    _check_level(schema, level_, iso3, [c for i, c in enumerate(codes) if i not in placeholder_idx],
+                 [q for i, q in enumerate(parents) if i not in placeholder_idx], name, p)
+    for i, written in sorted(placeholder_rows.items()):
+        notes.append(UnitNote(codes[i], "placeholder_pcode",
+                              f"feature {i} (0-based): {schema.pcode_col} holds the placeholder {written!r}; "
+                              f"kept as {codes[i]}" + (f" under its parent {parents[i]}" if parents[i] else "")))
+    for i, written in sorted(parent_placeholders.items()):
+        notes.append(UnitNote(codes[i], "placeholder_parent",
+                              f"{schema.parent_col} holds the placeholder {written!r}: the unit has no parent code"))
 
     geoms = _to_4326(frame, name, p)
     geoms, repairs = _clean_geometries(geoms, codes, name, p)
+    parts = shapely.get_num_geometries(geoms)
+    for i in np.flatnonzero(parts > 1):
+        notes.append(UnitNote(codes[i], "multipart", f"{int(parts[i])} separate parts (islands or exclaves), kept as one unit"))
+    source_crs = None
+    if frame.crs is not None and not _is_lonlat_wgs84(frame.crs):
+        source_crs = frame.crs.to_string()
 
     def texts(col: str | None) -> list[str | None]:
         if col is None:
@@ -774,4 +855,6 @@ def read_boundaries(
         units=units,
         repairs=repairs,
         fields=fields,
+        notes=notes,
+        source_crs=source_crs,
     )

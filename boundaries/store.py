@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine, text
 
 from boundaries.generalise import coverage_report, generalise_level
 from boundaries.pcode import normalize_pcode
-from boundaries.reader import BoundaryRead
+from boundaries.reader import BoundaryRead, UnitNote
 from service.core.bulk import copy_rows, ewkb_hex
 from service.core.importlog import ImportRecord, bump_data_version, log_import, log_rejection
 from tiles import pretile
@@ -36,6 +36,9 @@ class BoundaryImportResult:
     data_version: int | None
     repairs: list = field(default_factory=list)
     coverage_valid: bool | None = None
+    # per unit, accepted and reported: the reader's notes (placeholder P-codes, multi-part
+    # units), units kept as a minimal geometry in some zoom bands, parents missing in the set
+    notes: list[UnitNote] = field(default_factory=list)
 
 
 def import_boundaries(engine: Engine, read: BoundaryRead, username: str | None = None) -> BoundaryImportResult:
@@ -53,6 +56,8 @@ def import_boundaries(engine: Engine, read: BoundaryRead, username: str | None =
             "source": read.source,
             "valid_on": valid_on.isoformat(),
             "repairs": [{"pcode": r.pcode, "reason": r.reason} for r in read.repairs],
+            "source_crs": read.source_crs,
+            "notes": [n.to_dict() for n in read.notes],
         },
     )
     if username:
@@ -80,8 +85,21 @@ def import_boundaries(engine: Engine, read: BoundaryRead, username: str | None =
                 return BoundaryImportResult(
                     read.file, read.country_iso3, read.level, set_id, valid_on, len(read.units),
                     "unchanged", log_import(conn, rec, "unchanged", "same file already imported"),
-                    None, read.repairs,
+                    None, read.repairs, None, list(read.notes),
                 )
+            cov = coverage_report(read.units)
+            bands = generalise_level(read.units)
+            minimal: dict[str, list[int]] = {}
+            for band in bands:
+                for pc in band.minimal:
+                    minimal.setdefault(pc, []).append(band.zband)
+            notes = list(read.notes)
+            notes += [UnitNote(pc, "minimal_geometry", f"smaller than a pixel at zoom {_ranges(zs)}: kept there as a "
+                               "one-pixel square at a point inside it") for pc, zs in sorted(minimal.items())]
+            notes += [UnitNote(pc, "parent_missing", f"parent {parent} (level {read.level - 1}) is not in the "
+                               "boundary set (yet): imported, reported by the hierarchy check")
+                      for pc, parent in _missing_parents(conn, set_id, read)]
+            rec.details["notes"] = [n.to_dict() for n in notes]
             import_id = log_import(conn, rec, "committed")
             conn.execute(
                 text("DELETE FROM admin_unit WHERE boundary_set_id = :s AND level = :l"),
@@ -125,9 +143,8 @@ def import_boundaries(engine: Engine, read: BoundaryRead, username: str | None =
                 ),
                 {"s": set_id, "l": read.level},
             )
-            cov = coverage_report(units)
             rows = []
-            for band in generalise_level(units):
+            for band in bands:
                 for pc, g4, g3 in zip(band.pcodes, ewkb_hex(band.geoms_4326, 4326), ewkb_hex(band.geoms_3857, 3857)):
                     rows.append((set_id, read.level, band.zband, pc, g4, g3))
             copy_rows(conn, "admin_unit_generalised",
@@ -137,11 +154,34 @@ def import_boundaries(engine: Engine, read: BoundaryRead, username: str | None =
             version = bump_data_version(conn)
             return BoundaryImportResult(
                 read.file, read.country_iso3, read.level, set_id, valid_on, len(units), "committed",
-                import_id, version, read.repairs, cov["coverage_valid"],
+                import_id, version, read.repairs, cov["coverage_valid"], notes,
             )
     except Exception as exc:
         log_rejection(engine, rec, str(exc))
         raise
+
+
+def _ranges(zs: list[int]) -> str:
+    """[0, 1, 2, 5] -> '0-2, 5'."""
+    out, start = [], None
+    for i, z in enumerate(zs):
+        if start is None:
+            start = z
+        if i + 1 == len(zs) or zs[i + 1] != z + 1:
+            out.append(str(start) if start == z else f"{start}-{z}")
+            start = None
+    return ", ".join(out)
+
+
+def _missing_parents(conn: Connection, set_id: int, read: BoundaryRead) -> list[tuple[str, str]]:
+    """(unit, parent) of the file's units whose parent code names no unit of the level above
+    in the set (a level imported before its parent level, or without the country level)."""
+    if read.level == 0:
+        return []
+    present = set(conn.execute(
+        text("SELECT pcode FROM admin_unit WHERE boundary_set_id = :s AND level = :l"),
+        {"s": set_id, "l": read.level - 1}).scalars())
+    return [(u, p) for u, p in zip(read.units["pcode"], read.units["parent_pcode"]) if p and p not in present]
 
 
 def _refresh_current(conn: Connection, country: str) -> None:

@@ -96,8 +96,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         log(logger, "unhandled error", logging.ERROR, path=request.url.path, error=repr(exc))
         return JSONResponse({"status": 500, "detail": "internal error; the server log has the details"}, status_code=500)
 
-    from service.api import admin_units, dtm, exports, figures, health, ogc, styles, tiles, web
+    from service.api import admin_units, dtm, exports, figures, health, ogc, styles, tiles, web, webmap
 
-    for module in (health, admin_units, figures, dtm, tiles, styles, web, ogc, exports):
+    for module in (health, admin_units, figures, dtm, tiles, styles, web, webmap, ogc, exports):
         app.include_router(module.router)
     return app

@@ -339,7 +339,7 @@ class Indicator:
             "families": f"{who} (families)",
             "change": f"Change in {who_mid} since the previous round (individuals)",
             "change_12m": f"Change in {who_mid} over 12 months (individuals)",
-            "share": f"Share of all {who_mid} in Iraq",
+            "share": f"Share of the national total of {who_mid}",
         }.get(self.key, f"{who}: {self.label}")
 
 

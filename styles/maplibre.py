@@ -28,9 +28,20 @@ LAYERS = {1: "governorates", 2: "districts", 3: "subdistricts"}
 LEVEL_NAMES = {1: "governorate", 2: "district", 3: "sub-district"}
 LABEL_FONT = "Noto Sans Regular"
 LABEL_MINZOOM = {1: 4.5, 2: 6.5, 3: 8.0}
-CENTER = [43.7, 33.2]  # Iraq
 ZOOM = 5.0
-ATTRIBUTION = "Figures: IOM DTM Iraq. Boundaries: OCHA COD-AB (CSO Iraq)."
+
+
+def attribution(country_name: str, boundary_source: str = "OCHA COD-AB") -> str:
+    """The attribution of a map of one country (its name from the data: service.api.webmap.country_names)."""
+    return f"Figures: IOM DTM {country_name}. Boundaries: {boundary_source} ({country_name})."
+
+
+def center_of(bounds: list[float] | None) -> list[float]:
+    """The centre of [west, south, east, north] (the country's boundary set); [0, 0] without one."""
+    if not bounds:
+        return [0.0, 0.0]
+    w, s, e, n = bounds
+    return [round((w + e) / 2, 4), round((s + n) / 2, 4)]
 
 
 @dataclass(frozen=True)
@@ -40,7 +51,7 @@ class PublishedMap:
     population: str  # idp | returnee
     level: int  # 1 governorate, 2 district, 3 sub-district
     indicator: str  # a key of styles.classify.INDICATORS
-    country: str = "IRQ"
+    country: str | None = None  # None: the country of the map's round (the latest, or ?country=)
 
     @property
     def layer(self) -> str:
@@ -87,7 +98,9 @@ def fill_color(legend: dict) -> str | list:
 
 
 def build_style(name: str, *, base_url: str, round_id: int | None, round_number: int, population: str,
-                indicator: str, level: int, legend: dict, labels: bool = True) -> dict:
+                indicator: str, level: int, legend: dict, labels: bool = True, country: str | None = None,
+                country_name: str | None = None, bounds: list[float] | None = None,
+                boundary_source: str = "OCHA COD-AB") -> dict:
     """The MapLibre style of map ``name`` for one round; ``legend`` is ``Classification.to_dict()``."""
     if level not in LAYERS:
         raise ValueError(f"level must be one of {sorted(LAYERS)}, got {level!r}")
@@ -162,9 +175,11 @@ def build_style(name: str, *, base_url: str, round_id: int | None, round_number:
         "metadata": {
             "dtm-atlas:map": name,
             "dtm-atlas:legend": meta_legend,
-            "dtm-atlas:attribution": ATTRIBUTION,
+            "dtm-atlas:attribution": attribution(country_name or country or "", boundary_source),
+            "dtm-atlas:country": country,
+            "dtm-atlas:bounds": bounds,
         },
-        "center": list(CENTER),
+        "center": center_of(bounds),
         "zoom": ZOOM,
         "sources": sources,
         "layers": layers,

@@ -18,10 +18,10 @@ from service.core.constants import UNASSIGNED
 _COLUMNS = {"individuals": "individuals", "families": "families", "change_individuals": "change_individuals",
             "change_12m_individuals": "change_12m_individuals", "share_national": "share_national"}
 
-def round_numbers(conn: Connection, population: str, country: str = "IRQ") -> list[int]:
-    """The population's round numbers, oldest reporting date first."""
+def round_numbers(conn: Connection, population: str, country: str | None = None) -> list[int]:
+    """The population's round numbers, oldest reporting date first (of one country, or all)."""
     return list(conn.execute(
-        text("SELECT round_number FROM round WHERE country = :c AND population = :p "
+        text("SELECT round_number FROM round WHERE (CAST(:c AS text) IS NULL OR country = :c) AND population = :p "
              "ORDER BY reporting_date, round_number"),
         {"c": country, "p": population},
     ).scalars())

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
+from sqlalchemy import text
 
 from service.api.common import Conn, FormatParam, JSONResponse, not_found, render
 from styles.classify import get_indicator
@@ -23,12 +24,27 @@ router = APIRouter(tags=["styles"])
 
 
 def _serves_glyphs(request: Request) -> bool:
-    """True when this app has the glyph route that label layers need (``/fonts/{fontstack}/{range}.pbf``)."""
-    return any(getattr(r, "path", "").startswith("/fonts/") for r in request.app.routes)
+    """True when this server has the glyphs that label layers need (``/fonts/{fontstack}/{range}.pbf``,
+    service.api.webmap: built at set-up by web/build-glyphs.js)."""
+    from service.api.webmap import FONTS_DIR
+    from styles.maplibre import LABEL_FONT
+
+    return (FONTS_DIR / LABEL_FONT / "0-255.pbf").is_file()
 
 
 def _base_url(request: Request) -> str:
     return str(request.base_url).rstrip("/")
+
+
+def _country_of(conn, rnd: dict) -> dict:
+    """The style's country, its name, the bounds and source of the round's boundary set (from the data)."""
+    from service.api.webmap import SOURCE_NAMES, country_names
+    from tiles.mvt import set_bounds
+
+    source = conn.execute(text("SELECT source FROM boundary_set WHERE id = :s"), {"s": rnd["boundary_set_id"]}).scalar()
+    return {"country": rnd["country"], "country_name": country_names(rnd["country"])[0],
+            "bounds": set_bounds(conn, [rnd["boundary_set_id"]]),
+            "boundary_source": SOURCE_NAMES.get(source, source or "")}
 
 
 @router.get("/styles", summary="The published maps and their MapLibre style URLs")
@@ -62,6 +78,7 @@ def get_style(
         alias="round", ge=0, description="DTM round number (default: the latest round of the map's population)")] = None,
     labels: Annotated[bool | None, Query(description="Label layer with English names (default: when this "
                                                      "server serves glyphs under /fonts)")] = None,
+    country: Annotated[str | None, Query(description="ISO3 code (default: the country of the latest round)")] = None,
     f: FormatParam = None,
 ):
     m = PUBLISHED_MAPS.get(name)
@@ -72,13 +89,14 @@ def get_style(
              "names": names},
             status_code=404,
         )
-    rnd = find_round(conn, round_number=round_number, population=m.population, country=m.country)
+    country = country.upper() if country else m.country
+    rnd = find_round(conn, round_number=round_number, population=m.population, country=country)
     if rnd is None:
         if round_number is None:
-            raise not_found(f"no {m.population} round has been imported for {m.country} yet")
+            raise not_found(f"no {m.population} round has been imported{' for ' + country if country else ''} yet")
         else:
-            known = round_numbers(conn, m.population, m.country)
-            raise not_found(f"no {m.population} round {round_number} for {m.country}; rounds: "
+            known = round_numbers(conn, m.population, country)
+            raise not_found(f"no {m.population} round {round_number}{' for ' + country if country else ''}; rounds: "
                             + (", ".join(map(str, known)) or "none imported"))
 
     classification, values = classification_for(conn, round_id=rnd["id"], level=m.level, indicator=m.indicator,
@@ -90,6 +108,7 @@ def get_style(
         m.name, base_url=_base_url(request), round_id=rnd["id"], round_number=rnd["round_number"],
         population=m.population, indicator=m.indicator, level=m.level, legend=legend,
         labels=_serves_glyphs(request) if labels is None else labels,
+        **_country_of(conn, rnd),
     )
     return render(request, f, style, title=f"{m.title}, round {rnd['round_number']}", rows=[
         {"class": i, "label": label, "color": color, "units": count}

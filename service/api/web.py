@@ -135,6 +135,9 @@ def render_page(version: str) -> bytes:
     """index.html with the MapLibre path and the content hashes of the page's own files filled in."""
     page = load_asset(STATIC_DIR / "index.html").body.decode("utf-8")
     values = {"MAPLIBRE": f"/vendor/maplibre-gl@{version}"}
+    rtl = json.loads((WEB_DIR / "package.json").read_text(encoding="utf-8"))["dependencies"].get(
+        "@mapbox/mapbox-gl-rtl-text", "")
+    values["RTL"] = f"/vendor/mapbox-gl-rtl-text@{rtl}/mapbox-gl-rtl-text.js"  # served by service.api.webmap
     for name in ("app.js", "app.css"):
         values[name] = f"/static/{name}?v={load_asset(STATIC_DIR / name).digest}"
     return re.sub(r"\{\{\s*([A-Za-z0-9_.]+)\s*\}\}", lambda m: values[m.group(1)], page).encode("utf-8")

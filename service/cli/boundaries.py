@@ -48,6 +48,8 @@ def boundaries_import(
                       str(len(res.repairs)))
         for rep in res.repairs:
             err.print(f"[yellow]repaired[/] {rep.pcode}: {rep.reason}", highlight=False)
+        for note in res.notes:  # accepted and reported, per unit (boundaries.reader.UnitNote)
+            err.print(f"[yellow]{note.kind}[/] {note.pcode}: {note.detail}", highlight=False)
     console.print(table)
     if check:
         print_hierarchy(engine, reads[0].country_iso3 if reads else country)

@@ -226,6 +226,7 @@ def _check_colours(page, base: str, engine, level: int, population: str, round_n
     """Paint at the inner points of up to ``want`` units (covering every class seen) is the legend colour of their class."""
     classes, geo_legend = _classes(base, level, population, round_number)
     legend = page.evaluate("window.dtmAtlas.legend")
+    _labels(page, False)  # the units' labels sit where the colours are read
     for key in ("colors", "breaks", "labels", "no_data_color"):
         assert legend[key] == geo_legend[key], f"tiles' legend {key} differs from the choropleth's"
     checked, seen_classes = [], set()
@@ -242,9 +243,17 @@ def _check_colours(page, base: str, engine, level: int, population: str, round_n
         seen_classes.add(cls)
         if len(checked) >= 3 * want:
             break
+    _labels(page, True)
     assert len(checked) >= want, f"only {len(checked)} units could be checked on screen"
     assert len({c for _, c, _ in checked if c is not None}) >= 3, f"too few classes among the checked units: {checked}"
     return checked
+
+
+def _labels(page, visible: bool) -> None:
+    """Shows or hides the map's label layer and waits until the map is drawn again."""
+    page.evaluate("""v => new Promise(resolve => { const m = window.dtmAtlas.map;
+        m.setLayoutProperty('labels', 'visibility', v ? 'visible' : 'none'); m.once('idle', resolve); m.triggerRepaint(); })""",
+                  visible)
 
 
 def _shot(page, tmp_path: Path, name: str) -> Path:
@@ -257,34 +266,45 @@ def _shot(page, tmp_path: Path, name: str) -> Path:
     return path
 
 
+def _set_round(page, index: int) -> None:
+    page.evaluate("i => { const s = document.getElementById('round'); s.value = i; s.dispatchEvent(new Event('input')); }",
+                  index)
+
+
 def test_web_map_in_chromium(server, browser, figures_engine, tmp_path):
     t0 = time.monotonic()
     host = urlsplit(server).netloc
-    requests, problems = [], []
+    requests, problems, responses = [], [], []
     context = browser.new_context(viewport=VIEWPORT, device_scale_factor=1, locale="en-GB")
     page = context.new_page()
     page.on("request", lambda r: requests.append(r.url))
+    page.on("requestfinished", lambda r: responses.append(r))
     page.on("requestfailed", lambda r: problems.append(f"failed: {r.url} ({r.failure})"))
     page.on("response", lambda r: r.status >= 400 and problems.append(f"HTTP {r.status}: {r.url}"))
     page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
     page.on("console", lambda m: m.type == "error" and problems.append(f"console error: {m.text}"))
 
-    # 1. default view: districts, IDPs, the latest round, individuals
+    # 1. default view: the one country, districts, IDPs, the latest round, individuals, English
     page.goto(server + "/")
     renders = _wait_render(page, 0)
     state = page.evaluate("window.dtmAtlas.state")
-    assert state == {"population": "idp", "round": LATEST_IDP_ROUND, "indicator": "individuals", "level": 2}
-    assert page.evaluate("location.hash") == f"#population=idp&round={LATEST_IDP_ROUND}&indicator=individuals&level=2"
-    assert page.locator("#round option").all_inner_texts()[:2] == [
-        f"Round {LATEST_IDP_ROUND} · 28 Feb 2021", f"Round {OLDER_IDP_ROUND} · 31 Dec 2017"]
+    assert state == {"country": "IRQ", "population": "idp", "round": str(LATEST_IDP_ROUND),
+                     "indicator": "individuals", "level": 2, "lang": "en"}
+    assert page.evaluate("location.hash") == (f"#country=IRQ&population=idp&round={LATEST_IDP_ROUND}"
+                                              "&indicator=individuals&level=2&lang=en")
+    assert page.locator("#country-field").is_hidden()  # one country: no chooser
+    assert page.title() == "DTM Atlas: Iraq" and page.locator("#country-name").inner_text() == "Iraq"
+    assert "OCHA COD-AB (Iraq)" in page.locator("#attribution").inner_text()
+    assert page.locator("#round-label").inner_text() == f"Round {LATEST_IDP_ROUND} · 28 Feb 2021"
+    assert page.locator("#round").get_attribute("max") == "1"  # two IDP rounds
     legend = page.evaluate("window.dtmAtlas.legend")
     assert page.locator("#legend li").count() == len(legend["colors"]) + 1  # + no data
-    assert page.locator("#legend li").first.inner_text().startswith(legend["labels"][0])
-    tiles = [u for u in requests if "/tiles/" in u and u.split("?")[0].endswith(".mvt")]
-    assert tiles and all("/tiles/districts,governorates/" in u for u in tiles), "the map must draw from vector tiles"
+    tiles = [u for u in requests if u.split("?")[0].endswith(".mvt")]
+    assert tiles and all("/webmap/geometry/" in u and "/districts,governorates/" in u for u in tiles), \
+        "the map must draw from the geometry tiles"
     _shot(page, tmp_path, "1-districts-idp")
 
-    # 2. the choropleth is painted in the classes' colours
+    # 2. the choropleth (geometry tiles + the round's figures by feature state) in the classes' colours
     districts = _check_colours(page, server, figures_engine, 2, "idp", LATEST_IDP_ROUND)
 
     # 3. hover: English and Arabic names, Arabic laid out right to left, figures
@@ -305,64 +325,108 @@ def test_web_map_in_chromium(server, browser, figures_engine, tmp_path):
     }""")
     assert layout["dir"] == "rtl" and layout["direction"] == "rtl"
     assert layout["first"] > layout["last"], f"Arabic name not laid out right to left: {layout}"
-    figures = httpx.get(f"{server}/admin-units/{pcode}/timeseries", params={"population": "idp"}).json()["series"]
-    latest = next(r for r in figures if r["round_number"] == LATEST_IDP_ROUND)
+    series = httpx.get(f"{server}/admin-units/{pcode}/timeseries").json()["series"]
+    latest = next(r for r in series if r["population"] == "idp" and r["round_number"] == LATEST_IDP_ROUND)
     assert f"{latest['individuals']:,}" in tooltip.inner_text()
     _shot(page, tmp_path, "2-hover")
 
-    # 4. click: the unit's time series across rounds (chart and table)
+    # 4. click: the unit's whole history, IDPs and returnees on one time axis
     page.mouse.click(unit["x"], unit["y"])
     page.wait_for_selector(f'#detail[data-pcode="{pcode}"][data-loaded]', timeout=10_000)
     detail = page.locator("#detail")
     assert detail.locator('[lang="ar"][dir="rtl"]').inner_text() == unit["name_ar"]
     rows = detail.locator("table.series tbody tr")
-    assert rows.count() == len(figures) == 2
-    for i, r in enumerate(figures):
-        cells = rows.nth(i).locator("td").all_inner_texts()
-        assert cells[0].startswith(f"{r['round_number']} · ") and cells[1] == f"{r['individuals']:,}"
-    assert detail.locator("svg circle").count() == 2
+    dates = sorted({r["reporting_date"] for r in series}, reverse=True)
+    assert [rows.nth(i).get_attribute("data-date") for i in range(rows.count())] == dates
+    for r in series:
+        cell = detail.locator(f'tr[data-date="{r["reporting_date"]}"] td[data-population="{r["population"]}"]')
+        assert cell.inner_text() == f"{r['individuals']:,}"
+    assert {r["population"] for r in series} == {"idp", "returnee"}
+    assert detail.locator("svg polyline[data-population=idp]").count() == 1
+    assert detail.locator("svg polyline[data-population=returnee]").count() == 1
+    assert page.locator("#national svg polyline").count() == 2  # the national trend, both populations
     page.mouse.move(5, 5)  # off the map: no hover outline in the next screenshots
-    _shot(page, tmp_path, "3-timeseries")
+    _shot(page, tmp_path, "3-history")
 
-    # 5. changing the level re-paints: governorates
+    # 5. a round step: one small answer (the round's figures), no tile
+    responses.clear()
+    before = len(requests)
+    _set_round(page, 0)
+    renders = _wait_render(page, renders)
+    assert page.evaluate("window.dtmAtlas.state.round") == str(OLDER_IDP_ROUND)
+    assert page.locator("#round-label").inner_text() == f"Round {OLDER_IDP_ROUND} · 31 Dec 2017"
+    step = requests[before:]
+    assert not [u for u in step if u.split("?")[0].endswith(".mvt")], f"a round step fetched tiles: {step}"
+    sizes = [(r.url, r.sizes()) for r in responses]
+    step_bytes = sum(sz["responseBodySize"] + sz["responseHeadersSize"] for _, sz in sizes)
+    print(f"\nbytes per round step (districts, national zoom): {step_bytes} in {len(sizes)} request(s): "
+          + ", ".join(f"{urlsplit(u).path} {sz['responseBodySize']} B body" for u, sz in sizes))
+    assert step_bytes <= 10_000, sizes
+    _check_colours(page, server, figures_engine, 2, "idp", OLDER_IDP_ROUND)
+    assert detail.locator("tr.current").get_attribute("data-date") == "2017-12-31"
+    # the same step on a slow connection (400 kbit/s down, 300 ms latency): one round trip
+    cdp = context.new_cdp_session(page)
+    cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 300, "downloadThroughput": 50_000,
+                                                  "uploadThroughput": 20_000})
+    for index in (1, 0, 1):  # each step once fresh and once revalidated
+        t_step = time.monotonic()
+        _set_round(page, index)
+        renders = _wait_render(page, renders)
+        print(f"round step to index {index} on a slow connection: {time.monotonic() - t_step:.2f} s")
+    cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 0, "downloadThroughput": -1,
+                                                  "uploadThroughput": -1})
+    assert page.evaluate("window.dtmAtlas.state.round") == str(LATEST_IDP_ROUND)
+    _set_round(page, 0)
+    renders = _wait_render(page, renders)
+
+    # 6. play steps through every round and stops at the last
+    page.locator("#play").click()
+    page.wait_for_function(f"window.dtmAtlas.state.round === '{LATEST_IDP_ROUND}' && "
+                           "document.getElementById('play').getAttribute('aria-pressed') === 'false'", timeout=30_000)
+    renders = _wait_render(page, renders - 1)
+    _check_colours(page, server, figures_engine, 2, "idp", LATEST_IDP_ROUND, want=6)
+
+    # 7. changing the level: governorates (other geometry tiles), then returnees in their palette
     page.locator('input[name="level"][value="1"]').check()
     renders = _wait_render(page, renders)
-    assert page.evaluate("window.dtmAtlas.state.level") == 1
     assert detail.is_hidden()  # the selected district is not on a governorate map
     _check_colours(page, server, figures_engine, 1, "idp", LATEST_IDP_ROUND, want=6)
-    _shot(page, tmp_path, "4-governorates-idp")
-
-    # 6. changing the population re-paints: returnees, in the returnee palette
     page.select_option("#population", "returnee")
     renders = _wait_render(page, renders)
-    assert page.evaluate("window.dtmAtlas.state")["population"] == "returnee"
-    assert page.evaluate("location.hash") == f"#population=returnee&round={LATEST_IDP_ROUND}&indicator=individuals&level=1"
-    checked = _check_colours(page, server, figures_engine, 1, "returnee", LATEST_IDP_ROUND, want=6)
     assert page.evaluate("window.dtmAtlas.legend.palette") == "returnee"
-    _shot(page, tmp_path, "5-governorates-returnees")
+    checked = _check_colours(page, server, figures_engine, 1, "returnee", LATEST_IDP_ROUND, want=6)
+    _shot(page, tmp_path, "4-governorates-returnees")
 
-    # 7. sub-districts, the change indicator (a diverging legend), then an older round
-    page.select_option("#population", "idp")
-    renders = _wait_render(page, renders)
-    page.locator('input[name="level"][value="3"]').check()
-    renders = _wait_render(page, renders)
-    assert any("/tiles/subdistricts,governorates/" in u for u in requests)
-    _check_colours(page, server, figures_engine, 3, "idp", LATEST_IDP_ROUND, want=6)
-    page.select_option("#indicator", "change")
-    renders = _wait_render(page, renders)
-    assert page.evaluate("window.dtmAtlas.legend.diverging") is True
-    _shot(page, tmp_path, "6-subdistricts-change")
-    page.select_option("#indicator", "individuals")
-    renders = _wait_render(page, renders)
-    page.select_option("#round", str(OLDER_IDP_ROUND))
-    renders = _wait_render(page, renders)
-    assert page.evaluate("window.dtmAtlas.tilejson.dtm_atlas.round.round_number") == OLDER_IDP_ROUND
-    _check_colours(page, server, figures_engine, 3, "idp", OLDER_IDP_ROUND, want=6)
-    _shot(page, tmp_path, "7-subdistricts-2017")
+    # 8. labels in English, then the whole interface in Arabic: right to left, Arabic labels shaped
+    def placed_labels():
+        return page.evaluate("""() => window.dtmAtlas.map.queryRenderedFeatures({layers: ['labels']})
+            .map(f => ({pcode: f.properties.pcode, en: f.properties.name_en, ar: f.properties.name_ar,
+                        text: window.dtmAtlas.map.getLayoutProperty('labels', 'text-field')[1][1]}))""")
+    labels = placed_labels()
+    assert len({lb["pcode"] for lb in labels}) >= 10, labels  # governorate labels at national zoom
+    assert {lb["text"] for lb in labels} == {"name_en"}
+    page.locator("#lang").click()
+    page.wait_for_function("document.documentElement.dir === 'rtl'")
+    page.wait_for_function("window.dtmAtlas.rtlPluginStatus() === 'loaded'", timeout=20_000)
+    page.evaluate("window.dtmAtlas.map.triggerRepaint()")
+    page.wait_for_function("() => window.dtmAtlas.map.loaded() && window.dtmAtlas.map.areTilesLoaded()")
+    assert page.evaluate("location.hash").endswith("&lang=ar")
+    assert page.locator("#lang").inner_text() == "English"
+    assert page.locator("label[for=round] [data-i18n=round]").inner_text() == "الجولة"
+    assert page.title() == "أطلس DTM: العراق"
+    assert page.locator("#panel").evaluate("el => getComputedStyle(el).direction") == "rtl"
+    panel, mapbox = page.locator("#panel").bounding_box(), page.locator("#map").bounding_box()
+    assert panel["x"] > mapbox["x"], "in Arabic the panel is on the right"
+    labels = placed_labels()
+    assert labels and {lb["text"] for lb in labels} == {"name_ar"}
+    glyphs = [u for u in requests if "/fonts/" in u]
+    assert any("/fonts/Noto%20Sans%20Regular/65024-65279.pbf" in u for u in glyphs), glyphs  # shaped Arabic forms
+    assert any("/vendor/mapbox-gl-rtl-text@" in u for u in requests)
+    _shot(page, tmp_path, "5-arabic")
 
-    # 8. nothing failed, and nothing was asked of any other host
+    # 9. nothing failed, and nothing was asked of any other host
     outside = [u for u in requests if not u.startswith(("data:", "blob:")) and urlsplit(u).netloc != host]
     assert not outside, f"requests outside {host}: {outside}"
     assert not problems, "\n".join(problems)
     context.close()
-    assert checked and time.monotonic() - t0 < 60
+    assert checked and time.monotonic() - t0 < 90

@@ -1,33 +1,68 @@
-// DTM Atlas web map: MapLibre GL JS over the service's vector tiles (/tiles/...), no basemap and no
-// request outside this server. State lives in the URL hash (#population=idp&round=120&indicator=individuals&level=2).
-// window.dtmAtlas exposes the map and whenIdle() (resolves once the current choice is drawn) for tests.
-import { AttributionControl, Map as MapLibreMap, NavigationControl } from "maplibre-gl";
+// DTM Atlas web map: MapLibre GL JS over the service's own data, no basemap and no request outside
+// this server. The map draws geometry-only tiles of the chosen country's boundary set
+// (/webmap/geometry/..., immutable per boundary release) and colours them from one compact JSON of
+// the round's figures per level (/webmap/figures/{level}.json), joined in the browser by feature
+// state (promoteId = pcode): a round step fetches that one small answer and no tile.
+// State lives in the URL hash (#country=..&population=idp&round=120&indicator=individuals&level=2&lang=en).
+// window.dtmAtlas exposes the map, the state, the legend and a render counter for tests.
+import { AttributionControl, Map as MapLibreMap, NavigationControl, getRTLTextPluginStatus, setRTLTextPlugin } from "maplibre-gl";
 
-const LEVELS = {
-  1: { layer: "governorates", name: "Governorate", plural: "governorates" },
-  2: { layer: "districts", name: "District", plural: "districts" },
-  3: { layer: "subdistricts", name: "Sub-district", plural: "sub-districts" },
-};
-const POPULATIONS = { idp: "IDPs", returnee: "Returnees" };
+const LEVELS = { 1: "governorates", 2: "districts", 3: "subdistricts" };
+const POPULATIONS = ["idp", "returnee"];
 const INDICATORS = ["individuals", "families", "change", "share"];
-const INDICATOR_LABELS = { individuals: "Individuals", families: "Families", change: "Change since previous round",
-  share: "Share of national total" };
 const SERIES_COLOR = { idp: "#993404", returnee: "#253494" };
 // map furniture, as in styles/palette.py
 const BACKGROUND = "#f4f4f2", OUTLINE = "#ffffff", PARENT_OUTLINE = "#4d4d4d", HIGHLIGHT = "#252525";
-const DIVERGING_OUTLINE = "#b0b0b0";
-const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+const DIVERGING_OUTLINE = "#b0b0b0", LABEL = "#252525", LABEL_HALO = "#ffffff";
+const LABEL_FONT = "Noto Sans Regular"; // built from Noto Sans + Noto Sans Arabic (web/build-glyphs.js)
+const LABEL_MINZOOM = { 1: 3, 2: 6, 3: 7.5 };
+const PLAY_PAUSE_MS = 700; // how long a round stays on screen while playing, once drawn
+
+const TEXT = {
+  en: {
+    intro: "People displaced (IDPs) and returnees per admin unit, from IOM DTM master lists.",
+    country: "Country", population: "Population", round: "Round", indicator: "Indicator", level: "Admin level",
+    idp: "IDPs", returnee: "Returnees", individuals: "Individuals", families: "Families",
+    change: "Change since previous round", share: "Share of national total",
+    level1: "Governorate", level2: "District", level3: "Sub-district",
+    plural1: "governorates", plural2: "districts", plural3: "sub-districts",
+    hint: "Hover over a unit for its figures; click it for its whole history.",
+    api: "API", rounds: "Rounds", play: "Play through the rounds", pause: "Pause",
+    noData: "No data", loading: "Loading…", roundN: (n) => `Round ${n}`, classes: "classes",
+    history: "Whole history (individuals)", national: "National trend (individuals)", date: "Date",
+    close: "Close", noFigures: "No figures for this unit in any round.", noRound: "No round has been imported yet for this country: load a master list (POST /rounds or `dtm-atlas`), then reload.",
+    other: "العربية", otherTitle: "عرض الخريطة بالعربية", title: (c) => `DTM Atlas: ${c}`,
+    mapOf: (c) => `Map of ${c}`,
+  },
+  ar: {
+    intro: "النازحون والعائدون في كل وحدة إدارية، من قوائم مصفوفة تتبع النزوح (DTM) للمنظمة الدولية للهجرة.",
+    country: "البلد", population: "الفئة", round: "الجولة", indicator: "المؤشر", level: "المستوى الإداري",
+    idp: "النازحون", returnee: "العائدون", individuals: "الأفراد", families: "الأسر",
+    change: "التغير منذ الجولة السابقة", share: "النسبة من المجموع الوطني",
+    level1: "محافظة", level2: "قضاء", level3: "ناحية",
+    plural1: "المحافظات", plural2: "الأقضية", plural3: "النواحي",
+    hint: "مرّر المؤشر فوق وحدة لرؤية أرقامها؛ انقر عليها لرؤية تاريخها كاملاً.",
+    api: "واجهة البرمجة", rounds: "الجولات", play: "تشغيل الجولات", pause: "إيقاف مؤقت",
+    noData: "لا بيانات", loading: "جارٍ التحميل…", roundN: (n) => `الجولة ${n}`, classes: "الفئات",
+    history: "التاريخ كاملاً (الأفراد)", national: "الاتجاه الوطني (الأفراد)", date: "التاريخ",
+    close: "إغلاق", noFigures: "لا أرقام لهذه الوحدة في أي جولة.", noRound: "لم تُستورد أي جولة لهذا البلد بعد.",
+    other: "English", otherTitle: "Show the map in English", title: (c) => `أطلس DTM: ${c}`,
+    mapOf: (c) => `خريطة ${c}`,
+  },
+};
 
 const $ = (id) => document.getElementById(id);
-const state = { population: "idp", round: null, indicator: "individuals", level: 2 };
-let rounds = { idp: [], returnee: [] }; // per population, oldest reporting date first
-let map = null, tilejson = null, legend = null, hovered = null, selected = null, shown = "";
-let idleWaiters = [];
+const state = { country: null, population: "idp", round: null, indicator: "individuals", level: 2, lang: "en" };
+let countries = [], allRounds = [], rounds = []; // rounds: of the country and population, oldest first
+let map = null, figures = null, byPcode = new Map(), hovered = null, selected = null;
+let shownStyle = "", shownFigures = "", playing = false, idleWaiters = [];
 
 const api = (window.dtmAtlas = {
-  map: null, state, legend: null, tilejson: null, renders: 0, idle: false, error: null,
+  map: null, state, legend: null, figures: null, renders: 0, idle: false, error: null,
+  rtlPluginStatus: () => getRTLTextPluginStatus(),
   whenIdle: () => (api.idle ? Promise.resolve(api.renders) : new Promise((resolve) => idleWaiters.push(resolve))),
 });
+const t = (key, ...args) => { const v = TEXT[state.lang][key]; return typeof v === "function" ? v(...args) : v; };
 
 // ---------------------------------------------------------------------------------- helpers
 function h(tag, attrs = {}, ...children) {
@@ -57,164 +92,257 @@ function status(text, isError = false) {
   if (isError) api.error = text;
 }
 
-const integer = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
+const locale = () => (state.lang === "ar" ? "ar" : "en-US");
 function fmt(value, numberFormat) {
-  if (value === null || value === undefined || Number.isNaN(value)) return "no data";
+  if (value === null || value === undefined || Number.isNaN(value)) return t("noData");
+  const integer = new Intl.NumberFormat(locale(), { maximumFractionDigits: 0 });
   switch (numberFormat) {
-    case "signed": return value > 0 ? `+${integer.format(value)}` : value < 0 ? `−${integer.format(-value)}` : "0";
-    case "percent": return `${(value * 100).toFixed(value * 100 >= 10 ? 1 : 2)}%`;
-    case "decimal": return value.toLocaleString("en-US", { maximumFractionDigits: 3 });
+    case "signed": return value > 0 ? `+${integer.format(value)}` : value < 0 ? `−${integer.format(-value)}` : integer.format(0);
+    case "percent": return new Intl.NumberFormat(locale(), { style: "percent", maximumFractionDigits: value * 100 >= 10 ? 1 : 2 }).format(value);
     default: return integer.format(value);
   }
 }
 const numberFormatOf = (indicator) => ({ change: "signed", share: "percent" })[indicator] || "integer";
 
-function dateLabel(iso) {
-  const [y, m, d] = (iso || "").split("-").map(Number);
-  return y ? `${d} ${MONTHS[m - 1]} ${y}` : "";
+function dateLabel(iso, month = false) {
+  if (!iso) return "";
+  const [y, m, d] = iso.split("-").map(Number);
+  const opts = month ? { month: "short", year: "numeric" } : { day: "numeric", month: "short", year: "numeric" };
+  return new Intl.DateTimeFormat(state.lang === "ar" ? "ar" : "en-GB", { ...opts, timeZone: "UTC" })
+    .format(new Date(Date.UTC(y, m - 1, d)));
 }
-
-function monthLabel(iso) {
-  const [y, m] = (iso || "").split("-").map(Number);
-  return y ? `${MONTHS[m - 1]} ${y}` : "";
-}
+const roundKey = (r) => (r.round_number === null || r.round_number === undefined ? r.reporting_date : String(r.round_number));
+const roundLabel = (r) => [r.round_number === null || r.round_number === undefined ? null : t("roundN", r.round_number),
+  dateLabel(r.reporting_date)].filter(Boolean).join(" · ");
+const country = () => countries.find((c) => c.country === state.country);
+const countryName = (c) => (state.lang === "ar" ? c.name_ar : c.name_en);
+const unitName = (p) => (state.lang === "ar" ? p.name_ar || p.name_en : p.name_en || p.name_ar) || p.pcode;
 
 function names(p, cls = "") {
   return h("div", { class: `names ${cls}` },
-    h("span", { class: "en", lang: "en" }, p.name_en || p.pcode),
+    h("span", { class: "en", lang: "en", dir: "ltr" }, p.name_en || p.pcode),
     p.name_ar ? h("span", { class: "ar", lang: "ar", dir: "rtl" }, p.name_ar) : null);
 }
 
 // ------------------------------------------------------------------------------- URL state
 function readHash() {
   const q = new URLSearchParams(location.hash.slice(1));
-  if (POPULATIONS[q.get("population")]) state.population = q.get("population");
+  if (q.get("country")) state.country = q.get("country").toUpperCase();
+  if (POPULATIONS.includes(q.get("population"))) state.population = q.get("population");
   if (INDICATORS.includes(q.get("indicator"))) state.indicator = q.get("indicator");
   if (LEVELS[q.get("level")]) state.level = Number(q.get("level"));
-  state.round = /^\d+$/.test(q.get("round") || "") ? Number(q.get("round")) : null;
+  if (TEXT[q.get("lang")]) state.lang = q.get("lang");
+  state.round = q.get("round") || null;
 }
 
 function writeHash() {
-  const q = new URLSearchParams({ population: state.population, round: state.round, indicator: state.indicator,
-    level: state.level });
+  const q = new URLSearchParams({ country: state.country, population: state.population, round: state.round,
+    indicator: state.indicator, level: state.level, lang: state.lang });
   history.replaceState(null, "", `#${q}`);
+}
+
+// -------------------------------------------------------------------------------- language
+function applyLanguage() {
+  const root = document.documentElement;
+  root.lang = state.lang;
+  root.dir = state.lang === "ar" ? "rtl" : "ltr";
+  for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
+  for (const el of document.querySelectorAll("[data-i18n-title]")) el.title = t(el.dataset.i18nTitle);
+  const other = state.lang === "ar" ? "en" : "ar";
+  Object.assign($("lang"), { textContent: t("other"), title: t("otherTitle"), lang: other });
+  $("lang").dir = other === "ar" ? "rtl" : "ltr";
+  const c = country();
+  $("country-name").textContent = c ? countryName(c) : "";
+  document.title = c ? t("title", countryName(c)) : "DTM Atlas";
+  $("map").setAttribute("aria-label", c ? t("mapOf", countryName(c)) : "");
+  $("attribution").textContent = c ? (state.lang === "ar" ? c.attribution_ar : c.attribution_en) : "";
+  for (const opt of $("country").options) {
+    const k = countries.find((x) => x.country === opt.value);
+    if (k) opt.textContent = countryName(k);
+  }
+  fillRounds();
+  if (map && map.getLayer("labels")) map.setLayoutProperty("labels", "text-field", labelField());
+  if (figures) renderLegend();
+  renderNational();
+  if (selected) showDetail(selected);
 }
 
 // --------------------------------------------------------------------------------- controls
 function fillRounds() {
-  const list = rounds[state.population];
-  if (!list.some((r) => r.round_number === state.round)) state.round = list.length ? list.at(-1).round_number : null;
-  const select = $("round");
-  select.replaceChildren(...list.map((r) => h("option", { value: r.round_number },
-    `Round ${r.round_number} · ${dateLabel(r.reporting_date)}`)).reverse());
-  select.value = state.round ?? "";
-  select.disabled = list.length === 0;
+  rounds = allRounds.filter((r) => r.country === state.country && r.population === state.population);
+  if (!rounds.some((r) => roundKey(r) === state.round)) {
+    // the same reporting date in the other population, else the latest
+    const same = rounds.find((r) => r.reporting_date === state.round || String(r.round_number) === state.round);
+    state.round = same ? roundKey(same) : rounds.length ? roundKey(rounds.at(-1)) : null;
+  }
+  const slider = $("round");
+  slider.max = Math.max(0, rounds.length - 1);
+  slider.value = Math.max(0, rounds.findIndex((r) => roundKey(r) === state.round));
+  slider.disabled = rounds.length < 2;
+  $("play").disabled = rounds.length < 2;
+  const r = rounds[Number(slider.value)];
+  $("round-label").textContent = r ? roundLabel(r) : "";
+  slider.setAttribute("aria-valuetext", r ? roundLabel(r) : "");
 }
 
 function syncControls() {
+  const c = country();
+  if (c && c.levels.length && !c.levels.includes(state.level)) {
+    // the country's boundaries lack this level: the nearest level below, else the first it has
+    state.level = [...c.levels].reverse().find((l) => l < state.level) || c.levels[0];
+  }
+  for (const radio of document.querySelectorAll('input[name="level"]')) {
+    radio.disabled = Boolean(c) && !c.levels.includes(Number(radio.value));
+  }
+  $("country").value = state.country;
   $("population").value = state.population;
   $("indicator").value = state.indicator;
   for (const radio of document.querySelectorAll('input[name="level"]')) radio.checked = Number(radio.value) === state.level;
   fillRounds();
 }
 
+function stepTo(index) {
+  const r = rounds[index];
+  if (!r) return;
+  state.round = roundKey(r);
+  fillRounds();
+  update();
+}
+
+async function play() {
+  if (playing) { playing = false; return; }
+  playing = true;
+  $("play").textContent = "❚❚";
+  $("play").setAttribute("aria-pressed", "true");
+  $("play").title = t("pause");
+  let i = Number($("round").value);
+  if (i >= rounds.length - 1) i = -1; // at the end: start again from the first round
+  while (playing && i < rounds.length - 1) {
+    stepTo(++i);
+    await api.whenIdle();
+    await new Promise((resolve) => setTimeout(resolve, PLAY_PAUSE_MS));
+  }
+  playing = false;
+  $("play").textContent = "▶";
+  $("play").setAttribute("aria-pressed", "false");
+  $("play").title = t("play");
+}
+
 function bindControls() {
+  $("country").addEventListener("change", (e) => { state.country = e.target.value; onCountry(); });
   $("population").addEventListener("change", (e) => { state.population = e.target.value; fillRounds(); update(); });
-  $("round").addEventListener("change", (e) => { state.round = Number(e.target.value); update(); });
+  $("round").addEventListener("input", (e) => stepTo(Number(e.target.value)));
+  $("play").addEventListener("click", play);
   $("indicator").addEventListener("change", (e) => { state.indicator = e.target.value; update(); });
   for (const radio of document.querySelectorAll('input[name="level"]')) {
     radio.addEventListener("change", (e) => { if (e.target.checked) { state.level = Number(e.target.value); update(); } });
   }
-  window.addEventListener("hashchange", () => { readHash(); syncControls(); update(); });
+  $("lang").addEventListener("click", () => { state.lang = state.lang === "ar" ? "en" : "ar"; writeHash(); applyLanguage(); });
+  window.addEventListener("hashchange", () => {
+    const before = state.country;
+    readHash(); syncControls(); applyLanguage();
+    if (state.country !== before) onCountry(); else update();
+  });
 }
 
 // ------------------------------------------------------------------------------------ style
-function tileLayers() {
-  const own = LEVELS[state.level].layer;
-  return state.level > 1 ? `${own},governorates` : own; // one composite tile: the units and the governorate lines
-}
-
-function tilejsonUrl() {
-  const q = new URLSearchParams({ population: state.population, indicator: state.indicator });
-  if (state.round !== null) q.set("round", state.round);
-  return `/tiles/${tileLayers()}.json?${q}`;
+function geometryTiles(c) {
+  const own = LEVELS[state.level];
+  const layers = state.level > 1 && c.levels.includes(1) ? `${own},governorates` : own;
+  const set = c.boundary_set;
+  return [`${location.origin}/webmap/geometry/${set.id}/${layers}/{z}/{x}/{y}.mvt?v=${encodeURIComponent(set.stamp)}`];
 }
 
 function fillColor(lg) {
-  if (!lg.colors || lg.colors.length === 0) return lg.no_data_color;
-  // the tiles carry the class (styles.classify, computed server side); null class = no data
-  return ["match", ["get", "class"], ...lg.colors.flatMap((c, i) => [i, c]), lg.no_data_color];
+  if (!lg || !lg.colors || lg.colors.length === 0) return (lg && lg.no_data_color) || "#d9d9d9";
+  // the class comes with the round's figures (styles.classify, computed server side); none = no data
+  return ["match", ["coalesce", ["feature-state", "class"], -1], ...lg.colors.flatMap((c, i) => [i, c]), lg.no_data_color];
 }
 
-function buildStyle(tj) {
-  const layer = LEVELS[state.level].layer;
-  const lg = tj.legends[layer];
-  const state_ = (name) => ["boolean", ["feature-state", name], false];
+const labelField = () => (state.lang === "ar"
+  ? ["coalesce", ["get", "name_ar"], ["get", "name_en"], ["get", "pcode"]]
+  : ["coalesce", ["get", "name_en"], ["get", "name_ar"], ["get", "pcode"]]);
+
+function buildStyle(c) {
+  const layer = LEVELS[state.level];
+  const lg = figures && figures.legend;
+  const flag = (name) => ["boolean", ["feature-state", name], false];
+  const [w, s, e, n] = c.bounds;
   const layers = [
     { id: "background", type: "background", paint: { "background-color": BACKGROUND } },
     { id: "units-fill", type: "fill", source: "units", "source-layer": layer,
       paint: { "fill-color": fillColor(lg), "fill-opacity": 1, "fill-antialias": true } },
     { id: "units-outline", type: "line", source: "units", "source-layer": layer, layout: { "line-join": "round" },
-      // white edges, except on diverging maps whose neutral middle class is near white
-      paint: { "line-color": lg.diverging ? DIVERGING_OUTLINE : OUTLINE, "line-width": ["interpolate", ["linear"], ["zoom"], 4, 0.4, 8, 1, 12, 2] } },
+      paint: { "line-color": lg && lg.diverging ? DIVERGING_OUTLINE : OUTLINE,
+        "line-width": ["interpolate", ["linear"], ["zoom"], 4, 0.4, 8, 1, 12, 2] } },
   ];
-  if (state.level > 1) {
+  if (state.level > 1 && c.levels.includes(1)) {
     layers.push({ id: "governorate-lines", type: "line", source: "units", "source-layer": "governorates",
       layout: { "line-join": "round" },
       paint: { "line-color": PARENT_OUTLINE, "line-width": ["interpolate", ["linear"], ["zoom"], 4, 0.8, 8, 1.6, 12, 3] } });
   }
   layers.push({ id: "units-highlight", type: "line", source: "units", "source-layer": layer,
     layout: { "line-join": "round" },
-    paint: { "line-color": HIGHLIGHT, "line-width": ["case", state_("selected"), 3, 2],
-      "line-opacity": ["case", state_("selected"), 1, state_("hover"), 0.9, 0] } });
+    paint: { "line-color": HIGHLIGHT, "line-width": ["case", flag("selected"), 3, 2],
+      "line-opacity": ["case", flag("selected"), 1, flag("hover"), 0.9, 0] } });
+  layers.push({ id: "labels", type: "symbol", source: "units", "source-layer": "labels",
+    minzoom: LABEL_MINZOOM[state.level], filter: ["==", ["get", "level"], state.level],
+    layout: { "text-field": labelField(), "text-font": [LABEL_FONT],
+      "text-size": ["interpolate", ["linear"], ["zoom"], 4, 11, 10, 14], "text-max-width": 8, "text-padding": 3,
+      // the larger unit's label wins a collision; none overlaps another (text-allow-overlap: false)
+      "symbol-sort-key": ["-", 0, ["coalesce", ["get", "area_km2"], 0]], "text-allow-overlap": false },
+    paint: { "text-color": LABEL, "text-halo-color": LABEL_HALO, "text-halo-width": 1.4 } });
   return {
     version: 8,
     name: "DTM Atlas web map",
+    glyphs: `${location.origin}/fonts/{fontstack}/{range}.pbf`,
     transition: { duration: 0, delay: 0 },
     sources: {
-      units: { type: "vector", tiles: tj.tiles, minzoom: tj.minzoom, maxzoom: tj.maxzoom, bounds: tj.bounds,
-        attribution: tj.attribution, promoteId: "pcode" },
+      units: { type: "vector", tiles: geometryTiles(c), minzoom: 0, maxzoom: 12, bounds: [w, s, e, n],
+        attribution: state.lang === "ar" ? c.attribution_ar : c.attribution_en, promoteId: "pcode" },
     },
     layers,
   };
 }
 
 // ----------------------------------------------------------------------------------- legend
-function renderLegend(lg, tj) {
-  const rnd = tj.dtm_atlas && tj.dtm_atlas.round;
+function renderLegend() {
+  const lg = figures.legend;
+  const r = rounds.find((x) => x.reporting_date === figures.round.reporting_date);
   const items = (lg.colors || []).map((c, i) => h("li", {},
-    h("span", { class: "swatch", style: `background:${c}` }), lg.labels[i],
-    h("span", { class: "count", title: `${LEVELS[state.level].plural} in this class` }, String(lg.counts[i]))));
-  items.push(h("li", {}, h("span", { class: "swatch", style: `background:${lg.no_data_color}` }),
-    lg.no_data_label || "No data"));
+    h("span", { class: "swatch", style: `background:${c}` }), h("span", { dir: "ltr" }, lg.labels[i]),
+    h("span", { class: "count", title: t(`plural${state.level}`) }, String(lg.counts[i]))));
+  items.push(h("li", {}, h("span", { class: "swatch", style: `background:${lg.no_data_color}` }), t("noData")));
   $("legend").replaceChildren(
-    h("h2", {}, lg.title || INDICATOR_LABELS[state.indicator]),
+    h("h2", {}, state.lang === "ar" ? `${t(state.indicator)} · ${t(state.population)}` : lg.title || t(state.indicator)),
     h("ol", {}, items),
-    h("div", { class: "meta" }, [rnd ? `Round ${rnd.round_number}, ${dateLabel(rnd.reporting_date)}` : "",
-      `${LEVELS[state.level].plural}`, `classes: ${(lg.method || "").replace("_", " ")}`].filter(Boolean).join(" · ")));
+    h("div", { class: "meta" }, [r ? roundLabel(r) : figures.round.reporting_date, t(`plural${state.level}`),
+      `${t("classes")}: ${(lg.method || "").replace("_", " ")}`].filter(Boolean).join(" · ")));
 }
 
 // ---------------------------------------------------------------------------------- hover
 function setFeatureState(id, values) {
-  if (id === null || id === undefined || !map.getSource("units")) return;
-  map.setFeatureState({ source: "units", sourceLayer: LEVELS[state.level].layer, id }, values);
+  if (id === null || id === undefined || !map || !map.getSource("units")) return;
+  map.setFeatureState({ source: "units", sourceLayer: LEVELS[state.level], id }, values);
 }
 
-function figureRows(p) {
-  const rows = [["Individuals", fmt(p.individuals, "integer")], ["Families", fmt(p.families, "integer")]];
+function figureRows(f) {
+  const rows = [[t("individuals"), fmt(f && f.individuals)], [t("families"), fmt(f && f.families)]];
   if (state.indicator === "change" || state.indicator === "share") {
-    rows.push([INDICATOR_LABELS[state.indicator], fmt(p.value, numberFormatOf(state.indicator))]);
+    rows.push([t(state.indicator), fmt(f && f.value, numberFormatOf(state.indicator))]);
   }
   return h("dl", { class: "figures" }, rows.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
 }
 
 function showTooltip(feature, point) {
   const p = feature.properties;
+  const f = byPcode.get(p.pcode);
+  const lg = (figures && figures.legend) || { colors: [], labels: [], no_data_color: "#d9d9d9" };
+  const cls = f && typeof f.class === "number" ? f.class : null;
   const tip = $("tooltip");
-  const cls = typeof p.class === "number" ? p.class : null;
-  const swatch = h("span", { class: "swatch", style: `background:${cls === null ? legend.no_data_color : legend.colors[cls]}` });
-  tip.replaceChildren(names(p), h("div", { class: "pcode" }, `${p.pcode} · ${LEVELS[state.level].name}`), figureRows(p),
-    h("div", { class: "pcode" }, swatch, " ", cls === null ? "No data" : legend.labels[cls]));
+  const swatch = h("span", { class: "swatch", style: `background:${cls === null ? lg.no_data_color : lg.colors[cls]}` });
+  tip.replaceChildren(names(p), h("div", { class: "pcode" }, `${p.pcode} · ${t(`level${state.level}`)}`), figureRows(f),
+    h("div", { class: "pcode" }, swatch, " ", cls === null ? t("noData") : h("span", { dir: "ltr" }, lg.labels[cls])));
   tip.hidden = false;
   const box = $("map").getBoundingClientRect();
   const x = point.x + 14 + tip.offsetWidth > box.width ? point.x - 14 - tip.offsetWidth : point.x + 14;
@@ -242,62 +370,107 @@ function onLeave() {
 }
 
 // ---------------------------------------------------------------------------- time series
-function chart(series, current) {
-  const W = 290, H = 130, L = 46, R = 26, T = 10, B = 30;
-  const pts = series.filter((r) => r.individuals !== null && r.individuals !== undefined);
-  if (pts.length === 0) return null;
-  const t = pts.map((r) => Date.parse(r.reporting_date));
-  const t0 = Math.min(...t), t1 = Math.max(...t);
-  const max = Math.max(...pts.map((r) => r.individuals), 1);
+// one time axis for both populations; the current round's date marked
+function chart(seriesByPop, label) {
+  const W = 290, H = 140, L = 48, R = 10, T = 10, B = 26;
+  const all = Object.values(seriesByPop).flat().filter((r) => r.individuals !== null && r.individuals !== undefined);
+  if (all.length === 0) return null;
+  const time = (r) => Date.parse(r.reporting_date);
+  const t0 = Math.min(...all.map(time)), t1 = Math.max(...all.map(time));
+  const max = Math.max(...all.map((r) => r.individuals), 1);
   const x = (v) => (t1 === t0 ? L + (W - L - R) / 2 : L + ((v - t0) / (t1 - t0)) * (W - L - R));
+  const xs = (v) => (state.lang === "ar" ? W - x(v) + L - R : x(v)); // time runs right to left in Arabic
   const y = (v) => T + (1 - v / max) * (H - T - B);
-  const color = SERIES_COLOR[state.population];
-  const svg = h("svg:svg", { viewBox: `0 0 ${W} ${H}`, role: "img",
-    "aria-label": `Individuals per round: ${pts.map((r) => `round ${r.round_number} ${fmt(r.individuals)}`).join(", ")}` },
-  h("svg:line", { class: "axis", x1: L, y1: y(0), x2: W - R, y2: y(0) }),
-  h("svg:line", { class: "axis", x1: L, y1: T, x2: L, y2: y(0) }),
-  h("svg:text", { x: L - 4, y: y(max) + 3, "text-anchor": "end" }, fmt(max)),
-  h("svg:text", { x: L - 4, y: y(0) + 3, "text-anchor": "end" }, "0"),
-  h("svg:polyline", { class: "series", stroke: color, points: pts.map((r, i) => `${x(t[i])},${y(r.individuals)}`).join(" ") }));
-  pts.forEach((r, i) => {
-    const isCurrent = r.round_number === current;
-    svg.append(h("svg:circle", { cx: x(t[i]), cy: y(r.individuals), r: isCurrent ? 5 : 3.5, fill: isCurrent ? color : "#fff",
-      stroke: color, "stroke-width": 2 }, h("svg:title", {}, `Round ${r.round_number}: ${fmt(r.individuals)} individuals`)));
-    svg.append(h("svg:text", { x: x(t[i]), y: H - B + 13, "text-anchor": "middle" }, `R${r.round_number}`));
-    svg.append(h("svg:text", { x: x(t[i]), y: H - B + 25, "text-anchor": "middle" }, (r.reporting_date || "").slice(0, 7)));
-  });
-  return svg;
+  const current = figures ? figures.round.reporting_date : null;
+  const svg = h("svg:svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": label },
+    h("svg:line", { class: "axis", x1: L, y1: y(0), x2: W - R, y2: y(0) }),
+    h("svg:text", { x: L - 4, y: y(max) + 3, "text-anchor": "end" }, fmt(max)),
+    h("svg:text", { x: L - 4, y: y(0) + 3, "text-anchor": "end" }, fmt(0)));
+  const years = new Set(all.map((r) => r.reporting_date.slice(0, 4)));
+  for (const yr of years) {
+    const v = Date.UTC(Number(yr), 0, 1);
+    if (v < t0 || v > t1) continue;
+    svg.append(h("svg:line", { class: "axis", x1: xs(v), y1: y(0), x2: xs(v), y2: y(0) + 4 }),
+      h("svg:text", { x: xs(v), y: H - B + 16, "text-anchor": "middle" }, yr));
+  }
+  if (current) {
+    const v = Date.parse(current);
+    svg.append(h("svg:line", { class: "now", x1: xs(v), y1: T, x2: xs(v), y2: y(0) }));
+  }
+  for (const [pop, series] of Object.entries(seriesByPop)) {
+    const pts = series.filter((r) => r.individuals !== null && r.individuals !== undefined);
+    if (!pts.length) continue;
+    svg.append(h("svg:polyline", { class: "series", "data-population": pop, stroke: SERIES_COLOR[pop],
+      points: pts.map((r) => `${xs(time(r)).toFixed(1)},${y(r.individuals).toFixed(1)}`).join(" ") }));
+    for (const r of pts) {
+      if (r.reporting_date !== current && pts.length > 40) continue; // long histories: a line, the current point marked
+      svg.append(h("svg:circle", { cx: xs(time(r)), cy: y(r.individuals), r: r.reporting_date === current ? 4 : 2.5,
+        fill: r.reporting_date === current ? SERIES_COLOR[pop] : "#fff", stroke: SERIES_COLOR[pop], "stroke-width": 1.5 },
+      h("svg:title", {}, `${t(pop)} · ${dateLabel(r.reporting_date)}: ${fmt(r.individuals)}`)));
+    }
+  }
+  const key = h("div", { class: "key" }, Object.keys(seriesByPop).map((pop) =>
+    h("span", {}, h("span", { class: "swatch line", style: `background:${SERIES_COLOR[pop]}` }), t(pop))));
+  return h("figure", { class: "chart" }, svg, key);
 }
 
-function seriesTable(series, current) {
+function historyTable(seriesByPop) {
+  const dates = [...new Set(Object.values(seriesByPop).flat().map((r) => r.reporting_date))].sort().reverse();
+  const at = {};
+  for (const [pop, series] of Object.entries(seriesByPop)) for (const r of series) at[`${pop}|${r.reporting_date}`] = r;
+  const current = figures && figures.round.reporting_date;
   return h("table", { class: "series" },
-    h("thead", {}, h("tr", {}, ["Round", "Individuals", "Families", "Change"].map((c) => h("th", { scope: "col" }, c)))),
-    h("tbody", {}, series.map((r) => h("tr", { class: r.round_number === current ? "current" : null },
-      h("td", { title: dateLabel(r.reporting_date) }, `${r.round_number} · ${monthLabel(r.reporting_date)}`),
-      h("td", {}, fmt(r.individuals)), h("td", {}, fmt(r.families)),
-      h("td", {}, r.change_individuals === null ? "–" : fmt(r.change_individuals, "signed"))))));
+    h("thead", {}, h("tr", {}, [t("date"), t("idp"), t("returnee")].map((c) => h("th", { scope: "col" }, c)))),
+    h("tbody", {}, dates.map((d) => h("tr", { class: d === current ? "current" : null, "data-date": d },
+      h("td", {}, dateLabel(d)),
+      ...POPULATIONS.map((pop) => { const r = at[`${pop}|${d}`]; return h("td", { "data-population": pop }, r ? fmt(r.individuals) : "–"); })))));
+}
+
+function splitSeries(series) {
+  const out = { idp: [], returnee: [] };
+  for (const r of series) if (out[r.population]) out[r.population].push(r);
+  for (const k of Object.keys(out)) out[k].sort((a, b) => a.reporting_date.localeCompare(b.reporting_date));
+  return out;
+}
+
+function renderNational() {
+  const c = country();
+  if (!c) return;
+  const series = splitSeries(allRounds.filter((r) => r.country === state.country));
+  const fig = chart(series, t("national"));
+  $("national").replaceChildren(h("h2", {}, t("national")), fig || h("p", { class: "muted" }, t("noData")));
 }
 
 async function showDetail(p) {
   const detail = $("detail");
-  const close = h("button", { type: "button", class: "close", "aria-label": "Close", title: "Close" }, "×");
+  const close = h("button", { type: "button", class: "close", "aria-label": t("close"), title: t("close") }, "×");
   close.addEventListener("click", clearSelection);
-  const body = h("div", { class: "muted" }, "Loading the time series…");
-  detail.replaceChildren(close, names(p), h("div", { class: "pcode" }, `${p.pcode} · ${LEVELS[state.level].name}`),
-    h("h2", { style: "margin-top:8px" }, `${POPULATIONS[state.population]} across rounds`), body);
+  const body = h("div", { class: "muted" }, t("loading"));
+  detail.replaceChildren(close, names(p), h("div", { class: "pcode" }, `${p.pcode} · ${t(`level${p.level}`)}`),
+    h("h2", { style: "margin-top:8px" }, t("history")), body);
   detail.hidden = false;
   detail.dataset.pcode = p.pcode;
   delete detail.dataset.loaded;
-  const population = state.population, round = state.round;
   try {
-    const ts = await getJSON(`/admin-units/${encodeURIComponent(p.pcode)}/timeseries?population=${population}`);
+    const cachedSeries = detailSeries && detailSeries.pcode === p.pcode ? detailSeries.series : null;
+    const series = cachedSeries || splitSeries((await getJSON(`/admin-units/${encodeURIComponent(p.pcode)}/timeseries`)).series);
     if (detail.dataset.pcode !== p.pcode) return; // another unit was clicked meanwhile
-    body.replaceWith(h("div", {}, chart(ts.series, round), h("div", { class: "scroll" }, seriesTable(ts.series, round))));
+    detailSeries = { pcode: p.pcode, series };
+    body.replaceWith(h("div", { id: "history" }, chart(series, `${unitName(p)}: ${t("history")}`),
+      h("div", { class: "scroll" }, historyTable(series))));
   } catch (err) {
     if (detail.dataset.pcode !== p.pcode) return;
-    body.textContent = err.status === 404 ? `No ${POPULATIONS[population]} figures for this unit in any round.` : err.message;
+    body.textContent = err.status === 404 ? t("noFigures") : err.message;
   }
   detail.dataset.loaded = "1";
+}
+
+let detailSeries = null; // the selected unit's whole history, read once
+
+function renderHistory(p, series) {
+  const el = $("history");
+  if (!el) return;
+  el.replaceChildren(chart(series, `${unitName(p)}: ${t("history")}`), h("div", { class: "scroll" }, historyTable(series)));
 }
 
 function select(feature) {
@@ -317,63 +490,111 @@ function clearSelection() {
 }
 
 // ----------------------------------------------------------------------------------- update
+function figuresUrl() {
+  const q = new URLSearchParams({ country: state.country, population: state.population, round: state.round,
+    indicator: state.indicator });
+  return `/webmap/figures/${state.level}.json?${q}`;
+}
+
+let stated = new Set(); // P-codes given a class in the current source (a new source starts empty)
+
+function applyFigures() {
+  // the round's classes as feature state of the units (the geometry tiles stay as they are); every
+  // unit classed before gets its new class or -1 (no data): no removal (MapLibre then drops class 0)
+  const sourceLayer = LEVELS[state.level];
+  const next = new Set();
+  (figures ? figures.pcode : []).forEach((pcode, i) => {
+    const cls = figures.class[i] === null ? -1 : figures.class[i];
+    map.setFeatureState({ source: "units", sourceLayer, id: pcode }, { class: cls });
+    next.add(pcode);
+  });
+  for (const pcode of stated) {
+    if (!next.has(pcode)) map.setFeatureState({ source: "units", sourceLayer, id: pcode }, { class: -1 });
+  }
+  stated = next;
+  const lg = figures && figures.legend;
+  map.setPaintProperty("units-fill", "fill-color", fillColor(lg));
+  map.setPaintProperty("units-outline", "line-color", lg && lg.diverging ? DIVERGING_OUTLINE : OUTLINE);
+  map.triggerRepaint();
+}
+
 async function update() {
   writeHash();
-  const want = tilejsonUrl();
-  if (want === shown) return;
-  shown = want;
+  const c = country();
+  if (!c) return;
+  const want = state.round === null ? `no round of ${c.country}` : figuresUrl();
+  const styleKey = `${c.country}|${c.boundary_set.stamp}|${state.level}`;
+  if (want === shownFigures && styleKey === shownStyle) return;
+  shownFigures = want;
   api.idle = false;
   document.documentElement.dataset.map = "loading";
-  status("Loading…");
-  let tj;
-  try {
-    tj = await getJSON(want);
-  } catch (err) {
-    if (want === shown) shown = ""; // let the same choice be tried again
-    status(err.message, true);
-    return;
+  status(t("loading"));
+  let body = null;
+  if (state.round !== null) {
+    try {
+      body = await getJSON(want);
+    } catch (err) {
+      if (want === shownFigures) shownFigures = ""; // let the same choice be tried again
+      status(err.message, true);
+      return;
+    }
+    if (want !== shownFigures) return; // a newer choice was made while this one loaded
   }
-  if (want !== shown) return; // a newer choice was made while this one loaded
-  tilejson = api.tilejson = tj;
-  legend = api.legend = tj.legends[LEVELS[state.level].layer];
-  renderLegend(legend, tj);
-  hovered = null;
-  $("tooltip").hidden = true;
+  figures = api.figures = body;
+  api.legend = body && body.legend;
+  byPcode = new Map(body ? body.pcode.map((p, i) => [p, { class: body.class[i], value: body.value[i],
+    individuals: body.individuals[i], families: body.families[i] }]) : []);
+  if (body) renderLegend(); else $("legend").replaceChildren();
   if (!map) {
-    createMap(tj);
-  } else {
-    map.setStyle(buildStyle(tj), { diff: true });
+    createMap(c);
+    shownStyle = styleKey;
+  } else if (styleKey !== shownStyle) {
+    shownStyle = styleKey;
+    hovered = null;
+    stated = new Set();
+    $("tooltip").hidden = true;
+    map.setStyle(buildStyle(c), { diff: true });
   }
+  if (map.isStyleLoaded() && map.getSource("units")) applyFigures();
+  else map.once("styledata", function again() {
+    if (map.getSource("units") && map.getLayer("units-fill")) applyFigures(); else map.once("styledata", again);
+  });
+  waitIdle(want);
   if (selected) {
     if (selected.level !== state.level) clearSelection();
-    else showDetail(selected); // same unit, other population or round
+    else renderHistoryMark();
   }
+  renderNational();
 }
 
-function onIdle() {
-  // idle after the current choice's tiles are drawn (the source is the current TileJSON's)
-  const src = map.getSource("units");
-  if (!src || !tilejson || JSON.stringify(src.tiles) !== JSON.stringify(tilejson.tiles) || !map.areTilesLoaded()) return;
-  if (selected) setFeatureState(selected.pcode, { selected: true });
-  status("");
-  if (api.idle) return;
-  api.idle = true;
-  api.renders += 1;
-  document.documentElement.dataset.map = "idle";
-  const waiters = idleWaiters;
-  idleWaiters = [];
-  waiters.forEach((resolve) => resolve(api.renders));
+function renderHistoryMark() {
+  // the whole history is the same for every round: only the current round's mark moves (no request)
+  if (selected && detailSeries && detailSeries.pcode === selected.pcode) renderHistory(selected, detailSeries.series);
 }
 
-function createMap(tj) {
-  const [w, s, e, n] = tj.bounds;
+function waitIdle(want) {
+  const done = () => {
+    if (want !== shownFigures) return;
+    if (!map.areTilesLoaded() || !map.isStyleLoaded()) { map.once("idle", done); return; }
+    status(figures ? "" : t("noRound"));
+    api.idle = true;
+    api.renders += 1;
+    document.documentElement.dataset.map = "idle";
+    const waiters = idleWaiters;
+    idleWaiters = [];
+    waiters.forEach((resolve) => resolve(api.renders));
+  };
+  map.once("idle", done);
+}
+
+function createMap(c) {
+  const [w, s, e, n] = c.bounds;
   map = api.map = new MapLibreMap({
     container: "map",
-    style: buildStyle(tj),
+    style: buildStyle(c),
     bounds: [[w, s], [e, n]],
     fitBoundsOptions: { padding: 16 },
-    maxBounds: [[w - 8, s - 6], [e + 8, n + 6]],
-    minZoom: 3,
+    minZoom: 1,
     maxZoom: 13,
     dragRotate: false,
     pitchWithRotate: false,
@@ -388,36 +609,55 @@ function createMap(tj) {
   map.addControl(new AttributionControl({ compact: true }), "bottom-right");
   map.on("mousemove", "units-fill", onMove);
   map.on("mouseleave", "units-fill", onLeave);
-  map.on("click", "units-fill", (e) => e.features && e.features[0] && select(e.features[0]));
-  map.on("idle", onIdle);
-  map.on("error", (e) => {
-    const message = (e.error && e.error.message) || "map error";
+  map.on("click", "units-fill", (ev) => ev.features && ev.features[0] && select(ev.features[0]));
+  map.on("error", (ev) => {
+    const message = (ev.error && ev.error.message) || "map error";
     console.error(message);
     status(`Map: ${message}`, true);
   });
 }
 
+function onCountry() {
+  const c = country();
+  clearSelection();
+  syncControls();
+  applyLanguage();
+  if (map && c) {
+    const [w, s, e, n] = c.bounds;
+    map.fitBounds([[w, s], [e, n]], { padding: 16, animate: false });
+  }
+  update();
+}
+
 // ------------------------------------------------------------------------------------- start
 async function start() {
   readHash();
+  const plugin = document.querySelector("script[data-rtl-plugin]");
+  if (plugin) setRTLTextPlugin(new URL(plugin.dataset.rtlPlugin, location.href).href, true); // shapes Arabic labels
   bindControls();
   try {
-    const all = await getJSON("/rounds");
-    for (const r of all.sort((a, b) => a.reporting_date.localeCompare(b.reporting_date) || a.round_number - b.round_number)) {
-      if (rounds[r.population]) rounds[r.population].push(r);
-    }
+    const [cs, rs] = await Promise.all([getJSON("/webmap/countries"), getJSON("/rounds")]);
+    countries = cs.countries;
+    allRounds = rs.sort((a, b) => a.reporting_date.localeCompare(b.reporting_date) || (a.round_number || 0) - (b.round_number || 0));
   } catch (err) {
-    status(`Cannot read the rounds: ${err.message}`, true);
+    status(`Cannot read the countries and rounds: ${err.message}`, true);
     return;
   }
-  if (rounds[state.population].length === 0 && rounds.idp.length + rounds.returnee.length > 0) {
-    state.population = rounds.idp.length ? "idp" : "returnee";
+  if (!countries.length) {
+    status("No boundaries have been imported yet (dtm-atlas boundaries import).", true);
+    return;
   }
+  if (!country()) {
+    // the country with the most rounds first
+    const n = (c) => Object.values(c.rounds || {}).reduce((a, b) => a + b, 0);
+    state.country = [...countries].sort((a, b) => n(b) - n(a))[0].country;
+  }
+  $("country").replaceChildren(...countries.map((c) => h("option", { value: c.country }, c.name_en)));
+  $("country-field").hidden = countries.length < 2;
+  const mine = allRounds.filter((r) => r.country === state.country);
+  if (!mine.some((r) => r.population === state.population) && mine.length) state.population = mine[0].population;
   syncControls();
-  if (state.round === null) {
-    status("No round has been imported yet: load a master list (POST /rounds or `dtm-atlas`), then reload.", true);
-    return;
-  }
+  applyLanguage();
   await update();
 }
 
