@@ -29,6 +29,7 @@ from boundaries.pcode import iso3_from_iso2, normalize_pcode
 from service.api.common import (
     TEMPLATES, Conn, FormatParam, JSONResponse, bad_request, not_found, parse_bbox, wants_html,
 )
+from service.api.params import INT4_MAX, Offset
 from service.figures.rounds import find_round, list_rounds
 from service.publish.datasets import (
     CACHE, DATASETS, POPULATION_LABEL, Dataset, Selection, bucket_totals, round_label,
@@ -99,7 +100,7 @@ def get_collection(conn, cid: str) -> Collection:
     if cid in ("admin0", "admin1", "admin2", "admin3", "sites"):
         return Collection(cid, DATASETS[cid])
     m = ROUND_ID.fullmatch(cid)
-    if m:
+    if m and int(m.group(2)) <= INT4_MAX:
         rnd = find_round(conn, round_number=int(m.group(2)), population=m.group(1))
         if rnd is not None:
             kind = m.group(3)
@@ -314,7 +315,7 @@ def items(
     datetime: Annotated[str | None, Query(description="A date (2021-02-28), date-time or interval (2021-01-01/.., ../2021-03-01)")] = None,
     limit: Annotated[int | None, Query(ge=1, description=f"Items per page (default {DEFAULT_LIMIT}; above {MAX_LIMIT} it is clamped)",
                                        json_schema_extra={"maximum": MAX_LIMIT, "default": DEFAULT_LIMIT})] = None,
-    offset: Annotated[int, Query(ge=0, description="Items to skip")] = 0,
+    offset: Offset = 0,
     crs: Annotated[str | None, Query(description=f"Only {CRS84}")] = None,
     bbox_crs: Annotated[str | None, Query(alias="bbox-crs", description=f"Only {CRS84}")] = None,
     f: FormatParam = None,
@@ -399,7 +400,7 @@ def item(request: Request, conn: Conn, collection_id: CollectionId,
     _check_crs(crs, "crs")
     fid: object = feature_id
     if col.dataset.id_type == "int":
-        if not feature_id.isdigit():
+        if not (feature_id.isascii() and feature_id.isdigit()) or int(feature_id) >= 2**63:
             raise not_found(f"no feature {feature_id!r} in {col.id}: ids of this collection are numbers")
         fid = int(feature_id)
     elif col.dataset.kind in ("admin", "figures"):

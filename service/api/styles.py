@@ -14,6 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 
 from service.api.common import Conn, FormatParam, JSONResponse, not_found, render
+from service.api.params import Round, round_number_of
 from styles.classify import get_indicator
 from styles.maplibre import PUBLISHED_MAPS, build_style
 from service.figures.rounds import find_round
@@ -58,8 +59,7 @@ def get_style(
     request: Request,
     conn: Conn,
     name: Annotated[str, Path(description="A published map, e.g. idp-by-district (see /styles)")],
-    round_number: Annotated[int | None, Query(
-        alias="round", ge=0, description="DTM round number (default: the latest round of the map's population)")] = None,
+    rnd_ref: Round,
     labels: Annotated[bool | None, Query(description="Label layer with English names (default: when this "
                                                      "server serves glyphs under /fonts)")] = None,
     f: FormatParam = None,
@@ -72,6 +72,7 @@ def get_style(
              "names": names},
             status_code=404,
         )
+    round_number = round_number_of(conn, rnd_ref, m.population, m.country)
     rnd = find_round(conn, round_number=round_number, population=m.population, country=m.country)
     if rnd is None:
         if round_number is None:
