@@ -75,6 +75,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.engine = engine
 
     app.add_middleware(AccessLog)
+    from service.api.params import RejectNulBytes
+
+    app.add_middleware(RejectNulBytes)  # PostgreSQL text has no NUL: a 400 before any endpoint
 
     from service.api import errors
 

@@ -313,7 +313,7 @@ def items(
     collection_id: CollectionId,
     bbox: Annotated[str | None, Query(description="minLon,minLat,maxLon,maxLat (CRS84)")] = None,
     datetime: Annotated[str | None, Query(description="A date (2021-02-28), date-time or interval (2021-01-01/.., ../2021-03-01)")] = None,
-    limit: Annotated[int | None, Query(ge=1, description=f"Items per page (default {DEFAULT_LIMIT}; above {MAX_LIMIT} it is clamped)",
+    limit: Annotated[int | None, Query(ge=1, le=INT4_MAX, description=f"Items per page (default {DEFAULT_LIMIT}; above {MAX_LIMIT} it is clamped)",
                                        json_schema_extra={"maximum": MAX_LIMIT, "default": DEFAULT_LIMIT})] = None,
     offset: Offset = 0,
     crs: Annotated[str | None, Query(description=f"Only {CRS84}")] = None,

@@ -344,3 +344,36 @@ def parse_int(value: str | None, param: str, minimum: int = 0, maximum: int = IN
     if not minimum <= number <= maximum:
         raise ParamError(param, f"{number} is out of range", f"a whole number from {minimum} to {maximum}")
     return number
+
+
+# -------------------------------------------------------------------------------- NUL bytes
+class RejectNulBytes:
+    """PostgreSQL text cannot hold NUL: a path or query string with one (``%00``) is a 400
+    naming the parameter, before any endpoint reads it. Pure ASGI."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http":
+            bad = _nul_param(scope)
+            if bad is not None:
+                from fastapi.responses import JSONResponse
+
+                detail = f"{bad}: contains a NUL character (%00); accepted: text without control characters"
+                return await JSONResponse({"status": 400, "detail": detail}, status_code=400)(scope, receive, send)
+        return await self.app(scope, receive, send)
+
+
+def _nul_param(scope) -> str | None:
+    if "\x00" in scope.get("path", ""):
+        return "path"
+    raw = scope.get("query_string", b"")
+    if b"%00" not in raw and b"\x00" not in raw:
+        return None
+    from urllib.parse import parse_qsl
+
+    for key, value in parse_qsl(raw.decode("latin-1"), keep_blank_values=True):
+        if "\x00" in key or "\x00" in value:
+            return key.replace("\x00", "") or "query"
+    return None
