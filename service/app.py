@@ -78,6 +78,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     from service.api.params import RejectNulBytes
 
     app.add_middleware(RejectNulBytes)  # PostgreSQL text has no NUL: a 400 before any endpoint
+    from service.api.cors import ReadOnlyCORS
+
+    app.add_middleware(ReadOnlyCORS, origins=settings.cors_origins)  # cross-origin reads (service/api/cors.py)
 
     from service.api import errors
 

@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     tile_cache_mb: float = Field(default=256, description="in-process LRU size; 0 = no cache")
     tile_cache_ttl: int = Field(default=7 * 24 * 3600, description="Redis entry lifetime, seconds")
     tile_max_age: int = Field(default=0, description="Cache-Control max-age of tiles (0: revalidate, 304)")
+    cors_origins: str = Field(default="*", description="origins allowed to read cross-origin (GET/HEAD): * or a "
+                                                       "comma-separated list; empty: none. Writes never")
     tile_db_connections: int = Field(default=10, description="size of each tile connection pool (a process has two: generic and custom plans)")
 
     @property
