@@ -54,7 +54,8 @@ def cluster_dir():
     tmp.chmod(0o755)
     yield tmp
     EmbeddedPostgres(tmp).stop()
-    shutil.rmtree(tmp, ignore_errors=True)
+    if not os.environ.get("DTM_ATLAS_KEEP_CRASH_DIR"):
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def test_sigkill_during_import_loses_nothing_committed(cluster_dir):
