@@ -7,12 +7,9 @@ import logging
 import time
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi import FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
-from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service.core.logs import log, setup_logging
 from service.core.settings import Settings, get_settings
@@ -78,23 +75,16 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.engine = engine
 
     app.add_middleware(AccessLog)
+    from service.api.params import RejectNulBytes
 
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException):
-        return JSONResponse({"status": exc.status_code, "detail": exc.detail}, status_code=exc.status_code,
-                            headers=getattr(exc, "headers", None))
+    app.add_middleware(RejectNulBytes)  # PostgreSQL text has no NUL: a 400 before any endpoint
+    from service.api.cors import ReadOnlyCORS
 
-    @app.exception_handler(RequestValidationError)
-    async def validation_error(request: Request, exc: RequestValidationError):
-        problems = [
-            f"{'.'.join(str(p) for p in e['loc'] if p not in ('query', 'path', 'body'))}: {e['msg']}" for e in exc.errors()
-        ]
-        return JSONResponse({"status": 400, "detail": "; ".join(problems)}, status_code=400)
+    app.add_middleware(ReadOnlyCORS, origins=settings.cors_origins)  # cross-origin reads (service/api/cors.py)
 
-    @app.exception_handler(Exception)
-    async def unhandled(request: Request, exc: Exception):
-        log(logger, "unhandled error", logging.ERROR, path=request.url.path, error=repr(exc))
-        return JSONResponse({"status": 500, "detail": "internal error; the server log has the details"}, status_code=500)
+    from service.api import errors
+
+    errors.install(app)  # exception -> status, one table (service/api/errors.py)
 
     from service.api import admin_units, dtm, exports, figures, health, ogc, styles, tiles, web, webmap
 

@@ -70,6 +70,7 @@ def _port_in_use(port: int) -> bool:
 @dataclass
 class EmbeddedPostgres:
     data_dir: Path
+    recovery: str | None = None  # set by start() when it recovered a server that had died
 
     @property
     def pgdata(self) -> Path:
@@ -151,10 +152,12 @@ class EmbeddedPostgres:
             "\n# dtm-atlas embedded cluster\nlisten_addresses = '127.0.0.1'\n"
             f"unix_socket_directories = '{self.pgdata}'\n"
             "shared_buffers = '256MB'\nwork_mem = '32MB'\nmaintenance_work_mem = '256MB'\n"
-            "fsync = on\nsynchronous_commit = off\nmax_connections = 100\n"
+            # commits are durable when reported: fsync and synchronous_commit stay on
+            "fsync = on\nmax_connections = 100\n"
             "logging_collector = off\n"
             # a local store with no replicas nor WAL archive: tables made and filled in one
-            # transaction (a round's partition, its indexes) skip the WAL and are synced at commit
+            # transaction (a round's partition, its indexes, the import's raw table) skip the WAL
+            # and are synced at commit, still durable and crash-safe
             "wal_level = minimal\nmax_wal_senders = 0\n"
         )
         if self._as_root:
@@ -176,7 +179,18 @@ class EmbeddedPostgres:
         if not (self.pgdata / "PG_VERSION").exists():
             return False
         bindir = Path(self._state().get("bindir") or find_pg_bindir())
-        return self._run([bindir / "pg_ctl", "status", "-D", self.pgdata], check=False).returncode == 0
+        if self._run([bindir / "pg_ctl", "status", "-D", self.pgdata], check=False).returncode != 0:
+            return False
+        return not self._postmaster_is_zombie()
+
+    def _postmaster_is_zombie(self) -> bool:
+        """A killed postmaster nobody has reaped yet still answers kill(pid, 0): not running."""
+        try:
+            pid = int((self.pgdata / "postmaster.pid").read_text().split("\n", 1)[0])
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except (OSError, ValueError):
+            return False
+        return stat.rsplit(")", 1)[-1].split()[0] in ("Z", "X")
 
     def start(self) -> str:
         """Create the cluster on first use, start it if stopped, make sure the database exists."""
@@ -184,16 +198,94 @@ class EmbeddedPostgres:
             self.init()
         st = self._state()
         bindir = Path(st["bindir"]) if Path(st["bindir"]).exists() else find_pg_bindir()
+        self.recovery = None
         if not self.is_running():
+            crashed = self._wait_for_dead_server()
             if _port_in_use(st["port"]):
                 st["port"] = _free_port()
                 self._save_state(st)
+            log_offset = self.log_file.stat().st_size if self.log_file.exists() else 0
+            # synchronous_commit on whatever an older postgresql.conf says (clusters made before
+            # it was removed there): a commit the CLI or the API reports is on disk
             self._run(
-                [bindir / "pg_ctl", "start", "-w", "-t", "60", "-D", self.pgdata, "-l", self.log_file,
-                 "-o", f"-p {st['port']}"]
+                [bindir / "pg_ctl", "start", "-w", "-t", "120", "-D", self.pgdata, "-l", self.log_file,
+                 "-o", f"-p {st['port']} -c synchronous_commit=on"]
             )
+            if crashed:
+                self.recovery = self._recovery_report(log_offset)
         self._ensure_database()
         return self.url()
+
+    # -- after a crash -----------------------------------------------------------------------
+    def _server_processes(self) -> list[int]:
+        """Processes whose working directory is this cluster's folder: the server's (a
+        postmaster and its backends chdir there), alive or left behind by a killed postmaster."""
+        target = os.path.realpath(self.pgdata)
+        pids = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                if os.readlink(entry / "cwd") == target:
+                    pids.append(int(entry.name))
+            except OSError:
+                continue
+        return pids
+
+    def _wait_for_dead_server(self, grace_s: float = 10.0) -> bool:
+        """A server that is not running but left ``postmaster.pid`` died (killed, crashed):
+        wait for its backends to notice and exit (they hold its shared memory, and a new
+        postmaster refuses to start while they do), SIGKILL the ones still there after
+        ``grace_s``. True when the server had died (the start then runs crash recovery)."""
+        import signal
+
+        if not (self.pgdata / "postmaster.pid").exists():
+            return False
+        deadline = time.monotonic() + grace_s
+        while (pids := self._server_processes()) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        for pid in pids:  # still running a query the dead postmaster cannot end: they go
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + 10
+        while self._server_processes() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if self._server_processes():
+            raise EmbeddedPostgresError(
+                f"processes of the stopped server still run in {self.pgdata}: {self._server_processes()}")
+        # a killed postmaster that nobody reaps (no init in a container) stays a zombie, and
+        # PostgreSQL takes the lock file of a pid that exists for a server that runs: the file
+        # is stale now that none of the server's processes is left
+        pid_file = self.pgdata / "postmaster.pid"
+        if self._postmaster_is_zombie() or not self._pid_alive(pid_file):
+            pid_file.unlink(missing_ok=True)
+        return True
+
+    @staticmethod
+    def _pid_alive(pid_file: Path) -> bool:
+        try:
+            pid = int(pid_file.read_text().split("\n", 1)[0])
+            os.kill(pid, 0)
+        except (OSError, ValueError):
+            return False
+        return True
+
+    def _recovery_report(self, log_offset: int) -> str:
+        """What the server logged about its crash recovery during this start."""
+        try:
+            with open(self.log_file, "rb") as fh:
+                fh.seek(log_offset)
+                lines = fh.read().decode("utf-8", "replace").splitlines()
+        except OSError:
+            lines = []
+        keep = [ln.split("LOG:", 1)[-1].strip() for ln in lines
+                if any(k in ln for k in ("not properly shut down", "redo done", "redo starts", "interrupted",
+                                         "automatic recovery", "checkpoint complete"))]
+        return ("the server had stopped without a shutdown (killed or crashed); PostgreSQL recovered "
+                "from its write-ahead log: only committed transactions are kept"
+                + (": " + "; ".join(keep[:4]) if keep else ""))
 
     def _ensure_database(self) -> None:
         import psycopg

@@ -76,7 +76,7 @@ PUBLISHED_MAPS: dict[str, PublishedMap] = {
 }
 
 
-def tilejson_url(base_url: str, layer: str, *, round_number: int, population: str, indicator: str) -> str:
+def tilejson_url(base_url: str, layer: str, *, round_number: int | str, population: str, indicator: str) -> str:
     query = urlencode({"round": round_number, "population": population, "indicator": indicator})
     return f"{base_url.rstrip('/')}/tiles/{layer}.json?{query}"
 
@@ -97,7 +97,7 @@ def fill_color(legend: dict) -> str | list:
     return expr + [no_data]
 
 
-def build_style(name: str, *, base_url: str, round_id: int | None, round_number: int, population: str,
+def build_style(name: str, *, base_url: str, round_id: int | None, round_number: int | str, population: str,
                 indicator: str, level: int, legend: dict, labels: bool = True, country: str | None = None,
                 country_name: str | None = None, bounds: list[float] | None = None,
                 boundary_source: str = "OCHA COD-AB") -> dict:

@@ -22,6 +22,7 @@ features.
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -74,9 +75,19 @@ class TileQuery:
     population: str = "idp"
     round_number: int | None = None  # DTM's round number; None = the latest by reporting date
     indicator: str = "individuals"
+    reporting_date: dt.date | None = None  # the round of this date (a round without a DTM number)
 
     def key(self) -> str:
-        return f"{self.population}:{'' if self.round_number is None else self.round_number}:{self.indicator}"
+        number = "" if self.round_number is None else self.round_number
+        return f"{self.population}:{number}:{self.indicator}" + (f":{self.reporting_date}" if self.reporting_date else "")
+
+    def names_a_round(self) -> bool:
+        return self.round_number is not None or self.reporting_date is not None
+
+    def round_label(self) -> str:
+        if self.reporting_date is not None:
+            return f"round of {self.reporting_date.isoformat()}"
+        return f"round number {self.round_number}"
 
 
 # ----------------------------------------------------------------------------------- context
@@ -140,11 +151,11 @@ class Resolver:
                 return None
             rnd = None
             if any(layer.uses_round for layer in layers):
-                key = ("round", query.population, query.round_number)
+                key = ("round", query.population, query.round_number, query.reporting_date)
                 if key not in self._cache:
                     return None
                 rnd = self._cache[key]
-                if rnd is None and query.round_number is not None:
+                if rnd is None and query.names_a_round():
                     return None  # let context() raise RoundNotFound
             ctx = Context(version, query, self._cache[("sets",)], rnd)
             if rnd is not None:
@@ -162,10 +173,11 @@ class Resolver:
             text("SELECT id FROM boundary_set WHERE is_current ORDER BY id")).scalars()))
         rnd = None
         if any(layer.uses_round for layer in layers):
-            rnd = self.cached(version, ("round", query.population, query.round_number),
-                            lambda: find_round(conn, round_number=query.round_number, population=query.population))
-            if rnd is None and query.round_number is not None:
-                raise RoundNotFound(f"no {query.population} round number {query.round_number}")
+            rnd = self.cached(version, ("round", query.population, query.round_number, query.reporting_date),
+                            lambda: find_round(conn, round_number=query.round_number, population=query.population,
+                                               reporting_date=query.reporting_date))
+            if rnd is None and query.names_a_round():
+                raise RoundNotFound(f"no {query.population} {query.round_label()}")
         ctx = Context(version, query, set_ids, rnd)
         if rnd is not None:
             for layer in layers:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
+from service.core.errors import DatabaseUnavailable
 from service.core.importlog import data_version
 from service.core.settings import get_settings
 from tiles.cache import CacheConfig, NoCache, VersionWatcher, conninfo, make_cache
@@ -16,6 +17,7 @@ from tiles.layers import Layer
 from tiles.mvt import Context, Resolver, TileQuery, tile_statement
 
 TILES_FORMAT = 1  # part of every cache key: bump when the tile content changes for the same data
+POOL_WAIT_S = 10.0  # longest wait for a tile connection; then 503 (service.api.errors) and a new pool
 
 
 class TileService:
@@ -77,8 +79,9 @@ class TileService:
         autocommit on the event loop (no thread hop per tile), statements prepared once per
         connection (no SQLAlchemy, no pre-ping per request). A connection found broken
         (database restarted) makes the pool check its idle connections, and the tile is
-        tried once more."""
+        tried once more; a database that is down is DatabaseUnavailable (HTTP 503)."""
         import psycopg
+        from psycopg_pool import PoolTimeout
 
         stmt, params = tile_statement(layers, z, ctx, with_version=True)
         if stmt is None:  # no layer has features at this zoom: empty whatever the data
@@ -87,15 +90,44 @@ class TileService:
         pool = await self.pool(generic=stmt.generic_plan)
 
         async def run():
-            async with pool.connection() as conn:
+            async with pool.connection(timeout=POOL_WAIT_S) as conn:
                 return await (await conn.execute(stmt.sql, params, prepare=True, binary=True)).fetchone()
 
         try:
             version, data = await run()
         except psycopg.OperationalError:
+            # broken connections (the database restarted) or a database that is down: which one,
+            # a direct connection says at once (a pool waiting to reconnect would not)
+            if not await self.reachable():
+                self.drop_pool(stmt.generic_plan)
+                raise DatabaseUnavailable("the tile connection pool lost the database") from None
             await pool.check()
             version, data = await run()
+        except PoolTimeout:
+            # no connection within POOL_WAIT_S: a pool backing off after an outage starts afresh
+            self.drop_pool(stmt.generic_plan)
+            raise
         return int(version), bytes(data) if data else b""
+
+    async def reachable(self) -> bool:
+        """Whether a new connection to the database opens now (refused at once while it is down)."""
+        import psycopg
+
+        try:
+            conn = await psycopg.AsyncConnection.connect(conninfo(self.engine), connect_timeout=3, autocommit=True)
+        except psycopg.OperationalError:
+            return False
+        await conn.close()
+        return True
+
+    def drop_pool(self, generic: bool) -> None:
+        """Forget this loop's pool: the next request opens a new one (closed in the background)."""
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        entry = self._pools.pop((loop, generic), None)
+        if entry is not None:
+            loop.create_task(entry[0].close(timeout=1.0))
 
     async def pool(self, generic: bool = True):
         """The async connection pool of the running event loop (one per loop: a test

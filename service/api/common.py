@@ -71,19 +71,7 @@ def bad_request(message: str) -> HTTPException:
 
 
 def parse_bbox(value: str | None) -> tuple[float, float, float, float] | None:
-    """``minx,miny,maxx,maxy`` in lon/lat; 400 stating the rule otherwise."""
-    if value is None or value == "":
-        return None
-    parts = value.split(",")
-    try:
-        nums = [float(p) for p in parts]
-    except ValueError:
-        nums = []
-    if len(nums) != 4:
-        raise bad_request(f"bbox must be four numbers minLon,minLat,maxLon,maxLat; got {value!r}")
-    x0, y0, x1, y1 = nums
-    if not (-180 <= x0 <= 180 and -180 <= x1 <= 180 and -90 <= y0 <= 90 and -90 <= y1 <= 90):
-        raise bad_request(f"bbox {value!r} is out of range: longitudes in [-180, 180], latitudes in [-90, 90]")
-    if x0 > x1 or y0 > y1:
-        raise bad_request(f"bbox {value!r} is reversed: minLon must be <= maxLon and minLat <= maxLat")
-    return x0, y0, x1, y1
+    """``minx,miny,maxx,maxy`` in lon/lat (service.api.params.parse_bbox: 400 stating the rule otherwise)."""
+    from service.api.params import parse_bbox as parse
+
+    return parse(value)

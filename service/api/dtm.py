@@ -26,6 +26,8 @@ from fastapi.responses import Response
 from boundaries.pcode import country_of_pcode, infer_level, normalize_pcode
 from service.publish import dtm as dtm_queries
 from service.api.common import Conn, JSONResponse, OutputFormat, bad_request, render
+from service.api.errors import status_for
+from service.api.params import INT4_MAX
 from service.core.logs import log
 
 logger = logging.getLogger("dtm_atlas.dtm")
@@ -85,9 +87,14 @@ class DtmRoute(APIRoute):
                 return envelope([], 400, _validation_messages(exc))
             except HTTPException as exc:
                 return envelope([], exc.status_code, [str(exc.detail)])
-            except Exception as exc:  # the error boundary of these endpoints: log, answer in the envelope
-                log(logger, "unhandled error", logging.ERROR, path=request.url.path, error=repr(exc))
-                return envelope([], 500, ["internal error; the server log has the details"])
+            except Exception as exc:  # the error boundary of these endpoints: the app's table, in the envelope
+                status, detail, headers = status_for(exc)
+                if status >= 500:
+                    log(logger, "unhandled error" if status == 500 else "database unavailable",
+                        logging.ERROR if status == 500 else logging.WARNING, path=request.url.path, error=repr(exc))
+                resp = envelope([], status, [detail])
+                resp.headers.update(headers)
+                return resp
 
         return dtm_handler
 
@@ -105,8 +112,10 @@ Admin2NameQ = Annotated[str | None, Query(alias="Admin2Name", description="Distr
 Admin2PcodeQ = Annotated[str | None, Query(alias="Admin2Pcode", description="District P-code, any form: IRQ-G07Q02, IQG07Q02")]
 FromDateQ = Annotated[date | None, Query(alias="FromReportingDate", description="Earliest reporting date, YYYY-MM-DD")]
 ToDateQ = Annotated[date | None, Query(alias="ToReportingDate", description="Latest reporting date, YYYY-MM-DD")]
-FromRoundQ = Annotated[int | None, Query(alias="FromRoundNumber", ge=0, description="Lowest round number (0: no limit)")]
-ToRoundQ = Annotated[int | None, Query(alias="ToRoundNumber", ge=0, description="Highest round number (0: no limit)")]
+FromRoundQ = Annotated[int | None, Query(alias="FromRoundNumber", ge=0, le=INT4_MAX,
+                                         description="Lowest round number (0: no limit)")]
+ToRoundQ = Annotated[int | None, Query(alias="ToRoundNumber", ge=0, le=INT4_MAX,
+                                       description="Highest round number (0: no limit)")]
 HtmlQ = Annotated[OutputFormat | None, Query(alias="f", description="json (default) or html")]
 
 _LEVEL_NAMES = {1: "governorate (admin 1)", 2: "district (admin 2)", 3: "sub-district (admin 3)"}

@@ -5,21 +5,20 @@ from __future__ import annotations
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, HTTPException, Path as PathParam, Query, Request
+from fastapi import APIRouter, Path as PathParam, Query, Request
 from fastapi.responses import FileResponse, StreamingResponse
 from starlette.background import BackgroundTask
 
 from service.api.common import Conn, FormatParam, render
+from service.api.params import Country, Population, Round, round_filter
 from service.publish import exports
 from service.publish.datasets import DATASETS
 
 router = APIRouter(tags=["exports"])
 
-Population = Annotated[Literal["idp", "returnee"] | None, Query(description="idp or returnee (default idp)")]
-RoundNumber = Annotated[int | None, Query(alias="round", ge=0, description="DTM round number (default: the latest)")]
 
 
 def _disposition(filename: str) -> str:
@@ -52,16 +51,15 @@ def export_file(
     conn: Conn,
     name: Annotated[str, PathParam(description="`{dataset}.{ext}`, e.g. `figures-adm2.gpkg`, `locations.csv`, "
                                                "`admin1.shp` (or `admin1.shp.zip`); `.gpkg.zip` etc. zips the file")],
-    round_number: RoundNumber = None,
+    rnd_ref: Round,
+    country: Country,
     population: Population = None,
     zip: Annotated[bool, Query(description="Zip the file with a README (always on for shapefiles)")] = False,
 ):
     dataset, ext, zipped = exports.split_name(name)
-    try:
-        job = exports.prepare(conn, dataset, ext, round_number=round_number, population=population,
-                              zipped=zip or zipped)
-    except exports.ExportError as exc:
-        raise HTTPException(exc.status, exc.message) from exc
+    # ExportError: its own status (service.api.errors)
+    job = exports.prepare(conn, dataset, ext, **round_filter(conn, rnd_ref, population, country),
+                          population=population, zipped=zip or zipped)
     conn.close()  # the export reads through connections of its own
     engine = request.app.state.engine
     headers = {"content-disposition": _disposition(job.filename), "x-dtm-dataset": job.dataset.key}

@@ -12,23 +12,18 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, File, Form, HTTPException, Path as PathParam, Query, Request, UploadFile
 from fastapi.responses import Response
 
-from boundaries.pcode import normalize_pcode, to_dtm_pcode
-from service.api.common import Conn, FormatParam, bad_request, not_found, parse_bbox, render, wants_html
+from boundaries.pcode import country_of_pcode, to_dtm_pcode
+from service.api.common import Conn, FormatParam, not_found, render, wants_html
+from service.api.params import (INT4_MAX, BBox, Country, Indicator, Limit, Offset, PcodePath, PcodeQuery, Population,
+                                Round, RoundId, RoundRef, parse_level_path, resolve_round as _resolve_round)
 from service.auth import Editor
 from service.figures import quality, read
-from service.core.rounds import find_round, get_round, list_rounds
+from service.core.rounds import get_round, list_rounds
 from styles.classify import INDICATORS, get_indicator, legend_for
 from styles.queries import classification_for, unit_values
 from tiles.zoom import band_for_zoom, geojson_decimals
 
 router = APIRouter(tags=["figures"])
-
-Population = Annotated[Literal["idp", "returnee"] | None, Query(description="idp or returnee (default idp)")]
-RoundNumber = Annotated[int | None, Query(alias="round", ge=0, description="DTM round number (default: the latest)")]
-
-
-Indicator = Enum("Indicator", {key: key for key in INDICATORS}, type=str)  # styles.classify's registry
-
 
 class Method(str, Enum):
     natural_breaks = "natural_breaks"
@@ -40,12 +35,8 @@ def _jsonable(row: dict) -> dict:
     return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()}
 
 
-def resolve_round(conn, round_number: int | None, population: str | None) -> dict:
-    found = find_round(conn, round_number=round_number, population=population)
-    if found is None:
-        which = f"round {round_number}" if round_number is not None else "any round"
-        raise not_found(f"no {population or 'idp'} data for {which}; see /rounds for what is loaded")
-    return found
+def resolve_round(conn, ref: RoundRef, population: str | None, country: str | None = None) -> dict:
+    return _resolve_round(conn, ref, population, country)
 
 
 def _round_or_404(conn, round_id: int) -> dict:
@@ -56,14 +47,13 @@ def _round_or_404(conn, round_id: int) -> dict:
 
 
 @router.get("/rounds", summary="Rounds loaded, with national totals")
-def rounds(request: Request, conn: Conn, population: Population = None,
-           country: Annotated[str | None, Query()] = None, f: FormatParam = None):
-    data = [_jsonable(r) for r in list_rounds(conn, country.upper() if country else None, population)]
+def rounds(request: Request, conn: Conn, country: Country, population: Population = None, f: FormatParam = None):
+    data = [_jsonable(r) for r in list_rounds(conn, country, population)]
     return render(request, f, data, title="Rounds", link_fields={"id": "/rounds/{}"})
 
 
 @router.get("/rounds/{round_id}", summary="One round")
-def round_detail(request: Request, conn: Conn, round_id: int, f: FormatParam = None):
+def round_detail(request: Request, conn: Conn, round_id: RoundId, f: FormatParam = None):
     row = _jsonable(_round_or_404(conn, round_id))
     data = {**row, "quality": f"/rounds/{round_id}/quality",
             "unassigned": {f"adm{lvl}": read.bucket(conn, round_id, lvl) for lvl in (1, 2, 3)}}
@@ -74,10 +64,10 @@ def round_detail(request: Request, conn: Conn, round_id: int, f: FormatParam = N
 def round_quality(
     request: Request,
     conn: Conn,
-    round_id: int,
+    round_id: RoundId,
     flag: Annotated[str | None, Query(description="Only this flag, e.g. swapped_coordinates")] = None,
-    limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = 1000,
+    offset: Offset = 0,
     f: Annotated[Literal["json", "html", "csv"] | None, Query()] = None,
 ):
     _round_or_404(conn, round_id)
@@ -96,15 +86,14 @@ async def upload_round(
     user: Editor,
     file: Annotated[UploadFile, File(description="Master list: CSV or XLSX (DTM wide, HXL or long format)")],
     population: Annotated[Literal["idp", "returnee"], Form()],
-    round_number: Annotated[int | None, Form(alias="round")] = None,
+    round_number: Annotated[int | None, Form(alias="round", ge=0, le=INT4_MAX)] = None,
     reporting_date: Annotated[date | None, Form(alias="date")] = None,
     sheet: Annotated[str | None, Form()] = None,
     placement: Annotated[Literal["declared", "spatial"], Form()] = "declared",
 ):
     from starlette.concurrency import run_in_threadpool
 
-    from service.ingest.masterlist import MasterlistError
-    from service.ingest.rounds import ImportRejected, import_masterlist
+    from service.ingest.rounds import import_masterlist
 
     settings = request.app.state.settings
     limit = settings.max_upload_mb * 1024 * 1024
@@ -119,14 +108,12 @@ async def upload_round(
                 if size > limit:
                     raise HTTPException(413, f"{name}: upload over the size limit of {settings.max_upload_mb} MB")
                 out.write(chunk)
-        try:
-            result = await run_in_threadpool(
-                import_masterlist, request.app.state.engine, dest, population=population, round_number=round_number,
-                reporting_date=reporting_date, sheet=sheet, placement_mode=placement, max_bytes=limit,
-                username=f"token:{user['label']}", file_name=name,
-            )
-        except (MasterlistError, ImportRejected) as exc:
-            raise HTTPException(422, str(exc)) from exc
+        # MasterlistError, ImportRejected: 422 (service.api.errors)
+        result = await run_in_threadpool(
+            import_masterlist, request.app.state.engine, dest, population=population, round_number=round_number,
+            reporting_date=reporting_date, sheet=sheet, placement_mode=placement, max_bytes=limit,
+            username=f"token:{user['label']}", file_name=name,
+        )
     return {
         "round_id": result.round_id, "round_number": result.round_number, "population": result.population,
         "reporting_date": result.reporting_date.isoformat(), "rows": result.rows, "flagged_rows": result.flagged_rows,
@@ -141,7 +128,8 @@ async def upload_round(
 async def choropleth(
     request: Request,
     level: Annotated[str, PathParam(description="1-3 or adm1..adm3 (0: national)")],
-    round_number: RoundNumber = None,
+    rnd_ref: Round,
+    country: Country,
     population: Population = None,
     indicator: Annotated[Indicator, Query()] = Indicator.individuals,
     method: Annotated[Method | None, Query(description="Class breaks (default per indicator)")] = None,
@@ -149,19 +137,14 @@ async def choropleth(
     zoom: Annotated[float | None, Query(ge=0, le=24, description="Map zoom the polygons are generalised for (default 5: whole country)")] = 5,
 ):
     """Cached per data version (an import makes it stale), gzip, ETag/304."""
-    import re
-
     from service.api.httpcache import cached
 
-    m = re.fullmatch(r"(?:adm)?([0-3])", level.lower())
-    if not m:
-        raise not_found(f"unknown level {level!r}: use 0, 1, 2, 3 (or adm0..adm3)")
-    lvl = int(m.group(1))
+    lvl = parse_level_path(level)
     engine = request.app.state.engine
 
     def produce() -> bytes:
         with engine.connect() as conn:
-            rnd = resolve_round(conn, round_number, population)
+            rnd = resolve_round(conn, rnd_ref, population, country)
             if method is None and k is None:  # the classes the tiles and styles use
                 cls, by_pcode = classification_for(conn, round_id=rnd["id"], level=lvl, indicator=indicator.value,
                                                    population=rnd["population"])
@@ -181,16 +164,12 @@ async def choropleth(
                 legend_json=json.dumps(legend, ensure_ascii=False, default=str), meta_json=json.dumps(meta),
             ).encode()
 
-    params = (lvl, round_number, population, indicator.value, method.value if method else None, k, zoom)
+    params = (lvl, rnd_ref.key(), country, population, indicator.value, method.value if method else None, k, zoom)
     return await cached(request, "choropleth", params, "application/geo+json", produce)
 
 
 @router.get("/admin-units/{pcode}/timeseries", summary="A unit's figures across rounds")
-def unit_timeseries(request: Request, conn: Conn, pcode: str, population: Population = None, f: FormatParam = None):
-    try:
-        code = normalize_pcode(pcode)
-    except ValueError as exc:
-        raise bad_request(f"{pcode!r} is not a P-code: {exc}") from exc
+def unit_timeseries(request: Request, conn: Conn, code: PcodePath, population: Population = None, f: FormatParam = None):
     series = [_jsonable(r) for r in read.timeseries(conn, code, population)]
     if not series:
         raise not_found(f"no figures for {code} in any round")
@@ -199,10 +178,14 @@ def unit_timeseries(request: Request, conn: Conn, pcode: str, population: Popula
 
 
 @router.get("/admin-units/{pcode}/breakdown", summary="Families by origin, shelter and period in a round")
-def unit_breakdown(request: Request, conn: Conn, pcode: str, round_number: RoundNumber = None,
+def unit_breakdown(request: Request, conn: Conn, code: PcodePath, rnd_ref: Round, country: Country,
                    population: Population = None, f: FormatParam = None):
-    code = normalize_pcode(pcode)
-    rnd = resolve_round(conn, round_number, population)
+    if country is None:  # the P-code names the country
+        try:
+            country = country_of_pcode(code)
+        except ValueError:
+            country = None
+    rnd = resolve_round(conn, rnd_ref, population, country)
     level = conn.exec_driver_sql("SELECT level FROM admin_unit WHERE pcode = %s LIMIT 1", (code,)).scalar()
     if level is None:
         raise not_found(f"no admin unit {code}")
@@ -212,9 +195,9 @@ def unit_breakdown(request: Request, conn: Conn, pcode: str, round_number: Round
 
 
 @router.get("/flows", summary="Origin governorate -> current district (families) for flow maps")
-def origin_flows(request: Request, conn: Conn, round_number: RoundNumber = None, population: Population = None,
+def origin_flows(request: Request, conn: Conn, rnd_ref: Round, country: Country, population: Population = None,
                  f: FormatParam = None):
-    rnd = resolve_round(conn, round_number, population)
+    rnd = resolve_round(conn, rnd_ref, population, country)
     rows = read.flows(conn, rnd["id"])
     return render(request, f, {"round_number": rnd["round_number"], "population": rnd["population"], "flows": rows},
                   title="Origin flows", rows=rows)
@@ -242,17 +225,17 @@ def _base_url(request: Request) -> str:
 def locations(
     request: Request,
     conn: Conn,
-    round_number: RoundNumber = None,
+    rnd_ref: Round,
+    country: Country,
+    box: BBox,
+    pcode: PcodeQuery,
     population: Population = None,
-    bbox: Annotated[str | None, Query(description="minLon,minLat,maxLon,maxLat")] = None,
-    pcode: Annotated[str | None, Query(description="Only locations placed in this unit (any level)")] = None,
-    limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = 1000,
+    offset: Offset = 0,
 ):
-    box = parse_bbox(bbox)
-    rnd = resolve_round(conn, round_number, population)
-    total, feats = read.locations_geojson(conn, round_id=rnd["id"], bbox=box, limit=limit, offset=offset,
-                                          pcode=normalize_pcode(pcode) if pcode else None)
+    """``pcode``: only locations placed in this unit (any level)."""
+    rnd = resolve_round(conn, rnd_ref, population, country)
+    total, feats = read.locations_geojson(conn, round_id=rnd["id"], bbox=box, limit=limit, offset=offset, pcode=pcode)
     return _feature_collection(total, feats, limit, offset, _base_url(request),
                                {"round": {"round_number": rnd["round_number"], "population": rnd["population"],
                                           "reporting_date": rnd["reporting_date"].isoformat()}})
@@ -262,14 +245,12 @@ def locations(
 def sites(
     request: Request,
     conn: Conn,
-    country: Annotated[str | None, Query()] = None,
-    bbox: Annotated[str | None, Query(description="minLon,minLat,maxLon,maxLat")] = None,
-    limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    country: Country,
+    box: BBox,
+    limit: Limit = 1000,
+    offset: Offset = 0,
 ):
-    box = parse_bbox(bbox)
-    total, feats = read.sites_geojson(conn, country=country.upper() if country else None, bbox=box, limit=limit,
-                                      offset=offset)
+    total, feats = read.sites_geojson(conn, country=country, bbox=box, limit=limit, offset=offset)
     return _feature_collection(total, feats, limit, offset, _base_url(request), {})
 
 

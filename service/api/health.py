@@ -28,7 +28,11 @@ def health(request: Request, f: FormatParam = None):
             out["status"] = "degraded"
     except Exception as exc:  # report, don't crash: health must answer
         out = {"status": "error", "database": "unreachable", "message": str(exc).splitlines()[0]}
+        from service.api.errors import DB_UNAVAILABLE, RETRY_AFTER_S
+
+        out["detail"] = DB_UNAVAILABLE
         resp = render(request, f, out, title="Health")
         resp.status_code = 503
+        resp.headers["Retry-After"] = str(RETRY_AFTER_S)
         return resp
     return render(request, f, out, title="Health")

@@ -29,6 +29,7 @@ from boundaries.pcode import iso3_from_iso2, normalize_pcode
 from service.api.common import (
     TEMPLATES, Conn, FormatParam, JSONResponse, bad_request, not_found, parse_bbox, wants_html,
 )
+from service.api.params import INT4_MAX, Offset
 from service.core.rounds import find_round, list_rounds
 from service.publish.datasets import (
     CACHE, DATASETS, POPULATION_LABEL, Dataset, Selection, bucket_totals, round_label,
@@ -53,7 +54,7 @@ GEOJSON = "application/geo+json"
 JSON = "application/json"
 HTML = "text/html"
 ITEMS_PARAMS = {"bbox", "datetime", "limit", "offset", "f", "crs", "bbox-crs"}
-ROUND_ID = re.compile(r"(idp|returnee)-r(\d+)-(locations|adm[1-3])")
+ROUND_ID = re.compile(r"(idp|returnee)-(r\d+|d\d{8})-(locations|adm[1-3])")
 
 CollectionId = Annotated[str, Path(description="Collection id: admin0..admin3, sites, or per round "
                                                "{idp|returnee}-r{round}-{locations|adm1|adm2|adm3}, e.g. idp-r120-adm2")]
@@ -78,7 +79,9 @@ class Collection:
 
 
 def _round_collections(rnd: dict) -> list[Collection]:
-    prefix = f"{rnd['population']}-r{rnd['round_number']}"
+    # DTM's round number, or the reporting date of a round the calendar does not number
+    which = f"r{rnd['round_number']}" if rnd["round_number"] is not None else rnd["reporting_date"].strftime("d%Y%m%d")
+    prefix = f"{rnd['population']}-{which}"
     return [Collection(f"{prefix}-locations", DATASETS["locations"], rnd),
             *(Collection(f"{prefix}-adm{lvl}", DATASETS[f"figures-adm{lvl}"], rnd) for lvl in (1, 2, 3))]
 
@@ -88,7 +91,7 @@ def all_collections(conn) -> list[Collection]:
     out.append(Collection("sites", DATASETS["sites"]))
     seen = set()
     for rnd in sorted(list_rounds(conn), key=lambda r: (r["population"], -r["reporting_date"].toordinal())):
-        key = (rnd["population"], rnd["round_number"])
+        key = (rnd["population"], rnd["round_number"] if rnd["round_number"] is not None else rnd["reporting_date"])
         if key not in seen:  # one country per deployment: the latest of a (population, round) pair
             seen.add(key)
             out += _round_collections(rnd)
@@ -99,13 +102,23 @@ def get_collection(conn, cid: str) -> Collection:
     if cid in ("admin0", "admin1", "admin2", "admin3", "sites"):
         return Collection(cid, DATASETS[cid])
     m = ROUND_ID.fullmatch(cid)
+    rnd = None
+    if m and m.group(2).startswith("d"):
+        try:
+            day = dt.datetime.strptime(m.group(2)[1:], "%Y%m%d").date()
+        except ValueError:
+            day = None
+        if day is not None:
+            rnd = find_round(conn, reporting_date=day, population=m.group(1))
+    elif m and int(m.group(2)[1:]) <= INT4_MAX:
+        rnd = find_round(conn, round_number=int(m.group(2)[1:]), population=m.group(1))
     if m:
-        rnd = find_round(conn, round_number=int(m.group(2)), population=m.group(1))
         if rnd is not None:
             kind = m.group(3)
             return Collection(cid, DATASETS["locations" if kind == "locations" else f"figures-{kind}"], rnd)
     raise not_found(f"no collection {cid!r}; see /ogc/collections (ids: admin0..admin3, sites, "
-                    "{idp|returnee}-r{round}-{locations|adm1|adm2|adm3})")
+                    "{idp|returnee}-r{round}-{locations|adm1|adm2|adm3}, or -dYYYYMMDD- for a round "
+                    "without a DTM number)")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -312,9 +325,9 @@ def items(
     collection_id: CollectionId,
     bbox: Annotated[str | None, Query(description="minLon,minLat,maxLon,maxLat (CRS84)")] = None,
     datetime: Annotated[str | None, Query(description="A date (2021-02-28), date-time or interval (2021-01-01/.., ../2021-03-01)")] = None,
-    limit: Annotated[int | None, Query(ge=1, description=f"Items per page (default {DEFAULT_LIMIT}; above {MAX_LIMIT} it is clamped)",
+    limit: Annotated[int | None, Query(ge=1, le=INT4_MAX, description=f"Items per page (default {DEFAULT_LIMIT}; above {MAX_LIMIT} it is clamped)",
                                        json_schema_extra={"maximum": MAX_LIMIT, "default": DEFAULT_LIMIT})] = None,
-    offset: Annotated[int, Query(ge=0, description="Items to skip")] = 0,
+    offset: Offset = 0,
     crs: Annotated[str | None, Query(description=f"Only {CRS84}")] = None,
     bbox_crs: Annotated[str | None, Query(alias="bbox-crs", description=f"Only {CRS84}")] = None,
     f: FormatParam = None,
@@ -399,7 +412,7 @@ def item(request: Request, conn: Conn, collection_id: CollectionId,
     _check_crs(crs, "crs")
     fid: object = feature_id
     if col.dataset.id_type == "int":
-        if not feature_id.isdigit():
+        if not (feature_id.isascii() and feature_id.isdigit()) or int(feature_id) >= 2**63:
             raise not_found(f"no feature {feature_id!r} in {col.id}: ids of this collection are numbers")
         fid = int(feature_id)
     elif col.dataset.kind in ("admin", "figures"):

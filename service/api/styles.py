@@ -15,9 +15,10 @@ from fastapi import APIRouter, Path, Query, Request
 from sqlalchemy import text
 
 from service.api.common import Conn, FormatParam, JSONResponse, not_found, render
+from service.api.params import Round, round_filter
 from styles.classify import get_indicator
 from styles.maplibre import PUBLISHED_MAPS, build_style
-from service.core.rounds import find_round
+from service.core.rounds import find_round, round_ref
 from styles.queries import classification_for, round_numbers
 
 router = APIRouter(tags=["styles"])
@@ -74,8 +75,7 @@ def get_style(
     request: Request,
     conn: Conn,
     name: Annotated[str, Path(description="A published map, e.g. idp-by-district (see /styles)")],
-    round_number: Annotated[int | None, Query(
-        alias="round", ge=0, description="DTM round number (default: the latest round of the map's population)")] = None,
+    rnd_ref: Round,
     labels: Annotated[bool | None, Query(description="Label layer with English names (default: when this "
                                                      "server serves glyphs under /fonts)")] = None,
     country: Annotated[str | None, Query(description="ISO3 code (default: the country of the latest round)")] = None,
@@ -90,7 +90,9 @@ def get_style(
             status_code=404,
         )
     country = country.upper() if country else m.country
-    rnd = find_round(conn, round_number=round_number, population=m.population, country=country)
+    which = round_filter(conn, rnd_ref, m.population, country)
+    round_number = which["round_number"]
+    rnd = find_round(conn, **which, population=m.population, country=country)
     if rnd is None:
         if round_number is None:
             raise not_found(f"no {m.population} round has been imported{' for ' + country if country else ''} yet")
@@ -105,12 +107,12 @@ def get_style(
     legend["reporting_date"] = rnd["reporting_date"].isoformat()
     legend["units"] = len(values)
     style = build_style(
-        m.name, base_url=_base_url(request), round_id=rnd["id"], round_number=rnd["round_number"],
+        m.name, base_url=_base_url(request), round_id=rnd["id"], round_number=round_ref(rnd),
         population=m.population, indicator=m.indicator, level=m.level, legend=legend,
         labels=_serves_glyphs(request) if labels is None else labels,
         **_country_of(conn, rnd),
     )
-    return render(request, f, style, title=f"{m.title}, round {rnd['round_number']}", rows=[
+    return render(request, f, style, title=f"{m.title}, round {round_ref(rnd)}", rows=[
         {"class": i, "label": label, "color": color, "units": count}
         for i, (label, color, count) in enumerate(zip(legend["labels"], legend["colors"], legend["counts"]))
     ] + [{"class": None, "label": legend["no_data_label"], "color": legend["no_data_color"],

@@ -11,20 +11,22 @@ that accept gzip get those bytes as they are. Empty tiles are ``204 No Content``
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from service.api.common import FormatParam, bad_request, not_found, render
+from service.api.common import FormatParam, bad_request, render
 from service.api.httpcache import entry_response, get_service, make_entry, raw_response
+from service.api.params import (INDICATORS, Indicator as IndicatorName, Layers, Round, RoundRef, parse_indicator,
+                                parse_population, parse_round, round_filter)
 from service.core.constants import POPULATIONS
 from service.core.importlog import data_version
 from tiles.cache import NoCache
-from tiles.layers import LAYERS, MAX_REQUEST_ZOOM, Layer, LayerError, parse_layers
-from tiles.mvt import RoundNotFound, TileError, TileQuery, check_tile, set_bounds
-from styles.classify import INDICATORS as INDICATOR_REGISTRY
+from tiles.layers import LAYERS, MAX_REQUEST_ZOOM, Layer, parse_layers
+from tiles.mvt import TileError, TileQuery, check_tile, set_bounds
 from tiles.service import TileService
 
 router = APIRouter(tags=["tiles"])
@@ -35,30 +37,23 @@ MVT_MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
 Population = enum.Enum("Population", {p: p for p in POPULATIONS}, type=str)
 
 
-IndicatorName = enum.Enum("IndicatorName", {key: key for key in INDICATOR_REGISTRY}, type=str)  # styles.classify's registry
-
-
-LayersParam = Annotated[str, Path(description="A layer, or several comma-separated: " + ", ".join(LAYERS))]
-RoundParam = Annotated[int | None, Query(ge=0, description="DTM round number (default: the population's latest round by reporting date)")]
 PopulationParam = Annotated[Population, Query(description="idp or returnee")]
-IndicatorParam = Annotated[IndicatorName, Query(description="The admin layers' value and class: " + ", ".join(INDICATOR_REGISTRY))]
+IndicatorParam = Annotated[IndicatorName, Query(description="The admin layers' value and class: " + ", ".join(INDICATORS))]
+
+
+def dated(service: TileService, query: TileQuery, ref: RoundRef) -> TileQuery:
+    """``query`` naming the round ``ref`` names (a date is looked up: NotFound without a round)."""
+    with service.engine.connect() as conn:
+        return dataclasses.replace(query, **round_filter(conn, ref, query.population))
 
 
 def _layers(spec: str) -> list[Layer]:
-    try:
-        return parse_layers(spec)
-    except LayerError as exc:
-        if exc.status == 404:
-            raise not_found(str(exc)) from None
-        raise bad_request(str(exc)) from None
+    return parse_layers(spec)  # LayerError: 404 unknown layer, 400 malformed list (service.api.errors)
 
 
 # ------------------------------------------------------------------------------------ tiles
 # The tile endpoint reads its parameters itself (no FastAPI validation): a cached tile then
 # costs about what a no-op endpoint does. They are documented through OPENAPI_PARAMETERS.
-INDICATORS = tuple(i.value for i in IndicatorName)
-
-
 def _int_param(name: str, value: str, minimum: int = 0) -> int:
     try:
         number = int(value)
@@ -69,17 +64,14 @@ def _int_param(name: str, value: str, minimum: int = 0) -> int:
     return number
 
 
-def tile_query(params) -> TileQuery:
-    """``?round=&population=&indicator=`` -> TileQuery (400 on a bad value)."""
-    population = params.get("population") or "idp"
-    if population not in POPULATIONS:
-        raise bad_request(f"population: Input should be {' or '.join(repr(p) for p in POPULATIONS)}")
-    indicator = params.get("indicator") or "individuals"
-    if indicator not in INDICATORS:
-        raise bad_request(f"indicator: Input should be one of {', '.join(repr(i) for i in INDICATORS)}")
-    rnd = params.get("round")
-    return TileQuery(population=population, round_number=None if rnd in (None, "") else _int_param("round", rnd),
-                     indicator=indicator)
+def tile_query(params) -> tuple[TileQuery, RoundRef]:
+    """``?round=&population=&indicator=`` -> (TileQuery, what ``round`` names); 400 on a bad
+    value (service.api.params). A round named by its date has no number in the query yet:
+    ``TileService.dated`` looks it up."""
+    population = parse_population(params.get("population"))
+    indicator = parse_indicator(params.get("indicator"))
+    ref = parse_round(params.get("round"))
+    return TileQuery(population=population, round_number=ref.number, indicator=indicator), ref
 
 
 def _tile_coordinates(path_params: dict) -> tuple[int, int, int]:
@@ -94,27 +86,24 @@ def _tile_coordinates(path_params: dict) -> tuple[int, int, int]:
 async def _tile(request: Request) -> Response:
     chosen = _layers(request.path_params["layers"])
     z, x, y = _tile_coordinates(request.path_params)
-    query = tile_query(request.query_params)
+    query, ref = tile_query(request.query_params)
     spec = ",".join(layer.id for layer in chosen)
     service = get_service(request.app)
+    if ref.date is not None:
+        query = await run_in_threadpool(service.dated, query, ref)
     version = await service.version()
     key = service.key(version, spec, z, x, y, query)
     if type(service.cache) is NoCache:
-        # no cache: compress only for a client that takes gzip (an entry would gzip, then unzip)
-        try:
-            version, raw = await service.make_raw_tile(chosen, z, x, y, query, version)
-        except RoundNotFound as exc:
-            raise not_found(str(exc)) from None
+        # no cache: compress only for a client that takes gzip (an entry would gzip, then unzip);
+        # RoundNotFound is a 404 (service.api.errors)
+        version, raw = await service.make_raw_tile(chosen, z, x, y, query, version)
         return raw_response(request, raw, MVT_MEDIA_TYPE, service.cache_control,
                             {"X-Data-Version": str(version), "X-Tile-Cache": "off"})
     entry = await service.cache.get(key)
     status = "hit"
     if entry is None:
         status = "miss"
-        try:
-            seen, raw = await service.make_raw_tile(chosen, z, x, y, query, version)
-        except RoundNotFound as exc:
-            raise not_found(str(exc)) from None
+        seen, raw = await service.make_raw_tile(chosen, z, x, y, query, version)
         entry = make_entry(raw)
         if seen != version:  # an import committed in between: file it under what was read
             version, key = seen, service.key(seen, spec, z, x, y, query)
@@ -133,8 +122,9 @@ OPENAPI_PARAMETERS = [
     _param("z", "path", {"type": "integer", "minimum": 0, "maximum": MAX_REQUEST_ZOOM}, "zoom", True),
     _param("x", "path", {"type": "integer", "minimum": 0}, "column, 0 .. 2^z - 1", True),
     _param("y", "path", {"type": "integer", "minimum": 0}, "row from the top (XYZ), 0 .. 2^z - 1", True),
-    _param("round", "query", {"type": "integer", "minimum": 0},
-           "DTM round number (default: the population's latest round by reporting date)"),
+    _param("round", "query", {"type": "string"},
+           "DTM round number (e.g. 120) or a reporting date (2021-02-28), within the population "
+           "(default: its latest round by reporting date)"),
     _param("population", "query", {"type": "string", "enum": list(POPULATIONS), "default": "idp"}, "idp or returnee"),
     _param("indicator", "query", {"type": "string", "enum": list(INDICATORS), "default": "individuals"},
            "The admin layers' value and class"),
@@ -204,21 +194,21 @@ def tilejson(service: TileService, chosen: list[Layer], query: TileQuery, tiles_
 @router.get("/tiles/{layers}.json", summary="TileJSON 3.0.0 of one or several comma-separated layers, with the legend")
 def tiles_json(
     request: Request,
-    layers: LayersParam,
-    round: RoundParam = None,
+    chosen: Layers,
+    rnd_ref: Round,
     population: PopulationParam = Population.idp,
     indicator: IndicatorParam = IndicatorName.individuals,
     f: FormatParam = None,
 ):
-    chosen = _layers(layers)
-    query = TileQuery(population=population.value, round_number=round, indicator=indicator.value)
+    service = get_service(request.app)
+    query = TileQuery(population=population.value, round_number=rnd_ref.number, indicator=indicator.value)
+    if rnd_ref.date is not None:  # the tile URLs name the round by its number
+        query = dated(service, query, rnd_ref)
     base = str(request.base_url).rstrip("/")
-    qs = "&".join(f"{k}={v}" for k, v in request.query_params.multi_items() if k != "f")
+    qs = "&".join(f"{k}={query.round_number if k == 'round' else v}"
+                  for k, v in request.query_params.multi_items() if k != "f")
     url = f"{base}/tiles/{','.join(layer.id for layer in chosen)}/{{z}}/{{x}}/{{y}}.mvt" + (f"?{qs}" if qs else "")
-    try:
-        data = tilejson(get_service(request.app), chosen, query, url)
-    except RoundNotFound as exc:
-        raise not_found(str(exc)) from None
+    data = tilejson(service, chosen, query, url)  # RoundNotFound: 404 (service.api.errors)
     return render(request, f, data, title=data["name"])
 
 

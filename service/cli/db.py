@@ -22,10 +22,13 @@ def db_start():
         return
     from service import db
 
+    pg = db.embedded(settings)
     try:
-        db.embedded(settings).start()
+        pg.start()
     except Exception as exc:  # noqa: BLE001
         fail(str(exc))
+    if pg.recovery:
+        console.print(pg.recovery)
     open_engine()
     st = db.embedded(settings).status()
     console.print(f"embedded PostgreSQL running on 127.0.0.1:{st['port']} (data in {st['pgdata']})")

@@ -3,6 +3,8 @@ rounds with their national totals. In the base layer because every layer resolve
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import Connection, text
 
 ROUND_COLUMNS = """r.id, r.country, r.population, r.round_number, r.reporting_date, r.boundary_set_id,
@@ -30,19 +32,26 @@ def get_round(conn: Connection, round_id: int) -> dict | None:
 
 
 def find_round(conn: Connection, *, round_number: int | None = None, population: str | None = None,
-               country: str | None = None) -> dict | None:
-    """The round a public query means: ``?round=`` is DTM's round number, for a population
-    (default ``idp``); without a number, the population's latest round by reporting date."""
+               country: str | None = None, reporting_date: dt.date | None = None) -> dict | None:
+    """The round a public query means, for a population (default ``idp``): the round of DTM's
+    number ``round_number`` or of ``reporting_date`` (a round without a DTM number is named by
+    its date); with neither, the population's latest round by reporting date."""
     row = conn.execute(
         text(
             f"""
             SELECT {ROUND_COLUMNS} FROM round r
             WHERE r.population = coalesce(CAST(:p AS text), 'idp')
               AND (CAST(:n AS int) IS NULL OR r.round_number = :n)
+              AND (CAST(:d AS date) IS NULL OR r.reporting_date = :d)
               AND (CAST(:c AS text) IS NULL OR r.country = :c)
-            ORDER BY r.reporting_date DESC, r.round_number DESC LIMIT 1
+            ORDER BY r.reporting_date DESC, r.round_number DESC NULLS LAST LIMIT 1
             """
         ),
-        {"p": population, "n": round_number, "c": country},
+        {"p": population, "n": round_number, "c": country, "d": reporting_date},
     ).mappings().first()
     return dict(row) if row else None
+
+
+def round_ref(rnd: dict) -> int | str:
+    """How a round is named in a URL's ``?round=``: DTM's number, else its reporting date."""
+    return rnd["round_number"] if rnd["round_number"] is not None else rnd["reporting_date"].isoformat()

@@ -10,7 +10,7 @@ a few microseconds per row:
    (``masterlist.csv_preview`` and ``masterlist.plan_header``), so columns are recognised
    exactly as the parser recognises them.
 2. The bytes after the header are streamed with ``COPY fast_raw_<backend pid> FROM STDIN
-   (FORMAT csv)`` into an UNLOGGED table of the import transaction (``_raw_table``) whose
+   (FORMAT csv)`` into a table of the import transaction (``_raw_table``) whose
    identity column numbers the data lines (UTF-8 files go through
    untouched; other encodings are decoded with the parser's ``decode_text`` and re-encoded).
    Latitude, longitude, families and individuals are float8 columns: COPY's float8in
@@ -81,10 +81,13 @@ _BLOCK = 4 << 20  # COPY chunk
 
 
 def _raw_table(conn: Connection) -> str:
-    """The import's table of raw cells: UNLOGGED, not TEMP, so that PostgreSQL's parallel
-    workers can read it (they never read temp tables); named after the backend, as
-    concurrent imports each have their own. Created and dropped inside the import
-    transaction (a rolled-back import leaves nothing behind); its rows never reach the WAL.
+    """The import's table of raw cells: not TEMP, so that PostgreSQL's parallel workers can
+    read it (they never read temp tables); named after the backend, as concurrent imports
+    each have their own. Created and dropped inside the import transaction (a rolled-back
+    import leaves nothing behind); with ``wal_level = minimal`` (the embedded cluster) its
+    rows never reach the WAL. Not UNLOGGED: after a server killed during an import,
+    PostgreSQL 15 could not finish its crash recovery over the files of an uncommitted
+    unlogged table ("could not create file ...: File exists"; tests/service/test_crash.py).
     It goes in the first schema of the search path: a role that may not create tables
     there gets the Python path (same figures, slower; the import's ``staging`` says why)."""
     return f"fast_raw_{raw(conn).info.backend_pid}"
@@ -321,7 +324,7 @@ def _copy_raw(conn: Connection, h: _Header, width: int, typed: frozenset[int]) -
     cols = ", ".join(f"c{j}" for j in range(width))
     table = _raw_table(conn)
     conn.execute(text(
-        f"CREATE UNLOGGED TABLE {table} (n integer GENERATED ALWAYS AS IDENTITY, "
+        f"CREATE TABLE {table} (n integer GENERATED ALWAYS AS IDENTITY, "
         f"{', '.join(f'c{j} ' + ('float8' if j in typed else 'text') for j in range(width))})"))
     delim = h.delimiter
     stats = _StreamStats()

@@ -501,8 +501,10 @@ CACHE = VersionedCache()
 
 
 def round_label(round_row: dict) -> str:
-    return (f"round {round_row['round_number']} {POPULATION_LABEL.get(round_row['population'], round_row['population'])}, "
-            f"{round_row['reporting_date'].isoformat()}")
+    who = POPULATION_LABEL.get(round_row["population"], round_row["population"])
+    if round_row["round_number"] is None:  # a round DTM's calendar does not number
+        return f"{who}, {round_row['reporting_date'].isoformat()}"
+    return f"round {round_row['round_number']} {who}, {round_row['reporting_date'].isoformat()}"
 
 
 __all__ = ["DATASETS", "Dataset", "Field", "Filter", "Selection", "UNASSIGNED", "get_dataset", "CACHE",

@@ -134,7 +134,7 @@ def split_name(name: str) -> tuple[str, str, bool]:
 
 
 def prepare(conn: Connection, dataset_key: str, ext: str, *, round_number: int | None = None,
-            population: str | None = None, zipped: bool = False) -> ExportJob:
+            population: str | None = None, zipped: bool = False, reporting_date=None) -> ExportJob:
     """Validate and describe an export; ExportError(404) for an unknown dataset, format or round."""
     ds = DATASETS.get(dataset_key)
     if ds is None:
@@ -144,9 +144,10 @@ def prepare(conn: Connection, dataset_key: str, ext: str, *, round_number: int |
         raise ExportError(404, f"unknown format {ext!r}; valid formats: {valid_formats()}")
     rnd = None
     if ds.per_round:
-        rnd = find_round(conn, round_number=round_number, population=population)
+        rnd = find_round(conn, round_number=round_number, population=population, reporting_date=reporting_date)
         if rnd is None:
-            which = f"round {round_number}" if round_number is not None else "any round"
+            which = (f"the round of {reporting_date}" if reporting_date is not None
+                     else f"round {round_number}" if round_number is not None else "any round")
             raise ExportError(404, f"no {population or 'idp'} data for {which}; see /rounds for what is loaded")
     sel = Selection(ds, round=rnd, spatial=fmt.spatial)
     zipped = zipped or ext == "shp"

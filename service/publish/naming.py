@@ -1,7 +1,8 @@
 """File names of exports: one convention for the API, the CLI and the files inside zips.
 
 ``{iso3}_dtm_{population}_{what}_r{round}_{yyyymmdd}`` for a round's data, after the reporting date
-(``irq_dtm_idp_adm2_r120_20210228``, ``irq_dtm_returnee_locations_r120_20210228``);
+(``irq_dtm_idp_adm2_r120_20210228``, ``irq_dtm_returnee_locations_r120_20210228``; a round DTM's
+calendar does not number: ``irq_dtm_idp_adm2_20190630``);
 ``{iso3}_dtm_admbnda_adm{n}_{yyyymmdd}`` for boundaries, after their COD-AB ``validOn``
 (``irq_dtm_admbnda_adm2_20190603``, like COD-AB's own ``irq_admbnda_adm2_cso_20190603``);
 ``{iso3}_dtm_sites_{yyyymmdd}`` for sites, after the last sites import.
@@ -36,6 +37,8 @@ def base_name(dataset_key: str, *, country: str, round_number: int | None = None
         what = _part(dataset_key)
     if round_number is not None:
         return f"{iso3}_dtm_{_part(population or 'idp')}_{what}_r{round_number}_{day}"
+    if population is not None:  # a round without a DTM number: named by its date alone
+        return f"{iso3}_dtm_{_part(population)}_{what}_{day}"
     return f"{iso3}_dtm_{what}_{day}"
 
 

@@ -372,10 +372,12 @@ def test_real_dtmapi_client_sees_errors(live_server):
 
 
 def test_internal_errors_use_the_envelope():
-    """A database that cannot be reached: 500, in the DTM envelope, not the service's usual error body."""
+    """A database that cannot be reached: 503 with Retry-After (issue 14), in the DTM envelope, not the
+    service's usual error body."""
     from fastapi.testclient import TestClient
     from sqlalchemy import create_engine
 
+    from service.api.errors import DB_UNAVAILABLE
     from service.app import create_app
     from service.core.settings import Settings
 
@@ -383,6 +385,6 @@ def test_internal_errors_use_the_envelope():
     with TestClient(create_app(Settings(database_url=url), create_engine(url))) as client:
         for path in ("/v2/CountryList", V3[1] + "?CountryName=Iraq"):
             r = client.get(path)
-            assert r.status_code == 500
-            assert r.json() == {"isSuccess": False, "result": [], "statusCode": 500, "totalRecordsCount": 0,
-                                "errorMessages": ["internal error; the server log has the details"]}
+            assert r.status_code == 503 and r.headers["retry-after"] == "5"
+            assert r.json() == {"isSuccess": False, "result": [], "statusCode": 503, "totalRecordsCount": 0,
+                                "errorMessages": [DB_UNAVAILABLE]}
