@@ -24,6 +24,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(boundaries_app, name="boundaries")
 app.add_typer(tiles_cli.app, name="tiles")
 app.add_typer(export_cli.app, name="export")
+from service.fragility import cli as fragility_cli  # noqa: E402
+app.add_typer(fragility_cli.app, name="fragility")
 import_app = typer.Typer(help="Import displacement data: master lists (rounds) and sites.", no_args_is_help=True)
 rounds_app = typer.Typer(help="Rounds: list them, show their quality report.", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens for HTTP writes (stored hashed).", no_args_is_help=True)

@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     tile_cache_ttl: int = Field(default=7 * 24 * 3600, description="Redis entry lifetime, seconds")
     tile_max_age: int = Field(default=0, description="Cache-Control max-age of tiles (0: revalidate, 304)")
     tile_db_connections: int = Field(default=10, description="size of each tile connection pool (a process has two: generic and custom plans)")
+    fragility_methods_dir: Path | None = Field(
+        default=None, description="folder of extra fragility method files (YAML/JSON) that ?method=ID may name")
 
     @property
     def embedded(self) -> bool:

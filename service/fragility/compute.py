@@ -134,7 +134,7 @@ def compute(method: Method, raw: pd.DataFrame, context: pd.DataFrame | None = No
             if sel.any():
                 idx_d[sel] = _across(dsc[sel], Vd[sel], how, shift)
             if progress is not None:
-                progress(c + 1, len(u.across_choices))
+                progress("uncertainty draws", int(np.count_nonzero(choice <= c)), D)
         draws[:, Uok] = idx_d
         order = np.argsort(-idx_d, axis=1, kind="stable")
         ranks = np.empty_like(order)

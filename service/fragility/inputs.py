@@ -259,9 +259,13 @@ def population_table(path: Path, spec: Population, crosswalk: Crosswalk, units_d
         raise InputError(f"{path}: needs a P-code column (adm3_pcode) or governorate, district and sub-district "
                          f"name columns (gov_en, dis_en, subdistrict_en)")
     issues: list[Issue] = []
+    similar: list[Issue] = []
     sums: dict[str, float] = {}
     matched = 0
     known = set(units_df.index)
+    districts: dict[str, list[tuple[str, str, str]]] = {}
+    for code, u in units_df.iterrows():
+        districts.setdefault(u["adm2"], []).append((code, u.get("name_en") or "", u.get("name_ar") or ""))
     for n, row in enumerate(rows, start=first):
         try:
             value = _number(row.get(col))
@@ -281,8 +285,16 @@ def population_table(path: Path, spec: Population, crosswalk: Crosswalk, units_d
                         return hit
                 return None
             g = first_hit(1, names["gov"], None)
-            d = first_hit(2, names["dis"], g) if g else None
+            # a district the table files under another governorate (Makhmur: Ninewa in 2014,
+            # Erbil in COD-AB 2019) is taken by its name alone when that is unambiguous
+            d = (first_hit(2, names["dis"], g) or first_hit(2, names["dis"], None)) if g else None
             code = first_hit(3, names["sub"], d) if d else None
+            if code is None and d is not None:
+                code, score, name = _similar(row, names["sub"], districts.get(d, []))
+                if code is not None:
+                    label = " / ".join(str(row.get(c[0]) or "") for c in (names["gov"], names["dis"], names["sub"]))
+                    similar.append(Issue(str(path), n, "sub-district",
+                                         f"{label}: matched by spelling to {name} ({code}, similarity {score:.2f})"))
             if code is None:
                 where = "governorate" if g is None else ("district" if d is None else "sub-district")
                 label = " / ".join(str(row.get(c[0]) or "") for c in (names["gov"], names["dis"], names["sub"]))
@@ -298,9 +310,44 @@ def population_table(path: Path, spec: Population, crosswalk: Crosswalk, units_d
         raise InputError(f"{path}: no row matched a sub-district ({len(issues)} unmatched)")
     values = pd.DataFrame({"residents": pd.Series(sums, dtype=float)}).reindex(units_df.index)
     return Loaded(values, issues, {
+        "matched_by_spelling": [i.to_dict() for i in similar],
         "kind": "table", "file": path.name, "sha256": file_sha256(path), "column": col, "rows": len(rows),
         "rows_matched": matched, "rows_unmatched": len(issues), "units_with_population": int(values["residents"].notna().sum()),
         "units": len(units_df), "label": spec.label, "year": spec.year})
+
+
+_AL_WORD = re.compile(r"(^|\s|-)(al|el)(?=[\s-])", re.IGNORECASE)
+SIMILARITY_MIN = 0.82
+
+
+def _loose_key(name: str) -> str:
+    """name_key without any ``al-`` article and without "markaz"/"qadha" words and "center"."""
+    text = _AL_WORD.sub(" ", str(name or ""))
+    text = re.sub(r"\b(markaz|center|centre|qadha|qada)\b", " ", text, flags=re.IGNORECASE)
+    text = re.sub("(مركز|قضاء)", " ", text)
+    return name_key(text)
+
+
+def _similar(row: dict, cols: list[str], candidates: list[tuple[str, str, str]]) -> tuple[str | None, float, str]:
+    """The one sub-district of the district whose English or Arabic name is most similar
+    (difflib ratio of the loose keys, >= ``SIMILARITY_MIN``; a tie matches nothing)."""
+    from difflib import SequenceMatcher
+
+    best: dict[str, tuple[float, str]] = {}
+    for c in cols:
+        mine = _loose_key(row.get(c))
+        if not mine:
+            continue
+        for code, en, ar in candidates:
+            for theirs in (_loose_key(en), _loose_key(ar)):
+                if theirs:
+                    r = 1.0 if mine == theirs else SequenceMatcher(None, mine, theirs).ratio()
+                    if r > best.get(code, (0.0, ""))[0]:
+                        best[code] = (r, en)
+    ranked = sorted(best.items(), key=lambda kv: -kv[1][0])
+    if not ranked or ranked[0][1][0] < SIMILARITY_MIN or (len(ranked) > 1 and ranked[1][1][0] == ranked[0][1][0]):
+        return None, 0.0, ""
+    return ranked[0][0], ranked[0][1][0], ranked[0][1][1]
 
 
 def indicator_table(path: Path, spec: Table, columns: list[str], crosswalk: Crosswalk, units_df: pd.DataFrame,
@@ -480,9 +527,15 @@ def raster_zonal_sums(path: Path, geoms: dict[str, object], kind: str = "count",
     if transform.b != 0 or transform.d != 0 or transform.e >= 0:
         raise InputError(f"{path}: only north-up rasters without rotation are supported")
     src = NumPyRasterSource(arr, bounds.left, bounds.bottom, bounds.right, bounds.top, srs_wkt=crs.to_wkt())
-    res = exact_extract(src, JSONFeatureSource(feats), ["sum"], include_cols=["pcode"], output="pandas",
-                        progress=bool(progress))
-    sums = pd.Series(res["sum"].to_numpy(dtype=float), index=res["pcode"])
+    parts = []
+    step = 64  # features per call, so that a progress bar moves
+    for k in range(0, len(feats), step):
+        res = exact_extract(src, JSONFeatureSource(feats[k:k + step]), ["sum"], include_cols=["pcode"],
+                            output="pandas")
+        parts.append(pd.Series(res["sum"].to_numpy(dtype=float), index=res["pcode"]))
+        if progress is not None:
+            progress("zonal statistics", min(k + step, len(feats)), len(feats))
+    sums = pd.concat(parts)
     values = pd.DataFrame({"residents": sums}).reindex(list(geoms))
     covered = ~values["residents"].isna()
     return Loaded(values, partial, {"kind": "raster", "file": Path(path).name, "sha256": file_sha256(Path(path)),

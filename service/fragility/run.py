@@ -156,7 +156,7 @@ def undefined_mask(column: str, ctx: pd.DataFrame) -> pd.Series:
 def compute_run(conn: Connection, method: Method, res: Resolved, progress=None) -> tuple[dict, list[dict]]:
     """Everything a run stores, computed (nothing written)."""
     raw, ctx, sources = build_values(conn, method, res, progress)
-    result = comp.compute(method, raw, ctx)
+    result = comp.compute(method, raw, ctx, progress=progress)
     units = inp.units(conn, res.idp_round["boundary_set_id"])
     rows: list[dict] = []
     dims = [d.id for d in method.dimensions]

@@ -19,3 +19,4 @@ def test_default_run_has_every_subdistrict(frag_engine, default_run):
     assert all(r["class"] is None and r["index"] is None for r in rows if r["status"] != "ok")
     assert len(ok) > 150, len(ok)
     print(default_run["summary"])
+
