@@ -479,9 +479,12 @@ def _cell_areas_km2(crs, transform, height: int) -> np.ndarray:
     return np.full(height, abs(transform.a * transform.e) * factor * factor / 1e6)
 
 
-def raster_zonal_sums(path: Path, geoms: dict[str, object], kind: str = "count", progress=None) -> Loaded:
+def raster_zonal_sums(path: Path, geoms: dict[str, object], kind: str = "count", progress=None,
+                      min_coverage: float = 0.999) -> Loaded:
     """Coverage-weighted sums of a raster per polygon (``geoms``: P-code -> shapely geometry in
-    EPSG:4326). Raises ``InputError`` for a raster without a CRS or one that misses every polygon."""
+    EPSG:4326). A unit with less than ``min_coverage`` of its area on the raster is reported and
+    gets no sum (a partial sum would understate it). Raises ``InputError`` for a raster without
+    a CRS or one that misses every polygon."""
     import rasterio
     from exactextract import exact_extract
     from exactextract.feature import JSONFeatureSource
@@ -512,7 +515,7 @@ def raster_zonal_sums(path: Path, geoms: dict[str, object], kind: str = "count",
         if not pg.intersects(extent):
             continue
         inside = pg.intersection(extent).area / pg.area if pg.area > 0 else 1.0
-        if inside < 0.999:  # a partial sum would understate the unit: reported, left without residents
+        if inside < min_coverage:
             partial.append(Issue(str(path), None, pcode, f"{pcode}: only {inside:.1%} of the unit lies on the raster; "
                                                          "no population taken from it"))
             continue
