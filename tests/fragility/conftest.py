@@ -8,7 +8,7 @@ import pytest
 from tests.conftest import MASTERLISTS, SHARED, client_for, cloned_engine
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def frag_engine(pg_server, iraq_template):
     from service.ingest.rounds import import_masterlist
 
@@ -19,13 +19,13 @@ def frag_engine(pg_server, iraq_template):
         yield engine
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def frag_client(frag_engine):
     with client_for(frag_engine) as c:
         yield c
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def default_run(frag_engine):
     from service.fragility.run import ensure_run
 

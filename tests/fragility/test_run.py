@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+
+import pytest
 from sqlalchemy import text
 
 from service.fragility import store
@@ -20,3 +23,81 @@ def test_default_run_has_every_subdistrict(frag_engine, default_run):
     assert len(ok) > 150, len(ok)
     print(default_run["summary"])
 
+
+
+def test_custom_method_with_table_and_raster(frag_engine, tmp_path, default_run):
+    """A method of one's own: population from the real raster (coverage-weighted) and an
+    indicator table by P-code; units the raster does not cover whole are 'insufficient data'."""
+    import yaml
+
+    from service.fragility.method import load_method
+
+    with frag_engine.connect() as conn:
+        codes = [r[0] for r in conn.execute(text("SELECT pcode FROM admin_unit WHERE level = 3 ORDER BY pcode LIMIT 5"))]
+    (tmp_path / "sev.csv").write_text("pcode,severity\n" + "".join(f"{c},{i}\n" for i, c in enumerate(codes))
+                                      + "IQG99Q99N99,3\n", encoding="utf-8")
+    m, _ = load_method(None)
+    data = m.model_dump(mode="json")
+    data.update(id="custom", version="0.1")
+    data["tables"] = [{"id": "sev", "path": "sev.csv", "key": "pcode", "key_column": "pcode"}]
+    data["indicators"].append({"id": "severity", "label": "Severity", "source": "table:sev", "column": "severity",
+                               "direction": "higher_is_worse", "goalposts": {"min": 0, "max": 4},
+                               "dimension": "living_conditions"})
+    data["population"] = {"source": "raster", "kind": "density_per_km2",
+                          "path": "shared:rasters/worldpop_irq_pd_2020_1km_sulaymaniyah_subset.tif"}
+    with open(tmp_path / "custom.yaml", "w") as fh:
+        yaml.safe_dump(data, fh, allow_unicode=True)
+    with pytest.raises(Exception, match="covers none of the 294 units whole"):
+        ensure_run(frag_engine, shared_dir=SHARED, round_number=120, method_path=tmp_path / "custom.yaml")
+    with frag_engine.connect() as conn:  # nothing half-computed stored
+        assert conn.execute(text("SELECT count(*) FROM fragility_run WHERE method_id = 'custom'")).scalar_one() == 0
+        assert store.find_run(conn, "IRQ", 120, default_run["method_id"], default_run["method_version"])["id"] == \
+            default_run["id"]
+    # the population table instead: the table's unknown P-code is reported, the rest kept
+    data["population"] = m.model_dump(mode="json")["population"]
+    with open(tmp_path / "custom.yaml", "w") as fh:
+        yaml.safe_dump(data, fh, allow_unicode=True)
+    run, computed = ensure_run(frag_engine, shared_dir=SHARED, round_number=120, method_path=tmp_path / "custom.yaml")
+    assert computed and run["method_id"] == "custom"
+    issues = [i for i in run["inputs"]["sources"]["issues"] if i["file"].endswith("sev.csv")]
+    assert [(i["row"], i["field"]) for i in issues] == [(7, "pcode")]
+    with frag_engine.connect() as conn:
+        rows = {r["pcode"]: r for r in store.results(conn, run["id"], 3)}
+    assert rows[codes[2]]["indicators"]["severity"] == {"value": 2.0, "score": 50.0}
+    assert rows[codes[0]]["indicators"]["severity"] == {"value": 0.0, "score": 0.0}
+    # a non-numeric table value: an error naming the row and field, the stored run kept
+    (tmp_path / "sev.csv").write_text(f"pcode,severity\n{codes[0]},1\n{codes[1]},severe\n", encoding="utf-8")
+    with pytest.raises(Exception, match=r"sev.csv: row 3, field 'severity': 'severe' is not a number"):
+        ensure_run(frag_engine, shared_dir=SHARED, round_number=120, method_path=tmp_path / "custom.yaml")
+    with frag_engine.connect() as conn:
+        assert store.find_run(conn, "IRQ", 120, "custom", "0.1")["id"] == run["id"]
+
+
+def test_reimport_marks_stale_and_recomputes_only_that_round(frag_engine, default_run):
+    from service.fragility.run import refresh_stale
+    from service.ingest.rounds import import_masterlist
+    from tests.conftest import MASTERLISTS
+
+    again, computed = ensure_run(frag_engine, shared_dir=SHARED, round_number=120)
+    assert not computed and again["id"] == default_run["id"]
+    cols = "level, pcode, status, index, class, completeness, dimensions, rank_p5, rank_p50, rank_p95, p_high, hotspot"
+
+    def digest(run_id):
+        with frag_engine.connect() as conn:
+            rows = conn.execute(text(f"SELECT {cols} FROM fragility_result WHERE run_id = :r ORDER BY level, pcode"),
+                                {"r": run_id}).all()
+        return len(rows), hashlib.sha256(repr(rows).encode()).hexdigest()
+
+    before = digest(default_run["id"])
+    assert refresh_stale(frag_engine, SHARED, {default_run["method_id"]: None}) == []
+    import_masterlist(frag_engine, MASTERLISTS / "Returnee_MasterList_dataset_DTM_IOMFeb_28_2021.csv",
+                      population="returnee")
+    changed = refresh_stale(frag_engine, SHARED, {default_run["method_id"]: None})
+    assert [r["id"] for r in changed] == [default_run["id"]]
+    with frag_engine.connect() as conn:
+        assert store.latest_run(conn, default_run["id"])["stale"] is True
+    fresh, computed = ensure_run(frag_engine, shared_dir=SHARED, round_number=120)
+    assert computed and fresh["id"] != default_run["id"] and not fresh["stale"]
+    assert fresh["fingerprint"] != default_run["fingerprint"]
+    # the same figures: byte-identical results (determinism through the database)
+    assert digest(fresh["id"]) == before and before[0] == 294 + 101 + 18
