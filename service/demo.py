@@ -63,3 +63,6 @@ def load_demo(engine: Engine, settings: Settings, console: Console | None = None
                     f"{r.individuals:,} individuals, {r.flagged_rows} flagged"
                 )
             progress.advance(task)
+    from service.fragility.run import demo_fragility
+
+    demo_fragility(engine, settings, console)

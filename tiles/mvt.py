@@ -303,6 +303,10 @@ def _clause(layers: tuple[Layer, ...], admin_source: str, value_columns: tuple[s
         p = f"l{i}_"
         if layer.kind == "admin":
             parts.append(_admin_sql(layer, p, admin_source, column, extent, buffer))
+        elif layer.kind == "fragility":
+            from tiles.fragility_layer import fragility_sql
+
+            parts.append(fragility_sql(layer, p, admin_source, extent, buffer))
         elif layer.kind == "locations":
             parts.append(_locations_sql(layer, p, extent, buffer))
         else:
@@ -336,7 +340,8 @@ def tile_statement(layers: Sequence[Layer], z: int, ctx: Context, with_version: 
     if not active:
         return None, params
     grids = tuple((layer.extent_for(z), layer.buffer_for(z)) for layer in active)
-    if pretiled and all(pretile.covers(z, *grid) for layer, grid in zip(active, grids) if layer.kind == "admin"):
+    if pretiled and all(pretile.covers(z, *grid) for layer, grid in zip(active, grids)
+                        if layer.kind in ("admin", "fragility")):
         admin_source = "pretiled"
     else:
         admin_source = "full" if zband is None else "generalised"

@@ -269,3 +269,19 @@ def refresh_stale(engine: Engine, shared_dir: Path, method_paths: dict[str, Path
                 changed.append(run)
         store.set_stale(conn, [r["id"] for r in changed])
     return changed
+
+
+def demo_fragility(engine: Engine, settings, console) -> None:
+    """The demo's fragility: the default method for the latest IDP round (kept when up to date)."""
+    from service.fragility.inputs import InputError
+    from service.fragility.method import MethodError
+
+    try:
+        run, computed = ensure_run(engine, shared_dir=settings.shared_data_dir)
+    except (FragilityError, MethodError, InputError) as exc:
+        console.print(f"  fragility: not computed ({exc})")
+        return
+    s = run["summary"]
+    console.print(f"  fragility {run['method_id']} {run['method_version']}, round {run['round_number']}: "
+                  f"{'computed' if computed else 'up to date'}; {s['units_ok']} of {s['units']} sub-districts "
+                  f"with an index, {s['hotspots']} hotspots")

@@ -206,3 +206,29 @@ def geojson(conn: Connection, *, run: dict, level: int, zband: int | None, decim
          "s": run["boundary_set_id"], "level": level, "keys": class_keys, "labels": class_labels, "colors": colors,
          "nodata": no_data_color},
     ).scalar_one()
+
+
+# ------------------------------------------------------------------------------ for other readers
+DEFAULT_METHOD_ID = "dtm-atlas-default"
+
+
+def run_of_round_sql(round_sql: str, method_id_sql: str = f"'{DEFAULT_METHOD_ID}'") -> str:
+    """SQL of the id of the newest stored run of a method that used the round ``round_sql``
+    (an IDP or returnee round id): the tile layer, the locations and the exports read the
+    stored fragility through it (NULL when none was computed: nothing is computed there)."""
+    return (f"(SELECT fr_run.id FROM fragility_run fr_run WHERE fr_run.method_id = {method_id_sql} "
+            f"AND ({round_sql} IN (fr_run.idp_round_id, fr_run.returnee_round_id)) "
+            "ORDER BY fr_run.computed_at DESC, fr_run.id DESC LIMIT 1)")
+
+
+def class_key_sql(alias: str) -> str:
+    """The class key of a ``fragility_result`` row ``alias`` (NULL when there is no row)."""
+    return (f"CASE WHEN {alias}.status IS NULL THEN NULL WHEN {alias}.status = 'insufficient_data' "
+            f"THEN 'insufficient_data' ELSE (ARRAY['very_low','low','medium','high','very_high'])[{alias}.class] END")
+
+
+def tile_values_sql(round_param: str, level: int) -> str:
+    """A CTE body: the stored results of ``level`` of the round's default run, for the tile layer."""
+    return (f"SELECT r.pcode, r.status, r.index, CAST(r.class AS int) AS class, {class_key_sql('r')} AS class_key, "
+            "r.completeness, r.p_high, r.rank_p5, r.rank_p50, r.rank_p95, r.hotspot "
+            f"FROM fragility_result r WHERE r.level = {level} AND r.run_id = {run_of_round_sql(round_param)}")
