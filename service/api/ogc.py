@@ -53,7 +53,7 @@ GEOJSON = "application/geo+json"
 JSON = "application/json"
 HTML = "text/html"
 ITEMS_PARAMS = {"bbox", "datetime", "limit", "offset", "f", "crs", "bbox-crs"}
-ROUND_ID = re.compile(r"(idp|returnee)-r(\d+)-(locations|adm[1-3])")
+ROUND_ID = re.compile(r"(idp|returnee)-r(\d+)-(locations|adm[1-3]|fragility-adm[1-3])")
 
 CollectionId = Annotated[str, Path(description="Collection id: admin0..admin3, sites, or per round "
                                                "{idp|returnee}-r{round}-{locations|adm1|adm2|adm3}, e.g. idp-r120-adm2")]
@@ -87,11 +87,17 @@ def all_collections(conn) -> list[Collection]:
     out = [Collection(f"admin{lvl}", DATASETS[f"admin{lvl}"]) for lvl in range(4)]
     out.append(Collection("sites", DATASETS["sites"]))
     seen = set()
+    from service.fragility.datasets import rounds_with_runs
+
+    fragility_rounds = rounds_with_runs(conn)
     for rnd in sorted(list_rounds(conn), key=lambda r: (r["population"], -r["reporting_date"].toordinal())):
         key = (rnd["population"], rnd["round_number"])
         if key not in seen:  # one country per deployment: the latest of a (population, round) pair
             seen.add(key)
             out += _round_collections(rnd)
+            if rnd["id"] in fragility_rounds:  # the stored fragility of the round (service.fragility)
+                out += [Collection(f"idp-r{rnd['round_number']}-fragility-adm{lvl}", DATASETS[f"fragility-adm{lvl}"], rnd)
+                        for lvl in (3, 2, 1)]
     return out
 
 
@@ -103,9 +109,10 @@ def get_collection(conn, cid: str) -> Collection:
         rnd = find_round(conn, round_number=int(m.group(2)), population=m.group(1))
         if rnd is not None:
             kind = m.group(3)
-            return Collection(cid, DATASETS["locations" if kind == "locations" else f"figures-{kind}"], rnd)
+            return Collection(cid, DATASETS[kind if kind.startswith(("locations", "fragility")) else f"figures-{kind}"],
+                              rnd)
     raise not_found(f"no collection {cid!r}; see /ogc/collections (ids: admin0..admin3, sites, "
-                    "{idp|returnee}-r{round}-{locations|adm1|adm2|adm3})")
+                    "{idp|returnee}-r{round}-{locations|adm1|adm2|adm3}, idp-r{round}-fragility-adm{1|2|3})")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -402,7 +409,7 @@ def item(request: Request, conn: Conn, collection_id: CollectionId,
         if not feature_id.isdigit():
             raise not_found(f"no feature {feature_id!r} in {col.id}: ids of this collection are numbers")
         fid = int(feature_id)
-    elif col.dataset.kind in ("admin", "figures"):
+    elif col.dataset.kind in ("admin", "figures", "fragility"):
         try:
             fid = normalize_pcode(feature_id)
         except ValueError:

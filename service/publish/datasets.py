@@ -66,7 +66,7 @@ class Filter:
 @dataclass(frozen=True)
 class Dataset:
     key: str
-    kind: Literal["admin", "locations", "figures", "sites"]
+    kind: Literal["admin", "locations", "figures", "sites", "fragility"]
     title: str
     description: str
     per_round: bool
@@ -307,6 +307,10 @@ def _check_registry() -> None:
         assert not set(f.name for f in ds.filters) & {"bbox", "datetime", "limit", "offset", "f", "crs", "bbox-crs"}
 
 
+_check_registry()
+from service.fragility import datasets as _fragility  # noqa: E402  (registered here, defined there)
+
+DATASETS.update(_fragility.datasets())
 _check_registry()
 
 

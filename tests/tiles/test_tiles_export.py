@@ -50,7 +50,7 @@ def test_export_pmtiles_holds_the_live_tiles(cli_env, figures_client, tmp_path):
         assert 38 < header["min_lon_e7"] / 1e7 < 39 and 48 < header["max_lon_e7"] / 1e7 < 49
         meta = reader.metadata()
         assert [v["id"] for v in meta["vector_layers"]] == ["governorates", "districts", "subdistricts", "locations",
-                                                            "sites"]
+                                                            "sites", "fragility"]
         assert meta["dtm_atlas"]["round"]["round_number"] == 120
         assert meta["legends"]["districts"]["diverging"] is True
         tiles = {(z, x, y): data for (z, x, y), data in all_tiles(reader.get_bytes)}

@@ -1,0 +1,40 @@
+"""The fragility datasets: exports read back with GDAL, the OGC collection."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pyogrio
+
+
+def test_gpkg_and_csv_exports(frag_client, default_run, tmp_path):
+    geo = {f["properties"]["pcode"]: f["properties"]
+           for f in frag_client.get("/fragility/3.geojson?round=120").json()["features"]}
+    r = frag_client.get("/exports/fragility-adm3.gpkg?round=120&population=idp")
+    assert r.status_code == 200, r.text
+    path = tmp_path / "f.gpkg"
+    path.write_bytes(r.content)
+    df = pyogrio.read_dataframe(path)
+    assert len(df) == 294 and df.geometry.notna().all()
+    for row in df.itertuples():
+        g = geo[row.pcode]
+        assert row.fragility_class == g["class_key"], row.pcode
+        assert (row.hotspot == 1) == g["hotspot"]
+    assert df["name_ar"].str.contains("[\u0600-\u06ff]").any()
+    c = frag_client.get("/exports/fragility-adm1.csv?round=120&population=idp")
+    assert c.status_code == 200
+    rows = list(csv.reader(io.StringIO(c.content.decode("utf-8-sig"))))
+    header, tags = rows[0], rows[1]
+    assert tags[header.index("fragility_class")] == "#indicator+fragility+class"
+    assert len(rows) - 2 == 18
+
+
+def test_ogc_collection(frag_client, default_run):
+    cols = [c["id"] for c in frag_client.get("/ogc/collections?f=json").json()["collections"]]
+    assert "idp-r120-fragility-adm3" in cols
+    items = frag_client.get("/ogc/collections/idp-r120-fragility-adm3/items?f=json&limit=500").json()
+    assert items["numberMatched"] == 294
+    one = frag_client.get("/ogc/collections/idp-r120-fragility-adm3/items/IQG15Q05N01?f=json")
+    assert one.status_code == 200, one.text
+    assert one.json()["properties"]["pcode"] == "IQG15Q05N01"
