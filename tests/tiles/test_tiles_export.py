@@ -30,7 +30,7 @@ def cli_env(figures_engine, monkeypatch):
 QUERY = "round=120&population=idp&indicator=change"
 
 
-def _live(client, z, x, y, layers="governorates,districts,subdistricts,locations,sites"):
+def _live(client, z, x, y, layers="governorates,districts,subdistricts,locations,sites,fragility"):
     r = client.get(f"/tiles/{layers}/{z}/{x}/{y}.mvt?{QUERY}")
     assert r.status_code in (200, 204)
     return r.content if r.status_code == 200 else None
