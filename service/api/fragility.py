@@ -138,9 +138,37 @@ async def fragility_method(request: Request, round_number: RoundNumber = None, m
     if f == "md":
         return Response(markdown(run).encode(), media_type="text/markdown; charset=utf-8")
     if f == "json":
-        return JSONResponse({"run": _meta(run, 3), "method": run["method"], "inputs": run["inputs"],
-                             "summary": run["summary"]})
+        return JSONResponse({"run": _meta(run, 3), "legend": _legend(run, 3), "method": run["method"],
+                             "inputs": run["inputs"], "summary": run["summary"]})
     return HTMLResponse(html_page(run))
+
+
+@router.get("/fragility/units/{pcode}", summary="One unit's fragility: index, class, dimension and indicator scores, uncertainty")
+async def fragility_unit(request: Request, pcode: str, round_number: RoundNumber = None, method: MethodParam = None):
+    from boundaries.pcode import normalize_pcode
+
+    try:
+        code = normalize_pcode(pcode)
+    except ValueError as exc:
+        raise HTTPException(400, f"{pcode!r} is not a P-code: {exc}") from exc
+    run = await get_run(request, round_number, method)
+    level = {5: 1, 8: 2, 11: 3}.get(len(code))
+    with request.app.state.engine.connect() as conn:
+        row = store.unit(conn, run["id"], code)
+        ranked = store.ranked_units(conn, run["id"], level) if level else 0
+    if row is None:
+        raise not_found(f"no fragility result for {code} in round {run['round_number']} (a governorate, district "
+                        "or sub-district P-code of the run's boundary set)")
+    mt = run["method"]
+    cls = row["class"]
+    return JSONResponse({
+        **{k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items() if k != "run_id"},
+        "class_key": CLASS_KEYS[cls - 1] if cls else INSUFFICIENT_KEY,
+        "class_label": mt["classes"]["labels"][cls - 1] if cls else "Insufficient data",
+        "dimension_labels": {d["id"]: d["label"] for d in mt["dimensions"]},
+        "indicator_labels": {i["id"]: i["label"] for i in mt["indicators"]},
+        "ranked_units": ranked, "run": _meta(run, row["level"]),
+    })
 
 
 @router.get("/fragility/{level}.geojson", summary="Fragility per unit with class, dimensions, uncertainty and legend")

@@ -149,7 +149,7 @@ def render_page(version: str) -> bytes:
     """index.html with the MapLibre path and the content hashes of the page's own files filled in."""
     page = load_asset(STATIC_DIR / "index.html").body.decode("utf-8")
     values = {"MAPLIBRE": f"/vendor/maplibre-gl@{version}"}
-    for name in ("app.js", "app.css"):
+    for name in ("app.js", "app.css", "fragility.js"):
         values[name] = f"/static/{name}?v={load_asset(STATIC_DIR / name).digest}"
     return re.sub(r"\{\{\s*([A-Za-z0-9_.]+)\s*\}\}", lambda m: values[m.group(1)], page).encode("utf-8")
 

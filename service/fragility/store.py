@@ -165,6 +165,23 @@ def results(conn: Connection, run_id: int, level: int) -> list[dict]:
     ).mappings()]
 
 
+def unit(conn: Connection, run_id: int, pcode: str) -> dict | None:
+    """One unit's stored result with its names."""
+    row = conn.execute(
+        text("SELECT f.*, u.name_en, u.name_ar FROM fragility_result f JOIN fragility_run r ON r.id = f.run_id "
+             "LEFT JOIN admin_unit u ON u.boundary_set_id = r.boundary_set_id AND u.pcode = f.pcode "
+             "WHERE f.run_id = :r AND f.pcode = :p"),
+        {"r": run_id, "p": pcode},
+    ).mappings().first()
+    return dict(row) if row else None
+
+
+def ranked_units(conn: Connection, run_id: int, level: int) -> int:
+    """Units of the level with an index (the ranks run from 1 to this)."""
+    return conn.execute(text("SELECT count(*) FROM fragility_result WHERE run_id = :r AND level = :l AND status = 'ok'"),
+                        {"r": run_id, "l": level}).scalar_one()
+
+
 def geojson(conn: Connection, *, run: dict, level: int, zband: int | None, decimals: int, legend_json: str,
             meta_json: str, class_keys: list[str], class_labels: list[str], colors: list[str],
             no_data_color: str) -> str:

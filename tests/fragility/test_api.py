@@ -101,3 +101,17 @@ def test_errors_are_json(frag_client):
     assert r.status_code == 404 and "round 999" in r.json()["detail"]
     r = frag_client.get("/fragility/3.geojson?method=nope")
     assert r.status_code == 404 and "unknown fragility method 'nope'" in r.json()["detail"]
+
+
+def test_unit_detail(frag_client):
+    sub = {f["properties"]["pcode"]: f["properties"] for f in frag_client.get("/fragility/3.geojson?round=120").json()["features"]}
+    code, props = next((k, p) for k, p in sub.items() if p["status"] == "ok")
+    r = frag_client.get(f"/fragility/units/{code.replace('IQ', 'IRQ-', 1)}?round=120")
+    assert r.status_code == 200, r.text
+    u = r.json()
+    assert u["pcode"] == code and u["class_key"] == props["class_key"] and u["index"] == props["index"]
+    assert set(u["dimensions"]) == set(u["dimension_labels"]) == {"displacement", "living_conditions"}
+    assert u["ranked_units"] == sum(1 for p in sub.values() if p["status"] == "ok")
+    assert set(u["indicators"]) == set(u["indicator_labels"])
+    assert frag_client.get("/fragility/units/IQG99Q99N99?round=120").status_code == 404
+    assert "no fragility result" in frag_client.get("/fragility/units/nonsense?round=120").json()["detail"]
