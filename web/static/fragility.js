@@ -56,7 +56,7 @@ function addLayers() {
   }
   const before = map.getLayer("units-highlight") ? "units-highlight" : undefined;
   map.addLayer({ id: FILL, type: "fill", source: SOURCE, "source-layer": "fragility",
-    paint: { "fill-color": fillColor(mode.legend), "fill-opacity": 0.92, "fill-outline-color": "#ffffff" } }, before);
+    paint: { "fill-color": fillColor(mode.legend), "fill-opacity": 1, "fill-outline-color": "#ffffff" } }, before);
   map.addLayer({ id: HOT, type: "line", source: SOURCE, "source-layer": "fragility",
     filter: ["==", ["get", "hotspot"], true],
     paint: { "line-color": "#252525", "line-width": 2.5, "line-dasharray": [2, 1] } }, before);
