@@ -31,6 +31,7 @@ LOCATION_FIELDS = {
     "adm1": "String",
     "adm2": "String",
     "adm3": "String",
+    "fragility_class": "String",  # the sub-district's class in the stored default fragility run (service.fragility)
 }
 FRAGILITY_FIELDS = {  # service.fragility: the stored default run of the round (none computed: null class)
     "pcode": "String",

@@ -255,10 +255,13 @@ def _admin_sql(layer: Layer, p: str, source: str, value_column: str, extent: int
 
 
 def _locations_sql(layer: Layer, p: str, extent: int, buffer: int) -> str:
+    from service.fragility.store import location_class_sql  # the sub-district's stored fragility class
+
+    frag_class = location_class_sql(f"CAST(:{p}round AS int)", "lf.adm3")
     margin = buffer / extent
     return f"""(SELECT coalesce(ST_AsMVT(t, '{layer.id}', {extent}, 'geom', 'fid'), ''::bytea) FROM (
           SELECT lf.id AS fid, lf.location_id, lf.name_en, lf.name_ar, lf.families, lf.individuals,
-                 lf.adm1, lf.adm2, lf.adm3,
+                 lf.adm1, lf.adm2, lf.adm3, {frag_class} AS fragility_class,
                  ST_AsMVTGeom(ST_Transform(lf.geom, 3857), {_envelope()}, {extent}, {buffer}, true) AS geom
           FROM location_figure lf
           WHERE lf.round_id = CAST(:{p}round AS int) AND lf.geom && ST_Transform({_envelope(margin)}, 4326)

@@ -249,3 +249,11 @@ def tile_values_sql(round_param: str, level: int) -> str:
     return (f"SELECT r.pcode, r.status, r.index, CAST(r.class AS int) AS class, {class_key_sql('r')} AS class_key, "
             "r.completeness, r.p_high, r.rank_p5, r.rank_p50, r.rank_p95, r.hotspot "
             f"FROM fragility_result r WHERE r.level = {level} AND r.run_id = {run_of_round_sql(round_param)}")
+
+
+def location_class_sql(round_sql: str, adm3_sql: str) -> str:
+    """The class key of the sub-district ``adm3_sql`` in the stored default run of the round
+    ``round_sql`` (keep ``round_sql`` a parameter: the run is then looked up once per query).
+    NULL when no run is stored or the location is unassigned."""
+    return (f"(SELECT {class_key_sql('fx')} FROM fragility_result fx WHERE fx.run_id = {run_of_round_sql(round_sql)} "
+            f"AND fx.level = 3 AND fx.pcode = {adm3_sql})")

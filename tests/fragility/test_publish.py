@@ -38,3 +38,23 @@ def test_ogc_collection(frag_client, default_run):
     one = frag_client.get("/ogc/collections/idp-r120-fragility-adm3/items/IQG15Q05N01?f=json")
     assert one.status_code == 200, one.text
     assert one.json()["properties"]["pcode"] == "IQG15Q05N01"
+
+
+def test_locations_carry_their_subdistricts_class(frag_client, default_run):
+    from tests.tiles import BAGHDAD, decode, tile_at
+
+    geo = {f["properties"]["pcode"]: f["properties"]["class_key"]
+           for f in frag_client.get("/fragility/3.geojson?round=120").json()["features"]}
+    for population in ("idp", "returnee"):
+        feats = frag_client.get(f"/locations?round=120&population={population}&limit=500").json()["features"]
+        assert len(feats) == 500
+        for f in feats:
+            p = f["properties"]
+            assert p["fragility_class"] == geo.get(p["adm3"]), p  # None for the UNASSIGNED bucket
+    c = frag_client.get("/exports/locations.csv?round=120&population=idp")
+    rows = list(csv.DictReader(io.StringIO(c.content.decode("utf-8-sig"))))[1:]  # the HXL row first
+    assert len(rows) > 2000
+    assert all(r["fragility_class"] == (geo.get(r["adm3_pcode"]) or "") for r in rows)
+    z, x, y = tile_at(*BAGHDAD, 8)
+    t = decode(frag_client.get(f"/tiles/locations/{z}/{x}/{y}.mvt?round=120").content)["locations"]
+    assert t and all(f["properties"].get("fragility_class") == geo.get(f["properties"]["adm3"]) for f in t)
