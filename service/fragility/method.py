@@ -215,6 +215,12 @@ class Method(_Strict):
     population: Population | None = None
     tables: list[Table] = []
 
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_text(cls, v):
+        """``version: 1`` or ``1.0`` in YAML is a number: kept as its text."""
+        return str(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v
+
     @model_validator(mode="after")
     def _references(self):
         dims = [d.id for d in self.dimensions]
