@@ -82,3 +82,12 @@ def rounds_with_runs(conn: Connection) -> set[int]:
     """Ids of the IDP rounds a default run is stored for (their OGC collections are listed)."""
     return set(conn.execute(text("SELECT idp_round_id FROM fragility_run WHERE method_id = :m AND idp_round_id IS NOT NULL"),
                             {"m": DEFAULT_METHOD_ID}).scalars())
+
+
+def method_card_markdown(conn: Connection, round_id: int) -> str | None:
+    """The Markdown method card of the round's stored default run (for export READMEs)."""
+    from service.fragility.card import markdown
+
+    row = conn.execute(text(f"SELECT * FROM fragility_run WHERE id = {run_of_round_sql('CAST(:r AS int)')}"),
+                       {"r": round_id}).mappings().first()
+    return markdown(dict(row)) if row else None

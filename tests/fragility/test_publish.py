@@ -58,3 +58,14 @@ def test_locations_carry_their_subdistricts_class(frag_client, default_run):
     z, x, y = tile_at(*BAGHDAD, 8)
     t = decode(frag_client.get(f"/tiles/locations/{z}/{x}/{y}.mvt?round=120").content)["locations"]
     assert t and all(f["properties"].get("fragility_class") == geo.get(f["properties"]["adm3"]) for f in t)
+
+
+def test_export_readme_carries_the_method_card(frag_client, default_run):
+    import zipfile
+
+    r = frag_client.get("/exports/fragility-adm3.gpkg.zip?round=120&population=idp")
+    assert r.status_code == 200, r.text
+    z = zipfile.ZipFile(io.BytesIO(r.content))
+    readme = next(n for n in z.namelist() if n.lower().endswith(".txt"))
+    text = z.read(readme).decode("utf-8")
+    assert "# DTM displacement fragility (default)" in text and "## Uncertainty" in text and "## Disclaimer" in text
