@@ -12,7 +12,6 @@ import json
 import math
 
 import numpy as np
-import pandas as pd
 from sqlalchemy import Connection, text
 
 from service.bulk import copy_rows
