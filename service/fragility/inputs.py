@@ -127,6 +127,14 @@ def dtm_figures(conn: Connection, idp_round: dict, returnee_round: dict | None, 
     out["idp_families"] = fig["families"].reindex(out.index).fillna(0).astype(float)
     out["idp_locations"] = fig["locations"].reindex(out.index).fillna(0).astype(float)
     out["idp_change_pct"] = fig["change_pct"].reindex(out.index).astype(float)
+    # a unit without a row this round whose IDPs of the previous round all left: -100 %
+    prev = dict(conn.execute(
+        text("SELECT p.pcode, p.individuals FROM unit_figure n JOIN unit_figure p ON p.round_id = n.prev_round_id "
+             "AND p.level = 3 AND p.pcode <> :u WHERE n.round_id = :r AND n.level = 0 AND p.individuals > 0"),
+        {"r": rid, "u": UNASSIGNED},
+    ).all())
+    gone = [c for c in out.index if c in prev and c not in fig.index]
+    out.loc[gone, "idp_change_pct"] = -100.0
 
     br = pd.DataFrame(
         conn.execute(

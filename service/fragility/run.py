@@ -36,6 +36,7 @@ class Resolved:
     idp_round: dict
     returnee_round: dict | None
     files: dict[str, Path]   # role -> path
+    previous_round: list | None = None  # [id, import id] of the IDP round before (changes)
 
 
 def resolve_path(raw: str, method_file: Path, shared_dir: Path) -> Path:
@@ -70,13 +71,23 @@ def resolve(conn: Connection, method: Method, method_file: Path, shared_dir: Pat
     for role, p in files.items():
         if not p.is_file():
             raise FragilityError(f"{method_file}: {role} file {p} does not exist")
-    return Resolved(idp, ret, files)
+    return Resolved(idp, ret, files, previous_round(conn, idp))
+
+
+def previous_round(conn: Connection, idp_round: dict) -> list | None:
+    """[id, import id] of the round the IDP round's changes are computed against (an input:
+    its re-import changes them)."""
+    row = conn.execute(text(
+        "SELECT r.id, r.import_id FROM unit_figure f JOIN round r ON r.id = f.prev_round_id "
+        "WHERE f.round_id = :r AND f.level = 0"), {"r": idp_round["id"]}).first()
+    return list(row) if row else None
 
 
 def fingerprint(method: Method, res: Resolved) -> tuple[str, dict]:
     parts = {
         "method_sha256": method.sha256,
         "idp_round": [res.idp_round["id"], res.idp_round["import_id"]],
+        "previous_idp_round": res.previous_round,
         "returnee_round": [res.returnee_round["id"], res.returnee_round["import_id"]] if res.returnee_round else None,
         "boundary_set_id": res.idp_round["boundary_set_id"],
         "files": {role: inp.file_sha256(p) for role, p in sorted(res.files.items())},

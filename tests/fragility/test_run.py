@@ -116,3 +116,31 @@ def test_numbers_for_the_docs(default_run):
     assert s["class_counts"] == {"very_low": 47, "low": 127, "medium": 55, "high": 14, "very_high": 1,
                                  "insufficient_data": 50}
     assert s["median_rank_interval"] == 42
+
+
+def test_an_older_round_changes_the_change_indicator(frag_engine):
+    """Importing the round before (Dec 2017) changes round 120's changes: its run is recomputed,
+    and a sub-district whose IDPs all left scores -100 %."""
+    from service.ingest.rounds import import_masterlist
+    from tests.conftest import MASTERLISTS
+
+    before, _ = ensure_run(frag_engine, shared_dir=SHARED, round_number=120)
+    assert before["inputs"]["previous_idp_round"] is None
+    import_masterlist(frag_engine, MASTERLISTS / "IDPs_MasterList_dataset_DTM_IOMDec_31_2017.csv", population="idp")
+    after, computed = ensure_run(frag_engine, shared_dir=SHARED, round_number=120)
+    assert computed and after["inputs"]["previous_idp_round"] is not None
+    with frag_engine.connect() as conn:
+        rows = {r["pcode"]: r for r in store.results(conn, after["id"], 3)}
+        gone = conn.execute(text(
+            "SELECT p.pcode FROM unit_figure p JOIN round r ON r.id = p.round_id AND r.round_number = 86 "
+            "WHERE p.level = 3 AND p.individuals > 0 AND p.pcode <> 'UNASSIGNED' AND NOT EXISTS ("
+            "  SELECT 1 FROM unit_figure n JOIN round q ON q.id = n.round_id AND q.round_number = 120 "
+            "  AND q.population = 'idp' WHERE n.level = 3 AND n.pcode = p.pcode)")).scalars().all()
+        kept = conn.execute(text(
+            "SELECT n.pcode, n.change_pct FROM unit_figure n JOIN round q ON q.id = n.round_id AND q.round_number = 120 "
+            "AND q.population = 'idp' WHERE n.level = 3 AND n.change_pct IS NOT NULL AND n.pcode <> 'UNASSIGNED'")).all()
+    assert gone and kept
+    for code in gone:
+        assert rows[code]["indicators"]["idp_change_pct"] == {"value": -100.0, "score": 0.0}
+    for code, pct in kept:
+        assert rows[code]["indicators"]["idp_change_pct"]["value"] == pytest.approx(pct, abs=1e-6)
