@@ -60,12 +60,24 @@ class Loaded:
     source: dict = field(default_factory=dict)
 
 
+_SHA_CACHE: dict[tuple[str, int, int], str] = {}
+
+
 def file_sha256(path: Path) -> str:
+    """SHA-256 of a file, read once per (path, mtime, size): every request checks the inputs'
+    fingerprint, and a large raster is not re-read for it."""
+    st = Path(path).stat()
+    key = (str(Path(path).resolve()), st.st_mtime_ns, st.st_size)
+    if key in _SHA_CACHE:
+        return _SHA_CACHE[key]
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
-    return h.hexdigest()
+    if len(_SHA_CACHE) > 256:
+        _SHA_CACHE.clear()
+    _SHA_CACHE[key] = h.hexdigest()
+    return _SHA_CACHE[key]
 
 
 # ---------------------------------------------------------------------------------- units
