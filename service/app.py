@@ -90,4 +90,6 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     for module in (health, admin_units, figures, dtm, tiles, styles, web, webmap, ogc, exports):
         app.include_router(module.router)
+    from service.api import fragility as fragility_api
+    app.include_router(fragility_api.router)
     return app

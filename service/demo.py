@@ -79,3 +79,6 @@ def load_demo(engine: Engine, settings: Settings, console: Console | None = None
             progress.console.print(f"  {camps.name}: {res.inserted_or_updated} sites ({len(res.issues)} reported)")
             progress.advance(task)
         progress.update(task, description="demo data")
+    from service.fragility.run import demo_fragility
+
+    demo_fragility(engine, settings, console)

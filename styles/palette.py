@@ -18,6 +18,9 @@ Named palettes and where they are used:
               Change in individuals between a round and the previous round of the same
               population: purple = fewer people, orange = more people, light grey-white
               middle = (about) no change. Classes are symmetric around 0 (styles.classify).
+``fragility`` YlOrRd, sequential, 3-9 classes. The five fixed fragility classes (very low ..
+              very high) of ``service.fragility``: its GeoJSON, tiles, web-map mode and legend
+              (``styles.fragility``). "Insufficient data" takes ``NO_DATA_COLOR``.
 ``neutral``   Greys, sequential, 3-9 classes. Anything that is not a population figure
               (e.g. number of assessed locations) and monochrome print.
 
@@ -120,6 +123,15 @@ _GREYS = {
     8: ["#ffffff", "#f0f0f0", "#d9d9d9", "#bdbdbd", "#969696", "#737373", "#525252", "#252525"],
     9: ["#ffffff", "#f0f0f0", "#d9d9d9", "#bdbdbd", "#969696", "#737373", "#525252", "#252525", "#000000"],
 }
+_YLORRD = {
+    3: ["#ffeda0", "#feb24c", "#f03b20"],
+    4: ["#ffffb2", "#fecc5c", "#fd8d3c", "#e31a1c"],
+    5: ["#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"],
+    6: ["#ffffb2", "#fed976", "#feb24c", "#fd8d3c", "#f03b20", "#bd0026"],
+    7: ["#ffffb2", "#fed976", "#feb24c", "#fd8d3c", "#fc4e2a", "#e31a1c", "#b10026"],
+    8: ["#ffffcc", "#ffeda0", "#fed976", "#feb24c", "#fd8d3c", "#fc4e2a", "#e31a1c", "#b10026"],
+    9: ["#ffffcc", "#ffeda0", "#fed976", "#feb24c", "#fd8d3c", "#fc4e2a", "#e31a1c", "#bd0026", "#800026"],
+}
 # ColorBrewer lists PuOr orange -> purple; reversed here so negative change is purple.
 _PUOR = {
     3: ["#f1a340", "#f7f7f7", "#998ec3"],
@@ -143,6 +155,8 @@ PALETTES: dict[str, Palette] = {
                 _ramps(_YLGNBU)),
         Palette("change", "diverging", "ColorBrewer PuOr, reversed",
                 "change between rounds: purple fewer, orange more, neutral middle", _ramps(_PUOR, reverse=True)),
+        Palette("fragility", "sequential", "ColorBrewer YlOrRd",
+                "the five fragility classes (service.fragility; styles.fragility)", _ramps(_YLORRD)),
         Palette("neutral", "sequential", "ColorBrewer Greys", "non-population indicators, monochrome print",
                 _ramps(_GREYS)),
     )

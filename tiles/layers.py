@@ -31,6 +31,22 @@ LOCATION_FIELDS = {
     "adm1": "String",
     "adm2": "String",
     "adm3": "String",
+    "fragility_class": "String",  # the sub-district's class in the stored default fragility run (service.fragility)
+}
+FRAGILITY_FIELDS = {  # service.fragility: the stored default run of the round (none computed: null class)
+    "pcode": "String",
+    "name_en": "String",
+    "name_ar": "String",
+    "status": "String",
+    "index": "Number",
+    "class": "Number",
+    "class_key": "String",
+    "completeness": "Number",
+    "p_high": "Number",
+    "rank_p5": "Number",
+    "rank_p50": "Number",
+    "rank_p95": "Number",
+    "hotspot": "Boolean",
 }
 SITE_FIELDS = {
     "site_id": "String",
@@ -49,7 +65,7 @@ SITE_FIELDS = {
 @dataclass(frozen=True, eq=False)  # compared and hashed by identity: one object per layer
 class Layer:
     id: str
-    kind: str  # "admin" | "locations" | "sites"
+    kind: str  # "admin" | "locations" | "sites" | "fragility"
     geometry: str  # "polygon" | "point"
     minzoom: int
     maxzoom: int  # the last zoom with its own tiles; MapLibre overzooms above it
@@ -73,7 +89,7 @@ class Layer:
 
     @property
     def uses_round(self) -> bool:
-        return self.kind in ("admin", "locations")
+        return self.kind in ("admin", "locations", "fragility")
 
     def covers(self, z: int) -> bool:
         """Does the layer have features at zoom ``z``? (Requests above maxzoom still get them.)"""
@@ -98,6 +114,9 @@ LAYERS: dict[str, Layer] = {
               "the largest first when a tile holds more than the limit", LOCATION_FIELDS, buffer=128),
         Layer("sites", "sites", "point", 5, 14, 20000,
               "Displacement sites (camps, informal sites)", SITE_FIELDS, buffer=128),
+        Layer("fragility", "fragility", "polygon", 4, 14, 5000,
+              "Fragility class of each sub-district (the default method's stored run of the round; "
+              "service.fragility)", FRAGILITY_FIELDS, level=3),
     )
 }
 ADMIN_LAYER_OF_LEVEL = {layer.level: layer.id for layer in LAYERS.values() if layer.kind == "admin"}

@@ -262,10 +262,13 @@ def _admin_sql(layer: Layer, p: str, source: str, value_column: str, extent: int
 
 
 def _locations_sql(layer: Layer, p: str, extent: int, buffer: int) -> str:
+    from service.fragility.store import location_class_sql  # the sub-district's stored fragility class
+
+    frag_class = location_class_sql(f"CAST(:{p}round AS int)", "lf.adm3")
     margin = buffer / extent
     return f"""(SELECT coalesce(ST_AsMVT(t, '{layer.id}', {extent}, 'geom', 'fid'), ''::bytea) FROM (
           SELECT lf.id AS fid, lf.location_id, lf.name_en, lf.name_ar, lf.families, lf.individuals,
-                 lf.adm1, lf.adm2, lf.adm3,
+                 lf.adm1, lf.adm2, lf.adm3, {frag_class} AS fragility_class,
                  ST_AsMVTGeom(ST_Transform(lf.geom, 3857), {_envelope()}, {extent}, {buffer}, true) AS geom
           FROM location_figure lf
           WHERE lf.round_id = CAST(:{p}round AS int) AND lf.geom && ST_Transform({_envelope(margin)}, 4326)
@@ -310,6 +313,10 @@ def _clause(layers: tuple[Layer, ...], admin_source: str, value_columns: tuple[s
         p = f"l{i}_"
         if layer.kind == "admin":
             parts.append(_admin_sql(layer, p, admin_source, column, extent, buffer))
+        elif layer.kind == "fragility":
+            from tiles.fragility_layer import fragility_sql
+
+            parts.append(fragility_sql(layer, p, admin_source, extent, buffer))
         elif layer.kind == "locations":
             parts.append(_locations_sql(layer, p, extent, buffer))
         else:
@@ -343,7 +350,8 @@ def tile_statement(layers: Sequence[Layer], z: int, ctx: Context, with_version: 
     if not active:
         return None, params
     grids = tuple((layer.extent_for(z), layer.buffer_for(z)) for layer in active)
-    if pretiled and all(pretile.covers(z, *grid) for layer, grid in zip(active, grids) if layer.kind == "admin"):
+    if pretiled and all(pretile.covers(z, *grid) for layer, grid in zip(active, grids)
+                        if layer.kind in ("admin", "fragility")):
         admin_source = "pretiled"
     else:
         admin_source = "full" if zband is None else "generalised"

@@ -54,7 +54,7 @@ GEOJSON = "application/geo+json"
 JSON = "application/json"
 HTML = "text/html"
 ITEMS_PARAMS = {"bbox", "datetime", "limit", "offset", "f", "crs", "bbox-crs"}
-ROUND_ID = re.compile(r"(idp|returnee)-(r\d+|d\d{8})-(locations|adm[1-3])")
+ROUND_ID = re.compile(r"(idp|returnee)-(r\d+|d\d{8})-(locations|adm[1-3]|fragility-adm[1-3])")
 
 CollectionId = Annotated[str, Path(description="Collection id: admin0..admin3, sites, or per round "
                                                "{idp|returnee}-r{round}-{locations|adm1|adm2|adm3}, e.g. idp-r120-adm2")]
@@ -78,10 +78,13 @@ class Collection:
         return Selection(self.dataset, round=self.round, spatial=True, **kw)
 
 
+def _round_part(rnd: dict) -> str:
+    """DTM's round number (``r120``), or the reporting date of a round the calendar does not number."""
+    return f"r{rnd['round_number']}" if rnd["round_number"] is not None else rnd["reporting_date"].strftime("d%Y%m%d")
+
+
 def _round_collections(rnd: dict) -> list[Collection]:
-    # DTM's round number, or the reporting date of a round the calendar does not number
-    which = f"r{rnd['round_number']}" if rnd["round_number"] is not None else rnd["reporting_date"].strftime("d%Y%m%d")
-    prefix = f"{rnd['population']}-{which}"
+    prefix = f"{rnd['population']}-{_round_part(rnd)}"
     return [Collection(f"{prefix}-locations", DATASETS["locations"], rnd),
             *(Collection(f"{prefix}-adm{lvl}", DATASETS[f"figures-adm{lvl}"], rnd) for lvl in (1, 2, 3))]
 
@@ -90,11 +93,17 @@ def all_collections(conn) -> list[Collection]:
     out = [Collection(f"admin{lvl}", DATASETS[f"admin{lvl}"]) for lvl in range(4)]
     out.append(Collection("sites", DATASETS["sites"]))
     seen = set()
+    from service.fragility.datasets import rounds_with_runs
+
+    fragility_rounds = rounds_with_runs(conn)
     for rnd in sorted(list_rounds(conn), key=lambda r: (r["population"], -r["reporting_date"].toordinal())):
         key = (rnd["population"], rnd["round_number"] if rnd["round_number"] is not None else rnd["reporting_date"])
         if key not in seen:  # one country per deployment: the latest of a (population, round) pair
             seen.add(key)
             out += _round_collections(rnd)
+            if rnd["id"] in fragility_rounds:  # the stored fragility of the round (service.fragility)
+                out += [Collection(f"idp-{_round_part(rnd)}-fragility-adm{lvl}", DATASETS[f"fragility-adm{lvl}"], rnd)
+                        for lvl in (3, 2, 1)]
     return out
 
 
@@ -115,10 +124,11 @@ def get_collection(conn, cid: str) -> Collection:
     if m:
         if rnd is not None:
             kind = m.group(3)
-            return Collection(cid, DATASETS["locations" if kind == "locations" else f"figures-{kind}"], rnd)
+            return Collection(cid, DATASETS[kind if kind.startswith(("locations", "fragility")) else f"figures-{kind}"],
+                              rnd)
     raise not_found(f"no collection {cid!r}; see /ogc/collections (ids: admin0..admin3, sites, "
-                    "{idp|returnee}-r{round}-{locations|adm1|adm2|adm3}, or -dYYYYMMDD- for a round "
-                    "without a DTM number)")
+                    "{idp|returnee}-r{round}-{locations|adm1|adm2|adm3}, idp-r{round}-fragility-adm{1|2|3}; "
+                    "-dYYYYMMDD- instead of -r{round}- for a round without a DTM number)")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -415,7 +425,7 @@ def item(request: Request, conn: Conn, collection_id: CollectionId,
         if not (feature_id.isascii() and feature_id.isdigit()) or int(feature_id) >= 2**63:
             raise not_found(f"no feature {feature_id!r} in {col.id}: ids of this collection are numbers")
         fid = int(feature_id)
-    elif col.dataset.kind in ("admin", "figures"):
+    elif col.dataset.kind in ("admin", "figures", "fragility"):
         try:
             fid = normalize_pcode(feature_id)
         except ValueError:

@@ -105,6 +105,8 @@ def flows(conn: Connection, round_id: int) -> list[dict]:
 
 def locations_geojson(conn: Connection, *, round_id: int, bbox: tuple | None, limit: int, offset: int,
                       pcode: str | None = None) -> tuple[int, str]:
+    from service.fragility.store import location_class_sql  # the sub-district's stored fragility class
+
     params = {"r": round_id, "limit": limit, "offset": offset, "pcode": pcode,
               "bbox": bbox is not None, "x0": bbox[0] if bbox else 0, "y0": bbox[1] if bbox else 0,
               "x1": bbox[2] if bbox else 0, "y1": bbox[3] if bbox else 0}
@@ -122,7 +124,8 @@ def locations_geojson(conn: Connection, *, round_id: int, bbox: tuple | None, li
                           'location_id', f.location_id, 'name_en', f.name_en, 'name_ar', f.name_ar,
                           'families', f.families, 'individuals', f.individuals,
                           'adm1', f.adm1, 'adm2', f.adm2, 'adm3', f.adm3, 'placement', f.placement,
-                          'flags', f.flags)::text || '}}', ',' ORDER BY f.id), '')
+                          'flags', f.flags, 'fragility_class', {location_class_sql('CAST(:r AS int)', 'f.adm3')}
+                          )::text || '}}', ',' ORDER BY f.id), '')
             FROM (SELECT * FROM location_figure f WHERE {where} ORDER BY f.id LIMIT :limit OFFSET :offset) f
             """
         ),

@@ -67,7 +67,7 @@ class Filter:
 @dataclass(frozen=True)
 class Dataset:
     key: str
-    kind: Literal["admin", "locations", "figures", "sites"]
+    kind: Literal["admin", "locations", "figures", "sites", "fragility"]
     title: str
     description: str
     per_round: bool
@@ -232,6 +232,12 @@ def _adm_filters(alias: str) -> list[Filter]:
             *(Filter(f"adm{k}", f"{alias}.adm{k} = :v", "pcode", f"within this {LEVEL_NAMES[k]}") for k in (1, 2, 3))]
 
 
+def _location_fragility_class() -> str:
+    from service.fragility.store import location_class_sql
+
+    return location_class_sql("CAST(:round_id AS int)", "f.adm3")
+
+
 LOCATIONS = Dataset(
     key="locations", kind="locations", per_round=True,
     title="Locations",
@@ -255,6 +261,8 @@ LOCATIONS = Dataset(
         Field("placement", "f.placement", "str", "placement", "#meta+placement",
               "How the location was placed in units: declared (DTM's governorate/district) or spatial (point in polygon)"),
         Field("flags", "nullif(array_to_string(f.flags, ';'), '')", "str", "flags", "#meta+flags", "Quality flags, ';'-separated"),
+        Field("fragility_class", _location_fragility_class(), "str", "frag_class", "#indicator+fragility+class",
+              "Fragility class of the location's sub-district (stored default run of the round; empty when none)"),
         Field("round_number", "r.round_number", "int", "round_num", "#round+code", "DTM round number"),
         Field("population", "r.population", "str", "population", "#meta+population", "idp or returnee"),
         Field("reporting_date", "r.reporting_date", "date", "rep_date", "#date+reported", "Reporting date of the round"),
@@ -312,6 +320,10 @@ def _check_registry() -> None:
         assert not set(f.name for f in ds.filters) & {"bbox", "datetime", "limit", "offset", "f", "crs", "bbox-crs"}
 
 
+_check_registry()
+from service.fragility import datasets as _fragility  # noqa: E402  (registered here, defined there)
+
+DATASETS.update(_fragility.datasets())
 _check_registry()
 
 

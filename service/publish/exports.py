@@ -191,6 +191,10 @@ def describe(conn: Connection, sel: Selection) -> dict:
     sets = boundary_info(conn, rnd["boundary_set_id"] if rnd else None)
     meta["boundaries"] = [{"country": s["country"], "source": s["source"], "valid_on": s["valid_on"].isoformat()}
                           for s in sets]
+    if ds.kind == "fragility":  # the method card of the stored run (service.fragility)
+        from service.fragility.datasets import method_card_markdown
+
+        meta["method_card"] = method_card_markdown(conn, rnd["id"])
     return meta
 
 
@@ -236,6 +240,8 @@ def readme_text(job: ExportJob, rows: int) -> str:
     for f in ds.fields:
         name = f"{f.name} ({f.short})" if shp and f.short != f.name else f.name
         lines.append(f"{name:<32}{f.type:<7}{f.hxl_for(job.population):<34}{f.description}")
+    if m.get("method_card"):
+        lines += ["", "", m["method_card"]]
     return "\n".join(lines) + "\n"
 
 
@@ -268,7 +274,7 @@ def iter_csv(conn: Connection, job: ExportJob, counter: list | None = None) -> I
 
 
 def iter_geojson(conn: Connection, job: ExportJob, counter: list | None = None) -> Iterator[bytes]:
-    meta = {k: v for k, v in job.meta.items() if k not in ("description",)}
+    meta = {k: v for k, v in job.meta.items() if k not in ("description", "method_card")}
     head = {"type": "FeatureCollection", "name": job.base, "metadata": meta}
     yield orjson.dumps(head)[:-1] + b',"features":[\n'
     n = 0

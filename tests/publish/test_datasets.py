@@ -15,7 +15,8 @@ from service.publish.datasets import DATASETS, Selection
 
 def test_registry_fields():
     assert list(DATASETS) == ["admin0", "admin1", "admin2", "admin3", "locations", "sites",
-                              "figures-adm1", "figures-adm2", "figures-adm3"]
+                              "figures-adm1", "figures-adm2", "figures-adm3",
+                              "fragility-adm1", "fragility-adm2", "fragility-adm3"]
     for ds in DATASETS.values():
         shorts = [f.short for f in ds.fields]
         assert all(1 <= len(s) <= 10 for s in shorts), ds.key

@@ -195,7 +195,8 @@ def test_tilejson(client):
     assert composite["tiles"][0].endswith("/tiles/governorates,locations/{z}/{x}/{y}.mvt")
     assert {"location_id", "adm1", "adm2", "adm3"} <= set(composite["vector_layers"][1]["fields"])
     index = client.get("/tiles").json()
-    assert [layer["id"] for layer in index["layers"]] == ["governorates", "districts", "subdistricts", "locations", "sites"]
+    assert [layer["id"] for layer in index["layers"]] == ["governorates", "districts", "subdistricts", "locations", "sites",
+                                                          "fragility"]
 
 
 def _polygons(features: list[dict], clip) -> list:

@@ -30,7 +30,7 @@ def cli_env(figures_engine, monkeypatch):
 QUERY = "round=120&population=idp&indicator=change"
 
 
-def _live(client, z, x, y, layers="governorates,districts,subdistricts,locations,sites"):
+def _live(client, z, x, y, layers="governorates,districts,subdistricts,locations,sites,fragility"):
     r = client.get(f"/tiles/{layers}/{z}/{x}/{y}.mvt?{QUERY}")
     assert r.status_code in (200, 204)
     return r.content if r.status_code == 200 else None
@@ -50,7 +50,7 @@ def test_export_pmtiles_holds_the_live_tiles(cli_env, figures_client, tmp_path):
         assert 38 < header["min_lon_e7"] / 1e7 < 39 and 48 < header["max_lon_e7"] / 1e7 < 49
         meta = reader.metadata()
         assert [v["id"] for v in meta["vector_layers"]] == ["governorates", "districts", "subdistricts", "locations",
-                                                            "sites"]
+                                                            "sites", "fragility"]
         assert meta["dtm_atlas"]["round"]["round_number"] == 120
         assert meta["legends"]["districts"]["diverging"] is True
         tiles = {(z, x, y): data for (z, x, y), data in all_tiles(reader.get_bytes)}

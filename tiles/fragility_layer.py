@@ -1,0 +1,41 @@
+"""The ``fragility`` tile layer's SQL: sub-district polygons (the same three sources as the
+admin layers: pretiled, generalised, full resolution; ``tiles.mvt``) with the stored
+fragility of the round's default run joined (``service.fragility.store`` owns that SQL).
+Tiles never compute fragility: a round without a stored run gives polygons with null class.
+"""
+
+from __future__ import annotations
+
+from service.fragility.store import tile_values_sql
+from tiles.layers import Layer
+
+
+def fragility_sql(layer: Layer, p: str, source: str, extent: int, buffer: int) -> str:
+    from tiles.mvt import _envelope
+
+    margin = buffer / extent
+    unit = "JOIN admin_unit u ON u.boundary_set_id = g.boundary_set_id AND u.pcode = g.pcode"
+    if source == "pretiled":
+        tables = f"admin_unit_tile g {unit}"
+        where = f"g.boundary_set_id = ANY(:sets) AND g.level = {layer.level} AND g.z = :z AND g.x = :x AND g.y = :y"
+        geom = "g.geom"
+    elif source == "full":
+        tables = "admin_unit u"
+        where = (f"u.boundary_set_id = ANY(:sets) AND u.level = {layer.level}"
+                 f" AND u.geom && ST_Transform({_envelope(margin)}, 4326)")
+        geom = f"ST_AsMVTGeom(ST_Transform(u.geom, 3857), {_envelope()}, {extent}, {buffer}, true)"
+    else:
+        tables = f"admin_unit_generalised g {unit}"
+        where = (f"g.boundary_set_id = ANY(:sets) AND g.level = {layer.level} AND g.zband = :zband"
+                 f" AND g.geom_3857 && {_envelope(margin)}")
+        geom = f"ST_AsMVTGeom(g.geom_3857, {_envelope()}, {extent}, {buffer}, true)"
+    return f"""(WITH frag AS ({tile_values_sql(f"CAST(:{p}round AS int)", layer.level)})
+        SELECT coalesce(ST_AsMVT(t, '{layer.id}', {extent}, 'geom'), ''::bytea) FROM (
+          SELECT * FROM (
+            SELECT u.pcode, u.name_en, u.name_ar, coalesce(f.status, 'insufficient_data') AS status, f.index,
+                   f.class, coalesce(f.class_key, 'insufficient_data') AS class_key, f.completeness, f.p_high,
+                   f.rank_p5, f.rank_p50, f.rank_p95, coalesce(f.hotspot, false) AS hotspot, {geom} AS geom
+            FROM {tables} LEFT JOIN frag f ON f.pcode = u.pcode
+            WHERE {where}) c
+          WHERE c.geom IS NOT NULL
+          ORDER BY c.pcode LIMIT {layer.feature_limit}) t)"""
