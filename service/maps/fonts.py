@@ -1,0 +1,74 @@
+"""Fonts of the static maps: Noto Sans with Noto Sans Arabic as its fallback (Debian
+``fonts-noto-core``). matplotlib >= 3.11 shapes Arabic and lays it out right to left itself
+(no reshaper or bidi step). PDFs embed subsets of both fonts as TrueType (``pdf.fonttype``
+42), so the text stays text (pdftotext finds it) and prints as drawn.
+
+A glyph missing from both fonts would be drawn as a box: ``strict_glyphs()`` turns matplotlib's
+"Glyph ... missing from font(s)" warning into ``MissingGlyph``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import warnings
+from pathlib import Path
+
+FONT_DIRS = [Path(p) for p in os.environ.get("DTM_ATLAS_FONT_DIRS", "/usr/share/fonts/truetype/noto").split(":")]
+FONT_FILES = ["NotoSans-Regular.ttf", "NotoSans-Bold.ttf", "NotoSans-Italic.ttf",
+              "NotoSansArabic-Regular.ttf", "NotoSansArabic-Bold.ttf"]
+FAMILY = ["Noto Sans", "Noto Sans Arabic"]
+
+
+class MissingGlyph(ValueError):
+    """A character that no map font has (it would be drawn as a box)."""
+
+
+class FontsMissing(RuntimeError):
+    pass
+
+
+def _find(name: str) -> Path | None:
+    for d in FONT_DIRS:
+        if (d / name).exists():
+            return d / name
+    return None
+
+
+@functools.lru_cache(maxsize=1)
+def setup() -> None:
+    """Register the Noto fonts with matplotlib and set the map defaults (once per process)."""
+    import matplotlib
+
+    matplotlib.use("agg", force=False)
+    from matplotlib import font_manager
+
+    missing = [n for n in FONT_FILES if _find(n) is None]
+    if missing:
+        raise FontsMissing(f"fonts {', '.join(missing)} not found in {':'.join(map(str, FONT_DIRS))}: "
+                           "install Debian's fonts-noto-core (./dev setup does)")
+    for n in FONT_FILES:
+        font_manager.fontManager.addfont(str(_find(n)))
+    matplotlib.rcParams.update({
+        "font.family": FAMILY,
+        "pdf.fonttype": 42,  # TrueType subsets: text stays searchable and selectable
+        "ps.fonttype": 42,
+        "svg.fonttype": "none",
+        "text.parse_math": False,  # "$" in a name is a dollar sign
+        "axes.unicode_minus": True,
+        "path.simplify": True,
+    })
+
+
+@contextlib.contextmanager
+def strict_glyphs():
+    """Within: a missing glyph raises ``MissingGlyph`` instead of drawing a box."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=r"Glyph .* missing from font")
+        try:
+            yield
+        except UserWarning as exc:
+            if "missing from font" in str(exc):
+                raise MissingGlyph(f"{exc} (the map fonts are {', '.join(FAMILY)})") from None
+            raise
