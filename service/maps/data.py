@@ -214,6 +214,10 @@ def _fit(bounds, aspect: float, pad: float = 0.04) -> tuple[float, float, float,
     return cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2
 
 
+def _clip(geom, clip, ground: float):
+    return shapely.simplify(shapely.intersection(geom, clip), ground / 2)
+
+
 def _lonlat_box(view) -> tuple[float, float, float, float]:
     x0, y0, x1, y1 = view
     ring = shapely.box(x0, y0, x1, y1).segmentize((x1 - x0) / 20)
@@ -265,15 +269,21 @@ def load_map(conn: Connection, spec: MapSpec, *, created: dt.date | None = None)
         vbox = shapely.box(*view)
         context = [g["geom"] for g in _geoms(conn, set_id, 1, zband, "AND u.pcode <> :g", {"g": ext["pcode"]})
                    if g["geom"].intersects(vbox)]
+    # context outside the frame is never drawn: clipped to the frame (a little wider, so no
+    # outline ends at its edge), simplified to a printed pixel
     vbox = shapely.box(*view)
-    govs = [g["geom"] for g in _geoms(conn, set_id, 1, zband) if g["geom"].intersects(vbox)]
+    clip = vbox.buffer(ground * 20, join_style="mitre")
+    context = [_clip(g, clip, ground) for g in context]
+    govs = [_clip(g["geom"], clip, ground) for g in _geoms(conn, set_id, 1, zband) if g["geom"].intersects(vbox)]
 
     units = [Unit(u["pcode"], u["name_en"], u["name_ar"], values.get(u["pcode"]), cls.color_of(values.get(u["pcode"])),
                   u["geom"], float(u["area_km2"] or 0)) for u in mapped]
 
     lon0, lat0, lon1, lat1 = _lonlat_box(view)
     pad = 1.0
-    near = [(n, to_map(g)) for n, g in basemap.neighbours((lon0 - pad, lat0 - pad, lon1 + pad, lat1 + pad))]
+    near = [(n, _clip(to_map(g), clip, ground))
+            for n, g in basemap.neighbours((lon0 - pad, lat0 - pad, lon1 + pad, lat1 + pad))]
+    near = [(n, g) for n, g in near if not g.is_empty]
     inset_frame = page.inset.w / page.inset.h
     if spec.extent == "national":
         inset_bounds = shapely.box(*view).buffer(max(view[2] - view[0], view[3] - view[1]) * 0.6).bounds

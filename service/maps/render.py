@@ -367,8 +367,10 @@ def save(fig, path: Path, fmt: str, *, title: str, dpi: int | None = None) -> Pa
     meta = {"Title": title, "Author": PRODUCER, "Creator": f"DTM Atlas {_version()}"}
     if fmt == "png":
         meta = {"Title": title, "Author": PRODUCER, "Software": f"DTM Atlas {_version()}"}
+    # PNG: zlib level 1 (a 300 dpi A4 page encodes in a third of the default's time, ~10 % larger)
+    extra = {"pil_kwargs": {"compress_level": 1}} if fmt == "png" else {}
     with fonts.strict_glyphs():
-        fig.savefig(path, format=fmt, dpi=dpi or fig.dpi, metadata=meta)
+        fig.savefig(path, format=fmt, dpi=dpi or fig.dpi, metadata=meta, **extra)
     return path
 
 
