@@ -100,4 +100,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     for module in (health, admin_units, figures, dtm, tiles, styles, web, ogc, exports):
         app.include_router(module.router)
+    from service.api import maps as maps_api  # static maps, charts, information packages
+
+    app.include_router(maps_api.router)
     return app

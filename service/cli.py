@@ -15,6 +15,7 @@ from rich.table import Table
 from service.settings import get_settings
 from tiles import cli as tiles_cli
 from service.publish import cli as export_cli
+from service.maps import cli as maps_cli
 
 app = typer.Typer(help="DTM Atlas: displacement figures, boundaries, maps and exports.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -24,6 +25,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(boundaries_app, name="boundaries")
 app.add_typer(tiles_cli.app, name="tiles")
 app.add_typer(export_cli.app, name="export")
+app.add_typer(maps_cli.app, name="maps")
+app.add_typer(maps_cli.package_app, name="package")
 import_app = typer.Typer(help="Import displacement data: master lists (rounds) and sites.", no_args_is_help=True)
 rounds_app = typer.Typer(help="Rounds: list them, show their quality report.", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens for HTTP writes (stored hashed).", no_args_is_help=True)

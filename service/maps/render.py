@@ -193,8 +193,10 @@ def _labels(fig, ax, data: MapData, renderer, s: float) -> int:
         if u.name_en:
             candidates.append(u.name_en)
         for label in candidates:
-            t = ax.text(cx, cy, label, fontsize=size, ha="center", va="center", color=color, zorder=15,
-                        linespacing=1.05, path_effects=[pe.withStroke(linewidth=1.6 * s, foreground=halo)])
+            # the label is real text (searchable, the font embedded in the PDF); its halo a stroke of
+            # the same text drawn under it as paths (path effects turn text into outlines)
+            t = ax.text(cx, cy, label, fontsize=size, ha="center", va="center", color=color, zorder=16,
+                        linespacing=1.05)
             bb = t.get_window_extent(renderer)
             (bx0, by0), (bx1, by1) = inv.transform([(bb.x0, bb.y0), (bb.x1, bb.y1)])
             pad_x, pad_y = (bx1 - bx0) * 0.04, (by1 - by0) * 0.06
@@ -203,6 +205,8 @@ def _labels(fig, ax, data: MapData, renderer, s: float) -> int:
             clear = not any(rect.intersects(p) for p in placed)
             if inside and clear and view.contains(rect):
                 placed.append(rect)
+                ax.text(cx, cy, label, fontsize=size, ha="center", va="center", color=halo, zorder=15,
+                        linespacing=1.05, path_effects=[pe.Stroke(linewidth=1.6 * s, foreground=halo)])
                 n += 1
                 break
             t.remove()
@@ -345,12 +349,14 @@ def figure(data: MapData, dpi: int = layout.DPI):
 
     fx, fy, fw, fh = page.frac(page.footer)
     fig.add_artist(_hline(fig, fx, fx + fw, fy + fh))
-    fig.text(fx, fy + fh * 0.78, f"Disclaimer: {DISCLAIMER}", fontsize=5.8 * s, va="top", color="#333333")
-    meta = (f"Map ID: {naming.map_id(base)}   |   Version: data version {data.data_version}, DTM Atlas {_version()}"
-            f"   |   Producer: {PRODUCER}   |   Created: {data.created.isoformat()}   |   File: {base}")
-    fig.text(fx, fy + fh * 0.36, meta, fontsize=5.8 * s, va="top", color="#333333")
-    fig.text(fx, fy + fh * 0.02, "Sources: IOM DTM; OCHA COD-AB; Natural Earth. Credit: IOM DTM.",
-             fontsize=5.8 * s, va="bottom", color="#333333")
+    chars = int(page.footer.w / (1.12 * s))  # characters of 5.8 pt Noto Sans across the footer
+    lines = textwrap.wrap(f"Disclaimer: {DISCLAIMER}", chars)
+    lines += textwrap.wrap(f"Map ID: {naming.map_id(base)}   |   Version: data version {data.data_version}, "
+                           f"DTM Atlas {_version()}   |   Producer: {PRODUCER}   |   Created: {data.created.isoformat()}", chars)
+    lines += textwrap.wrap(f"File: {base}   |   Sources: IOM DTM; OCHA COD-AB; Natural Earth. Credit: IOM DTM.", chars)
+    step = 0.9 / max(len(lines), 4)
+    for i, line in enumerate(lines):
+        fig.text(fx, fy + fh * (0.92 - i * step), line, fontsize=5.8 * s, va="top", color="#333333")
 
     _labels(fig, ax, data, fig.canvas.get_renderer(), s)
     return fig
