@@ -103,7 +103,7 @@ def plan(engine: Engine, round_number: int, population: str = "both", *, extents
     ex = [(pop, ds, fmt) for pop in rounds for ds in EXPORT_DATASETS for fmt in EXPORT_FORMATS]
     p = PackagePlan(round_number, rounds, specs, ex, hooks.fragility() is not None)
     # progress steps: map data, maps, exports, tables, charts, summary, fragility, README + manifest
-    p.steps = 2 * len(specs) + len(ex) + len(rounds) + 2 + 1 + int(p.fragility) + 1
+    p.steps = 2 * len(specs) + len(ex) + len(rounds) + 2 + int(p.fragility) + 1
     return p
 
 
