@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -69,10 +70,13 @@ def main() -> None:
         times = []
         for i in range(args.repeat):
             out = Path(tempfile.mkdtemp(prefix="dtm-package-bench-")) / "package"
+            cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
             t0 = time.perf_counter()
             done = subprocess.run([cli, "package", "--round", str(args.round), "--out", str(out)], env=env,
                                   capture_output=True, text=True)
             seconds = time.perf_counter() - t0
+            cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
             if done.returncode != 0:
                 print(done.stdout[-2000:], done.stderr[-4000:])
                 raise SystemExit(f"dtm-atlas package failed ({done.returncode})")
@@ -85,6 +89,11 @@ def main() -> None:
             print(f"package {i + 1}: {seconds:.1f} s wall (new process), {len(files)} files, {size / 1e6:.1f} MB; "
                   + ", ".join(f"{k or 'no ext'}: {v}" for k, v in sorted(kinds.items())))
             print("  " + done.stdout.strip().splitlines()[-1])
+            # the CLI and its map workers (not the database server): on N idle CPUs the wall time
+            # cannot be under cpu / N; the gap to the wall time is waiting (for the database, or
+            # for CPUs other processes hold)
+            print(f"  CPU time of the command and its workers: {cpu:.1f} s (/ {os.cpu_count()} CPUs = "
+                  f"{cpu / (os.cpu_count() or 1):.1f} s); load average now {os.getloadavg()[0]:.2f}")
             if args.keep and i == args.repeat - 1:
                 shutil.rmtree(args.keep, ignore_errors=True)
                 shutil.move(str(out), str(args.keep))

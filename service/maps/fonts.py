@@ -59,6 +59,43 @@ def setup() -> None:
         "axes.unicode_minus": True,
         "path.simplify": True,
     })
+    _lean_pdf_subsets()
+
+
+def _lean_pdf_subsets() -> None:
+    """PDF font subsets without the OpenType layout tables (GSUB, GPOS, GDEF): matplotlib
+    embeds glyphs already shaped, by glyph id, so a PDF never uses them, and reading them is
+    most of the subsetting time (a third of a map's PDF). Applied only when matplotlib's
+    private ``get_glyphs_subset(fontfile, glyphs)`` is the one this was written for (3.11)."""
+    import inspect
+
+    from matplotlib.backends import _backend_pdf_ps as pdfps
+
+    original = getattr(pdfps, "get_glyphs_subset", None)
+    if original is None or getattr(original, "_dtm_lean", False):
+        return
+    if list(inspect.signature(original).parameters) != ["fontfile", "glyphs"]:
+        return
+    from fontTools import subset
+
+    base_options = subset.Options
+
+    def lean_options(*args, **kwargs):
+        options = base_options(*args, **kwargs)
+        options.layout_features = []
+        options.layout_closure = False
+        options.drop_tables += ["GSUB", "GPOS", "GDEF", "BASE", "JSTF", "MATH"]
+        return options
+
+    def get_glyphs_subset(fontfile, glyphs):
+        subset.Options = lean_options
+        try:
+            return original(fontfile, glyphs)
+        finally:
+            subset.Options = base_options
+
+    get_glyphs_subset._dtm_lean = True
+    pdfps.get_glyphs_subset = get_glyphs_subset
 
 
 @contextlib.contextmanager
