@@ -172,3 +172,41 @@ def test_http_bad_map_requests(figures_client, path, params, status, words):
     assert r.status_code == status, r.text
     body = r.json()
     assert body["status"] == status and words in body["detail"], body
+
+
+def test_fragility_hook(figures_engine, tmp_path, monkeypatch):
+    """Once the fragility layer (issue 12) provides ``service.fragility`` with the three hooks,
+    the fragility map and the package's fragility/ folder appear. A stand-in layer over stored
+    figures (the national share) shows the wiring; the real layer brings its own values."""
+    import sys
+    import types
+
+    from service.maps import hooks, render
+    from service.maps.data import MapSpec, load_map, map_indicators
+    from styles.classify import legend_for
+    from styles.queries import unit_values
+
+    assert hooks.fragility() is None and "fragility" not in map_indicators()
+    layer = types.ModuleType("service.fragility")
+
+    def map_values(conn, *, round_id, level, population):
+        values = dict(unit_values(conn, round_id, level, "share_national"))
+        return legend_for("share", population, values.values()), values
+
+    layer.map_values = map_values
+    layer.overlay_table = lambda conn, *, round_id: [{"pcode": p, "score": v}
+                                                    for p, v in unit_values(conn, round_id, 1, "share_national")]
+    layer.method_card = lambda: "# Fragility index\n\nHow it is made.\n"
+    monkeypatch.setitem(sys.modules, "service.fragility", layer)
+    assert "fragility" in map_indicators()
+
+    with figures_engine.connect() as conn:
+        data = load_map(conn, MapSpec(120, "idp", 1, "fragility"))
+    assert render.render(data, tmp_path / "m", ("png",), dpi=30)["png"].name == "irq_dtm_idp_fragility_adm1_r120_A4L_20210228.png"
+
+    out = tmp_path / "pkg"
+    package.build(figures_engine, 120, out, population="idp", dpi=30, workers=1, extents=[])
+    assert (out / "fragility" / "fragility_method.md").read_text().startswith("# Fragility index")
+    overlay = (out / "fragility" / "irq_dtm_idp_fragility_overlay_r120_20210228.csv").read_text(encoding="utf-8-sig")
+    assert overlay.splitlines()[0] == "pcode,score" and len(overlay.splitlines()) == 19
+    assert "fragility/fragility_method.md" in {f["path"] for f in json.loads((out / "manifest.json").read_text())["files"]}
