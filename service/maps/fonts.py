@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import threading
 import warnings
 from pathlib import Path
 
@@ -98,10 +99,15 @@ def _lean_pdf_subsets() -> None:
     pdfps.get_glyphs_subset = get_glyphs_subset
 
 
+# warnings filters are process-wide: drawing threads (the HTTP server's) take turns, so one
+# thread leaving the block never lifts the filter of another still drawing
+_STRICT = threading.RLock()
+
+
 @contextlib.contextmanager
 def strict_glyphs():
     """Within: a missing glyph raises ``MissingGlyph`` instead of drawing a box."""
-    with warnings.catch_warnings():
+    with _STRICT, warnings.catch_warnings():
         warnings.filterwarnings("error", message=r"Glyph .* missing from font")
         try:
             yield
