@@ -92,4 +92,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         app.include_router(module.router)
     from service.api import fragility as fragility_api
     app.include_router(fragility_api.router)
+
+    from service.api import maps as maps_api  # static maps, charts, information packages
+
+    app.include_router(maps_api.router)
     return app

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from service.cli import boundaries, db, export, fragility, imports, rounds, serve, tiles, tokens
+from service.cli import boundaries, db, export, fragility, imports, maps, rounds, serve, tiles, tokens
 from service.cli.common import Cli, State
 
 app = Cli(help="DTM Atlas: displacement figures, boundaries, maps and exports.", no_args_is_help=True,
@@ -28,6 +28,8 @@ app.add_typer(imports.app, name="import")
 app.add_typer(rounds.app, name="rounds")
 app.add_typer(tokens.app, name="token")
 app.add_typer(fragility.app, name="fragility")
+app.add_typer(maps.app, name="maps")
+app.add_typer(maps.package_app, name="package")
 app.command("demo")(serve.demo)
 app.command("serve")(serve.serve)
 

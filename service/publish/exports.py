@@ -56,6 +56,7 @@ DISCLAIMER = (
 )
 XLSX_MAX_ROWS = 1_048_576 - 2  # header and HXL rows
 FILE_BATCH = 20_000  # rows per pyogrio append
+GPKG_VERSION = "1.2"  # every GeoPackage written (GDAL's default, 1.4, warns in QGIS 3.22 LTR)
 
 
 @dataclass(frozen=True)
@@ -399,6 +400,8 @@ def write_ogr(conn: Connection, job: ExportJob, path: Path, driver: str, *, laye
                   encoding="UTF-8" if driver == "ESRI Shapefile" else None)
     first_opts = dict(layer_options or {})
     if driver == "GPKG":
+        # GeoPackage 1.2: QGIS 3.22 LTR / GDAL 3.6 open 1.4 files only with a "partially supported" warning
+        dataset_options = {"VERSION": GPKG_VERSION, **(dataset_options or {})}
         first_opts.setdefault("DESCRIPTION", f"{job.meta['title']}. Credit: {CREDIT}. {DISCLAIMER}")
         first_opts.setdefault("IDENTIFIER", job.base)
     n = 0

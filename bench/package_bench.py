@@ -1,0 +1,140 @@
+"""Information package benchmark: the whole package of a round and one map, on the real data.
+
+    .venv/bin/python bench/package_bench.py                      # throw-away embedded PostGIS in a temp folder
+    .venv/bin/python bench/package_bench.py --database-url URL   # a scratch database on that server (dropped after)
+    .venv/bin/python bench/package_bench.py --repeat 3 --map-repeat 5
+
+Loads the demo data (Iraq COD-AB, the Dec 2017 and Feb 2021 IDP and the Feb 2021 returnee
+master lists from ../shared/data) into its own database, then:
+
+1. the package of round 120 as ``dtm-atlas package --round 120 --out DIR`` run as a new
+   process (imports, database connection and worker start-up included): national + 18
+   governorate maps x 2 populations, PNG (300 dpi) + PDF, folium HTML, charts, exports,
+   tables, summary, manifest. Target: <= 60 s on the 2-CPU machine.
+2. one map (the national district map of IDPs), data read + PNG + PDF, in a warm process
+   (imports done, one map drawn before). Target: <= 5 s.
+
+It prints numbers and asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+
+def _db(database_url: str | None):
+    from exports_bench import _embedded_db, _server_db
+
+    return _server_db(database_url) if database_url else _embedded_db()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
+    ap.add_argument("--round", type=int, default=120)
+    ap.add_argument("--repeat", type=int, default=1, help="package builds")
+    ap.add_argument("--map-repeat", type=int, default=5, help="warm single-map renders")
+    ap.add_argument("--keep", type=Path, help="keep the last package in this folder")
+    args = ap.parse_args()
+
+    from sqlalchemy import create_engine
+
+    from service import db
+    from service.demo import load_demo
+    from service.core.settings import Settings
+
+    url, drop = _db(args.database_url)
+    try:
+        engine = create_engine(db.normalise_url(url))
+        db.migrate(engine)
+        t0 = time.perf_counter()
+        load_demo(engine, Settings(database_url=url))
+        print(f"demo data loaded in {time.perf_counter() - t0:.1f} s")
+        print(f"CPUs: {os.cpu_count()}, load average before: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+
+        env = {**os.environ, "DATABASE_URL": url, "DTM_ATLAS_LOG_LEVEL": "warning"}
+        cli = str(ROOT / ".venv" / "bin" / "dtm-atlas")
+        times = []
+        for i in range(args.repeat):
+            out = Path(tempfile.mkdtemp(prefix="dtm-package-bench-")) / "package"
+            cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            t0 = time.perf_counter()
+            done = subprocess.run([cli, "package", "--round", str(args.round), "--out", str(out)], env=env,
+                                  capture_output=True, text=True)
+            seconds = time.perf_counter() - t0
+            cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
+            if done.returncode != 0:
+                print(done.stdout[-2000:], done.stderr[-4000:])
+                raise SystemExit(f"dtm-atlas package failed ({done.returncode})")
+            files = [p for p in out.rglob("*") if p.is_file()]
+            kinds = {}
+            for p in files:
+                kinds[p.suffix] = kinds.get(p.suffix, 0) + 1
+            size = sum(p.stat().st_size for p in files)
+            times.append(seconds)
+            print(f"package {i + 1}: {seconds:.1f} s wall (new process), {len(files)} files, {size / 1e6:.1f} MB; "
+                  + ", ".join(f"{k or 'no ext'}: {v}" for k, v in sorted(kinds.items())))
+            print("  " + " ".join(done.stdout.strip().splitlines()[-3:]))
+            # the CLI and its map workers (not the database server): on N idle CPUs the wall time
+            # cannot be under cpu / N; the gap to the wall time is waiting (for the database, or
+            # for CPUs other processes hold)
+            print(f"  CPU time of the command and its workers: {cpu:.1f} s (/ {os.cpu_count()} CPUs = "
+                  f"{cpu / (os.cpu_count() or 1):.1f} s); load average now {os.getloadavg()[0]:.2f}")
+            if args.keep and i == args.repeat - 1:
+                shutil.rmtree(args.keep, ignore_errors=True)
+                shutil.move(str(out), str(args.keep))
+            else:
+                shutil.rmtree(out.parent, ignore_errors=True)
+        print(f"package: best {min(times):.1f} s, median {statistics.median(times):.1f} s (target <= 60 s)")
+
+        from service.maps import render
+        from service.maps.data import MapSpec, load_map
+
+        tmp = Path(tempfile.mkdtemp(prefix="dtm-map-bench-"))
+        spec = MapSpec(args.round, "idp", 2)
+
+        def one() -> tuple[float, ...]:
+            c0 = time.process_time()
+            t0 = time.perf_counter()
+            with engine.connect() as conn:
+                data = load_map(conn, spec)
+            t1 = time.perf_counter()
+            fig = render.figure(data)
+            t2 = time.perf_counter()
+            render.save(fig, tmp / "m.png", "png", title="bench")
+            t3 = time.perf_counter()
+            render.save(fig, tmp / "m.pdf", "pdf", title="bench")
+            t4 = time.perf_counter()
+            return t4 - t0, t1 - t0, t2 - t1, t3 - t2, t4 - t3, time.process_time() - c0
+
+        cold = one()
+        print(f"one map, first in this process: {cold[0]:.2f} s")
+        runs = [one() for _ in range(args.map_repeat)]
+        tot = [r[0] for r in runs]
+        med = [statistics.median(r[i] for r in runs) for i in range(6)]
+        print(f"one map PNG (300 dpi) + PDF, warm: best {min(tot):.2f} s, median {med[0]:.2f} s (target <= 5 s); "
+              f"median read {med[1]:.2f}, layout and labels {med[2]:.2f}, PNG {med[3]:.2f}, PDF {med[4]:.2f} s; "
+              f"CPU time of this process {med[5]:.2f} s")
+        shutil.rmtree(tmp, ignore_errors=True)
+        print(f"load average after: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+        engine.dispose()
+    finally:
+        drop()
+
+
+if __name__ == "__main__":
+    main()

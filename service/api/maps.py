@@ -1,0 +1,192 @@
+"""Static maps, charts and the information package over HTTP.
+
+``GET /maps/{name}.{png|pdf|html}``: ``choropleth`` (``?round=&population=&level=&indicator=
+&extent=&paper=&orientation=&dpi=``; ``fragility`` too once that layer exists), ``trend``
+and ``change`` (charts). Rendered on demand and kept in the tile cache (in-process LRU or
+Redis) under the data version, so an import makes every older map unreachable; ETag/304.
+
+``GET /packages/{round}.zip?population=both``: the information package, built once per data
+version into ``DATA_DIR/packages/v{version}/`` and then served from there (older versions'
+packages are removed when a newer one is built).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import shutil
+import threading
+from pathlib import Path
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import FileResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+router = APIRouter(tags=["maps"])
+
+MEDIA = {"png": "image/png", "pdf": "application/pdf", "html": "text/html; charset=utf-8"}
+MAPS_FORMAT = 1  # part of the cache key: bump when the drawing changes for the same data
+# how /packages builds (the tests make small ones: low dpi, one governorate)
+PACKAGE_OPTIONS: dict = {"dpi": 300, "extents": None, "workers": None}
+_locks: dict[str, asyncio.Lock] = {}
+_package_locks: dict[str, threading.Lock] = {}
+_package_guard = threading.Lock()
+
+
+def _error(exc) -> HTTPException:
+    return HTTPException(status_code=exc.status, detail=exc.message)
+
+
+def _produce_map(engine, name: str, ext: str, q: dict) -> tuple[str, bytes]:
+    import tempfile
+
+    from service.maps import charts, interactive, render
+    from service.maps.data import MapRequestError, MapSpec, load_map, resolve_round
+
+    with tempfile.TemporaryDirectory(prefix="dtm-map-") as tmp:
+        with engine.connect() as conn:
+            if name in ("choropleth", "fragility"):
+                indicator = "fragility" if name == "fragility" else q["indicator"]
+                data = load_map(conn, MapSpec(q["round"], q["population"], q["level"], indicator, q["extent"],
+                                              q["paper"], q["orientation"]))
+            else:
+                rnd = resolve_round(conn, MapSpec(q["round"], q["population"]).checked())
+                chart = charts.load_trend(conn, rnd["country"]) if name == "trend" else charts.load_change(conn, rnd)
+        if name in ("choropleth", "fragility"):
+            path = interactive.write(data, Path(tmp)) if ext == "html" else \
+                render.render(data, Path(tmp), (ext,), dpi=q["dpi"])[ext]
+        else:
+            if ext == "html":
+                raise MapRequestError(400, f"{name} is a chart: ask for .png or .pdf")
+            paths = (charts.render_trend(chart, rnd, Path(tmp), (ext,), dpi=q["dpi"]) if name == "trend"
+                     else charts.render_change(chart, Path(tmp), (ext,), dpi=q["dpi"]))
+            path = paths[ext]
+        return path.name, path.read_bytes()
+
+
+@router.get("/maps/{name}.{ext}", summary="A static map or chart (PNG, PDF) or the map as offline HTML",
+            response_class=Response,
+            responses={200: {"content": {m: {} for m in MEDIA.values()}}, 400: {"description": "bad parameter"},
+                       404: {"description": "unknown map, round or governorate"}})
+async def map_file(
+    request: Request,
+    name: str,
+    ext: str,
+    round_number: Annotated[int | None, Query(alias="round", ge=0, description="DTM round number (default: the latest)")] = None,
+    population: Annotated[str, Query(description="idp or returnee")] = "idp",
+    level: Annotated[int, Query(description="1 governorates, 2 districts, 3 sub-districts")] = 2,
+    indicator: Annotated[str, Query(description="individuals, families, change, share")] = "individuals",
+    extent: Annotated[str, Query(description="national or a governorate P-code")] = "national",
+    paper: Annotated[str, Query(description="A4 or A3")] = "A4",
+    orientation: Annotated[str, Query(description="landscape or portrait")] = "landscape",
+    dpi: Annotated[int, Query(ge=30, le=300, description="PNG resolution")] = 300,
+):
+    from service.api.httpcache import etag_matches as _etag_matches, get_service
+    from service.maps.data import MapRequestError, MapSpec, map_indicators
+
+    names = ["choropleth", "trend", "change"] + (["fragility"] if "fragility" in map_indicators() else [])
+    if name not in names:
+        raise HTTPException(404, f"unknown map {name!r}: use {', '.join(names)}")
+    if ext not in MEDIA:
+        raise HTTPException(404, f"unknown format .{ext}: use .png, .pdf or .html")
+    q = {"round": round_number, "population": population, "level": level, "indicator": indicator, "extent": extent,
+         "paper": paper, "orientation": orientation, "dpi": dpi if ext == "png" else 300}
+    try:  # parameters checked before any cache or database work
+        spec = MapSpec(round_number, population, level, indicator if name != "fragility" else "fragility", extent,
+                       paper, orientation).checked()
+    except MapRequestError as exc:
+        raise _error(exc) from None
+    q["extent"], q["paper"] = spec.extent, spec.paper
+    if name in ("trend", "change"):  # charts depend on the round and population only
+        q = {"round": round_number, "population": population, "dpi": q["dpi"]}
+    service = get_service(request.app)
+    version = await service.version()
+    key = f"v{version}:maps{MAPS_FORMAT}:{name}.{ext}:{sorted(q.items())!r}"
+    status = "hit"
+    entry = await service.cache.get(key)
+    if entry is None:
+        lock = _locks.setdefault(key, asyncio.Lock())
+        async with lock:  # one rendering per map and version, however many ask at once
+            entry = await service.cache.get(key)
+            if entry is None:
+                status = "miss"
+                try:
+                    file_name, raw = await run_in_threadpool(_produce_map, request.app.state.engine, name, ext, q)
+                except MapRequestError as exc:
+                    raise _error(exc) from None
+                digest = hashlib.blake2b(raw, digest_size=8).hexdigest()
+                entry = f"{digest}\n{file_name}\n".encode() + raw
+                await service.cache.set(key, entry)
+        _locks.pop(key, None)
+    digest, file_name, raw = entry.split(b"\n", 2)
+    headers = {"ETag": f'W/"{digest.decode()}"', "Cache-Control": service.cache_control, "X-Data-Version": str(version),
+               "X-Cache": status,
+               "Content-Disposition": f'{"inline" if ext != "html" else "attachment"}; filename="{file_name.decode()}"'}
+    if _etag_matches(request, headers["ETag"]):
+        return Response(status_code=304, headers=headers)
+    return Response(raw, media_type=MEDIA[ext], headers=headers)
+
+
+def _package_path(settings, version: int, round_number: int, population: str) -> Path:
+    return Path(settings.data_dir) / "packages" / f"v{version}" / f"r{round_number}_{population}.zip"
+
+
+def _build_package(engine, settings, version: int, round_number: int, population: str) -> Path:
+    from service.maps import package
+
+    target = _package_path(settings, version, round_number, population)
+    key = str(target)
+    with _package_guard:
+        lock = _package_locks.setdefault(key, threading.Lock())
+    with lock:
+        if target.exists():
+            return target
+        target.parent.mkdir(parents=True, exist_ok=True)
+        plan = package.plan(engine, round_number, population, extents=PACKAGE_OPTIONS["extents"])
+        part = target.with_suffix(".build.zip")
+        part.unlink(missing_ok=True)
+        package.build(engine, round_number, part, population=population, the_plan=plan, dpi=PACKAGE_OPTIONS["dpi"],
+                      workers=PACKAGE_OPTIONS["workers"])
+        part.replace(target)
+        for old in target.parent.parent.glob("v*"):  # packages of older data versions
+            if old != target.parent:
+                shutil.rmtree(old, ignore_errors=True)
+        return target
+
+
+@router.get("/packages/{round_number}.zip", summary="The information package of a round (zip)",
+            response_class=FileResponse,
+            responses={200: {"content": {"application/zip": {}}}, 400: {"description": "bad parameter"},
+                       404: {"description": "no data for that round"}})
+async def package_zip(
+    request: Request,
+    round_number: int,
+    population: Annotated[Literal["both", "idp", "returnee"], Query(description="idp, returnee or both")] = "both",
+):
+    """Built on the first request after an import (about a minute), then served as a file."""
+    from service.api.httpcache import get_service
+    from service.maps import package
+    from service.maps.data import MapRequestError
+
+    version = await get_service(request.app).version()
+    engine, settings = request.app.state.engine, request.app.state.settings
+    target = _package_path(settings, version, round_number, population)
+    status = "hit"
+    if not target.exists():
+        status = "miss"
+        try:
+            await run_in_threadpool(package.plan, engine, round_number, population)  # 404/400 before building
+            target = await run_in_threadpool(_build_package, engine, settings, version, round_number, population)
+        except MapRequestError as exc:
+            raise _error(exc) from None
+    with engine.connect() as conn:
+        from service.core.rounds import find_round
+
+        rnd = next(r for p in ("idp", "returnee") if population in ("both", p)
+                   and (r := find_round(conn, round_number=round_number, population=p)))
+    name = package.package_base(round_number, rnd["reporting_date"], rnd["country"])
+    if population != "both":
+        name = name.replace("_package_", f"_{population}_package_")
+    return FileResponse(target, media_type="application/zip", filename=f"{name}.zip",
+                        headers={"X-Data-Version": str(version), "X-Cache": status})

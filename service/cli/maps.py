@@ -1,0 +1,141 @@
+"""``dtm-atlas maps render ...`` and ``dtm-atlas package ...``."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from service.cli.common import open_engine
+from rich.console import Console
+
+console = Console()
+err = Console(stderr=True)
+
+app = typer.Typer(help="Static maps (PNG 300 dpi, PDF) and their interactive HTML, and charts of a round.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+package_app = typer.Typer(help="The monthly information package of a round (maps, charts, exports, tables, summary).",
+                          invoke_without_command=True, pretty_exceptions_enable=False)
+
+
+def _fail(message: str, code: int = 2):
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+@app.command("render")
+def render_cmd(
+    round_number: Annotated[Optional[int], typer.Option("--round", help="DTM round number (default: the latest)")] = None,
+    population: Annotated[str, typer.Option(help="idp or returnee")] = "idp",
+    level: Annotated[int, typer.Option(help="1 governorates, 2 districts, 3 sub-districts")] = 2,
+    indicator: Annotated[str, typer.Option(help="individuals, families, change, share (fragility once that layer exists)")] = "individuals",
+    extent: Annotated[str, typer.Option(help="national, or a governorate P-code (e.g. IQG01)")] = "national",
+    paper: Annotated[str, typer.Option(help="A4 or A3")] = "A4",
+    orientation: Annotated[str, typer.Option(help="landscape or portrait")] = "landscape",
+    fmt: Annotated[str, typer.Option("--format", help="Comma-separated: png, pdf, html")] = "png,pdf",
+    dpi: Annotated[int, typer.Option(help="PNG resolution", min=30, max=600)] = 300,
+    out: Annotated[Path, typer.Option(help="Output folder")] = Path("."),
+):
+    """Render one map, named by the OCHA convention (e.g. irq_dtm_idp_adm2_r120_A4L_20210228.pdf)."""
+    from service.maps import interactive, render
+    from service.maps.data import MapRequestError, MapSpec, load_map
+    from service.maps.fonts import MissingGlyph
+
+    formats = [f.strip().lower() for f in fmt.split(",") if f.strip()]
+    bad = [f for f in formats if f not in ("png", "pdf", "html")]
+    if bad or not formats:
+        _fail(f"--format: unsupported {', '.join(bad) or '(none)'}; use png, pdf, html (comma-separated)")
+    engine = open_engine()
+    t0 = time.perf_counter()
+    try:
+        with engine.connect() as conn:
+            data = load_map(conn, MapSpec(round_number, population, level, indicator, extent, paper, orientation))
+        static = [f for f in formats if f != "html"]
+        paths = list(render.render(data, out, static, dpi=dpi).values()) if static else []
+        if "html" in formats:
+            paths.append(interactive.write(data, out))
+    except MapRequestError as exc:
+        _fail(exc.message)
+    except MissingGlyph as exc:
+        _fail(str(exc), 1)
+    for p in paths:
+        console.print(f"{p} ({p.stat().st_size:,} bytes)", highlight=False)
+    console.print(f"in {time.perf_counter() - t0:.1f} s", highlight=False)
+
+
+@app.command("chart")
+def chart_cmd(
+    round_number: Annotated[Optional[int], typer.Option("--round", help="DTM round number (default: the latest)")] = None,
+    population: Annotated[str, typer.Option(help="idp or returnee (for the change chart)")] = "idp",
+    kind: Annotated[str, typer.Option(help="trend (national, every round) or change (governorates)")] = "trend",
+    fmt: Annotated[str, typer.Option("--format", help="Comma-separated: png, pdf")] = "png,pdf",
+    out: Annotated[Path, typer.Option(help="Output folder")] = Path("."),
+):
+    """The national trend of IDPs and returnees, or the governorates' change since the previous round."""
+    from service.maps import charts
+    from service.maps.data import MapRequestError, MapSpec, resolve_round
+
+    formats = [f.strip().lower() for f in fmt.split(",") if f.strip()]
+    if kind not in ("trend", "change") or any(f not in ("png", "pdf") for f in formats):
+        _fail("--kind is trend or change; --format png and/or pdf")
+    engine = open_engine()
+    try:
+        with engine.connect() as conn:
+            rnd = resolve_round(conn, MapSpec(round_number, population).checked())
+            if kind == "trend":
+                paths = charts.render_trend(charts.load_trend(conn, rnd["country"]), rnd, out, formats)
+            else:
+                paths = charts.render_change(charts.load_change(conn, rnd), out, formats)
+    except MapRequestError as exc:
+        _fail(exc.message)
+    for p in paths.values():
+        console.print(f"{p} ({p.stat().st_size:,} bytes)", highlight=False)
+
+
+@package_app.callback()
+def package_cmd(
+    ctx: typer.Context,
+    round_number: Annotated[int, typer.Option("--round", help="DTM round number")],
+    population: Annotated[str, typer.Option(help="idp, returnee or both")] = "both",
+    out: Annotated[Optional[Path], typer.Option(help="A new folder, or a file name ending in .zip "
+                                                     "(default: ./<package name>.zip)")] = None,
+    governorates: Annotated[Optional[str], typer.Option(help="Only these governorates' maps (comma-separated "
+                                                             "P-codes; default: all)")] = None,
+    dpi: Annotated[int, typer.Option(help="PNG resolution of the maps", min=30, max=600)] = 300,
+    workers: Annotated[Optional[int], typer.Option(help="Processes drawing maps (default: one per CPU)", min=1)] = None,
+):
+    """Write the information package of a round: national and governorate maps (PNG + PDF) for
+    IDPs and returnees, folium HTML, charts, exports (GeoPackage, shapefile, CSV with HXL, XLSX),
+    summary tables, a one-page summary PDF, README and a SHA-256 manifest."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from service.maps import package
+    from service.maps.data import MapRequestError
+
+    engine = open_engine()
+    extents = [g.strip().upper() for g in governorates.split(",") if g.strip()] if governorates else None
+    try:
+        plan = package.plan(engine, round_number, population, extents=extents)
+    except MapRequestError as exc:
+        _fail(exc.message)
+    if out is None:
+        first = next(iter(plan.rounds.values()))
+        out = Path.cwd() / f"{package.package_base(round_number, first['reporting_date'], first['country'])}.zip"
+    columns = (TextColumn("[bold]package[/]"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+               TextColumn("{task.description}"))
+    try:
+        with Progress(*columns, console=console, transient=False) as bar:
+            task = bar.add_task("starting", total=plan.steps)
+            result = package.build(engine, round_number, out, dpi=dpi, workers=workers, the_plan=plan,
+                                   progress=lambda what: bar.update(task, advance=1, description=what))
+            bar.update(task, completed=plan.steps, description="done")
+    except (MapRequestError, package.PackageError) as exc:
+        _fail(getattr(exc, "message", str(exc)))
+    size = result.path.stat().st_size if result.path.is_file() else sum(
+        f.stat().st_size for f in result.path.rglob("*") if f.is_file())
+    console.print(f"{result.path}: {len(result.files)} files, {size / 1e6:.1f} MB, data version {result.data_version}, "
+                  f"in {result.seconds:.1f} s", highlight=False)

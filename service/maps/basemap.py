@@ -1,0 +1,117 @@
+"""Neighbouring countries for context: Natural Earth 1:10m admin-0 countries as shipped by the
+npm package ``world-atlas`` (``maps/node_modules/world-atlas/countries-10m.json``, installed by
+``./dev``; nothing is downloaded at run time).
+
+The file is TopoJSON; ``decode_topojson`` turns it into shapely geometries (quantised,
+delta-encoded arcs stitched into rings), so no Node.js step is needed at run time.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+
+import numpy as np
+import shapely
+from shapely.geometry import box
+
+ROOT = Path(__file__).resolve().parents[2]
+WORLD_ATLAS = ROOT / "maps" / "node_modules" / "world-atlas"
+COUNTRIES = WORLD_ATLAS / "countries-10m.json"
+SOURCE = "Natural Earth 1:10m admin-0 countries (public domain), via the npm package world-atlas"
+IRAQ_NE_ID = "368"  # ISO 3166-1 numeric, the feature id in world-atlas
+
+
+class BasemapMissing(RuntimeError):
+    pass
+
+
+def _arcs(topology: dict) -> list[np.ndarray]:
+    t = topology.get("transform")
+    out = []
+    for arc in topology["arcs"]:
+        a = np.asarray(arc, dtype=float)[:, :2]
+        if t:
+            a = np.cumsum(a, axis=0) * np.asarray(t["scale"]) + np.asarray(t["translate"])
+        out.append(a)
+    return out
+
+
+def _ring(arcs: list[np.ndarray], indexes: list[int]) -> np.ndarray:
+    parts = []
+    for n, i in enumerate(indexes):
+        a = arcs[i] if i >= 0 else arcs[~i][::-1]
+        parts.append(a if n == 0 else a[1:])  # consecutive arcs share their end points
+    return np.concatenate(parts)
+
+
+def _polygon(arcs: list[np.ndarray], rings_arcs: list[list[int]]):
+    # quantisation collapses the tiniest islands and lakes to fewer than 4 points: left out
+    rings = [r for r in (_ring(arcs, a) for a in rings_arcs)]
+    if len(rings[0]) < 4:
+        return None
+    return shapely.Polygon(rings[0], [r for r in rings[1:] if len(r) >= 4])
+
+
+def _geometry(arcs: list[np.ndarray], g: dict):
+    kind = g.get("type")
+    if kind == "Polygon":
+        return _polygon(arcs, g["arcs"])
+    if kind == "MultiPolygon":
+        polys = [p for p in (_polygon(arcs, a) for a in g["arcs"]) if p is not None]
+        return shapely.MultiPolygon(polys) if polys else None
+    return None  # null geometries (and points, lines: not in this file)
+
+
+def _arc_ids(g: dict) -> list[int]:
+    nested = g.get("arcs") or []
+    if g.get("type") == "Polygon":
+        nested = [nested]
+    return [i if i >= 0 else ~i for poly in nested for ring in poly for i in ring]
+
+
+def decode_topojson(topology: dict, obj: str, region: tuple[float, float, float, float] | None = None
+                    ) -> list[tuple[str | None, dict, object]]:
+    """``(id, properties, shapely geometry)`` of the polygonal geometries of object ``obj``
+    (only those with an arc in the ``region`` box, when given)."""
+    arcs = _arcs(topology)
+    if region is not None:
+        x0, y0, x1, y1 = region
+        lo = np.array([a.min(axis=0) for a in arcs])
+        hi = np.array([a.max(axis=0) for a in arcs])
+        near = (lo[:, 0] <= x1) & (hi[:, 0] >= x0) & (lo[:, 1] <= y1) & (hi[:, 1] >= y0)
+    out = []
+    for g in topology["objects"][obj]["geometries"]:
+        if region is not None and not any(near[i] for i in _arc_ids(g)):
+            continue
+        geom = _geometry(arcs, g)
+        if geom is not None:
+            out.append((g.get("id"), g.get("properties") or {}, geom if geom.is_valid else shapely.make_valid(geom)))
+    return out
+
+
+REGION = (20.0, 10.0, 70.0, 50.0)  # lon/lat: every map extent of Iraq with its neighbours fits
+
+
+@functools.lru_cache(maxsize=1)
+def countries() -> list[tuple[str | None, str, object]]:
+    """``(ISO numeric id, name, lon/lat geometry)`` of the Natural Earth countries around Iraq."""
+    if not COUNTRIES.exists():
+        raise BasemapMissing(f"{COUNTRIES} is missing: run ./dev setup (npm ci in maps/) to install world-atlas")
+    topology = json.loads(COUNTRIES.read_text())
+    return [(i, p.get("name", ""), g) for i, p, g in decode_topojson(topology, "countries", REGION)]
+
+
+def neighbours(bounds_lonlat: tuple[float, float, float, float], exclude_id: str = IRAQ_NE_ID
+               ) -> list[tuple[str, object]]:
+    """``(name, geometry)`` of the countries other than ``exclude_id`` clipped to a lon/lat box."""
+    clip = box(*bounds_lonlat)
+    out = []
+    for cid, name, geom in countries():
+        if cid == exclude_id or not geom.intersects(clip):
+            continue
+        part = shapely.intersection(geom, clip)
+        if not part.is_empty:
+            out.append((name, part))
+    return out

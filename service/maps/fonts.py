@@ -1,0 +1,117 @@
+"""Fonts of the static maps: Noto Sans with Noto Sans Arabic as its fallback (Debian
+``fonts-noto-core``). matplotlib >= 3.11 shapes Arabic and lays it out right to left itself
+(no reshaper or bidi step). PDFs embed subsets of both fonts as TrueType (``pdf.fonttype``
+42), so the text stays text (pdftotext finds it) and prints as drawn.
+
+A glyph missing from both fonts would be drawn as a box: ``strict_glyphs()`` turns matplotlib's
+"Glyph ... missing from font(s)" warning into ``MissingGlyph``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import threading
+import warnings
+from pathlib import Path
+
+FONT_DIRS = [Path(p) for p in os.environ.get("DTM_ATLAS_FONT_DIRS", "/usr/share/fonts/truetype/noto").split(":")]
+FONT_FILES = ["NotoSans-Regular.ttf", "NotoSans-Bold.ttf", "NotoSans-Italic.ttf",
+              "NotoSansArabic-Regular.ttf", "NotoSansArabic-Bold.ttf"]
+FAMILY = ["Noto Sans", "Noto Sans Arabic"]
+
+
+class MissingGlyph(ValueError):
+    """A character that no map font has (it would be drawn as a box)."""
+
+
+class FontsMissing(RuntimeError):
+    pass
+
+
+def _find(name: str) -> Path | None:
+    for d in FONT_DIRS:
+        if (d / name).exists():
+            return d / name
+    return None
+
+
+@functools.lru_cache(maxsize=1)
+def setup() -> None:
+    """Register the Noto fonts with matplotlib and set the map defaults (once per process)."""
+    import matplotlib
+
+    matplotlib.use("agg", force=False)
+    from matplotlib import font_manager
+
+    missing = [n for n in FONT_FILES if _find(n) is None]
+    if missing:
+        raise FontsMissing(f"fonts {', '.join(missing)} not found in {':'.join(map(str, FONT_DIRS))}: "
+                           "install Debian's fonts-noto-core (./dev setup does)")
+    for n in FONT_FILES:
+        font_manager.fontManager.addfont(str(_find(n)))
+    matplotlib.rcParams.update({
+        "font.family": FAMILY,
+        "pdf.fonttype": 42,  # TrueType subsets: text stays searchable and selectable
+        "ps.fonttype": 42,
+        "svg.fonttype": "none",
+        "text.parse_math": False,  # "$" in a name is a dollar sign
+        "axes.unicode_minus": True,
+        "path.simplify": True,
+    })
+    _lean_pdf_subsets()
+
+
+def _lean_pdf_subsets() -> None:
+    """PDF font subsets without the OpenType layout tables (GSUB, GPOS, GDEF): matplotlib
+    embeds glyphs already shaped, by glyph id, so a PDF never uses them, and reading them is
+    most of the subsetting time (a third of a map's PDF). Applied only when matplotlib's
+    private ``get_glyphs_subset(fontfile, glyphs)`` is the one this was written for (3.11)."""
+    import inspect
+
+    from matplotlib.backends import _backend_pdf_ps as pdfps
+
+    original = getattr(pdfps, "get_glyphs_subset", None)
+    if original is None or getattr(original, "_dtm_lean", False):
+        return
+    if list(inspect.signature(original).parameters) != ["fontfile", "glyphs"]:
+        return
+    from fontTools import subset
+
+    base_options = subset.Options
+
+    def lean_options(*args, **kwargs):
+        options = base_options(*args, **kwargs)
+        options.layout_features = []
+        options.layout_closure = False
+        options.drop_tables += ["GSUB", "GPOS", "GDEF", "BASE", "JSTF", "MATH"]
+        return options
+
+    def get_glyphs_subset(fontfile, glyphs):
+        subset.Options = lean_options
+        try:
+            return original(fontfile, glyphs)
+        finally:
+            subset.Options = base_options
+
+    get_glyphs_subset._dtm_lean = True
+    pdfps.get_glyphs_subset = get_glyphs_subset
+
+
+# warnings filters are process-wide: drawing threads (the HTTP server's) take turns, so one
+# thread leaving the block never lifts the filter of another still drawing
+_STRICT = threading.RLock()
+
+
+@contextlib.contextmanager
+def strict_glyphs():
+    """Within: a missing glyph raises ``MissingGlyph`` instead of drawing a box."""
+    with _STRICT, warnings.catch_warnings():
+        warnings.filterwarnings("error", message=r"Glyph .* missing from font")
+        try:
+            yield
+        except UserWarning as exc:
+            if "missing from font" in str(exc):
+                raise MissingGlyph(f"{exc} (the map fonts are {', '.join(FAMILY)})") from None
+            raise

@@ -1,0 +1,184 @@
+"""Interactive maps for partners who get files, not servers: one self-contained folium
+(Leaflet) HTML per static map, with the same classes and colours (the ``MapData``'s
+``Classification``), a legend, tooltips in English and Arabic, neighbouring countries in grey.
+
+It works offline: Leaflet's JavaScript and CSS come from npm (``maps/node_modules/leaflet``,
+installed by ``./dev``) and are inlined (its CSS images as data URIs); folium's CDN links
+(Leaflet, jQuery, Bootstrap, Font Awesome) are left out, and no tile layer is added. The page
+loads nothing from anywhere else.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import html
+import re
+from pathlib import Path
+
+import shapely
+
+from service.maps.basemap import ROOT
+from service.maps.data import LEVEL_NAMES, MapData, to_lonlat
+from service.maps.render import DISCLAIMER, base_name, title_texts
+
+LEAFLET = ROOT / "maps" / "node_modules" / "leaflet" / "dist"
+
+
+class LeafletMissing(RuntimeError):
+    pass
+
+
+@functools.lru_cache(maxsize=1)
+def leaflet_assets() -> tuple[str, str]:
+    """(JavaScript, CSS) of Leaflet, the CSS's images inlined as data URIs."""
+    js, css = LEAFLET / "leaflet.js", LEAFLET / "leaflet.css"
+    if not js.exists() or not css.exists():
+        raise LeafletMissing(f"{LEAFLET} is missing: run ./dev setup (npm ci in maps/) to install Leaflet")
+
+    def data_uri(m: re.Match) -> str:
+        img = LEAFLET / m.group(1)
+        if not img.exists():
+            return "none"
+        return f"url(data:image/png;base64,{base64.b64encode(img.read_bytes()).decode()})"
+
+    css_text = re.sub(r"url\((images/[^)]+)\)", data_uri, css.read_text())
+    return js.read_text(), css_text
+
+
+def _fmt(value, number_format: str) -> str:
+    if value is None:
+        return "No data"
+    if number_format == "percent":
+        return f"{value * 100:.2f}%"
+    if number_format == "signed":
+        return f"{int(value):+,}"
+    if isinstance(value, float) and not value.is_integer():
+        return f"{value:,.2f}"
+    return f"{int(value):,}"
+
+
+def feature_collection(data: MapData, tolerance_m: float = 150.0) -> dict:
+    cls = data.classification
+    feats = []
+    for u in data.units:
+        g = to_lonlat(shapely.simplify(u.geom, tolerance_m, preserve_topology=True))
+        feats.append({"type": "Feature", "geometry": shapely.geometry.mapping(g), "properties": {
+            "pcode": u.pcode, "name_en": u.name_en or u.pcode, "name_ar": u.name_ar or "",
+            "value": _fmt(u.value, cls.number_format), "class": cls.label_of(u.value), "color": u.color}})
+    return {"type": "FeatureCollection", "features": feats}
+
+
+def legend_html(data: MapData) -> str:
+    cls = data.classification
+    rows = "".join(
+        f'<div class="row"><span class="sw" style="background:{c}"></span>{html.escape(label)}</div>'
+        for c, label in [*zip(cls.colors, cls.labels), (cls.no_data_color, "No data")])
+    return f"""
+<div id="dtm-legend" class="dtm-legend">
+  <div class="t">{html.escape(cls.title or data.spec.indicator)}</div>{rows}
+  <div class="n">Classes: {html.escape(cls.method.replace('_', ' '))} ({cls.k}), as in the web map and the API.</div>
+</div>"""
+
+
+PAGE_CSS = """
+<style>
+ .dtm-legend{position:absolute;z-index:1000;right:10px;bottom:30px;background:rgba(255,255,255,.92);padding:8px 10px;
+   font:12px/1.35 'Noto Sans','Noto Sans Arabic',Arial,sans-serif;border:1px solid #aaa;border-radius:3px;max-width:260px}
+ .dtm-legend .t{font-weight:bold;margin-bottom:4px}
+ .dtm-legend .sw{display:inline-block;width:18px;height:12px;margin-right:6px;border:1px solid #777;vertical-align:middle}
+ .dtm-legend .n{color:#555;font-size:10px;margin-top:4px}
+ .dtm-title{position:absolute;z-index:1000;left:50px;top:10px;background:rgba(255,255,255,.92);padding:6px 10px;
+   font:13px/1.35 'Noto Sans','Noto Sans Arabic',Arial,sans-serif;border:1px solid #aaa;border-radius:3px;max-width:70%}
+ .dtm-title .s{color:#555;font-size:11px}
+ .dtm-foot{position:absolute;z-index:1000;left:120px;bottom:8px;font:10px 'Noto Sans',Arial,sans-serif;color:#444;
+   background:rgba(255,255,255,.8);padding:2px 6px;max-width:60%}
+ .leaflet-container{background:#eef4f8}
+ [dir=rtl]{unicode-bidi:isolate}
+</style>"""
+
+
+def build(data: MapData):
+    """The folium Map of ``data`` (nothing loaded from outside: see the module docstring)."""
+    import folium
+    from branca.element import Element
+
+    js, css = leaflet_assets()
+    x0, y0, x1, y1 = to_lonlat(shapely.box(*data.view).segmentize((data.view[2] - data.view[0]) / 20)).bounds
+    m = folium.Map(location=[(y0 + y1) / 2, (x0 + x1) / 2], tiles=None, zoom_start=6, control_scale=True,
+                   prefer_canvas=False)
+    m.default_js, m.default_css = [], []  # no CDN: Leaflet is inlined below
+    root = m.get_root()
+    root.header.add_child(Element(f"<style>{css}</style>\n<script>{js}</script>\n{PAGE_CSS}"), name="leaflet_inline")
+    root.header.add_child(Element('<meta charset="utf-8">'), name="charset")
+
+    folium.GeoJson(
+        {"type": "FeatureCollection", "features": [
+            {"type": "Feature", "properties": {"name": n},
+             "geometry": shapely.geometry.mapping(to_lonlat(shapely.simplify(g, 500.0)))}
+            for n, g in data.neighbours]},
+        name="Neighbouring countries", interactive=False,
+        style_function=lambda f: {"fillColor": "#dedede", "color": "#b4b4b4", "weight": 0.8, "fillOpacity": 1},
+    ).add_to(m)
+    if data.context:
+        folium.GeoJson(
+            {"type": "FeatureCollection", "features": [
+                {"type": "Feature", "properties": {},
+                 "geometry": shapely.geometry.mapping(to_lonlat(shapely.simplify(g, 300.0)))} for g in data.context]},
+            name="Other governorates", interactive=False,
+            style_function=lambda f: {"fillColor": "#f3f3f3", "color": "#c4c4c4", "weight": 0.8, "fillOpacity": 1},
+        ).add_to(m)
+    level_one = LEVEL_NAMES[data.spec.level][0]
+    folium.GeoJson(
+        feature_collection(data), name=f"{data.classification.title} by {level_one}",
+        style_function=lambda f: {"fillColor": f["properties"]["color"], "color": "#ffffff", "weight": 0.7,
+                                  "fillOpacity": 0.95},
+        highlight_function=lambda f: {"weight": 2.5, "color": "#333333"},
+        tooltip=folium.GeoJsonTooltip(fields=["name_en", "name_ar", "pcode", "value", "class"],
+                                      aliases=["Name", "الاسم", "P-code", data.classification.title or "value", "Class"],
+                                      localize=False, sticky=True),
+    ).add_to(m)
+    m.fit_bounds([[y0, x0], [y1, x1]])
+    # Leaflet's attribution prefix is a link to its web site: plain text here (nothing points out)
+    # (run once the page's scripts made the map: folium adds the map's own script when rendering)
+    root.script.add_child(Element("document.addEventListener('DOMContentLoaded', function () { "
+                                  f"{m.get_name()}.attributionControl.setPrefix('Leaflet (BSD-2-Clause)'); }});"),
+                          name="attribution_prefix")
+
+    title, subtitle = title_texts(data)
+    rnd = data.round
+    root.html.add_child(Element(
+        f'<div class="dtm-title"><div>{html.escape(title)}</div><div class="s">{html.escape(subtitle)}</div></div>'
+        + legend_html(data)
+        + f'<div class="dtm-foot">Source: IOM DTM Iraq, round {rnd["round_number"]} ({rnd["reporting_date"].isoformat()}); '
+          f'OCHA COD-AB; Natural Earth. {html.escape(DISCLAIMER)} Map ID: {html.escape(base_name(data).upper())}</div>'))
+    return m
+
+
+def write(data: MapData, out_dir: Path) -> Path:
+    """Write the interactive map as ``<static map name>.html`` into ``out_dir``."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"{base_name(data)}.html"
+    path.write_text(build(data).get_root().render(), encoding="utf-8")
+    return path
+
+
+def external_references(page: str) -> list[str]:
+    """``src``/``href`` attributes of the page's elements that point outside the file (none
+    in our pages; the tests check it, and Chromium checks that nothing is requested)."""
+    from html.parser import HTMLParser
+
+    found: list[str] = []
+
+    class Parser(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            for name, value in attrs:
+                if name in ("src", "href") and value and not value.startswith(("#", "data:", "javascript:")):
+                    found.append(f"<{tag} {name}={value!r}>")
+
+    Parser().feed(page)
+    return found
+
+
+__all__ = ["build", "write", "external_references", "leaflet_assets"]

@@ -1,0 +1,342 @@
+"""The monthly information package of a round: one command (``dtm-atlas package``) or one
+request (``GET /packages/{round}.zip``).
+
+Contents (names after ``service/maps/naming.py``; ``docs/maps.md`` lists them):
+
+``maps/national/``        national district map per population, PNG (300 dpi) + PDF
+``maps/governorates/``    one sub-district map per governorate and population, PNG + PDF
+``interactive/``          the folium HTML of every map (offline)
+``charts/``               national trend of IDPs and returnees; top governorates' change
+``data/``                 figures per governorate, district and sub-district: GeoPackage (1.2),
+                          zipped shapefile, CSV with HXL, XLSX (``service.publish.exports``)
+``tables/``               governorate and district totals, change since the previous round
+                          and over 12 months, top districts (CSV with HXL; one XLSX)
+``fragility/``            the fragility overlay table and method card, once that layer exists
+``<...>_summary_...pdf``  the one-page summary
+``README.txt``            contents, sources, terms, disclaimer
+``manifest.json``, ``SHA256SUMS``  SHA-256 of every other file
+
+Maps are drawn in worker processes (matplotlib is single-threaded; the machine's CPUs in
+parallel), the data of every map read first in one REPEATABLE READ snapshot, so the package is
+consistent even while an import commits. Exports and tables are written meanwhile.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import datetime as dt
+import hashlib
+import json
+import multiprocessing
+import os
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import Engine, text
+
+from service.core.rounds import find_round, list_rounds
+from service.maps import charts, hooks, interactive, render, summary, tables
+from service.maps.data import CRS_NAME, POPULATION_WORDS, MapData, MapRequestError, MapSpec, governorates, load_map
+from service.publish import exports
+from tiles.mvt import data_version
+
+EXPORT_DATASETS = ("figures-adm1", "figures-adm2", "figures-adm3")
+EXPORT_FORMATS = ("gpkg", "shp", "csv", "xlsx")
+POPULATIONS = ("idp", "returnee")
+
+
+class PackageError(ValueError):
+    pass
+
+
+@dataclass
+class PackagePlan:
+    round_number: int
+    rounds: dict[str, dict]  # population -> round row
+    specs: list[MapSpec]
+    exports: list[tuple[str, str, str]]  # (population, dataset, format)
+    fragility: bool
+    steps: int = 0
+
+
+@dataclass
+class PackageResult:
+    path: Path
+    files: list[dict] = field(default_factory=list)
+    data_version: int = 0
+    seconds: float = 0.0
+    skipped: list[str] = field(default_factory=list)
+
+
+def package_base(round_number: int, date: dt.date, country: str = "IRQ") -> str:
+    return f"{country.lower()}_dtm_package_r{round_number}_{date.strftime('%Y%m%d')}"
+
+
+def plan(engine: Engine, round_number: int, population: str = "both", *, extents: list[str] | None = None
+         ) -> PackagePlan:
+    """What the package of ``round_number`` holds; MapRequestError 404 when no population has
+    that round, 400 for a bad population or governorate."""
+    if population not in ("both", *POPULATIONS):
+        raise MapRequestError(400, f"unknown population {population!r}: use idp, returnee or both")
+    pops = POPULATIONS if population == "both" else (population,)
+    with engine.connect() as conn:
+        rounds = {p: r for p in pops if (r := find_round(conn, round_number=round_number, population=p))}
+        if not rounds:
+            known = sorted({r["round_number"] for r in list_rounds(conn)})
+            raise MapRequestError(404, f"no {' or '.join(pops)} data for round {round_number}; rounds loaded: "
+                                       f"{', '.join(map(str, known)) or 'none'}")
+        set_id = next(iter(rounds.values()))["boundary_set_id"]
+        govs = [g["pcode"] for g in governorates(conn, set_id)]
+    if extents is not None:
+        bad = [e for e in extents if e not in govs]
+        if bad:
+            raise MapRequestError(400, f"unknown governorate {', '.join(bad)}; governorates: {', '.join(govs)}")
+        govs = list(extents)
+    specs = []
+    for pop in rounds:
+        specs.append(MapSpec(round_number, pop, 2, "individuals", "national"))
+        specs += [MapSpec(round_number, pop, 3, "individuals", g) for g in govs]
+    ex = [(pop, ds, fmt) for pop in rounds for ds in EXPORT_DATASETS for fmt in EXPORT_FORMATS]
+    p = PackagePlan(round_number, rounds, specs, ex, hooks.fragility() is not None)
+    # progress steps: map data, maps, exports, tables, charts, summary, fragility, README + manifest
+    p.steps = 2 * len(specs) + len(ex) + len(rounds) + 2 + int(p.fragility) + 1
+    return p
+
+
+# -------------------------------------------------------------------------- worker processes
+def _init_worker() -> None:
+    from service.maps import fonts
+
+    fonts.setup()
+
+
+def _render_one(data: MapData, folder: str, html_folder: str, dpi: int) -> list[str]:
+    paths = render.render(data, Path(folder), ("png", "pdf"), dpi=dpi)
+    html = interactive.write(data, Path(html_folder))
+    return [str(p) for p in (*paths.values(), html)]
+
+
+def _pool(workers: int):
+    # spawn: the parent may hold database connections and threads (the HTTP server)
+    return cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                  initializer=_init_worker)
+
+
+# ------------------------------------------------------------------------------------ build
+def build(engine: Engine, round_number: int, out: Path, *, population: str = "both", dpi: int = 300,
+          workers: int | None = None, extents: list[str] | None = None,
+          progress: Callable[[str], None] | None = None, the_plan: PackagePlan | None = None,
+          created: dt.date | None = None) -> PackageResult:
+    """Write the package into the folder ``out`` or, when ``out`` ends with ``.zip``, into
+    that zip file (one top folder inside, the package's name)."""
+    import time
+
+    t0 = time.perf_counter()
+    step = progress or (lambda what: None)
+    p = the_plan or plan(engine, round_number, population, extents=extents)
+    created = created or dt.date.today()
+    out = Path(out)
+    first = next(iter(p.rounds.values()))
+    name = package_base(round_number, first["reporting_date"], first["country"])
+    zipped = out.suffix.lower() == ".zip"
+    if not zipped and out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise PackageError(f"{out} exists and is not an empty folder: give a new folder or a .zip file name")
+    work = Path(tempfile.mkdtemp(prefix="dtm-package-", dir=out.parent if zipped else None))
+    root = work / name if zipped else out
+    root.mkdir(parents=True, exist_ok=True)
+    try:
+        result = _build_into(engine, p, root, dpi=dpi, workers=workers, step=step, created=created)
+        if zipped:
+            tmp = out.with_suffix(".zip.part")
+            with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True) as z:
+                for f in sorted(root.rglob("*")):
+                    if f.is_file():
+                        # PNG, PDF and zips are compressed already
+                        kind = zipfile.ZIP_STORED if f.suffix in (".png", ".zip", ".gpkg") else zipfile.ZIP_DEFLATED
+                        z.write(f, f"{name}/{f.relative_to(root)}", compress_type=kind)
+            os.replace(tmp, out)
+            result.path = out
+        result.seconds = time.perf_counter() - t0
+        return result
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _build_into(engine: Engine, p: PackagePlan, root: Path, *, dpi: int, workers: int | None,
+                step: Callable[[str], None], created: dt.date) -> PackageResult:
+    dirs = {k: root / k for k in ("maps/national", "maps/governorates", "interactive", "charts", "data", "tables")}
+    for d in dirs.values():
+        d.mkdir(parents=True, exist_ok=True)
+    result = PackageResult(root)
+    # one snapshot for everything read in this process
+    with engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn:
+        version = data_version(conn)
+        result.data_version = version
+        # the workers start (and import matplotlib) while the first maps' data is read; each map
+        # goes to them as soon as its data is read
+        workers = workers or max(1, min(len(p.specs), os.cpu_count() or 1))
+        pool = _pool(workers) if workers > 1 else None
+        try:
+            futures = []
+            for spec in p.specs:
+                d = load_map(conn, spec, created=created)
+                step(f"map data: {spec.population} {spec.extent}")
+                folder = dirs["maps/national"] if spec.extent == "national" else dirs["maps/governorates"]
+                if pool is None:
+                    _render_one(d, str(folder), str(dirs["interactive"]), dpi)
+                    step(f"map: {spec.population} {spec.extent}")
+                else:
+                    futures.append((spec, pool.submit(_render_one, d, str(folder), str(dirs["interactive"]), dpi)))
+
+            # meanwhile, in this process: exports, tables, charts, summary
+            _write_exports(engine, conn, p, dirs["data"], step)
+            all_tables: list[tables.Table] = []
+            gov_tables: dict[str, tables.Table] = {}
+            totals: dict[str, dict] = {}
+            for pop, rnd in p.rounds.items():
+                ts = tables.unit_tables(conn, rnd, f"{rnd['country'].lower()}_dtm_{pop}")
+                for t in ts:
+                    tables.write_csv(t, dirs["tables"])
+                all_tables += ts
+                gov_tables[pop] = ts[0]
+                nat = conn.execute(text(
+                    "SELECT f.families, f.individuals, f.locations, f.change_individuals AS change, pr.round_number AS previous "
+                    "FROM unit_figure f LEFT JOIN round pr ON pr.id = f.prev_round_id "
+                    "WHERE f.round_id = :r AND f.level = 0"), {"r": rnd["id"]}).mappings().first()
+                totals[pop] = dict(nat) if nat else {"families": 0, "individuals": 0, "locations": 0}
+                step(f"tables: {pop}")
+            tag = f"r{p.round_number}_{next(iter(p.rounds.values()))['reporting_date'].strftime('%Y%m%d')}"
+            tables.write_xlsx(all_tables, dirs["tables"] / f"irq_dtm_summary_tables_{tag}.xlsx")
+
+            first = next(iter(p.rounds.values()))
+            trend = charts.load_trend(conn, first["country"])
+            charts.render_trend(trend, first, dirs["charts"], dpi=dpi)
+            for pop, rnd in p.rounds.items():
+                charts.render_change(charts.load_change(conn, rnd), dirs["charts"], dpi=dpi)
+            step("charts")
+            summary.render_summary(root / f"{summary.summary_base(first)}.pdf", rounds=p.rounds, totals=totals,
+                                   trend=trend, governorates=gov_tables, created=created, data_version=version)
+            step("summary")
+            if p.fragility:
+                _write_fragility(conn, p, root / "fragility")
+                step("fragility")
+            conn.rollback()
+
+            for spec, fut in futures:
+                fut.result()
+                step(f"map: {spec.population} {spec.extent}")
+        finally:
+            if pool is not None:
+                pool.shutdown(cancel_futures=True)
+
+    (root / "README.txt").write_text(readme(p, version, created), encoding="utf-8")
+    result.files = write_manifest(root, p, version, created)
+    step("README and manifest")
+    return result
+
+
+def _write_exports(engine: Engine, conn, p: PackagePlan, folder: Path, step) -> None:
+    for pop, ds, fmt in p.exports:
+        job = exports.prepare(conn, ds, fmt, round_number=p.rounds[pop]["round_number"], population=pop)
+        exports.write(engine, job, folder)
+        step(f"export: {pop} {ds} {fmt}")
+
+
+def _write_fragility(conn, p: PackagePlan, folder: Path) -> None:
+    """The fragility overlay table (CSV) and method card, from the fragility layer's hooks."""
+    import csv
+
+    layer = hooks.fragility()
+    folder.mkdir(parents=True, exist_ok=True)
+    for pop, rnd in p.rounds.items():
+        rows = layer.overlay_table(conn, round_id=rnd["id"])
+        if not rows:
+            continue
+        path = folder / f"irq_dtm_{pop}_fragility_overlay_r{rnd['round_number']}_{rnd['reporting_date'].strftime('%Y%m%d')}.csv"
+        with open(path, "w", encoding="utf-8-sig", newline="") as fh:
+            w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+            w.writeheader()
+            w.writerows(rows)
+    (folder / "fragility_method.md").write_text(layer.method_card(), encoding="utf-8")
+
+
+# ------------------------------------------------------------------------- README, manifest
+def readme(p: PackagePlan, version: int, created: dt.date) -> str:
+    first = next(iter(p.rounds.values()))
+    lines = [
+        f"DTM Iraq information package, round {p.round_number} ({first['reporting_date'].isoformat()})",
+        "=" * 78, "",
+        "Populations:   " + ", ".join(f"{POPULATION_WORDS[k]} (round {r['round_number']}, {r['reporting_date'].isoformat()})"
+                                   for k, r in p.rounds.items()),
+        f"Created:       {created.isoformat()} by DTM Atlas {render._version()} (data version {version})",
+        f"Producer:      {render.PRODUCER}",
+        "",
+        "Contents",
+        "--------",
+        "maps/national/        national maps per district (PNG 300 dpi, PDF with embedded fonts), per population",
+        "maps/governorates/    one map per governorate by sub-district, per population",
+        "interactive/          the same maps as HTML (Leaflet, works offline: open in a browser)",
+        "charts/               national trend of IDPs and returnees across rounds; governorates' change",
+        "data/                 figures per governorate, district, sub-district: GeoPackage 1.2, zipped shapefile,",
+        "                      CSV (UTF-8, HXL hashtag row), XLSX; each zip and workbook has its own README",
+        "tables/               governorate and district totals, change since the previous round and over",
+        "                      12 months, top districts (CSV with HXL; all in one XLSX)",
+    ]
+    if p.fragility:
+        lines.append("fragility/            fragility overlay table and method card")
+    lines += [
+        "*_summary_*.pdf       one-page summary: totals, change, trend, governorates",
+        "manifest.json         every file with its size and SHA-256; SHA256SUMS: the same for `sha256sum -c`",
+        "",
+        "File names: {iso3}_dtm_{population}[_{indicator}]_adm{level}[_{governorate p-code}]_r{round}_{paper}_{date},",
+        "e.g. irq_dtm_idp_adm2_r120_A4L_20210228.pdf (A4L: A4 landscape; the date is the round's reporting date).",
+        "",
+        f"Map projection: {CRS_NAME}. Data files: WGS 84 (EPSG:4326).",
+        "Map classes, colours and labels are those of the DTM Atlas API and web map for the same round and level.",
+        "",
+        "Sources",
+        "-------",
+        f"  {exports.SOURCE}: Master Lists of the rounds above.",
+        "  Admin boundaries: OCHA Common Operational Dataset (COD-AB) for Iraq, HDX.",
+        "  Neighbouring countries: Natural Earth (public domain).",
+        "",
+        "Terms",
+        "-----",
+        f"  {exports.LICENCE}",
+        f"  Credit: {exports.CREDIT}.",
+        "",
+        "Disclaimer",
+        "----------",
+        f"  {render.DISCLAIMER}",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def write_manifest(root: Path, p: PackagePlan, version: int, created: dt.date) -> list[dict]:
+    files = []
+    for f in sorted(root.rglob("*")):
+        if f.is_file() and f.name not in ("manifest.json", "SHA256SUMS"):
+            files.append({"path": f.relative_to(root).as_posix(), "bytes": f.stat().st_size, "sha256": sha256(f)})
+    manifest = {
+        "package": root.name, "round": p.round_number,
+        "populations": {k: {"round_number": r["round_number"], "reporting_date": r["reporting_date"].isoformat()}
+                        for k, r in p.rounds.items()},
+        "data_version": version, "created": created.isoformat(), "producer": render.PRODUCER,
+        "generator": f"DTM Atlas {render._version()}", "files": files,
+    }
+    (root / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8")
+    (root / "SHA256SUMS").write_text("".join(f"{f['sha256']}  {f['path']}\n" for f in files), encoding="utf-8")
+    return files

@@ -1,0 +1,212 @@
+"""The information package (folder and zip, CLI and HTTP), the map endpoints and their cache,
+and the GeoPackage version of every export. Packages here are small (40 dpi, one governorate)
+so the tests stay quick; bench/package_bench.py times the full one."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import sqlite3
+import zipfile
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from service.maps import package
+from service.maps.layout import page
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def test_package_folder(figures_engine, tmp_path):
+    out = tmp_path / "pkg"
+    steps: list[str] = []
+    plan = package.plan(figures_engine, 120, "both", extents=["IQG07"])
+    result = package.build(figures_engine, 120, out, dpi=40, workers=2, the_plan=plan, progress=steps.append)
+    assert len(steps) == plan.steps  # the progress bar ends full
+
+    manifest = json.loads((out / "manifest.json").read_text())
+    listed = {f["path"]: f for f in manifest["files"]}
+    on_disk = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()} - {"manifest.json", "SHA256SUMS"}
+    assert set(listed) == on_disk
+    for path, f in listed.items():
+        data = (out / path).read_bytes()
+        assert f["sha256"] == _sha(data) and f["bytes"] == len(data), path
+    sums = dict(reversed(line.split("  ", 1)) for line in (out / "SHA256SUMS").read_text().splitlines())
+    assert sums == {p: f["sha256"] for p, f in listed.items()}
+
+    names = set(listed)
+    for pop in ("idp", "returnee"):
+        for ext in ("png", "pdf"):
+            assert f"maps/national/irq_dtm_{pop}_adm2_r120_A4L_20210228.{ext}" in names
+            assert f"maps/governorates/irq_dtm_{pop}_adm3_iqg07_r120_A4L_20210228.{ext}" in names
+        assert f"interactive/irq_dtm_{pop}_adm2_r120_A4L_20210228.html" in names
+        for level in (1, 2, 3):
+            for ext in ("gpkg", "shp.zip", "csv", "xlsx"):
+                assert f"data/irq_dtm_{pop}_adm{level}_r120_20210228.{ext}" in names
+        for what in ("governorates", "districts", "top_districts"):
+            assert f"tables/irq_dtm_{pop}_{what}_r120_20210228.csv" in names
+        assert f"charts/irq_dtm_{pop}_change_adm1_r120_20210228.png" in names
+    assert "charts/irq_dtm_trend_r120_20210228.png" in names
+    assert "irq_dtm_summary_r120_A4P_20210228.pdf" in names
+    assert not any(n.startswith("fragility/") for n in names)  # that layer does not exist yet
+
+    with Image.open(out / "maps/national/irq_dtm_idp_adm2_r120_A4L_20210228.png") as im:
+        assert im.size == page().pixels(40) == (467, 330)  # 40 dpi
+    readme = (out / "README.txt").read_text()
+    for needle in ("Disclaimer", "Terms", "Sources", "IOM DTM", "round 120", "SHA-256"):
+        assert needle in readme
+    # the tables carry the stored figures: governorate totals sum to the national total
+    gov = (out / "tables/irq_dtm_idp_governorates_r120_20210228.csv").read_text(encoding="utf-8-sig").splitlines()
+    header, hxl = gov[0].split(","), gov[1]
+    assert hxl.startswith("#adm1+code")
+    import csv
+
+    rows = list(csv.DictReader(io.StringIO("\n".join([gov[0], *gov[2:]]))))
+    assert sum(int(r["individuals"]) for r in rows) == 1_243_278
+    assert "change_12_months" in header
+    # the one-page summary says the headline totals
+    import subprocess
+
+    text = subprocess.run(["pdftotext", str(out / "irq_dtm_summary_r120_A4P_20210228.pdf"), "-"], capture_output=True,
+                          text=True).stdout
+    assert "1,243,278" in text and "4,851,816" in text and "since round 86" in text
+
+
+def test_package_refuses_a_used_folder(figures_engine, tmp_path):
+    (tmp_path / "old.txt").write_text("x")
+    with pytest.raises(package.PackageError, match="not an empty folder"):
+        package.build(figures_engine, 120, tmp_path, dpi=40, extents=[])
+
+
+def test_geopackages_are_version_1_2(figures_engine, tmp_path):
+    from service.publish.exports import export_to
+
+    for ds in ("figures-adm2", "admin1"):
+        path, _ = export_to(figures_engine, ds, "gpkg", tmp_path, round_number=120, population="idp")
+        with sqlite3.connect(path) as db:
+            app_id = db.execute("PRAGMA application_id").fetchone()[0]
+            user_version = db.execute("PRAGMA user_version").fetchone()[0]
+        assert app_id == 0x47504B47  # "GPKG"
+        assert user_version == 10200, f"{path.name}: GeoPackage {user_version} (want 1.2: 10200)"
+
+
+@pytest.fixture(scope="module")
+def small_packages(figures_client, tmp_path_factory):
+    """Packages of 40 dpi with one governorate, built under a temporary data folder."""
+    from service.api import maps as maps_api
+
+    saved, state = dict(maps_api.PACKAGE_OPTIONS), figures_client.app.state
+    settings = state.settings
+    maps_api.PACKAGE_OPTIONS.update(dpi=40, extents=["IQG07"], workers=1)
+    state.settings = settings.model_copy(update={"data_dir": tmp_path_factory.mktemp("data")})
+    yield
+    maps_api.PACKAGE_OPTIONS.update(saved)
+    state.settings = settings
+
+
+def test_http_package_built_once_then_served(figures_client, small_packages):
+    first = figures_client.get("/packages/120.zip", params={"population": "idp"})
+    assert first.status_code == 200, first.text
+    assert first.headers["content-type"] == "application/zip"
+    assert first.headers["x-cache"] == "miss"
+    assert 'filename="irq_dtm_idp_package_r120_20210228.zip"' in first.headers["content-disposition"]
+    z = zipfile.ZipFile(io.BytesIO(first.content))
+    root = "irq_dtm_package_r120_20210228/"
+    manifest = json.loads(z.read(root + "manifest.json"))
+    assert manifest["populations"] == {"idp": {"round_number": 120, "reporting_date": "2021-02-28"}}
+    for f in manifest["files"]:
+        assert _sha(z.read(root + f["path"])) == f["sha256"], f["path"]
+    assert {n[len(root):] for n in z.namelist()} - {"manifest.json", "SHA256SUMS"} == {f["path"] for f in manifest["files"]}
+    again = figures_client.get("/packages/120.zip", params={"population": "idp"})
+    assert again.headers["x-cache"] == "hit" and again.content == first.content
+
+    missing = figures_client.get("/packages/121.zip")
+    assert missing.status_code == 404
+    assert missing.json() == {"status": 404, "detail": missing.json()["detail"]}
+    assert "round 121" in missing.json()["detail"] and "86, 120" in missing.json()["detail"]
+    assert figures_client.get("/packages/120.zip", params={"population": "people"}).status_code == 400
+
+
+def test_http_maps_cached_per_data_version(figures_client):
+    params = {"round": 120, "population": "idp", "level": 2, "dpi": 40}
+    r = figures_client.get("/maps/choropleth.png", params=params)
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == "image/png" and r.headers["x-cache"] == "miss"
+    assert 'filename="irq_dtm_idp_adm2_r120_A4L_20210228.png"' in r.headers["content-disposition"]
+    with Image.open(io.BytesIO(r.content)) as im:
+        assert im.size == page().pixels(40)
+    hit = figures_client.get("/maps/choropleth.png", params=params)
+    assert hit.headers["x-cache"] == "hit" and hit.content == r.content
+    assert hit.headers["x-data-version"] == r.headers["x-data-version"]
+    assert figures_client.get("/maps/choropleth.png", params=params,
+                              headers={"if-none-match": r.headers["etag"]}).status_code == 304
+
+    pdf = figures_client.get("/maps/choropleth.pdf", params={"round": 120, "extent": "iqg07", "level": 3})
+    assert pdf.status_code == 200 and pdf.content[:5] == b"%PDF-"
+    assert 'filename="irq_dtm_idp_adm3_iqg07_r120_A4L_20210228.pdf"' in pdf.headers["content-disposition"]
+    html = figures_client.get("/maps/choropleth.html", params={"round": 120, "population": "returnee", "level": 1})
+    assert html.status_code == 200 and "leaflet" in html.text.lower()
+    trend = figures_client.get("/maps/trend.png", params={"dpi": 40})
+    assert trend.status_code == 200 and trend.headers["content-type"] == "image/png"
+
+
+@pytest.mark.parametrize("path,params,status,words", [
+    ("/maps/choropleth.png", {"extent": "IQG99"}, 404, "unknown; use 'national' or a governorate P-code"),
+    ("/maps/choropleth.png", {"extent": "IQG01Q01"}, 400, "not a governorate"),
+    ("/maps/choropleth.png", {"round": 121}, 404, "no idp data for round 121"),
+    ("/maps/choropleth.pdf", {"paper": "A5"}, 400, "unsupported paper 'A5': use A4 or A3"),
+    ("/maps/choropleth.pdf", {"orientation": "diagonal"}, 400, "orientation"),
+    ("/maps/choropleth.pdf", {"level": 7}, 400, "unknown level"),
+    ("/maps/choropleth.png", {"dpi": 5000}, 400, "dpi"),
+    ("/maps/choropleth.tiff", {}, 404, "unknown format"),
+    ("/maps/heatmap.png", {}, 404, "unknown map 'heatmap'"),
+    ("/maps/trend.html", {}, 400, "is a chart"),
+])
+def test_http_bad_map_requests(figures_client, path, params, status, words):
+    r = figures_client.get(path, params=params)
+    assert r.status_code == status, r.text
+    body = r.json()
+    assert body["status"] == status and words in body["detail"], body
+
+
+def test_fragility_hook(figures_engine, tmp_path, monkeypatch):
+    """Once the fragility layer (issue 12) provides ``service.fragility`` with the three hooks,
+    the fragility map and the package's fragility/ folder appear. A stand-in layer over stored
+    figures (the national share) shows the wiring; the real layer brings its own values."""
+    import sys
+    import types
+
+    from service.maps import hooks, render
+    from service.maps.data import MapSpec, load_map, map_indicators
+    from styles.classify import legend_for
+    from styles.queries import unit_values
+
+    assert hooks.fragility() is None and "fragility" not in map_indicators()
+    layer = types.ModuleType("service.fragility")
+
+    def map_values(conn, *, round_id, level, population):
+        values = dict(unit_values(conn, round_id, level, "share_national"))
+        return legend_for("share", population, values.values()), values
+
+    layer.map_values = map_values
+    layer.overlay_table = lambda conn, *, round_id: [{"pcode": p, "score": v}
+                                                    for p, v in unit_values(conn, round_id, 1, "share_national")]
+    layer.method_card = lambda: "# Fragility index\n\nHow it is made.\n"
+    monkeypatch.setitem(sys.modules, "service.fragility", layer)
+    assert "fragility" in map_indicators()
+
+    with figures_engine.connect() as conn:
+        data = load_map(conn, MapSpec(120, "idp", 1, "fragility"))
+    assert render.render(data, tmp_path / "m", ("png",), dpi=30)["png"].name == "irq_dtm_idp_fragility_adm1_r120_A4L_20210228.png"
+
+    out = tmp_path / "pkg"
+    package.build(figures_engine, 120, out, population="idp", dpi=30, workers=1, extents=[])
+    assert (out / "fragility" / "fragility_method.md").read_text().startswith("# Fragility index")
+    overlay = (out / "fragility" / "irq_dtm_idp_fragility_overlay_r120_20210228.csv").read_text(encoding="utf-8-sig")
+    assert overlay.splitlines()[0] == "pcode,score" and len(overlay.splitlines()) == 19
+    assert "fragility/fragility_method.md" in {f["path"] for f in json.loads((out / "manifest.json").read_text())["files"]}
