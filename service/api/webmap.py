@@ -18,7 +18,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import gettext
 import json
 import re
@@ -31,10 +30,11 @@ from fastapi.responses import Response
 from sqlalchemy import text
 
 from service.api.common import Conn, bad_request, not_found
+from service.api.params import parse_round
 from service.api.httpcache import cached, get_service
 from service.api.tiles import IndicatorName, Population
 from service.api.web import IMMUTABLE, REVALIDATE, WEB_DIR, asset_response, load_asset
-from service.core.rounds import ROUND_COLUMNS, find_round
+from service.core.rounds import find_round
 from styles.queries import classification_for
 from tiles import geometry
 from tiles.layers import ADMIN_LAYER_OF_LEVEL
@@ -160,24 +160,13 @@ async def geometry_tile(
 
 # ------------------------------------------------------------------------------------ figures
 def _round(conn, country: str, population: str, spec: str | None) -> dict:
-    if spec is None or spec == "":
-        rnd = find_round(conn, population=population, country=country)
-        if rnd is None:
-            raise not_found(f"no {population} round has been imported for {country}")
-        return rnd
-    if re.fullmatch(r"\d+", spec):
-        rnd = find_round(conn, round_number=int(spec), population=population, country=country)
-    else:
-        try:
-            day = dt.date.fromisoformat(spec)
-        except ValueError:
-            raise bad_request(f"round: {spec!r} is neither a DTM round number nor a reporting date "
-                              "(YYYY-MM-DD)") from None
-        row = conn.execute(text(f"SELECT {ROUND_COLUMNS} FROM round r WHERE r.country = :c AND r.population = :p "
-                                "AND r.reporting_date = :d ORDER BY r.id DESC LIMIT 1"),
-                           {"c": country, "p": population, "d": day}).mappings().first()
-        rnd = dict(row) if row else None
+    """The round ``?round=`` names (DTM number or reporting date, parsed and range-checked by
+    the API's input layer) in the country; the latest without one."""
+    ref = parse_round(spec)
+    rnd = find_round(conn, round_number=ref.number, reporting_date=ref.date, population=population, country=country)
     if rnd is None:
+        if ref.number is None and ref.date is None:
+            raise not_found(f"no {population} round has been imported for {country}")
         raise not_found(f"no {population} round {spec} for {country}; see /rounds?country={country}")
     return rnd
 
