@@ -61,8 +61,15 @@ def child(url: str, ext: str, round_number: int, out_dir: str, trace: bool) -> N
     t0 = time.perf_counter()
     path, job = exports.export_to(engine, "locations", ext, Path(out_dir), round_number=round_number, population="idp")
     seconds = time.perf_counter() - t0
-    out = {"ext": ext, "round": round_number, "seconds": round(seconds, 2), "bytes": path.stat().st_size,
-           "baseline_rss_mb": round(baseline, 1), "peak_rss_mb": round(_rss_mb(), 1), "file": path.name}
+    out = {
+        "ext": ext,
+        "round": round_number,
+        "seconds": round(seconds, 2),
+        "bytes": path.stat().st_size,
+        "baseline_rss_mb": round(baseline, 1),
+        "peak_rss_mb": round(_rss_mb(), 1),
+        "file": path.name,
+    }
     if trace:
         out["tracemalloc_peak_mb"] = round(tracemalloc.get_traced_memory()[1] / 2**20, 1)
         tracemalloc.stop()
@@ -199,7 +206,10 @@ def seed(url: str, rows: int, small: int) -> None:
 def run_child(url: str, ext: str, round_number: int, out_dir: Path, trace: bool) -> dict:
     proc = subprocess.run(
         [sys.executable, __file__, "--child", ext, str(round_number), str(out_dir), "1" if trace else "0"],
-        capture_output=True, text=True, env={**os.environ, "DTM_ATLAS_BENCH_URL": url})
+        capture_output=True,
+        text=True,
+        env={**os.environ, "DTM_ATLAS_BENCH_URL": url},
+    )
     if proc.returncode != 0:
         raise RuntimeError(f"{ext} export failed:\n{proc.stderr}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -210,10 +220,16 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--small", type=int, default=100_000, help="a second, smaller round (0: none) to compare memory")
     ap.add_argument("--formats", default="gpkg,csv")
-    ap.add_argument("--database-url", default=os.environ.get("DATABASE_URL"),
-                    help="a server to create the scratch database on (default: a throw-away embedded cluster)")
-    ap.add_argument("--tracemalloc", action="store_true",
-                    help="also measure the Python-heap peak in a second child per export (several times slower)")
+    ap.add_argument(
+        "--database-url",
+        default=os.environ.get("DATABASE_URL"),
+        help="a server to create the scratch database on (default: a throw-away embedded cluster)",
+    )
+    ap.add_argument(
+        "--tracemalloc",
+        action="store_true",
+        help="also measure the Python-heap peak in a second child per export (several times slower)",
+    )
     ap.add_argument("--json", type=Path, help="also write the results here")
     args = ap.parse_args()
 
@@ -223,8 +239,10 @@ def main() -> None:
     try:
         seed(url, args.rows, args.small)
         sizes = [(BIG_ROUND, args.rows)] + ([(SMALL_ROUND, args.small)] if args.small > 0 else [])
-        print(f"{'format':<8}{'rows':>11}{'seconds':>9}{'rows/s':>10}{'MB out':>8}{'RSS before':>12}{'peak RSS':>10}"
-              f"{'growth':>8}{'py heap peak':>14}{'read back':>11}")
+        print(
+            f"{'format':<8}{'rows':>11}{'seconds':>9}{'rows/s':>10}{'MB out':>8}{'RSS before':>12}{'peak RSS':>10}"
+            f"{'growth':>8}{'py heap peak':>14}{'read back':>11}"
+        )
         for ext in [e.strip() for e in args.formats.split(",") if e.strip()]:
             for number, n in sizes:
                 r = run_child(url, ext, number, out_dir, trace=False)
@@ -232,10 +250,13 @@ def main() -> None:
                     r["tracemalloc_peak_mb"] = run_child(url, ext, number, out_dir, trace=True)["tracemalloc_peak_mb"]
                 r["rows"] = n
                 results.append(r)
-                print(f"{ext:<8}{n:>11,}{r['seconds']:>9.1f}{n / max(r['seconds'], 1e-9):>10,.0f}{r['bytes'] / 2**20:>8.0f}"
-                      f"{r['baseline_rss_mb']:>10.0f}MB{r['peak_rss_mb']:>8.0f}MB"
-                      f"{r['peak_rss_mb'] - r['baseline_rss_mb']:>6.0f}MB"
-                      f"{(str(r.get('tracemalloc_peak_mb', '-')) + 'MB'):>14}{r['rows_read_back']:>11,}", flush=True)
+                print(
+                    f"{ext:<8}{n:>11,}{r['seconds']:>9.1f}{n / max(r['seconds'], 1e-9):>10,.0f}{r['bytes'] / 2**20:>8.0f}"
+                    f"{r['baseline_rss_mb']:>10.0f}MB{r['peak_rss_mb']:>8.0f}MB"
+                    f"{r['peak_rss_mb'] - r['baseline_rss_mb']:>6.0f}MB"
+                    f"{(str(r.get('tracemalloc_peak_mb', '-')) + 'MB'):>14}{r['rows_read_back']:>11,}",
+                    flush=True,
+                )
                 assert r["rows_read_back"] in (n, -1), f"{ext}: wrote {r['rows_read_back']} rows, expected {n}"
     finally:
         shutil.rmtree(out_dir, ignore_errors=True)

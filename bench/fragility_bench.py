@@ -54,8 +54,19 @@ def synthetic_raster(path: Path) -> None:
     transform = from_origin(38.79, 37.38, (48.64 - 38.79) / w, (37.38 - 29.06) / h)
     rng = np.random.default_rng(12)
     data = rng.lognormal(mean=3.0, sigma=1.5, size=(h, w)).astype("float32")
-    with rasterio.open(path, "w", driver="GTiff", width=w, height=h, count=1, dtype="float32", crs="EPSG:4326",
-                       transform=transform, nodata=-1, compress="deflate") as ds:
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=w,
+        height=h,
+        count=1,
+        dtype="float32",
+        crs="EPSG:4326",
+        transform=transform,
+        nodata=-1,
+        compress="deflate",
+    ) as ds:
         ds.write(data, 1)
 
 
@@ -99,8 +110,10 @@ def main() -> None:
 
         for f in sorted((shared / "irq_cod_ab").glob("*.geojson")):
             import_boundaries(engine, read_boundaries(f))
-        for f, pop in (("IDPs_MasterList_dataset_DTM_IOMFeb_28_2021.csv", "idp"),
-                       ("Returnee_MasterList_dataset_DTM_IOMFeb_28_2021.csv", "returnee")):
+        for f, pop in (
+            ("IDPs_MasterList_dataset_DTM_IOMFeb_28_2021.csv", "idp"),
+            ("Returnee_MasterList_dataset_DTM_IOMFeb_28_2021.csv", "returnee"),
+        ):
             import_masterlist(engine, shared / "dtm_iraq_masterlists" / f, population=pop)
         raster = tmp / "synthetic_irq_1km.tif"
         synthetic_raster(raster)
@@ -109,7 +122,7 @@ def main() -> None:
         from service.fragility import compute as comp
         from service.fragility import inputs as inp
         from service.fragility.method import load_method
-        from service.fragility.run import build_values, ensure_run, resolve, _geoms
+        from service.fragility.run import _geoms, build_values, ensure_run, resolve
 
         method, mfile = load_method(None)
         with engine.connect() as conn:
@@ -123,11 +136,15 @@ def main() -> None:
 
         rows = [
             ("compute (294 units, 1,000 draws)", lambda: comp.compute(method, raw, ctx)),
-            ("run default (inputs + compute + store)",
-             lambda: ensure_run(engine, shared_dir=shared, round_number=120, force=True)),
+            (
+                "run default (inputs + compute + store)",
+                lambda: ensure_run(engine, shared_dir=shared, round_number=120, force=True),
+            ),
             ("zonal 1000x900 raster, 294 units", lambda: inp.raster_zonal_sums(raster, geoms, "density_per_km2")),
-            ("run raster population (zonal + compute + store)",
-             lambda: ensure_run(engine, shared_dir=shared, round_number=120, method_path=raster_method, force=True)),
+            (
+                "run raster population (zonal + compute + store)",
+                lambda: ensure_run(engine, shared_dir=shared, round_number=120, method_path=raster_method, force=True),
+            ),
         ]
         results = {}
         for label, fn in rows:
@@ -137,8 +154,12 @@ def main() -> None:
         total = results["run default (inputs + compute + store)"] + results["zonal 1000x900 raster, 294 units"]
         print(f"{'default run + zonal statistics (target <= 5 s)':<50} {total:6.3f} s")
         with engine.connect() as conn:
-            n = conn.execute(text("SELECT count(*) FROM fragility_result r JOIN fragility_run f ON f.id = r.run_id "
-                                  "WHERE f.method_id = 'bench-raster' AND r.level = 3 AND r.residents > 0")).scalar_one()
+            n = conn.execute(
+                text(
+                    "SELECT count(*) FROM fragility_result r JOIN fragility_run f ON f.id = r.run_id "
+                    "WHERE f.method_id = 'bench-raster' AND r.level = 3 AND r.residents > 0"
+                )
+            ).scalar_one()
         print(f"sub-districts with residents from the raster: {n} of 294")
         engine.dispose()
         if args.database_url:

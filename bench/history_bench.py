@@ -58,8 +58,9 @@ def copy_floor(url: str, files: list[Path]) -> tuple[float, int]:
             with gzip.open(f, "rb") as fh:
                 header = fh.readline()
                 n = header.count(b",") + 1
-                with conn.cursor().copy(f"COPY floor_copy ({', '.join(f'c{j}' for j in range(n))}) "
-                                        "FROM STDIN (FORMAT csv)") as cp:
+                with conn.cursor().copy(
+                    f"COPY floor_copy ({', '.join(f'c{j}' for j in range(n))}) FROM STDIN (FORMAT csv)"
+                ) as cp:
                     while chunk := fh.read(1 << 20):
                         cp.write(chunk)
             rows += conn.execute("SELECT count(*) FROM floor_copy").fetchone()[0] - rows
@@ -103,17 +104,23 @@ def main() -> None:
             outcomes = import_many(engine, paths, population=population, on_file=took)
             rows += sum(o.result.rows for o in outcomes if o.result)
             bad = [o for o in outcomes if not o.ok]
-            print(f"{population}: {len(paths)} files in {time.perf_counter() - t:.1f} s "
-                  f"({sum(o.outcome == 'imported' for o in outcomes)} imported, {len(bad)} rejected)")
+            print(
+                f"{population}: {len(paths)} files in {time.perf_counter() - t:.1f} s "
+                f"({sum(o.outcome == 'imported' for o in outcomes)} imported, {len(bad)} rejected)"
+            )
             for o in bad:
                 print(f"  rejected {o.file}: {o.message}")
         total = time.perf_counter() - t0
         n = len(per_file)
-        print(f"whole history: {n} files, {rows:,} location rows in {total:.1f} s = {total / max(n, 1):.3f} s per file "
-              f"(median {statistics.median(per_file):.3f} s, max {max(per_file):.3f} s); load average {_load()}")
+        print(
+            f"whole history: {n} files, {rows:,} location rows in {total:.1f} s = {total / max(n, 1):.3f} s per file "
+            f"(median {statistics.median(per_file):.3f} s, max {max(per_file):.3f} s); load average {_load()}"
+        )
         floor, floor_rows = copy_floor(url, [f for paths in files.values() for f in paths])
-        print(f"floor: plain COPY of the same {floor_rows:,} rows into one text table: {floor:.1f} s "
-              f"(the import takes {total / floor:.1f}x the floor)")
+        print(
+            f"floor: plain COPY of the same {floor_rows:,} rows into one text table: {floor:.1f} s "
+            f"(the import takes {total / floor:.1f}x the floor)"
+        )
     finally:
         engine.dispose()
         if embedded is not None:

@@ -55,8 +55,9 @@ def scratch_server():
 
 
 def make_db(server, name: str) -> str:
-    with psycopg.connect(server.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False),
-                         autocommit=True) as c:
+    with psycopg.connect(
+        server.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False), autocommit=True
+    ) as c:
         c.execute(f'DROP DATABASE IF EXISTS "{name}"')
         c.execute(f'CREATE DATABASE "{name}"')
     return server.set(database=name).render_as_string(hide_password=False)
@@ -65,13 +66,16 @@ def make_db(server, name: str) -> str:
 def synthetic_csv(engine, path: Path, rows: int) -> None:
     """Rows shaped like the real master list: real header, points sampled inside districts."""
     with engine.connect() as c:
-        pts = c.execute(text(
-            """
+        pts = c.execute(
+            text(
+                """
             SELECT d.name_en AS district, g.name_en AS gov, ST_X(p) AS lon, ST_Y(p) AS lat
             FROM admin_unit d JOIN admin_unit g ON g.pcode = d.parent_pcode AND g.boundary_set_id = d.boundary_set_id,
                  LATERAL (SELECT (ST_Dump(ST_GeneratePoints(d.geom, 40, 7))).geom AS p) s
             WHERE d.level = 2
-            """)).all()
+            """
+            )
+        ).all()
     with open(FEB21, encoding="utf-8", newline="") as fh:
         header = next(csv.reader(fh))
     idx = {h: i for i, h in enumerate(header)}
@@ -127,12 +131,21 @@ def profile_statements(engine, threshold: float) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, default=1_000_000)
-    ap.add_argument("--repeat", type=int, default=1, help="synthetic imports (the first inserts the locations, "
-                                                             "the next ones update them)")
+    ap.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="synthetic imports (the first inserts the locations, the next ones update them)",
+    )
     ap.add_argument("--python", action="store_true", help="also import the synthetic file with the Python parser")
     ap.add_argument("--skip-real", action="store_true", help="skip the real master list and the choropleth")
-    ap.add_argument("--profile", type=float, metavar="S", help="print every SQL statement of the synthetic "
-                    "imports that takes S seconds or more (its time and first words)")
+    ap.add_argument(
+        "--profile",
+        type=float,
+        metavar="S",
+        help="print every SQL statement of the synthetic "
+        "imports that takes S seconds or more (its time and first words)",
+    )
     args = ap.parse_args()
 
     from boundaries.reader import read_boundaries
@@ -153,9 +166,11 @@ def main() -> None:
             res = import_masterlist(engine, FEB21, population="idp")
             runs.append(time.perf_counter() - t)
         if runs:
-            print(f"real Feb 2021 IDP master list ({res.rows} rows, staging {res.staging}): import+join+aggregate "
-                  f"median {statistics.median(runs):.2f} s (runs: {', '.join(f'{r:.2f}' for r in runs)}); "
-                  f"phases {_phases(res.timings)}")
+            print(
+                f"real Feb 2021 IDP master list ({res.rows} rows, staging {res.staging}): import+join+aggregate "
+                f"median {statistics.median(runs):.2f} s (runs: {', '.join(f'{r:.2f}' for r in runs)}); "
+                f"phases {_phases(res.timings)}"
+            )
 
         from fastapi.testclient import TestClient
 
@@ -170,15 +185,19 @@ def main() -> None:
             client.get("/choropleth/3.geojson", headers={"accept-encoding": "identity"})
             lat.append((time.perf_counter() - t) * 1000)
         if lat:
-            print(f"national sub-district choropleth: {len(body):,} bytes ({len(gzip.compress(body)):,} gzipped); "
-                  f"warm median {statistics.median(lat):.1f} ms, p90 {sorted(lat)[int(len(lat) * 0.9)]:.1f} ms "
-                  f"(in-process client)")
+            print(
+                f"national sub-district choropleth: {len(body):,} bytes ({len(gzip.compress(body)):,} gzipped); "
+                f"warm median {statistics.median(lat):.1f} ms, p90 {sorted(lat)[int(len(lat) * 0.9)]:.1f} ms "
+                f"(in-process client)"
+            )
 
         work = Path(tempfile.mkdtemp(prefix="dtm-atlas-bench-csv-"))
         big = work / "synthetic.csv"
         t = time.perf_counter()
         synthetic_csv(engine, big, args.rows)
-        print(f"generated {args.rows:,} synthetic rows ({big.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - t:.1f} s")
+        print(
+            f"generated {args.rows:,} synthetic rows ({big.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - t:.1f} s"
+        )
         if args.profile is not None:
             profile_statements(engine, args.profile)
         modes = [None] * args.repeat + ([False] if args.python else [])
@@ -187,10 +206,12 @@ def main() -> None:
             t = time.perf_counter()
             res = import_masterlist(engine, big, population="idp", round_number=999, fast=fast)
             took = time.perf_counter() - t
-            print(f"synthetic {res.rows:,} rows end to end (staging {res.staging}{', locations updated' if i else ''}): "
-                  f"{took:.1f} s = {res.rows / took:,.0f} rows/s; load average {load} -> {_load()}\n"
-                  f"  phases {_phases(res.timings)}\n"
-                  f"  individuals {res.individuals:,}, unassigned adm3 {res.unassigned[3]}")
+            print(
+                f"synthetic {res.rows:,} rows end to end (staging {res.staging}{', locations updated' if i else ''}): "
+                f"{took:.1f} s = {res.rows / took:,.0f} rows/s; load average {load} -> {_load()}\n"
+                f"  phases {_phases(res.timings)}\n"
+                f"  individuals {res.individuals:,}, unassigned adm3 {res.unassigned[3]}"
+            )
         shutil.rmtree(work, ignore_errors=True)
         engine.dispose()
     finally:

@@ -35,17 +35,29 @@ from tiles_bench import Server, free_port, prepare_database, run_wrk, tile_list 
 
 def mixed_paths(url: str) -> tuple[list[str], list[str]]:
     """(the mix, the tile list) of the loaded database."""
-    tiles = [f"/tiles/{layer}/{z}/{x}/{y}.mvt" for z, x, y in tile_list(url, range(5, 8))
-             for layer in ("districts", "subdistricts")]
-    choro = [f"/choropleth/{lvl}.geojson?population={pop}&indicator={ind}"
-             for lvl in (1, 2, 3) for pop in ("idp", "returnee") for ind in ("individuals", "families", "change", "share")
-             if not (pop == "returnee" and ind == "change")]
+    tiles = [
+        f"/tiles/{layer}/{z}/{x}/{y}.mvt"
+        for z, x, y in tile_list(url, range(5, 8))
+        for layer in ("districts", "subdistricts")
+    ]
+    choro = [
+        f"/choropleth/{lvl}.geojson?population={pop}&indicator={ind}"
+        for lvl in (1, 2, 3)
+        for pop in ("idp", "returnee")
+        for ind in ("individuals", "families", "change", "share")
+        if not (pop == "returnee" and ind == "change")
+    ]
     dtm = []
-    for version, paths in (("v2", ("/v2/IdpAdmin0Data", "/v2/IdpAdmin1Data", "/v2/IdpAdmin2Data")),
-                           ("v3", ("/v3/displacement/admin0", "/v3/displacement/admin1", "/v3/displacement/admin2"))):
+    for version, paths in (
+        ("v2", ("/v2/IdpAdmin0Data", "/v2/IdpAdmin1Data", "/v2/IdpAdmin2Data")),
+        ("v3", ("/v3/displacement/admin0", "/v3/displacement/admin1", "/v3/displacement/admin2")),
+    ):
         for p in paths:
-            dtm += [f"{p}?Admin0Pcode=IRQ", f"{p}?CountryName=Iraq&FromRoundNumber=100",
-                    f"{p}?Operation=Iraq&FromReportingDate=2021-01-01"]
+            dtm += [
+                f"{p}?Admin0Pcode=IRQ",
+                f"{p}?CountryName=Iraq&FromRoundNumber=100",
+                f"{p}?Operation=Iraq&FromReportingDate=2021-01-01",
+            ]
     dtm.append("/v2/IdpAdmin2Data?Admin0Pcode=IRQ&Admin1Pcode=IRQ-G07")
     ogc = [f"/ogc/collections/idp-r120-adm2/items?limit=50&offset={o}" for o in range(0, 100, 50)]
     ogc += [f"/ogc/collections/idp-r120-locations/items?limit=50&offset={o}" for o in range(0, 2000, 250)]
@@ -67,8 +79,10 @@ def warm(server: Server, paths: list[str]) -> dict[int, int]:
 def show(name: str, r: dict) -> None:
     errors = r["errors"]
     sock = f", socket errors: {r['socket_errors']}" if r["socket_errors"] else ""
-    print(f"{name:<28} {r['requests_per_s']:9.1f} req/s   p50 {r['p50_ms']:7.2f} ms   p99 {r['p99_ms']:8.2f} ms   "
-          f"errors {errors}{sock}")
+    print(
+        f"{name:<28} {r['requests_per_s']:9.1f} req/s   p50 {r['p50_ms']:7.2f} ms   p99 {r['p99_ms']:8.2f} ms   "
+        f"errors {errors}{sock}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -86,8 +100,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         mix, tiles = mixed_paths(url)
         kinds = {k: sum(p.startswith(k) for p in mix) for k in ("/tiles", "/choropleth", "/v2", "/v3", "/ogc")}
-        print(f"mix: {len(mix)} requests in the list ({', '.join(f'{k} {n}' for k, n in kinds.items())}); "
-              f"tile list: {len(tiles)} tiles; load average before: {os.getloadavg()[0]:.2f}")
+        print(
+            f"mix: {len(mix)} requests in the list ({', '.join(f'{k} {n}' for k, n in kinds.items())}); "
+            f"tile list: {len(tiles)} tiles; load average before: {os.getloadavg()[0]:.2f}"
+        )
         server = Server(url, free_port())
         try:
             print("warm pass statuses:", warm(server, mix))

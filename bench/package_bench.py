@@ -53,8 +53,8 @@ def main() -> None:
     from sqlalchemy import create_engine
 
     from service import db
-    from service.demo import load_demo
     from service.core.settings import Settings
+    from service.demo import load_demo
 
     url, drop = _db(args.database_url)
     try:
@@ -72,8 +72,9 @@ def main() -> None:
             out = Path(tempfile.mkdtemp(prefix="dtm-package-bench-")) / "package"
             cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
             t0 = time.perf_counter()
-            done = subprocess.run([cli, "package", "--round", str(args.round), "--out", str(out)], env=env,
-                                  capture_output=True, text=True)
+            done = subprocess.run(
+                [cli, "package", "--round", str(args.round), "--out", str(out)], env=env, capture_output=True, text=True
+            )
             seconds = time.perf_counter() - t0
             cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
             cpu = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
@@ -86,14 +87,18 @@ def main() -> None:
                 kinds[p.suffix] = kinds.get(p.suffix, 0) + 1
             size = sum(p.stat().st_size for p in files)
             times.append(seconds)
-            print(f"package {i + 1}: {seconds:.1f} s wall (new process), {len(files)} files, {size / 1e6:.1f} MB; "
-                  + ", ".join(f"{k or 'no ext'}: {v}" for k, v in sorted(kinds.items())))
+            print(
+                f"package {i + 1}: {seconds:.1f} s wall (new process), {len(files)} files, {size / 1e6:.1f} MB; "
+                + ", ".join(f"{k or 'no ext'}: {v}" for k, v in sorted(kinds.items()))
+            )
             print("  " + " ".join(done.stdout.strip().splitlines()[-3:]))
             # the CLI and its map workers (not the database server): on N idle CPUs the wall time
             # cannot be under cpu / N; the gap to the wall time is waiting (for the database, or
             # for CPUs other processes hold)
-            print(f"  CPU time of the command and its workers: {cpu:.1f} s (/ {os.cpu_count()} CPUs = "
-                  f"{cpu / (os.cpu_count() or 1):.1f} s); load average now {os.getloadavg()[0]:.2f}")
+            print(
+                f"  CPU time of the command and its workers: {cpu:.1f} s (/ {os.cpu_count()} CPUs = "
+                f"{cpu / (os.cpu_count() or 1):.1f} s); load average now {os.getloadavg()[0]:.2f}"
+            )
             if args.keep and i == args.repeat - 1:
                 shutil.rmtree(args.keep, ignore_errors=True)
                 shutil.move(str(out), str(args.keep))
@@ -126,9 +131,11 @@ def main() -> None:
         runs = [one() for _ in range(args.map_repeat)]
         tot = [r[0] for r in runs]
         med = [statistics.median(r[i] for r in runs) for i in range(6)]
-        print(f"one map PNG (300 dpi) + PDF, warm: best {min(tot):.2f} s, median {med[0]:.2f} s (target <= 5 s); "
-              f"median read {med[1]:.2f}, layout and labels {med[2]:.2f}, PNG {med[3]:.2f}, PDF {med[4]:.2f} s; "
-              f"CPU time of this process {med[5]:.2f} s")
+        print(
+            f"one map PNG (300 dpi) + PDF, warm: best {min(tot):.2f} s, median {med[0]:.2f} s (target <= 5 s); "
+            f"median read {med[1]:.2f}, layout and labels {med[2]:.2f}, PNG {med[3]:.2f}, PDF {med[4]:.2f} s; "
+            f"CPU time of this process {med[5]:.2f} s"
+        )
         shutil.rmtree(tmp, ignore_errors=True)
         print(f"load average after: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
         engine.dispose()

@@ -160,11 +160,27 @@ class Server:
         e.pop("DTM_ATLAS_REDIS_URL", None)
         e.pop("REDIS_URL", None)
         e.update(env or {})
-        cmd = [sys.executable, "-m", "uvicorn", "--factory", "tiles_bench:bench_app", "--app-dir", str(ROOT / "bench"),
-               "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log",
-               "--workers", str(workers)]
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=e, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                     start_new_session=True)
+        cmd = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "tiles_bench:bench_app",
+            "--app-dir",
+            str(ROOT / "bench"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+            "--workers",
+            str(workers),
+        ]
+        self.proc = subprocess.Popen(
+            cmd, cwd=ROOT, env=e, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+        )
         deadline = time.time() + 30
         while time.time() < deadline:
             try:
@@ -216,9 +232,22 @@ def run_wrk(base: str, paths: list[str], connections: int, duration: int, thread
         script = fh.name
     try:
         out = subprocess.run(
-            ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{duration}s", "--latency", "-s", script,
-             base + paths[0]],
-            capture_output=True, text=True, check=True,
+            [
+                "wrk",
+                "-t",
+                str(threads),
+                "-c",
+                str(connections),
+                "-d",
+                f"{duration}s",
+                "--latency",
+                "-s",
+                script,
+                base + paths[0],
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout
     finally:
         os.unlink(script)
@@ -263,11 +292,28 @@ def start_tipg(url: str, tiles: list[tuple[int, int, int]], args, created_db: bo
         )
     engine.dispose()
     port = free_port()
-    env = dict(os.environ, DATABASE_URL=url.replace("postgresql+psycopg://", "postgresql://"),
-               TIPG_DB_SCHEMAS='["public"]')
-    proc = subprocess.Popen([python, "-m", "uvicorn", "tipg.main:app", "--host", "127.0.0.1", "--port",
-                             str(port), "--log-level", "warning", "--no-access-log"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    env = dict(
+        os.environ, DATABASE_URL=url.replace("postgresql+psycopg://", "postgresql://"), TIPG_DB_SCHEMAS='["public"]'
+    )
+    proc = subprocess.Popen(
+        [
+            python,
+            "-m",
+            "uvicorn",
+            "tipg.main:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     base = f"http://127.0.0.1:{port}"
     paths = [f"/collections/public.bench_subdistricts/tiles/WebMercatorQuad/{z}/{x}/{y}" for z, x, y in tiles]
     deadline = time.time() + 30
@@ -292,8 +338,9 @@ def stop_process(proc: subprocess.Popen) -> None:
             os.killpg(proc.pid, signal.SIGKILL)
 
 
-def compare_tippecanoe(server: Server, url: str, tiles: list[tuple[int, int, int]], query: str,
-                       exe: str | None = None) -> dict | None:
+def compare_tippecanoe(
+    server: Server, url: str, tiles: list[tuple[int, int, int]], query: str, exe: str | None = None
+) -> dict | None:
     """tippecanoe on the same sub-districts (full resolution, same properties), same tiles.
 
     Not run when the ``tippecanoe`` binary is missing.
@@ -323,24 +370,40 @@ def compare_tippecanoe(server: Server, url: str, tiles: list[tuple[int, int, int
     engine.dispose()
     features = []
     for pcode, name_en, name_ar, level, families, individuals, geom in rows:
-        props = {"pcode": pcode, "name_en": name_en, "name_ar": name_ar, "level": level, "value": individuals,
-                 "class": legend.class_of(individuals) if legend else None, "families": families,
-                 "individuals": individuals}
-        features.append({"type": "Feature", "geometry": json.loads(geom),
-                         "properties": {k: v for k, v in props.items() if v is not None}})
+        props = {
+            "pcode": pcode,
+            "name_en": name_en,
+            "name_ar": name_ar,
+            "level": level,
+            "value": individuals,
+            "class": legend.class_of(individuals) if legend else None,
+            "families": families,
+            "individuals": individuals,
+        }
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": json.loads(geom),
+                "properties": {k: v for k, v in props.items() if v is not None},
+            }
+        )
     fc = json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False)
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "subdistricts.geojson"
         src.write_text(fc, encoding="utf-8")
         out = Path(tmp) / "subdistricts.mbtiles"
         zs = sorted({z for z, _, _ in tiles})
-        subprocess.run([exe, "-q", "-o", str(out), "-Z", str(zs[0]), "-z", str(zs[-1]), "-l", "subdistricts",
-                        "--force", str(src)], check=True)
+        subprocess.run(
+            [exe, "-q", "-o", str(out), "-Z", str(zs[0]), "-z", str(zs[-1]), "-l", "subdistricts", "--force", str(src)],
+            check=True,
+        )
         db = sqlite3.connect(out)
         theirs_raw = theirs_gz = 0
         for z, x, y in tiles:
-            row = db.execute("SELECT tile_data FROM tiles WHERE zoom_level=? AND tile_column=? AND tile_row=?",
-                             (z, x, (1 << z) - 1 - y)).fetchone()
+            row = db.execute(
+                "SELECT tile_data FROM tiles WHERE zoom_level=? AND tile_column=? AND tile_row=?",
+                (z, x, (1 << z) - 1 - y),
+            ).fetchone()
             if row:
                 data = row[0]
                 raw = gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
@@ -354,9 +417,14 @@ def compare_tippecanoe(server: Server, url: str, tiles: list[tuple[int, int, int
             raw = gzip.decompress(body) if headers.get("content-encoding") == "gzip" else body
             ours_raw += len(raw)
             ours_gz += len(gzip.compress(raw, 6, mtime=0))
-    return {"tippecanoe_raw": theirs_raw, "tippecanoe_gzip": theirs_gz, "ours_raw": ours_raw, "ours_gzip": ours_gz,
-            "ratio_raw": ours_raw / theirs_raw if theirs_raw else None,
-            "ratio_gzip": ours_gz / theirs_gz if theirs_gz else None}
+    return {
+        "tippecanoe_raw": theirs_raw,
+        "tippecanoe_gzip": theirs_gz,
+        "ours_raw": ours_raw,
+        "ours_gzip": ours_gz,
+        "ratio_raw": ours_raw / theirs_raw if theirs_raw else None,
+        "ratio_gzip": ours_gz / theirs_gz if theirs_gz else None,
+    }
 
 
 # ---------------------------------------------------------------------------------- main
@@ -387,8 +455,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=3, help="interleaved runs per scenario (the median is kept)")
     ap.add_argument("--connections", type=int, default=10)
     ap.add_argument("--layer", default="subdistricts", help="layer(s) of the request list")
-    ap.add_argument("--zooms", default="issue", help="the request list: 'issue' (every tile at z5-z7 plus "
-                    "fixed samples at z8 and z10) or every tile at a zoom range such as 5-8")
+    ap.add_argument(
+        "--zooms",
+        default="issue",
+        help="the request list: 'issue' (every tile at z5-z7 plus "
+        "fixed samples at z8 and z10) or every tile at a zoom range such as 5-8",
+    )
     ap.add_argument("--query", default="population=idp&indicator=individuals")
     ap.add_argument("--json", type=Path, help="also write the numbers to this file")
     ap.add_argument("--tipg-python", help="python of a venv with tipg installed (default: this one)")
@@ -398,13 +470,19 @@ def main(argv: list[str] | None = None) -> int:
         print("wrk is not installed (apt-get install wrk)", file=sys.stderr)
         return 2
     url, own = prepare_database(args)
-    results: dict = {"layer": args.layer, "zooms": args.zooms, "connections": args.connections,
-                     "duration_s": args.duration}
+    results: dict = {
+        "layer": args.layer,
+        "zooms": args.zooms,
+        "connections": args.connections,
+        "duration_s": args.duration,
+    }
     try:
         tiles = request_list(url, args.zooms)
         paths = [f"/tiles/{args.layer}/{z}/{x}/{y}.mvt?{args.query}" for z, x, y in tiles]
         results["tiles_in_list"] = len(paths)
-        print(f"{len(paths)} tiles of {args.layer} ({args.zooms}: {_per_zoom(tiles)}); wrk -c{args.connections} -d{args.duration}s")
+        print(
+            f"{len(paths)} tiles of {args.layer} ({args.zooms}: {_per_zoom(tiles)}); wrk -c{args.connections} -d{args.duration}s"
+        )
 
         # both servers up at once (an idle one costs nothing); runs interleaved, medians kept,
         # so a load change on the machine hits every scenario alike
@@ -447,17 +525,23 @@ def main(argv: list[str] | None = None) -> int:
 
     def row(name, r):
         runs = " ".join(f"{v:.0f}" for v in r.get("runs", []))
-        return (f"  {name:<10} {r['requests_per_s']:>7.0f} req/s   p50 {r['p50_ms']:6.2f} ms   p90 {r['p90_ms']:6.2f} ms"
-                f"   p99 {r['p99_ms']:7.2f} ms   non-2xx {r['errors']}" + (f"   (runs: {runs})" if runs else ""))
+        return (
+            f"  {name:<10} {r['requests_per_s']:>7.0f} req/s   p50 {r['p50_ms']:6.2f} ms   p90 {r['p90_ms']:6.2f} ms"
+            f"   p99 {r['p99_ms']:7.2f} ms   non-2xx {r['errors']}" + (f"   (runs: {runs})" if runs else "")
+        )
 
-    print(f"\nthroughput (loopback, 1 uvicorn worker, wrk -c{args.connections}, median of {args.repeat} x "
-          f"{args.duration} s; machine load average {os.getloadavg()[0]:.1f}):")
+    print(
+        f"\nthroughput (loopback, 1 uvicorn worker, wrk -c{args.connections}, median of {args.repeat} x "
+        f"{args.duration} s; machine load average {os.getloadavg()[0]:.1f}):"
+    )
     for name in ("noop", "cache_off", "cache_on"):
         print(row(name, results[name]))
     ratio = results["cache_on"]["requests_per_s"] / results["noop"]["requests_per_s"]
     results["cache_on_vs_noop"] = ratio
-    print(f"  cache on / noop = {ratio:.0%}  (target >= 70%);  p99 cache on {results['cache_on']['p99_ms']:.2f} ms"
-          f"  (target < 20 ms)")
+    print(
+        f"  cache on / noop = {ratio:.0%}  (target >= 70%);  p99 cache on {results['cache_on']['p99_ms']:.2f} ms"
+        f"  (target < 20 ms)"
+    )
     tipg = results.get("tipg") or {}
     if "requests_per_s" in tipg:
         print(row("tipg", tipg))
@@ -468,14 +552,18 @@ def main(argv: list[str] | None = None) -> int:
     b = results["subdistrict_bytes_z5_7"]
     print("\nsub-district tile bytes (latest IDP round joined):")
     for z, d in sorted(b["per_zoom"].items()):
-        print(f"  z{z}: {d['tiles']:3d} tiles   raw {d['raw']:>8,} B   gzip {d['gzip']:>8,} B   "
-              f"largest gzip {d['max_gzip']:>7,} B")
+        print(
+            f"  z{z}: {d['tiles']:3d} tiles   raw {d['raw']:>8,} B   gzip {d['gzip']:>8,} B   "
+            f"largest gzip {d['max_gzip']:>7,} B"
+        )
     t = b["total"]
     print(f"  z5-z7: {t['tiles']} tiles, raw {t['raw']:,} B, gzip {t['gzip']:,} B")
     tip = results.get("tippecanoe") or {}
     if "tippecanoe_raw" in tip:
-        print(f"  tippecanoe z5-z7: raw {tip['tippecanoe_raw']:,} B, gzip {tip['tippecanoe_gzip']:,} B;"
-              f" ours/tippecanoe raw = {tip['ratio_raw']:.2f} (target <= 0.6)")
+        print(
+            f"  tippecanoe z5-z7: raw {tip['tippecanoe_raw']:,} B, gzip {tip['tippecanoe_gzip']:,} B;"
+            f" ours/tippecanoe raw = {tip['ratio_raw']:.2f} (target <= 0.6)"
+        )
     else:
         print(f"  tippecanoe: skipped ({tip.get('skipped')})")
     if args.json:

@@ -84,6 +84,7 @@ def generalise_level(units: gpd.GeoDataFrame, bands: range = range(MIN_BAND, MAX
         g4326 = gpd.GeoSeries(g3857, crs=3857).to_crs(4326).values
         # snapped to the grid GeoJSON at this zoom is written with, so the output stays valid
         g4326 = shapely.set_precision(np.asarray(g4326, dtype=object), 10.0 ** -geojson_decimals(z))
-        result.append(GeneralisedBand(z, pcodes, _multi(np.asarray(g4326, dtype=object)), g3857,
-                                      [pcodes[i] for i in minimal]))
+        result.append(
+            GeneralisedBand(z, pcodes, _multi(np.asarray(g4326, dtype=object)), g3857, [pcodes[i] for i in minimal])
+        )
     return result

@@ -22,7 +22,8 @@ import hashlib
 import operator
 import re
 import zipfile
-from dataclasses import dataclass, field as dc_field
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +37,15 @@ from shapely.validation import explain_validity
 
 from . import pcode as pc
 
-__all__ = ["BoundaryFileError", "Repair", "UnitNote", "BoundaryRead", "read_boundaries", "SUPPORTED_SUFFIXES",
-           "PLACEHOLDER_PCODES"]
+__all__ = [
+    "BoundaryFileError",
+    "Repair",
+    "UnitNote",
+    "BoundaryRead",
+    "read_boundaries",
+    "SUPPORTED_SUFFIXES",
+    "PLACEHOLDER_PCODES",
+]
 
 SUPPORTED_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp", ".zip")
 _MAX_LISTED = 10
@@ -49,10 +57,26 @@ _ADM_IN_NAME = re.compile(r"adm(?:in)?[_ ]?(\d)(?!\d)", re.IGNORECASE)
 # What COD-AB files of some countries write in a P-code field for a unit that has no code (an
 # unnamed or unassigned area): such a unit is kept under a code made from its parent's
 # (``<parent>UNSPECIFIED``, numbered when a parent has several) and reported, not rejected.
-PLACEHOLDER_PCODES = frozenset({
-    "unspecified", "not specified", "unknown", "unk", "n/a", "na", "none", "null", "nil", "-", "--", "?",
-    "undefined", "not applicable", "no data", "nodata",
-})
+PLACEHOLDER_PCODES = frozenset(
+    {
+        "unspecified",
+        "not specified",
+        "unknown",
+        "unk",
+        "n/a",
+        "na",
+        "none",
+        "null",
+        "nil",
+        "-",
+        "--",
+        "?",
+        "undefined",
+        "not applicable",
+        "no data",
+        "nodata",
+    }
+)
 PLACEHOLDER_SUFFIX = "UNSPECIFIED"
 
 
@@ -452,7 +476,13 @@ def _is_placeholder(text: str) -> bool:
 
 
 def _codes(
-    frame: pd.DataFrame, column: str, name: str, path: Path, *, normalise: bool, required: bool,
+    frame: pd.DataFrame,
+    column: str,
+    name: str,
+    path: Path,
+    *,
+    normalise: bool,
+    required: bool,
     placeholders: dict[int, str] | None = None,
 ) -> list[str | None]:
     """The column's codes; with ``placeholders`` (a dict to fill), a placeholder such as
@@ -632,9 +662,7 @@ def _polygonal_part(geom: shapely.Geometry) -> shapely.Geometry | None:
     return merged
 
 
-def _clean_geometries(
-    geoms: np.ndarray, codes: list[str], name: str, path: Path
-) -> tuple[np.ndarray, list[Repair]]:
+def _clean_geometries(geoms: np.ndarray, codes: list[str], name: str, path: Path) -> tuple[np.ndarray, list[Repair]]:
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     if missing.any():
         bad = [codes[i] for i in np.flatnonzero(missing)]
@@ -661,7 +689,8 @@ def _clean_geometries(
             poly = _polygonal_part(g)
             if poly is None or poly.is_empty:
                 raise BoundaryFileError(
-                    name, f"geometry of P-code {codes[i]} is invalid ({reason}) and has no area once repaired",
+                    name,
+                    f"geometry of P-code {codes[i]} is invalid ({reason}) and has no area once repaired",
                     path=str(path),
                 )
             if not poly.is_valid:
@@ -679,8 +708,9 @@ def _clean_geometries(
 # --------------------------------------------------------------------------- main
 
 
-def _fill_placeholders(codes: list[str | None], parents: list[str | None], rows: dict[int, str], iso3: str,
-                       taken: set[str]) -> list[str]:
+def _fill_placeholders(
+    codes: list[str | None], parents: list[str | None], rows: dict[int, str], iso3: str, taken: set[str]
+) -> list[str]:
     """Codes for the units whose P-code is a placeholder: ``<parent>UNSPECIFIED`` (the
     country's prefix without a parent), ``UNSPECIFIED2``... when taken."""
     out = list(codes)
@@ -696,8 +726,6 @@ def _fill_placeholders(codes: list[str | None], parents: list[str | None], rows:
         taken.add(code)
         out[i] = code
     return out  # type: ignore[return-value]
-
-
 
 
 def _valid_on(frame: pd.DataFrame, fields: list[str]) -> dt.date | None:
@@ -753,13 +781,17 @@ def read_boundaries(
     )
     normalise = schema.source != "geoBoundaries"
     placeholder_rows: dict[int, str] = {}
-    codes_read = _codes(frame, schema.pcode_col, name, p, normalise=normalise, required=True,
-                        placeholders=placeholder_rows)
+    codes_read = _codes(
+        frame, schema.pcode_col, name, p, normalise=normalise, required=True, placeholders=placeholder_rows
+    )
     known: list[str] = [c for c in codes_read if c is not None]
     if not known:
         raise BoundaryFileError(
-            name, f"every feature's P-code is a placeholder ({_listing(sorted(set(placeholder_rows.values())))})",
-            field=schema.pcode_col, path=str(p))
+            name,
+            f"every feature's P-code is a placeholder ({_listing(sorted(set(placeholder_rows.values())))})",
+            field=schema.pcode_col,
+            path=str(p),
+        )
     seen: dict[str, int] = {}
     for c in known:
         seen[c] = seen.get(c, 0) + 1
@@ -785,8 +817,15 @@ def read_boundaries(
             )
     if schema.level is None:
         schema = _detect_schema(
-            frame, fields, name, p, level=level_, pcode_field=schema.pcode_col, name_field=name_field,
-            parent_field=parent_field, name_ar_field=name_ar_field,
+            frame,
+            fields,
+            name,
+            p,
+            level=level_,
+            pcode_field=schema.pcode_col,
+            name_field=name_field,
+            parent_field=parent_field,
+            name_ar_field=name_ar_field,
         )
 
     notes: list[UnitNote] = []
@@ -794,25 +833,45 @@ def read_boundaries(
     if level_ == 0 or schema.parent_col is None:
         parents: list[str | None] = [None] * len(codes_read)
     else:
-        parents = _codes(frame, schema.parent_col, name, p, normalise=normalise, required=False,
-                         placeholders=parent_placeholders)
+        parents = _codes(
+            frame, schema.parent_col, name, p, normalise=normalise, required=False, placeholders=parent_placeholders
+        )
     codes = _fill_placeholders(codes_read, parents, placeholder_rows, iso3, set(known))
     placeholder_idx = set(placeholder_rows)
-    _check_level(schema, level_, iso3, [c for i, c in enumerate(codes) if i not in placeholder_idx],
-                 [q for i, q in enumerate(parents) if i not in placeholder_idx], name, p)
+    _check_level(
+        schema,
+        level_,
+        iso3,
+        [c for i, c in enumerate(codes) if i not in placeholder_idx],
+        [q for i, q in enumerate(parents) if i not in placeholder_idx],
+        name,
+        p,
+    )
     for i, written in sorted(placeholder_rows.items()):
-        notes.append(UnitNote(codes[i], "placeholder_pcode",
-                              f"feature {i} (0-based): {schema.pcode_col} holds the placeholder {written!r}; "
-                              f"kept as {codes[i]}" + (f" under its parent {parents[i]}" if parents[i] else "")))
+        notes.append(
+            UnitNote(
+                codes[i],
+                "placeholder_pcode",
+                f"feature {i} (0-based): {schema.pcode_col} holds the placeholder {written!r}; "
+                f"kept as {codes[i]}" + (f" under its parent {parents[i]}" if parents[i] else ""),
+            )
+        )
     for i, written in sorted(parent_placeholders.items()):
-        notes.append(UnitNote(codes[i], "placeholder_parent",
-                              f"{schema.parent_col} holds the placeholder {written!r}: the unit has no parent code"))
+        notes.append(
+            UnitNote(
+                codes[i],
+                "placeholder_parent",
+                f"{schema.parent_col} holds the placeholder {written!r}: the unit has no parent code",
+            )
+        )
 
     geoms = _to_4326(frame, name, p)
     geoms, repairs = _clean_geometries(geoms, codes, name, p)
     parts = shapely.get_num_geometries(geoms)
     for i in np.flatnonzero(parts > 1):
-        notes.append(UnitNote(codes[i], "multipart", f"{int(parts[i])} separate parts (islands or exclaves), kept as one unit"))
+        notes.append(
+            UnitNote(codes[i], "multipart", f"{int(parts[i])} separate parts (islands or exclaves), kept as one unit")
+        )
     source_crs = None
     if frame.crs is not None and not _is_lonlat_wgs84(frame.crs):
         source_crs = frame.crs.to_string()

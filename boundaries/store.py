@@ -76,16 +76,23 @@ def import_boundaries(engine: Engine, read: BoundaryRead, username: str | None =
             ).scalar_one()
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": 1_000_000 + set_id})
             existing = conn.execute(
-                text(
-                    "SELECT array_agg(DISTINCT sha256) FROM admin_unit WHERE boundary_set_id = :s AND level = :l"
-                ),
+                text("SELECT array_agg(DISTINCT sha256) FROM admin_unit WHERE boundary_set_id = :s AND level = :l"),
                 {"s": set_id, "l": read.level},
             ).scalar()
             if existing == [read.sha256]:
                 return BoundaryImportResult(
-                    read.file, read.country_iso3, read.level, set_id, valid_on, len(read.units),
-                    "unchanged", log_import(conn, rec, "unchanged", "same file already imported"),
-                    None, read.repairs, None, list(read.notes),
+                    read.file,
+                    read.country_iso3,
+                    read.level,
+                    set_id,
+                    valid_on,
+                    len(read.units),
+                    "unchanged",
+                    log_import(conn, rec, "unchanged", "same file already imported"),
+                    None,
+                    read.repairs,
+                    None,
+                    list(read.notes),
                 )
             cov = coverage_report(read.units)
             bands = generalise_level(read.units)
@@ -94,11 +101,24 @@ def import_boundaries(engine: Engine, read: BoundaryRead, username: str | None =
                 for pc in band.minimal:
                     minimal.setdefault(pc, []).append(band.zband)
             notes = list(read.notes)
-            notes += [UnitNote(pc, "minimal_geometry", f"smaller than a pixel at zoom {_ranges(zs)}: kept there as a "
-                               "one-pixel square at a point inside it") for pc, zs in sorted(minimal.items())]
-            notes += [UnitNote(pc, "parent_missing", f"parent {parent} (level {read.level - 1}) is not in the "
-                               "boundary set (yet): imported, reported by the hierarchy check")
-                      for pc, parent in _missing_parents(conn, set_id, read)]
+            notes += [
+                UnitNote(
+                    pc,
+                    "minimal_geometry",
+                    f"smaller than a pixel at zoom {_ranges(zs)}: kept there as a "
+                    "one-pixel square at a point inside it",
+                )
+                for pc, zs in sorted(minimal.items())
+            ]
+            notes += [
+                UnitNote(
+                    pc,
+                    "parent_missing",
+                    f"parent {parent} (level {read.level - 1}) is not in the "
+                    "boundary set (yet): imported, reported by the hierarchy check",
+                )
+                for pc, parent in _missing_parents(conn, set_id, read)
+            ]
             rec.details["notes"] = [n.to_dict() for n in notes]
             import_id = log_import(conn, rec, "committed")
             conn.execute(
@@ -114,11 +134,37 @@ def import_boundaries(engine: Engine, read: BoundaryRead, username: str | None =
             copy_rows(
                 conn,
                 "admin_unit",
-                ["boundary_set_id", "country", "level", "pcode", "parent_pcode", "name_en", "name_ar",
-                 "alt_names", "source", "valid_on", "import_id", "sha256", "geom"],
+                [
+                    "boundary_set_id",
+                    "country",
+                    "level",
+                    "pcode",
+                    "parent_pcode",
+                    "name_en",
+                    "name_ar",
+                    "alt_names",
+                    "source",
+                    "valid_on",
+                    "import_id",
+                    "sha256",
+                    "geom",
+                ],
                 (
-                    (set_id, read.country_iso3, read.level, u.pcode, u.parent_pcode, u.name_en, u.name_ar,
-                     list(u.alt_names or []), read.source, valid_on, import_id, read.sha256, g)
+                    (
+                        set_id,
+                        read.country_iso3,
+                        read.level,
+                        u.pcode,
+                        u.parent_pcode,
+                        u.name_en,
+                        u.name_ar,
+                        list(u.alt_names or []),
+                        read.source,
+                        valid_on,
+                        import_id,
+                        read.sha256,
+                        g,
+                    )
                     for u, g in zip(units.itertuples(index=False), wkb)
                 ),
             )
@@ -147,14 +193,28 @@ def import_boundaries(engine: Engine, read: BoundaryRead, username: str | None =
             for band in bands:
                 for pc, g4, g3 in zip(band.pcodes, ewkb_hex(band.geoms_4326, 4326), ewkb_hex(band.geoms_3857, 3857)):
                     rows.append((set_id, read.level, band.zband, pc, g4, g3))
-            copy_rows(conn, "admin_unit_generalised",
-                      ["boundary_set_id", "level", "zband", "pcode", "geom", "geom_3857"], rows)
+            copy_rows(
+                conn,
+                "admin_unit_generalised",
+                ["boundary_set_id", "level", "zband", "pcode", "geom", "geom_3857"],
+                rows,
+            )
             pretile.build(conn, set_id, read.level)  # the bands cut into tiles (tiles.pretile)
             _refresh_current(conn, read.country_iso3)
             version = bump_data_version(conn)
             return BoundaryImportResult(
-                read.file, read.country_iso3, read.level, set_id, valid_on, len(units), "committed",
-                import_id, version, read.repairs, cov["coverage_valid"], notes,
+                read.file,
+                read.country_iso3,
+                read.level,
+                set_id,
+                valid_on,
+                len(units),
+                "committed",
+                import_id,
+                version,
+                read.repairs,
+                cov["coverage_valid"],
+                notes,
             )
     except Exception as exc:
         log_rejection(engine, rec, str(exc))
@@ -178,9 +238,12 @@ def _missing_parents(conn: Connection, set_id: int, read: BoundaryRead) -> list[
     in the set (a level imported before its parent level, or without the country level)."""
     if read.level == 0:
         return []
-    present = set(conn.execute(
-        text("SELECT pcode FROM admin_unit WHERE boundary_set_id = :s AND level = :l"),
-        {"s": set_id, "l": read.level - 1}).scalars())
+    present = set(
+        conn.execute(
+            text("SELECT pcode FROM admin_unit WHERE boundary_set_id = :s AND level = :l"),
+            {"s": set_id, "l": read.level - 1},
+        ).scalars()
+    )
     return [(u, p) for u, p in zip(read.units["pcode"], read.units["parent_pcode"]) if p and p not in present]
 
 
@@ -276,7 +339,9 @@ def list_units(
     """
     total = conn.execute(text(f"SELECT count(*) FROM admin_unit u WHERE {where}"), params).scalar_one()
     rows = conn.execute(
-        text(f"SELECT {_UNIT_COLUMNS} FROM admin_unit u WHERE {where} ORDER BY u.level, u.pcode LIMIT :limit OFFSET :offset"),
+        text(
+            f"SELECT {_UNIT_COLUMNS} FROM admin_unit u WHERE {where} ORDER BY u.level, u.pcode LIMIT :limit OFFSET :offset"
+        ),
         params,
     ).mappings()
     return total, [dict(r) for r in rows]
@@ -285,9 +350,10 @@ def list_units(
 def get_unit_feature(conn: Connection, pcode: str, boundary_set: int | None = None, decimals: int = 6) -> dict | None:
     """A unit as a GeoJSON Feature (dict), from the current set unless a set is given."""
     set_ids = resolve_set_ids(conn, None, boundary_set)
-    row = conn.execute(
-        text(
-            f"""
+    row = (
+        conn.execute(
+            text(
+                f"""
             SELECT {_UNIT_COLUMNS},
                    ST_AsGeoJSON(u.geom, :d)::json AS geometry,
                    ST_XMin(u.geom) AS xmin, ST_YMin(u.geom) AS ymin, ST_XMax(u.geom) AS xmax, ST_YMax(u.geom) AS ymax,
@@ -295,9 +361,12 @@ def get_unit_feature(conn: Connection, pcode: str, boundary_set: int | None = No
                       FROM admin_unit c WHERE c.boundary_set_id = u.boundary_set_id AND c.parent_pcode = u.pcode) AS children
             FROM admin_unit u WHERE u.pcode = :p AND u.boundary_set_id = ANY(:sets)
             """
-        ),
-        {"p": normalize_pcode(pcode), "sets": set_ids, "d": decimals},
-    ).mappings().first()
+            ),
+            {"p": normalize_pcode(pcode), "sets": set_ids, "d": decimals},
+        )
+        .mappings()
+        .first()
+    )
     if row is None:
         return None
     props = {k: v for k, v in row.items() if k not in ("geometry", "xmin", "ymin", "xmax", "ymax")}
@@ -334,8 +403,9 @@ def boundaries_geojson(conn: Connection, *, level: int, country: str | None, zba
 
 
 # --------------------------------------------------------------------------- hierarchy
-def hierarchy_problems(conn: Connection, country: str | None = None, boundary_set: int | None = None,
-                       min_share: float = 0.5) -> list[dict]:
+def hierarchy_problems(
+    conn: Connection, country: str | None = None, boundary_set: int | None = None, min_share: float = 0.5
+) -> list[dict]:
     """Every unit above level 0 needs its parent (one level up, same set) and most of its
     area inside that parent. Returns one row per problem, by P-code."""
     set_ids = resolve_set_ids(conn, country, boundary_set)

@@ -39,9 +39,15 @@ class AccessLog:
             await self.app(scope, receive, send_wrapper)
         finally:
             if logger.isEnabledFor(logging.INFO):
-                log(logger, "request", method=scope["method"], path=scope["path"],
-                    query=scope.get("query_string", b"").decode("latin-1") or None, status=status["code"],
-                    ms=round((time.perf_counter() - t0) * 1000, 1))
+                log(
+                    logger,
+                    "request",
+                    method=scope["method"],
+                    path=scope["path"],
+                    query=scope.get("query_string", b"").decode("latin-1") or None,
+                    status=status["code"],
+                    ms=round((time.perf_counter() - t0) * 1000, 1),
+                )
 
 
 @asynccontextmanager
@@ -91,6 +97,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     for module in (health, admin_units, figures, dtm, tiles, styles, web, webmap, ogc, exports):
         app.include_router(module.router)
     from service.api import fragility as fragility_api
+
     app.include_router(fragility_api.router)
 
     from service.api import maps as maps_api  # static maps, charts, information packages

@@ -25,29 +25,45 @@ def create_token(engine: Engine, role: str, label: str) -> str:
         raise ValueError(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
     token = "dtma_" + secrets.token_urlsafe(32)
     with engine.begin() as conn:
-        conn.execute(text("INSERT INTO api_token (token_sha256, role, label) VALUES (:h, :r, :l)"),
-                     {"h": _hash(token), "r": role, "l": label})
+        conn.execute(
+            text("INSERT INTO api_token (token_sha256, role, label) VALUES (:h, :r, :l)"),
+            {"h": _hash(token), "r": role, "l": label},
+        )
     return token
 
 
 def list_tokens(conn: Connection) -> list[dict]:
-    return [dict(r) for r in conn.execute(text(
-        "SELECT id, role, label, created_at, last_used_at, revoked_at FROM api_token ORDER BY id")).mappings()]
+    return [
+        dict(r)
+        for r in conn.execute(
+            text("SELECT id, role, label, created_at, last_used_at, revoked_at FROM api_token ORDER BY id")
+        ).mappings()
+    ]
 
 
 def revoke_token(engine: Engine, token_id: int) -> bool:
     with engine.begin() as conn:
-        return conn.execute(text("UPDATE api_token SET revoked_at = now() WHERE id = :i AND revoked_at IS NULL"),
-                            {"i": token_id}).rowcount == 1
+        return (
+            conn.execute(
+                text("UPDATE api_token SET revoked_at = now() WHERE id = :i AND revoked_at IS NULL"), {"i": token_id}
+            ).rowcount
+            == 1
+        )
 
 
 def check_token(engine: Engine, token: str) -> dict | None:
     with engine.begin() as conn:
-        row = conn.execute(
-            text("UPDATE api_token SET last_used_at = now() WHERE token_sha256 = :h AND revoked_at IS NULL "
-                 "RETURNING id, role, label"),
-            {"h": _hash(token)},
-        ).mappings().first()
+        row = (
+            conn.execute(
+                text(
+                    "UPDATE api_token SET last_used_at = now() WHERE token_sha256 = :h AND revoked_at IS NULL "
+                    "RETURNING id, role, label"
+                ),
+                {"h": _hash(token)},
+            )
+            .mappings()
+            .first()
+        )
     return dict(row) if row else None
 
 
@@ -58,9 +74,12 @@ def require_role(role: str):
         header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            raise HTTPException(401, f"this endpoint needs a bearer token with the {role} role "
-                                     "(Authorization: Bearer <token>; issue one with `dtm-atlas token create`)",
-                                headers={"WWW-Authenticate": "Bearer"})
+            raise HTTPException(
+                401,
+                f"this endpoint needs a bearer token with the {role} role "
+                "(Authorization: Bearer <token>; issue one with `dtm-atlas token create`)",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
         found = check_token(request.app.state.engine, token.strip())
         if found is None:
             raise HTTPException(401, "unknown or revoked token", headers={"WWW-Authenticate": "Bearer"})

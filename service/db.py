@@ -11,8 +11,8 @@ from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, text
 
-from service.pgembed import EmbeddedPostgres
 from service.core.settings import Settings
+from service.pgembed import EmbeddedPostgres
 
 MIN_POSTGIS = (3, 1)
 _lock = threading.Lock()
@@ -26,7 +26,7 @@ def normalise_url(url: str) -> str:
     """Accept postgres://, postgresql:// and driver-qualified URLs; use psycopg 3."""
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 

@@ -66,11 +66,14 @@ def load_demo(engine: Engine, settings: Settings, console: Console | None = None
             progress.advance(task)
         for population, paths in lists.items():
             progress.update(task, description=f"demo data: {population} master lists")
-            outcomes = import_many(engine, paths, population=population,
-                                   on_file=lambda _path, _out: progress.advance(task))
+            outcomes = import_many(
+                engine, paths, population=population, on_file=lambda _path, _out: progress.advance(task)
+            )
             counts = {k: sum(o.outcome == k for o in outcomes) for k in ("imported", "unchanged", "rejected")}
-            progress.console.print(f"  {population} master lists: {len(outcomes)} files, {counts['imported']} imported, "
-                                   f"{counts['unchanged']} unchanged, {counts['rejected']} rejected")
+            progress.console.print(
+                f"  {population} master lists: {len(outcomes)} files, {counts['imported']} imported, "
+                f"{counts['unchanged']} unchanged, {counts['rejected']} rejected"
+            )
             for o in outcomes:
                 if not o.ok:
                     progress.console.print(f"    [red]rejected[/] {o.file}: {o.message}", highlight=False)

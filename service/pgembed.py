@@ -141,9 +141,20 @@ class EmbeddedPostgres:
                 # text, but PostgreSQL compares with memcmp and abbreviated keys, not strcoll
                 # (index builds over location ids take half the time); character classes
                 # and case mapping stay C.UTF-8's
-                [bindir / "initdb", "-D", self.pgdata, "-U", DB_USER, "-E", "UTF8", "--locale=C.UTF-8",
-                 "--lc-collate=C",
-                 "--auth-local=scram-sha-256", "--auth-host=scram-sha-256", f"--pwfile={f.name}"]
+                [
+                    bindir / "initdb",
+                    "-D",
+                    self.pgdata,
+                    "-U",
+                    DB_USER,
+                    "-E",
+                    "UTF8",
+                    "--locale=C.UTF-8",
+                    "--lc-collate=C",
+                    "--auth-local=scram-sha-256",
+                    "--auth-host=scram-sha-256",
+                    f"--pwfile={f.name}",
+                ]
             )
         finally:
             os.unlink(f.name)
@@ -208,8 +219,19 @@ class EmbeddedPostgres:
             # synchronous_commit on whatever an older postgresql.conf says (clusters made before
             # it was removed there): a commit the CLI or the API reports is on disk
             self._run(
-                [bindir / "pg_ctl", "start", "-w", "-t", "120", "-D", self.pgdata, "-l", self.log_file,
-                 "-o", f"-p {st['port']} -c synchronous_commit=on"]
+                [
+                    bindir / "pg_ctl",
+                    "start",
+                    "-w",
+                    "-t",
+                    "120",
+                    "-D",
+                    self.pgdata,
+                    "-l",
+                    self.log_file,
+                    "-o",
+                    f"-p {st['port']} -c synchronous_commit=on",
+                ]
             )
             if crashed:
                 self.recovery = self._recovery_report(log_offset)
@@ -254,7 +276,8 @@ class EmbeddedPostgres:
             time.sleep(0.1)
         if self._server_processes():
             raise EmbeddedPostgresError(
-                f"processes of the stopped server still run in {self.pgdata}: {self._server_processes()}")
+                f"processes of the stopped server still run in {self.pgdata}: {self._server_processes()}"
+            )
         # a killed postmaster that nobody reaps (no init in a container) stays a zombie, and
         # PostgreSQL takes the lock file of a pid that exists for a server that runs: the file
         # is stale now that none of the server's processes is left
@@ -280,12 +303,26 @@ class EmbeddedPostgres:
                 lines = fh.read().decode("utf-8", "replace").splitlines()
         except OSError:
             lines = []
-        keep = [ln.split("LOG:", 1)[-1].strip() for ln in lines
-                if any(k in ln for k in ("not properly shut down", "redo done", "redo starts", "interrupted",
-                                         "automatic recovery", "checkpoint complete"))]
-        return ("the server had stopped without a shutdown (killed or crashed); PostgreSQL recovered "
-                "from its write-ahead log: only committed transactions are kept"
-                + (": " + "; ".join(keep[:4]) if keep else ""))
+        keep = [
+            ln.split("LOG:", 1)[-1].strip()
+            for ln in lines
+            if any(
+                k in ln
+                for k in (
+                    "not properly shut down",
+                    "redo done",
+                    "redo starts",
+                    "interrupted",
+                    "automatic recovery",
+                    "checkpoint complete",
+                )
+            )
+        ]
+        return (
+            "the server had stopped without a shutdown (killed or crashed); PostgreSQL recovered "
+            "from its write-ahead log: only committed transactions are kept"
+            + (": " + "; ".join(keep[:4]) if keep else "")
+        )
 
     def _ensure_database(self) -> None:
         import psycopg

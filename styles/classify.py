@@ -48,8 +48,8 @@ from typing import Any
 
 import numpy as np
 
-from styles.palette import NO_DATA_COLOR, UNASSIGNED_COLOR, Palette, get_palette
 from service.core.constants import POPULATION_LABELS
+from styles.palette import NO_DATA_COLOR, UNASSIGNED_COLOR, Palette, get_palette
 
 METHODS = ("natural_breaks", "quantiles", "equal_interval")
 NUMBER_FORMATS = ("integer", "signed", "percent", "decimal")
@@ -126,6 +126,7 @@ class Classification:
 
 # -- numbers ------------------------------------------------------------------------------------
 
+
 def _number(value: Any) -> float | None:
     if value is None or isinstance(value, (bool, str, bytes)):
         return None
@@ -155,6 +156,7 @@ def _py(v: float, integer: bool) -> float | int:
 
 
 # -- breaks -------------------------------------------------------------------------------------
+
 
 def _mapclassify_bins(x: np.ndarray, method: str, k: int) -> np.ndarray:
     import mapclassify as mc
@@ -191,6 +193,7 @@ def _upper_bounds(x: np.ndarray, method: str, k: int, integer: bool) -> list[flo
 
 # -- labels -------------------------------------------------------------------------------------
 
+
 def _formatter(number_format: str, numbers: list[float]):
     if number_format == "integer":
         return lambda v: f"{int(round(v)):,}"
@@ -223,6 +226,7 @@ def _labels(breaks: list[float], lower: float, integer: bool, fmt) -> list[str]:
 
 
 # -- classify -----------------------------------------------------------------------------------
+
 
 def classify(
     values: Iterable[Any],
@@ -312,7 +316,6 @@ def classify(
 # -- indicators ---------------------------------------------------------------------------------
 
 
-
 @dataclass(frozen=True)
 class Indicator:
     key: str
@@ -351,21 +354,63 @@ class Indicator:
 INDICATORS: dict[str, Indicator] = {
     i.key: i
     for i in (
-        Indicator("individuals", "Individuals", "people", "individuals", {"idp": "idp", "returnee": "returnee"},
-                  "quantiles", 5, "integer", "Individuals counted in the unit in the round."),
-        Indicator("families", "Families", "families", "families", {"idp": "idp", "returnee": "returnee"},
-                  "quantiles", 5, "integer", "Families (households) counted in the unit in the round."),
-        Indicator("change", "Change in individuals", "people", "change_individuals",
-                  {"idp": "change", "returnee": "change"}, "natural_breaks", 7, "signed",
-                  "Individuals in this round minus the previous round of the same population; "
-                  "symmetric diverging classes around 0."),
-        Indicator("change_12m", "Change in individuals over 12 months", "people", "change_12m_individuals",
-                  {"idp": "change", "returnee": "change"}, "natural_breaks", 7, "signed",
-                  "Individuals in this round minus the round closest to one year earlier (within two months of "
-                  "it) of the same population; symmetric diverging classes around 0."),
-        Indicator("share", "Share of national total", "share (0-1)", "share_national",
-                  {"idp": "idp", "returnee": "returnee"}, "quantiles", 5, "percent",
-                  "The unit's individuals over the national total of the round (0-1; labels in %)."),
+        Indicator(
+            "individuals",
+            "Individuals",
+            "people",
+            "individuals",
+            {"idp": "idp", "returnee": "returnee"},
+            "quantiles",
+            5,
+            "integer",
+            "Individuals counted in the unit in the round.",
+        ),
+        Indicator(
+            "families",
+            "Families",
+            "families",
+            "families",
+            {"idp": "idp", "returnee": "returnee"},
+            "quantiles",
+            5,
+            "integer",
+            "Families (households) counted in the unit in the round.",
+        ),
+        Indicator(
+            "change",
+            "Change in individuals",
+            "people",
+            "change_individuals",
+            {"idp": "change", "returnee": "change"},
+            "natural_breaks",
+            7,
+            "signed",
+            "Individuals in this round minus the previous round of the same population; "
+            "symmetric diverging classes around 0.",
+        ),
+        Indicator(
+            "change_12m",
+            "Change in individuals over 12 months",
+            "people",
+            "change_12m_individuals",
+            {"idp": "change", "returnee": "change"},
+            "natural_breaks",
+            7,
+            "signed",
+            "Individuals in this round minus the round closest to one year earlier (within two months of "
+            "it) of the same population; symmetric diverging classes around 0.",
+        ),
+        Indicator(
+            "share",
+            "Share of national total",
+            "share (0-1)",
+            "share_national",
+            {"idp": "idp", "returnee": "returnee"},
+            "quantiles",
+            5,
+            "percent",
+            "The unit's individuals over the national total of the round (0-1; labels in %).",
+        ),
     )
 }
 
@@ -379,8 +424,9 @@ def get_indicator(indicator: str | Indicator) -> Indicator:
         raise ValueError(f"unknown indicator {indicator!r}; use one of {', '.join(INDICATORS)}") from None
 
 
-def legend_for(indicator: str | Indicator, population: str, values: Iterable[Any], method: str | None = None,
-               k: int | None = None) -> Classification:
+def legend_for(
+    indicator: str | Indicator, population: str, values: Iterable[Any], method: str | None = None, k: int | None = None
+) -> Classification:
     """Classify ``values`` of ``indicator`` with that indicator's defaults for ``population``."""
     ind = get_indicator(indicator)
     palette = get_palette(ind.palette_for(population))

@@ -16,8 +16,12 @@ def class_colors() -> list[str]:
     return get_palette("fragility").colors(5)
 
 
-def legend(thresholds: list[float], labels: list[str], counts: dict[str, int] | None = None,
-           title: str = "Fragility index (0-100)") -> dict:
+def legend(
+    thresholds: list[float],
+    labels: list[str],
+    counts: dict[str, int] | None = None,
+    title: str = "Fragility index (0-100)",
+) -> dict:
     """Legend JSON: one entry per class with its range ``[lower, upper)`` (the last class
     includes 100), colour and unit count, then "insufficient data"."""
     colors = class_colors()
@@ -26,9 +30,33 @@ def legend(thresholds: list[float], labels: list[str], counts: dict[str, int] | 
     for i, key in enumerate(CLASS_KEYS):
         lo, hi = bounds[i], bounds[i + 1]
         rng = f"{lo:g} – {hi:g}" if i == 4 else f"{lo:g} – < {hi:g}"
-        classes.append({"class": i + 1, "key": key, "label": labels[i], "range": rng, "lower": lo, "upper": hi,
-                        "color": colors[i], "count": (counts or {}).get(key)})
-    classes.append({"class": None, "key": INSUFFICIENT_KEY, "label": INSUFFICIENT_LABEL, "range": None,
-                    "color": NO_DATA_COLOR, "count": (counts or {}).get(INSUFFICIENT_KEY)})
-    return {"title": title, "palette": "fragility", "rule": "class i holds t(i-1) <= index < t(i)",
-            "thresholds": list(thresholds), "classes": classes, "no_data_color": NO_DATA_COLOR}
+        classes.append(
+            {
+                "class": i + 1,
+                "key": key,
+                "label": labels[i],
+                "range": rng,
+                "lower": lo,
+                "upper": hi,
+                "color": colors[i],
+                "count": (counts or {}).get(key),
+            }
+        )
+    classes.append(
+        {
+            "class": None,
+            "key": INSUFFICIENT_KEY,
+            "label": INSUFFICIENT_LABEL,
+            "range": None,
+            "color": NO_DATA_COLOR,
+            "count": (counts or {}).get(INSUFFICIENT_KEY),
+        }
+    )
+    return {
+        "title": title,
+        "palette": "fragility",
+        "rule": "class i holds t(i-1) <= index < t(i)",
+        "thresholds": list(thresholds),
+        "classes": classes,
+        "no_data_color": NO_DATA_COLOR,
+    }

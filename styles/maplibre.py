@@ -21,8 +21,14 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from urllib.parse import urlencode
 
-from styles.palette import (BACKGROUND_COLOR, LABEL_COLOR, LABEL_HALO_COLOR, NO_DATA_COLOR, OUTLINE_COLOR,
-                            PARENT_OUTLINE_COLOR)
+from styles.palette import (
+    BACKGROUND_COLOR,
+    LABEL_COLOR,
+    LABEL_HALO_COLOR,
+    NO_DATA_COLOR,
+    OUTLINE_COLOR,
+    PARENT_OUTLINE_COLOR,
+)
 
 LAYERS = {1: "governorates", 2: "districts", 3: "subdistricts"}
 LEVEL_NAMES = {1: "governorate", 2: "district", 3: "sub-district"}
@@ -70,8 +76,9 @@ PUBLISHED_MAPS: dict[str, PublishedMap] = {
         PublishedMap("returnees-by-governorate", "Returnees by governorate", "returnee", 1, "individuals"),
         PublishedMap("returnees-by-district", "Returnees by district", "returnee", 2, "individuals"),
         PublishedMap("returnees-by-subdistrict", "Returnees by sub-district", "returnee", 3, "individuals"),
-        PublishedMap("idp-change-by-district", "Change in IDPs since the previous round, by district", "idp", 2,
-                     "change"),
+        PublishedMap(
+            "idp-change-by-district", "Change in IDPs since the previous round, by district", "idp", 2, "change"
+        ),
     )
 }
 
@@ -97,10 +104,22 @@ def fill_color(legend: dict) -> str | list:
     return expr + [no_data]
 
 
-def build_style(name: str, *, base_url: str, round_id: int | None, round_number: int | str, population: str,
-                indicator: str, level: int, legend: dict, labels: bool = True, country: str | None = None,
-                country_name: str | None = None, bounds: list[float] | None = None,
-                boundary_source: str = "OCHA COD-AB") -> dict:
+def build_style(
+    name: str,
+    *,
+    base_url: str,
+    round_id: int | None,
+    round_number: int | str,
+    population: str,
+    indicator: str,
+    level: int,
+    legend: dict,
+    labels: bool = True,
+    country: str | None = None,
+    country_name: str | None = None,
+    bounds: list[float] | None = None,
+    boundary_source: str = "OCHA COD-AB",
+) -> dict:
     """The MapLibre style of map ``name`` for one round; ``legend`` is ``Classification.to_dict()``."""
     if level not in LAYERS:
         raise ValueError(f"level must be one of {sorted(LAYERS)}, got {level!r}")
@@ -157,17 +176,19 @@ def build_style(name: str, *, base_url: str, round_id: int | None, round_number:
             "url": tilejson_url(base, parent, round_number=round_number, population=population, indicator=indicator),
             "promoteId": "pcode",
         }
-        layers.append({
-            "id": f"{parent}-boundary",
-            "type": "line",
-            "source": parent_source,
-            "source-layer": parent,
-            "layout": {"line-join": "round"},
-            "paint": {
-                "line-color": PARENT_OUTLINE_COLOR,
-                "line-width": ["interpolate", ["linear"], ["zoom"], 4, 0.8, 8, 1.6, 12, 3.0],
-            },
-        })
+        layers.append(
+            {
+                "id": f"{parent}-boundary",
+                "type": "line",
+                "source": parent_source,
+                "source-layer": parent,
+                "layout": {"line-join": "round"},
+                "paint": {
+                    "line-color": PARENT_OUTLINE_COLOR,
+                    "line-width": ["interpolate", ["linear"], ["zoom"], 4, 0.8, 8, 1.6, 12, 3.0],
+                },
+            }
+        )
 
     style: dict = {
         "version": 8,
@@ -186,19 +207,21 @@ def build_style(name: str, *, base_url: str, round_id: int | None, round_number:
     }
     if labels:
         style["glyphs"] = glyphs_url(base)
-        layers.append({
-            "id": f"{layer}-label",
-            "type": "symbol",
-            "source": source,
-            "source-layer": layer,
-            "minzoom": LABEL_MINZOOM[level],
-            "layout": {
-                "text-field": ["coalesce", ["get", "name_en"], ["get", "pcode"]],
-                "text-font": [LABEL_FONT],
-                "text-size": ["interpolate", ["linear"], ["zoom"], LABEL_MINZOOM[level], 10, 12, 14],
-                "text-max-width": 8,
-                "text-padding": 4,
-            },
-            "paint": {"text-color": LABEL_COLOR, "text-halo-color": LABEL_HALO_COLOR, "text-halo-width": 1.2},
-        })
+        layers.append(
+            {
+                "id": f"{layer}-label",
+                "type": "symbol",
+                "source": source,
+                "source-layer": layer,
+                "minzoom": LABEL_MINZOOM[level],
+                "layout": {
+                    "text-field": ["coalesce", ["get", "name_en"], ["get", "pcode"]],
+                    "text-font": [LABEL_FONT],
+                    "text-size": ["interpolate", ["linear"], ["zoom"], LABEL_MINZOOM[level], 10, 12, 14],
+                    "text-max-width": 8,
+                    "text-padding": 4,
+                },
+                "paint": {"text-color": LABEL_COLOR, "text-halo-color": LABEL_HALO_COLOR, "text-halo-width": 1.2},
+            }
+        )
     return style

@@ -141,24 +141,50 @@ _PUOR = {
     7: ["#b35806", "#f1a340", "#fee0b6", "#f7f7f7", "#d8daeb", "#998ec3", "#542788"],
     8: ["#b35806", "#e08214", "#fdb863", "#fee0b6", "#d8daeb", "#b2abd2", "#8073ac", "#542788"],
     9: ["#b35806", "#e08214", "#fdb863", "#fee0b6", "#f7f7f7", "#d8daeb", "#b2abd2", "#8073ac", "#542788"],
-    10: ["#7f3b08", "#b35806", "#e08214", "#fdb863", "#fee0b6", "#d8daeb", "#b2abd2", "#8073ac", "#542788",
-         "#2d004b"],
-    11: ["#7f3b08", "#b35806", "#e08214", "#fdb863", "#fee0b6", "#f7f7f7", "#d8daeb", "#b2abd2", "#8073ac",
-         "#542788", "#2d004b"],
+    10: ["#7f3b08", "#b35806", "#e08214", "#fdb863", "#fee0b6", "#d8daeb", "#b2abd2", "#8073ac", "#542788", "#2d004b"],
+    11: [
+        "#7f3b08",
+        "#b35806",
+        "#e08214",
+        "#fdb863",
+        "#fee0b6",
+        "#f7f7f7",
+        "#d8daeb",
+        "#b2abd2",
+        "#8073ac",
+        "#542788",
+        "#2d004b",
+    ],
 }
 
 PALETTES: dict[str, Palette] = {
     p.name: p
     for p in (
         Palette("idp", "sequential", "ColorBrewer YlOrBr", "IDP counts and shares (idp-* maps)", _ramps(_YLORBR)),
-        Palette("returnee", "sequential", "ColorBrewer YlGnBu", "returnee counts and shares (returnees-* maps)",
-                _ramps(_YLGNBU)),
-        Palette("change", "diverging", "ColorBrewer PuOr, reversed",
-                "change between rounds: purple fewer, orange more, neutral middle", _ramps(_PUOR, reverse=True)),
-        Palette("fragility", "sequential", "ColorBrewer YlOrRd",
-                "the five fragility classes (service.fragility; styles.fragility)", _ramps(_YLORRD)),
-        Palette("neutral", "sequential", "ColorBrewer Greys", "non-population indicators, monochrome print",
-                _ramps(_GREYS)),
+        Palette(
+            "returnee",
+            "sequential",
+            "ColorBrewer YlGnBu",
+            "returnee counts and shares (returnees-* maps)",
+            _ramps(_YLGNBU),
+        ),
+        Palette(
+            "change",
+            "diverging",
+            "ColorBrewer PuOr, reversed",
+            "change between rounds: purple fewer, orange more, neutral middle",
+            _ramps(_PUOR, reverse=True),
+        ),
+        Palette(
+            "fragility",
+            "sequential",
+            "ColorBrewer YlOrRd",
+            "the five fragility classes (service.fragility; styles.fragility)",
+            _ramps(_YLORRD),
+        ),
+        Palette(
+            "neutral", "sequential", "ColorBrewer Greys", "non-population indicators, monochrome print", _ramps(_GREYS)
+        ),
     )
 }
 
@@ -176,8 +202,12 @@ def palettes_dict() -> dict:
     """All palettes, for documentation endpoints and front ends."""
     return {
         "palettes": {
-            p.name: {"kind": p.kind, "source": p.source, "used_for": p.used_for,
-                     "colors": {str(k): list(v) for k, v in p.ramps.items()}}
+            p.name: {
+                "kind": p.kind,
+                "source": p.source,
+                "used_for": p.used_for,
+                "colors": {str(k): list(v) for k, v in p.ramps.items()},
+            }
             for p in PALETTES.values()
         },
         "no_data_color": NO_DATA_COLOR,

@@ -11,20 +11,30 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, text
 
-from styles.classify import Classification, get_indicator, legend_for
 from service.core.constants import UNASSIGNED
+from styles.classify import Classification, get_indicator, legend_for
 
 # indicator field -> unit_figure column (a whitelist: the column name is put into the SQL)
-_COLUMNS = {"individuals": "individuals", "families": "families", "change_individuals": "change_individuals",
-            "change_12m_individuals": "change_12m_individuals", "share_national": "share_national"}
+_COLUMNS = {
+    "individuals": "individuals",
+    "families": "families",
+    "change_individuals": "change_individuals",
+    "change_12m_individuals": "change_12m_individuals",
+    "share_national": "share_national",
+}
+
 
 def round_numbers(conn: Connection, population: str, country: str | None = None) -> list[int]:
     """The population's round numbers, oldest reporting date first (of one country, or all)."""
-    return list(conn.execute(
-        text("SELECT round_number FROM round WHERE (CAST(:c AS text) IS NULL OR country = :c) AND population = :p "
-             "ORDER BY reporting_date, round_number"),
-        {"c": country, "p": population},
-    ).scalars())
+    return list(
+        conn.execute(
+            text(
+                "SELECT round_number FROM round WHERE (CAST(:c AS text) IS NULL OR country = :c) AND population = :p "
+                "ORDER BY reporting_date, round_number"
+            ),
+            {"c": country, "p": population},
+        ).scalars()
+    )
 
 
 def unit_values(conn: Connection, round_id: int, level: int, field: str) -> list[tuple[str, float | int | None]]:
@@ -34,15 +44,18 @@ def unit_values(conn: Connection, round_id: int, level: int, field: str) -> list
     except KeyError:
         raise ValueError(f"unknown unit_figure field {field!r}; use one of {', '.join(_COLUMNS)}") from None
     rows = conn.execute(
-        text(f"SELECT pcode, {column} AS value FROM unit_figure "
-             "WHERE round_id = :r AND level = :l AND pcode <> :u ORDER BY pcode"),
+        text(
+            f"SELECT pcode, {column} AS value FROM unit_figure "
+            "WHERE round_id = :r AND level = :l AND pcode <> :u ORDER BY pcode"
+        ),
         {"r": round_id, "l": level, "u": UNASSIGNED},
     ).all()
     return [(pcode, value) for pcode, value in rows]
 
 
-def classification_for(conn: Connection, *, round_id: int, level: int, indicator: str, population: str
-                       ) -> tuple[Classification, dict[str, float | int | None]]:
+def classification_for(
+    conn: Connection, *, round_id: int, level: int, indicator: str, population: str
+) -> tuple[Classification, dict[str, float | int | None]]:
     """The classification of ``indicator`` over the level's units in the round, and the values by P-code."""
     values = dict(unit_values(conn, round_id, level, get_indicator(indicator).field))
     return legend_for(indicator, population, values.values()), values

@@ -22,8 +22,8 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 
 from service import db
-from service.pgembed import EmbeddedPostgres
 from service.core.settings import Settings
+from service.pgembed import EmbeddedPostgres
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 COD_AB = SHARED / "irq_cod_ab"
@@ -77,8 +77,7 @@ def cloned_engine(server_url, template: str | None, prefix: str = "dtm_atlas_tes
 
 def settings_for(engine, **overrides) -> Settings:
     """The app's settings over ``engine`` (its URL with the password) and the shared data."""
-    return Settings(database_url=engine.url.render_as_string(hide_password=False), shared_data_dir=SHARED,
-                    **overrides)
+    return Settings(database_url=engine.url.render_as_string(hide_password=False), shared_data_dir=SHARED, **overrides)
 
 
 @contextlib.contextmanager
@@ -183,8 +182,15 @@ def serve_app(engine):
 
     from service.app import create_app
 
-    server = uvicorn.Server(uvicorn.Config(create_app(settings_for(engine, log_level="warning"), engine), host="127.0.0.1", port=0,
-                                           log_level="warning", access_log=False))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings_for(engine, log_level="warning"), engine),
+            host="127.0.0.1",
+            port=0,
+            log_level="warning",
+            access_log=False,
+        )
+    )
     thread = threading.Thread(target=server.run, name="dtm-atlas-test-server", daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

@@ -47,8 +47,13 @@ class CacheConfig:
     def from_settings(cls, settings) -> CacheConfig:
         """From the service settings (service/core/settings.py)."""
         tiles = settings.tiles
-        return cls(redis_url=settings.redis_url, lru_mb=tiles.cache_mb, redis_ttl_s=tiles.cache_ttl,
-                   max_age_s=tiles.max_age, db_connections=tiles.db_connections)
+        return cls(
+            redis_url=settings.redis_url,
+            lru_mb=tiles.cache_mb,
+            redis_ttl_s=tiles.cache_ttl,
+            max_age_s=tiles.max_age,
+            db_connections=tiles.db_connections,
+        )
 
 
 # ------------------------------------------------------------------------------------ caches
@@ -125,8 +130,14 @@ class LRUCache(NoCache):
 
     def stats(self) -> dict:
         with self._lock:
-            return {"backend": self.name, "entries": len(self._data), "bytes": self._bytes,
-                    "max_bytes": self.max_bytes, "hits": self.hits, "misses": self.misses}
+            return {
+                "backend": self.name,
+                "entries": len(self._data),
+                "bytes": self._bytes,
+                "max_bytes": self.max_bytes,
+                "hits": self.hits,
+                "misses": self.misses,
+            }
 
 
 class RedisCache(NoCache):

@@ -21,13 +21,17 @@ def fragility_sql(layer: Layer, p: str, source: str, extent: int, buffer: int) -
         geom = "g.geom"
     elif source == "full":
         tables = "admin_unit u"
-        where = (f"u.boundary_set_id = ANY(:sets) AND u.level = {layer.level}"
-                 f" AND u.geom && ST_Transform({_envelope(margin)}, 4326)")
+        where = (
+            f"u.boundary_set_id = ANY(:sets) AND u.level = {layer.level}"
+            f" AND u.geom && ST_Transform({_envelope(margin)}, 4326)"
+        )
         geom = f"ST_AsMVTGeom(ST_Transform(u.geom, 3857), {_envelope()}, {extent}, {buffer}, true)"
     else:
         tables = f"admin_unit_generalised g {unit}"
-        where = (f"g.boundary_set_id = ANY(:sets) AND g.level = {layer.level} AND g.zband = :zband"
-                 f" AND g.geom_3857 && {_envelope(margin)}")
+        where = (
+            f"g.boundary_set_id = ANY(:sets) AND g.level = {layer.level} AND g.zband = :zband"
+            f" AND g.geom_3857 && {_envelope(margin)}"
+        )
         geom = f"ST_AsMVTGeom(g.geom_3857, {_envelope()}, {extent}, {buffer}, true)"
     return f"""(WITH frag AS ({tile_values_sql(f"CAST(:{p}round AS int)", layer.level)})
         SELECT coalesce(ST_AsMVT(t, '{layer.id}', {extent}, 'geom'), ''::bytea) FROM (

@@ -60,15 +60,17 @@ def render(conn: Connection, set_id: int, levels: Sequence[int], z: int, x: int,
     """The MVT bytes (``b""`` when the tile holds no unit)."""
     if not MIN_ZOOM <= z <= MAX_ZOOM:
         raise ValueError(f"geometry tiles go from zoom {MIN_ZOOM} to {MAX_ZOOM} (clients overzoom above); got {z}")
-    data = conn.execute(text(_sql(tuple(levels))),
-                        {"s": set_id, "z": z, "x": x, "y": y, "levels": list(levels)}).scalar_one()
+    data = conn.execute(
+        text(_sql(tuple(levels))), {"s": set_id, "z": z, "x": x, "y": y, "levels": list(levels)}
+    ).scalar_one()
     return bytes(data) if data else b""
 
 
 def set_stamp(conn: Connection, set_id: int) -> str | None:
     """Changes whenever a level of the set is (re)imported: the tiles' cache key and ``?v=``."""
-    row = conn.execute(text("SELECT max(import_id), count(*) FROM admin_unit WHERE boundary_set_id = :s"),
-                       {"s": set_id}).first()
+    row = conn.execute(
+        text("SELECT max(import_id), count(*) FROM admin_unit WHERE boundary_set_id = :s"), {"s": set_id}
+    ).first()
     if row is None or not row[1]:
         return None
     return f"{set_id}.{row[0]}.{row[1]}"

@@ -96,27 +96,85 @@ class Layer:
         return z >= self.minzoom
 
     def tilejson(self) -> dict:
-        return {"id": self.id, "description": self.description, "minzoom": self.minzoom,
-                "maxzoom": self.maxzoom, "fields": dict(self.fields)}
+        return {
+            "id": self.id,
+            "description": self.description,
+            "minzoom": self.minzoom,
+            "maxzoom": self.maxzoom,
+            "fields": dict(self.fields),
+        }
 
 
 LAYERS: dict[str, Layer] = {
     layer.id: layer
     for layer in (
-        Layer("governorates", "admin", "polygon", 0, 14, 1000,
-              "Governorates (admin level 1) with the figures of the round", ADMIN_FIELDS, level=1),
-        Layer("districts", "admin", "polygon", 3, 14, 2000,
-              "Districts (admin level 2) with the figures of the round", ADMIN_FIELDS, level=2),
-        Layer("subdistricts", "admin", "polygon", 4, 14, 5000,
-              "Sub-districts (admin level 3) with the figures of the round", ADMIN_FIELDS, level=3),
-        Layer("locations", "locations", "point", 6, 14, 20000,
-              "DTM locations of the round (one point per master-list row with coordinates); "
-              "the largest first when a tile holds more than the limit", LOCATION_FIELDS, buffer=128),
-        Layer("sites", "sites", "point", 5, 14, 20000,
-              "Displacement sites (camps, informal sites)", SITE_FIELDS, buffer=128),
-        Layer("fragility", "fragility", "polygon", 4, 14, 5000,
-              "Fragility class of each sub-district (the default method's stored run of the round; "
-              "service.fragility)", FRAGILITY_FIELDS, level=3),
+        Layer(
+            "governorates",
+            "admin",
+            "polygon",
+            0,
+            14,
+            1000,
+            "Governorates (admin level 1) with the figures of the round",
+            ADMIN_FIELDS,
+            level=1,
+        ),
+        Layer(
+            "districts",
+            "admin",
+            "polygon",
+            3,
+            14,
+            2000,
+            "Districts (admin level 2) with the figures of the round",
+            ADMIN_FIELDS,
+            level=2,
+        ),
+        Layer(
+            "subdistricts",
+            "admin",
+            "polygon",
+            4,
+            14,
+            5000,
+            "Sub-districts (admin level 3) with the figures of the round",
+            ADMIN_FIELDS,
+            level=3,
+        ),
+        Layer(
+            "locations",
+            "locations",
+            "point",
+            6,
+            14,
+            20000,
+            "DTM locations of the round (one point per master-list row with coordinates); "
+            "the largest first when a tile holds more than the limit",
+            LOCATION_FIELDS,
+            buffer=128,
+        ),
+        Layer(
+            "sites",
+            "sites",
+            "point",
+            5,
+            14,
+            20000,
+            "Displacement sites (camps, informal sites)",
+            SITE_FIELDS,
+            buffer=128,
+        ),
+        Layer(
+            "fragility",
+            "fragility",
+            "polygon",
+            4,
+            14,
+            5000,
+            "Fragility class of each sub-district (the default method's stored run of the round; service.fragility)",
+            FRAGILITY_FIELDS,
+            level=3,
+        ),
     )
 }
 ADMIN_LAYER_OF_LEVEL = {layer.level: layer.id for layer in LAYERS.values() if layer.kind == "admin"}

@@ -31,12 +31,10 @@ from functools import lru_cache
 import morecantile
 from sqlalchemy import Connection, text
 
+from service.core.rounds import find_round
 from tiles import pretile
 from tiles.layers import MAX_REQUEST_ZOOM, Layer
 from tiles.zoom import band_for_zoom
-from service.core.constants import POPULATIONS, UNASSIGNED
-from service.core.importlog import data_version
-from service.core.rounds import find_round
 
 TMS = morecantile.tms.get("WebMercatorQuad")
 
@@ -79,7 +77,9 @@ class TileQuery:
 
     def key(self) -> str:
         number = "" if self.round_number is None else self.round_number
-        return f"{self.population}:{number}:{self.indicator}" + (f":{self.reporting_date}" if self.reporting_date else "")
+        return f"{self.population}:{number}:{self.indicator}" + (
+            f":{self.reporting_date}" if self.reporting_date else ""
+        )
 
     def names_a_round(self) -> bool:
         return self.round_number is not None or self.reporting_date is not None
@@ -169,13 +169,23 @@ class Resolver:
 
     def context(self, conn: Connection, version: int, query: TileQuery, layers: Sequence[Layer]) -> Context:
         """The context read through ``conn``, whose snapshot must be at ``version``."""
-        set_ids = self.cached(version, ("sets",), lambda: list(conn.execute(
-            text("SELECT id FROM boundary_set WHERE is_current ORDER BY id")).scalars()))
+        set_ids = self.cached(
+            version,
+            ("sets",),
+            lambda: list(conn.execute(text("SELECT id FROM boundary_set WHERE is_current ORDER BY id")).scalars()),
+        )
         rnd = None
         if any(layer.uses_round for layer in layers):
-            rnd = self.cached(version, ("round", query.population, query.round_number, query.reporting_date),
-                            lambda: find_round(conn, round_number=query.round_number, population=query.population,
-                                               reporting_date=query.reporting_date))
+            rnd = self.cached(
+                version,
+                ("round", query.population, query.round_number, query.reporting_date),
+                lambda: find_round(
+                    conn,
+                    round_number=query.round_number,
+                    population=query.population,
+                    reporting_date=query.reporting_date,
+                ),
+            )
             if rnd is None and query.names_a_round():
                 raise RoundNotFound(f"no {query.population} {query.round_label()}")
         ctx = Context(version, query, set_ids, rnd)
@@ -186,8 +196,11 @@ class Resolver:
         return ctx
 
     def legend(self, conn: Connection, version: int, rnd: dict, level: int, indicator: str):
-        return self.cached(version, ("legend", rnd["id"], level, indicator),
-                         lambda: classification_for(conn, rnd["id"], level, indicator, rnd["population"]))
+        return self.cached(
+            version,
+            ("legend", rnd["id"], level, indicator),
+            lambda: classification_for(conn, rnd["id"], level, indicator, rnd["population"]),
+        )
 
 
 # ------------------------------------------------------------------------------------- SQL
@@ -240,13 +253,17 @@ def _admin_sql(layer: Layer, p: str, source: str, value_column: str, extent: int
         geom = "g.geom"  # clipped, snapped and made valid at import
     elif source == "full":
         tables = "admin_unit u"
-        where = (f"u.boundary_set_id = ANY(:sets) AND u.level = {layer.level}"
-                 f" AND u.geom && ST_Transform({_envelope(margin)}, 4326)")
+        where = (
+            f"u.boundary_set_id = ANY(:sets) AND u.level = {layer.level}"
+            f" AND u.geom && ST_Transform({_envelope(margin)}, 4326)"
+        )
         geom = f"ST_AsMVTGeom(ST_Transform(u.geom, 3857), {_envelope()}, {extent}, {buffer}, true)"
     else:
         tables = f"admin_unit_generalised g {unit}"
-        where = (f"g.boundary_set_id = ANY(:sets) AND g.level = {layer.level} AND g.zband = :zband"
-                 f" AND g.geom_3857 && {_envelope(margin)}")
+        where = (
+            f"g.boundary_set_id = ANY(:sets) AND g.level = {layer.level} AND g.zband = :zband"
+            f" AND g.geom_3857 && {_envelope(margin)}"
+        )
         geom = f"ST_AsMVTGeom(g.geom_3857, {_envelope()}, {extent}, {buffer}, true)"
     return f"""(WITH figures AS (
           SELECT pcode, families, individuals, {value_column} AS value FROM unit_figure
@@ -302,12 +319,20 @@ def _statement(layers: tuple[Layer, ...], *args) -> Statement:
     from sqlalchemy.dialects.postgresql.psycopg import dialect
 
     clause = _clause(layers, *args)
-    return Statement(clause, str(clause.compile(dialect=dialect())),
-                     generic_plan=not any(layer.kind == "locations" for layer in layers))
+    return Statement(
+        clause,
+        str(clause.compile(dialect=dialect())),
+        generic_plan=not any(layer.kind == "locations" for layer in layers),
+    )
 
 
-def _clause(layers: tuple[Layer, ...], admin_source: str, value_columns: tuple[str, ...],
-            grids: tuple[tuple[int, int], ...], with_version: bool = False):
+def _clause(
+    layers: tuple[Layer, ...],
+    admin_source: str,
+    value_columns: tuple[str, ...],
+    grids: tuple[tuple[int, int], ...],
+    with_version: bool = False,
+):
     parts = []
     for i, (layer, column, (extent, buffer)) in enumerate(zip(layers, value_columns, grids)):
         p = f"l{i}_"
@@ -327,8 +352,7 @@ def _clause(layers: tuple[Layer, ...], admin_source: str, value_columns: tuple[s
     return text(f"SELECT {tile}")
 
 
-def tile_statement(layers: Sequence[Layer], z: int, ctx: Context, with_version: bool = False,
-                   pretiled: bool = True):
+def tile_statement(layers: Sequence[Layer], z: int, ctx: Context, with_version: bool = False, pretiled: bool = True):
     """The Statement and its parameters (without x, y) for a tile of ``layers`` at zoom ``z``;
     (None, params) when no layer has features at that zoom. Admin layers come from
     ``admin_unit_tile`` where it covers the zoom and grid (``pretiled=False``: always cut
@@ -350,16 +374,18 @@ def tile_statement(layers: Sequence[Layer], z: int, ctx: Context, with_version: 
     if not active:
         return None, params
     grids = tuple((layer.extent_for(z), layer.buffer_for(z)) for layer in active)
-    if pretiled and all(pretile.covers(z, *grid) for layer, grid in zip(active, grids)
-                        if layer.kind in ("admin", "fragility")):
+    if pretiled and all(
+        pretile.covers(z, *grid) for layer, grid in zip(active, grids) if layer.kind in ("admin", "fragility")
+    ):
         admin_source = "pretiled"
     else:
         admin_source = "full" if zband is None else "generalised"
     return _statement(tuple(active), admin_source, tuple(columns), grids, with_version), params
 
 
-def render_tile(conn: Connection, layers: Sequence[Layer], z: int, x: int, y: int, ctx: Context,
-                pretiled: bool = True) -> bytes:
+def render_tile(
+    conn: Connection, layers: Sequence[Layer], z: int, x: int, y: int, ctx: Context, pretiled: bool = True
+) -> bytes:
     """The MVT bytes of one tile (``b""`` when it holds no feature)."""
     check_tile(z, x, y)
     stmt, params = tile_statement(layers, z, ctx, pretiled=pretiled)
@@ -374,8 +400,10 @@ def render_tile(conn: Connection, layers: Sequence[Layer], z: int, x: int, y: in
 def set_bounds(conn: Connection, set_ids: Sequence[int]) -> list[float] | None:
     """[west, south, east, north] of the boundary sets (lon/lat)."""
     row = conn.execute(
-        text("SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
-             "(SELECT ST_Extent(geom) AS e FROM admin_unit WHERE boundary_set_id = ANY(:s)) q"),
+        text(
+            "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
+            "(SELECT ST_Extent(geom) AS e FROM admin_unit WHERE boundary_set_id = ANY(:s)) q"
+        ),
         {"s": list(set_ids)},
     ).first()
     if row is None or row[0] is None:

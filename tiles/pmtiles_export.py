@@ -16,8 +16,8 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from tiles.layers import LAYERS, Layer
 from service.core.importlog import data_version
+from tiles.layers import LAYERS, Layer
 from tiles.mvt import Resolver, TileQuery, render_tile, set_bounds, tiles_in
 
 FORMATS = {".pmtiles": "pmtiles", ".mbtiles": "mbtiles"}
@@ -65,17 +65,28 @@ def _metadata(layers: Sequence[Layer], ctx, bounds, min_zoom: int, max_zoom: int
         "attribution": ATTRIBUTION,
         "type": "overlay",
         "format": "pbf",
-        "vector_layers": [dict(layer.tilejson(), minzoom=max(layer.minzoom, min_zoom),
-                               maxzoom=min(layer.maxzoom, max_zoom)) for layer in layers],
-        "legends": {layer.id: ctx.legends[layer.level].to_dict() for layer in layers
-                    if layer.kind == "admin" and layer.level in ctx.legends},
+        "vector_layers": [
+            dict(layer.tilejson(), minzoom=max(layer.minzoom, min_zoom), maxzoom=min(layer.maxzoom, max_zoom))
+            for layer in layers
+        ],
+        "legends": {
+            layer.id: ctx.legends[layer.level].to_dict()
+            for layer in layers
+            if layer.kind == "admin" and layer.level in ctx.legends
+        },
         "dtm_atlas": {
             "data_version": version,
             "population": ctx.query.population,
             "indicator": ctx.query.indicator,
-            "round": None if rnd is None else {
-                "id": rnd["id"], "round_number": rnd["round_number"], "population": rnd["population"],
-                "country": rnd["country"], "reporting_date": rnd["reporting_date"].isoformat()},
+            "round": None
+            if rnd is None
+            else {
+                "id": rnd["id"],
+                "round_number": rnd["round_number"],
+                "population": rnd["population"],
+                "country": rnd["country"],
+                "reporting_date": rnd["reporting_date"].isoformat(),
+            },
             "bounds": list(bounds),
         },
     }

@@ -53,8 +53,9 @@ BUILD_SQL = f"""
 
 def build(conn: Connection, set_id: int, level: int) -> int:
     """(Re)cut one level of a boundary set into tiles; returns the number of rows."""
-    conn.execute(text("DELETE FROM admin_unit_tile WHERE boundary_set_id = :s AND level = :l"),
-                 {"s": set_id, "l": level})
+    conn.execute(
+        text("DELETE FROM admin_unit_tile WHERE boundary_set_id = :s AND level = :l"), {"s": set_id, "l": level}
+    )
     if level not in ADMIN_LEVELS:
         return 0
     extent, buffer = GRID

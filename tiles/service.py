@@ -59,8 +59,9 @@ class TileService:
             conn.rollback()
         return ctx
 
-    async def make_raw_tile(self, layers: list[Layer], z: int, x: int, y: int, query: TileQuery,
-                            version: int) -> tuple[int, bytes]:
+    async def make_raw_tile(
+        self, layers: list[Layer], z: int, x: int, y: int, query: TileQuery, version: int
+    ) -> tuple[int, bytes]:
         """(data version, MVT) of a tile. One statement (autocommit: no BEGIN, no ROLLBACK)
         reads the tile and the version of its snapshot; the context (round, classes) comes
         from the resolver's cache for that version, so tile and context always agree."""
@@ -148,8 +149,14 @@ class TileService:
             if generic:
                 kwargs["options"] = "-c plan_cache_mode=force_generic_plan"
             pool = AsyncConnectionPool(
-                conninfo(self.engine), min_size=0, max_size=self.config.db_connections, kwargs=kwargs,
-                open=False, num_workers=1, name="dtm-atlas-tiles", max_idle=60.0,
+                conninfo(self.engine),
+                min_size=0,
+                max_size=self.config.db_connections,
+                kwargs=kwargs,
+                open=False,
+                num_workers=1,
+                name="dtm-atlas-tiles",
+                max_idle=60.0,
             )
             # stored before it is open: requests arriving meanwhile wait for the same opening
             entry = self._pools[(loop, generic)] = (pool, loop.create_task(pool.open()))

@@ -7,6 +7,7 @@ Revision ID: 0004
 Revises: 0003
 Create Date: 2026-11-22
 """
+
 from alembic import op
 from sqlalchemy import text
 
@@ -35,8 +36,9 @@ def upgrade() -> None:
     from tiles import pretile
 
     conn = op.get_bind()
-    for set_id, level in conn.execute(text(
-            "SELECT DISTINCT boundary_set_id, level FROM admin_unit_generalised ORDER BY 1, 2")).all():
+    for set_id, level in conn.execute(
+        text("SELECT DISTINCT boundary_set_id, level FROM admin_unit_generalised ORDER BY 1, 2")
+    ).all():
         pretile.build(conn, set_id, level)
 
 

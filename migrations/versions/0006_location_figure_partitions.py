@@ -14,6 +14,7 @@ Revision ID: 0006
 Revises: 0005
 Create Date: 2026-11-22
 """
+
 from alembic import op
 
 revision = "0006"

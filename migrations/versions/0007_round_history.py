@@ -15,6 +15,7 @@ Revision ID: 0007
 Revises: 0006
 Create Date: 2026-12-02
 """
+
 from alembic import op
 
 revision = "0007"

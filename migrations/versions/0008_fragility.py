@@ -3,7 +3,7 @@
 ``fragility_run``: one per (country, DTM round number, method id, method version); it
 records the rounds, inputs and their fingerprint. A run whose fingerprint no longer matches
 the current inputs (a round re-imported, the population file or the method changed) is stale
-and is recomputed on the next request. ``fragility_result``: per level and unit. 
+and is recomputed on the next request. ``fragility_result``: per level and unit.
 ``fragility_overlay``: IDPs, returnees and locations per fragility class, nationally and per
 governorate.
 
@@ -11,6 +11,7 @@ Revision ID: 0008
 Revises: 0007
 Create Date: 2026-12-02
 """
+
 from alembic import op
 
 revision = "0008"

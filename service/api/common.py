@@ -47,14 +47,25 @@ class JSONResponse(Response):
         return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)
 
 
-def render(request: Request, f: OutputFormat | None, data: Any, *, title: str, template: str = "generic.html",
-           media_type: str = "application/json", **context) -> Response:
+def render(
+    request: Request,
+    f: OutputFormat | None,
+    data: Any,
+    *,
+    title: str,
+    template: str = "generic.html",
+    media_type: str = "application/json",
+    **context,
+) -> Response:
     """JSON by default; HTML for browsers (Accept: text/html) or ``?f=html``."""
     if wants_html(request, f):
         html = TEMPLATES.get_template(template).render(
-            request=request, title=title, data=data,
+            request=request,
+            title=title,
+            data=data,
             json_text=orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS).decode(),
-            json_url=str(request.url.include_query_params(f="json")), **context,
+            json_url=str(request.url.include_query_params(f="json")),
+            **context,
         )
         return HTMLResponse(html)
     resp = JSONResponse(data)

@@ -13,8 +13,17 @@ from __future__ import annotations
 from starlette.middleware.cors import CORSMiddleware
 
 READ_METHODS = ("GET", "HEAD")
-EXPOSED = ["ETag", "Content-Length", "Content-Encoding", "X-Data-Version", "X-Tile-Cache", "X-Cache",
-           "Content-Crs", "Content-Disposition", "Retry-After"]
+EXPOSED = [
+    "ETag",
+    "Content-Length",
+    "Content-Encoding",
+    "X-Data-Version",
+    "X-Tile-Cache",
+    "X-Cache",
+    "Content-Crs",
+    "Content-Disposition",
+    "Retry-After",
+]
 
 
 def parse_origins(value: str | list[str] | None) -> list[str]:
@@ -35,17 +44,26 @@ class ReadOnlyCORS:
         # "*": every read answer says so, Origin or not, so it does not vary with the Origin
         # header (no "Vary: Origin": shared caches and CDNs keep one copy)
         self.any_origin = "*" in allowed
-        self.cors = CORSMiddleware(app, allow_origins=allowed, allow_methods=list(READ_METHODS),
-                                   allow_headers=["*"], allow_credentials=False, expose_headers=EXPOSED,
-                                   max_age=86400)
+        self.cors = CORSMiddleware(
+            app,
+            allow_origins=allowed,
+            allow_methods=list(READ_METHODS),
+            allow_headers=["*"],
+            allow_credentials=False,
+            expose_headers=EXPOSED,
+            max_age=86400,
+        )
 
     @staticmethod
     def _with_any_origin(send):
         async def wrapped(message):
             if message["type"] == "http.response.start":
                 message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"access-control-allow-origin", b"*"),
-                                      (b"access-control-expose-headers", ", ".join(EXPOSED).encode())]
+                message["headers"] = [
+                    *message["headers"],
+                    (b"access-control-allow-origin", b"*"),
+                    (b"access-control-expose-headers", ", ".join(EXPOSED).encode()),
+                ]
             await send(message)
 
         return wrapped
@@ -67,7 +85,9 @@ class ReadOnlyCORS:
                     return await self.cors(scope, receive, send)
                 from fastapi.responses import JSONResponse
 
-                detail = (f"cross-origin {wanted} is not allowed: only GET and HEAD are served to other "
-                          "origins (writes need a token, from the same origin or a non-browser client)")
+                detail = (
+                    f"cross-origin {wanted} is not allowed: only GET and HEAD are served to other "
+                    "origins (writes need a token, from the same origin or a non-browser client)"
+                )
                 return await JSONResponse({"status": 403, "detail": detail}, status_code=403)(scope, receive, send)
         return await self.app(scope, receive, send)

@@ -20,21 +20,33 @@ from urllib.parse import parse_qsl, urlencode
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.routing import APIRoute
 from fastapi.responses import Response
+from fastapi.routing import APIRoute
 
 from boundaries.pcode import country_of_pcode, infer_level, normalize_pcode
-from service.publish import dtm as dtm_queries
 from service.api.common import Conn, JSONResponse, OutputFormat, bad_request, render
 from service.api.errors import status_for
 from service.api.params import INT4_MAX
 from service.core.logs import log
+from service.publish import dtm as dtm_queries
 
 logger = logging.getLogger("dtm_atlas.dtm")
 
 # Canonical spelling of every parameter these endpoints read (matched case-insensitively).
-PARAMS = ("Operation", "CountryName", "Admin0Pcode", "Admin1Name", "Admin1Pcode", "Admin2Name", "Admin2Pcode",
-          "FromReportingDate", "ToReportingDate", "FromRoundNumber", "ToRoundNumber", "f")
+PARAMS = (
+    "Operation",
+    "CountryName",
+    "Admin0Pcode",
+    "Admin1Name",
+    "Admin1Pcode",
+    "Admin2Name",
+    "Admin2Pcode",
+    "FromReportingDate",
+    "ToReportingDate",
+    "FromRoundNumber",
+    "ToRoundNumber",
+    "f",
+)
 _CANONICAL = {p.lower(): p for p in PARAMS}
 
 # v3 fields the master lists cannot fill: present (null) so v3 consumers see the v3 columns
@@ -90,8 +102,13 @@ class DtmRoute(APIRoute):
             except Exception as exc:  # the error boundary of these endpoints: the app's table, in the envelope
                 status, detail, headers = status_for(exc)
                 if status >= 500:
-                    log(logger, "unhandled error" if status == 500 else "database unavailable",
-                        logging.ERROR if status == 500 else logging.WARNING, path=request.url.path, error=repr(exc))
+                    log(
+                        logger,
+                        "unhandled error" if status == 500 else "database unavailable",
+                        logging.ERROR if status == 500 else logging.WARNING,
+                        path=request.url.path,
+                        error=repr(exc),
+                    )
                 resp = envelope([], status, [detail])
                 resp.headers.update(headers)
                 return resp
@@ -103,19 +120,27 @@ router = APIRouter(tags=["DTM API compatible"], route_class=DtmRoute)
 
 # ---------------------------------------------------------------------------- parameters
 
-OperationQ = Annotated[str | None, Query(alias="Operation", description="DTM operation: one per country here, e.g. Iraq")]
+OperationQ = Annotated[
+    str | None, Query(alias="Operation", description="DTM operation: one per country here, e.g. Iraq")
+]
 CountryNameQ = Annotated[str | None, Query(alias="CountryName", description="Country name, e.g. Iraq")]
 Admin0PcodeQ = Annotated[str | None, Query(alias="Admin0Pcode", description="Country code: IRQ (ISO3) or IQ")]
 Admin1NameQ = Annotated[str | None, Query(alias="Admin1Name", description="Governorate name: COD-AB, DTM or Arabic")]
-Admin1PcodeQ = Annotated[str | None, Query(alias="Admin1Pcode", description="Governorate P-code, any form: IRQ-G07, IQG07")]
+Admin1PcodeQ = Annotated[
+    str | None, Query(alias="Admin1Pcode", description="Governorate P-code, any form: IRQ-G07, IQG07")
+]
 Admin2NameQ = Annotated[str | None, Query(alias="Admin2Name", description="District name: COD-AB, DTM or Arabic")]
-Admin2PcodeQ = Annotated[str | None, Query(alias="Admin2Pcode", description="District P-code, any form: IRQ-G07Q02, IQG07Q02")]
+Admin2PcodeQ = Annotated[
+    str | None, Query(alias="Admin2Pcode", description="District P-code, any form: IRQ-G07Q02, IQG07Q02")
+]
 FromDateQ = Annotated[date | None, Query(alias="FromReportingDate", description="Earliest reporting date, YYYY-MM-DD")]
 ToDateQ = Annotated[date | None, Query(alias="ToReportingDate", description="Latest reporting date, YYYY-MM-DD")]
-FromRoundQ = Annotated[int | None, Query(alias="FromRoundNumber", ge=0, le=INT4_MAX,
-                                         description="Lowest round number (0: no limit)")]
-ToRoundQ = Annotated[int | None, Query(alias="ToRoundNumber", ge=0, le=INT4_MAX,
-                                       description="Highest round number (0: no limit)")]
+FromRoundQ = Annotated[
+    int | None, Query(alias="FromRoundNumber", ge=0, le=INT4_MAX, description="Lowest round number (0: no limit)")
+]
+ToRoundQ = Annotated[
+    int | None, Query(alias="ToRoundNumber", ge=0, le=INT4_MAX, description="Highest round number (0: no limit)")
+]
 HtmlQ = Annotated[OutputFormat | None, Query(alias="f", description="json (default) or html")]
 
 _LEVEL_NAMES = {1: "governorate (admin 1)", 2: "district (admin 2)", 3: "sub-district (admin 3)"}
@@ -148,13 +173,23 @@ def _admin0(value: str | None) -> str | None:
     except ValueError as exc:
         raise bad_request(f"Admin0Pcode {value!r} is not a country code (ISO 3166-1 alpha-3, e.g. IRQ): {exc}") from exc
     if code not in (iso3, normalize_pcode(iso3)):
-        raise bad_request(f"Admin0Pcode {value!r} is not a country code (ISO 3166-1 alpha-3, e.g. IRQ); "
-                          "use Admin1Pcode / Admin2Pcode for lower levels")
+        raise bad_request(
+            f"Admin0Pcode {value!r} is not a country code (ISO 3166-1 alpha-3, e.g. IRQ); "
+            "use Admin1Pcode / Admin2Pcode for lower levels"
+        )
     return iso3
 
 
-def _base_filter(level: int, operation: str | None, country_name: str | None, admin0: str | None,
-                 from_date: date | None, to_date: date | None, from_round: int | None, to_round: int | None) -> dict:
+def _base_filter(
+    level: int,
+    operation: str | None,
+    country_name: str | None,
+    admin0: str | None,
+    from_date: date | None,
+    to_date: date | None,
+    from_round: int | None,
+    to_round: int | None,
+) -> dict:
     if not (operation or country_name or admin0):
         raise bad_request("At least one of the following parameters is required: Operation, CountryName, Admin0Pcode")
     if from_date and to_date and from_date > to_date:
@@ -179,22 +214,35 @@ def _base_filter(level: int, operation: str | None, country_name: str | None, ad
 
 
 def admin0_filter(
-    Operation: OperationQ = None, CountryName: CountryNameQ = None, Admin0Pcode: Admin0PcodeQ = None,
-    FromReportingDate: FromDateQ = None, ToReportingDate: ToDateQ = None,
-    FromRoundNumber: FromRoundQ = None, ToRoundNumber: ToRoundQ = None,
+    Operation: OperationQ = None,
+    CountryName: CountryNameQ = None,
+    Admin0Pcode: Admin0PcodeQ = None,
+    FromReportingDate: FromDateQ = None,
+    ToReportingDate: ToDateQ = None,
+    FromRoundNumber: FromRoundQ = None,
+    ToRoundNumber: ToRoundQ = None,
 ) -> dtm_queries.IdpFilter:
-    return dtm_queries.IdpFilter(**_base_filter(0, Operation, CountryName, Admin0Pcode, FromReportingDate,
-                                                ToReportingDate, FromRoundNumber, ToRoundNumber))
+    return dtm_queries.IdpFilter(
+        **_base_filter(
+            0, Operation, CountryName, Admin0Pcode, FromReportingDate, ToReportingDate, FromRoundNumber, ToRoundNumber
+        )
+    )
 
 
 def admin1_filter(
-    Operation: OperationQ = None, CountryName: CountryNameQ = None, Admin0Pcode: Admin0PcodeQ = None,
-    Admin1Name: Admin1NameQ = None, Admin1Pcode: Admin1PcodeQ = None,
-    FromReportingDate: FromDateQ = None, ToReportingDate: ToDateQ = None,
-    FromRoundNumber: FromRoundQ = None, ToRoundNumber: ToRoundQ = None,
+    Operation: OperationQ = None,
+    CountryName: CountryNameQ = None,
+    Admin0Pcode: Admin0PcodeQ = None,
+    Admin1Name: Admin1NameQ = None,
+    Admin1Pcode: Admin1PcodeQ = None,
+    FromReportingDate: FromDateQ = None,
+    ToReportingDate: ToDateQ = None,
+    FromRoundNumber: FromRoundQ = None,
+    ToRoundNumber: ToRoundQ = None,
 ) -> dtm_queries.IdpFilter:
-    base = _base_filter(1, Operation, CountryName, Admin0Pcode, FromReportingDate, ToReportingDate,
-                        FromRoundNumber, ToRoundNumber)
+    base = _base_filter(
+        1, Operation, CountryName, Admin0Pcode, FromReportingDate, ToReportingDate, FromRoundNumber, ToRoundNumber
+    )
     return dtm_queries.IdpFilter(
         **base,
         admin1_pcode=_pcode(Admin1Pcode, "Admin1Pcode", 1),
@@ -203,14 +251,21 @@ def admin1_filter(
 
 
 def admin2_filter(
-    Operation: OperationQ = None, CountryName: CountryNameQ = None, Admin0Pcode: Admin0PcodeQ = None,
-    Admin1Name: Admin1NameQ = None, Admin1Pcode: Admin1PcodeQ = None,
-    Admin2Name: Admin2NameQ = None, Admin2Pcode: Admin2PcodeQ = None,
-    FromReportingDate: FromDateQ = None, ToReportingDate: ToDateQ = None,
-    FromRoundNumber: FromRoundQ = None, ToRoundNumber: ToRoundQ = None,
+    Operation: OperationQ = None,
+    CountryName: CountryNameQ = None,
+    Admin0Pcode: Admin0PcodeQ = None,
+    Admin1Name: Admin1NameQ = None,
+    Admin1Pcode: Admin1PcodeQ = None,
+    Admin2Name: Admin2NameQ = None,
+    Admin2Pcode: Admin2PcodeQ = None,
+    FromReportingDate: FromDateQ = None,
+    ToReportingDate: ToDateQ = None,
+    FromRoundNumber: FromRoundQ = None,
+    ToRoundNumber: ToRoundQ = None,
 ) -> dtm_queries.IdpFilter:
-    base = _base_filter(2, Operation, CountryName, Admin0Pcode, FromReportingDate, ToReportingDate,
-                        FromRoundNumber, ToRoundNumber)
+    base = _base_filter(
+        2, Operation, CountryName, Admin0Pcode, FromReportingDate, ToReportingDate, FromRoundNumber, ToRoundNumber
+    )
     admin1 = _pcode(Admin1Pcode, "Admin1Pcode", 1)
     admin1_name = dtm_queries.name_filter(1, Admin1Name) if Admin1Name else None
     # a district name is resolved under its governorate when the client names one
@@ -235,8 +290,9 @@ def _respond(request: Request, f: OutputFormat | None, result: list[dict], title
 
 
 def _idp_endpoint(level: int, filter_dep: Callable, v3: bool) -> Callable:
-    def endpoint(request: Request, conn: Conn, flt: Annotated[dtm_queries.IdpFilter, Depends(filter_dep)],
-                 f: HtmlQ = None) -> Response:
+    def endpoint(
+        request: Request, conn: Conn, flt: Annotated[dtm_queries.IdpFilter, Depends(filter_dep)], f: HtmlQ = None
+    ) -> Response:
         rows = dtm_queries.idp_rows(conn, flt)
         if v3:
             for r in rows:
@@ -261,13 +317,23 @@ for _version, _prefix in (("v2", "/v2"), ("v3", "/v3/displacement")):
     for _level in (0, 1, 2):
         _path = f"{_prefix}/IdpAdmin{_level}Data" if _version == "v2" else f"{_prefix}/admin{_level}"
         router.add_api_route(
-            _path, _idp_endpoint(_level, _FILTERS[_level], _version == "v3"), methods=["GET"],
+            _path,
+            _idp_endpoint(_level, _FILTERS[_level], _version == "v3"),
+            methods=["GET"],
             name=f"dtm_{_version}_admin{_level}",
             summary=f"IDP figures per admin-{_level} unit and round (DTM API {_version})",
         )
-    router.add_api_route(f"{_prefix}/CountryList" if _version == "v2" else f"{_prefix}/country-list",
-                         _list_endpoint("countries"), methods=["GET"], name=f"dtm_{_version}_countries",
-                         summary=f"Countries with IDP figures (DTM API {_version})")
-    router.add_api_route(f"{_prefix}/OperationList" if _version == "v2" else f"{_prefix}/operation-list",
-                         _list_endpoint("operations"), methods=["GET"], name=f"dtm_{_version}_operations",
-                         summary=f"DTM operations with IDP figures (DTM API {_version})")
+    router.add_api_route(
+        f"{_prefix}/CountryList" if _version == "v2" else f"{_prefix}/country-list",
+        _list_endpoint("countries"),
+        methods=["GET"],
+        name=f"dtm_{_version}_countries",
+        summary=f"Countries with IDP figures (DTM API {_version})",
+    )
+    router.add_api_route(
+        f"{_prefix}/OperationList" if _version == "v2" else f"{_prefix}/operation-list",
+        _list_endpoint("operations"),
+        methods=["GET"],
+        name=f"dtm_{_version}_operations",
+        summary=f"DTM operations with IDP figures (DTM API {_version})",
+    )

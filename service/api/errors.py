@@ -26,13 +26,22 @@ from service.core.logs import log
 logger = logging.getLogger("dtm_atlas.http")
 
 RETRY_AFTER_S = 5
-DB_UNAVAILABLE = ("the database is unavailable (not running or not reachable); "
-                  f"the service reconnects by itself: try again in {RETRY_AFTER_S} s")
+DB_UNAVAILABLE = (
+    "the database is unavailable (not running or not reachable); "
+    f"the service reconnects by itself: try again in {RETRY_AFTER_S} s"
+)
 
 
 def _db_errors() -> tuple[type[BaseException], ...]:
-    return (DatabaseUnavailable, sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError,
-            sqlalchemy.exc.PendingRollbackError, psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout)
+    return (
+        DatabaseUnavailable,
+        sqlalchemy.exc.OperationalError,
+        sqlalchemy.exc.InterfaceError,
+        sqlalchemy.exc.PendingRollbackError,
+        psycopg.OperationalError,
+        psycopg.InterfaceError,
+        PoolTimeout,
+    )
 
 
 def _domain_table() -> dict[type[BaseException], int | None]:
@@ -68,8 +77,9 @@ def table() -> dict[type[BaseException], int | None]:
 
 
 def _is_db_unavailable(exc: BaseException) -> bool:
-    if isinstance(exc, sqlalchemy.exc.DBAPIError) and not isinstance(exc, (sqlalchemy.exc.OperationalError,
-                                                                             sqlalchemy.exc.InterfaceError)):
+    if isinstance(exc, sqlalchemy.exc.DBAPIError) and not isinstance(
+        exc, (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError)
+    ):
         return bool(exc.connection_invalidated)
     return isinstance(exc, _db_errors())
 
@@ -80,9 +90,13 @@ def status_for(exc: BaseException) -> tuple[int, str, dict]:
         return exc.status_code, str(exc.detail), dict(getattr(exc, "headers", None) or {})
     if _is_db_unavailable(exc):
         if isinstance(exc.__cause__ or exc, psycopg.errors.QueryCanceled) or isinstance(
-                getattr(exc, "orig", None), psycopg.errors.QueryCanceled):
-            return 503, "the query was cancelled (it took too long); try again or ask for less", {
-                "Retry-After": str(RETRY_AFTER_S)}
+            getattr(exc, "orig", None), psycopg.errors.QueryCanceled
+        ):
+            return (
+                503,
+                "the query was cancelled (it took too long); try again or ask for less",
+                {"Retry-After": str(RETRY_AFTER_S)},
+            )
         return 503, DB_UNAVAILABLE, {"Retry-After": str(RETRY_AFTER_S)}
     for cls in type(exc).__mro__:
         if cls in table():
@@ -134,9 +148,13 @@ def install(app: FastAPI) -> None:
     async def domain_error(request: Request, exc: Exception):
         status, detail, headers = status_for(exc)
         if status >= 500:
-            log(logger, "database unavailable" if status == 503 else "unhandled error",
+            log(
+                logger,
+                "database unavailable" if status == 503 else "unhandled error",
                 logging.WARNING if status == 503 else logging.ERROR,
-                path=request.url.path, error=repr(exc)[:500])
+                path=request.url.path,
+                error=repr(exc)[:500],
+            )
         return _answer(status, detail, headers)
 
     async def unhandled(request: Request, exc: Exception):

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Path as PathParam, Query, Request
+from fastapi import APIRouter, Query, Request
+from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, StreamingResponse
 from starlette.background import BackgroundTask
 
@@ -20,7 +21,6 @@ from service.publish.datasets import DATASETS
 router = APIRouter(tags=["exports"])
 
 
-
 def _disposition(filename: str) -> str:
     return f"attachment; filename=\"{filename}\"; filename*=UTF-8''{quote(filename)}"
 
@@ -30,27 +30,42 @@ def list_exports(request: Request, f: FormatParam = None):
     base = str(request.base_url).rstrip("/")
     rows = []
     for ds in DATASETS.values():
-        rows.append({
-            "dataset": ds.key, "title": ds.title, "per_round": ds.per_round, "geometry": ds.geometry_type,
-            "formats": ", ".join(exports.FORMATS),
-            "example": f"{base}/exports/{ds.key}.gpkg" + ("?round=120&population=idp" if ds.per_round else ""),
-        })
-    data = {"datasets": rows,
-            "formats": [{"ext": fm.ext, "label": fm.label, "media_type": fm.media_type} for fm in exports.FORMATS.values()],
-            "zip": "add ?zip=1 for a zip with README.txt (shapefiles are always zipped)",
-            "unassigned": "figures-admN: the UNASSIGNED bucket has no polygon; spatial formats leave it out, CSV and "
-                          "XLSX keep it as the row pcode = UNASSIGNED"}
+        rows.append(
+            {
+                "dataset": ds.key,
+                "title": ds.title,
+                "per_round": ds.per_round,
+                "geometry": ds.geometry_type,
+                "formats": ", ".join(exports.FORMATS),
+                "example": f"{base}/exports/{ds.key}.gpkg" + ("?round=120&population=idp" if ds.per_round else ""),
+            }
+        )
+    data = {
+        "datasets": rows,
+        "formats": [{"ext": fm.ext, "label": fm.label, "media_type": fm.media_type} for fm in exports.FORMATS.values()],
+        "zip": "add ?zip=1 for a zip with README.txt (shapefiles are always zipped)",
+        "unassigned": "figures-admN: the UNASSIGNED bucket has no polygon; spatial formats leave it out, CSV and "
+        "XLSX keep it as the row pcode = UNASSIGNED",
+    }
     return render(request, f, data, title="Exports", rows=rows)
 
 
-@router.get("/exports/{name}", summary="A dataset as a file: shp (zipped), gpkg, kml, geojson, fgb, csv, xlsx",
-            response_class=FileResponse,
-            responses={404: {"description": "Unknown dataset, format or round"}})
+@router.get(
+    "/exports/{name}",
+    summary="A dataset as a file: shp (zipped), gpkg, kml, geojson, fgb, csv, xlsx",
+    response_class=FileResponse,
+    responses={404: {"description": "Unknown dataset, format or round"}},
+)
 def export_file(
     request: Request,
     conn: Conn,
-    name: Annotated[str, PathParam(description="`{dataset}.{ext}`, e.g. `figures-adm2.gpkg`, `locations.csv`, "
-                                               "`admin1.shp` (or `admin1.shp.zip`); `.gpkg.zip` etc. zips the file")],
+    name: Annotated[
+        str,
+        PathParam(
+            description="`{dataset}.{ext}`, e.g. `figures-adm2.gpkg`, `locations.csv`, "
+            "`admin1.shp` (or `admin1.shp.zip`); `.gpkg.zip` etc. zips the file"
+        ),
+    ],
     rnd_ref: Round,
     country: Country,
     population: Population = None,
@@ -58,8 +73,14 @@ def export_file(
 ):
     dataset, ext, zipped = exports.split_name(name)
     # ExportError: its own status (service.api.errors)
-    job = exports.prepare(conn, dataset, ext, **round_filter(conn, rnd_ref, population, country),
-                          population=population, zipped=zip or zipped)
+    job = exports.prepare(
+        conn,
+        dataset,
+        ext,
+        **round_filter(conn, rnd_ref, population, country),
+        population=population,
+        zipped=zip or zipped,
+    )
     conn.close()  # the export reads through connections of its own
     engine = request.app.state.engine
     headers = {"content-disposition": _disposition(job.filename), "x-dtm-dataset": job.dataset.key}
@@ -71,5 +92,9 @@ def export_file(
     except Exception:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return FileResponse(path, media_type=job.media_type, headers=headers,
-                        background=BackgroundTask(shutil.rmtree, tmp, ignore_errors=True))
+    return FileResponse(
+        path,
+        media_type=job.media_type,
+        headers=headers,
+        background=BackgroundTask(shutil.rmtree, tmp, ignore_errors=True),
+    )

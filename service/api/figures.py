@@ -9,21 +9,39 @@ from enum import Enum
 from pathlib import Path
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, Form, HTTPException, Path as PathParam, Query, Request, UploadFile
+from fastapi import APIRouter, File, Form, HTTPException, Query, Request, UploadFile
+from fastapi import Path as PathParam
 from fastapi.responses import Response
 
 from boundaries.pcode import country_of_pcode, to_dtm_pcode
 from service.api.common import Conn, FormatParam, not_found, render, wants_html
-from service.api.params import (INT4_MAX, BBox, Country, Indicator, Limit, Offset, PcodePath, PcodeQuery, Population,
-                                Round, RoundId, RoundRef, parse_level_path, resolve_round as _resolve_round)
+from service.api.params import (
+    INT4_MAX,
+    BBox,
+    Country,
+    Indicator,
+    Limit,
+    Offset,
+    PcodePath,
+    PcodeQuery,
+    Population,
+    Round,
+    RoundId,
+    RoundRef,
+    parse_level_path,
+)
+from service.api.params import (
+    resolve_round as _resolve_round,
+)
 from service.auth import Editor
-from service.figures import quality, read
 from service.core.rounds import get_round, list_rounds
+from service.figures import quality, read
 from styles.classify import INDICATORS, get_indicator, legend_for
 from styles.queries import classification_for, unit_values
 from tiles.zoom import band_for_zoom, geojson_decimals
 
 router = APIRouter(tags=["figures"])
+
 
 class Method(str, Enum):
     natural_breaks = "natural_breaks"
@@ -55,8 +73,11 @@ def rounds(request: Request, conn: Conn, country: Country, population: Populatio
 @router.get("/rounds/{round_id}", summary="One round")
 def round_detail(request: Request, conn: Conn, round_id: RoundId, f: FormatParam = None):
     row = _jsonable(_round_or_404(conn, round_id))
-    data = {**row, "quality": f"/rounds/{round_id}/quality",
-            "unassigned": {f"adm{lvl}": read.bucket(conn, round_id, lvl) for lvl in (1, 2, 3)}}
+    data = {
+        **row,
+        "quality": f"/rounds/{round_id}/quality",
+        "unassigned": {f"adm{lvl}": read.bucket(conn, round_id, lvl) for lvl in (1, 2, 3)},
+    }
     return render(request, f, data, title=f"Round {row['round_number']} ({row['population']})")
 
 
@@ -73,8 +94,11 @@ def round_quality(
     _round_or_404(conn, round_id)
     report = quality.quality_report(conn, round_id, flag, limit, offset)
     if f == "csv":
-        return Response(quality.report_csv(report), media_type="text/csv; charset=utf-8",
-                        headers={"content-disposition": f'attachment; filename="round_{round_id}_quality.csv"'})
+        return Response(
+            quality.report_csv(report),
+            media_type="text/csv; charset=utf-8",
+            headers={"content-disposition": f'attachment; filename="round_{round_id}_quality.csv"'},
+        )
     for row in report["locations"]:
         row["flags"] = ", ".join(row["flags"]) if wants_html(request, f) else row["flags"]
     return render(request, f, report, title=f"Quality report, round id {round_id}", rows=report["locations"])
@@ -110,17 +134,33 @@ async def upload_round(
                 out.write(chunk)
         # MasterlistError, ImportRejected: 422 (service.api.errors)
         result = await run_in_threadpool(
-            import_masterlist, request.app.state.engine, dest, population=population, round_number=round_number,
-            reporting_date=reporting_date, sheet=sheet, placement_mode=placement, max_bytes=limit,
-            username=f"token:{user['label']}", file_name=name,
+            import_masterlist,
+            request.app.state.engine,
+            dest,
+            population=population,
+            round_number=round_number,
+            reporting_date=reporting_date,
+            sheet=sheet,
+            placement_mode=placement,
+            max_bytes=limit,
+            username=f"token:{user['label']}",
+            file_name=name,
         )
     return {
-        "round_id": result.round_id, "round_number": result.round_number, "population": result.population,
-        "reporting_date": result.reporting_date.isoformat(), "rows": result.rows, "flagged_rows": result.flagged_rows,
-        "flags": result.flag_counts, "individuals": result.individuals, "families": result.families,
-        "data_version": result.data_version, "quality": f"/rounds/{result.round_id}/quality",
-        "row_issues": [{"row": i.row, "field": i.field, "code": i.code, "message": i.message}
-                       for i in result.parser_issues[:200]],
+        "round_id": result.round_id,
+        "round_number": result.round_number,
+        "population": result.population,
+        "reporting_date": result.reporting_date.isoformat(),
+        "rows": result.rows,
+        "flagged_rows": result.flagged_rows,
+        "flags": result.flag_counts,
+        "individuals": result.individuals,
+        "families": result.families,
+        "data_version": result.data_version,
+        "quality": f"/rounds/{result.round_id}/quality",
+        "row_issues": [
+            {"row": i.row, "field": i.field, "code": i.code, "message": i.message} for i in result.parser_issues[:200]
+        ],
     }
 
 
@@ -134,7 +174,10 @@ async def choropleth(
     indicator: Annotated[Indicator, Query()] = Indicator.individuals,
     method: Annotated[Method | None, Query(description="Class breaks (default per indicator)")] = None,
     k: Annotated[int | None, Query(ge=2, le=9, description="Number of classes")] = None,
-    zoom: Annotated[float | None, Query(ge=0, le=24, description="Map zoom the polygons are generalised for (default 5: whole country)")] = 5,
+    zoom: Annotated[
+        float | None,
+        Query(ge=0, le=24, description="Map zoom the polygons are generalised for (default 5: whole country)"),
+    ] = 5,
 ):
     """Cached per data version (an import makes it stale), gzip, ETag/304."""
     from service.api.httpcache import cached
@@ -146,22 +189,37 @@ async def choropleth(
         with engine.connect() as conn:
             rnd = resolve_round(conn, rnd_ref, population, country)
             if method is None and k is None:  # the classes the tiles and styles use
-                cls, by_pcode = classification_for(conn, round_id=rnd["id"], level=lvl, indicator=indicator.value,
-                                                   population=rnd["population"])
+                cls, by_pcode = classification_for(
+                    conn, round_id=rnd["id"], level=lvl, indicator=indicator.value, population=rnd["population"]
+                )
             else:
                 by_pcode = dict(unit_values(conn, rnd["id"], lvl, get_indicator(indicator.value).field))
-                cls = legend_for(indicator.value, rnd["population"], by_pcode.values(),
-                                 method=method.value if method else None, k=k)
+                cls = legend_for(
+                    indicator.value, rnd["population"], by_pcode.values(), method=method.value if method else None, k=k
+                )
             values = list(by_pcode.items())
             legend = cls.to_dict()
             legend["unassigned"] = read.bucket(conn, rnd["id"], lvl)
-            meta = {"id": rnd["id"], "round_number": rnd["round_number"], "population": rnd["population"],
-                    "reporting_date": rnd["reporting_date"].isoformat(), "level": lvl,
-                    "indicator": indicator.value, "credit": "IOM DTM"}
+            meta = {
+                "id": rnd["id"],
+                "round_number": rnd["round_number"],
+                "population": rnd["population"],
+                "reporting_date": rnd["reporting_date"].isoformat(),
+                "level": lvl,
+                "indicator": indicator.value,
+                "credit": "IOM DTM",
+            }
             return read.choropleth_geojson(
-                conn, round_row=rnd, level=lvl, indicator=indicator.value, classification=cls, values=values,
-                zband=band_for_zoom(zoom), decimals=geojson_decimals(zoom),
-                legend_json=json.dumps(legend, ensure_ascii=False, default=str), meta_json=json.dumps(meta),
+                conn,
+                round_row=rnd,
+                level=lvl,
+                indicator=indicator.value,
+                classification=cls,
+                values=values,
+                zband=band_for_zoom(zoom),
+                decimals=geojson_decimals(zoom),
+                legend_json=json.dumps(legend, ensure_ascii=False, default=str),
+                meta_json=json.dumps(meta),
             ).encode()
 
     params = (lvl, rnd_ref.key(), country, population, indicator.value, method.value if method else None, k, zoom)
@@ -169,7 +227,9 @@ async def choropleth(
 
 
 @router.get("/admin-units/{pcode}/timeseries", summary="A unit's figures across rounds")
-def unit_timeseries(request: Request, conn: Conn, code: PcodePath, population: Population = None, f: FormatParam = None):
+def unit_timeseries(
+    request: Request, conn: Conn, code: PcodePath, population: Population = None, f: FormatParam = None
+):
     series = [_jsonable(r) for r in read.timeseries(conn, code, population)]
     if not series:
         raise not_found(f"no figures for {code} in any round")
@@ -178,8 +238,15 @@ def unit_timeseries(request: Request, conn: Conn, code: PcodePath, population: P
 
 
 @router.get("/admin-units/{pcode}/breakdown", summary="Families by origin, shelter and period in a round")
-def unit_breakdown(request: Request, conn: Conn, code: PcodePath, rnd_ref: Round, country: Country,
-                   population: Population = None, f: FormatParam = None):
+def unit_breakdown(
+    request: Request,
+    conn: Conn,
+    code: PcodePath,
+    rnd_ref: Round,
+    country: Country,
+    population: Population = None,
+    f: FormatParam = None,
+):
     if country is None:  # the P-code names the country
         try:
             country = country_of_pcode(code)
@@ -189,18 +256,28 @@ def unit_breakdown(request: Request, conn: Conn, code: PcodePath, rnd_ref: Round
     level = conn.exec_driver_sql("SELECT level FROM admin_unit WHERE pcode = %s LIMIT 1", (code,)).scalar()
     if level is None:
         raise not_found(f"no admin unit {code}")
-    data = {"pcode": code, "round_number": rnd["round_number"], "population": rnd["population"],
-            **read.breakdowns(conn, rnd["id"], level, code)}
+    data = {
+        "pcode": code,
+        "round_number": rnd["round_number"],
+        "population": rnd["population"],
+        **read.breakdowns(conn, rnd["id"], level, code),
+    }
     return render(request, f, data, title=f"Breakdown {code}")
 
 
 @router.get("/flows", summary="Origin governorate -> current district (families) for flow maps")
-def origin_flows(request: Request, conn: Conn, rnd_ref: Round, country: Country, population: Population = None,
-                 f: FormatParam = None):
+def origin_flows(
+    request: Request, conn: Conn, rnd_ref: Round, country: Country, population: Population = None, f: FormatParam = None
+):
     rnd = resolve_round(conn, rnd_ref, population, country)
     rows = read.flows(conn, rnd["id"])
-    return render(request, f, {"round_number": rnd["round_number"], "population": rnd["population"], "flows": rows},
-                  title="Origin flows", rows=rows)
+    return render(
+        request,
+        f,
+        {"round_number": rnd["round_number"], "population": rnd["population"], "flows": rows},
+        title="Origin flows",
+        rows=rows,
+    )
 
 
 def _feature_collection(total: int, features: str, limit: int, offset: int, base: str, extra: dict) -> Response:
@@ -209,8 +286,18 @@ def _feature_collection(total: int, features: str, limit: int, offset: int, base
         links.append({"rel": "next", "href": f"{base}offset={offset + limit}&limit={limit}"})
     if offset > 0:
         links.append({"rel": "prev", "href": f"{base}offset={max(0, offset - limit)}&limit={limit}"})
-    head = json.dumps({"type": "FeatureCollection", "numberMatched": total, "limit": limit, "offset": offset,
-                       "links": links, **extra}, ensure_ascii=False, default=str)
+    head = json.dumps(
+        {
+            "type": "FeatureCollection",
+            "numberMatched": total,
+            "limit": limit,
+            "offset": offset,
+            "links": links,
+            **extra,
+        },
+        ensure_ascii=False,
+        default=str,
+    )
     return Response(head[:-1] + ',"features":[' + features + "]}", media_type="application/geo+json")
 
 
@@ -236,9 +323,20 @@ def locations(
     """``pcode``: only locations placed in this unit (any level)."""
     rnd = resolve_round(conn, rnd_ref, population, country)
     total, feats = read.locations_geojson(conn, round_id=rnd["id"], bbox=box, limit=limit, offset=offset, pcode=pcode)
-    return _feature_collection(total, feats, limit, offset, _base_url(request),
-                               {"round": {"round_number": rnd["round_number"], "population": rnd["population"],
-                                          "reporting_date": rnd["reporting_date"].isoformat()}})
+    return _feature_collection(
+        total,
+        feats,
+        limit,
+        offset,
+        _base_url(request),
+        {
+            "round": {
+                "round_number": rnd["round_number"],
+                "population": rnd["population"],
+                "reporting_date": rnd["reporting_date"].isoformat(),
+            }
+        },
+    )
 
 
 @router.get("/sites", summary="Sites: camps, informal settlements, collective centres (GeoJSON)")

@@ -14,7 +14,8 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Path as PathParam, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
@@ -31,9 +32,13 @@ from tiles.zoom import band_for_zoom, geojson_decimals
 
 router = APIRouter(tags=["fragility"])
 
-RoundNumber = Annotated[int | None, Query(alias="round", ge=0, description="DTM round number (default: the latest IDP round)")]
-MethodParam = Annotated[str | None, Query(description="Method id (default: the shipped default method; others from "
-                                                      "DTM_ATLAS_FRAGILITY_METHODS_DIR)")]
+RoundNumber = Annotated[
+    int | None, Query(alias="round", ge=0, description="DTM round number (default: the latest IDP round)")
+]
+MethodParam = Annotated[
+    str | None,
+    Query(description="Method id (default: the shipped default method; others from DTM_ATLAS_FRAGILITY_METHODS_DIR)"),
+]
 OVERLAY_KEYS = (*reversed(CLASS_KEYS), INSUFFICIENT_KEY, "unassigned")
 
 
@@ -61,8 +66,13 @@ async def get_run(request: Request, round_number: int | None, method: str | None
     path = method_path(request, method)
     try:
         run, _ = await run_in_threadpool(
-            ensure_run, request.app.state.engine, shared_dir=request.app.state.settings.shared_data_dir,
-            round_number=round_number, method_path=path, username="http")
+            ensure_run,
+            request.app.state.engine,
+            shared_dir=request.app.state.settings.shared_data_dir,
+            round_number=round_number,
+            method_path=path,
+            username="http",
+        )
     except FragilityError as exc:
         raise not_found(str(exc)) from exc
     except (MethodError, InputError) as exc:
@@ -77,15 +87,28 @@ def _legend(run: dict, level: int) -> dict:
 
 
 def _meta(run: dict, level: int) -> dict:
-    return {"run_id": run["id"], "round_number": run["round_number"], "method_id": run["method_id"],
-            "method_version": run["method_version"], "level": level, "computed_at": run["computed_at"].isoformat(),
-            "stale": run["stale"], "method_card": f"/fragility/method?round={run['round_number']}&method={run['method_id']}",
-            "credit": "IOM DTM"}
+    return {
+        "run_id": run["id"],
+        "round_number": run["round_number"],
+        "method_id": run["method_id"],
+        "method_version": run["method_version"],
+        "level": level,
+        "computed_at": run["computed_at"].isoformat(),
+        "stale": run["stale"],
+        "method_card": f"/fragility/method?round={run['round_number']}&method={run['method_id']}",
+        "credit": "IOM DTM",
+    }
 
 
-@router.get("/fragility/overlay", summary="IDPs, returnees and locations per fragility class, nationally and per governorate")
-async def fragility_overlay(request: Request, round_number: RoundNumber = None, method: MethodParam = None,
-                            f: Annotated[Literal["json", "csv"] | None, Query(description="json (default) or csv")] = None):
+@router.get(
+    "/fragility/overlay", summary="IDPs, returnees and locations per fragility class, nationally and per governorate"
+)
+async def fragility_overlay(
+    request: Request,
+    round_number: RoundNumber = None,
+    method: MethodParam = None,
+    f: Annotated[Literal["json", "csv"] | None, Query(description="json (default) or csv")] = None,
+):
     run = await get_run(request, round_number, method)
     with request.app.state.engine.connect() as conn:
         rows = store.overlay(conn, run["id"])
@@ -93,57 +116,119 @@ async def fragility_overlay(request: Request, round_number: RoundNumber = None, 
         for pop, rid in (("idp", run["idp_round_id"]), ("returnee", run["returnee_round_id"])):
             if rid is None:
                 continue
-            t = conn.execute(text("SELECT individuals, locations FROM unit_figure WHERE round_id = :r AND level = 0"),
-                             {"r": rid}).mappings().first()
+            t = (
+                conn.execute(
+                    text("SELECT individuals, locations FROM unit_figure WHERE round_id = :r AND level = 0"), {"r": rid}
+                )
+                .mappings()
+                .first()
+            )
             totals[pop] = dict(t) if t else None
     if f == "csv":
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\r\n")
-        w.writerow(["scope", "adm1_pcode", "adm1_name_en", "adm1_name_ar", "fragility_class", "idps", "returnees",
-                    "idp_locations", "returnee_locations"])
-        w.writerow(["", "#adm1+code", "#adm1+name", "#adm1+name+i_ar", "#indicator+fragility+class",
-                    "#affected+idps+ind", "#affected+returnees+ind", "#loc+idps+count", "#loc+returnees+count"])
+        w.writerow(
+            [
+                "scope",
+                "adm1_pcode",
+                "adm1_name_en",
+                "adm1_name_ar",
+                "fragility_class",
+                "idps",
+                "returnees",
+                "idp_locations",
+                "returnee_locations",
+            ]
+        )
+        w.writerow(
+            [
+                "",
+                "#adm1+code",
+                "#adm1+name",
+                "#adm1+name+i_ar",
+                "#indicator+fragility+class",
+                "#affected+idps+ind",
+                "#affected+returnees+ind",
+                "#loc+idps+count",
+                "#loc+returnees+count",
+            ]
+        )
         for r in rows:
-            w.writerow(["national" if r["national"] else "governorate", "" if r["national"] else r["pcode"],
-                        r["name_en"] or "", r["name_ar"] or "", r["class_key"], r["idps"], r["returnees"],
-                        r["idp_locations"], r["returnee_locations"]])
+            w.writerow(
+                [
+                    "national" if r["national"] else "governorate",
+                    "" if r["national"] else r["pcode"],
+                    r["name_en"] or "",
+                    r["name_ar"] or "",
+                    r["class_key"],
+                    r["idps"],
+                    r["returnees"],
+                    r["idp_locations"],
+                    r["returnee_locations"],
+                ]
+            )
         name = f"irq_dtm_fragility_overlay_r{run['round_number']}_{run['method_id']}_{run['method_version']}.csv"
-        return Response(buf.getvalue().encode("utf-8-sig"), media_type="text/csv; charset=utf-8",
-                        headers={"content-disposition": f'attachment; filename="{name}"'})
+        return Response(
+            buf.getvalue().encode("utf-8-sig"),
+            media_type="text/csv; charset=utf-8",
+            headers={"content-disposition": f'attachment; filename="{name}"'},
+        )
     fields = ("idps", "returnees", "idp_locations", "returnee_locations")
     national = {r["class_key"]: {k: r[k] for k in fields} for r in rows if r["national"]}
     govs: dict[str, dict] = {}
     for r in rows:
         if r["national"]:
             continue
-        g = govs.setdefault(r["pcode"], {"pcode": r["pcode"], "name_en": r["name_en"], "name_ar": r["name_ar"],
-                                         "classes": {}})
+        g = govs.setdefault(
+            r["pcode"], {"pcode": r["pcode"], "name_en": r["name_en"], "name_ar": r["name_ar"], "classes": {}}
+        )
         g["classes"][r["class_key"]] = {k: r[k] for k in fields}
     sums = {k: sum(v[k] for v in national.values()) for k in fields}
-    return JSONResponse({
-        "run": _meta(run, 3), "class_keys": list(OVERLAY_KEYS), "legend": _legend(run, 3),
-        "national": national, "national_totals": sums,
-        "round_totals": {"idps": (totals.get("idp") or {}).get("individuals"),
-                         "returnees": (totals.get("returnee") or {}).get("individuals"),
-                         "idp_locations": (totals.get("idp") or {}).get("locations"),
-                         "returnee_locations": (totals.get("returnee") or {}).get("locations")},
-        "governorates": list(govs.values()),
-    })
+    return JSONResponse(
+        {
+            "run": _meta(run, 3),
+            "class_keys": list(OVERLAY_KEYS),
+            "legend": _legend(run, 3),
+            "national": national,
+            "national_totals": sums,
+            "round_totals": {
+                "idps": (totals.get("idp") or {}).get("individuals"),
+                "returnees": (totals.get("returnee") or {}).get("individuals"),
+                "idp_locations": (totals.get("idp") or {}).get("locations"),
+                "returnee_locations": (totals.get("returnee") or {}).get("locations"),
+            },
+            "governorates": list(govs.values()),
+        }
+    )
 
 
 @router.get("/fragility/method", summary="The method card of a run (HTML; ?f=md Markdown, ?f=json)")
-async def fragility_method(request: Request, round_number: RoundNumber = None, method: MethodParam = None,
-                           f: Annotated[Literal["html", "md", "json"] | None, Query()] = None):
+async def fragility_method(
+    request: Request,
+    round_number: RoundNumber = None,
+    method: MethodParam = None,
+    f: Annotated[Literal["html", "md", "json"] | None, Query()] = None,
+):
     run = await get_run(request, round_number, method)
     if f == "md":
         return Response(markdown(run).encode(), media_type="text/markdown; charset=utf-8")
     if f == "json":
-        return JSONResponse({"run": _meta(run, 3), "legend": _legend(run, 3), "method": run["method"],
-                             "inputs": run["inputs"], "summary": run["summary"]})
+        return JSONResponse(
+            {
+                "run": _meta(run, 3),
+                "legend": _legend(run, 3),
+                "method": run["method"],
+                "inputs": run["inputs"],
+                "summary": run["summary"],
+            }
+        )
     return HTMLResponse(html_page(run))
 
 
-@router.get("/fragility/units/{pcode}", summary="One unit's fragility: index, class, dimension and indicator scores, uncertainty")
+@router.get(
+    "/fragility/units/{pcode}",
+    summary="One unit's fragility: index, class, dimension and indicator scores, uncertainty",
+)
 async def fragility_unit(request: Request, pcode: str, round_number: RoundNumber = None, method: MethodParam = None):
     from boundaries.pcode import normalize_pcode
 
@@ -157,18 +242,23 @@ async def fragility_unit(request: Request, pcode: str, round_number: RoundNumber
         row = store.unit(conn, run["id"], code)
         ranked = store.ranked_units(conn, run["id"], level) if level else 0
     if row is None:
-        raise not_found(f"no fragility result for {code} in round {run['round_number']} (a governorate, district "
-                        "or sub-district P-code of the run's boundary set)")
+        raise not_found(
+            f"no fragility result for {code} in round {run['round_number']} (a governorate, district "
+            "or sub-district P-code of the run's boundary set)"
+        )
     mt = run["method"]
     cls = row["class"]
-    return JSONResponse({
-        **{k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items() if k != "run_id"},
-        "class_key": CLASS_KEYS[cls - 1] if cls else INSUFFICIENT_KEY,
-        "class_label": mt["classes"]["labels"][cls - 1] if cls else "Insufficient data",
-        "dimension_labels": {d["id"]: d["label"] for d in mt["dimensions"]},
-        "indicator_labels": {i["id"]: i["label"] for i in mt["indicators"]},
-        "ranked_units": ranked, "run": _meta(run, row["level"]),
-    })
+    return JSONResponse(
+        {
+            **{k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items() if k != "run_id"},
+            "class_key": CLASS_KEYS[cls - 1] if cls else INSUFFICIENT_KEY,
+            "class_label": mt["classes"]["labels"][cls - 1] if cls else "Insufficient data",
+            "dimension_labels": {d["id"]: d["label"] for d in mt["dimensions"]},
+            "indicator_labels": {i["id"]: i["label"] for i in mt["indicators"]},
+            "ranked_units": ranked,
+            "run": _meta(run, row["level"]),
+        }
+    )
 
 
 @router.get("/fragility/{level}.geojson", summary="Fragility per unit with class, dimensions, uncertainty and legend")
@@ -177,7 +267,9 @@ async def fragility_geojson(
     level: Annotated[str, PathParam(description="3 (sub-districts), 2 or 1 (population-weighted); or adm1..adm3")],
     round_number: RoundNumber = None,
     method: MethodParam = None,
-    zoom: Annotated[float | None, Query(ge=0, le=24, description="Map zoom the polygons are generalised for (default 5)")] = 5,
+    zoom: Annotated[
+        float | None, Query(ge=0, le=24, description="Map zoom the polygons are generalised for (default 5)")
+    ] = 5,
 ):
     m = re.fullmatch(r"(?:adm)?([1-3])", level.lower())
     if not m:
@@ -189,10 +281,17 @@ async def fragility_geojson(
     def produce() -> bytes:
         with request.app.state.engine.connect() as conn:
             return store.geojson(
-                conn, run=run, level=lvl, zband=band_for_zoom(zoom), decimals=geojson_decimals(zoom),
+                conn,
+                run=run,
+                level=lvl,
+                zband=band_for_zoom(zoom),
+                decimals=geojson_decimals(zoom),
                 legend_json=json.dumps(_legend(run, lvl), ensure_ascii=False),
-                meta_json=json.dumps(_meta(run, lvl), ensure_ascii=False), class_keys=list(CLASS_KEYS),
-                class_labels=mt["classes"]["labels"], colors=class_colors(), no_data_color=NO_DATA_COLOR,
+                meta_json=json.dumps(_meta(run, lvl), ensure_ascii=False),
+                class_keys=list(CLASS_KEYS),
+                class_labels=mt["classes"]["labels"],
+                colors=class_colors(),
+                no_data_color=NO_DATA_COLOR,
             ).encode()
 
     body = await run_in_threadpool(produce)

@@ -118,5 +118,6 @@ async def cached(request: Request, name: str, params: tuple, media_type: str, pr
         status = "miss"
         entry = make_entry(await run_in_threadpool(produce))
         await service.cache.set(key, entry)
-    return entry_response(request, entry, media_type, service.cache_control,
-                          {"X-Data-Version": str(version), "X-Cache": status})
+    return entry_response(
+        request, entry, media_type, service.cache_control, {"X-Data-Version": str(version), "X-Cache": status}
+    )

@@ -48,32 +48,50 @@ def _produce_map(engine, name: str, ext: str, q: dict) -> tuple[str, bytes]:
         with engine.connect() as conn:
             if name in ("choropleth", "fragility"):
                 indicator = "fragility" if name == "fragility" else q["indicator"]
-                data = load_map(conn, MapSpec(q["round"], q["population"], q["level"], indicator, q["extent"],
-                                              q["paper"], q["orientation"]))
+                data = load_map(
+                    conn,
+                    MapSpec(
+                        q["round"], q["population"], q["level"], indicator, q["extent"], q["paper"], q["orientation"]
+                    ),
+                )
             else:
                 rnd = resolve_round(conn, MapSpec(q["round"], q["population"]).checked())
                 chart = charts.load_trend(conn, rnd["country"]) if name == "trend" else charts.load_change(conn, rnd)
         if name in ("choropleth", "fragility"):
-            path = interactive.write(data, Path(tmp)) if ext == "html" else \
-                render.render(data, Path(tmp), (ext,), dpi=q["dpi"])[ext]
+            path = (
+                interactive.write(data, Path(tmp))
+                if ext == "html"
+                else render.render(data, Path(tmp), (ext,), dpi=q["dpi"])[ext]
+            )
         else:
             if ext == "html":
                 raise MapRequestError(400, f"{name} is a chart: ask for .png or .pdf")
-            paths = (charts.render_trend(chart, rnd, Path(tmp), (ext,), dpi=q["dpi"]) if name == "trend"
-                     else charts.render_change(chart, Path(tmp), (ext,), dpi=q["dpi"]))
+            paths = (
+                charts.render_trend(chart, rnd, Path(tmp), (ext,), dpi=q["dpi"])
+                if name == "trend"
+                else charts.render_change(chart, Path(tmp), (ext,), dpi=q["dpi"])
+            )
             path = paths[ext]
         return path.name, path.read_bytes()
 
 
-@router.get("/maps/{name}.{ext}", summary="A static map or chart (PNG, PDF) or the map as offline HTML",
-            response_class=Response,
-            responses={200: {"content": {m: {} for m in MEDIA.values()}}, 400: {"description": "bad parameter"},
-                       404: {"description": "unknown map, round or governorate"}})
+@router.get(
+    "/maps/{name}.{ext}",
+    summary="A static map or chart (PNG, PDF) or the map as offline HTML",
+    response_class=Response,
+    responses={
+        200: {"content": {m: {} for m in MEDIA.values()}},
+        400: {"description": "bad parameter"},
+        404: {"description": "unknown map, round or governorate"},
+    },
+)
 async def map_file(
     request: Request,
     name: str,
     ext: str,
-    round_number: Annotated[int | None, Query(alias="round", ge=0, description="DTM round number (default: the latest)")] = None,
+    round_number: Annotated[
+        int | None, Query(alias="round", ge=0, description="DTM round number (default: the latest)")
+    ] = None,
     population: Annotated[str, Query(description="idp or returnee")] = "idp",
     level: Annotated[int, Query(description="1 governorates, 2 districts, 3 sub-districts")] = 2,
     indicator: Annotated[str, Query(description="individuals, families, change, share")] = "individuals",
@@ -82,7 +100,8 @@ async def map_file(
     orientation: Annotated[str, Query(description="landscape or portrait")] = "landscape",
     dpi: Annotated[int, Query(ge=30, le=300, description="PNG resolution")] = 300,
 ):
-    from service.api.httpcache import etag_matches as _etag_matches, get_service
+    from service.api.httpcache import etag_matches as _etag_matches
+    from service.api.httpcache import get_service
     from service.maps.data import MapRequestError, MapSpec, map_indicators
 
     names = ["choropleth", "trend", "change"] + (["fragility"] if "fragility" in map_indicators() else [])
@@ -90,11 +109,26 @@ async def map_file(
         raise HTTPException(404, f"unknown map {name!r}: use {', '.join(names)}")
     if ext not in MEDIA:
         raise HTTPException(404, f"unknown format .{ext}: use .png, .pdf or .html")
-    q = {"round": round_number, "population": population, "level": level, "indicator": indicator, "extent": extent,
-         "paper": paper, "orientation": orientation, "dpi": dpi if ext == "png" else 300}
+    q = {
+        "round": round_number,
+        "population": population,
+        "level": level,
+        "indicator": indicator,
+        "extent": extent,
+        "paper": paper,
+        "orientation": orientation,
+        "dpi": dpi if ext == "png" else 300,
+    }
     try:  # parameters checked before any cache or database work
-        spec = MapSpec(round_number, population, level, indicator if name != "fragility" else "fragility", extent,
-                       paper, orientation).checked()
+        spec = MapSpec(
+            round_number,
+            population,
+            level,
+            indicator if name != "fragility" else "fragility",
+            extent,
+            paper,
+            orientation,
+        ).checked()
     except MapRequestError as exc:
         raise _error(exc) from None
     q["extent"], q["paper"] = spec.extent, spec.paper
@@ -120,9 +154,13 @@ async def map_file(
                 await service.cache.set(key, entry)
         _locks.pop(key, None)
     digest, file_name, raw = entry.split(b"\n", 2)
-    headers = {"ETag": f'W/"{digest.decode()}"', "Cache-Control": service.cache_control, "X-Data-Version": str(version),
-               "X-Cache": status,
-               "Content-Disposition": f'{"inline" if ext != "html" else "attachment"}; filename="{file_name.decode()}"'}
+    headers = {
+        "ETag": f'W/"{digest.decode()}"',
+        "Cache-Control": service.cache_control,
+        "X-Data-Version": str(version),
+        "X-Cache": status,
+        "Content-Disposition": f'{"inline" if ext != "html" else "attachment"}; filename="{file_name.decode()}"',
+    }
     if _etag_matches(request, headers["ETag"]):
         return Response(status_code=304, headers=headers)
     return Response(raw, media_type=MEDIA[ext], headers=headers)
@@ -146,8 +184,15 @@ def _build_package(engine, settings, version: int, round_number: int, population
         plan = package.plan(engine, round_number, population, extents=PACKAGE_OPTIONS["extents"])
         part = target.with_suffix(".build.zip")
         part.unlink(missing_ok=True)
-        package.build(engine, round_number, part, population=population, the_plan=plan, dpi=PACKAGE_OPTIONS["dpi"],
-                      workers=PACKAGE_OPTIONS["workers"])
+        package.build(
+            engine,
+            round_number,
+            part,
+            population=population,
+            the_plan=plan,
+            dpi=PACKAGE_OPTIONS["dpi"],
+            workers=PACKAGE_OPTIONS["workers"],
+        )
         part.replace(target)
         for old in target.parent.parent.glob("v*"):  # packages of older data versions
             if old != target.parent:
@@ -155,10 +200,16 @@ def _build_package(engine, settings, version: int, round_number: int, population
         return target
 
 
-@router.get("/packages/{round_number}.zip", summary="The information package of a round (zip)",
-            response_class=FileResponse,
-            responses={200: {"content": {"application/zip": {}}}, 400: {"description": "bad parameter"},
-                       404: {"description": "no data for that round"}})
+@router.get(
+    "/packages/{round_number}.zip",
+    summary="The information package of a round (zip)",
+    response_class=FileResponse,
+    responses={
+        200: {"content": {"application/zip": {}}},
+        400: {"description": "bad parameter"},
+        404: {"description": "no data for that round"},
+    },
+)
 async def package_zip(
     request: Request,
     round_number: int,
@@ -183,10 +234,17 @@ async def package_zip(
     with engine.connect() as conn:
         from service.core.rounds import find_round
 
-        rnd = next(r for p in ("idp", "returnee") if population in ("both", p)
-                   and (r := find_round(conn, round_number=round_number, population=p)))
+        rnd = next(
+            r
+            for p in ("idp", "returnee")
+            if population in ("both", p) and (r := find_round(conn, round_number=round_number, population=p))
+        )
     name = package.package_base(round_number, rnd["reporting_date"], rnd["country"])
     if population != "both":
         name = name.replace("_package_", f"_{population}_package_")
-    return FileResponse(target, media_type="application/zip", filename=f"{name}.zip",
-                        headers={"X-Data-Version": str(version), "X-Cache": status})
+    return FileResponse(
+        target,
+        media_type="application/zip",
+        filename=f"{name}.zip",
+        headers={"X-Data-Version": str(version), "X-Cache": status},
+    )

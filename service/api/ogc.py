@@ -27,12 +27,25 @@ from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
 from boundaries.pcode import iso3_from_iso2, normalize_pcode
 from service.api.common import (
-    TEMPLATES, Conn, FormatParam, JSONResponse, bad_request, not_found, parse_bbox, wants_html,
+    TEMPLATES,
+    Conn,
+    FormatParam,
+    JSONResponse,
+    bad_request,
+    not_found,
+    parse_bbox,
+    wants_html,
 )
 from service.api.params import INT4_MAX, Offset
 from service.core.rounds import find_round, list_rounds
 from service.publish.datasets import (
-    CACHE, DATASETS, POPULATION_LABEL, Dataset, Selection, bucket_totals, round_label,
+    CACHE,
+    DATASETS,
+    POPULATION_LABEL,
+    Dataset,
+    Selection,
+    bucket_totals,
+    round_label,
 )
 from service.publish.exports import CREDIT, DISCLAIMER, FORMATS, LICENCE
 
@@ -56,8 +69,13 @@ HTML = "text/html"
 ITEMS_PARAMS = {"bbox", "datetime", "limit", "offset", "f", "crs", "bbox-crs"}
 ROUND_ID = re.compile(r"(idp|returnee)-(r\d+|d\d{8})-(locations|adm[1-3]|fragility-adm[1-3])")
 
-CollectionId = Annotated[str, Path(description="Collection id: admin0..admin3, sites, or per round "
-                                               "{idp|returnee}-r{round}-{locations|adm1|adm2|adm3}, e.g. idp-r120-adm2")]
+CollectionId = Annotated[
+    str,
+    Path(
+        description="Collection id: admin0..admin3, sites, or per round "
+        "{idp|returnee}-r{round}-{locations|adm1|adm2|adm3}, e.g. idp-r120-adm2"
+    ),
+]
 
 
 # --------------------------------------------------------------------------- collections
@@ -85,8 +103,10 @@ def _round_part(rnd: dict) -> str:
 
 def _round_collections(rnd: dict) -> list[Collection]:
     prefix = f"{rnd['population']}-{_round_part(rnd)}"
-    return [Collection(f"{prefix}-locations", DATASETS["locations"], rnd),
-            *(Collection(f"{prefix}-adm{lvl}", DATASETS[f"figures-adm{lvl}"], rnd) for lvl in (1, 2, 3))]
+    return [
+        Collection(f"{prefix}-locations", DATASETS["locations"], rnd),
+        *(Collection(f"{prefix}-adm{lvl}", DATASETS[f"figures-adm{lvl}"], rnd) for lvl in (1, 2, 3)),
+    ]
 
 
 def all_collections(conn) -> list[Collection]:
@@ -102,8 +122,10 @@ def all_collections(conn) -> list[Collection]:
             seen.add(key)
             out += _round_collections(rnd)
             if rnd["id"] in fragility_rounds:  # the stored fragility of the round (service.fragility)
-                out += [Collection(f"idp-{_round_part(rnd)}-fragility-adm{lvl}", DATASETS[f"fragility-adm{lvl}"], rnd)
-                        for lvl in (3, 2, 1)]
+                out += [
+                    Collection(f"idp-{_round_part(rnd)}-fragility-adm{lvl}", DATASETS[f"fragility-adm{lvl}"], rnd)
+                    for lvl in (3, 2, 1)
+                ]
     return out
 
 
@@ -124,11 +146,14 @@ def get_collection(conn, cid: str) -> Collection:
     if m:
         if rnd is not None:
             kind = m.group(3)
-            return Collection(cid, DATASETS[kind if kind.startswith(("locations", "fragility")) else f"figures-{kind}"],
-                              rnd)
-    raise not_found(f"no collection {cid!r}; see /ogc/collections (ids: admin0..admin3, sites, "
-                    "{idp|returnee}-r{round}-{locations|adm1|adm2|adm3}, idp-r{round}-fragility-adm{1|2|3}; "
-                    "-dYYYYMMDD- instead of -r{round}- for a round without a DTM number)")
+            return Collection(
+                cid, DATASETS[kind if kind.startswith(("locations", "fragility")) else f"figures-{kind}"], rnd
+            )
+    raise not_found(
+        f"no collection {cid!r}; see /ogc/collections (ids: admin0..admin3, sites, "
+        "{idp|returnee}-r{round}-{locations|adm1|adm2|adm3}, idp-r{round}-fragility-adm{1|2|3}; "
+        "-dYYYYMMDD- instead of -r{round}- for a round without a DTM number)"
+    )
 
 
 # --------------------------------------------------------------------------- helpers
@@ -143,10 +168,18 @@ def _url(request: Request, path: str, **params) -> str:
 
 def _self_links(request: Request, path: str, json_type: str, title: str, html: bool) -> list[dict]:
     return [
-        {"href": _url(request, path, f="json"), "rel": "self" if not html else "alternate", "type": json_type,
-         "title": f"{title} (JSON)"},
-        {"href": _url(request, path, f="html"), "rel": "alternate" if not html else "self", "type": HTML,
-         "title": f"{title} (HTML)"},
+        {
+            "href": _url(request, path, f="json"),
+            "rel": "self" if not html else "alternate",
+            "type": json_type,
+            "title": f"{title} (JSON)",
+        },
+        {
+            "href": _url(request, path, f="html"),
+            "rel": "alternate" if not html else "self",
+            "type": HTML,
+            "title": f"{title} (HTML)",
+        },
     ]
 
 
@@ -158,8 +191,13 @@ def _json(data, media_type: str = JSON, headers: dict | None = None) -> Response
 
 def _html(template: str, request: Request, title: str, data, headers: dict | None = None, **context) -> HTMLResponse:
     body = TEMPLATES.get_template(template).render(
-        request=request, title=title, data=data, base=_base(request),
-        json_url=str(request.url.include_query_params(f="json")), **context)
+        request=request,
+        title=title,
+        data=data,
+        base=_base(request),
+        json_url=str(request.url.include_query_params(f="json")),
+        **context,
+    )
     return HTMLResponse(body, headers=headers)
 
 
@@ -182,8 +220,10 @@ def parse_datetime(value: str | None) -> tuple[dt.date | None, dt.date | None] |
                 return dt.date.fromisoformat(s)
             t = dt.datetime.fromisoformat(s.replace("z", "Z").replace("Z", "+00:00"))
         except ValueError:
-            raise bad_request(f"datetime {value!r}: {s!r} is not an RFC 3339 date (2021-02-28) or date-time "
-                              "(2021-02-28T00:00:00Z); intervals are start/end with '..' for an open end") from None
+            raise bad_request(
+                f"datetime {value!r}: {s!r} is not an RFC 3339 date (2021-02-28) or date-time "
+                "(2021-02-28T00:00:00Z); intervals are start/end with '..' for an open end"
+            ) from None
         if t.tzinfo is not None:
             t = t.astimezone(dt.timezone.utc)
         return t.date()
@@ -229,21 +269,36 @@ def _collection_doc(request: Request, conn, col: Collection, html: bool = False)
     ds, sel = col.dataset, col.selection()
     path = f"/ogc/collections/{col.id}"
     extent = CACHE.get(conn, ("extent", col.id, col.round["id"] if col.round else None), lambda: sel.extent(conn))
-    temporal = CACHE.get(conn, ("temporal", col.id, col.round["id"] if col.round else None),
-                         lambda: sel.temporal_extent(conn))
+    temporal = CACHE.get(
+        conn, ("temporal", col.id, col.round["id"] if col.round else None), lambda: sel.temporal_extent(conn)
+    )
     doc: dict = {
         "id": col.id,
         "title": col.title,
         "description": ds.description,
         "links": [
             *_self_links(request, path, JSON, "This collection", html),
-            {"href": _url(request, f"{path}/items", f="json"), "rel": "items", "type": GEOJSON, "title": "Items (GeoJSON)"},
+            {
+                "href": _url(request, f"{path}/items", f="json"),
+                "rel": "items",
+                "type": GEOJSON,
+                "title": "Items (GeoJSON)",
+            },
             {"href": _url(request, f"{path}/items", f="html"), "rel": "items", "type": HTML, "title": "Items (HTML)"},
-            *({"href": _url(request, f"/exports/{ds.key}.{ext}",
-                            round=col.round["round_number"] if col.round else None,
-                            population=col.round["population"] if col.round else None),
-               "rel": "enclosure", "type": fmt.media_type, "title": f"Download: {fmt.label}"}
-              for ext, fmt in FORMATS.items()),
+            *(
+                {
+                    "href": _url(
+                        request,
+                        f"/exports/{ds.key}.{ext}",
+                        round=col.round["round_number"] if col.round else None,
+                        population=col.round["population"] if col.round else None,
+                    ),
+                    "rel": "enclosure",
+                    "type": fmt.media_type,
+                    "title": f"Download: {fmt.label}",
+                }
+                for ext, fmt in FORMATS.items()
+            ),
         ],
         "itemType": "feature",
         "crs": [CRS84],
@@ -260,13 +315,19 @@ def _collection_doc(request: Request, conn, col: Collection, html: bool = False)
     doc["properties"] = [{"name": f.name, "type": f.type, "description": f.description} for f in ds.fields]
     doc["filters"] = [{"name": f.name, "description": f.description} for f in ds.filters]
     if col.round is not None:
-        doc["round"] = {"round_number": col.round["round_number"], "population": col.round["population"],
-                        "reporting_date": col.round["reporting_date"].isoformat(), "country": col.round["country"]}
+        doc["round"] = {
+            "round_number": col.round["round_number"],
+            "population": col.round["population"],
+            "reporting_date": col.round["reporting_date"].isoformat(),
+            "country": col.round["country"],
+        }
     if ds.kind == "figures":
         b = bucket_totals(conn, col.round["id"], ds.level)
         doc["unassigned"] = b
-        doc["unassignedNote"] = ("The UNASSIGNED bucket (locations not placed in a unit of this level) has no polygon and "
-                                 "is not an item; the CSV and XLSX exports carry it as the row pcode = UNASSIGNED.")
+        doc["unassignedNote"] = (
+            "The UNASSIGNED bucket (locations not placed in a unit of this level) has no polygon and "
+            "is not an item; the CSV and XLSX exports carry it as the row pcode = UNASSIGNED."
+        )
     doc["attribution"] = CREDIT
     doc["license"] = LICENCE
     doc["disclaimer"] = DISCLAIMER
@@ -280,17 +341,30 @@ def landing(request: Request, f: FormatParam = None):
     data = {
         "title": "DTM Atlas: OGC API - Features",
         "description": "IOM DTM displacement figures (Iraq) per admin unit and round, locations, sites and admin "
-                       "boundaries, for QGIS, ArcGIS and GDAL. " + DISCLAIMER,
+        "boundaries, for QGIS, ArcGIS and GDAL. " + DISCLAIMER,
         "attribution": CREDIT,
         "links": [
             *_self_links(request, "/ogc", JSON, "This document", html),
-            {"href": _url(request, "/openapi.json"), "rel": "service-desc",
-             "type": "application/vnd.oai.openapi+json;version=3.1", "title": "The API definition (OpenAPI)"},
+            {
+                "href": _url(request, "/openapi.json"),
+                "rel": "service-desc",
+                "type": "application/vnd.oai.openapi+json;version=3.1",
+                "title": "The API definition (OpenAPI)",
+            },
             {"href": _url(request, "/docs"), "rel": "service-doc", "type": HTML, "title": "The API documentation"},
-            {"href": _url(request, "/ogc/conformance", f="json"), "rel": "conformance", "type": JSON,
-             "title": "Conformance classes"},
+            {
+                "href": _url(request, "/ogc/conformance", f="json"),
+                "rel": "conformance",
+                "type": JSON,
+                "title": "Conformance classes",
+            },
             {"href": _url(request, "/ogc/collections", f="json"), "rel": "data", "type": JSON, "title": "Collections"},
-            {"href": _url(request, "/ogc/collections", f="html"), "rel": "data", "type": HTML, "title": "Collections (HTML)"},
+            {
+                "href": _url(request, "/ogc/collections", f="html"),
+                "rel": "data",
+                "type": HTML,
+                "title": "Collections (HTML)",
+            },
         ],
     }
     if html:
@@ -311,8 +385,11 @@ def conformance(request: Request, f: FormatParam = None):
 def collections(request: Request, conn: Conn, f: FormatParam = None):
     html = wants_html(request, f)
     cols = [_collection_doc(request, conn, c, html) for c in all_collections(conn)]
-    data = {"links": _self_links(request, "/ogc/collections", JSON, "Collections", html), "crs": [CRS84],
-            "collections": cols}
+    data = {
+        "links": _self_links(request, "/ogc/collections", JSON, "Collections", html),
+        "crs": [CRS84],
+        "collections": cols,
+    }
     if html:
         return _html("ogc_page.html", request, "Collections", data, kind="collections")
     return _json(data)
@@ -327,16 +404,29 @@ def collection(request: Request, conn: Conn, collection_id: CollectionId, f: For
     return _json(doc)
 
 
-@router.get("/collections/{collection_id}/items", summary="Features of a collection (GeoJSON), with paging and filters",
-            response_class=Response, responses={200: {"content": {GEOJSON: {}, HTML: {}}}})
+@router.get(
+    "/collections/{collection_id}/items",
+    summary="Features of a collection (GeoJSON), with paging and filters",
+    response_class=Response,
+    responses={200: {"content": {GEOJSON: {}, HTML: {}}}},
+)
 def items(
     request: Request,
     conn: Conn,
     collection_id: CollectionId,
     bbox: Annotated[str | None, Query(description="minLon,minLat,maxLon,maxLat (CRS84)")] = None,
-    datetime: Annotated[str | None, Query(description="A date (2021-02-28), date-time or interval (2021-01-01/.., ../2021-03-01)")] = None,
-    limit: Annotated[int | None, Query(ge=1, le=INT4_MAX, description=f"Items per page (default {DEFAULT_LIMIT}; above {MAX_LIMIT} it is clamped)",
-                                       json_schema_extra={"maximum": MAX_LIMIT, "default": DEFAULT_LIMIT})] = None,
+    datetime: Annotated[
+        str | None, Query(description="A date (2021-02-28), date-time or interval (2021-01-01/.., ../2021-03-01)")
+    ] = None,
+    limit: Annotated[
+        int | None,
+        Query(
+            ge=1,
+            le=INT4_MAX,
+            description=f"Items per page (default {DEFAULT_LIMIT}; above {MAX_LIMIT} it is clamped)",
+            json_schema_extra={"maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+        ),
+    ] = None,
     offset: Offset = 0,
     crs: Annotated[str | None, Query(description=f"Only {CRS84}")] = None,
     bbox_crs: Annotated[str | None, Query(alias="bbox-crs", description=f"Only {CRS84}")] = None,
@@ -347,8 +437,9 @@ def items(
     col = get_collection(conn, collection_id)
     _check_crs(crs, "crs")
     _check_crs(bbox_crs, "bbox-crs")
-    sel = col.selection(bbox=parse_bbox(bbox), dates=parse_datetime(datetime),
-                        filters=_property_filters(request, col.dataset))
+    sel = col.selection(
+        bbox=parse_bbox(bbox), dates=parse_datetime(datetime), filters=_property_filters(request, col.dataset)
+    )
     requested = DEFAULT_LIMIT if limit is None else limit
     effective = min(requested, MAX_LIMIT)
     clamped = requested > MAX_LIMIT
@@ -362,23 +453,44 @@ def items(
 
     html = wants_html(request, f)
     links = [
-        {"href": page_url(offset, "json"), "rel": "alternate" if html else "self", "type": GEOJSON, "title": "This page (GeoJSON)"},
-        {"href": page_url(offset, "html"), "rel": "self" if html else "alternate", "type": HTML, "title": "This page (HTML)"},
+        {
+            "href": page_url(offset, "json"),
+            "rel": "alternate" if html else "self",
+            "type": GEOJSON,
+            "title": "This page (GeoJSON)",
+        },
+        {
+            "href": page_url(offset, "html"),
+            "rel": "self" if html else "alternate",
+            "type": HTML,
+            "title": "This page (HTML)",
+        },
     ]
     fmt = "html" if html else "json"
     mtype = HTML if html else GEOJSON
     if offset + effective < matched:
         links.append({"href": page_url(offset + effective, fmt), "rel": "next", "type": mtype, "title": "Next page"})
     if offset > 0:
-        links.append({"href": page_url(max(0, offset - effective), fmt), "rel": "prev", "type": mtype, "title": "Previous page"})
-    links.append({"href": _url(request, f"/ogc/collections/{col.id}", f="json"), "rel": "collection", "type": JSON,
-                  "title": "The collection"})
+        links.append(
+            {"href": page_url(max(0, offset - effective), fmt), "rel": "prev", "type": mtype, "title": "Previous page"}
+        )
+    links.append(
+        {
+            "href": _url(request, f"/ogc/collections/{col.id}", f="json"),
+            "rel": "collection",
+            "type": JSON,
+            "title": "The collection",
+        }
+    )
     headers = {"Content-Crs": f"<{CRS84}>"}
     if clamped:
         headers["X-Limit-Clamped"] = f"requested={requested}; effective={effective}"
-    head = {"type": "FeatureCollection", "numberMatched": matched,
-            "timeStamp": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
-            "limit": effective}
+    head = {
+        "type": "FeatureCollection",
+        "numberMatched": matched,
+        "timeStamp": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+        "limit": effective,
+    }
     if clamped:
         head["limitClamped"] = True
         head["limitRequested"] = requested
@@ -386,15 +498,28 @@ def items(
 
     if html:
         effective_html = min(effective, HTML_MAX_ROWS)
-        rows = [dict(zip(["id", *(f_.name for f_ in col.dataset.fields)], r))
-                for b in sel.batches(conn, "table", limit=effective_html, offset=offset) for r in b]
+        rows = [
+            dict(zip(["id", *(f_.name for f_ in col.dataset.fields)], r))
+            for b in sel.batches(conn, "table", limit=effective_html, offset=offset)
+            for r in b
+        ]
         for r in rows:
             for k, v in r.items():
                 if hasattr(v, "isoformat"):
                     r[k] = v.isoformat()
         head["numberReturned"] = len(rows)
-        return _html("ogc_page.html", request, col.title, head, kind="items", collection_id=col.id, rows=rows,
-                     offset=offset, shown=effective_html, headers=headers)
+        return _html(
+            "ogc_page.html",
+            request,
+            col.title,
+            head,
+            kind="items",
+            collection_id=col.id,
+            rows=rows,
+            offset=offset,
+            shown=effective_html,
+            headers=headers,
+        )
 
     engine = request.app.state.engine
     conn.close()
@@ -411,13 +536,22 @@ def items(
     return StreamingResponse(body(), media_type=GEOJSON, headers=headers)
 
 
-@router.get("/collections/{collection_id}/items/{feature_id}", summary="One feature (GeoJSON)",
-            response_class=Response, responses={200: {"content": {GEOJSON: {}, HTML: {}}}})
-def item(request: Request, conn: Conn, collection_id: CollectionId,
-         feature_id: Annotated[str, Path(description="Feature id: P-code for admin units and figures, "
-                                                     "number for locations, site ID for sites")],
-         crs: Annotated[str | None, Query(description=f"Only {CRS84}")] = None,
-         f: FormatParam = None):
+@router.get(
+    "/collections/{collection_id}/items/{feature_id}",
+    summary="One feature (GeoJSON)",
+    response_class=Response,
+    responses={200: {"content": {GEOJSON: {}, HTML: {}}}},
+)
+def item(
+    request: Request,
+    conn: Conn,
+    collection_id: CollectionId,
+    feature_id: Annotated[
+        str, Path(description="Feature id: P-code for admin units and figures, number for locations, site ID for sites")
+    ],
+    crs: Annotated[str | None, Query(description=f"Only {CRS84}")] = None,
+    f: FormatParam = None,
+):
     col = get_collection(conn, collection_id)
     _check_crs(crs, "crs")
     fid: object = feature_id
@@ -438,14 +572,36 @@ def item(request: Request, conn: Conn, collection_id: CollectionId,
     path = f"/ogc/collections/{col.id}/items/{feature_id}"
     html = wants_html(request, f)
     feature["links"] = [
-        {"href": _url(request, path, f="json"), "rel": "alternate" if html else "self", "type": GEOJSON, "title": "This feature (GeoJSON)"},
-        {"href": _url(request, path, f="html"), "rel": "self" if html else "alternate", "type": HTML, "title": "This feature (HTML)"},
-        {"href": _url(request, f"/ogc/collections/{col.id}", f="json"), "rel": "collection", "type": JSON, "title": "The collection"},
+        {
+            "href": _url(request, path, f="json"),
+            "rel": "alternate" if html else "self",
+            "type": GEOJSON,
+            "title": "This feature (GeoJSON)",
+        },
+        {
+            "href": _url(request, path, f="html"),
+            "rel": "self" if html else "alternate",
+            "type": HTML,
+            "title": "This feature (HTML)",
+        },
+        {
+            "href": _url(request, f"/ogc/collections/{col.id}", f="json"),
+            "rel": "collection",
+            "type": JSON,
+            "title": "The collection",
+        },
     ]
     headers = {"Content-Crs": f"<{CRS84}>"}
     if html:
-        return _html("ogc_page.html", request, f"{col.title}: {feature_id}", feature, kind="item",
-                     collection_id=col.id, headers=headers)
+        return _html(
+            "ogc_page.html",
+            request,
+            f"{col.title}: {feature_id}",
+            feature,
+            kind="item",
+            collection_id=col.id,
+            headers=headers,
+        )
     return _json(feature, GEOJSON, headers)
 
 

@@ -86,8 +86,12 @@ def parse_country(value: str | None, param: str = "country") -> str | None:
 
 
 def country_param(
-    country: Annotated[str | None, Query(description="ISO 3166 alpha-3 (IRQ) or P-code prefix (IQ); needed only "
-                                                     "when several countries are loaded")] = None,
+    country: Annotated[
+        str | None,
+        Query(
+            description="ISO 3166 alpha-3 (IRQ) or P-code prefix (IQ); needed only when several countries are loaded"
+        ),
+    ] = None,
 ) -> str | None:
     return parse_country(country)
 
@@ -96,8 +100,9 @@ Country = Annotated[str | None, Depends(country_param)]
 
 
 def several_countries(param: str, countries: list[str], what: str) -> ParamError:
-    return ParamError(param, f"several countries have {what}: {', '.join(countries)}; name one",
-                      f"one of {', '.join(countries)}")
+    return ParamError(
+        param, f"several countries have {what}: {', '.join(countries)}; name one", f"one of {', '.join(countries)}"
+    )
 
 
 def boundary_country(conn, country: str | None) -> str | None:
@@ -149,8 +154,10 @@ def parse_round(value: str | None, param: str = "round") -> RoundRef:
     raise ParamError(param, f"{value!r} is neither a round number nor a date", ACCEPTED["round"])
 
 
-ROUND_DESCRIPTION = ("DTM round number (e.g. 120) or a reporting date (2021-02-28), within the population "
-                     "(default: its latest round by reporting date)")
+ROUND_DESCRIPTION = (
+    "DTM round number (e.g. 120) or a reporting date (2021-02-28), within the population "
+    "(default: its latest round by reporting date)"
+)
 
 
 def round_param(
@@ -171,12 +178,17 @@ def resolve_round(conn, ref: RoundRef, population: str | None, country: str | No
 
     population = population or "idp"
     rounds = list_rounds(conn, country, population)
-    found = [r for r in rounds
-             if (ref.number is None or r["round_number"] == ref.number)
-             and (ref.date is None or r["reporting_date"] == ref.date)]
+    found = [
+        r
+        for r in rounds
+        if (ref.number is None or r["round_number"] == ref.number)
+        and (ref.date is None or r["reporting_date"] == ref.date)
+    ]
     if not found:
-        known = ", ".join(f"{'-' if r['round_number'] is None else r['round_number']} "
-                          f"({r['reporting_date'].isoformat()})" for r in rounds[-12:])
+        known = ", ".join(
+            f"{'-' if r['round_number'] is None else r['round_number']} ({r['reporting_date'].isoformat()})"
+            for r in rounds[-12:]
+        )
         if len(rounds) > 12:
             known = f"{len(rounds)} rounds, the latest: {known}"
         where = f" in {country}" if country else ""
@@ -220,8 +232,9 @@ def level_path(level: Annotated[str, Path(description="0-3 or adm0..adm3")]) -> 
 
 
 LevelPath = Annotated[int, Depends(level_path)]
-LevelQuery = Annotated[int | None, Query(ge=0, le=3, description="Admin level: 0 country, 1 governorate, 2 district, "
-                                                                  "3 sub-district")]
+LevelQuery = Annotated[
+    int | None, Query(ge=0, le=3, description="Admin level: 0 country, 1 governorate, 2 district, 3 sub-district")
+]
 
 
 # ---------------------------------------------------------------------------------- P-code
@@ -231,8 +244,9 @@ def parse_pcode(value: str | None, param: str = "pcode") -> str | None:
     try:
         return normalize_pcode(value)
     except ValueError as exc:
-        raise ParamError(param, f"{value!r} is not a P-code ({exc})",
-                         "a P-code in any common form: IQG07Q02, IRQ-G07Q02, iqg07q02") from None
+        raise ParamError(
+            param, f"{value!r} is not a P-code ({exc})", "a P-code in any common form: IQG07Q02, IRQ-G07Q02, iqg07q02"
+        ) from None
 
 
 def pcode_path(pcode: Annotated[str, Path(description="P-code in any form: IQG07Q02, IRQ-G07Q02, iqg07q02")]) -> str:
@@ -242,12 +256,15 @@ def pcode_path(pcode: Annotated[str, Path(description="P-code in any form: IQG07
 PcodePath = Annotated[str, Depends(pcode_path)]
 
 
-def pcode_query(pcode: Annotated[str | None, Query(description="P-code in any form (IQG07, IRQ-G07)")] = None) -> str | None:
+def pcode_query(
+    pcode: Annotated[str | None, Query(description="P-code in any form (IQG07, IRQ-G07)")] = None,
+) -> str | None:
     return parse_pcode(pcode)
 
 
-def parent_query(parent: Annotated[str | None, Query(description="Parent P-code, any form (IQG07, IRQ-G07)")] = None
-                 ) -> str | None:
+def parent_query(
+    parent: Annotated[str | None, Query(description="Parent P-code, any form (IQG07, IRQ-G07)")] = None,
+) -> str | None:
     return parse_pcode(parent, "parent")
 
 
@@ -278,7 +295,9 @@ def parse_bbox(value: str | None, param: str = "bbox") -> BBoxValue | None:
     return x0, y0, x1, y1
 
 
-def bbox_param(bbox: Annotated[str | None, Query(description="minLon,minLat,maxLon,maxLat")] = None) -> BBoxValue | None:
+def bbox_param(
+    bbox: Annotated[str | None, Query(description="minLon,minLat,maxLon,maxLat")] = None,
+) -> BBoxValue | None:
     return parse_bbox(bbox)
 
 
@@ -325,8 +344,7 @@ def parse_layer_list(spec: str):
     return parse_layers(spec)
 
 
-def layers_path(layers: Annotated[str, Path(description="A layer, or several comma-separated "
-                                                        "(see /tiles)")]) -> list:
+def layers_path(layers: Annotated[str, Path(description="A layer, or several comma-separated (see /tiles)")]) -> list:
     return parse_layer_list(layers)
 
 
@@ -340,7 +358,9 @@ def parse_int(value: str | None, param: str, minimum: int = 0, maximum: int = IN
     try:
         number = int(value)
     except (TypeError, ValueError):
-        raise ParamError(param, f"{value!r} is not a whole number", f"a whole number from {minimum} to {maximum}") from None
+        raise ParamError(
+            param, f"{value!r} is not a whole number", f"a whole number from {minimum} to {maximum}"
+        ) from None
     if not minimum <= number <= maximum:
         raise ParamError(param, f"{number} is out of range", f"a whole number from {minimum} to {maximum}")
     return number

@@ -16,9 +16,9 @@ from sqlalchemy import text
 
 from service.api.common import Conn, FormatParam, JSONResponse, not_found, render
 from service.api.params import Round, round_filter
+from service.core.rounds import find_round, round_ref
 from styles.classify import get_indicator
 from styles.maplibre import PUBLISHED_MAPS, build_style
-from service.core.rounds import find_round, round_ref
 from styles.queries import classification_for, round_numbers
 
 router = APIRouter(tags=["styles"])
@@ -43,9 +43,12 @@ def _country_of(conn, rnd: dict) -> dict:
     from tiles.mvt import set_bounds
 
     source = conn.execute(text("SELECT source FROM boundary_set WHERE id = :s"), {"s": rnd["boundary_set_id"]}).scalar()
-    return {"country": rnd["country"], "country_name": country_names(rnd["country"])[0],
-            "bounds": set_bounds(conn, [rnd["boundary_set_id"]]),
-            "boundary_source": SOURCE_NAMES.get(source, source or "")}
+    return {
+        "country": rnd["country"],
+        "country_name": country_names(rnd["country"])[0],
+        "bounds": set_bounds(conn, [rnd["boundary_set_id"]]),
+        "boundary_source": SOURCE_NAMES.get(source, source or ""),
+    }
 
 
 @router.get("/styles", summary="The published maps and their MapLibre style URLs")
@@ -56,18 +59,34 @@ def list_styles(request: Request, conn: Conn, f: FormatParam = None):
     for m in PUBLISHED_MAPS.values():
         ind = get_indicator(m.indicator)
         available = rounds[(m.population, m.country)]
-        maps.append({
-            **m.to_dict(),
-            "indicator_label": ind.label,
-            "rounds": available,
-            "latest_round": available[-1] if available else None,
-            "style_url": f"{base}/styles/{m.name}.json",
-        })
+        maps.append(
+            {
+                **m.to_dict(),
+                "indicator_label": ind.label,
+                "rounds": available,
+                "latest_round": available[-1] if available else None,
+                "style_url": f"{base}/styles/{m.name}.json",
+            }
+        )
     data = {"count": len(maps), "maps": maps}
-    return render(request, f, data, title="Map styles", rows=[
-        {"name": m["name"], "title": m["title"], "population": m["population"], "layer": m["layer"],
-         "indicator": m["indicator"], "latest_round": m["latest_round"]} for m in maps
-    ], link_fields={"name": "/styles/{}.json"})
+    return render(
+        request,
+        f,
+        data,
+        title="Map styles",
+        rows=[
+            {
+                "name": m["name"],
+                "title": m["title"],
+                "population": m["population"],
+                "layer": m["layer"],
+                "indicator": m["indicator"],
+                "latest_round": m["latest_round"],
+            }
+            for m in maps
+        ],
+        link_fields={"name": "/styles/{}.json"},
+    )
 
 
 @router.get("/styles/{name}.json", summary="MapLibre style (spec v8) of a published map, legend in its metadata")
@@ -76,8 +95,10 @@ def get_style(
     conn: Conn,
     name: Annotated[str, Path(description="A published map, e.g. idp-by-district (see /styles)")],
     rnd_ref: Round,
-    labels: Annotated[bool | None, Query(description="Label layer with English names (default: when this "
-                                                     "server serves glyphs under /fonts)")] = None,
+    labels: Annotated[
+        bool | None,
+        Query(description="Label layer with English names (default: when this server serves glyphs under /fonts)"),
+    ] = None,
     country: Annotated[str | None, Query(description="ISO3 code (default: the country of the latest round)")] = None,
     f: FormatParam = None,
 ):
@@ -85,8 +106,7 @@ def get_style(
     if m is None:
         names = sorted(PUBLISHED_MAPS)
         return JSONResponse(
-            {"status": 404, "detail": f"no published map {name!r}; published maps: {', '.join(names)}",
-             "names": names},
+            {"status": 404, "detail": f"no published map {name!r}; published maps: {', '.join(names)}", "names": names},
             status_code=404,
         )
     country = country.upper() if country else m.country
@@ -98,22 +118,44 @@ def get_style(
             raise not_found(f"no {m.population} round has been imported{' for ' + country if country else ''} yet")
         else:
             known = round_numbers(conn, m.population, country)
-            raise not_found(f"no {m.population} round {round_number}{' for ' + country if country else ''}; rounds: "
-                            + (", ".join(map(str, known)) or "none imported"))
+            raise not_found(
+                f"no {m.population} round {round_number}{' for ' + country if country else ''}; rounds: "
+                + (", ".join(map(str, known)) or "none imported")
+            )
 
-    classification, values = classification_for(conn, round_id=rnd["id"], level=m.level, indicator=m.indicator,
-                                                population=m.population)
+    classification, values = classification_for(
+        conn, round_id=rnd["id"], level=m.level, indicator=m.indicator, population=m.population
+    )
     legend = classification.to_dict()
     legend["reporting_date"] = rnd["reporting_date"].isoformat()
     legend["units"] = len(values)
     style = build_style(
-        m.name, base_url=_base_url(request), round_id=rnd["id"], round_number=round_ref(rnd),
-        population=m.population, indicator=m.indicator, level=m.level, legend=legend,
+        m.name,
+        base_url=_base_url(request),
+        round_id=rnd["id"],
+        round_number=round_ref(rnd),
+        population=m.population,
+        indicator=m.indicator,
+        level=m.level,
+        legend=legend,
         labels=_serves_glyphs(request) if labels is None else labels,
         **_country_of(conn, rnd),
     )
-    return render(request, f, style, title=f"{m.title}, round {round_ref(rnd)}", rows=[
-        {"class": i, "label": label, "color": color, "units": count}
-        for i, (label, color, count) in enumerate(zip(legend["labels"], legend["colors"], legend["counts"]))
-    ] + [{"class": None, "label": legend["no_data_label"], "color": legend["no_data_color"],
-          "units": legend["no_data_count"]}])
+    return render(
+        request,
+        f,
+        style,
+        title=f"{m.title}, round {round_ref(rnd)}",
+        rows=[
+            {"class": i, "label": label, "color": color, "units": count}
+            for i, (label, color, count) in enumerate(zip(legend["labels"], legend["colors"], legend["counts"]))
+        ]
+        + [
+            {
+                "class": None,
+                "label": legend["no_data_label"],
+                "color": legend["no_data_color"],
+                "units": legend["no_data_count"],
+            }
+        ],
+    )

@@ -17,11 +17,23 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
 from service.api.common import FormatParam, bad_request, render
 from service.api.httpcache import entry_response, get_service, make_entry, raw_response
-from service.api.params import (INDICATORS, Indicator as IndicatorName, Layers, Round, RoundRef, parse_indicator,
-                                parse_population, parse_round, round_filter)
+from service.api.params import (
+    INDICATORS,
+    Layers,
+    Round,
+    RoundRef,
+    parse_indicator,
+    parse_population,
+    parse_round,
+    round_filter,
+)
+from service.api.params import (
+    Indicator as IndicatorName,
+)
 from service.core.constants import POPULATIONS
 from service.core.importlog import data_version
 from tiles.cache import NoCache
@@ -38,7 +50,9 @@ Population = enum.Enum("Population", {p: p for p in POPULATIONS}, type=str)
 
 
 PopulationParam = Annotated[Population, Query(description="idp or returnee")]
-IndicatorParam = Annotated[IndicatorName, Query(description="The admin layers' value and class: " + ", ".join(INDICATORS))]
+IndicatorParam = Annotated[
+    IndicatorName, Query(description="The admin layers' value and class: " + ", ".join(INDICATORS))
+]
 
 
 def dated(service: TileService, query: TileQuery, ref: RoundRef) -> TileQuery:
@@ -90,15 +104,16 @@ async def _tile(request: Request) -> Response:
     spec = ",".join(layer.id for layer in chosen)
     service = get_service(request.app)
     if ref.date is not None:
-        query = await run_in_threadpool(service.dated, query, ref)
+        query = await run_in_threadpool(dated, service, query, ref)
     version = await service.version()
     key = service.key(version, spec, z, x, y, query)
     if type(service.cache) is NoCache:
         # no cache: compress only for a client that takes gzip (an entry would gzip, then unzip);
         # RoundNotFound is a 404 (service.api.errors)
         version, raw = await service.make_raw_tile(chosen, z, x, y, query, version)
-        return raw_response(request, raw, MVT_MEDIA_TYPE, service.cache_control,
-                            {"X-Data-Version": str(version), "X-Tile-Cache": "off"})
+        return raw_response(
+            request, raw, MVT_MEDIA_TYPE, service.cache_control, {"X-Data-Version": str(version), "X-Tile-Cache": "off"}
+        )
     entry = await service.cache.get(key)
     status = "hit"
     if entry is None:
@@ -108,8 +123,9 @@ async def _tile(request: Request) -> Response:
         if seen != version:  # an import committed in between: file it under what was read
             version, key = seen, service.key(seen, spec, z, x, y, query)
         await service.cache.set(key, entry)
-    return entry_response(request, entry, MVT_MEDIA_TYPE, service.cache_control,
-                          {"X-Data-Version": str(version), "X-Tile-Cache": status})
+    return entry_response(
+        request, entry, MVT_MEDIA_TYPE, service.cache_control, {"X-Data-Version": str(version), "X-Tile-Cache": status}
+    )
 
 
 def _param(name: str, where: str, schema: dict, description: str, required: bool = False) -> dict:
@@ -117,17 +133,30 @@ def _param(name: str, where: str, schema: dict, description: str, required: bool
 
 
 OPENAPI_PARAMETERS = [
-    _param("layers", "path", {"type": "string"}, "A layer, or several comma-separated (a composite tile): "
-           + ", ".join(LAYERS), True),
+    _param(
+        "layers",
+        "path",
+        {"type": "string"},
+        "A layer, or several comma-separated (a composite tile): " + ", ".join(LAYERS),
+        True,
+    ),
     _param("z", "path", {"type": "integer", "minimum": 0, "maximum": MAX_REQUEST_ZOOM}, "zoom", True),
     _param("x", "path", {"type": "integer", "minimum": 0}, "column, 0 .. 2^z - 1", True),
     _param("y", "path", {"type": "integer", "minimum": 0}, "row from the top (XYZ), 0 .. 2^z - 1", True),
-    _param("round", "query", {"type": "string"},
-           "DTM round number (e.g. 120) or a reporting date (2021-02-28), within the population "
-           "(default: its latest round by reporting date)"),
+    _param(
+        "round",
+        "query",
+        {"type": "string"},
+        "DTM round number (e.g. 120) or a reporting date (2021-02-28), within the population "
+        "(default: its latest round by reporting date)",
+    ),
     _param("population", "query", {"type": "string", "enum": list(POPULATIONS), "default": "idp"}, "idp or returnee"),
-    _param("indicator", "query", {"type": "string", "enum": list(INDICATORS), "default": "individuals"},
-           "The admin layers' value and class"),
+    _param(
+        "indicator",
+        "query",
+        {"type": "string", "enum": list(INDICATORS), "default": "individuals"},
+        "The admin layers' value and class",
+    ),
 ]
 
 
@@ -135,11 +164,13 @@ OPENAPI_PARAMETERS = [
     "/tiles/{layers}/{z}/{x}/{y}.mvt",
     summary="A vector tile (Mapbox Vector Tile) of one or several comma-separated layers",
     response_class=Response,
-    responses={200: {"content": {MVT_MEDIA_TYPE: {}}, "description": "the tile (gzip when accepted)"},
-               204: {"description": "no feature in this tile"},
-               304: {"description": "unchanged (If-None-Match)"},
-               400: {"description": "bad tile coordinates or parameter"},
-               404: {"description": "unknown layer or round"}},
+    responses={
+        200: {"content": {MVT_MEDIA_TYPE: {}}, "description": "the tile (gzip when accepted)"},
+        204: {"description": "no feature in this tile"},
+        304: {"description": "unchanged (If-None-Match)"},
+        400: {"description": "bad tile coordinates or parameter"},
+        404: {"description": "unknown layer or round"},
+    },
     openapi_extra={"parameters": OPENAPI_PARAMETERS},
 )
 async def tile(request: Request):
@@ -158,8 +189,11 @@ def tilejson(service: TileService, chosen: list[Layer], query: TileQuery, tiles_
         ctx = service.resolver.context(conn, version, query, chosen)
         bounds = service.resolver.cached(version, ("bounds",), lambda: set_bounds(conn, ctx.set_ids))
         conn.rollback()
-    legends = {layer.id: ctx.legends[layer.level].to_dict() for layer in chosen
-               if layer.kind == "admin" and layer.level in ctx.legends}
+    legends = {
+        layer.id: ctx.legends[layer.level].to_dict()
+        for layer in chosen
+        if layer.kind == "admin" and layer.level in ctx.legends
+    }
     minzoom = min(layer.minzoom for layer in chosen)
     maxzoom = max(layer.maxzoom for layer in chosen)
     bounds = bounds or [-180.0, -85.051129, 180.0, 85.051129]
@@ -174,8 +208,11 @@ def tilejson(service: TileService, chosen: list[Layer], query: TileQuery, tiles_
         "minzoom": minzoom,
         "maxzoom": maxzoom,
         "bounds": bounds,
-        "center": [round((bounds[0] + bounds[2]) / 2, 4), round((bounds[1] + bounds[3]) / 2, 4),
-                   max(minzoom, min(maxzoom, 5))],
+        "center": [
+            round((bounds[0] + bounds[2]) / 2, 4),
+            round((bounds[1] + bounds[3]) / 2, 4),
+            max(minzoom, min(maxzoom, 5)),
+        ],
         "vector_layers": [layer.tilejson() for layer in chosen],
         "legend": next(iter(legends.values()), None),
         "legends": legends,
@@ -183,9 +220,15 @@ def tilejson(service: TileService, chosen: list[Layer], query: TileQuery, tiles_
             "data_version": version,
             "population": query.population,
             "indicator": query.indicator,
-            "round": None if rnd is None else {
-                "id": rnd["id"], "round_number": rnd["round_number"], "population": rnd["population"],
-                "country": rnd["country"], "reporting_date": rnd["reporting_date"].isoformat()},
+            "round": None
+            if rnd is None
+            else {
+                "id": rnd["id"],
+                "round_number": rnd["round_number"],
+                "population": rnd["population"],
+                "country": rnd["country"],
+                "reporting_date": rnd["reporting_date"].isoformat(),
+            },
             "empty_tile": "204 No Content",
         },
     }
@@ -205,8 +248,9 @@ def tiles_json(
     if rnd_ref.date is not None:  # the tile URLs name the round by its number
         query = dated(service, query, rnd_ref)
     base = str(request.base_url).rstrip("/")
-    qs = "&".join(f"{k}={query.round_number if k == 'round' else v}"
-                  for k, v in request.query_params.multi_items() if k != "f")
+    qs = "&".join(
+        f"{k}={query.round_number if k == 'round' else v}" for k, v in request.query_params.multi_items() if k != "f"
+    )
     url = f"{base}/tiles/{','.join(layer.id for layer in chosen)}/{{z}}/{{x}}/{{y}}.mvt" + (f"?{qs}" if qs else "")
     data = tilejson(service, chosen, query, url)  # RoundNotFound: 404 (service.api.errors)
     return render(request, f, data, title=data["name"])
@@ -217,12 +261,25 @@ def tiles_index(request: Request, f: FormatParam = None):
     base = str(request.base_url).rstrip("/")
     service = get_service(request.app)
     data = {
-        "layers": [dict(layer.tilejson(), geometry=layer.geometry, feature_limit=layer.feature_limit,
-                        tilejson=f"{base}/tiles/{layer.id}.json") for layer in LAYERS.values()],
+        "layers": [
+            dict(
+                layer.tilejson(),
+                geometry=layer.geometry,
+                feature_limit=layer.feature_limit,
+                tilejson=f"{base}/tiles/{layer.id}.json",
+            )
+            for layer in LAYERS.values()
+        ],
         "composite": f"{base}/tiles/{{layer1,layer2,...}}/{{z}}/{{x}}/{{y}}.mvt",
         "cache": service.cache.stats(),
-        "data_version_source": "memory (LISTEN/NOTIFY)" if service.watcher.version is not None
+        "data_version_source": "memory (LISTEN/NOTIFY)"
+        if service.watcher.version is not None
         else f"database per request ({service.watcher.reason})",
     }
-    return render(request, f, data, title="Vector tiles",
-                  rows=[{k: v for k, v in layer.items() if k != "fields"} for layer in data["layers"]])
+    return render(
+        request,
+        f,
+        data,
+        title="Vector tiles",
+        rows=[{k: v for k, v in layer.items() if k != "fields"} for layer in data["layers"]],
+    )

@@ -35,15 +35,27 @@ STATIC_DIR = WEB_DIR / "static"
 MAPLIBRE_DIR = WEB_DIR / "node_modules" / "maplibre-gl"
 MAPLIBRE_DIST = MAPLIBRE_DIR / "dist"
 # the only MapLibre files the page needs (the worker is loaded by maplibre-gl.mjs, next to itself)
-MAPLIBRE_FILES = ("maplibre-gl.mjs", "maplibre-gl-worker.mjs", "maplibre-gl.css", "maplibre-gl.mjs.map",
-                  "maplibre-gl-worker.mjs.map")
+MAPLIBRE_FILES = (
+    "maplibre-gl.mjs",
+    "maplibre-gl-worker.mjs",
+    "maplibre-gl.css",
+    "maplibre-gl.mjs.map",
+    "maplibre-gl-worker.mjs.map",
+)
 SETUP_HINT = "run `./dev setup` (or `web/install.sh`, which runs `npm ci` in web/)"
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
-TYPES = {".js": "text/javascript; charset=utf-8", ".mjs": "text/javascript; charset=utf-8",
-         ".css": "text/css; charset=utf-8", ".html": "text/html; charset=utf-8", ".svg": "image/svg+xml",
-         ".map": "application/json; charset=utf-8", ".json": "application/json; charset=utf-8",
-         ".png": "image/png", ".ico": "image/x-icon"}
+TYPES = {
+    ".js": "text/javascript; charset=utf-8",
+    ".mjs": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".html": "text/html; charset=utf-8",
+    ".svg": "image/svg+xml",
+    ".map": "application/json; charset=utf-8",
+    ".json": "application/json; charset=utf-8",
+    ".png": "image/png",
+    ".ico": "image/x-icon",
+}
 GZIP_MIDDLEWARE_MIN_SIZE = 1024  # service.app's GZipMiddleware(minimum_size=...)
 COMPRESSIBLE = {".js", ".mjs", ".css", ".html", ".svg", ".map", ".json"}
 _STATIC_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -115,16 +127,21 @@ def asset_response(request: Request, asset: Asset, cache_control: str, body: byt
 def _missing(request: Request) -> Response:
     """503 saying how to install MapLibre GL JS (HTML for browsers, JSON otherwise)."""
     where = MAPLIBRE_DIR.relative_to(WEB_DIR.parent) if MAPLIBRE_DIR.is_relative_to(WEB_DIR.parent) else MAPLIBRE_DIR
-    detail = (f"The web map needs MapLibre GL JS in {where}, which is not "
-              f"installed: {SETUP_HINT}. The APIs (/docs) work without it.")
+    detail = (
+        f"The web map needs MapLibre GL JS in {where}, which is not "
+        f"installed: {SETUP_HINT}. The APIs (/docs) work without it."
+    )
     accept = request.headers.get("accept", "")
     if "text/html" in accept and "application/json" not in accept:
-        html = ("<!doctype html><html lang=en><meta charset=utf-8><title>DTM Atlas: web map not installed</title>"
-                "<body style='font-family:sans-serif;max-width:40em;margin:2em auto'><h1>Web map not installed</h1>"
-                f"<p>{detail.replace('`', '')}</p><p><a href='/docs'>API documentation</a></p></body></html>")
+        html = (
+            "<!doctype html><html lang=en><meta charset=utf-8><title>DTM Atlas: web map not installed</title>"
+            "<body style='font-family:sans-serif;max-width:40em;margin:2em auto'><h1>Web map not installed</h1>"
+            f"<p>{detail.replace('`', '')}</p><p><a href='/docs'>API documentation</a></p></body></html>"
+        )
         return HTMLResponse(html, status_code=503, headers={"Cache-Control": "no-store", "Retry-After": "60"})
-    return JSONResponse({"status": 503, "detail": detail}, status_code=503,
-                        headers={"Cache-Control": "no-store", "Retry-After": "60"})
+    return JSONResponse(
+        {"status": 503, "detail": detail}, status_code=503, headers={"Cache-Control": "no-store", "Retry-After": "60"}
+    )
 
 
 def _not_found(detail: str) -> JSONResponse:
@@ -136,7 +153,8 @@ def render_page(version: str) -> bytes:
     page = load_asset(STATIC_DIR / "index.html").body.decode("utf-8")
     values = {"MAPLIBRE": f"/vendor/maplibre-gl@{version}"}
     rtl = json.loads((WEB_DIR / "package.json").read_text(encoding="utf-8"))["dependencies"].get(
-        "@mapbox/mapbox-gl-rtl-text", "")
+        "@mapbox/mapbox-gl-rtl-text", ""
+    )
     values["RTL"] = f"/vendor/mapbox-gl-rtl-text@{rtl}/mapbox-gl-rtl-text.js"  # served by service.api.webmap
     for name in ("app.js", "app.css", "fragility.js"):
         values[name] = f"/static/{name}?v={load_asset(STATIC_DIR / name).digest}"

@@ -30,8 +30,8 @@ from fastapi.responses import Response
 from sqlalchemy import text
 
 from service.api.common import Conn, bad_request, not_found
-from service.api.params import parse_round
 from service.api.httpcache import cached, get_service
+from service.api.params import parse_round
 from service.api.tiles import IndicatorName, Population
 from service.api.web import IMMUTABLE, REVALIDATE, WEB_DIR, asset_response, load_asset
 from service.core.rounds import find_round
@@ -70,8 +70,9 @@ def country_names(iso3: str) -> tuple[str, str]:
 
 
 def countries(conn) -> list[dict]:
-    rows = conn.execute(text(
-        """
+    rows = conn.execute(
+        text(
+            """
         SELECT b.id, b.country, b.source, b.valid_on,
                array_agg(DISTINCT u.level ORDER BY u.level) AS levels,
                ST_XMin(ST_Extent(u.geom)) AS w, ST_YMin(ST_Extent(u.geom)) AS s,
@@ -82,21 +83,31 @@ def countries(conn) -> list[dict]:
         FROM boundary_set b JOIN admin_unit u ON u.boundary_set_id = b.id
         WHERE b.is_current
         GROUP BY b.id ORDER BY b.country
-        """)).mappings()
+        """
+        )
+    ).mappings()
     out = []
     for r in rows:
         en, ar = country_names(r["country"])
         source = SOURCE_NAMES.get(r["source"], r["source"])
-        out.append({
-            "country": r["country"], "name_en": en, "name_ar": ar,
-            "boundary_set": {"id": r["id"], "source": r["source"], "valid_on": r["valid_on"].isoformat(),
-                             "stamp": f"{r['id']}.{r['last_import']}.{r['units']}"},
-            "levels": [lvl for lvl in r["levels"] if lvl in ADMIN_LAYER_OF_LEVEL],
-            "bounds": [round(float(r[k]), 6) for k in ("w", "s", "e", "n")],
-            "rounds": r["rounds"] or {},
-            "attribution_en": f"Figures: IOM DTM {en}. Boundaries: {source} ({en}), valid on {r['valid_on'].isoformat()}.",
-            "attribution_ar": f"الأرقام: مصفوفة تتبع النزوح (IOM DTM)، {ar}. الحدود: {source}، {ar}.",
-        })
+        out.append(
+            {
+                "country": r["country"],
+                "name_en": en,
+                "name_ar": ar,
+                "boundary_set": {
+                    "id": r["id"],
+                    "source": r["source"],
+                    "valid_on": r["valid_on"].isoformat(),
+                    "stamp": f"{r['id']}.{r['last_import']}.{r['units']}",
+                },
+                "levels": [lvl for lvl in r["levels"] if lvl in ADMIN_LAYER_OF_LEVEL],
+                "bounds": [round(float(r[k]), 6) for k in ("w", "s", "e", "n")],
+                "rounds": r["rounds"] or {},
+                "attribution_en": f"Figures: IOM DTM {en}. Boundaries: {source} ({en}), valid on {r['valid_on'].isoformat()}.",
+                "attribution_ar": f"الأرقام: مصفوفة تتبع النزوح (IOM DTM)، {ar}. الحدود: {source}، {ar}.",
+            }
+        )
     return out
 
 
@@ -112,21 +123,28 @@ def _geometry_layers(spec: str) -> list[int]:
     for name in spec.split(","):
         level = _LEVEL_OF_LAYER.get(name.strip())
         if level is None:
-            raise not_found(f"unknown admin layer {name!r}; geometry layers: {', '.join(_LEVEL_OF_LAYER)} "
-                            "(several: comma-separated)")
+            raise not_found(
+                f"unknown admin layer {name!r}; geometry layers: {', '.join(_LEVEL_OF_LAYER)} "
+                "(several: comma-separated)"
+            )
         if level in levels:
             raise bad_request(f"layer {name!r} named twice in {spec!r}")
         levels.append(level)
     return levels
 
 
-@router.get("/webmap/geometry/{set_id}/{layers}/{z}/{x}/{y}.mvt", response_class=Response,
-            summary="Geometry-only admin tile of a boundary set (no figures), with a labels layer")
+@router.get(
+    "/webmap/geometry/{set_id}/{layers}/{z}/{x}/{y}.mvt",
+    response_class=Response,
+    summary="Geometry-only admin tile of a boundary set (no figures), with a labels layer",
+)
 async def geometry_tile(
     request: Request,
     set_id: Annotated[int, Path(ge=1, description="Boundary set id (see /webmap/countries)")],
     layers: Annotated[str, Path(description="governorates, districts, subdistricts; several comma-separated")],
-    z: int, x: int, y: int,
+    z: int,
+    x: int,
+    y: int,
     v: Annotated[str | None, Query(description="The set's stamp (/webmap/countries): immutable when current")] = None,
 ):
     levels = _geometry_layers(layers)
@@ -135,8 +153,10 @@ async def geometry_tile(
     except TileError as exc:
         raise bad_request(str(exc)) from None
     if not geometry.MIN_ZOOM <= z <= geometry.MAX_ZOOM:
-        raise bad_request(f"geometry tiles go from zoom {geometry.MIN_ZOOM} to {geometry.MAX_ZOOM}; "
-                          "above, clients overzoom the last one")
+        raise bad_request(
+            f"geometry tiles go from zoom {geometry.MIN_ZOOM} to {geometry.MAX_ZOOM}; "
+            "above, clients overzoom the last one"
+        )
     engine = request.app.state.engine
 
     def stamp() -> str | None:
@@ -171,18 +191,28 @@ def _round(conn, country: str, population: str, spec: str | None) -> dict:
     return rnd
 
 
-def figures_body(conn, *, country: str, population: str, round_spec: str | None, level: int,
-                 indicator: str) -> bytes:
+def figures_body(conn, *, country: str, population: str, round_spec: str | None, level: int, indicator: str) -> bytes:
     rnd = _round(conn, country, population, round_spec)
-    classification, values = classification_for(conn, round_id=rnd["id"], level=level, indicator=indicator,
-                                                population=population)
-    rows = conn.execute(text(
-        "SELECT pcode, individuals, families FROM unit_figure WHERE round_id = :r AND level = :l "
-        "AND pcode <> 'UNASSIGNED' ORDER BY pcode"), {"r": rnd["id"], "l": level}).all()
+    classification, values = classification_for(
+        conn, round_id=rnd["id"], level=level, indicator=indicator, population=population
+    )
+    rows = conn.execute(
+        text(
+            "SELECT pcode, individuals, families FROM unit_figure WHERE round_id = :r AND level = :l "
+            "AND pcode <> 'UNASSIGNED' ORDER BY pcode"
+        ),
+        {"r": rnd["id"], "l": level},
+    ).all()
     body = {
-        "country": country, "population": population, "level": level, "indicator": indicator,
-        "round": {"round_number": rnd["round_number"], "reporting_date": rnd["reporting_date"].isoformat(),
-                  "boundary_set_id": rnd["boundary_set_id"]},
+        "country": country,
+        "population": population,
+        "level": level,
+        "indicator": indicator,
+        "round": {
+            "round_number": rnd["round_number"],
+            "reporting_date": rnd["reporting_date"].isoformat(),
+            "boundary_set_id": rnd["boundary_set_id"],
+        },
         "legend": classification.to_dict(),
         "pcode": [r.pcode for r in rows],
         "class": [classification.class_of(values.get(r.pcode)) for r in rows],
@@ -203,8 +233,9 @@ async def figures(
     level: Annotated[int, Path(ge=1, le=3, description="1 governorates, 2 districts, 3 sub-districts")],
     country: Annotated[str | None, Query(description="ISO3 code (default: the one country with rounds)")] = None,
     population: Population = Population.idp,
-    round: Annotated[str | None, Query(description="DTM round number or reporting date YYYY-MM-DD "
-                                                   "(default: the latest)")] = None,
+    round: Annotated[
+        str | None, Query(description="DTM round number or reporting date YYYY-MM-DD (default: the latest)")
+    ] = None,
     indicator: IndicatorName = IndicatorName.individuals,
 ):
     engine = request.app.state.engine
@@ -219,11 +250,22 @@ async def figures(
 
     def produce() -> bytes:
         with engine.connect() as conn:
-            return figures_body(conn, country=country, population=population.value, round_spec=round,
-                                level=level, indicator=indicator.value)
+            return figures_body(
+                conn,
+                country=country,
+                population=population.value,
+                round_spec=round,
+                level=level,
+                indicator=indicator.value,
+            )
 
-    return await cached(request, "webmap-figures", (country, population.value, round, level, indicator.value),
-                        "application/json", produce)
+    return await cached(
+        request,
+        "webmap-figures",
+        (country, population.value, round, level, indicator.value),
+        "application/json",
+        produce,
+    )
 
 
 # --------------------------------------------------------------------------- glyphs, plugin
@@ -231,8 +273,10 @@ async def figures(
 def glyphs(request: Request, fontstack: str, range_: str):
     m = _RANGE.fullmatch(range_)
     if not m or int(m.group(1)) % 256 or int(m.group(2)) != int(m.group(1)) + 255 or int(m.group(2)) > 65535:
-        raise bad_request(f"glyph range {range_!r}: expected START-END with START a multiple of 256 "
-                          "and END = START + 255, up to 65535")
+        raise bad_request(
+            f"glyph range {range_!r}: expected START-END with START a multiple of 256 "
+            "and END = START + 255, up to 65535"
+        )
     stacks = sorted(p.name for p in FONTS_DIR.iterdir() if p.is_dir()) if FONTS_DIR.is_dir() else []
     for name in (s.strip() for s in fontstack.split(",")):  # a fontstack may list fallbacks
         if name in stacks:
@@ -240,8 +284,10 @@ def glyphs(request: Request, fontstack: str, range_: str):
             if path.is_file():
                 return asset_response(request, load_asset(path), "public, max-age=86400")
     if not stacks:
-        raise not_found("no glyphs have been built: run web/install.sh (./dev setup), which builds them from "
-                        "Debian's fonts-noto-core")
+        raise not_found(
+            "no glyphs have been built: run web/install.sh (./dev setup), which builds them from "
+            "Debian's fonts-noto-core"
+        )
     raise not_found(f"no fontstack {fontstack!r}; fontstacks: {', '.join(stacks)}")
 
 

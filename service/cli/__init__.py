@@ -9,8 +9,11 @@ import typer
 from service.cli import boundaries, db, export, fragility, imports, maps, rounds, serve, tiles, tokens
 from service.cli.common import Cli, State
 
-app = Cli(help="DTM Atlas: displacement figures, boundaries, maps and exports.", no_args_is_help=True,
-          pretty_exceptions_enable=False)
+app = Cli(
+    help="DTM Atlas: displacement figures, boundaries, maps and exports.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 
 
 @app.callback()

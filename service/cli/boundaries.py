@@ -16,7 +16,9 @@ app = typer.Typer(help="Admin boundaries: import files, check the hierarchy, lis
 @app.command("import")
 def boundaries_import(
     paths: Annotated[list[Path], typer.Argument(help="GeoJSON, GeoPackage, Shapefile (.shp or .zip); several allowed")],
-    level: Annotated[Optional[int], typer.Option(min=0, max=3, help="Admin level 0-3 (inferred from fields when omitted)")] = None,
+    level: Annotated[
+        Optional[int], typer.Option(min=0, max=3, help="Admin level 0-3 (inferred from fields when omitted)")
+    ] = None,
     country: Annotated[Optional[str], typer.Option(help="ISO3 country code (inferred when omitted)")] = None,
     pcode_field: Annotated[Optional[str], typer.Option(help="Field holding the P-code")] = None,
     name_field: Annotated[Optional[str], typer.Option(help="Field holding the English name")] = None,
@@ -32,8 +34,17 @@ def boundaries_import(
     for p in paths:
         check_file(p)
         try:
-            reads.append(read_boundaries(p, level=level, country=country, pcode_field=pcode_field,
-                                         name_field=name_field, parent_field=parent_field, name_ar_field=name_ar_field))
+            reads.append(
+                read_boundaries(
+                    p,
+                    level=level,
+                    country=country,
+                    pcode_field=pcode_field,
+                    name_field=name_field,
+                    parent_field=parent_field,
+                    name_ar_field=name_ar_field,
+                )
+            )
         except BoundaryFileError as exc:
             fail(str(exc), 2)
     engine = open_engine()
@@ -44,8 +55,15 @@ def boundaries_import(
             res = import_boundaries(engine, r)
         except Exception as exc:  # noqa: BLE001
             fail(f"{r.file}: import rejected, database unchanged: {exc}")
-        table.add_row(Path(r.file).name, res.country, str(res.level), str(res.units), str(res.valid_on), res.outcome,
-                      str(len(res.repairs)))
+        table.add_row(
+            Path(r.file).name,
+            res.country,
+            str(res.level),
+            str(res.units),
+            str(res.valid_on),
+            res.outcome,
+            str(len(res.repairs)),
+        )
         for rep in res.repairs:
             err.print(f"[yellow]repaired[/] {rep.pcode}: {rep.reason}", highlight=False)
         for note in res.notes:  # accepted and reported, per unit (boundaries.reader.UnitNote)
@@ -65,7 +83,9 @@ def print_hierarchy(engine, country: str | None) -> int:
         return 0
     t = Table("level", "pcode", "parent", "problem", "share inside parent", title="hierarchy problems")
     for p in problems:
-        t.add_row(str(p["level"]), p["pcode"], p["parent_pcode"] or "", p["problem"], str(p["share_inside_parent"] or ""))
+        t.add_row(
+            str(p["level"]), p["pcode"], p["parent_pcode"] or "", p["problem"], str(p["share_inside_parent"] or "")
+        )
     console.print(t)
     return len(problems)
 
@@ -87,6 +107,12 @@ def boundaries_list():
         sets = boundary_sets(conn)
     t = Table("id", "country", "source", "valid on", "current", "units per level")
     for s in sets:
-        t.add_row(str(s["id"]), s["country"], s["source"], str(s["valid_on"]), "yes" if s["is_current"] else "",
-                  ", ".join(f"adm{k}: {v}" for k, v in sorted(s["units_per_level"].items())))
+        t.add_row(
+            str(s["id"]),
+            s["country"],
+            s["source"],
+            str(s["valid_on"]),
+            "yes" if s["is_current"] else "",
+            ", ".join(f"adm{k}: {v}" for k, v in sorted(s["units_per_level"].items())),
+        )
     console.print(t)

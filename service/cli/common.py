@@ -49,8 +49,16 @@ def is_connection_error(exc: BaseException) -> bool:
 
     if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
         return True
-    if isinstance(exc, (sa_exc.OperationalError, sa_exc.PendingRollbackError, sa_exc.InterfaceError,
-                        psycopg.OperationalError, psycopg.InterfaceError)):
+    if isinstance(
+        exc,
+        (
+            sa_exc.OperationalError,
+            sa_exc.PendingRollbackError,
+            sa_exc.InterfaceError,
+            psycopg.OperationalError,
+            psycopg.InterfaceError,
+        ),
+    ):
         return True
     cause = exc.__cause__ or exc.__context__
     return cause is not None and cause is not exc and is_connection_error(cause)
@@ -101,8 +109,10 @@ def whole_or_nothing(path: Path):
         if not is_connection_error(exc):
             raise
         log_traceback(exc)
-        fail(f"lost the database connection while importing ({first_line(exc)}): nothing of {path} was imported; "
-             f"{database_hint()}")
+        fail(
+            f"lost the database connection while importing ({first_line(exc)}): nothing of {path} was imported; "
+            f"{database_hint()}"
+        )
 
 
 def log_path() -> Path:

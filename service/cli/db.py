@@ -55,16 +55,20 @@ def db_status():
 
     if settings.embedded:
         st = db.embedded(settings).status()
-        console.print(f"embedded cluster: {'running' if st['running'] else 'stopped'}"
-                      f" (initialised: {st['initialised']}, port: {st['port']}, data: {st['pgdata']})")
+        console.print(
+            f"embedded cluster: {'running' if st['running'] else 'stopped'}"
+            f" (initialised: {st['initialised']}, port: {st['port']}, data: {st['pgdata']})"
+        )
         if not st["running"]:
             raise typer.Exit(3)
     else:
         console.print("external server from DATABASE_URL")
     engine = db.get_engine(settings, start=False)
     try:
-        console.print(f"PostGIS {db.postgis_version(engine)}; migration {db.current_revision(engine)} "
-                      f"(head {db.head_revision(engine)})")
+        console.print(
+            f"PostGIS {db.postgis_version(engine)}; migration {db.current_revision(engine)} "
+            f"(head {db.head_revision(engine)})"
+        )
     except Exception as exc:  # noqa: BLE001
         fail(f"cannot connect: {exc}")
 

@@ -12,9 +12,12 @@ from rich.table import Table
 from service.cli.common import console, fail, open_engine
 from service.core.constants import POPULATIONS
 
-app = typer.Typer(help="Export a dataset to a file (Shapefile, GeoPackage, KML, GeoJSON, FlatGeobuf, CSV, XLSX).",
-                  invoke_without_command=True, pretty_exceptions_enable=False,
-                  context_settings={"allow_interspersed_args": True})
+app = typer.Typer(
+    help="Export a dataset to a file (Shapefile, GeoPackage, KML, GeoJSON, FlatGeobuf, CSV, XLSX).",
+    invoke_without_command=True,
+    pretty_exceptions_enable=False,
+    context_settings={"allow_interspersed_args": True},
+)
 
 
 def _list() -> None:
@@ -34,13 +37,25 @@ def _list() -> None:
 @app.callback()
 def export(
     ctx: typer.Context,
-    dataset: Annotated[Optional[str], typer.Argument(help="admin0..admin3, locations, sites, figures-adm1..figures-adm3 "
-                                                          "(omit to list datasets and formats)")] = None,
-    fmt: Annotated[Optional[str], typer.Option("--format", "-f", help="shp, gpkg, kml, geojson, fgb, csv, xlsx")] = None,
-    round_number: Annotated[Optional[int], typer.Option("--round", help="DTM round number (default: the latest)")] = None,
+    dataset: Annotated[
+        Optional[str],
+        typer.Argument(
+            help="admin0..admin3, locations, sites, figures-adm1..figures-adm3 (omit to list datasets and formats)"
+        ),
+    ] = None,
+    fmt: Annotated[
+        Optional[str], typer.Option("--format", "-f", help="shp, gpkg, kml, geojson, fgb, csv, xlsx")
+    ] = None,
+    round_number: Annotated[
+        Optional[int], typer.Option("--round", help="DTM round number (default: the latest)")
+    ] = None,
     population: Annotated[Optional[str], typer.Option(help="idp or returnee (default idp)")] = None,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Output file, or a folder for the conventional "
-                                                                          "name (default: the current folder)")] = None,
+    output: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--output", "-o", help="Output file, or a folder for the conventional name (default: the current folder)"
+        ),
+    ] = None,
     zipped: Annotated[bool, typer.Option("--zip", help="Zip the file with a README (shapefiles always are)")] = False,
 ):
     """Write one dataset to a file named by the DTM convention, e.g. irq_dtm_idp_adm2_r120_20210228.gpkg."""
@@ -59,8 +74,15 @@ def export(
     t0 = time.perf_counter()
     try:
         with console.status(f"exporting {dataset} as {fmt} ..."):
-            path, job = export_to(engine, dataset, fmt.lower().lstrip("."), output, round_number=round_number,
-                                  population=population, zipped=zipped)
+            path, job = export_to(
+                engine,
+                dataset,
+                fmt.lower().lstrip("."),
+                output,
+                round_number=round_number,
+                population=population,
+                zipped=zipped,
+            )
     except ExportError as exc:
         fail(exc.message, 2 if exc.status == 404 else 1)
     console.print(f"{path} ({path.stat().st_size:,} bytes) in {time.perf_counter() - t0:.1f} s", highlight=False)

@@ -14,36 +14,55 @@ app = typer.Typer(help="Fragility overlays per sub-district: compute, list runs,
 
 @app.command("compute")
 def compute(
-    round_number: Annotated[Optional[int], typer.Option("--round", help="DTM round number (default: the latest IDP round)")] = None,
-    method: Annotated[Optional[Path], typer.Option(help="Method file, YAML or JSON (default: the shipped default method)")] = None,
+    round_number: Annotated[
+        Optional[int], typer.Option("--round", help="DTM round number (default: the latest IDP round)")
+    ] = None,
+    method: Annotated[
+        Optional[Path], typer.Option(help="Method file, YAML or JSON (default: the shipped default method)")
+    ] = None,
     force: Annotated[bool, typer.Option(help="Recompute even when the stored run is up to date")] = False,
 ):
     """Compute (or confirm up to date) the fragility of a round; results stored per unit, round and method version."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from service.core.settings import get_settings
     from service.fragility.inputs import InputError
     from service.fragility.method import MethodError
     from service.fragility.run import FragilityError, ensure_run
-    from service.core.settings import get_settings
 
     engine = open_engine()
     tasks: dict[str, int] = {}
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console, transient=True) as bar:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+
         def progress(step: str, done: int, total: int) -> None:
             if step not in tasks:
                 tasks[step] = bar.add_task(step, total=total)
             bar.update(tasks[step], completed=done, total=total)
 
         try:
-            run, computed = ensure_run(engine, shared_dir=get_settings().shared_data_dir, round_number=round_number,
-                                       method_path=method, force=force, progress=progress)
+            run, computed = ensure_run(
+                engine,
+                shared_dir=get_settings().shared_data_dir,
+                round_number=round_number,
+                method_path=method,
+                force=force,
+                progress=progress,
+            )
         except (FragilityError, MethodError, InputError) as exc:
             fail(str(exc))
     s = run["summary"]
     verb = "computed" if computed else "up to date (stored)"
-    console.print(f"fragility {run['method_id']} {run['method_version']}, round {run['round_number']}: {verb}; "
-                  f"{s['units_ok']} of {s['units']} sub-districts with an index, {s['hotspots']} hotspots")
+    console.print(
+        f"fragility {run['method_id']} {run['method_version']}, round {run['round_number']}: {verb}; "
+        f"{s['units_ok']} of {s['units']} sub-districts with an index, {s['hotspots']} hotspots"
+    )
     console.print("classes: " + ", ".join(f"{k} {v}" for k, v in s["class_counts"].items()))
     issues = run["inputs"]["sources"].get("issues", [])
     if issues:
@@ -54,16 +73,18 @@ def compute(
 
 @app.command("runs")
 def runs(
-    check: Annotated[bool, typer.Option(help="Compare each run's inputs with the current ones and mark changed runs stale")] = True,
+    check: Annotated[
+        bool, typer.Option(help="Compare each run's inputs with the current ones and mark changed runs stale")
+    ] = True,
     method: Annotated[Optional[Path], typer.Option(help="Method file of non-default runs to check")] = None,
 ):
     """List the stored fragility runs (and mark those whose inputs changed as stale)."""
     from rich.table import Table
 
+    from service.core.settings import get_settings
     from service.fragility import store
     from service.fragility.method import load_method
     from service.fragility.run import refresh_stale
-    from service.core.settings import get_settings
 
     engine = open_engine()
     if check:
@@ -77,27 +98,36 @@ def runs(
         rows = store.list_runs(conn)
     table = Table("round", "method", "version", "computed", "stale", "classes")
     for r in rows:
-        table.add_row(str(r["round_number"]), r["method_id"], r["method_version"], str(r["computed_at"])[:19],
-                      "yes" if r["stale"] else "no", ", ".join(f"{k} {v}" for k, v in (r["class_counts"] or {}).items()))
+        table.add_row(
+            str(r["round_number"]),
+            r["method_id"],
+            r["method_version"],
+            str(r["computed_at"])[:19],
+            "yes" if r["stale"] else "no",
+            ", ".join(f"{k} {v}" for k, v in (r["class_counts"] or {}).items()),
+        )
     console.print(table)
 
 
 @app.command("card")
 def card(
-    round_number: Annotated[Optional[int], typer.Option("--round", help="DTM round number (default: the latest IDP round)")] = None,
+    round_number: Annotated[
+        Optional[int], typer.Option("--round", help="DTM round number (default: the latest IDP round)")
+    ] = None,
     method: Annotated[Optional[Path], typer.Option(help="Method file (default: the shipped default)")] = None,
     out: Annotated[Optional[Path], typer.Option(help="Write the Markdown card here (default: print it)")] = None,
 ):
     """The method card of a run, as Markdown (computing the run first when it is missing or stale)."""
+    from service.core.settings import get_settings
     from service.fragility.card import markdown
     from service.fragility.inputs import InputError
     from service.fragility.method import MethodError
     from service.fragility.run import FragilityError, ensure_run
-    from service.core.settings import get_settings
 
     try:
-        run, _ = ensure_run(open_engine(), shared_dir=get_settings().shared_data_dir, round_number=round_number,
-                            method_path=method)
+        run, _ = ensure_run(
+            open_engine(), shared_dir=get_settings().shared_data_dir, round_number=round_number, method_path=method
+        )
     except (FragilityError, MethodError, InputError) as exc:
         fail(str(exc))
     text = markdown(run)

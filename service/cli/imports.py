@@ -22,20 +22,47 @@ class PlacementChoice(str, Enum):
 
 @app.command("masterlist")
 def import_masterlist_cmd(
-    paths: Annotated[list[str], typer.Argument(
-        help="DTM master lists: CSV or XLSX (DTM wide, HXL-tagged or long format), also .csv.gz or a .zip holding "
-             "one list; files, folders and globs, each file its own round", metavar="PATH...")],
+    paths: Annotated[
+        list[str],
+        typer.Argument(
+            help="DTM master lists: CSV or XLSX (DTM wide, HXL-tagged or long format), also .csv.gz or a .zip holding "
+            "one list; files, folders and globs, each file its own round",
+            metavar="PATH...",
+        ),
+    ],
     population: Annotated[PopulationChoice, typer.Option(help="idp or returnee")],
-    round_number: Annotated[Optional[int], typer.Option("--round", help="DTM round number (one file only; default: DTM's round calendar, else none)")] = None,
-    reporting_date: Annotated[Optional[datetime], typer.Option("--date", formats=["%Y-%m-%d"], help="Reporting date (one file only; default: the file's date column)")] = None,
+    round_number: Annotated[
+        Optional[int],
+        typer.Option("--round", help="DTM round number (one file only; default: DTM's round calendar, else none)"),
+    ] = None,
+    reporting_date: Annotated[
+        Optional[datetime],
+        typer.Option(
+            "--date", formats=["%Y-%m-%d"], help="Reporting date (one file only; default: the file's date column)"
+        ),
+    ] = None,
     country: Annotated[str, typer.Option(help="ISO3 country code")] = "IRQ",
-    placement: Annotated[PlacementChoice, typer.Option(help="declared: DTM's declared governorate/district; spatial: point-in-polygon only")] = PlacementChoice.declared,
-    correct_swapped: Annotated[bool, typer.Option("--correct-swapped/--keep-swapped", help="Use the swapped point when latitude/longitude look swapped")] = True,
+    placement: Annotated[
+        PlacementChoice,
+        typer.Option(help="declared: DTM's declared governorate/district; spatial: point-in-polygon only"),
+    ] = PlacementChoice.declared,
+    correct_swapped: Annotated[
+        bool,
+        typer.Option(
+            "--correct-swapped/--keep-swapped", help="Use the swapped point when latitude/longitude look swapped"
+        ),
+    ] = True,
     sheet: Annotated[Optional[str], typer.Option(help="XLSX sheet name")] = None,
     encoding: Annotated[Optional[str], typer.Option(help="CSV encoding (default: detected; e.g. cp1256)")] = None,
-    allow_future_date: Annotated[bool, typer.Option("--allow-future-date", help="Accept a reporting date after today")] = False,
-    replace: Annotated[bool, typer.Option("--replace", help="Import a list again even when the same list is already imported")] = False,
-    report_csv: Annotated[Optional[Path], typer.Option(help="Write the quality report (flagged locations) to this CSV (one file only)")] = None,
+    allow_future_date: Annotated[
+        bool, typer.Option("--allow-future-date", help="Accept a reporting date after today")
+    ] = False,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Import a list again even when the same list is already imported")
+    ] = False,
+    report_csv: Annotated[
+        Optional[Path], typer.Option(help="Write the quality report (flagged locations) to this CSV (one file only)")
+    ] = None,
     show: Annotated[int, typer.Option(help="Flagged locations to print (one file only)")] = 20,
 ):
     """Import master lists, each file as one round in its own transaction (a round is its
@@ -56,27 +83,44 @@ def import_masterlist_cmd(
         fail("--round, --date and --report-csv name one round: give one file with them", 2)
     for f in files:
         check_file(f)
-    options = dict(country=country.upper(), placement_mode=placement.value, correct_swapped=correct_swapped,
-                   sheet=sheet, encoding=encoding, allow_future_date=allow_future_date,
-                   round_number=round_number, reporting_date=reporting_date.date() if reporting_date else None)
+    options = dict(
+        country=country.upper(),
+        placement_mode=placement.value,
+        correct_swapped=correct_swapped,
+        sheet=sheet,
+        encoding=encoding,
+        allow_future_date=allow_future_date,
+        round_number=round_number,
+        reporting_date=reporting_date.date() if reporting_date else None,
+    )
     engine = open_engine()
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("files"),
-                  TimeElapsedColumn(), console=console, transient=len(files) == 1) as progress:
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("files"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=len(files) == 1,
+    ) as progress:
         task = progress.add_task(f"importing {files[0].name}" if len(files) == 1 else "importing", total=len(files))
 
         def advance(path: Path, _outcome) -> None:
             progress.advance(task)
 
         with whole_or_nothing(files[0] if len(files) == 1 else Path(f"the file being imported (of {len(files)})")):
-            outcomes = import_many(engine, files, population=population.value, replace=replace, on_file=advance,
-                                   **options)
+            outcomes = import_many(
+                engine, files, population=population.value, replace=replace, on_file=advance, **options
+            )
     if len(files) == 1 and outcomes[0].outcome != "imported":
         out = outcomes[0]
         if out.outcome == "rejected":
             fail(f"{out.message}\nnothing was imported; the database is unchanged", 2)
-        console.print(f"{out.file}: unchanged (the same list is already round "
-                      f"{out.round_number if out.round_number is not None else '-'}, {out.reporting_date}); "
-                      "--replace imports it again")
+        console.print(
+            f"{out.file}: unchanged (the same list is already round "
+            f"{out.round_number if out.round_number is not None else '-'}, {out.reporting_date}); "
+            "--replace imports it again"
+        )
         return
     if len(files) == 1:
         res = outcomes[0].result
@@ -90,26 +134,53 @@ def import_masterlist_cmd(
             err.print(f"[yellow]row {issue.row}[/] {issue.field or ''}: {issue.message}", highlight=False)
         print_quality(engine, res.round_id, show, report_csv)
         return
-    table = Table("file", "round", "date", "locations", "individuals", "flagged", "outcome",
-                  title=f"{population.value} master lists")
+    table = Table(
+        "file",
+        "round",
+        "date",
+        "locations",
+        "individuals",
+        "flagged",
+        "outcome",
+        title=f"{population.value} master lists",
+    )
     for out in outcomes:
         res = out.result
-        table.add_row(out.file, "" if out.round_number is None else str(out.round_number),
-                      str(out.reporting_date or ""), f"{res.rows:,}" if res else "", f"{res.individuals:,}" if res else "",
-                      f"{res.flagged_rows:,}" if res else "", out.outcome if out.ok else f"[red]rejected[/]: {out.message}")
+        table.add_row(
+            out.file,
+            "" if out.round_number is None else str(out.round_number),
+            str(out.reporting_date or ""),
+            f"{res.rows:,}" if res else "",
+            f"{res.individuals:,}" if res else "",
+            f"{res.flagged_rows:,}" if res else "",
+            out.outcome if out.ok else f"[red]rejected[/]: {out.message}",
+        )
     console.print(table)
     done = sum(out.ok for out in outcomes)
-    console.print(f"{sum(o.outcome == 'imported' for o in outcomes)} imported, "
-                  f"{sum(o.outcome == 'unchanged' for o in outcomes)} unchanged, {len(outcomes) - done} rejected")
+    console.print(
+        f"{sum(o.outcome == 'imported' for o in outcomes)} imported, "
+        f"{sum(o.outcome == 'unchanged' for o in outcomes)} unchanged, {len(outcomes) - done} rejected"
+    )
     if problems or done < len(outcomes):
         raise typer.Exit(2 if done == 0 else 1)
 
 
 @app.command("sites")
 def import_sites_cmd(
-    file: Annotated[Path, typer.Argument(help="Sites: CSV (site_id, name, type, lat, lon, status, households, individuals) or GeoJSON points")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="Sites: CSV (site_id, name, type, lat, lon, status, households, individuals) or GeoJSON points"
+        ),
+    ],
     country: Annotated[str, typer.Option(help="ISO3 country code")] = "IRQ",
-    keep_duplicate_ids: Annotated[bool, typer.Option("--keep-duplicate-ids", help="Keep a repeated site ID's later rows as ID#ROW (reported) instead of rejecting the file")] = False,
+    keep_duplicate_ids: Annotated[
+        bool,
+        typer.Option(
+            "--keep-duplicate-ids",
+            help="Keep a repeated site ID's later rows as ID#ROW (reported) instead of rejecting the file",
+        ),
+    ] = False,
 ):
     """Import sites (camps, informal settlements, collective centres); upserted by site ID."""
     from service.ingest.sites import SiteFileError, import_sites

@@ -7,17 +7,23 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from rich.console import Console
 
 from service.cli.common import open_engine
-from rich.console import Console
 
 console = Console()
 err = Console(stderr=True)
 
-app = typer.Typer(help="Static maps (PNG 300 dpi, PDF) and their interactive HTML, and charts of a round.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
-package_app = typer.Typer(help="The monthly information package of a round (maps, charts, exports, tables, summary).",
-                          invoke_without_command=True, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="Static maps (PNG 300 dpi, PDF) and their interactive HTML, and charts of a round.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+package_app = typer.Typer(
+    help="The monthly information package of a round (maps, charts, exports, tables, summary).",
+    invoke_without_command=True,
+    pretty_exceptions_enable=False,
+)
 
 
 def _fail(message: str, code: int = 2):
@@ -27,10 +33,14 @@ def _fail(message: str, code: int = 2):
 
 @app.command("render")
 def render_cmd(
-    round_number: Annotated[Optional[int], typer.Option("--round", help="DTM round number (default: the latest)")] = None,
+    round_number: Annotated[
+        Optional[int], typer.Option("--round", help="DTM round number (default: the latest)")
+    ] = None,
     population: Annotated[str, typer.Option(help="idp or returnee")] = "idp",
     level: Annotated[int, typer.Option(help="1 governorates, 2 districts, 3 sub-districts")] = 2,
-    indicator: Annotated[str, typer.Option(help="individuals, families, change, share (fragility once that layer exists)")] = "individuals",
+    indicator: Annotated[
+        str, typer.Option(help="individuals, families, change, share (fragility once that layer exists)")
+    ] = "individuals",
     extent: Annotated[str, typer.Option(help="national, or a governorate P-code (e.g. IQG01)")] = "national",
     paper: Annotated[str, typer.Option(help="A4 or A3")] = "A4",
     orientation: Annotated[str, typer.Option(help="landscape or portrait")] = "landscape",
@@ -67,7 +77,9 @@ def render_cmd(
 
 @app.command("chart")
 def chart_cmd(
-    round_number: Annotated[Optional[int], typer.Option("--round", help="DTM round number (default: the latest)")] = None,
+    round_number: Annotated[
+        Optional[int], typer.Option("--round", help="DTM round number (default: the latest)")
+    ] = None,
     population: Annotated[str, typer.Option(help="idp or returnee (for the change chart)")] = "idp",
     kind: Annotated[str, typer.Option(help="trend (national, every round) or change (governorates)")] = "trend",
     fmt: Annotated[str, typer.Option("--format", help="Comma-separated: png, pdf")] = "png,pdf",
@@ -99,10 +111,12 @@ def package_cmd(
     ctx: typer.Context,
     round_number: Annotated[int, typer.Option("--round", help="DTM round number")],
     population: Annotated[str, typer.Option(help="idp, returnee or both")] = "both",
-    out: Annotated[Optional[Path], typer.Option(help="A new folder, or a file name ending in .zip "
-                                                     "(default: ./<package name>.zip)")] = None,
-    governorates: Annotated[Optional[str], typer.Option(help="Only these governorates' maps (comma-separated "
-                                                             "P-codes; default: all)")] = None,
+    out: Annotated[
+        Optional[Path], typer.Option(help="A new folder, or a file name ending in .zip (default: ./<package name>.zip)")
+    ] = None,
+    governorates: Annotated[
+        Optional[str], typer.Option(help="Only these governorates' maps (comma-separated P-codes; default: all)")
+    ] = None,
     dpi: Annotated[int, typer.Option(help="PNG resolution of the maps", min=30, max=600)] = 300,
     workers: Annotated[Optional[int], typer.Option(help="Processes drawing maps (default: one per CPU)", min=1)] = None,
 ):
@@ -125,17 +139,35 @@ def package_cmd(
     if out is None:
         first = next(iter(plan.rounds.values()))
         out = Path.cwd() / f"{package.package_base(round_number, first['reporting_date'], first['country'])}.zip"
-    columns = (TextColumn("[bold]package[/]"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-               TextColumn("{task.description}"))
+    columns = (
+        TextColumn("[bold]package[/]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+    )
     try:
         with Progress(*columns, console=console, transient=False) as bar:
             task = bar.add_task("starting", total=plan.steps)
-            result = package.build(engine, round_number, out, dpi=dpi, workers=workers, the_plan=plan,
-                                   progress=lambda what: bar.update(task, advance=1, description=what))
+            result = package.build(
+                engine,
+                round_number,
+                out,
+                dpi=dpi,
+                workers=workers,
+                the_plan=plan,
+                progress=lambda what: bar.update(task, advance=1, description=what),
+            )
             bar.update(task, completed=plan.steps, description="done")
     except (MapRequestError, package.PackageError) as exc:
         _fail(getattr(exc, "message", str(exc)))
-    size = result.path.stat().st_size if result.path.is_file() else sum(
-        f.stat().st_size for f in result.path.rglob("*") if f.is_file())
-    console.print(f"{result.path}: {len(result.files)} files, {size / 1e6:.1f} MB, data version {result.data_version}, "
-                  f"in {result.seconds:.1f} s", highlight=False)
+    size = (
+        result.path.stat().st_size
+        if result.path.is_file()
+        else sum(f.stat().st_size for f in result.path.rglob("*") if f.is_file())
+    )
+    console.print(
+        f"{result.path}: {len(result.files)} files, {size / 1e6:.1f} MB, data version {result.data_version}, "
+        f"in {result.seconds:.1f} s",
+        highlight=False,
+    )

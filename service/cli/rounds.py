@@ -22,8 +22,17 @@ def rounds_list():
         rows = list_rounds(conn)
     t = Table("id", "country", "population", "round", "date", "locations", "families", "individuals", "file")
     for r in rows:
-        t.add_row(str(r["id"]), r["country"], r["population"], str(r["round_number"]), str(r["reporting_date"]),
-                  f"{r['locations'] or 0:,}", f"{r['families'] or 0:,}", f"{r['individuals'] or 0:,}", r["source_file"] or "")
+        t.add_row(
+            str(r["id"]),
+            r["country"],
+            r["population"],
+            str(r["round_number"]),
+            str(r["reporting_date"]),
+            f"{r['locations'] or 0:,}",
+            f"{r['families'] or 0:,}",
+            f"{r['individuals'] or 0:,}",
+            r["source_file"] or "",
+        )
     console.print(t)
 
 
@@ -44,7 +53,8 @@ def rounds_quality(
 
 
 def print_quality(engine, round_id: int, show: int, report_csv: Path | None) -> None:
-    from service.figures.quality import quality_report, report_csv as to_csv
+    from service.figures.quality import quality_report
+    from service.figures.quality import report_csv as to_csv
 
     with engine.connect() as conn:
         report = quality_report(conn, round_id)
@@ -52,17 +62,35 @@ def print_quality(engine, round_id: int, show: int, report_csv: Path | None) -> 
     for flag, info in report["flags"].items():
         t.add_row(flag, str(info["count"]), info["meaning"])
     console.print(t)
-    console.print(f"unassigned: adm1 {report['unassigned_adm1']}, adm2 {report['unassigned_adm2']}, "
-                  f"adm3 {report['unassigned_adm3']} of {report['rows']} locations")
+    console.print(
+        f"unassigned: adm1 {report['unassigned_adm1']}, adm2 {report['unassigned_adm2']}, "
+        f"adm3 {report['unassigned_adm3']} of {report['rows']} locations"
+    )
     if show:
         rows = [r for r in report["locations"] if set(r["flags"]) - {"declared_differs_from_spatial"}][:show]
         if rows:
-            d = Table("row", "location", "name", "declared", "lat", "lon", "placed in", "flags",
-                      title="flagged locations (other than declared/spatial differences)")
+            d = Table(
+                "row",
+                "location",
+                "name",
+                "declared",
+                "lat",
+                "lon",
+                "placed in",
+                "flags",
+                title="flagged locations (other than declared/spatial differences)",
+            )
             for r in rows:
-                d.add_row(str(r["source_row"]), r["location_id"] or "", r["name_en"] or "",
-                          f"{r['declared_adm1_name'] or ''} / {r['declared_adm2_name'] or ''}",
-                          str(r["reported_lat"]), str(r["reported_lon"]), r["adm3"], ", ".join(r["flags"]))
+                d.add_row(
+                    str(r["source_row"]),
+                    r["location_id"] or "",
+                    r["name_en"] or "",
+                    f"{r['declared_adm1_name'] or ''} / {r['declared_adm2_name'] or ''}",
+                    str(r["reported_lat"]),
+                    str(r["reported_lon"]),
+                    r["adm3"],
+                    ", ".join(r["flags"]),
+                )
             console.print(d)
     if report_csv:
         report_csv.write_text(to_csv(report), encoding="utf-8")

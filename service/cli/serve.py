@@ -36,10 +36,24 @@ def serve(
     port = port or settings.port
     console.print(f"serving DTM Atlas on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
     if workers > 1:
-        uvicorn.run("service.app:create_app", factory=True, host=host, port=port, workers=workers,
-                    log_level=settings.log_level, access_log=False, log_config=None)
+        uvicorn.run(
+            "service.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=settings.log_level,
+            access_log=False,
+            log_config=None,
+        )
     else:
         from service.app import create_app
 
-        uvicorn.run(create_app(settings, engine), host=host, port=port, log_level=settings.log_level, access_log=False,
-                    log_config=None)
+        uvicorn.run(
+            create_app(settings, engine),
+            host=host,
+            port=port,
+            log_level=settings.log_level,
+            access_log=False,
+            log_config=None,
+        )

@@ -17,16 +17,31 @@ app = typer.Typer(help="Vector tiles: offline packages (PMTiles/MBTiles).", no_a
 @app.command("export")
 def export(
     out: Annotated[Path, typer.Argument(help="Output file: .pmtiles or .mbtiles")],
-    round_number: Annotated[Optional[int], typer.Option("--round", help="DTM round number (default: the population's latest)")] = None,
+    round_number: Annotated[
+        Optional[int], typer.Option("--round", help="DTM round number (default: the population's latest)")
+    ] = None,
     population: Annotated[str, typer.Option(help="idp or returnee")] = "idp",
-    indicator: Annotated[str, typer.Option(help="Value and class of the admin layers: individuals, families, change, change_12m, share")] = "individuals",
-    layers: Annotated[Optional[str], typer.Option(help="Comma-separated layers (default: all): governorates,districts,subdistricts,locations,sites")] = None,
+    indicator: Annotated[
+        str, typer.Option(help="Value and class of the admin layers: individuals, families, change, change_12m, share")
+    ] = "individuals",
+    layers: Annotated[
+        Optional[str],
+        typer.Option(help="Comma-separated layers (default: all): governorates,districts,subdistricts,locations,sites"),
+    ] = None,
     min_zoom: Annotated[int, typer.Option(min=0, max=16, help="First zoom")] = 0,
-    max_zoom: Annotated[int, typer.Option(min=0, max=16, help="Last zoom (each zoom has ~4x the tiles of the one before)")] = 8,
+    max_zoom: Annotated[
+        int, typer.Option(min=0, max=16, help="Last zoom (each zoom has ~4x the tiles of the one before)")
+    ] = 8,
 ):
     """Export the vector tiles of a round as one offline package (same tiles as the API)."""
-    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
-                               TimeRemainingColumn)
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     from tiles.layers import LayerError, parse_layers
     from tiles.mvt import RoundNotFound
@@ -45,14 +60,26 @@ def export(
         fail(f"--min-zoom {min_zoom} is above --max-zoom {max_zoom}", 2)
     engine = open_engine()
     with Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("tiles"),
-        TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=False,
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("tiles"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=False,
     ) as progress:
         task = progress.add_task(f"{out.name} z{min_zoom}-{max_zoom}", total=None)
         try:
             result = export_tiles(
-                engine, out, round_number=round_number, population=population, indicator=indicator, layers=chosen,
-                min_zoom=min_zoom, max_zoom=max_zoom,
+                engine,
+                out,
+                round_number=round_number,
+                population=population,
+                indicator=indicator,
+                layers=chosen,
+                min_zoom=min_zoom,
+                max_zoom=max_zoom,
                 on_plan=lambda total: progress.update(task, total=total),
                 progress=lambda done, total: progress.update(task, completed=done),
             )

@@ -36,8 +36,14 @@ def token_list():
         rows = list_tokens(conn)
     t = Table("id", "role", "label", "created", "last used", "revoked")
     for r in rows:
-        t.add_row(str(r["id"]), r["role"], r["label"], str(r["created_at"])[:19], str(r["last_used_at"] or "")[:19],
-                  str(r["revoked_at"] or "")[:19])
+        t.add_row(
+            str(r["id"]),
+            r["role"],
+            r["label"],
+            str(r["created_at"])[:19],
+            str(r["last_used_at"] or "")[:19],
+            str(r["revoked_at"] or "")[:19],
+        )
     console.print(t)
 
 

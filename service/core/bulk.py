@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-
 import re
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import shapely

@@ -82,7 +82,5 @@ def data_version(conn: Connection) -> int:
 
 
 def recent_imports(conn: Connection, limit: int = 50) -> list[dict]:
-    rows = conn.execute(
-        text("SELECT * FROM import_log ORDER BY id DESC LIMIT :limit"), {"limit": limit}
-    ).mappings()
+    rows = conn.execute(text("SELECT * FROM import_log ORDER BY id DESC LIMIT :limit"), {"limit": limit}).mappings()
     return [dict(r) for r in rows]

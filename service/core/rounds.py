@@ -31,14 +31,21 @@ def get_round(conn: Connection, round_id: int) -> dict | None:
     return dict(row) if row else None
 
 
-def find_round(conn: Connection, *, round_number: int | None = None, population: str | None = None,
-               country: str | None = None, reporting_date: dt.date | None = None) -> dict | None:
+def find_round(
+    conn: Connection,
+    *,
+    round_number: int | None = None,
+    population: str | None = None,
+    country: str | None = None,
+    reporting_date: dt.date | None = None,
+) -> dict | None:
     """The round a public query means, for a population (default ``idp``): the round of DTM's
     number ``round_number`` or of ``reporting_date`` (a round without a DTM number is named by
     its date); with neither, the population's latest round by reporting date."""
-    row = conn.execute(
-        text(
-            f"""
+    row = (
+        conn.execute(
+            text(
+                f"""
             SELECT {ROUND_COLUMNS} FROM round r
             WHERE r.population = coalesce(CAST(:p AS text), 'idp')
               AND (CAST(:n AS int) IS NULL OR r.round_number = :n)
@@ -46,9 +53,12 @@ def find_round(conn: Connection, *, round_number: int | None = None, population:
               AND (CAST(:c AS text) IS NULL OR r.country = :c)
             ORDER BY r.reporting_date DESC, r.round_number DESC NULLS LAST LIMIT 1
             """
-        ),
-        {"p": population, "n": round_number, "c": country, "d": reporting_date},
-    ).mappings().first()
+            ),
+            {"p": population, "n": round_number, "c": country, "d": reporting_date},
+        )
+        .mappings()
+        .first()
+    )
     return dict(row) if row else None
 
 

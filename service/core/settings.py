@@ -62,10 +62,14 @@ class Settings(BaseSettings):
         default=None, description="a CSV of more DTM round numbers (country, population, round_number, reporting_date)"
     )
     fragility_methods_dir: Path | None = Field(
-        default=None, description="folder of extra fragility method files (YAML/JSON) that ?method=ID may name")
+        default=None, description="folder of extra fragility method files (YAML/JSON) that ?method=ID may name"
+    )
     tiles: TileSettings = Field(default_factory=lambda: TileSettings(), description="vector tiles and their cache")
-    cors_origins: str = Field(default="*", description="origins allowed to read cross-origin (GET/HEAD): * or a "
-                                                       "comma-separated list; empty: none. Writes never")
+    cors_origins: str = Field(
+        default="*",
+        description="origins allowed to read cross-origin (GET/HEAD): * or a "
+        "comma-separated list; empty: none. Writes never",
+    )
 
     @property
     def embedded(self) -> bool:

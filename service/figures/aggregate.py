@@ -96,10 +96,16 @@ def aggregate_round(conn: Connection, round_id: int, crosswalk: Crosswalk) -> No
         p,
     )
     # origin governorate -> current district; origin names resolved through the crosswalk
-    names = conn.execute(
-        text("SELECT DISTINCT category FROM unit_breakdown WHERE round_id = :r AND dimension = 'origin' AND level = 0"),
-        p,
-    ).scalars().all()
+    names = (
+        conn.execute(
+            text(
+                "SELECT DISTINCT category FROM unit_breakdown WHERE round_id = :r AND dimension = 'origin' AND level = 0"
+            ),
+            p,
+        )
+        .scalars()
+        .all()
+    )
     conn.execute(text("CREATE TEMP TABLE origin_names (name text, pcode text) ON COMMIT DROP"))
     copy_rows(conn, "origin_names", ["name", "pcode"], [(n, crosswalk.resolve(1, n)) for n in names])
     conn.execute(
@@ -132,7 +138,9 @@ def round_totals(conn: Connection, round_id: int) -> dict:
                 """
             ),
             {"r": round_id, "U": UNASSIGNED},
-        ).mappings().one()
+        )
+        .mappings()
+        .one()
     )
 
 
@@ -195,15 +203,17 @@ def refresh_changes(conn: Connection, country: str, population: str) -> None:
 def analyze_if_grown(conn: Connection) -> None:
     """ANALYZE ``unit_figure`` when its statistics are missing or older than a tenth of its rows
     (counting the rows changed by earlier, committed imports and by this transaction's)."""
-    stale = conn.execute(text(
-        """
+    stale = conn.execute(
+        text(
+            """
         SELECT c.reltuples < 10000 OR coalesce(s.n_mod_since_analyze, 0) + coalesce(x.n_tup_ins, 0)
                                        + coalesce(x.n_tup_upd, 0) + coalesce(x.n_tup_del, 0) > 0.1 * c.reltuples
         FROM pg_class c
         LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
         LEFT JOIN pg_stat_xact_user_tables x ON x.relid = c.oid
         WHERE c.oid = 'unit_figure'::regclass
-        """)).scalar_one()
+        """
+        )
+    ).scalar_one()
     if stale:
         conn.execute(text("ANALYZE unit_figure"))
-

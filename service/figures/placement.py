@@ -27,7 +27,6 @@ from boundaries.crosswalk import Crosswalk
 from service.core.bulk import copy_rows, execute_literal
 from service.core.constants import UNASSIGNED
 
-
 #: The temp tables of one import transaction (ON COMMIT DROP) that the steps share, by the
 #: step that makes each. ``stage`` comes from staging (``service.ingest.stage``).
 STAGE = "stage"
@@ -76,9 +75,7 @@ def resolve_declared(conn: Connection, crosswalk: Crosswalk, set_id: int) -> Non
             {"s": set_id},
         ).all()
     )
-    distinct = conn.execute(
-        text(f"SELECT DISTINCT gov_name, dist_name, adm1_code, adm2_code FROM {STAGE}")
-    ).all()
+    distinct = conn.execute(text(f"SELECT DISTINCT gov_name, dist_name, adm1_code, adm2_code FROM {STAGE}")).all()
 
     def resolve(level: int, code: str | None, name: str | None, parent: str | None) -> str | None:
         for candidate in (code, name):
@@ -108,8 +105,12 @@ def resolve_declared(conn: Connection, crosswalk: Crosswalk, set_id: int) -> Non
             """
         )
     )
-    copy_rows(conn, DECLARED, ["gov_name", "dist_name", "adm1_code", "adm2_code", "declared_adm1", "declared_adm2",
-                                 "unresolved"], rows)
+    copy_rows(
+        conn,
+        DECLARED,
+        ["gov_name", "dist_name", "adm1_code", "adm2_code", "declared_adm1", "declared_adm2", "unresolved"],
+        rows,
+    )
     conn.execute(text(f"ANALYZE {DECLARED}"))  # a few rows: the planner then hashes it instead of sorting the stage
 
 
@@ -119,21 +120,42 @@ def find_duplicate_ids(conn: Connection) -> None:
     the fast staging reports duplicates from it, placement flags them and
     ``upsert_locations`` takes each one's first row."""
     if conn.execute(text(f"SELECT to_regclass('pg_temp.{DUPLICATE_IDS}') IS NULL")).scalar_one():
-        conn.execute(text(
-            f"CREATE TEMP TABLE {DUPLICATE_IDS} ON COMMIT DROP AS SELECT location_id, min(source_row) AS first_row "
-            f"FROM {STAGE} WHERE location_id IS NOT NULL GROUP BY location_id HAVING count(*) > 1; "
-            f"ANALYZE {DUPLICATE_IDS}"))
+        conn.execute(
+            text(
+                f"CREATE TEMP TABLE {DUPLICATE_IDS} ON COMMIT DROP AS SELECT location_id, min(source_row) AS first_row "
+                f"FROM {STAGE} WHERE location_id IS NOT NULL GROUP BY location_id HAVING count(*) > 1; "
+                f"ANALYZE {DUPLICATE_IDS}"
+            )
+        )
 
 
-def place(conn: Connection, *, round_id: int, country: str, set_id: int, mode: str, correct_swapped: bool,
-          household_size: int, camp_household_size: int) -> None:
+def place(
+    conn: Connection,
+    *,
+    round_id: int,
+    country: str,
+    set_id: int,
+    mode: str,
+    correct_swapped: bool,
+    household_size: int,
+    camp_household_size: int,
+) -> None:
     """Place the staged rows (``resolve_declared`` done) and write them into the round's own
     table (``create_round_table``), with their units per level, method and flags."""
-    params = {"s": set_id, "r": round_id, "c": country, "correct": correct_swapped, "spatial": mode == "spatial",
-              "hh": household_size, "camp_hh": camp_household_size, "U": UNASSIGNED}
+    params = {
+        "s": set_id,
+        "r": round_id,
+        "c": country,
+        "correct": correct_swapped,
+        "spatial": mode == "spatial",
+        "hh": household_size,
+        "camp_hh": camp_household_size,
+        "U": UNASSIGNED,
+    }
     # the set's deepest level: 3 for Iraq; 2 where sub-districts are absent
     params["leaf"] = conn.execute(
-        text("SELECT max(level) FROM admin_unit WHERE boundary_set_id = :s AND level <= 3"), params).scalar_one()
+        text("SELECT max(level) FROM admin_unit WHERE boundary_set_id = :s AND level <= 3"), params
+    ).scalar_one()
     leaf_chain(conn, params)
     find_duplicate_ids(conn)  # (the fast staging may have made it already)
     points_in_polygons(conn, params)
@@ -280,8 +302,10 @@ def insert_round_rows(conn: Connection, params: dict, round_id: int) -> None:
     first, last = conn.execute(text(f"SELECT min(source_row), max(source_row) FROM {STAGE}")).one()
     block = (last - first + 1) if first is not None else 0
     params["id0"] = conn.execute(
-        text("SELECT setval(s, nextval(s) + :n) - :n FROM CAST(pg_get_serial_sequence('location_figure', 'id') "
-             "AS regclass) s"),
+        text(
+            "SELECT setval(s, nextval(s) + :n) - :n FROM CAST(pg_get_serial_sequence('location_figure', 'id') "
+            "AS regclass) s"
+        ),
         {"n": block},
     ).scalar_one() - (first or 0)
     conn.execute(
@@ -399,8 +423,11 @@ def attach_round_table(conn: Connection, round_id: int) -> None:
     conn.execute(text(f"ALTER TABLE location_figure ATTACH PARTITION {name} FOR VALUES IN ({int(round_id)})"))
     # the columns queries filter, join or sort on (not the names and breakdown documents,
     # whose statistics no plan uses and which cost most of the sampling)
-    conn.execute(text(f"ANALYZE {name} (round_id, id, country, location_id, adm1, adm2, adm3, flags, geom, "
-                      "placement, source_row)"))
+    conn.execute(
+        text(
+            f"ANALYZE {name} (round_id, id, country, location_id, adm1, adm2, adm3, flags, geom, placement, source_row)"
+        )
+    )
 
 
 def lock_partitions(conn: Connection) -> None:

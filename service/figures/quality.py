@@ -12,9 +12,26 @@ from service.figures.aggregate import round_totals
 from service.figures.placement import FLAG_DESCRIPTIONS
 
 REPORT_COLUMNS = [
-    "source_row", "location_id", "name_en", "name_ar", "declared_adm1_name", "declared_adm2_name",
-    "reported_lat", "reported_lon", "declared_adm1", "declared_adm2", "spatial_adm1", "spatial_adm2",
-    "spatial_adm3", "adm1", "adm2", "adm3", "placement", "families", "individuals", "flags",
+    "source_row",
+    "location_id",
+    "name_en",
+    "name_ar",
+    "declared_adm1_name",
+    "declared_adm2_name",
+    "reported_lat",
+    "reported_lon",
+    "declared_adm1",
+    "declared_adm2",
+    "spatial_adm1",
+    "spatial_adm2",
+    "spatial_adm3",
+    "adm1",
+    "adm2",
+    "adm3",
+    "placement",
+    "families",
+    "individuals",
+    "flags",
 ]
 
 
@@ -36,8 +53,9 @@ def flag_counts(conn: Connection, round_id: int) -> tuple[int, dict[str, int]]:
     return next(n for f, n in counts if f is None), dict(sorted((f, n) for f, n in counts if f is not None))
 
 
-def quality_report(conn: Connection, round_id: int, flag: str | None = None, limit: int | None = None,
-                   offset: int = 0) -> dict:
+def quality_report(
+    conn: Connection, round_id: int, flag: str | None = None, limit: int | None = None, offset: int = 0
+) -> dict:
     flagged, counts = flag_counts(conn, round_id)
     totals = round_totals(conn, round_id)
     cols = ", ".join(REPORT_COLUMNS)

@@ -7,21 +7,31 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, text
 
-from styles.classify import Classification, get_indicator
 from service.core.constants import UNASSIGNED
+from styles.classify import Classification, get_indicator
 
 
-
-def choropleth_geojson(conn: Connection, *, round_row: dict, level: int, indicator: str,
-                       classification: Classification, values: list[tuple[str, float | None]],
-                       zband: int | None, decimals: int, legend_json: str, meta_json: str) -> str:
+def choropleth_geojson(
+    conn: Connection,
+    *,
+    round_row: dict,
+    level: int,
+    indicator: str,
+    classification: Classification,
+    values: list[tuple[str, float | None]],
+    zband: int | None,
+    decimals: int,
+    legend_json: str,
+    meta_json: str,
+) -> str:
     pcodes = [p for p, _ in values]
     classes = [classification.class_of(v) for _, v in values]
     column = get_indicator(indicator).field
     geom = (
         "JOIN admin_unit_generalised g ON g.boundary_set_id = u.boundary_set_id AND g.level = u.level "
         "AND g.pcode = u.pcode AND g.zband = :zband"
-        if zband is not None else "CROSS JOIN LATERAL (SELECT u.geom) g"
+        if zband is not None
+        else "CROSS JOIN LATERAL (SELECT u.geom) g"
     )
     sql = f"""
         WITH cls AS (SELECT * FROM unnest(CAST(:pcodes AS text[]), CAST(:classes AS int[])) AS c(pcode, class))
@@ -45,16 +55,31 @@ def choropleth_geojson(conn: Connection, *, round_row: dict, level: int, indicat
     """
     return conn.execute(
         text(sql),
-        {"pcodes": pcodes, "classes": classes, "legend": legend_json, "meta": meta_json, "zband": zband,
-         "d": decimals, "r": round_row["id"], "s": round_row["boundary_set_id"], "level": level},
+        {
+            "pcodes": pcodes,
+            "classes": classes,
+            "legend": legend_json,
+            "meta": meta_json,
+            "zband": zband,
+            "d": decimals,
+            "r": round_row["id"],
+            "s": round_row["boundary_set_id"],
+            "level": level,
+        },
     ).scalar_one()
 
 
 def bucket(conn: Connection, round_id: int, level: int) -> dict | None:
-    row = conn.execute(
-        text("SELECT families, individuals, locations FROM unit_figure WHERE round_id = :r AND level = :l AND pcode = :u"),
-        {"r": round_id, "l": level, "u": UNASSIGNED},
-    ).mappings().first()
+    row = (
+        conn.execute(
+            text(
+                "SELECT families, individuals, locations FROM unit_figure WHERE round_id = :r AND level = :l AND pcode = :u"
+            ),
+            {"r": round_id, "l": level, "u": UNASSIGNED},
+        )
+        .mappings()
+        .first()
+    )
     return dict(row) if row else None
 
 
@@ -78,8 +103,10 @@ def timeseries(conn: Connection, pcode: str, population: str | None) -> list[dic
 def breakdowns(conn: Connection, round_id: int, level: int, pcode: str) -> dict:
     out: dict[str, dict[str, int]] = {}
     for dim, cat, fam in conn.execute(
-        text("SELECT dimension, category, families FROM unit_breakdown WHERE round_id = :r AND level = :l AND pcode = :p "
-             "ORDER BY dimension, families DESC"),
+        text(
+            "SELECT dimension, category, families FROM unit_breakdown WHERE round_id = :r AND level = :l AND pcode = :p "
+            "ORDER BY dimension, families DESC"
+        ),
         {"r": round_id, "l": level, "p": pcode},
     ).all():
         out.setdefault(dim, {})[cat] = fam
@@ -103,13 +130,22 @@ def flows(conn: Connection, round_id: int) -> list[dict]:
     return [dict(r) for r in rows]
 
 
-def locations_geojson(conn: Connection, *, round_id: int, bbox: tuple | None, limit: int, offset: int,
-                      pcode: str | None = None) -> tuple[int, str]:
+def locations_geojson(
+    conn: Connection, *, round_id: int, bbox: tuple | None, limit: int, offset: int, pcode: str | None = None
+) -> tuple[int, str]:
     from service.fragility.store import location_class_sql  # the sub-district's stored fragility class
 
-    params = {"r": round_id, "limit": limit, "offset": offset, "pcode": pcode,
-              "bbox": bbox is not None, "x0": bbox[0] if bbox else 0, "y0": bbox[1] if bbox else 0,
-              "x1": bbox[2] if bbox else 0, "y1": bbox[3] if bbox else 0}
+    params = {
+        "r": round_id,
+        "limit": limit,
+        "offset": offset,
+        "pcode": pcode,
+        "bbox": bbox is not None,
+        "x0": bbox[0] if bbox else 0,
+        "y0": bbox[1] if bbox else 0,
+        "x1": bbox[2] if bbox else 0,
+        "y1": bbox[3] if bbox else 0,
+    }
     where = """f.round_id = :r
         AND (NOT :bbox OR f.geom && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326))
         AND (CAST(:pcode AS text) IS NULL OR :pcode IN (f.adm1, f.adm2, f.adm3))"""
@@ -124,7 +160,7 @@ def locations_geojson(conn: Connection, *, round_id: int, bbox: tuple | None, li
                           'location_id', f.location_id, 'name_en', f.name_en, 'name_ar', f.name_ar,
                           'families', f.families, 'individuals', f.individuals,
                           'adm1', f.adm1, 'adm2', f.adm2, 'adm3', f.adm3, 'placement', f.placement,
-                          'flags', f.flags, 'fragility_class', {location_class_sql('CAST(:r AS int)', 'f.adm3')}
+                          'flags', f.flags, 'fragility_class', {location_class_sql("CAST(:r AS int)", "f.adm3")}
                           )::text || '}}', ',' ORDER BY f.id), '')
             FROM (SELECT * FROM location_figure f WHERE {where} ORDER BY f.id LIMIT :limit OFFSET :offset) f
             """
@@ -134,10 +170,19 @@ def locations_geojson(conn: Connection, *, round_id: int, bbox: tuple | None, li
     return total, body
 
 
-def sites_geojson(conn: Connection, *, country: str | None, bbox: tuple | None, limit: int, offset: int) -> tuple[int, str]:
-    params = {"c": country, "limit": limit, "offset": offset, "bbox": bbox is not None,
-              "x0": bbox[0] if bbox else 0, "y0": bbox[1] if bbox else 0,
-              "x1": bbox[2] if bbox else 0, "y1": bbox[3] if bbox else 0}
+def sites_geojson(
+    conn: Connection, *, country: str | None, bbox: tuple | None, limit: int, offset: int
+) -> tuple[int, str]:
+    params = {
+        "c": country,
+        "limit": limit,
+        "offset": offset,
+        "bbox": bbox is not None,
+        "x0": bbox[0] if bbox else 0,
+        "y0": bbox[1] if bbox else 0,
+        "x1": bbox[2] if bbox else 0,
+        "y1": bbox[3] if bbox else 0,
+    }
     where = """(CAST(:c AS text) IS NULL OR s.country = :c)
         AND (NOT :bbox OR s.geom && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326))"""
     total = conn.execute(text(f"SELECT count(*) FROM site s WHERE {where}"), params).scalar_one()

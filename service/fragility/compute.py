@@ -68,10 +68,10 @@ def _across(dim_scores: np.ndarray, weights: np.ndarray, how: str, shift: float)
 
 @dataclass
 class Result:
-    units: pd.DataFrame        # per unit: index, class, status, completeness, rank_p5/p50/p95, p_high, hotspot
-    dimensions: pd.DataFrame   # per unit: score per dimension (NaN when insufficient)
-    indicators: pd.DataFrame   # per unit: score per indicator (NaN when missing)
-    draws: np.ndarray          # (draws, units) index of each draw (NaN for insufficient units)
+    units: pd.DataFrame  # per unit: index, class, status, completeness, rank_p5/p50/p95, p_high, hotspot
+    dimensions: pd.DataFrame  # per unit: score per dimension (NaN when insufficient)
+    indicators: pd.DataFrame  # per unit: score per indicator (NaN when missing)
+    draws: np.ndarray  # (draws, units) index of each draw (NaN for insufficient units)
     summary: dict
 
 
@@ -82,13 +82,13 @@ def compute(method: Method, raw: pd.DataFrame, context: pd.DataFrame | None = No
     dims = [d.id for d in method.dimensions]
     inds = [i.id for i in method.indicators]
     scores = indicator_scores(method, raw)
-    S = scores[inds].to_numpy(dtype=float)                      # (U, I)
-    A = ~np.isnan(S)                                            # available
+    S = scores[inds].to_numpy(dtype=float)  # (U, I)
+    A = ~np.isnan(S)  # available
     S0 = np.where(A, S, 0.0)
     w = np.array([i.weight for i in method.indicators])
     M = np.array([[i.dimension == d for i in method.indicators] for d in dims], dtype=float)  # (K, I)
     n_in_dim = M.sum(axis=1)
-    n_avail = A.astype(float) @ M.T                             # (U, K)
+    n_avail = A.astype(float) @ M.T  # (U, K)
     enough = n_avail >= method.missing.min_indicator_share * n_in_dim - 1e-9
     ok = enough.all(axis=1)
     completeness = A.sum(axis=1) / len(inds) * 100.0
@@ -96,7 +96,7 @@ def compute(method: Method, raw: pd.DataFrame, context: pd.DataFrame | None = No
     with np.errstate(invalid="ignore", divide="ignore"):
         num = (S0 * w) @ M.T
         den = (A * w) @ M.T
-        dim_scores = np.where(enough, num / den, np.nan)        # (U, K)
+        dim_scores = np.where(enough, num / den, np.nan)  # (U, K)
     V = np.array([d.weight for d in method.dimensions])
     shift = method.aggregation.shift
     index = np.full(len(raw), np.nan)
@@ -105,8 +105,15 @@ def compute(method: Method, raw: pd.DataFrame, context: pd.DataFrame | None = No
 
     hot = ok & (cls >= method.hotspot.min_class)
     for cond in method.hotspot.all_of:
-        vals = (context[cond.variable] if context is not None and cond.variable in context
-                else pd.Series(np.nan, index=raw.index)).reindex(raw.index).to_numpy(dtype=float)
+        vals = (
+            (
+                context[cond.variable]
+                if context is not None and cond.variable in context
+                else pd.Series(np.nan, index=raw.index)
+            )
+            .reindex(raw.index)
+            .to_numpy(dtype=float)
+        )
         hot &= np.nan_to_num(vals, nan=-np.inf) >= cond.min
 
     # ---- uncertainty: all draws at once
@@ -121,13 +128,13 @@ def compute(method: Method, raw: pd.DataFrame, context: pd.DataFrame | None = No
     ranks_out = np.full((len(raw), 3), np.nan)
     p_high = np.full(len(raw), np.nan)
     if len(Uok):
-        Wd = w[None, :] * f_ind                                 # (D, I)
+        Wd = w[None, :] * f_ind  # (D, I)
         Sok, Aok = S0[Uok], A[Uok].astype(float)
         dsc = np.empty((D, len(Uok), len(dims)))
         for k in range(len(dims)):
-            Wk = Wd * M[k][None, :]                             # (D, I)
+            Wk = Wd * M[k][None, :]  # (D, I)
             dsc[:, :, k] = (Sok @ Wk.T).T / (Aok @ Wk.T).T
-        Vd = (V[None, :] * f_dim)[:, None, :]                   # (D, 1, K)
+        Vd = (V[None, :] * f_dim)[:, None, :]  # (D, 1, K)
         idx_d = np.empty((D, len(Uok)))
         for c, how in enumerate(u.across_choices):
             sel = choice == c
@@ -142,16 +149,29 @@ def compute(method: Method, raw: pd.DataFrame, context: pd.DataFrame | None = No
         ranks_out[Uok] = np.percentile(ranks, [5, 50, 95], axis=0).T
         p_high[Uok] = (class_of(method, idx_d) >= u.high_class).mean(axis=0)
 
-    units = pd.DataFrame({
-        "index": index, "class": cls.astype(int), "status": np.where(ok, OK, INSUFFICIENT),
-        "completeness": completeness, "rank_p5": ranks_out[:, 0], "rank_p50": ranks_out[:, 1],
-        "rank_p95": ranks_out[:, 2], "p_high": p_high, "hotspot": hot,
-    }, index=raw.index)
+    units = pd.DataFrame(
+        {
+            "index": index,
+            "class": cls.astype(int),
+            "status": np.where(ok, OK, INSUFFICIENT),
+            "completeness": completeness,
+            "rank_p5": ranks_out[:, 0],
+            "rank_p50": ranks_out[:, 1],
+            "rank_p95": ranks_out[:, 2],
+            "p_high": p_high,
+            "hotspot": hot,
+        },
+        index=raw.index,
+    )
     counts = {CLASS_KEYS[c - 1]: int((cls == c).sum()) for c in range(1, 6)}
     counts[INSUFFICIENT] = int((~ok).sum())
     summary = {
-        "units": len(raw), "units_ok": int(ok.sum()), "class_counts": counts, "hotspots": int(hot.sum()),
-        "draws": D, "seed": u.seed,
+        "units": len(raw),
+        "units_ok": int(ok.sum()),
+        "class_counts": counts,
+        "hotspots": int(hot.sum()),
+        "draws": D,
+        "seed": u.seed,
         "median_rank_interval": float(np.median(ranks_out[Uok, 2] - ranks_out[Uok, 0])) if len(Uok) else None,
         "units_with_stable_class": int(((p_high[Uok] <= 0.05) | (p_high[Uok] >= 0.95)).sum()) if len(Uok) else 0,
     }
@@ -171,12 +191,12 @@ def aggregate_up(method: Method, result: Result, parent: pd.Series, weights: pd.
     P = np.array([(parent.reindex(u.index) == p).to_numpy() for p in parents], dtype=float)  # (G, U)
     wu = np.where(usable, w, 0.0)
     wall = np.where(np.isfinite(w) & (w > 0), w, 0.0)
-    den = P @ wu                                                  # (G,)
+    den = P @ wu  # (G,)
     with np.errstate(invalid="ignore", divide="ignore"):
         idx = (P @ (np.nan_to_num(u["index"].to_numpy()) * wu)) / den
         dims = (P @ (np.nan_to_num(result.dimensions.to_numpy()) * wu[:, None])) / den[:, None]
         compl = (P @ (u["completeness"].to_numpy() * wall)) / (P @ wall)
-        dr = (np.nan_to_num(result.draws) * wu[None, :]) @ P.T / den[None, :]   # (D, G)
+        dr = (np.nan_to_num(result.draws) * wu[None, :]) @ P.T / den[None, :]  # (D, G)
     okg = den > 0
     idx = np.where(okg, idx, np.nan)
     cls = class_of(method, idx)
@@ -191,11 +211,22 @@ def aggregate_up(method: Method, result: Result, parent: pd.Series, weights: pd.
         ranks_out[G] = np.percentile(ranks, [5, 50, 95], axis=0).T
         p_high[G] = (class_of(method, d) >= method.uncertainty.high_class).mean(axis=0)
     hot = P @ u["hotspot"].to_numpy().astype(float)
-    out = pd.DataFrame({
-        "index": idx, "class": cls.astype(int), "status": np.where(okg, OK, INSUFFICIENT),
-        "completeness": np.nan_to_num(compl), "rank_p5": ranks_out[:, 0], "rank_p50": ranks_out[:, 1],
-        "rank_p95": ranks_out[:, 2], "p_high": p_high, "hotspot": hot > 0, "hotspot_units": hot.astype(int),
-        "units": P.sum(axis=1).astype(int), "units_ok": (P @ usable.astype(float)).astype(int),
-    }, index=pd.Index(parents, name="pcode"))
+    out = pd.DataFrame(
+        {
+            "index": idx,
+            "class": cls.astype(int),
+            "status": np.where(okg, OK, INSUFFICIENT),
+            "completeness": np.nan_to_num(compl),
+            "rank_p5": ranks_out[:, 0],
+            "rank_p50": ranks_out[:, 1],
+            "rank_p95": ranks_out[:, 2],
+            "p_high": p_high,
+            "hotspot": hot > 0,
+            "hotspot_units": hot.astype(int),
+            "units": P.sum(axis=1).astype(int),
+            "units_ok": (P @ usable.astype(float)).astype(int),
+        },
+        index=pd.Index(parents, name="pcode"),
+    )
     dim_df = pd.DataFrame(np.where(okg[:, None], dims, np.nan), index=out.index, columns=result.dimensions.columns)
     return out, dim_df

@@ -25,50 +25,158 @@ def _dataset(level: int):
         Field("name_ar", "u.name_ar", "str", "name_ar", f"{tag}+name+i_ar", "Arabic name"),
     ]
     for k in range(1, level):
-        fields += [Field(f"adm{k}_pcode", f"p{k}.pcode", "str", f"adm{k}_pcode", f"#adm{k}+code", f"P-code of the {LEVEL_NAMES[k]}"),
-                   Field(f"adm{k}_name", f"p{k}.name_en", "str", f"adm{k}_name", f"#adm{k}+name", f"English name of the {LEVEL_NAMES[k]}")]
+        fields += [
+            Field(
+                f"adm{k}_pcode",
+                f"p{k}.pcode",
+                "str",
+                f"adm{k}_pcode",
+                f"#adm{k}+code",
+                f"P-code of the {LEVEL_NAMES[k]}",
+            ),
+            Field(
+                f"adm{k}_name",
+                f"p{k}.name_en",
+                "str",
+                f"adm{k}_name",
+                f"#adm{k}+name",
+                f"English name of the {LEVEL_NAMES[k]}",
+            ),
+        ]
     fields += [
-        Field("status", "fres.status", "str", "status", "#status+fragility", "ok, or insufficient_data (too few indicators)"),
-        Field("fragility_index", "round(fres.index::numeric, 3)::float8", "float", "frag_index", "#indicator+fragility+index",
-              "Fragility index, 0 (least) to 100 (most fragile)"),
-        Field("fragility_class", class_key_sql("fres"), "str", "frag_class", "#indicator+fragility+class",
-              "very_low, low, medium, high, very_high or insufficient_data"),
-        Field("class_number", "fres.class", "int", "class_num", "#indicator+fragility+class+num", "Class 1 (very low) .. 5 (very high)"),
-        Field("completeness", "round(fres.completeness::numeric, 1)::float8", "float", "complete", "#meta+completeness+pct",
-              "Indicators available, percent"),
-        Field("dimensions", "fres.dimensions::text", "str", "dimensions", "#indicator+fragility+dimensions",
-              "Dimension scores (0-100), JSON"),
-        Field("rank_p5", "fres.rank_p5", "float", "rank_p5", "#indicator+rank+p5", "Rank (1 = most fragile), 5th percentile of the draws"),
+        Field(
+            "status",
+            "fres.status",
+            "str",
+            "status",
+            "#status+fragility",
+            "ok, or insufficient_data (too few indicators)",
+        ),
+        Field(
+            "fragility_index",
+            "round(fres.index::numeric, 3)::float8",
+            "float",
+            "frag_index",
+            "#indicator+fragility+index",
+            "Fragility index, 0 (least) to 100 (most fragile)",
+        ),
+        Field(
+            "fragility_class",
+            class_key_sql("fres"),
+            "str",
+            "frag_class",
+            "#indicator+fragility+class",
+            "very_low, low, medium, high, very_high or insufficient_data",
+        ),
+        Field(
+            "class_number",
+            "fres.class",
+            "int",
+            "class_num",
+            "#indicator+fragility+class+num",
+            "Class 1 (very low) .. 5 (very high)",
+        ),
+        Field(
+            "completeness",
+            "round(fres.completeness::numeric, 1)::float8",
+            "float",
+            "complete",
+            "#meta+completeness+pct",
+            "Indicators available, percent",
+        ),
+        Field(
+            "dimensions",
+            "fres.dimensions::text",
+            "str",
+            "dimensions",
+            "#indicator+fragility+dimensions",
+            "Dimension scores (0-100), JSON",
+        ),
+        Field(
+            "rank_p5",
+            "fres.rank_p5",
+            "float",
+            "rank_p5",
+            "#indicator+rank+p5",
+            "Rank (1 = most fragile), 5th percentile of the draws",
+        ),
         Field("rank_p50", "fres.rank_p50", "float", "rank_p50", "#indicator+rank+p50", "Rank, median of the draws"),
-        Field("rank_p95", "fres.rank_p95", "float", "rank_p95", "#indicator+rank+p95", "Rank, 95th percentile of the draws"),
-        Field("p_high", "fres.p_high", "float", "p_high", "#indicator+fragility+p_high", "Share of the draws in a high class"),
-        Field("hotspot", "CASE WHEN fres.hotspot THEN 1 ELSE 0 END", "int", "hotspot", "#indicator+hotspot",
-              "1 when the unit meets the method's hotspot rule" + (" (a district/governorate: any of its sub-districts)" if level < 3 else "")),
+        Field(
+            "rank_p95",
+            "fres.rank_p95",
+            "float",
+            "rank_p95",
+            "#indicator+rank+p95",
+            "Rank, 95th percentile of the draws",
+        ),
+        Field(
+            "p_high",
+            "fres.p_high",
+            "float",
+            "p_high",
+            "#indicator+fragility+p_high",
+            "Share of the draws in a high class",
+        ),
+        Field(
+            "hotspot",
+            "CASE WHEN fres.hotspot THEN 1 ELSE 0 END",
+            "int",
+            "hotspot",
+            "#indicator+hotspot",
+            "1 when the unit meets the method's hotspot rule"
+            + (" (a district/governorate: any of its sub-districts)" if level < 3 else ""),
+        ),
         Field("idps", "fres.idps", "int", "idps", "#affected+idps+ind", "IDP individuals"),
         Field("returnees", "fres.returnees", "int", "returnees", "#affected+returnees+ind", "Returnee individuals"),
-        Field("residents", "round(fres.residents::numeric)::bigint", "int", "residents", "#population+total",
-              "Residents (the method's population source)"),
-        Field("method", "frun.method_id || ' ' || frun.method_version", "str", "method", "#meta+method", "Method id and version"),
+        Field(
+            "residents",
+            "round(fres.residents::numeric)::bigint",
+            "int",
+            "residents",
+            "#population+total",
+            "Residents (the method's population source)",
+        ),
+        Field(
+            "method",
+            "frun.method_id || ' ' || frun.method_version",
+            "str",
+            "method",
+            "#meta+method",
+            "Method id and version",
+        ),
         Field("round_number", "frun.round_number", "int", "round_num", "#round+code", "DTM round number"),
     ]
     return Dataset(
-        key=f"fragility-adm{level}", kind="fragility", level=level, per_round=True,
+        key=f"fragility-adm{level}",
+        kind="fragility",
+        level=level,
+        per_round=True,
         title=f"Fragility per {LEVEL_NAMES[level]} (admin {level})",
-        description=(f"Fragility index, class, dimension scores, completeness, uncertainty (rank p5/p50/p95, "
-                     f"P(high class)) and hotspot flag per {LEVEL_NAMES[level]}, from the stored run of the default "
-                     f"method ({DEFAULT_METHOD_ID}) for the round"
-                     + ("; districts and governorates are residents-weighted means of their sub-districts" if level < 3 else "")
-                     + ". The method card: /fragility/method?round=N."),
-        geometry_type="MultiPolygon", geom_sql="u.geom", id_sql="fres.pcode", id_type="str",
+        description=(
+            f"Fragility index, class, dimension scores, completeness, uncertainty (rank p5/p50/p95, "
+            f"P(high class)) and hotspot flag per {LEVEL_NAMES[level]}, from the stored run of the default "
+            f"method ({DEFAULT_METHOD_ID}) for the round"
+            + ("; districts and governorates are residents-weighted means of their sub-districts" if level < 3 else "")
+            + ". The method card: /fragility/method?round=N."
+        ),
+        geometry_type="MultiPolygon",
+        geom_sql="u.geom",
+        id_sql="fres.pcode",
+        id_type="str",
         from_sql="fragility_result fres JOIN fragility_run frun ON frun.id = fres.run_id\n"
-                 "JOIN admin_unit u ON u.boundary_set_id = frun.boundary_set_id AND u.pcode = fres.pcode\n"
-                 + _ancestor_joins(level),
+        "JOIN admin_unit u ON u.boundary_set_id = frun.boundary_set_id AND u.pcode = fres.pcode\n"
+        + _ancestor_joins(level),
         where_sql=f"fres.run_id = {run_of_round_sql('CAST(:round_id AS int)')} AND fres.level = {level}",
         order_sql="fres.pcode",
         fields=tuple(fields),
-        filters=(Filter("pcode", "fres.pcode = :v", "pcode", "this unit (P-code, any form)"),
-                 Filter("fragility_class", f"{class_key_sql('fres')} = :v", "text", "units of this class"),
-                 *(Filter(f"adm{k}", f"p{k}.pcode = :v", "pcode", f"units within this level-{k} unit") for k in range(1, level))),
+        filters=(
+            Filter("pcode", "fres.pcode = :v", "pcode", "this unit (P-code, any form)"),
+            Filter("fragility_class", f"{class_key_sql('fres')} = :v", "text", "units of this class"),
+            *(
+                Filter(f"adm{k}", f"p{k}.pcode = :v", "pcode", f"units within this level-{k} unit")
+                for k in range(1, level)
+            ),
+        ),
         temporal_sql=None,
     )
 
@@ -80,14 +188,23 @@ def datasets() -> dict:
 
 def rounds_with_runs(conn: Connection) -> set[int]:
     """Ids of the IDP rounds a default run is stored for (their OGC collections are listed)."""
-    return set(conn.execute(text("SELECT idp_round_id FROM fragility_run WHERE method_id = :m AND idp_round_id IS NOT NULL"),
-                            {"m": DEFAULT_METHOD_ID}).scalars())
+    return set(
+        conn.execute(
+            text("SELECT idp_round_id FROM fragility_run WHERE method_id = :m AND idp_round_id IS NOT NULL"),
+            {"m": DEFAULT_METHOD_ID},
+        ).scalars()
+    )
 
 
 def method_card_markdown(conn: Connection, round_id: int) -> str | None:
     """The Markdown method card of the round's stored default run (for export READMEs)."""
     from service.fragility.card import markdown
 
-    row = conn.execute(text(f"SELECT * FROM fragility_run WHERE id = {run_of_round_sql('CAST(:r AS int)')}"),
-                       {"r": round_id}).mappings().first()
+    row = (
+        conn.execute(
+            text(f"SELECT * FROM fragility_run WHERE id = {run_of_round_sql('CAST(:r AS int)')}"), {"r": round_id}
+        )
+        .mappings()
+        .first()
+    )
     return markdown(dict(row)) if row else None

@@ -83,17 +83,21 @@ def file_sha256(path: Path) -> str:
 # ---------------------------------------------------------------------------------- units
 def units(conn: Connection, boundary_set_id: int) -> pd.DataFrame:
     """Sub-districts of the set with their district and governorate, by P-code."""
-    rows = conn.execute(
-        text(
-            """
+    rows = (
+        conn.execute(
+            text(
+                """
             SELECT u3.pcode, u3.name_en, u3.name_ar, u2.pcode AS adm2, u2.parent_pcode AS adm1
             FROM admin_unit u3 JOIN admin_unit u2
               ON u2.boundary_set_id = u3.boundary_set_id AND u2.level = 2 AND u2.pcode = u3.parent_pcode
             WHERE u3.boundary_set_id = :s AND u3.level = 3 ORDER BY u3.pcode
             """
-        ),
-        {"s": boundary_set_id},
-    ).mappings().all()
+            ),
+            {"s": boundary_set_id},
+        )
+        .mappings()
+        .all()
+    )
     if not rows:
         raise InputError(f"boundary set {boundary_set_id} has no sub-districts (level 3): import them first")
     return pd.DataFrame(rows).set_index("pcode")
@@ -101,16 +105,20 @@ def units(conn: Connection, boundary_set_id: int) -> pd.DataFrame:
 
 def crosswalk_for(conn: Connection, boundary_set_id: int, country: str = "IRQ") -> Crosswalk:
     """The country's crosswalk plus every name of the set's units at levels 1-3."""
-    rows = conn.execute(
-        text(
-            """
+    rows = (
+        conn.execute(
+            text(
+                """
             SELECT level, n AS name, pcode, CASE WHEN level > 1 THEN parent_pcode END AS parent_pcode
             FROM admin_unit, LATERAL unnest(array_remove(ARRAY[name_en, name_ar] || alt_names, NULL)) AS n
             WHERE boundary_set_id = :s AND level IN (1, 2, 3)
             """
-        ),
-        {"s": boundary_set_id},
-    ).mappings().all()
+            ),
+            {"s": boundary_set_id},
+        )
+        .mappings()
+        .all()
+    )
     return Crosswalk.load(country, [dict(r) for r in rows])
 
 
@@ -120,18 +128,23 @@ def _matches(category: str, keywords: list[str]) -> bool:
     return any(name_key(k) in key for k in keywords)
 
 
-def dtm_figures(conn: Connection, idp_round: dict, returnee_round: dict | None, rules: DtmRules,
-                pcodes: list[str]) -> pd.DataFrame:
+def dtm_figures(
+    conn: Connection, idp_round: dict, returnee_round: dict | None, rules: DtmRules, pcodes: list[str]
+) -> pd.DataFrame:
     """The DTM variables of ``method.DTM_VARIABLES`` (but population-based rates) per
     sub-district. A unit without a row in a round has no IDPs (returnees) in it: 0. Shares and
     ratios whose denominator is 0 are NaN (the method's ``when_undefined`` decides)."""
     rid = idp_round["id"]
     fig = pd.DataFrame(
         conn.execute(
-            text("SELECT pcode, individuals, families, locations, change_pct FROM unit_figure "
-                 "WHERE round_id = :r AND level = 3 AND pcode <> :u"),
+            text(
+                "SELECT pcode, individuals, families, locations, change_pct FROM unit_figure "
+                "WHERE round_id = :r AND level = 3 AND pcode <> :u"
+            ),
             {"r": rid, "u": UNASSIGNED},
-        ).mappings().all(),
+        )
+        .mappings()
+        .all(),
         columns=["pcode", "individuals", "families", "locations", "change_pct"],
     ).set_index("pcode")
     out = pd.DataFrame(index=pd.Index(pcodes, name="pcode"))
@@ -140,24 +153,34 @@ def dtm_figures(conn: Connection, idp_round: dict, returnee_round: dict | None, 
     out["idp_locations"] = fig["locations"].reindex(out.index).fillna(0).astype(float)
     out["idp_change_pct"] = fig["change_pct"].reindex(out.index).astype(float)
     # a unit without a row this round whose IDPs of the previous round all left: -100 %
-    prev = dict(conn.execute(
-        text("SELECT p.pcode, p.individuals FROM unit_figure n JOIN unit_figure p ON p.round_id = n.prev_round_id "
-             "AND p.level = 3 AND p.pcode <> :u WHERE n.round_id = :r AND n.level = 0 AND p.individuals > 0"),
-        {"r": rid, "u": UNASSIGNED},
-    ).all())
+    prev = dict(
+        conn.execute(
+            text(
+                "SELECT p.pcode, p.individuals FROM unit_figure n JOIN unit_figure p ON p.round_id = n.prev_round_id "
+                "AND p.level = 3 AND p.pcode <> :u WHERE n.round_id = :r AND n.level = 0 AND p.individuals > 0"
+            ),
+            {"r": rid, "u": UNASSIGNED},
+        ).all()
+    )
     gone = [c for c in out.index if c in prev and c not in fig.index]
     out.loc[gone, "idp_change_pct"] = -100.0
 
     br = pd.DataFrame(
         conn.execute(
-            text("SELECT pcode, dimension, category, families FROM unit_breakdown "
-                 "WHERE round_id = :r AND level = 3 AND dimension IN ('shelter', 'period') AND pcode <> :u"),
+            text(
+                "SELECT pcode, dimension, category, families FROM unit_breakdown "
+                "WHERE round_id = :r AND level = 3 AND dimension IN ('shelter', 'period') AND pcode <> :u"
+            ),
             {"r": rid, "u": UNASSIGNED},
-        ).mappings().all(),
+        )
+        .mappings()
+        .all(),
         columns=["pcode", "dimension", "category", "families"],
     )
-    for dim, rule, name in (("shelter", rules.critical_shelter, "critical_shelter_share"),
-                            ("period", rules.protracted_periods, "protracted_share")):
+    for dim, rule, name in (
+        ("shelter", rules.critical_shelter, "critical_shelter_share"),
+        ("period", rules.protracted_periods, "protracted_share"),
+    ):
         part = br[br["dimension"] == dim]
         if part.empty:
             out[name] = np.nan
@@ -165,16 +188,20 @@ def dtm_figures(conn: Connection, idp_round: dict, returnee_round: dict | None, 
         hit = part["category"].map(lambda c, kw=rule.keywords: _matches(c, kw))
         total = part.groupby("pcode")["families"].sum().astype(float)
         sel = part[hit].groupby("pcode")["families"].sum().astype(float)
-        share = (sel.reindex(total.index).fillna(0) / total.where(total > 0))
+        share = sel.reindex(total.index).fillna(0) / total.where(total > 0)
         out[name] = share.reindex(out.index)
 
     if returnee_round is not None:
         ret = pd.DataFrame(
             conn.execute(
-                text("SELECT pcode, individuals, locations FROM unit_figure "
-                     "WHERE round_id = :r AND level = 3 AND pcode <> :u"),
+                text(
+                    "SELECT pcode, individuals, locations FROM unit_figure "
+                    "WHERE round_id = :r AND level = 3 AND pcode <> :u"
+                ),
                 {"r": returnee_round["id"], "u": UNASSIGNED},
-            ).mappings().all(),
+            )
+            .mappings()
+            .all(),
             columns=["pcode", "individuals", "locations"],
         ).set_index("pcode")
         out["returnees"] = ret["individuals"].reindex(out.index).fillna(0).astype(float)
@@ -241,8 +268,11 @@ def read_rows(path: Path, sheet: str | None = None) -> tuple[list[str], list[dic
     header = [str(c).strip() if c is not None else "" for c in grid[0]]
     first = 2
     hxl: dict[str, str] = {}
-    if len(grid) > 1 and all(str(c or "").strip().startswith("#") or not str(c or "").strip() for c in grid[1]) \
-            and any(str(c or "").strip() for c in grid[1]):
+    if (
+        len(grid) > 1
+        and all(str(c or "").strip().startswith("#") or not str(c or "").strip() for c in grid[1])
+        and any(str(c or "").strip() for c in grid[1])
+    ):
         for h, tag in zip(header, grid[1]):
             t = str(tag or "").strip().lower()
             if t:
@@ -272,12 +302,19 @@ def population_table(path: Path, spec: Population, crosswalk: Crosswalk, units_d
     col = _column(spec.column, header, hxl, path)
     lower = {h.strip().lower(): h for h in header}
     pc_col = next((lower[c] for c in ("adm3_pcode", "pcode") if c in lower), None)
-    names = {k: [lower[c] for c in cands if c in lower] for k, cands in (
-        ("gov", ("gov_en", "governorate", "gov_ar")), ("dis", ("dis_en", "district", "dis_ar")),
-        ("sub", ("subdistrict_en", "sub_district", "subdistrict", "subdistrict_ar")))}
+    names = {
+        k: [lower[c] for c in cands if c in lower]
+        for k, cands in (
+            ("gov", ("gov_en", "governorate", "gov_ar")),
+            ("dis", ("dis_en", "district", "dis_ar")),
+            ("sub", ("subdistrict_en", "sub_district", "subdistrict", "subdistrict_ar")),
+        )
+    }
     if pc_col is None and not all(names.values()):
-        raise InputError(f"{path}: needs a P-code column (adm3_pcode) or governorate, district and sub-district "
-                         f"name columns (gov_en, dis_en, subdistrict_en)")
+        raise InputError(
+            f"{path}: needs a P-code column (adm3_pcode) or governorate, district and sub-district "
+            f"name columns (gov_en, dis_en, subdistrict_en)"
+        )
     issues: list[Issue] = []
     similar: list[Issue] = []
     sums: dict[str, float] = {}
@@ -298,12 +335,14 @@ def population_table(path: Path, spec: Population, crosswalk: Crosswalk, units_d
             except ValueError:
                 code = None
         else:
+
             def first_hit(level, cols, parent):
                 for c in cols:
                     hit = crosswalk.resolve(level, row.get(c), parent)
                     if hit:
                         return hit
                 return None
+
             g = first_hit(1, names["gov"], None)
             # a district the table files under another governorate (Makhmur: Ninewa in 2014,
             # Erbil in COD-AB 2019) is taken by its name alone when that is unambiguous
@@ -313,8 +352,14 @@ def population_table(path: Path, spec: Population, crosswalk: Crosswalk, units_d
                 code, score, name = _similar(row, names["sub"], districts.get(d, []))
                 if code is not None:
                     label = " / ".join(str(row.get(c[0]) or "") for c in (names["gov"], names["dis"], names["sub"]))
-                    similar.append(Issue(str(path), n, "sub-district",
-                                         f"{label}: matched by spelling to {name} ({code}, similarity {score:.2f})"))
+                    similar.append(
+                        Issue(
+                            str(path),
+                            n,
+                            "sub-district",
+                            f"{label}: matched by spelling to {name} ({code}, similarity {score:.2f})",
+                        )
+                    )
             if code is None:
                 where = "governorate" if g is None else ("district" if d is None else "sub-district")
                 label = " / ".join(str(row.get(c[0]) or "") for c in (names["gov"], names["dis"], names["sub"]))
@@ -329,11 +374,24 @@ def population_table(path: Path, spec: Population, crosswalk: Crosswalk, units_d
     if not sums:
         raise InputError(f"{path}: no row matched a sub-district ({len(issues)} unmatched)")
     values = pd.DataFrame({"residents": pd.Series(sums, dtype=float)}).reindex(units_df.index)
-    return Loaded(values, issues, {
-        "matched_by_spelling": [i.to_dict() for i in similar],
-        "kind": "table", "file": path.name, "sha256": file_sha256(path), "column": col, "rows": len(rows),
-        "rows_matched": matched, "rows_unmatched": len(issues), "units_with_population": int(values["residents"].notna().sum()),
-        "units": len(units_df), "label": spec.label, "year": spec.year})
+    return Loaded(
+        values,
+        issues,
+        {
+            "matched_by_spelling": [i.to_dict() for i in similar],
+            "kind": "table",
+            "file": path.name,
+            "sha256": file_sha256(path),
+            "column": col,
+            "rows": len(rows),
+            "rows_matched": matched,
+            "rows_unmatched": len(issues),
+            "units_with_population": int(values["residents"].notna().sum()),
+            "units": len(units_df),
+            "label": spec.label,
+            "year": spec.year,
+        },
+    )
 
 
 _AL_WORD = re.compile(r"(^|\s|-)(al|el)(?=[\s-])", re.IGNORECASE)
@@ -370,8 +428,15 @@ def _similar(row: dict, cols: list[str], candidates: list[tuple[str, str, str]])
     return ranked[0][0], ranked[0][1][0], ranked[0][1][1]
 
 
-def indicator_table(path: Path, spec: Table, columns: list[str], crosswalk: Crosswalk, units_df: pd.DataFrame,
-                    location_units: dict[str, str] | None = None, residents: pd.Series | None = None) -> Loaded:
+def indicator_table(
+    path: Path,
+    spec: Table,
+    columns: list[str],
+    crosswalk: Crosswalk,
+    units_df: pd.DataFrame,
+    location_units: dict[str, str] | None = None,
+    residents: pd.Series | None = None,
+) -> Loaded:
     """The ``columns`` of an indicator table per sub-district. Unknown keys are issues (the row
     is skipped); a non-numeric value or a duplicated key is an ``InputError``."""
     header, rows, hxl, first = read_rows(path, spec.sheet)
@@ -393,8 +458,9 @@ def indicator_table(path: Path, spec: Table, columns: list[str], crosswalk: Cros
             continue
         dup_key = (key, str(row.get(parent_col) or "")) if parent_col else key
         if dup_key in seen:
-            raise InputError(f"{path}: row {n}, field {key_col!r}: key {key!r} repeats row {seen[dup_key]}; "
-                             f"one row per key")
+            raise InputError(
+                f"{path}: row {n}, field {key_col!r}: key {key!r} repeats row {seen[dup_key]}; one row per key"
+            )
         seen[dup_key] = n
         if spec.key == "pcode":
             try:
@@ -413,8 +479,15 @@ def indicator_table(path: Path, spec: Table, columns: list[str], crosswalk: Cros
                     continue
             code = crosswalk.resolve(3, key, parent)
             if code is None or code not in known:
-                issues.append(Issue(str(path), n, key_col, f"{key!r}: no sub-district of that name"
-                                    + ("" if parent_col else " (or the name is ambiguous: add a district column)")))
+                issues.append(
+                    Issue(
+                        str(path),
+                        n,
+                        key_col,
+                        f"{key!r}: no sub-district of that name"
+                        + ("" if parent_col else " (or the name is ambiguous: add a district column)"),
+                    )
+                )
                 continue
         else:
             code = (location_units or {}).get(key)
@@ -434,7 +507,9 @@ def indicator_table(path: Path, spec: Table, columns: list[str], crosswalk: Cros
             try:
                 rec["_w"] = _number(row.get(weight_col))
             except ValueError:
-                raise InputError(f"{path}: row {n}, field {weight_col!r}: {row.get(weight_col)!r} is not a number") from None
+                raise InputError(
+                    f"{path}: row {n}, field {weight_col!r}: {row.get(weight_col)!r} is not a number"
+                ) from None
         recs.append(rec)
     if not recs:
         raise InputError(f"{path}: no row matched a sub-district ({len(issues)} rows reported)")
@@ -460,9 +535,22 @@ def indicator_table(path: Path, spec: Table, columns: list[str], crosswalk: Cros
             out[c] = num / den
         agg = pd.DataFrame(out)
     agg = agg.reindex(units_df.index)
-    return Loaded(agg, issues, {"kind": "table", "id": spec.id, "file": path.name, "sha256": file_sha256(path),
-                                "key": spec.key, "rows": len(rows), "rows_used": len(recs),
-                                "rows_reported": len(issues), "aggregate": spec.aggregate, "label": spec.label})
+    return Loaded(
+        agg,
+        issues,
+        {
+            "kind": "table",
+            "id": spec.id,
+            "file": path.name,
+            "sha256": file_sha256(path),
+            "key": spec.key,
+            "rows": len(rows),
+            "rows_used": len(recs),
+            "rows_reported": len(issues),
+            "aggregate": spec.aggregate,
+            "label": spec.label,
+        },
+    )
 
 
 def location_units(conn: Connection, round_ids: list[int]) -> dict[str, str]:
@@ -470,8 +558,10 @@ def location_units(conn: Connection, round_ids: list[int]) -> dict[str, str]:
     out: dict[str, str] = {}
     for rid in round_ids:
         for loc, adm3 in conn.execute(
-            text("SELECT DISTINCT ON (location_id) location_id, adm3 FROM location_figure "
-                 "WHERE round_id = :r AND location_id IS NOT NULL ORDER BY location_id, source_row"),
+            text(
+                "SELECT DISTINCT ON (location_id) location_id, adm3 FROM location_figure "
+                "WHERE round_id = :r AND location_id IS NOT NULL ORDER BY location_id, source_row"
+            ),
             {"r": rid},
         ).all():
             out.setdefault(loc, adm3)
@@ -499,8 +589,9 @@ def _cell_areas_km2(crs, transform, height: int) -> np.ndarray:
     return np.full(height, abs(transform.a * transform.e) * factor * factor / 1e6)
 
 
-def raster_zonal_sums(path: Path, geoms: dict[str, object], kind: str = "count", progress=None,
-                      min_coverage: float = 0.999) -> Loaded:
+def raster_zonal_sums(
+    path: Path, geoms: dict[str, object], kind: str = "count", progress=None, min_coverage: float = 0.999
+) -> Loaded:
     """Coverage-weighted sums of a raster per polygon (``geoms``: P-code -> shapely geometry in
     EPSG:4326). A unit with less than ``min_coverage`` of its area on the raster is reported and
     gets no sum (a partial sum would understate it). Raises ``InputError`` for a raster without
@@ -536,16 +627,23 @@ def raster_zonal_sums(path: Path, geoms: dict[str, object], kind: str = "count",
             continue
         inside = pg.intersection(extent).area / pg.area if pg.area > 0 else 1.0
         if inside < min_coverage:
-            partial.append(Issue(str(path), None, pcode, f"{pcode}: only {inside:.1%} of the unit lies on the raster; "
-                                                         "no population taken from it"))
+            partial.append(
+                Issue(
+                    str(path),
+                    None,
+                    pcode,
+                    f"{pcode}: only {inside:.1%} of the unit lies on the raster; no population taken from it",
+                )
+            )
             continue
         feats.append({"type": "Feature", "properties": {"pcode": pcode}, "geometry": mapping(pg)})
     if not feats and partial:
-        raise InputError(f"{path}: the raster covers none of the {len(geoms)} units whole "
-                         f"({len(partial)} partly)")
+        raise InputError(f"{path}: the raster covers none of the {len(geoms)} units whole ({len(partial)} partly)")
     if not feats:
-        raise InputError(f"{path}: the raster ({bounds.left:.4f}, {bounds.bottom:.4f}, {bounds.right:.4f}, "
-                         f"{bounds.top:.4f} in {crs.to_string()}) overlaps none of the {len(geoms)} units")
+        raise InputError(
+            f"{path}: the raster ({bounds.left:.4f}, {bounds.bottom:.4f}, {bounds.right:.4f}, "
+            f"{bounds.top:.4f} in {crs.to_string()}) overlaps none of the {len(geoms)} units"
+        )
     # rows from the top: NumPyRasterSource takes the extent; a north-up grid is assumed
     if transform.b != 0 or transform.d != 0 or transform.e >= 0:
         raise InputError(f"{path}: only north-up rasters without rotation are supported")
@@ -553,15 +651,27 @@ def raster_zonal_sums(path: Path, geoms: dict[str, object], kind: str = "count",
     parts = []
     step = 64  # features per call, so that a progress bar moves
     for k in range(0, len(feats), step):
-        res = exact_extract(src, JSONFeatureSource(feats[k:k + step]), ["sum"], include_cols=["pcode"],
-                            output="pandas")
+        res = exact_extract(
+            src, JSONFeatureSource(feats[k : k + step]), ["sum"], include_cols=["pcode"], output="pandas"
+        )
         parts.append(pd.Series(res["sum"].to_numpy(dtype=float), index=res["pcode"]))
         if progress is not None:
             progress("zonal statistics", min(k + step, len(feats)), len(feats))
     sums = pd.concat(parts)
     values = pd.DataFrame({"residents": sums}).reindex(list(geoms))
     covered = ~values["residents"].isna()
-    return Loaded(values, partial, {"kind": "raster", "file": Path(path).name, "sha256": file_sha256(Path(path)),
-                               "raster_kind": kind, "crs": crs.to_string(), "size": [width, height],
-                               "units_covered": int(covered.sum()), "units_partly_covered": len(partial),
-                                    "units": len(geoms)})
+    return Loaded(
+        values,
+        partial,
+        {
+            "kind": "raster",
+            "file": Path(path).name,
+            "sha256": file_sha256(Path(path)),
+            "raster_kind": kind,
+            "crs": crs.to_string(),
+            "size": [width, height],
+            "units_covered": int(covered.sum()),
+            "units_partly_covered": len(partial),
+            "units": len(geoms),
+        },
+    )

@@ -70,8 +70,10 @@ class Indicator(_Strict):
     weight: Annotated[float, Field(gt=0)] = 1.0
     dimension: str
     when_undefined: float | None = Field(
-        None, description="value used when the indicator is undefined for a unit (e.g. a share of zero IDPs); "
-                          "null keeps it missing")
+        None,
+        description="value used when the indicator is undefined for a unit (e.g. a share of zero IDPs); "
+        "null keeps it missing",
+    )
     description: str = ""
 
     @field_validator("source")
@@ -156,9 +158,12 @@ class Uncertainty(_Strict):
     draws: Annotated[int, Field(ge=10, le=100_000)] = 1000
     seed: int = 20210228
     weight_spread: Annotated[float, Field(ge=0, lt=1)] = Field(
-        0.5, description="each weight is multiplied by a uniform draw in [1 - spread, 1 + spread]")
+        0.5, description="each weight is multiplied by a uniform draw in [1 - spread, 1 + spread]"
+    )
     across_choices: list[Literal["shifted_geometric_mean", "arithmetic_mean"]] = [
-        "shifted_geometric_mean", "arithmetic_mean"]
+        "shifted_geometric_mean",
+        "arithmetic_mean",
+    ]
     high_class: Annotated[int, Field(ge=1, le=5)] = 4
 
 
@@ -170,9 +175,11 @@ class CategoryRule(_Strict):
 
 class DtmRules(_Strict):
     critical_shelter: CategoryRule = CategoryRule(
-        keywords=["informal", "unfinished", "abandoned", "religious", "school"])
+        keywords=["informal", "unfinished", "abandoned", "religious", "school"]
+    )
     protracted_periods: CategoryRule = CategoryRule(
-        keywords=["prejune14", "junejuly14", "august14", "postseptember14", "postapril15", "postmarch16"])
+        keywords=["prejune14", "junejuly14", "august14", "postseptember14", "postapril15", "postmarch16"]
+    )
     protracted_label: str = "displaced before October 2016"
 
 
@@ -232,13 +239,19 @@ class Method(_Strict):
         tables = {t.id for t in self.tables}
         for n, ind in enumerate(self.indicators):
             if ind.dimension not in dims:
-                raise ValueError(f"indicators[{n}] ({ind.id}): unknown dimension {ind.dimension!r}; "
-                                 f"dimensions: {', '.join(dims)}")
+                raise ValueError(
+                    f"indicators[{n}] ({ind.id}): unknown dimension {ind.dimension!r}; dimensions: {', '.join(dims)}"
+                )
             if ind.source.startswith("table:") and ind.source[6:] not in tables:
-                raise ValueError(f"indicators[{n}] ({ind.id}): unknown table {ind.source[6:]!r}; "
-                                 f"tables: {', '.join(sorted(tables)) or 'none'}")
-            if ind.source == "dtm" and ind.column in ("residents", "idps_per_1000", "returnees_per_1000") \
-                    and self.population is None:
+                raise ValueError(
+                    f"indicators[{n}] ({ind.id}): unknown table {ind.source[6:]!r}; "
+                    f"tables: {', '.join(sorted(tables)) or 'none'}"
+                )
+            if (
+                ind.source == "dtm"
+                and ind.column in ("residents", "idps_per_1000", "returnees_per_1000")
+                and self.population is None
+            ):
                 raise ValueError(f"indicators[{n}] ({ind.id}): {ind.column} needs a population input")
         for d in dims:
             if not any(i.dimension == d for i in self.indicators):
@@ -266,8 +279,9 @@ def _loc(loc: tuple) -> str:
 
 def parse_method(data: object, source: str = "method") -> Method:
     if not isinstance(data, dict):
-        raise MethodError(f"{source}: a method file is a mapping of keys (id, version, indicators, ...), "
-                          f"got {type(data).__name__}")
+        raise MethodError(
+            f"{source}: a method file is a mapping of keys (id, version, indicators, ...), got {type(data).__name__}"
+        )
     try:
         return Method.model_validate(data)
     except ValidationError as exc:
@@ -278,8 +292,14 @@ def parse_method(data: object, source: str = "method") -> Method:
                 msg = "unknown key"
             elif e["type"] == "missing":
                 msg = "required key missing"
-            problems.append(f"{_loc(e['loc'])}: {msg}" + (f" (got {e['input']!r})" if e["type"] in (
-                "float_parsing", "int_parsing", "literal_error", "string_pattern_mismatch") else ""))
+            problems.append(
+                f"{_loc(e['loc'])}: {msg}"
+                + (
+                    f" (got {e['input']!r})"
+                    if e["type"] in ("float_parsing", "int_parsing", "literal_error", "string_pattern_mismatch")
+                    else ""
+                )
+            )
         raise MethodError(f"{source}: " + "; ".join(problems)) from None
 
 

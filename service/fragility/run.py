@@ -20,11 +20,11 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy import Connection, Engine, text
 
+from service.core.importlog import ImportRecord, bump_data_version, log_import
 from service.fragility import compute as comp
 from service.fragility import inputs as inp
 from service.fragility import store
 from service.fragility.method import CLASS_KEYS, Method, load_method
-from service.core.importlog import ImportRecord, bump_data_version, log_import
 
 
 class FragilityError(ValueError):
@@ -35,19 +35,25 @@ class FragilityError(ValueError):
 class Resolved:
     idp_round: dict
     returnee_round: dict | None
-    files: dict[str, Path]   # role -> path
+    files: dict[str, Path]  # role -> path
     previous_round: list | None = None  # [id, import id] of the IDP round before (changes)
 
 
 def resolve_path(raw: str, method_file: Path, shared_dir: Path) -> Path:
     if raw.startswith("shared:"):
-        return Path(shared_dir) / raw[len("shared:"):]
+        return Path(shared_dir) / raw[len("shared:") :]
     p = Path(raw)
     return p if p.is_absolute() else (method_file.parent / p)
 
 
-def resolve(conn: Connection, method: Method, method_file: Path, shared_dir: Path, round_number: int | None,
-            country: str = "IRQ") -> Resolved:
+def resolve(
+    conn: Connection,
+    method: Method,
+    method_file: Path,
+    shared_dir: Path,
+    round_number: int | None,
+    country: str = "IRQ",
+) -> Resolved:
     from service.core.rounds import find_round
 
     idp = find_round(conn, round_number=round_number, population="idp", country=country)
@@ -55,18 +61,29 @@ def resolve(conn: Connection, method: Method, method_file: Path, shared_dir: Pat
         which = f"round {round_number}" if round_number is not None else "any round"
         raise FragilityError(f"no IDP data for {which}; fragility needs the round's IDP master list (see /rounds)")
     if idp["round_number"] is None:
-        raise FragilityError(f"the IDP round of {idp['reporting_date']} has no DTM round number: fragility runs are "
-                             "kept per DTM round number (give the round a number with import --round)")
+        raise FragilityError(
+            f"the IDP round of {idp['reporting_date']} has no DTM round number: fragility runs are "
+            "kept per DTM round number (give the round a number with import --round)"
+        )
     # the returnee round of the same DTM number (of the same date for a round without one)
-    ret = find_round(conn, round_number=idp["round_number"], population="returnee", country=country,
-                     reporting_date=idp["reporting_date"] if idp["round_number"] is None else None)
+    ret = find_round(
+        conn,
+        round_number=idp["round_number"],
+        population="returnee",
+        country=country,
+        reporting_date=idp["reporting_date"] if idp["round_number"] is None else None,
+    )
     if ret is None:
-        row = conn.execute(text(
-            "SELECT id FROM round WHERE country = :c AND population = 'returnee' AND reporting_date <= :d "
-            "ORDER BY reporting_date DESC, round_number DESC LIMIT 1"), {"c": country, "d": idp["reporting_date"]}
+        row = conn.execute(
+            text(
+                "SELECT id FROM round WHERE country = :c AND population = 'returnee' AND reporting_date <= :d "
+                "ORDER BY reporting_date DESC, round_number DESC LIMIT 1"
+            ),
+            {"c": country, "d": idp["reporting_date"]},
         ).scalar()
         if row is not None:
             from service.core.rounds import get_round
+
             ret = get_round(conn, row)
     files: dict[str, Path] = {}
     if method.population is not None:
@@ -82,9 +99,13 @@ def resolve(conn: Connection, method: Method, method_file: Path, shared_dir: Pat
 def previous_round(conn: Connection, idp_round: dict) -> list | None:
     """[id, import id] of the round the IDP round's changes are computed against (an input:
     its re-import changes them)."""
-    row = conn.execute(text(
-        "SELECT r.id, r.import_id FROM unit_figure f JOIN round r ON r.id = f.prev_round_id "
-        "WHERE f.round_id = :r AND f.level = 0"), {"r": idp_round["id"]}).first()
+    row = conn.execute(
+        text(
+            "SELECT r.id, r.import_id FROM unit_figure f JOIN round r ON r.id = f.prev_round_id "
+            "WHERE f.round_id = :r AND f.level = 0"
+        ),
+        {"r": idp_round["id"]},
+    ).first()
     return list(row) if row else None
 
 
@@ -103,27 +124,40 @@ def fingerprint(method: Method, res: Resolved) -> tuple[str, dict]:
 def _geoms(conn: Connection, set_id: int) -> dict:
     import shapely
 
-    rows = conn.execute(text("SELECT pcode, ST_AsBinary(geom) FROM admin_unit WHERE boundary_set_id = :s AND level = 3 "
-                             "ORDER BY pcode"), {"s": set_id}).all()
+    rows = conn.execute(
+        text("SELECT pcode, ST_AsBinary(geom) FROM admin_unit WHERE boundary_set_id = :s AND level = 3 ORDER BY pcode"),
+        {"s": set_id},
+    ).all()
     return {p: shapely.from_wkb(bytes(g)) for p, g in rows}
 
 
-def build_values(conn: Connection, method: Method, res: Resolved, progress=None) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+def build_values(
+    conn: Connection, method: Method, res: Resolved, progress=None
+) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """(raw indicator values per sub-district, context variables, what was read)."""
     set_id = res.idp_round["boundary_set_id"]
     units = inp.units(conn, set_id)
     xw = inp.crosswalk_for(conn, set_id, res.idp_round["country"])
     ctx = inp.dtm_figures(conn, res.idp_round, res.returnee_round, method.dtm, list(units.index))
     issues: list[inp.Issue] = []
-    sources: dict = {"dtm": {
-        "idp_round": {"round_number": res.idp_round["round_number"],
-                      "reporting_date": str(res.idp_round["reporting_date"]),
-                      "source_file": res.idp_round["source_file"], "import_id": res.idp_round["import_id"]},
-        "returnee_round": None if res.returnee_round is None else {
-            "round_number": res.returnee_round["round_number"],
-            "reporting_date": str(res.returnee_round["reporting_date"]),
-            "source_file": res.returnee_round["source_file"], "import_id": res.returnee_round["import_id"]},
-    }}
+    sources: dict = {
+        "dtm": {
+            "idp_round": {
+                "round_number": res.idp_round["round_number"],
+                "reporting_date": str(res.idp_round["reporting_date"]),
+                "source_file": res.idp_round["source_file"],
+                "import_id": res.idp_round["import_id"],
+            },
+            "returnee_round": None
+            if res.returnee_round is None
+            else {
+                "round_number": res.returnee_round["round_number"],
+                "reporting_date": str(res.returnee_round["reporting_date"]),
+                "source_file": res.returnee_round["source_file"],
+                "import_id": res.returnee_round["import_id"],
+            },
+        }
+    }
     residents = None
     if method.population is not None:
         path = res.files["population"]
@@ -178,17 +212,33 @@ def compute_run(conn: Connection, method: Method, res: Resolved, progress=None) 
     dims = [d.id for d in method.dimensions]
     for pcode in raw.index:
         u = result.units.loc[pcode]
-        rows.append({
-            "level": 3, "pcode": pcode, "status": u["status"], "index": u["index"], "class": int(u["class"]),
-            "completeness": u["completeness"],
-            "dimensions": {d: store._num(result.dimensions.at[pcode, d]) for d in dims},
-            "indicators": {i.id: {"value": store._num(raw.at[pcode, i.id]),
-                                  "score": store._num(result.indicators.at[pcode, i.id])} for i in method.indicators},
-            "rank_p5": u["rank_p5"], "rank_p50": u["rank_p50"], "rank_p95": u["rank_p95"], "p_high": u["p_high"],
-            "hotspot": bool(u["hotspot"]), "hotspot_units": None,
-            "idps": store._num(ctx.at[pcode, "idps"]), "returnees": store._num(ctx.at[pcode, "returnees"]),
-            "residents": ctx.at[pcode, "residents"],
-        })
+        rows.append(
+            {
+                "level": 3,
+                "pcode": pcode,
+                "status": u["status"],
+                "index": u["index"],
+                "class": int(u["class"]),
+                "completeness": u["completeness"],
+                "dimensions": {d: store._num(result.dimensions.at[pcode, d]) for d in dims},
+                "indicators": {
+                    i.id: {
+                        "value": store._num(raw.at[pcode, i.id]),
+                        "score": store._num(result.indicators.at[pcode, i.id]),
+                    }
+                    for i in method.indicators
+                },
+                "rank_p5": u["rank_p5"],
+                "rank_p50": u["rank_p50"],
+                "rank_p95": u["rank_p95"],
+                "p_high": u["p_high"],
+                "hotspot": bool(u["hotspot"]),
+                "hotspot_units": None,
+                "idps": store._num(ctx.at[pcode, "idps"]),
+                "returnees": store._num(ctx.at[pcode, "returnees"]),
+                "residents": ctx.at[pcode, "residents"],
+            }
+        )
     residents = ctx["residents"]
     figures = _unit_figures(conn, res)
     level_summaries = {}
@@ -198,16 +248,27 @@ def compute_run(conn: Connection, method: Method, res: Resolved, progress=None) 
         level_summaries[level] = {k: int((up["class"] == c).sum()) for c, k in enumerate(CLASS_KEYS, 1)}
         for pcode, u in up.iterrows():
             f = figures.get((level, pcode), {})
-            rows.append({
-                "level": level, "pcode": pcode, "status": u["status"], "index": u["index"], "class": int(u["class"]),
-                "completeness": u["completeness"],
-                "dimensions": {d: store._num(updims.at[pcode, d]) for d in dims},
-                "indicators": {"units": int(u["units"]), "units_ok": int(u["units_ok"])},
-                "rank_p5": u["rank_p5"], "rank_p50": u["rank_p50"], "rank_p95": u["rank_p95"], "p_high": u["p_high"],
-                "hotspot": bool(u["hotspot"]), "hotspot_units": int(u["hotspot_units"]),
-                "idps": f.get("idp", 0), "returnees": f.get("returnee", 0 if res.returnee_round else None),
-                "residents": res_up.get(pcode),
-            })
+            rows.append(
+                {
+                    "level": level,
+                    "pcode": pcode,
+                    "status": u["status"],
+                    "index": u["index"],
+                    "class": int(u["class"]),
+                    "completeness": u["completeness"],
+                    "dimensions": {d: store._num(updims.at[pcode, d]) for d in dims},
+                    "indicators": {"units": int(u["units"]), "units_ok": int(u["units_ok"])},
+                    "rank_p5": u["rank_p5"],
+                    "rank_p50": u["rank_p50"],
+                    "rank_p95": u["rank_p95"],
+                    "p_high": u["p_high"],
+                    "hotspot": bool(u["hotspot"]),
+                    "hotspot_units": int(u["hotspot_units"]),
+                    "idps": f.get("idp", 0),
+                    "returnees": f.get("returnee", 0 if res.returnee_round else None),
+                    "residents": res_up.get(pcode),
+                }
+            )
     summary = {**result.summary, "levels": level_summaries}
     return {"summary": summary, "sources": sources}, rows
 
@@ -217,16 +278,24 @@ def _unit_figures(conn: Connection, res: Resolved) -> dict:
     for r in (res.idp_round, res.returnee_round):
         if r is None:
             continue
-        for level, pcode, ind in conn.execute(text(
-                "SELECT level, pcode, individuals FROM unit_figure WHERE round_id = :r AND level IN (1, 2)"),
-                {"r": r["id"]}).all():
+        for level, pcode, ind in conn.execute(
+            text("SELECT level, pcode, individuals FROM unit_figure WHERE round_id = :r AND level IN (1, 2)"),
+            {"r": r["id"]},
+        ).all():
             out.setdefault((level, pcode), {})[r["population"]] = int(ind)
     return out
 
 
-def ensure_run(engine: Engine, *, shared_dir: Path, round_number: int | None = None,
-               method_path: str | Path | None = None, force: bool = False, progress=None,
-               username: str | None = None) -> tuple[dict, bool]:
+def ensure_run(
+    engine: Engine,
+    *,
+    shared_dir: Path,
+    round_number: int | None = None,
+    method_path: str | Path | None = None,
+    force: bool = False,
+    progress=None,
+    username: str | None = None,
+) -> tuple[dict, bool]:
     """The stored run of the round and method, computed first when missing, stale or
     ``force``d. Returns (run row, computed now?). Raises ``FragilityError``, ``MethodError``
     or ``InputError`` (nothing stored then)."""
@@ -235,8 +304,9 @@ def ensure_run(engine: Engine, *, shared_dir: Path, round_number: int | None = N
         with engine.connect() as conn:
             res = resolve(conn, method, method_file, shared_dir, round_number)
             fp, _ = fingerprint(method, res)
-            existing = store.find_run(conn, res.idp_round["country"], res.idp_round["round_number"], method.id,
-                                      method.version)
+            existing = store.find_run(
+                conn, res.idp_round["country"], res.idp_round["round_number"], method.id, method.version
+            )
             if existing is not None and existing["fingerprint"] == fp and not existing["stale"]:
                 return existing, False
     with engine.begin() as conn:
@@ -248,26 +318,49 @@ def ensure_run(engine: Engine, *, shared_dir: Path, round_number: int | None = N
         if existing is not None and existing["fingerprint"] == fp and not existing["stale"] and not force:
             return existing, False
         out, rows = compute_run(conn, method, res, progress)
-        national = conn.execute(text("SELECT pcode FROM admin_unit WHERE boundary_set_id = :s AND level = 0 LIMIT 1"),
-                                {"s": res.idp_round["boundary_set_id"]}).scalar() or country
-        rec = ImportRecord(kind="fragility", file_name=str(method_file), sha256=method.sha256,
-                           rows_read=len(rows), rows_accepted=len(rows),
-                           rows_flagged=len(out["sources"]["issues"]),
-                           details={"round_number": res.idp_round["round_number"], "method_id": method.id,
-                                    "method_version": method.version, "fingerprint": fp, "inputs": parts,
-                                    "issues": out["sources"]["issues"][:200]})
+        national = (
+            conn.execute(
+                text("SELECT pcode FROM admin_unit WHERE boundary_set_id = :s AND level = 0 LIMIT 1"),
+                {"s": res.idp_round["boundary_set_id"]},
+            ).scalar()
+            or country
+        )
+        rec = ImportRecord(
+            kind="fragility",
+            file_name=str(method_file),
+            sha256=method.sha256,
+            rows_read=len(rows),
+            rows_accepted=len(rows),
+            rows_flagged=len(out["sources"]["issues"]),
+            details={
+                "round_number": res.idp_round["round_number"],
+                "method_id": method.id,
+                "method_version": method.version,
+                "fingerprint": fp,
+                "inputs": parts,
+                "issues": out["sources"]["issues"][:200],
+            },
+        )
         if username:
             rec.username = username
-        import_id = log_import(conn, rec, "committed",
-                               f"fragility {method.id} {method.version}, round {res.idp_round['round_number']}")
+        import_id = log_import(
+            conn, rec, "committed", f"fragility {method.id} {method.version}, round {res.idp_round['round_number']}"
+        )
         run = {
-            "country": country, "round_number": res.idp_round["round_number"], "method_id": method.id,
-            "method_version": method.version, "method_sha256": method.sha256,
-            "method": method.model_dump(mode="json"), "idp_round_id": res.idp_round["id"],
+            "country": country,
+            "round_number": res.idp_round["round_number"],
+            "method_id": method.id,
+            "method_version": method.version,
+            "method_sha256": method.sha256,
+            "method": method.model_dump(mode="json"),
+            "idp_round_id": res.idp_round["id"],
             "returnee_round_id": res.returnee_round["id"] if res.returnee_round else None,
-            "boundary_set_id": res.idp_round["boundary_set_id"], "fingerprint": fp,
+            "boundary_set_id": res.idp_round["boundary_set_id"],
+            "fingerprint": fp,
             "inputs": {**parts, "sources": out["sources"], "method_file": method_file.name},
-            "summary": out["summary"], "import_id": import_id, "national_pcode": national,
+            "summary": out["summary"],
+            "import_id": import_id,
+            "national_pcode": national,
         }
         run_id = store.save_run(conn, run=run, results=rows)
         bump_data_version(conn)
@@ -306,6 +399,8 @@ def demo_fragility(engine: Engine, settings, console) -> None:
         console.print(f"  fragility: not computed ({exc})")
         return
     s = run["summary"]
-    console.print(f"  fragility {run['method_id']} {run['method_version']}, round {run['round_number']}: "
-                  f"{'computed' if computed else 'up to date'}; {s['units_ok']} of {s['units']} sub-districts "
-                  f"with an index, {s['hotspots']} hotspots")
+    console.print(
+        f"  fragility {run['method_id']} {run['method_version']}, round {run['round_number']}: "
+        f"{'computed' if computed else 'up to date'}; {s['units_ok']} of {s['units']} sub-districts "
+        f"with an index, {s['hotspots']} hotspots"
+    )

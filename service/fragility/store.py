@@ -36,11 +36,17 @@ def _num(v):
 
 
 def find_run(conn: Connection, country: str, round_number: int, method_id: str, method_version: str) -> dict | None:
-    row = conn.execute(
-        text("SELECT * FROM fragility_run WHERE country = :c AND round_number = :n AND method_id = :m "
-             "AND method_version = :v"),
-        {"c": country, "n": round_number, "m": method_id, "v": method_version},
-    ).mappings().first()
+    row = (
+        conn.execute(
+            text(
+                "SELECT * FROM fragility_run WHERE country = :c AND round_number = :n AND method_id = :m "
+                "AND method_version = :v"
+            ),
+            {"c": country, "n": round_number, "m": method_id, "v": method_version},
+        )
+        .mappings()
+        .first()
+    )
     return dict(row) if row else None
 
 
@@ -50,17 +56,23 @@ def latest_run(conn: Connection, run_id: int) -> dict | None:
 
 
 def list_runs(conn: Connection) -> list[dict]:
-    return [dict(r) for r in conn.execute(text(
-        "SELECT id, country, round_number, method_id, method_version, fingerprint, stale, computed_at, "
-        "summary->'class_counts' AS class_counts FROM fragility_run ORDER BY country, round_number, method_id"
-    )).mappings()]
+    return [
+        dict(r)
+        for r in conn.execute(
+            text(
+                "SELECT id, country, round_number, method_id, method_version, fingerprint, stale, computed_at, "
+                "summary->'class_counts' AS class_counts FROM fragility_run ORDER BY country, round_number, method_id"
+            )
+        ).mappings()
+    ]
 
 
 def set_stale(conn: Connection, run_ids: list[int]) -> int:
     if not run_ids:
         return 0
-    return conn.execute(text("UPDATE fragility_run SET stale = true WHERE id = ANY(:i) AND NOT stale"),
-                        {"i": run_ids}).rowcount
+    return conn.execute(
+        text("UPDATE fragility_run SET stale = true WHERE id = ANY(:i) AND NOT stale"), {"i": run_ids}
+    ).rowcount
 
 
 def save_run(conn: Connection, *, run: dict, results: list[dict]) -> int:
@@ -68,8 +80,10 @@ def save_run(conn: Connection, *, run: dict, results: list[dict]) -> int:
     the columns of ``fragility_result``), then the overlay from the round's locations. In the
     caller's transaction."""
     conn.execute(
-        text("DELETE FROM fragility_run WHERE country = :country AND round_number = :round_number "
-             "AND method_id = :method_id AND method_version = :method_version"),
+        text(
+            "DELETE FROM fragility_run WHERE country = :country AND round_number = :round_number "
+            "AND method_id = :method_id AND method_version = :method_version"
+        ),
         run,
     )
     run_id = conn.execute(
@@ -84,26 +98,68 @@ def save_run(conn: Connection, *, run: dict, results: list[dict]) -> int:
             RETURNING id
             """
         ),
-        {**run, "method": json.dumps(run["method"], ensure_ascii=False),
-         "inputs": json.dumps(run["inputs"], ensure_ascii=False, default=str),
-         "summary": json.dumps(run["summary"], ensure_ascii=False, default=str)},
+        {
+            **run,
+            "method": json.dumps(run["method"], ensure_ascii=False),
+            "inputs": json.dumps(run["inputs"], ensure_ascii=False, default=str),
+            "summary": json.dumps(run["summary"], ensure_ascii=False, default=str),
+        },
     ).scalar_one()
-    cols = ["run_id", "level", "pcode", "status", "index", "class", "completeness", "dimensions", "indicators",
-            "rank_p5", "rank_p50", "rank_p95", "p_high", "hotspot", "hotspot_units", "idps", "returnees",
-            "residents"]
-    copy_rows(conn, "fragility_result", cols, (
-        [run_id, r["level"], r["pcode"], r["status"], _num(r["index"]), (int(r["class"]) or None),
-         _num(r["completeness"]), json.dumps(r["dimensions"]), json.dumps(r["indicators"]), _num(r["rank_p5"]),
-         _num(r["rank_p50"]), _num(r["rank_p95"]), _num(r["p_high"]), bool(r["hotspot"]), r.get("hotspot_units"),
-         None if r.get("idps") is None else int(r["idps"]),
-         None if r.get("returnees") is None else int(r["returnees"]), _num(r.get("residents"))]
-        for r in results))
+    cols = [
+        "run_id",
+        "level",
+        "pcode",
+        "status",
+        "index",
+        "class",
+        "completeness",
+        "dimensions",
+        "indicators",
+        "rank_p5",
+        "rank_p50",
+        "rank_p95",
+        "p_high",
+        "hotspot",
+        "hotspot_units",
+        "idps",
+        "returnees",
+        "residents",
+    ]
+    copy_rows(
+        conn,
+        "fragility_result",
+        cols,
+        (
+            [
+                run_id,
+                r["level"],
+                r["pcode"],
+                r["status"],
+                _num(r["index"]),
+                (int(r["class"]) or None),
+                _num(r["completeness"]),
+                json.dumps(r["dimensions"]),
+                json.dumps(r["indicators"]),
+                _num(r["rank_p5"]),
+                _num(r["rank_p50"]),
+                _num(r["rank_p95"]),
+                _num(r["p_high"]),
+                bool(r["hotspot"]),
+                r.get("hotspot_units"),
+                None if r.get("idps") is None else int(r["idps"]),
+                None if r.get("returnees") is None else int(r["returnees"]),
+                _num(r.get("residents")),
+            ]
+            for r in results
+        ),
+    )
     write_overlay(conn, run_id, run["idp_round_id"], run["returnee_round_id"], run["national_pcode"])
     return run_id
 
 
-def write_overlay(conn: Connection, run_id: int, idp_round_id: int, returnee_round_id: int | None,
-                  national: str) -> None:
+def write_overlay(
+    conn: Connection, run_id: int, idp_round_id: int, returnee_round_id: int | None, national: str
+) -> None:
     """IDPs, returnees and locations per fragility class of their sub-district, per
     governorate and nationally: one pass over the round's location rows, so the classes add
     up to the round's national totals (the unplaced rows are class 'unassigned')."""
@@ -129,17 +185,24 @@ def write_overlay(conn: Connection, run_id: int, idp_round_id: int, returnee_rou
             GROUP BY GROUPING SETS ((r.adm1, k), (k))
             """
         ),
-        {"run": run_id, "idp": idp_round_id, "ret": returnee_round_id if returnee_round_id is not None else -1,
-         "n": national, "u": UNASSIGNED},
+        {
+            "run": run_id,
+            "idp": idp_round_id,
+            "ret": returnee_round_id if returnee_round_id is not None else -1,
+            "n": national,
+            "u": UNASSIGNED,
+        },
     )
 
 
 # ------------------------------------------------------------------------------ reads
 def overlay(conn: Connection, run_id: int) -> list[dict]:
     """Overlay rows, the national ones first, then per governorate (with its names)."""
-    return [dict(r) for r in conn.execute(
-        text(
-            """
+    return [
+        dict(r)
+        for r in conn.execute(
+            text(
+                """
             SELECT o.adm1 AS pcode, (o.adm1 = run.national) AS national, u.name_en, u.name_ar, o.class_key,
                    o.idps, o.returnees, o.idp_locations, o.returnee_locations
             FROM fragility_overlay o
@@ -152,44 +215,68 @@ def overlay(conn: Connection, run_id: int) -> list[dict]:
                      array_position(ARRAY['very_high','high','medium','low','very_low','insufficient_data','unassigned'],
                                     o.class_key)
             """
-        ),
-        {"r": run_id},
-    ).mappings()]
+            ),
+            {"r": run_id},
+        ).mappings()
+    ]
 
 
 def results(conn: Connection, run_id: int, level: int) -> list[dict]:
-    return [dict(r) for r in conn.execute(
-        text("SELECT * FROM fragility_result WHERE run_id = :r AND level = :l ORDER BY pcode"),
-        {"r": run_id, "l": level},
-    ).mappings()]
+    return [
+        dict(r)
+        for r in conn.execute(
+            text("SELECT * FROM fragility_result WHERE run_id = :r AND level = :l ORDER BY pcode"),
+            {"r": run_id, "l": level},
+        ).mappings()
+    ]
 
 
 def unit(conn: Connection, run_id: int, pcode: str) -> dict | None:
     """One unit's stored result with its names."""
-    row = conn.execute(
-        text("SELECT f.*, u.name_en, u.name_ar FROM fragility_result f JOIN fragility_run r ON r.id = f.run_id "
-             "LEFT JOIN admin_unit u ON u.boundary_set_id = r.boundary_set_id AND u.pcode = f.pcode "
-             "WHERE f.run_id = :r AND f.pcode = :p"),
-        {"r": run_id, "p": pcode},
-    ).mappings().first()
+    row = (
+        conn.execute(
+            text(
+                "SELECT f.*, u.name_en, u.name_ar FROM fragility_result f JOIN fragility_run r ON r.id = f.run_id "
+                "LEFT JOIN admin_unit u ON u.boundary_set_id = r.boundary_set_id AND u.pcode = f.pcode "
+                "WHERE f.run_id = :r AND f.pcode = :p"
+            ),
+            {"r": run_id, "p": pcode},
+        )
+        .mappings()
+        .first()
+    )
     return dict(row) if row else None
 
 
 def ranked_units(conn: Connection, run_id: int, level: int) -> int:
     """Units of the level with an index (the ranks run from 1 to this)."""
-    return conn.execute(text("SELECT count(*) FROM fragility_result WHERE run_id = :r AND level = :l AND status = 'ok'"),
-                        {"r": run_id, "l": level}).scalar_one()
+    return conn.execute(
+        text("SELECT count(*) FROM fragility_result WHERE run_id = :r AND level = :l AND status = 'ok'"),
+        {"r": run_id, "l": level},
+    ).scalar_one()
 
 
-def geojson(conn: Connection, *, run: dict, level: int, zband: int | None, decimals: int, legend_json: str,
-            meta_json: str, class_keys: list[str], class_labels: list[str], colors: list[str],
-            no_data_color: str) -> str:
+def geojson(
+    conn: Connection,
+    *,
+    run: dict,
+    level: int,
+    zband: int | None,
+    decimals: int,
+    legend_json: str,
+    meta_json: str,
+    class_keys: list[str],
+    class_labels: list[str],
+    colors: list[str],
+    no_data_color: str,
+) -> str:
     """Every unit of the run's boundary set at ``level`` as a Feature with its stored result
     (a unit without a result row is 'insufficient_data')."""
     geom = (
         "JOIN admin_unit_generalised g ON g.boundary_set_id = u.boundary_set_id AND g.level = u.level "
         "AND g.pcode = u.pcode AND g.zband = :zband"
-        if zband is not None else "CROSS JOIN LATERAL (SELECT u.geom) g"
+        if zband is not None
+        else "CROSS JOIN LATERAL (SELECT u.geom) g"
     )
     sql = f"""
         SELECT '{{"type":"FeatureCollection","legend":' || :legend || ',"run":' || :meta || ',"features":['
@@ -218,9 +305,19 @@ def geojson(conn: Connection, *, run: dict, level: int, zband: int | None, decim
     """
     return conn.execute(
         text(sql),
-        {"legend": legend_json, "meta": meta_json, "zband": zband, "d": decimals, "run": run["id"],
-         "s": run["boundary_set_id"], "level": level, "keys": class_keys, "labels": class_labels, "colors": colors,
-         "nodata": no_data_color},
+        {
+            "legend": legend_json,
+            "meta": meta_json,
+            "zband": zband,
+            "d": decimals,
+            "run": run["id"],
+            "s": run["boundary_set_id"],
+            "level": level,
+            "keys": class_keys,
+            "labels": class_labels,
+            "colors": colors,
+            "nodata": no_data_color,
+        },
     ).scalar_one()
 
 
@@ -232,27 +329,35 @@ def run_of_round_sql(round_sql: str, method_id_sql: str = f"'{DEFAULT_METHOD_ID}
     """SQL of the id of the newest stored run of a method that used the round ``round_sql``
     (an IDP or returnee round id): the tile layer, the locations and the exports read the
     stored fragility through it (NULL when none was computed: nothing is computed there)."""
-    return (f"(SELECT fr_run.id FROM fragility_run fr_run WHERE fr_run.method_id = {method_id_sql} "
-            f"AND ({round_sql} IN (fr_run.idp_round_id, fr_run.returnee_round_id)) "
-            "ORDER BY fr_run.computed_at DESC, fr_run.id DESC LIMIT 1)")
+    return (
+        f"(SELECT fr_run.id FROM fragility_run fr_run WHERE fr_run.method_id = {method_id_sql} "
+        f"AND ({round_sql} IN (fr_run.idp_round_id, fr_run.returnee_round_id)) "
+        "ORDER BY fr_run.computed_at DESC, fr_run.id DESC LIMIT 1)"
+    )
 
 
 def class_key_sql(alias: str) -> str:
     """The class key of a ``fragility_result`` row ``alias`` (NULL when there is no row)."""
-    return (f"CASE WHEN {alias}.status IS NULL THEN NULL WHEN {alias}.status = 'insufficient_data' "
-            f"THEN 'insufficient_data' ELSE (ARRAY['very_low','low','medium','high','very_high'])[{alias}.class] END")
+    return (
+        f"CASE WHEN {alias}.status IS NULL THEN NULL WHEN {alias}.status = 'insufficient_data' "
+        f"THEN 'insufficient_data' ELSE (ARRAY['very_low','low','medium','high','very_high'])[{alias}.class] END"
+    )
 
 
 def tile_values_sql(round_param: str, level: int) -> str:
     """A CTE body: the stored results of ``level`` of the round's default run, for the tile layer."""
-    return (f"SELECT r.pcode, r.status, r.index, CAST(r.class AS int) AS class, {class_key_sql('r')} AS class_key, "
-            "r.completeness, r.p_high, r.rank_p5, r.rank_p50, r.rank_p95, r.hotspot "
-            f"FROM fragility_result r WHERE r.level = {level} AND r.run_id = {run_of_round_sql(round_param)}")
+    return (
+        f"SELECT r.pcode, r.status, r.index, CAST(r.class AS int) AS class, {class_key_sql('r')} AS class_key, "
+        "r.completeness, r.p_high, r.rank_p5, r.rank_p50, r.rank_p95, r.hotspot "
+        f"FROM fragility_result r WHERE r.level = {level} AND r.run_id = {run_of_round_sql(round_param)}"
+    )
 
 
 def location_class_sql(round_sql: str, adm3_sql: str) -> str:
     """The class key of the sub-district ``adm3_sql`` in the stored default run of the round
     ``round_sql`` (keep ``round_sql`` a parameter: the run is then looked up once per query).
     NULL when no run is stored or the location is unassigned."""
-    return (f"(SELECT {class_key_sql('fx')} FROM fragility_result fx WHERE fx.run_id = {run_of_round_sql(round_sql)} "
-            f"AND fx.level = 3 AND fx.pcode = {adm3_sql})")
+    return (
+        f"(SELECT {class_key_sql('fx')} FROM fragility_result fx WHERE fx.run_id = {run_of_round_sql(round_sql)} "
+        f"AND fx.level = 3 AND fx.pcode = {adm3_sql})"
+    )

@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from service.ingest.masterlist import MasterlistError
-from service.ingest.rounds import ImportRejected, RoundImportResult, imported_round, import_masterlist
+from service.ingest.rounds import ImportRejected, RoundImportResult, import_masterlist, imported_round
 from service.ingest.sources import open_list
 
 
@@ -38,8 +38,15 @@ def _checksum(path: Path) -> str:
         return opened.sha256
 
 
-def import_many(engine: Engine, paths: Sequence[Path], *, population: str, replace: bool = False,
-                on_file: Callable[[Path, FileOutcome], None] | None = None, **options) -> list[FileOutcome]:
+def import_many(
+    engine: Engine,
+    paths: Sequence[Path],
+    *,
+    population: str,
+    replace: bool = False,
+    on_file: Callable[[Path, FileOutcome], None] | None = None,
+    **options,
+) -> list[FileOutcome]:
     """Import ``paths`` one by one (``options``: those of ``rounds.import_masterlist``).
     ``replace``: import a file again even when its list is already imported."""
     outcomes: list[FileOutcome] = []
@@ -52,12 +59,18 @@ def import_many(engine: Engine, paths: Sequence[Path], *, population: str, repla
                 with engine.connect() as conn:
                     known = imported_round(conn, _checksum(path), population)
             if known is not None and known["reporting_date"] not in taken:
-                out = FileOutcome(name, "unchanged", "already imported", round_number=known["round_number"],
-                                  reporting_date=known["reporting_date"])
+                out = FileOutcome(
+                    name,
+                    "unchanged",
+                    "already imported",
+                    round_number=known["round_number"],
+                    reporting_date=known["reporting_date"],
+                )
             else:
                 res = import_masterlist(engine, path, population=population, taken_dates=taken, **options)
-                out = FileOutcome(name, "imported", result=res, round_number=res.round_number,
-                                  reporting_date=res.reporting_date)
+                out = FileOutcome(
+                    name, "imported", result=res, round_number=res.round_number, reporting_date=res.reporting_date
+                )
         except (MasterlistError, ImportRejected) as exc:
             out = FileOutcome(name, "rejected", str(exc))
         if out.reporting_date is not None:

@@ -38,8 +38,10 @@ def _read(path: Path) -> dict[tuple[str, str, dt.date], int]:
                 date = dt.date.fromisoformat(row["reporting_date"].strip())
                 number = int(row["round_number"])
             except (ValueError, AttributeError):
-                raise CalendarError(f"{path}, line {line}: reporting_date must be YYYY-MM-DD and round_number "
-                                    f"a whole number, got {row.get('reporting_date')!r}, {row.get('round_number')!r}") from None
+                raise CalendarError(
+                    f"{path}, line {line}: reporting_date must be YYYY-MM-DD and round_number "
+                    f"a whole number, got {row.get('reporting_date')!r}, {row.get('round_number')!r}"
+                ) from None
             out[(row["country"].strip().upper(), (row.get("population") or "").strip().lower(), date)] = number
     return out
 

@@ -43,9 +43,7 @@ error messages.
 from __future__ import annotations
 
 import codecs
-import csv
 import datetime as dt
-import io
 import json
 import re
 import time
@@ -62,8 +60,19 @@ from sqlalchemy import Connection, text
 from service.core.bulk import raw
 from service.figures.placement import DUPLICATE_IDS, find_duplicate_ids
 from service.ingest import masterlist as ml
-from service.ingest.stage import (BREAKDOWNS, STAGE_COLUMNS, STAGE_TYPES, ColumnPlan, RowIssue, is_index_column,
-                                  issue_code, issue_message, parse_date, reporting_date, show_cell)
+from service.ingest.stage import (
+    BREAKDOWNS,
+    STAGE_COLUMNS,
+    STAGE_TYPES,
+    ColumnPlan,
+    RowIssue,
+    is_index_column,
+    issue_code,
+    issue_message,
+    parse_date,
+    reporting_date,
+    show_cell,
+)
 
 __all__ = [
     "FastStageResult",
@@ -129,8 +138,7 @@ class _Header:
     size: int
 
 
-def _read_header(path: Path, file: str, population: str, encoding: str | None,
-                 max_bytes: int | None) -> _Header:
+def _read_header(path: Path, file: str, population: str, encoding: str | None, max_bytes: int | None) -> _Header:
     """The parser's header logic on the first bytes of the file."""
     if path.suffix.lower() != ".csv":
         raise FastStageUnavailable("not a .csv file")
@@ -242,9 +250,9 @@ def _byte_chunks(h: _Header) -> Iterator[bytes]:
             while chunk := fh.read(_BLOCK):
                 yield chunk
     else:
-        data = h.text[ml.line_offset(h.text, h.after):]
+        data = h.text[ml.line_offset(h.text, h.after) :]
         for i in range(0, len(data), _BLOCK):
-            yield data[i:i + _BLOCK].encode("utf-8")
+            yield data[i : i + _BLOCK].encode("utf-8")
 
 
 def _check_block(block: bytes, delim: bytes, stats: _StreamStats, typed: bool = False) -> None:
@@ -286,8 +294,10 @@ def _quote_edges(delim: bytes) -> tuple[re.Pattern, re.Pattern]:
     of '"a""b"'); both start with the literal NUL: fast."""
     if delim not in _QUOTE_EDGES:
         d = re.escape(delim)
-        _QUOTE_EDGES[delim] = (re.compile(rb"\x00(?:[^\x00" + d + rb"\r\n]|\r(?!\n))"),
-                               re.compile(rb"\x00[^\x00" + d + rb"\n]"))
+        _QUOTE_EDGES[delim] = (
+            re.compile(rb"\x00(?:[^\x00" + d + rb"\r\n]|\r(?!\n))"),
+            re.compile(rb"\x00[^\x00" + d + rb"\n]"),
+        )
     return _QUOTE_EDGES[delim]
 
 
@@ -323,9 +333,12 @@ def _copy_raw(conn: Connection, h: _Header, width: int, typed: frozenset[int]) -
     PostgreSQL's float8in (correctly rounded, as Python's float()) reads them."""
     cols = ", ".join(f"c{j}" for j in range(width))
     table = _raw_table(conn)
-    conn.execute(text(
-        f"CREATE TABLE {table} (n integer GENERATED ALWAYS AS IDENTITY, "
-        f"{', '.join(f'c{j} ' + ('float8' if j in typed else 'text') for j in range(width))})"))
+    conn.execute(
+        text(
+            f"CREATE TABLE {table} (n integer GENERATED ALWAYS AS IDENTITY, "
+            f"{', '.join(f'c{j} ' + ('float8' if j in typed else 'text') for j in range(width))})"
+        )
+    )
     delim = h.delimiter
     stats = _StreamStats()
     d = delim.encode()
@@ -430,50 +443,69 @@ class _Sql:
             f"WHEN {s} ~ '{expo}+$' THEN {_UNCERTAIN} "
             f"ELSE {s} END"
         )
-        return (f"CASE WHEN {c} IS NULL THEN NULL WHEN {c} ~ '^[0-9]+(\\.0*)?$' THEN split_part({c}, '.', 1) "
-                f"ELSE {slow} END")
+        return (
+            f"CASE WHEN {c} IS NULL THEN NULL WHEN {c} ~ '^[0-9]+(\\.0*)?$' THEN split_part({c}, '.', 1) "
+            f"ELSE {slow} END"
+        )
 
     def _value(self, s: str) -> list[tuple[str, str]]:
         """(condition, float8 expression) pairs for a stripped numeric cell, as float()
         reads it (no overflow: bounded lengths and exponents)."""
-        return [(f"octet_length({s}) <= 300 AND {s} ~ '{_NUM_PLAIN}'", f"({s})::float8"),
-                (f"octet_length({s}) <= 200 AND {s} ~ '{_NUM_THOUSANDS}'", f"replace({s}, ',', '')::float8"),
-                (f"octet_length({s}) <= 60 AND {s} ~ '{_NUM_EXPONENT}' AND (abs({s}::numeric) BETWEEN 1e-300 AND 1e300 "
-                 f"OR {s}::numeric = 0)", f"({s})::float8")]
+        return [
+            (f"octet_length({s}) <= 300 AND {s} ~ '{_NUM_PLAIN}'", f"({s})::float8"),
+            (f"octet_length({s}) <= 200 AND {s} ~ '{_NUM_THOUSANDS}'", f"replace({s}, ',', '')::float8"),
+            (
+                f"octet_length({s}) <= 60 AND {s} ~ '{_NUM_EXPONENT}' AND (abs({s}::numeric) BETWEEN 1e-300 AND 1e300 "
+                f"OR {s}::numeric = 0)",
+                f"({s})::float8",
+            ),
+        ]
 
     def count(self, j: int) -> str:
         """int8: NULL empty, >= 0 the count, -1 negative, -2 non_integer, -3 non_numeric,
         -4 uncertain."""
         c = f"c{j}"
         if j in self.typed:  # NaN: the parser reads 'nan' as text, not as a float -> its path
-            return (f"CASE WHEN {c} IS NULL THEN NULL WHEN {c} = 'NaN' THEN -4 "
-                    f"WHEN {c} IN ('Infinity', '-Infinity') THEN -3 WHEN {c} < 0 THEN -1 "
-                    f"WHEN {c} <> trunc({c}) THEN -2 WHEN {c} >= 1e15 THEN -4 ELSE {c}::int8 END")
+            return (
+                f"CASE WHEN {c} IS NULL THEN NULL WHEN {c} = 'NaN' THEN -4 "
+                f"WHEN {c} IN ('Infinity', '-Infinity') THEN -3 WHEN {c} < 0 THEN -1 "
+                f"WHEN {c} <> trunc({c}) THEN -2 WHEN {c} >= 1e15 THEN -4 ELSE {c}::int8 END"
+            )
         s = self.strip(c)
 
         def from_float(f: str) -> str:
-            return (f"CASE WHEN {f} < 0 THEN -1 WHEN {f} <> trunc({f}) THEN -2 WHEN {f} >= 1e15 THEN -4 "
-                    f"ELSE ({f})::int8 END")
+            return (
+                f"CASE WHEN {f} < 0 THEN -1 WHEN {f} <> trunc({f}) THEN -2 WHEN {f} >= 1e15 THEN -4 "
+                f"ELSE ({f})::int8 END"
+            )
 
         known = " ".join(f"WHEN {cond} THEN {from_float(f)}" for cond, f in self._value(s))
         slow = f"CASE WHEN {s} = '' THEN NULL {known} WHEN {s} ~ '{_NUMBERISH}' THEN -4 ELSE -3 END"
-        return (f"CASE WHEN {c} IS NULL THEN NULL WHEN {c} IN ('0', '0.0') THEN 0::int8 "
-                f"WHEN octet_length({c}) <= 15 AND {c} ~ '^[0-9]+(\\.0*)?$' THEN split_part({c}, '.', 1)::int8 "
-                f"ELSE {slow} END")
+        return (
+            f"CASE WHEN {c} IS NULL THEN NULL WHEN {c} IN ('0', '0.0') THEN 0::int8 "
+            f"WHEN octet_length({c}) <= 15 AND {c} ~ '^[0-9]+(\\.0*)?$' THEN split_part({c}, '.', 1)::int8 "
+            f"ELSE {slow} END"
+        )
 
     def coord(self, j: int) -> str:
         """float8: NULL empty, 'NaN' not a number, 'Infinity' uncertain, else the value."""
         c = f"c{j}"
         if j in self.typed:
-            return (f"CASE WHEN {c} = 'NaN' THEN 'Infinity'::float8 WHEN {c} IN ('Infinity', '-Infinity') "
-                    f"THEN 'NaN'::float8 ELSE {c} END")
+            return (
+                f"CASE WHEN {c} = 'NaN' THEN 'Infinity'::float8 WHEN {c} IN ('Infinity', '-Infinity') "
+                f"THEN 'NaN'::float8 ELSE {c} END"
+            )
         s = self.strip(c)
         known = " ".join(f"WHEN {cond} THEN {f}" for cond, f in self._value(s))
-        slow = (f"CASE WHEN {s} = '' THEN NULL {known} "
-                f"WHEN {s} ~ '{_NUMBERISH}' THEN 'Infinity'::float8 ELSE 'NaN'::float8 END")
-        return (f"CASE WHEN {c} IS NULL THEN NULL "
-                f"WHEN octet_length({c}) <= 40 AND {c} ~ '^-?[0-9]+(\\.[0-9]+)?$' THEN {c}::float8 "
-                f"ELSE {slow} END")
+        slow = (
+            f"CASE WHEN {s} = '' THEN NULL {known} "
+            f"WHEN {s} ~ '{_NUMBERISH}' THEN 'Infinity'::float8 ELSE 'NaN'::float8 END"
+        )
+        return (
+            f"CASE WHEN {c} IS NULL THEN NULL "
+            f"WHEN octet_length({c}) <= 40 AND {c} ~ '^-?[0-9]+(\\.[0-9]+)?$' THEN {c}::float8 "
+            f"ELSE {slow} END"
+        )
 
 
 # --------------------------------------------------------------------------- the stage query
@@ -482,6 +514,7 @@ class _Sql:
 @dataclass
 class _Layout:
     """What goes where: positions of the plan after the whole-column decisions."""
+
     plan: ColumnPlan
     width: int  # columns in the raw table
     breakdown: dict[str, list[int]]
@@ -535,15 +568,19 @@ def _fast_sql(layout: _Layout, sql: _Sql, after: int, source: str) -> str:
 
     def ident(c: str, required: bool) -> str:
         empty = _UNCERTAIN if required else "NULL"
-        return (f"CASE WHEN {digits_dot_zeros(c)} THEN split_part({c}, '.', 1) WHEN {c} IS NULL THEN {empty} "
-                f"WHEN strpos({c}, '.') = 0 AND strpos({c}, 'e') = 0 AND strpos({c}, 'E') = 0 "
-                f"THEN coalesce({sql.text(c)}, {empty}) ELSE {_UNCERTAIN} END")
+        return (
+            f"CASE WHEN {digits_dot_zeros(c)} THEN split_part({c}, '.', 1) WHEN {c} IS NULL THEN {empty} "
+            f"WHEN strpos({c}, '.') = 0 AND strpos({c}, 'e') = 0 AND strpos({c}, 'E') = 0 "
+            f"THEN coalesce({sql.text(c)}, {empty}) ELSE {_UNCERTAIN} END"
+        )
 
     def count(c: str) -> str:  # NULL: not plain
         if int(c[1:]) in sql.typed:
             return f"CASE WHEN {c} >= 0 AND {c} < 1e15 AND {c} = trunc({c}) THEN {c}::int8 END"
-        return (f"CASE WHEN {c} = '0.0' OR {c} = '0' THEN 0::int8 WHEN octet_length({c}) <= 15 "
-                f"AND {digits_dot_zeros(c, '1')} THEN split_part({c}, '.', 1)::int8 END")
+        return (
+            f"CASE WHEN {c} = '0.0' OR {c} = '0' THEN 0::int8 WHEN octet_length({c}) <= 15 "
+            f"AND {digits_dot_zeros(c, '1')} THEN split_part({c}, '.', 1)::int8 END"
+        )
 
     def coord(c: str) -> str:  # NULL: not plain (NaN and infinities fail the range test)
         if int(c[1:]) in sql.typed:
@@ -552,22 +589,31 @@ def _fast_sql(layout: _Layout, sql: _Sql, after: int, source: str) -> str:
 
     def fragment(j: int) -> str:
         c = f"c{j}"
-        return (f"CASE WHEN {c} = '0.0' THEN NULL WHEN {c} IS NULL THEN NULL WHEN {c} = '0' THEN NULL "
-                f"WHEN octet_length({c}) <= 15 AND {digits_dot_zeros(c, '1')} "
-                f"THEN {_json_key(layout, j)} || split_part({c}, '.', 1) ELSE {_MARK} END")
+        return (
+            f"CASE WHEN {c} = '0.0' THEN NULL WHEN {c} IS NULL THEN NULL WHEN {c} = '0' THEN NULL "
+            f"WHEN octet_length({c}) <= 15 AND {digits_dot_zeros(c, '1')} "
+            f"THEN {_json_key(layout, j)} || split_part({c}, '.', 1) ELSE {_MARK} END"
+        )
 
     loc = add("v_loc", ident(f"c{core['location_id']}", True))
     place = add("v_place", ident(f"c{core['place_id']}", False)) if "place_id" in core else "NULL::text"
-    texts = {fld: add(f"v_{fld}", sql.text(f"c{core[fld]}")) if fld in core else "NULL::text"
-             for fld in ("name_en", "name_ar", "governorate", "district")}
-    pcodes = {fld: add(f"v_{fld}", sql.pcode(f"c{core[fld]}")) if fld in core else "NULL::text"
-              for fld in ("admin1_pcode", "admin2_pcode")}
+    texts = {
+        fld: add(f"v_{fld}", sql.text(f"c{core[fld]}")) if fld in core else "NULL::text"
+        for fld in ("name_en", "name_ar", "governorate", "district")
+    }
+    pcodes = {
+        fld: add(f"v_{fld}", sql.pcode(f"c{core[fld]}")) if fld in core else "NULL::text"
+        for fld in ("admin1_pcode", "admin2_pcode")
+    }
     lat = add("v_lat", coord(f"c{core['lat']}"))
     lon = add("v_lon", coord(f"c{core['lon']}"))
     fam = add("v_fam", count(f"c{core['families']}"))
     ind = add("v_ind", count(f"c{core['individuals']}"))
-    frags = {kind: add(f"x_{kind}", f"concat_ws(',', {', '.join(fragment(j) for j in layout.breakdown[kind])})")
-             for kind in BREAKDOWNS if layout.breakdown[kind]}
+    frags = {
+        kind: add(f"x_{kind}", f"concat_ws(',', {', '.join(fragment(j) for j in layout.breakdown[kind])})")
+        for kind in BREAKDOWNS
+        if layout.breakdown[kind]
+    }
     extra = add("v_extra", _extra_json(layout, sql))
     date = add("v_date", f"c{core['reporting_date']}") if "reporting_date" in core else "NULL::text"
 
@@ -575,30 +621,54 @@ def _fast_sql(layout: _Layout, sql: _Sql, after: int, source: str) -> str:
         if kind not in frags:
             return "'{}'::jsonb"
         x = frags[kind]
-        return (f"CASE WHEN {x} = '' THEN '{{}}'::jsonb "
-                f"WHEN strpos({x}, {_MARK}) = 0 THEN ('{{' || {x} || '}}')::jsonb END")
+        return (
+            f"CASE WHEN {x} = '' THEN '{{}}'::jsonb WHEN strpos({x}, {_MARK}) = 0 THEN ('{{' || {x} || '}}')::jsonb END"
+        )
 
     valid_point = f"abs({lat}) <= 90 AND abs({lon}) <= 180"
-    problem = " OR ".join([
-        f"{loc} = {_UNCERTAIN}", f"{place} = {_UNCERTAIN}",
-        *(f"{p} = {_UNCERTAIN}" for p in pcodes.values() if p != "NULL::text"),
-        f"NOT coalesce({valid_point}, false)", f"{fam} IS NULL", f"{ind} IS NULL",
-        *(f"strpos({x}, {_MARK}) > 0" for x in frags.values()),
-    ])
+    problem = " OR ".join(
+        [
+            f"{loc} = {_UNCERTAIN}",
+            f"{place} = {_UNCERTAIN}",
+            *(f"{p} = {_UNCERTAIN}" for p in pcodes.values() if p != "NULL::text"),
+            f"NOT coalesce({valid_point}, false)",
+            f"{fam} IS NULL",
+            f"{ind} IS NULL",
+            *(f"strpos({x}, {_MARK}) > 0" for x in frags.values()),
+        ]
+    )
     values = [
-        f"n + {after}", loc, place, texts["name_en"], texts["name_ar"],
-        f"CASE WHEN {valid_point} THEN {lat} END", f"CASE WHEN {valid_point} THEN {lon} END",
-        fam, ind, bd_json("origin"), bd_json("shelter"), bd_json("period"), extra,
-        texts["governorate"], texts["district"], pcodes["admin1_pcode"], pcodes["admin2_pcode"],
-        "'{}'", "NULL", date, problem,
+        f"n + {after}",
+        loc,
+        place,
+        texts["name_en"],
+        texts["name_ar"],
+        f"CASE WHEN {valid_point} THEN {lat} END",
+        f"CASE WHEN {valid_point} THEN {lon} END",
+        fam,
+        ind,
+        bd_json("origin"),
+        bd_json("shelter"),
+        bd_json("period"),
+        extra,
+        texts["governorate"],
+        texts["district"],
+        pcodes["admin1_pcode"],
+        pcodes["admin2_pcode"],
+        "'{}'",
+        "NULL",
+        date,
+        problem,
     ]
     types = {**STAGE_TYPES, **_HELPER_TYPES}
-    items = ",\n               ".join(f"CAST({v} AS {t}) AS {c}" for v, (c, t) in zip(values, types.items(), strict=True))
+    items = ",\n               ".join(
+        f"CAST({v} AS {t}) AS {c}" for v, (c, t) in zip(values, types.items(), strict=True)
+    )
     # CREATE TABLE AS, not INSERT: PostgreSQL may compute it with parallel workers
     return f"""
         CREATE TEMP TABLE stage ON COMMIT DROP AS
         SELECT {items}
-        FROM (SELECT {', '.join(inner)} FROM {source} WHERE {_keep_sql(layout, sql, fast=True)} OFFSET 0) v
+        FROM (SELECT {", ".join(inner)} FROM {source} WHERE {_keep_sql(layout, sql, fast=True)} OFFSET 0) v
     """
 
 
@@ -607,7 +677,7 @@ def _extra_json(layout: _Layout, sql: _Sql) -> str:
     if not layout.extra:
         return "'{}'::jsonb"
     pairs = [f"{_lit(layout.plan.labels[j])}, {sql.text(f'c{j}')}" for j in layout.extra]
-    chunks = [f"jsonb_build_object({', '.join(pairs[i:i + 50])})" for i in range(0, len(pairs), 50)]
+    chunks = [f"jsonb_build_object({', '.join(pairs[i : i + 50])})" for i in range(0, len(pairs), 50)]
     return f"jsonb_strip_nulls({' || '.join(chunks)})"
 
 
@@ -652,15 +722,20 @@ def _stage_sql(layout: _Layout, sql: _Sql, after: int, source: str) -> str:
         return f"('{{' || concat_ws(',', {', '.join(parts)}) || '}}')::jsonb"
 
     # problems: details 'pos:kind:cell' (messages are made in Python) and issue codes
-    counts = [(core["families"], fam, True), (core["individuals"], ind, True)] + \
-             [(j, bd[j], False) for j in sorted(bd)]
-    uncertain = [f"{loc} = {_UNCERTAIN}"] + ([f"{place} = {_UNCERTAIN}"] if place else []) + \
-                [f"{p} = {_UNCERTAIN}" for p in pcodes.values() if p != "NULL::text"] + \
-                [f"{v} = 'Infinity'" for v in (lat, lon)] + [f"{v} = -4" for _, v, _ in counts]
+    counts = [(core["families"], fam, True), (core["individuals"], ind, True)] + [(j, bd[j], False) for j in sorted(bd)]
+    uncertain = (
+        [f"{loc} = {_UNCERTAIN}"]
+        + ([f"{place} = {_UNCERTAIN}"] if place else [])
+        + [f"{p} = {_UNCERTAIN}" for p in pcodes.values() if p != "NULL::text"]
+        + [f"{v} = 'Infinity'" for v in (lat, lon)]
+        + [f"{v} = -4" for _, v, _ in counts]
+    )
     cell = lambda j: sql.cell(j, raws[j])  # noqa: E731
     details: list[tuple[int, str]] = []
     j = core["location_id"]
-    details.append((j, f"CASE WHEN {loc} IS NULL THEN '{j}:missing_id:' WHEN {loc} = {_UNCERTAIN} THEN '{j}:uncertain:' END"))
+    details.append(
+        (j, f"CASE WHEN {loc} IS NULL THEN '{j}:missing_id:' WHEN {loc} = {_UNCERTAIN} THEN '{j}:uncertain:' END")
+    )
     if place:
         details.append((core["place_id"], f"CASE WHEN {place} = {_UNCERTAIN} THEN '{core['place_id']}:uncertain:' END"))
     for fld in ("admin1_pcode", "admin2_pcode"):
@@ -668,29 +743,48 @@ def _stage_sql(layout: _Layout, sql: _Sql, after: int, source: str) -> str:
             details.append((core[fld], f"CASE WHEN {pcodes[fld]} = {_UNCERTAIN} THEN '{core[fld]}:uncertain:' END"))
     for fld, v, limit in (("lat", lat, 90), ("lon", lon, 180)):
         j = core[fld]
-        details.append((j, f"CASE WHEN {v} IS NULL THEN '{j}:missing_value:' WHEN {v} = 'Infinity' THEN '{j}:uncertain:' "
-                           f"WHEN {v} = 'NaN' THEN '{j}:coord_nan:' || {cell(j)} "
-                           f"WHEN abs({v}) > {limit} THEN '{j}:coord_out:' || {cell(j)} END"))
+        details.append(
+            (
+                j,
+                f"CASE WHEN {v} IS NULL THEN '{j}:missing_value:' WHEN {v} = 'Infinity' THEN '{j}:uncertain:' "
+                f"WHEN {v} = 'NaN' THEN '{j}:coord_nan:' || {cell(j)} "
+                f"WHEN abs({v}) > {limit} THEN '{j}:coord_out:' || {cell(j)} END",
+            )
+        )
     for j, v, required in counts:
         empty = f"'{j}:missing_value:'" if required else "NULL"
-        details.append((j, f"CASE WHEN {v} IS NULL THEN {empty} WHEN {v} >= 0 THEN NULL "
-                           f"WHEN {v} = -1 THEN '{j}:negative:' || {cell(j)} "
-                           f"WHEN {v} = -2 THEN '{j}:non_integer:' || {cell(j)} "
-                           f"WHEN {v} = -3 THEN '{j}:non_numeric:' || {cell(j)} ELSE '{j}:uncertain:' END"))
+        details.append(
+            (
+                j,
+                f"CASE WHEN {v} IS NULL THEN {empty} WHEN {v} >= 0 THEN NULL "
+                f"WHEN {v} = -1 THEN '{j}:negative:' || {cell(j)} "
+                f"WHEN {v} = -2 THEN '{j}:non_integer:' || {cell(j)} "
+                f"WHEN {v} = -3 THEN '{j}:non_numeric:' || {cell(j)} ELSE '{j}:uncertain:' END",
+            )
+        )
     # numbers pandas does not read as floats ('1,234') make the parser show that column's
     # cells as text in messages: noted as 'textnum' (not an issue)
     for j in sorted({core["lat"], core["lon"], *(j for j, _, _ in counts)} - sql.typed):
-        details.append((j, f"CASE WHEN strpos({raws[j]}, ',') > 0 AND {cell(j)} ~ '{_NUM_THOUSANDS}' "
-                           f"THEN '{j}:textnum:' END"))
+        details.append(
+            (j, f"CASE WHEN strpos({raws[j]}, ',') > 0 AND {cell(j)} ~ '{_NUM_THOUSANDS}' THEN '{j}:textnum:' END")
+        )
     details.sort(key=lambda d: d[0])
     count_vals = ", ".join(v for _, v, _ in counts)
     coord_bad = f"NOT coalesce(abs({lat}) <= 90 AND abs({lon}) <= 180, false)"
-    problem = " OR ".join([
-        f"{loc} IS NULL", *uncertain, coord_bad, f"{fam} IS NULL", f"{ind} IS NULL",
-        f"coalesce(least({count_vals}), 0) < 0",
-    ])
-    coord_issue = (f"{lat} = 'NaN' OR {lon} = 'NaN' OR abs({lat}) > 90 AND {lat} <> 'Infinity' "
-                   f"OR abs({lon}) > 180 AND {lon} <> 'Infinity'")
+    problem = " OR ".join(
+        [
+            f"{loc} IS NULL",
+            *uncertain,
+            coord_bad,
+            f"{fam} IS NULL",
+            f"{ind} IS NULL",
+            f"coalesce(least({count_vals}), 0) < 0",
+        ]
+    )
+    coord_issue = (
+        f"{lat} = 'NaN' OR {lon} = 'NaN' OR abs({lat}) > 90 AND {lat} <> 'Infinity' "
+        f"OR abs({lon}) > 180 AND {lon} <> 'Infinity'"
+    )
     codes = [
         ("bad_coordinate", coord_issue),
         ("missing_id", f"{loc} IS NULL"),
@@ -700,19 +794,21 @@ def _stage_sql(layout: _Layout, sql: _Sql, after: int, source: str) -> str:
         ("non_numeric", f"-3 = ANY(ARRAY[{count_vals}])"),
         ("uncertain", " OR ".join(uncertain)),
     ]
-    issues = "array_remove(ARRAY[" + ", ".join(f"CASE WHEN {cond} THEN '{code}' END" for code, cond in codes) + "], NULL)"
+    issues = (
+        "array_remove(ARRAY[" + ", ".join(f"CASE WHEN {cond} THEN '{code}' END" for code, cond in codes) + "], NULL)"
+    )
     valid_point = f"abs({lat}) <= 90 AND abs({lon}) <= 180"
     return f"""
-        INSERT INTO stage ({', '.join([*STAGE_COLUMNS, *_HELPER_TYPES])})
-        SELECT n + {after}, {loc}, {place or 'NULL::text'}, {texts['name_en']}, {texts['name_ar']},
+        INSERT INTO stage ({", ".join([*STAGE_COLUMNS, *_HELPER_TYPES])})
+        SELECT n + {after}, {loc}, {place or "NULL::text"}, {texts["name_en"]}, {texts["name_ar"]},
                CASE WHEN {valid_point} THEN {lat} END, CASE WHEN {valid_point} THEN {lon} END,
                CASE WHEN {fam} >= 0 THEN {fam}::integer END, CASE WHEN {ind} >= 0 THEN {ind}::integer END,
-               {bd_json('origin')}, {bd_json('shelter')}, {bd_json('period')}, {extra},
-               {texts['governorate']}, {texts['district']}, {pcodes['admin1_pcode']}, {pcodes['admin2_pcode']},
+               {bd_json("origin")}, {bd_json("shelter")}, {bd_json("period")}, {extra},
+               {texts["governorate"]}, {texts["district"]}, {pcodes["admin1_pcode"]}, {pcodes["admin2_pcode"]},
                CASE WHEN {problem} THEN {issues} ELSE '{{}}'::text[] END,
-               array_remove(ARRAY[{', '.join(d for _, d in details)}], NULL),
+               array_remove(ARRAY[{", ".join(d for _, d in details)}], NULL),
                {date}, false
-        FROM (SELECT {', '.join(inner)} FROM {source} WHERE {keep} OFFSET 0) v
+        FROM (SELECT {", ".join(inner)} FROM {source} WHERE {keep} OFFSET 0) v
     """
 
 
@@ -731,9 +827,13 @@ def _trailing_and_index(conn: Connection, h: _Header, sql: _Sql, width: int) -> 
         width -= 1
         plan.drop_last()
     if plan.may_have_index_column():
-        odd = conn.execute(text(
-            rf"SELECT DISTINCT c0 FROM {table} WHERE c0 IS NOT NULL AND c0 !~ '^[0-9]*(\.0*)?$' LIMIT 1000"
-        )).scalars().all()
+        odd = (
+            conn.execute(
+                text(rf"SELECT DISTINCT c0 FROM {table} WHERE c0 IS NOT NULL AND c0 !~ '^[0-9]*(\.0*)?$' LIMIT 1000")
+            )
+            .scalars()
+            .all()
+        )
         values = np.array([v.strip() for v in odd], dtype=object)
         is_index = is_index_column(values)
         if is_index and len(odd) >= 1000:
@@ -782,12 +882,15 @@ def _reporting_date(conn: Connection, h: _Header) -> tuple[dt.date | None, list[
 
 
 def _add_issue(conn: Connection, where: str, code: str, detail_sql: str, params: dict) -> None:
-    conn.execute(text(f"""
+    conn.execute(
+        text(f"""
         UPDATE stage s SET
           issues = ARRAY(SELECT DISTINCT i COLLATE "C" FROM unnest(s.issues || '{code}'::text) i ORDER BY 1),
           _detail = coalesce(s._detail, '{{}}') || ({detail_sql})
         {where}
-    """), params)
+    """),
+        params,
+    )
 
 
 # --------------------------------------------------------------------------- entry point
@@ -848,7 +951,9 @@ def stage_csv(
                     raise
                 timings = {k: v for k, v in timings.items() if k == "header_s"}
                 result = _copy_and_build(conn, h, width, frozenset(), timings)
-                result.notes["typed_copy_refused"] = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:200]
+                result.notes["typed_copy_refused"] = (
+                    str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:200]
+                )
                 return result
     except (psycopg.Error, DBAPIError) as exc:
         # COPY refusing the data (ragged rows, invalid UTF-8, NUL, ...) or a cast the
@@ -857,8 +962,7 @@ def stage_csv(
         raise FastStageUnavailable(f"PostgreSQL refused: {first[0] if first else type(exc).__name__}") from exc
 
 
-def _copy_and_build(conn: Connection, h: _Header, width: int, typed: frozenset[int],
-                    timings: dict) -> FastStageResult:
+def _copy_and_build(conn: Connection, h: _Header, width: int, typed: frozenset[int], timings: dict) -> FastStageResult:
     t = time.perf_counter()
     n_raw, stats = _copy_raw(conn, h, width, typed)
     timings["copy_s"] = time.perf_counter() - t
@@ -870,14 +974,18 @@ def _copy_and_build(conn: Connection, h: _Header, width: int, typed: frozenset[i
     return _build_stage(conn, h, width, stats, typed, timings)
 
 
-def _build_stage(conn: Connection, h: _Header, width: int, stats: _StreamStats, typed: frozenset[int],
-                 timings: dict[str, float]) -> FastStageResult:
+def _build_stage(
+    conn: Connection, h: _Header, width: int, stats: _StreamStats, typed: frozenset[int], timings: dict[str, float]
+) -> FastStageResult:
     sql = _Sql(stats.odd_whitespace, typed)  # the fast query: spaces-only strip unless needed
     full_sql = _Sql(True, typed)  # problem rows, whole-column checks: exactly str.strip()
     plan = h.plan
     table = _raw_table(conn)
-    notes: dict[str, object] = {"typed_copy": False, "odd_whitespace": stats.odd_whitespace,
-                                "odd_whitespace_lines": len(stats.odd_lines)}
+    notes: dict[str, object] = {
+        "typed_copy": False,
+        "odd_whitespace": stats.odd_whitespace,
+        "odd_whitespace_lines": len(stats.odd_lines),
+    }
     t = time.perf_counter()
     width = _trailing_and_index(conn, h, full_sql, width)
     timings["columns_s"] = time.perf_counter() - t
@@ -893,23 +1001,32 @@ def _build_stage(conn: Connection, h: _Header, width: int, stats: _StreamStats, 
         if rows == 0:
             raise FastStageUnavailable("no data rows (only blank rows)")
         # rows with any non-plain cell: again, with the complete rules
-        problems = conn.execute(text(
-            f"CREATE TEMP TABLE fast_problem ON COMMIT DROP AS SELECT source_row - {h.after} AS n "
-            f"FROM stage WHERE _problem UNION SELECT unnest(CAST(:odd AS integer[]))"),
-            {"odd": sorted(stats.odd_lines)}).rowcount
+        problems = conn.execute(
+            text(
+                f"CREATE TEMP TABLE fast_problem ON COMMIT DROP AS SELECT source_row - {h.after} AS n "
+                f"FROM stage WHERE _problem UNION SELECT unnest(CAST(:odd AS integer[]))"
+            ),
+            {"odd": sorted(stats.odd_lines)},
+        ).rowcount
         notes["problem_rows"] = problems
         if problems:
-            conn.execute(text(f"ANALYZE fast_problem; DELETE FROM stage "
-                              f"WHERE source_row - {h.after} IN (SELECT n FROM fast_problem)"))
+            conn.execute(
+                text(
+                    f"ANALYZE fast_problem; DELETE FROM stage "
+                    f"WHERE source_row - {h.after} IN (SELECT n FROM fast_problem)"
+                )
+            )
             conn.execute(text(_stage_sql(layout, full_sql, h.after, f"{table} JOIN fast_problem USING (n)")))
         conn.execute(text("DROP TABLE fast_problem"))
         t1 = time.perf_counter()
-        kinds = conn.execute(text(
-            "SELECT split_part(d, ':', 1)::int AS pos, split_part(d, ':', 2) AS kind, count(*), "
-            "       bool_or(lower(split_part(d, ':', 3)) NOT IN "
-            "               ('inf', '+inf', '-inf', 'infinity', '+infinity', '-infinity')) AS texty "
-            "FROM stage, unnest(_detail) d WHERE _detail IS NOT NULL GROUP BY 1, 2"
-        )).all()
+        kinds = conn.execute(
+            text(
+                "SELECT split_part(d, ':', 1)::int AS pos, split_part(d, ':', 2) AS kind, count(*), "
+                "       bool_or(lower(split_part(d, ':', 3)) NOT IN "
+                "               ('inf', '+inf', '-inf', 'infinity', '+infinity', '-infinity')) AS texty "
+                "FROM stage, unnest(_detail) d WHERE _detail IS NOT NULL GROUP BY 1, 2"
+            )
+        ).all()
         timings["kinds_s"] = time.perf_counter() - t1
         uncertain = {pos for pos, kind, _, _ in kinds if kind == "uncertain"}
         if uncertain & typed:
@@ -920,9 +1037,12 @@ def _build_stage(conn: Connection, h: _Header, width: int, stats: _StreamStats, 
         bad = Counter({pos: n for pos, kind, n, _ in kinds if kind == "non_numeric" and pos in _bd_positions(layout)})
         newly = set()
         for pos, n_bad in bad.items():
-            filled = conn.execute(text(
-                f"SELECT count(*) FROM stage s JOIN {table} r ON r.n = s.source_row - {h.after} "
-                f"WHERE {full_sql.filled(f'r.c{pos}')}")).scalar()
+            filled = conn.execute(
+                text(
+                    f"SELECT count(*) FROM stage s JOIN {table} r ON r.n = s.source_row - {h.after} "
+                    f"WHERE {full_sql.filled(f'r.c{pos}')}"
+                )
+            ).scalar()
             if filled and n_bad * 2 > filled:
                 newly.add(pos)
         if not newly:
@@ -938,23 +1058,36 @@ def _build_stage(conn: Connection, h: _Header, width: int, stats: _StreamStats, 
     reporting_date, bad_dates = _reporting_date(conn, h)
     if bad_dates:
         j = plan.core["reporting_date"]
-        _add_issue(conn, "WHERE s._date = ANY(:bad)", "bad_date",
-                   f"ARRAY['{j}:bad_date:' || {full_sql.strip('s._date')}]", {"bad": bad_dates})
-        counts["bad_date"] += conn.execute(text("SELECT count(*) FROM stage WHERE _date = ANY(:bad)"),
-                                           {"bad": bad_dates}).scalar()
+        _add_issue(
+            conn,
+            "WHERE s._date = ANY(:bad)",
+            "bad_date",
+            f"ARRAY['{j}:bad_date:' || {full_sql.strip('s._date')}]",
+            {"bad": bad_dates},
+        )
+        counts["bad_date"] += conn.execute(
+            text("SELECT count(*) FROM stage WHERE _date = ANY(:bad)"), {"bad": bad_dates}
+        ).scalar()
     find_duplicate_ids(conn)
-    dups = conn.execute(text(
-        "SELECT location_id, array_agg(source_row ORDER BY source_row) FROM stage "
-        f"WHERE location_id IN (SELECT location_id FROM {DUPLICATE_IDS}) GROUP BY 1"
-    )).all()
+    dups = conn.execute(
+        text(
+            "SELECT location_id, array_agg(source_row ORDER BY source_row) FROM stage "
+            f"WHERE location_id IN (SELECT location_id FROM {DUPLICATE_IDS}) GROUP BY 1"
+        )
+    ).all()
     if dups:
         later, first = [], []
         for _id, lines in dups:
             later += lines[1:]
             first += [lines[0]] * (len(lines) - 1)
         j = plan.core["location_id"]
-        _add_issue(conn, "FROM unnest(CAST(:r AS int[]), CAST(:f AS int[])) u(r, f) WHERE s.source_row = u.r",
-                   "duplicate_id", f"ARRAY['{j}:duplicate_id:' || u.f]", {"r": later, "f": first})
+        _add_issue(
+            conn,
+            "FROM unnest(CAST(:r AS int[]), CAST(:f AS int[])) u(r, f) WHERE s.source_row = u.r",
+            "duplicate_id",
+            f"ARRAY['{j}:duplicate_id:' || u.f]",
+            {"r": later, "f": first},
+        )
         counts["duplicate_id"] += len(later)
     timings["checks_s"] = time.perf_counter() - t
 
@@ -964,9 +1097,17 @@ def _build_stage(conn: Connection, h: _Header, width: int, stats: _StreamStats, 
     conn.execute(text(f"DROP TABLE {table}"))
     timings["issues_s"] = time.perf_counter() - t
     return FastStageResult(
-        file=h.file, population=h.population, format=plan.fmt, reporting_date=reporting_date,
-        rows=rows, columns_found=list(plan.names), issues=issues, issue_count=sum(counts.values()),
-        issue_counts=dict(counts), timings=timings, notes=notes,
+        file=h.file,
+        population=h.population,
+        format=plan.fmt,
+        reporting_date=reporting_date,
+        rows=rows,
+        columns_found=list(plan.names),
+        issues=issues,
+        issue_count=sum(counts.values()),
+        issue_counts=dict(counts),
+        timings=timings,
+        notes=notes,
     )
 
 
@@ -977,12 +1118,17 @@ def _bd_positions(layout: _Layout) -> set[int]:
 def _row_issues(conn: Connection, h: _Header, layout: _Layout, kinds) -> list[RowIssue]:
     """The first ISSUE_LIMIT issues, ordered like the parser's (line, column)."""
     plan = h.plan
-    rows = conn.execute(text(
-        "SELECT source_row, location_id, _detail FROM stage WHERE cardinality(issues) > 0 "
-        "ORDER BY source_row LIMIT :n"), {"n": ISSUE_LIMIT}).all()
+    rows = conn.execute(
+        text(
+            "SELECT source_row, location_id, _detail FROM stage WHERE cardinality(issues) > 0 "
+            "ORDER BY source_row LIMIT :n"
+        ),
+        {"n": ISSUE_LIMIT},
+    ).all()
     # a count column the parser read as floats shows its values as floats in messages
-    text_cols = {pos for pos, kind, _n, texty in kinds
-                 if kind in ("non_numeric", "coord_nan") and texty or kind == "textnum"}
+    text_cols = {
+        pos for pos, kind, _n, texty in kinds if kind in ("non_numeric", "coord_nan") and texty or kind == "textnum"
+    }
     limits = {plan.core["lat"]: 90.0, plan.core["lon"]: 180.0}
     out: list[RowIssue] = []
     for line, loc_id, detail in rows:
@@ -995,8 +1141,14 @@ def _row_issues(conn: Connection, h: _Header, layout: _Layout, kinds) -> list[Ro
             if kind == "textnum":
                 continue
             label = plan.labels[pos]
-            msg = issue_message(kind, label, _shown(cell, pos not in text_cols), limit=limits.get(pos),
-                                location_id=loc_id, first_line=cell)
+            msg = issue_message(
+                kind,
+                label,
+                _shown(cell, pos not in text_cols),
+                limit=limits.get(pos),
+                location_id=loc_id,
+                first_line=cell,
+            )
             out.append(RowIssue(line, label, issue_code(kind), msg))
             if len(out) >= ISSUE_LIMIT:
                 return out

@@ -57,9 +57,22 @@ import pandas as pd
 from openpyxl.utils.exceptions import InvalidFileException
 
 from service.core.constants import POPULATIONS
-from service.ingest.stage import (BREAKDOWNS, FORMATS, ISSUE_CODES, ColumnPlan, HeaderPlan, RowIssue,
-                                  dates_seen, is_index_column, issue_code, issue_message, normalise_name, parse_date,
-                                  reporting_date, show_cell)
+from service.ingest.stage import (
+    BREAKDOWNS,
+    FORMATS,
+    ISSUE_CODES,
+    ColumnPlan,
+    HeaderPlan,
+    RowIssue,
+    dates_seen,
+    is_index_column,
+    issue_code,
+    issue_message,
+    normalise_name,
+    parse_date,
+    reporting_date,
+    show_cell,
+)
 
 __all__ = [
     "BREAKDOWNS",
@@ -88,9 +101,7 @@ class MasterlistError(Exception):
     ``row`` / ``field`` are set when the problem sits at a known line / column.
     """
 
-    def __init__(
-        self, file: str, reason: str, *, row: int | None = None, field: str | None = None
-    ) -> None:
+    def __init__(self, file: str, reason: str, *, row: int | None = None, field: str | None = None) -> None:
         self.file = file
         self.row = row
         self.field = field
@@ -140,28 +151,91 @@ _REQUIRED: tuple[str, ...] = ("location_id", "lat", "lon", "families", "individu
 
 # Generic aliases (already normalised).  Canonical long-format names are included.
 _CORE_ALIASES: dict[str, tuple[str, ...]] = {
-    "location_id": ("locationid", "locid", "locationcode", "loccode", "iomlocationid",
-                    "dtmlocationid", "locationno", "locationnumber"),
+    "location_id": (
+        "locationid",
+        "locid",
+        "locationcode",
+        "loccode",
+        "iomlocationid",
+        "dtmlocationid",
+        "locationno",
+        "locationnumber",
+    ),
     "place_id": ("placeid", "placecode", "placeno"),
-    "governorate": ("governorate", "governoratename", "governorateen", "gov", "province",
-                    "adm1", "adm1name", "adm1en", "admin1", "admin1name", "admin1en"),
-    "district": ("district", "districtname", "districten", "qadha", "qada", "adm2",
-                 "adm2name", "adm2en", "admin2", "admin2name", "admin2en"),
-    "name_en": ("locationname", "location", "locationnameen", "locationnameenglish",
-                "locationnameinenglish", "locationen", "nameen", "englishname", "name",
-                "placename"),
-    "name_ar": ("arabicname", "locationnamear", "locationnamearabic", "locationnameinarabic",
-                "locationar", "namear", "nameinarabic", "arabic", "arname"),
+    "governorate": (
+        "governorate",
+        "governoratename",
+        "governorateen",
+        "gov",
+        "province",
+        "adm1",
+        "adm1name",
+        "adm1en",
+        "admin1",
+        "admin1name",
+        "admin1en",
+    ),
+    "district": (
+        "district",
+        "districtname",
+        "districten",
+        "qadha",
+        "qada",
+        "adm2",
+        "adm2name",
+        "adm2en",
+        "admin2",
+        "admin2name",
+        "admin2en",
+    ),
+    "name_en": (
+        "locationname",
+        "location",
+        "locationnameen",
+        "locationnameenglish",
+        "locationnameinenglish",
+        "locationen",
+        "nameen",
+        "englishname",
+        "name",
+        "placename",
+    ),
+    "name_ar": (
+        "arabicname",
+        "locationnamear",
+        "locationnamearabic",
+        "locationnameinarabic",
+        "locationar",
+        "namear",
+        "nameinarabic",
+        "arabic",
+        "arname",
+    ),
     "lat": ("latitude", "lat", "gpslatitude", "y"),
     "lon": ("longitude", "lon", "long", "lng", "gpslongitude", "x"),
-    "families": ("families", "numberoffamilies", "nooffamilies", "totalfamilies",
-                 "familiesnumber", "households", "hh"),
-    "individuals": ("individuals", "numberofindividuals", "noofindividuals",
-                    "totalindividuals", "individualsnumber", "ind", "persons", "people"),
+    "families": ("families", "numberoffamilies", "nooffamilies", "totalfamilies", "familiesnumber", "households", "hh"),
+    "individuals": (
+        "individuals",
+        "numberofindividuals",
+        "noofindividuals",
+        "totalindividuals",
+        "individualsnumber",
+        "ind",
+        "persons",
+        "people",
+    ),
     "admin1_pcode": ("admin1pcode", "adm1pcode", "admin1code", "adm1code", "governoratepcode"),
     "admin2_pcode": ("admin2pcode", "adm2pcode", "admin2code", "adm2code", "districtpcode"),
-    "reporting_date": ("date", "reportingdate", "datereported", "dateofreporting",
-                       "rounddate", "datadate", "snapshotdate", "reportdate"),
+    "reporting_date": (
+        "date",
+        "reportingdate",
+        "datereported",
+        "dateofreporting",
+        "rounddate",
+        "datadate",
+        "snapshotdate",
+        "reportdate",
+    ),
 }
 _ALIAS_TO_FIELD: dict[str, str] = {a: f for f, aliases in _CORE_ALIASES.items() for a in aliases}
 
@@ -169,8 +243,7 @@ _ALIAS_TO_FIELD: dict[str, str] = {a: f for f, aliases in _CORE_ALIASES.items() 
 def _population_aliases() -> dict[str, tuple[str, str]]:
     """'returneefamilies' -> ('families', 'returnee') etc., in both word orders."""
     prefixes = {"idp": ("idp", "idps"), "returnee": ("returnee", "returnees", "ret")}
-    words = {"families": ("families", "households", "hh"),
-             "individuals": ("individuals", "ind", "persons", "people")}
+    words = {"families": ("families", "households", "hh"), "individuals": ("individuals", "ind", "persons", "people")}
     out: dict[str, tuple[str, str]] = {}
     for pop, pres in prefixes.items():
         for fld, ws in words.items():
@@ -203,36 +276,75 @@ _GOVERNORATES: dict[str, tuple[str, ...]] = {
     "Muthanna": ("muthanna", "almuthanna", "muthana"),
     "Najaf": ("najaf", "alnajaf"),
     "Ninewa": ("ninewa", "nineveh", "ninawa", "nineva", "ninevah", "nainawa"),
-    "Qadissiya": ("qadissiya", "qadisiya", "qadisiyah", "qadissiyah", "alqadisiyah",
-                  "alqadissiya", "diwaniya", "diwaniyah", "aldiwaniyah"),
-    "Salah al-Din": ("salahaldin", "salahaddin", "salaheddin", "salahuddin", "salahadin",
-                     "saladin", "salahaldeen"),
-    "Sulaymaniyah": ("sulaymaniyah", "sulaymaniya", "sulaimaniya", "sulaimaniyah",
-                     "suleimaniya", "suleimaniyah", "sulaymani", "slemani", "sulemani",
-                     "sulaimani"),
+    "Qadissiya": (
+        "qadissiya",
+        "qadisiya",
+        "qadisiyah",
+        "qadissiyah",
+        "alqadisiyah",
+        "alqadissiya",
+        "diwaniya",
+        "diwaniyah",
+        "aldiwaniyah",
+    ),
+    "Salah al-Din": ("salahaldin", "salahaddin", "salaheddin", "salahuddin", "salahadin", "saladin", "salahaldeen"),
+    "Sulaymaniyah": (
+        "sulaymaniyah",
+        "sulaymaniya",
+        "sulaimaniya",
+        "sulaimaniyah",
+        "suleimaniya",
+        "suleimaniyah",
+        "sulaymani",
+        "slemani",
+        "sulemani",
+        "sulaimani",
+    ),
     "Thi Qar": ("thiqar", "dhiqar", "thigar", "dhigar", "zhiqar"),
     "Wassit": ("wassit", "wasit"),
     "Halabja": ("halabja", "halabjah"),
 }
 _GOV_ALIAS: dict[str, str] = {a: g for g, aliases in _GOVERNORATES.items() for a in aliases}
 # Words that may wrap a governorate name in an origin column ('Origin_Anbar', 'From Anbar').
-_ORIGIN_AFFIXES: tuple[str, ...] = ("governorateoforigin", "origingovernorate", "origin",
-                                    "idpsfrom", "returneesfrom", "familiesfrom", "from",
-                                    "families", "governorate", "gov")
+_ORIGIN_AFFIXES: tuple[str, ...] = (
+    "governorateoforigin",
+    "origingovernorate",
+    "origin",
+    "idpsfrom",
+    "returneesfrom",
+    "familiesfrom",
+    "from",
+    "families",
+    "governorate",
+    "gov",
+)
 
 _SHELTER_KEYWORDS: tuple[str, ...] = (
-    "camp", "host", "informal", "rented", "rental", "unfinished", "abandoned", "religious",
-    "school", "hotel", "motel", "habitual", "ownproperty", "owned", "shelter", "collective",
-    "caravan", "building",
+    "camp",
+    "host",
+    "informal",
+    "rented",
+    "rental",
+    "unfinished",
+    "abandoned",
+    "religious",
+    "school",
+    "hotel",
+    "motel",
+    "habitual",
+    "ownproperty",
+    "owned",
+    "shelter",
+    "collective",
+    "caravan",
+    "building",
 )
 # Ambiguous names: shelter only when next to a shelter column (DTM puts 'Other' there).
 _SHELTER_IF_NEIGHBOUR: frozenset[str] = frozenset({"other", "others", "unknown"})
 
 _MONTHS = "jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec"
 # 'Jan19', 'August14', 'Post 17 October 16', 'June July14' (after normalisation).
-_PERIOD_RE = re.compile(
-    rf"(?:pre|post|since|after|before|from)?\d{{0,2}}(?:{_MONTHS})[a-z]*\d{{0,4}}[a-z]*\d{{2,4}}"
-)
+_PERIOD_RE = re.compile(rf"(?:pre|post|since|after|before|from)?\d{{0,2}}(?:{_MONTHS})[a-z]*\d{{0,4}}[a-z]*\d{{2,4}}")
 
 
 def _governorate_of(norm: str) -> str | None:
@@ -263,9 +375,14 @@ def _breakdown_kind(norm: str) -> str | None:
 
 # Long format: values of the `breakdown` column.
 _LONG_KINDS: dict[str, str] = {
-    "origin": "origin", "governorateoforigin": "origin", "origingovernorate": "origin",
-    "shelter": "shelter", "sheltertype": "shelter",
-    "period": "period", "periodofdisplacement": "period", "displacementperiod": "period",
+    "origin": "origin",
+    "governorateoforigin": "origin",
+    "origingovernorate": "origin",
+    "shelter": "shelter",
+    "sheltertype": "shelter",
+    "period": "period",
+    "periodofdisplacement": "period",
+    "displacementperiod": "period",
 }
 _LONG_CANONICAL = frozenset({"location_id", "lat", "lon", "families", "individuals"})
 
@@ -287,11 +404,9 @@ _HXL_COUNTS: dict[str, tuple[str, ...]] = {
     "families": ("#affected+hh", "#population+hh"),
     "individuals": ("#affected+ind", "#population+ind"),
 }
-_HXL_POP_ATTR: dict[str, str] = {"idps": "idp", "idp": "idp",
-                                 "returnees": "returnee", "returnee": "returnee"}
+_HXL_POP_ATTR: dict[str, str] = {"idps": "idp", "idp": "idp", "returnees": "returnee", "returnee": "returnee"}
 _HXL_TAGS: dict[str, list[hxl.model.TagPattern]] = {
-    f: [hxl.model.TagPattern.parse(p) for p in pats]
-    for f, pats in (*_HXL_FIELDS, *_HXL_COUNTS.items())
+    f: [hxl.model.TagPattern.parse(p) for p in pats] for f, pats in (*_HXL_FIELDS, *_HXL_COUNTS.items())
 }
 _HXL_HINT_TAGS = ("#loc", "#geo", "#adm1", "#adm2", "#affected")
 
@@ -339,13 +454,11 @@ def decode_text(data: bytes, file: str, encoding: str | None) -> tuple[str, bool
         except LookupError:
             raise MasterlistError(file, f"unknown encoding {encoding!r}") from None
         except UnicodeDecodeError as exc:
-            raise MasterlistError(
-                file, f"cannot decode as {encoding}: {exc.reason} at byte {exc.start}"
-            ) from None
+            raise MasterlistError(file, f"cannot decode as {encoding}: {exc.reason} at byte {exc.start}") from None
         return text.removeprefix("\ufeff"), utf8
     if data.startswith(codecs.BOM_UTF8):
         try:
-            return data[len(codecs.BOM_UTF8):].decode("utf-8"), True
+            return data[len(codecs.BOM_UTF8) :].decode("utf-8"), True
         except UnicodeDecodeError as exc:
             raise MasterlistError(file, f"invalid UTF-8 after BOM at byte {exc.start}") from None
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -388,8 +501,7 @@ def _read_csv(path: Path, file: str, encoding: str | None) -> _Source:
     # the decoded text is re-encoded as UTF-8 for it.
     bom = len(codecs.BOM_UTF8) if raw.startswith(codecs.BOM_UTF8) else 0
     if "\x00" in text:
-        raise MasterlistError(file, "file contains NUL bytes: binary, or UTF-16 without a BOM "
-                                    "(pass encoding=...)")
+        raise MasterlistError(file, "file contains NUL bytes: binary, or UTF-16 without a BOM (pass encoding=...)")
     if "\r" in text and "\n" not in text:  # classic Mac line endings
         text = text.replace("\r", "\n")
         raw_is_utf8 = False
@@ -403,13 +515,19 @@ def _read_csv(path: Path, file: str, encoding: str | None) -> _Source:
             # Numeric columns are parsed by the C parser (much faster than text + cast);
             # a column with any non-number comes back as text and takes the checked path.
             # UTF-8 bytes: the C parser reads them directly (a StringIO costs ~2x).
-            body = (raw[bom + len(text[:offset].encode("utf-8")):] if raw_is_utf8
-                    else text[offset:].encode("utf-8"))
+            body = raw[bom + len(text[:offset].encode("utf-8")) :] if raw_is_utf8 else text[offset:].encode("utf-8")
             df = pd.read_csv(
-                io.BytesIO(body), encoding="utf-8", sep=delim, header=None,
-                names=range(width), dtype={j: object for j in range(width) if j not in numeric},
-                na_values={j: [""] for j in numeric}, keep_default_na=False,
-                skip_blank_lines=False, index_col=False, engine="c",
+                io.BytesIO(body),
+                encoding="utf-8",
+                sep=delim,
+                header=None,
+                names=range(width),
+                dtype={j: object for j in range(width) if j not in numeric},
+                na_values={j: [""] for j in numeric},
+                keep_default_na=False,
+                skip_blank_lines=False,
+                index_col=False,
+                engine="c",
             )
         except pd.errors.ParserError:
             # Ragged rows (more cells than the header): the csv module keeps every cell.
@@ -436,9 +554,8 @@ def csv_preview(text: str, file: str) -> tuple[str, list[PreviewRecord]]:
 
     Delimiter: whichever of , ; TAB is most frequent on the busiest early line (the header),
     so a title row like "IDPs; Feb 2021" cannot decide it.  Ties -> comma."""
-    head_lines = text[:line_offset(text, PREVIEW_RECORDS)].split("\n")
-    delim = max((",", ";", "\t"),
-                key=lambda d: (max((ln.count(d) for ln in head_lines), default=0), d == ","))
+    head_lines = text[: line_offset(text, PREVIEW_RECORDS)].split("\n")
+    delim = max((",", ";", "\t"), key=lambda d: (max((ln.count(d) for ln in head_lines), default=0), d == ","))
     preview: list[PreviewRecord] = []
     reader = csv.reader(io.StringIO(text), delimiter=delim)
     try:
@@ -460,13 +577,11 @@ def _column_array(s: pd.Series, numeric: bool) -> np.ndarray:
         return s.to_numpy(dtype=np.float64)
     arr = s.to_numpy(dtype=object)
     if s.dtype != object or (numeric and s.hasnans):  # a numeric column that fell back to text
-        arr = np.array(["" if v is None or v != v else str(v) for v in arr.tolist()],
-                       dtype=object)
+        arr = np.array(["" if v is None or v != v else str(v) for v in arr.tolist()], dtype=object)
     return arr
 
 
-def _read_csv_ragged(data: str, delim: str, after: int, width: int,
-                     file: str) -> tuple[_Cols, np.ndarray]:
+def _read_csv_ragged(data: str, delim: str, after: int, width: int, file: str) -> tuple[_Cols, np.ndarray]:
     rows: list[list[str]] = []
     starts: list[int] = []
     reader = csv.reader(io.StringIO(data), delimiter=delim)
@@ -546,15 +661,17 @@ def _read_xlsx(path: Path, file: str, sheet: str | None) -> _Source:
             candidates = []
             for name in names:
                 ws = worksheet(name)
-                if ws is not None and _looks_like_masterlist(
-                        _preview_of(_sheet_rows(ws, PREVIEW_RECORDS))):
+                if ws is not None and _looks_like_masterlist(_preview_of(_sheet_rows(ws, PREVIEW_RECORDS))):
                     candidates.append(name)
             if len(candidates) != 1:
-                which = "none" if not candidates else f"{len(candidates)} (" + ", ".join(
-                    repr(c) for c in candidates) + ")"
+                which = (
+                    "none" if not candidates else f"{len(candidates)} (" + ", ".join(repr(c) for c in candidates) + ")"
+                )
                 raise MasterlistError(
-                    file, f"workbook has {len(names)} sheets ({listing}) and {which} look like "
-                          "a master list; choose one with sheet=...")
+                    file,
+                    f"workbook has {len(names)} sheets ({listing}) and {which} look like "
+                    "a master list; choose one with sheet=...",
+                )
             chosen = candidates[0]
         ws = worksheet(chosen)
         if ws is None:
@@ -630,12 +747,10 @@ def _pop_of_tag(col: hxl.model.Column) -> str | None:
     return pops.pop() if len(pops) == 1 else None
 
 
-def _plan_columns(header: list[str], tags: list[hxl.model.Column] | None,
-                  pop: str, file: str) -> ColumnPlan:
+def _plan_columns(header: list[str], tags: list[hxl.model.Column] | None, pop: str, file: str) -> ColumnPlan:
     """Assign every header position a role (core field, breakdown, extra) from names/tags."""
     width = len(header)
-    names = [h if h or tags is None or not tags[j].tag else tags[j].display_tag
-             for j, h in enumerate(header)]
+    names = [h if h or tags is None or not tags[j].tag else tags[j].display_tag for j, h in enumerate(header)]
     norms = [normalise_name(h) for h in header]
     lowered = {h.lower() for h in header}
     if tags is not None:
@@ -652,20 +767,21 @@ def _plan_columns(header: list[str], tags: list[hxl.model.Column] | None,
     if tags is not None:
         for fld, _pats in _HXL_FIELDS:
             for pat in _HXL_TAGS[fld]:
-                j = next((j for j, t in enumerate(tags) if j not in used and t.tag and
-                          pat.match(t)), None)
+                j = next((j for j, t in enumerate(tags) if j not in used and t.tag and pat.match(t)), None)
                 if j is not None:
                     plan.core[fld] = j
                     used.add(j)
                     break
         for fld in _HXL_COUNTS:
-            cands = [j for j, t in enumerate(tags) if j not in used and t.tag and
-                     any(p.match(t) for p in _HXL_TAGS[fld])]
+            cands = [
+                j for j, t in enumerate(tags) if j not in used and t.tag and any(p.match(t) for p in _HXL_TAGS[fld])
+            ]
             # Prefer this population's column, then a population-neutral one, fewest
             # attributes first (so '#affected+idps+hh+camp'-style breakdowns lose).
             ranked = sorted(
                 (j for j in cands if _pop_of_tag(tags[j]) in (pop, None)),
-                key=lambda j: (_pop_of_tag(tags[j]) != pop, len(tags[j].attributes), j))
+                key=lambda j: (_pop_of_tag(tags[j]) != pop, len(tags[j].attributes), j),
+            )
             if ranked:
                 plan.core[fld] = ranked[0]
                 used.add(ranked[0])
@@ -689,31 +805,30 @@ def _plan_columns(header: list[str], tags: list[hxl.model.Column] | None,
         if fld not in plan.core and fld in wrong_pop:
             other = "an IDP" if pop == "returnee" else "a returnee"
             raise MasterlistError(
-                file, f"column {wrong_pop[fld]!r} holds {other.split()[1]} {fld} but "
-                      f"population={pop!r}; is this {other} master list?")
+                file,
+                f"column {wrong_pop[fld]!r} holds {other.split()[1]} {fld} but "
+                f"population={pop!r}; is this {other} master list?",
+            )
     missing = [f for f in _REQUIRED if f not in plan.core]
     if missing:
         shown = ", ".join(n or f"(unnamed column {j + 1})" for j, n in enumerate(names))
         raise MasterlistError(
-            file, f"missing required column(s) {', '.join(_FIELD_LABELS[f] for f in missing)}; "
-                  f"found: {shown}")
+            file, f"missing required column(s) {', '.join(_FIELD_LABELS[f] for f in missing)}; found: {shown}"
+        )
 
     if fmt == "long":
         plan.kind_col = next((j for j in range(width) if norms[j] == "breakdown"), None)
         plan.category_col = next((j for j in range(width) if norms[j] == "category"), None)
         if plan.kind_col is not None and plan.category_col is None:
-            raise MasterlistError(file, "long format: a 'breakdown' column needs a 'category' "
-                                        "column")
+            raise MasterlistError(file, "long format: a 'breakdown' column needs a 'category' column")
         used.update(j for j in (plan.kind_col, plan.category_col) if j is not None)
         plan.extra = [j for j in range(width) if j not in used]
         return plan
 
     # Wide / HXL: classify the remaining columns by name.
-    kinds: dict[int, str | None] = {j: _breakdown_kind(norms[j])
-                                    for j in range(width) if j not in used}
+    kinds: dict[int, str | None] = {j: _breakdown_kind(norms[j]) for j in range(width) if j not in used}
     for j, kind in kinds.items():
-        if kind is None and norms[j] in _SHELTER_IF_NEIGHBOUR and "shelter" in (
-                kinds.get(j - 1), kinds.get(j + 1)):
+        if kind is None and norms[j] in _SHELTER_IF_NEIGHBOUR and "shelter" in (kinds.get(j - 1), kinds.get(j + 1)):
             kind = "shelter"
         if kind is None:
             plan.extra.append(j)
@@ -779,16 +894,28 @@ def _numbers(arr: np.ndarray) -> _Numbers:
     return _Numbers(vals, empty, bad)
 
 
-def _counts(arr: np.ndarray, pos: int, label: str, lines: np.ndarray, issues: list[_Issue],
-            *, required: bool, parsed: _Numbers | None = None) -> np.ndarray:
+def _counts(
+    arr: np.ndarray,
+    pos: int,
+    label: str,
+    lines: np.ndarray,
+    issues: list[_Issue],
+    *,
+    required: bool,
+    parsed: _Numbers | None = None,
+) -> np.ndarray:
     """Parse a count column; flawed cells -> issue + NaN."""
     num = parsed if parsed is not None else _numbers(arr)
     vals = num.vals
     with np.errstate(invalid="ignore"):
         neg = vals < 0
         frac = ~neg & (vals != np.floor(vals)) & ~np.isnan(vals)
-    for code, where in (("non_numeric", num.bad), ("negative", neg), ("non_integer", frac),
-                        ("missing_value", num.empty if required else ())):
+    for code, where in (
+        ("non_numeric", num.bad),
+        ("negative", neg),
+        ("non_integer", frac),
+        ("missing_value", num.empty if required else ()),
+    ):
         for k in np.flatnonzero(where):
             issues.append((int(lines[k]), pos, label, code, issue_message(code, label, show_cell(arr[k]))))
     vals = vals.copy()
@@ -831,8 +958,7 @@ def _ids(arr: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------- records
 
 
-def _build_records(cols: _Cols, lines: np.ndarray, plan: ColumnPlan,
-                   issues: list[_Issue]) -> list[dict]:
+def _build_records(cols: _Cols, lines: np.ndarray, plan: ColumnPlan, issues: list[_Issue]) -> list[dict]:
     """One record per row of ``cols`` (already stripped, blank rows removed)."""
     n = len(lines)
     lab = plan.labels
@@ -859,8 +985,15 @@ def _build_records(cols: _Cols, lines: np.ndarray, plan: ColumnPlan,
             line = int(lines[k])
             seen = first_line.setdefault(ids[k], line)
             if seen != line:
-                issues.append((line, pos, lab[pos], "duplicate_id",
-                               issue_message("duplicate_id", lab[pos], location_id=ids[k], first_line=seen)))
+                issues.append(
+                    (
+                        line,
+                        pos,
+                        lab[pos],
+                        "duplicate_id",
+                        issue_message("duplicate_id", lab[pos], location_id=ids[k], first_line=seen),
+                    )
+                )
     place_ids = _text_list(_ids(cols[core["place_id"]])) if "place_id" in core else none
 
     # Counts
@@ -879,8 +1012,15 @@ def _build_records(cols: _Cols, lines: np.ndarray, plan: ColumnPlan,
             out = np.abs(num.vals) > limit
         for kind, where in (("coord_nan", num.bad), ("coord_out", out), ("missing_value", num.empty)):
             for k in np.flatnonzero(where):
-                issues.append((int(lines[k]), pos, lab[pos], issue_code(kind),
-                               issue_message(kind, lab[pos], show_cell(raw[k]), limit=limit)))
+                issues.append(
+                    (
+                        int(lines[k]),
+                        pos,
+                        lab[pos],
+                        issue_code(kind),
+                        issue_message(kind, lab[pos], show_cell(raw[k]), limit=limit),
+                    )
+                )
         valid &= ~np.isnan(num.vals) & ~out
         coords[fld] = num.vals
     valid_l = valid.tolist()
@@ -896,8 +1036,9 @@ def _build_records(cols: _Cols, lines: np.ndarray, plan: ColumnPlan,
         dates = [parsed.get(v) for v in raw_l]
         for k, v in enumerate(raw_l):
             if v and parsed[v] is None:
-                issues.append((int(lines[k]), pos, lab[pos], "bad_date",
-                               issue_message("bad_date", lab[pos], show_cell(v))))
+                issues.append(
+                    (int(lines[k]), pos, lab[pos], "bad_date", issue_message("bad_date", lab[pos], show_cell(v)))
+                )
 
     # Breakdowns (wide / HXL): zeros and flawed cells dropped, flawed cells reported.
     breakdown: dict[str, list[dict[str, int]]] = {}
@@ -927,20 +1068,52 @@ def _build_records(cols: _Cols, lines: np.ndarray, plan: ColumnPlan,
             extras[k][key] = arr[k]
 
     return [
-        {"row": r, "location_id": i, "place_id": p, "governorate": g, "district": d,
-         "name_en": ne, "name_ar": na, "lat": la, "lon": lo, "families": f, "individuals": iv,
-         "origin": o, "shelter": sh, "period": pe, "extra": ex, "admin1_pcode": c1,
-         "admin2_pcode": c2, "reporting_date": rd}
+        {
+            "row": r,
+            "location_id": i,
+            "place_id": p,
+            "governorate": g,
+            "district": d,
+            "name_en": ne,
+            "name_ar": na,
+            "lat": la,
+            "lon": lo,
+            "families": f,
+            "individuals": iv,
+            "origin": o,
+            "shelter": sh,
+            "period": pe,
+            "extra": ex,
+            "admin1_pcode": c1,
+            "admin2_pcode": c2,
+            "reporting_date": rd,
+        }
         for r, i, p, g, d, ne, na, la, lo, f, iv, o, sh, pe, ex, c1, c2, rd in zip(
-            lines.tolist(), ids, place_ids, text("governorate"), text("district"),
-            text("name_en"), text("name_ar"), lat, lon, fam, ind, breakdown["origin"],
-            breakdown["shelter"], breakdown["period"], extras, text("admin1_pcode", True),
-            text("admin2_pcode", True), dates)
+            lines.tolist(),
+            ids,
+            place_ids,
+            text("governorate"),
+            text("district"),
+            text("name_en"),
+            text("name_ar"),
+            lat,
+            lon,
+            fam,
+            ind,
+            breakdown["origin"],
+            breakdown["shelter"],
+            breakdown["period"],
+            extras,
+            text("admin1_pcode", True),
+            text("admin2_pcode", True),
+            dates,
+        )
     ]
 
 
-def _attach_breakdowns(bd: _Cols, bd_lines: np.ndarray, loc: _Cols, records: list[dict],
-                       plan: ColumnPlan, issues: list[_Issue]) -> None:
+def _attach_breakdowns(
+    bd: _Cols, bd_lines: np.ndarray, loc: _Cols, records: list[dict], plan: ColumnPlan, issues: list[_Issue]
+) -> None:
     """Long format: fold breakdown rows into their location records (``loc`` are the
     location rows' columns, in the same order as ``records``)."""
     assert plan.kind_col is not None and plan.category_col is not None
@@ -958,8 +1131,7 @@ def _attach_breakdowns(bd: _Cols, bd_lines: np.ndarray, loc: _Cols, records: lis
     fam_raw = bd[fam_pos]
     fam = np.full(n, np.nan)
     if known.any():
-        fam[known] = _counts(fam_raw[known], fam_pos, lab[fam_pos], bd_lines[known], issues,
-                             required=True)
+        fam[known] = _counts(fam_raw[known], fam_pos, lab[fam_pos], bd_lines[known], issues, required=True)
 
     # Location row (index into records / loc) for each breakdown row; -1 = none.
     first: dict[str, int] = {}
@@ -976,15 +1148,21 @@ def _attach_breakdowns(bd: _Cols, bd_lines: np.ndarray, loc: _Cols, records: lis
         if pos in skip:
             continue
         mine = bd[pos]
-        theirs = np.where(has_ref, loc[pos][np.where(has_ref, ref, 0)] if len(loc[pos]) else "",
-                          "")
+        theirs = np.where(has_ref, loc[pos][np.where(has_ref, ref, 0)] if len(loc[pos]) else "", "")
         for k in np.flatnonzero(has_ref & (mine != "") & (mine != theirs)):
             a, b = _fallback_number(mine[k]), _fallback_number(theirs[k])
             if a is not None and a == b:
                 continue  # the same number written differently
-            issues.append((int(bd_lines[k]), pos, lab[pos], "ignored_value",
-                           f"{lab[pos]}: {mine[k]!r} on a breakdown row differs from the "
-                           f"location row ({theirs[k]!r}) and is not used"))
+            issues.append(
+                (
+                    int(bd_lines[k]),
+                    pos,
+                    lab[pos],
+                    "ignored_value",
+                    f"{lab[pos]}: {mine[k]!r} on a breakdown row differs from the "
+                    f"location row ({theirs[k]!r}) and is not used",
+                )
+            )
 
     seen: set[tuple[str, str, str]] = set()
     for k in range(n):
@@ -992,24 +1170,37 @@ def _attach_breakdowns(bd: _Cols, bd_lines: np.ndarray, loc: _Cols, records: lis
         what = f"{kinds_raw[k]}/{cats[k]}"
         lid = ids[k]
         if lid is None:
-            issues.append((line, id_pos, lab[id_pos], "missing_id",
-                           f"location id is empty on breakdown row {what}"))
+            issues.append((line, id_pos, lab[id_pos], "missing_id", f"location id is empty on breakdown row {what}"))
             continue
         if not has_ref[k]:
-            issues.append((line, id_pos, lab[id_pos], "orphan_breakdown",
-                           f"no location row for location id {lid}; breakdown {what} = "
-                           f"{fam_raw[k]!r} not used"))
+            issues.append(
+                (
+                    line,
+                    id_pos,
+                    lab[id_pos],
+                    "orphan_breakdown",
+                    f"no location row for location id {lid}; breakdown {what} = {fam_raw[k]!r} not used",
+                )
+            )
             continue
         rec = records[ref[k]]
         if not cats[k]:
-            issues.append((line, cat_pos, lab[cat_pos], "missing_category",
-                           f"breakdown {kinds_raw[k]!r} row without a category"))
+            issues.append(
+                (line, cat_pos, lab[cat_pos], "missing_category", f"breakdown {kinds_raw[k]!r} row without a category")
+            )
             continue
         kind = kinds[k]
         key = (lid, kind or normalise_name(kinds_raw[k]), cats[k])
         if key in seen:
-            issues.append((line, cat_pos, lab[cat_pos], "duplicate_breakdown",
-                           f"{what} for location {lid} given twice; first value kept"))
+            issues.append(
+                (
+                    line,
+                    cat_pos,
+                    lab[cat_pos],
+                    "duplicate_breakdown",
+                    f"{what} for location {lid} given twice; first value kept",
+                )
+            )
             continue
         seen.add(key)
         if kind is None:  # unknown breakdown: keep the text, unchecked
@@ -1027,8 +1218,9 @@ def normalise_population(population: object, file: str) -> str:
     canonical = {"idp": "idp", "idps": "idp", "returnee": "returnee", "returnees": "returnee"}
     if key not in canonical:
         raise MasterlistError(
-            file, f"unknown population {population!r}; expected 'idp' or 'returnee' "
-                  "(also accepted: 'idps', 'returnees')")
+            file,
+            f"unknown population {population!r}; expected 'idp' or 'returnee' (also accepted: 'idps', 'returnees')",
+        )
     return canonical[key]
 
 
@@ -1054,8 +1246,7 @@ def parse_masterlist(
     pop = normalise_population(population, file)
     ext = p.suffix.lower()
     if ext not in (".csv", ".xlsx"):
-        raise MasterlistError(file, f"unsupported file type {ext or '(no extension)'}; "
-                                    "expected .csv or .xlsx")
+        raise MasterlistError(file, f"unsupported file type {ext or '(no extension)'}; expected .csv or .xlsx")
     if not p.exists():
         raise MasterlistError(file, "file not found")
     if not p.is_file():
@@ -1093,7 +1284,7 @@ def plan_header(preview: Sequence[PreviewRecord], population: str, file: str) ->
         if tags is not None:
             after = preview[k + 1].end
     if tags is not None:
-        tags = tags[:len(header)] + [hxl.model.Column() for _ in range(len(header) - len(tags))]
+        tags = tags[: len(header)] + [hxl.model.Column() for _ in range(len(header) - len(tags))]
     return HeaderPlan(_plan_columns(header, tags, population, file), after, len(header))
 
 
@@ -1103,8 +1294,10 @@ def _parse_source(src: _Source, pop: str, file: str) -> ParsedMasterlist:
 
     numeric: frozenset[int] = frozenset()
     if plan.fmt != "long":
-        numeric = frozenset([plan.core[f] for f in ("lat", "lon", "families", "individuals")]
-                            + [j for kind in BREAKDOWNS for j in plan.breakdown[kind]])
+        numeric = frozenset(
+            [plan.core[f] for f in ("lat", "lon", "families", "individuals")]
+            + [j for kind in BREAKDOWNS for j in plan.breakdown[kind]]
+        )
     cols, lines = src.load(after, head.width, numeric)
     cols = [_STRIP(c) if c.dtype == object and len(c) else c for c in cols]
     plan.widen(len(cols))  # rows wider than the header: unnamed extra columns
@@ -1132,12 +1325,10 @@ def _parse_source(src: _Source, pop: str, file: str) -> ParsedMasterlist:
 
     issues: list[_Issue] = []
     if plan.fmt == "long" and plan.kind_col is not None:
-        is_loc = np.array([normalise_name(v) in ("", "total") for v in cols[plan.kind_col].tolist()],
-                          dtype=bool)
+        is_loc = np.array([normalise_name(v) in ("", "total") for v in cols[plan.kind_col].tolist()], dtype=bool)
         loc = [c[is_loc] for c in cols]
         records = _build_records(loc, lines[is_loc], plan, issues)
-        _attach_breakdowns([c[~is_loc] for c in cols], lines[~is_loc], loc, records, plan,
-                           issues)
+        _attach_breakdowns([c[~is_loc] for c in cols], lines[~is_loc], loc, records, plan, issues)
     else:
         records = _build_records(cols, lines, plan, issues)
 

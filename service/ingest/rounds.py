@@ -23,14 +23,14 @@ from sqlalchemy import Connection, Engine, text
 
 from boundaries.crosswalk import Crosswalk
 from service.core.bulk import copy_rows
-from service.figures import aggregate, placement, quality
 from service.core.importlog import ImportRecord, bump_data_version, log_import, log_rejection
+from service.figures import aggregate, placement, quality
 from service.ingest import fast_stage
-from service.ingest.fast_stage import FastStageUnavailable
-from service.ingest.stage import STAGE_COLUMNS, RowIssue, create_stage_table
 from service.ingest.calendar import round_number_for
+from service.ingest.fast_stage import FastStageUnavailable
 from service.ingest.masterlist import MasterlistError, ParsedMasterlist, parse_masterlist
 from service.ingest.sources import open_list
+from service.ingest.stage import STAGE_COLUMNS, RowIssue, create_stage_table
 
 logger = logging.getLogger("dtm_atlas.ingest")
 #: DTM began in 2004: an earlier reporting date is a mistake in the file.
@@ -67,6 +67,7 @@ class RoundImportResult:
 @dataclass
 class _Staged:
     """What the rest of the import needs from either staging path."""
+
     file: str
     population: str
     format: str
@@ -80,12 +81,18 @@ class _Staged:
 
 def imported_round(conn: Connection, sha256: str, population: str | None = None) -> dict | None:
     """The round whose source file had these bytes (of ``population``, when given), if any."""
-    row = conn.execute(
-        text("SELECT r.id, r.population, r.round_number, r.reporting_date FROM round r "
-             "JOIN import_log l ON l.id = r.import_id WHERE l.sha256 = :h "
-             "AND (CAST(:p AS text) IS NULL OR r.population = :p) ORDER BY r.id DESC LIMIT 1"),
-        {"h": sha256, "p": population},
-    ).mappings().first()
+    row = (
+        conn.execute(
+            text(
+                "SELECT r.id, r.population, r.round_number, r.reporting_date FROM round r "
+                "JOIN import_log l ON l.id = r.import_id WHERE l.sha256 = :h "
+                "AND (CAST(:p AS text) IS NULL OR r.population = :p) ORDER BY r.id DESC LIMIT 1"
+            ),
+            {"h": sha256, "p": population},
+        )
+        .mappings()
+        .first()
+    )
     return dict(row) if row else None
 
 
@@ -93,11 +100,15 @@ def check_date(name: str, date: dt.date, allow_future: bool = False, today: dt.d
     """A reporting date before DTM began (2004) or in the future is a mistake in the file."""
     today = today or dt.date.today()
     if date < EARLIEST_DATE:
-        raise ImportRejected(f"{name}: reporting date {date.isoformat()} is before 2004, when DTM began; "
-                             "fix the date column or give --date")
+        raise ImportRejected(
+            f"{name}: reporting date {date.isoformat()} is before 2004, when DTM began; "
+            "fix the date column or give --date"
+        )
     if date > today and not allow_future:
-        raise ImportRejected(f"{name}: reporting date {date.isoformat()} is in the future (today is "
-                             f"{today.isoformat()}); fix the date column, give --date, or --allow-future-date")
+        raise ImportRejected(
+            f"{name}: reporting date {date.isoformat()} is in the future (today is "
+            f"{today.isoformat()}); fix the date column, give --date, or --allow-future-date"
+        )
 
 
 def _stage_rows(parsed: ParsedMasterlist):
@@ -107,11 +118,23 @@ def _stage_rows(parsed: ParsedMasterlist):
     dumps = json.dumps
     for r in parsed.records:
         yield (
-            r["row"], r.get("location_id"), r.get("place_id"), r.get("name_en"), r.get("name_ar"),
-            r.get("lat"), r.get("lon"), r.get("families"), r.get("individuals"),
-            dumps(r.get("origin") or {}, ensure_ascii=False), dumps(r.get("shelter") or {}, ensure_ascii=False),
-            dumps(r.get("period") or {}, ensure_ascii=False), dumps(r.get("extra") or {}, ensure_ascii=False),
-            r.get("governorate"), r.get("district"), r.get("admin1_pcode"), r.get("admin2_pcode"),
+            r["row"],
+            r.get("location_id"),
+            r.get("place_id"),
+            r.get("name_en"),
+            r.get("name_ar"),
+            r.get("lat"),
+            r.get("lon"),
+            r.get("families"),
+            r.get("individuals"),
+            dumps(r.get("origin") or {}, ensure_ascii=False),
+            dumps(r.get("shelter") or {}, ensure_ascii=False),
+            dumps(r.get("period") or {}, ensure_ascii=False),
+            dumps(r.get("extra") or {}, ensure_ascii=False),
+            r.get("governorate"),
+            r.get("district"),
+            r.get("admin1_pcode"),
+            r.get("admin2_pcode"),
             sorted(set(issues_by_row.get(r["row"], []))),
         )
 
@@ -168,16 +191,19 @@ def import_masterlist(
         rec.sha256 = opened.sha256
         with engine.begin() as conn:
             # one import per (country, population) at a time
-            conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"),
-                         {"k": f"round:{country}:{_lock_population(population)}"})
+            conn.execute(
+                text("SELECT pg_advisory_xact_lock(hashtext(:k))"),
+                {"k": f"round:{country}:{_lock_population(population)}"},
+            )
             # bulk statements: JIT compilation costs more than it saves here; sorts and hashes in memory
             conn.execute(text("SET LOCAL jit = off; SET LOCAL work_mem = '256MB'"))
             t = time.perf_counter()
             staged = None
             if try_fast:
                 try:
-                    res = fast_stage.stage_csv(conn, path, population, encoding=encoding, max_bytes=max_bytes,
-                                               file_name=file_name)
+                    res = fast_stage.stage_csv(
+                        conn, path, population, encoding=encoding, max_bytes=max_bytes, file_name=file_name
+                    )
                 except FastStageUnavailable as exc:
                     if fast:
                         raise ImportRejected(f"{name}: fast staging not possible: {exc}") from None
@@ -190,8 +216,17 @@ def import_masterlist(
                 else:
                     timings.update({f"fast_{k}": v for k, v in res.timings.items()})
                     timings["parse_s"] = res.timings.get("header_s", 0.0)
-                    staged = _Staged(res.file, res.population, res.format, res.sheet, res.reporting_date, res.rows,
-                                     res.issues, res.issue_count, "fast")
+                    staged = _Staged(
+                        res.file,
+                        res.population,
+                        res.format,
+                        res.sheet,
+                        res.reporting_date,
+                        res.rows,
+                        res.issues,
+                        res.issue_count,
+                        "fast",
+                    )
             if staged is None:
                 if parsed is None:
                     timings["fast_attempt_s"] = time.perf_counter() - t  # spent before falling back
@@ -199,29 +234,56 @@ def import_masterlist(
                     t = time.perf_counter()
                 create_stage_table(conn)
                 copy_rows(conn, "stage", STAGE_COLUMNS, _stage_rows(parsed))
-                staged = _Staged(parsed.file, parsed.population, parsed.format, parsed.sheet, parsed.reporting_date,
-                                 len(parsed.records), parsed.issues, len(parsed.issues),
-                                 fallback if try_fast else "python")
+                staged = _Staged(
+                    parsed.file,
+                    parsed.population,
+                    parsed.format,
+                    parsed.sheet,
+                    parsed.reporting_date,
+                    len(parsed.records),
+                    parsed.issues,
+                    len(parsed.issues),
+                    fallback if try_fast else "python",
+                )
             conn.execute(text("ANALYZE stage"))
             timings["stage_s"] = time.perf_counter() - t
 
             population = staged.population
             date = reporting_date or staged.reporting_date
             if date is None:
-                raise ImportRejected(f"{name}: no reporting date in the file (no date column); give one (--date YYYY-MM-DD)")
+                raise ImportRejected(
+                    f"{name}: no reporting date in the file (no date column); give one (--date YYYY-MM-DD)"
+                )
             check_date(name, date, allow_future_date)
             if taken_dates and date in taken_dates:
-                raise ImportRejected(f"{name}: reporting date {date.isoformat()} is also the date of "
-                                     f"{taken_dates[date]} in this import; one {population} round per date")
+                raise ImportRejected(
+                    f"{name}: reporting date {date.isoformat()} is also the date of "
+                    f"{taken_dates[date]} in this import; one {population} round per date"
+                )
             number = round_number if round_number is not None else round_number_for(country, population, date)
             rec.rows_read = staged.rows
-            rec.details = {"population": population, "round_number": number, "reporting_date": date.isoformat(),
-                           "format": staged.format, "sheet": staged.sheet, "parser_issues": staged.issue_count,
-                           "staging": staged.staging}
+            rec.details = {
+                "population": population,
+                "round_number": number,
+                "reporting_date": date.isoformat(),
+                "format": staged.format,
+                "sheet": staged.sheet,
+                "parser_issues": staged.issue_count,
+                "staging": staged.staging,
+            }
             result = _import_in_transaction(
-                conn, staged, rec, country=country, population=population, number=number, date=date,
-                placement_mode=placement_mode, correct_swapped=correct_swapped, household_size=household_size,
-                camp_household_size=camp_household_size, timings=timings,
+                conn,
+                staged,
+                rec,
+                country=country,
+                population=population,
+                number=number,
+                date=date,
+                placement_mode=placement_mode,
+                correct_swapped=correct_swapped,
+                household_size=household_size,
+                camp_household_size=camp_household_size,
+                timings=timings,
             )
         timings["total_s"] = time.perf_counter() - t0
         return result
@@ -235,8 +297,15 @@ def import_masterlist(
         files.close()
 
 
-def _parse(path: Path, population: str, sheet: str | None, encoding: str | None, max_bytes: int | None,
-           file_name: str | None, timings: dict) -> ParsedMasterlist:
+def _parse(
+    path: Path,
+    population: str,
+    sheet: str | None,
+    encoding: str | None,
+    max_bytes: int | None,
+    file_name: str | None,
+    timings: dict,
+) -> ParsedMasterlist:
     t = time.perf_counter()
     parsed = parse_masterlist(path, population, sheet=sheet, encoding=encoding, max_bytes=max_bytes)
     if file_name:
@@ -256,16 +325,25 @@ def _current_boundary_set(conn: Connection, country: str) -> int:
         text("SELECT id FROM boundary_set WHERE country = :c AND is_current"), {"c": country}
     ).scalar()
     if set_id is None:
-        raise ImportRejected(
-            f"no admin boundaries for {country}: import them first (dtm-atlas boundaries import ...)"
-        )
+        raise ImportRejected(f"no admin boundaries for {country}: import them first (dtm-atlas boundaries import ...)")
     return set_id
 
 
-def _import_in_transaction(conn: Connection, staged: _Staged, rec: ImportRecord, *, country: str,
-                           population: str, number: int | None, date: dt.date, placement_mode: str,
-                           correct_swapped: bool, household_size: int, camp_household_size: int,
-                           timings: dict) -> RoundImportResult:
+def _import_in_transaction(
+    conn: Connection,
+    staged: _Staged,
+    rec: ImportRecord,
+    *,
+    country: str,
+    population: str,
+    number: int | None,
+    date: dt.date,
+    placement_mode: str,
+    correct_swapped: bool,
+    household_size: int,
+    camp_household_size: int,
+    timings: dict,
+) -> RoundImportResult:
     """Everything after staging: the round row, placement, aggregation (``stage`` exists)."""
     set_id = _current_boundary_set(conn, country)
     # From here on imports take turns (whatever the population): each adds and attaches a
@@ -280,11 +358,17 @@ def _import_in_transaction(conn: Connection, staged: _Staged, rec: ImportRecord,
     ).scalar()
     if number is not None:
         other = conn.execute(
-            text("SELECT reporting_date FROM round WHERE country = :c AND population = :p AND round_number = :n "
-                 "AND reporting_date <> :d"), {"c": country, "p": population, "n": number, "d": date}).scalar()
+            text(
+                "SELECT reporting_date FROM round WHERE country = :c AND population = :p AND round_number = :n "
+                "AND reporting_date <> :d"
+            ),
+            {"c": country, "p": population, "n": number, "d": date},
+        ).scalar()
         if other is not None:
-            raise ImportRejected(f"{staged.file}: round number {number} is already the {population} round of "
-                                 f"{other.isoformat()}; a round number names one round (check --round)")
+            raise ImportRejected(
+                f"{staged.file}: round number {number} is already the {population} round of "
+                f"{other.isoformat()}; a round number names one round (check --round)"
+            )
     import_id = log_import(conn, rec, "committed")
     round_id = conn.execute(
         text(
@@ -294,17 +378,33 @@ def _import_in_transaction(conn: Connection, staged: _Staged, rec: ImportRecord,
             VALUES (:c, :p, :n, :d, :s, :i, :pl, :sw, :f) RETURNING id
             """
         ),
-        {"c": country, "p": population, "n": number, "d": date, "s": set_id, "i": import_id,
-         "pl": placement_mode, "sw": correct_swapped, "f": staged.file},
+        {
+            "c": country,
+            "p": population,
+            "n": number,
+            "d": date,
+            "s": set_id,
+            "i": import_id,
+            "pl": placement_mode,
+            "sw": correct_swapped,
+            "f": staged.file,
+        },
     ).scalar_one()
 
     t = time.perf_counter()
     crosswalk = Crosswalk.load(country, placement.boundary_rows(conn, set_id))
     placement.resolve_declared(conn, crosswalk, set_id)
     placement.create_round_table(conn, round_id)
-    placement.place(conn, round_id=round_id, country=country, set_id=set_id, mode=placement_mode,
-                    correct_swapped=correct_swapped, household_size=household_size,
-                    camp_household_size=camp_household_size)
+    placement.place(
+        conn,
+        round_id=round_id,
+        country=country,
+        set_id=set_id,
+        mode=placement_mode,
+        correct_swapped=correct_swapped,
+        household_size=household_size,
+        camp_household_size=camp_household_size,
+    )
     placement.attach_round_table(conn, round_id)
     placement.upsert_locations(conn, country=country, reporting_date=date)
     timings["place_s"] = time.perf_counter() - t
@@ -330,15 +430,27 @@ def _import_in_transaction(conn: Connection, staged: _Staged, rec: ImportRecord,
             "UPDATE import_log SET rows_accepted = :a, rows_flagged = :f, details = details || CAST(:d AS jsonb) "
             "WHERE id = :i"
         ),
-        {"a": totals["rows"], "f": flagged, "i": import_id,
-         "d": json.dumps({"round_id": round_id, "flags": flags})},
+        {"a": totals["rows"], "f": flagged, "i": import_id, "d": json.dumps({"round_id": round_id, "flags": flags})},
     )
     version = bump_data_version(conn)
     return RoundImportResult(
-        round_id=round_id, country=country, population=population, round_number=number, reporting_date=date,
-        file=staged.file, rows=totals["rows"], flagged_rows=flagged, flag_counts=flags,
-        unassigned={1: totals["u1"], 2: totals["u2"], 3: totals["u3"]}, families=int(totals["families"]),
-        individuals=int(totals["individuals"]), import_id=import_id, data_version=version,
-        placement=placement_mode, swap_corrected=correct_swapped, timings=timings, parser_issues=staged.issues,
+        round_id=round_id,
+        country=country,
+        population=population,
+        round_number=number,
+        reporting_date=date,
+        file=staged.file,
+        rows=totals["rows"],
+        flagged_rows=flagged,
+        flag_counts=flags,
+        unassigned={1: totals["u1"], 2: totals["u2"], 3: totals["u3"]},
+        families=int(totals["families"]),
+        individuals=int(totals["individuals"]),
+        import_id=import_id,
+        data_version=version,
+        placement=placement_mode,
+        swap_corrected=correct_swapped,
+        timings=timings,
+        parser_issues=staged.issues,
         staging=staged.staging,
     )

@@ -99,8 +99,14 @@ def _num(v, integer: bool):
     return int(f) if integer else f
 
 
-def import_sites(engine: Engine, path: str | Path, *, country: str = "IRQ", username: str | None = None,
-                 keep_duplicate_ids: bool = False) -> SiteImportResult:
+def import_sites(
+    engine: Engine,
+    path: str | Path,
+    *,
+    country: str = "IRQ",
+    username: str | None = None,
+    keep_duplicate_ids: bool = False,
+) -> SiteImportResult:
     """Upsert the sites of a file by site ID. A file whose sites are not identifiable (an
     empty or repeated ID) is rejected, unless ``keep_duplicate_ids``: a repeated ID's later
     rows are then kept as ``ID#ROW`` and each is reported (real lists have such mistakes)."""
@@ -122,8 +128,10 @@ def import_sites(engine: Engine, path: str | Path, *, country: str = "IRQ", user
                     break
         missing = [t for t in ("site_id", "lat", "lon") if t not in found]
         if missing:
-            raise SiteFileError(f"{path.name}: missing required column(s) {', '.join(missing)}; "
-                                f"found: {', '.join(c for c in df.columns if c != '__row')}")
+            raise SiteFileError(
+                f"{path.name}: missing required column(s) {', '.join(missing)}; "
+                f"found: {', '.join(c for c in df.columns if c != '__row')}"
+            )
         used = set(found.values()) | {"__row"}
         rows, issues, no_point = [], [], []
         ids: dict[str, int] = {}
@@ -137,12 +145,15 @@ def import_sites(engine: Engine, path: str | Path, *, country: str = "IRQ", user
                 continue
             if sid in ids:
                 if not keep_duplicate_ids:
-                    issues.append(f"row {line}: field {found['site_id']}: duplicate site ID {sid} "
-                                  f"(first on row {ids[sid]})")
+                    issues.append(
+                        f"row {line}: field {found['site_id']}: duplicate site ID {sid} (first on row {ids[sid]})"
+                    )
                     continue
                 kept = f"{sid}#{line}"
-                issues.append(f"row {line}: field {found['site_id']}: duplicate site ID {sid} (first on row "
-                              f"{ids[sid]}): kept as {kept}")
+                issues.append(
+                    f"row {line}: field {found['site_id']}: duplicate site ID {sid} (first on row "
+                    f"{ids[sid]}): kept as {kept}"
+                )
                 sid = kept
             ids[sid] = line
             vals = {}
@@ -152,26 +163,61 @@ def import_sites(engine: Engine, path: str | Path, *, country: str = "IRQ", user
                 except ValueError as exc:
                     issues.append(f"row {line}: field {found[key]}: not a number: {exc}")
                     vals[key] = None
-            if vals["lat"] is None or vals["lon"] is None or not (-90 <= vals["lat"] <= 90 and -180 <= vals["lon"] <= 180):
+            if (
+                vals["lat"] is None
+                or vals["lon"] is None
+                or not (-90 <= vals["lat"] <= 90 and -180 <= vals["lon"] <= 180)
+            ):
                 no_point.append(line)
                 vals["lat"] = vals["lon"] = None
             extra = {k: (None if v is None else str(v)) for k, v in rec_row.items() if k not in used}
-            rows.append((country, sid, _txt(rec_row.get(found.get("name_en"))), _txt(rec_row.get(found.get("name_ar"))),
-                         _txt(rec_row.get(found.get("site_type"))), _txt(rec_row.get(found.get("status"))),
-                         vals["households"], vals["individuals"], vals["lon"], vals["lat"],
-                         json.dumps(extra, ensure_ascii=False)))
+            rows.append(
+                (
+                    country,
+                    sid,
+                    _txt(rec_row.get(found.get("name_en"))),
+                    _txt(rec_row.get(found.get("name_ar"))),
+                    _txt(rec_row.get(found.get("site_type"))),
+                    _txt(rec_row.get(found.get("status"))),
+                    vals["households"],
+                    vals["individuals"],
+                    vals["lon"],
+                    vals["lat"],
+                    json.dumps(extra, ensure_ascii=False),
+                )
+            )
         if any("site ID" in i and "kept as" not in i for i in issues):
             raise SiteFileError(f"{path.name}: rejected, sites must be identifiable:\n  " + "\n  ".join(issues))
         rec.rows_read = len(df)
         with engine.begin() as conn:
             import_id = log_import(conn, rec, "committed")
-            conn.execute(text(
-                "CREATE TEMP TABLE site_stage (country text, site_id text, name_en text, name_ar text, site_type text, "
-                "status text, households integer, individuals integer, lon float8, lat float8, extra jsonb) ON COMMIT DROP"))
-            copy_rows(conn, "site_stage", ["country", "site_id", "name_en", "name_ar", "site_type", "status",
-                                           "households", "individuals", "lon", "lat", "extra"], rows)
-            n = conn.execute(text(
-                """
+            conn.execute(
+                text(
+                    "CREATE TEMP TABLE site_stage (country text, site_id text, name_en text, name_ar text, site_type text, "
+                    "status text, households integer, individuals integer, lon float8, lat float8, extra jsonb) ON COMMIT DROP"
+                )
+            )
+            copy_rows(
+                conn,
+                "site_stage",
+                [
+                    "country",
+                    "site_id",
+                    "name_en",
+                    "name_ar",
+                    "site_type",
+                    "status",
+                    "households",
+                    "individuals",
+                    "lon",
+                    "lat",
+                    "extra",
+                ],
+                rows,
+            )
+            n = conn.execute(
+                text(
+                    """
                 INSERT INTO site (country, site_id, name_en, name_ar, site_type, status, households, individuals, geom,
                                   adm1, adm2, adm3, extra, import_id)
                 SELECT s.country, s.site_id, s.name_en, s.name_ar, s.site_type, s.status, s.households, s.individuals,
@@ -189,10 +235,21 @@ def import_sites(engine: Engine, path: str | Path, *, country: str = "IRQ", user
                   status = EXCLUDED.status, households = EXCLUDED.households, individuals = EXCLUDED.individuals,
                   geom = EXCLUDED.geom, adm1 = EXCLUDED.adm1, adm2 = EXCLUDED.adm2, adm3 = EXCLUDED.adm3,
                   extra = EXCLUDED.extra, import_id = EXCLUDED.import_id
-                """), {"i": import_id}).rowcount
-            conn.execute(text("UPDATE import_log SET rows_accepted = :n, rows_flagged = :f, details = CAST(:d AS jsonb) WHERE id = :i"),
-                         {"n": n, "f": len(issues) + len(no_point), "i": import_id,
-                          "d": json.dumps({"issues": issues, "rows_without_point": no_point})})
+                """
+                ),
+                {"i": import_id},
+            ).rowcount
+            conn.execute(
+                text(
+                    "UPDATE import_log SET rows_accepted = :n, rows_flagged = :f, details = CAST(:d AS jsonb) WHERE id = :i"
+                ),
+                {
+                    "n": n,
+                    "f": len(issues) + len(no_point),
+                    "i": import_id,
+                    "d": json.dumps({"issues": issues, "rows_without_point": no_point}),
+                },
+            )
             version = bump_data_version(conn)
         return SiteImportResult(path.name, len(df), n, no_point, issues, version)
     except Exception as exc:

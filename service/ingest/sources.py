@@ -69,12 +69,18 @@ def open_list(path: Path, name: str | None = None) -> Iterator[Opened]:
         else:
             try:
                 with zipfile.ZipFile(path) as zf:
-                    lists = [i for i in zf.infolist() if not i.is_dir() and i.filename.lower().endswith(LIST_SUFFIXES)
-                             and not Path(i.filename).name.startswith(("._", "~$"))]
+                    lists = [
+                        i
+                        for i in zf.infolist()
+                        if not i.is_dir()
+                        and i.filename.lower().endswith(LIST_SUFFIXES)
+                        and not Path(i.filename).name.startswith(("._", "~$"))
+                    ]
                     if len(lists) != 1:
                         found = ", ".join(i.filename for i in zf.infolist() if not i.is_dir()) or "nothing"
-                        raise MasterlistError(name, f"a .zip must hold exactly one .csv or .xlsx master list; "
-                                                    f"it holds {found}")
+                        raise MasterlistError(
+                            name, f"a .zip must hold exactly one .csv or .xlsx master list; it holds {found}"
+                        )
                     inner = tmp / Path(lists[0].filename).name
                     with zf.open(lists[0]) as src, open(inner, "wb") as dst:
                         shutil.copyfileobj(src, dst, 1 << 20)

@@ -33,10 +33,24 @@ BREAKDOWNS: tuple[str, ...] = ("origin", "shelter", "period")
 
 #: ``stage``: one row per kept source row (blank rows are skipped).
 STAGE_TYPES: dict[str, str] = {
-    "source_row": "integer", "location_id": "text", "place_id": "text", "name_en": "text", "name_ar": "text",
-    "lat": "double precision", "lon": "double precision", "families": "integer", "individuals": "integer",
-    "origin": "jsonb", "shelter": "jsonb", "period": "jsonb", "extra": "jsonb",
-    "gov_name": "text", "dist_name": "text", "adm1_code": "text", "adm2_code": "text", "issues": "text[]",
+    "source_row": "integer",
+    "location_id": "text",
+    "place_id": "text",
+    "name_en": "text",
+    "name_ar": "text",
+    "lat": "double precision",
+    "lon": "double precision",
+    "families": "integer",
+    "individuals": "integer",
+    "origin": "jsonb",
+    "shelter": "jsonb",
+    "period": "jsonb",
+    "extra": "jsonb",
+    "gov_name": "text",
+    "dist_name": "text",
+    "adm1_code": "text",
+    "adm2_code": "text",
+    "issues": "text[]",
 }
 STAGE_COLUMNS: list[str] = list(STAGE_TYPES)
 
@@ -175,8 +189,15 @@ def show_cell(v: object) -> str:
     return repr(v)
 
 
-def issue_message(kind: str, label: str, shown: str = "", *, limit: float | None = None,
-                  location_id: str | None = None, first_line: int | str | None = None) -> str:
+def issue_message(
+    kind: str,
+    label: str,
+    shown: str = "",
+    *,
+    limit: float | None = None,
+    location_id: str | None = None,
+    first_line: int | str | None = None,
+) -> str:
     """The message of a row issue, the same from both paths. ``kind`` is an issue code or
     ``coord_nan``/``coord_out``; ``shown`` the cell as :func:`show_cell` writes it."""
     if kind == "missing_id":
@@ -201,9 +222,24 @@ def issue_message(kind: str, label: str, shown: str = "", *, limit: float | None
 # --------------------------------------------------------------------------- the reporting date
 
 _DATE_FORMATS: tuple[str, ...] = (
-    "%b %d, %Y", "%B %d, %Y", "%b %d %Y", "%B %d %Y", "%Y-%m-%d", "%d/%m/%Y", "%m/%d/%Y",
-    "%d-%m-%Y", "%d.%m.%Y", "%Y/%m/%d", "%d %b %Y", "%d %B %Y", "%d-%b-%Y", "%d-%b-%y",
-    "%d/%m/%y", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y%m%d",
+    "%b %d, %Y",
+    "%B %d, %Y",
+    "%b %d %Y",
+    "%B %d %Y",
+    "%Y-%m-%d",
+    "%d/%m/%Y",
+    "%m/%d/%Y",
+    "%d-%m-%Y",
+    "%d.%m.%Y",
+    "%Y/%m/%d",
+    "%d %b %Y",
+    "%d %B %Y",
+    "%d-%b-%Y",
+    "%d-%b-%y",
+    "%d/%m/%y",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y%m%d",
 )
 
 

@@ -30,6 +30,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from sqlalchemy import Connection, text
+
 from service.core.constants import UNASSIGNED
 from service.core.importlog import data_version
 
@@ -112,8 +113,10 @@ def _ancestor_joins(level: int, child: str = "u") -> str:
     """LEFT JOINs p{k} = the level-k ancestor of ``child`` (a level-``level`` admin_unit), k < level, k >= 1."""
     joins, below = [], child
     for k in range(level - 1, 0, -1):
-        joins.append(f"LEFT JOIN admin_unit p{k} ON p{k}.boundary_set_id = {child}.boundary_set_id "
-                     f"AND p{k}.pcode = {below}.parent_pcode")
+        joins.append(
+            f"LEFT JOIN admin_unit p{k} ON p{k}.boundary_set_id = {child}.boundary_set_id "
+            f"AND p{k}.pcode = {below}.parent_pcode"
+        )
         below = f"p{k}"
     return "\n".join(joins)
 
@@ -129,80 +132,193 @@ def _admin(level: int) -> Dataset:
     tag = _unit_tag(level)
     fields = [
         Field("pcode", "u.pcode", "str", "pcode", f"{tag}+code", "P-code (OCHA COD-AB form, e.g. IQG07Q02)"),
-        Field("dtm_pcode", _dtm_pcode("u"), "str", "dtm_pcode", f"{tag}+code+dtm", "P-code in the DTM API form (IRQ-G07Q02)"),
+        Field(
+            "dtm_pcode",
+            _dtm_pcode("u"),
+            "str",
+            "dtm_pcode",
+            f"{tag}+code+dtm",
+            "P-code in the DTM API form (IRQ-G07Q02)",
+        ),
         Field("name_en", "u.name_en", "str", "name_en", f"{tag}+name+i_en", "English name"),
         Field("name_ar", "u.name_ar", "str", "name_ar", f"{tag}+name+i_ar", "Arabic name"),
     ]
     if level >= 1:
-        fields.append(Field("parent_pcode", "u.parent_pcode", "str", "parent_pc", f"{_unit_tag(level - 1)}+code",
-                            "P-code of the parent unit"))
+        fields.append(
+            Field(
+                "parent_pcode",
+                "u.parent_pcode",
+                "str",
+                "parent_pc",
+                f"{_unit_tag(level - 1)}+code",
+                "P-code of the parent unit",
+            )
+        )
     fields += [
         Field("level", "u.level", "int", "level", "#meta+level", "Admin level (0 country .. 3 sub-district)"),
-        Field("valid_on", "u.valid_on", "date", "valid_on", "#date+valid_on", "Date the boundaries are valid from (COD-AB validOn)"),
-        Field("area_km2", "round(u.area_km2::numeric, 3)::float8", "float", "area_km2", "#meta+area+km2", "Area in km² (geodesic)"),
+        Field(
+            "valid_on",
+            "u.valid_on",
+            "date",
+            "valid_on",
+            "#date+valid_on",
+            "Date the boundaries are valid from (COD-AB validOn)",
+        ),
+        Field(
+            "area_km2",
+            "round(u.area_km2::numeric, 3)::float8",
+            "float",
+            "area_km2",
+            "#meta+area+km2",
+            "Area in km² (geodesic)",
+        ),
     ]
-    filters = [Filter("pcode", "u.pcode = :v", "pcode", "this unit (P-code, any form)"),
-               Filter("country", "u.country = :v", "country", "ISO3 country code")]
+    filters = [
+        Filter("pcode", "u.pcode = :v", "pcode", "this unit (P-code, any form)"),
+        Filter("country", "u.country = :v", "country", "ISO3 country code"),
+    ]
     if level >= 1:
         filters.append(Filter("parent", "u.parent_pcode = :v", "pcode", "units whose parent is this P-code"))
-    filters += [Filter(f"adm{k}", f"p{k}.pcode = :v", "pcode", f"units within this level-{k} unit")
-                for k in range(1, level)]
+    filters += [
+        Filter(f"adm{k}", f"p{k}.pcode = :v", "pcode", f"units within this level-{k} unit") for k in range(1, level)
+    ]
     return Dataset(
-        key=f"admin{level}", kind="admin", level=level, per_round=False,
+        key=f"admin{level}",
+        kind="admin",
+        level=level,
+        per_round=False,
         title=f"Admin level {level} ({LEVEL_NAMES[level]}) boundaries",
         description=f"Admin level {level} units ({LEVEL_NAMES[level]}) of the current boundary set (OCHA COD-AB), "
-                    "with English and Arabic names and P-codes.",
-        geometry_type="MultiPolygon", geom_sql="u.geom", id_sql="u.pcode", id_type="str",
-        from_sql="admin_unit u JOIN boundary_set bs ON bs.id = u.boundary_set_id AND bs.is_current\n" + _ancestor_joins(level),
-        where_sql=f"u.level = {level}", order_sql="u.country, u.pcode",
-        fields=tuple(fields), filters=tuple(filters), temporal_sql="u.valid_on",
+        "with English and Arabic names and P-codes.",
+        geometry_type="MultiPolygon",
+        geom_sql="u.geom",
+        id_sql="u.pcode",
+        id_type="str",
+        from_sql="admin_unit u JOIN boundary_set bs ON bs.id = u.boundary_set_id AND bs.is_current\n"
+        + _ancestor_joins(level),
+        where_sql=f"u.level = {level}",
+        order_sql="u.country, u.pcode",
+        fields=tuple(fields),
+        filters=tuple(filters),
+        temporal_sql="u.valid_on",
     )
 
 
 def _figures(level: int) -> Dataset:
     tag = _unit_tag(level)
     fields = [
-        Field("pcode", "uf.pcode", "str", "pcode", f"{tag}+code", f"P-code of the {LEVEL_NAMES[level]} ({UNASSIGNED}: locations not placed in one)"),
+        Field(
+            "pcode",
+            "uf.pcode",
+            "str",
+            "pcode",
+            f"{tag}+code",
+            f"P-code of the {LEVEL_NAMES[level]} ({UNASSIGNED}: locations not placed in one)",
+        ),
         Field("dtm_pcode", _dtm_pcode("u"), "str", "dtm_pcode", f"{tag}+code+dtm", "P-code in the DTM API form"),
-        Field("name_en", f"coalesce(u.name_en, CASE WHEN uf.pcode = '{UNASSIGNED}' THEN 'Unassigned' END)", "str",
-              "name_en", f"{tag}+name+i_en", "English name"),
+        Field(
+            "name_en",
+            f"coalesce(u.name_en, CASE WHEN uf.pcode = '{UNASSIGNED}' THEN 'Unassigned' END)",
+            "str",
+            "name_en",
+            f"{tag}+name+i_en",
+            "English name",
+        ),
         Field("name_ar", "u.name_ar", "str", "name_ar", f"{tag}+name+i_ar", "Arabic name"),
     ]
     for k in range(1, level):
-        fields += [Field(f"adm{k}_pcode", f"p{k}.pcode", "str", f"adm{k}_pcode", f"#adm{k}+code", f"P-code of the {LEVEL_NAMES[k]}"),
-                   Field(f"adm{k}_name", f"p{k}.name_en", "str", f"adm{k}_name", f"#adm{k}+name", f"English name of the {LEVEL_NAMES[k]}")]
+        fields += [
+            Field(
+                f"adm{k}_pcode",
+                f"p{k}.pcode",
+                "str",
+                f"adm{k}_pcode",
+                f"#adm{k}+code",
+                f"P-code of the {LEVEL_NAMES[k]}",
+            ),
+            Field(
+                f"adm{k}_name",
+                f"p{k}.name_en",
+                "str",
+                f"adm{k}_name",
+                f"#adm{k}+name",
+                f"English name of the {LEVEL_NAMES[k]}",
+            ),
+        ]
     fields += [
         Field("families", "uf.families", "int", "families", "#affected+{pop}+hh", "Families (households)"),
         Field("individuals", "uf.individuals", "int", "indiv", "#affected+{pop}+ind", "Individuals"),
         Field("locations", "uf.locations", "int", "locations", "#meta+locations+num", "Locations reporting"),
-        Field("change_individuals", "uf.change_individuals", "int", "chg_ind", "#affected+{pop}+ind+change",
-              "Change in individuals since the previous round of the population"),
-        Field("change_pct", "uf.change_pct", "float", "change_pct", "#affected+{pop}+ind+change+pct",
-              "Change in individuals since the previous round, percent"),
-        Field("change_12m_individuals", "uf.change_12m_individuals", "int", "chg12_ind", "#affected+{pop}+ind+change+12m",
-              "Change in individuals over 12 months (against the round closest to one year earlier)"),
-        Field("change_12m_pct", "uf.change_12m_pct", "float", "chg12_pct", "#affected+{pop}+ind+change+pct+12m",
-              "Change in individuals over 12 months, percent"),
-        Field("share_national", "uf.share_national", "float", "share_nat", "#affected+{pop}+ind+pct+national",
-              "Share of the national total of individuals (0-1)"),
+        Field(
+            "change_individuals",
+            "uf.change_individuals",
+            "int",
+            "chg_ind",
+            "#affected+{pop}+ind+change",
+            "Change in individuals since the previous round of the population",
+        ),
+        Field(
+            "change_pct",
+            "uf.change_pct",
+            "float",
+            "change_pct",
+            "#affected+{pop}+ind+change+pct",
+            "Change in individuals since the previous round, percent",
+        ),
+        Field(
+            "change_12m_individuals",
+            "uf.change_12m_individuals",
+            "int",
+            "chg12_ind",
+            "#affected+{pop}+ind+change+12m",
+            "Change in individuals over 12 months (against the round closest to one year earlier)",
+        ),
+        Field(
+            "change_12m_pct",
+            "uf.change_12m_pct",
+            "float",
+            "chg12_pct",
+            "#affected+{pop}+ind+change+pct+12m",
+            "Change in individuals over 12 months, percent",
+        ),
+        Field(
+            "share_national",
+            "uf.share_national",
+            "float",
+            "share_nat",
+            "#affected+{pop}+ind+pct+national",
+            "Share of the national total of individuals (0-1)",
+        ),
         Field("round_number", "r.round_number", "int", "round_num", "#round+code", "DTM round number"),
         Field("population", "r.population", "str", "population", "#meta+population", "idp or returnee"),
-        Field("reporting_date", "r.reporting_date", "date", "rep_date", "#date+reported", "Reporting date of the round"),
+        Field(
+            "reporting_date", "r.reporting_date", "date", "rep_date", "#date+reported", "Reporting date of the round"
+        ),
     ]
     filters = [Filter("pcode", "uf.pcode = :v", "pcode", "this unit (P-code, any form)")]
-    filters += [Filter(f"adm{k}", f"p{k}.pcode = :v", "pcode", f"units within this level-{k} unit") for k in range(1, level)]
+    filters += [
+        Filter(f"adm{k}", f"p{k}.pcode = :v", "pcode", f"units within this level-{k} unit") for k in range(1, level)
+    ]
     return Dataset(
-        key=f"figures-adm{level}", kind="figures", level=level, per_round=True,
+        key=f"figures-adm{level}",
+        kind="figures",
+        level=level,
+        per_round=True,
         title=f"Displacement figures per {LEVEL_NAMES[level]} (admin {level})",
         description=f"Families, individuals and locations of a round per admin level {level} unit ({LEVEL_NAMES[level]}), "
-                    "with the change since the previous round and the share of the national total, on the unit's polygon.",
-        geometry_type="MultiPolygon", geom_sql="u.geom", id_sql="uf.pcode", id_type="str",
+        "with the change since the previous round and the share of the national total, on the unit's polygon.",
+        geometry_type="MultiPolygon",
+        geom_sql="u.geom",
+        id_sql="uf.pcode",
+        id_type="str",
         from_sql="unit_figure uf JOIN round r ON r.id = uf.round_id\n"
-                 "LEFT JOIN admin_unit u ON u.boundary_set_id = r.boundary_set_id AND u.pcode = uf.pcode\n"
-                 + _ancestor_joins(level),
+        "LEFT JOIN admin_unit u ON u.boundary_set_id = r.boundary_set_id AND u.pcode = uf.pcode\n"
+        + _ancestor_joins(level),
         where_sql=f"uf.round_id = :round_id AND uf.level = {level}",
         order_sql=f"uf.pcode = '{UNASSIGNED}', uf.pcode",
-        fields=tuple(fields), filters=tuple(filters), temporal_sql="r.reporting_date",
+        fields=tuple(fields),
+        filters=tuple(filters),
+        temporal_sql="r.reporting_date",
         bucket_sql=f"uf.pcode = '{UNASSIGNED}'",
     )
 
@@ -210,26 +326,54 @@ def _figures(level: int) -> Dataset:
 def _adm_fields(alias: str) -> list[Field]:
     out = []
     for k in (1, 2, 3):
-        out += [Field(f"adm{k}_pcode", f"{alias}.adm{k}", "str", f"adm{k}_pcode", f"#adm{k}+code", f"P-code of the {LEVEL_NAMES[k]}"),
-                Field(f"adm{k}_name", f"a{k}.name_en", "str", f"adm{k}_name", f"#adm{k}+name", f"English name of the {LEVEL_NAMES[k]}")]
+        out += [
+            Field(
+                f"adm{k}_pcode",
+                f"{alias}.adm{k}",
+                "str",
+                f"adm{k}_pcode",
+                f"#adm{k}+code",
+                f"P-code of the {LEVEL_NAMES[k]}",
+            ),
+            Field(
+                f"adm{k}_name",
+                f"a{k}.name_en",
+                "str",
+                f"adm{k}_name",
+                f"#adm{k}+name",
+                f"English name of the {LEVEL_NAMES[k]}",
+            ),
+        ]
     return out
 
 
 def _adm_joins(alias: str, set_id_sql: str) -> str:
     """The units a1..a3 named by ``_adm_fields``, in the boundary set ``set_id_sql``."""
-    return "".join(f"\n        LEFT JOIN admin_unit a{k} ON a{k}.boundary_set_id = {set_id_sql} AND a{k}.pcode = {alias}.adm{k}"
-                   for k in (1, 2, 3))
+    return "".join(
+        f"\n        LEFT JOIN admin_unit a{k} ON a{k}.boundary_set_id = {set_id_sql} AND a{k}.pcode = {alias}.adm{k}"
+        for k in (1, 2, 3)
+    )
 
 
 def _lonlat_fields(alias: str) -> list[Field]:
-    return [Field(name, f"round(ST_{axis}({alias}.geom)::numeric, {GEOJSON_DECIMALS})::float8", "float", name,
-                  f"#geo+{name[:3]}", f"{name.capitalize()} (WGS 84)")
-            for name, axis in (("latitude", "Y"), ("longitude", "X"))]
+    return [
+        Field(
+            name,
+            f"round(ST_{axis}({alias}.geom)::numeric, {GEOJSON_DECIMALS})::float8",
+            "float",
+            name,
+            f"#geo+{name[:3]}",
+            f"{name.capitalize()} (WGS 84)",
+        )
+        for name, axis in (("latitude", "Y"), ("longitude", "X"))
+    ]
 
 
 def _adm_filters(alias: str) -> list[Filter]:
-    return [Filter("pcode", f":v IN ({alias}.adm1, {alias}.adm2, {alias}.adm3)", "pcode", "within this unit of any level"),
-            *(Filter(f"adm{k}", f"{alias}.adm{k} = :v", "pcode", f"within this {LEVEL_NAMES[k]}") for k in (1, 2, 3))]
+    return [
+        Filter("pcode", f":v IN ({alias}.adm1, {alias}.adm2, {alias}.adm3)", "pcode", "within this unit of any level"),
+        *(Filter(f"adm{k}", f"{alias}.adm{k} = :v", "pcode", f"within this {LEVEL_NAMES[k]}") for k in (1, 2, 3)),
+    ]
 
 
 def _location_fragility_class() -> str:
@@ -239,16 +383,22 @@ def _location_fragility_class() -> str:
 
 
 LOCATIONS = Dataset(
-    key="locations", kind="locations", per_round=True,
+    key="locations",
+    kind="locations",
+    per_round=True,
     title="Locations",
     description="The locations of a round (villages, neighbourhoods, camps) with their families and individuals, "
-                "the units they were placed in, how they were placed and their quality flags. Duplicated location IDs "
-                "are kept (and flagged), as in the master list.",
-    geometry_type="Point", geom_sql="f.geom", id_sql="f.id", id_type="int",
+    "the units they were placed in, how they were placed and their quality flags. Duplicated location IDs "
+    "are kept (and flagged), as in the master list.",
+    geometry_type="Point",
+    geom_sql="f.geom",
+    id_sql="f.id",
+    id_type="int",
     from_sql="""location_figure f JOIN round r ON r.id = f.round_id
         LEFT JOIN location l ON l.country = f.country AND l.location_id = f.location_id"""
-             + _adm_joins("f", "r.boundary_set_id"),
-    where_sql="f.round_id = :round_id", order_sql="f.id",
+    + _adm_joins("f", "r.boundary_set_id"),
+    where_sql="f.round_id = :round_id",
+    order_sql="f.id",
     fields=(
         Field("location_id", "f.location_id", "str", "loc_id", "#loc+code", "DTM location ID"),
         Field("place_id", "l.place_id", "str", "place_id", "#loc+code+place", "DTM place ID"),
@@ -258,14 +408,35 @@ LOCATIONS = Dataset(
         Field("individuals", "f.individuals", "int", "indiv", "#affected+{pop}+ind", "Individuals"),
         *_adm_fields("f"),
         *_lonlat_fields("f"),
-        Field("placement", "f.placement", "str", "placement", "#meta+placement",
-              "How the location was placed in units: declared (DTM's governorate/district) or spatial (point in polygon)"),
-        Field("flags", "nullif(array_to_string(f.flags, ';'), '')", "str", "flags", "#meta+flags", "Quality flags, ';'-separated"),
-        Field("fragility_class", _location_fragility_class(), "str", "frag_class", "#indicator+fragility+class",
-              "Fragility class of the location's sub-district (stored default run of the round; empty when none)"),
+        Field(
+            "placement",
+            "f.placement",
+            "str",
+            "placement",
+            "#meta+placement",
+            "How the location was placed in units: declared (DTM's governorate/district) or spatial (point in polygon)",
+        ),
+        Field(
+            "flags",
+            "nullif(array_to_string(f.flags, ';'), '')",
+            "str",
+            "flags",
+            "#meta+flags",
+            "Quality flags, ';'-separated",
+        ),
+        Field(
+            "fragility_class",
+            _location_fragility_class(),
+            "str",
+            "frag_class",
+            "#indicator+fragility+class",
+            "Fragility class of the location's sub-district (stored default run of the round; empty when none)",
+        ),
         Field("round_number", "r.round_number", "int", "round_num", "#round+code", "DTM round number"),
         Field("population", "r.population", "str", "population", "#meta+population", "idp or returnee"),
-        Field("reporting_date", "r.reporting_date", "date", "rep_date", "#date+reported", "Reporting date of the round"),
+        Field(
+            "reporting_date", "r.reporting_date", "date", "rep_date", "#date+reported", "Reporting date of the round"
+        ),
     ),
     filters=(
         Filter("location_id", "f.location_id = :v", "text", "DTM location ID"),
@@ -277,18 +448,31 @@ LOCATIONS = Dataset(
 )
 
 SITES = Dataset(
-    key="sites", kind="sites", per_round=False,
+    key="sites",
+    kind="sites",
+    per_round=False,
     title="Sites",
     description="Camps, informal settlements and collective centres, with households and individuals and the units "
-                "(current boundaries) they lie in.",
-    geometry_type="Point", geom_sql="s.geom", id_sql="s.site_id", id_type="str",
+    "(current boundaries) they lie in.",
+    geometry_type="Point",
+    geom_sql="s.geom",
+    id_sql="s.site_id",
+    id_type="str",
     from_sql="site s LEFT JOIN boundary_set bs ON bs.country = s.country AND bs.is_current" + _adm_joins("s", "bs.id"),
-    where_sql="true", order_sql="s.country, s.site_id",
+    where_sql="true",
+    order_sql="s.country, s.site_id",
     fields=(
         Field("site_id", "s.site_id", "str", "site_id", "#loc+code", "Site ID"),
         Field("name_en", "s.name_en", "str", "name_en", "#loc+name+i_en", "Site name, English"),
         Field("name_ar", "s.name_ar", "str", "name_ar", "#loc+name+i_ar", "Site name, Arabic"),
-        Field("site_type", "s.site_type", "str", "site_type", "#loc+type", "Camp, informal settlement, collective centre ..."),
+        Field(
+            "site_type",
+            "s.site_type",
+            "str",
+            "site_type",
+            "#loc+type",
+            "Camp, informal settlement, collective centre ...",
+        ),
         Field("status", "s.status", "str", "status", "#status", "Site status"),
         Field("households", "s.households", "int", "households", "#affected+hh", "Households"),
         Field("individuals", "s.individuals", "int", "indiv", "#affected+ind", "Individuals"),
@@ -305,8 +489,7 @@ SITES = Dataset(
 )
 
 DATASETS: dict[str, Dataset] = {
-    ds.key: ds
-    for ds in (*(_admin(lvl) for lvl in range(4)), LOCATIONS, SITES, *(_figures(lvl) for lvl in (1, 2, 3)))
+    ds.key: ds for ds in (*(_admin(lvl) for lvl in range(4)), LOCATIONS, SITES, *(_figures(lvl) for lvl in (1, 2, 3)))
 }
 
 
@@ -388,13 +571,14 @@ class Selection:
             params["fid"] = self.fid
         return " AND ".join(conds), params
 
-    def sql(self, mode: Literal["values", "table", "geojson", "kml"], limit: int | None = None,
-            offset: int = 0) -> tuple[str, dict]:
+    def sql(
+        self, mode: Literal["values", "table", "geojson", "kml"], limit: int | None = None, offset: int = 0
+    ) -> tuple[str, dict]:
         """``values``: id, fields..., WKB; ``table``: id, fields...; ``geojson``: one Feature text per row;
         ``kml``: id, fields..., KML geometry."""
         ds = self.dataset
         where, params = self.where()
-        cols = [f"{ds.id_sql} AS fid"] + [f"{f.sql} AS \"{f.name}\"" for f in ds.fields]
+        cols = [f"{ds.id_sql} AS fid"] + [f'{f.sql} AS "{f.name}"' for f in ds.fields]
         if mode == "values":
             cols.append(f"ST_AsBinary({ds.geom_sql}) AS wkb")
         elif mode == "kml":
@@ -403,14 +587,16 @@ class Selection:
             # row_to_json keeps the field order and writes compact JSON (json_build_object adds spaces)
             props = ", ".join(f'{f.sql} AS "{f.name}"' for f in ds.fields)
             cols = [
-                "'{\"type\":\"Feature\",\"id\":' || to_json(" + ds.id_sql + ")::text"
+                '\'{"type":"Feature","id":\' || to_json(' + ds.id_sql + ")::text"
                 f" || ',\"geometry\":' || coalesce(ST_AsGeoJSON({ds.geom_sql}, {GEOJSON_DECIMALS}), 'null')"
                 f" || ',\"properties\":' || (SELECT row_to_json(p) FROM (SELECT {props}) p)::text || '}}' AS feature"
             ]
         if limit is not None:
             # page on the row ids first, so that the projection (GeoJSON, names) is computed for the page only
-            where += (f" AND {ds.id_sql} IN (SELECT {ds.id_sql} FROM {ds.from_sql} WHERE {where} "
-                      f"ORDER BY {ds.order_sql} LIMIT :limit OFFSET :offset)")
+            where += (
+                f" AND {ds.id_sql} IN (SELECT {ds.id_sql} FROM {ds.from_sql} WHERE {where} "
+                f"ORDER BY {ds.order_sql} LIMIT :limit OFFSET :offset)"
+            )
             params.update(limit=limit, offset=offset)
         return f"SELECT {', '.join(cols)} FROM {ds.from_sql} WHERE {where} ORDER BY {ds.order_sql}", params
 
@@ -420,14 +606,20 @@ class Selection:
 
     def count_without_geometry(self, conn: Connection) -> int:
         where, params = self.where()
-        return conn.execute(text(f"SELECT count(*) FROM {self.dataset.from_sql} WHERE {where} "
-                                 f"AND {self.dataset.geom_sql} IS NULL"), params).scalar_one()
+        return conn.execute(
+            text(f"SELECT count(*) FROM {self.dataset.from_sql} WHERE {where} AND {self.dataset.geom_sql} IS NULL"),
+            params,
+        ).scalar_one()
 
     def extent(self, conn: Connection) -> list[float] | None:
         where, params = self.where()
-        row = conn.execute(text(
-            f"SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
-            f"(SELECT ST_Extent({self.dataset.geom_sql}) AS e FROM {self.dataset.from_sql} WHERE {where}) x"), params).one()
+        row = conn.execute(
+            text(
+                f"SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
+                f"(SELECT ST_Extent({self.dataset.geom_sql}) AS e FROM {self.dataset.from_sql} WHERE {where}) x"
+            ),
+            params,
+        ).one()
         return None if row[0] is None else [round(v, 6) for v in row]
 
     def temporal_extent(self, conn: Connection) -> list[str | None] | None:
@@ -438,12 +630,20 @@ class Selection:
             d = self.round["reporting_date"].isoformat()
             return [d, d]
         where, params = self.where()
-        lo, hi = conn.execute(text(f"SELECT min({ds.temporal_sql}), max({ds.temporal_sql}) FROM {ds.from_sql} WHERE {where}"),
-                              params).one()
+        lo, hi = conn.execute(
+            text(f"SELECT min({ds.temporal_sql}), max({ds.temporal_sql}) FROM {ds.from_sql} WHERE {where}"), params
+        ).one()
         return None if lo is None else [lo.isoformat(), hi.isoformat()]
 
-    def batches(self, conn: Connection, mode: Literal["values", "table", "geojson", "kml"], *,
-                limit: int | None = None, offset: int = 0, batch: int = BATCH_ROWS) -> Iterator[Sequence]:
+    def batches(
+        self,
+        conn: Connection,
+        mode: Literal["values", "table", "geojson", "kml"],
+        *,
+        limit: int | None = None,
+        offset: int = 0,
+        batch: int = BATCH_ROWS,
+    ) -> Iterator[Sequence]:
         """Rows in batches from a server-side cursor (memory stays at one batch)."""
         sql, params = self.sql(mode, limit, offset)
         # a cursor's plan favours the first rows (cursor_tuple_fraction 0.1: nested loops); we read them all
@@ -458,26 +658,35 @@ class Selection:
 
 # ------------------------------------------------------------------------------ metadata
 def bucket_totals(conn: Connection, round_id: int, level: int) -> dict | None:
-    row = conn.execute(
-        text("SELECT families, individuals, locations FROM unit_figure WHERE round_id = :r AND level = :l AND pcode = :u"),
-        {"r": round_id, "l": level, "u": UNASSIGNED},
-    ).mappings().first()
+    row = (
+        conn.execute(
+            text(
+                "SELECT families, individuals, locations FROM unit_figure WHERE round_id = :r AND level = :l AND pcode = :u"
+            ),
+            {"r": round_id, "l": level, "u": UNASSIGNED},
+        )
+        .mappings()
+        .first()
+    )
     return dict(row) if row else None
 
 
 def boundary_info(conn: Connection, boundary_set_id: int | None = None) -> list[dict]:
     """Source and validity of the boundary set(s): a round's, or the current ones."""
     rows = conn.execute(
-        text("SELECT id, country, source, valid_on FROM boundary_set "
-             "WHERE (CAST(:s AS int) IS NULL AND is_current) OR id = :s ORDER BY country"),
+        text(
+            "SELECT id, country, source, valid_on FROM boundary_set "
+            "WHERE (CAST(:s AS int) IS NULL AND is_current) OR id = :s ORDER BY country"
+        ),
         {"s": boundary_set_id},
     ).mappings()
     return [dict(r) for r in rows]
 
 
 def sites_date(conn: Connection) -> dt.date | None:
-    return conn.execute(text(
-        "SELECT max(l.finished_at)::date FROM import_log l WHERE l.id IN (SELECT DISTINCT import_id FROM site)")).scalar()
+    return conn.execute(
+        text("SELECT max(l.finished_at)::date FROM import_log l WHERE l.id IN (SELECT DISTINCT import_id FROM site)")
+    ).scalar()
 
 
 def main_country(conn: Connection, sel: Selection) -> str:
@@ -519,5 +728,16 @@ def round_label(round_row: dict) -> str:
     return f"round {round_row['round_number']} {who}, {round_row['reporting_date'].isoformat()}"
 
 
-__all__ = ["DATASETS", "Dataset", "Field", "Filter", "Selection", "UNASSIGNED", "get_dataset", "CACHE",
-           "bucket_totals", "boundary_info", "data_version"]
+__all__ = [
+    "DATASETS",
+    "Dataset",
+    "Field",
+    "Filter",
+    "Selection",
+    "UNASSIGNED",
+    "get_dataset",
+    "CACHE",
+    "bucket_totals",
+    "boundary_info",
+    "data_version",
+]

@@ -86,7 +86,9 @@ def _crosswalks() -> tuple[Crosswalk, ...]:
     """Every crosswalk shipped in boundaries/data (crosswalk_{iso3}.csv)."""
     names = sorted(e.name for e in resources.files("boundaries").joinpath("data").iterdir())
     return tuple(
-        Crosswalk.load(n[len("crosswalk_"):-len(".csv")]) for n in names if n.startswith("crosswalk_") and n.endswith(".csv")
+        Crosswalk.load(n[len("crosswalk_") : -len(".csv")])
+        for n in names
+        if n.startswith("crosswalk_") and n.endswith(".csv")
     )
 
 
@@ -142,8 +144,10 @@ _JOINS = {
 _COLUMNS = {
     0: "",
     1: ", a1.name_en AS admin1_name, uf.pcode AS admin1_pcode",
-    2: (", a1.name_en AS admin1_name, coalesce(a1.pcode, a2.parent_pcode) AS admin1_pcode,"
-        " a2.name_en AS admin2_name, uf.pcode AS admin2_pcode"),
+    2: (
+        ", a1.name_en AS admin1_name, coalesce(a1.pcode, a2.parent_pcode) AS admin1_pcode,"
+        " a2.name_en AS admin2_name, uf.pcode AS admin2_pcode"
+    ),
 }
 
 
@@ -189,7 +193,7 @@ def _idp_sql(flt: IdpFilter) -> tuple[str, dict]:
         JOIN unit_figure uf ON uf.round_id = r.id AND uf.level = :level AND uf.pcode <> :unassigned
         LEFT JOIN admin_unit a0 ON a0.boundary_set_id = r.boundary_set_id AND a0.level = 0
         {_JOINS[level]}
-        WHERE {' AND '.join(where)}
+        WHERE {" AND ".join(where)}
         ORDER BY r.reporting_date, r.round_number, r.country, uf.pcode
     """
     return sql, params
@@ -240,14 +244,16 @@ def idp_rows(conn: Connection, flt: IdpFilter) -> list[dict]:
         if flt.level >= 2:
             rec["admin2Name"] = row["admin2_name"]
             rec["admin2Pcode"] = _dtm(row["admin2_pcode"])
-        rec.update({
-            "numPresentIdpInd": int(row["individuals"]),
-            "reportingDate": f"{d.isoformat()}T00:00:00",
-            "yearReportingDate": d.year,
-            "monthReportingDate": d.month,
-            "roundNumber": row["round_number"],
-            "assessmentType": "BA",
-        })
+        rec.update(
+            {
+                "numPresentIdpInd": int(row["individuals"]),
+                "reportingDate": f"{d.isoformat()}T00:00:00",
+                "yearReportingDate": d.year,
+                "monthReportingDate": d.month,
+                "roundNumber": row["round_number"],
+                "assessmentType": "BA",
+            }
+        )
         out.append(rec)
     return out
 
@@ -266,8 +272,10 @@ _COUNTRIES_SQL = """
 def idp_countries(conn: Connection) -> list[dict]:
     """Countries with at least one IDP round, named as in their latest round's boundaries."""
     rows = conn.execute(text(_COUNTRIES_SQL)).mappings().all()
-    out = [{"admin0Name": _country_name(r["country"].strip(), r["admin0_name"]), "admin0Pcode": r["country"].strip()}
-           for r in rows]
+    out = [
+        {"admin0Name": _country_name(r["country"].strip(), r["admin0_name"]), "admin0Pcode": r["country"].strip()}
+        for r in rows
+    ]
     return sorted(out, key=lambda c: c["admin0Name"])
 
 

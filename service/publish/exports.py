@@ -39,14 +39,22 @@ from sqlalchemy import Connection, Engine
 from service.core.rounds import find_round
 from service.publish import naming
 from service.publish.datasets import (
-    DATASETS, POPULATION_LABEL, UNASSIGNED, Dataset, Selection, boundary_info, bucket_totals, main_country,
-    round_label, sites_date,
+    DATASETS,
+    POPULATION_LABEL,
+    UNASSIGNED,
+    Dataset,
+    Selection,
+    boundary_info,
+    bucket_totals,
+    main_country,
+    round_label,
+    sites_date,
 )
 
 CREDIT = "IOM DTM"
 SOURCE = "International Organization for Migration (IOM), Displacement Tracking Matrix (DTM)"
 LICENCE = (
-    "Displacement figures: IOM DTM terms of use: credit \"IOM DTM\" with the round and reporting date; "
+    'Displacement figures: IOM DTM terms of use: credit "IOM DTM" with the round and reporting date; '
     "non-commercial use (see the terms of the source dataset on dtm.iom.int / HDX before redistribution). "
     "Admin boundaries: OCHA Common Operational Dataset (COD-AB) for Iraq from HDX, CC BY 3.0 IGO."
 )
@@ -69,16 +77,31 @@ class Format:
     driver: str | None = None  # GDAL driver (pyogrio)
 
 
-FORMATS: dict[str, Format] = {f.ext: f for f in (
-    Format("shp", "ESRI Shapefile (zipped, UTF-8 .cpg, field-name map)", "application/zip", True, False, "ESRI Shapefile"),
-    Format("gpkg", "GeoPackage", "application/geopackage+sqlite3", True, False, "GPKG"),
-    Format("kml", "KML", "application/vnd.google-earth.kml+xml", True, True),
-    Format("geojson", "GeoJSON (RFC 7946)", "application/geo+json", True, True),
-    Format("fgb", "FlatGeobuf (with spatial index)", "application/flatgeobuf", True, False, "FlatGeobuf"),
-    Format("csv", "CSV, UTF-8 with BOM, HXL hashtag row after the header", "text/csv; charset=utf-8", False, True),
-    Format("xlsx", "Excel workbook, HXL hashtag row after the header, README sheet",
-           "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", False, False),
-)}
+FORMATS: dict[str, Format] = {
+    f.ext: f
+    for f in (
+        Format(
+            "shp",
+            "ESRI Shapefile (zipped, UTF-8 .cpg, field-name map)",
+            "application/zip",
+            True,
+            False,
+            "ESRI Shapefile",
+        ),
+        Format("gpkg", "GeoPackage", "application/geopackage+sqlite3", True, False, "GPKG"),
+        Format("kml", "KML", "application/vnd.google-earth.kml+xml", True, True),
+        Format("geojson", "GeoJSON (RFC 7946)", "application/geo+json", True, True),
+        Format("fgb", "FlatGeobuf (with spatial index)", "application/flatgeobuf", True, False, "FlatGeobuf"),
+        Format("csv", "CSV, UTF-8 with BOM, HXL hashtag row after the header", "text/csv; charset=utf-8", False, True),
+        Format(
+            "xlsx",
+            "Excel workbook, HXL hashtag row after the header, README sheet",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            False,
+            False,
+        ),
+    )
+}
 
 
 class ExportError(Exception):
@@ -134,8 +157,16 @@ def split_name(name: str) -> tuple[str, str, bool]:
     return dataset, ext.lower(), zipped
 
 
-def prepare(conn: Connection, dataset_key: str, ext: str, *, round_number: int | None = None,
-            population: str | None = None, zipped: bool = False, reporting_date=None) -> ExportJob:
+def prepare(
+    conn: Connection,
+    dataset_key: str,
+    ext: str,
+    *,
+    round_number: int | None = None,
+    population: str | None = None,
+    zipped: bool = False,
+    reporting_date=None,
+) -> ExportJob:
     """Validate and describe an export; ExportError(404) for an unknown dataset, format or round."""
     ds = DATASETS.get(dataset_key)
     if ds is None:
@@ -147,15 +178,25 @@ def prepare(conn: Connection, dataset_key: str, ext: str, *, round_number: int |
     if ds.per_round:
         rnd = find_round(conn, round_number=round_number, population=population, reporting_date=reporting_date)
         if rnd is None:
-            which = (f"the round of {reporting_date}" if reporting_date is not None
-                     else f"round {round_number}" if round_number is not None else "any round")
+            which = (
+                f"the round of {reporting_date}"
+                if reporting_date is not None
+                else f"round {round_number}"
+                if round_number is not None
+                else "any round"
+            )
             raise ExportError(404, f"no {population or 'idp'} data for {which}; see /rounds for what is loaded")
     sel = Selection(ds, round=rnd, spatial=fmt.spatial)
     zipped = zipped or ext == "shp"
     country = main_country(conn, sel)
     if rnd is not None:
-        base = naming.base_name(ds.key, country=country, round_number=rnd["round_number"], population=rnd["population"],
-                                date=rnd["reporting_date"])
+        base = naming.base_name(
+            ds.key,
+            country=country,
+            round_number=rnd["round_number"],
+            population=rnd["population"],
+            date=rnd["reporting_date"],
+        )
     elif ds.kind == "admin":
         sets = boundary_info(conn)
         base = naming.base_name(ds.key, country=country, date=max((s["valid_on"] for s in sets), default=None))
@@ -166,32 +207,53 @@ def prepare(conn: Connection, dataset_key: str, ext: str, *, round_number: int |
     if ext == "xlsx":
         n = sel.count(conn)
         if n > XLSX_MAX_ROWS:
-            raise ExportError(413, f"{n:,} rows do not fit in an Excel sheet (at most {XLSX_MAX_ROWS:,}); "
-                                   "export CSV, GeoPackage or FlatGeobuf instead")
+            raise ExportError(
+                413,
+                f"{n:,} rows do not fit in an Excel sheet (at most {XLSX_MAX_ROWS:,}); "
+                "export CSV, GeoPackage or FlatGeobuf instead",
+            )
     return job
 
 
 def describe(conn: Connection, sel: Selection) -> dict:
     """What a README / GeoJSON metadata says about a selection."""
     ds, rnd = sel.dataset, sel.round
-    meta: dict = {"dataset": ds.key, "title": ds.title, "description": ds.description, "credit": CREDIT,
-                  "source": SOURCE, "licence": LICENCE, "disclaimer": DISCLAIMER,
-                  "exported_at": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")}
+    meta: dict = {
+        "dataset": ds.key,
+        "title": ds.title,
+        "description": ds.description,
+        "credit": CREDIT,
+        "source": SOURCE,
+        "licence": LICENCE,
+        "disclaimer": DISCLAIMER,
+        "exported_at": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+    }
     if rnd is not None:
-        meta["round"] = {"country": rnd["country"], "round_number": rnd["round_number"], "population": rnd["population"],
-                         "reporting_date": rnd["reporting_date"].isoformat(), "source_file": rnd.get("source_file")}
+        meta["round"] = {
+            "country": rnd["country"],
+            "round_number": rnd["round_number"],
+            "population": rnd["population"],
+            "reporting_date": rnd["reporting_date"].isoformat(),
+            "source_file": rnd.get("source_file"),
+        }
         meta["title"] = f"{ds.title}, {rnd['country']} {round_label(rnd)}"
-        total = conn.exec_driver_sql(
-            "SELECT families, individuals, locations FROM unit_figure WHERE round_id = %s AND level = 0",
-            (rnd["id"],)).mappings().first()
+        total = (
+            conn.exec_driver_sql(
+                "SELECT families, individuals, locations FROM unit_figure WHERE round_id = %s AND level = 0",
+                (rnd["id"],),
+            )
+            .mappings()
+            .first()
+        )
         if total:
             meta["national_total"] = dict(total)
         if ds.kind == "figures":
             b = bucket_totals(conn, rnd["id"], ds.level)
             meta["unassigned"] = b
     sets = boundary_info(conn, rnd["boundary_set_id"] if rnd else None)
-    meta["boundaries"] = [{"country": s["country"], "source": s["source"], "valid_on": s["valid_on"].isoformat()}
-                          for s in sets]
+    meta["boundaries"] = [
+        {"country": s["country"], "source": s["source"], "valid_on": s["valid_on"].isoformat()} for s in sets
+    ]
     if ds.kind == "fragility":  # the method card of the stored run (service.fragility)
         from service.fragility.datasets import method_card_markdown
 
@@ -209,34 +271,65 @@ def readme_text(job: ExportJob, rows: int) -> str:
     add("Format", job.fmt.label)
     if "round" in m:
         r = m["round"]
-        add("Round", f"DTM {r['country']} round {r['round_number']}, {POPULATION_LABEL.get(r['population'], r['population'])}")
+        add(
+            "Round",
+            f"DTM {r['country']} round {r['round_number']}, {POPULATION_LABEL.get(r['population'], r['population'])}",
+        )
         add("Reporting date", r["reporting_date"])
         if r.get("source_file"):
             add("Source file", r["source_file"])
     add("Rows", f"{rows:,}")
     if "national_total" in m:
         t = m["national_total"]
-        add("National total", f"{t['families']:,} families, {t['individuals']:,} individuals, {t['locations']:,} locations")
+        add(
+            "National total",
+            f"{t['families']:,} families, {t['individuals']:,} individuals, {t['locations']:,} locations",
+        )
     if ds.kind == "figures":
         b = m.get("unassigned")
         if job.fmt.spatial:
-            note = ("none in this round" if not b else
-                    f"{b['families']:,} families, {b['individuals']:,} individuals in {b['locations']:,} locations "
-                    "could not be placed in a unit of this level; that bucket has no polygon and is NOT in this file "
-                    "(the CSV and XLSX exports carry it as the row pcode = UNASSIGNED)")
+            note = (
+                "none in this round"
+                if not b
+                else f"{b['families']:,} families, {b['individuals']:,} individuals in {b['locations']:,} locations "
+                "could not be placed in a unit of this level; that bucket has no polygon and is NOT in this file "
+                "(the CSV and XLSX exports carry it as the row pcode = UNASSIGNED)"
+            )
         else:
-            note = ("none in this round" if not b else
-                    f"the row pcode = {UNASSIGNED} ({b['families']:,} families, {b['individuals']:,} individuals, "
-                    f"{b['locations']:,} locations) holds what could not be placed in a unit of this level; it has no "
-                    "polygon (spatial formats leave it out)")
+            note = (
+                "none in this round"
+                if not b
+                else f"the row pcode = {UNASSIGNED} ({b['families']:,} families, {b['individuals']:,} individuals, "
+                f"{b['locations']:,} locations) holds what could not be placed in a unit of this level; it has no "
+                "polygon (spatial formats leave it out)"
+            )
         add("Unassigned", note)
     for b in m.get("boundaries", []):
         add("Boundaries", f"{b['country']}, {b['source']} valid on {b['valid_on']}")
-    add("Coordinates", "WGS 84 (EPSG:4326), longitude / latitude" if job.fmt.spatial or ds.is_point else "none (join on pcode)")
+    add(
+        "Coordinates",
+        "WGS 84 (EPSG:4326), longitude / latitude" if job.fmt.spatial or ds.is_point else "none (join on pcode)",
+    )
     add("Exported", f"{m['exported_at']} by DTM Atlas")
-    lines += ["", f"Source:     {m['source']}", f"Credit:     {m['credit']}", "", "Licence and terms:", f"  {m['licence']}",
-              "", "Disclaimer:", f"  {m['disclaimer']}", "", "", "Description", "-----------", ds.description, "",
-              "Fields", "------"]
+    lines += [
+        "",
+        f"Source:     {m['source']}",
+        f"Credit:     {m['credit']}",
+        "",
+        "Licence and terms:",
+        f"  {m['licence']}",
+        "",
+        "Disclaimer:",
+        f"  {m['disclaimer']}",
+        "",
+        "",
+        "Description",
+        "-----------",
+        ds.description,
+        "",
+        "Fields",
+        "------",
+    ]
     shp = job.fmt.ext == "shp"
     for f in ds.fields:
         name = f"{f.name} ({f.short})" if shp and f.short != f.name else f.name
@@ -323,11 +416,14 @@ def iter_kml(conn: Connection, job: ExportJob, counter: list | None = None) -> I
             title = row[li] if row[li] is not None else row[1]
             data = "".join(
                 f'<SimpleData name="{k}">{escape(v.isoformat() if hasattr(v, "isoformat") else str(v))}</SimpleData>'
-                for k, v in zip(names, row[1:-1]) if v is not None
+                for k, v in zip(names, row[1:-1])
+                if v is not None
             )
-            out.append(f'<Placemark id="{_xml_id(row[0])}"><name>{escape(str(title or ""))}</name>'
-                       f'<ExtendedData><SchemaData schemaUrl="#{schema}">{data}</SchemaData></ExtendedData>'
-                       f"{row[-1] or ''}</Placemark>\n")
+            out.append(
+                f'<Placemark id="{_xml_id(row[0])}"><name>{escape(str(title or ""))}</name>'
+                f'<ExtendedData><SchemaData schemaUrl="#{schema}">{data}</SchemaData></ExtendedData>'
+                f"{row[-1] or ''}</Placemark>\n"
+            )
         n += len(batch)
         yield "".join(out).encode("utf-8")
     yield b"</Folder>\n</Document>\n</kml>\n"
@@ -387,17 +483,29 @@ def _tune_gdal() -> None:
     _GDAL_TUNED = True
 
 
-def write_ogr(conn: Connection, job: ExportJob, path: Path, driver: str, *, layer_options: dict | None = None,
-              dataset_options: dict | None = None, batch: int = FILE_BATCH) -> int:
+def write_ogr(
+    conn: Connection,
+    job: ExportJob,
+    path: Path,
+    driver: str,
+    *,
+    layer_options: dict | None = None,
+    dataset_options: dict | None = None,
+    batch: int = FILE_BATCH,
+) -> int:
     """Write the selection with pyogrio, one batch per append; returns the row count."""
     import pyogrio.raw
 
     _tune_gdal()
     ds = job.dataset
     names = [f.name if driver != "ESRI Shapefile" else f.short for f in ds.fields]
-    common = dict(driver=driver, geometry_type=ds.geometry_type, crs="EPSG:4326",
-                  layer=None if driver == "ESRI Shapefile" else job.base,
-                  encoding="UTF-8" if driver == "ESRI Shapefile" else None)
+    common = dict(
+        driver=driver,
+        geometry_type=ds.geometry_type,
+        crs="EPSG:4326",
+        layer=None if driver == "ESRI Shapefile" else job.base,
+        encoding="UTF-8" if driver == "ESRI Shapefile" else None,
+    )
     first_opts = dict(layer_options or {})
     if driver == "GPKG":
         # GeoPackage 1.2: QGIS 3.22 LTR / GDAL 3.6 open 1.4 files only with a "partially supported" warning
@@ -413,14 +521,29 @@ def write_ogr(conn: Connection, job: ExportJob, path: Path, driver: str, *, laye
             arrays.append(arr)
             masks.append(mask)
         geom = np.array(cols[-1], dtype=object)
-        pyogrio.raw.write(str(path), geom, arrays, names, field_mask=masks if any(m is not None for m in masks) else None,
-                          append=n > 0, layer_options=first_opts if n == 0 else None,
-                          dataset_options=dataset_options if n == 0 else None, **common)
+        pyogrio.raw.write(
+            str(path),
+            geom,
+            arrays,
+            names,
+            field_mask=masks if any(m is not None for m in masks) else None,
+            append=n > 0,
+            layer_options=first_opts if n == 0 else None,
+            dataset_options=dataset_options if n == 0 else None,
+            **common,
+        )
         n += len(rows)
         del cols, arrays, masks, geom, rows
     if n == 0:
-        pyogrio.raw.write(str(path), np.array([], dtype=object), [_empty(f.type) for f in ds.fields], names,
-                          layer_options=first_opts, dataset_options=dataset_options, **common)
+        pyogrio.raw.write(
+            str(path),
+            np.array([], dtype=object),
+            [_empty(f.type) for f in ds.fields],
+            names,
+            layer_options=first_opts,
+            dataset_options=dataset_options,
+            **common,
+        )
     return n
 
 
@@ -433,10 +556,14 @@ def _write_fgb(conn: Connection, job: ExportJob, path: Path) -> int:
         return write_ogr(conn, job, path, "FlatGeobuf", layer_options={"SPATIAL_INDEX": "NO"})
     tmp = path.with_suffix(".tmp.gpkg")
     try:
-        n = write_ogr(conn, job, tmp, "GPKG", layer_options={"SPATIAL_INDEX": "NO"},
-                      dataset_options={"VERSION": "1.2"})  # readable without warnings by older ogr2ogr
-        proc = subprocess.run([ogr2ogr, "-f", "FlatGeobuf", "-lco", "SPATIAL_INDEX=YES", "-nln", job.base,
-                               str(path), str(tmp), job.base], capture_output=True, text=True)
+        n = write_ogr(
+            conn, job, tmp, "GPKG", layer_options={"SPATIAL_INDEX": "NO"}, dataset_options={"VERSION": "1.2"}
+        )  # readable without warnings by older ogr2ogr
+        proc = subprocess.run(
+            [ogr2ogr, "-f", "FlatGeobuf", "-lco", "SPATIAL_INDEX=YES", "-nln", job.base, str(path), str(tmp), job.base],
+            capture_output=True,
+            text=True,
+        )
         if proc.returncode != 0:
             raise RuntimeError(f"ogr2ogr failed: {proc.stderr.strip()}")
         return n
@@ -526,8 +653,16 @@ def write(engine: Engine, job: ExportJob, out_dir: Path) -> Path:
         return zpath
 
 
-def export_to(engine: Engine, dataset_key: str, ext: str, output: Path | None = None, *, round_number: int | None = None,
-              population: str | None = None, zipped: bool = False) -> tuple[Path, ExportJob]:
+def export_to(
+    engine: Engine,
+    dataset_key: str,
+    ext: str,
+    output: Path | None = None,
+    *,
+    round_number: int | None = None,
+    population: str | None = None,
+    zipped: bool = False,
+) -> tuple[Path, ExportJob]:
     """The CLI's entry: write an export to ``output`` (a file, or a folder for the conventional name)."""
     with engine.connect() as conn:
         job = prepare(conn, dataset_key, ext, round_number=round_number, population=population, zipped=zipped)

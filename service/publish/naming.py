@@ -24,8 +24,14 @@ def _part(value: str) -> str:
     return _SAFE.sub("", value.lower().replace("-", "_"))
 
 
-def base_name(dataset_key: str, *, country: str, round_number: int | None = None, population: str | None = None,
-              date: dt.date | None = None) -> str:
+def base_name(
+    dataset_key: str,
+    *,
+    country: str,
+    round_number: int | None = None,
+    population: str | None = None,
+    date: dt.date | None = None,
+) -> str:
     """``figures-adm2`` + IRQ + idp round 120 of 2021-02-28 -> ``irq_dtm_idp_adm2_r120_20210228``."""
     iso3 = _part(country or "xxx")
     day = (date or dt.date.today()).strftime("%Y%m%d")

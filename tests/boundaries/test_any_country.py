@@ -42,25 +42,36 @@ def _gpkg(frame: gpd.GeoDataFrame, path) -> str:
 
 def _adm1(tmp_path):
     frame = gpd.GeoDataFrame(
-        {"ADM1_PCODE": ["KM01", "KM02", "KM03", "Unspecified"],
-         "ADM1_EN": ["Grande Island", "Second Island", "Tiny Islet", None],
-         "ADM1_AR": ["الجزيرة الكبرى", "الجزيرة الثانية", "الجزيرة الصغيرة", None],
-         "ADM0_PCODE": ["KM"] * 4,
-         "ADM0_EN": ["Synthetic Comoros"] * 4},
-        geometry=[MultiPolygon([box(*MAIN_ISLAND), box(*SMALL_ISLAND)]), box(*SECOND_ISLAND), box(*ISLET),
-                  box(*UNNAMED)],
-        crs=4326)
+        {
+            "ADM1_PCODE": ["KM01", "KM02", "KM03", "Unspecified"],
+            "ADM1_EN": ["Grande Island", "Second Island", "Tiny Islet", None],
+            "ADM1_AR": ["الجزيرة الكبرى", "الجزيرة الثانية", "الجزيرة الصغيرة", None],
+            "ADM0_PCODE": ["KM"] * 4,
+            "ADM0_EN": ["Synthetic Comoros"] * 4,
+        },
+        geometry=[
+            MultiPolygon([box(*MAIN_ISLAND), box(*SMALL_ISLAND)]),
+            box(*SECOND_ISLAND),
+            box(*ISLET),
+            box(*UNNAMED),
+        ],
+        crs=4326,
+    )
     return _gpkg(frame, tmp_path / "com_admbnda_adm1_test.gpkg")
 
 
 def _adm2(tmp_path):
     w, s, e, n = MAIN_ISLAND
     frame = gpd.GeoDataFrame(
-        {"ADM2_PCODE": ["KM0101", "KM0102", "KM0201"],
-         "ADM2_EN": ["North", "South", "Second"],
-         "ADM1_PCODE": ["KM01", "KM01", "KM02"], "ADM0_PCODE": ["KM"] * 3},
+        {
+            "ADM2_PCODE": ["KM0101", "KM0102", "KM0201"],
+            "ADM2_EN": ["North", "South", "Second"],
+            "ADM1_PCODE": ["KM01", "KM01", "KM02"],
+            "ADM0_PCODE": ["KM"] * 3,
+        },
         geometry=[box(w, (s + n) / 2, e, n), box(w, s, e, (s + n) / 2), box(*SECOND_ISLAND)],
-        crs=4326)
+        crs=4326,
+    )
     return _gpkg(frame, tmp_path / "com_admbnda_adm2_test.gpkg")
 
 
@@ -90,9 +101,14 @@ def test_reader_accepts_and_reports_per_unit(tmp_path):
 
 def test_placeholders_under_a_parent_and_several_of_them(tmp_path):
     frame = gpd.GeoDataFrame(
-        {"ADM2_PCODE": ["KM0101", "unspecified", "N/A", "KM0201"], "ADM2_EN": ["a", "b", "c", "d"],
-         "ADM1_PCODE": ["KM01", "KM01", "KM01", "Unknown"]},
-        geometry=[box(43 + i, -12, 43.5 + i, -11.5) for i in range(4)], crs=4326)
+        {
+            "ADM2_PCODE": ["KM0101", "unspecified", "N/A", "KM0201"],
+            "ADM2_EN": ["a", "b", "c", "d"],
+            "ADM1_PCODE": ["KM01", "KM01", "KM01", "Unknown"],
+        },
+        geometry=[box(43 + i, -12, 43.5 + i, -11.5) for i in range(4)],
+        crs=4326,
+    )
     r = read_boundaries(_gpkg(frame, tmp_path / "com_adm2.gpkg"))
     assert r.units.pcode.tolist() == ["KM0101", "KM01UNSPECIFIED", "KM01UNSPECIFIED2", "KM0201"]
     assert r.units.parent_pcode.tolist() == ["KM01", "KM01", "KM01", None]
@@ -104,8 +120,9 @@ def test_placeholders_under_a_parent_and_several_of_them(tmp_path):
 def test_every_pcode_a_placeholder_is_an_error(tmp_path):
     from boundaries.reader import BoundaryFileError
 
-    frame = gpd.GeoDataFrame({"ADM1_PCODE": ["Unspecified"], "ADM0_PCODE": ["KM"]}, geometry=[box(43, -12, 44, -11)],
-                             crs=4326)
+    frame = gpd.GeoDataFrame(
+        {"ADM1_PCODE": ["Unspecified"], "ADM0_PCODE": ["KM"]}, geometry=[box(43, -12, 44, -11)], crs=4326
+    )
     with pytest.raises(BoundaryFileError) as ei:
         read_boundaries(_gpkg(frame, tmp_path / "com_adm1_none.gpkg"))
     assert "placeholder" in str(ei.value) and ei.value.field == "ADM1_PCODE"
@@ -124,14 +141,19 @@ def test_a_sub_pixel_unit_keeps_a_minimal_geometry_in_every_band(tmp_path):
         if small:  # a one-pixel square inside the islet's own box
             w, s, e, n = shapely.bounds(g3857)
             assert e - w == pytest.approx(40075016.68 / 2**band.zband / 512, rel=1e-6)
-            assert shapely.contains(shapely.buffer(g3857, 1), shapely.point_on_surface(
-                gpd.GeoSeries([r.units.geometry[islet]], crs=4326).to_crs(3857)[0]))
+            assert shapely.contains(
+                shapely.buffer(g3857, 1),
+                shapely.point_on_surface(gpd.GeoSeries([r.units.geometry[islet]], crs=4326).to_crs(3857)[0]),
+            )
     # the others too, exactly in the bands where their box is under a pixel each way
     merc = r.units.to_crs(3857)
     for band in bands:
         pixel = 40075016.68 / 2**band.zband / 512
-        expected = {pc for pc, g in zip(merc.pcode, merc.geometry)
-                    if max(g.bounds[2] - g.bounds[0], g.bounds[3] - g.bounds[1]) < pixel}
+        expected = {
+            pc
+            for pc, g in zip(merc.pcode, merc.geometry)
+            if max(g.bounds[2] - g.bounds[0], g.bounds[3] - g.bounds[1]) < pixel
+        }
         assert set(band.minimal) == expected, band.zband
     assert "KM02" in bands[0].minimal and "KM02" not in bands[3].minimal
 
@@ -147,8 +169,10 @@ def test_import_reports_and_tiles_keep_every_unit(tmp_path, fresh_engine):
     assert kinds["parent_missing"] == {"KM01", "KM02", "KM03", "KMUNSPECIFIED"}
     with fresh_engine.connect() as conn:
         logged = conn.execute(text("SELECT details FROM import_log WHERE id = :i"), {"i": res1.import_id}).scalar_one()
-        assert {(n["pcode"], n["kind"]) for n in logged["notes"]} >= {("KM03", "minimal_geometry"),
-                                                                    ("KMUNSPECIFIED", "placeholder_pcode")}
+        assert {(n["pcode"], n["kind"]) for n in logged["notes"]} >= {
+            ("KM03", "minimal_geometry"),
+            ("KMUNSPECIFIED", "placeholder_pcode"),
+        }
         assert "32738" in logged["source_crs"]
     with client_for(fresh_engine) as c:
         lon, lat = (ISLET[0] + ISLET[2]) / 2, (ISLET[1] + ISLET[3]) / 2

@@ -20,8 +20,24 @@ ADM_FILES = {
 }
 # The DTM origin-governorate columns of the master lists, also DTM spellings.
 ORIGIN_COLUMNS = [
-    "Anbar", "Babylon", "Baghdad", "Basrah", "Dahuk", "Diyala", "Erbil", "Kerbala", "Kirkuk", "Missan",
-    "Muthanna", "Najaf", "Ninewa", "Qadissiya", "Salahal Din", "Sulaymaniyah", "Thi Qar", "Wassit",
+    "Anbar",
+    "Babylon",
+    "Baghdad",
+    "Basrah",
+    "Dahuk",
+    "Diyala",
+    "Erbil",
+    "Kerbala",
+    "Kirkuk",
+    "Missan",
+    "Muthanna",
+    "Najaf",
+    "Ninewa",
+    "Qadissiya",
+    "Salahal Din",
+    "Sulaymaniyah",
+    "Thi Qar",
+    "Wassit",
 ]
 
 needs_data = pytest.mark.skipif(

@@ -149,7 +149,13 @@ def test_level_and_country_arguments(reads):
 def test_geopackage_round_trip(tmp_path, reads):
     path = write(raw(2), tmp_path / "irq_adm2.gpkg", layer="irq_adm2")
     r = read_boundaries(path)
-    assert (r.file, r.level, r.country_iso3, r.source, r.valid_on) == ("irq_adm2.gpkg", 2, "IRQ", "COD-AB", dt.date(2019, 6, 3))
+    assert (r.file, r.level, r.country_iso3, r.source, r.valid_on) == (
+        "irq_adm2.gpkg",
+        2,
+        "IRQ",
+        "COD-AB",
+        dt.date(2019, 6, 3),
+    )
     assert_same_units(r.units, reads[2].units)
 
 
@@ -280,8 +286,12 @@ def test_geoboundaries_schema(tmp_path, reads):
 def test_explicit_fields_override_detection(tmp_path, reads):
     src = raw(2)
     frame = gpd.GeoDataFrame(
-        {"Code": src.ADM2_PCODE.map(lambda c: "IRQ-" + c[2:]), "Label": src.ADM2_EN, "Up": src.ADM1_PCODE,
-         "Arabic": src.ADM2_AR},
+        {
+            "Code": src.ADM2_PCODE.map(lambda c: "IRQ-" + c[2:]),
+            "Label": src.ADM2_EN,
+            "Up": src.ADM1_PCODE,
+            "Arabic": src.ADM2_AR,
+        },
         geometry=src.geometry,
         crs=src.crs,
     )
@@ -435,7 +445,11 @@ def test_level_check_for_a_country_without_pattern_table(tmp_path):
     # Syria has no pattern table: children must extend their parent's code
     boxes = [shapely.box(36 + i, 33, 36.9 + i, 34) for i in range(3)]
     frame = gpd.GeoDataFrame(
-        {"ADM2_PCODE": ["SY0101", "SY0102", "SY0201"], "ADM2_EN": ["a", "b", "c"], "ADM1_PCODE": ["SY01", "SY01", "SY01"]},
+        {
+            "ADM2_PCODE": ["SY0101", "SY0102", "SY0201"],
+            "ADM2_EN": ["a", "b", "c"],
+            "ADM1_PCODE": ["SY01", "SY01", "SY01"],
+        },
         geometry=boxes,
         crs=4326,
     )

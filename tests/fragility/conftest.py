@@ -13,8 +13,10 @@ def frag_engine(pg_server, iraq_template):
     from service.ingest.rounds import import_masterlist
 
     with cloned_engine(pg_server, iraq_template, "dtm_atlas_test_frag") as engine:
-        for fname, population in (("IDPs_MasterList_dataset_DTM_IOMFeb_28_2021.csv", "idp"),
-                                  ("Returnee_MasterList_dataset_DTM_IOMFeb_28_2021.csv", "returnee")):
+        for fname, population in (
+            ("IDPs_MasterList_dataset_DTM_IOMFeb_28_2021.csv", "idp"),
+            ("Returnee_MasterList_dataset_DTM_IOMFeb_28_2021.csv", "returnee"),
+        ):
             import_masterlist(engine, MASTERLISTS / fname, population=population)
         yield engine
 

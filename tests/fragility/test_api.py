@@ -45,13 +45,21 @@ def test_geojson_subdistricts_every_unit_classed_or_insufficient(frag_client, fr
 
 
 def test_geojson_higher_levels_population_weighted(frag_client, frag_engine):
-    sub = {f["properties"]["pcode"]: f["properties"] for f in frag_client.get("/fragility/3.geojson?round=120").json()["features"]}
+    sub = {
+        f["properties"]["pcode"]: f["properties"]
+        for f in frag_client.get("/fragility/3.geojson?round=120").json()["features"]
+    }
     gov = frag_client.get("/fragility/1.geojson?round=120").json()["features"]
     assert len(gov) == 18
     with frag_engine.connect() as conn:
-        parent = dict(conn.execute(text(
-            "SELECT u3.pcode, u2.parent_pcode FROM admin_unit u3 JOIN admin_unit u2 ON u2.pcode = u3.parent_pcode "
-            "AND u2.level = 2 WHERE u3.level = 3")).all())
+        parent = dict(
+            conn.execute(
+                text(
+                    "SELECT u3.pcode, u2.parent_pcode FROM admin_unit u3 JOIN admin_unit u2 ON u2.pcode = u3.parent_pcode "
+                    "AND u2.level = 2 WHERE u3.level = 3"
+                )
+            ).all()
+        )
     for g in gov:
         p = g["properties"]
         kids = [s for code, s in sub.items() if parent[code] == p["pcode"] and s["status"] == "ok" and s["residents"]]
@@ -88,12 +96,24 @@ def test_overlay_adds_up_to_national_totals(frag_client):
 def test_method_card(frag_client):
     h = frag_client.get("/fragility/method?round=120")
     assert h.status_code == 200 and h.headers["content-type"].startswith("text/html")
-    for needle in ("Purpose", "Limits", "Indicators", "goalposts", "Classes", "Data sources", "Uncertainty",
-                   "Disclaimer", "IDPs per 1,000 residents", "irq_population_estimates_2014_subdistrict.csv",
-                   "1000 draws"):
+    for needle in (
+        "Purpose",
+        "Limits",
+        "Indicators",
+        "goalposts",
+        "Classes",
+        "Data sources",
+        "Uncertainty",
+        "Disclaimer",
+        "IDPs per 1,000 residents",
+        "irq_population_estimates_2014_subdistrict.csv",
+        "1000 draws",
+    ):
         assert needle in h.text, needle
     md = frag_client.get("/fragility/method?round=120&f=md")
-    assert md.text.startswith("# DTM displacement fragility") and "| IDPs per 1,000 residents (idps_per_1000)" in md.text
+    assert (
+        md.text.startswith("# DTM displacement fragility") and "| IDPs per 1,000 residents (idps_per_1000)" in md.text
+    )
 
 
 def test_errors_are_json(frag_client):
@@ -104,7 +124,10 @@ def test_errors_are_json(frag_client):
 
 
 def test_unit_detail(frag_client):
-    sub = {f["properties"]["pcode"]: f["properties"] for f in frag_client.get("/fragility/3.geojson?round=120").json()["features"]}
+    sub = {
+        f["properties"]["pcode"]: f["properties"]
+        for f in frag_client.get("/fragility/3.geojson?round=120").json()["features"]
+    }
     code, props = next((k, p) for k, p in sub.items() if p["status"] == "ok")
     r = frag_client.get(f"/fragility/units/{code.replace('IQ', 'IRQ-', 1)}?round=120")
     assert r.status_code == 200, r.text

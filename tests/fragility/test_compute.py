@@ -27,14 +27,20 @@ def raw(rows: dict) -> pd.DataFrame:
 
 
 def test_hand_computed_chain(method):
-    r = compute(method, raw({
-        # a1 5 -> 50; a2 2, higher is better -> 80; a3 10 -> 100 (weight 2): A = (50 + 80 + 200) / 4 = 82.5
-        # b1 0.5 -> 50; b2 9 on log1p goalposts 0..99 -> ln 10 / ln 100 = 50: B = 50
-        # index = exp((ln 83.5 + ln 51) / 2) - 1 = sqrt(83.5 * 51) - 1 = 64.2574
-        "U1": [5, 2, 10, 0.5, 9],
-        # outside the goalposts: clamped (a1 20 -> 100, a2 -3 -> better: 100, a3 -5 -> 0)
-        "U5": [20, -3, -5, 2, 1000],
-    }), pd.DataFrame({"returnees": [1000, 0]}, index=["U1", "U5"]))
+    r = compute(
+        method,
+        raw(
+            {
+                # a1 5 -> 50; a2 2, higher is better -> 80; a3 10 -> 100 (weight 2): A = (50 + 80 + 200) / 4 = 82.5
+                # b1 0.5 -> 50; b2 9 on log1p goalposts 0..99 -> ln 10 / ln 100 = 50: B = 50
+                # index = exp((ln 83.5 + ln 51) / 2) - 1 = sqrt(83.5 * 51) - 1 = 64.2574
+                "U1": [5, 2, 10, 0.5, 9],
+                # outside the goalposts: clamped (a1 20 -> 100, a2 -3 -> better: 100, a3 -5 -> 0)
+                "U5": [20, -3, -5, 2, 1000],
+            }
+        ),
+        pd.DataFrame({"returnees": [1000, 0]}, index=["U1", "U5"]),
+    )
     u1 = r.units.loc["U1"]
     assert r.indicators.loc["U1"].tolist() == pytest.approx([50, 80, 100, 50, 50])
     assert r.dimensions.loc["U1"].tolist() == pytest.approx([82.5, 50])
@@ -55,11 +61,16 @@ def test_zero_dimension_does_not_zero_the_index(method):
 
 
 def test_completeness_rule(method):
-    r = compute(method, raw({
-        "two_of_three": [NaN, 2, 10, 0.5, 9],     # A: 2 of 3 = 2/3: enough; A = (80 + 200) / 3
-        "one_of_two": [5, 2, 10, 0.5, NaN],       # B: 1 of 2 < 2/3: insufficient
-        "one_of_three": [NaN, NaN, 10, 0.5, 9],   # A: 1 of 3: insufficient
-    }))
+    r = compute(
+        method,
+        raw(
+            {
+                "two_of_three": [NaN, 2, 10, 0.5, 9],  # A: 2 of 3 = 2/3: enough; A = (80 + 200) / 3
+                "one_of_two": [5, 2, 10, 0.5, NaN],  # B: 1 of 2 < 2/3: insufficient
+                "one_of_three": [NaN, NaN, 10, 0.5, 9],  # A: 1 of 3: insufficient
+            }
+        ),
+    )
     u = r.units
     assert u.loc["two_of_three", "status"] == "ok"
     assert r.dimensions.loc["two_of_three", "a"] == pytest.approx(280 / 3)
@@ -82,9 +93,13 @@ def test_class_boundaries(method):
 
 def test_hotspot_boundaries(method):
     # U1's values (class 4) with returnees at, under and without the bound; and a class-3 unit
-    r = compute(method, raw({"at": [5, 2, 10, 0.5, 9], "under": [5, 2, 10, 0.5, 9], "none": [5, 2, 10, 0.5, 9],
-                             "c3": [5, 5, 5, 0.5, 9]}),
-                pd.DataFrame({"returnees": [1000, 999, NaN, 5000]}, index=["at", "under", "none", "c3"]))
+    r = compute(
+        method,
+        raw(
+            {"at": [5, 2, 10, 0.5, 9], "under": [5, 2, 10, 0.5, 9], "none": [5, 2, 10, 0.5, 9], "c3": [5, 5, 5, 0.5, 9]}
+        ),
+        pd.DataFrame({"returnees": [1000, 999, NaN, 5000]}, index=["at", "under", "none", "c3"]),
+    )
     assert r.units.loc["c3", "class"] == 3
     assert r.units["hotspot"].to_dict() == {"at": True, "under": False, "none": False, "c3": False}
 
@@ -110,8 +125,11 @@ def _digest(r) -> str:
 
 def test_determinism(method):
     rng = np.random.default_rng(1)
-    data = pd.DataFrame(rng.uniform(0, 10, size=(300, 5)), columns=["a1", "a2", "a3", "b1", "b2"],
-                        index=[f"U{i:03d}" for i in range(300)])
+    data = pd.DataFrame(
+        rng.uniform(0, 10, size=(300, 5)),
+        columns=["a1", "a2", "a3", "b1", "b2"],
+        index=[f"U{i:03d}" for i in range(300)],
+    )
     data["b1"] /= 10
     a, b = compute(method, data), compute(method, data.copy())
     assert _digest(a) == _digest(b)
@@ -121,8 +139,10 @@ def test_determinism(method):
 
 
 def test_aggregate_up_population_weighted(method):
-    r = compute(method, raw({"s1": [5, 2, 10, 0.5, 9], "s2": [0, 10, 0, 1, 99], "s3": [NaN, NaN, 1, 1, 1],
-                             "s4": [1, 1, 1, 0.1, 1]}))
+    r = compute(
+        method,
+        raw({"s1": [5, 2, 10, 0.5, 9], "s2": [0, 10, 0, 1, 99], "s3": [NaN, NaN, 1, 1, 1], "s4": [1, 1, 1, 0.1, 1]}),
+    )
     parent = pd.Series({"s1": "D1", "s2": "D1", "s3": "D1", "s4": "D2"})
     residents = pd.Series({"s1": 300.0, "s2": 100.0, "s3": 1e6, "s4": NaN})
     up, dims = aggregate_up(method, r, parent, residents)

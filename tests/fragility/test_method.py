@@ -33,21 +33,28 @@ def test_json_and_yaml_give_the_same_method(tmp_path):
     assert a == b and a.sha256 == b.sha256
 
 
-@pytest.mark.parametrize("change, needle", [
-    (lambda d: d["indicators"][1].update(column="idps_per_village"),
-     "indicators[1]: Value error, unknown DTM indicator column 'idps_per_village'"),
-    (lambda d: d["indicators"][2].update(weight="heavy"), "indicators[2].weight: Input should be a valid number"),
-    (lambda d: d["indicators"][0].update(goalposts={"min": 10, "max": 10}),
-     "indicators[0].goalposts: min (10.0) must be below max (10.0)"),
-    (lambda d: d["indicators"][0].update(goalposts={"min": 5, "max": 1}), "min (5.0) must be below max (1.0)"),
-    (lambda d: d["indicators"][0].update(colour="red"), "indicators[0].colour: unknown key"),
-    (lambda d: d["indicators"][3].update(dimension="c"), "indicators[3] (b1): unknown dimension 'c'"),
-    (lambda d: d["indicators"][3].update(direction="up"), "indicators[3].direction"),
-    (lambda d: d["indicators"][3].update(source="table:rix"), "unknown table 'rix'"),
-    (lambda d: d.pop("version"), "version: required key missing"),
-    (lambda d: d["classes"].update(thresholds=[20, 40, 40, 80]), "classes.thresholds"),
-    (lambda d: d["hotspot"]["all_of"][0].update(variable="wealth"), "hotspot.all_of[0].variable"),
-])
+@pytest.mark.parametrize(
+    "change, needle",
+    [
+        (
+            lambda d: d["indicators"][1].update(column="idps_per_village"),
+            "indicators[1]: Value error, unknown DTM indicator column 'idps_per_village'",
+        ),
+        (lambda d: d["indicators"][2].update(weight="heavy"), "indicators[2].weight: Input should be a valid number"),
+        (
+            lambda d: d["indicators"][0].update(goalposts={"min": 10, "max": 10}),
+            "indicators[0].goalposts: min (10.0) must be below max (10.0)",
+        ),
+        (lambda d: d["indicators"][0].update(goalposts={"min": 5, "max": 1}), "min (5.0) must be below max (1.0)"),
+        (lambda d: d["indicators"][0].update(colour="red"), "indicators[0].colour: unknown key"),
+        (lambda d: d["indicators"][3].update(dimension="c"), "indicators[3] (b1): unknown dimension 'c'"),
+        (lambda d: d["indicators"][3].update(direction="up"), "indicators[3].direction"),
+        (lambda d: d["indicators"][3].update(source="table:rix"), "unknown table 'rix'"),
+        (lambda d: d.pop("version"), "version: required key missing"),
+        (lambda d: d["classes"].update(thresholds=[20, 40, 40, 80]), "classes.thresholds"),
+        (lambda d: d["hotspot"]["all_of"][0].update(variable="wealth"), "hotspot.all_of[0].variable"),
+    ],
+)
 def test_bad_method_names_file_and_key(tmp_path, change, needle):
     data = small()
     change(data)

@@ -9,8 +9,10 @@ import pyogrio
 
 
 def test_gpkg_and_csv_exports(frag_client, default_run, tmp_path):
-    geo = {f["properties"]["pcode"]: f["properties"]
-           for f in frag_client.get("/fragility/3.geojson?round=120").json()["features"]}
+    geo = {
+        f["properties"]["pcode"]: f["properties"]
+        for f in frag_client.get("/fragility/3.geojson?round=120").json()["features"]
+    }
     r = frag_client.get("/exports/fragility-adm3.gpkg?round=120&population=idp")
     assert r.status_code == 200, r.text
     path = tmp_path / "f.gpkg"
@@ -43,8 +45,10 @@ def test_ogc_collection(frag_client, default_run):
 def test_locations_carry_their_subdistricts_class(frag_client, default_run):
     from tests.tiles import BAGHDAD, decode, tile_at
 
-    geo = {f["properties"]["pcode"]: f["properties"]["class_key"]
-           for f in frag_client.get("/fragility/3.geojson?round=120").json()["features"]}
+    geo = {
+        f["properties"]["pcode"]: f["properties"]["class_key"]
+        for f in frag_client.get("/fragility/3.geojson?round=120").json()["features"]
+    }
     for population in ("idp", "returnee"):
         feats = frag_client.get(f"/locations?round=120&population={population}&limit=500").json()["features"]
         assert len(feats) == 500

@@ -24,7 +24,6 @@ def test_default_run_has_every_subdistrict(frag_engine, default_run):
     assert len(ok) > 150, len(ok)
 
 
-
 def test_custom_method_with_table_and_raster(frag_engine, tmp_path, default_run):
     """A method of one's own: population from the real raster (coverage-weighted) and an
     indicator table by P-code; units the raster does not cover whole are 'insufficient data'."""
@@ -33,18 +32,32 @@ def test_custom_method_with_table_and_raster(frag_engine, tmp_path, default_run)
     from service.fragility.method import load_method
 
     with frag_engine.connect() as conn:
-        codes = [r[0] for r in conn.execute(text("SELECT pcode FROM admin_unit WHERE level = 3 ORDER BY pcode LIMIT 5"))]
-    (tmp_path / "sev.csv").write_text("pcode,severity\n" + "".join(f"{c},{i}\n" for i, c in enumerate(codes))
-                                      + "IQG99Q99N99,3\n", encoding="utf-8")
+        codes = [
+            r[0] for r in conn.execute(text("SELECT pcode FROM admin_unit WHERE level = 3 ORDER BY pcode LIMIT 5"))
+        ]
+    (tmp_path / "sev.csv").write_text(
+        "pcode,severity\n" + "".join(f"{c},{i}\n" for i, c in enumerate(codes)) + "IQG99Q99N99,3\n", encoding="utf-8"
+    )
     m, _ = load_method(None)
     data = m.model_dump(mode="json")
     data.update(id="custom", version="0.1")
     data["tables"] = [{"id": "sev", "path": "sev.csv", "key": "pcode", "key_column": "pcode"}]
-    data["indicators"].append({"id": "severity", "label": "Severity", "source": "table:sev", "column": "severity",
-                               "direction": "higher_is_worse", "goalposts": {"min": 0, "max": 4},
-                               "dimension": "living_conditions"})
-    data["population"] = {"source": "raster", "kind": "density_per_km2",
-                          "path": "shared:rasters/worldpop_irq_pd_2020_1km_sulaymaniyah_subset.tif"}
+    data["indicators"].append(
+        {
+            "id": "severity",
+            "label": "Severity",
+            "source": "table:sev",
+            "column": "severity",
+            "direction": "higher_is_worse",
+            "goalposts": {"min": 0, "max": 4},
+            "dimension": "living_conditions",
+        }
+    )
+    data["population"] = {
+        "source": "raster",
+        "kind": "density_per_km2",
+        "path": "shared:rasters/worldpop_irq_pd_2020_1km_sulaymaniyah_subset.tif",
+    }
     with open(tmp_path / "custom.yaml", "w") as fh:
         yaml.safe_dump(data, fh, allow_unicode=True)
     with frag_engine.connect() as conn:
@@ -53,8 +66,9 @@ def test_custom_method_with_table_and_raster(frag_engine, tmp_path, default_run)
         ensure_run(frag_engine, shared_dir=SHARED, round_number=120, method_path=tmp_path / "custom.yaml")
     with frag_engine.connect() as conn:  # nothing half-computed stored
         assert conn.execute(text("SELECT count(*) FROM fragility_run WHERE method_id = 'custom'")).scalar_one() == 0
-        assert store.find_run(conn, "IRQ", 120, default_run["method_id"], default_run["method_version"])["id"] == \
-            published
+        assert (
+            store.find_run(conn, "IRQ", 120, default_run["method_id"], default_run["method_version"])["id"] == published
+        )
     # the population table instead: the table's unknown P-code is reported, the rest kept
     data["population"] = m.model_dump(mode="json")["population"]
     with open(tmp_path / "custom.yaml", "w") as fh:
@@ -87,14 +101,16 @@ def test_reimport_marks_stale_and_recomputes_only_that_round(frag_engine, defaul
 
     def digest(run_id):
         with frag_engine.connect() as conn:
-            rows = conn.execute(text(f"SELECT {cols} FROM fragility_result WHERE run_id = :r ORDER BY level, pcode"),
-                                {"r": run_id}).all()
+            rows = conn.execute(
+                text(f"SELECT {cols} FROM fragility_result WHERE run_id = :r ORDER BY level, pcode"), {"r": run_id}
+            ).all()
         return len(rows), hashlib.sha256(repr(rows).encode()).hexdigest()
 
     before = digest(current["id"])
     assert refresh_stale(frag_engine, SHARED, {default_run["method_id"]: None}) == []
-    import_masterlist(frag_engine, MASTERLISTS / "Returnee_MasterList_dataset_DTM_IOMFeb_28_2021.csv",
-                      population="returnee")
+    import_masterlist(
+        frag_engine, MASTERLISTS / "Returnee_MasterList_dataset_DTM_IOMFeb_28_2021.csv", population="returnee"
+    )
     changed = refresh_stale(frag_engine, SHARED, {default_run["method_id"]: None})
     assert [r["id"] for r in changed] == [current["id"]]
     with frag_engine.connect() as conn:
@@ -110,11 +126,21 @@ def test_numbers_for_the_docs(default_run):
     """The figures docs/fragility.md quotes for round 120 (kept true by this test)."""
     s = default_run["summary"]
     pop = default_run["inputs"]["sources"]["population"]
-    assert (pop["rows"], pop["rows_matched"], len(pop["matched_by_spelling"]), pop["units_with_population"]) == \
-        (393, 244, 29, 244), pop
+    assert (pop["rows"], pop["rows_matched"], len(pop["matched_by_spelling"]), pop["units_with_population"]) == (
+        393,
+        244,
+        29,
+        244,
+    ), pop
     assert s["units_ok"] == 244 and s["hotspots"] == 15, s
-    assert s["class_counts"] == {"very_low": 47, "low": 127, "medium": 55, "high": 14, "very_high": 1,
-                                 "insufficient_data": 50}
+    assert s["class_counts"] == {
+        "very_low": 47,
+        "low": 127,
+        "medium": 55,
+        "high": 14,
+        "very_high": 1,
+        "insufficient_data": 50,
+    }
     assert s["median_rank_interval"] == 42
 
 
@@ -131,14 +157,24 @@ def test_an_older_round_changes_the_change_indicator(frag_engine):
     assert computed and after["inputs"]["previous_idp_round"] is not None
     with frag_engine.connect() as conn:
         rows = {r["pcode"]: r for r in store.results(conn, after["id"], 3)}
-        gone = conn.execute(text(
-            "SELECT p.pcode FROM unit_figure p JOIN round r ON r.id = p.round_id AND r.round_number = 86 "
-            "WHERE p.level = 3 AND p.individuals > 0 AND p.pcode <> 'UNASSIGNED' AND NOT EXISTS ("
-            "  SELECT 1 FROM unit_figure n JOIN round q ON q.id = n.round_id AND q.round_number = 120 "
-            "  AND q.population = 'idp' WHERE n.level = 3 AND n.pcode = p.pcode)")).scalars().all()
-        kept = conn.execute(text(
-            "SELECT n.pcode, n.change_pct FROM unit_figure n JOIN round q ON q.id = n.round_id AND q.round_number = 120 "
-            "AND q.population = 'idp' WHERE n.level = 3 AND n.change_pct IS NOT NULL AND n.pcode <> 'UNASSIGNED'")).all()
+        gone = (
+            conn.execute(
+                text(
+                    "SELECT p.pcode FROM unit_figure p JOIN round r ON r.id = p.round_id AND r.round_number = 86 "
+                    "WHERE p.level = 3 AND p.individuals > 0 AND p.pcode <> 'UNASSIGNED' AND NOT EXISTS ("
+                    "  SELECT 1 FROM unit_figure n JOIN round q ON q.id = n.round_id AND q.round_number = 120 "
+                    "  AND q.population = 'idp' WHERE n.level = 3 AND n.pcode = p.pcode)"
+                )
+            )
+            .scalars()
+            .all()
+        )
+        kept = conn.execute(
+            text(
+                "SELECT n.pcode, n.change_pct FROM unit_figure n JOIN round q ON q.id = n.round_id AND q.round_number = 120 "
+                "AND q.population = 'idp' WHERE n.level = 3 AND n.change_pct IS NOT NULL AND n.pcode <> 'UNASSIGNED'"
+            )
+        ).all()
     assert gone and kept
     for code in gone:
         assert rows[code]["indicators"]["idp_change_pct"] == {"value": -100.0, "score": 0.0}

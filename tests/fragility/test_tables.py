@@ -14,20 +14,29 @@ from boundaries.crosswalk import Crosswalk
 from service.fragility.inputs import InputError, indicator_table, population_table
 from service.fragility.method import Population, Table
 
-UNITS = pd.DataFrame({"name_en": ["Markaz Erbil", "Shaqlawa Center", "Markaz Duhok"],
-                      "name_ar": ["مركز أربيل", "مركز شقلاوة", "مركز دهوك"],
-                      "adm2": ["IQG11Q02", "IQG11Q06", "IQG09Q02"], "adm1": ["IQG11", "IQG11", "IQG09"]},
-                     index=pd.Index(["IQG11Q02N02", "IQG11Q06N01", "IQG09Q02N02"], name="pcode"))
-XW = Crosswalk("IRQ", [
-    {"level": 1, "name": "Erbil", "pcode": "IQG11"}, {"level": 1, "name": "Dahuk", "pcode": "IQG09"},
-    {"level": 2, "name": "Erbil", "pcode": "IQG11Q02", "parent_pcode": "IQG11"},
-    {"level": 2, "name": "Shaqlawa", "pcode": "IQG11Q06", "parent_pcode": "IQG11"},
-    {"level": 2, "name": "Dahuk", "pcode": "IQG09Q02", "parent_pcode": "IQG09"},
-    {"level": 3, "name": "Markaz Erbil", "pcode": "IQG11Q02N02", "parent_pcode": "IQG11Q02"},
-    {"level": 3, "name": "مركز أربيل", "pcode": "IQG11Q02N02", "parent_pcode": "IQG11Q02"},
-    {"level": 3, "name": "Shaqlawa Center", "pcode": "IQG11Q06N01", "parent_pcode": "IQG11Q06"},
-    {"level": 3, "name": "Markaz Duhok", "pcode": "IQG09Q02N02", "parent_pcode": "IQG09Q02"},
-])
+UNITS = pd.DataFrame(
+    {
+        "name_en": ["Markaz Erbil", "Shaqlawa Center", "Markaz Duhok"],
+        "name_ar": ["مركز أربيل", "مركز شقلاوة", "مركز دهوك"],
+        "adm2": ["IQG11Q02", "IQG11Q06", "IQG09Q02"],
+        "adm1": ["IQG11", "IQG11", "IQG09"],
+    },
+    index=pd.Index(["IQG11Q02N02", "IQG11Q06N01", "IQG09Q02N02"], name="pcode"),
+)
+XW = Crosswalk(
+    "IRQ",
+    [
+        {"level": 1, "name": "Erbil", "pcode": "IQG11"},
+        {"level": 1, "name": "Dahuk", "pcode": "IQG09"},
+        {"level": 2, "name": "Erbil", "pcode": "IQG11Q02", "parent_pcode": "IQG11"},
+        {"level": 2, "name": "Shaqlawa", "pcode": "IQG11Q06", "parent_pcode": "IQG11"},
+        {"level": 2, "name": "Dahuk", "pcode": "IQG09Q02", "parent_pcode": "IQG09"},
+        {"level": 3, "name": "Markaz Erbil", "pcode": "IQG11Q02N02", "parent_pcode": "IQG11Q02"},
+        {"level": 3, "name": "مركز أربيل", "pcode": "IQG11Q02N02", "parent_pcode": "IQG11Q02"},
+        {"level": 3, "name": "Shaqlawa Center", "pcode": "IQG11Q06N01", "parent_pcode": "IQG11Q06"},
+        {"level": 3, "name": "Markaz Duhok", "pcode": "IQG09Q02N02", "parent_pcode": "IQG09Q02"},
+    ],
+)
 
 
 def table(**kw):
@@ -36,8 +45,11 @@ def table(**kw):
 
 def test_pcode_csv_with_hxl_and_unknown_codes(tmp_path):
     p = tmp_path / "t.csv"
-    p.write_text('pcode,score,other\n#adm3+code,#severity,#x\nIQ-G11Q02N02,3.5,1\nIRQ-G11Q06N01," 1,000.5 ",1\n'
-                 "IQG99Q99N99,2,1\nIQG09Q02N02,,1\n", encoding="utf-8")
+    p.write_text(
+        'pcode,score,other\n#adm3+code,#severity,#x\nIQ-G11Q02N02,3.5,1\nIRQ-G11Q06N01," 1,000.5 ",1\n'
+        "IQG99Q99N99,2,1\nIQG09Q02N02,,1\n",
+        encoding="utf-8",
+    )
     got = indicator_table(p, table(key_column="#adm3+code"), ["#severity"], XW, UNITS)
     assert got.values["#severity"].dropna().to_dict() == {"IQG11Q02N02": 3.5, "IQG11Q06N01": 1000.5}
     assert math.isnan(got.values["#severity"]["IQG09Q02N02"])  # blank = missing, not 0
@@ -67,14 +79,18 @@ def test_names_xlsx(tmp_path):
     ws.append(["Dahuk", "Atlantis", 9])
     p = tmp_path / "names.xlsx"
     wb.save(p)
-    got = indicator_table(p, table(key="name", key_column="sub-district", parent_column="district"), ["score"], XW, UNITS)
+    got = indicator_table(
+        p, table(key="name", key_column="sub-district", parent_column="district"), ["score"], XW, UNITS
+    )
     assert got.values["score"].dropna().to_dict() == {"IQG11Q02N02": 2.0, "IQG11Q06N01": 4.0}
     assert [(i.row, i.field) for i in got.issues] == [(4, "district"), (5, "sub-district")]
 
 
 def test_location_ids_aggregated_population_weighted(tmp_path):
     p = tmp_path / "loc.csv"
-    p.write_text("location_id,score,hh\n1101001.0,10,100\n1101002,20,300\n1102001,5,50\n9999999,1,1\n", encoding="utf-8")
+    p.write_text(
+        "location_id,score,hh\n1101001.0,10,100\n1101002,20,300\n1102001,5,50\n9999999,1,1\n", encoding="utf-8"
+    )
     locs = {"1101001": "IQG11Q02N02", "1101002": "IQG11Q02N02", "1102001": "IQG11Q06N01"}
     spec = table(key="location_id", key_column="location_id", aggregate="population_weighted_mean", weight_column="hh")
     got = indicator_table(p, spec, ["score"], XW, UNITS, location_units=locs)
@@ -87,11 +103,14 @@ def test_location_ids_aggregated_population_weighted(tmp_path):
 
 def test_population_table_by_names_reports_unmatched(tmp_path):
     p = tmp_path / "pop.csv"
-    p.write_text("gov_en,dis_en,subdistrict_en,subdistrict_ar,total.pop\n"
-                 'Erbil,Erbil,Markaz Erbil,مركز أربيل," 1,305,790 "\n'
-                 "Erbil,Shaqlawa,Shaqlawa Centre,,100\n"          # by spelling within the district
-                 "Erbil,Shaqlawa,Harir,,50\n"                     # no such unit: reported
-                 'Dahuk,Dahuk,Markaz Duhok,," 2,000 "\n', encoding="utf-8")
+    p.write_text(
+        "gov_en,dis_en,subdistrict_en,subdistrict_ar,total.pop\n"
+        'Erbil,Erbil,Markaz Erbil,مركز أربيل," 1,305,790 "\n'
+        "Erbil,Shaqlawa,Shaqlawa Centre,,100\n"  # by spelling within the district
+        "Erbil,Shaqlawa,Harir,,50\n"  # no such unit: reported
+        'Dahuk,Dahuk,Markaz Duhok,," 2,000 "\n',
+        encoding="utf-8",
+    )
     got = population_table(p, Population(source="table", path="x", column="total.pop"), XW, UNITS)
     assert got.values["residents"].to_dict() == {"IQG11Q02N02": 1305790.0, "IQG11Q06N01": 100.0, "IQG09Q02N02": 2000.0}
     assert [(i.row, i.field) for i in got.issues] == [(4, "sub-district")]

@@ -6,8 +6,10 @@ from tests.tiles import IRAQ_BOUNDS, TMS, by_pcode, decode
 
 
 def test_fragility_tiles_match_geojson(frag_client, default_run):
-    geo = {f["properties"]["pcode"]: f["properties"]
-           for f in frag_client.get("/fragility/3.geojson?round=120").json()["features"]}
+    geo = {
+        f["properties"]["pcode"]: f["properties"]
+        for f in frag_client.get("/fragility/3.geojson?round=120").json()["features"]
+    }
     tiles: dict[str, dict] = {}
     for t in TMS.tiles(*IRAQ_BOUNDS, [5]):
         r = frag_client.get(f"/tiles/fragility/5/{t.x}/{t.y}.mvt?round=120")

@@ -31,29 +31,43 @@ def browser():
 
 
 def test_fragility_mode_paints_the_classes(frag_url, frag_engine, browser):
-    geo = {f["properties"]["pcode"]: f["properties"]
-           for f in httpx.get(f"{frag_url}/fragility/3.geojson?round=120", timeout=60).json()["features"]}
+    geo = {
+        f["properties"]["pcode"]: f["properties"]
+        for f in httpx.get(f"{frag_url}/fragility/3.geojson?round=120", timeout=60).json()["features"]
+    }
     with frag_engine.connect() as conn:
-        pts = [dict(r) for r in conn.execute(text(
-            "SELECT pcode, ST_X((c).center) AS lon, ST_Y((c).center) AS lat FROM "
-            "(SELECT pcode, ST_MaximumInscribedCircle(geom) AS c FROM admin_unit WHERE level = 3) s "
-            "ORDER BY (c).radius DESC LIMIT 60")).mappings()]
+        pts = [
+            dict(r)
+            for r in conn.execute(
+                text(
+                    "SELECT pcode, ST_X((c).center) AS lon, ST_Y((c).center) AS lat FROM "
+                    "(SELECT pcode, ST_MaximumInscribedCircle(geom) AS c FROM admin_unit WHERE level = 3) s "
+                    "ORDER BY (c).radius DESC LIMIT 60"
+                )
+            ).mappings()
+        ]
     page = browser.new_page(viewport=VIEWPORT)
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(frag_url + "/#population=idp&round=120&indicator=individuals&level=3")
     page.wait_for_function("window.dtmAtlas && window.dtmAtlas.idle && window.dtmAtlas.fragility", timeout=60_000)
     page.evaluate("window.dtmAtlas.fragility.toggle(true)")
-    page.wait_for_function("""() => { const m = window.dtmAtlas.map; return window.dtmAtlas.fragility.ready === 120
-        && m.getLayer('fragility-fill') && m.isSourceLoaded('fragility') && m.areTilesLoaded(); }""", timeout=60_000)
+    page.wait_for_function(
+        """() => { const m = window.dtmAtlas.map; return window.dtmAtlas.fragility.ready === 120
+        && m.getLayer('fragility-fill') && m.isSourceLoaded('fragility') && m.areTilesLoaded(); }""",
+        timeout=60_000,
+    )
     page.wait_for_timeout(500)
     page.mouse.move(5, 5)
     legend = page.evaluate("window.dtmAtlas.fragility.legend")
     assert [c["key"] for c in legend["classes"]][-1] == "insufficient_data"
     assert page.locator("#fragility-legend").is_visible()
-    placed = page.evaluate("""pts => { const map = window.dtmAtlas.map, box = map.getCanvas().getBoundingClientRect();
+    placed = page.evaluate(
+        """pts => { const map = window.dtmAtlas.map, box = map.getCanvas().getBoundingClientRect();
         return pts.map(p => { const q = map.project([p.lon, p.lat]); return {...p, x: box.left + q.x, y: box.top + q.y,
-        inside: q.x > 12 && q.y > 90 && q.x < box.width - 60 && q.y < box.height - 40}; }); }""", pts)
+        inside: q.x > 12 && q.y > 90 && q.x < box.width - 60 && q.y < box.height - 40}; }); }""",
+        pts,
+    )
     checked = []
     for p in [p for p in placed if p["inside"]]:
         want = geo[p["pcode"]]["color"]
@@ -65,8 +79,9 @@ def test_fragility_mode_paints_the_classes(frag_url, frag_engine, browser):
     code = next(c for c, k in checked if k != "insufficient_data")
     p = next(p for p in placed if p["pcode"] == code)
     page.mouse.click(p["x"], p["y"])
-    page.wait_for_function("pc => window.dtmAtlas.fragility.unit && window.dtmAtlas.fragility.unit.pcode === pc",
-                           arg=code, timeout=30_000)
+    page.wait_for_function(
+        "pc => window.dtmAtlas.fragility.unit && window.dtmAtlas.fragility.unit.pcode === pc", arg=code, timeout=30_000
+    )
     panel = page.locator("#fragility-unit").inner_text()
     assert "Dimension scores" in panel and "Displacement pressure" in panel and "P(high class)" in panel
     assert geo[code]["class_label"] in panel

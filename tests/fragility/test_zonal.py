@@ -21,8 +21,17 @@ UTM = "EPSG:32638"
 
 
 def write_tif(path, arr, transform, crs):
-    with rasterio.open(path, "w", driver="GTiff", width=arr.shape[1], height=arr.shape[0], count=1,
-                       dtype=arr.dtype, transform=transform, crs=crs) as ds:
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=arr.shape[1],
+        height=arr.shape[0],
+        count=1,
+        dtype=arr.dtype,
+        transform=transform,
+        crs=crs,
+    ) as ds:
         ds.write(arr, 1)
     return path
 
@@ -33,10 +42,18 @@ def to_4326(geom, crs=UTM):
 
 
 def test_raster_of_ones_gives_polygon_area(tmp_path):
-    tif = write_tif(tmp_path / "ones.tif", np.ones((200, 200), "float32"), from_origin(300_000, 4_000_000, 1000, 1000), UTM)
+    tif = write_tif(
+        tmp_path / "ones.tif", np.ones((200, 200), "float32"), from_origin(300_000, 4_000_000, 1000, 1000), UTM
+    )
     # an irregular polygon with a hole, in metres, away from cell edges
-    outer = [(320_321, 3_830_117), (371_913, 3_842_500), (389_004, 3_901_377), (351_222, 3_957_301),
-             (333_700, 3_910_050), (305_555, 3_899_999)]
+    outer = [
+        (320_321, 3_830_117),
+        (371_913, 3_842_500),
+        (389_004, 3_901_377),
+        (351_222, 3_957_301),
+        (333_700, 3_910_050),
+        (305_555, 3_899_999),
+    ]
     hole = [(340_100, 3_880_300), (352_700, 3_881_900), (349_900, 3_893_300)]
     poly = Polygon(outer, [hole])
     tiny = box(350_120, 3_850_210, 350_420, 3_850_410)  # 300 m x 200 m inside one cell
@@ -58,8 +75,10 @@ def test_real_raster_matches_independent_computation():
         dens = ds.read(1, masked=True).filled(0).astype(float)
         t, (h, w) = ds.transform, ds.shape
         bounds = box(*ds.bounds)
-    units = {f["properties"]["ADM3_PCODE"]: shape(f["geometry"])
-             for f in json.loads((COD_AB / "irq_admbnda_adm3_cso_20190603.geojson").read_text())["features"]}
+    units = {
+        f["properties"]["ADM3_PCODE"]: shape(f["geometry"])
+        for f in json.loads((COD_AB / "irq_admbnda_adm3_cso_20190603.geojson").read_text())["features"]
+    }
     near = {k: g for k, g in units.items() if g.intersects(bounds)}
     assert 3 <= len(near) <= 12
     got = raster_zonal_sums(REAL, units, kind="density_per_km2", min_coverage=0.0).values["residents"].dropna()
@@ -81,8 +100,10 @@ def test_real_raster_matches_independent_computation():
 
 
 def test_partly_covered_units_are_reported_not_summed():
-    units = {f["properties"]["ADM3_PCODE"]: shape(f["geometry"])
-             for f in json.loads((COD_AB / "irq_admbnda_adm3_cso_20190603.geojson").read_text())["features"]}
+    units = {
+        f["properties"]["ADM3_PCODE"]: shape(f["geometry"])
+        for f in json.loads((COD_AB / "irq_admbnda_adm3_cso_20190603.geojson").read_text())["features"]
+    }
     with pytest.raises(InputError, match="covers none of the 294 units whole"):
         raster_zonal_sums(REAL, units, kind="density_per_km2")
 

@@ -31,8 +31,9 @@ _COLS = ", ".join(STAGE_COLUMNS[:-1]) + ", ARRAY(SELECT DISTINCT i FROM unnest(i
 
 
 def _diff(conn, a: str, b: str) -> list:
-    return conn.execute(text(
-        f"SELECT {_COLS} FROM {a} EXCEPT ALL SELECT {_COLS} FROM {b} ORDER BY source_row LIMIT 5")).all()
+    return conn.execute(
+        text(f"SELECT {_COLS} FROM {a} EXCEPT ALL SELECT {_COLS} FROM {b} ORDER BY source_row LIMIT 5")
+    ).all()
 
 
 def stage_both(engine, path: Path, population: str = "idp", **kw):
@@ -46,9 +47,12 @@ def stage_both(engine, path: Path, population: str = "idp", **kw):
         fast_only, python_only = _diff(conn, "stage_fast", "stage"), _diff(conn, "stage", "stage_fast")
         counts = conn.execute(text("SELECT (SELECT count(*) FROM stage_fast), (SELECT count(*) FROM stage)")).one()
         # the helper columns are gone: the table has exactly the stage's columns
-        cols = conn.execute(text(
-            "SELECT array_agg(attname::text ORDER BY attnum) FROM pg_attribute "
-            "WHERE attrelid = 'stage_fast'::regclass AND attnum > 0 AND NOT attisdropped")).scalar()
+        cols = conn.execute(
+            text(
+                "SELECT array_agg(attname::text ORDER BY attnum) FROM pg_attribute "
+                "WHERE attrelid = 'stage_fast'::regclass AND attnum > 0 AND NOT attisdropped"
+            )
+        ).scalar()
         conn.rollback()
     assert fast_only == [] and python_only == [], f"fast-only {fast_only}\npython-only {python_only}"
     assert counts == (len(parsed.records), len(parsed.records)) == (res.rows, res.rows)
@@ -57,8 +61,9 @@ def stage_both(engine, path: Path, population: str = "idp", **kw):
     assert res.columns_found == parsed.columns_found
     assert res.format == parsed.format and res.population == parsed.population
     assert res.issue_count == len(parsed.issues)
-    assert [(i.row, i.field, i.code, i.message) for i in res.issues] == \
-           [(i.row, i.field, i.code, i.message) for i in parsed.issues[:fast_stage.ISSUE_LIMIT]]
+    assert [(i.row, i.field, i.code, i.message) for i in res.issues] == [
+        (i.row, i.field, i.code, i.message) for i in parsed.issues[: fast_stage.ISSUE_LIMIT]
+    ]
     return res, parsed
 
 
@@ -68,15 +73,51 @@ def write_csv(path: Path, rows: list[list[object]], encoding: str = "utf-8", **k
     return path
 
 
-HEADER = ["", "Location ID", "Place ID", "Governorate", "District", "Location Name", "Arabic Name", "Latitude",
-          "Longitude", "Families", "Individuals", "Anbar", "Ninewa", "Camp", "Hostfamilies", "Other",
-          "Jan19", "August14 Period of displacement", "date"]
+HEADER = [
+    "",
+    "Location ID",
+    "Place ID",
+    "Governorate",
+    "District",
+    "Location Name",
+    "Arabic Name",
+    "Latitude",
+    "Longitude",
+    "Families",
+    "Individuals",
+    "Anbar",
+    "Ninewa",
+    "Camp",
+    "Hostfamilies",
+    "Other",
+    "Jan19",
+    "August14 Period of displacement",
+    "date",
+]
 
 
 def row(i: int, **cells) -> list[object]:
-    r = [str(i), f"{1101000 + i}.0", f"{7000 + i}.0", "Dahuk", "Amedi", f"Place {i}", "عمادية",
-         f"{37 + i / 1000:.10f}", f"{43.4 + i / 1000:.10f}", "10.0", "60.0", "0.0", "10.0", "0.0", "10.0", "0.0",
-         "4.0", "6.0", "Feb 28, 2021"]
+    r = [
+        str(i),
+        f"{1101000 + i}.0",
+        f"{7000 + i}.0",
+        "Dahuk",
+        "Amedi",
+        f"Place {i}",
+        "عمادية",
+        f"{37 + i / 1000:.10f}",
+        f"{43.4 + i / 1000:.10f}",
+        "10.0",
+        "60.0",
+        "0.0",
+        "10.0",
+        "0.0",
+        "10.0",
+        "0.0",
+        "4.0",
+        "6.0",
+        "Feb 28, 2021",
+    ]
     for name, value in cells.items():
         r[HEADER.index(name.replace("_", " "))] = value
     return r
@@ -135,8 +176,13 @@ def test_coordinates(iraq_engine, tmp_path):
     rows[6][7] = " 36.5 "  # padded
     rows[7][8] = "inf"
     res, parsed = stage_both(iraq_engine, write_csv(tmp_path / "coords.csv", rows))
-    assert [i.code for i in parsed.issues] == ["bad_coordinate", "bad_coordinate", "bad_coordinate",
-                                               "missing_value", "bad_coordinate"]
+    assert [i.code for i in parsed.issues] == [
+        "bad_coordinate",
+        "bad_coordinate",
+        "bad_coordinate",
+        "missing_value",
+        "bad_coordinate",
+    ]
 
 
 def test_ids(iraq_engine, tmp_path):
@@ -186,14 +232,70 @@ def test_windows_1256(iraq_engine, tmp_path):
 
 def test_hxl_tagged(iraq_engine, tmp_path):
     rows = [
-        ["Governorate", "Gov P-code", "District", "District P-code", "Location ID", "Location", "Arabic", "Lat",
-         "Lon", "IDP families", "IDP individuals", "Reported", "Ninewa", "Notes"],
-        ["#adm1+name", "#adm1+code", "#adm2+name", "#adm2+code", "#loc+code", "#loc+name", "#loc+name+i_ar",
-         "#geo+lat", "#geo+lon", "#affected+idps+hh", "#affected+idps+ind", "#date+reported", "", "#meta+notes"],
-        ["Dahuk", "IQG15", "Amedi", "iqg15q01", "1101001.0", "Amedi", "عمادية", "37.09", "43.48", "13", "78",
-         "2021-02-28", "13", "checked"],
-        ["Dahuk", "IQG15", "Amedi", "IQG15Q01", "1101002", "Aradin", "ارادن", "37.10", "43.31", "six", "36",
-         "2021-02-28", "6", ""],
+        [
+            "Governorate",
+            "Gov P-code",
+            "District",
+            "District P-code",
+            "Location ID",
+            "Location",
+            "Arabic",
+            "Lat",
+            "Lon",
+            "IDP families",
+            "IDP individuals",
+            "Reported",
+            "Ninewa",
+            "Notes",
+        ],
+        [
+            "#adm1+name",
+            "#adm1+code",
+            "#adm2+name",
+            "#adm2+code",
+            "#loc+code",
+            "#loc+name",
+            "#loc+name+i_ar",
+            "#geo+lat",
+            "#geo+lon",
+            "#affected+idps+hh",
+            "#affected+idps+ind",
+            "#date+reported",
+            "",
+            "#meta+notes",
+        ],
+        [
+            "Dahuk",
+            "IQG15",
+            "Amedi",
+            "iqg15q01",
+            "1101001.0",
+            "Amedi",
+            "عمادية",
+            "37.09",
+            "43.48",
+            "13",
+            "78",
+            "2021-02-28",
+            "13",
+            "checked",
+        ],
+        [
+            "Dahuk",
+            "IQG15",
+            "Amedi",
+            "IQG15Q01",
+            "1101002",
+            "Aradin",
+            "ارادن",
+            "37.10",
+            "43.31",
+            "six",
+            "36",
+            "2021-02-28",
+            "6",
+            "",
+        ],
     ]
     res, parsed = stage_both(iraq_engine, write_csv(tmp_path / "hxl.csv", rows), "idps")
     assert res.format == "hxl" and parsed.records[0]["admin2_pcode"] == "IQG15Q01"
@@ -225,8 +327,22 @@ def test_duplicate_breakdown_names(iraq_engine, tmp_path):
 # --------------------------------------------------------------------------- fallbacks
 
 
-@pytest.mark.parametrize("case", ["multiline", "mid_quote", "quote_then_text", "ragged", "short", "arabic_digits", "long",
-                                  "xlsx", "bad_utf8", "empty", "no_columns"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "multiline",
+        "mid_quote",
+        "quote_then_text",
+        "ragged",
+        "short",
+        "arabic_digits",
+        "long",
+        "xlsx",
+        "bad_utf8",
+        "empty",
+        "no_columns",
+    ],
+)
 def test_files_the_fast_path_leaves_to_the_parser(iraq_engine, tmp_path, case):
     rows = [HEADER] + [row(i) for i in range(4)]
     path = tmp_path / f"{case}.csv"
@@ -263,9 +379,12 @@ def test_files_the_fast_path_leaves_to_the_parser(iraq_engine, tmp_path, case):
             stage_csv(conn, path, "idp")
         assert stage_csv_fast(conn, path, "idp") is None
         # nothing left behind, the transaction still usable
-        assert conn.execute(text(
-            "SELECT to_regclass('pg_temp.stage'), to_regclass('fast_raw_' || pg_backend_pid()), "
-            "to_regclass('pg_temp.duplicate_ids')")).one() == (None, None, None)
+        assert conn.execute(
+            text(
+                "SELECT to_regclass('pg_temp.stage'), to_regclass('fast_raw_' || pg_backend_pid()), "
+                "to_regclass('pg_temp.duplicate_ids')"
+            )
+        ).one() == (None, None, None)
         conn.rollback()
 
 
@@ -276,14 +395,21 @@ def test_files_the_fast_path_leaves_to_the_parser(iraq_engine, tmp_path, case):
 def test_import_gives_the_same_figures_both_ways(iraq_fresh_engine):
     def figures():
         with iraq_fresh_engine.connect() as c:
-            units = c.execute(text(
-                "SELECT level, pcode, families, individuals, locations FROM unit_figure ORDER BY level, pcode")).all()
-            bd = c.execute(text(
-                "SELECT level, pcode, dimension, category, families FROM unit_breakdown "
-                "ORDER BY level, pcode, dimension, category")).all()
-            locs = c.execute(text(
-                "SELECT location_id, source_row, families, individuals, origin, shelter, period, extra, adm1, adm2, "
-                "adm3, flags FROM location_figure ORDER BY source_row")).all()
+            units = c.execute(
+                text("SELECT level, pcode, families, individuals, locations FROM unit_figure ORDER BY level, pcode")
+            ).all()
+            bd = c.execute(
+                text(
+                    "SELECT level, pcode, dimension, category, families FROM unit_breakdown "
+                    "ORDER BY level, pcode, dimension, category"
+                )
+            ).all()
+            locs = c.execute(
+                text(
+                    "SELECT location_id, source_row, families, individuals, origin, shelter, period, extra, adm1, adm2, "
+                    "adm3, flags FROM location_figure ORDER BY source_row"
+                )
+            ).all()
         return units, bd, locs
 
     slow = import_masterlist(iraq_fresh_engine, FEB21_IDP, population="idp", fast=False)
@@ -291,8 +417,13 @@ def test_import_gives_the_same_figures_both_ways(iraq_fresh_engine):
     quick = import_masterlist(iraq_fresh_engine, FEB21_IDP, population="idp", fast=True)
     after = figures()
     assert (slow.staging, quick.staging) == ("python", "fast")
-    assert (slow.rows, slow.families, slow.individuals, slow.flag_counts, slow.unassigned) == \
-           (quick.rows, quick.families, quick.individuals, quick.flag_counts, quick.unassigned)
+    assert (slow.rows, slow.families, slow.individuals, slow.flag_counts, slow.unassigned) == (
+        quick.rows,
+        quick.families,
+        quick.individuals,
+        quick.flag_counts,
+        quick.unassigned,
+    )
     assert before == after
     assert quick.timings["fast_copy_s"] > 0
 
@@ -315,16 +446,24 @@ def test_import_leaves_no_raw_table_and_takes_ids_as_a_block(iraq_fresh_engine, 
     path = write_csv(tmp_path / "list.csv", [HEADER] + [row(i) for i in range(50)])
     first = import_masterlist(iraq_fresh_engine, path, population="idp", round_number=501)
     # a round is its reporting date: the same file as another round needs another date
-    second = import_masterlist(iraq_fresh_engine, path, population="idp", round_number=502,
-                               reporting_date=dt.date(2019, 1, 31))
+    second = import_masterlist(
+        iraq_fresh_engine, path, population="idp", round_number=502, reporting_date=dt.date(2019, 1, 31)
+    )
     assert (first.staging, second.staging) == ("fast", "fast")
     with iraq_fresh_engine.connect() as c:
-        assert c.execute(text(
-            "SELECT count(*) FROM pg_class WHERE relname LIKE 'fast\\_raw\\_%' AND relkind = 'r'")).scalar() == 0
-        blocks = c.execute(text(
-            "SELECT round_id, array_agg(id - source_row ORDER BY source_row), min(id), max(id), count(*) "
-            "FROM location_figure WHERE round_id = ANY(:r) GROUP BY round_id ORDER BY round_id"),
-            {"r": [first.round_id, second.round_id]}).all()
+        assert (
+            c.execute(
+                text("SELECT count(*) FROM pg_class WHERE relname LIKE 'fast\\_raw\\_%' AND relkind = 'r'")
+            ).scalar()
+            == 0
+        )
+        blocks = c.execute(
+            text(
+                "SELECT round_id, array_agg(id - source_row ORDER BY source_row), min(id), max(id), count(*) "
+                "FROM location_figure WHERE round_id = ANY(:r) GROUP BY round_id ORDER BY round_id"
+            ),
+            {"r": [first.round_id, second.round_id]},
+        ).all()
         # a direct writer after the imports gets an id past both blocks
         nxt = c.execute(text("SELECT nextval(pg_get_serial_sequence('location_figure', 'id'))")).scalar()
     assert [b.count for b in blocks] == [50, 50]

@@ -11,13 +11,13 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from service.core.settings import get_settings
 from service.ingest.masterlist import (
     MasterlistError,
     ParsedMasterlist,
     RowIssue,
     parse_masterlist,
 )
-from service.core.settings import get_settings
 
 MASTERLISTS = get_settings().shared_data_dir / "dtm_iraq_masterlists"
 IDP_2017 = MASTERLISTS / "IDPs_MasterList_dataset_DTM_IOMDec_31_2017.csv"
@@ -29,30 +29,68 @@ REAL = {
     "ret2021": (RET_2021, "returnee"),
 }
 
-needs_real = pytest.mark.skipif(not IDP_2021.exists(),
-                                reason=f"real data not found in {MASTERLISTS}")
+needs_real = pytest.mark.skipif(not IDP_2021.exists(), reason=f"real data not found in {MASTERLISTS}")
 
 GOVERNORATE_COLUMNS = [
-    "Anbar", "Babylon", "Baghdad", "Basrah", "Dahuk", "Diyala", "Erbil", "Kerbala", "Kirkuk",
-    "Missan", "Muthanna", "Najaf", "Ninewa", "Qadissiya", "Salahal Din", "Sulaymaniyah",
-    "Thi Qar", "Wassit",
+    "Anbar",
+    "Babylon",
+    "Baghdad",
+    "Basrah",
+    "Dahuk",
+    "Diyala",
+    "Erbil",
+    "Kerbala",
+    "Kirkuk",
+    "Missan",
+    "Muthanna",
+    "Najaf",
+    "Ninewa",
+    "Qadissiya",
+    "Salahal Din",
+    "Sulaymaniyah",
+    "Thi Qar",
+    "Wassit",
 ]
 PERIOD_COLUMNS = [
-    "Pre June14 Period of displacement", "June July14 Period of displacement",
-    "August14 Period of displacement", "Post September 14 Period of displacement",
-    "Post April15 Period of displacement", "Post March 16 Period of displacement",
-    "Post 17 October 16 Period of displacement", "July 17 Period of displacement", "Jan19",
+    "Pre June14 Period of displacement",
+    "June July14 Period of displacement",
+    "August14 Period of displacement",
+    "Post September 14 Period of displacement",
+    "Post April15 Period of displacement",
+    "Post March 16 Period of displacement",
+    "Post 17 October 16 Period of displacement",
+    "July 17 Period of displacement",
+    "Jan19",
 ]
 IDP_SHELTER = [
-    "Camp", "Hostfamilies", "Hotel Motel", "Informalsettlements", "Own Property", "Other",
-    "Religiousbuilding", "Rented pre Apr 2019", "Rented Habitable", "Rented Uninhabitable",
-    "Schoolbuilding", "Unfinishedbuilding", "Unknownsheltertype",
+    "Camp",
+    "Hostfamilies",
+    "Hotel Motel",
+    "Informalsettlements",
+    "Own Property",
+    "Other",
+    "Religiousbuilding",
+    "Rented pre Apr 2019",
+    "Rented Habitable",
+    "Rented Uninhabitable",
+    "Schoolbuilding",
+    "Unfinishedbuilding",
+    "Unknownsheltertype",
 ]
 RET_SHELTER = [
-    "Camp", "Habitual Pre_31_October2018", "Habitual Residence (Habitable)",
-    "Habitual Residence (Uninhabitable)", "Host_families", "Hotel_Motel", "Informal_settlements",
-    "Other", "Religious_building", "Rented_houses", "School_building",
-    "Unfinished_Abandoned_building", "Unknown_shelter_type",
+    "Camp",
+    "Habitual Pre_31_October2018",
+    "Habitual Residence (Habitable)",
+    "Habitual Residence (Uninhabitable)",
+    "Host_families",
+    "Hotel_Motel",
+    "Informal_settlements",
+    "Other",
+    "Religious_building",
+    "Rented_houses",
+    "School_building",
+    "Unfinished_Abandoned_building",
+    "Unknown_shelter_type",
 ]
 
 
@@ -74,8 +112,17 @@ def write_csv(path: Path, rows: list[list[object]], encoding: str = "utf-8") -> 
     return path
 
 
-HEADER = ["Location ID", "Governorate", "Location Name", "Arabic Name", "Latitude", "Longitude",
-          "Families", "Individuals", "date"]
+HEADER = [
+    "Location ID",
+    "Governorate",
+    "Location Name",
+    "Arabic Name",
+    "Latitude",
+    "Longitude",
+    "Families",
+    "Individuals",
+    "date",
+]
 
 
 def good_row(i: int = 1) -> list[object]:
@@ -97,8 +144,7 @@ def parsed() -> dict[str, ParsedMasterlist]:
 
 
 @needs_real
-@pytest.mark.parametrize("key, expected",
-                         [("idp2017", 3711), ("idp2021", 2897), ("ret2021", 2140)])
+@pytest.mark.parametrize("key, expected", [("idp2017", 3711), ("idp2021", 2897), ("ret2021", 2140)])
 def test_real_row_counts(parsed: dict[str, ParsedMasterlist], key: str, expected: int) -> None:
     path, _ = REAL[key]
     _, rows = independent_rows(path)
@@ -135,13 +181,23 @@ def test_real_feb2021_idp_values(parsed: dict[str, ParsedMasterlist]) -> None:
     assert sum(r["individuals"] for r in result.records) == 1_243_278
     first = result.records[0]
     assert first == {
-        "row": 2, "location_id": "1101001", "place_id": "7861", "governorate": "Dahuk",
-        "district": "Amedi", "name_en": "Amedi", "name_ar": "عمادية", "lat": 37.0923890175,
-        "lon": 43.4878569852, "families": 13, "individuals": 78, "origin": {"Ninewa": 13},
+        "row": 2,
+        "location_id": "1101001",
+        "place_id": "7861",
+        "governorate": "Dahuk",
+        "district": "Amedi",
+        "name_en": "Amedi",
+        "name_ar": "عمادية",
+        "lat": 37.0923890175,
+        "lon": 43.4878569852,
+        "families": 13,
+        "individuals": 78,
+        "origin": {"Ninewa": 13},
         "shelter": {"Hostfamilies": 1, "Rented Habitable": 12},
-        "period": {"June July14 Period of displacement": 3,
-                   "August14 Period of displacement": 10},
-        "extra": {}, "admin1_pcode": None, "admin2_pcode": None,
+        "period": {"June July14 Period of displacement": 3, "August14 Period of displacement": 10},
+        "extra": {},
+        "admin1_pcode": None,
+        "admin2_pcode": None,
         "reporting_date": dt.date(2021, 2, 28),
     }
 
@@ -158,8 +214,7 @@ def test_real_ids_and_arabic_names(parsed: dict[str, ParsedMasterlist], key: str
     assert len(set(ids)) == len(ids)
     assert all(r["place_id"] is None or r["place_id"].isdigit() for r in records)
     assert [r["name_ar"] for r in records] == [c[ar_col].strip() or None for _, c in rows]
-    arabic = [r for r in records
-              if r["name_ar"] and any("\u0600" <= ch <= "\u06ff" for ch in r["name_ar"])]
+    arabic = [r for r in records if r["name_ar"] and any("\u0600" <= ch <= "\u06ff" for ch in r["name_ar"])]
     assert len(arabic) > 0.95 * len(records)
 
 
@@ -174,8 +229,9 @@ def test_real_dates(parsed: dict[str, ParsedMasterlist]) -> None:
 def test_real_returnee_columns_map(parsed: dict[str, ParsedMasterlist]) -> None:
     result = parsed["ret2021"]
     assert result.population == "returnee"
-    assert {"Place_ID", "Location_name", "Arabic_name", "Returnee Families",
-            "Returnee Individuals"} <= set(result.columns_found)
+    assert {"Place_ID", "Location_name", "Arabic_name", "Returnee Families", "Returnee Individuals"} <= set(
+        result.columns_found
+    )
     gwer = next(r for r in result.records if r["location_id"] == "1204004")
     assert gwer["place_id"] == "13352"
     assert gwer["name_en"] == "Gwer" and gwer["name_ar"] == "كوير"
@@ -198,16 +254,21 @@ def test_real_breakdown_columns_classified(parsed: dict[str, ParsedMasterlist], 
     # Every column of the real files is recognised: nothing left over in `extra`.
     assert all(r["extra"] == {} for r in records)
     # All counts positive (zeros dropped).
-    assert all(v > 0 for r in records for k in ("origin", "shelter", "period")
-               for v in r[k].values())
+    assert all(v > 0 for r in records for k in ("origin", "shelter", "period") for v in r[k].values())
 
 
 @needs_real
-@pytest.mark.parametrize("key, shelter_short, period_short", [
-    ("idp2017", 0, 0), ("idp2021", 12, 267), ("ret2021", 1, 3),
-])
-def test_real_breakdown_sums(parsed: dict[str, ParsedMasterlist], key: str,
-                             shelter_short: int, period_short: int) -> None:
+@pytest.mark.parametrize(
+    "key, shelter_short, period_short",
+    [
+        ("idp2017", 0, 0),
+        ("idp2021", 12, 267),
+        ("ret2021", 1, 3),
+    ],
+)
+def test_real_breakdown_sums(
+    parsed: dict[str, ParsedMasterlist], key: str, shelter_short: int, period_short: int
+) -> None:
     """What the published data says: origin always adds up to families; shelter and period
     never exceed it but fall short on a few rows in 2021 (counted here exactly)."""
     records = parsed[key].records
@@ -268,12 +329,15 @@ def test_missing_file(tmp_path: Path) -> None:
         parse_masterlist(tmp_path / "nope.csv", "idp")
 
 
-@pytest.mark.parametrize("content, reason", [
-    ("", "file is empty"),
-    ("\n\n  \n", "no header row"),
-    (",".join(HEADER) + "\n", "no data rows"),
-    (",".join(HEADER) + "\n,,,,,,,,\n\n,,,,,,,,\n", "only blank rows"),
-])
+@pytest.mark.parametrize(
+    "content, reason",
+    [
+        ("", "file is empty"),
+        ("\n\n  \n", "no header row"),
+        (",".join(HEADER) + "\n", "no data rows"),
+        (",".join(HEADER) + "\n,,,,,,,,\n\n,,,,,,,,\n", "only blank rows"),
+    ],
+)
 def test_empty_inputs(tmp_path: Path, content: str, reason: str) -> None:
     path = tmp_path / "empty.csv"
     path.write_text(content, encoding="utf-8")
@@ -286,20 +350,43 @@ def test_missing_columns_message_names_missing_and_found(tmp_path: Path) -> None
     path = write_csv(tmp_path / "IDPs.csv", rows)
     with pytest.raises(MasterlistError) as exc:
         parse_masterlist(path, "idp")
-    assert str(exc.value) == ("IDPs.csv: missing required column(s) families, individuals; "
-                              "found: Location ID, Latitude, Longitude, Governorate")
+    assert str(exc.value) == (
+        "IDPs.csv: missing required column(s) families, individuals; "
+        "found: Location ID, Latitude, Longitude, Governorate"
+    )
     assert exc.value.reason.startswith("missing required column(s) families, individuals")
 
 
 def test_columns_matched_case_space_underscore_insensitively(tmp_path: Path) -> None:
-    path = write_csv(tmp_path / "odd.csv", [
-        ["LOCATION_ID", " latitude ", "Long-itude", "families", "INDIVIDUALS", "location name",
-         "Arabic_Name", "Salah al-Din", "Origin_Anbar", "Host Families", "Jan19"],
-        ["1101001.0", "36.1", "44.2", "10", "60", "X", "س", "4", "6", "10", "10"],
-    ])
+    path = write_csv(
+        tmp_path / "odd.csv",
+        [
+            [
+                "LOCATION_ID",
+                " latitude ",
+                "Long-itude",
+                "families",
+                "INDIVIDUALS",
+                "location name",
+                "Arabic_Name",
+                "Salah al-Din",
+                "Origin_Anbar",
+                "Host Families",
+                "Jan19",
+            ],
+            ["1101001.0", "36.1", "44.2", "10", "60", "X", "س", "4", "6", "10", "10"],
+        ],
+    )
     rec = parse_masterlist(path, "idp").records[0]
-    assert (rec["location_id"], rec["lat"], rec["lon"], rec["families"], rec["individuals"],
-            rec["name_en"], rec["name_ar"]) == ("1101001", 36.1, 44.2, 10, 60, "X", "س")
+    assert (
+        rec["location_id"],
+        rec["lat"],
+        rec["lon"],
+        rec["families"],
+        rec["individuals"],
+        rec["name_en"],
+        rec["name_ar"],
+    ) == ("1101001", 36.1, 44.2, 10, 60, "X", "س")
     assert rec["origin"] == {"Salah al-Din": 4, "Origin_Anbar": 6}
     assert rec["shelter"] == {"Host Families": 10} and rec["period"] == {"Jan19": 10}
 
@@ -311,16 +398,24 @@ def test_non_numeric_and_negative_counts(tmp_path: Path) -> None:
     rows[4][6] = "2.5"  # line 5
     result = parse_masterlist(write_csv(tmp_path / "bad.csv", rows), "idp")
     assert len(result.records) == 4  # flawed rows are still records
-    assert codes(result) == [(3, "Families", "non_numeric"), (4, "Individuals", "negative"),
-                             (5, "Families", "non_integer")]
+    assert codes(result) == [
+        (3, "Families", "non_numeric"),
+        (4, "Individuals", "negative"),
+        (5, "Families", "non_integer"),
+    ]
     assert "'ten'" in result.issues[0].message
     assert [r["families"] for r in result.records] == [10, None, 10, None]
     assert [r["individuals"] for r in result.records] == [60, 60, None, 60]
 
 
 def test_breakdown_cell_problems(tmp_path: Path) -> None:
-    rows = [HEADER + ["Anbar", "Camp"], good_row(1) + ["x", "-1"], good_row(2) + ["", "0"],
-            good_row(3) + ["4", "6"], good_row(4) + ["10", ""]]
+    rows = [
+        HEADER + ["Anbar", "Camp"],
+        good_row(1) + ["x", "-1"],
+        good_row(2) + ["", "0"],
+        good_row(3) + ["4", "6"],
+        good_row(4) + ["10", ""],
+    ]
     result = parse_masterlist(write_csv(tmp_path / "bd.csv", rows), "idp")
     assert codes(result) == [(2, "Anbar", "non_numeric"), (2, "Camp", "negative")]
     assert [r["origin"] for r in result.records] == [{}, {}, {"Anbar": 4}, {"Anbar": 10}]
@@ -341,9 +436,11 @@ def test_coordinates_out_of_range(tmp_path: Path) -> None:
     rows[2][5] = "-181"  # line 3 longitude
     rows[3][4] = "north"  # line 4 latitude
     result = parse_masterlist(write_csv(tmp_path / "coords.csv", rows), "idp")
-    assert codes(result) == [(2, "Latitude", "bad_coordinate"),
-                             (3, "Longitude", "bad_coordinate"),
-                             (4, "Latitude", "bad_coordinate")]
+    assert codes(result) == [
+        (2, "Latitude", "bad_coordinate"),
+        (3, "Longitude", "bad_coordinate"),
+        (4, "Latitude", "bad_coordinate"),
+    ]
     assert "outside [-90, 90]" in result.issues[0].message
     assert [(r["lat"], r["lon"]) for r in result.records] == [(None, None)] * 3 + [(37.09, 43.48)]
 
@@ -364,13 +461,16 @@ def test_duplicate_ids_flagged(tmp_path: Path) -> None:
     assert "line 2" in result.issues[0].message and len(result.records) == 3
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("Feb 28, 2021", dt.date(2021, 2, 28)),
-    ("2021-02-28", dt.date(2021, 2, 28)),
-    ("28/02/2021", dt.date(2021, 2, 28)),
-    ("28-Feb-2021", dt.date(2021, 2, 28)),
-    ("February 28, 2021", dt.date(2021, 2, 28)),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Feb 28, 2021", dt.date(2021, 2, 28)),
+        ("2021-02-28", dt.date(2021, 2, 28)),
+        ("28/02/2021", dt.date(2021, 2, 28)),
+        ("28-Feb-2021", dt.date(2021, 2, 28)),
+        ("February 28, 2021", dt.date(2021, 2, 28)),
+    ],
+)
 def test_date_formats(tmp_path: Path, text: str, expected: dt.date) -> None:
     row = good_row(1)
     row[-1] = text
@@ -385,8 +485,7 @@ def test_bad_date_and_most_common_date(tmp_path: Path) -> None:
     rows[3][-1] = "2021-01-31"
     result = parse_masterlist(write_csv(tmp_path / "d.csv", rows), "idp")
     assert codes(result) == [(2, "date", "bad_date")]
-    assert [r["reporting_date"] for r in result.records] == [
-        None, dt.date(2021, 2, 28), dt.date(2021, 1, 31)]
+    assert [r["reporting_date"] for r in result.records] == [None, dt.date(2021, 2, 28), dt.date(2021, 1, 31)]
 
 
 def test_windows_1256_csv_round_trips(tmp_path: Path) -> None:
@@ -460,14 +559,21 @@ def test_xlsx_single_sheet(tmp_path: Path) -> None:
     assert result.sheet == "Sheet 1" and len(result.records) == 1
     rec = result.records[0]
     assert (rec["location_id"], rec["families"], rec["name_ar"], rec["reporting_date"]) == (
-        "1101001", 10, "عمادية", dt.date(2021, 2, 28))
+        "1101001",
+        10,
+        "عمادية",
+        dt.date(2021, 2, 28),
+    )
 
 
 def test_xlsx_two_sheets(tmp_path: Path) -> None:
-    path = _workbook(tmp_path / "two.xlsx", {
-        "IDPs": [HEADER, good_row(1), good_row(2)],
-        "IDPs (old)": [HEADER, good_row(3)],
-    })
+    path = _workbook(
+        tmp_path / "two.xlsx",
+        {
+            "IDPs": [HEADER, good_row(1), good_row(2)],
+            "IDPs (old)": [HEADER, good_row(3)],
+        },
+    )
     with pytest.raises(MasterlistError) as exc:
         parse_masterlist(path, "idp")
     assert "'IDPs'" in str(exc.value) and "'IDPs (old)'" in str(exc.value)
@@ -475,40 +581,99 @@ def test_xlsx_two_sheets(tmp_path: Path) -> None:
     assert len(parse_masterlist(path, "idp", sheet="IDPs").records) == 2
     old = parse_masterlist(path, "idp", sheet="IDPs (old)")
     assert old.sheet == "IDPs (old)" and old.records[0]["location_id"] == "1101003"
-    with pytest.raises(MasterlistError, match=r"sheet 'Returnees' not found; sheets: 'IDPs', "
-                                              r"'IDPs \(old\)'"):
+    with pytest.raises(
+        MasterlistError,
+        match=r"sheet 'Returnees' not found; sheets: 'IDPs', "
+        r"'IDPs \(old\)'",
+    ):
         parse_masterlist(path, "idp", sheet="Returnees")
 
 
 def test_xlsx_picks_the_only_masterlist_sheet(tmp_path: Path) -> None:
-    path = _workbook(tmp_path / "notes.xlsx", {
-        "Read me": [["This workbook contains the DTM master list"], ["Credit: IOM DTM"]],
-        "Master list": [["Title row"], HEADER, good_row(1)],
-    })
+    path = _workbook(
+        tmp_path / "notes.xlsx",
+        {
+            "Read me": [["This workbook contains the DTM master list"], ["Credit: IOM DTM"]],
+            "Master list": [["Title row"], HEADER, good_row(1)],
+        },
+    )
     result = parse_masterlist(path, "idp")
     assert result.sheet == "Master list" and result.records[0]["row"] == 3
 
 
 def test_hxl_tagged_csv(tmp_path: Path) -> None:
     rows = [
-        ["Governorate", "Gov P-code", "District", "District P-code", "Location ID", "Location",
-         "Arabic", "Lat", "Lon", "IDP families", "IDP individuals", "Reported", "Ninewa", "Notes"],
-        ["#adm1+name", "#adm1+code", "#adm2+name", "#adm2+code", "#loc+code", "#loc+name",
-         "#loc+name+i_ar", "#geo+lat", "#geo+lon", "#affected+idps+hh", "#affected+idps+ind",
-         "#date+reported", "", "#meta+notes"],
-        ["Dahuk", "IQG15", "Amedi", "iqg15q01", "1101001.0", "Amedi", "عمادية", "37.09", "43.48",
-         "13", "78", "2021-02-28", "13", "checked"],
-        ["Dahuk", "IQG15", "Amedi", "IQG15Q01", "1101002", "Aradin", "ارادن", "37.10", "43.31",
-         "six", "36", "2021-02-28", "6", ""],
+        [
+            "Governorate",
+            "Gov P-code",
+            "District",
+            "District P-code",
+            "Location ID",
+            "Location",
+            "Arabic",
+            "Lat",
+            "Lon",
+            "IDP families",
+            "IDP individuals",
+            "Reported",
+            "Ninewa",
+            "Notes",
+        ],
+        [
+            "#adm1+name",
+            "#adm1+code",
+            "#adm2+name",
+            "#adm2+code",
+            "#loc+code",
+            "#loc+name",
+            "#loc+name+i_ar",
+            "#geo+lat",
+            "#geo+lon",
+            "#affected+idps+hh",
+            "#affected+idps+ind",
+            "#date+reported",
+            "",
+            "#meta+notes",
+        ],
+        [
+            "Dahuk",
+            "IQG15",
+            "Amedi",
+            "iqg15q01",
+            "1101001.0",
+            "Amedi",
+            "عمادية",
+            "37.09",
+            "43.48",
+            "13",
+            "78",
+            "2021-02-28",
+            "13",
+            "checked",
+        ],
+        [
+            "Dahuk",
+            "IQG15",
+            "Amedi",
+            "IQG15Q01",
+            "1101002",
+            "Aradin",
+            "ارادن",
+            "37.10",
+            "43.31",
+            "six",
+            "36",
+            "2021-02-28",
+            "6",
+            "",
+        ],
     ]
     result = parse_masterlist(write_csv(tmp_path / "hxl.csv", rows), "idps")
     assert result.format == "hxl"
     first = result.records[0]
     assert first["row"] == 3  # header line 1, hashtags line 2
-    assert (first["admin1_pcode"], first["admin2_pcode"], first["governorate"]) == (
-        "IQG15", "IQG15Q01", "Dahuk")
-    assert (first["location_id"], first["name_en"], first["name_ar"]) == ("1101001", "Amedi",
-                                                                          "عمادية")
+    assert (first["admin1_pcode"], first["admin2_pcode"], first["governorate"]) == ("IQG15", "IQG15Q01", "Dahuk")
+    assert (first["location_id"], first["name_en"], first["name_ar"]) == ("1101001", "Amedi", "عمادية")
     assert (first["families"], first["individuals"]) == (13, 78)
     assert first["origin"] == {"Ninewa": 13} and first["extra"] == {"Notes": "checked"}
     assert result.reporting_date == dt.date(2021, 2, 28)
@@ -518,30 +683,73 @@ def test_hxl_tagged_csv(tmp_path: Path) -> None:
 
 
 def test_hxl_tags_without_text_header(tmp_path: Path) -> None:
-    rows = [["#loc+id", "#geo+lat", "#geo+lon", "#affected+returnees+hh",
-             "#affected+returnees+ind"], ["7", "33.3", "44.4", "2", "12"]]
+    rows = [
+        ["#loc+id", "#geo+lat", "#geo+lon", "#affected+returnees+hh", "#affected+returnees+ind"],
+        ["7", "33.3", "44.4", "2", "12"],
+    ]
     result = parse_masterlist(write_csv(tmp_path / "tags.csv", rows), "Returnees")
     assert result.format == "hxl" and result.population == "returnee"
     assert result.records[0]["row"] == 2 and result.records[0]["families"] == 2
 
 
-LONG_HEADER = ["location_id", "governorate", "district", "name_en", "name_ar", "lat", "lon",
-               "families", "individuals", "reporting_date", "admin1_pcode", "admin2_pcode",
-               "breakdown", "category"]
+LONG_HEADER = [
+    "location_id",
+    "governorate",
+    "district",
+    "name_en",
+    "name_ar",
+    "lat",
+    "lon",
+    "families",
+    "individuals",
+    "reporting_date",
+    "admin1_pcode",
+    "admin2_pcode",
+    "breakdown",
+    "category",
+]
 
 
 def test_long_format(tmp_path: Path) -> None:
     rows = [
         LONG_HEADER,
-        ["1101001", "Dahuk", "Amedi", "Amedi", "عمادية", "37.09", "43.48", "13", "78",
-         "2021-02-28", "IQG15", "IQG15Q01", "", ""],
+        [
+            "1101001",
+            "Dahuk",
+            "Amedi",
+            "Amedi",
+            "عمادية",
+            "37.09",
+            "43.48",
+            "13",
+            "78",
+            "2021-02-28",
+            "IQG15",
+            "IQG15Q01",
+            "",
+            "",
+        ],
         ["1101001", "", "", "", "", "", "", "13", "", "", "", "", "origin", "Ninewa"],
         ["1101001", "Dahuk", "", "", "", "", "", "1", "", "", "", "", "shelter", "Camp"],
         ["1101001", "", "", "", "", "", "", "12", "", "", "", "", "shelter", "Host families"],
         ["1101001", "", "", "", "", "", "", "0", "", "", "", "", "period", "Jan19"],
         ["1101001", "", "", "", "", "", "", "4", "", "", "", "", "age", "0-4"],
-        ["1101002", "Dahuk", "Amedi", "Aradin", "ارادن", "37.10", "43.31", "6", "36",
-         "2021-02-28", "IQG15", "IQG15Q01", "total", ""],
+        [
+            "1101002",
+            "Dahuk",
+            "Amedi",
+            "Aradin",
+            "ارادن",
+            "37.10",
+            "43.31",
+            "6",
+            "36",
+            "2021-02-28",
+            "IQG15",
+            "IQG15Q01",
+            "total",
+            "",
+        ],
         ["1101002", "Erbil", "", "", "", "", "", "6", "", "", "", "", "origin", "Ninewa"],
         ["1101002", "", "", "", "", "", "", "6", "", "", "", "", "origin", "Ninewa"],
         ["9999999", "", "", "", "", "", "", "5", "", "", "", "", "origin", "Anbar"],
@@ -553,8 +761,7 @@ def test_long_format(tmp_path: Path) -> None:
     assert a["row"] == 2 and b["row"] == 8
     assert a["origin"] == {"Ninewa": 13} and a["shelter"] == {"Camp": 1, "Host families": 12}
     assert a["period"] == {} and a["extra"] == {"age:0-4": "4"}
-    assert (a["admin1_pcode"], a["admin2_pcode"], a["reporting_date"]) == (
-        "IQG15", "IQG15Q01", dt.date(2021, 2, 28))
+    assert (a["admin1_pcode"], a["admin2_pcode"], a["reporting_date"]) == ("IQG15", "IQG15Q01", dt.date(2021, 2, 28))
     assert b["origin"] == {"Ninewa": 6} and b["shelter"] == {}
     assert codes(result) == [
         (9, "governorate", "ignored_value"),
@@ -565,8 +772,7 @@ def test_long_format(tmp_path: Path) -> None:
 
 
 def test_long_format_without_breakdowns(tmp_path: Path) -> None:
-    rows = [["location_id", "lat", "lon", "families", "individuals", "source"],
-            ["1", "36", "44", "3", "18", "survey"]]
+    rows = [["location_id", "lat", "lon", "families", "individuals", "source"], ["1", "36", "44", "3", "18", "survey"]]
     result = parse_masterlist(write_csv(tmp_path / "flat.csv", rows), "idp")
     assert result.format == "long"
     assert result.records[0]["extra"] == {"source": "survey"}
@@ -579,9 +785,15 @@ def test_unknown_population(tmp_path: Path, population: str) -> None:
         parse_masterlist(path, population)
 
 
-@pytest.mark.parametrize("population, expected", [
-    ("IDPs", "idp"), ("idp", "idp"), ("Returnee", "returnee"), ("returnees", "returnee"),
-])
+@pytest.mark.parametrize(
+    "population, expected",
+    [
+        ("IDPs", "idp"),
+        ("idp", "idp"),
+        ("Returnee", "returnee"),
+        ("returnees", "returnee"),
+    ],
+)
 def test_population_aliases(tmp_path: Path, population: str, expected: str) -> None:
     path = write_csv(tmp_path / "p.csv", [HEADER, good_row(1)])
     assert parse_masterlist(path, population).population == expected

@@ -14,9 +14,20 @@ from service.publish.datasets import DATASETS, Selection
 
 
 def test_registry_fields():
-    assert list(DATASETS) == ["admin0", "admin1", "admin2", "admin3", "locations", "sites",
-                              "figures-adm1", "figures-adm2", "figures-adm3",
-                              "fragility-adm1", "fragility-adm2", "fragility-adm3"]
+    assert list(DATASETS) == [
+        "admin0",
+        "admin1",
+        "admin2",
+        "admin3",
+        "locations",
+        "sites",
+        "figures-adm1",
+        "figures-adm2",
+        "figures-adm3",
+        "fragility-adm1",
+        "fragility-adm2",
+        "fragility-adm3",
+    ]
     for ds in DATASETS.values():
         shorts = [f.short for f in ds.fields]
         assert all(1 <= len(s) <= 10 for s in shorts), ds.key
@@ -32,8 +43,9 @@ def test_registry_fields():
 def test_figures_reconcile_with_national_total(figures_engine, population, number):
     with figures_engine.connect() as c:
         rnd = find_round(c, round_number=number, population=population)
-        national = c.execute(text("SELECT individuals, locations FROM unit_figure WHERE round_id = :r AND level = 0"),
-                             {"r": rnd["id"]}).one()
+        national = c.execute(
+            text("SELECT individuals, locations FROM unit_figure WHERE round_id = :r AND level = 0"), {"r": rnd["id"]}
+        ).one()
         for level in (1, 2, 3):
             sel = Selection(DATASETS[f"figures-adm{level}"], round=rnd, spatial=False)
             rows = [r for b in sel.batches(c, "table") for r in b]
@@ -55,10 +67,14 @@ def test_dtm_pcode_sql_matches_python(figures_engine):
 
 
 def test_names():
-    assert naming.base_name("figures-adm2", country="IRQ", round_number=120, population="idp",
-                            date=dt.date(2021, 2, 28)) == "irq_dtm_idp_adm2_r120_20210228"
-    assert naming.base_name("locations", country="IRQ", round_number=86, population="returnee",
-                            date=dt.date(2017, 12, 31)) == "irq_dtm_returnee_locations_r86_20171231"
+    assert (
+        naming.base_name("figures-adm2", country="IRQ", round_number=120, population="idp", date=dt.date(2021, 2, 28))
+        == "irq_dtm_idp_adm2_r120_20210228"
+    )
+    assert (
+        naming.base_name("locations", country="IRQ", round_number=86, population="returnee", date=dt.date(2017, 12, 31))
+        == "irq_dtm_returnee_locations_r86_20171231"
+    )
     assert naming.base_name("admin3", country="IRQ", date=dt.date(2019, 6, 3)) == "irq_dtm_admbnda_adm3_20190603"
     assert naming.base_name("sites", country="IRQ", date=dt.date(2024, 1, 2)) == "irq_dtm_sites_20240102"
     assert naming.file_name("x", "shp") == "x.shp.zip"

@@ -13,9 +13,9 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import text
 
+from service.core.rounds import find_round
 from service.publish.datasets import DATASETS, Selection
 from service.publish.exports import DISCLAIMER, FORMATS
-from service.core.rounds import find_round
 from tests.publish import SYNTHETIC_ROUND, synthetic_client, synthetic_engine  # noqa: F401  (fixtures)
 
 SPATIAL = ["shp", "gpkg", "kml", "geojson", "fgb"]
@@ -67,7 +67,9 @@ CASES = [
 
 @pytest.mark.parametrize("ext", list(FORMATS))
 @pytest.mark.parametrize("key,round_number,population", CASES)
-def test_every_format_reads_back_with_gdal(figures_client, figures_engine, tmp_path, key, round_number, population, ext):
+def test_every_format_reads_back_with_gdal(
+    figures_client, figures_engine, tmp_path, key, round_number, population, ext
+):
     ds = DATASETS[key]
     q = f"?round={round_number}&population={population}" if round_number else ""
     path = _download(figures_client, f"/exports/{key}.{ext}{q}", tmp_path)
@@ -116,8 +118,15 @@ def test_shapefile_zip_has_cpg_readme_and_field_map(figures_client, tmp_path):
         assert z.read(f"{base}.cpg").decode().strip().upper() in ("UTF-8", "UTF8")
         readme = z.read("README.txt").decode("utf-8")
         fmap = list(csv.DictReader(io.StringIO(z.read(f"{base}_fields.csv").decode("utf-8"))))
-    for needle in ("IOM DTM", "round 120", "2021-02-28", DISCLAIMER, "Names and boundaries do not imply official "
-                   "endorsement or acceptance", "Licence", "IDPs_MasterList_dataset_DTM_IOMFeb_28_2021.csv"):
+    for needle in (
+        "IOM DTM",
+        "round 120",
+        "2021-02-28",
+        DISCLAIMER,
+        "Names and boundaries do not imply official endorsement or acceptance",
+        "Licence",
+        "IDPs_MasterList_dataset_DTM_IOMFeb_28_2021.csv",
+    ):
         assert needle in readme, needle
     info = pyogrio.read_info(path)
     assert all(len(n) <= 10 for n in info["fields"])
@@ -179,13 +188,16 @@ def test_geojson_and_zip_option_carry_metadata(figures_client, tmp_path):
     assert pyogrio.read_info(f"/vsizip/{path}/irq_dtm_idp_adm2_r120_20210228.gpkg")["features"] == 99
 
 
-@pytest.mark.parametrize("url,needle", [
-    ("/exports/nope.gpkg", "valid datasets: admin0, admin1, admin2, admin3, locations, sites, figures-adm1"),
-    ("/exports/figures-adm2.docx", "valid formats: shp, gpkg, kml, geojson, fgb, csv, xlsx"),
-    ("/exports/figures-adm2", "valid formats"),
-    ("/exports/figures-adm2.gpkg?round=999", "round 999"),
-    ("/exports/locations.csv?round=86&population=returnee", "no returnee data for round 86"),
-])
+@pytest.mark.parametrize(
+    "url,needle",
+    [
+        ("/exports/nope.gpkg", "valid datasets: admin0, admin1, admin2, admin3, locations, sites, figures-adm1"),
+        ("/exports/figures-adm2.docx", "valid formats: shp, gpkg, kml, geojson, fgb, csv, xlsx"),
+        ("/exports/figures-adm2", "valid formats"),
+        ("/exports/figures-adm2.gpkg?round=999", "round 999"),
+        ("/exports/locations.csv?round=86&population=returnee", "no returnee data for round 86"),
+    ],
+)
 def test_unknown_dataset_format_or_round_is_404(figures_client, url, needle):
     r = figures_client.get(url)
     assert r.status_code == 404
@@ -252,8 +264,10 @@ def test_cli_export(figures_engine, tmp_path, monkeypatch):
 
     monkeypatch.setattr(service.cli.export, "open_engine", lambda migrate=True: figures_engine)
     runner = CliRunner()
-    res = runner.invoke(service.cli.app, ["export", "figures-adm2", "--format", "gpkg", "--round", "120",
-                                          "--population", "idp", "-o", str(tmp_path)])
+    res = runner.invoke(
+        service.cli.app,
+        ["export", "figures-adm2", "--format", "gpkg", "--round", "120", "--population", "idp", "-o", str(tmp_path)],
+    )
     assert res.exit_code == 0, res.output
     out = tmp_path / "irq_dtm_idp_adm2_r120_20210228.gpkg"
     assert pyogrio.read_info(out)["features"] == 99
@@ -280,5 +294,12 @@ def test_streamed_export_memory_does_not_hold_rows(figures_engine):
     rest = b"".join(gen)
     assert len(json.loads(first + rest)["features"]) == 2897
     with figures_engine.connect() as c:
-        assert c.execute(text("SELECT count(*) FROM location_figure f JOIN round r ON r.id = f.round_id "
-                              "WHERE r.round_number = 120 AND r.population = 'idp'")).scalar() == 2897
+        assert (
+            c.execute(
+                text(
+                    "SELECT count(*) FROM location_figure f JOIN round r ON r.id = f.round_id "
+                    "WHERE r.round_number = 120 AND r.population = 'idp'"
+                )
+            ).scalar()
+            == 2897
+        )

@@ -14,11 +14,18 @@ from service.core.rounds import find_round
 from service.publish.datasets import DATASETS, Selection
 from tests.publish import live_url  # noqa: F401  (fixture)
 
-pytestmark = pytest.mark.skipif(shutil.which("ogrinfo") is None or shutil.which("ogr2ogr") is None,
-                                reason="GDAL command-line tools (gdal-bin) not installed")
+pytestmark = pytest.mark.skipif(
+    shutil.which("ogrinfo") is None or shutil.which("ogr2ogr") is None,
+    reason="GDAL command-line tools (gdal-bin) not installed",
+)
 
-ENV = {**os.environ, "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost", "CPL_DEBUG": "OFF",
-       "GDAL_HTTP_TIMEOUT": "60"}
+ENV = {
+    **os.environ,
+    "NO_PROXY": "127.0.0.1,localhost",
+    "no_proxy": "127.0.0.1,localhost",
+    "CPL_DEBUG": "OFF",
+    "GDAL_HTTP_TIMEOUT": "60",
+}
 
 
 def gdal(*args: str) -> str:
@@ -43,11 +50,14 @@ def test_ogrinfo_lists_every_collection(live_url, figures_client):  # noqa: F811
     assert {"admin0", "admin3", "sites", "idp-r120-locations", "idp-r86-adm3", "returnee-r120-adm1"} <= set(layers)
 
 
-@pytest.mark.parametrize("cid,key,rnd,pop", [
-    ("idp-r120-locations", "locations", 120, "idp"),
-    ("returnee-r120-adm2", "figures-adm2", 120, "returnee"),
-    ("admin3", "admin3", None, None),
-])
+@pytest.mark.parametrize(
+    "cid,key,rnd,pop",
+    [
+        ("idp-r120-locations", "locations", 120, "idp"),
+        ("returnee-r120-adm2", "figures-adm2", 120, "returnee"),
+        ("admin3", "admin3", None, None),
+    ],
+)
 def test_ogrinfo_feature_count(live_url, figures_engine, cid, key, rnd, pop):  # noqa: F811
     n = len(_expected(figures_engine, key, rnd, pop))
     summary = gdal("ogrinfo", "-ro", "-al", "-so", f"OAPIF:{live_url}/ogc", cid)
@@ -59,8 +69,10 @@ def test_ogrinfo_feature_count(live_url, figures_engine, cid, key, rnd, pop):  #
 
 
 def test_ogr2ogr_copies_a_collection_with_arabic_names(live_url, figures_engine, tmp_path):  # noqa: F811
-    for cid, key, rnd, pop in (("idp-r120-adm2", "figures-adm2", 120, "idp"),
-                               ("idp-r86-locations", "locations", 86, "idp")):
+    for cid, key, rnd, pop in (
+        ("idp-r120-adm2", "figures-adm2", 120, "idp"),
+        ("idp-r86-locations", "locations", 86, "idp"),
+    ):
         out = tmp_path / f"{cid}.gpkg"
         gdal("ogr2ogr", "-f", "GPKG", str(out), f"OAPIF:{live_url}/ogc", cid)
         df = pyogrio.read_dataframe(out)

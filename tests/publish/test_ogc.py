@@ -7,14 +7,17 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import text
 
-from service.publish.datasets import DATASETS, Selection
-from service.core.rounds import find_round
 from service.api.ogc import MAX_LIMIT, parse_datetime
+from service.core.rounds import find_round
+from service.publish.datasets import DATASETS, Selection
 from tests.publish import SYNTHETIC_ROUND, synthetic_client, synthetic_engine  # noqa: F401  (fixtures)
 
 GEOJSON = "application/geo+json"
-ROUND_COLLECTIONS = [f"{p}-r{n}-{k}" for p, n in (("idp", 120), ("idp", 86), ("returnee", 120))
-                     for k in ("locations", "adm1", "adm2", "adm3")]
+ROUND_COLLECTIONS = [
+    f"{p}-r{n}-{k}"
+    for p, n in (("idp", 120), ("idp", 86), ("returnee", 120))
+    for k in ("locations", "adm1", "adm2", "adm3")
+]
 
 
 def _rel(doc: dict, rel: str, type_: str | None = None) -> list[dict]:
@@ -75,21 +78,30 @@ def test_collection_and_unknown_collection(figures_client):
     doc = figures_client.get("/ogc/collections/returnee-r120-adm2").json()
     assert doc["id"] == "returnee-r120-adm2" and "returnees" in doc["title"]
     assert {p["name"] for p in doc["properties"]} >= {"pcode", "name_ar", "individuals", "share_national"}
-    assert any(lk["href"].endswith("/exports/figures-adm2.gpkg?round=120&population=returnee")
-               for lk in _rel(doc, "enclosure"))
-    for bad in ("/ogc/collections/nope", "/ogc/collections/idp-r999-adm2", "/ogc/collections/returnee-r86-adm1",
-                "/ogc/collections/nope/items", "/ogc/collections/idp-r120-adm4/items"):
+    assert any(
+        lk["href"].endswith("/exports/figures-adm2.gpkg?round=120&population=returnee") for lk in _rel(doc, "enclosure")
+    )
+    for bad in (
+        "/ogc/collections/nope",
+        "/ogc/collections/idp-r999-adm2",
+        "/ogc/collections/returnee-r86-adm1",
+        "/ogc/collections/nope/items",
+        "/ogc/collections/idp-r120-adm4/items",
+    ):
         r = figures_client.get(bad)
         assert r.status_code == 404 and r.headers["content-type"].startswith("application/json"), bad
         assert r.json()["status"] == 404
 
 
-@pytest.mark.parametrize("cid,key,rnd,pop", [
-    ("idp-r120-locations", "locations", 120, "idp"),
-    ("returnee-r120-adm3", "figures-adm3", 120, "returnee"),
-    ("idp-r86-adm1", "figures-adm1", 86, "idp"),
-    ("admin2", "admin2", None, None),
-])
+@pytest.mark.parametrize(
+    "cid,key,rnd,pop",
+    [
+        ("idp-r120-locations", "locations", 120, "idp"),
+        ("returnee-r120-adm3", "figures-adm3", 120, "returnee"),
+        ("idp-r86-adm1", "figures-adm1", 86, "idp"),
+        ("admin2", "admin2", None, None),
+    ],
+)
 def test_number_matched_and_paging_through_every_feature(figures_client, figures_engine, cid, key, rnd, pop):
     total = _db_count(figures_engine, key, rnd, pop)
     url, seen, pages = f"/ogc/collections/{cid}/items?limit=1000", [], 0
@@ -114,7 +126,10 @@ def test_limit_clamped_and_bad_limit(figures_client):
     r = figures_client.get(f"/ogc/collections/idp-r120-locations/items?limit={MAX_LIMIT * 3}")
     doc = r.json()
     assert r.status_code == 200 and doc["limitClamped"] is True and doc["limit"] == MAX_LIMIT
-    assert doc["numberReturned"] == 2897 and r.headers["x-limit-clamped"] == f"requested={MAX_LIMIT * 3}; effective={MAX_LIMIT}"
+    assert (
+        doc["numberReturned"] == 2897
+        and r.headers["x-limit-clamped"] == f"requested={MAX_LIMIT * 3}; effective={MAX_LIMIT}"
+    )
     r = figures_client.get("/ogc/collections/idp-r120-locations/items?limit=10")
     assert "limitClamped" not in r.json() and "x-limit-clamped" not in r.headers
     nxt = parse_qs(urlsplit(_rel(r.json(), "next")[0]["href"]).query)
@@ -128,16 +143,22 @@ def test_limit_clamped_and_bad_limit(figures_client):
 
 def test_bbox(figures_client, figures_engine):
     box = (43.0, 36.0, 44.5, 37.5)  # around Duhok / Erbil
-    doc = figures_client.get("/ogc/collections/idp-r120-locations/items",
-                             params={"bbox": ",".join(map(str, box)), "limit": 5000}).json()
+    doc = figures_client.get(
+        "/ogc/collections/idp-r120-locations/items", params={"bbox": ",".join(map(str, box)), "limit": 5000}
+    ).json()
     assert 0 < doc["numberMatched"] < 2897 == _db_count(figures_engine, "locations", 120, "idp")
     for f in doc["features"]:
         x, y = f["geometry"]["coordinates"]
         assert box[0] <= x <= box[2] and box[1] <= y <= box[3]
     doc2 = figures_client.get("/ogc/collections/idp-r120-adm1/items", params={"bbox": "44.0,36.15,44.05,36.2"}).json()
     assert [f["properties"]["pcode"] for f in doc2["features"]] == ["IQG11"]  # Erbil
-    for bad, rule in (("1,2,3", "four numbers"), ("44,37,43,36", "reversed"), ("a,b,c,d", "four numbers"),
-                      ("0,0,200,10", "out of range"), ("1,2,3,4,5,6", "four numbers")):
+    for bad, rule in (
+        ("1,2,3", "four numbers"),
+        ("44,37,43,36", "reversed"),
+        ("a,b,c,d", "four numbers"),
+        ("0,0,200,10", "out of range"),
+        ("1,2,3,4,5,6", "four numbers"),
+    ):
         r = figures_client.get("/ogc/collections/idp-r120-locations/items", params={"bbox": bad})
         assert r.status_code == 400 and rule in r.json()["detail"], (bad, r.json())
 
@@ -145,8 +166,14 @@ def test_bbox(figures_client, figures_engine):
 def test_datetime(figures_client):
     base = "/ogc/collections/idp-r120-adm2/items"
     n = figures_client.get(base).json()["numberMatched"]
-    for match in ("2021-02-28", "2021-02-28T10:00:00Z", "2021-01-01/2021-03-01", "../2021-02-28", "2021-02-28/..",
-                  "2020-01-01T00:00:00Z/2022-01-01T00:00:00Z"):
+    for match in (
+        "2021-02-28",
+        "2021-02-28T10:00:00Z",
+        "2021-01-01/2021-03-01",
+        "../2021-02-28",
+        "2021-02-28/..",
+        "2020-01-01T00:00:00Z/2022-01-01T00:00:00Z",
+    ):
         assert figures_client.get(base, params={"datetime": match}).json()["numberMatched"] == n, match
     for miss in ("2017-12-31", "2021-03-01/..", "../2021-02-27"):
         doc = figures_client.get(base, params={"datetime": miss}).json()
@@ -164,13 +191,20 @@ def test_property_filters(figures_client, figures_engine):
     doc = figures_client.get("/ogc/collections/idp-r120-adm3/items", params={"adm1": "iqg01", "limit": 1000}).json()
     assert doc["features"] and all(f["properties"]["adm1_pcode"] == "IQG01" for f in doc["features"])
     with figures_engine.connect() as c:
-        n = c.execute(text("SELECT count(*) FROM unit_figure f JOIN round r ON r.id = f.round_id WHERE r.round_number = 120 "
-                           "AND r.population = 'idp' AND f.level = 3 AND f.pcode LIKE 'IQG01%'")).scalar()
+        n = c.execute(
+            text(
+                "SELECT count(*) FROM unit_figure f JOIN round r ON r.id = f.round_id WHERE r.round_number = 120 "
+                "AND r.population = 'idp' AND f.level = 3 AND f.pcode LIKE 'IQG01%'"
+            )
+        ).scalar()
     assert doc["numberMatched"] == n
-    doc = figures_client.get("/ogc/collections/idp-r120-locations/items", params={"adm2": "IQG09Q01", "limit": 1000}).json()
+    doc = figures_client.get(
+        "/ogc/collections/idp-r120-locations/items", params={"adm2": "IQG09Q01", "limit": 1000}
+    ).json()
     assert doc["features"] and {f["properties"]["adm2_pcode"] for f in doc["features"]} == {"IQG09Q01"}
-    nxt_keeps_filter = figures_client.get("/ogc/collections/idp-r120-locations/items",
-                                          params={"pcode": "IQG09", "limit": 2}).json()
+    nxt_keeps_filter = figures_client.get(
+        "/ogc/collections/idp-r120-locations/items", params={"pcode": "IQG09", "limit": 2}
+    ).json()
     assert "pcode=IQG09" in _rel(nxt_keeps_filter, "next")[0]["href"]
     doc = figures_client.get("/ogc/collections/admin3/items", params={"parent": "IQG01Q01"}).json()
     assert doc["numberMatched"] > 0 and all(f["properties"]["parent_pcode"] == "IQG01Q01" for f in doc["features"])
@@ -190,15 +224,25 @@ def test_item(figures_client):
     loc = figures_client.get("/ogc/collections/idp-r120-locations/items?limit=1").json()["features"][0]
     again = figures_client.get(f"/ogc/collections/idp-r120-locations/items/{loc['id']}").json()
     assert again["properties"] == loc["properties"]
-    for bad in ("/ogc/collections/idp-r120-adm2/items/IQG99Q99", "/ogc/collections/idp-r120-locations/items/abc",
-                "/ogc/collections/idp-r120-locations/items/999999999", "/ogc/collections/admin1/items/IQG01Q01"):
+    for bad in (
+        "/ogc/collections/idp-r120-adm2/items/IQG99Q99",
+        "/ogc/collections/idp-r120-locations/items/abc",
+        "/ogc/collections/idp-r120-locations/items/999999999",
+        "/ogc/collections/admin1/items/IQG01Q01",
+    ):
         r = figures_client.get(bad)
         assert r.status_code == 404 and r.json()["status"] == 404, bad
 
 
 def test_html_and_negotiation(figures_client):
-    for url in ("/ogc", "/ogc/conformance", "/ogc/collections", "/ogc/collections/idp-r120-adm2",
-                "/ogc/collections/idp-r120-adm2/items", "/ogc/collections/idp-r120-adm2/items/IQG01Q01"):
+    for url in (
+        "/ogc",
+        "/ogc/conformance",
+        "/ogc/collections",
+        "/ogc/collections/idp-r120-adm2",
+        "/ogc/collections/idp-r120-adm2/items",
+        "/ogc/collections/idp-r120-adm2/items/IQG01Q01",
+    ):
         r = figures_client.get(url, params={"f": "html"})
         assert r.status_code == 200 and r.headers["content-type"].startswith("text/html"), url
         r2 = figures_client.get(url, headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
@@ -216,8 +260,12 @@ def test_html_and_negotiation(figures_client):
 def test_crs_parameters(figures_client):
     base = "/ogc/collections/admin1/items"
     assert figures_client.get(base, params={"crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84"}).status_code == 200
-    assert figures_client.get(base, params={"bbox-crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84",
-                                            "bbox": "40,30,45,35"}).status_code == 200
+    assert (
+        figures_client.get(
+            base, params={"bbox-crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84", "bbox": "40,30,45,35"}
+        ).status_code
+        == 200
+    )
     r = figures_client.get(base, params={"crs": "http://www.opengis.net/def/crs/EPSG/0/3857"})
     assert r.status_code == 400 and "CRS84" in r.json()["detail"]
 
@@ -233,5 +281,7 @@ def test_bucket_is_not_an_item_but_is_reported(synthetic_client):  # noqa: F811
     assert locs["numberMatched"] == 5 and sum(f["geometry"] is None for f in locs["features"]) == 1
     sites = synthetic_client.get("/ogc/collections/sites/items").json()
     assert sites["numberMatched"] == 4
-    assert synthetic_client.get("/ogc/collections/sites/items", params={"site_type": "camp"}).json()["numberMatched"] == 3
+    assert (
+        synthetic_client.get("/ogc/collections/sites/items", params={"site_type": "camp"}).json()["numberMatched"] == 3
+    )
     assert synthetic_client.get("/ogc/collections/sites/items/IQ-CMP-001").json()["properties"]["name_ar"] == "مخيم 1"

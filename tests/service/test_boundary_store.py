@@ -100,8 +100,13 @@ def run_cli(*args, env_url: str):
     import os
 
     env = dict(os.environ, DATABASE_URL=env_url)
-    return subprocess.run([sys.executable, "-m", "service.cli", *args], capture_output=True, text=True, env=env,
-                          cwd=Path(__file__).resolve().parents[2])
+    return subprocess.run(
+        [sys.executable, "-m", "service.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=Path(__file__).resolve().parents[2],
+    )
 
 
 @pytest.mark.parametrize(
@@ -109,7 +114,12 @@ def run_cli(*args, env_url: str):
     [
         (lambda d: d / "missing.geojson", "not found"),
         (lambda d: (d / "x.csv").write_text("a,b\n1,2\n") and d / "x.csv", "unsupported format"),
-        (lambda d: (d / "empty.geojson").write_text('{"type":"FeatureCollection","features":[]}') and d / "empty.geojson", "no features"),
+        (
+            lambda d: (
+                (d / "empty.geojson").write_text('{"type":"FeatureCollection","features":[]}') and d / "empty.geojson"
+            ),
+            "no features",
+        ),
         (lambda d: (d / "bad.zip").write_bytes(b"PK\x03\x04 this is not a zip") and d / "bad.zip", "zip"),
     ],
 )

@@ -30,19 +30,42 @@ def snapshot(url: str) -> dict:
     engine = create_engine(url)
     try:
         with engine.connect() as c:
-            tables = sorted(c.execute(text(
-                "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-                "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND c.relname <> 'spatial_ref_sys'")).scalars())
-            out = {"tables": tables,
-                   "counts": {t: c.execute(text(f'SELECT count(*) FROM "{t}"')).scalar() for t in tables},
-                   "rounds": [tuple(r) for r in c.execute(text(
-                       "SELECT id, country, population, round_number, reporting_date FROM round ORDER BY id"))],
-                   "imports": [tuple(r) for r in c.execute(text(
-                       "SELECT id, kind, file_name, outcome FROM import_log WHERE outcome <> 'rejected' ORDER BY id"))],
-                   "figures": [tuple(r) for r in c.execute(text(
-                       "SELECT round_id, level, sum(families), sum(individuals), count(*) FROM unit_figure "
-                       "GROUP BY 1, 2 ORDER BY 1, 2"))],
-                   "version": c.execute(text("SELECT version FROM data_version")).scalar()}
+            tables = sorted(
+                c.execute(
+                    text(
+                        "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                        "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND c.relname <> 'spatial_ref_sys'"
+                    )
+                ).scalars()
+            )
+            out = {
+                "tables": tables,
+                "counts": {t: c.execute(text(f'SELECT count(*) FROM "{t}"')).scalar() for t in tables},
+                "rounds": [
+                    tuple(r)
+                    for r in c.execute(
+                        text("SELECT id, country, population, round_number, reporting_date FROM round ORDER BY id")
+                    )
+                ],
+                "imports": [
+                    tuple(r)
+                    for r in c.execute(
+                        text(
+                            "SELECT id, kind, file_name, outcome FROM import_log WHERE outcome <> 'rejected' ORDER BY id"
+                        )
+                    )
+                ],
+                "figures": [
+                    tuple(r)
+                    for r in c.execute(
+                        text(
+                            "SELECT round_id, level, sum(families), sum(individuals), count(*) FROM unit_figure "
+                            "GROUP BY 1, 2 ORDER BY 1, 2"
+                        )
+                    )
+                ],
+                "version": c.execute(text("SELECT version FROM data_version")).scalar(),
+            }
     finally:
         engine.dispose()
     return out
@@ -79,8 +102,13 @@ def test_sigkill_during_import_loses_nothing_committed(cluster_dir):
 
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DTM_ATLAS_DATABASE_URL")}
     env["DTM_ATLAS_DATA_DIR"] = str(cluster_dir)
-    proc = subprocess.Popen([str(CLI), "import", "masterlist", str(big), "--population", "idp", "--round", "130"],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [str(CLI), "import", "masterlist", str(big), "--population", "idp", "--round", "130"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     # kill when the import has been writing for a while: its backend active past the COPY
     dsn = url.replace("postgresql+psycopg://", "postgresql://")
     t0, active_since = time.monotonic(), None
@@ -88,7 +116,8 @@ def test_sigkill_during_import_loses_nothing_committed(cluster_dir):
         while time.monotonic() - t0 < 60:
             busy = watch.execute(
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
-                "AND state = 'active' AND query !~* '^\\s*copy'").fetchone()[0]
+                "AND state = 'active' AND query !~* '^\\s*copy'"
+            ).fetchone()[0]
             if busy and active_since is None:
                 active_since = time.monotonic()
             if active_since is not None and time.monotonic() - active_since > 1.5:

@@ -54,10 +54,13 @@ def failed(client, path, status=400, **params) -> str:
 def feb21(figures_engine) -> dict:
     """unit_figure of the Feb 2021 IDP round, read directly: {(level, pcode): individuals}."""
     with figures_engine.connect() as conn:
-        rows = conn.execute(text(
-            """SELECT uf.level, uf.pcode, uf.individuals FROM unit_figure uf JOIN round r ON r.id = uf.round_id
+        rows = conn.execute(
+            text(
+                """SELECT uf.level, uf.pcode, uf.individuals FROM unit_figure uf JOIN round r ON r.id = uf.round_id
                WHERE r.country = 'IRQ' AND r.population = 'idp' AND r.round_number = :n"""
-        ), {"n": FEB21}).all()
+            ),
+            {"n": FEB21},
+        ).all()
     assert rows, "the Feb 2021 IDP round is not imported"
     return {(lvl, p): int(ind) for lvl, p, ind in rows}
 
@@ -74,9 +77,16 @@ def test_admin0_equals_the_csv(figures_client, feb21):
     assert feb["numPresentIdpInd"] == csv_total == feb21[(0, "IQ")]
     assert dec["numPresentIdpInd"] == csv_individuals("IDPs_MasterList_dataset_DTM_IOMDec_31_2017.csv") == 2_615_988
     assert feb == {
-        "id": feb["id"], "operation": "Iraq", "admin0Name": "Iraq", "admin0Pcode": "IRQ",
-        "numPresentIdpInd": 1_243_278, "reportingDate": "2021-02-28T00:00:00", "yearReportingDate": 2021,
-        "monthReportingDate": 2, "roundNumber": FEB21, "assessmentType": "BA",
+        "id": feb["id"],
+        "operation": "Iraq",
+        "admin0Name": "Iraq",
+        "admin0Pcode": "IRQ",
+        "numPresentIdpInd": 1_243_278,
+        "reportingDate": "2021-02-28T00:00:00",
+        "yearReportingDate": 2021,
+        "monthReportingDate": 2,
+        "roundNumber": FEB21,
+        "assessmentType": "BA",
     }
     assert isinstance(feb["id"], int) and feb["id"] != dec["id"] and feb["id"] < 2**53
 
@@ -92,9 +102,7 @@ def test_admin1_plus_unassigned_is_admin0(figures_client, feb21):
     assert len({r["id"] for r in recs}) == len(recs) == len({r["admin1Pcode"] for r in recs})
     # every assigned governorate of unit_figure is served, with its figure
     expected = {p: n for (lvl, p), n in feb21.items() if lvl == 1 and p != "UNASSIGNED"}
-    assert {r["admin1Pcode"]: r["numPresentIdpInd"] for r in recs} == {
-        "IRQ-" + p[2:]: n for p, n in expected.items()
-    }
+    assert {r["admin1Pcode"]: r["numPresentIdpInd"] for r in recs} == {"IRQ-" + p[2:]: n for p, n in expected.items()}
     unassigned = feb21.get((1, "UNASSIGNED"), 0)
     served = sum(r["numPresentIdpInd"] for r in recs)
     assert served + unassigned == total == 1_243_278
@@ -120,17 +128,30 @@ def test_v3_serves_the_same_figures_with_v3_fields(figures_client):
         v3 = ok(figures_client, V3[level], CountryName="Iraq")
         assert len(v2) == len(v3) > 0
         for a, b in zip(v2, v3):
-            extra = {k: b.pop(k) for k in ("displacementReason", "numberMales", "numberFemales",
-                                           "idpOriginAdmin1Name", "idpOriginAdmin1Pcode")}
+            extra = {
+                k: b.pop(k)
+                for k in (
+                    "displacementReason",
+                    "numberMales",
+                    "numberFemales",
+                    "idpOriginAdmin1Name",
+                    "idpOriginAdmin1Pcode",
+                )
+            }
             assert set(extra.values()) == {None}
             assert a == b
 
 
 def test_returnee_rounds_are_not_served(figures_client, figures_engine, feb21):
     with figures_engine.connect() as conn:
-        populations = conn.execute(text(
-            "SELECT population FROM round WHERE country = 'IRQ' AND round_number = :n ORDER BY 1"), {"n": FEB21}
-        ).scalars().all()
+        populations = (
+            conn.execute(
+                text("SELECT population FROM round WHERE country = 'IRQ' AND round_number = :n ORDER BY 1"),
+                {"n": FEB21},
+            )
+            .scalars()
+            .all()
+        )
     assert populations == ["idp", "returnee"]  # the same round number exists for returnees
     returnees = csv_individuals("Returnee_MasterList_dataset_DTM_IOMFeb_28_2021.csv", "Returnee Individuals")
     for level in (0, 1, 2):
@@ -152,19 +173,24 @@ def spatial_client(pg_server, template_db):
     from boundaries.reader import read_boundaries
     from boundaries.store import import_boundaries
     from service.app import create_app
-    from service.ingest.rounds import import_masterlist
     from service.core.settings import Settings
+    from service.ingest.rounds import import_masterlist
     from tests.conftest import COD_AB, create_database, drop_database
 
     name = f"dtm_atlas_test_dtm_spatial_{os.getpid()}"
     engine = create_engine(create_database(pg_server, name, template_db))
     for f in sorted(COD_AB.glob("*.geojson")):
         import_boundaries(engine, read_boundaries(f))
-    import_masterlist(engine, MASTERLISTS / "IDPs_MasterList_dataset_DTM_IOMFeb_28_2021.csv", population="idp",
-                      placement_mode="spatial")
+    import_masterlist(
+        engine,
+        MASTERLISTS / "IDPs_MasterList_dataset_DTM_IOMFeb_28_2021.csv",
+        population="idp",
+        placement_mode="spatial",
+    )
     with engine.connect() as conn:
-        unassigned = dict(conn.execute(text(
-            "SELECT level, individuals FROM unit_figure WHERE pcode = 'UNASSIGNED'")).all())
+        unassigned = dict(
+            conn.execute(text("SELECT level, individuals FROM unit_figure WHERE pcode = 'UNASSIGNED'")).all()
+        )
     settings = Settings(database_url=engine.url.render_as_string(hide_password=False), shared_data_dir=SHARED)
     with TestClient(create_app(settings, engine)) as client:
         yield client, {lvl: int(n) for lvl, n in unassigned.items()}
@@ -230,9 +256,17 @@ def test_admin2_name(figures_client, feb21):
 def test_country_and_operation_filters(figures_client):
     base = ok(figures_client, V2[0], CountryName="Iraq")
     assert len(base) == 2
-    for params in ({"CountryName": "iraq"}, {"CountryName": "Republic of Iraq"}, {"CountryName": "IRQ"},
-                   {"CountryName": "العراق"}, {"Operation": "Iraq"}, {"Operation": "iraq"},
-                   {"Admin0Pcode": "IRQ"}, {"Admin0Pcode": "IQ"}, {"Admin0Pcode": "irq"}):
+    for params in (
+        {"CountryName": "iraq"},
+        {"CountryName": "Republic of Iraq"},
+        {"CountryName": "IRQ"},
+        {"CountryName": "العراق"},
+        {"Operation": "Iraq"},
+        {"Operation": "iraq"},
+        {"Admin0Pcode": "IRQ"},
+        {"Admin0Pcode": "IQ"},
+        {"Admin0Pcode": "irq"},
+    ):
         assert ok(figures_client, V2[0], **params) == base, params
     assert ok(figures_client, V2[0], CountryName="Syria") == []
     assert ok(figures_client, V2[0], Admin0Pcode="SYR") == []
@@ -286,8 +320,9 @@ def test_errors_use_the_envelope(figures_client):
     msg = failed(figures_client, V2[1], Admin1Pcode="IRQ-G15")
     assert "Operation, CountryName, Admin0Pcode" in msg
     msg = failed(figures_client, V2[1], CountryName="Iraq", Admin1Pcode="IRQ-G15Q01")
-    assert msg == ("Admin1Pcode 'IRQ-G15Q01' is a district (admin 2) P-code, not a governorate (admin 1) P-code; "
-                   "use Admin2Pcode")
+    assert msg == (
+        "Admin1Pcode 'IRQ-G15Q01' is a district (admin 2) P-code, not a governorate (admin 1) P-code; use Admin2Pcode"
+    )
     msg = failed(figures_client, V3[2], CountryName="Iraq", Admin2Pcode="G1!Q")
     assert "Admin2Pcode" in msg and "not a P-code" in msg
     msg = failed(figures_client, V2[0], Admin0Pcode="IRQ-G01")
@@ -296,7 +331,9 @@ def test_errors_use_the_envelope(figures_client):
     assert "FromRoundNumber" in msg and "'abc'" in msg
     msg = failed(figures_client, V2[0], CountryName="Iraq", FromReportingDate="28/02/2021")
     assert "FromReportingDate" in msg
-    msg = failed(figures_client, V2[0], CountryName="Iraq", FromReportingDate="2021-03-01", ToReportingDate="2021-01-01")
+    msg = failed(
+        figures_client, V2[0], CountryName="Iraq", FromReportingDate="2021-03-01", ToReportingDate="2021-01-01"
+    )
     assert "FromReportingDate" in msg and "ToReportingDate" in msg
     msg = failed(figures_client, V2[0], CountryName="Iraq", FromRoundNumber=121, ToRoundNumber=120)
     assert "FromRoundNumber (121)" in msg
@@ -348,8 +385,9 @@ def test_real_dtmapi_client(live_server, feb21, version):
     assert ninewa["admin1Name"].tolist() == ["Ninewa"]
     assert ninewa["numPresentIdpInd"].tolist() == [feb21[(1, "IQG15")]]
 
-    a2 = api.get_idp_admin2_data(Admin0Pcode="IRQ", Admin1Pcode="IRQ-G15", FromReportingDate="2021-01-01",
-                                 ToReportingDate="2021-12-31")
+    a2 = api.get_idp_admin2_data(
+        Admin0Pcode="IRQ", Admin1Pcode="IRQ-G15", FromReportingDate="2021-01-01", ToReportingDate="2021-12-31"
+    )
     assert len(a2) > 0 and a2["admin2Pcode"].str.fullmatch(r"IRQ-G15Q\d{2}").all()
     assert (a2["reportingDate"] == "2021-02-28T00:00:00").all()
     assert int(a2["numPresentIdpInd"].sum()) == sum(
@@ -386,5 +424,10 @@ def test_internal_errors_use_the_envelope():
         for path in ("/v2/CountryList", V3[1] + "?CountryName=Iraq"):
             r = client.get(path)
             assert r.status_code == 503 and r.headers["retry-after"] == "5"
-            assert r.json() == {"isSuccess": False, "result": [], "statusCode": 503, "totalRecordsCount": 0,
-                                "errorMessages": [DB_UNAVAILABLE]}
+            assert r.json() == {
+                "isSuccess": False,
+                "result": [],
+                "statusCode": 503,
+                "totalRecordsCount": 0,
+                "errorMessages": [DB_UNAVAILABLE],
+            }

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import csv
+import datetime as dt
 import io
 from pathlib import Path
 
@@ -35,10 +34,16 @@ def test_totals_reconcile_at_every_level(figures_engine, fname, population):
     with figures_engine.connect() as c:
         rid = c.execute(text("SELECT id FROM round WHERE source_file = :f"), {"f": fname}).scalar_one()
         per_level = c.execute(
-            text("SELECT level, sum(families), sum(individuals), sum(locations), count(*) FROM unit_figure "
-                 "WHERE round_id = :r GROUP BY level ORDER BY level"), {"r": rid}).all()
-        locs = c.execute(text("SELECT count(*), sum(families), sum(individuals) FROM location_figure WHERE round_id = :r"),
-                         {"r": rid}).one()
+            text(
+                "SELECT level, sum(families), sum(individuals), sum(locations), count(*) FROM unit_figure "
+                "WHERE round_id = :r GROUP BY level ORDER BY level"
+            ),
+            {"r": rid},
+        ).all()
+        locs = c.execute(
+            text("SELECT count(*), sum(families), sum(individuals) FROM location_figure WHERE round_id = :r"),
+            {"r": rid},
+        ).one()
     assert tuple(locs) == (n_rows, families, individuals)
     assert [lvl for lvl, *_ in per_level] == [0, 1, 2, 3]
     for level, fam, ind, nloc, _units in per_level:
@@ -51,15 +56,23 @@ def test_breakdowns_reconcile_with_the_locations(figures_engine, fname, populati
     here in Python from each location's stored breakdowns; origin flows against district sums."""
     with figures_engine.connect() as c:
         rid = c.execute(text("SELECT id FROM round WHERE source_file = :f"), {"f": fname}).scalar_one()
-        rows = c.execute(text("SELECT adm1, adm2, adm3, origin, shelter, period FROM location_figure "
-                              "WHERE round_id = :r"), {"r": rid}).all()
-        stored = {(lvl, pcode, dim, cat): fam for lvl, pcode, dim, cat, fam in c.execute(
-            text("SELECT level, pcode, dimension, category, families FROM unit_breakdown WHERE round_id = :r"),
-            {"r": rid})}
-        national = c.execute(text("SELECT pcode FROM unit_figure WHERE round_id = :r AND level = 0"),
-                             {"r": rid}).scalar_one()
-        flows = c.execute(text("SELECT adm2, origin_name, families FROM origin_flow WHERE round_id = :r"),
-                          {"r": rid}).all()
+        rows = c.execute(
+            text("SELECT adm1, adm2, adm3, origin, shelter, period FROM location_figure WHERE round_id = :r"),
+            {"r": rid},
+        ).all()
+        stored = {
+            (lvl, pcode, dim, cat): fam
+            for lvl, pcode, dim, cat, fam in c.execute(
+                text("SELECT level, pcode, dimension, category, families FROM unit_breakdown WHERE round_id = :r"),
+                {"r": rid},
+            )
+        }
+        national = c.execute(
+            text("SELECT pcode FROM unit_figure WHERE round_id = :r AND level = 0"), {"r": rid}
+        ).scalar_one()
+        flows = c.execute(
+            text("SELECT adm2, origin_name, families FROM origin_flow WHERE round_id = :r"), {"r": rid}
+        ).all()
     expected: dict[tuple, int] = {}
     for adm1, adm2, adm3, *dims in rows:
         for dim, values in zip(("origin", "shelter", "period"), dims, strict=True):
@@ -69,18 +82,22 @@ def test_breakdowns_reconcile_with_the_locations(figures_engine, fname, populati
     assert {d for _l, _p, d, _c in expected} == {"origin", "shelter", "period"}  # the real lists have all three
     assert stored == expected
     assert {(adm2, name): fam for adm2, name, fam in flows} == {
-        (p, cat): fam for (lvl, p, dim, cat), fam in expected.items() if lvl == 2 and dim == "origin" and fam != 0}
+        (p, cat): fam for (lvl, p, dim, cat), fam in expected.items() if lvl == 2 and dim == "origin" and fam != 0
+    }
 
 
 def test_every_location_in_one_unit_per_level_or_bucket(figures_engine):
     with figures_engine.connect() as c:
-        bad = c.execute(text(
-            """
+        bad = c.execute(
+            text(
+                """
             SELECT count(*) FROM location_figure f JOIN round r ON r.id = f.round_id
             WHERE NOT (f.adm1 = 'UNASSIGNED' OR EXISTS (SELECT 1 FROM admin_unit u WHERE u.boundary_set_id = r.boundary_set_id AND u.level = 1 AND u.pcode = f.adm1))
                OR NOT (f.adm2 = 'UNASSIGNED' OR EXISTS (SELECT 1 FROM admin_unit u WHERE u.boundary_set_id = r.boundary_set_id AND u.level = 2 AND u.pcode = f.adm2 AND u.parent_pcode = f.adm1))
                OR NOT (f.adm3 = 'UNASSIGNED' OR EXISTS (SELECT 1 FROM admin_unit u WHERE u.boundary_set_id = r.boundary_set_id AND u.level = 3 AND u.pcode = f.adm3 AND u.parent_pcode = f.adm2))
-            """)).scalar()
+            """
+            )
+        ).scalar()
     assert bad == 0
 
 
@@ -110,7 +127,9 @@ def test_choropleth_subdistricts_feb2021(figures_client):
     assert len(r.content) <= 150 * 1024, len(r.content)
     fc = r.json()
     legend = fc["legend"]
-    assert legend["method"] in ("natural_breaks", "quantiles") and len(legend["colors"]) == legend["k"] == len(legend["breaks"])
+    assert legend["method"] in ("natural_breaks", "quantiles") and len(legend["colors"]) == legend["k"] == len(
+        legend["breaks"]
+    )
     assert len(fc["features"]) == 294
     valued = [f for f in fc["features"] if f["properties"]["value"] is not None]
     assert len(valued) > 200
@@ -145,7 +164,7 @@ def test_timeseries_rounds_locations(figures_client):
     assert {(r["population"], r["round_number"]) for r in rounds} == {("idp", 86), ("idp", 120), ("returnee", 120)}
     page = figures_client.get("/locations", params={"round": 120, "limit": 100}).json()
     assert page["numberMatched"] == 2897 and len(page["features"]) == 100
-    assert any(l["rel"] == "next" for l in page["links"])
+    assert any(link["rel"] == "next" for link in page["links"])
     box = figures_client.get("/locations", params={"round": 120, "bbox": "44.0,33.0,44.8,33.6"}).json()
     assert box["numberMatched"] > 0
     assert all(44.0 <= f["geometry"]["coordinates"][0] <= 44.8 for f in box["features"])
@@ -160,10 +179,14 @@ def test_reimport_replaces_and_failure_keeps_previous(iraq_fresh_engine, tmp_pat
     with iraq_fresh_engine.connect() as c:
         assert c.execute(text("SELECT count(*) FROM round")).scalar() == 1
         assert c.execute(text("SELECT count(*) FROM location_figure")).scalar() == again.rows
-        log = c.execute(text("SELECT file_name, sha256, rows_read, username, outcome FROM import_log "
-                             "WHERE kind = 'masterlist' ORDER BY id")).all()
+        log = c.execute(
+            text(
+                "SELECT file_name, sha256, rows_read, username, outcome FROM import_log "
+                "WHERE kind = 'masterlist' ORDER BY id"
+            )
+        ).all()
     assert first.data_version < again.data_version
-    assert [l.outcome for l in log] == ["committed", "committed"]
+    assert [entry.outcome for entry in log] == ["committed", "committed"]
     assert log[0].file_name == FEB21_IDP.name and len(log[0].sha256) == 64 and log[0].rows_read == 2897
     # a broken file for the same round is rejected and the round stays as it was
     bad = tmp_path / "broken.csv"
@@ -182,13 +205,20 @@ def test_spatial_placement_puts_outside_points_in_bucket(iraq_fresh_engine):
     with iraq_fresh_engine.connect() as c:
         levels = c.execute(text("SELECT level, sum(individuals) FROM unit_figure GROUP BY level")).all()
         # the import's summary against the stored rows
-        rows = c.execute(text(
-            "SELECT count(*), sum(families), sum(individuals), count(*) FILTER (WHERE flags <> '{}'), "
-            "count(*) FILTER (WHERE adm1 = 'UNASSIGNED'), count(*) FILTER (WHERE adm2 = 'UNASSIGNED'), "
-            "count(*) FILTER (WHERE adm3 = 'UNASSIGNED') FROM location_figure WHERE round_id = :r"),
-            {"r": res.round_id}).one()
-        per_flag = dict(c.execute(text("SELECT f, count(*) FROM location_figure, unnest(flags) f "
-                                       "WHERE round_id = :r GROUP BY f"), {"r": res.round_id}).all())
+        rows = c.execute(
+            text(
+                "SELECT count(*), sum(families), sum(individuals), count(*) FILTER (WHERE flags <> '{}'), "
+                "count(*) FILTER (WHERE adm1 = 'UNASSIGNED'), count(*) FILTER (WHERE adm2 = 'UNASSIGNED'), "
+                "count(*) FILTER (WHERE adm3 = 'UNASSIGNED') FROM location_figure WHERE round_id = :r"
+            ),
+            {"r": res.round_id},
+        ).one()
+        per_flag = dict(
+            c.execute(
+                text("SELECT f, count(*) FROM location_figure, unnest(flags) f WHERE round_id = :r GROUP BY f"),
+                {"r": res.round_id},
+            ).all()
+        )
     assert len({ind for _, ind in levels}) == 1  # still reconciles, bucket included
     assert tuple(rows) == (res.rows, res.families, res.individuals, res.flagged_rows, *res.unassigned.values())
     assert per_flag == res.flag_counts and res.flagged_rows > 0
@@ -208,8 +238,9 @@ def test_unknown_round_and_missing_boundaries(fresh_engine, iraq_fresh_engine, t
     with iraq_fresh_engine.connect() as c:
         assert c.execute(text("SELECT count(*) FROM round WHERE reporting_date = '2021-03-31'")).scalar() == 1
     with pytest.raises(ImportRejected, match="round number 121 is already"):
-        import_masterlist(iraq_fresh_engine, odd, population="idp", round_number=121,
-                          reporting_date=dt.date(2021, 4, 30))
+        import_masterlist(
+            iraq_fresh_engine, odd, population="idp", round_number=121, reporting_date=dt.date(2021, 4, 30)
+        )
     with pytest.raises(MasterlistError, match="idp"):
         import_masterlist(iraq_fresh_engine, odd, population="refugees", round_number=121)
 
@@ -227,8 +258,12 @@ def test_upload_needs_editor_token_and_respects_size(iraq_fresh_engine):
     with TestClient(create_app(settings, iraq_fresh_engine)) as c:
         files = {"file": (FEB21_IDP.name, FEB21_IDP.read_bytes(), "text/csv")}
         assert c.post("/rounds", files=files, data={"population": "idp"}).status_code == 401
-        assert c.post("/rounds", files=files, data={"population": "idp"},
-                      headers={"authorization": f"Bearer {reader}"}).status_code == 403
+        assert (
+            c.post(
+                "/rounds", files=files, data={"population": "idp"}, headers={"authorization": f"Bearer {reader}"}
+            ).status_code
+            == 403
+        )
         r = c.post("/rounds", files=files, data={"population": "idp"}, headers={"authorization": f"Bearer {editor}"})
         assert r.status_code == 201, r.text
         assert r.json()["individuals"] == csv_totals(FEB21_IDP)[2]
@@ -239,8 +274,12 @@ def test_upload_needs_editor_token_and_respects_size(iraq_fresh_engine):
         r = c.post("/rounds", files=bad, data={"population": "idp"}, headers={"authorization": f"Bearer {editor}"})
         assert r.status_code == 422 and ".pdf" in r.json()["detail"]
         with iraq_fresh_engine.connect() as conn:
-            assert conn.execute(text("SELECT username FROM import_log WHERE outcome = 'committed' "
-                                     "AND kind = 'masterlist'")).scalar() == "token:test editor"
+            assert (
+                conn.execute(
+                    text("SELECT username FROM import_log WHERE outcome = 'committed' AND kind = 'masterlist'")
+                ).scalar()
+                == "token:test editor"
+            )
 
 
 def test_sites_import(iraq_fresh_engine, tmp_path):
@@ -274,7 +313,9 @@ def test_choropleth_cached_per_data_version(figures_client):
     assert second.headers["x-cache"] == "hit" and second.content == first.content
     assert second.headers["x-data-version"] == first.headers["x-data-version"]
     etag = second.headers["etag"]
-    assert figures_client.get("/choropleth/2.geojson", params=params, headers={"if-none-match": etag}).status_code == 304
+    assert (
+        figures_client.get("/choropleth/2.geojson", params=params, headers={"if-none-match": etag}).status_code == 304
+    )
 
 
 def test_choropleth_reflects_a_new_import(iraq_fresh_engine, tmp_path):
@@ -306,9 +347,14 @@ def test_choropleth_reflects_a_new_import(iraq_fresh_engine, tmp_path):
 
 
 def _round_tables(conn) -> list[str]:
-    return list(conn.execute(text(
-        "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-        "WHERE i.inhparent = 'location_figure'::regclass ORDER BY c.relname")).scalars())
+    return list(
+        conn.execute(
+            text(
+                "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                "WHERE i.inhparent = 'location_figure'::regclass ORDER BY c.relname"
+            )
+        ).scalars()
+    )
 
 
 def test_each_round_is_a_partition_replaced_whole(iraq_fresh_engine, monkeypatch):
@@ -352,8 +398,10 @@ def test_imports_of_two_populations_at_once(iraq_fresh_engine):
         except Exception as exc:  # reported below
             results[name] = exc
 
-    threads = [threading.Thread(target=run, args=("idp", FEB21_IDP, "idp")),
-               threading.Thread(target=run, args=("returnee", returnees, "returnee"))]
+    threads = [
+        threading.Thread(target=run, args=("idp", FEB21_IDP, "idp")),
+        threading.Thread(target=run, args=("returnee", returnees, "returnee")),
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -362,7 +410,8 @@ def test_imports_of_two_populations_at_once(iraq_fresh_engine):
     assert not isinstance(results["returnee"], Exception), results["returnee"]
     with iraq_fresh_engine.connect() as c:
         assert sorted(_round_tables(c)) == sorted(
-            [f"location_figure_r{results['idp'].round_id}", f"location_figure_r{results['returnee'].round_id}"])
+            [f"location_figure_r{results['idp'].round_id}", f"location_figure_r{results['returnee'].round_id}"]
+        )
         assert c.execute(text("SELECT count(*) FROM round")).scalar() == 2
         assert c.execute(text("SELECT count(*) FROM round WHERE id = :r"), {"r": first.round_id}).scalar() == 0
         assert c.execute(text("SELECT count(*) FROM location_figure")).scalar() == 2897 + results["returnee"].rows
@@ -388,12 +437,15 @@ def test_locations_keep_the_newest_rounds_names_and_points(iraq_fresh_engine):
     with iraq_fresh_engine.connect() as c:
         row = c.execute(q).mappings().one()
         # a location reported in Feb 2021 keeps that round's name and point
-        same = c.execute(text(
-            """
+        same = c.execute(
+            text(
+                """
             SELECT count(*) FROM location l JOIN location_figure f ON f.location_id = l.location_id
             JOIN round r ON r.id = f.round_id AND r.reporting_date = DATE '2021-02-28'
             WHERE l.name_en IS NOT DISTINCT FROM f.name_en AND ST_Equals(l.geom, f.geom)
-            """)).scalar()
+            """
+            )
+        ).scalar()
         stamps = dict(c.execute(text("SELECT location_id, updated_at FROM location")).all())
     assert row["n"] == row["ids"] and row["wrong"] == 0
     assert row["newest"] > 2000 and row["n"] > row["newest"]  # 2017-only locations are there too
@@ -417,12 +469,22 @@ def test_a_duplicated_id_is_flagged_on_every_row_and_located_by_its_first(iraq_f
         csv.writer(fh).writerows(rows)
     res = import_masterlist(iraq_fresh_engine, path, population="idp", round_number=500)
     with iraq_fresh_engine.connect() as c:
-        flagged = c.execute(text(
-            "SELECT source_row FROM location_figure WHERE round_id = :r AND 'duplicate_id' = ANY(flags) "
-            "ORDER BY source_row"), {"r": res.round_id}).scalars().all()
-        location = c.execute(text("SELECT name_en, ST_X(geom), ST_Y(geom) FROM location WHERE location_id = :i"),
-                             {"i": dup_id}).one()
+        flagged = (
+            c.execute(
+                text(
+                    "SELECT source_row FROM location_figure WHERE round_id = :r AND 'duplicate_id' = ANY(flags) "
+                    "ORDER BY source_row"
+                ),
+                {"r": res.round_id},
+            )
+            .scalars()
+            .all()
+        )
+        location = c.execute(
+            text("SELECT name_en, ST_X(geom), ST_Y(geom) FROM location WHERE location_id = :i"), {"i": dup_id}
+        ).one()
     assert res.flag_counts.get("duplicate_id") == len(flagged) == 3
     assert [float(v) for v in location[1:]] == pytest.approx(
-        [float(rows[10][col["Longitude"]]), float(rows[10][col["Latitude"]])])
+        [float(rows[10][col["Longitude"]]), float(rows[10][col["Latitude"]])]
+    )
     assert location[0] == rows[10][col["Location Name"]].strip()

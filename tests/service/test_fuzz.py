@@ -37,8 +37,13 @@ def checksum(engine) -> str:
             parts.append(f"{table}={c.execute(text(f'SELECT count(*) FROM {table}')).scalar()}")
         parts.append(str(c.execute(text("SELECT version FROM data_version")).scalar()))
         parts.append(str(c.execute(text("SELECT array_agg(r ORDER BY id)::text FROM round r")).scalar()))
-        parts.append(str(c.execute(text(
-            "SELECT array_agg(id ORDER BY id)::text FROM import_log WHERE outcome <> 'rejected'")).scalar()))
+        parts.append(
+            str(
+                c.execute(
+                    text("SELECT array_agg(id ORDER BY id)::text FROM import_log WHERE outcome <> 'rejected'")
+                ).scalar()
+            )
+        )
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
@@ -74,9 +79,14 @@ schema = _schema()
 
 
 @schema.parametrize()
-@settings(max_examples=MAX_EXAMPLES, derandomize=True, deadline=None, database=None,
-          phases=[Phase.explicit, Phase.generate],
-          suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=MAX_EXAMPLES,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    phases=[Phase.explicit, Phase.generate],
+    suppress_health_check=list(HealthCheck),
+)
 def test_no_server_errors(case, fuzz_env):
     response = case.call(app=fuzz_env["app"], headers={"Authorization": f"Bearer {fuzz_env['token']}"})
     where = f"{case.method} {case.formatted_path} {case.query or ''}"
@@ -89,8 +99,22 @@ def test_no_server_errors(case, fuzz_env):
             assert body["status"] == response.status_code and body["detail"], where
 
 
-EXTREMES = [str(10**28), str(-(10**28)), "2147483648", "9223372036854775808", "1e400", "nan", "!!", "\x00",
-            "IQ\x00G07", "x" * 5000, "١٢٠", "2019-02-30", "../../etc/passwd", "'; SELECT 1; --"]
+EXTREMES = [
+    str(10**28),
+    str(-(10**28)),
+    "2147483648",
+    "9223372036854775808",
+    "1e400",
+    "nan",
+    "!!",
+    "\x00",
+    "IQ\x00G07",
+    "x" * 5000,
+    "١٢٠",
+    "2019-02-30",
+    "../../etc/passwd",
+    "'; SELECT 1; --",
+]
 
 
 def _operations():
@@ -105,9 +129,21 @@ def _operations():
 
 def _fill(path: str, params: list[dict], override: tuple[str, str] | None) -> tuple[str, dict]:
     """A request for ``path`` with plausible values, one parameter set to an extreme."""
-    plausible = {"layers": "districts", "z": "5", "x": "19", "y": "12", "level": "2", "pcode": "IQG07",
-                 "collection_id": "idp-r120-adm2", "feature_id": "IQG07Q02", "round_id": "1",
-                 "name": "figures-adm1.csv", "dataset": "figures-adm1", "fontstack": "Noto Sans", "range": "0-255"}
+    plausible = {
+        "layers": "districts",
+        "z": "5",
+        "x": "19",
+        "y": "12",
+        "level": "2",
+        "pcode": "IQG07",
+        "collection_id": "idp-r120-adm2",
+        "feature_id": "IQG07Q02",
+        "round_id": "1",
+        "name": "figures-adm1.csv",
+        "dataset": "figures-adm1",
+        "fontstack": "Noto Sans",
+        "range": "0-255",
+    }
     query = {}
     url = path
     for p in params:

@@ -14,13 +14,19 @@ import httpx
 import pytest
 
 from service import db
-from service.pgembed import EmbeddedPostgres
 from service.core.settings import Settings
+from service.pgembed import EmbeddedPostgres
 from tests.conftest import COD_AB, serve_app
 
-DATA_PATHS = ["/rounds", "/admin-units?level=1&limit=5", "/boundaries/1.geojson?zoom=4", "/v2/CountryList",
-              "/ogc/collections/admin1/items?limit=2", "/tiles/governorates/5/19/12.mvt",
-              "/tiles/governorates.json"]
+DATA_PATHS = [
+    "/rounds",
+    "/admin-units?level=1&limit=5",
+    "/boundaries/1.geojson?zoom=4",
+    "/v2/CountryList",
+    "/ogc/collections/admin1/items?limit=2",
+    "/tiles/governorates/5/19/12.mvt",
+    "/tiles/governorates.json",
+]
 
 
 @pytest.fixture

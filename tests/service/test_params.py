@@ -8,9 +8,16 @@ from sqlalchemy import text
 
 from tests.conftest import MASTERLISTS, client_for
 
-ROUND_PATHS = ["/flows", "/locations", "/choropleth/2.geojson", "/admin-units/IQG07/breakdown",
-               "/exports/figures-adm1.csv", "/styles/idp-by-district.json", "/tiles/districts.json",
-               "/tiles/districts/5/19/12.mvt"]
+ROUND_PATHS = [
+    "/flows",
+    "/locations",
+    "/choropleth/2.geojson",
+    "/admin-units/IQG07/breakdown",
+    "/exports/figures-adm1.csv",
+    "/styles/idp-by-district.json",
+    "/tiles/districts.json",
+    "/tiles/districts/5/19/12.mvt",
+]
 
 
 def detail(r, status=400) -> str:
@@ -43,8 +50,17 @@ def test_a_bad_round_is_the_same_400_everywhere(figures_client, path, value):
     assert d.startswith("round:") and "accepted: a DTM round number" in d, d
 
 
-@pytest.mark.parametrize("path", ["/flows", "/locations", "/choropleth/2.geojson", "/exports/figures-adm1.csv",
-                                  "/tiles/districts.json", "/tiles/districts/5/19/12.mvt"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/flows",
+        "/locations",
+        "/choropleth/2.geojson",
+        "/exports/figures-adm1.csv",
+        "/tiles/districts.json",
+        "/tiles/districts/5/19/12.mvt",
+    ],
+)
 def test_bad_population_and_country(figures_client, path):
     d = detail(figures_client.get(path, params={"population": "refugee"}))
     assert d.startswith("population:") and "idp" in d and "returnee" in d
@@ -88,14 +104,23 @@ def test_several_countries_need_a_country(iraq_fresh_engine):
     which country answer 400 listing both; naming one works."""
     from service.ingest.rounds import import_masterlist
 
-    import_masterlist(iraq_fresh_engine, MASTERLISTS / "IDPs_MasterList_dataset_DTM_IOMFeb_28_2021.csv",
-                      population="idp")
+    import_masterlist(
+        iraq_fresh_engine, MASTERLISTS / "IDPs_MasterList_dataset_DTM_IOMFeb_28_2021.csv", population="idp"
+    )
     with iraq_fresh_engine.begin() as c:
-        set_id = c.execute(text("INSERT INTO boundary_set (country, source, valid_on, is_current) "
-                                "VALUES ('SYR', 'synthetic', '2020-01-01', true) RETURNING id")).scalar_one()
-        c.execute(text("INSERT INTO round (country, population, round_number, reporting_date, boundary_set_id, "
-                       "placement, swap_corrected) VALUES ('SYR', 'idp', 120, '2021-03-31', :s, 'declared', false)"),
-                  {"s": set_id})
+        set_id = c.execute(
+            text(
+                "INSERT INTO boundary_set (country, source, valid_on, is_current) "
+                "VALUES ('SYR', 'synthetic', '2020-01-01', true) RETURNING id"
+            )
+        ).scalar_one()
+        c.execute(
+            text(
+                "INSERT INTO round (country, population, round_number, reporting_date, boundary_set_id, "
+                "placement, swap_corrected) VALUES ('SYR', 'idp', 120, '2021-03-31', :s, 'declared', false)"
+            ),
+            {"s": set_id},
+        )
     with client_for(iraq_fresh_engine) as client:
         for path in ("/flows", "/locations", "/choropleth/1.geojson", "/boundaries/1.geojson"):
             d = detail(client.get(path, params={"round": 120} if "bound" not in path else {}))

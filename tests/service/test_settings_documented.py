@@ -25,7 +25,10 @@ def _variables(model, prefix: str) -> dict[str, set[str]]:
 
 def test_every_setting_is_in_the_readme_table():
     table = set(re.findall(r"`([A-Z_]+)`", README.read_text(encoding="utf-8")))
-    variables = {**_variables(Settings, "DTM_ATLAS_"), **{f"tiles.{k}": v for k, v in _variables(TileSettings, "DTM_ATLAS_TILE_").items()}}
+    variables = {
+        **_variables(Settings, "DTM_ATLAS_"),
+        **{f"tiles.{k}": v for k, v in _variables(TileSettings, "DTM_ATLAS_TILE_").items()},
+    }
     missing = {field: names for field, names in variables.items() if not names & table}
     assert not missing, f"settings not documented in README.md: {missing}"
     assert "tiles" in Settings.model_fields  # the tile settings are nested, not read beside Settings

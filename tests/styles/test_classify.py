@@ -47,6 +47,7 @@ def _interval(c, i):
 
 # -- palettes -----------------------------------------------------------------------------------
 
+
 def test_palettes_are_hex_and_sized():
     for p in PALETTES.values():
         for k in range(1, p.max_k + 1):
@@ -64,7 +65,7 @@ def test_palettes_are_hex_and_sized():
 
 
 def _luminance(hex_color: str) -> float:
-    r, g, b = (int(hex_color[i:i + 2], 16) / 255 for i in (1, 3, 5))
+    r, g, b = (int(hex_color[i : i + 2], 16) / 255 for i in (1, 3, 5))
     lin = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in (r, g, b)]
     return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
 
@@ -87,6 +88,7 @@ def test_diverging_ramp_has_a_neutral_middle():
 
 
 # -- classification of real district totals ---------------------------------------------------
+
 
 @pytest.mark.parametrize("method", METHODS)
 def test_real_districts_every_value_in_exactly_one_class(districts, method):
@@ -121,11 +123,16 @@ def test_natural_breaks_are_deterministic_and_jenks_optimal(districts):
     a = classify(values, "natural_breaks", 5)
     b = classify(list(reversed(values.tolist())), "natural_breaks", 5)
     assert a.breaks == b.breaks
+
     # Jenks minimises the within-class squared deviations: better than quantiles and equal interval
     def sdcm(c):
         classes = np.array([c.class_of(v) for v in values])
-        return sum(((values[classes == i] - values[classes == i].mean()) ** 2).sum()
-                   for i in range(c.k) if (classes == i).any())
+        return sum(
+            ((values[classes == i] - values[classes == i].mean()) ** 2).sum()
+            for i in range(c.k)
+            if (classes == i).any()
+        )
+
     assert sdcm(a) <= sdcm(classify(values, "quantiles", 5))
     assert sdcm(a) <= sdcm(classify(values, "equal_interval", 5))
 
@@ -166,6 +173,7 @@ def test_change_even_k_rounds_up_and_one_sign_only():
 
 
 # -- edge cases ---------------------------------------------------------------------------------
+
 
 def test_empty_and_all_missing():
     for values in ([], [None, float("nan"), math.inf, "n/a"]):

@@ -18,8 +18,13 @@ from styles.palette import NO_DATA_COLOR
 VALIDATOR = Path(__file__).resolve().parents[2] / "styles" / "validator"
 BASE = "http://127.0.0.1:8000"
 FEB21, DEC17 = 120, 86  # DTM round numbers of the real master lists (service/data/known_rounds.csv)
-REQUIRED_MAPS = {"idp-by-district", "idp-by-subdistrict", "returnees-by-district", "returnees-by-subdistrict",
-                 "idp-by-governorate"}
+REQUIRED_MAPS = {
+    "idp-by-district",
+    "idp-by-subdistrict",
+    "returnees-by-district",
+    "returnees-by-subdistrict",
+    "idp-by-governorate",
+}
 
 
 @pytest.fixture(scope="session")
@@ -29,8 +34,13 @@ def validate_styles():
     if not node or not npm:
         pytest.skip("node and npm are not installed on this machine: cannot run the MapLibre style-spec validator")
     if not (VALIDATOR / "node_modules" / "@maplibre" / "maplibre-gl-style-spec" / "package.json").exists():
-        done = subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=VALIDATOR,
-                              capture_output=True, text=True, timeout=600)
+        done = subprocess.run(
+            [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+            cwd=VALIDATOR,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         assert done.returncode == 0, f"npm ci in {VALIDATOR} failed:\n{done.stdout}\n{done.stderr}"
 
     def run(styles: dict[str, dict], tmp: Path) -> dict[str, list[str]]:
@@ -39,8 +49,9 @@ def validate_styles():
             path = tmp / f"{name}.json"
             path.write_text(json.dumps(style, ensure_ascii=False, indent=1), encoding="utf-8")
             files.append(str(path))
-        done = subprocess.run([node, str(VALIDATOR / "validate.mjs"), "--json", *files], capture_output=True,
-                              text=True, timeout=120)
+        done = subprocess.run(
+            [node, str(VALIDATOR / "validate.mjs"), "--json", *files], capture_output=True, text=True, timeout=120
+        )
         assert done.returncode in (0, 1), f"validator crashed ({done.returncode}):\n{done.stdout}\n{done.stderr}"
         report = json.loads(done.stdout)
         assert (done.returncode == 0) == (report["errors"] == 0)
@@ -55,8 +66,17 @@ def _legend(m, values=(0, 12, 340, 1201, 5000, 5000, 48000, 215958, None, -3000,
 
 def _style(name: str, labels: bool = True, base: str = BASE, round_number: int = FEB21) -> dict:
     m = PUBLISHED_MAPS[name]
-    return build_style(name, base_url=base, round_id=7, round_number=round_number, population=m.population,
-                       indicator=m.indicator, level=m.level, legend=_legend(m), labels=labels)
+    return build_style(
+        name,
+        base_url=base,
+        round_id=7,
+        round_number=round_number,
+        population=m.population,
+        indicator=m.indicator,
+        level=m.level,
+        legend=_legend(m),
+        labels=labels,
+    )
 
 
 def _strings(obj):
@@ -79,6 +99,7 @@ def assert_urls_inside(style: dict, base: str) -> None:
 
 
 # -- built styles -------------------------------------------------------------------------------
+
 
 def test_published_maps():
     assert REQUIRED_MAPS <= set(PUBLISHED_MAPS)
@@ -104,8 +125,9 @@ def test_the_validator_does_reject_broken_styles(validate_styles, tmp_path):
     bad_glyphs["glyphs"] = f"{BASE}/fonts/{{fontstack}}.pbf"  # no {range}
     bad_source = json.loads(json.dumps(good))
     bad_source["layers"][1]["source"] = "nowhere"
-    errors = validate_styles({"good": good, "bad_color": bad_color, "bad_glyphs": bad_glyphs,
-                              "bad_source": bad_source}, tmp_path)
+    errors = validate_styles(
+        {"good": good, "bad_color": bad_color, "bad_glyphs": bad_glyphs, "bad_source": bad_source}, tmp_path
+    )
     assert errors["good"] == []
     assert errors["bad_color"] and errors["bad_glyphs"] and errors["bad_source"]
 
@@ -150,8 +172,16 @@ def test_no_labels_means_no_glyphs_and_no_symbols():
 
 def test_no_classes_fill_with_no_data_colour():
     m = PUBLISHED_MAPS["idp-by-district"]
-    style = build_style(m.name, base_url=BASE + "/", round_id=1, round_number=1, population="idp",
-                        indicator="individuals", level=2, legend=legend_for("individuals", "idp", []).to_dict())
+    style = build_style(
+        m.name,
+        base_url=BASE + "/",
+        round_id=1,
+        round_number=1,
+        population="idp",
+        indicator="individuals",
+        level=2,
+        legend=legend_for("individuals", "idp", []).to_dict(),
+    )
     fill = next(lyr for lyr in style["layers"] if lyr["type"] == "fill")
     assert fill["paint"]["fill-color"] == NO_DATA_COLOR
     assert_urls_inside(style, BASE)  # trailing slash of base_url not doubled
@@ -167,12 +197,17 @@ def test_url_check_catches_external_urls():
 
 # -- the HTTP endpoint on the real figures ------------------------------------------------------
 
+
 def _unit_values(engine, population: str, round_number: int, level: int, column: str) -> dict:
     with engine.connect() as conn:
-        rows = conn.execute(text(
-            f"""SELECT uf.pcode, uf.{column} FROM unit_figure uf JOIN round r ON r.id = uf.round_id
+        rows = conn.execute(
+            text(
+                f"""SELECT uf.pcode, uf.{column} FROM unit_figure uf JOIN round r ON r.id = uf.round_id
                 WHERE r.country = 'IRQ' AND r.population = :p AND r.round_number = :n AND uf.level = :l
-                  AND uf.pcode <> 'UNASSIGNED'"""), {"p": population, "n": round_number, "l": level}).all()
+                  AND uf.pcode <> 'UNASSIGNED'"""
+            ),
+            {"p": population, "n": round_number, "l": level},
+        ).all()
     return dict(rows)
 
 
@@ -198,7 +233,9 @@ def test_style_endpoint_classifies_the_real_figures(figures_client, figures_engi
     style = r.json()
     assert_urls_inside(style, "http://testserver")
     legend = style["metadata"]["dtm-atlas:legend"]
-    assert legend["round"] == FEB21 and legend["population"] == m.population and legend["reporting_date"] == "2021-02-28"
+    assert (
+        legend["round"] == FEB21 and legend["population"] == m.population and legend["reporting_date"] == "2021-02-28"
+    )
     values = _unit_values(figures_engine, m.population, FEB21, m.level, "individuals")
     assert values, f"no unit_figure rows for {name}"
     assert legend["units"] == len(values)
@@ -209,8 +246,9 @@ def test_style_endpoint_classifies_the_real_figures(figures_client, figures_engi
     assert legend["breaks"][-1] == max(values.values())
     assert 1 <= legend["k"] <= 5 and legend["breaks"] == sorted(set(legend["breaks"]))
     src = style["sources"][f"dtm-{m.layer}"]["url"]
-    assert src == (f"http://testserver/tiles/{m.layer}.json?round={FEB21}&population={m.population}"
-                   f"&indicator=individuals")
+    assert src == (
+        f"http://testserver/tiles/{m.layer}.json?round={FEB21}&population={m.population}&indicator=individuals"
+    )
     # labels by default when this server has built its glyphs (service.api.webmap, web/build-glyphs.js)
     from service.api.webmap import FONTS_DIR
 

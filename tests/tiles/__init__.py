@@ -38,7 +38,9 @@ def by_pcode(features: list[dict]) -> dict[str, dict]:
     return {f["properties"]["pcode"]: f["properties"] for f in features}
 
 
-needs_ogrinfo = pytest.mark.skipif(shutil.which("ogrinfo") is None, reason="GDAL's ogrinfo is not installed (apt-get install gdal-bin)")
+needs_ogrinfo = pytest.mark.skipif(
+    shutil.which("ogrinfo") is None, reason="GDAL's ogrinfo is not installed (apt-get install gdal-bin)"
+)
 
 _FEATURE = re.compile(r"^OGRFeature\((?P<layer>[^)]*)\):\d+$")
 _FIELD = re.compile(r"^  (?P<name>\w+) \((?P<type>[\w]+)\) = (?P<value>.*)$")
@@ -52,9 +54,13 @@ def ogr_features(body: bytes, z: int, x: int, y: int, folder: Path) -> dict[str,
     path = folder / str(z) / str(x) / f"{y}.pbf"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(body)
-    out = subprocess.run(["ogrinfo", "-ro", "-al", "-oo", f"Z={z}", "-oo", f"X={x}", "-oo", f"Y={y}", "-oo", "CLIP=NO",
-                          f"MVT:{path}"],
-                         capture_output=True, text=True, check=True, encoding="utf-8").stdout
+    out = subprocess.run(
+        ["ogrinfo", "-ro", "-al", "-oo", f"Z={z}", "-oo", f"X={x}", "-oo", f"Y={y}", "-oo", "CLIP=NO", f"MVT:{path}"],
+        capture_output=True,
+        text=True,
+        check=True,
+        encoding="utf-8",
+    ).stdout
     layers: dict[str, list[dict]] = {}
     current: dict | None = None
     for line in out.splitlines():

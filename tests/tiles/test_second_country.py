@@ -47,8 +47,12 @@ def _iraq_answers(c) -> dict[str, bytes]:
     for level in (1, 2, 3):
         url = f"/webmap/figures/{level}.json?country=IRQ&population=idp&round=120"
         out[url] = c.get(url)
-    for url in ("/admin-units/IQG08/timeseries?population=idp", "/admin-units/IQG08Q01",
-                "/admin-units?level=2&country=IRQ", "/boundaries/1.geojson?country=IRQ&zoom=5"):
+    for url in (
+        "/admin-units/IQG08/timeseries?population=idp",
+        "/admin-units/IQG08Q01",
+        "/admin-units?level=2&country=IRQ",
+        "/boundaries/1.geojson?country=IRQ&zoom=5",
+    ):
         out[url] = c.get(url)
     bad = {u: r.status_code for u, r in out.items() if r.status_code not in (200, 204)}  # 204: no feature
     assert not bad, bad

@@ -24,12 +24,18 @@ BAGHDAD_DISTRICTS = {
 def _expected_pcodes(engine, level: int, z: int, x: int, y: int, margin: float = 0.0) -> set[str]:
     """Units whose generalised geometry of the band meets the tile (computed independently)."""
     with engine.connect() as conn:
-        return set(conn.execute(text(
-            """
+        return set(
+            conn.execute(
+                text(
+                    """
             SELECT g.pcode FROM admin_unit_generalised g JOIN boundary_set b ON b.id = g.boundary_set_id
             WHERE b.is_current AND g.level = :l AND g.zband = :z
               AND ST_Intersects(g.geom_3857, ST_TileEnvelope(:z, :x, :y, margin => :m))
-            """), {"l": level, "z": z, "x": x, "y": y, "m": margin}).scalars())
+            """
+                ),
+                {"l": level, "z": z, "x": x, "y": y, "m": margin},
+            ).scalars()
+        )
 
 
 def test_baghdad_districts_at_z7(client, iraq_engine):
@@ -60,8 +66,10 @@ def test_names_match_database(client, iraq_engine):
     z, x, y = tile_at(*BAGHDAD, 6)
     props = by_pcode(decode(client.get(f"/tiles/subdistricts/{z}/{x}/{y}.mvt").content)["subdistricts"])
     with iraq_engine.connect() as conn:
-        rows = conn.execute(text("SELECT pcode, name_en, name_ar FROM admin_unit WHERE level = 3 AND pcode = ANY(:p)"),
-                            {"p": list(props)}).all()
+        rows = conn.execute(
+            text("SELECT pcode, name_en, name_ar FROM admin_unit WHERE level = 3 AND pcode = ANY(:p)"),
+            {"p": list(props)},
+        ).all()
     assert len(rows) == len(props) > 50
     for pcode, en, ar in rows:
         assert (props[pcode]["name_en"], props[pcode]["name_ar"]) == (en, ar)
@@ -89,8 +97,9 @@ def test_composite_is_the_layers_together(client):
     assert composite.status_code == 200
     layers = decode(composite.content)
     assert list(layers) == ["subdistricts", "governorates", "districts"]  # the order asked for
-    joined = b"".join(client.get(f"/tiles/{name}/{z}/{x}/{y}.mvt").content
-                      for name in ("subdistricts", "governorates", "districts"))
+    joined = b"".join(
+        client.get(f"/tiles/{name}/{z}/{x}/{y}.mvt").content for name in ("subdistricts", "governorates", "districts")
+    )
     assert composite.content == joined
 
 
@@ -101,9 +110,15 @@ def test_full_resolution_above_band_12(client, iraq_engine):
     feats = decode(r.content)["subdistricts"]
     assert feats and all(f["properties"]["pcode"].startswith("IQG08") for f in feats)
     with iraq_engine.connect() as conn:
-        expected = set(conn.execute(text(
-            "SELECT pcode FROM admin_unit WHERE level = 3 AND "
-            "ST_Intersects(ST_Transform(geom, 3857), ST_TileEnvelope(:z, :x, :y))"), {"z": z, "x": x, "y": y}).scalars())
+        expected = set(
+            conn.execute(
+                text(
+                    "SELECT pcode FROM admin_unit WHERE level = 3 AND "
+                    "ST_Intersects(ST_Transform(geom, 3857), ST_TileEnvelope(:z, :x, :y))"
+                ),
+                {"z": z, "x": x, "y": y},
+            ).scalars()
+        )
     assert expected <= {f["properties"]["pcode"] for f in feats}
 
 
@@ -195,8 +210,14 @@ def test_tilejson(client):
     assert composite["tiles"][0].endswith("/tiles/governorates,locations/{z}/{x}/{y}.mvt")
     assert {"location_id", "adm1", "adm2", "adm3"} <= set(composite["vector_layers"][1]["fields"])
     index = client.get("/tiles").json()
-    assert [layer["id"] for layer in index["layers"]] == ["governorates", "districts", "subdistricts", "locations", "sites",
-                                                          "fragility"]
+    assert [layer["id"] for layer in index["layers"]] == [
+        "governorates",
+        "districts",
+        "subdistricts",
+        "locations",
+        "sites",
+        "fragility",
+    ]
 
 
 def _polygons(features: list[dict], clip) -> list:

@@ -13,12 +13,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from service.api.httpcache import ETAG_LEN
-from tiles.service import TileService
 from service.app import create_app
 from service.core.settings import Settings
 from tests.conftest import COD_AB
 from tests.tiles import BAGHDAD, by_pcode, decode, tile_at
 from tiles.cache import CacheConfig, LRUCache, NoCache, RedisCache, make_cache
+from tiles.service import TileService
 
 
 # ------------------------------------------------------------------------------------ LRU
@@ -99,8 +99,11 @@ def redis_url(tmp_path):
     if exe is None:
         pytest.skip("redis-server is not installed (apt-get install redis-server): Redis cache not tested")
     port = _free_port()
-    proc = subprocess.Popen([exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                             "--dir", str(tmp_path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(tmp_path)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     import redis
 
     client = redis.Redis(host="127.0.0.1", port=port)
@@ -151,7 +154,7 @@ def test_redis_cache_and_version_bump(redis_url, fresh_engine):
         assert second.content == first.content and second.headers["etag"] == first.headers["etag"]
         stored = _redis_keys(redis_url)
         assert len(stored) == 1
-        (key, value), = stored.items()
+        ((key, value),) = stored.items()
         version = int(first.headers["x-data-version"])
         assert key.decode().startswith(f"dtm-atlas:tile:v{version}:")
         assert f'W/"{value[:ETAG_LEN].decode()}"' == first.headers["etag"]
@@ -165,8 +168,9 @@ def test_redis_cache_and_version_bump(redis_url, fresh_engine):
 
         with fresh_engine.begin() as conn:  # like an import: data and version in one transaction
             conn.execute(text("UPDATE admin_unit SET name_en = 'Baghdad (renamed)' WHERE pcode = 'IQG08'"))
-            new_version = conn.execute(text(
-                "UPDATE data_version SET version = version + 1 RETURNING version")).scalar_one()
+            new_version = conn.execute(
+                text("UPDATE data_version SET version = version + 1 RETURNING version")
+            ).scalar_one()
         assert app.state.tiles.watcher.wait_for(new_version, 5)
         third = client.get(path)
         assert third.headers["x-tile-cache"] == "miss"
@@ -189,24 +193,36 @@ def test_redis_down_still_serves(iraq_settings, iraq_engine):
 # ---------------------------------------------------------------------------------- sites
 def test_sites_layer(fresh_engine):
     with fresh_engine.begin() as conn:
-        conn.execute(text(
-            """
+        conn.execute(
+            text(
+                """
             INSERT INTO site (country, site_id, name_en, name_ar, site_type, status, households, individuals, geom,
                               adm1, adm2, adm3)
             VALUES ('IRQ', 'IQ-S-001', 'Ashti camp', 'مخيم آشتي', 'camp', 'open', 2000, 10000,
                     ST_SetSRID(ST_MakePoint(45.8, 35.55), 4326), 'IQG06', 'IQG06Q01', 'IQG06Q01N01'),
                    ('IRQ', 'IQ-S-002', 'Baghdad site', 'موقع بغداد', 'informal', 'open', 30, 180,
                     ST_SetSRID(ST_MakePoint(44.37, 33.31), 4326), 'IQG08', 'IQG08Q03', NULL)
-            """))
+            """
+            )
+        )
     url = fresh_engine.url.render_as_string(hide_password=False)
     with TestClient(create_app(Settings(database_url=url, log_level="warning"), fresh_engine)) as c:
         z, x, y = tile_at(45.8, 35.55, 9)
         feats = decode(c.get(f"/tiles/sites/{z}/{x}/{y}.mvt").content)["sites"]
         assert len(feats) == 1
         p = feats[0]["properties"]
-        assert p == {"site_id": "IQ-S-001", "name_en": "Ashti camp", "name_ar": "مخيم آشتي", "site_type": "camp",
-                     "status": "open", "households": 2000, "individuals": 10000, "adm1": "IQG06",
-                     "adm2": "IQG06Q01", "adm3": "IQG06Q01N01"}
+        assert p == {
+            "site_id": "IQ-S-001",
+            "name_en": "Ashti camp",
+            "name_ar": "مخيم آشتي",
+            "site_type": "camp",
+            "status": "open",
+            "households": 2000,
+            "individuals": 10000,
+            "adm1": "IQG06",
+            "adm2": "IQG06Q01",
+            "adm3": "IQG06Q01N01",
+        }
         assert feats[0]["geometry"]["type"] == "Point"
         z, x, y = tile_at(44.37, 33.31, 5)
         (other,) = decode(c.get(f"/tiles/sites/{z}/{x}/{y}.mvt").content)["sites"]
@@ -224,9 +240,12 @@ def test_tiles_survive_dropped_database_connections(iraq_settings, iraq_engine):
         first = client.get(f"/tiles/districts/{z}/{x}/{y}.mvt")
         assert first.status_code == 200
         with iraq_engine.connect() as conn:
-            killed = conn.execute(text(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                "WHERE application_name = 'dtm-atlas-tiles' AND datname = current_database()")).scalar_one()
+            killed = conn.execute(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE application_name = 'dtm-atlas-tiles' AND datname = current_database()"
+                )
+            ).scalar_one()
         assert killed >= 1
         again = client.get(f"/tiles/districts/{z}/{x}/{y}.mvt")
         assert again.status_code == 200 and again.content == first.content
@@ -254,8 +273,11 @@ def test_tile_connections_do_not_pile_up_across_event_loops(iraq_settings, iraq_
         assert client.get(f"/tiles/districts/{z}/{x}/{y}.mvt").status_code == 200
     gc.collect()
     with iraq_engine.connect() as conn:
-        open_tile_connections = conn.execute(text(
-            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'dtm-atlas-tiles' "
-            "AND datname = current_database()")).scalar()
+        open_tile_connections = conn.execute(
+            text(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'dtm-atlas-tiles' "
+                "AND datname = current_database()"
+            )
+        ).scalar()
     assert open_tile_connections <= 2
     assert len(app.state.tiles._pools) <= 2

@@ -91,9 +91,10 @@ def test_reimport_shows_new_value_in_next_tile(loaded, tmp_path):
         assert after["families"] == 2 * before["families"]
         assert after["value"] == after["individuals"]
         with engine.connect() as conn:
-            db_value = conn.execute(text(
-                "SELECT individuals FROM unit_figure WHERE round_id = :r AND level = 2 AND pcode = 'IQG08Q03'"),
-                {"r": second.round_id}).scalar_one()
+            db_value = conn.execute(
+                text("SELECT individuals FROM unit_figure WHERE round_id = :r AND level = 2 AND pcode = 'IQG08Q03'"),
+                {"r": second.round_id},
+            ).scalar_one()
         assert after["individuals"] == db_value
 
 

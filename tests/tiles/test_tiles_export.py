@@ -38,8 +38,22 @@ def _live(client, z, x, y, layers="governorates,districts,subdistricts,locations
 
 def test_export_pmtiles_holds_the_live_tiles(cli_env, figures_client, tmp_path):
     out = tmp_path / "iraq.pmtiles"
-    res = CliRunner().invoke(cli, ["tiles", "export", "--round", "120", "--population", "idp", "--indicator", "change",
-                                   "--max-zoom", "7", str(out)])
+    res = CliRunner().invoke(
+        cli,
+        [
+            "tiles",
+            "export",
+            "--round",
+            "120",
+            "--population",
+            "idp",
+            "--indicator",
+            "change",
+            "--max-zoom",
+            "7",
+            str(out),
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert "wrote" in res.output and "round 120" in res.output
     with open(out, "rb") as fh:
@@ -49,8 +63,14 @@ def test_export_pmtiles_holds_the_live_tiles(cli_env, figures_client, tmp_path):
         assert (header["min_zoom"], header["max_zoom"]) == (0, 7)
         assert 38 < header["min_lon_e7"] / 1e7 < 39 and 48 < header["max_lon_e7"] / 1e7 < 49
         meta = reader.metadata()
-        assert [v["id"] for v in meta["vector_layers"]] == ["governorates", "districts", "subdistricts", "locations",
-                                                            "sites", "fragility"]
+        assert [v["id"] for v in meta["vector_layers"]] == [
+            "governorates",
+            "districts",
+            "subdistricts",
+            "locations",
+            "sites",
+            "fragility",
+        ]
         assert meta["dtm_atlas"]["round"]["round_number"] == 120
         assert meta["legends"]["districts"]["diverging"] is True
         tiles = {(z, x, y): data for (z, x, y), data in all_tiles(reader.get_bytes)}
@@ -67,8 +87,22 @@ def test_export_pmtiles_holds_the_live_tiles(cli_env, figures_client, tmp_path):
 
 def test_export_mbtiles(cli_env, figures_client, tmp_path):
     out = tmp_path / "subdistricts.mbtiles"
-    res = CliRunner().invoke(cli, ["tiles", "export", "--indicator", "change", "--layers", "subdistricts",
-                                   "--min-zoom", "5", "--max-zoom", "6", str(out)])
+    res = CliRunner().invoke(
+        cli,
+        [
+            "tiles",
+            "export",
+            "--indicator",
+            "change",
+            "--layers",
+            "subdistricts",
+            "--min-zoom",
+            "5",
+            "--max-zoom",
+            "6",
+            str(out),
+        ],
+    )
     assert res.exit_code == 0, res.output
     db = sqlite3.connect(out)
     meta = dict(db.execute("SELECT name, value FROM metadata"))
@@ -82,12 +116,15 @@ def test_export_mbtiles(cli_env, figures_client, tmp_path):
         assert gzip.decompress(data) == _live(figures_client, z, x, y, "subdistricts")
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--max-zoom", "3", "out.geojson"], ".pmtiles or .mbtiles"),
-    (["--round", "4242", "--max-zoom", "2", "x.pmtiles"], "no idp round number 4242"),
-    (["--layers", "nope", "x.pmtiles"], "unknown layer"),
-    (["--population", "refugee", "x.pmtiles"], "population"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--max-zoom", "3", "out.geojson"], ".pmtiles or .mbtiles"),
+        (["--round", "4242", "--max-zoom", "2", "x.pmtiles"], "no idp round number 4242"),
+        (["--layers", "nope", "x.pmtiles"], "unknown layer"),
+        (["--population", "refugee", "x.pmtiles"], "population"),
+    ],
+)
 def test_export_errors(cli_env, tmp_path, monkeypatch, args, message):
     monkeypatch.chdir(tmp_path)
     res = CliRunner().invoke(cli, ["tiles", "export", *args])

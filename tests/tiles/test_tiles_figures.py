@@ -26,9 +26,15 @@ def _all_units(client, layer: str, query: str) -> dict[str, dict]:
 def _db_values(engine, round_id: int, level: int, indicator: str) -> dict[str, object]:
     column = get_indicator(indicator).field
     with engine.connect() as conn:
-        return dict(conn.execute(text(
-            f"SELECT pcode, {column} FROM unit_figure WHERE round_id = :r AND level = :l AND pcode <> 'UNASSIGNED' "
-            "ORDER BY pcode"), {"r": round_id, "l": level}).all())
+        return dict(
+            conn.execute(
+                text(
+                    f"SELECT pcode, {column} FROM unit_figure WHERE round_id = :r AND level = :l AND pcode <> 'UNASSIGNED' "
+                    "ORDER BY pcode"
+                ),
+                {"r": round_id, "l": level},
+            ).all()
+        )
 
 
 @pytest.mark.parametrize("indicator", ["individuals", "families", "change", "share"])
@@ -73,8 +79,12 @@ def test_round_and_population_select_the_figures(figures_client, figures_engine)
         older = find_round(conn, population="idp", round_number=86)
         returnee = find_round(conn, population="returnee")
     assert latest["round_number"] != 86 and older is not None and returnee is not None
-    for query, rnd in (("", latest), ("?round=86", older), ("?population=returnee", returnee),
-                       (f"?round={latest['round_number']}&population=idp", latest)):
+    for query, rnd in (
+        ("", latest),
+        ("?round=86", older),
+        ("?population=returnee", returnee),
+        (f"?round={latest['round_number']}&population=idp", latest),
+    ):
         props = by_pcode(decode(figures_client.get(f"/tiles/districts/{z}/{x}/{y}.mvt{query}").content)["districts"])
         expected = _db_values(figures_engine, rnd["id"], 2, "individuals")
         assert props
@@ -99,17 +109,29 @@ def test_locations_layer(figures_client, figures_engine):
         rnd = find_round(conn, population="idp")
 
         def ids(margin: float) -> set[int]:
-            return set(conn.execute(text(
-                "SELECT id FROM location_figure WHERE round_id = :r AND "
-                "ST_Intersects(ST_Transform(geom, 3857), ST_TileEnvelope(:z, :x, :y, margin => :m))"),
-                {"r": rnd["id"], "z": z, "x": x, "y": y, "m": margin}).scalars())
+            return set(
+                conn.execute(
+                    text(
+                        "SELECT id FROM location_figure WHERE round_id = :r AND "
+                        "ST_Intersects(ST_Transform(geom, 3857), ST_TileEnvelope(:z, :x, :y, margin => :m))"
+                    ),
+                    {"r": rnd["id"], "z": z, "x": x, "y": y, "m": margin},
+                ).scalars()
+            )
 
         got = {f["id"] for f in feats}
         layer = LAYERS["locations"]
         assert ids(0.0) <= got <= ids(layer.buffer_for(z) / layer.extent_for(z))
-        rows = {row.id: row for row in conn.execute(text(
-            "SELECT id, location_id, name_en, name_ar, families, individuals, adm1, adm2, adm3 "
-            "FROM location_figure WHERE id = ANY(:ids)"), {"ids": list(got)})}
+        rows = {
+            row.id: row
+            for row in conn.execute(
+                text(
+                    "SELECT id, location_id, name_en, name_ar, families, individuals, adm1, adm2, adm3 "
+                    "FROM location_figure WHERE id = ANY(:ids)"
+                ),
+                {"ids": list(got)},
+            )
+        }
     assert len(feats) > 100
     for f in feats:
         row, p = rows[f["id"]], f["properties"]

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
+from service.core.importlog import data_version
 from tests.tiles import BAGHDAD, IRAQ_BOUNDS, TMS, decode, tile_at
 from tiles.layers import LAYERS
-from service.core.importlog import data_version
 from tiles.mvt import Resolver, TileQuery, render_tile, tiles_in
 
 ADMIN = [LAYERS["governorates"], LAYERS["districts"], LAYERS["subdistricts"]]
@@ -48,9 +48,14 @@ def test_pretiled_equals_clipped_per_request(figures_engine, indicator):
 
 def test_cut_at_import_for_every_band_and_level(iraq_engine):
     with iraq_engine.connect() as conn:
-        rows = dict(conn.execute(text(
-            "SELECT level * 100 + z, count(*) FROM admin_unit_tile t JOIN boundary_set b "
-            "ON b.id = t.boundary_set_id AND b.is_current GROUP BY level, z")).all())
+        rows = dict(
+            conn.execute(
+                text(
+                    "SELECT level * 100 + z, count(*) FROM admin_unit_tile t JOIN boundary_set b "
+                    "ON b.id = t.boundary_set_id AND b.is_current GROUP BY level, z"
+                )
+            ).all()
+        )
     for level, units in ((1, 18), (2, 101), (3, 294)):
         for z in range(0, 13):
             assert rows.get(level * 100 + z, 0) >= units * 0.9, (level, z)  # every unit in at least one tile
@@ -69,10 +74,12 @@ def test_pretiled_equals_clipped_at_the_edge_of_the_world(fresh_engine, tmp_path
     from tests.conftest import COD_AB
 
     units = gpd.read_file(next(COD_AB.glob("*adm1*.geojson")))
-    edge = {"IQG01": box(10.0, 84.6, 20.0, 85.4),  # across the northern edge
-            "IQG04": box(30.0, 85.06, 40.0, 85.2),  # wholly past it, within a tile buffer at low zooms
-            "IQG02": box(175.0, 84.0, 179.9999, 85.2),  # at the antimeridian
-            "IQG03": box(-179.9999, -85.3, -170.0, -84.5)}
+    edge = {
+        "IQG01": box(10.0, 84.6, 20.0, 85.4),  # across the northern edge
+        "IQG04": box(30.0, 85.06, 40.0, 85.2),  # wholly past it, within a tile buffer at low zooms
+        "IQG02": box(175.0, 84.0, 179.9999, 85.2),  # at the antimeridian
+        "IQG03": box(-179.9999, -85.3, -170.0, -84.5),
+    }
     for pcode, geom in edge.items():
         units.loc[units.ADM1_PCODE == pcode, "geometry"] = geom
     path = tmp_path / "irq_adm1_edge.geojson"
