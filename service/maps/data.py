@@ -25,7 +25,7 @@ from service.maps import layout
 from service.publish.datasets import boundary_info
 from styles.classify import INDICATORS, Classification
 from styles.queries import classification_for
-from tiles.mvt import data_version
+from service.core.importlog import data_version
 from tiles.zoom import MAX_BAND, tolerance_m
 
 CRS = "EPSG:32638"

@@ -8,7 +8,8 @@ When a module ``service.fragility`` exists, maps and the package use it through 
   legend serialises) and values per unit; ``maps render --indicator fragility`` draws it.
 * ``overlay_table(conn, *, round_id) -> list[dict]``: the fragility overlay table of the
   package (one dict per unit; written as CSV and XLSX under ``tables/``).
-* ``method_card() -> str``: the method card (Markdown), written as ``fragility_method.md``.
+* ``method_card(conn, *, round_id) -> str``: the method card (Markdown) of the run the overlay
+  comes from, written as ``fragility_method.md``.
 """
 
 from __future__ import annotations

@@ -42,7 +42,7 @@ from service.core.rounds import find_round, list_rounds
 from service.maps import charts, hooks, interactive, render, summary, tables
 from service.maps.data import CRS_NAME, POPULATION_WORDS, MapData, MapRequestError, MapSpec, governorates, load_map
 from service.publish import exports
-from tiles.mvt import data_version
+from service.core.importlog import data_version
 
 EXPORT_DATASETS = ("figures-adm1", "figures-adm2", "figures-adm3")
 EXPORT_FORMATS = ("gpkg", "shp", "csv", "xlsx")
@@ -252,16 +252,19 @@ def _write_fragility(conn, p: PackagePlan, folder: Path) -> None:
 
     layer = hooks.fragility()
     folder.mkdir(parents=True, exist_ok=True)
+    card_round = None
     for pop, rnd in p.rounds.items():
         rows = layer.overlay_table(conn, round_id=rnd["id"])
         if not rows:
             continue
+        card_round = card_round or rnd["id"]
         path = folder / f"irq_dtm_{pop}_fragility_overlay_r{rnd['round_number']}_{rnd['reporting_date'].strftime('%Y%m%d')}.csv"
         with open(path, "w", encoding="utf-8-sig", newline="") as fh:
             w = csv.DictWriter(fh, fieldnames=list(rows[0]))
             w.writeheader()
             w.writerows(rows)
-    (folder / "fragility_method.md").write_text(layer.method_card(), encoding="utf-8")
+    if card_round is not None:  # the card of the run the overlay comes from
+        (folder / "fragility_method.md").write_text(layer.method_card(conn, round_id=card_round), encoding="utf-8")
 
 
 # ------------------------------------------------------------------------- README, manifest

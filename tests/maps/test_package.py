@@ -196,7 +196,7 @@ def test_fragility_hook(figures_engine, tmp_path, monkeypatch):
     layer.map_values = map_values
     layer.overlay_table = lambda conn, *, round_id: [{"pcode": p, "score": v}
                                                     for p, v in unit_values(conn, round_id, 1, "share_national")]
-    layer.method_card = lambda: "# Fragility index\n\nHow it is made.\n"
+    layer.method_card = lambda conn=None, *, round_id=None: "# Fragility index\n\nHow it is made.\n"
     monkeypatch.setitem(sys.modules, "service.fragility", layer)
     assert "fragility" in map_indicators()
 
