@@ -57,9 +57,10 @@ def map_values(conn: Connection, *, round_id: int, level: int, population: str):
 
 def overlay_table(conn: Connection, *, round_id: int) -> list[dict]:
     """The overlay (IDPs, returnees and locations per fragility class, national then per
-    governorate) of the round's stored default run; none for a round without one."""
+    governorate) of the IDP round's stored default run; none for other rounds."""
     run = _run(conn, round_id)
-    return store.overlay(conn, run["id"]) if run else []
+    # once per package: with the IDP round the run was computed for (it covers its returnees too)
+    return store.overlay(conn, run["id"]) if run and run["idp_round_id"] == round_id else []
 
 
 def method_card(conn: Connection | None = None, *, round_id: int | None = None) -> str:

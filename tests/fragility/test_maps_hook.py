@@ -34,9 +34,9 @@ def test_fragility_map_overlay_and_card(frag_engine, default_run, tmp_path):
         overlay = layer.overlay_table(conn, round_id=rnd["id"])
         national = [r for r in overlay if r["national"]]
         assert sum(r["idps"] for r in national) == 1_243_278  # the round's national total
-        assert "Fragility" in layer.method_card(conn, round_id=rnd["id"])
+        assert "Method `dtm-atlas-default`" in layer.method_card(conn, round_id=rnd["id"])
         ret = find_round(conn, round_number=120, population="returnee")
-        assert layer.overlay_table(conn, round_id=ret["id"]) == []  # runs are kept per IDP round
+        assert layer.overlay_table(conn, round_id=ret["id"]) == []  # written once, with the IDP round
         data = load_map(conn, MapSpec(120, "idp", 3, indicator="fragility"), created=dt.date(2026, 12, 2))
     paths = render.render(data, tmp_path, ("png",), dpi=40)
     assert paths["png"].stat().st_size > 10_000
