@@ -1,7 +1,8 @@
 """Export benchmark: 1,000,000 synthetic locations to GeoPackage and CSV; time and peak memory.
 
     .venv/bin/python bench/exports_bench.py                       # throw-away embedded PostGIS in a temp folder
-    .venv/bin/python bench/exports_bench.py --database-url URL    # a scratch database created (and dropped) on that server
+    .venv/bin/python bench/exports_bench.py --database-url URL    # a scratch database created (and dropped)
+                                                                  # on that server
     .venv/bin/python bench/exports_bench.py --rows 1000000 --small 100000 --formats gpkg,csv,geojson,fgb,shp,kml
 
 Never touches existing data: with ``--database-url`` (or ``DATABASE_URL``) it creates its own
@@ -137,7 +138,8 @@ def _embedded_db():
 SEED = """
 INSERT INTO boundary_set (id, country, source, valid_on, is_current) VALUES (1, 'IRQ', 'bench', '2019-06-03', true);
 INSERT INTO admin_unit (boundary_set_id, country, level, pcode, parent_pcode, name_en, name_ar, source, valid_on, geom)
-SELECT 1, 'IRQ', 0, 'IQ', NULL, 'Iraq', 'العراق', 'bench', '2019-06-03', ST_Multi(ST_MakeEnvelope(38.8, 29.0, 48.7, 37.4, 4326));
+SELECT 1, 'IRQ', 0, 'IQ', NULL, 'Iraq', 'العراق', 'bench', '2019-06-03',
+       ST_Multi(ST_MakeEnvelope(38.8, 29.0, 48.7, 37.4, 4326));
 INSERT INTO admin_unit (boundary_set_id, country, level, pcode, parent_pcode, name_en, name_ar, source, valid_on, geom)
 SELECT 1, 'IRQ', 1, 'IQG' || lpad(a::text, 2, '0'), 'IQ', 'Governorate ' || a, 'محافظة ' || a, 'bench', '2019-06-03',
        ST_Multi(ST_MakeEnvelope(38.8 + (a - 1) * 0.55, 29.0, 38.8 + a * 0.55, 37.4, 4326))
@@ -154,7 +156,8 @@ FROM admin_unit p, generate_series(1, 3) c WHERE p.level = 2;
 """
 
 ROUND = """
-INSERT INTO round (country, population, round_number, reporting_date, boundary_set_id, placement, swap_corrected, source_file)
+INSERT INTO round (country, population, round_number, reporting_date,
+    boundary_set_id, placement, swap_corrected, source_file)
 VALUES ('IRQ', 'idp', :n, :d, 1, 'declared', true, 'synthetic') RETURNING id
 """
 
@@ -164,7 +167,8 @@ INSERT INTO location_figure (round_id, country, location_id, source_row, name_en
 SELECT :r, 'IRQ', (1000000 + g)::text, g, 'Location ' || g, 'موقع رقم ' || g || ' - حي السلام',
        1 + g % 97, (1 + g % 97) * 6, y, x, ST_SetSRID(ST_MakePoint(x, y), 4326),
        'IQG' || a1, 'IQG' || a1 || 'Q' || a2, 'IQG' || a1 || 'Q' || a2 || 'N' || a3, 'declared',
-       CASE WHEN g % 50 = 0 THEN ARRAY['duplicate_id'] WHEN g % 77 = 0 THEN ARRAY['outside_declared', 'swapped_coordinates'] ELSE '{}' END
+       CASE WHEN g % 50 = 0 THEN ARRAY['duplicate_id']
+            WHEN g % 77 = 0 THEN ARRAY['outside_declared', 'swapped_coordinates'] ELSE '{}' END
 FROM generate_series(1, :rows) g
 CROSS JOIN LATERAL (SELECT lpad((1 + g % 18)::text, 2, '0') AS a1, lpad((1 + (g / 18) % 6)::text, 2, '0') AS a2,
                            lpad((1 + (g / 108) % 3)::text, 2, '0') AS a3,
@@ -251,7 +255,8 @@ def main() -> None:
                 r["rows"] = n
                 results.append(r)
                 print(
-                    f"{ext:<8}{n:>11,}{r['seconds']:>9.1f}{n / max(r['seconds'], 1e-9):>10,.0f}{r['bytes'] / 2**20:>8.0f}"
+                    f"{ext:<8}{n:>11,}{r['seconds']:>9.1f}{n / max(r['seconds'], 1e-9):>10,.0f}"
+                    f"{r['bytes'] / 2**20:>8.0f}"
                     f"{r['baseline_rss_mb']:>10.0f}MB{r['peak_rss_mb']:>8.0f}MB"
                     f"{r['peak_rss_mb'] - r['baseline_rss_mb']:>6.0f}MB"
                     f"{(str(r.get('tracemalloc_peak_mb', '-')) + 'MB'):>14}{r['rows_read_back']:>11,}",

@@ -196,7 +196,8 @@ def main() -> None:
         t = time.perf_counter()
         synthetic_csv(engine, big, args.rows)
         print(
-            f"generated {args.rows:,} synthetic rows ({big.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - t:.1f} s"
+            f"generated {args.rows:,} synthetic rows ({big.stat().st_size / 1e6:.0f} MB) "
+            f"in {time.perf_counter() - t:.1f} s"
         )
         if args.profile is not None:
             profile_statements(engine, args.profile)

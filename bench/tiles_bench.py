@@ -481,7 +481,8 @@ def main(argv: list[str] | None = None) -> int:
         paths = [f"/tiles/{args.layer}/{z}/{x}/{y}.mvt?{args.query}" for z, x, y in tiles]
         results["tiles_in_list"] = len(paths)
         print(
-            f"{len(paths)} tiles of {args.layer} ({args.zooms}: {_per_zoom(tiles)}); wrk -c{args.connections} -d{args.duration}s"
+            f"{len(paths)} tiles of {args.layer} ({args.zooms}: {_per_zoom(tiles)}); "
+            f"wrk -c{args.connections} -d{args.duration}s"
         )
 
         # both servers up at once (an idle one costs nothing); runs interleaved, medians kept,

@@ -340,7 +340,8 @@ def list_units(
     total = conn.execute(text(f"SELECT count(*) FROM admin_unit u WHERE {where}"), params).scalar_one()
     rows = conn.execute(
         text(
-            f"SELECT {_UNIT_COLUMNS} FROM admin_unit u WHERE {where} ORDER BY u.level, u.pcode LIMIT :limit OFFSET :offset"
+            f"SELECT {_UNIT_COLUMNS} FROM admin_unit u WHERE {where} "
+            "ORDER BY u.level, u.pcode LIMIT :limit OFFSET :offset"
         ),
         params,
     ).mappings()
@@ -357,8 +358,10 @@ def get_unit_feature(conn: Connection, pcode: str, boundary_set: int | None = No
             SELECT {_UNIT_COLUMNS},
                    ST_AsGeoJSON(u.geom, :d)::json AS geometry,
                    ST_XMin(u.geom) AS xmin, ST_YMin(u.geom) AS ymin, ST_XMax(u.geom) AS xmax, ST_YMax(u.geom) AS ymax,
-                   (SELECT json_agg(json_build_object('pcode', c.pcode, 'name_en', c.name_en, 'name_ar', c.name_ar) ORDER BY c.pcode)
-                      FROM admin_unit c WHERE c.boundary_set_id = u.boundary_set_id AND c.parent_pcode = u.pcode) AS children
+                   (SELECT json_agg(json_build_object('pcode', c.pcode, 'name_en', c.name_en, 'name_ar', c.name_ar)
+                       ORDER BY c.pcode)
+                      FROM admin_unit c WHERE c.boundary_set_id = u.boundary_set_id
+                          AND c.parent_pcode = u.pcode) AS children
             FROM admin_unit u WHERE u.pcode = :p AND u.boundary_set_id = ANY(:sets)
             """
             ),
@@ -415,7 +418,8 @@ def hierarchy_problems(
             WITH child AS (
               SELECT u.* FROM admin_unit u WHERE u.boundary_set_id = ANY(:sets) AND u.level > 0
             ), joined AS (
-              SELECT c.boundary_set_id, c.country, c.level, c.pcode, c.parent_pcode, p.pcode AS found_parent, p.level AS parent_level,
+              SELECT c.boundary_set_id, c.country, c.level, c.pcode, c.parent_pcode,
+                     p.pcode AS found_parent, p.level AS parent_level,
                      CASE WHEN p.pcode IS NULL THEN NULL
                           WHEN ST_CoveredBy(c.geom, p.geom) THEN 1.0
                           ELSE ST_Area(ST_Intersection(c.geom, p.geom)) / NULLIF(ST_Area(c.geom), 0) END AS share

@@ -50,8 +50,10 @@ def _sql(levels: tuple[int, ...]) -> str:
               CROSS JOIN LATERAL (SELECT ST_PointOnSurface(a.geom_3857) AS pt) p
               WHERE g.boundary_set_id = :s AND g.level = ANY(:levels) AND g.z = :z AND g.x = :x AND g.y = :y
                 -- the one tile holding the point (its west and north edges included)
-                AND ST_X(p.pt) >= ST_XMin(ST_TileEnvelope(:z, :x, :y)) AND ST_X(p.pt) < ST_XMax(ST_TileEnvelope(:z, :x, :y))
-                AND ST_Y(p.pt) > ST_YMin(ST_TileEnvelope(:z, :x, :y)) AND ST_Y(p.pt) <= ST_YMax(ST_TileEnvelope(:z, :x, :y))
+                AND ST_X(p.pt) >= ST_XMin(ST_TileEnvelope(:z, :x, :y))
+                    AND ST_X(p.pt) < ST_XMax(ST_TileEnvelope(:z, :x, :y))
+                AND ST_Y(p.pt) > ST_YMin(ST_TileEnvelope(:z, :x, :y))
+                    AND ST_Y(p.pt) <= ST_YMax(ST_TileEnvelope(:z, :x, :y))
             ) c WHERE c.geom IS NOT NULL ORDER BY c.level, c.pcode) t)""")
     return "SELECT " + "\n || ".join(parts)
 

@@ -31,7 +31,8 @@ def upgrade() -> None:
             method_version    text NOT NULL,
             method_sha256     text NOT NULL,
             method            jsonb NOT NULL,
-            idp_round_id      integer,          -- no foreign key: a re-import replaces the round (the fingerprint tells)
+            idp_round_id      integer,          -- no foreign key: a re-import replaces the round
+                                                -- (the fingerprint tells)
             returnee_round_id integer,
             boundary_set_id   integer NOT NULL REFERENCES boundary_set ON DELETE CASCADE,
             fingerprint       text NOT NULL,

@@ -104,7 +104,8 @@ def countries(conn) -> list[dict]:
                 "levels": [lvl for lvl in r["levels"] if lvl in ADMIN_LAYER_OF_LEVEL],
                 "bounds": [round(float(r[k]), 6) for k in ("w", "s", "e", "n")],
                 "rounds": r["rounds"] or {},
-                "attribution_en": f"Figures: IOM DTM {en}. Boundaries: {source} ({en}), valid on {r['valid_on'].isoformat()}.",
+                "attribution_en": f"Figures: IOM DTM {en}. Boundaries: {source} ({en}), "
+                f"valid on {r['valid_on'].isoformat()}.",
                 "attribution_ar": f"الأرقام: مصفوفة تتبع النزوح (IOM DTM)، {ar}. الحدود: {source}، {ar}.",
             }
         )

@@ -124,11 +124,12 @@ def import_masterlist_cmd(
         return
     if len(files) == 1:
         res = outcomes[0].result
+        seconds = sum(res.timings.get(k, 0) for k in ("parse_s", "stage_s", "place_s", "aggregate_s"))
         console.print(
             f"[bold]round {res.round_number if res.round_number is not None else '(no DTM number)'}[/] "
             f"({res.population}, {res.reporting_date}) id {res.round_id}: "
             f"{res.rows} locations, {res.families:,} families, {res.individuals:,} individuals, "
-            f"{res.flagged_rows} flagged; {sum(res.timings.get(k, 0) for k in ('parse_s', 'stage_s', 'place_s', 'aggregate_s')):.2f} s"
+            f"{res.flagged_rows} flagged; {seconds:.2f} s"
         )
         for issue in res.parser_issues[:show]:
             err.print(f"[yellow]row {issue.row}[/] {issue.field or ''}: {issue.message}", highlight=False)

@@ -99,7 +99,8 @@ def aggregate_round(conn: Connection, round_id: int, crosswalk: Crosswalk) -> No
     names = (
         conn.execute(
             text(
-                "SELECT DISTINCT category FROM unit_breakdown WHERE round_id = :r AND dimension = 'origin' AND level = 0"
+                "SELECT DISTINCT category FROM unit_breakdown "
+                "WHERE round_id = :r AND dimension = 'origin' AND level = 0"
             ),
             p,
         )
@@ -176,7 +177,8 @@ def refresh_changes(conn: Connection, country: str, population: str) -> None:
                                  WHERE n.round_id = r.id AND n.level = 0 LIMIT 1) n ON true
               WHERE (r.prev_id, r.ref_id) IS DISTINCT FROM (n.prev_round_id, n.ref12_round_id)
             ), calc AS (
-              SELECT f.round_id, f.level, f.pcode, s.prev_id, s.ref_id, pf.individuals AS prev_ind, rf.individuals AS ref_ind
+              SELECT f.round_id, f.level, f.pcode, s.prev_id, s.ref_id,
+                     pf.individuals AS prev_ind, rf.individuals AS ref_ind
               FROM stale s JOIN unit_figure f ON f.round_id = s.id
               LEFT JOIN unit_figure pf ON pf.round_id = s.prev_id AND pf.level = f.level AND pf.pcode = f.pcode
               LEFT JOIN unit_figure rf ON rf.round_id = s.ref_id AND rf.level = f.level AND rf.pcode = f.pcode

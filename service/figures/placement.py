@@ -316,7 +316,8 @@ def insert_round_rows(conn: Connection, params: dict, round_id: int) -> None:
               origin, shelter, period, extra, reported_lat, reported_lon, geom,
               declared_adm1_name, declared_adm2_name, declared_adm1, declared_adm2,
               spatial_adm1, spatial_adm2, spatial_adm3, adm1, adm2, adm3, placement, flags)
-            SELECT CAST(:id0 AS bigint) + p.source_row, :r, :c, p.location_id, p.source_row, p.name_en, p.name_ar, p.families, p.individuals,
+            SELECT CAST(:id0 AS bigint) + p.source_row, :r, :c, p.location_id, p.source_row,
+                   p.name_en, p.name_ar, p.families, p.individuals,
                    p.origin, p.shelter, p.period, p.extra, p.lat, p.lon, p.pt_used,
                    p.gov_name, p.dist_name, p.declared_adm1, p.declared_adm2,
                    p.u1, p.u2, p.u3,
@@ -327,7 +328,8 @@ def insert_round_rows(conn: Connection, params: dict, round_id: int) -> None:
                      CASE WHEN p.swapped THEN 'swapped_coordinates' END,
                      CASE WHEN p.u1 IS NOT NULL AND (
                             (p.declared_adm2 IS NOT NULL AND p.u2 IS DISTINCT FROM p.declared_adm2)
-                         OR (p.declared_adm2 IS NULL AND p.declared_adm1 IS NOT NULL AND p.u1 IS DISTINCT FROM p.declared_adm1))
+                         OR (p.declared_adm2 IS NULL AND p.declared_adm1 IS NOT NULL
+                             AND p.u1 IS DISTINCT FROM p.declared_adm1))
                           THEN 'declared_differs_from_spatial' END,
                      CASE WHEN p.unresolved THEN 'unresolved_declared_name' END,
                      CASE WHEN p.duplicated THEN 'duplicate_id' END,
@@ -348,7 +350,8 @@ def insert_round_rows(conn: Connection, params: dict, round_id: int) -> None:
               SELECT s.location_id, s.source_row, s.name_en, s.name_ar, s.families, s.individuals, s.origin,
                      s.shelter, s.period, s.extra, s.lat, s.lon, s.gov_name, s.dist_name, s.issues,
                      d.declared_adm1, d.declared_adm2, coalesce(d.unresolved, false) AS unresolved,
-                     di.location_id IS NOT NULL AS duplicated, pu.pcode AS sp_leaf, coalesce({_HAS_POINT}, false) AS has_pt,
+                     di.location_id IS NOT NULL AS duplicated, pu.pcode AS sp_leaf,
+                         coalesce({_HAS_POINT}, false) AS has_pt,
                      coalesce(m.swapped, false) AS swapped,
                      {_POINT_USED} AS pt_used,
                      CASE WHEN m.source_row IS NULL THEN c.p1 ELSE m.u1 END AS u1,
@@ -369,7 +372,8 @@ def insert_round_rows(conn: Connection, params: dict, round_id: int) -> None:
             ) how
             CROSS JOIN LATERAL (
               SELECT
-                CASE WHEN how.by_point THEN p.u1 WHEN how.by_district THEN d2.parent_pcode ELSE p.declared_adm1 END AS adm1,
+                CASE WHEN how.by_point THEN p.u1 WHEN how.by_district THEN d2.parent_pcode
+                    ELSE p.declared_adm1 END AS adm1,
                 CASE WHEN how.by_point THEN p.u2 WHEN how.by_district THEN p.declared_adm2
                      WHEN p.u1 = p.declared_adm1 THEN p.u2 ELSE p.nearest2 END AS adm2,
                 CASE WHEN how.by_point THEN p.u3
@@ -395,8 +399,10 @@ _SWAPPED = "ST_SetSRID(ST_MakePoint(s.lat, s.lon), 4326)"
 _POINT_USED = f"CASE WHEN m.source_row IS NULL THEN CASE WHEN {_HAS_POINT} THEN {_POINT} END ELSE m.pt_used END"
 # the declared units of a stage row ``s`` (hash join on the few distinct declared names)
 _DECLARED_JOIN = f"""LEFT JOIN {DECLARED} d
-              ON coalesce(d.gov_name, '') = coalesce(s.gov_name, '') AND coalesce(d.dist_name, '') = coalesce(s.dist_name, '')
-             AND coalesce(d.adm1_code, '') = coalesce(s.adm1_code, '') AND coalesce(d.adm2_code, '') = coalesce(s.adm2_code, '')"""
+              ON coalesce(d.gov_name, '') = coalesce(s.gov_name, '')
+                  AND coalesce(d.dist_name, '') = coalesce(s.dist_name, '')
+             AND coalesce(d.adm1_code, '') = coalesce(s.adm1_code, '')
+                 AND coalesce(d.adm2_code, '') = coalesce(s.adm2_code, '')"""
 
 
 def round_table(round_id: int) -> str:
@@ -465,7 +471,8 @@ def upsert_locations(conn: Connection, *, country: str, reporting_date) -> None:
         SELECT s.location_id, s.place_id, s.name_en, s.name_ar, {_POINT_USED} AS geom
         FROM {STAGE} s LEFT JOIN {OFF_DECLARED} m ON m.source_row = s.source_row
         WHERE s.location_id IS NOT NULL  -- (an anti-join: the planner counts its rows right)
-          AND NOT EXISTS (SELECT FROM {DUPLICATE_IDS} di WHERE di.location_id = s.location_id AND di.first_row <> s.source_row)
+          AND NOT EXISTS (SELECT FROM {DUPLICATE_IDS} di WHERE di.location_id = s.location_id
+              AND di.first_row <> s.source_row)
     """
     conn.execute(
         text(

@@ -38,9 +38,11 @@ def choropleth_geojson(
         SELECT '{{"type":"FeatureCollection","legend":' || :legend || ',"round":' || :meta || ',"features":['
                || coalesce(string_agg(
                     '{{"type":"Feature","geometry":'
-                    || ST_AsGeoJSON(CASE WHEN ST_NumGeometries(g.geom) = 1 THEN ST_GeometryN(g.geom, 1) ELSE g.geom END, :d)
+                    || ST_AsGeoJSON(CASE WHEN ST_NumGeometries(g.geom) = 1 THEN ST_GeometryN(g.geom, 1)
+                        ELSE g.geom END, :d)
                     -- compact properties (no spaces): this collection must stay light for field connections
-                    || ',"properties":{{"pcode":' || to_json(u.pcode) || ',"name_en":' || coalesce(to_json(u.name_en)::text, 'null')
+                    || ',"properties":{{"pcode":' || to_json(u.pcode)
+                        || ',"name_en":' || coalesce(to_json(u.name_en)::text, 'null')
                     || ',"name_ar":' || coalesce(to_json(u.name_ar)::text, 'null')
                     || ',"value":' || coalesce(to_json(f.{column})::text, 'null')
                     || ',"class":' || coalesce(cls.class::text, 'null')
@@ -73,7 +75,8 @@ def bucket(conn: Connection, round_id: int, level: int) -> dict | None:
     row = (
         conn.execute(
             text(
-                "SELECT families, individuals, locations FROM unit_figure WHERE round_id = :r AND level = :l AND pcode = :u"
+                "SELECT families, individuals, locations FROM unit_figure "
+                "WHERE round_id = :r AND level = :l AND pcode = :u"
             ),
             {"r": round_id, "l": level, "u": UNASSIGNED},
         )
@@ -104,7 +107,8 @@ def breakdowns(conn: Connection, round_id: int, level: int, pcode: str) -> dict:
     out: dict[str, dict[str, int]] = {}
     for dim, cat, fam in conn.execute(
         text(
-            "SELECT dimension, category, families FROM unit_breakdown WHERE round_id = :r AND level = :l AND pcode = :p "
+            "SELECT dimension, category, families FROM unit_breakdown "
+            "WHERE round_id = :r AND level = :l AND pcode = :p "
             "ORDER BY dimension, families DESC"
         ),
         {"r": round_id, "l": level, "p": pcode},

@@ -159,7 +159,8 @@ def sections(run: dict) -> list[tuple[str, list]]:
             "Uncertainty",
             [
                 f"{u['draws']} draws (seed {u['seed']}): every weight multiplied by a uniform factor in "
-                f"[{1 - u['weight_spread']:g}, {1 + u['weight_spread']:g}], the aggregation across dimensions drawn among "
+                f"[{1 - u['weight_spread']:g}, {1 + u['weight_spread']:g}], "
+                "the aggregation across dimensions drawn among "
                 f"{', '.join(c.replace('_', ' ') for c in u['across_choices'])}. Reported per unit: rank p5/p50/p95 "
                 f"(1 = most fragile) and P(class ≥ {u['high_class']}).",
                 f"This run: {summ['units_ok']} of {summ['units']} sub-districts with an index; median width of the "

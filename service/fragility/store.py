@@ -207,7 +207,8 @@ def overlay(conn: Connection, run_id: int) -> list[dict]:
                    o.idps, o.returnees, o.idp_locations, o.returnee_locations
             FROM fragility_overlay o
             CROSS JOIN LATERAL (SELECT r.boundary_set_id,
-                                       (SELECT pcode FROM admin_unit WHERE boundary_set_id = r.boundary_set_id AND level = 0
+                                       (SELECT pcode FROM admin_unit WHERE boundary_set_id = r.boundary_set_id
+                                           AND level = 0
                                         LIMIT 1) AS national FROM fragility_run r WHERE r.id = o.run_id) run
             LEFT JOIN admin_unit u ON u.boundary_set_id = run.boundary_set_id AND u.level = 1 AND u.pcode = o.adm1
             WHERE o.run_id = :r
@@ -282,7 +283,8 @@ def geojson(
         SELECT '{{"type":"FeatureCollection","legend":' || :legend || ',"run":' || :meta || ',"features":['
                || coalesce(string_agg(
                     '{{"type":"Feature","id":' || to_json(u.pcode) || ',"geometry":'
-                    || ST_AsGeoJSON(CASE WHEN ST_NumGeometries(g.geom) = 1 THEN ST_GeometryN(g.geom, 1) ELSE g.geom END, :d)
+                    || ST_AsGeoJSON(CASE WHEN ST_NumGeometries(g.geom) = 1 THEN ST_GeometryN(g.geom, 1)
+                        ELSE g.geom END, :d)
                     || ',"properties":' || json_build_object(
                         'pcode', u.pcode, 'name_en', u.name_en, 'name_ar', u.name_ar,
                         'status', coalesce(f.status, 'insufficient_data'),

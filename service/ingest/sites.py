@@ -193,8 +193,9 @@ def import_sites(
             import_id = log_import(conn, rec, "committed")
             conn.execute(
                 text(
-                    "CREATE TEMP TABLE site_stage (country text, site_id text, name_en text, name_ar text, site_type text, "
-                    "status text, households integer, individuals integer, lon float8, lat float8, extra jsonb) ON COMMIT DROP"
+                    "CREATE TEMP TABLE site_stage (country text, site_id text, name_en text, name_ar text, "
+                    "site_type text, status text, households integer, individuals integer, lon float8, lat float8, "
+                    "extra jsonb) ON COMMIT DROP"
                 )
             )
             copy_rows(
@@ -223,11 +224,14 @@ def import_sites(
                 SELECT s.country, s.site_id, s.name_en, s.name_ar, s.site_type, s.status, s.households, s.individuals,
                        pt.g, c.adm1, c.adm2, c.adm3, s.extra, :i
                 FROM site_stage s
-                CROSS JOIN LATERAL (SELECT CASE WHEN s.lon IS NOT NULL THEN ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326) END AS g) pt
+                CROSS JOIN LATERAL (SELECT CASE WHEN s.lon IS NOT NULL THEN ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326)
+                    END AS g) pt
                 LEFT JOIN LATERAL (
-                  SELECT max(a.pcode) FILTER (WHERE a.level = 1) AS adm1, max(a.pcode) FILTER (WHERE a.level = 2) AS adm2,
+                  SELECT max(a.pcode) FILTER (WHERE a.level = 1) AS adm1,
+                         max(a.pcode) FILTER (WHERE a.level = 2) AS adm2,
                          max(a.pcode) FILTER (WHERE a.level = 3) AS adm3
-                  FROM admin_unit_subdivided a JOIN boundary_set b ON b.id = a.boundary_set_id AND b.is_current AND b.country = s.country
+                  FROM admin_unit_subdivided a JOIN boundary_set b ON b.id = a.boundary_set_id
+                      AND b.is_current AND b.country = s.country
                   WHERE pt.g IS NOT NULL AND ST_Intersects(a.geom, pt.g) AND a.level BETWEEN 1 AND 3
                 ) c ON true
                 ON CONFLICT (country, site_id) DO UPDATE SET
@@ -241,7 +245,8 @@ def import_sites(
             ).rowcount
             conn.execute(
                 text(
-                    "UPDATE import_log SET rows_accepted = :n, rows_flagged = :f, details = CAST(:d AS jsonb) WHERE id = :i"
+                    "UPDATE import_log SET rows_accepted = :n, rows_flagged = :f, details = CAST(:d AS jsonb) "
+                    "WHERE id = :i"
                 ),
                 {
                     "n": n,

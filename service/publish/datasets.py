@@ -104,7 +104,8 @@ def _dtm_pcode(a: str) -> str:
     """COD-AB P-code of ``a`` -> DTM API form (IQG07Q02 -> IRQ-G07Q02), as boundaries.pcode.to_dtm_pcode."""
     return (
         f"CASE WHEN {a}.pcode IS NULL THEN NULL "
-        f"WHEN left({a}.pcode, 3) = {a}.country THEN {a}.country || CASE WHEN length({a}.pcode) > 3 THEN '-' || substr({a}.pcode, 4) ELSE '' END "
+        f"WHEN left({a}.pcode, 3) = {a}.country "
+        f"THEN {a}.country || CASE WHEN length({a}.pcode) > 3 THEN '-' || substr({a}.pcode, 4) ELSE '' END "
         f"ELSE {a}.country || CASE WHEN length({a}.pcode) > 2 THEN '-' || substr({a}.pcode, 3) ELSE '' END END"
     )
 
@@ -305,7 +306,8 @@ def _figures(level: int) -> Dataset:
         level=level,
         per_round=True,
         title=f"Displacement figures per {LEVEL_NAMES[level]} (admin {level})",
-        description=f"Families, individuals and locations of a round per admin level {level} unit ({LEVEL_NAMES[level]}), "
+        description=f"Families, individuals and locations of a round per admin level {level} unit "
+        f"({LEVEL_NAMES[level]}), "
         "with the change since the previous round and the share of the national total, on the unit's polygon.",
         geometry_type="MultiPolygon",
         geom_sql="u.geom",
@@ -661,7 +663,8 @@ def bucket_totals(conn: Connection, round_id: int, level: int) -> dict | None:
     row = (
         conn.execute(
             text(
-                "SELECT families, individuals, locations FROM unit_figure WHERE round_id = :r AND level = :l AND pcode = :u"
+                "SELECT families, individuals, locations FROM unit_figure "
+                "WHERE round_id = :r AND level = :l AND pcode = :u"
             ),
             {"r": round_id, "l": level, "u": UNASSIGNED},
         )

@@ -55,7 +55,8 @@ def test_geojson_higher_levels_population_weighted(frag_client, frag_engine):
         parent = dict(
             conn.execute(
                 text(
-                    "SELECT u3.pcode, u2.parent_pcode FROM admin_unit u3 JOIN admin_unit u2 ON u2.pcode = u3.parent_pcode "
+                    "SELECT u3.pcode, u2.parent_pcode FROM admin_unit u3 "
+                    "JOIN admin_unit u2 ON u2.pcode = u3.parent_pcode "
                     "AND u2.level = 2 WHERE u3.level = 3"
                 )
             ).all()

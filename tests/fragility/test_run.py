@@ -171,7 +171,8 @@ def test_an_older_round_changes_the_change_indicator(frag_engine):
         )
         kept = conn.execute(
             text(
-                "SELECT n.pcode, n.change_pct FROM unit_figure n JOIN round q ON q.id = n.round_id AND q.round_number = 120 "
+                "SELECT n.pcode, n.change_pct FROM unit_figure n "
+                "JOIN round q ON q.id = n.round_id AND q.round_number = 120 "
                 "AND q.population = 'idp' WHERE n.level = 3 AND n.change_pct IS NOT NULL AND n.pcode <> 'UNASSIGNED'"
             )
         ).all()

@@ -406,8 +406,8 @@ def test_import_gives_the_same_figures_both_ways(iraq_fresh_engine):
             ).all()
             locs = c.execute(
                 text(
-                    "SELECT location_id, source_row, families, individuals, origin, shelter, period, extra, adm1, adm2, "
-                    "adm3, flags FROM location_figure ORDER BY source_row"
+                    "SELECT location_id, source_row, families, individuals, origin, shelter, period, extra, "
+                    "adm1, adm2, adm3, flags FROM location_figure ORDER BY source_row"
                 )
             ).all()
         return units, bd, locs

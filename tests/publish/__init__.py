@@ -18,7 +18,8 @@ SYNTHETIC_ROUND = 7
 SYNTHETIC_DATE = "2019-01-31"
 
 SYNTHETIC_ROUND_SQL = """
-INSERT INTO round (country, population, round_number, reporting_date, boundary_set_id, placement, swap_corrected, source_file)
+INSERT INTO round (country, population, round_number, reporting_date,
+    boundary_set_id, placement, swap_corrected, source_file)
 SELECT 'IRQ', 'idp', 7, DATE '2019-01-31', id, 'declared', true, 'synthetic.csv' FROM boundary_set WHERE is_current
 RETURNING id
 """
@@ -62,10 +63,12 @@ UNION ALL
 SELECT round_id, 3, adm3, sum(families), sum(individuals), count(*) FROM location_figure f
   JOIN round r ON r.id = f.round_id WHERE r.round_number = 7 GROUP BY round_id, adm3;
 
-INSERT INTO site (country, site_id, name_en, name_ar, site_type, status, households, individuals, geom, adm1, adm2, adm3)
+INSERT INTO site (country, site_id, name_en, name_ar, site_type, status, households, individuals,
+    geom, adm1, adm2, adm3)
 SELECT 'IRQ', 'IQ-CMP-00' || n, 'Camp ' || n, 'مخيم ' || n, 'camp', 'open', 100 * n, 600 * n,
        ST_PointOnSurface(u.geom), p1.pcode, p2.pcode, u.pcode
-FROM (SELECT row_number() OVER (ORDER BY pcode DESC) AS n, * FROM admin_unit WHERE level = 3 ORDER BY pcode DESC LIMIT 3) u
+FROM (SELECT row_number() OVER (ORDER BY pcode DESC) AS n, *
+      FROM admin_unit WHERE level = 3 ORDER BY pcode DESC LIMIT 3) u
      JOIN admin_unit p2 ON p2.boundary_set_id = u.boundary_set_id AND p2.pcode = u.parent_pcode
      JOIN admin_unit p1 ON p1.boundary_set_id = u.boundary_set_id AND p1.pcode = p2.parent_pcode;
 INSERT INTO site (country, site_id, name_en, name_ar, site_type, status, households, individuals, geom)

@@ -51,7 +51,8 @@ def snapshot(url: str) -> dict:
                     tuple(r)
                     for r in c.execute(
                         text(
-                            "SELECT id, kind, file_name, outcome FROM import_log WHERE outcome <> 'rejected' ORDER BY id"
+                            "SELECT id, kind, file_name, outcome FROM import_log "
+                            "WHERE outcome <> 'rejected' ORDER BY id"
                         )
                     )
                 ],

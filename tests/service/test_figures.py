@@ -92,9 +92,15 @@ def test_every_location_in_one_unit_per_level_or_bucket(figures_engine):
             text(
                 """
             SELECT count(*) FROM location_figure f JOIN round r ON r.id = f.round_id
-            WHERE NOT (f.adm1 = 'UNASSIGNED' OR EXISTS (SELECT 1 FROM admin_unit u WHERE u.boundary_set_id = r.boundary_set_id AND u.level = 1 AND u.pcode = f.adm1))
-               OR NOT (f.adm2 = 'UNASSIGNED' OR EXISTS (SELECT 1 FROM admin_unit u WHERE u.boundary_set_id = r.boundary_set_id AND u.level = 2 AND u.pcode = f.adm2 AND u.parent_pcode = f.adm1))
-               OR NOT (f.adm3 = 'UNASSIGNED' OR EXISTS (SELECT 1 FROM admin_unit u WHERE u.boundary_set_id = r.boundary_set_id AND u.level = 3 AND u.pcode = f.adm3 AND u.parent_pcode = f.adm2))
+            WHERE NOT (f.adm1 = 'UNASSIGNED' OR EXISTS (SELECT 1 FROM admin_unit u
+                WHERE u.boundary_set_id = r.boundary_set_id
+                AND u.level = 1 AND u.pcode = f.adm1))
+               OR NOT (f.adm2 = 'UNASSIGNED' OR EXISTS (SELECT 1 FROM admin_unit u
+                WHERE u.boundary_set_id = r.boundary_set_id
+                   AND u.level = 2 AND u.pcode = f.adm2 AND u.parent_pcode = f.adm1))
+               OR NOT (f.adm3 = 'UNASSIGNED' OR EXISTS (SELECT 1 FROM admin_unit u
+                WHERE u.boundary_set_id = r.boundary_set_id
+                   AND u.level = 3 AND u.pcode = f.adm3 AND u.parent_pcode = f.adm2))
             """
             )
         ).scalar()

@@ -29,7 +29,8 @@ def _db_values(engine, round_id: int, level: int, indicator: str) -> dict[str, o
         return dict(
             conn.execute(
                 text(
-                    f"SELECT pcode, {column} FROM unit_figure WHERE round_id = :r AND level = :l AND pcode <> 'UNASSIGNED' "
+                    f"SELECT pcode, {column} FROM unit_figure "
+                    "WHERE round_id = :r AND level = :l AND pcode <> 'UNASSIGNED' "
                     "ORDER BY pcode"
                 ),
                 {"r": round_id, "l": level},
