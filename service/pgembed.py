@@ -284,6 +284,9 @@ class EmbeddedPostgres:
         pid_file = self.pgdata / "postmaster.pid"
         if self._postmaster_is_zombie() or not self._pid_alive(pid_file):
             pid_file.unlink(missing_ok=True)
+            # the same for the socket's lock file (the sockets live in the cluster's folder)
+            for stale in self.pgdata.glob(".s.PGSQL.*"):
+                stale.unlink(missing_ok=True)
         return True
 
     @staticmethod

@@ -7,6 +7,7 @@ import datetime as dt
 from sqlalchemy import text
 
 from service.core.rounds import find_round
+from service.fragility import store
 from service.maps import hooks, render
 from service.maps.data import MapSpec, load_map
 from styles.fragility import legend
@@ -21,7 +22,11 @@ def test_fragility_map_overlay_and_card(frag_engine, default_run, tmp_path):
         stored = dict(
             conn.execute(
                 text("SELECT pcode, class FROM fragility_result WHERE run_id = :r AND level = 3 AND class IS NOT NULL"),
-                {"r": default_run["id"]},
+                {
+                    "r": conn.execute(
+                        text(f"SELECT {store.run_of_round_sql('CAST(:i AS int)')}"), {"i": rnd["id"]}
+                    ).scalar()
+                },
             ).all()
         )
         m = default_run["method"]

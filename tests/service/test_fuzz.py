@@ -56,6 +56,12 @@ def fuzz_env(pg_server, iraq_template):
 
     with cloned_engine(pg_server, iraq_template, "dtm_atlas_test_fuzz") as engine:
         import_masterlist(engine, MASTERLISTS / "IDPs_MasterList_dataset_DTM_IOMFeb_28_2021.csv", population="idp")
+        # the round's default fragility, which a first read would compute and store: stored
+        # before, reads find it up to date and write nothing
+        from service.fragility.run import ensure_run
+        from tests.conftest import SHARED
+
+        ensure_run(engine, shared_dir=SHARED, round_number=120)
         token = create_token(engine, "editor", "fuzz")
         app = create_app(settings_for(engine, log_level="error"), engine)
         before = checksum(engine)
