@@ -14,13 +14,14 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
 from service.api.common import JSONResponse, not_found
+from service.api.params import Round, round_filter
 from service.fragility import store
 from service.fragility.card import html_page, markdown
 from service.fragility.inputs import InputError
@@ -32,9 +33,17 @@ from tiles.zoom import band_for_zoom, geojson_decimals
 
 router = APIRouter(tags=["fragility"])
 
-RoundNumber = Annotated[
-    int | None, Query(alias="round", ge=0, description="DTM round number (default: the latest IDP round)")
-]
+
+def _round_number(request: Request, ref: Round) -> int | None:
+    """``?round=`` through the API's input layer (number or date, range-checked); fragility
+    runs are kept per DTM round number, so a date is looked up to the number of its IDP round."""
+    if ref.date is None:
+        return ref.number
+    with request.app.state.engine.connect() as conn:
+        return round_filter(conn, ref, "idp")["round_number"]
+
+
+RoundNumber = Annotated[int | None, Depends(_round_number)]
 MethodParam = Annotated[
     str | None,
     Query(description="Method id (default: the shipped default method; others from DTM_ATLAS_FRAGILITY_METHODS_DIR)"),
@@ -105,7 +114,7 @@ def _meta(run: dict, level: int) -> dict:
 )
 async def fragility_overlay(
     request: Request,
-    round_number: RoundNumber = None,
+    round_number: RoundNumber,
     method: MethodParam = None,
     f: Annotated[Literal["json", "csv"] | None, Query(description="json (default) or csv")] = None,
 ):
@@ -205,7 +214,7 @@ async def fragility_overlay(
 @router.get("/fragility/method", summary="The method card of a run (HTML; ?f=md Markdown, ?f=json)")
 async def fragility_method(
     request: Request,
-    round_number: RoundNumber = None,
+    round_number: RoundNumber,
     method: MethodParam = None,
     f: Annotated[Literal["html", "md", "json"] | None, Query()] = None,
 ):
@@ -229,7 +238,7 @@ async def fragility_method(
     "/fragility/units/{pcode}",
     summary="One unit's fragility: index, class, dimension and indicator scores, uncertainty",
 )
-async def fragility_unit(request: Request, pcode: str, round_number: RoundNumber = None, method: MethodParam = None):
+async def fragility_unit(request: Request, pcode: str, round_number: RoundNumber, method: MethodParam = None):
     from boundaries.pcode import normalize_pcode
 
     try:
@@ -265,7 +274,7 @@ async def fragility_unit(request: Request, pcode: str, round_number: RoundNumber
 async def fragility_geojson(
     request: Request,
     level: Annotated[str, PathParam(description="3 (sub-districts), 2 or 1 (population-weighted); or adm1..adm3")],
-    round_number: RoundNumber = None,
+    round_number: RoundNumber,
     method: MethodParam = None,
     zoom: Annotated[
         float | None, Query(ge=0, le=24, description="Map zoom the polygons are generalised for (default 5)")

@@ -20,8 +20,11 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, Response
 from starlette.concurrency import run_in_threadpool
+
+from service.api.params import INT4_MAX
 
 router = APIRouter(tags=["maps"])
 
@@ -90,7 +93,7 @@ async def map_file(
     name: str,
     ext: str,
     round_number: Annotated[
-        int | None, Query(alias="round", ge=0, description="DTM round number (default: the latest)")
+        int | None, Query(alias="round", ge=0, le=INT4_MAX, description="DTM round number (default: the latest)")
     ] = None,
     population: Annotated[str, Query(description="idp or returnee")] = "idp",
     level: Annotated[int, Query(description="1 governorates, 2 districts, 3 sub-districts")] = 2,
@@ -212,7 +215,7 @@ def _build_package(engine, settings, version: int, round_number: int, population
 )
 async def package_zip(
     request: Request,
-    round_number: int,
+    round_number: Annotated[int, PathParam(ge=0, le=INT4_MAX, description="DTM round number")],
     population: Annotated[Literal["both", "idp", "returnee"], Query(description="idp, returnee or both")] = "both",
 ):
     """Built on the first request after an import (about a minute), then served as a file."""
