@@ -44,6 +44,19 @@ def masterlist_files(settings: Settings) -> dict[str, list[Path]]:
 CAMPS = Path("sites") / "irq_official_camps_2014.csv"
 
 
+def _imported(engine: Engine, kind: str, path: Path) -> bool:
+    """Whether a committed import of ``kind`` read these very bytes."""
+    from sqlalchemy import text
+
+    from service.ingest.sources import sha256_of
+
+    with engine.connect() as conn:
+        return conn.execute(
+            text("SELECT EXISTS (SELECT 1 FROM import_log WHERE kind = :k AND sha256 = :h AND outcome = 'committed')"),
+            {"k": kind, "h": sha256_of(path)},
+        ).scalar_one()
+
+
 def load_demo(engine: Engine, settings: Settings, console: Console | None = None) -> None:
     """Boundaries (skipped when unchanged), master lists (skipped when the same list is already
     the source of a round) and the 2014 camps (upserted by site ID)."""
@@ -78,8 +91,11 @@ def load_demo(engine: Engine, settings: Settings, console: Console | None = None
                 if not o.ok:
                     progress.console.print(f"    [red]rejected[/] {o.file}: {o.message}", highlight=False)
         if camps.exists():
-            res = import_sites(engine, camps, keep_duplicate_ids=True)
-            progress.console.print(f"  {camps.name}: {res.inserted_or_updated} sites ({len(res.issues)} reported)")
+            if _imported(engine, "sites", camps):
+                progress.console.print(f"  {camps.name}: unchanged")
+            else:
+                res = import_sites(engine, camps, keep_duplicate_ids=True)
+                progress.console.print(f"  {camps.name}: {res.inserted_or_updated} sites ({len(res.issues)} reported)")
             progress.advance(task)
         progress.update(task, description="demo data")
     from service.fragility.run import demo_fragility
