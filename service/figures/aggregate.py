@@ -155,9 +155,10 @@ def refresh_changes(conn: Connection, country: str, population: str) -> None:
     against the round closest to one year earlier (``change_12m``, within
     ``TWELVE_MONTHS_TOLERANCE_DAYS``). An import can be older than rounds already there, so
     every round of the population is looked at, but only the rounds whose previous or
-    twelve-month round changed are rewritten (the new one and its successors in time):
-    an import of a long history stays linear."""
-    conn.execute(
+    twelve-month round changed are rewritten (the new one and its successors in time): an
+    import of a long history stays linear. The few stale rounds are found first, so the
+    update is planned for them alone (index probes, not scans of every round's figures)."""
+    stale = conn.execute(
         text(
             """
             WITH ordered AS (
@@ -171,15 +172,25 @@ def refresh_changes(conn: Connection, country: str, population: str) -> None:
                 ORDER BY abs(q.reporting_date - CAST(o.reporting_date - interval '1 year' AS date)), q.reporting_date
                 LIMIT 1) AS ref_id
               FROM ordered o
-            ), stale AS (
-              SELECT r.* FROM refs r
-              LEFT JOIN LATERAL (SELECT n.prev_round_id, n.ref12_round_id FROM unit_figure n
-                                 WHERE n.round_id = r.id AND n.level = 0 LIMIT 1) n ON true
-              WHERE (r.prev_id, r.ref_id) IS DISTINCT FROM (n.prev_round_id, n.ref12_round_id)
-            ), calc AS (
+            )
+            SELECT r.id, r.prev_id, r.ref_id FROM refs r
+            LEFT JOIN LATERAL (SELECT n.prev_round_id, n.ref12_round_id FROM unit_figure n
+                               WHERE n.round_id = r.id AND n.level = 0 LIMIT 1) n ON true
+            WHERE (r.prev_id, r.ref_id) IS DISTINCT FROM (n.prev_round_id, n.ref12_round_id)
+            """
+        ),
+        {"c": country, "p": population, "tol": TWELVE_MONTHS_TOLERANCE_DAYS},
+    ).all()
+    if not stale:
+        return
+    conn.execute(
+        text(
+            """
+            WITH calc AS (
               SELECT f.round_id, f.level, f.pcode, s.prev_id, s.ref_id,
                      pf.individuals AS prev_ind, rf.individuals AS ref_ind
-              FROM stale s JOIN unit_figure f ON f.round_id = s.id
+              FROM unnest(CAST(:ids AS int[]), CAST(:prevs AS int[]), CAST(:refs AS int[])) AS s(id, prev_id, ref_id)
+              JOIN unit_figure f ON f.round_id = s.id
               LEFT JOIN unit_figure pf ON pf.round_id = s.prev_id AND pf.level = f.level AND pf.pcode = f.pcode
               LEFT JOIN unit_figure rf ON rf.round_id = s.ref_id AND rf.level = f.level AND rf.pcode = f.pcode
             )
@@ -198,7 +209,7 @@ def refresh_changes(conn: Connection, country: str, population: str) -> None:
             WHERE f.round_id = c.round_id AND f.level = c.level AND f.pcode = c.pcode
             """
         ),
-        {"c": country, "p": population, "tol": TWELVE_MONTHS_TOLERANCE_DAYS},
+        {"ids": [r.id for r in stale], "prevs": [r.prev_id for r in stale], "refs": [r.ref_id for r in stale]},
     )
 
 
