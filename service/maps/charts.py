@@ -54,9 +54,13 @@ def load_change(conn: Connection, rnd: dict, top: int = 10) -> ChangeData:
 
     names = {g["pcode"]: (g["name_en"], g["name_ar"]) for g in governorates(conn, rnd["boundary_set_id"])}
     changes = [(p, v) for p, v in unit_values(conn, rnd["id"], 1, "change_individuals") if v is not None]
-    prev = conn.execute(text(
-        "SELECT p.round_number FROM unit_figure f JOIN round p ON p.id = f.prev_round_id "
-        "WHERE f.round_id = :r AND f.level = 0"), {"r": rnd["id"]}).scalar()
+    prev = conn.execute(
+        text(
+            "SELECT p.round_number FROM unit_figure f JOIN round p ON p.id = f.prev_round_id "
+            "WHERE f.round_id = :r AND f.level = 0"
+        ),
+        {"r": rnd["id"]},
+    ).scalar()
     changes.sort(key=lambda pv: (-abs(pv[1]), pv[0]))
     rows = [(names.get(p, (p, None))[0] or p, names.get(p, (p, None))[1], int(v)) for p, v in changes[:top]]
     return ChangeData(rnd["population"], rnd, prev, rows, top)
@@ -69,10 +73,30 @@ def draw_trend(ax, data: TrendData, *, highlight: dt.date | None = None, s: floa
         pts = sorted(pts)
         xs, ys = [p[0] for p in pts], [p[2] for p in pts]
         color = population_color(pop)
-        ax.plot(xs, ys, marker="o", color=color, linewidth=1.6 * s, markersize=4 * s, label=POPULATION_WORDS[pop])
-        for d, n, v in pts:
-            ax.annotate(f"R{n}: {v / 1e6:.2f}M", (d, v), textcoords="offset points", xytext=(0, 6 * s),
-                        ha="center", fontsize=6.5 * s, color=color)
+        many = len(pts) > 12  # a long history: small markers, labels on the first, peak and last rounds only
+        ax.plot(
+            xs,
+            ys,
+            marker="o",
+            color=color,
+            linewidth=1.6 * s,
+            markersize=(1.5 if many else 4) * s,
+            label=POPULATION_WORDS[pop],
+        )
+        peak = max(range(len(pts)), key=lambda i: pts[i][2]) if pts else 0
+        for i, (d, n, v) in enumerate(pts):
+            if many and i not in (0, peak, len(pts) - 1):
+                continue
+            which = f"R{n}: " if n is not None else ""  # a round DTM's calendar does not number: its value alone
+            ax.annotate(
+                f"{which}{v / 1e6:.2f}M",
+                (d, v),
+                textcoords="offset points",
+                xytext=(0, 6 * s),
+                ha="center",
+                fontsize=6.5 * s,
+                color=color,
+            )
     if highlight:
         ax.axvline(highlight, color="#999999", linewidth=0.6, linestyle="--")
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v / 1e6:.1f}M"))
@@ -91,8 +115,16 @@ def draw_change(ax, data: ChangeData, s: float = 1.0) -> None:
     pal = get_palette("change").colors(7)
     if not data.rows:
         ax.set_axis_off()
-        ax.text(0.5, 0.5, f"{who}: no previous round to compare round {data.round['round_number']} with",
-                ha="center", va="center", fontsize=8 * s, color="#555555", transform=ax.transAxes)
+        ax.text(
+            0.5,
+            0.5,
+            f"{who}: no previous round to compare round {data.round['round_number']} with",
+            ha="center",
+            va="center",
+            fontsize=8 * s,
+            color="#555555",
+            transform=ax.transAxes,
+        )
         return
     rows = list(reversed(data.rows))
     labels = [f"{en} | {ar}" if ar else en for en, ar, _ in rows]
@@ -102,8 +134,15 @@ def draw_change(ax, data: ChangeData, s: float = 1.0) -> None:
     ax.axvline(0, color="#555555", linewidth=0.6)
     span = max(abs(v) for v in values) or 1
     for i, v in enumerate(values):
-        ax.text(v + (span * 0.02 if v >= 0 else -span * 0.02), i, f"{v:+,}", va="center",
-                ha="left" if v >= 0 else "right", fontsize=6 * s, color=INK)
+        ax.text(
+            v + (span * 0.02 if v >= 0 else -span * 0.02),
+            i,
+            f"{v:+,}",
+            va="center",
+            ha="left" if v >= 0 else "right",
+            fontsize=6 * s,
+            color=INK,
+        )
     ax.set_xlim(min(0, min(values)) - span * 0.3, max(0, max(values)) + span * 0.3)
     ax.tick_params(axis="x", labelsize=6.5 * s)
     from matplotlib.ticker import FuncFormatter
@@ -111,8 +150,13 @@ def draw_change(ax, data: ChangeData, s: float = 1.0) -> None:
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:+,.0f}"))
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
-    ax.set_title(f"{who}: governorates with the largest change since round {data.previous_round} "
-                 f"(round {data.round['round_number']}, individuals)", fontsize=8.5 * s, loc="left", color=INK)
+    ax.set_title(
+        f"{who}: governorates with the largest change since round {data.previous_round} "
+        f"(round {data.round['round_number']}, individuals)",
+        fontsize=8.5 * s,
+        loc="left",
+        color=INK,
+    )
 
 
 def _figure(size_mm=(180, 100), dpi=300):
@@ -134,21 +178,34 @@ def _save(fig, out_dir: Path, base: str, formats, title: str) -> dict[str, Path]
 
 
 def trend_base(data: TrendData, rnd: dict) -> str:
-    return naming.chart_base("trend", country=data.country, round_number=rnd["round_number"], date=rnd["reporting_date"])
+    return naming.chart_base(
+        "trend", country=data.country, round_number=rnd["round_number"], date=rnd["reporting_date"]
+    )
 
 
 def change_base(data: ChangeData) -> str:
     r = data.round
-    return naming.chart_base("change", country=r["country"], round_number=r["round_number"], date=r["reporting_date"],
-                             population=data.population, level=1)
+    return naming.chart_base(
+        "change",
+        country=r["country"],
+        round_number=r["round_number"],
+        date=r["reporting_date"],
+        population=data.population,
+        level=1,
+    )
 
 
 def render_trend(data: TrendData, rnd: dict, out_dir: Path, formats=("png", "pdf"), dpi: int = 300) -> dict[str, Path]:
     fig = _figure(dpi=dpi)
     with fonts.strict_glyphs():
         draw_trend(fig.add_subplot(), data, highlight=rnd["reporting_date"])
-        fig.supxlabel("Source: IOM DTM Iraq Master Lists (national totals per round)", x=0.99, ha="right",
-                      fontsize=5.5, color="#555555")
+        fig.supxlabel(
+            "Source: IOM DTM Iraq Master Lists (national totals per round)",
+            x=0.99,
+            ha="right",
+            fontsize=5.5,
+            color="#555555",
+        )
     return _save(fig, out_dir, trend_base(data, rnd), formats, "National trend of IDPs and returnees")
 
 
@@ -156,6 +213,11 @@ def render_change(data: ChangeData, out_dir: Path, formats=("png", "pdf"), dpi: 
     fig = _figure(dpi=dpi)
     with fonts.strict_glyphs():
         draw_change(fig.add_subplot(), data)
-        fig.supxlabel("Source: IOM DTM Iraq Master Lists (stored change per governorate)", x=0.99, ha="right",
-                      fontsize=5.5, color="#555555")
+        fig.supxlabel(
+            "Source: IOM DTM Iraq Master Lists (stored change per governorate)",
+            x=0.99,
+            ha="right",
+            fontsize=5.5,
+            color="#555555",
+        )
     return _save(fig, out_dir, change_base(data), formats, "Change per governorate since the previous round")
