@@ -1,12 +1,11 @@
 """The ``fragility`` tile layer's SQL: sub-district polygons (the same three sources as the
 admin layers: pretiled, generalised, full resolution; ``tiles.mvt``) with the stored
-fragility of the round's default run joined (``service.fragility.store`` owns that SQL).
+fragility of the round's default run joined (the view ``fragility_round_result``, migration 0009).
 Tiles never compute fragility: a round without a stored run gives polygons with null class.
 """
 
 from __future__ import annotations
 
-from service.fragility.store import tile_values_sql
 from tiles.layers import Layer
 
 
@@ -33,7 +32,11 @@ def fragility_sql(layer: Layer, p: str, source: str, extent: int, buffer: int) -
             f" AND g.geom_3857 && {_envelope(margin)}"
         )
         geom = f"ST_AsMVTGeom(g.geom_3857, {_envelope()}, {extent}, {buffer}, true)"
-    return f"""(WITH frag AS ({tile_values_sql(f"CAST(:{p}round AS int)", layer.level)})
+    frag = (  # the round's stored default run (the view of migration 0009, kept by service.fragility)
+        "SELECT pcode, status, index, class, class_key, completeness, p_high, rank_p5, rank_p50, rank_p95, hotspot "
+        f"FROM fragility_round_result WHERE round_id = CAST(:{p}round AS int) AND level = {layer.level}"
+    )
+    return f"""(WITH frag AS ({frag})
         SELECT coalesce(ST_AsMVT(t, '{layer.id}', {extent}, 'geom'), ''::bytea) FROM (
           SELECT * FROM (
             SELECT u.pcode, u.name_en, u.name_ar, coalesce(f.status, 'insufficient_data') AS status, f.index,

@@ -279,9 +279,10 @@ def _admin_sql(layer: Layer, p: str, source: str, value_column: str, extent: int
 
 
 def _locations_sql(layer: Layer, p: str, extent: int, buffer: int) -> str:
-    from service.fragility.store import location_class_sql  # the sub-district's stored fragility class
-
-    frag_class = location_class_sql(f"CAST(:{p}round AS int)", "lf.adm3")
+    frag_class = (  # the sub-district's class in the round's stored fragility (the view of migration 0009)
+        f"(SELECT fx.class_key FROM fragility_round_result fx WHERE fx.round_id = CAST(:{p}round AS int) "
+        "AND fx.level = 3 AND fx.pcode = lf.adm3)"
+    )
     margin = buffer / extent
     return f"""(SELECT coalesce(ST_AsMVT(t, '{layer.id}', {extent}, 'geom', 'fid'), ''::bytea) FROM (
           SELECT lf.id AS fid, lf.location_id, lf.name_en, lf.name_ar, lf.families, lf.individuals,

@@ -15,7 +15,16 @@ from service.fragility.store import DEFAULT_METHOD_ID, class_key_sql, run_of_rou
 
 def _dataset(level: int):
     # imported here: service.publish.datasets registers these datasets while it loads
-    from service.publish.datasets import LEVEL_NAMES, Dataset, Field, Filter, _ancestor_joins, _dtm_pcode
+    from service.publish.datasets import (
+        LEVEL_NAMES,
+        Dataset,
+        Field,
+        Filter,
+        _ancestor_joins,
+        _dtm_pcode,
+        ancestor_fields,
+        ancestor_filters,
+    )
 
     tag = f"#adm{level}"
     fields = [
@@ -24,25 +33,7 @@ def _dataset(level: int):
         Field("name_en", "u.name_en", "str", "name_en", f"{tag}+name+i_en", "English name"),
         Field("name_ar", "u.name_ar", "str", "name_ar", f"{tag}+name+i_ar", "Arabic name"),
     ]
-    for k in range(1, level):
-        fields += [
-            Field(
-                f"adm{k}_pcode",
-                f"p{k}.pcode",
-                "str",
-                f"adm{k}_pcode",
-                f"#adm{k}+code",
-                f"P-code of the {LEVEL_NAMES[k]}",
-            ),
-            Field(
-                f"adm{k}_name",
-                f"p{k}.name_en",
-                "str",
-                f"adm{k}_name",
-                f"#adm{k}+name",
-                f"English name of the {LEVEL_NAMES[k]}",
-            ),
-        ]
+    fields += ancestor_fields(level)
     fields += [
         Field(
             "status",
@@ -172,10 +163,7 @@ def _dataset(level: int):
         filters=(
             Filter("pcode", "fres.pcode = :v", "pcode", "this unit (P-code, any form)"),
             Filter("fragility_class", f"{class_key_sql('fres')} = :v", "text", "units of this class"),
-            *(
-                Filter(f"adm{k}", f"p{k}.pcode = :v", "pcode", f"units within this level-{k} unit")
-                for k in range(1, level)
-            ),
+            *ancestor_filters(level),
         ),
         temporal_sql=None,
     )

@@ -346,20 +346,11 @@ def class_key_sql(alias: str) -> str:
     )
 
 
-def tile_values_sql(round_param: str, level: int) -> str:
-    """A CTE body: the stored results of ``level`` of the round's default run, for the tile layer."""
-    return (
-        f"SELECT r.pcode, r.status, r.index, CAST(r.class AS int) AS class, {class_key_sql('r')} AS class_key, "
-        "r.completeness, r.p_high, r.rank_p5, r.rank_p50, r.rank_p95, r.hotspot "
-        f"FROM fragility_result r WHERE r.level = {level} AND r.run_id = {run_of_round_sql(round_param)}"
-    )
-
-
 def location_class_sql(round_sql: str, adm3_sql: str) -> str:
     """The class key of the sub-district ``adm3_sql`` in the stored default run of the round
-    ``round_sql`` (keep ``round_sql`` a parameter: the run is then looked up once per query).
-    NULL when no run is stored or the location is unassigned."""
+    ``round_sql`` (the view ``fragility_round_result``, migration 0009, which the tile layers
+    read too). NULL when no run is stored or the location is unassigned."""
     return (
-        f"(SELECT {class_key_sql('fx')} FROM fragility_result fx WHERE fx.run_id = {run_of_round_sql(round_sql)} "
+        f"(SELECT fx.class_key FROM fragility_round_result fx WHERE fx.round_id = {round_sql} "
         f"AND fx.level = 3 AND fx.pcode = {adm3_sql})"
     )

@@ -125,6 +125,39 @@ def _ancestor_joins(level: int, child: str = "u") -> str:
 LEVEL_NAMES = {0: "country", 1: "governorate", 2: "district", 3: "sub-district"}
 
 
+def ancestor_fields(level: int) -> list[Field]:
+    """P-code and English name of each ancestor of a level-``level`` unit ``u`` (the tables
+    ``p1``.. that ``_ancestor_joins`` joins)."""
+    out = []
+    for k in range(1, level):
+        out += [
+            Field(
+                f"adm{k}_pcode",
+                f"p{k}.pcode",
+                "str",
+                f"adm{k}_pcode",
+                f"#adm{k}+code",
+                f"P-code of the {LEVEL_NAMES[k]}",
+            ),
+            Field(
+                f"adm{k}_name",
+                f"p{k}.name_en",
+                "str",
+                f"adm{k}_name",
+                f"#adm{k}+name",
+                f"English name of the {LEVEL_NAMES[k]}",
+            ),
+        ]
+    return out
+
+
+def ancestor_filters(level: int) -> list[Filter]:
+    """``?adm1=``.. : the units within one ancestor (see ``ancestor_fields``)."""
+    return [
+        Filter(f"adm{k}", f"p{k}.pcode = :v", "pcode", f"units within this level-{k} unit") for k in range(1, level)
+    ]
+
+
 def _unit_tag(level: int) -> str:
     return "#country" if level == 0 else f"#adm{level}"
 
@@ -180,9 +213,7 @@ def _admin(level: int) -> Dataset:
     ]
     if level >= 1:
         filters.append(Filter("parent", "u.parent_pcode = :v", "pcode", "units whose parent is this P-code"))
-    filters += [
-        Filter(f"adm{k}", f"p{k}.pcode = :v", "pcode", f"units within this level-{k} unit") for k in range(1, level)
-    ]
+    filters += ancestor_filters(level)
     return Dataset(
         key=f"admin{level}",
         kind="admin",
@@ -227,25 +258,7 @@ def _figures(level: int) -> Dataset:
         ),
         Field("name_ar", "u.name_ar", "str", "name_ar", f"{tag}+name+i_ar", "Arabic name"),
     ]
-    for k in range(1, level):
-        fields += [
-            Field(
-                f"adm{k}_pcode",
-                f"p{k}.pcode",
-                "str",
-                f"adm{k}_pcode",
-                f"#adm{k}+code",
-                f"P-code of the {LEVEL_NAMES[k]}",
-            ),
-            Field(
-                f"adm{k}_name",
-                f"p{k}.name_en",
-                "str",
-                f"adm{k}_name",
-                f"#adm{k}+name",
-                f"English name of the {LEVEL_NAMES[k]}",
-            ),
-        ]
+    fields += ancestor_fields(level)
     fields += [
         Field("families", "uf.families", "int", "families", "#affected+{pop}+hh", "Families (households)"),
         Field("individuals", "uf.individuals", "int", "indiv", "#affected+{pop}+ind", "Individuals"),
@@ -297,9 +310,7 @@ def _figures(level: int) -> Dataset:
         ),
     ]
     filters = [Filter("pcode", "uf.pcode = :v", "pcode", "this unit (P-code, any form)")]
-    filters += [
-        Filter(f"adm{k}", f"p{k}.pcode = :v", "pcode", f"units within this level-{k} unit") for k in range(1, level)
-    ]
+    filters += ancestor_filters(level)
     return Dataset(
         key=f"figures-adm{level}",
         kind="figures",
