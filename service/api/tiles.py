@@ -17,7 +17,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from starlette.concurrency import run_in_threadpool
 
 from service.api.common import FormatParam, bad_request, render
 from service.api.httpcache import entry_response, get_service, make_entry, raw_response
@@ -103,8 +102,8 @@ async def _tile(request: Request) -> Response:
     query, ref = tile_query(request.query_params)
     spec = ",".join(layer.id for layer in chosen)
     service = get_service(request.app)
-    if ref.date is not None:
-        query = await run_in_threadpool(dated, service, query, ref)
+    if ref.date is not None:  # the resolver finds the round of the date (cached per data version)
+        query = dataclasses.replace(query, reporting_date=ref.date)
     version = await service.version()
     key = service.key(version, spec, z, x, y, query)
     if type(service.cache) is NoCache:
