@@ -1,6 +1,6 @@
 """The whole DTM Iraq history from an empty database; prints numbers, asserts nothing.
 
-  .venv/bin/python bench/history_bench.py [--population idp|returnee|both] [--limit N]
+  .venv/bin/python bench/history_bench.py [--population idp|returnee|both] [--limit N] [--jobs N]
 
 Imports ``../shared/data/dtm_iraq_masterlists/series/`` (every IDP and returnee round it
 holds: 219 gzip-compressed CSV files, ~480,000 location rows) the way ``dtm-atlas import
@@ -73,6 +73,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--population", choices=("idp", "returnee", "both"), default="both")
     ap.add_argument("--limit", type=int, help="first N files of each population only")
+    ap.add_argument("--jobs", type=int, default=2, help="files imported at once (import masterlist --jobs)")
     args = ap.parse_args()
 
     from boundaries.reader import read_boundaries
@@ -88,9 +89,10 @@ def main() -> None:
         db.migrate(engine)
         for f in sorted((SHARED / "irq_cod_ab").glob("irq_admbnda_adm*.geojson")):
             import_boundaries(engine, read_boundaries(f))
-        print(f"load average before: {_load()}")
+        print(f"load average before: {_load()}; {args.jobs} file(s) at a time")
         per_file: list[float] = []
         rows = 0
+        all_outcomes = []
         t0 = time.perf_counter()
         for population, paths in files.items():
             t = time.perf_counter()
@@ -101,7 +103,8 @@ def main() -> None:
                 per_file.append(now - last[0])
                 last[0] = now
 
-            outcomes = import_many(engine, paths, population=population, on_file=took)
+            outcomes = import_many(engine, paths, population=population, on_file=took, workers=args.jobs)
+            all_outcomes += outcomes
             rows += sum(o.result.rows for o in outcomes if o.result)
             bad = [o for o in outcomes if not o.ok]
             print(
@@ -112,6 +115,11 @@ def main() -> None:
                 print(f"  rejected {o.file}: {o.message}")
         total = time.perf_counter() - t0
         n = len(per_file)
+        phases: dict[str, list[float]] = {}
+        for o in all_outcomes:
+            for k, v in (o.result.timings if o.result else {}).items():
+                phases.setdefault(k, []).append(v)
+        print("mean per file: " + ", ".join(f"{k} {statistics.mean(v):.3f}" for k, v in sorted(phases.items())))
         print(
             f"whole history: {n} files, {rows:,} location rows in {total:.1f} s = {total / max(n, 1):.3f} s per file "
             f"(median {statistics.median(per_file):.3f} s, max {max(per_file):.3f} s); load average {_load()}"

@@ -64,6 +64,9 @@ def import_masterlist_cmd(
         Optional[Path], typer.Option(help="Write the quality report (flagged locations) to this CSV (one file only)")
     ] = None,
     show: Annotated[int, typer.Option(help="Flagged locations to print (one file only)")] = 20,
+    jobs: Annotated[
+        int, typer.Option(min=1, max=8, help="Files imported at once, each in its own transaction and connection")
+    ] = 2,
 ):
     """Import master lists, each file as one round in its own transaction (a round is its
     reporting date: importing a date again replaces that round). A file that fails is reported
@@ -110,7 +113,7 @@ def import_masterlist_cmd(
 
         with whole_or_nothing(files[0] if len(files) == 1 else Path(f"the file being imported (of {len(files)})")):
             outcomes = import_many(
-                engine, files, population=population.value, replace=replace, on_file=advance, **options
+                engine, files, population=population.value, replace=replace, on_file=advance, workers=jobs, **options
             )
     if len(files) == 1 and outcomes[0].outcome != "imported":
         out = outcomes[0]

@@ -11,13 +11,16 @@ from sqlalchemy import Connection, text
 
 from boundaries.crosswalk import Crosswalk
 from service.core.bulk import copy_rows, execute_literal
-from service.figures.placement import UNASSIGNED
+from service.figures.placement import UNASSIGNED, round_table
 
 
 def aggregate_round(conn: Connection, round_id: int, crosswalk: Crosswalk) -> None:
-    """The aggregates of a round just placed (its rows are in ``location_figure``; it has none
-    yet in the tables written here)."""
+    """The aggregates of a round just placed (it has none yet in the tables written here).
+    Its rows are read from the round's own table (``placement.round_table``), attached as a
+    partition of ``location_figure`` or not yet: an import aggregates before its turn
+    (``placement.lock_partitions``)."""
     p = {"r": round_id}
+    rows = round_table(round_id)
     national = conn.execute(
         text(
             """
@@ -32,7 +35,7 @@ def aggregate_round(conn: Connection, round_id: int, crosswalk: Crosswalk) -> No
     # one pass over the rows: sub-district groups, then rolled up with GROUPING SETS
     conn.execute(
         text(
-            """
+            f"""
             INSERT INTO unit_figure (round_id, level, pcode, families, individuals, locations)
             SELECT :r,
                    CASE WHEN GROUPING(adm3) = 0 THEN 3 WHEN GROUPING(adm2) = 0 THEN 2
@@ -40,7 +43,7 @@ def aggregate_round(conn: Connection, round_id: int, crosswalk: Crosswalk) -> No
                    CASE WHEN GROUPING(adm3) = 0 THEN adm3 WHEN GROUPING(adm2) = 0 THEN adm2
                         WHEN GROUPING(adm1) = 0 THEN adm1 ELSE :n END AS pcode,
                    coalesce(sum(families), 0), coalesce(sum(individuals), 0), count(*)
-            FROM location_figure WHERE round_id = :r
+            FROM {rows} WHERE round_id = :r
             GROUP BY GROUPING SETS ((adm1), (adm2), (adm3), ())
             """
         ),
@@ -64,7 +67,7 @@ def aggregate_round(conn: Connection, round_id: int, crosswalk: Crosswalk) -> No
     # kept the opening in the leader: twice as slow). An empty breakdown is not opened.
     branches = "\n              UNION ALL ".join(
         f"""SELECT f.adm1, f.adm2, f.adm3, '{dim}' AS dimension, b.key AS category, b.value
-              FROM location_figure f, jsonb_each_text(f.{dim}) b
+              FROM {rows} f, jsonb_each_text(f.{dim}) b
               WHERE f.round_id = :r AND f.{dim} <> '{{}}' AND b.value ~ '^-?[0-9]+(\\.0+)?$'"""
         for dim in ("origin", "shelter", "period")
     )
@@ -213,10 +216,10 @@ def refresh_changes(conn: Connection, country: str, population: str) -> None:
     )
 
 
-def analyze_if_grown(conn: Connection) -> None:
-    """ANALYZE ``unit_figure`` when its statistics are missing or older than a tenth of its rows
-    (counting the rows changed by earlier, committed imports and by this transaction's)."""
-    stale = conn.execute(
+def unit_figure_stats_stale(conn: Connection) -> bool:
+    """Whether ``unit_figure``'s planner statistics are missing or older than a tenth of its
+    rows (counting the rows changed by earlier, committed imports and by this transaction's)."""
+    return conn.execute(
         text(
             """
         SELECT c.reltuples < 10000 OR coalesce(s.n_mod_since_analyze, 0) + coalesce(x.n_tup_ins, 0)
@@ -228,5 +231,7 @@ def analyze_if_grown(conn: Connection) -> None:
         """
         )
     ).scalar_one()
-    if stale:
-        conn.execute(text("ANALYZE unit_figure"))
+
+
+def analyze_unit_figure(conn: Connection) -> None:
+    conn.execute(text("ANALYZE unit_figure"))

@@ -1,7 +1,8 @@
 """Owner of ``location`` and ``location_figure``: placing a staged round into admin units.
 
 ``location_figure`` is partitioned by round: an import writes its rows into a table of its
-own (``create_round_table``), indexes it once and attaches it (``attach_round_table``).
+own (``create_round_table``), indexes it once (``index_round_table``) and attaches it
+(``attach_round_table``, in its turn: ``lock_partitions``).
 
 Works on the ``stage`` temp table of the import transaction (one row per source row).
 Everything here is set-based SQL; Python only resolves the few distinct declared names.
@@ -301,13 +302,19 @@ def insert_round_rows(conn: Connection, params: dict, round_id: int) -> None:
     they follow the file's order (the block's first id for the first source row)."""
     first, last = conn.execute(text(f"SELECT min(source_row), max(source_row) FROM {STAGE}")).one()
     block = (last - first + 1) if first is not None else 0
-    params["id0"] = conn.execute(
-        text(
-            "SELECT setval(s, nextval(s) + :n) - :n FROM CAST(pg_get_serial_sequence('location_figure', 'id') "
-            "AS regclass) s"
-        ),
-        {"n": block},
-    ).scalar_one() - (first or 0)
+    conn.execute(text("SELECT pg_advisory_lock(hashtext(:k))"), {"k": ID_BLOCK_LOCK})
+    try:
+        params["id0"] = conn.execute(
+            text(
+                "SELECT setval(s, nextval(s) + :n) - :n FROM CAST(pg_get_serial_sequence('location_figure', 'id') "
+                "AS regclass) s"
+            ),
+            {"n": block},
+        ).scalar_one() - (first or 0)
+    except BaseException:
+        conn.invalidate()  # a session lock outlives the transaction: the connection goes, and the lock with it
+        raise
+    conn.execute(text("SELECT pg_advisory_unlock(hashtext(:k))"), {"k": ID_BLOCK_LOCK})
     conn.execute(
         text(
             f"""
@@ -412,23 +419,39 @@ def round_table(round_id: int) -> str:
 
 def create_round_table(conn: Connection, round_id: int) -> None:
     """A new, empty table for the round's rows, not yet attached: the rows go in without
-    index upkeep nor a foreign-key check per row (``attach_round_table`` does both once)."""
+    index upkeep (``index_round_table`` builds the indexes once).
+
+    Its columns are written out from the catalog rather than copied with ``LIKE
+    location_figure``: ``LIKE`` would hold a lock on ``location_figure`` until the commit, and
+    an import that replaces a round (dropping its table takes ``location_figure`` whole, in
+    its turn: ``lock_partitions``) would then wait for every import still placing its rows,
+    while they wait for their turn after it."""
     name = round_table(round_id)
-    conn.execute(text(f"CREATE TABLE {name} (LIKE location_figure INCLUDING DEFAULTS)"))
+    columns = conn.execute(
+        text(
+            """
+            SELECT string_agg(format('%I %s%s%s', a.attname, format_type(a.atttypid, a.atttypmod),
+                                     ' DEFAULT ' || pg_get_expr(d.adbin, d.adrelid),
+                                     CASE WHEN a.attnotnull THEN ' NOT NULL' ELSE '' END), ', ' ORDER BY a.attnum)
+            FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+            WHERE a.attrelid = 'location_figure'::regclass AND a.attnum > 0 AND NOT a.attisdropped
+            """
+        )
+    ).scalar_one()
+    conn.execute(text(f"CREATE TABLE {name} ({columns})"))
     # implies the partition bound, so attaching need not scan the rows to check it
     conn.execute(text(f"ALTER TABLE {name} ADD CONSTRAINT {name}_round CHECK (round_id = {int(round_id)})"))
 
 
-def attach_round_table(conn: Connection, round_id: int) -> None:
-    """Index the loaded rows once and attach them as the round's partition (the foreign key
-    to ``round`` is checked by one query here)."""
+def index_round_table(conn: Connection, round_id: int) -> None:
+    """Index the loaded rows once and take their statistics (before the round's turn:
+    ``lock_partitions``)."""
     name = round_table(round_id)
     conn.execute(text(f"CREATE INDEX {name}_geom_idx ON {name} USING gist (geom)"))
     conn.execute(text(f"CREATE INDEX {name}_loc_idx ON {name} (country, location_id)"))
     conn.execute(text(f"ALTER TABLE {name} ADD CONSTRAINT {name}_pkey PRIMARY KEY (round_id, id)"))
-    conn.execute(text(f"ALTER TABLE location_figure ATTACH PARTITION {name} FOR VALUES IN ({int(round_id)})"))
     # the columns queries filter, join or sort on (not the names and breakdown documents,
-    # whose statistics no plan uses and which cost most of the sampling)
+    # whose statistics no plan uses and which cost most of the sampling); they stay on attach
     conn.execute(
         text(
             f"ANALYZE {name} (round_id, id, country, location_id, adm1, adm2, adm3, flags, geom, placement, source_row)"
@@ -436,13 +459,25 @@ def attach_round_table(conn: Connection, round_id: int) -> None:
     )
 
 
+def attach_round_table(conn: Connection, round_id: int) -> None:
+    """Attach the indexed rows as the round's partition, in the import's turn
+    (``lock_partitions``). Their CHECK on ``round_id`` implies the partition bound: no scan."""
+    name = round_table(round_id)
+    conn.execute(text(f"ALTER TABLE location_figure ATTACH PARTITION {name} FOR VALUES IN ({int(round_id)})"))
+
+
 def lock_partitions(conn: Connection) -> None:
     """Take turns (until the transaction ends) with everyone who adds partitions to
-    ``location_figure``, takes ids from its sequence in blocks (``place``) or writes
-    ``location`` (``upsert_locations``): two imports doing so at once could deadlock, a
-    ``nextval`` between the two steps of an id block would take an id inside it, and two
-    plain inserts of the same new location would collide."""
+    ``location_figure``, drops them or writes ``location`` (``upsert_locations``): two imports
+    doing so at once could deadlock, and two plain inserts of the same new location would
+    collide. Imports stage, place and aggregate their rounds side by side and take this turn
+    only for the short end of their transaction (``service.ingest.rounds``)."""
     conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('dtm-atlas:location_figure partitions'))"))
+
+
+#: Session advisory lock held while a block of ids is taken from ``location_figure``'s
+#: sequence (two statements: a ``nextval`` in between would take an id inside the block).
+ID_BLOCK_LOCK = "dtm-atlas:location_figure id block"
 
 
 def add_round_partition(conn: Connection, round_id: int) -> None:

@@ -9,7 +9,7 @@ import io
 from sqlalchemy import Connection, text
 
 from service.figures.aggregate import round_totals
-from service.figures.placement import FLAG_DESCRIPTIONS
+from service.figures.placement import FLAG_DESCRIPTIONS, round_table
 
 REPORT_COLUMNS = [
     "source_row",
@@ -35,14 +35,16 @@ REPORT_COLUMNS = [
 ]
 
 
-def flag_counts(conn: Connection, round_id: int) -> tuple[int, dict[str, int]]:
+def flag_counts(conn: Connection, round_id: int, own_table: bool = False) -> tuple[int, dict[str, int]]:
     """The round's flagged rows, and its rows per flag by flag name (one pass; only flagged
-    rows opened)."""
+    rows opened). ``own_table``: read the round's own table (an import counts before it
+    attaches the table to ``location_figure``)."""
+    rows = round_table(round_id) if own_table else "location_figure"
     counts = conn.execute(
         text(
-            """
+            f"""
             WITH flagged AS MATERIALIZED (
-              SELECT flags FROM location_figure WHERE round_id = :r AND cardinality(flags) > 0
+              SELECT flags FROM {rows} WHERE round_id = :r AND cardinality(flags) > 0
             )
             SELECT NULL AS flag, count(*) FROM flagged
             UNION ALL SELECT flag, count(*) FROM flagged, unnest(flags) AS flag GROUP BY flag

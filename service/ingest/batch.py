@@ -3,20 +3,30 @@
 A file that fails is reported and the others go on; a file whose list (its bytes, once
 decompressed) is already the source of a round is ``unchanged`` and not imported again;
 two files of one date in one batch: the second is rejected, as it would replace the first.
+
+Files are imported side by side (``workers`` connections, default 2): each stages, places
+and aggregates its round on its own and takes turns with the others only for the end of its
+transaction (``service.ingest.rounds``). The outcomes come back in the order of ``paths``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Engine
 
 from service.ingest.masterlist import MasterlistError
-from service.ingest.rounds import ImportRejected, RoundImportResult, import_masterlist, imported_round
+from service.ingest.rounds import DateClaims, ImportRejected, RoundImportResult, import_masterlist, imported_round
 from service.ingest.sources import open_list
+
+#: Files imported at once by default: two keep two CPUs busy (a round's SQL runs in its own
+#: server process); more only queue for the same CPUs.
+DEFAULT_WORKERS = 2
 
 
 @dataclass
@@ -45,20 +55,24 @@ def import_many(
     population: str,
     replace: bool = False,
     on_file: Callable[[Path, FileOutcome], None] | None = None,
+    workers: int = DEFAULT_WORKERS,
     **options,
 ) -> list[FileOutcome]:
-    """Import ``paths`` one by one (``options``: those of ``rounds.import_masterlist``).
-    ``replace``: import a file again even when its list is already imported."""
-    outcomes: list[FileOutcome] = []
-    taken: dict[dt.date, str] = {}
-    for path in paths:
+    """Import ``paths`` (``options``: those of ``rounds.import_masterlist``), ``workers`` files
+    at a time. ``replace``: import a file again even when its list is already imported.
+    ``on_file`` is called as each file ends (from one thread at a time)."""
+    taken = DateClaims()
+    report = threading.Lock()
+
+    def one(index: int, path: Path) -> FileOutcome:
         name = path.name
+        ticket = taken.ticket(index)
         try:
             known = None
             if not replace:
                 with engine.connect() as conn:
                     known = imported_round(conn, _checksum(path), population)
-            if known is not None and known["reporting_date"] not in taken:
+            if known is not None and ticket.claim(known["reporting_date"], name) is None:
                 out = FileOutcome(
                     name,
                     "unchanged",
@@ -67,15 +81,27 @@ def import_many(
                     reporting_date=known["reporting_date"],
                 )
             else:
-                res = import_masterlist(engine, path, population=population, taken_dates=taken, **options)
+                res = import_masterlist(engine, path, population=population, taken_dates=ticket, **options)
                 out = FileOutcome(
                     name, "imported", result=res, round_number=res.round_number, reporting_date=res.reporting_date
                 )
         except (MasterlistError, ImportRejected) as exc:
             out = FileOutcome(name, "rejected", str(exc))
-        if out.reporting_date is not None:
-            taken.setdefault(out.reporting_date, name)
-        outcomes.append(out)
+        finally:
+            ticket.settle()
         if on_file is not None:
-            on_file(path, out)
-    return outcomes
+            with report:
+                on_file(path, out)
+        return out
+
+    if workers <= 1 or len(paths) <= 1:
+        return [one(i, p) for i, p in enumerate(paths)]
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="import") as pool:
+        futures = [pool.submit(one, i, p) for i, p in enumerate(paths)]
+        try:
+            return [f.result() for f in futures]
+        except BaseException:  # an unexpected failure (database gone, interrupt): no file starts after it
+            for i, f in enumerate(futures):
+                if f.cancel():
+                    taken.ticket(i).settle()  # (the files in flight do not wait for a file that never starts)
+            raise

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import threading
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -39,6 +40,61 @@ EARLIEST_DATE = dt.date(2004, 1, 1)
 
 class ImportRejected(Exception):
     """The file cannot be imported as a round; nothing was changed."""
+
+
+class DateClaims:
+    """The reporting dates the files of one command take. Files are imported side by side,
+    yet the outcome is that of importing them one by one: of two files with one date the
+    first in the command's order is imported and the other rejected. A file's claim
+    (``ticket(i).claim``) waits until every file before it has claimed its date or ended;
+    a file that is not imported gives its date back."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._by_date: dict[dt.date, str] = {}
+        self._settled: set[int] = set()
+        self._low = 0  # every file before this index has claimed or ended
+
+    def ticket(self, index: int) -> DateClaim:
+        return DateClaim(self, index)
+
+    def _settle(self, index: int) -> None:
+        with self._cond:
+            self._settled.add(index)
+            while self._low in self._settled:
+                self._low += 1
+            self._cond.notify_all()
+
+    def _claim(self, index: int, date: dt.date, name: str) -> str | None:
+        with self._cond:
+            self._cond.wait_for(lambda: self._low >= index)
+            other = self._by_date.setdefault(date, name)
+        self._settle(index)
+        return None if other == name else other
+
+    def _release(self, date: dt.date, name: str) -> None:
+        with self._cond:
+            if self._by_date.get(date) == name:
+                del self._by_date[date]
+
+
+@dataclass
+class DateClaim:
+    """One file's part in ``DateClaims``: ``claim`` once its date is known, ``settle`` when it
+    ends (whatever happened; a no-op after a claim)."""
+
+    claims: DateClaims
+    index: int
+
+    def claim(self, date: dt.date, name: str) -> str | None:
+        """Take ``date`` for file ``name``; the name of the earlier file that has it, if any."""
+        return self.claims._claim(self.index, date, name)
+
+    def release(self, date: dt.date, name: str) -> None:
+        self.claims._release(date, name)
+
+    def settle(self) -> None:
+        self.claims._settle(self.index)
 
 
 @dataclass
@@ -158,7 +214,7 @@ def import_masterlist(
     file_name: str | None = None,
     fast: bool | None = None,
     allow_future_date: bool = False,
-    taken_dates: dict[dt.date, str] | None = None,
+    taken_dates: DateClaim | None = None,
 ) -> RoundImportResult:
     """Import one master-list file as a round. Raises MasterlistError / ImportRejected on bad
     input (database unchanged, rejection logged).
@@ -168,8 +224,11 @@ def import_masterlist(
     falls back to the Python parser; ``False``: always the Python parser; ``True``: the
     fast path or ImportRejected. Both paths build the same stage, so the figures are the same.
 
-    ``taken_dates``: reporting dates already used by other files of the same command (date ->
-    file name): a file of the same date is rejected, as it would replace the other.
+    ``taken_dates``: reporting dates already used by other files of the same command: a file
+    of the same date is rejected, as it would replace the other.
+
+    Imports of different rounds run side by side (each in its own connection); each takes a
+    turn only for the end of its transaction (``placement.lock_partitions``).
     """
     path = Path(path)
     name = file_name = file_name or path.name  # (a compressed list is read from a copy: its name stays)
@@ -180,6 +239,12 @@ def import_masterlist(
         raise ImportRejected(f"placement must be 'declared' or 'spatial', not {placement_mode!r}")
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
+    claimed = None
+
+    def release() -> None:  # a file that is not imported leaves its date to the others
+        if claimed is not None:
+            taken_dates.release(claimed, name)
+
     files = ExitStack()  # the decompressed copy of a compressed list, removed at the end
     try:
         opened = files.enter_context(open_list(path, name))
@@ -190,11 +255,6 @@ def import_masterlist(
             parsed = _parse(path, population, sheet, encoding, max_bytes, file_name, timings)
         rec.sha256 = opened.sha256
         with engine.begin() as conn:
-            # one import per (country, population) at a time
-            conn.execute(
-                text("SELECT pg_advisory_xact_lock(hashtext(:k))"),
-                {"k": f"round:{country}:{_lock_population(population)}"},
-            )
             # bulk statements: JIT compilation costs more than it saves here; sorts and hashes in memory
             conn.execute(text("SET LOCAL jit = off; SET LOCAL work_mem = '256MB'"))
             t = time.perf_counter()
@@ -255,12 +315,21 @@ def import_masterlist(
                     f"{name}: no reporting date in the file (no date column); give one (--date YYYY-MM-DD)"
                 )
             check_date(name, date, allow_future_date)
-            if taken_dates and date in taken_dates:
-                raise ImportRejected(
-                    f"{name}: reporting date {date.isoformat()} is also the date of "
-                    f"{taken_dates[date]} in this import; one {population} round per date"
-                )
+            if taken_dates is not None:
+                other = taken_dates.claim(date, name)
+                if other is not None:
+                    raise ImportRejected(
+                        f"{name}: reporting date {date.isoformat()} is also the date of "
+                        f"{other} in this import; one {population} round per date"
+                    )
+                claimed = date
             number = round_number if round_number is not None else round_number_for(country, population, date)
+            # one import of a round (its date, and its DTM number) at a time; imports of other
+            # rounds go on side by side until their turn at the end (_import_in_transaction)
+            for key in [f"round:{country}:{population}:{date.isoformat()}"] + (
+                [f"round:{country}:{population}:#{number}"] if number is not None else []
+            ):
+                conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": key})
             rec.rows_read = staged.rows
             rec.details = {
                 "population": population,
@@ -285,13 +354,26 @@ def import_masterlist(
                 camp_household_size=camp_household_size,
                 timings=timings,
             )
+            t = time.perf_counter()
+        timings["turn_commit_s"] = time.perf_counter() - t
+        timings["turn_s"] += timings["turn_commit_s"]  # (the commit, durable, ends the turn)
+        if timings.pop("analyze_after"):
+            try:
+                with engine.connect() as conn:
+                    aggregate.analyze_unit_figure(conn)
+                    conn.commit()
+            except Exception:  # the round is committed: statistics are autovacuum's to take then
+                logger.warning("ANALYZE unit_figure after importing %s failed", name, exc_info=True)
         timings["total_s"] = time.perf_counter() - t0
         return result
     except (MasterlistError, ImportRejected) as exc:
+        release()
         log_rejection(engine, rec, str(exc))
         raise
-    except Exception as exc:
-        log_rejection(engine, rec, f"{type(exc).__name__}: {exc}")
+    except BaseException as exc:
+        release()
+        if isinstance(exc, Exception):
+            log_rejection(engine, rec, f"{type(exc).__name__}: {exc}")
         raise
     finally:
         files.close()
@@ -312,12 +394,6 @@ def _parse(
         parsed.file = file_name
     timings["parse_s"] = time.perf_counter() - t
     return parsed
-
-
-def _lock_population(population: str) -> str:
-    """The canonical population for the advisory lock (the file decides it only later)."""
-    key = population.strip().lower() if isinstance(population, str) else ""
-    return {"idps": "idp", "returnees": "returnee"}.get(key, key)
 
 
 def _current_boundary_set(conn: Connection, country: str) -> int:
@@ -346,9 +422,6 @@ def _import_in_transaction(
 ) -> RoundImportResult:
     """Everything after staging: the round row, placement, aggregation (``stage`` exists)."""
     set_id = _current_boundary_set(conn, country)
-    # From here on imports take turns (whatever the population): each adds and attaches a
-    # partition of location_figure and may drop one; two doing so at once could deadlock.
-    placement.lock_partitions(conn)
     # A re-import adds the new round next to the old one (the round key is checked at commit)
     # and removes the old one last, so readers see the old round, unlocked, until the commit.
     conn.execute(text("SET CONSTRAINTS round_country_population_date_key DEFERRED"))
@@ -405,26 +478,13 @@ def _import_in_transaction(
         household_size=household_size,
         camp_household_size=camp_household_size,
     )
-    placement.attach_round_table(conn, round_id)
-    placement.upsert_locations(conn, country=country, reporting_date=date)
+    placement.index_round_table(conn, round_id)
     timings["place_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
     aggregate.aggregate_round(conn, round_id, crosswalk)
-    # the summary before the old round's table goes: dropping it locks location_figure (every
-    # round's reads) until the commit
-    flagged, flags = quality.flag_counts(conn, round_id)
+    flagged, flags = quality.flag_counts(conn, round_id, own_table=True)
     totals = aggregate.round_totals(conn, round_id)
-    if replaced is not None:  # the old round goes: its table whole, then its row (and aggregates)
-        placement.drop_round_table(conn, replaced)
-        conn.execute(text("DELETE FROM round WHERE id = :r"), {"r": replaced})
-    aggregate.refresh_changes(conn, country, population)
-    # planner statistics of the aggregates now, not at autovacuum's next pass, while the table
-    # is small or has grown by a tenth since they were taken: tiles and choropleths read it with
-    # generic plans right after an import (one round more in a long history changes nothing)
-    aggregate.analyze_if_grown(conn)
-    timings["aggregate_s"] = time.perf_counter() - t
-
     conn.execute(
         text(
             "UPDATE import_log SET rows_accepted = :a, rows_flagged = :f, details = details || CAST(:d AS jsonb) "
@@ -432,7 +492,33 @@ def _import_in_transaction(
         ),
         {"a": totals["rows"], "f": flagged, "i": import_id, "d": json.dumps({"round_id": round_id, "flags": flags})},
     )
+    # planner statistics of the aggregates right after the commit (import_masterlist), not at
+    # autovacuum's next pass, while the table is small or has grown by a tenth since they were
+    # taken: tiles and choropleths read it with generic plans right after an import (one round
+    # more in a long history changes nothing)
+    timings["analyze_after"] = float(aggregate.unit_figure_stats_stale(conn))
+    timings["aggregate_s"] = time.perf_counter() - t
+
+    # Up to here imports of other rounds run side by side; from here on they take turns
+    # (whatever the population), to the commit: each attaches a partition of location_figure
+    # and may drop one, writes locations, and refreshes the changes of its population's rounds
+    # (which must see the rounds committed before it).
+    t = time.perf_counter()
+    placement.lock_partitions(conn)
+    timings["wait_turn_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+    placement.attach_round_table(conn, round_id)
+    timings["turn_attach_s"] = time.perf_counter() - t
+    placement.upsert_locations(conn, country=country, reporting_date=date)
+    if replaced is not None:  # the old round goes: its table whole, then its row (and aggregates)
+        placement.drop_round_table(conn, replaced)
+        conn.execute(text("DELETE FROM round WHERE id = :r"), {"r": replaced})
+    timings["turn_locations_s"] = time.perf_counter() - t - timings["turn_attach_s"]
+    t1 = time.perf_counter()
+    aggregate.refresh_changes(conn, country, population)
+    timings["turn_changes_s"] = time.perf_counter() - t1
     version = bump_data_version(conn)
+    timings["turn_s"] = time.perf_counter() - t
     return RoundImportResult(
         round_id=round_id,
         country=country,
