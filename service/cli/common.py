@@ -100,7 +100,7 @@ def check_file(path: Path) -> Path:
 
 
 @contextmanager
-def whole_or_nothing(path: Path):
+def whole_or_nothing(path: Path | str):
     """Around one file's import (one transaction): a lost database connection fails with the
     message that nothing of the file was imported."""
     try:

@@ -111,7 +111,15 @@ def import_masterlist_cmd(
         def advance(path: Path, _outcome) -> None:
             progress.advance(task)
 
-        with whole_or_nothing(files[0] if len(files) == 1 else Path(f"the file being imported (of {len(files)})")):
+        in_flight = (
+            files[0]
+            if len(files) == 1
+            else (
+                f"the files being imported at that moment (up to {jobs} of {len(files)}; those done before are "
+                "imported, and are 'unchanged' when the same command runs again)"
+            )
+        )
+        with whole_or_nothing(in_flight):
             outcomes = import_many(
                 engine, files, population=population.value, replace=replace, on_file=advance, workers=jobs, **options
             )
