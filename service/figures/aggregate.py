@@ -32,29 +32,24 @@ def aggregate_round(conn: Connection, round_id: int, crosswalk: Crosswalk) -> No
         p,
     ).scalar_one()
     p["n"] = national
-    # one pass over the rows: sub-district groups, then rolled up with GROUPING SETS
+    # one pass over the rows: sub-district groups, then rolled up with GROUPING SETS; each
+    # unit's share of the national figure from the same pass (the national row is one of them)
     conn.execute(
         text(
             f"""
-            INSERT INTO unit_figure (round_id, level, pcode, families, individuals, locations)
-            SELECT :r,
-                   CASE WHEN GROUPING(adm3) = 0 THEN 3 WHEN GROUPING(adm2) = 0 THEN 2
-                        WHEN GROUPING(adm1) = 0 THEN 1 ELSE 0 END AS level,
-                   CASE WHEN GROUPING(adm3) = 0 THEN adm3 WHEN GROUPING(adm2) = 0 THEN adm2
-                        WHEN GROUPING(adm1) = 0 THEN adm1 ELSE :n END AS pcode,
-                   coalesce(sum(families), 0), coalesce(sum(individuals), 0), count(*)
-            FROM {rows} WHERE round_id = :r
-            GROUP BY GROUPING SETS ((adm1), (adm2), (adm3), ())
-            """
-        ),
-        p,
-    )
-    conn.execute(
-        text(
-            """
-            WITH total AS (SELECT individuals FROM unit_figure WHERE round_id = :r AND level = 0)
-            UPDATE unit_figure f SET share_national = f.individuals::float8 / NULLIF(t.individuals, 0)
-            FROM total t WHERE f.round_id = :r
+            INSERT INTO unit_figure (round_id, level, pcode, families, individuals, locations, share_national)
+            SELECT :r, level, pcode, families, individuals, locations,
+                   individuals::float8 / NULLIF(max(individuals) FILTER (WHERE level = 0) OVER (), 0)
+            FROM (
+              SELECT CASE WHEN GROUPING(adm3) = 0 THEN 3 WHEN GROUPING(adm2) = 0 THEN 2
+                          WHEN GROUPING(adm1) = 0 THEN 1 ELSE 0 END AS level,
+                     CASE WHEN GROUPING(adm3) = 0 THEN adm3 WHEN GROUPING(adm2) = 0 THEN adm2
+                          WHEN GROUPING(adm1) = 0 THEN adm1 ELSE :n END AS pcode,
+                     coalesce(sum(families), 0) AS families, coalesce(sum(individuals), 0) AS individuals,
+                     count(*) AS locations
+              FROM {rows} WHERE round_id = :r
+              GROUP BY GROUPING SETS ((adm1), (adm2), (adm3), ())
+            ) g
             """
         ),
         p,
@@ -123,6 +118,13 @@ def aggregate_round(conn: Connection, round_id: int, crosswalk: Crosswalk) -> No
         ),
         p,
     )
+
+
+def delete_round_aggregates(conn: Connection, round_id: int) -> None:
+    """The aggregates of a round about to be deleted that its row's deletion does not take
+    with it: ``unit_breakdown`` has no foreign key to ``round`` (migration 0010). (``unit_figure``
+    and ``origin_flow`` go by ``ON DELETE CASCADE``.)"""
+    conn.execute(text("DELETE FROM unit_breakdown WHERE round_id = :r"), {"r": round_id})
 
 
 def round_totals(conn: Connection, round_id: int) -> dict:
