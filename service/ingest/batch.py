@@ -21,7 +21,14 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from service.ingest.masterlist import MasterlistError
-from service.ingest.rounds import DateClaims, ImportRejected, RoundImportResult, import_masterlist, imported_round
+from service.ingest.rounds import (
+    DateClaims,
+    DateTaken,
+    ImportRejected,
+    RoundImportResult,
+    import_masterlist,
+    imported_round,
+)
 from service.ingest.sources import open_list
 
 #: Files imported at once by default: two keep two CPUs busy (a round's SQL runs in its own
@@ -63,6 +70,7 @@ def import_many(
     ``on_file`` is called as each file ends (from one thread at a time)."""
     taken = DateClaims()
     report = threading.Lock()
+    sums: dict[str, str] = {}  # file name -> checksum of its list (each key written by its own thread)
 
     def one(index: int, path: Path) -> FileOutcome:
         name = path.name
@@ -70,8 +78,9 @@ def import_many(
         try:
             known = None
             if not replace:
+                sums[name] = _checksum(path)
                 with engine.connect() as conn:
-                    known = imported_round(conn, _checksum(path), population)
+                    known = imported_round(conn, sums[name], population)
             if known is not None and ticket.claim(known["reporting_date"], name) is None:
                 out = FileOutcome(
                     name,
@@ -85,6 +94,13 @@ def import_many(
                 out = FileOutcome(
                     name, "imported", result=res, round_number=res.round_number, reporting_date=res.reporting_date
                 )
+        except DateTaken as exc:
+            if sums.get(exc.other) is not None and sums.get(exc.other) == sums.get(name):
+                # the same list twice in one command (a history folder and a copy of one of its
+                # files): as if it were already imported
+                out = FileOutcome(name, "unchanged", f"the same list as {exc.other}")
+            else:
+                out = FileOutcome(name, "rejected", str(exc))
         except (MasterlistError, ImportRejected) as exc:
             out = FileOutcome(name, "rejected", str(exc))
         finally:

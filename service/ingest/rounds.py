@@ -42,6 +42,14 @@ class ImportRejected(Exception):
     """The file cannot be imported as a round; nothing was changed."""
 
 
+class DateTaken(ImportRejected):
+    """Another file of the same command has the file's reporting date (``other``)."""
+
+    def __init__(self, message: str, other: str) -> None:
+        super().__init__(message)
+        self.other = other
+
+
 class DateClaims:
     """The reporting dates the files of one command take. Files are imported side by side,
     yet the outcome is that of importing them one by one: of two files with one date the
@@ -322,9 +330,10 @@ def import_masterlist(
             if taken_dates is not None:
                 other = taken_dates.claim(date, name)
                 if other is not None:
-                    raise ImportRejected(
+                    raise DateTaken(
                         f"{name}: reporting date {date.isoformat()} is also the date of "
-                        f"{other} in this import; one {population} round per date"
+                        f"{other} in this import; one {population} round per date",
+                        other,
                     )
                 claimed = date
             number = round_number if round_number is not None else round_number_for(country, population, date)

@@ -148,3 +148,15 @@ def test_two_files_of_one_date_the_first_is_imported(iraq_fresh_engine, tmp_path
     assert got[FILES[3].name].outcome == "imported"
     assert got[copy.name].outcome == "rejected" and f"also the date of {FILES[3].name}" in got[copy.name].message
     assert got[FILES[4].name].outcome == "imported"
+
+
+def test_the_same_list_twice_in_one_command_is_unchanged(iraq_fresh_engine):
+    """The list at the top of the shared folder and its twin in series/ (gzip), side by side:
+    one round, the other file 'unchanged'."""
+    top = MASTERLISTS / "IDPs_MasterList_dataset_DTM_IOMDec_31_2017.csv"
+    twin = SERIES / (top.name + ".gz")
+    outcomes = import_many(iraq_fresh_engine, [twin, top], population="idp", workers=2)
+    assert [o.outcome for o in outcomes] == ["imported", "unchanged"], [o.message for o in outcomes]
+    assert outcomes[1].message == f"the same list as {twin.name}"
+    with iraq_fresh_engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM round")).scalar_one() == 1
