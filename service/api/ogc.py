@@ -100,6 +100,7 @@ class Collection:
     round: dict | None = None
     country: str | None = None  # the country of its rows (None: nothing loaded)
     qualified: bool = False  # the id carries the country's prefix (several countries loaded)
+    named: bool = False  # the request named the country (?country=): links name it too
 
     @property
     def title(self) -> str:
@@ -185,13 +186,14 @@ def get_collection(conn, cid: str, country: str | None = None) -> Collection:
     """The collection ``cid`` names (with a country prefix, or without: then ``country``, or
     the one country that has it; SeveralCountries, 400, when several have)."""
     prefix, base = _split_country(cid)
+    named = country is not None
     if prefix is not None:
         if country is not None and country != prefix:
             raise ParamError("country", f"collection {cid!r} is of {prefix}, not {country}", prefix)
         country = prefix
     qualified = prefix is not None
     if base in PLAIN_IDS:
-        return Collection(cid, DATASETS[base], None, geometry_country(conn, country), qualified)
+        return Collection(cid, DATASETS[base], None, geometry_country(conn, country), qualified, named)
     m = ROUND_ID.fullmatch(base)
     rnd = None
     if m and m.group(2).startswith("d"):
@@ -214,6 +216,7 @@ def get_collection(conn, cid: str, country: str | None = None) -> Collection:
                 rnd,
                 rnd["country"],
                 qualified,
+                named,
             )
     raise not_found(
         f"no collection {cid!r}; see /ogc/collections (ids: admin0..admin3, sites, "
@@ -357,7 +360,7 @@ def _collection_doc(request: Request, conn, col: Collection, html: bool = False)
                         f"/exports/{ds.key}.{ext}",
                         round=col.round["round_number"] if col.round else None,
                         population=col.round["population"] if col.round else None,
-                        country=col.country if col.qualified else None,
+                        country=col.country if col.qualified or col.named else None,
                     ),
                     "rel": "enclosure",
                     "type": fmt.media_type,

@@ -22,6 +22,7 @@ import io
 import json
 
 import pyogrio
+import pytest
 from sqlalchemy import text
 
 from boundaries.reader import read_boundaries
@@ -201,6 +202,12 @@ def test_country_on_every_family_of_endpoints(iraq_fresh_engine, tmp_path, monke
         )
         assert irq == before["ogc admin2"]
         assert _ogc_features(c, "/ogc/collections/admin1/items?country=COM")[0]["id"].startswith("KM")
+        for cid, q in (("admin1", "?country=COM"), ("com-idp-r120-adm2", "")):  # the downloads name the country
+            doc = c.get(f"/ogc/collections/{cid}{q}").json()
+            assert doc["extent"]["spatial"]["bbox"][0][1] < -11  # the island country's extent
+            href = next(x["href"] for x in doc["links"] if x["rel"] == "enclosure" and ".csv" in x["href"])
+            assert "country=COM" in href
+            assert c.get(href.removeprefix("http://testserver")).status_code == 200
         r = c.get("/ogc/collections/irq-admin1/items?country=COM")
         assert r.status_code == 400 and "is of IRQ" in r.json()["detail"]
 
@@ -217,6 +224,22 @@ def test_country_on_every_family_of_endpoints(iraq_fresh_engine, tmp_path, monke
             r = c.get(url)
             assert r.status_code == 404 and r.json()["status"] == 404, (url, r.status_code, r.text[:300])
             assert "SYR" in r.json()["detail"], (url, r.json())
+
+    # the offline tile package: one country's, named
+    from service.core.countries import SeveralCountries
+    from tiles.pmtiles_export import export_tiles
+
+    with pytest.raises(SeveralCountries, match="COM, IRQ"):
+        export_tiles(iraq_fresh_engine, tmp_path / "both.pmtiles", round_number=120, max_zoom=2)
+    package = export_tiles(
+        iraq_fresh_engine,
+        tmp_path / "com.pmtiles",
+        round_number=120,
+        country="COM",
+        layers=["governorates"],
+        max_zoom=4,
+    )
+    assert package.round["country"] == "COM" and package.tiles_written >= 5
 
     # the CLI says the same
     from typer.testing import CliRunner
