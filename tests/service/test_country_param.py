@@ -193,6 +193,8 @@ def test_country_on_every_family_of_endpoints(iraq_fresh_engine, tmp_path, monke
         cols = {col["id"]: col for col in c.get("/ogc/collections").json()["collections"]}
         assert {"irq-admin1", "com-admin1", "irq-idp-r120-adm2", "com-idp-r120-adm2"} <= set(cols)
         assert not {"admin1", "idp-r120-adm2"} & set(cols)
+        page = c.get("/ogc/collections?f=html")
+        assert page.status_code == 200 and "com-idp-r120-adm2" in page.text and "irq-admin1" in page.text
         com_ids = [col["id"] for col in c.get("/ogc/collections?country=COM").json()["collections"]]
         assert com_ids and all(i.startswith("com-") for i in com_ids)
         items = _ogc_features(c, "/ogc/collections/com-idp-r120-adm2/items")
