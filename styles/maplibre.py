@@ -83,8 +83,14 @@ PUBLISHED_MAPS: dict[str, PublishedMap] = {
 }
 
 
-def tilejson_url(base_url: str, layer: str, *, round_number: int | str, population: str, indicator: str) -> str:
-    query = urlencode({"round": round_number, "population": population, "indicator": indicator})
+def tilejson_url(
+    base_url: str, layer: str, *, round_number: int | str, population: str, indicator: str, country: str | None = None
+) -> str:
+    """The TileJSON URL of a style's source; ``country`` only when the style's request named one."""
+    params = {"round": round_number, "population": population, "indicator": indicator}
+    if country:
+        params["country"] = country
+    query = urlencode(params)
     return f"{base_url.rstrip('/')}/tiles/{layer}.json?{query}"
 
 
@@ -119,6 +125,7 @@ def build_style(
     country_name: str | None = None,
     bounds: list[float] | None = None,
     boundary_source: str = "OCHA COD-AB",
+    tile_country: str | None = None,
 ) -> dict:
     """The MapLibre style of map ``name`` for one round; ``legend`` is ``Classification.to_dict()``."""
     if level not in LAYERS:
@@ -143,7 +150,9 @@ def build_style(
     sources: dict = {
         source: {
             "type": "vector",
-            "url": tilejson_url(base, layer, round_number=round_number, population=population, indicator=indicator),
+            "url": tilejson_url(
+                base, layer, round_number=round_number, population=population, indicator=indicator, country=tile_country
+            ),
             "promoteId": "pcode",
         }
     }
@@ -173,7 +182,14 @@ def build_style(
         parent_source = f"dtm-{parent}"
         sources[parent_source] = {
             "type": "vector",
-            "url": tilejson_url(base, parent, round_number=round_number, population=population, indicator=indicator),
+            "url": tilejson_url(
+                base,
+                parent,
+                round_number=round_number,
+                population=population,
+                indicator=indicator,
+                country=tile_country,
+            ),
             "promoteId": "pcode",
         }
         layers.append(

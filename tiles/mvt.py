@@ -31,6 +31,7 @@ from functools import lru_cache
 import morecantile
 from sqlalchemy import Connection, text
 
+from service.core.countries import check_country, figures_country, geometry_country
 from service.core.rounds import find_round
 from tiles import pretile
 from tiles.layers import MAX_REQUEST_ZOOM, Layer
@@ -74,11 +75,14 @@ class TileQuery:
     round_number: int | None = None  # DTM's round number; None = the latest by reporting date
     indicator: str = "individuals"
     reporting_date: dt.date | None = None  # the round of this date (a round without a DTM number)
+    country: str | None = None  # ISO3; None: the one country with figures (or boundaries), see tile_country
 
     def key(self) -> str:
         number = "" if self.round_number is None else self.round_number
-        return f"{self.population}:{number}:{self.indicator}" + (
-            f":{self.reporting_date}" if self.reporting_date else ""
+        return (
+            f"{self.population}:{number}:{self.indicator}"
+            + (f":{self.reporting_date}" if self.reporting_date else "")
+            + (f":{self.country}" if self.country else "")
         )
 
     def names_a_round(self) -> bool:
@@ -100,6 +104,31 @@ class Context:
     set_ids: list[int]
     round: dict | None
     legends: dict[int, object] = field(default_factory=dict)  # admin level -> Classification
+    country: str | None = None  # the country the tiles hold (None: nothing loaded)
+
+
+def _uses_round(layers: Sequence[Layer]) -> bool:
+    return any(layer.uses_round for layer in layers)
+
+
+def tile_country(conn: Connection, query: TileQuery, uses_round: bool) -> str | None:
+    """The country a tile request means (service.core.countries): ``?country=`` (404 when it
+    has no data); else, for layers of a round, the one country with figures of the population
+    (of the round named); else (no round named and no figures, or geometry-only layers) the one
+    country with current boundaries. Several: SeveralCountries (400)."""
+    if query.country is not None:
+        return check_country(conn, query.country)
+    if uses_round:
+        country = figures_country(conn, None, query.population, query.round_number, query.reporting_date)
+        if country is not None or query.names_a_round():
+            return country  # None: no country has the round named (RoundNotFound follows)
+    return geometry_country(conn, None)
+
+
+def _country_key(query: TileQuery, uses_round: bool) -> tuple:
+    if not uses_round:
+        return ("country", query.country)
+    return ("country", query.country, query.population, query.round_number, query.reporting_date)
 
 
 def _indicator(name: str):
@@ -146,18 +175,25 @@ class Resolver:
 
     def peek(self, version: int, query: TileQuery, layers: Sequence[Layer]) -> Context | None:
         """The context from the cache alone (no query), or None when a part is missing."""
+        uses_round = _uses_round(layers)
         with self._lock:
-            if self._version != version or ("sets",) not in self._cache:
+            if self._version != version:
+                return None
+            country_key = _country_key(query, uses_round)
+            if country_key not in self._cache:
+                return None
+            country = self._cache[country_key]
+            if ("sets", country) not in self._cache:
                 return None
             rnd = None
-            if any(layer.uses_round for layer in layers):
-                key = ("round", query.population, query.round_number, query.reporting_date)
+            if uses_round:
+                key = ("round", country, query.population, query.round_number, query.reporting_date)
                 if key not in self._cache:
                     return None
                 rnd = self._cache[key]
                 if rnd is None and query.names_a_round():
                     return None  # let context() raise RoundNotFound
-            ctx = Context(version, query, self._cache[("sets",)], rnd)
+            ctx = Context(version, query, self._cache[("sets", country)], rnd, country=country)
             if rnd is not None:
                 for layer in layers:
                     if layer.kind == "admin":
@@ -168,27 +204,40 @@ class Resolver:
             return ctx
 
     def context(self, conn: Connection, version: int, query: TileQuery, layers: Sequence[Layer]) -> Context:
-        """The context read through ``conn``, whose snapshot must be at ``version``."""
+        """The context read through ``conn``, whose snapshot must be at ``version``.
+        SeveralCountries (400) / NoCountryData (404) when the country is ambiguous / has no data."""
+        uses_round = _uses_round(layers)
+        country = self.cached(version, _country_key(query, uses_round), lambda: tile_country(conn, query, uses_round))
         set_ids = self.cached(
             version,
-            ("sets",),
-            lambda: list(conn.execute(text("SELECT id FROM boundary_set WHERE is_current ORDER BY id")).scalars()),
+            ("sets", country),
+            lambda: list(
+                conn.execute(
+                    text(
+                        "SELECT id FROM boundary_set WHERE is_current "
+                        "AND (CAST(:c AS text) IS NULL OR country = :c) ORDER BY id"
+                    ),
+                    {"c": country},
+                ).scalars()
+            ),
         )
         rnd = None
-        if any(layer.uses_round for layer in layers):
+        if uses_round:
             rnd = self.cached(
                 version,
-                ("round", query.population, query.round_number, query.reporting_date),
+                ("round", country, query.population, query.round_number, query.reporting_date),
                 lambda: find_round(
                     conn,
                     round_number=query.round_number,
                     population=query.population,
                     reporting_date=query.reporting_date,
+                    country=country,
                 ),
             )
             if rnd is None and query.names_a_round():
-                raise RoundNotFound(f"no {query.population} {query.round_label()}")
-        ctx = Context(version, query, set_ids, rnd)
+                where = f" in {country}" if query.country else ""
+                raise RoundNotFound(f"no {query.population} {query.round_label()}{where}")
+        ctx = Context(version, query, set_ids, rnd, country=country)
         if rnd is not None:
             for layer in layers:
                 if layer.kind == "admin":
@@ -302,6 +351,7 @@ def _sites_sql(layer: Layer, p: str, extent: int, buffer: int) -> str:
                  ST_AsMVTGeom(ST_Transform(s.geom, 3857), {_envelope()}, {extent}, {buffer}, true) AS geom
           FROM site s
           WHERE s.geom && ST_Transform({_envelope(margin)}, 4326)
+            AND (CAST(:{p}country AS text) IS NULL OR s.country = :{p}country)
           ORDER BY s.individuals DESC NULLS LAST, s.site_id LIMIT {layer.feature_limit}) t
         WHERE t.geom IS NOT NULL)"""
 
@@ -369,6 +419,8 @@ def tile_statement(layers: Sequence[Layer], z: int, ctx: Context, with_version: 
         columns.append(column if layer.kind == "admin" else "")
         if layer.uses_round:
             params[p + "round"] = round_id
+        if layer.kind == "sites":
+            params[p + "country"] = ctx.country
         if layer.kind == "admin":
             for k, v in _class_params(ctx.legends.get(layer.level)).items():
                 params[p + k] = v

@@ -99,6 +99,7 @@ def export_tiles(
     round_number: int | None = None,
     population: str = "idp",
     indicator: str = "individuals",
+    country: str | None = None,
     layers: Sequence[str] | None = None,
     min_zoom: int = 0,
     max_zoom: int = 8,
@@ -111,11 +112,12 @@ def export_tiles(
     if not 0 <= min_zoom <= max_zoom <= 16:
         raise ExportError(f"zooms must satisfy 0 <= min ({min_zoom}) <= max ({max_zoom}) <= 16")
     chosen = [LAYERS[name] for name in (layers or list(LAYERS))]
-    query = TileQuery(population=population, round_number=round_number, indicator=indicator)
+    query = TileQuery(population=population, round_number=round_number, indicator=indicator, country=country)
     resolver = Resolver()
     with engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn:
         version = data_version(conn)
-        ctx = resolver.context(conn, version, query, chosen)  # RoundNotFound for a missing round
+        # RoundNotFound for a missing round; SeveralCountries without a country when several have figures
+        ctx = resolver.context(conn, version, query, chosen)
         bounds = set_bounds(conn, ctx.set_ids)
         if bounds is None:
             raise ExportError("no admin boundaries in the database: import them first")

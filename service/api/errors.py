@@ -46,6 +46,7 @@ def _db_errors() -> tuple[type[BaseException], ...]:
 
 def _domain_table() -> dict[type[BaseException], int | None]:
     """exception class -> status (None: the exception's own ``status``)."""
+    from service.core.countries import NoCountryData, SeveralCountries
     from service.ingest.masterlist import MasterlistError
     from service.ingest.rounds import ImportRejected
     from service.publish.exports import ExportError
@@ -57,6 +58,8 @@ def _domain_table() -> dict[type[BaseException], int | None]:
         TileError: 400,
         NotFound: 404,
         RoundNotFound: 404,
+        SeveralCountries: 400,
+        NoCountryData: 404,
         LayerError: None,
         ExportError: None,
         MasterlistError: 422,

@@ -54,7 +54,10 @@ def list_exports(request: Request, f: FormatParam = None):
     "/exports/{name}",
     summary="A dataset as a file: shp (zipped), gpkg, kml, geojson, fgb, csv, xlsx",
     response_class=FileResponse,
-    responses={404: {"description": "Unknown dataset, format or round"}},
+    responses={
+        400: {"description": "country omitted while several countries have figures (or boundaries) to export"},
+        404: {"description": "Unknown dataset, format or round, or a country without data"},
+    },
 )
 def export_file(
     request: Request,
@@ -80,6 +83,7 @@ def export_file(
         **round_filter(conn, rnd_ref, population, country),
         population=population,
         zipped=zip or zipped,
+        country=country,  # omitted and several countries with figures (or boundaries): 400 listing them
     )
     conn.close()  # the export reads through connections of its own
     engine = request.app.state.engine

@@ -8,6 +8,15 @@ Collections (see docs/ogc.md):
   ``{population}-r{round}-adm1`` .. ``-adm3`` (figures per unit, polygons), e.g.
   ``idp-r120-locations``, ``idp-r120-adm2``, ``returnee-r120-adm1``.
 
+Countries: with one country loaded, the ids are the ones above. With several (current
+boundaries or rounds of more than one country), ``/collections`` lists each country's
+collections under ids prefixed by its ISO3 code in lower case (``irq-admin1``,
+``irq-idp-r120-adm2``, ``syr-admin1``) and ``?country=`` keeps one country's. The prefixed ids
+are accepted in a one-country deployment too, and an id without prefix still names the
+collection of the one country that has it (a round only one country has); when several have
+it (``admin1`` with two countries' boundaries), ``?country=`` says which, else the answer is a
+400 listing the countries (service.core.countries).
+
 Every collection is a dataset of ``service.publish.datasets`` (fields and SQL are defined there,
 shared with the file exports). The ``UNASSIGNED`` bucket of the figures has no polygon and is
 not an item; the collection document reports its totals (``unassigned``).
@@ -25,7 +34,7 @@ import orjson
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
-from boundaries.pcode import iso3_from_iso2, normalize_pcode
+from boundaries.pcode import iso3_from_iso2, normalize_country, normalize_pcode
 from service.api.common import (
     TEMPLATES,
     Conn,
@@ -36,7 +45,8 @@ from service.api.common import (
     parse_bbox,
     wants_html,
 )
-from service.api.params import INT4_MAX, Offset
+from service.api.params import INT4_MAX, Country, Offset, ParamError
+from service.core.countries import check_country, figures_country, geometry_country, loaded_countries
 from service.core.rounds import find_round, list_rounds
 from service.publish.datasets import (
     CACHE,
@@ -66,16 +76,20 @@ CONFORMANCE = [
 GEOJSON = "application/geo+json"
 JSON = "application/json"
 HTML = "text/html"
-ITEMS_PARAMS = {"bbox", "datetime", "limit", "offset", "f", "crs", "bbox-crs"}
+ITEMS_PARAMS = {"bbox", "datetime", "limit", "offset", "f", "crs", "bbox-crs", "country"}
 ROUND_ID = re.compile(r"(idp|returnee)-(r\d+|d\d{8})-(locations|adm[1-3]|fragility-adm[1-3])")
+PLAIN_IDS = ("admin0", "admin1", "admin2", "admin3", "sites")
+COUNTRY_PREFIX = re.compile(r"([A-Za-z]{3})-(.+)")
 
 CollectionId = Annotated[
     str,
     Path(
         description="Collection id: admin0..admin3, sites, or per round "
-        "{idp|returnee}-r{round}-{locations|adm1|adm2|adm3}, e.g. idp-r120-adm2"
+        "{idp|returnee}-r{round}-{locations|adm1|adm2|adm3}, e.g. idp-r120-adm2; "
+        "prefixed by a country's ISO3 in lower case (irq-admin1, irq-idp-r120-adm2) when several countries are loaded"
     ),
 ]
+CountryParam = Country  # ?country= on /collections (which countries), a collection and its items (which country)
 
 
 # --------------------------------------------------------------------------- collections
@@ -84,6 +98,9 @@ class Collection:
     id: str
     dataset: Dataset
     round: dict | None = None
+    country: str | None = None  # the country of its rows (None: nothing loaded)
+    qualified: bool = False  # the id carries the country's prefix (several countries loaded)
+    named: bool = False  # the request named the country (?country=): links name it too
 
     @property
     def title(self) -> str:
@@ -93,7 +110,12 @@ class Collection:
         return f"{what}, {round_label(self.round)}"
 
     def selection(self, **kw) -> Selection:
-        return Selection(self.dataset, round=self.round, spatial=True, **kw)
+        country = None if self.dataset.per_round else self.country
+        return Selection(self.dataset, round=self.round, spatial=True, country=country, **kw)
+
+    @property
+    def cache_key(self) -> tuple:
+        return (self.id, self.country, self.round["id"] if self.round else None)
 
 
 def _round_part(rnd: dict) -> str:
@@ -101,38 +123,78 @@ def _round_part(rnd: dict) -> str:
     return f"r{rnd['round_number']}" if rnd["round_number"] is not None else rnd["reporting_date"].strftime("d%Y%m%d")
 
 
-def _round_collections(rnd: dict) -> list[Collection]:
-    prefix = f"{rnd['population']}-{_round_part(rnd)}"
+def _prefixed(country: str | None, cid: str, qualified: bool) -> str:
+    return f"{country.lower()}-{cid}" if qualified and country else cid
+
+
+def _round_collections(rnd: dict, qualified: bool = False) -> list[Collection]:
+    prefix = _prefixed(rnd["country"], f"{rnd['population']}-{_round_part(rnd)}", qualified)
+    c = rnd["country"]
     return [
-        Collection(f"{prefix}-locations", DATASETS["locations"], rnd),
-        *(Collection(f"{prefix}-adm{lvl}", DATASETS[f"figures-adm{lvl}"], rnd) for lvl in (1, 2, 3)),
+        Collection(f"{prefix}-locations", DATASETS["locations"], rnd, c, qualified),
+        *(Collection(f"{prefix}-adm{lvl}", DATASETS[f"figures-adm{lvl}"], rnd, c, qualified) for lvl in (1, 2, 3)),
     ]
 
 
-def all_collections(conn) -> list[Collection]:
-    out = [Collection(f"admin{lvl}", DATASETS[f"admin{lvl}"]) for lvl in range(4)]
-    out.append(Collection("sites", DATASETS["sites"]))
-    seen = set()
+def all_collections(conn, country: str | None = None) -> list[Collection]:
+    """Every collection, per loaded country (``country``: that one's only; NoCountryData, 404,
+    when it has no data). Ids carry the country's prefix when several countries are loaded."""
+    loaded = loaded_countries(conn)
+    qualified = len(loaded) > 1
+    if country is not None:
+        check_country(conn, country)
+    countries = [country] if country is not None else (loaded or [None])
     from service.fragility.datasets import rounds_with_runs
 
     fragility_rounds = rounds_with_runs(conn)
-    for rnd in sorted(list_rounds(conn), key=lambda r: (r["population"], -r["reporting_date"].toordinal())):
-        key = (rnd["population"], rnd["round_number"] if rnd["round_number"] is not None else rnd["reporting_date"])
-        if key not in seen:  # one country per deployment: the latest of a (population, round) pair
-            seen.add(key)
-            out += _round_collections(rnd)
-            if rnd["id"] in fragility_rounds:  # the stored fragility of the round (service.fragility)
-                out += [
-                    Collection(f"idp-{_round_part(rnd)}-fragility-adm{lvl}", DATASETS[f"fragility-adm{lvl}"], rnd)
-                    for lvl in (3, 2, 1)
-                ]
+    rounds = sorted(list_rounds(conn, country), key=lambda r: (r["population"], -r["reporting_date"].toordinal()))
+    out: list[Collection] = []
+    for c in countries:
+        out += [Collection(_prefixed(c, cid, qualified), DATASETS[cid], None, c, qualified) for cid in PLAIN_IDS]
+        seen = set()
+        for rnd in rounds:
+            if c is not None and rnd["country"] != c:
+                continue
+            number = rnd["round_number"] if rnd["round_number"] is not None else rnd["reporting_date"]
+            key = (rnd["population"], number)
+            if key not in seen:  # the latest of a (population, round) pair
+                seen.add(key)
+                out += _round_collections(rnd, qualified)
+                if rnd["id"] in fragility_rounds:  # the stored fragility of the round (service.fragility)
+                    frag = _prefixed(rnd["country"], f"idp-{_round_part(rnd)}-fragility", qualified)
+                    out += [
+                        Collection(f"{frag}-adm{lvl}", DATASETS[f"fragility-adm{lvl}"], rnd, c, qualified)
+                        for lvl in (3, 2, 1)
+                    ]
     return out
 
 
-def get_collection(conn, cid: str) -> Collection:
-    if cid in ("admin0", "admin1", "admin2", "admin3", "sites"):
-        return Collection(cid, DATASETS[cid])
-    m = ROUND_ID.fullmatch(cid)
+def _split_country(cid: str) -> tuple[str | None, str]:
+    """``irq-admin1`` -> ("IRQ", "admin1"); an id without a country prefix -> (None, id)."""
+    if cid in PLAIN_IDS or ROUND_ID.fullmatch(cid):
+        return None, cid
+    m = COUNTRY_PREFIX.fullmatch(cid)
+    if m and (m.group(2) in PLAIN_IDS or ROUND_ID.fullmatch(m.group(2))):
+        try:
+            return normalize_country(m.group(1)), m.group(2)
+        except ValueError:
+            pass
+    return None, cid
+
+
+def get_collection(conn, cid: str, country: str | None = None) -> Collection:
+    """The collection ``cid`` names (with a country prefix, or without: then ``country``, or
+    the one country that has it; SeveralCountries, 400, when several have)."""
+    prefix, base = _split_country(cid)
+    named = country is not None
+    if prefix is not None:
+        if country is not None and country != prefix:
+            raise ParamError("country", f"collection {cid!r} is of {prefix}, not {country}", prefix)
+        country = prefix
+    qualified = prefix is not None
+    if base in PLAIN_IDS:
+        return Collection(cid, DATASETS[base], None, geometry_country(conn, country), qualified, named)
+    m = ROUND_ID.fullmatch(base)
     rnd = None
     if m and m.group(2).startswith("d"):
         try:
@@ -140,19 +202,27 @@ def get_collection(conn, cid: str) -> Collection:
         except ValueError:
             day = None
         if day is not None:
-            rnd = find_round(conn, reporting_date=day, population=m.group(1))
+            which = figures_country(conn, country, m.group(1), reporting_date=day)
+            rnd = find_round(conn, reporting_date=day, population=m.group(1), country=which)
     elif m and int(m.group(2)[1:]) <= INT4_MAX:
-        rnd = find_round(conn, round_number=int(m.group(2)[1:]), population=m.group(1))
+        which = figures_country(conn, country, m.group(1), round_number=int(m.group(2)[1:]))
+        rnd = find_round(conn, round_number=int(m.group(2)[1:]), population=m.group(1), country=which)
     if m:
         if rnd is not None:
             kind = m.group(3)
             return Collection(
-                cid, DATASETS[kind if kind.startswith(("locations", "fragility")) else f"figures-{kind}"], rnd
+                cid,
+                DATASETS[kind if kind.startswith(("locations", "fragility")) else f"figures-{kind}"],
+                rnd,
+                rnd["country"],
+                qualified,
+                named,
             )
     raise not_found(
         f"no collection {cid!r}; see /ogc/collections (ids: admin0..admin3, sites, "
         "{idp|returnee}-r{round}-{locations|adm1|adm2|adm3}, idp-r{round}-fragility-adm{1|2|3}; "
-        "-dYYYYMMDD- instead of -r{round}- for a round without a DTM number)"
+        "-dYYYYMMDD- instead of -r{round}- for a round without a DTM number; a country's ISO3 prefix, "
+        "irq-admin1, where several countries are loaded)" + (f" in {country}" if country else "")
     )
 
 
@@ -268,10 +338,8 @@ def _property_filters(request: Request, ds: Dataset) -> tuple[tuple[str, str], .
 def _collection_doc(request: Request, conn, col: Collection, html: bool = False) -> dict:
     ds, sel = col.dataset, col.selection()
     path = f"/ogc/collections/{col.id}"
-    extent = CACHE.get(conn, ("extent", col.id, col.round["id"] if col.round else None), lambda: sel.extent(conn))
-    temporal = CACHE.get(
-        conn, ("temporal", col.id, col.round["id"] if col.round else None), lambda: sel.temporal_extent(conn)
-    )
+    extent = CACHE.get(conn, ("extent", *col.cache_key), lambda: sel.extent(conn))
+    temporal = CACHE.get(conn, ("temporal", *col.cache_key), lambda: sel.temporal_extent(conn))
     doc: dict = {
         "id": col.id,
         "title": col.title,
@@ -292,6 +360,7 @@ def _collection_doc(request: Request, conn, col: Collection, html: bool = False)
                         f"/exports/{ds.key}.{ext}",
                         round=col.round["round_number"] if col.round else None,
                         population=col.round["population"] if col.round else None,
+                        country=col.country if col.qualified or col.named else None,
                     ),
                     "rel": "enclosure",
                     "type": fmt.media_type,
@@ -314,6 +383,8 @@ def _collection_doc(request: Request, conn, col: Collection, html: bool = False)
     doc["geometryType"] = ds.geometry_type
     doc["properties"] = [{"name": f.name, "type": f.type, "description": f.description} for f in ds.fields]
     doc["filters"] = [{"name": f.name, "description": f.description} for f in ds.filters]
+    if col.qualified:
+        doc["country"] = col.country
     if col.round is not None:
         doc["round"] = {
             "round_number": col.round["round_number"],
@@ -382,9 +453,9 @@ def conformance(request: Request, f: FormatParam = None):
 
 
 @router.get("/collections", summary="Collections: admin levels, sites, and per round locations and figures per level")
-def collections(request: Request, conn: Conn, f: FormatParam = None):
+def collections(request: Request, conn: Conn, country: CountryParam, f: FormatParam = None):
     html = wants_html(request, f)
-    cols = [_collection_doc(request, conn, c, html) for c in all_collections(conn)]
+    cols = [_collection_doc(request, conn, c, html) for c in all_collections(conn, country)]
     data = {
         "links": _self_links(request, "/ogc/collections", JSON, "Collections", html),
         "crs": [CRS84],
@@ -396,9 +467,9 @@ def collections(request: Request, conn: Conn, f: FormatParam = None):
 
 
 @router.get("/collections/{collection_id}", summary="One collection")
-def collection(request: Request, conn: Conn, collection_id: CollectionId, f: FormatParam = None):
+def collection(request: Request, conn: Conn, collection_id: CollectionId, country: CountryParam, f: FormatParam = None):
     html = wants_html(request, f)
-    doc = _collection_doc(request, conn, get_collection(conn, collection_id), html)
+    doc = _collection_doc(request, conn, get_collection(conn, collection_id, country), html)
     if html:
         return _html("ogc_page.html", request, doc["title"], doc, kind="collection")
     return _json(doc)
@@ -414,6 +485,7 @@ def items(
     request: Request,
     conn: Conn,
     collection_id: CollectionId,
+    country: CountryParam,
     bbox: Annotated[str | None, Query(description="minLon,minLat,maxLon,maxLat (CRS84)")] = None,
     datetime: Annotated[
         str | None, Query(description="A date (2021-02-28), date-time or interval (2021-01-01/.., ../2021-03-01)")
@@ -433,8 +505,9 @@ def items(
     f: FormatParam = None,
 ):
     """Other query parameters are property filters (see the collection's ``filters``), e.g. ``?pcode=IQG07Q02``,
-    ``?adm1=IQG07``; P-codes in any form (IRQ-G07, iqg07)."""
-    col = get_collection(conn, collection_id)
+    ``?adm1=IQG07``; P-codes in any form (IRQ-G07, iqg07). ``?country=`` names the country of a
+    collection id without a country prefix (needed only when several countries have it)."""
+    col = get_collection(conn, collection_id, country)
     _check_crs(crs, "crs")
     _check_crs(bbox_crs, "bbox-crs")
     sel = col.selection(
@@ -443,7 +516,7 @@ def items(
     requested = DEFAULT_LIMIT if limit is None else limit
     effective = min(requested, MAX_LIMIT)
     clamped = requested > MAX_LIMIT
-    cache_key = ("count", col.id, col.round["id"] if col.round else None, sel.bbox, sel.dates, sel.filters)
+    cache_key = ("count", *col.cache_key, sel.bbox, sel.dates, sel.filters)
     matched = CACHE.get(conn, cache_key, lambda: sel.count(conn))
     path = f"/ogc/collections/{col.id}/items"
     keep = [(k, v) for k, v in request.query_params.multi_items() if k not in ("limit", "offset", "f")]
@@ -549,10 +622,11 @@ def item(
     feature_id: Annotated[
         str, Path(description="Feature id: P-code for admin units and figures, number for locations, site ID for sites")
     ],
+    country: CountryParam,
     crs: Annotated[str | None, Query(description=f"Only {CRS84}")] = None,
     f: FormatParam = None,
 ):
-    col = get_collection(conn, collection_id)
+    col = get_collection(conn, collection_id, country)
     _check_crs(crs, "crs")
     fid: object = feature_id
     if col.dataset.id_type == "int":

@@ -15,7 +15,8 @@ from fastapi import APIRouter, Path, Query, Request
 from sqlalchemy import text
 
 from service.api.common import Conn, FormatParam, JSONResponse, not_found, render
-from service.api.params import Round, round_filter
+from service.api.params import Country, Round, round_filter
+from service.core.countries import figures_country
 from service.core.rounds import find_round, round_ref
 from styles.classify import get_indicator
 from styles.maplibre import PUBLISHED_MAPS, build_style
@@ -52,20 +53,25 @@ def _country_of(conn, rnd: dict) -> dict:
 
 
 @router.get("/styles", summary="The published maps and their MapLibre style URLs")
-def list_styles(request: Request, conn: Conn, f: FormatParam = None):
+def list_styles(request: Request, conn: Conn, country: Country, f: FormatParam = None):
     base = _base_url(request)
-    rounds = {key: round_numbers(conn, *key) for key in {(m.population, m.country) for m in PUBLISHED_MAPS.values()}}
+    suffix = f"?country={country}" if country else ""
+    rounds: dict[tuple, list[int]] = {}
     maps = []
     for m in PUBLISHED_MAPS.values():
         ind = get_indicator(m.indicator)
-        available = rounds[(m.population, m.country)]
+        # the map's country: ?country=, else the one country with figures of the population (400 when several)
+        key = (m.population, figures_country(conn, country or m.country, m.population))
+        if key not in rounds:
+            rounds[key] = round_numbers(conn, *key)
+        available = rounds[key]
         maps.append(
             {
                 **m.to_dict(),
                 "indicator_label": ind.label,
                 "rounds": available,
                 "latest_round": available[-1] if available else None,
-                "style_url": f"{base}/styles/{m.name}.json",
+                "style_url": f"{base}/styles/{m.name}.json{suffix}",
             }
         )
     data = {"count": len(maps), "maps": maps}
@@ -95,11 +101,11 @@ def get_style(
     conn: Conn,
     name: Annotated[str, Path(description="A published map, e.g. idp-by-district (see /styles)")],
     rnd_ref: Round,
+    country: Country,
     labels: Annotated[
         bool | None,
         Query(description="Label layer with English names (default: when this server serves glyphs under /fonts)"),
     ] = None,
-    country: Annotated[str | None, Query(description="ISO3 code (default: the country of the latest round)")] = None,
     f: FormatParam = None,
 ):
     m = PUBLISHED_MAPS.get(name)
@@ -109,7 +115,9 @@ def get_style(
             {"status": 404, "detail": f"no published map {name!r}; published maps: {', '.join(names)}", "names": names},
             status_code=404,
         )
-    country = country.upper() if country else m.country
+    named = country or m.country
+    # omitted: the one country with figures of the map's population (400 listing them when several)
+    country = figures_country(conn, named, m.population, rnd_ref.number, rnd_ref.date)
     which = round_filter(conn, rnd_ref, m.population, country)
     round_number = which["round_number"]
     rnd = find_round(conn, **which, population=m.population, country=country)
@@ -139,6 +147,7 @@ def get_style(
         level=m.level,
         legend=legend,
         labels=_serves_glyphs(request) if labels is None else labels,
+        tile_country=named,
         **_country_of(conn, rnd),
     )
     return render(

@@ -22,9 +22,11 @@ from service.api.common import FormatParam, bad_request, render
 from service.api.httpcache import entry_response, get_service, make_entry, raw_response
 from service.api.params import (
     INDICATORS,
+    Country,
     Layers,
     Round,
     RoundRef,
+    parse_country,
     parse_indicator,
     parse_population,
     parse_round,
@@ -57,7 +59,7 @@ IndicatorParam = Annotated[
 def dated(service: TileService, query: TileQuery, ref: RoundRef) -> TileQuery:
     """``query`` naming the round ``ref`` names (a date is looked up: NotFound without a round)."""
     with service.engine.connect() as conn:
-        return dataclasses.replace(query, **round_filter(conn, ref, query.population))
+        return dataclasses.replace(query, **round_filter(conn, ref, query.population, query.country))
 
 
 def _layers(spec: str) -> list[Layer]:
@@ -78,13 +80,15 @@ def _int_param(name: str, value: str, minimum: int = 0) -> int:
 
 
 def tile_query(params) -> tuple[TileQuery, RoundRef]:
-    """``?round=&population=&indicator=`` -> (TileQuery, what ``round`` names); 400 on a bad
-    value (service.api.params). A round named by its date has no number in the query yet:
-    ``TileService.dated`` looks it up."""
+    """``?round=&population=&indicator=&country=`` -> (TileQuery, what ``round`` names); 400 on a
+    bad value (service.api.params). A round named by its date has no number in the query yet:
+    ``TileService.dated`` looks it up. Which country an omitted ``country`` means is decided
+    with the context (tiles.mvt.tile_country: 400 when several countries have figures)."""
     population = parse_population(params.get("population"))
     indicator = parse_indicator(params.get("indicator"))
     ref = parse_round(params.get("round"))
-    return TileQuery(population=population, round_number=ref.number, indicator=indicator), ref
+    country = parse_country(params.get("country"))
+    return TileQuery(population=population, round_number=ref.number, indicator=indicator, country=country), ref
 
 
 def _tile_coordinates(path_params: dict) -> tuple[int, int, int]:
@@ -156,6 +160,14 @@ OPENAPI_PARAMETERS = [
         {"type": "string", "enum": list(INDICATORS), "default": "individuals"},
         "The admin layers' value and class",
     ),
+    _param(
+        "country",
+        "query",
+        {"type": "string"},
+        "ISO 3166 alpha-3 (IRQ) or P-code prefix (IQ): the country whose units, figures and sites the tile holds; "
+        "needed only when several countries have figures of the population (or, with no round, boundaries): "
+        "omitted then, the answer is a 400 listing them",
+    ),
 ]
 
 
@@ -167,8 +179,8 @@ OPENAPI_PARAMETERS = [
         200: {"content": {MVT_MEDIA_TYPE: {}}, "description": "the tile (gzip when accepted)"},
         204: {"description": "no feature in this tile"},
         304: {"description": "unchanged (If-None-Match)"},
-        400: {"description": "bad tile coordinates or parameter"},
-        404: {"description": "unknown layer or round"},
+        400: {"description": "bad tile coordinates or parameter; country omitted while several countries have figures"},
+        404: {"description": "unknown layer or round, or a country without data"},
     },
     openapi_extra={"parameters": OPENAPI_PARAMETERS},
 )
@@ -186,7 +198,7 @@ def tilejson(service: TileService, chosen: list[Layer], query: TileQuery, tiles_
     with service.snapshot() as conn:
         version = data_version(conn)
         ctx = service.resolver.context(conn, version, query, chosen)
-        bounds = service.resolver.cached(version, ("bounds",), lambda: set_bounds(conn, ctx.set_ids))
+        bounds = service.resolver.cached(version, ("bounds", ctx.country), lambda: set_bounds(conn, ctx.set_ids))
         conn.rollback()
     legends = {
         layer.id: ctx.legends[layer.level].to_dict()
@@ -219,6 +231,7 @@ def tilejson(service: TileService, chosen: list[Layer], query: TileQuery, tiles_
             "data_version": version,
             "population": query.population,
             "indicator": query.indicator,
+            "country": ctx.country,
             "round": None
             if rnd is None
             else {
@@ -238,12 +251,15 @@ def tiles_json(
     request: Request,
     chosen: Layers,
     rnd_ref: Round,
+    country: Country,
     population: PopulationParam = Population.idp,
     indicator: IndicatorParam = IndicatorName.individuals,
     f: FormatParam = None,
 ):
     service = get_service(request.app)
-    query = TileQuery(population=population.value, round_number=rnd_ref.number, indicator=indicator.value)
+    query = TileQuery(
+        population=population.value, round_number=rnd_ref.number, indicator=indicator.value, country=country
+    )
     if rnd_ref.date is not None:  # the tile URLs name the round by its number
         query = dated(service, query, rnd_ref)
     base = str(request.base_url).rstrip("/")

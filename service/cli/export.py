@@ -1,4 +1,4 @@
-"""``dtm-atlas export DATASET --format EXT [--round N --population idp] [-o OUT]``."""
+"""``dtm-atlas export DATASET --format EXT [--round N --population idp --country IRQ] [-o OUT]``."""
 
 from __future__ import annotations
 
@@ -50,6 +50,13 @@ def export(
         Optional[int], typer.Option("--round", help="DTM round number (default: the latest)")
     ] = None,
     population: Annotated[Optional[str], typer.Option(help="idp or returnee (default idp)")] = None,
+    country: Annotated[
+        Optional[str],
+        typer.Option(
+            help="ISO3 (IRQ) or P-code prefix (IQ): the round's country, or the admin units' / sites'; "
+            "needed only when several countries have figures (or boundaries)"
+        ),
+    ] = None,
     output: Annotated[
         Optional[Path],
         typer.Option(
@@ -68,6 +75,14 @@ def export(
         fail("--format is required (shp, gpkg, kml, geojson, fgb, csv, xlsx)", 2)
     if population is not None and population not in POPULATIONS:
         fail(f"--population must be idp or returnee, not {population!r}", 2)
+    if country is not None:
+        from boundaries.pcode import normalize_country
+
+        try:
+            country = normalize_country(country)
+        except ValueError:
+            fail(f"--country {country!r} is not a country code (IRQ, or its P-code prefix IQ)", 2)
+    from service.core.countries import NoCountryData, SeveralCountries
     from service.publish.exports import ExportError, export_to
 
     engine = open_engine()
@@ -82,7 +97,12 @@ def export(
                 round_number=round_number,
                 population=population,
                 zipped=zipped,
+                country=country,
             )
     except ExportError as exc:
         fail(exc.message, 2 if exc.status == 404 else 1)
+    except NoCountryData as exc:
+        fail(exc.detail, 2)
+    except SeveralCountries as exc:
+        fail(exc.detail.replace("country: ", "--country: ", 1), 2)
     console.print(f"{path} ({path.stat().st_size:,} bytes) in {time.perf_counter() - t0:.1f} s", highlight=False)

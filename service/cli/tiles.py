@@ -24,6 +24,10 @@ def export(
     indicator: Annotated[
         str, typer.Option(help="Value and class of the admin layers: individuals, families, change, change_12m, share")
     ] = "individuals",
+    country: Annotated[
+        Optional[str],
+        typer.Option(help="ISO3 (IRQ) or P-code prefix (IQ); needed only when several countries are loaded"),
+    ] = None,
     layers: Annotated[
         Optional[str],
         typer.Option(help="Comma-separated layers (default: all): governorates,districts,subdistricts,locations,sites"),
@@ -43,6 +47,8 @@ def export(
         TimeRemainingColumn,
     )
 
+    from boundaries.pcode import normalize_country
+    from service.core.countries import NoCountryData, SeveralCountries
     from tiles.layers import LayerError, parse_layers
     from tiles.mvt import RoundNotFound
     from tiles.pmtiles_export import ExportError, export_tiles, format_of
@@ -58,6 +64,11 @@ def export(
         fail(f"indicator must be one of {', '.join(INDICATORS)}, not {indicator!r}", 2)
     if min_zoom > max_zoom:
         fail(f"--min-zoom {min_zoom} is above --max-zoom {max_zoom}", 2)
+    if country is not None:
+        try:
+            country = normalize_country(country)
+        except ValueError:
+            fail(f"--country {country!r} is not a country code (IRQ, or its P-code prefix IQ)", 2)
     engine = open_engine()
     with Progress(
         TextColumn("[bold]{task.description}"),
@@ -77,14 +88,17 @@ def export(
                 round_number=round_number,
                 population=population,
                 indicator=indicator,
+                country=country,
                 layers=chosen,
                 min_zoom=min_zoom,
                 max_zoom=max_zoom,
                 on_plan=lambda total: progress.update(task, total=total),
                 progress=lambda done, total: progress.update(task, completed=done),
             )
-        except (ExportError, RoundNotFound) as exc:
+        except (ExportError, RoundNotFound, NoCountryData) as exc:
             fail(str(exc))
+        except SeveralCountries as exc:
+            fail(exc.detail.replace("country: ", "--country: ", 1), 2)
     rnd = result.round
     what = f"{rnd['population']} round {rnd['round_number']} ({rnd['reporting_date']})" if rnd else "boundaries only"
     console.print(

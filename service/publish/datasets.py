@@ -84,6 +84,7 @@ class Dataset:
     temporal_sql: str | None = None
     bucket_sql: str | None = None  # rows without a polygon (the UNASSIGNED bucket)
     level: int | None = None
+    country_sql: str | None = None  # the row's country (datasets not of a round: Selection.country)
 
     def field(self, name: str) -> Field:
         for f in self.fields:
@@ -233,6 +234,7 @@ def _admin(level: int) -> Dataset:
         fields=tuple(fields),
         filters=tuple(filters),
         temporal_sql="u.valid_on",
+        country_sql="u.country",
     )
 
 
@@ -499,6 +501,7 @@ SITES = Dataset(
         Filter("country", "s.country = :v", "country", "ISO3 country code"),
         *_adm_filters("s"),
     ),
+    country_sql="s.country",
 )
 
 DATASETS: dict[str, Dataset] = {
@@ -533,7 +536,8 @@ class Selection:
     """Rows of a dataset: a round (for per-round datasets) and optional bbox / dates / property filters.
 
     ``spatial=True`` (maps, spatial file formats, OGC) leaves the UNASSIGNED bucket out;
-    ``spatial=False`` (CSV, XLSX) keeps it.
+    ``spatial=False`` (CSV, XLSX) keeps it. ``country`` (ISO3) keeps the rows of one country in
+    datasets not of a round (admin units, sites); a round is of one country already.
     """
 
     dataset: Dataset
@@ -543,6 +547,7 @@ class Selection:
     dates: tuple[dt.date | None, dt.date | None] | None = None  # inclusive; None = open end
     filters: tuple[tuple[str, str], ...] = ()
     fid: Any = None
+    country: str | None = None
 
     def __post_init__(self):
         if self.dataset.per_round and self.round is None:
@@ -559,6 +564,9 @@ class Selection:
             params["round_id"] = self.round["id"]
         if self.spatial and ds.bucket_sql:
             conds.append(f"NOT ({ds.bucket_sql})")
+        if self.country is not None and ds.country_sql is not None:
+            conds.append(f"{ds.country_sql} = :country")
+            params["country"] = self.country
         if self.bbox is not None:
             conds.append(f"ST_Intersects({ds.geom_sql}, ST_MakeEnvelope(:bx0, :by0, :bx1, :by1, 4326))")
             params.update(bx0=self.bbox[0], by0=self.bbox[1], bx1=self.bbox[2], by1=self.bbox[3])
@@ -685,14 +693,15 @@ def bucket_totals(conn: Connection, round_id: int, level: int) -> dict | None:
     return dict(row) if row else None
 
 
-def boundary_info(conn: Connection, boundary_set_id: int | None = None) -> list[dict]:
-    """Source and validity of the boundary set(s): a round's, or the current ones."""
+def boundary_info(conn: Connection, boundary_set_id: int | None = None, country: str | None = None) -> list[dict]:
+    """Source and validity of the boundary set(s): a round's, or the current ones (of ``country``)."""
     rows = conn.execute(
         text(
             "SELECT id, country, source, valid_on FROM boundary_set "
-            "WHERE (CAST(:s AS int) IS NULL AND is_current) OR id = :s ORDER BY country"
+            "WHERE (CAST(:s AS int) IS NULL AND is_current AND (CAST(:c AS text) IS NULL OR country = :c)) "
+            "OR id = :s ORDER BY country"
         ),
-        {"s": boundary_set_id},
+        {"s": boundary_set_id, "c": country},
     ).mappings()
     return [dict(r) for r in rows]
 
@@ -706,6 +715,8 @@ def sites_date(conn: Connection) -> dt.date | None:
 def main_country(conn: Connection, sel: Selection) -> str:
     if sel.round is not None:
         return sel.round["country"]
+    if sel.country is not None:
+        return sel.country
     countries = conn.execute(text("SELECT country FROM boundary_set WHERE is_current ORDER BY country")).scalars().all()
     return countries[0] if len(countries) == 1 else ("mul" if countries else "xxx")
 

@@ -36,6 +36,7 @@ import numpy as np
 import orjson
 from sqlalchemy import Connection, Engine
 
+from service.core.countries import figures_country, geometry_country
 from service.core.rounds import find_round
 from service.publish import naming
 from service.publish.datasets import (
@@ -166,8 +167,13 @@ def prepare(
     population: str | None = None,
     zipped: bool = False,
     reporting_date=None,
+    country: str | None = None,
 ) -> ExportJob:
-    """Validate and describe an export; ExportError(404) for an unknown dataset, format or round."""
+    """Validate and describe an export; ExportError(404) for an unknown dataset, format or round.
+
+    ``country`` (ISO3): the country of the round, or of the admin units / sites; omitted, the one
+    country with figures of the population (per-round datasets) or with boundaries (the others);
+    SeveralCountries (400) when several have, NoCountryData (404) for a country without data."""
     ds = DATASETS.get(dataset_key)
     if ds is None:
         raise ExportError(404, f"unknown dataset {dataset_key!r}; valid datasets: {valid_datasets()}")
@@ -176,7 +182,10 @@ def prepare(
         raise ExportError(404, f"unknown format {ext!r}; valid formats: {valid_formats()}")
     rnd = None
     if ds.per_round:
-        rnd = find_round(conn, round_number=round_number, population=population, reporting_date=reporting_date)
+        country = figures_country(conn, country, population, round_number, reporting_date)
+        rnd = find_round(
+            conn, round_number=round_number, population=population, reporting_date=reporting_date, country=country
+        )
         if rnd is None:
             which = (
                 f"the round of {reporting_date}"
@@ -185,8 +194,11 @@ def prepare(
                 if round_number is not None
                 else "any round"
             )
-            raise ExportError(404, f"no {population or 'idp'} data for {which}; see /rounds for what is loaded")
-    sel = Selection(ds, round=rnd, spatial=fmt.spatial)
+            where = f" in {country}" if country else ""
+            raise ExportError(404, f"no {population or 'idp'} data for {which}{where}; see /rounds for what is loaded")
+    else:
+        country = geometry_country(conn, country)
+    sel = Selection(ds, round=rnd, spatial=fmt.spatial, country=None if ds.per_round else country)
     zipped = zipped or ext == "shp"
     country = main_country(conn, sel)
     if rnd is not None:
@@ -198,7 +210,7 @@ def prepare(
             date=rnd["reporting_date"],
         )
     elif ds.kind == "admin":
-        sets = boundary_info(conn)
+        sets = boundary_info(conn, country=sel.country)
         base = naming.base_name(ds.key, country=country, date=max((s["valid_on"] for s in sets), default=None))
     else:
         base = naming.base_name(ds.key, country=country, date=sites_date(conn))
@@ -250,7 +262,7 @@ def describe(conn: Connection, sel: Selection) -> dict:
         if ds.kind == "figures":
             b = bucket_totals(conn, rnd["id"], ds.level)
             meta["unassigned"] = b
-    sets = boundary_info(conn, rnd["boundary_set_id"] if rnd else None)
+    sets = boundary_info(conn, rnd["boundary_set_id"] if rnd else None, sel.country)
     meta["boundaries"] = [
         {"country": s["country"], "source": s["source"], "valid_on": s["valid_on"].isoformat()} for s in sets
     ]
@@ -662,10 +674,13 @@ def export_to(
     round_number: int | None = None,
     population: str | None = None,
     zipped: bool = False,
+    country: str | None = None,
 ) -> tuple[Path, ExportJob]:
     """The CLI's entry: write an export to ``output`` (a file, or a folder for the conventional name)."""
     with engine.connect() as conn:
-        job = prepare(conn, dataset_key, ext, round_number=round_number, population=population, zipped=zipped)
+        job = prepare(
+            conn, dataset_key, ext, round_number=round_number, population=population, zipped=zipped, country=country
+        )
     if output is None:
         output = Path.cwd()
     output = Path(output)

@@ -1,0 +1,119 @@
+"""Which country a read means when it names none: the one rule of every endpoint and export.
+
+* A country named (``?country=IRQ``, ``--country IRQ``): that country; one without any data
+  (no current boundaries, no round) is ``NoCountryData`` (HTTP 404).
+* None named and one country has what the read serves (figures of the population asked, or,
+  for geometry-only reads, current boundaries): that country, as in a one-country deployment.
+* None named and several have it: ``SeveralCountries`` (HTTP 400) naming the parameter and
+  listing the countries.
+
+In the base layer because the tiles (``tiles/``), the exports (``service.publish``) and the
+API (``service.api.params``) all apply it. Reads of ``round`` and ``boundary_set`` only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from sqlalchemy import Connection, text
+
+
+class SeveralCountries(ValueError):
+    """The country is omitted and several countries have what was asked (HTTP 400)."""
+
+    status = 400
+
+    def __init__(self, countries: Sequence[str], what: str, param: str = "country"):
+        self.param = param
+        self.countries = list(countries)
+        listed = ", ".join(self.countries)
+        self.detail = f"{param}: several countries have {what}: {listed}; name one; accepted: one of {listed}"
+        super().__init__(self.detail)
+
+
+class NoCountryData(LookupError):
+    """A country was named that has no boundaries nor figures (HTTP 404)."""
+
+    status = 404
+
+    def __init__(self, country: str, loaded: Sequence[str], what: str = "boundaries or figures"):
+        self.country = country
+        self.detail = f"no {what} for country {country}; countries loaded: {', '.join(loaded) or 'none'}"
+        super().__init__(self.detail)
+
+
+def round_countries(
+    conn: Connection,
+    population: str | None = None,
+    round_number: int | None = None,
+    reporting_date: dt.date | None = None,
+) -> list[str]:
+    """The countries with a round of ``population`` (any, when None), of that number / date when given."""
+    return list(
+        conn.execute(
+            text(
+                "SELECT DISTINCT country FROM round WHERE (CAST(:p AS text) IS NULL OR population = :p) "
+                "AND (CAST(:n AS int) IS NULL OR round_number = :n) "
+                "AND (CAST(:d AS date) IS NULL OR reporting_date = :d) ORDER BY 1"
+            ),
+            {"p": population, "n": round_number, "d": reporting_date},
+        ).scalars()
+    )
+
+
+def boundary_countries(conn: Connection) -> list[str]:
+    """The countries with a current boundary set, sorted."""
+    return list(conn.execute(text("SELECT DISTINCT country FROM boundary_set WHERE is_current ORDER BY 1")).scalars())
+
+
+def loaded_countries(conn: Connection) -> list[str]:
+    """The countries with current boundaries or a round, sorted."""
+    return sorted(set(boundary_countries(conn)) | set(round_countries(conn)))
+
+
+def check_country(conn: Connection, country: str) -> str:
+    """``country`` when it has current boundaries or a round; NoCountryData otherwise."""
+    loaded = loaded_countries(conn)
+    if country not in loaded:
+        raise NoCountryData(country, loaded)
+    return country
+
+
+def _round_label(population: str, round_number: int | None, reporting_date: dt.date | None) -> str:
+    if reporting_date is not None:
+        return f"{population} figures for the round of {reporting_date.isoformat()}"
+    if round_number is not None:
+        return f"{population} figures for round {round_number}"
+    return f"{population} figures"
+
+
+def figures_country(
+    conn: Connection,
+    country: str | None,
+    population: str | None = None,
+    round_number: int | None = None,
+    reporting_date: dt.date | None = None,
+) -> str | None:
+    """The country a read of a round's figures means: ``country`` itself, else the one country
+    with rounds of ``population`` (default idp; of that number or date when given); None when
+    no country has such a round (the caller says which round is missing)."""
+    if country is not None:
+        return country
+    population = population or "idp"
+    countries = round_countries(conn, population, round_number, reporting_date)
+    if len(countries) > 1:
+        raise SeveralCountries(countries, _round_label(population, round_number, reporting_date))
+    return countries[0] if countries else None
+
+
+def geometry_country(conn: Connection, country: str | None) -> str | None:
+    """The country a geometry-only read (boundaries, admin units, sites) means: ``country``
+    itself (NoCountryData without data), else the one country with current boundaries, None
+    when no country has any; SeveralCountries when several have."""
+    if country is not None:
+        return check_country(conn, country)
+    countries = boundary_countries(conn)
+    if len(countries) > 1:
+        raise SeveralCountries(countries, "boundaries")
+    return countries[0] if countries else None
