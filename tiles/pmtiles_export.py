@@ -16,12 +16,12 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from service.core.countries import attribution
 from service.core.importlog import data_version
 from tiles.layers import LAYERS, Layer
 from tiles.mvt import Resolver, TileQuery, render_tile, set_bounds, tiles_in
 
 FORMATS = {".pmtiles": "pmtiles", ".mbtiles": "mbtiles"}
-ATTRIBUTION = "Boundaries: OCHA COD-AB (CSO Iraq); figures: IOM DTM"
 
 
 class ExportError(ValueError):
@@ -57,12 +57,12 @@ def plan(bounds: Sequence[float], layers: Sequence[Layer], min_zoom: int, max_zo
     return out
 
 
-def _metadata(layers: Sequence[Layer], ctx, bounds, min_zoom: int, max_zoom: int, version: int) -> dict:
+def _metadata(layers: Sequence[Layer], ctx, bounds, min_zoom: int, max_zoom: int, version: int, credit: str) -> dict:
     rnd = ctx.round
     return {
         "name": "DTM Atlas: " + ", ".join(layer.id for layer in layers),
         "description": "; ".join(layer.description for layer in layers),
-        "attribution": ATTRIBUTION,
+        "attribution": credit,
         "type": "overlay",
         "format": "pbf",
         "vector_layers": [
@@ -125,7 +125,8 @@ def export_tiles(
         if on_plan:
             on_plan(len(todo))
         result = ExportResult(out, fmt, version, ctx.round)
-        result.metadata = _metadata(chosen, ctx, bounds, min_zoom, max_zoom, version)
+        credit = attribution(conn, [ctx.country] if ctx.country else None)
+        result.metadata = _metadata(chosen, ctx, bounds, min_zoom, max_zoom, version, credit)
 
         def tiles():
             for i, (z, x, y) in enumerate(todo):

@@ -16,9 +16,11 @@ from fastapi.responses import Response
 from boundaries.pcode import country_of_pcode, to_dtm_pcode
 from service.api.common import Conn, FormatParam, not_found, render, wants_html
 from service.api.params import (
+    ALL_COUNTRIES,
     INT4_MAX,
     BBox,
     Country,
+    CountryOrAll,
     Indicator,
     Limit,
     Offset,
@@ -34,6 +36,7 @@ from service.api.params import (
     resolve_round as _resolve_round,
 )
 from service.auth import Editor
+from service.core.countries import SeveralCountries, check_country, round_countries
 from service.core.rounds import get_round, list_rounds
 from service.figures import quality, read
 from styles.classify import INDICATORS, get_indicator, legend_for
@@ -65,8 +68,17 @@ def _round_or_404(conn, round_id: int) -> dict:
 
 
 @router.get("/rounds", summary="Rounds loaded, with national totals")
-def rounds(request: Request, conn: Conn, country: Country, population: Population = None, f: FormatParam = None):
-    data = [_jsonable(r) for r in list_rounds(conn, country, population)]
+def rounds(request: Request, conn: Conn, country: CountryOrAll, population: Population = None, f: FormatParam = None):
+    """The rounds of one country (``country=``, or the only one with rounds), or of every
+    country (``country=all``); with several countries and none named, a 400 lists them."""
+    if country is None:
+        countries = round_countries(conn, population)
+        if len(countries) > 1:
+            what = f"{population or 'idp or returnee'} rounds (country=all lists every country's)"
+            raise SeveralCountries(countries, what)
+    elif country != ALL_COUNTRIES:
+        check_country(conn, country)
+    data = [_jsonable(r) for r in list_rounds(conn, None if country == ALL_COUNTRIES else country, population)]
     return render(request, f, data, title="Rounds", link_fields={"id": "/rounds/{}"})
 
 

@@ -57,7 +57,7 @@ from service.publish.datasets import (
     bucket_totals,
     round_label,
 )
-from service.publish.exports import CREDIT, DISCLAIMER, FORMATS, LICENCE
+from service.publish.exports import CREDIT, DISCLAIMER, FORMATS, licence
 
 router = APIRouter(prefix="/ogc", tags=["OGC API - Features"])
 
@@ -400,7 +400,7 @@ def _collection_doc(request: Request, conn, col: Collection, html: bool = False)
             "is not an item; the CSV and XLSX exports carry it as the row pcode = UNASSIGNED."
         )
     doc["attribution"] = CREDIT
-    doc["license"] = LICENCE
+    doc["license"] = CACHE.get(conn, ("licence", col.country), lambda: licence(conn, [col.country]))
     doc["disclaimer"] = DISCLAIMER
     return doc
 
@@ -411,7 +411,7 @@ def landing(request: Request, f: FormatParam = None):
     html = wants_html(request, f)
     data = {
         "title": "DTM Atlas: OGC API - Features",
-        "description": "IOM DTM displacement figures (Iraq) per admin unit and round, locations, sites and admin "
+        "description": "IOM DTM displacement figures per admin unit and round, locations, sites and admin "
         "boundaries, for QGIS, ArcGIS and GDAL. " + DISCLAIMER,
         "attribution": CREDIT,
         "links": [

@@ -98,6 +98,26 @@ def country_param(
 
 Country = Annotated[str | None, Depends(country_param)]
 
+#: ``country=all`` on lists that name each row's country (``/rounds``): every country's rows.
+ALL_COUNTRIES = "all"
+
+
+def country_or_all_param(
+    country: Annotated[
+        str | None,
+        Query(
+            description="ISO 3166 alpha-3 (IRQ) or P-code prefix (IQ), or 'all' for every country's; needed "
+            "only when several countries are loaded"
+        ),
+    ] = None,
+) -> str | None:
+    if country is not None and country.strip().lower() == ALL_COUNTRIES:
+        return ALL_COUNTRIES
+    return parse_country(country)
+
+
+CountryOrAll = Annotated[str | None, Depends(country_or_all_param)]
+
 
 def several_countries(param: str, countries: list[str], what: str) -> ParamError:
     return ParamError(

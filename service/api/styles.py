@@ -40,7 +40,7 @@ def _base_url(request: Request) -> str:
 
 def _country_of(conn, rnd: dict) -> dict:
     """The style's country, its name, the bounds and source of the round's boundary set (from the data)."""
-    from service.api.webmap import SOURCE_NAMES, country_names
+    from service.core.countries import SOURCE_NAMES, country_names
     from tiles.mvt import set_bounds
 
     source = conn.execute(text("SELECT source FROM boundary_set WHERE id = :s"), {"s": rnd["boundary_set_id"]}).scalar()

@@ -36,6 +36,7 @@ from service.api.params import (
     Indicator as IndicatorName,
 )
 from service.core.constants import POPULATIONS
+from service.core.countries import attribution
 from service.core.importlog import data_version
 from tiles.cache import NoCache
 from tiles.layers import LAYERS, MAX_REQUEST_ZOOM, Layer, parse_layers
@@ -199,6 +200,9 @@ def tilejson(service: TileService, chosen: list[Layer], query: TileQuery, tiles_
         version = data_version(conn)
         ctx = service.resolver.context(conn, version, query, chosen)
         bounds = service.resolver.cached(version, ("bounds", ctx.country), lambda: set_bounds(conn, ctx.set_ids))
+        credit = service.resolver.cached(
+            version, ("attribution", ctx.country), lambda: attribution(conn, [ctx.country] if ctx.country else None)
+        )
         conn.rollback()
     legends = {
         layer.id: ctx.legends[layer.level].to_dict()
@@ -213,7 +217,7 @@ def tilejson(service: TileService, chosen: list[Layer], query: TileQuery, tiles_
         "tilejson": "3.0.0",
         "name": "DTM Atlas: " + ", ".join(layer.id for layer in chosen),
         "description": "; ".join(layer.description for layer in chosen),
-        "attribution": "Boundaries: OCHA COD-AB (CSO Iraq); figures: IOM DTM",
+        "attribution": credit,
         "scheme": "xyz",
         "tiles": [tiles_url],
         "minzoom": minzoom,

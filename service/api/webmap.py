@@ -18,13 +18,10 @@
 
 from __future__ import annotations
 
-import gettext
 import json
 import re
-from functools import lru_cache
 from typing import Annotated
 
-import pycountry
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import text
@@ -34,6 +31,7 @@ from service.api.httpcache import cached, get_service
 from service.api.params import parse_round
 from service.api.tiles import IndicatorName, Population
 from service.api.web import IMMUTABLE, REVALIDATE, WEB_DIR, asset_response, load_asset
+from service.core.countries import SOURCE_NAMES, country_names
 from service.core.rounds import find_round
 from styles.queries import classification_for
 from tiles import geometry
@@ -48,27 +46,9 @@ RTL_FILE = "mapbox-gl-rtl-text.js"
 MVT_MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
 _RANGE = re.compile(r"(\d+)-(\d+)")
 _LEVEL_OF_LAYER = {layer_id: level for level, layer_id in ADMIN_LAYER_OF_LEVEL.items()}
-SOURCE_NAMES = {"COD-AB": "OCHA COD-AB", "geoBoundaries": "geoBoundaries", "custom": "own boundaries"}
 
 
 # -------------------------------------------------------------------------------- countries
-@lru_cache(maxsize=None)
-def _arabic():
-    try:
-        return gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=["ar"])
-    except OSError:
-        return gettext.NullTranslations()
-
-
-def country_names(iso3: str) -> tuple[str, str]:
-    """(English, Arabic) name of a country (ISO 3166 through pycountry)."""
-    c = pycountry.countries.get(alpha_3=iso3)
-    if c is None:
-        return iso3, iso3
-    en = getattr(c, "common_name", None) or c.name
-    return en, _arabic().gettext(c.name)
-
-
 def countries(conn) -> list[dict]:
     rows = conn.execute(
         text(

@@ -14,9 +14,57 @@ API (``service.api.params``) all apply it. Reads of ``round`` and ``boundary_set
 from __future__ import annotations
 
 import datetime as dt
+import gettext
 from collections.abc import Sequence
+from functools import lru_cache
 
+import pycountry
 from sqlalchemy import Connection, text
+
+#: How a boundary set's ``source`` is named in attributions.
+SOURCE_NAMES = {"COD-AB": "OCHA COD-AB", "geoBoundaries": "geoBoundaries", "custom": "own boundaries"}
+
+
+@lru_cache(maxsize=None)
+def _arabic():
+    try:
+        return gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=["ar"])
+    except OSError:
+        return gettext.NullTranslations()
+
+
+@lru_cache(maxsize=256)
+def country_names(iso3: str) -> tuple[str, str]:
+    """(English, Arabic) name of a country (ISO 3166 through pycountry)."""
+    c = pycountry.countries.get(alpha_3=iso3)
+    if c is None:
+        return iso3, iso3
+    en = getattr(c, "common_name", None) or c.name
+    return en, _arabic().gettext(c.name)
+
+
+def boundary_sources(conn: Connection, countries: Sequence[str | None] | None = None) -> dict[str, str]:
+    """Country -> the ``source`` of its current boundary set (``COD-AB``, ...), of ``countries``
+    (None in it ignored) or, when None, of every country with current boundaries."""
+    wanted = None if countries is None else [c for c in countries if c]
+    rows = conn.execute(
+        text(
+            "SELECT country, source FROM boundary_set WHERE is_current "
+            "AND (CAST(:c AS text[]) IS NULL OR country = ANY(CAST(:c AS text[]))) ORDER BY country"
+        ),
+        {"c": wanted or None},
+    ).all()
+    return {r.country.strip(): r.source for r in rows}
+
+
+def attribution(conn: Connection, countries: Sequence[str | None] | None = None) -> str:
+    """'Boundaries: OCHA COD-AB (Iraq); figures: IOM DTM', from the data: each country's
+    name and boundary source."""
+    sources = boundary_sources(conn, countries)
+    if not sources:
+        return "Figures: IOM DTM"
+    listed = "; ".join(f"{SOURCE_NAMES.get(src, src)} ({country_names(c)[0]})" for c, src in sources.items())
+    return f"Boundaries: {listed}; figures: IOM DTM"
 
 
 class SeveralCountries(ValueError):

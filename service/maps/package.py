@@ -224,6 +224,7 @@ def _build_into(engine: Engine, p: PackagePlan, root: Path, *, dpi: int, workers
             if p.fragility:
                 _write_fragility(conn, p, root / "fragility")
                 step("fragility")
+            terms = exports.licence(conn, sorted({r["country"] for r in p.rounds.values()}))
             conn.rollback()
 
             for spec, fut in futures:
@@ -233,7 +234,7 @@ def _build_into(engine: Engine, p: PackagePlan, root: Path, *, dpi: int, workers
             if pool is not None:
                 pool.shutdown(cancel_futures=True)
 
-    (root / "README.txt").write_text(readme(p, version, created), encoding="utf-8")
+    (root / "README.txt").write_text(readme(p, version, created, terms), encoding="utf-8")
     result.files = write_manifest(root, p, version, created)
     step("README and manifest")
     return result
@@ -268,7 +269,7 @@ def _write_fragility(conn, p: PackagePlan, folder: Path) -> None:
 
 
 # ------------------------------------------------------------------------- README, manifest
-def readme(p: PackagePlan, version: int, created: dt.date) -> str:
+def readme(p: PackagePlan, version: int, created: dt.date, terms: str) -> str:
     first = next(iter(p.rounds.values()))
     lines = [
         f"DTM Iraq information package, round {p.round_number} ({first['reporting_date'].isoformat()})",
@@ -309,7 +310,7 @@ def readme(p: PackagePlan, version: int, created: dt.date) -> str:
         "",
         "Terms",
         "-----",
-        f"  {exports.LICENCE}",
+        f"  {terms}",
         f"  Credit: {exports.CREDIT}.",
         "",
         "Disclaimer",

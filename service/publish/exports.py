@@ -27,7 +27,7 @@ import shutil
 import subprocess
 import tempfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -36,7 +36,7 @@ import numpy as np
 import orjson
 from sqlalchemy import Connection, Engine
 
-from service.core.countries import figures_country, geometry_country
+from service.core.countries import boundary_sources, country_names, figures_country, geometry_country
 from service.core.rounds import find_round
 from service.publish import naming
 from service.publish.datasets import (
@@ -54,11 +54,29 @@ from service.publish.datasets import (
 
 CREDIT = "IOM DTM"
 SOURCE = "International Organization for Migration (IOM), Displacement Tracking Matrix (DTM)"
-LICENCE = (
+LICENCE_FIGURES = (
     'Displacement figures: IOM DTM terms of use: credit "IOM DTM" with the round and reporting date; '
-    "non-commercial use (see the terms of the source dataset on dtm.iom.int / HDX before redistribution). "
-    "Admin boundaries: OCHA Common Operational Dataset (COD-AB) for Iraq from HDX, CC BY 3.0 IGO."
+    "non-commercial use (see the terms of the source dataset on dtm.iom.int / HDX before redistribution)."
 )
+#: The terms of the boundary sources we know (``boundary_set.source``); others: see the source.
+BOUNDARY_TERMS = {
+    "COD-AB": "OCHA Common Operational Dataset (COD-AB) for {country} from HDX, CC BY 3.0 IGO",
+    "geoBoundaries": "geoBoundaries for {country}, CC BY 4.0 (see geoboundaries.org for the source's terms)",
+}
+
+
+def licence(conn: Connection, countries: Sequence[str | None] | None = None) -> str:
+    """The terms of the figures and of the boundaries of ``countries`` (every country with
+    current boundaries when None), from the data: each boundary set's source and country."""
+    parts = [
+        BOUNDARY_TERMS.get(source, "{source} boundaries for {country} (see their source for the terms)").format(
+            country=country_names(country)[0], source=source
+        )
+        for country, source in boundary_sources(conn, countries).items()
+    ]
+    return LICENCE_FIGURES + (f" Admin boundaries: {'; '.join(parts)}." if parts else "")
+
+
 DISCLAIMER = (
     "Names and boundaries do not imply official endorsement or acceptance by the International Organization for "
     "Migration (IOM)."
@@ -236,7 +254,7 @@ def describe(conn: Connection, sel: Selection) -> dict:
         "description": ds.description,
         "credit": CREDIT,
         "source": SOURCE,
-        "licence": LICENCE,
+        "licence": licence(conn, [sel.country or (rnd["country"] if rnd else None)]),
         "disclaimer": DISCLAIMER,
         "exported_at": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
     }

@@ -175,6 +175,13 @@ def test_country_on_every_family_of_endpoints(iraq_fresh_engine, tmp_path, monke
         assert c.get(f"/tiles/governorates/{z}/{x}/{y}.mvt?round=120&country=IRQ").status_code == 204
         tj = c.get("/tiles/governorates.json?round=120&country=COM").json()
         assert tj["dtm_atlas"]["country"] == "COM" and "country=COM" in tj["tiles"][0]
+        # attribution and terms name the country and its boundary source, from the data
+        assert "(Comoros)" in tj["attribution"] and "Iraq" not in tj["attribution"], tj["attribution"]
+        irq_tj = c.get("/tiles/governorates.json?round=120&country=IRQ").json()
+        assert irq_tj["attribution"] == "Boundaries: OCHA COD-AB (Iraq); figures: IOM DTM"
+        com_terms = c.get("/ogc/collections/admin1?country=COM").json()["license"]
+        assert "Comoros" in com_terms and "Iraq" not in com_terms, com_terms
+        assert "COD-AB) for Iraq" in c.get("/ogc/collections/admin1?country=IRQ").json()["license"]
         assert tj["bounds"][0] > 43 and tj["bounds"][1] < -11  # the island country's extent, not Iraq's
         style = c.get("/styles/idp-by-governorate.json?country=COM").json()
         assert style["metadata"]["dtm-atlas:country"] == "COM"

@@ -132,5 +132,9 @@ def test_several_countries_need_a_country(iraq_fresh_engine):
         # a date only one country has is not ambiguous; a breakdown's P-code names its country
         assert client.get("/flows", params={"round": "2021-02-28"}).json()["round_number"] == 120
         assert client.get("/admin-units/IQG07/breakdown", params={"round": 120}).status_code == 200
-        # lists mix countries as they are
-        assert {r["country"] for r in client.get("/rounds").json()} == {"IRQ", "SYR"}
+        # the rounds list: one country's, or every country's (country=all); omitted, a 400 listing them
+        d = detail(client.get("/rounds"))
+        assert d.startswith("country:") and "IRQ, SYR" in d and "country=all" in d, d
+        assert {r["country"] for r in client.get("/rounds", params={"country": "all"}).json()} == {"IRQ", "SYR"}
+        assert {r["country"] for r in client.get("/rounds", params={"country": "SYR"}).json()} == {"SYR"}
+        assert client.get("/rounds", params={"country": "COM"}).status_code == 404

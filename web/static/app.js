@@ -636,7 +636,7 @@ async function start() {
   if (plugin) setRTLTextPlugin(new URL(plugin.dataset.rtlPlugin, location.href).href, true); // shapes Arabic labels
   bindControls();
   try {
-    const [cs, rs] = await Promise.all([getJSON("/webmap/countries"), getJSON("/rounds")]);
+    const [cs, rs] = await Promise.all([getJSON("/webmap/countries"), getJSON("/rounds?country=all")]);
     countries = cs.countries;
     allRounds = rs.sort((a, b) => a.reporting_date.localeCompare(b.reporting_date) || (a.round_number || 0) - (b.round_number || 0));
   } catch (err) {
