@@ -11,6 +11,7 @@ from sqlalchemy import Connection, text
 
 from boundaries.crosswalk import Crosswalk
 from service.core.bulk import copy_rows, execute_literal
+from service.figures.household import sizes_for
 from service.figures.placement import UNASSIGNED
 
 
@@ -29,17 +30,18 @@ def aggregate_round(conn: Connection, round_id: int, crosswalk: Crosswalk) -> No
         p,
     ).scalar_one()
     p["n"] = national
+    published = published_sum(conn, round_id, p)
     # one pass over the rows: sub-district groups, then rolled up with GROUPING SETS
     conn.execute(
         text(
-            """
-            INSERT INTO unit_figure (round_id, level, pcode, families, individuals, locations)
+            f"""
+            INSERT INTO unit_figure (round_id, level, pcode, families, individuals, locations, published_individuals)
             SELECT :r,
                    CASE WHEN GROUPING(adm3) = 0 THEN 3 WHEN GROUPING(adm2) = 0 THEN 2
                         WHEN GROUPING(adm1) = 0 THEN 1 ELSE 0 END AS level,
                    CASE WHEN GROUPING(adm3) = 0 THEN adm3 WHEN GROUPING(adm2) = 0 THEN adm2
                         WHEN GROUPING(adm1) = 0 THEN adm1 ELSE :n END AS pcode,
-                   coalesce(sum(families), 0), coalesce(sum(individuals), 0), count(*)
+                   coalesce(sum(families), 0), coalesce(sum(individuals), 0), count(*), {published}
             FROM location_figure WHERE round_id = :r
             GROUP BY GROUPING SETS ((adm1), (adm2), (adm3), ())
             """
@@ -116,6 +118,56 @@ def aggregate_round(conn: Connection, round_id: int, crosswalk: Crosswalk) -> No
             SELECT :r, b.category, o.pcode, b.pcode, b.families
             FROM unit_breakdown b LEFT JOIN origin_names o ON o.name = b.category
             WHERE b.round_id = :r AND b.level = 2 AND b.dimension = 'origin' AND b.families <> 0
+            """
+        ),
+        p,
+    )
+
+
+def published_sum(conn: Connection, round_id: int, params: dict) -> str:
+    """The SQL aggregate of DTM's published count over rows of ``location_figure`` of the
+    round (``service.figures.household``): the file's individuals minus, on the rows counted
+    at the default household size, each differing shelter's families x (default - its size).
+    Without a shelter rule in force it is the file's sum. Adds its bound values to ``params``."""
+    country, population, date = conn.execute(
+        text("SELECT country, population, reporting_date FROM round WHERE id = :r"), {"r": round_id}
+    ).one()
+    sizes = sizes_for(country.strip(), population, date)
+    adjust = sizes.adjustments()
+    if not adjust:
+        return "coalesce(sum(individuals), 0)"
+    params["hh_default"] = sizes.default
+    terms = []
+    for i, (shelter, persons) in enumerate(adjust.items()):
+        params[f"hh_k{i}"], params[f"hh_d{i}"] = shelter, persons
+        terms.append(
+            f"CASE WHEN jsonb_typeof(shelter -> CAST(:hh_k{i} AS text)) = 'number' "
+            f"THEN (shelter ->> CAST(:hh_k{i} AS text))::numeric * :hh_d{i} ELSE 0 END"
+        )
+    return (
+        "coalesce(sum(individuals - CASE WHEN individuals = families * :hh_default "
+        f"THEN {' + '.join(terms)} ELSE 0 END), 0)::bigint"
+    )
+
+
+def refresh_published(conn: Connection, round_id: int) -> None:
+    """Recompute the round's ``published_individuals`` (every level) from its rows, with the
+    household sizes in force now: for rounds aggregated before the column existed (migration
+    0010) or after the rules changed."""
+    p = {"r": round_id}
+    published = published_sum(conn, round_id, p)
+    conn.execute(
+        text(
+            f"""
+            UPDATE unit_figure f SET published_individuals = s.published
+            FROM (SELECT CASE WHEN GROUPING(adm3) = 0 THEN 3 WHEN GROUPING(adm2) = 0 THEN 2
+                              WHEN GROUPING(adm1) = 0 THEN 1 ELSE 0 END AS level,
+                         CASE WHEN GROUPING(adm3) = 0 THEN adm3 WHEN GROUPING(adm2) = 0 THEN adm2
+                              WHEN GROUPING(adm1) = 0 THEN adm1 END AS pcode,
+                         {published} AS published
+                  FROM location_figure WHERE round_id = :r
+                  GROUP BY GROUPING SETS ((adm1), (adm2), (adm3), ())) s
+            WHERE f.round_id = :r AND f.level = s.level AND (f.pcode = s.pcode OR s.level = 0)
             """
         ),
         p,

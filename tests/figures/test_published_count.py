@@ -1,0 +1,136 @@
+"""DTM's published count (household size kept as data) against the real master lists.
+
+From round 117 (31 Aug 2020) DTM counts IDP families in camps at 5 persons, the master lists
+at 6: the published total of Feb 2021 is the file's total minus the families in camps; Dec
+2017 is before the rule and stays the file's total.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+
+import pytest
+from sqlalchemy import text
+
+from service.figures.household import HouseholdSizeError, read_rules, sizes_for
+from tests.conftest import MASTERLISTS
+
+FEB21 = "IDPs_MasterList_dataset_DTM_IOMFeb_28_2021.csv"
+DEC17 = "IDPs_MasterList_dataset_DTM_IOMDec_31_2017.csv"
+
+
+def csv_sums(name: str) -> dict[str, int]:
+    with open(MASTERLISTS / name, encoding="utf-8", newline="") as fh:
+        rows = [r for r in csv.DictReader(fh) if r.get("Families")]
+    return {
+        "individuals": int(sum(float(r["Individuals"]) for r in rows)),
+        "families": int(sum(float(r["Families"]) for r in rows)),
+        "camp_families": int(sum(float(r["Camp"] or 0) for r in rows)),
+    }
+
+
+def national(engine, date: str) -> dict:
+    with engine.connect() as conn:
+        return dict(
+            conn.execute(
+                text(
+                    "SELECT uf.individuals, uf.published_individuals, uf.families FROM unit_figure uf "
+                    "JOIN round r ON r.id = uf.round_id WHERE r.population = 'idp' AND r.reporting_date = :d "
+                    "AND uf.level = 0"
+                ),
+                {"d": dt.date.fromisoformat(date)},
+            )
+            .mappings()
+            .one()
+        )
+
+
+def test_shelter_keys_as_stored(figures_engine):
+    """The rule names the shelter as the stored breakdown does (``location_figure.shelter``)."""
+    with figures_engine.connect() as conn:
+        keys = set(
+            conn.execute(
+                text(
+                    "SELECT DISTINCT k FROM location_figure f JOIN round r ON r.id = f.round_id, "
+                    "jsonb_object_keys(f.shelter) k WHERE r.population = 'idp' AND r.reporting_date = '2021-02-28'"
+                )
+            ).scalars()
+        )
+    assert "Camp" in keys, keys
+    assert sizes_for("IRQ", "idp", dt.date(2021, 2, 28), extra="").shelters == {"Camp": 5}
+
+
+def test_feb_2021_published_is_file_minus_camp_families(figures_engine):
+    sums = csv_sums(FEB21)
+    assert sums["individuals"] == 1_243_278 and sums["camp_families"] == 37_511
+    got = national(figures_engine, "2021-02-28")
+    assert got["individuals"] == sums["individuals"]  # the file's count, as read
+    assert got["published_individuals"] == sums["individuals"] - sums["camp_families"] == 1_205_767
+
+
+def test_dec_2017_unchanged(figures_engine):
+    sums = csv_sums(DEC17)
+    assert sums["camp_families"] > 0  # there were camps, but the rule was not in force
+    got = national(figures_engine, "2017-12-31")
+    assert got["individuals"] == got["published_individuals"] == sums["individuals"] == 2_615_988
+
+
+def test_every_level_sums_to_the_national_published_count(figures_engine):
+    with figures_engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT uf.level, sum(uf.published_individuals), sum(uf.individuals) FROM unit_figure uf "
+                "JOIN round r ON r.id = uf.round_id WHERE r.population = 'idp' AND r.reporting_date = '2021-02-28' "
+                "GROUP BY uf.level ORDER BY uf.level"
+            )
+        ).all()
+    assert [lvl for lvl, _, _ in rows] == [0, 1, 2, 3]
+    assert {int(p) for _, p, _ in rows} == {1_205_767}
+    assert {int(i) for _, _, i in rows} == {1_243_278}
+
+
+def test_returnees_have_no_shelter_rule(figures_engine):
+    with figures_engine.connect() as conn:
+        diff = conn.execute(
+            text(
+                "SELECT count(*) FROM unit_figure uf JOIN round r ON r.id = uf.round_id "
+                "WHERE r.population = 'returnee' AND uf.published_individuals <> uf.individuals"
+            )
+        ).scalar_one()
+    assert diff == 0
+
+
+def test_rules_by_date_and_extra_file(tmp_path):
+    assert sizes_for("IRQ", "idp", dt.date(2020, 8, 30), extra="").adjustments() == {}
+    assert sizes_for("IRQ", "idp", dt.date(2020, 8, 31), extra="").adjustments() == {"Camp": 1}
+    assert sizes_for("IRQ", "returnee", dt.date(2021, 2, 28), extra="").default is None
+    extra = tmp_path / "sizes.csv"
+    extra.write_text(
+        "country,population,shelter,first_date,last_date,persons_per_family,dtm_rounds,source\n"
+        "IRQ,idp,Camp,2020-08-31,2020-12-31,4,117-119,test\n"
+        "IRQ,idp,Informalsettlements,2021-01-01,,5,120-,test\n",
+        encoding="utf-8",
+    )
+    assert sizes_for("IRQ", "idp", dt.date(2020, 9, 1), extra=str(extra)).adjustments() == {"Camp": 2}
+    # the extra row replaced the project's Camp row (same key), which then ended in 2020
+    assert sizes_for("IRQ", "idp", dt.date(2021, 2, 28), extra=str(extra)).adjustments() == {
+        "Informalsettlements": 1
+    }
+
+
+@pytest.mark.parametrize(
+    "row, message",
+    [
+        ("IRQ,idp,Camp,2020-31-08,,5", "line 2: first_date must be YYYY-MM-DD, got '2020-31-08'"),
+        ("IRQ,idp,Camp,2020-08-31,,five", "line 2: persons_per_family must be a whole number above 0"),
+        ("IRQ,idp,,2020-08-31,,5", "line 2: country and shelter are required"),
+        ("IRQ,idp,Camp,2020-08-31,2020-01-01,5", "line 2: last_date 2020-01-01 is before first_date"),
+    ],
+)
+def test_bad_rule_files_name_file_line_and_column(tmp_path, row, message):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("country,population,shelter,first_date,last_date,persons_per_family\n" + row + "\n")
+    with pytest.raises(HouseholdSizeError) as err:
+        read_rules(bad)
+    assert str(bad) in str(err.value) and message in str(err.value)
