@@ -114,9 +114,7 @@ def test_rules_by_date_and_extra_file(tmp_path):
     )
     assert sizes_for("IRQ", "idp", dt.date(2020, 9, 1), extra=str(extra)).adjustments() == {"Camp": 2}
     # the extra row replaced the project's Camp row (same key), which then ended in 2020
-    assert sizes_for("IRQ", "idp", dt.date(2021, 2, 28), extra=str(extra)).adjustments() == {
-        "Informalsettlements": 1
-    }
+    assert sizes_for("IRQ", "idp", dt.date(2021, 2, 28), extra=str(extra)).adjustments() == {"Informalsettlements": 1}
 
 
 @pytest.mark.parametrize(
@@ -134,3 +132,40 @@ def test_bad_rule_files_name_file_line_and_column(tmp_path, row, message):
     with pytest.raises(HouseholdSizeError) as err:
         read_rules(bad)
     assert str(bad) in str(err.value) and message in str(err.value)
+
+
+def test_migration_fills_existing_rounds(iraq_fresh_engine):
+    """A database whose rounds were aggregated before migration 0010 gets the published count
+    from their stored rows: taken back to 0009 (the column dropped), then migrated to the head."""
+    from alembic import command
+
+    from service import db
+    from service.ingest.rounds import import_masterlist
+
+    engine = iraq_fresh_engine
+    import_masterlist(engine, MASTERLISTS / FEB21, population="idp")
+    import_masterlist(engine, MASTERLISTS / DEC17, population="idp")
+    cfg = db.alembic_config(engine)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0009")
+    with engine.connect() as conn:
+        columns = conn.execute(
+            text("SELECT column_name FROM information_schema.columns WHERE table_name = 'unit_figure'")
+        ).scalars()
+        assert "published_individuals" not in set(columns)
+    assert db.migrate(engine) == db.head_revision(engine)
+    assert national(engine, "2021-02-28") == {
+        "individuals": 1_243_278,
+        "published_individuals": 1_205_767,
+        "families": 207_213,
+    }
+    assert national(engine, "2017-12-31")["published_individuals"] == 2_615_988
+    with engine.connect() as conn:
+        sums = conn.execute(
+            text(
+                "SELECT level, sum(published_individuals) FROM unit_figure uf JOIN round r ON r.id = uf.round_id "
+                "WHERE r.reporting_date = '2021-02-28' GROUP BY level"
+            )
+        ).all()
+    assert {int(s) for _, s in sums} == {1_205_767}
