@@ -164,6 +164,15 @@ async def upload_round(
     }
 
 
+#: Which count of individuals a choropleth's features show (the features stay compact: the
+#: published count is their ``value`` with ``?indicator=published``).
+COUNTS_NOTE = (
+    "individuals: the master list's own count (families x 6 on every row); DTM's published count "
+    "(household size per shelter, service/data/household_sizes.csv, as the DTM API's numPresentIdpInd) "
+    "is the value with indicator=published"
+)
+
+
 @router.get("/choropleth/{level}.geojson", summary="Figures of a round per unit, classified, as GeoJSON")
 async def choropleth(
     request: Request,
@@ -207,6 +216,7 @@ async def choropleth(
                 "reporting_date": rnd["reporting_date"].isoformat(),
                 "level": lvl,
                 "indicator": indicator.value,
+                "counts": COUNTS_NOTE,
                 "credit": "IOM DTM",
             }
             return read.choropleth_geojson(

@@ -15,12 +15,15 @@ app = typer.Typer(help="Rounds: list them, show their quality report.", no_args_
 
 @app.command("list")
 def rounds_list():
-    """List rounds with their national totals."""
+    """List rounds with their national totals: individuals as the file counts them, and DTM's
+    published count (household sizes of service/data/household_sizes.csv)."""
     from service.core.rounds import list_rounds
 
     with open_engine().connect() as conn:
         rows = list_rounds(conn)
-    t = Table("id", "country", "population", "round", "date", "locations", "families", "individuals", "file")
+    t = Table(
+        "id", "country", "population", "round", "date", "locations", "families", "individuals", "DTM published", "file"
+    )
     for r in rows:
         t.add_row(
             str(r["id"]),
@@ -31,6 +34,7 @@ def rounds_list():
             f"{r['locations'] or 0:,}",
             f"{r['families'] or 0:,}",
             f"{r['individuals'] or 0:,}",
+            f"{r['published_individuals'] or 0:,}",
             r["source_file"] or "",
         )
     console.print(t)

@@ -169,3 +169,47 @@ def test_migration_fills_existing_rounds(iraq_fresh_engine):
             )
         ).all()
     assert {int(s) for _, s in sums} == {1_205_767}
+
+
+# ---------------------------------------------------------------------------- served
+
+
+def test_choropleth_shows_which_count(figures_client):
+    file_count = figures_client.get("/choropleth/1.geojson", params={"round": 120}).json()
+    published = figures_client.get("/choropleth/1.geojson", params={"round": 120, "indicator": "published"}).json()
+    assert "master list's own count" in file_count["round"]["counts"]
+    assert published["round"]["indicator"] == "published"
+    assert sum(f["properties"]["value"] for f in published["features"] if f["properties"]["value"]) == 1_205_767
+    assert sum(f["properties"]["individuals"] or 0 for f in published["features"]) == 1_243_278
+    assert sum(f["properties"]["value"] or 0 for f in file_count["features"]) == 1_243_278
+    indicators = {i["key"]: i for i in figures_client.get("/indicators").json()}
+    assert "DTM publishes" in indicators["published"]["description"]
+
+
+def test_exports_and_ogc_carry_both_counts(figures_client, tmp_path):
+    import pyogrio
+
+    rows = figures_client.get("/exports/figures-adm1.csv", params={"round": 120}).content.decode("utf-8-sig")
+    table = list(csv.DictReader(rows.splitlines()))
+    assert table[0]["published_individuals"] == "#affected+idps+ind+published"  # the HXL row
+    data = table[1:]
+    assert sum(int(r["individuals"]) for r in data) == 1_243_278
+    assert sum(int(r["published_individuals"]) for r in data) == 1_205_767
+    gpkg = tmp_path / "adm2.gpkg"
+    gpkg.write_bytes(figures_client.get("/exports/figures-adm2.gpkg", params={"round": 120}).content)
+    df = pyogrio.read_dataframe(gpkg)
+    assert int(df["published_individuals"].sum()) == 1_205_767 and int(df["individuals"].sum()) == 1_243_278
+    shp = tmp_path / "adm2.shp.zip"
+    shp.write_bytes(figures_client.get("/exports/figures-adm2.shp", params={"round": 86}).content)
+    old = pyogrio.read_dataframe(shp)
+    assert int(old["pub_ind"].sum()) == int(old["indiv"].sum()) == 2_615_988  # Dec 2017: no camp rule yet
+    items = figures_client.get("/ogc/collections/idp-r120-adm1/items", params={"limit": 100}).json()
+    assert sum(f["properties"]["published_individuals"] for f in items["features"]) == 1_205_767
+    # Ninewa over time: both counts; Feb 2021 differs by the governorate's families in camps
+    series = figures_client.get("/admin-units/IQG15/timeseries", params={"population": "idp"}).json()["series"]
+    by_date = {p["reporting_date"][:10]: p for p in series}
+    dec, feb = by_date["2017-12-31"], by_date["2021-02-28"]
+    assert dec["published_individuals"] == dec["individuals"]
+    shelter = figures_client.get("/admin-units/IQG15/breakdown", params={"round": 120}).json()
+    camps = shelter["shelter"]["Camp"]
+    assert camps > 0 and feb["published_individuals"] == feb["individuals"] - camps
