@@ -108,7 +108,14 @@ def round_quality(
 async def upload_round(
     request: Request,
     user: Editor,
-    file: Annotated[UploadFile, File(description="Master list: CSV or XLSX (DTM wide, HXL or long format)")],
+    file: Annotated[
+        UploadFile,
+        File(
+            description="Master list: CSV or XLSX (DTM wide, HXL or long format), also gzip-compressed "
+            "(.csv.gz, .xlsx.gz) or a .zip holding one list; the size limit applies to the upload and to the "
+            "list once decompressed"
+        ),
+    ],
     population: Annotated[Literal["idp", "returnee"], Form()],
     round_number: Annotated[int | None, Form(alias="round", ge=0, le=INT4_MAX)] = None,
     reporting_date: Annotated[date | None, Form(alias="date")] = None,
