@@ -213,3 +213,37 @@ def test_exports_and_ogc_carry_both_counts(figures_client, tmp_path):
     shelter = figures_client.get("/admin-units/IQG15/breakdown", params={"round": 120}).json()
     camps = shelter["shelter"]["Camp"]
     assert camps > 0 and feb["published_individuals"] == feb["individuals"] - camps
+
+
+def test_recount_after_the_rules_change(iraq_fresh_engine, tmp_path, monkeypatch):
+    """``rounds recount`` applies changed rules to the rounds already imported; the file's own
+    count stays as read."""
+    from typer.testing import CliRunner
+
+    import service.cli
+    import service.cli.rounds
+    from service.core.settings import get_settings
+    from service.ingest.rounds import import_masterlist
+
+    import_masterlist(iraq_fresh_engine, MASTERLISTS / FEB21, population="idp")
+    monkeypatch.setattr(service.cli.rounds, "open_engine", lambda migrate=True: iraq_fresh_engine)
+    extra = tmp_path / "sizes.csv"
+    extra.write_text(
+        "country,population,shelter,first_date,last_date,persons_per_family\nIRQ,idp,Camp,2020-08-31,,4\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("DTM_ATLAS_HOUSEHOLD_SIZES", str(extra))
+    get_settings.cache_clear()
+    try:
+        run = CliRunner().invoke(service.cli.app, ["rounds", "recount"])
+    finally:
+        monkeypatch.delenv("DTM_ATLAS_HOUSEHOLD_SIZES")
+        get_settings.cache_clear()
+    assert run.exit_code == 0, run.output
+    assert "1 rounds recounted, 1 changed" in run.output and "1,205,767" in run.output
+    assert national(iraq_fresh_engine, "2021-02-28")["published_individuals"] == 1_243_278 - 2 * 37_511
+    assert national(iraq_fresh_engine, "2021-02-28")["individuals"] == 1_243_278
+    # back to the shipped rules
+    again = CliRunner().invoke(service.cli.app, ["rounds", "recount"])
+    assert again.exit_code == 0 and "1 changed" in again.output
+    assert national(iraq_fresh_engine, "2021-02-28")["published_individuals"] == 1_205_767
