@@ -137,17 +137,17 @@ def published_sum(conn: Connection, round_id: int, params: dict) -> str:
     if not adjust:
         return "coalesce(sum(individuals), 0)"
     params["hh_default"] = sizes.default
+    # one filtered sum per differing shelter: only the rows holding it at the default size open
+    # their JSON for it (+0.15-0.2 s over 1M rows, against 0.35 s for a CASE on every row)
     terms = []
     for i, (shelter, persons) in enumerate(adjust.items()):
         params[f"hh_k{i}"], params[f"hh_d{i}"] = shelter, persons
+        key = f"CAST(:hh_k{i} AS text)"
         terms.append(
-            f"CASE WHEN jsonb_typeof(shelter -> CAST(:hh_k{i} AS text)) = 'number' "
-            f"THEN (shelter ->> CAST(:hh_k{i} AS text))::numeric * :hh_d{i} ELSE 0 END"
+            f" - :hh_d{i} * coalesce(sum((shelter ->> {key})::float8) FILTER (WHERE individuals = families * "
+            f":hh_default AND jsonb_typeof(shelter -> {key}) = 'number'), 0)"
         )
-    return (
-        "coalesce(sum(individuals - CASE WHEN individuals = families * :hh_default "
-        f"THEN {' + '.join(terms)} ELSE 0 END), 0)::bigint"
-    )
+    return f"(coalesce(sum(individuals), 0){''.join(terms)})::bigint"
 
 
 def refresh_published(conn: Connection, round_id: int) -> None:

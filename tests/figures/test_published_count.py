@@ -169,6 +169,10 @@ def test_migration_fills_existing_rounds(iraq_fresh_engine):
             )
         ).all()
     assert {int(s) for _, s in sums} == {1_205_767}
+    # the parser path (not the fast COPY path) stores the shelter under the same key
+    res = import_masterlist(engine, MASTERLISTS / FEB21, population="idp", fast=False)
+    assert res.staging == "python"
+    assert national(engine, "2021-02-28")["published_individuals"] == 1_205_767
 
 
 # ---------------------------------------------------------------------------- served
