@@ -251,3 +251,27 @@ def test_recount_after_the_rules_change(iraq_fresh_engine, tmp_path, monkeypatch
     again = CliRunner().invoke(service.cli.app, ["rounds", "recount"])
     assert again.exit_code == 0 and "1 changed" in again.output
     assert national(iraq_fresh_engine, "2021-02-28")["published_individuals"] == 1_205_767
+
+
+def test_tiles_value_with_indicator_published(figures_client, figures_engine):
+    """The governorate tiles' ``value`` is the published count with ``?indicator=published``;
+    their ``individuals`` stay the file's."""
+    from tests.tiles import IRAQ_BOUNDS, TMS, by_pcode, decode
+
+    props: dict[str, dict] = {}
+    for t in TMS.tiles(*IRAQ_BOUNDS, [5]):
+        r = figures_client.get(f"/tiles/governorates/5/{t.x}/{t.y}.mvt?indicator=published&round=120")
+        if r.status_code == 200:
+            props.update(by_pcode(decode(r.content).get("governorates", [])))
+    with figures_engine.connect() as conn:
+        stored = dict(
+            conn.execute(
+                text(
+                    "SELECT uf.pcode, uf.published_individuals FROM unit_figure uf JOIN round r ON r.id = uf.round_id "
+                    "WHERE r.population = 'idp' AND r.round_number = 120 AND uf.level = 1 AND uf.pcode <> 'UNASSIGNED'"
+                )
+            ).all()
+        )
+    assert {p: v["value"] for p, v in props.items() if "value" in v} == stored
+    assert sum(v["value"] for v in props.values() if "value" in v) == 1_205_767
+    assert sum(v["individuals"] for v in props.values() if "individuals" in v) == 1_243_278
