@@ -176,8 +176,8 @@ CROSS JOIN LATERAL (SELECT lpad((1 + g % 18)::text, 2, '0') AS a1, lpad((1 + (g 
 """
 
 TOTALS = """
-INSERT INTO unit_figure (round_id, level, pcode, families, individuals, locations)
-SELECT :r, 0, 'IQ', sum(families), sum(individuals), count(*) FROM location_figure WHERE round_id = :r
+INSERT INTO unit_figure (round_id, level, pcode, families, individuals, locations, published_individuals)
+SELECT :r, 0, 'IQ', sum(families), sum(individuals), count(*), sum(individuals) FROM location_figure WHERE round_id = :r
 """
 
 

@@ -339,6 +339,7 @@ class Indicator:
         who_mid = who if who[:3] == "IDP" else who.lower()  # "IDPs" stays an acronym mid-sentence
         return {
             "individuals": f"{who} (individuals)",
+            "published": f"{who} (individuals, DTM's published count)",
             "families": f"{who} (families)",
             "change": f"Change in {who_mid} since the previous round (individuals)",
             "change_12m": f"Change in {who_mid} over 12 months (individuals)",
@@ -363,7 +364,21 @@ INDICATORS: dict[str, Indicator] = {
             "quantiles",
             5,
             "integer",
-            "Individuals counted in the unit in the round.",
+            "Individuals counted in the unit in the round, as the master list gives them (families x 6 on "
+            "every row in DTM Iraq's lists); DTM's own published count is the indicator 'published'.",
+        ),
+        Indicator(
+            "published",
+            "Individuals, DTM's published count",
+            "people",
+            "published_individuals",
+            {"idp": "idp", "returnee": "returnee"},
+            "quantiles",
+            5,
+            "integer",
+            "Individuals as DTM publishes them: families counted at DTM's household size for their shelter "
+            "(service/data/household_sizes.csv; Iraq IDPs from round 117, 31 Aug 2020: 5 persons per family "
+            "in camps, 6 elsewhere). Equal to 'individuals' where no shelter rule is in force.",
         ),
         Indicator(
             "families",

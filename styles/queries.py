@@ -17,6 +17,7 @@ from styles.classify import Classification, get_indicator, legend_for
 # indicator field -> unit_figure column (a whitelist: the column name is put into the SQL)
 _COLUMNS = {
     "individuals": "individuals",
+    "published_individuals": "published_individuals",
     "families": "families",
     "change_individuals": "change_individuals",
     "change_12m_individuals": "change_12m_individuals",

@@ -120,7 +120,14 @@ def round_quality(
 async def upload_round(
     request: Request,
     user: Editor,
-    file: Annotated[UploadFile, File(description="Master list: CSV or XLSX (DTM wide, HXL or long format)")],
+    file: Annotated[
+        UploadFile,
+        File(
+            description="Master list: CSV or XLSX (DTM wide, HXL or long format), also gzip-compressed "
+            "(.csv.gz, .xlsx.gz) or a .zip holding one list; the size limit applies to the upload and to the "
+            "list once decompressed"
+        ),
+    ],
     population: Annotated[Literal["idp", "returnee"], Form()],
     round_number: Annotated[int | None, Form(alias="round", ge=0, le=INT4_MAX)] = None,
     reporting_date: Annotated[date | None, Form(alias="date")] = None,
@@ -176,6 +183,15 @@ async def upload_round(
     }
 
 
+#: Which count of individuals a choropleth's features show (the features stay compact: the
+#: published count is their ``value`` with ``?indicator=published``).
+COUNTS_NOTE = (
+    "individuals: the master list's own count (families x 6 on every row); DTM's published count "
+    "(household size per shelter, service/data/household_sizes.csv, as the DTM API's numPresentIdpInd) "
+    "is the value with indicator=published"
+)
+
+
 @router.get("/choropleth/{level}.geojson", summary="Figures of a round per unit, classified, as GeoJSON")
 async def choropleth(
     request: Request,
@@ -219,6 +235,7 @@ async def choropleth(
                 "reporting_date": rnd["reporting_date"].isoformat(),
                 "level": lvl,
                 "indicator": indicator.value,
+                "counts": COUNTS_NOTE,
                 "credit": "IOM DTM",
             }
             return read.choropleth_geojson(

@@ -15,12 +15,15 @@ app = typer.Typer(help="Rounds: list them, show their quality report.", no_args_
 
 @app.command("list")
 def rounds_list():
-    """List rounds with their national totals."""
+    """List rounds with their national totals: individuals as the file counts them, and DTM's
+    published count (household sizes of service/data/household_sizes.csv)."""
     from service.core.rounds import list_rounds
 
     with open_engine().connect() as conn:
         rows = list_rounds(conn)
-    t = Table("id", "country", "population", "round", "date", "locations", "families", "individuals", "file")
+    t = Table(
+        "id", "country", "population", "round", "date", "locations", "families", "individuals", "DTM published", "file"
+    )
     for r in rows:
         t.add_row(
             str(r["id"]),
@@ -31,9 +34,51 @@ def rounds_list():
             f"{r['locations'] or 0:,}",
             f"{r['families'] or 0:,}",
             f"{r['individuals'] or 0:,}",
+            f"{r['published_individuals'] or 0:,}",
             r["source_file"] or "",
         )
     console.print(t)
+
+
+@app.command("recount")
+def rounds_recount():
+    """Recompute DTM's published count of every round from its stored rows, with the household
+    sizes in force now (service/data/household_sizes.csv, then DTM_ATLAS_HOUSEHOLD_SIZES): run it
+    after changing the rules. The file's own individuals are not touched."""
+    from sqlalchemy import text
+
+    from service.core.importlog import bump_data_version
+    from service.figures import aggregate
+    from service.figures.household import HouseholdSizeError
+
+    national = text("SELECT published_individuals FROM unit_figure WHERE round_id = :r AND level = 0")
+    t = Table("id", "country", "population", "round", "date", "DTM published before", "after")
+    with open_engine().begin() as conn:
+        rounds = conn.execute(
+            text("SELECT id, country, population, round_number, reporting_date FROM round ORDER BY reporting_date, id")
+        ).all()
+        for r in rounds:
+            before = conn.execute(national, {"r": r.id}).scalar()
+            try:
+                aggregate.refresh_published(conn, r.id)
+            except HouseholdSizeError as exc:
+                fail(str(exc))
+            after = conn.execute(national, {"r": r.id}).scalar()
+            if after != before:
+                t.add_row(
+                    str(r.id),
+                    r.country.strip(),
+                    r.population,
+                    "" if r.round_number is None else str(r.round_number),
+                    str(r.reporting_date),
+                    f"{before or 0:,}",
+                    f"{after or 0:,}",
+                )
+        if t.row_count:
+            bump_data_version(conn)
+    if t.row_count:
+        console.print(t)
+    console.print(f"{len(rounds)} rounds recounted, {t.row_count} changed")
 
 
 @app.command("quality")

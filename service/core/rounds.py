@@ -15,7 +15,7 @@ def list_rounds(conn: Connection, country: str | None = None, population: str | 
     rows = conn.execute(
         text(
             f"""
-            SELECT {ROUND_COLUMNS}, n.families, n.individuals, n.locations
+            SELECT {ROUND_COLUMNS}, n.families, n.individuals, n.published_individuals, n.locations
             FROM round r LEFT JOIN unit_figure n ON n.round_id = r.id AND n.level = 0
             WHERE (CAST(:c AS text) IS NULL OR r.country = :c) AND (CAST(:p AS text) IS NULL OR r.population = :p)
             ORDER BY r.country, r.population, r.reporting_date, r.round_number

@@ -61,6 +61,11 @@ class Settings(BaseSettings):
     round_calendar: Path | None = Field(
         default=None, description="a CSV of more DTM round numbers (country, population, round_number, reporting_date)"
     )
+    household_sizes: Path | None = Field(
+        default=None,
+        description="a CSV of more household-size rules (country, population, shelter, first_date, last_date, "
+        "persons_per_family), read after service/data/household_sizes.csv",
+    )
     fragility_methods_dir: Path | None = Field(
         default=None, description="folder of extra fragility method files (YAML/JSON) that ?method=ID may name"
     )

@@ -75,7 +75,7 @@ def bucket(conn: Connection, round_id: int, level: int) -> dict | None:
     row = (
         conn.execute(
             text(
-                "SELECT families, individuals, locations FROM unit_figure "
+                "SELECT families, individuals, published_individuals, locations FROM unit_figure "
                 "WHERE round_id = :r AND level = :l AND pcode = :u"
             ),
             {"r": round_id, "l": level, "u": UNASSIGNED},
@@ -91,8 +91,8 @@ def timeseries(conn: Connection, pcode: str, population: str | None) -> list[dic
         text(
             """
             SELECT r.id AS round_id, r.population, r.round_number, r.reporting_date, f.families, f.individuals,
-                   f.locations, f.change_individuals, f.change_pct, f.change_12m_individuals, f.change_12m_pct,
-                   f.share_national
+                   f.published_individuals, f.locations, f.change_individuals, f.change_pct,
+                   f.change_12m_individuals, f.change_12m_pct, f.share_national
             FROM unit_figure f JOIN round r ON r.id = f.round_id
             WHERE f.pcode = :p AND (CAST(:pop AS text) IS NULL OR r.population = :pop)
             ORDER BY r.population, r.reporting_date, r.round_number

@@ -255,7 +255,7 @@ def import_masterlist(
 
     files = ExitStack()  # the decompressed copy of a compressed list, removed at the end
     try:
-        opened = files.enter_context(open_list(path, name))
+        opened = files.enter_context(open_list(path, name, max_bytes))
         path = opened.path
         try_fast = fast is not False and path.suffix.lower() == ".csv"
         parsed = None

@@ -9,6 +9,7 @@ import hashlib
 import shutil
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -47,10 +48,26 @@ def sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
+def _copy_limited(src, dst, name: str, max_bytes: int | None) -> None:
+    """Copy a decompressing stream, stopping as soon as it passes ``max_bytes`` (a small
+    compressed file can hold a huge one: it is never written out whole)."""
+    written = 0
+    while chunk := src.read(1 << 20):
+        written += len(chunk)
+        if max_bytes is not None and written > max_bytes:
+            raise MasterlistError(
+                name,
+                f"the list it holds is over the size limit of {max_bytes:,} bytes ({max_bytes / 2**20:g} MB) "
+                "once decompressed",
+            )
+        dst.write(chunk)
+
+
 @contextmanager
-def open_list(path: Path, name: str | None = None) -> Iterator[Opened]:
+def open_list(path: Path, name: str | None = None, max_bytes: int | None = None) -> Iterator[Opened]:
     """The master list in ``path``, decompressed into a temporary folder when it is compressed
-    (removed afterwards). Raises MasterlistError naming the file when it cannot be read."""
+    (removed afterwards). Raises MasterlistError naming the file when it cannot be read, or
+    when the list it holds is over ``max_bytes`` decompressed."""
     path = Path(path)
     name = name or path.name
     kind = kind_of(Path(name))
@@ -63,8 +80,8 @@ def open_list(path: Path, name: str | None = None) -> Iterator[Opened]:
             inner = tmp / Path(name).name[: -len(".gz")]
             try:
                 with gzip.open(path, "rb") as src, open(inner, "wb") as dst:
-                    shutil.copyfileobj(src, dst, 1 << 20)
-            except (OSError, EOFError) as exc:
+                    _copy_limited(src, dst, name, max_bytes)
+            except (OSError, EOFError, zlib.error) as exc:
                 raise MasterlistError(name, f"not a readable gzip file ({exc})") from None
         else:
             try:
@@ -83,8 +100,8 @@ def open_list(path: Path, name: str | None = None) -> Iterator[Opened]:
                         )
                     inner = tmp / Path(lists[0].filename).name
                     with zf.open(lists[0]) as src, open(inner, "wb") as dst:
-                        shutil.copyfileobj(src, dst, 1 << 20)
-            except zipfile.BadZipFile as exc:
+                        _copy_limited(src, dst, name, max_bytes)
+            except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, zlib.error) as exc:
                 raise MasterlistError(name, f"not a readable zip file ({exc})") from None
         yield Opened(inner, name, sha256_of(inner))
     finally:

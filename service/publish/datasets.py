@@ -263,7 +263,23 @@ def _figures(level: int) -> Dataset:
     fields += ancestor_fields(level)
     fields += [
         Field("families", "uf.families", "int", "families", "#affected+{pop}+hh", "Families (households)"),
-        Field("individuals", "uf.individuals", "int", "indiv", "#affected+{pop}+ind", "Individuals"),
+        Field(
+            "individuals",
+            "uf.individuals",
+            "int",
+            "indiv",
+            "#affected+{pop}+ind",
+            "Individuals as the master list counts them (its own Individuals column summed)",
+        ),
+        Field(
+            "published_individuals",
+            "uf.published_individuals",
+            "int",
+            "pub_ind",
+            "#affected+{pop}+ind+published",
+            "Individuals as DTM publishes them (household size per shelter, e.g. 5 in camps from 31 Aug 2020; "
+            "the DTM API's numPresentIdpInd)",
+        ),
         Field("locations", "uf.locations", "int", "locations", "#meta+locations+num", "Locations reporting"),
         Field(
             "change_individuals",

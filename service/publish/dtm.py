@@ -187,7 +187,7 @@ def _idp_sql(flt: IdpFilter) -> tuple[str, dict]:
         where.append("r.round_number <= :to_round")
         params["to_round"] = flt.to_round
     sql = f"""
-        SELECT r.country, r.round_number, r.reporting_date, uf.level, uf.pcode, uf.individuals,
+        SELECT r.country, r.round_number, r.reporting_date, uf.level, uf.pcode, uf.published_individuals,
                a0.name_en AS admin0_name{_COLUMNS[level]}
         FROM round r
         JOIN unit_figure uf ON uf.round_id = r.id AND uf.level = :level AND uf.pcode <> :unassigned
@@ -199,11 +199,14 @@ def _idp_sql(flt: IdpFilter) -> tuple[str, dict]:
     return sql, params
 
 
-def record_id(country: str, round_number: int, level: int, pcode: str) -> int:
+def record_id(country: str, round_number: int | None, level: int, pcode: str, reporting_date: date) -> int:
     """A stable record id from the natural key (country, IDP round, level, unit): the same
-    record keeps its id across re-imports and whatever the filters. 52 bits, so it is exact
-    in JavaScript and in float64 columns."""
-    key = f"{country}:idp:{round_number}:{level}:{pcode}".encode()
+    record keeps its id across re-imports and whatever the filters. A round is named by
+    DTM's number where it has one (the ids of numbered rounds are unchanged), else by its
+    reporting date, so rounds without a number never share ids. 52 bits, so it is exact in
+    JavaScript and in float64 columns."""
+    name = str(round_number) if round_number is not None else f"d{reporting_date.isoformat()}"
+    key = f"{country}:idp:{name}:{level}:{pcode}".encode()
     digest = hashlib.md5(key, usedforsecurity=False).hexdigest()
     return int(digest[:13], 16)
 
@@ -233,7 +236,7 @@ def idp_rows(conn: Connection, flt: IdpFilter) -> list[dict]:
         name0 = _country_name(country, row["admin0_name"])
         d: date = row["reporting_date"]
         rec = {
-            "id": record_id(country, row["round_number"], row["level"], row["pcode"]),
+            "id": record_id(country, row["round_number"], row["level"], row["pcode"], d),
             "operation": name0,
             "admin0Name": name0,
             "admin0Pcode": country,
@@ -246,7 +249,8 @@ def idp_rows(conn: Connection, flt: IdpFilter) -> list[dict]:
             rec["admin2Pcode"] = _dtm(row["admin2_pcode"])
         rec.update(
             {
-                "numPresentIdpInd": int(row["individuals"]),
+                # DTM's published count (household sizes as DTM applies them), not the file's sum
+                "numPresentIdpInd": int(row["published_individuals"]),
                 "reportingDate": f"{d.isoformat()}T00:00:00",
                 "yearReportingDate": d.year,
                 "monthReportingDate": d.month,

@@ -50,17 +50,17 @@ SELECT r.id, 'IRQ', 'S5', 5, 'Synthetic 5', 'موقع تجريبي ٥', 7, 42, S
        'UNASSIGNED', 'UNASSIGNED', 'UNASSIGNED', 'spatial', ARRAY['outside_country']
 FROM round r WHERE r.round_number = 7;
 
-INSERT INTO unit_figure (round_id, level, pcode, families, individuals, locations)
-SELECT round_id, 0, 'IQ', sum(families), sum(individuals), count(*) FROM location_figure f
+INSERT INTO unit_figure (round_id, level, pcode, families, individuals, locations, published_individuals)
+SELECT round_id, 0, 'IQ', sum(families), sum(individuals), count(*), sum(individuals) FROM location_figure f
   JOIN round r ON r.id = f.round_id WHERE r.round_number = 7 GROUP BY round_id
 UNION ALL
-SELECT round_id, 1, adm1, sum(families), sum(individuals), count(*) FROM location_figure f
+SELECT round_id, 1, adm1, sum(families), sum(individuals), count(*), sum(individuals) FROM location_figure f
   JOIN round r ON r.id = f.round_id WHERE r.round_number = 7 GROUP BY round_id, adm1
 UNION ALL
-SELECT round_id, 2, adm2, sum(families), sum(individuals), count(*) FROM location_figure f
+SELECT round_id, 2, adm2, sum(families), sum(individuals), count(*), sum(individuals) FROM location_figure f
   JOIN round r ON r.id = f.round_id WHERE r.round_number = 7 GROUP BY round_id, adm2
 UNION ALL
-SELECT round_id, 3, adm3, sum(families), sum(individuals), count(*) FROM location_figure f
+SELECT round_id, 3, adm3, sum(families), sum(individuals), count(*), sum(individuals) FROM location_figure f
   JOIN round r ON r.id = f.round_id WHERE r.round_number = 7 GROUP BY round_id, adm3;
 
 INSERT INTO site (country, site_id, name_en, name_ar, site_type, status, households, individuals,

@@ -17,6 +17,11 @@ from tests.conftest import MASTERLISTS, SHARED
 
 FEB21 = 120  # DTM Iraq round of the Feb 2021 master lists (service/data/known_rounds.csv)
 DEC17 = 86
+# numPresentIdpInd is DTM's published count: from round 117 (31 Aug 2020) families in camps count
+# 5 persons, not the 6 of the master list (service/data/household_sizes.csv)
+FEB21_CSV = 1_243_278  # the sum of the file's Individuals
+FEB21_CAMP_FAMILIES = 37_511
+FEB21_PUBLISHED = FEB21_CSV - FEB21_CAMP_FAMILIES  # 1,205,767
 V2 = {0: "/v2/IdpAdmin0Data", 1: "/v2/IdpAdmin1Data", 2: "/v2/IdpAdmin2Data"}
 V3 = {0: "/v3/displacement/admin0", 1: "/v3/displacement/admin1", 2: "/v3/displacement/admin2"}
 ADM1 = re.compile(r"^IRQ-G\d{2}$")
@@ -52,11 +57,12 @@ def failed(client, path, status=400, **params) -> str:
 
 @pytest.fixture(scope="module")
 def feb21(figures_engine) -> dict:
-    """unit_figure of the Feb 2021 IDP round, read directly: {(level, pcode): individuals}."""
+    """unit_figure of the Feb 2021 IDP round, read directly: {(level, pcode): published individuals}."""
     with figures_engine.connect() as conn:
         rows = conn.execute(
             text(
-                """SELECT uf.level, uf.pcode, uf.individuals FROM unit_figure uf JOIN round r ON r.id = uf.round_id
+                """SELECT uf.level, uf.pcode, uf.published_individuals FROM unit_figure uf
+               JOIN round r ON r.id = uf.round_id
                WHERE r.country = 'IRQ' AND r.population = 'idp' AND r.round_number = :n"""
             ),
             {"n": FEB21},
@@ -73,15 +79,16 @@ def test_admin0_equals_the_csv(figures_client, feb21):
     assert [r["roundNumber"] for r in recs] == [DEC17, FEB21]  # IDP rounds only, oldest first
     dec, feb = recs
     csv_total = csv_individuals("IDPs_MasterList_dataset_DTM_IOMFeb_28_2021.csv")
-    assert csv_total == 1_243_278
-    assert feb["numPresentIdpInd"] == csv_total == feb21[(0, "IQ")]
+    assert csv_total == FEB21_CSV
+    assert csv_individuals("IDPs_MasterList_dataset_DTM_IOMFeb_28_2021.csv", "Camp") == FEB21_CAMP_FAMILIES
+    assert feb["numPresentIdpInd"] == csv_total - FEB21_CAMP_FAMILIES == feb21[(0, "IQ")]
     assert dec["numPresentIdpInd"] == csv_individuals("IDPs_MasterList_dataset_DTM_IOMDec_31_2017.csv") == 2_615_988
     assert feb == {
         "id": feb["id"],
         "operation": "Iraq",
         "admin0Name": "Iraq",
         "admin0Pcode": "IRQ",
-        "numPresentIdpInd": 1_243_278,
+        "numPresentIdpInd": FEB21_PUBLISHED,
         "reportingDate": "2021-02-28T00:00:00",
         "yearReportingDate": 2021,
         "monthReportingDate": 2,
@@ -105,7 +112,7 @@ def test_admin1_plus_unassigned_is_admin0(figures_client, feb21):
     assert {r["admin1Pcode"]: r["numPresentIdpInd"] for r in recs} == {"IRQ-" + p[2:]: n for p, n in expected.items()}
     unassigned = feb21.get((1, "UNASSIGNED"), 0)
     served = sum(r["numPresentIdpInd"] for r in recs)
-    assert served + unassigned == total == 1_243_278
+    assert served + unassigned == total == FEB21_PUBLISHED
     by_name = {r["admin1Name"]: r["numPresentIdpInd"] for r in recs}
     assert by_name["Ninewa"] > 0 and by_name["Duhok"] > 0  # COD-AB English names
 
@@ -117,7 +124,7 @@ def test_admin2_plus_unassigned_is_admin0(figures_client, feb21):
     assert all(r["admin2Pcode"].startswith(r["admin1Pcode"] + "Q") for r in recs)
     assert all(r["admin2Name"] and r["admin1Name"] for r in recs)
     served = sum(r["numPresentIdpInd"] for r in recs)
-    assert served + feb21.get((2, "UNASSIGNED"), 0) == feb21[(0, "IQ")] == 1_243_278
+    assert served + feb21.get((2, "UNASSIGNED"), 0) == feb21[(0, "IQ")] == FEB21_PUBLISHED
     hilla = [r for r in recs if r["admin2Pcode"] == "IRQ-G07Q02"]
     assert len(hilla) == 1 and hilla[0]["admin2Name"] == "Al-Hilla" and hilla[0]["admin1Name"] == "Babil"
 
@@ -158,7 +165,7 @@ def test_returnee_rounds_are_not_served(figures_client, figures_engine, feb21):
         recs = ok(figures_client, V2[level], CountryName="Iraq", FromRoundNumber=FEB21, ToRoundNumber=FEB21)
         assert len({r.get("admin2Pcode") or r.get("admin1Pcode") or r["admin0Pcode"] for r in recs}) == len(recs)
         served = sum(r["numPresentIdpInd"] for r in recs)
-        assert served == 1_243_278 - (feb21.get((level, "UNASSIGNED"), 0) if level else 0) < returnees
+        assert served == FEB21_PUBLISHED - (feb21.get((level, "UNASSIGNED"), 0) if level else 0) < returnees
 
 
 @pytest.fixture(scope="module")
@@ -189,7 +196,7 @@ def spatial_client(pg_server, template_db):
     )
     with engine.connect() as conn:
         unassigned = dict(
-            conn.execute(text("SELECT level, individuals FROM unit_figure WHERE pcode = 'UNASSIGNED'")).all()
+            conn.execute(text("SELECT level, published_individuals FROM unit_figure WHERE pcode = 'UNASSIGNED'")).all()
         )
     settings = Settings(database_url=engine.url.render_as_string(hide_password=False), shared_data_dir=SHARED)
     with TestClient(create_app(settings, engine)) as client:
@@ -202,14 +209,14 @@ def test_unassigned_bucket_is_not_a_unit(spatial_client):
     client, unassigned = spatial_client
     assert set(unassigned) == {1, 2, 3} and unassigned[1] == unassigned[2] > 0  # 414 people, 3 locations
     total = ok(client, V2[0], CountryName="Iraq")
-    assert [r["numPresentIdpInd"] for r in total] == [1_243_278]  # admin0 includes the unassigned
+    assert [r["numPresentIdpInd"] for r in total] == [FEB21_PUBLISHED]  # admin0 includes the unassigned
     for level, pattern in ((1, ADM1), (2, ADM2)):
         recs = ok(client, V3[level], CountryName="Iraq")
         code = f"admin{level}Pcode"
         assert recs and all(pattern.match(r[code]) and r[f"admin{level}Name"] for r in recs)
         assert not any("UNASSIGNED" in str(v) for r in recs for v in r.values())
         served = sum(r["numPresentIdpInd"] for r in recs)
-        assert served == 1_243_278 - unassigned[level] < 1_243_278
+        assert served == FEB21_PUBLISHED - unassigned[level] < FEB21_PUBLISHED
 
 
 # ---------------------------------------------------------------------------- filters
@@ -310,7 +317,7 @@ def test_html_only_when_asked(figures_client):
     r = figures_client.get(V2[0], params={"CountryName": "Iraq"}, headers={"Accept": "text/html"})
     assert r.headers["content-type"].startswith("application/json")
     r = figures_client.get(V2[0], params={"CountryName": "Iraq", "f": "html"})
-    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html") and "1243278" in r.text
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html") and str(FEB21_PUBLISHED) in r.text
 
 
 # ---------------------------------------------------------------------------- errors
@@ -375,12 +382,12 @@ def test_real_dtmapi_client(live_server, feb21, version):
 
     a0 = api.get_idp_admin0_data(CountryName="Iraq")
     assert a0["roundNumber"].tolist() == [DEC17, FEB21]
-    assert a0["numPresentIdpInd"].tolist() == [2_615_988, 1_243_278]
+    assert a0["numPresentIdpInd"].tolist() == [2_615_988, FEB21_PUBLISHED]
 
     a1 = api.get_idp_admin1_data(CountryName="Iraq", FromRoundNumber=FEB21, ToRoundNumber=FEB21)
     assert len(a1) == len({p for (lvl, p) in feb21 if lvl == 1 and p != "UNASSIGNED"})
     assert a1["admin1Pcode"].str.fullmatch(r"IRQ-G\d{2}").all()
-    assert int(a1["numPresentIdpInd"].sum()) + feb21.get((1, "UNASSIGNED"), 0) == 1_243_278
+    assert int(a1["numPresentIdpInd"].sum()) + feb21.get((1, "UNASSIGNED"), 0) == FEB21_PUBLISHED
     ninewa = a1.loc[a1["admin1Pcode"] == "IRQ-G15"]
     assert ninewa["admin1Name"].tolist() == ["Ninewa"]
     assert ninewa["numPresentIdpInd"].tolist() == [feb21[(1, "IQG15")]]
