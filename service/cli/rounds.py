@@ -29,7 +29,7 @@ def rounds_list():
             str(r["id"]),
             r["country"],
             r["population"],
-            str(r["round_number"]),
+            "" if r["round_number"] is None else str(r["round_number"]),  # (a round DTM's calendar does not number)
             str(r["reporting_date"]),
             f"{r['locations'] or 0:,}",
             f"{r['families'] or 0:,}",

@@ -22,7 +22,7 @@ def export(
     ] = None,
     population: Annotated[str, typer.Option(help="idp or returnee")] = "idp",
     indicator: Annotated[
-        str, typer.Option(help="Value and class of the admin layers: individuals, families, change, change_12m, share")
+        str, typer.Option(help="Value and class of the admin layers: " + ", ".join(INDICATORS))
     ] = "individuals",
     country: Annotated[
         Optional[str],

@@ -26,6 +26,7 @@ from boundaries.crosswalk import Crosswalk
 from service.core.bulk import copy_rows
 from service.core.importlog import ImportRecord, bump_data_version, log_import, log_rejection
 from service.figures import aggregate, placement, quality
+from service.figures.household import HouseholdSizeError
 from service.ingest import fast_stage
 from service.ingest.calendar import round_number_for
 from service.ingest.fast_stage import FastStageUnavailable
@@ -379,6 +380,11 @@ def import_masterlist(
                 logger.warning("ANALYZE unit_figure after importing %s failed", name, exc_info=True)
         timings["total_s"] = time.perf_counter() - t0
         return result
+    except HouseholdSizeError as exc:  # the rules, not the file: say so, as a rejection of this file
+        release()
+        message = f"{name}: not imported: the household sizes cannot be read: {exc}"
+        log_rejection(engine, rec, message)
+        raise ImportRejected(message) from None
     except (MasterlistError, ImportRejected) as exc:
         release()
         log_rejection(engine, rec, str(exc))

@@ -126,3 +126,20 @@ def test_styles_name_the_country_from_its_data(figures_client, iraq):
     assert w < lon < e and s < lat < n
     assert style["glyphs"].endswith("/fonts/{fontstack}/{range}.pbf")  # this server serves glyphs now
     assert figures_client.get("/styles/idp-by-district.json", params={"country": "COM"}).status_code == 404
+
+
+def test_figures_of_every_indicator_the_map_offers(figures_client):
+    """The web map's indicator list (web/static/app.js) is served: DTM's published count and the
+    change over 12 months among them; the published count differs from the file's in camps."""
+    import re
+
+    from service.api.web import WEB_DIR
+
+    offered = re.search(r"const INDICATORS = \[([^\]]*)\]", (WEB_DIR / "static" / "app.js").read_text()).group(1)
+    names = re.findall(r'"([a-z_0-9]+)"', offered)
+    assert {"published", "change_12m"} <= set(names)
+    for name in names:
+        r = figures_client.get("/webmap/figures/1.json", params={"country": "IRQ", "round": LATEST, "indicator": name})
+        assert r.status_code == 200, (name, r.text[:200])
+    pub = figures_client.get("/webmap/figures/1.json", params={"round": LATEST, "indicator": "published"}).json()
+    assert any(v is not None and v < i for v, i in zip(pub["value"], pub["individuals"]))

@@ -9,7 +9,7 @@ import { AttributionControl, Map as MapLibreMap, NavigationControl, getRTLTextPl
 
 const LEVELS = { 1: "governorates", 2: "districts", 3: "subdistricts" };
 const POPULATIONS = ["idp", "returnee"];
-const INDICATORS = ["individuals", "families", "change", "share"];
+const INDICATORS = ["individuals", "published", "families", "change", "change_12m", "share"];
 const SERIES_COLOR = { idp: "#993404", returnee: "#253494" };
 // map furniture, as in styles/palette.py
 const BACKGROUND = "#f4f4f2", OUTLINE = "#ffffff", PARENT_OUTLINE = "#4d4d4d", HIGHLIGHT = "#252525";
@@ -24,6 +24,7 @@ const TEXT = {
     country: "Country", population: "Population", round: "Round", indicator: "Indicator", level: "Admin level",
     idp: "IDPs", returnee: "Returnees", individuals: "Individuals", families: "Families",
     change: "Change since previous round", share: "Share of national total",
+    change_12m: "Change over 12 months", published: "Individuals as DTM publishes them",
     level1: "Governorate", level2: "District", level3: "Sub-district",
     plural1: "governorates", plural2: "districts", plural3: "sub-districts",
     hint: "Hover over a unit for its figures; click it for its whole history.",
@@ -39,6 +40,7 @@ const TEXT = {
     country: "البلد", population: "الفئة", round: "الجولة", indicator: "المؤشر", level: "المستوى الإداري",
     idp: "النازحون", returnee: "العائدون", individuals: "الأفراد", families: "الأسر",
     change: "التغير منذ الجولة السابقة", share: "النسبة من المجموع الوطني",
+    change_12m: "التغير خلال 12 شهراً", published: "الأفراد كما تنشرهم DTM",
     level1: "محافظة", level2: "قضاء", level3: "ناحية",
     plural1: "المحافظات", plural2: "الأقضية", plural3: "النواحي",
     hint: "مرّر المؤشر فوق وحدة لرؤية أرقامها؛ انقر عليها لرؤية تاريخها كاملاً.",
@@ -102,7 +104,7 @@ function fmt(value, numberFormat) {
     default: return integer.format(value);
   }
 }
-const numberFormatOf = (indicator) => ({ change: "signed", share: "percent" })[indicator] || "integer";
+const numberFormatOf = (indicator) => ({ change: "signed", change_12m: "signed", share: "percent" })[indicator] || "integer";
 
 function dateLabel(iso, month = false) {
   if (!iso) return "";
@@ -328,7 +330,7 @@ function setFeatureState(id, values) {
 
 function figureRows(f) {
   const rows = [[t("individuals"), fmt(f && f.individuals)], [t("families"), fmt(f && f.families)]];
-  if (state.indicator === "change" || state.indicator === "share") {
+  if (!["individuals", "families"].includes(state.indicator)) {
     rows.push([t(state.indicator), fmt(f && f.value, numberFormatOf(state.indicator))]);
   }
   return h("dl", { class: "figures" }, rows.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
