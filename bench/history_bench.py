@@ -73,7 +73,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--population", choices=("idp", "returnee", "both"), default="both")
     ap.add_argument("--limit", type=int, help="first N files of each population only")
-    ap.add_argument("--jobs", type=int, default=2, help="files imported at once (import masterlist --jobs)")
+    ap.add_argument("--jobs", type=int, default=3, help="files imported at once (import masterlist --jobs)")
     args = ap.parse_args()
 
     from boundaries.reader import read_boundaries

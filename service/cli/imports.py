@@ -11,6 +11,7 @@ import typer
 
 from service.cli.common import PopulationChoice, check_file, console, err, fail, open_engine, whole_or_nothing
 from service.cli.rounds import print_quality
+from service.core.constants import IMPORT_JOBS
 
 app = typer.Typer(help="Import displacement data: master lists (rounds) and sites.", no_args_is_help=True)
 
@@ -66,7 +67,7 @@ def import_masterlist_cmd(
     show: Annotated[int, typer.Option(help="Flagged locations to print (one file only)")] = 20,
     jobs: Annotated[
         int, typer.Option(min=1, max=8, help="Files imported at once, each in its own transaction and connection")
-    ] = 2,
+    ] = IMPORT_JOBS,
 ):
     """Import master lists, each file as one round in its own transaction (a round is its
     reporting date: importing a date again replaces that round). A file that fails is reported

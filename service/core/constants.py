@@ -1,4 +1,4 @@
-"""Names shared by every layer: populations and the unassigned bucket."""
+"""Names shared by every layer: populations, the unassigned bucket, how many files import at once."""
 
 from __future__ import annotations
 
@@ -11,3 +11,9 @@ POPULATION_LABELS: dict[str, str] = {"idp": "IDPs", "returnee": "Returnees"}
 #: The P-code of each level's bucket for locations no unit of that level holds. It is a row
 #: of ``unit_figure``, not a polygon: spatial outputs leave it out and report it.
 UNASSIGNED = "UNASSIGNED"
+
+#: Master lists imported at once by a multi-file import (``import masterlist --jobs``). On two
+#: CPUs three beat two (bench/history_bench.py: the whole history in 52 s against 60 s on the
+#: same machine): while one import waits for its turn, its commit or its file, the others keep
+#: both CPUs busy.
+IMPORT_JOBS = 3

@@ -4,7 +4,7 @@ A file that fails is reported and the others go on; a file whose list (its bytes
 decompressed) is already the source of a round is ``unchanged`` and not imported again;
 two files of one date in one batch: the second is rejected, as it would replace the first.
 
-Files are imported side by side (``workers`` connections, default 2): each stages, places
+Files are imported side by side (``workers`` connections, default ``DEFAULT_WORKERS``): each stages, places
 and aggregates its round on its own and takes turns with the others only for the end of its
 transaction (``service.ingest.rounds``). The outcomes come back in the order of ``paths``.
 """
@@ -20,6 +20,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from service.core.constants import IMPORT_JOBS
 from service.ingest.masterlist import MasterlistError
 from service.ingest.rounds import (
     DateClaims,
@@ -31,9 +32,7 @@ from service.ingest.rounds import (
 )
 from service.ingest.sources import open_list
 
-#: Files imported at once by default: two keep two CPUs busy (a round's SQL runs in its own
-#: server process); more only queue for the same CPUs.
-DEFAULT_WORKERS = 2
+DEFAULT_WORKERS = IMPORT_JOBS
 
 
 @dataclass
@@ -68,6 +67,8 @@ def import_many(
     """Import ``paths`` (``options``: those of ``rounds.import_masterlist``), ``workers`` files
     at a time. ``replace``: import a file again even when its list is already imported.
     ``on_file`` is called as each file ends (from one thread at a time)."""
+    # PostgreSQL's parallel workers for a file imported alone; not for files side by side
+    parallel_query = options.pop("parallel_query", not (workers > 1 and len(paths) > 1))
     taken = DateClaims()
     report = threading.Lock()
     sums: dict[str, str] = {}  # file name -> checksum of its list (each key written by its own thread)
@@ -90,7 +91,9 @@ def import_many(
                     reporting_date=known["reporting_date"],
                 )
             else:
-                res = import_masterlist(engine, path, population=population, taken_dates=ticket, **options)
+                res = import_masterlist(
+                    engine, path, population=population, taken_dates=ticket, parallel_query=parallel_query, **options
+                )
                 out = FileOutcome(
                     name, "imported", result=res, round_number=res.round_number, reporting_date=res.reporting_date
                 )

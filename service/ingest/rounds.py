@@ -224,6 +224,7 @@ def import_masterlist(
     fast: bool | None = None,
     allow_future_date: bool = False,
     taken_dates: DateClaim | None = None,
+    parallel_query: bool = True,
 ) -> RoundImportResult:
     """Import one master-list file as a round. Raises MasterlistError / ImportRejected on bad
     input (database unchanged, rejection logged).
@@ -238,6 +239,9 @@ def import_masterlist(
 
     Imports of different rounds run side by side (each in its own connection); each takes a
     turn only for the end of its transaction (``placement.lock_partitions``).
+    ``parallel_query``: let PostgreSQL run the bulk statements with parallel workers (a file
+    imported alone; imports side by side turn it off, as the CPUs are busy already: a
+    history import is 5-25 % faster so).
     """
     path = Path(path)
     name = file_name = file_name or path.name  # (a compressed list is read from a copy: its name stays)
@@ -266,6 +270,8 @@ def import_masterlist(
         with engine.begin() as conn:
             # bulk statements: JIT compilation costs more than it saves here; sorts and hashes in memory
             conn.execute(text("SET LOCAL jit = off; SET LOCAL work_mem = '256MB'"))
+            if not parallel_query:  # imports side by side already keep the CPUs busy: workers only cost
+                conn.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
             t = time.perf_counter()
             staged = None
             if try_fast:
