@@ -364,8 +364,8 @@ INDICATORS: dict[str, Indicator] = {
             "quantiles",
             5,
             "integer",
-            "Individuals counted in the unit in the round, as the master list gives them (families x 6 on "
-            "every row in DTM Iraq's lists); DTM's own published count is the indicator 'published'.",
+            "Individuals counted in the unit in the round, as the master list gives them (families x the "
+            "household size on every row); DTM's own published count is the indicator 'published'.",
         ),
         Indicator(
             "published",
