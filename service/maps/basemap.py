@@ -91,15 +91,12 @@ def decode_topojson(topology: dict, obj: str, region: tuple[float, float, float,
     return out
 
 
-def region_around(country_bounds: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
-    """The lon/lat window whose Natural Earth countries a country's maps may show: its extent
-    with a margin of 1.5 times its larger side plus 2 degrees (the inset of a national map
-    reaches about 1.4 times the larger side beyond the centre), in whole degrees (so every map
-    of a country shares one decoded window). Iraq: (22, 12, 66, 55)."""
-    x0, y0, x1, y1 = country_bounds
-    m = 1.5 * max(x1 - x0, y1 - y0) + 2.0
-    return (max(-180.0, math.floor(x0 - m)), max(-90.0, math.floor(y0 - m)),
-            min(180.0, math.ceil(x1 + m)), min(90.0, math.ceil(y1 + m)))
+def window(bounds_lonlat: tuple[float, float, float, float], margin: float = 1.0) -> tuple[float, float, float, float]:
+    """A lon/lat box widened by ``margin`` degrees and rounded outward to whole degrees (so the maps
+    of one country share one decoded window, ``countries``)."""
+    x0, y0, x1, y1 = bounds_lonlat
+    return (max(-180.0, float(math.floor(x0 - margin))), max(-90.0, float(math.floor(y0 - margin))),
+            min(180.0, float(math.ceil(x1 + margin))), min(90.0, float(math.ceil(y1 + margin))))
 
 
 def natural_earth_id(iso3: str) -> str | None:

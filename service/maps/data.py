@@ -186,6 +186,7 @@ class MapData:
     zband: int | None
     projection: Projection
     texts: CountryTexts  # the country's names and boundary source, for every text of the map
+    window: tuple[float, float, float, float]  # lon/lat box whose Natural Earth countries may show
     created: dt.date = field(default_factory=dt.date.today)
 
     @property
@@ -292,6 +293,17 @@ def _fit(bounds, aspect: float, pad: float = 0.04) -> tuple[float, float, float,
     return cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2
 
 
+def _inset_of(view, page) -> tuple[float, float, float, float]:
+    """The inset's frame of a national map: its frame with 0.6 of its larger side around it."""
+    bounds = shapely.box(*view).buffer(max(view[2] - view[0], view[3] - view[1]) * 0.6).bounds
+    return _fit(bounds, page.inset.w / page.inset.h, pad=0.06)
+
+
+def _national_inset(country_bounds, page) -> tuple[float, float, float, float]:
+    """The inset's frame of the country's national map on ``page`` (map CRS)."""
+    return _inset_of(_fit(country_bounds, page.main.w / page.main.h), page)
+
+
 def _clip(geom, clip, ground: float):
     return shapely.simplify(shapely.intersection(geom, clip), ground / 2)
 
@@ -365,20 +377,20 @@ def load_map(conn: Connection, spec: MapSpec, *, created: dt.date | None = None)
     units = [Unit(u["pcode"], u["name_en"], u["name_ar"], values.get(u["pcode"]), cls.color_of(values.get(u["pcode"])),
                   u["geom"], float(u["area_km2"] or 0)) for u in mapped]
 
-    # the neighbouring countries: Natural Earth in a window around the country, without the country
-    region = basemap.region_around(country_box)
+    # the neighbouring countries: Natural Earth in a window around the country (the lon/lat box of
+    # its national map's inset, which holds every map's frame and inset), without the country itself
+    pad = 1.0
+    wx0, wy0, wx1, wy1 = _lonlat_box(proj, _national_inset(country_geom.bounds, page))
+    region = basemap.window((wx0 - pad, wy0 - pad, wx1 + pad, wy1 + pad))
     exclude = basemap.natural_earth_id(rnd["country"])
     lon0, lat0, lon1, lat1 = _lonlat_box(proj, view)
-    pad = 1.0
     near = [(n, _clip(proj.to_map(g), clip, ground))
             for n, g in basemap.neighbours((lon0 - pad, lat0 - pad, lon1 + pad, lat1 + pad), exclude, region)]
     near = [(n, g) for n, g in near if not g.is_empty]
-    inset_frame = page.inset.w / page.inset.h
     if spec.extent == "national":
-        inset_bounds = shapely.box(*view).buffer(max(view[2] - view[0], view[3] - view[1]) * 0.6).bounds
+        inset_view = _inset_of(view, page)
     else:
-        inset_bounds = country_geom.bounds
-    inset_view = _fit(inset_bounds, inset_frame, pad=0.06)
+        inset_view = _fit(country_geom.bounds, page.inset.w / page.inset.h, pad=0.06)
     ilon0, ilat0, ilon1, ilat1 = _lonlat_box(proj, inset_view)
     inset_near = [(n, proj.to_map(g).simplify((inset_view[2] - inset_view[0]) / 800))
                   for n, g in basemap.neighbours((ilon0 - pad, ilat0 - pad, ilon1 + pad, ilat1 + pad), exclude, region)]
@@ -388,5 +400,5 @@ def load_map(conn: Connection, spec: MapSpec, *, created: dt.date | None = None)
         governorates=govs, country=country_geom, neighbours=near, inset_neighbours=inset_near, view=view,
         inset_view=inset_view, place_en=ext["name_en"] or ext["pcode"], place_ar=ext["name_ar"],
         boundaries=boundary_info(conn, set_id), unassigned=read.bucket(conn, rnd["id"], spec.level),
-        zband=zband, projection=proj, texts=texts, created=created or dt.date.today(),
+        zband=zband, projection=proj, texts=texts, window=region, created=created or dt.date.today(),
     )

@@ -26,7 +26,7 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-from service.maps import basemap, charts, interactive, render
+from service.maps import charts, interactive, render
 from service.maps import layout
 from service.maps.data import MapRequestError, MapSpec, load_map
 from tests.conftest import MASTERLISTS, client_for, cloned_engine
@@ -66,8 +66,8 @@ def test_map_of_the_second_country_names_it(two_countries, tmp_path):
     assert (data.place_en, data.place_ar) == ("Comoros", "جزر القمر")  # no country level: the ISO names
     assert data.projection.epsg == 32738 and data.projection.name == "WGS 84 / UTM zone 38S (EPSG:32738)"
     # the neighbours' window is around the islands, and the mapped country is not its own neighbour
-    x0, y0, x1, y1 = basemap.region_around((43.2, -12.4, 44.5, -11.4))
-    assert x0 > 30 and x1 < 60 and y0 > -25 and y1 < 0
+    x0, y0, x1, y1 = data.window
+    assert 30 < x0 < 43.2 and 44.5 < x1 < 60 and -30 < y0 < -12.4 and -11.4 < y1 < 5, data.window
     inset_names = {n for n, _ in data.inset_neighbours}
     assert "Comoros" not in inset_names and "Iraq" not in inset_names
     assert inset_names, "no neighbour in the inset of the islands"
@@ -102,6 +102,8 @@ def test_iraq_map_still_names_iraq(two_countries, tmp_path):
     with two_countries.connect() as conn:
         data = load_map(conn, MapSpec(120, "idp", 1, country="IRQ"))
     assert data.projection.epsg == 32638
+    x0, y0, x1, y1 = data.window  # around Iraq (38.8-48.6 E, 29.1-37.4 N), not around the islands
+    assert 5 < x0 < 38.8 and 48.6 < x1 < 80 and 5 < y0 < 29.1 and 37.4 < y1 < 60, data.window
     assert {"Iran", "Syria", "Turkey", "Saudi Arabia"} <= {n for n, _ in data.neighbours}
     assert "Iraq" not in {n for n, _ in data.inset_neighbours}
     text = _pdftotext(render.render(data, tmp_path, ("pdf",))["pdf"])
