@@ -97,8 +97,8 @@ class MapSpec:
             try:
                 country = normalize_country(country)
             except ValueError:
-                raise MapRequestError(400, f"country {self.country!r} is not a country code: use an ISO 3166 "
-                                           "alpha-3 code (IRQ) or its P-code prefix (IQ)") from None
+                raise MapRequestError(400, f"country: {self.country!r} is not a country code; accepted: an ISO "
+                                           "3166 alpha-3 code (IRQ) or its P-code prefix (IQ)") from None
         return MapSpec(self.round_number, self.population, self.level, self.indicator, extent,
                        self.paper.upper(), self.orientation, country)
 

@@ -215,7 +215,10 @@ def test_cli_takes_country(two_countries, tmp_path, monkeypatch):
         assert res.exit_code == 2, (args, res.output)
         assert "--country: several countries have" in res.output and "COM, IRQ" in res.output, res.output
     res = runner.invoke(service.cli.app, ["maps", "render", "--round", "120", "--country", "SYR", "--out", str(tmp_path)])
-    assert res.exit_code == 2 and "SYR" in res.output, res.output
+    assert res.exit_code == 2 and "no boundaries or figures for country SYR" in res.output, res.output
+    for args in (["maps", "chart", "--round", "120"], ["package", "--round", "120"]):
+        res = runner.invoke(service.cli.app, [*args, "--country", "Iraq"])
+        assert res.exit_code == 2 and "--country" in res.output and "not a country code" in res.output, res.output
     res = runner.invoke(
         service.cli.app,
         ["maps", "render", "--round", "120", "--level", "1", "--format", "pdf", "--dpi", "30", "--country", "COM",
