@@ -43,7 +43,8 @@ from service.core.rounds import find_round, list_rounds
 from service.maps import charts, hooks, interactive, render, summary, tables
 from service.maps.country import CountryTexts, round_texts
 from service.maps.data import (
-    POPULATION_WORDS, MapData, MapRequestError, MapSpec, country_extent, governorates, load_map, projection_for,
+    LEVEL_NAMES, POPULATION_WORDS, MapData, MapRequestError, MapSpec, country_extent, governorates, load_map,
+    projection_for,
 )
 from service.publish import exports
 from service.core.importlog import data_version
@@ -313,8 +314,11 @@ def _write_fragility(conn, p: PackagePlan, folder: Path) -> None:
 # ------------------------------------------------------------------------- README, manifest
 def readme(p: PackagePlan, version: int, created: dt.date, terms: str) -> str:
     first = next(iter(p.rounds.values()))
-    example = (f"{p.country.lower()}_dtm_{next(iter(p.rounds))}_adm2_r{p.round_number}_A4L_"
+    nat = next(s for s in p.specs if s.extent == "national")
+    example = (f"{p.country.lower()}_dtm_{nat.population}_adm{nat.level}_r{p.round_number}_A4L_"
                f"{first['reporting_date'].strftime('%Y%m%d')}.pdf")
+    nat_level = LEVEL_NAMES[nat.level][0]
+    gov_level = next((LEVEL_NAMES[s.level][0] for s in p.specs if s.extent != "national"), "sub-district")
     lines = [
         f"{p.texts.dtm} information package, round {p.round_number} ({first['reporting_date'].isoformat()})",
         "=" * 78, "",
@@ -325,8 +329,8 @@ def readme(p: PackagePlan, version: int, created: dt.date, terms: str) -> str:
         "",
         "Contents",
         "--------",
-        "maps/national/        national maps per district (PNG 300 dpi, PDF with embedded fonts), per population",
-        "maps/governorates/    one map per governorate by sub-district, per population",
+        f"maps/national/        national maps per {nat_level} (PNG 300 dpi, PDF with embedded fonts), per population",
+        f"maps/governorates/    one map per governorate by {gov_level}, per population",
         "interactive/          the same maps as HTML (Leaflet, works offline: open in a browser)",
         "charts/               national trend of IDPs and returnees across rounds; governorates' change",
         "data/                 figures per governorate, district, sub-district: GeoPackage 1.2, zipped shapefile,",

@@ -191,6 +191,7 @@ def test_http_maps_and_package_take_country(client, tmp_path):
     assert readme.startswith("DTM Comoros information package, round 120")
     assert "OCHA Common Operational Dataset (COD-AB) for Comoros, HDX" in readme
     assert "WGS 84 / UTM zone 38S" in readme and "Iraq" not in readme, readme
+    assert "one map per governorate by district" in readme and "com_dtm_idp_adm2_r120_A4L_20210228.pdf" in readme
     assert json.loads(z.read(root + "manifest.json"))["producer"] == "IOM DTM Comoros (DTM Atlas)"
     (tmp_path / "summary.pdf").write_bytes(z.read(root + "com_dtm_summary_r120_A4P_20210228.pdf"))
     summary = _pdftotext(tmp_path / "summary.pdf")
