@@ -120,9 +120,9 @@ def main() -> None:
             t1 = time.perf_counter()
             fig = render.figure(data)
             t2 = time.perf_counter()
-            render.save(fig, tmp / "m.png", "png", title="bench")
+            render.save(fig, tmp / "m.png", "png", title="bench", producer=data.texts.producer)
             t3 = time.perf_counter()
-            render.save(fig, tmp / "m.pdf", "pdf", title="bench")
+            render.save(fig, tmp / "m.pdf", "pdf", title="bench", producer=data.texts.producer)
             t4 = time.perf_counter()
             return t4 - t0, t1 - t0, t2 - t1, t3 - t2, t4 - t3, time.process_time() - c0
 

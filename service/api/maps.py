@@ -1,13 +1,17 @@
 """Static maps, charts and the information package over HTTP.
 
 ``GET /maps/{name}.{png|pdf|html}``: ``choropleth`` (``?round=&population=&level=&indicator=
-&extent=&paper=&orientation=&dpi=``; ``fragility`` too once that layer exists), ``trend``
+&extent=&paper=&orientation=&dpi=&country=``; ``fragility`` too once that layer exists), ``trend``
 and ``change`` (charts). Rendered on demand and kept in the tile cache (in-process LRU or
 Redis) under the data version, so an import makes every older map unreachable; ETag/304.
 
-``GET /packages/{round}.zip?population=both``: the information package, built once per data
-version into ``DATA_DIR/packages/v{version}/`` and then served from there (older versions'
+``GET /packages/{round}.zip?population=both&country=``: the information package, built once per
+data version into ``DATA_DIR/packages/v{version}/`` and then served from there (older versions'
 packages are removed when a newer one is built).
+
+``country=`` follows the shared rule (``service.core.countries``): omitted, the one country with
+figures of the round asked; several: 400 naming ``country`` and listing them; a country without
+data: 404.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from service.api.params import INT4_MAX
+from service.api.params import INT4_MAX, Country
 
 router = APIRouter(tags=["maps"])
 
@@ -54,11 +58,18 @@ def _produce_map(engine, name: str, ext: str, q: dict) -> tuple[str, bytes]:
                 data = load_map(
                     conn,
                     MapSpec(
-                        q["round"], q["population"], q["level"], indicator, q["extent"], q["paper"], q["orientation"]
+                        q["round"],
+                        q["population"],
+                        q["level"],
+                        indicator,
+                        q["extent"],
+                        q["paper"],
+                        q["orientation"],
+                        q["country"],
                     ),
                 )
             else:
-                rnd = resolve_round(conn, MapSpec(q["round"], q["population"]).checked())
+                rnd = resolve_round(conn, MapSpec(q["round"], q["population"], country=q["country"]).checked())
                 chart = charts.load_trend(conn, rnd["country"]) if name == "trend" else charts.load_change(conn, rnd)
         if name in ("choropleth", "fragility"):
             path = (
@@ -85,13 +96,14 @@ def _produce_map(engine, name: str, ext: str, q: dict) -> tuple[str, bytes]:
     responses={
         200: {"content": {m: {} for m in MEDIA.values()}},
         400: {"description": "bad parameter"},
-        404: {"description": "unknown map, round or governorate"},
+        404: {"description": "unknown map, round, governorate or country"},
     },
 )
 async def map_file(
     request: Request,
     name: str,
     ext: str,
+    country: Country,
     round_number: Annotated[
         int | None, Query(alias="round", ge=0, le=INT4_MAX, description="DTM round number (default: the latest)")
     ] = None,
@@ -121,6 +133,7 @@ async def map_file(
         "paper": paper,
         "orientation": orientation,
         "dpi": dpi if ext == "png" else 300,
+        "country": country,
     }
     try:  # parameters checked before any cache or database work
         spec = MapSpec(
@@ -131,12 +144,13 @@ async def map_file(
             extent,
             paper,
             orientation,
+            country,
         ).checked()
     except MapRequestError as exc:
         raise _error(exc) from None
     q["extent"], q["paper"] = spec.extent, spec.paper
     if name in ("trend", "change"):  # charts depend on the round and population only
-        q = {"round": round_number, "population": population, "dpi": q["dpi"]}
+        q = {"round": round_number, "population": population, "dpi": q["dpi"], "country": country}
     service = get_service(request.app)
     version = await service.version()
     key = f"v{version}:maps{MAPS_FORMAT}:{name}.{ext}:{sorted(q.items())!r}"
@@ -169,14 +183,14 @@ async def map_file(
     return Response(raw, media_type=MEDIA[ext], headers=headers)
 
 
-def _package_path(settings, version: int, round_number: int, population: str) -> Path:
-    return Path(settings.data_dir) / "packages" / f"v{version}" / f"r{round_number}_{population}.zip"
+def _package_path(settings, version: int, round_number: int, population: str, country: str) -> Path:
+    return Path(settings.data_dir) / "packages" / f"v{version}" / f"{country.lower()}_r{round_number}_{population}.zip"
 
 
-def _build_package(engine, settings, version: int, round_number: int, population: str) -> Path:
+def _build_package(engine, settings, version: int, population: str, plan) -> Path:
     from service.maps import package
 
-    target = _package_path(settings, version, round_number, population)
+    target = _package_path(settings, version, plan.round_number, population, plan.country)
     key = str(target)
     with _package_guard:
         lock = _package_locks.setdefault(key, threading.Lock())
@@ -184,12 +198,11 @@ def _build_package(engine, settings, version: int, round_number: int, population
         if target.exists():
             return target
         target.parent.mkdir(parents=True, exist_ok=True)
-        plan = package.plan(engine, round_number, population, extents=PACKAGE_OPTIONS["extents"])
         part = target.with_suffix(".build.zip")
         part.unlink(missing_ok=True)
         package.build(
             engine,
-            round_number,
+            plan.round_number,
             part,
             population=population,
             the_plan=plan,
@@ -209,13 +222,14 @@ def _build_package(engine, settings, version: int, round_number: int, population
     response_class=FileResponse,
     responses={
         200: {"content": {"application/zip": {}}},
-        400: {"description": "bad parameter"},
-        404: {"description": "no data for that round"},
+        400: {"description": "bad parameter, or several countries have the round and none is named"},
+        404: {"description": "no data for that round (in that country)"},
     },
 )
 async def package_zip(
     request: Request,
     round_number: Annotated[int, PathParam(ge=0, le=INT4_MAX, description="DTM round number")],
+    country: Country,
     population: Annotated[Literal["both", "idp", "returnee"], Query(description="idp, returnee or both")] = "both",
 ):
     """Built on the first request after an import (about a minute), then served as a file."""
@@ -225,24 +239,22 @@ async def package_zip(
 
     version = await get_service(request.app).version()
     engine, settings = request.app.state.engine, request.app.state.settings
-    target = _package_path(settings, version, round_number, population)
+    try:  # the country and rounds first: 400/404 before any building
+        plan = await run_in_threadpool(
+            package.plan, engine, round_number, population, extents=PACKAGE_OPTIONS["extents"], country=country
+        )
+    except MapRequestError as exc:
+        raise _error(exc) from None
+    target = _package_path(settings, version, round_number, population, plan.country)
     status = "hit"
     if not target.exists():
         status = "miss"
         try:
-            await run_in_threadpool(package.plan, engine, round_number, population)  # 404/400 before building
-            target = await run_in_threadpool(_build_package, engine, settings, version, round_number, population)
+            target = await run_in_threadpool(_build_package, engine, settings, version, population, plan)
         except MapRequestError as exc:
             raise _error(exc) from None
-    with engine.connect() as conn:
-        from service.core.rounds import find_round
-
-        rnd = next(
-            r
-            for p in ("idp", "returnee")
-            if population in ("both", p) and (r := find_round(conn, round_number=round_number, population=p))
-        )
-    name = package.package_base(round_number, rnd["reporting_date"], rnd["country"])
+    first = next(iter(plan.rounds.values()))
+    name = package.package_base(round_number, first["reporting_date"], first["country"])
     if population != "both":
         name = name.replace("_package_", f"_{population}_package_")
     return FileResponse(

@@ -31,6 +31,14 @@ def _fail(message: str, code: int = 2):
     raise typer.Exit(code)
 
 
+def _message(exc) -> str:
+    """A map error's message, naming the CLI's option where it names the API's parameter."""
+    return exc.message.replace("country: ", "--country: ", 1) if exc.message.startswith("country: ") else exc.message
+
+
+COUNTRY_HELP = "ISO3 (IRQ) or P-code prefix (IQ) of the round's country; needed when several countries have the round"
+
+
 @app.command("render")
 def render_cmd(
     round_number: Annotated[
@@ -47,6 +55,7 @@ def render_cmd(
     fmt: Annotated[str, typer.Option("--format", help="Comma-separated: png, pdf, html")] = "png,pdf",
     dpi: Annotated[int, typer.Option(help="PNG resolution", min=30, max=600)] = 300,
     out: Annotated[Path, typer.Option(help="Output folder")] = Path("."),
+    country: Annotated[Optional[str], typer.Option(help=COUNTRY_HELP)] = None,
 ):
     """Render one map, named by the OCHA convention (e.g. irq_dtm_idp_adm2_r120_A4L_20210228.pdf)."""
     from service.maps import interactive, render
@@ -61,13 +70,15 @@ def render_cmd(
     t0 = time.perf_counter()
     try:
         with engine.connect() as conn:
-            data = load_map(conn, MapSpec(round_number, population, level, indicator, extent, paper, orientation))
+            data = load_map(
+                conn, MapSpec(round_number, population, level, indicator, extent, paper, orientation, country)
+            )
         static = [f for f in formats if f != "html"]
         paths = list(render.render(data, out, static, dpi=dpi).values()) if static else []
         if "html" in formats:
             paths.append(interactive.write(data, out))
     except MapRequestError as exc:
-        _fail(exc.message)
+        _fail(_message(exc))
     except MissingGlyph as exc:
         _fail(str(exc), 1)
     for p in paths:
@@ -84,6 +95,7 @@ def chart_cmd(
     kind: Annotated[str, typer.Option(help="trend (national, every round) or change (governorates)")] = "trend",
     fmt: Annotated[str, typer.Option("--format", help="Comma-separated: png, pdf")] = "png,pdf",
     out: Annotated[Path, typer.Option(help="Output folder")] = Path("."),
+    country: Annotated[Optional[str], typer.Option(help=COUNTRY_HELP)] = None,
 ):
     """The national trend of IDPs and returnees, or the governorates' change since the previous round."""
     from service.maps import charts
@@ -95,13 +107,13 @@ def chart_cmd(
     engine = open_engine()
     try:
         with engine.connect() as conn:
-            rnd = resolve_round(conn, MapSpec(round_number, population).checked())
+            rnd = resolve_round(conn, MapSpec(round_number, population, country=country).checked())
             if kind == "trend":
                 paths = charts.render_trend(charts.load_trend(conn, rnd["country"]), rnd, out, formats)
             else:
                 paths = charts.render_change(charts.load_change(conn, rnd), out, formats)
     except MapRequestError as exc:
-        _fail(exc.message)
+        _fail(_message(exc))
     for p in paths.values():
         console.print(f"{p} ({p.stat().st_size:,} bytes)", highlight=False)
 
@@ -119,6 +131,7 @@ def package_cmd(
     ] = None,
     dpi: Annotated[int, typer.Option(help="PNG resolution of the maps", min=30, max=600)] = 300,
     workers: Annotated[Optional[int], typer.Option(help="Processes drawing maps (default: one per CPU)", min=1)] = None,
+    country: Annotated[Optional[str], typer.Option(help=COUNTRY_HELP)] = None,
 ):
     """Write the information package of a round: national and governorate maps (PNG + PDF) for
     IDPs and returnees, folium HTML, charts, exports (GeoPackage, shapefile, CSV with HXL, XLSX),
@@ -127,15 +140,21 @@ def package_cmd(
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from boundaries.pcode import normalize_country
     from service.maps import package
     from service.maps.data import MapRequestError
 
+    if country is not None:
+        try:
+            country = normalize_country(country)
+        except ValueError:
+            _fail(f"--country {country!r} is not a country code (IRQ, or its P-code prefix IQ)")
     engine = open_engine()
     extents = [g.strip().upper() for g in governorates.split(",") if g.strip()] if governorates else None
     try:
-        plan = package.plan(engine, round_number, population, extents=extents)
+        plan = package.plan(engine, round_number, population, extents=extents, country=country)
     except MapRequestError as exc:
-        _fail(exc.message)
+        _fail(_message(exc))
     if out is None:
         first = next(iter(plan.rounds.values()))
         out = Path.cwd() / f"{package.package_base(round_number, first['reporting_date'], first['country'])}.zip"
@@ -159,8 +178,10 @@ def package_cmd(
                 progress=lambda what: bar.update(task, advance=1, description=what),
             )
             bar.update(task, completed=plan.steps, description="done")
-    except (MapRequestError, package.PackageError) as exc:
-        _fail(getattr(exc, "message", str(exc)))
+    except MapRequestError as exc:
+        _fail(_message(exc))
+    except package.PackageError as exc:
+        _fail(str(exc))
     size = (
         result.path.stat().st_size
         if result.path.is_file()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,6 @@ ROOT = Path(__file__).resolve().parents[2]
 WORLD_ATLAS = ROOT / "maps" / "node_modules" / "world-atlas"
 COUNTRIES = WORLD_ATLAS / "countries-10m.json"
 SOURCE = "Natural Earth 1:10m admin-0 countries (public domain), via the npm package world-atlas"
-IRAQ_NE_ID = "368"  # ISO 3166-1 numeric, the feature id in world-atlas
 
 
 class BasemapMissing(RuntimeError):
@@ -91,24 +91,39 @@ def decode_topojson(topology: dict, obj: str, region: tuple[float, float, float,
     return out
 
 
-REGION = (20.0, 10.0, 70.0, 50.0)  # lon/lat: every map extent of Iraq with its neighbours fits
+def window(bounds_lonlat: tuple[float, float, float, float], margin: float = 1.0) -> tuple[float, float, float, float]:
+    """A lon/lat box widened by ``margin`` degrees and rounded outward to whole degrees (so the maps
+    of one country share one decoded window, ``countries``)."""
+    x0, y0, x1, y1 = bounds_lonlat
+    return (max(-180.0, float(math.floor(x0 - margin))), max(-90.0, float(math.floor(y0 - margin))),
+            min(180.0, float(math.ceil(x1 + margin))), min(90.0, float(math.ceil(y1 + margin))))
 
 
-@functools.lru_cache(maxsize=1)
-def countries() -> list[tuple[str | None, str, object]]:
-    """``(ISO numeric id, name, lon/lat geometry)`` of the Natural Earth countries around Iraq."""
+def natural_earth_id(iso3: str) -> str | None:
+    """The feature id of a country in world-atlas: its ISO 3166-1 numeric code (Iraq: '368')."""
+    import pycountry
+
+    c = pycountry.countries.get(alpha_3=iso3.strip().upper())
+    return c.numeric if c is not None else None
+
+
+@functools.lru_cache(maxsize=8)
+def countries(region: tuple[float, float, float, float]) -> list[tuple[str | None, str, object]]:
+    """``(ISO numeric id, name, lon/lat geometry)`` of the Natural Earth countries with a part in
+    the lon/lat box ``region``."""
     if not COUNTRIES.exists():
         raise BasemapMissing(f"{COUNTRIES} is missing: run ./dev setup (npm ci in maps/) to install world-atlas")
     topology = json.loads(COUNTRIES.read_text())
-    return [(i, p.get("name", ""), g) for i, p, g in decode_topojson(topology, "countries", REGION)]
+    return [(i, p.get("name", ""), g) for i, p, g in decode_topojson(topology, "countries", region)]
 
 
-def neighbours(bounds_lonlat: tuple[float, float, float, float], exclude_id: str = IRAQ_NE_ID
-               ) -> list[tuple[str, object]]:
-    """``(name, geometry)`` of the countries other than ``exclude_id`` clipped to a lon/lat box."""
+def neighbours(bounds_lonlat: tuple[float, float, float, float], exclude_id: str | None,
+               region: tuple[float, float, float, float]) -> list[tuple[str, object]]:
+    """``(name, geometry)`` of the countries of ``region`` other than ``exclude_id`` (the mapped
+    country), clipped to a lon/lat box within ``region``."""
     clip = box(*bounds_lonlat)
     out = []
-    for cid, name, geom in countries():
+    for cid, name, geom in countries(tuple(region)):
         if cid == exclude_id or not geom.intersects(clip):
             continue
         part = shapely.intersection(geom, clip)

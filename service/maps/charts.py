@@ -14,6 +14,7 @@ from sqlalchemy import Connection
 
 from service.core.rounds import list_rounds
 from service.maps import fonts, naming
+from service.maps.country import country_texts
 from service.maps.data import POPULATION_WORDS, governorates
 from styles.palette import get_palette
 from styles.queries import unit_values
@@ -28,7 +29,7 @@ def population_color(population: str) -> str:
 @dataclass
 class TrendData:
     series: dict[str, list[tuple[dt.date, int, int]]]  # population -> (date, round number, individuals)
-    country: str = "IRQ"
+    country: str  # ISO3
 
 
 @dataclass
@@ -40,7 +41,7 @@ class ChangeData:
     top: int
 
 
-def load_trend(conn: Connection, country: str = "IRQ") -> TrendData:
+def load_trend(conn: Connection, country: str) -> TrendData:
     series: dict[str, list] = {}
     for r in list_rounds(conn, country):
         if r["individuals"] is None:
@@ -169,12 +170,13 @@ def _figure(size_mm=(180, 100), dpi=300):
     return fig
 
 
-def _save(fig, out_dir: Path, base: str, formats, title: str) -> dict[str, Path]:
+def _save(fig, out_dir: Path, base: str, formats, title: str, country: str) -> dict[str, Path]:
     from service.maps.render import save
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    return {f: save(fig, out_dir / f"{base}.{f}", f, title=title) for f in formats}
+    producer = country_texts(country).producer
+    return {f: save(fig, out_dir / f"{base}.{f}", f, title=title, producer=producer) for f in formats}
 
 
 def trend_base(data: TrendData, rnd: dict) -> str:
@@ -200,13 +202,13 @@ def render_trend(data: TrendData, rnd: dict, out_dir: Path, formats=("png", "pdf
     with fonts.strict_glyphs():
         draw_trend(fig.add_subplot(), data, highlight=rnd["reporting_date"])
         fig.supxlabel(
-            "Source: IOM DTM Iraq Master Lists (national totals per round)",
+            f"Source: {country_texts(data.country).master_lists} (national totals per round)",
             x=0.99,
             ha="right",
             fontsize=5.5,
             color="#555555",
         )
-    return _save(fig, out_dir, trend_base(data, rnd), formats, "National trend of IDPs and returnees")
+    return _save(fig, out_dir, trend_base(data, rnd), formats, "National trend of IDPs and returnees", data.country)
 
 
 def render_change(data: ChangeData, out_dir: Path, formats=("png", "pdf"), dpi: int = 300) -> dict[str, Path]:
@@ -214,10 +216,12 @@ def render_change(data: ChangeData, out_dir: Path, formats=("png", "pdf"), dpi: 
     with fonts.strict_glyphs():
         draw_change(fig.add_subplot(), data)
         fig.supxlabel(
-            "Source: IOM DTM Iraq Master Lists (stored change per governorate)",
+            f"Source: {country_texts(data.round['country']).master_lists} (stored change per governorate)",
             x=0.99,
             ha="right",
             fontsize=5.5,
             color="#555555",
         )
-    return _save(fig, out_dir, change_base(data), formats, "Change per governorate since the previous round")
+    return _save(
+        fig, out_dir, change_base(data), formats, "Change per governorate since the previous round", data.round["country"]
+    )

@@ -3,14 +3,21 @@
 styles make, so the legend is the same object), the units' names and generalised polygons.
 Nothing is recomputed here: figures come from ``unit_figure`` as aggregation stored them.
 
-``MapSpec`` names a map (round, population, level, indicator, extent, paper, orientation);
-``load_map`` reads its ``MapData`` (plain values and shapely geometries: it pickles, so the
-package renders maps in worker processes without a database connection).
+``MapSpec`` names a map (round, population, level, indicator, extent, paper, orientation,
+country); ``load_map`` reads its ``MapData`` (plain values and shapely geometries: it pickles,
+so the package renders maps in worker processes without a database connection).
+
+Any country: the round is the country's (``country``, or the one country with figures of the
+population: ``service.core.countries.figures_country``; several and none named is a 400 listing
+them); the projection is the UTM zone of the country's extent (Iraq: zone 38N); the neighbours
+come from a window around the country's extent; the texts name the country and its boundary
+source (``service.maps.country``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 from dataclasses import dataclass, field
 
@@ -18,22 +25,20 @@ import shapely
 from pyproj import Transformer
 from sqlalchemy import Connection, text
 
-from boundaries.pcode import normalize_pcode
+from boundaries.pcode import normalize_country, normalize_pcode
+from service.core.countries import NoCountryData, SeveralCountries, check_country, figures_country
 from service.figures import read
 from service.core.rounds import find_round, list_rounds
 from service.maps import layout
+from service.maps.country import CountryTexts, country_texts, round_texts
 from service.publish.datasets import boundary_info
 from styles.classify import INDICATORS, Classification
 from styles.queries import classification_for
 from service.core.importlog import data_version
 from tiles.zoom import MAX_BAND, tolerance_m
 
-CRS = "EPSG:32638"
-CRS_NAME = "WGS 84 / UTM zone 38N (EPSG:32638), Transverse Mercator, metres"
 LEVEL_NAMES = {1: ("governorate", "governorates"), 2: ("district", "districts"), 3: ("sub-district", "sub-districts")}
 POPULATION_WORDS = {"idp": "IDPs", "returnee": "Returnees"}
-_TO_MAP = Transformer.from_crs("EPSG:4326", CRS, always_xy=True)
-_TO_LONLAT = Transformer.from_crs(CRS, "EPSG:4326", always_xy=True)
 
 
 class MapRequestError(ValueError):
@@ -65,6 +70,7 @@ class MapSpec:
     extent: str = "national"  # or a governorate P-code (any P-code form)
     paper: str = "A4"
     orientation: str = "landscape"
+    country: str | None = None  # ISO3 (or P-code prefix); None: the one country with figures
 
     def checked(self) -> MapSpec:
         """The spec with its parameters validated (MapRequestError 400) and the extent normalised."""
@@ -86,8 +92,66 @@ class MapSpec:
                 raise MapRequestError(400, f"extent {self.extent!r} is neither 'national' nor a governorate P-code: {exc}") from None
         else:
             extent = "national"
+        country = self.country
+        if country is not None:
+            try:
+                country = normalize_country(country)
+            except ValueError:
+                raise MapRequestError(400, f"country: {self.country!r} is not a country code; accepted: an ISO "
+                                           "3166 alpha-3 code (IRQ) or its P-code prefix (IQ)") from None
         return MapSpec(self.round_number, self.population, self.level, self.indicator, extent,
-                       self.paper.upper(), self.orientation)
+                       self.paper.upper(), self.orientation, country)
+
+
+@dataclass(frozen=True)
+class Projection:
+    """The main map's projection: the WGS 84 UTM zone of the country's extent (its centre's
+    zone and hemisphere; Iraq: zone 38N, EPSG:32638)."""
+
+    epsg: int
+    zone: int
+    north: bool
+    lat: float  # the country's central latitude (ground size of the generalisation bands)
+
+    @property
+    def name(self) -> str:
+        return f"WGS 84 / UTM zone {self.zone}{'N' if self.north else 'S'} (EPSG:{self.epsg})"
+
+    @property
+    def description(self) -> str:
+        return f"{self.name}, Transverse Mercator, metres"
+
+    def to_map(self, geom):
+        return shapely.transform(geom, lambda xy: _stack(_transformer(4326, self.epsg).transform(xy[:, 0], xy[:, 1])))
+
+    def to_lonlat(self, geom):
+        return shapely.transform(geom, lambda xy: _stack(_transformer(self.epsg, 4326).transform(xy[:, 0], xy[:, 1])))
+
+
+def projection_for(lonlat_bounds: tuple[float, float, float, float]) -> Projection:
+    """The UTM zone of a lon/lat extent's centre."""
+    x0, y0, x1, y1 = (float(v) for v in lonlat_bounds)
+    lon, lat = (x0 + x1) / 2, (y0 + y1) / 2
+    zone = min(60, max(1, int(math.floor((lon + 180) / 6)) + 1))
+    north = lat >= 0
+    return Projection((32600 if north else 32700) + zone, zone, north, lat)
+
+
+@functools.lru_cache(maxsize=32)
+def _transformer(src: int, dst: int) -> Transformer:
+    return Transformer.from_crs(f"EPSG:{src}", f"EPSG:{dst}", always_xy=True)
+
+
+def country_extent(conn: Connection, boundary_set_id: int) -> tuple[float, float, float, float]:
+    """Lon/lat bounds of a boundary set's top level (the country outline; its first level when the
+    set has no admin 0)."""
+    row = conn.execute(text(
+        "SELECT ST_XMin(e) AS x0, ST_YMin(e) AS y0, ST_XMax(e) AS x1, ST_YMax(e) AS y1 FROM ("
+        "SELECT ST_Extent(geom) AS e FROM admin_unit WHERE boundary_set_id = :s AND level = "
+        "(SELECT min(level) FROM admin_unit WHERE boundary_set_id = :s)) x"), {"s": boundary_set_id}).mappings().first()
+    if row is None or row["x0"] is None:
+        raise MapRequestError(404, "the round's boundary set has no units")
+    return row["x0"], row["y0"], row["x1"], row["y1"]
 
 
 @dataclass
@@ -108,9 +172,9 @@ class MapData:
     data_version: int
     classification: Classification
     units: list[Unit]  # the mapped units (within the extent)
-    context: list[object]  # other units of Iraq outside the extent (grey), map CRS
+    context: list[object]  # the country's other units outside the extent (grey), map CRS
     governorates: list[object]  # level-1 outlines within the view, map CRS
-    country: object  # Iraq (admin 0), map CRS
+    country: object  # the round's country (admin 0, or its level 1 united), map CRS
     neighbours: list[tuple[str, object]]  # map CRS
     inset_neighbours: list[tuple[str, object]]
     view: tuple[float, float, float, float]  # the main map's extent, map CRS
@@ -120,6 +184,9 @@ class MapData:
     boundaries: list[dict]
     unassigned: dict | None
     zband: int | None
+    projection: Projection
+    texts: CountryTexts  # the country's names and boundary source, for every text of the map
+    window: tuple[float, float, float, float]  # lon/lat box whose Natural Earth countries may show
     created: dt.date = field(default_factory=dt.date.today)
 
     @property
@@ -127,12 +194,6 @@ class MapData:
         return self.classification.to_dict()
 
 
-def to_map(geom):
-    return shapely.transform(geom, lambda xy: _stack(_TO_MAP.transform(xy[:, 0], xy[:, 1])))
-
-
-def to_lonlat(geom):
-    return shapely.transform(geom, lambda xy: _stack(_TO_LONLAT.transform(xy[:, 0], xy[:, 1])))
 
 
 def _stack(pair):
@@ -141,20 +202,38 @@ def _stack(pair):
     return np.column_stack(pair)
 
 
+def map_country(conn: Connection, spec: MapSpec) -> str | None:
+    """The country a map of ``spec`` (checked) is of: the one named (MapRequestError 404 when it
+    has no boundaries nor figures), else the one country with figures of the population (and
+    round number); MapRequestError 400 listing them when several have; None when none has."""
+    try:
+        if spec.country is not None:
+            return check_country(conn, spec.country)
+        return figures_country(conn, None, spec.population, spec.round_number)
+    except SeveralCountries as exc:
+        raise MapRequestError(400, exc.detail) from None
+    except NoCountryData as exc:
+        raise MapRequestError(404, exc.detail) from None
+
+
 def resolve_round(conn: Connection, spec: MapSpec) -> dict:
-    rnd = find_round(conn, round_number=spec.round_number, population=spec.population)
+    country = map_country(conn, spec)
+    rnd = find_round(conn, round_number=spec.round_number, population=spec.population, country=country)
     if rnd is None:
         which = f"round {spec.round_number}" if spec.round_number is not None else "any round"
-        known = [r["round_number"] for r in list_rounds(conn, population=spec.population)]
-        raise MapRequestError(404, f"no {spec.population} data for {which}; rounds with {spec.population} data: "
-                                   f"{', '.join(map(str, known)) or 'none'}")
+        known = [r["round_number"] for r in list_rounds(conn, country, population=spec.population)]
+        where = f" in {country}" if spec.country is not None else ""
+        raise MapRequestError(404, f"no {spec.population} data for {which}{where}; rounds with {spec.population} data"
+                                   f"{where}: {', '.join(map(str, known)) or 'none'}")
     return rnd
 
 
-def _extent_unit(conn: Connection, rnd: dict, spec: MapSpec) -> dict:
+def _extent_unit(conn: Connection, rnd: dict, spec: MapSpec, texts: CountryTexts) -> dict:
     if spec.extent == "national":
         row = conn.execute(text("SELECT pcode, name_en, name_ar, level FROM admin_unit WHERE boundary_set_id = :s "
                                 "AND level = 0 ORDER BY pcode LIMIT 1"), {"s": rnd["boundary_set_id"]}).mappings().first()
+        if row is None:  # a boundary set without the country level: the country's name, its units' union
+            return {"pcode": None, "name_en": texts.name_en, "name_ar": texts.name_ar, "level": 0}
     else:
         row = conn.execute(text("SELECT pcode, name_en, name_ar, level FROM admin_unit WHERE boundary_set_id = :s "
                                 "AND pcode = :p"), {"s": rnd["boundary_set_id"], "p": spec.extent}).mappings().first()
@@ -165,8 +244,6 @@ def _extent_unit(conn: Connection, rnd: dict, spec: MapSpec) -> dict:
             raise MapRequestError(404 if row is None else 400,
                                   f"extent {spec.extent}: {what}; use 'national' or a governorate P-code "
                                   f"({', '.join(govs)})")
-    if row is None:
-        raise MapRequestError(404, "the round's boundary set has no country outline (admin level 0)")
     return dict(row)
 
 
@@ -176,15 +253,17 @@ def governorates(conn: Connection, boundary_set_id: int) -> list[dict]:
         {"s": boundary_set_id}).mappings()]
 
 
-def zband_for(ground_m_per_px: float) -> int | None:
-    """The coarsest generalised band whose tolerance stays under one printed pixel."""
+def zband_for(ground_m_per_px: float, lat: float = 33.0) -> int | None:
+    """The coarsest generalised band whose tolerance (Web Mercator metres, on the ground at
+    latitude ``lat``) stays under one printed pixel."""
     for z in range(0, MAX_BAND + 1):
-        if tolerance_m(z) * math.cos(math.radians(33)) <= ground_m_per_px:
+        if tolerance_m(z) * math.cos(math.radians(lat)) <= ground_m_per_px:
             return z
     return None
 
 
-def _geoms(conn: Connection, set_id: int, level: int, zband: int | None, where: str = "", params: dict | None = None):
+def _geoms(conn: Connection, proj: Projection, set_id: int, level: int, zband: int | None, where: str = "",
+           params: dict | None = None):
     if zband is None:
         src = "SELECT u.pcode, u.parent_pcode, u.name_en, u.name_ar, u.area_km2, ST_AsBinary(u.geom) AS wkb FROM admin_unit u"
         cond = "u.boundary_set_id = :s AND u.level = :l"
@@ -197,7 +276,7 @@ def _geoms(conn: Connection, set_id: int, level: int, zband: int | None, where: 
                         {"s": set_id, "l": level, "z": zband, **(params or {})}).mappings().all()
     out = []
     for r in rows:
-        g = to_map(shapely.from_wkb(bytes(r["wkb"])))
+        g = proj.to_map(shapely.from_wkb(bytes(r["wkb"])))
         out.append({**{k: r[k] for k in ("pcode", "parent_pcode", "name_en", "name_ar", "area_km2")}, "geom": g})
     return out
 
@@ -214,14 +293,25 @@ def _fit(bounds, aspect: float, pad: float = 0.04) -> tuple[float, float, float,
     return cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2
 
 
+def _inset_of(view, page) -> tuple[float, float, float, float]:
+    """The inset's frame of a national map: its frame with 0.6 of its larger side around it."""
+    bounds = shapely.box(*view).buffer(max(view[2] - view[0], view[3] - view[1]) * 0.6).bounds
+    return _fit(bounds, page.inset.w / page.inset.h, pad=0.06)
+
+
+def _national_inset(country_bounds, page) -> tuple[float, float, float, float]:
+    """The inset's frame of the country's national map on ``page`` (map CRS)."""
+    return _inset_of(_fit(country_bounds, page.main.w / page.main.h), page)
+
+
 def _clip(geom, clip, ground: float):
     return shapely.simplify(shapely.intersection(geom, clip), ground / 2)
 
 
-def _lonlat_box(view) -> tuple[float, float, float, float]:
+def _lonlat_box(proj: Projection, view) -> tuple[float, float, float, float]:
     x0, y0, x1, y1 = view
     ring = shapely.box(x0, y0, x1, y1).segmentize((x1 - x0) / 20)
-    return to_lonlat(ring).bounds
+    return proj.to_lonlat(ring).bounds
 
 
 def load_map(conn: Connection, spec: MapSpec, *, created: dt.date | None = None) -> MapData:
@@ -233,7 +323,10 @@ def load_map(conn: Connection, spec: MapSpec, *, created: dt.date | None = None)
     rnd = resolve_round(conn, spec)
     set_id = rnd["boundary_set_id"]
     page = layout.page(spec.paper, spec.orientation)
-    ext = _extent_unit(conn, rnd, spec)
+    texts = round_texts(conn, rnd)
+    ext = _extent_unit(conn, rnd, spec, texts)
+    country_box = country_extent(conn, set_id)
+    proj = projection_for(country_box)
 
     if spec.indicator == "fragility":
         layer = hooks.fragility()
@@ -243,19 +336,24 @@ def load_map(conn: Connection, spec: MapSpec, *, created: dt.date | None = None)
                                          population=rnd["population"])
 
     # the extent's outline (full resolution is fine for its bounds) decides the generalisation band
-    outline = conn.execute(text(
-        "SELECT ST_AsBinary(geom) FROM admin_unit WHERE boundary_set_id = :s AND pcode = :p"),
-        {"s": set_id, "p": ext["pcode"]}).scalar_one()
-    outline = to_map(shapely.from_wkb(bytes(outline)))
+    if ext["pcode"] is None:  # no country level: its top level's units united
+        outline = conn.execute(text(
+            "SELECT ST_AsBinary(ST_Union(geom)) FROM admin_unit WHERE boundary_set_id = :s AND level = "
+            "(SELECT min(level) FROM admin_unit WHERE boundary_set_id = :s)"), {"s": set_id}).scalar_one()
+    else:
+        outline = conn.execute(text(
+            "SELECT ST_AsBinary(geom) FROM admin_unit WHERE boundary_set_id = :s AND pcode = :p"),
+            {"s": set_id, "p": ext["pcode"]}).scalar_one()
+    outline = proj.to_map(shapely.from_wkb(bytes(outline)))
     aspect = page.main.w / page.main.h
     view = _fit(outline.bounds, aspect)
     ground = (view[2] - view[0]) / (page.main.w / layout.MM_PER_INCH * layout.DPI)
-    zband = zband_for(ground)
+    zband = zband_for(ground, proj.lat)
 
-    country = _geoms(conn, set_id, 0, zband)
+    country = _geoms(conn, proj, set_id, 0, zband) or _geoms(conn, proj, set_id, 1, zband)
     country_geom = shapely.union_all([c["geom"] for c in country]) if country else outline
     if spec.extent == "national":
-        mapped = _geoms(conn, set_id, spec.level, zband)
+        mapped = _geoms(conn, proj, set_id, spec.level, zband)
         context = []
     else:
         if spec.level == 1:
@@ -265,39 +363,42 @@ def load_map(conn: Connection, spec: MapSpec, *, created: dt.date | None = None)
         else:
             where, params = ("AND u.parent_pcode IN (SELECT pcode FROM admin_unit WHERE boundary_set_id = :s "
                              "AND level = 2 AND parent_pcode = :g)"), {"g": ext["pcode"]}
-        mapped = _geoms(conn, set_id, spec.level, zband, where, params)
+        mapped = _geoms(conn, proj, set_id, spec.level, zband, where, params)
         vbox = shapely.box(*view)
-        context = [g["geom"] for g in _geoms(conn, set_id, 1, zband, "AND u.pcode <> :g", {"g": ext["pcode"]})
+        context = [g["geom"] for g in _geoms(conn, proj, set_id, 1, zband, "AND u.pcode <> :g", {"g": ext["pcode"]})
                    if g["geom"].intersects(vbox)]
     # context outside the frame is never drawn: clipped to the frame (a little wider, so no
     # outline ends at its edge), simplified to a printed pixel
     vbox = shapely.box(*view)
     clip = vbox.buffer(ground * 20, join_style="mitre")
     context = [_clip(g, clip, ground) for g in context]
-    govs = [_clip(g["geom"], clip, ground) for g in _geoms(conn, set_id, 1, zband) if g["geom"].intersects(vbox)]
+    govs = [_clip(g["geom"], clip, ground) for g in _geoms(conn, proj, set_id, 1, zband) if g["geom"].intersects(vbox)]
 
     units = [Unit(u["pcode"], u["name_en"], u["name_ar"], values.get(u["pcode"]), cls.color_of(values.get(u["pcode"])),
                   u["geom"], float(u["area_km2"] or 0)) for u in mapped]
 
-    lon0, lat0, lon1, lat1 = _lonlat_box(view)
+    # the neighbouring countries: Natural Earth in a window around the country (the lon/lat box of
+    # its national map's inset, which holds every map's frame and inset), without the country itself
     pad = 1.0
-    near = [(n, _clip(to_map(g), clip, ground))
-            for n, g in basemap.neighbours((lon0 - pad, lat0 - pad, lon1 + pad, lat1 + pad))]
+    wx0, wy0, wx1, wy1 = _lonlat_box(proj, _national_inset(country_geom.bounds, page))
+    region = basemap.window((wx0 - pad, wy0 - pad, wx1 + pad, wy1 + pad))
+    exclude = basemap.natural_earth_id(rnd["country"])
+    lon0, lat0, lon1, lat1 = _lonlat_box(proj, view)
+    near = [(n, _clip(proj.to_map(g), clip, ground))
+            for n, g in basemap.neighbours((lon0 - pad, lat0 - pad, lon1 + pad, lat1 + pad), exclude, region)]
     near = [(n, g) for n, g in near if not g.is_empty]
-    inset_frame = page.inset.w / page.inset.h
     if spec.extent == "national":
-        inset_bounds = shapely.box(*view).buffer(max(view[2] - view[0], view[3] - view[1]) * 0.6).bounds
+        inset_view = _inset_of(view, page)
     else:
-        inset_bounds = country_geom.bounds
-    inset_view = _fit(inset_bounds, inset_frame, pad=0.06)
-    ilon0, ilat0, ilon1, ilat1 = _lonlat_box(inset_view)
-    inset_near = [(n, to_map(g).simplify((inset_view[2] - inset_view[0]) / 800))
-                  for n, g in basemap.neighbours((ilon0 - pad, ilat0 - pad, ilon1 + pad, ilat1 + pad))]
+        inset_view = _fit(country_geom.bounds, page.inset.w / page.inset.h, pad=0.06)
+    ilon0, ilat0, ilon1, ilat1 = _lonlat_box(proj, inset_view)
+    inset_near = [(n, proj.to_map(g).simplify((inset_view[2] - inset_view[0]) / 800))
+                  for n, g in basemap.neighbours((ilon0 - pad, ilat0 - pad, ilon1 + pad, ilat1 + pad), exclude, region)]
 
     return MapData(
         spec=spec, round=rnd, data_version=data_version(conn), classification=cls, units=units, context=context,
         governorates=govs, country=country_geom, neighbours=near, inset_neighbours=inset_near, view=view,
         inset_view=inset_view, place_en=ext["name_en"] or ext["pcode"], place_ar=ext["name_ar"],
         boundaries=boundary_info(conn, set_id), unassigned=read.bucket(conn, rnd["id"], spec.level),
-        zband=zband, created=created or dt.date.today(),
+        zband=zband, projection=proj, texts=texts, window=region, created=created or dt.date.today(),
     )

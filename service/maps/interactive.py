@@ -19,7 +19,7 @@ from pathlib import Path
 import shapely
 
 from service.maps.basemap import ROOT
-from service.maps.data import LEVEL_NAMES, MapData, to_lonlat
+from service.maps.data import LEVEL_NAMES, MapData
 from service.maps.render import DISCLAIMER, base_name, title_texts
 
 LEAFLET = ROOT / "maps" / "node_modules" / "leaflet" / "dist"
@@ -62,7 +62,7 @@ def feature_collection(data: MapData, tolerance_m: float = 150.0) -> dict:
     cls = data.classification
     feats = []
     for u in data.units:
-        g = to_lonlat(shapely.simplify(u.geom, tolerance_m, preserve_topology=True))
+        g = data.projection.to_lonlat(shapely.simplify(u.geom, tolerance_m, preserve_topology=True))
         feats.append({"type": "Feature", "geometry": shapely.geometry.mapping(g), "properties": {
             "pcode": u.pcode, "name_en": u.name_en or u.pcode, "name_ar": u.name_ar or "",
             "value": _fmt(u.value, cls.number_format), "class": cls.label_of(u.value), "color": u.color}})
@@ -104,7 +104,8 @@ def build(data: MapData):
     from branca.element import Element
 
     js, css = leaflet_assets()
-    x0, y0, x1, y1 = to_lonlat(shapely.box(*data.view).segmentize((data.view[2] - data.view[0]) / 20)).bounds
+    frame = shapely.box(*data.view).segmentize((data.view[2] - data.view[0]) / 20)
+    x0, y0, x1, y1 = data.projection.to_lonlat(frame).bounds
     m = folium.Map(location=[(y0 + y1) / 2, (x0 + x1) / 2], tiles=None, zoom_start=6, control_scale=True,
                    prefer_canvas=False)
     m.default_js, m.default_css = [], []  # no CDN: Leaflet is inlined below
@@ -115,7 +116,7 @@ def build(data: MapData):
     folium.GeoJson(
         {"type": "FeatureCollection", "features": [
             {"type": "Feature", "properties": {"name": n},
-             "geometry": shapely.geometry.mapping(to_lonlat(shapely.simplify(g, 500.0)))}
+             "geometry": shapely.geometry.mapping(data.projection.to_lonlat(shapely.simplify(g, 500.0)))}
             for n, g in data.neighbours]},
         name="Neighbouring countries", interactive=False,
         style_function=lambda f: {"fillColor": "#dedede", "color": "#b4b4b4", "weight": 0.8, "fillOpacity": 1},
@@ -124,7 +125,8 @@ def build(data: MapData):
         folium.GeoJson(
             {"type": "FeatureCollection", "features": [
                 {"type": "Feature", "properties": {},
-                 "geometry": shapely.geometry.mapping(to_lonlat(shapely.simplify(g, 300.0)))} for g in data.context]},
+                 "geometry": shapely.geometry.mapping(data.projection.to_lonlat(shapely.simplify(g, 300.0)))}
+                for g in data.context]},
             name="Other governorates", interactive=False,
             style_function=lambda f: {"fillColor": "#f3f3f3", "color": "#c4c4c4", "weight": 0.8, "fillOpacity": 1},
         ).add_to(m)
@@ -150,8 +152,9 @@ def build(data: MapData):
     root.html.add_child(Element(
         f'<div class="dtm-title"><div>{html.escape(title)}</div><div class="s">{html.escape(subtitle)}</div></div>'
         + legend_html(data)
-        + f'<div class="dtm-foot">Source: IOM DTM Iraq, round {rnd["round_number"]} ({rnd["reporting_date"].isoformat()}); '
-          f'OCHA COD-AB; Natural Earth. {html.escape(DISCLAIMER)} Map ID: {html.escape(base_name(data).upper())}</div>'))
+        + f'<div class="dtm-foot">Source: IOM {html.escape(data.texts.dtm)}, round {rnd["round_number"]} '
+          f'({rnd["reporting_date"].isoformat()}); {html.escape(data.texts.boundaries_short)}; Natural Earth. '
+          f'{html.escape(DISCLAIMER)} Map ID: {html.escape(base_name(data).upper())}</div>'))
     return m
 
 

@@ -38,9 +38,14 @@ from pathlib import Path
 
 from sqlalchemy import Engine, text
 
+from service.core.countries import NoCountryData, SeveralCountries, check_country, round_countries
 from service.core.rounds import find_round, list_rounds
 from service.maps import charts, hooks, interactive, render, summary, tables
-from service.maps.data import CRS_NAME, POPULATION_WORDS, MapData, MapRequestError, MapSpec, governorates, load_map
+from service.maps.country import CountryTexts, round_texts
+from service.maps.data import (
+    LEVEL_NAMES, POPULATION_WORDS, MapData, MapRequestError, MapSpec, country_extent, governorates, load_map,
+    projection_for,
+)
 from service.publish import exports
 from service.core.importlog import data_version
 
@@ -60,6 +65,9 @@ class PackagePlan:
     specs: list[MapSpec]
     exports: list[tuple[str, str, str]]  # (population, dataset, format)
     fragility: bool
+    country: str = ""  # ISO3 of the rounds
+    texts: CountryTexts | None = None  # the country's names and boundary source
+    projection: str = ""  # the maps' projection, described
     steps: int = 0
 
 
@@ -72,36 +80,69 @@ class PackageResult:
     skipped: list[str] = field(default_factory=list)
 
 
-def package_base(round_number: int, date: dt.date, country: str = "IRQ") -> str:
+def package_base(round_number: int, date: dt.date, country: str) -> str:
     return f"{country.lower()}_dtm_package_r{round_number}_{date.strftime('%Y%m%d')}"
 
 
-def plan(engine: Engine, round_number: int, population: str = "both", *, extents: list[str] | None = None
-         ) -> PackagePlan:
-    """What the package of ``round_number`` holds; MapRequestError 404 when no population has
-    that round, 400 for a bad population or governorate."""
+def package_country(conn, round_number: int, pops: tuple[str, ...], country: str | None) -> str | None:
+    """The country of the package: ``country`` (MapRequestError 404 when it has no data), else the
+    one country with a round ``round_number`` of the populations asked (400 listing them when
+    several have; None when none has)."""
+    try:
+        if country is not None:
+            return check_country(conn, country)
+        countries = sorted({c for p in pops for c in round_countries(conn, p, round_number)})
+        if len(countries) > 1:
+            raise SeveralCountries(countries, f"{' or '.join(pops)} figures for round {round_number}")
+    except SeveralCountries as exc:
+        raise MapRequestError(400, exc.detail) from None
+    except NoCountryData as exc:
+        raise MapRequestError(404, exc.detail) from None
+    return countries[0] if countries else None
+
+
+def plan(engine: Engine, round_number: int, population: str = "both", *, extents: list[str] | None = None,
+         country: str | None = None) -> PackagePlan:
+    """What the package of ``round_number`` (of ``country``: omitted, the one country with that
+    round) holds; MapRequestError 404 when no population has that round (or the country has no
+    data), 400 for a bad population or governorate, or when several countries have the round
+    and none is named."""
     if population not in ("both", *POPULATIONS):
         raise MapRequestError(400, f"unknown population {population!r}: use idp, returnee or both")
     pops = POPULATIONS if population == "both" else (population,)
     with engine.connect() as conn:
-        rounds = {p: r for p in pops if (r := find_round(conn, round_number=round_number, population=p))}
+        country = package_country(conn, round_number, pops, country)
+        rounds = {p: r for p in pops
+                  if (r := find_round(conn, round_number=round_number, population=p, country=country))}
         if not rounds:
-            known = sorted({r["round_number"] for r in list_rounds(conn)})
-            raise MapRequestError(404, f"no {' or '.join(pops)} data for round {round_number}; rounds loaded: "
-                                       f"{', '.join(map(str, known)) or 'none'}")
-        set_id = next(iter(rounds.values()))["boundary_set_id"]
+            where = f" in {country}" if country else ""
+            known = sorted({r["round_number"] for r in list_rounds(conn, country)})
+            raise MapRequestError(404, f"no {' or '.join(pops)} data for round {round_number}{where}; rounds "
+                                       f"loaded{where}: {', '.join(map(str, known)) or 'none'}")
+        first = next(iter(rounds.values()))
+        set_id = first["boundary_set_id"]
         govs = [g["pcode"] for g in governorates(conn, set_id)]
+        deepest = conn.execute(text("SELECT max(level) FROM admin_unit WHERE boundary_set_id = :s"),
+                               {"s": set_id}).scalar() or 1
+        texts = round_texts(conn, first)
+        projection = projection_for(country_extent(conn, set_id)).description
     if extents is not None:
         bad = [e for e in extents if e not in govs]
         if bad:
             raise MapRequestError(400, f"unknown governorate {', '.join(bad)}; governorates: {', '.join(govs)}")
         govs = list(extents)
+    iso3 = first["country"]
+    # national maps by district, governorate maps by sub-district; a country with fewer levels:
+    # its deepest (and no governorate maps when it has governorates only)
+    national_level, gov_level = min(2, deepest), min(3, deepest)
+    if gov_level < 2:
+        govs = []
     specs = []
     for pop in rounds:
-        specs.append(MapSpec(round_number, pop, 2, "individuals", "national"))
-        specs += [MapSpec(round_number, pop, 3, "individuals", g) for g in govs]
+        specs.append(MapSpec(round_number, pop, national_level, "individuals", "national", country=iso3))
+        specs += [MapSpec(round_number, pop, gov_level, "individuals", g, country=iso3) for g in govs]
     ex = [(pop, ds, fmt) for pop in rounds for ds in EXPORT_DATASETS for fmt in EXPORT_FORMATS]
-    p = PackagePlan(round_number, rounds, specs, ex, hooks.fragility() is not None)
+    p = PackagePlan(round_number, rounds, specs, ex, hooks.fragility() is not None, iso3, texts, projection)
     # progress steps: map data, maps, exports, tables, charts, summary, fragility, README + manifest
     p.steps = 2 * len(specs) + len(ex) + len(rounds) + 2 + int(p.fragility) + 1
     return p
@@ -130,14 +171,14 @@ def _pool(workers: int):
 def build(engine: Engine, round_number: int, out: Path, *, population: str = "both", dpi: int = 300,
           workers: int | None = None, extents: list[str] | None = None,
           progress: Callable[[str], None] | None = None, the_plan: PackagePlan | None = None,
-          created: dt.date | None = None) -> PackageResult:
+          created: dt.date | None = None, country: str | None = None) -> PackageResult:
     """Write the package into the folder ``out`` or, when ``out`` ends with ``.zip``, into
     that zip file (one top folder inside, the package's name)."""
     import time
 
     t0 = time.perf_counter()
     step = progress or (lambda what: None)
-    p = the_plan or plan(engine, round_number, population, extents=extents)
+    p = the_plan or plan(engine, round_number, population, extents=extents, country=country)
     created = created or dt.date.today()
     out = Path(out)
     first = next(iter(p.rounds.values()))
@@ -210,7 +251,7 @@ def _build_into(engine: Engine, p: PackagePlan, root: Path, *, dpi: int, workers
                 totals[pop] = dict(nat) if nat else {"families": 0, "individuals": 0, "locations": 0}
                 step(f"tables: {pop}")
             tag = f"r{p.round_number}_{next(iter(p.rounds.values()))['reporting_date'].strftime('%Y%m%d')}"
-            tables.write_xlsx(all_tables, dirs["tables"] / f"irq_dtm_summary_tables_{tag}.xlsx")
+            tables.write_xlsx(all_tables, dirs["tables"] / f"{p.country.lower()}_dtm_summary_tables_{tag}.xlsx")
 
             first = next(iter(p.rounds.values()))
             trend = charts.load_trend(conn, first["country"])
@@ -219,7 +260,8 @@ def _build_into(engine: Engine, p: PackagePlan, root: Path, *, dpi: int, workers
                 charts.render_change(charts.load_change(conn, rnd), dirs["charts"], dpi=dpi)
             step("charts")
             summary.render_summary(root / f"{summary.summary_base(first)}.pdf", rounds=p.rounds, totals=totals,
-                                   trend=trend, governorates=gov_tables, created=created, data_version=version)
+                                   trend=trend, governorates=gov_tables, created=created, data_version=version,
+                                   texts=p.texts)
             step("summary")
             if p.fragility:
                 _write_fragility(conn, p, root / "fragility")
@@ -242,7 +284,8 @@ def _build_into(engine: Engine, p: PackagePlan, root: Path, *, dpi: int, workers
 
 def _write_exports(engine: Engine, conn, p: PackagePlan, folder: Path, step) -> None:
     for pop, ds, fmt in p.exports:
-        job = exports.prepare(conn, ds, fmt, round_number=p.rounds[pop]["round_number"], population=pop)
+        job = exports.prepare(conn, ds, fmt, round_number=p.rounds[pop]["round_number"], population=pop,
+                              country=p.country)
         exports.write(engine, job, folder)
         step(f"export: {pop} {ds} {fmt}")
 
@@ -259,7 +302,7 @@ def _write_fragility(conn, p: PackagePlan, folder: Path) -> None:
         if not rows:
             continue
         card_round = card_round or rnd["id"]
-        path = folder / f"irq_dtm_{pop}_fragility_overlay_r{rnd['round_number']}_{rnd['reporting_date'].strftime('%Y%m%d')}.csv"
+        path = folder / f"{p.country.lower()}_dtm_{pop}_fragility_overlay_r{rnd['round_number']}_{rnd['reporting_date'].strftime('%Y%m%d')}.csv"
         with open(path, "w", encoding="utf-8-sig", newline="") as fh:
             w = csv.DictWriter(fh, fieldnames=list(rows[0]))
             w.writeheader()
@@ -271,18 +314,23 @@ def _write_fragility(conn, p: PackagePlan, folder: Path) -> None:
 # ------------------------------------------------------------------------- README, manifest
 def readme(p: PackagePlan, version: int, created: dt.date, terms: str) -> str:
     first = next(iter(p.rounds.values()))
+    nat = next(s for s in p.specs if s.extent == "national")
+    example = (f"{p.country.lower()}_dtm_{nat.population}_adm{nat.level}_r{p.round_number}_A4L_"
+               f"{first['reporting_date'].strftime('%Y%m%d')}.pdf")
+    nat_level = LEVEL_NAMES[nat.level][0]
+    gov_level = next((LEVEL_NAMES[s.level][0] for s in p.specs if s.extent != "national"), "sub-district")
     lines = [
-        f"DTM Iraq information package, round {p.round_number} ({first['reporting_date'].isoformat()})",
+        f"{p.texts.dtm} information package, round {p.round_number} ({first['reporting_date'].isoformat()})",
         "=" * 78, "",
         "Populations:   " + ", ".join(f"{POPULATION_WORDS[k]} (round {r['round_number']}, {r['reporting_date'].isoformat()})"
                                    for k, r in p.rounds.items()),
         f"Created:       {created.isoformat()} by DTM Atlas {render._version()} (data version {version})",
-        f"Producer:      {render.PRODUCER}",
+        f"Producer:      {p.texts.producer}",
         "",
         "Contents",
         "--------",
-        "maps/national/        national maps per district (PNG 300 dpi, PDF with embedded fonts), per population",
-        "maps/governorates/    one map per governorate by sub-district, per population",
+        f"maps/national/        national maps per {nat_level} (PNG 300 dpi, PDF with embedded fonts), per population",
+        f"maps/governorates/    one map per governorate by {gov_level}, per population",
         "interactive/          the same maps as HTML (Leaflet, works offline: open in a browser)",
         "charts/               national trend of IDPs and returnees across rounds; governorates' change",
         "data/                 figures per governorate, district, sub-district: GeoPackage 1.2, zipped shapefile,",
@@ -297,15 +345,15 @@ def readme(p: PackagePlan, version: int, created: dt.date, terms: str) -> str:
         "manifest.json         every file with its size and SHA-256; SHA256SUMS: the same for `sha256sum -c`",
         "",
         "File names: {iso3}_dtm_{population}[_{indicator}]_adm{level}[_{governorate p-code}]_r{round}_{paper}_{date},",
-        "e.g. irq_dtm_idp_adm2_r120_A4L_20210228.pdf (A4L: A4 landscape; the date is the round's reporting date).",
+        f"e.g. {example} (A4L: A4 landscape; the date is the round's reporting date).",
         "",
-        f"Map projection: {CRS_NAME}. Data files: WGS 84 (EPSG:4326).",
+        f"Map projection: {p.projection}. Data files: WGS 84 (EPSG:4326).",
         "Map classes, colours and labels are those of the DTM Atlas API and web map for the same round and level.",
         "",
         "Sources",
         "-------",
         f"  {exports.SOURCE}: Master Lists of the rounds above.",
-        "  Admin boundaries: OCHA Common Operational Dataset (COD-AB) for Iraq, HDX.",
+        f"  Admin boundaries: {p.texts.boundaries_long}.",
         "  Neighbouring countries: Natural Earth (public domain).",
         "",
         "Terms",
@@ -338,7 +386,7 @@ def write_manifest(root: Path, p: PackagePlan, version: int, created: dt.date) -
         "package": root.name, "round": p.round_number,
         "populations": {k: {"round_number": r["round_number"], "reporting_date": r["reporting_date"].isoformat()}
                         for k, r in p.rounds.items()},
-        "data_version": version, "created": created.isoformat(), "producer": render.PRODUCER,
+        "data_version": version, "created": created.isoformat(), "producer": p.texts.producer,
         "generator": f"DTM Atlas {render._version()}", "files": files,
     }
     (root / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8")

@@ -1,13 +1,17 @@
 """Static maps: a ``MapData`` drawn with matplotlib as PNG (300 dpi by default) and vector PDF.
 
 Layout (``layout.page``): title naming the place, subject and data date; subtitle with the
-round; the main map in UTM zone 38N (stated on the map) with neighbouring countries in grey;
+round; the main map in the UTM zone of the country (``MapData.projection``, stated on the map;
+Iraq: 38N) with neighbouring countries in grey;
 labels in English and Arabic where they fit inside their unit without touching another label
 (a halo keeps them legible, white text on dark fills); an inset locator; scale bar; north
 arrow; the legend drawn from the ``Classification`` the API serves (its labels and colours,
 plus "No data"); sources, boundary disclaimer, map ID, version, producer, creation date.
 
 A glyph missing from the fonts raises ``fonts.MissingGlyph`` (never a box on the map).
+
+Every text naming the country, the operation, the producer or the boundary source comes from
+the round's country and boundary set (``MapData.texts``, ``service.maps.country``).
 """
 
 from __future__ import annotations
@@ -21,11 +25,8 @@ import numpy as np
 import shapely
 
 from service.maps import fonts, layout, naming
-from service.maps.data import CRS_NAME, LEVEL_NAMES, POPULATION_WORDS, MapData
+from service.maps.data import LEVEL_NAMES, POPULATION_WORDS, MapData
 
-PRODUCER = "IOM DTM Iraq (DTM Atlas)"
-SOURCE_DTM = "IOM Displacement Tracking Matrix (DTM) Iraq, Master List"
-SOURCE_BOUNDARIES = "OCHA COD-AB Iraq (HDX)"
 SOURCE_NE = "Natural Earth (neighbouring countries)"
 DISCLAIMER = ("The boundaries and names shown and the designations used on this map do not imply official "
               "endorsement or acceptance by the International Organization for Migration (IOM).")
@@ -65,7 +66,7 @@ def title_texts(data: MapData) -> tuple[str, str]:
     level_one, level_many = LEVEL_NAMES[s.level]
     subject = (cls.title or s.indicator)
     title = f"{place}: {subject} by {level_one}, {long_date(rnd['reporting_date'])}"
-    subtitle = (f"DTM Iraq Master List, round {rnd['round_number']} ({POPULATION_WORDS[s.population]}), data as of "
+    subtitle = (f"{data.texts.dtm} Master List, round {rnd['round_number']} ({POPULATION_WORDS[s.population]}), data as of "
                 f"{rnd['reporting_date'].isoformat()}; {len(data.units)} {level_many}")
     return title, subtitle
 
@@ -252,7 +253,7 @@ def _inset(ax, data: MapData):
                                   edgecolors=NEIGHBOUR_EDGE, linewidths=0.3))
     ax.add_collection(_collection([data.country.simplify((data.inset_view[2] - data.inset_view[0]) / 800)],
                                   facecolors="#9a9a9a", edgecolors="#555555", linewidths=0.4))
-    if data.spec.extent != "national":
+    if data.spec.extent != "national" and data.units:
         ax.add_collection(_collection([shapely.union_all([u.geom for u in data.units])], facecolors="#d7301f",
                                       edgecolors="#7f0000", linewidths=0.4))
     from matplotlib.patches import Rectangle
@@ -320,7 +321,7 @@ def figure(data: MapData, dpi: int = layout.DPI):
         ax.text(c[0], c[1], name.upper(), fontsize=7 * s, color="#8c8c8c", ha="center", va="center", zorder=6)
     scale_m = _scale_bar(ax, data.view, s)
     _north_arrow(ax, s)
-    ax.text(0.99, 0.005, CRS_NAME.split(",")[0], transform=ax.transAxes, fontsize=5 * s, ha="right", va="bottom",
+    ax.text(0.99, 0.005, data.projection.name, transform=ax.transAxes, fontsize=5 * s, ha="right", va="bottom",
             color="#555555", zorder=22)
 
     _inset(fig.add_axes(page.frac(page.inset)), data)
@@ -329,10 +330,10 @@ def figure(data: MapData, dpi: int = layout.DPI):
     rnd = data.round
     bset = data.boundaries[0] if data.boundaries else {}
     notes = [
-        ("Data", f"{SOURCE_DTM}, round {rnd['round_number']}, {rnd['reporting_date'].isoformat()}."),
-        ("Boundaries", f"{SOURCE_BOUNDARIES}" + (f", valid on {bset['valid_on'].isoformat()}" if bset.get("valid_on") else "") + "."),
+        ("Data", f"{data.texts.master_list}, round {rnd['round_number']}, {rnd['reporting_date'].isoformat()}."),
+        ("Boundaries", f"{data.texts.boundaries}" + (f", valid on {bset['valid_on'].isoformat()}" if bset.get("valid_on") else "") + "."),
         ("Context", f"{SOURCE_NE}."),
-        ("Projection", CRS_NAME + "."),
+        ("Projection", data.projection.description + "."),
         ("Scale", f"bar of {scale_m / 1000:g} km; generalised boundaries (band {data.zband})." if data.zband is not None
          else f"bar of {scale_m / 1000:g} km; full-resolution boundaries."),
     ]
@@ -352,8 +353,8 @@ def figure(data: MapData, dpi: int = layout.DPI):
     chars = int(page.footer.w / (1.12 * s))  # characters of 5.8 pt Noto Sans across the footer
     lines = textwrap.wrap(f"Disclaimer: {DISCLAIMER}", chars)
     lines += textwrap.wrap(f"Map ID: {naming.map_id(base)}   |   Version: data version {data.data_version}, "
-                           f"DTM Atlas {_version()}   |   Producer: {PRODUCER}   |   Created: {data.created.isoformat()}", chars)
-    lines += textwrap.wrap(f"File: {base}   |   Sources: IOM DTM; OCHA COD-AB; Natural Earth. Credit: IOM DTM.", chars)
+                           f"DTM Atlas {_version()}   |   Producer: {data.texts.producer}   |   Created: {data.created.isoformat()}", chars)
+    lines += textwrap.wrap(f"File: {base}   |   Sources: {data.texts.sources_line}. Credit: IOM DTM.", chars)
     step = 0.9 / max(len(lines), 4)
     for i, line in enumerate(lines):
         fig.text(fx, fy + fh * (0.92 - i * step), line, fontsize=5.8 * s, va="top", color="#333333")
@@ -368,11 +369,12 @@ def _hline(fig, x0, x1, y):
     return Line2D([x0, x1], [y, y], transform=fig.transFigure, color="#999999", linewidth=0.6)
 
 
-def save(fig, path: Path, fmt: str, *, title: str, dpi: int | None = None) -> Path:
-    """Write the figure as ``fmt`` (png or pdf) at ``path``; a missing glyph is an error."""
-    meta = {"Title": title, "Author": PRODUCER, "Creator": f"DTM Atlas {_version()}"}
+def save(fig, path: Path, fmt: str, *, title: str, producer: str, dpi: int | None = None) -> Path:
+    """Write the figure as ``fmt`` (png or pdf) at ``path``; a missing glyph is an error.
+    ``producer`` (``CountryTexts.producer``) is the file's author."""
+    meta = {"Title": title, "Author": producer, "Creator": f"DTM Atlas {_version()}"}
     if fmt == "png":
-        meta = {"Title": title, "Author": PRODUCER, "Software": f"DTM Atlas {_version()}"}
+        meta = {"Title": title, "Author": producer, "Software": f"DTM Atlas {_version()}"}
     # PNG: zlib level 1 (a 300 dpi A4 page encodes in a third of the default's time, ~10 % larger)
     extra = {"pil_kwargs": {"compress_level": 1}} if fmt == "png" else {}
     with fonts.strict_glyphs():
@@ -391,4 +393,4 @@ def render(data: MapData, out_dir: Path, formats=FORMATS, *, dpi: int = layout.D
         fig = figure(data, dpi=dpi)
     base = base_name(data)
     title = title_texts(data)[0]
-    return {fmt: save(fig, out_dir / f"{base}.{fmt}", fmt, title=title) for fmt in formats}
+    return {fmt: save(fig, out_dir / f"{base}.{fmt}", fmt, title=title, producer=data.texts.producer) for fmt in formats}

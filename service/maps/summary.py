@@ -9,8 +9,9 @@ import datetime as dt
 from pathlib import Path
 
 from service.maps import charts, fonts
+from service.maps.country import CountryTexts
 from service.maps.data import POPULATION_WORDS
-from service.maps.render import DISCLAIMER, PRODUCER, long_date, save
+from service.maps.render import DISCLAIMER, long_date, save
 from service.maps.tables import Table
 
 INK = "#222222"
@@ -23,10 +24,12 @@ def summary_base(rnd: dict) -> str:
 
 
 def render_summary(path: Path, *, rounds: dict[str, dict], totals: dict[str, dict], trend: charts.TrendData,
-                   governorates: dict[str, Table], created: dt.date, data_version: int) -> Path:
+                   governorates: dict[str, Table], created: dt.date, data_version: int,
+                   texts: CountryTexts) -> Path:
     """``rounds``/``totals``: per population, the round row and its national totals
     (``list_rounds`` row: individuals, families, locations) with ``change`` (stored level-0
-    change_individuals) and ``previous`` (the previous round number)."""
+    change_individuals) and ``previous`` (the previous round number). ``texts``: the country's
+    names, operation and boundary source (``service.maps.country.round_texts``)."""
     fonts.setup()
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -36,9 +39,9 @@ def render_summary(path: Path, *, rounds: dict[str, dict], totals: dict[str, dic
     FigureCanvasAgg(fig)
     first = next(iter(rounds.values()))
     with fonts.strict_glyphs():
-        fig.text(0.06, 0.965, f"Iraq | العراق: displacement, round {first['round_number']}, "
+        fig.text(0.06, 0.965, f"{texts.place}: displacement, round {first['round_number']}, "
                               f"{long_date(first['reporting_date'])}", fontsize=14, fontweight="bold", va="top", color=INK)
-        fig.text(0.06, 0.94, "DTM Iraq information package: summary of IDPs and returnees (IOM DTM Master Lists)",
+        fig.text(0.06, 0.94, f"{texts.dtm} information package: summary of IDPs and returnees (IOM DTM Master Lists)",
                  fontsize=9, va="top", color="#444444")
         # headline boxes
         x = 0.06
@@ -96,8 +99,9 @@ def render_summary(path: Path, *, rounds: dict[str, dict], totals: dict[str, dic
                          color="#444444")
                 xpos += 0.27
             y -= 0.0205
-        fig.text(0.06, 0.035, f"Sources: IOM DTM Iraq Master Lists; OCHA COD-AB. Credit: IOM DTM. {DISCLAIMER}",
+        fig.text(0.06, 0.035, f"Sources: {texts.master_lists}; {texts.boundaries_short}. Credit: IOM DTM. {DISCLAIMER}",
                  fontsize=5.5, va="bottom", color="#444444", wrap=True)
-        fig.text(0.06, 0.02, f"Producer: {PRODUCER} | Created: {created.isoformat()} | Data version {data_version}",
+        fig.text(0.06, 0.02, f"Producer: {texts.producer} | Created: {created.isoformat()} | Data version {data_version}",
                  fontsize=5.5, va="bottom", color="#444444")
-    return save(fig, Path(path), "pdf", title=f"DTM Iraq round {first['round_number']}: summary")
+    return save(fig, Path(path), "pdf", title=f"{texts.dtm} round {first['round_number']}: summary",
+                producer=texts.producer)
