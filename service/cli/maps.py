@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from service.cli.common import open_engine
+from styles.classify import INDICATORS
 
 console = Console()
 err = Console(stderr=True)
@@ -47,7 +48,7 @@ def render_cmd(
     population: Annotated[str, typer.Option(help="idp or returnee")] = "idp",
     level: Annotated[int, typer.Option(help="1 governorates, 2 districts, 3 sub-districts")] = 2,
     indicator: Annotated[
-        str, typer.Option(help="individuals, families, change, share (fragility once that layer exists)")
+        str, typer.Option(help=", ".join(INDICATORS) + ", or fragility (once that layer exists)")
     ] = "individuals",
     extent: Annotated[str, typer.Option(help="national, or a governorate P-code (e.g. IQG01)")] = "national",
     paper: Annotated[str, typer.Option(help="A4 or A3")] = "A4",
