@@ -27,6 +27,7 @@ from sqlalchemy import Connection, text
 from boundaries.crosswalk import Crosswalk
 from service.core.bulk import copy_rows, execute_literal
 from service.core.constants import UNASSIGNED
+from service.figures.household import RoundSizes
 
 #: The temp tables of one import transaction (ON COMMIT DROP) that the steps share, by the
 #: step that makes each. ``stage`` comes from staging (``service.ingest.stage``).
@@ -49,7 +50,8 @@ FLAG_DESCRIPTIONS = {
     "missing_id": "no location ID",
     "negative_count": "a negative families/individuals/breakdown value",
     "non_numeric_count": "a non-numeric families/individuals/breakdown value",
-    "individuals_mismatch": "individuals differ from families x household size",
+    "individuals_mismatch": "individuals differ from families x the household size in force (service/data/"
+    "household_sizes.csv: the default, or a shelter's own size on a row with families in that shelter)",
 }
 
 
@@ -138,19 +140,18 @@ def place(
     set_id: int,
     mode: str,
     correct_swapped: bool,
-    household_size: int,
-    camp_household_size: int,
+    sizes: RoundSizes,
 ) -> None:
     """Place the staged rows (``resolve_declared`` done) and write them into the round's own
-    table (``create_round_table``), with their units per level, method and flags."""
+    table (``create_round_table``), with their units per level, method and flags. ``sizes``:
+    the household sizes in force for the round (``service.figures.household``), which the
+    ``individuals_mismatch`` flag checks."""
     params = {
         "s": set_id,
         "r": round_id,
         "c": country,
         "correct": correct_swapped,
         "spatial": mode == "spatial",
-        "hh": household_size,
-        "camp_hh": camp_household_size,
         "U": UNASSIGNED,
     }
     # the set's deepest level: 3 for Iraq; 2 where sub-districts are absent
@@ -161,7 +162,7 @@ def place(
     find_duplicate_ids(conn)  # (the fast staging may have made it already)
     points_in_polygons(conn, params)
     rows_outside_declared_unit(conn, params)
-    insert_round_rows(conn, params, round_id)
+    insert_round_rows(conn, params, round_id, mismatch_sql(sizes, params))
 
 
 def leaf_chain(conn: Connection, params: dict) -> None:
@@ -295,7 +296,26 @@ def rows_outside_declared_unit(conn: Connection, params: dict) -> None:
     )
 
 
-def insert_round_rows(conn: Connection, params: dict, round_id: int) -> None:
+def mismatch_sql(sizes: RoundSizes, params: dict) -> str:
+    """SQL condition over the row ``p``: its individuals are neither families x the default
+    household size nor, on a row with families in a shelter whose size differs, families x
+    that size. False when no size is known for the round (no rule for the country)."""
+    if sizes.default is None:
+        return "false"
+    params["hh"] = sizes.default
+    alternatives = []
+    for i, (shelter, persons) in enumerate(sorted(sizes.shelters.items())):
+        if persons == sizes.default:
+            continue
+        params[f"hh_s{i}"], params[f"hh_n{i}"] = shelter, persons
+        alternatives.append(
+            f" AND NOT (p.individuals = p.families * :hh_n{i}"
+            f" AND coalesce((p.shelter ->> CAST(:hh_s{i} AS text))::numeric, 0) > 0)"
+        )
+    return f"p.individuals <> p.families * :hh{''.join(alternatives)}"
+
+
+def insert_round_rows(conn: Connection, params: dict, round_id: int, mismatch: str = "false") -> None:
     """The round's rows, straight from the stage into the round's own table: units per level
     (the ``POINT_UNITS`` unit, or the row's ``OFF_DECLARED`` placement), method and flags.
     The ids are a block taken from the sequence at once (a nextval per row costs ~1.5 us):
@@ -343,10 +363,7 @@ def insert_round_rows(conn: Connection, params: dict, round_id: int) -> None:
                      CASE WHEN p.location_id IS NULL THEN 'missing_id' END,
                      CASE WHEN 'negative' = ANY(p.issues) THEN 'negative_count' END,
                      CASE WHEN 'non_numeric' = ANY(p.issues) THEN 'non_numeric_count' END,
-                     CASE WHEN p.families IS NOT NULL AND p.individuals IS NOT NULL
-                           AND p.individuals <> p.families * :hh
-                           AND NOT (p.individuals = p.families * :camp_hh
-                                    AND coalesce((p.shelter->>'Camp')::numeric, 0) > 0)
+                     CASE WHEN p.families IS NOT NULL AND p.individuals IS NOT NULL AND {mismatch}
                           THEN 'individuals_mismatch' END
                    ], NULL)
                    -- the parser's other row issues (bad_date, non_integer, ...) as they are

@@ -26,7 +26,7 @@ from boundaries.crosswalk import Crosswalk
 from service.core.bulk import copy_rows
 from service.core.importlog import ImportRecord, bump_data_version, log_import, log_rejection
 from service.figures import aggregate, placement, quality
-from service.figures.household import HouseholdSizeError
+from service.figures.household import HouseholdSizeError, sizes_for
 from service.ingest import fast_stage
 from service.ingest.calendar import round_number_for
 from service.ingest.fast_stage import FastStageUnavailable
@@ -214,8 +214,6 @@ def import_masterlist(
     country: str = "IRQ",
     placement_mode: str = "declared",
     correct_swapped: bool = True,
-    household_size: int = 6,
-    camp_household_size: int = 5,
     sheet: str | None = None,
     encoding: str | None = None,
     max_bytes: int | None = None,
@@ -370,8 +368,6 @@ def import_masterlist(
                 date=date,
                 placement_mode=placement_mode,
                 correct_swapped=correct_swapped,
-                household_size=household_size,
-                camp_household_size=camp_household_size,
                 timings=timings,
             )
             t = time.perf_counter()
@@ -441,8 +437,6 @@ def _import_in_transaction(
     date: dt.date,
     placement_mode: str,
     correct_swapped: bool,
-    household_size: int,
-    camp_household_size: int,
     timings: dict,
 ) -> RoundImportResult:
     """Everything after staging: the round row, placement, aggregation (``stage`` exists)."""
@@ -500,8 +494,7 @@ def _import_in_transaction(
         set_id=set_id,
         mode=placement_mode,
         correct_swapped=correct_swapped,
-        household_size=household_size,
-        camp_household_size=camp_household_size,
+        sizes=sizes_for(country, population, date),
     )
     placement.index_round_table(conn, round_id)
     timings["place_s"] = time.perf_counter() - t

@@ -302,3 +302,38 @@ def test_unreadable_rules_reject_the_import_naming_them(iraq_fresh_engine, tmp_p
         get_settings.cache_clear()
     with iraq_fresh_engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM round")).scalar_one() == 0
+
+
+def test_the_mismatch_flag_follows_the_rules(iraq_fresh_engine, tmp_path):
+    """``individuals_mismatch`` checks the household sizes in force: a camp row counted at 5 per
+    family is right from 31 Aug 2020 (the camp rule) and flagged before it; rows at 6 never."""
+    from service.ingest.rounds import import_masterlist
+
+    with open(MASTERLISTS / FEB21, encoding="utf-8", newline="") as fh:
+        rows = list(csv.reader(fh))
+    header = rows[0]
+    fam, ind, camp = header.index("Families"), header.index("Individuals"), header.index("Camp")
+    row = next(
+        i for i, r in enumerate(rows[1:], 1) if r and float(r[camp] or 0) > 0 and float(r[fam]) == float(r[camp])
+    )
+    rows[row][ind] = str(float(rows[row][fam]) * 5)
+    flagged = {}
+    for date in ("Feb 28, 2021", "Jan 31, 2019"):
+        path = tmp_path / f"list_{date[:3]}.csv"
+        with open(path, "w", encoding="utf-8", newline="") as fh:
+            csv.writer(fh).writerows([r[:-1] + [date] if i and r else r for i, r in enumerate(rows)])
+        res = import_masterlist(iraq_fresh_engine, path, population="idp")
+        with iraq_fresh_engine.connect() as conn:
+            flagged[date[-4:]] = (
+                conn.execute(
+                    text(
+                        "SELECT source_row FROM location_figure "
+                        "WHERE round_id = :r AND 'individuals_mismatch' = ANY(flags)"
+                    ),
+                    {"r": res.round_id},
+                )
+                .scalars()
+                .all()
+            )
+    assert flagged["2021"] == []
+    assert len(flagged["2019"]) == 1
