@@ -18,9 +18,9 @@ from service.api.params import (
     Offset,
     ParentQuery,
     PcodePath,
-    boundary_country,
     limit_query,
 )
+from service.core.countries import geometry_country
 from tiles.zoom import band_for_zoom, geojson_decimals
 
 router = APIRouter(tags=["admin units"])
@@ -108,7 +108,7 @@ def boundaries_geojson(
     body = store.boundaries_geojson(
         conn,
         level=level,
-        country=boundary_country(conn, country),
+        country=geometry_country(conn, country),
         zband=band_for_zoom(zoom),
         decimals=geojson_decimals(zoom),
     )

@@ -27,6 +27,7 @@ from fastapi import Depends, Path, Query
 
 from boundaries.pcode import normalize_country, normalize_pcode
 from service.core.constants import POPULATIONS
+from service.core.countries import SeveralCountries
 from styles.classify import INDICATORS as INDICATOR_REGISTRY
 
 INT4_MAX = 2**31 - 1  # PostgreSQL integer: round numbers, ids, LIMIT/OFFSET as the API takes them
@@ -119,24 +120,6 @@ def country_or_all_param(
 CountryOrAll = Annotated[str | None, Depends(country_or_all_param)]
 
 
-def several_countries(param: str, countries: list[str], what: str) -> ParamError:
-    return ParamError(
-        param, f"several countries have {what}: {', '.join(countries)}; name one", f"one of {', '.join(countries)}"
-    )
-
-
-def boundary_country(conn, country: str | None) -> str | None:
-    """``country``, or None when only one country has current boundaries (400 when several do)."""
-    if country is not None:
-        return country
-    from boundaries.store import current_countries
-
-    countries = current_countries(conn)
-    if len(countries) > 1:
-        raise several_countries("country", countries, "boundaries")
-    return None
-
-
 # ----------------------------------------------------------------------------------- round
 @dataclass(frozen=True)
 class RoundRef:
@@ -215,7 +198,7 @@ def resolve_round(conn, ref: RoundRef, population: str | None, country: str | No
         raise NotFound(f"no {population} data for {ref}{where}; rounds: {known or 'none imported'} (see /rounds)")
     countries = sorted({r["country"] for r in found})
     if len(countries) > 1:
-        raise several_countries("country", countries, f"{population} figures for {ref}")
+        raise SeveralCountries(countries, f"{population} figures for {ref}")
     found.sort(key=lambda r: (r["reporting_date"], r["round_number"] or 0))
     row = found[-1]
     return {k: v for k, v in row.items() if k not in ("families", "individuals", "locations")}

@@ -28,10 +28,10 @@ from sqlalchemy import text
 
 from service.api.common import Conn, bad_request, not_found
 from service.api.httpcache import cached, get_service
-from service.api.params import parse_round
+from service.api.params import Country, parse_round
 from service.api.tiles import IndicatorName, Population
 from service.api.web import IMMUTABLE, REVALIDATE, WEB_DIR, asset_response, load_asset
-from service.core.countries import SOURCE_NAMES, country_names
+from service.core.countries import SOURCE_NAMES, country_names, figures_country
 from service.core.rounds import find_round
 from styles.queries import classification_for
 from tiles import geometry
@@ -212,7 +212,7 @@ def _num(v):
 async def figures(
     request: Request,
     level: Annotated[int, Path(ge=1, le=3, description="1 governorates, 2 districts, 3 sub-districts")],
-    country: Annotated[str | None, Query(description="ISO3 code (default: the one country with rounds)")] = None,
+    country: Country,
     population: Population = Population.idp,
     round: Annotated[
         str | None, Query(description="DTM round number or reporting date YYYY-MM-DD (default: the latest)")
@@ -220,13 +220,11 @@ async def figures(
     indicator: IndicatorName = IndicatorName.individuals,
 ):
     engine = request.app.state.engine
-    if country is None:
+    if country is None:  # the shared rule: the one country with rounds of the population, else a 400 listing them
         with engine.connect() as conn:
-            have = list(conn.execute(text("SELECT DISTINCT country FROM round ORDER BY 1")).scalars())
-        if len(have) != 1:
-            raise bad_request("country: name one of the countries with figures: " + (", ".join(have) or "none yet"))
-        country = have[0]
-    country = country.upper()
+            country = figures_country(conn, None, population.value)
+        if country is None:
+            raise not_found(f"no {population.value} round imported yet; see /rounds")
     get_service(request.app)
 
     def produce() -> bytes:

@@ -147,6 +147,9 @@ def test_country_on_every_family_of_endpoints(iraq_fresh_engine, tmp_path, monke
         z, x, y = COM_TILE
         several = [
             "/choropleth/2.geojson?round=120",
+            "/webmap/figures/2.json?round=120",
+            "/rounds",
+            "/boundaries/1.geojson",
             f"/tiles/governorates/{z}/{x}/{y}.mvt?round=120",
             f"/tiles/governorates/{z}/{x}/{y}.mvt",  # the latest round: of both countries
             f"/tiles/sites/{z}/{x}/{y}.mvt",  # geometry only: both countries have boundaries
