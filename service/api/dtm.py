@@ -18,14 +18,17 @@ from datetime import date
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlencode
 
+import orjson
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from fastapi.routing import APIRoute
+from starlette.concurrency import run_in_threadpool
 
 from boundaries.pcode import country_of_pcode, infer_level, normalize_pcode
 from service.api.common import Conn, JSONResponse, OutputFormat, bad_request, render
 from service.api.errors import status_for
+from service.api.httpcache import cached
 from service.api.params import INT4_MAX
 from service.core.logs import log
 from service.publish import dtm as dtm_queries
@@ -290,14 +293,30 @@ def _respond(request: Request, f: OutputFormat | None, result: list[dict], title
 
 
 def _idp_endpoint(level: int, filter_dep: Callable, v3: bool) -> Callable:
-    def endpoint(
-        request: Request, conn: Conn, flt: Annotated[dtm_queries.IdpFilter, Depends(filter_dep)], f: HtmlQ = None
+    async def endpoint(
+        request: Request, flt: Annotated[dtm_queries.IdpFilter, Depends(filter_dep)], f: HtmlQ = None
     ) -> Response:
-        rows = dtm_queries.idp_rows(conn, flt)
-        if v3:
-            for r in rows:
-                r.update(dict.fromkeys(V3_FIELDS))
-        return _respond(request, f, rows, title=f"IDPs, admin {level}")
+        engine = request.app.state.engine
+
+        def rows() -> list[dict]:
+            with engine.connect() as conn:
+                out = dtm_queries.idp_rows(conn, flt)
+            if v3:
+                for r in out:
+                    r.update(dict.fromkeys(V3_FIELDS))
+            return out
+
+        if f == OutputFormat.html:
+            return _respond(request, f, await run_in_threadpool(rows), title=f"IDPs, admin {level}")
+        # JSON: cached per data version and filter (a whole history at admin 2 is ~12,000
+        # records, 4-5 MB: made once, then served gzip-compressed), ETag/304
+        return await cached(
+            request,
+            "dtm",
+            (level, v3, repr(flt)),
+            "application/json",
+            lambda: orjson.dumps(envelope_body(rows()), option=orjson.OPT_NON_STR_KEYS),
+        )
 
     endpoint.__name__ = f"idp_admin{level}_{'v3' if v3 else 'v2'}"
     return endpoint

@@ -186,7 +186,7 @@ async def upload_round(
 #: Which count of individuals a choropleth's features show (the features stay compact: the
 #: published count is their ``value`` with ``?indicator=published``).
 COUNTS_NOTE = (
-    "individuals: the master list's own count (families x 6 on every row); DTM's published count "
+    "individuals: the master list's own count (families x the household size on every row); DTM's published count "
     "(household size per shelter, service/data/household_sizes.csv, as the DTM API's numPresentIdpInd) "
     "is the value with indicator=published"
 )
