@@ -7,6 +7,7 @@ gzip-compressed; empty tiles are left out (readers treat a missing tile as empty
 
 from __future__ import annotations
 
+import datetime as dt
 import gzip
 import json
 import sqlite3
@@ -97,6 +98,7 @@ def export_tiles(
     out: Path | str,
     *,
     round_number: int | None = None,
+    reporting_date: dt.date | None = None,
     population: str = "idp",
     indicator: str = "individuals",
     country: str | None = None,
@@ -112,7 +114,13 @@ def export_tiles(
     if not 0 <= min_zoom <= max_zoom <= 16:
         raise ExportError(f"zooms must satisfy 0 <= min ({min_zoom}) <= max ({max_zoom}) <= 16")
     chosen = [LAYERS[name] for name in (layers or list(LAYERS))]
-    query = TileQuery(population=population, round_number=round_number, indicator=indicator, country=country)
+    query = TileQuery(
+        population=population,
+        round_number=round_number,
+        reporting_date=reporting_date,
+        indicator=indicator,
+        country=country,
+    )
     resolver = Resolver()
     with engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn:
         version = data_version(conn)

@@ -164,3 +164,19 @@ class Cli(typer.Typer):
             if path is not None:
                 err.print(f"(details in {path}; run with --debug to see them here)", highlight=False)
             raise SystemExit(1) from None
+
+
+#: The help of every ``--round`` option that names a round to read.
+ROUND_HELP = "The round: DTM round number (120) or reporting date (2019-06-30); default: the latest"
+
+
+def round_option(value: str | None, option: str = "--round") -> tuple[int | None, dt.date | None]:
+    """``--round``'s value as (DTM round number, reporting date), one of them or neither;
+    exit 2 with the accepted forms for anything else (the API's rule: service.api.params)."""
+    from service.api.params import ParamError, parse_round
+
+    try:
+        ref = parse_round(value, option)
+    except ParamError as exc:
+        fail(exc.detail, 2)
+    return ref.number, ref.date

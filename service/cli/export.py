@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from service.cli.common import console, fail, open_engine
+from service.cli.common import ROUND_HELP, console, fail, open_engine, round_option
 from service.core.constants import POPULATIONS
 
 app = typer.Typer(
@@ -46,9 +46,7 @@ def export(
     fmt: Annotated[
         Optional[str], typer.Option("--format", "-f", help="shp, gpkg, kml, geojson, fgb, csv, xlsx")
     ] = None,
-    round_number: Annotated[
-        Optional[int], typer.Option("--round", help="DTM round number (default: the latest)")
-    ] = None,
+    round_ref: Annotated[Optional[str], typer.Option("--round", help=ROUND_HELP)] = None,
     population: Annotated[Optional[str], typer.Option(help="idp or returnee (default idp)")] = None,
     country: Annotated[
         Optional[str],
@@ -73,6 +71,7 @@ def export(
         return
     if fmt is None:
         fail("--format is required (shp, gpkg, kml, geojson, fgb, csv, xlsx)", 2)
+    round_number, reporting_date = round_option(round_ref)
     if population is not None and population not in POPULATIONS:
         fail(f"--population must be idp or returnee, not {population!r}", 2)
     if country is not None:
@@ -95,6 +94,7 @@ def export(
                 fmt.lower().lstrip("."),
                 output,
                 round_number=round_number,
+                reporting_date=reporting_date,
                 population=population,
                 zipped=zipped,
                 country=country,

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from service.cli.common import console, fail, open_engine
+from service.cli.common import ROUND_HELP, console, fail, open_engine, round_option
 from service.core.constants import POPULATIONS
 from styles.classify import INDICATORS
 
@@ -17,9 +17,7 @@ app = typer.Typer(help="Vector tiles: offline packages (PMTiles/MBTiles).", no_a
 @app.command("export")
 def export(
     out: Annotated[Path, typer.Argument(help="Output file: .pmtiles or .mbtiles")],
-    round_number: Annotated[
-        Optional[int], typer.Option("--round", help="DTM round number (default: the population's latest)")
-    ] = None,
+    round_ref: Annotated[Optional[str], typer.Option("--round", help=ROUND_HELP)] = None,
     population: Annotated[str, typer.Option(help="idp or returnee")] = "idp",
     indicator: Annotated[
         str, typer.Option(help="Value and class of the admin layers: " + ", ".join(INDICATORS))
@@ -58,6 +56,7 @@ def export(
         chosen = [layer.id for layer in parse_layers(layers)] if layers else None
     except (ExportError, LayerError) as exc:
         fail(str(exc), 2)
+    round_number, reporting_date = round_option(round_ref)
     if population not in POPULATIONS:
         fail(f"population must be one of {', '.join(POPULATIONS)}, not {population!r}", 2)
     if indicator not in INDICATORS:
@@ -86,6 +85,7 @@ def export(
                 engine,
                 out,
                 round_number=round_number,
+                reporting_date=reporting_date,
                 population=population,
                 indicator=indicator,
                 country=country,
@@ -100,7 +100,12 @@ def export(
         except SeveralCountries as exc:
             fail(exc.detail.replace("country: ", "--country: ", 1), 2)
     rnd = result.round
-    what = f"{rnd['population']} round {rnd['round_number']} ({rnd['reporting_date']})" if rnd else "boundaries only"
+    what = (
+        f"{rnd['population']} round {rnd['round_number'] if rnd['round_number'] is not None else 'of'} "
+        f"({rnd['reporting_date']})"
+        if rnd
+        else "boundaries only"
+    )
     console.print(
         f"wrote {result.path} ({result.format}): {result.tiles_written} tiles with features of {result.tiles_visited}, "
         f"{result.bytes_written / 1024:,.0f} KiB; {what}, data version {result.data_version}"

@@ -690,14 +690,23 @@ def export_to(
     output: Path | None = None,
     *,
     round_number: int | None = None,
+    reporting_date: dt.date | None = None,
     population: str | None = None,
     zipped: bool = False,
     country: str | None = None,
 ) -> tuple[Path, ExportJob]:
-    """The CLI's entry: write an export to ``output`` (a file, or a folder for the conventional name)."""
+    """The CLI's entry: write an export to ``output`` (a file, or a folder for the conventional
+    name). The round: its DTM number or its reporting date (default: the latest)."""
     with engine.connect() as conn:
         job = prepare(
-            conn, dataset_key, ext, round_number=round_number, population=population, zipped=zipped, country=country
+            conn,
+            dataset_key,
+            ext,
+            round_number=round_number,
+            reporting_date=reporting_date,
+            population=population,
+            zipped=zipped,
+            country=country,
         )
     if output is None:
         output = Path.cwd()

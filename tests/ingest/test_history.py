@@ -132,3 +132,33 @@ def test_cli_imports_several_files_with_a_table_and_an_exit_status(iraq_fresh_en
         service.cli.app, ["import", "masterlist", str(folder / "junk.csv"), "--population", "idp"]
     )
     assert none.exit_code == 2 and "nothing was imported" in none.output
+
+
+def test_cli_reads_name_a_round_by_its_date(iraq_fresh_engine, tmp_path, monkeypatch):
+    """``--round`` on the CLI's reads (export, tiles export) takes a reporting date, so a round
+    DTM's calendar does not number can be exported; a bad value is a clear error."""
+    import service.cli
+    import service.cli.export
+    import service.cli.tiles
+
+    series = MASTERLISTS / "series" / "idp" / "IDPs_MasterList_dataset_DTM_IOMJul_31_2014.csv.gz"
+    res = import_masterlist(iraq_fresh_engine, series, population="idp")
+    assert res.round_number is None
+    for module in (service.cli.export, service.cli.tiles):
+        monkeypatch.setattr(module, "open_engine", lambda migrate=True: iraq_fresh_engine)
+    runner = CliRunner()
+    out = runner.invoke(
+        service.cli.app, ["export", "figures-adm1", "-f", "csv", "--round", "2014-07-31", "-o", str(tmp_path)]
+    )
+    assert out.exit_code == 0, out.output
+    (csv_file,) = tmp_path.glob("*.csv")
+    assert "20140731" in csv_file.name and "None" not in csv_file.name
+    rows = csv_file.read_text(encoding="utf-8-sig").splitlines()
+    assert len(rows) > 3
+    out = runner.invoke(
+        service.cli.app, ["tiles", "export", str(tmp_path / "jul.pmtiles"), "--round", "2014-07-31", "--max-zoom", "2"]
+    )
+    assert out.exit_code == 0, out.output
+    assert "2014-07-31" in out.output and "None" not in out.output
+    bad = runner.invoke(service.cli.app, ["export", "figures-adm1", "-f", "csv", "--round", "last-week"])
+    assert bad.exit_code == 2 and "--round" in bad.output and "YYYY-MM-DD" in bad.output
