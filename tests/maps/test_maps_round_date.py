@@ -16,6 +16,7 @@ Feb 2021 IDP round (round 120), on Iraq's boundaries:
 from __future__ import annotations
 
 import io
+import json
 import zipfile
 
 import pytest
@@ -132,6 +133,9 @@ def test_package_of_a_numberless_round_by_date(client, tmp_path):
     assert root + "maps/national/irq_dtm_idp_adm2_d20150604_A4L_20150604.pdf" in names, names
     assert root + "maps/governorates/irq_dtm_idp_adm3_iqg07_d20150604_A4L_20150604.png" in names, names
     assert any(n.startswith(root + "data/irq_dtm_idp_adm2_20150604") for n in names), names
+    manifest = json.loads(z.read(root + "manifest.json"))
+    assert manifest["round"] is None and manifest["reporting_date"] == "2015-06-04", manifest["populations"]
+    assert manifest["populations"] == {"idp": {"round_number": None, "reporting_date": "2015-06-04"}}
     readme = z.read(root + "README.txt").decode()
     assert "information package, round of 4 Jun 2015 (2015-06-04)" in readme and "None" not in readme, readme[:500]
     (tmp_path / "s.pdf").write_bytes(z.read(root + "irq_dtm_summary_d20150604_A4P_20150604.pdf"))
