@@ -1,5 +1,9 @@
 """Static maps, charts and the information package over HTTP.
 
+``?round=`` (and the package's ``{round}``) is a DTM round number or a reporting date
+(``2015-06-04``: a round without a DTM number has only its date), through the shared input layer
+(``service.api.params.parse_round``); anything else is a 400.
+
 ``GET /maps/{name}.{png|pdf|html}``: ``choropleth`` (``?round=&population=&level=&indicator=
 &extent=&paper=&orientation=&dpi=&country=``; ``fragility`` too once that layer exists), ``trend``
 and ``change`` (charts). Rendered on demand and kept in the tile cache (in-process LRU or
@@ -28,7 +32,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from service.api.params import INT4_MAX, Country
+from service.api.params import ACCEPTED, ROUND_DESCRIPTION, Country, ParamError, Round, RoundRef, parse_round
 
 router = APIRouter(tags=["maps"])
 
@@ -58,7 +62,7 @@ def _produce_map(engine, name: str, ext: str, q: dict) -> tuple[str, bytes]:
                 data = load_map(
                     conn,
                     MapSpec(
-                        q["round"],
+                        q["round"].number,
                         q["population"],
                         q["level"],
                         indicator,
@@ -66,10 +70,13 @@ def _produce_map(engine, name: str, ext: str, q: dict) -> tuple[str, bytes]:
                         q["paper"],
                         q["orientation"],
                         q["country"],
+                        q["round"].date,
                     ),
                 )
             else:
-                rnd = resolve_round(conn, MapSpec(q["round"], q["population"], country=q["country"]).checked())
+                ref = q["round"]
+                spec = MapSpec(ref.number, q["population"], country=q["country"], reporting_date=ref.date)
+                rnd = resolve_round(conn, spec.checked())
                 chart = charts.load_trend(conn, rnd["country"]) if name == "trend" else charts.load_change(conn, rnd)
         if name in ("choropleth", "fragility"):
             path = (
@@ -104,9 +111,7 @@ async def map_file(
     name: str,
     ext: str,
     country: Country,
-    round_number: Annotated[
-        int | None, Query(alias="round", ge=0, le=INT4_MAX, description="DTM round number (default: the latest)")
-    ] = None,
+    round_ref: Round,
     population: Annotated[str, Query(description="idp or returnee")] = "idp",
     level: Annotated[int, Query(description="1 governorates, 2 districts, 3 sub-districts")] = 2,
     indicator: Annotated[str, Query(description="individuals, families, change, share")] = "individuals",
@@ -125,7 +130,7 @@ async def map_file(
     if ext not in MEDIA:
         raise HTTPException(404, f"unknown format .{ext}: use .png, .pdf or .html")
     q = {
-        "round": round_number,
+        "round": round_ref,
         "population": population,
         "level": level,
         "indicator": indicator,
@@ -137,7 +142,7 @@ async def map_file(
     }
     try:  # parameters checked before any cache or database work
         spec = MapSpec(
-            round_number,
+            round_ref.number,
             population,
             level,
             indicator if name != "fragility" else "fragility",
@@ -145,12 +150,13 @@ async def map_file(
             paper,
             orientation,
             country,
+            round_ref.date,
         ).checked()
     except MapRequestError as exc:
         raise _error(exc) from None
     q["extent"], q["paper"] = spec.extent, spec.paper
     if name in ("trend", "change"):  # charts depend on the round and population only
-        q = {"round": round_number, "population": population, "dpi": q["dpi"], "country": country}
+        q = {"round": round_ref, "population": population, "dpi": q["dpi"], "country": country}
     service = get_service(request.app)
     version = await service.version()
     key = f"v{version}:maps{MAPS_FORMAT}:{name}.{ext}:{sorted(q.items())!r}"
@@ -183,14 +189,19 @@ async def map_file(
     return Response(raw, media_type=MEDIA[ext], headers=headers)
 
 
-def _package_path(settings, version: int, round_number: int, population: str, country: str) -> Path:
-    return Path(settings.data_dir) / "packages" / f"v{version}" / f"{country.lower()}_r{round_number}_{population}.zip"
+def _package_path(settings, version: int, plan, population: str) -> Path:
+    """``v{version}/irq_r120_both.zip``; a round without a DTM number: ``irq_d20150604_both.zip``."""
+    from service.maps.naming import round_tag
+
+    day = next(iter(plan.rounds.values()))["reporting_date"]
+    tag = round_tag(plan.round_number, day)
+    return Path(settings.data_dir) / "packages" / f"v{version}" / f"{plan.country.lower()}_{tag}_{population}.zip"
 
 
 def _build_package(engine, settings, version: int, population: str, plan) -> Path:
     from service.maps import package
 
-    target = _package_path(settings, version, plan.round_number, population, plan.country)
+    target = _package_path(settings, version, plan, population)
     key = str(target)
     with _package_guard:
         lock = _package_locks.setdefault(key, threading.Lock())
@@ -217,7 +228,7 @@ def _build_package(engine, settings, version: int, population: str, plan) -> Pat
 
 
 @router.get(
-    "/packages/{round_number}.zip",
+    "/packages/{round}.zip",
     summary="The information package of a round (zip)",
     response_class=FileResponse,
     responses={
@@ -228,24 +239,35 @@ def _build_package(engine, settings, version: int, population: str, plan) -> Pat
 )
 async def package_zip(
     request: Request,
-    round_number: Annotated[int, PathParam(ge=0, le=INT4_MAX, description="DTM round number")],
+    round: Annotated[str, PathParam(description=ROUND_DESCRIPTION.split(", within")[0])],
     country: Country,
     population: Annotated[Literal["both", "idp", "returnee"], Query(description="idp, returnee or both")] = "both",
 ):
-    """Built on the first request after an import (about a minute), then served as a file."""
+    """Built on the first request after an import (about a minute), then served as a file.
+    ``{round}``: a DTM round number (``/packages/120.zip``) or a reporting date
+    (``/packages/2015-06-04.zip``, for a round without a DTM number too)."""
     from service.api.httpcache import get_service
     from service.maps import package
     from service.maps.data import MapRequestError
 
+    ref: RoundRef = parse_round(round, "round")  # ParamError: 400
+    if ref.number is None and ref.date is None:
+        raise ParamError("round", "a package needs its round", ACCEPTED["round"])
     version = await get_service(request.app).version()
     engine, settings = request.app.state.engine, request.app.state.settings
     try:  # the country and rounds first: 400/404 before any building
         plan = await run_in_threadpool(
-            package.plan, engine, round_number, population, extents=PACKAGE_OPTIONS["extents"], country=country
+            package.plan,
+            engine,
+            ref.number,
+            population,
+            extents=PACKAGE_OPTIONS["extents"],
+            country=country,
+            reporting_date=ref.date,
         )
     except MapRequestError as exc:
         raise _error(exc) from None
-    target = _package_path(settings, version, round_number, population, plan.country)
+    target = _package_path(settings, version, plan, population)
     status = "hit"
     if not target.exists():
         status = "miss"
@@ -254,7 +276,7 @@ async def package_zip(
         except MapRequestError as exc:
             raise _error(exc) from None
     first = next(iter(plan.rounds.values()))
-    name = package.package_base(round_number, first["reporting_date"], first["country"])
+    name = package.package_base(plan.round_number, first["reporting_date"], first["country"])
     if population != "both":
         name = name.replace("_package_", f"_{population}_package_")
     return FileResponse(

@@ -37,14 +37,25 @@ def _message(exc) -> str:
     return exc.message.replace("country: ", "--country: ", 1) if exc.message.startswith("country: ") else exc.message
 
 
+ROUND_HELP = "DTM round number (120) or reporting date (2015-06-04: a round without a DTM number has only its date)"
+
+
+def _round(value: str | None):
+    """``--round``: a number or a date (``service.api.params.parse_round``); anything else: exit 2."""
+    from service.api.params import ParamError, parse_round
+
+    try:
+        return parse_round(value, "--round")
+    except ParamError as exc:
+        _fail(exc.detail)
+
+
 COUNTRY_HELP = "ISO3 (IRQ) or P-code prefix (IQ) of the round's country; needed when several countries have the round"
 
 
 @app.command("render")
 def render_cmd(
-    round_number: Annotated[
-        Optional[int], typer.Option("--round", help="DTM round number (default: the latest)")
-    ] = None,
+    round_value: Annotated[Optional[str], typer.Option("--round", help=ROUND_HELP + " (default: the latest)")] = None,
     population: Annotated[str, typer.Option(help="idp or returnee")] = "idp",
     level: Annotated[int, typer.Option(help="1 governorates, 2 districts, 3 sub-districts")] = 2,
     indicator: Annotated[
@@ -63,6 +74,7 @@ def render_cmd(
     from service.maps.data import MapRequestError, MapSpec, load_map
     from service.maps.fonts import MissingGlyph
 
+    ref = _round(round_value)
     formats = [f.strip().lower() for f in fmt.split(",") if f.strip()]
     bad = [f for f in formats if f not in ("png", "pdf", "html")]
     if bad or not formats:
@@ -72,7 +84,8 @@ def render_cmd(
     try:
         with engine.connect() as conn:
             data = load_map(
-                conn, MapSpec(round_number, population, level, indicator, extent, paper, orientation, country)
+                conn,
+                MapSpec(ref.number, population, level, indicator, extent, paper, orientation, country, ref.date),
             )
         static = [f for f in formats if f != "html"]
         paths = list(render.render(data, out, static, dpi=dpi).values()) if static else []
@@ -89,9 +102,7 @@ def render_cmd(
 
 @app.command("chart")
 def chart_cmd(
-    round_number: Annotated[
-        Optional[int], typer.Option("--round", help="DTM round number (default: the latest)")
-    ] = None,
+    round_value: Annotated[Optional[str], typer.Option("--round", help=ROUND_HELP + " (default: the latest)")] = None,
     population: Annotated[str, typer.Option(help="idp or returnee (for the change chart)")] = "idp",
     kind: Annotated[str, typer.Option(help="trend (national, every round) or change (governorates)")] = "trend",
     fmt: Annotated[str, typer.Option("--format", help="Comma-separated: png, pdf")] = "png,pdf",
@@ -102,13 +113,15 @@ def chart_cmd(
     from service.maps import charts
     from service.maps.data import MapRequestError, MapSpec, resolve_round
 
+    ref = _round(round_value)
     formats = [f.strip().lower() for f in fmt.split(",") if f.strip()]
     if kind not in ("trend", "change") or any(f not in ("png", "pdf") for f in formats):
         _fail("--kind is trend or change; --format png and/or pdf")
     engine = open_engine()
     try:
         with engine.connect() as conn:
-            rnd = resolve_round(conn, MapSpec(round_number, population, country=country).checked())
+            spec = MapSpec(ref.number, population, country=country, reporting_date=ref.date)
+            rnd = resolve_round(conn, spec.checked())
             if kind == "trend":
                 paths = charts.render_trend(charts.load_trend(conn, rnd["country"]), rnd, out, formats)
             else:
@@ -122,7 +135,7 @@ def chart_cmd(
 @package_app.callback()
 def package_cmd(
     ctx: typer.Context,
-    round_number: Annotated[int, typer.Option("--round", help="DTM round number")],
+    round_value: Annotated[str, typer.Option("--round", help=ROUND_HELP)],
     population: Annotated[str, typer.Option(help="idp, returnee or both")] = "both",
     out: Annotated[
         Optional[Path], typer.Option(help="A new folder, or a file name ending in .zip (default: ./<package name>.zip)")
@@ -145,6 +158,9 @@ def package_cmd(
     from service.maps import package
     from service.maps.data import MapRequestError
 
+    ref = _round(round_value)
+    if ref.number is None and ref.date is None:
+        _fail("--round: a package needs its round: a DTM round number (120) or a reporting date (2015-06-04)")
     if country is not None:
         try:
             country = normalize_country(country)
@@ -153,12 +169,12 @@ def package_cmd(
     engine = open_engine()
     extents = [g.strip().upper() for g in governorates.split(",") if g.strip()] if governorates else None
     try:
-        plan = package.plan(engine, round_number, population, extents=extents, country=country)
+        plan = package.plan(engine, ref.number, population, extents=extents, country=country, reporting_date=ref.date)
     except MapRequestError as exc:
         _fail(_message(exc))
     if out is None:
         first = next(iter(plan.rounds.values()))
-        out = Path.cwd() / f"{package.package_base(round_number, first['reporting_date'], first['country'])}.zip"
+        out = Path.cwd() / f"{package.package_base(plan.round_number, first['reporting_date'], first['country'])}.zip"
     columns = (
         TextColumn("[bold]package[/]"),
         BarColumn(),
@@ -171,7 +187,7 @@ def package_cmd(
             task = bar.add_task("starting", total=plan.steps)
             result = package.build(
                 engine,
-                round_number,
+                plan.round_number,
                 out,
                 dpi=dpi,
                 workers=workers,

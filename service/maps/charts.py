@@ -39,6 +39,13 @@ class ChangeData:
     previous_round: int | None
     rows: list[tuple[str, str | None, int]]  # (name_en, name_ar, change), largest |change| first
     top: int
+    previous_date: dt.date | None = None  # the previous round's reporting date (it may have no number)
+
+    @property
+    def previous_label(self) -> str:
+        if self.previous_round is None and self.previous_date is None:
+            return "the previous round"
+        return naming.round_label({"round_number": self.previous_round, "reporting_date": self.previous_date})
 
 
 def load_trend(conn: Connection, country: str) -> TrendData:
@@ -57,14 +64,15 @@ def load_change(conn: Connection, rnd: dict, top: int = 10) -> ChangeData:
     changes = [(p, v) for p, v in unit_values(conn, rnd["id"], 1, "change_individuals") if v is not None]
     prev = conn.execute(
         text(
-            "SELECT p.round_number FROM unit_figure f JOIN round p ON p.id = f.prev_round_id "
+            "SELECT p.round_number, p.reporting_date FROM unit_figure f JOIN round p ON p.id = f.prev_round_id "
             "WHERE f.round_id = :r AND f.level = 0"
         ),
         {"r": rnd["id"]},
-    ).scalar()
+    ).first()
+    prev_number, prev_date = (prev[0], prev[1]) if prev is not None else (None, None)
     changes.sort(key=lambda pv: (-abs(pv[1]), pv[0]))
     rows = [(names.get(p, (p, None))[0] or p, names.get(p, (p, None))[1], int(v)) for p, v in changes[:top]]
-    return ChangeData(rnd["population"], rnd, prev, rows, top)
+    return ChangeData(rnd["population"], rnd, prev_number, rows, top, prev_date)
 
 
 def draw_trend(ax, data: TrendData, *, highlight: dt.date | None = None, s: float = 1.0) -> None:
@@ -119,7 +127,7 @@ def draw_change(ax, data: ChangeData, s: float = 1.0) -> None:
         ax.text(
             0.5,
             0.5,
-            f"{who}: no previous round to compare round {data.round['round_number']} with",
+            f"{who}: no previous round to compare {naming.round_label(data.round)} with",
             ha="center",
             va="center",
             fontsize=8 * s,
@@ -152,8 +160,8 @@ def draw_change(ax, data: ChangeData, s: float = 1.0) -> None:
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     ax.set_title(
-        f"{who}: governorates with the largest change since round {data.previous_round} "
-        f"(round {data.round['round_number']}, individuals)",
+        f"{who}: governorates with the largest change since {data.previous_label} "
+        f"({naming.round_label(data.round)}, individuals)",
         fontsize=8.5 * s,
         loc="left",
         color=INK,

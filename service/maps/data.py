@@ -71,6 +71,9 @@ class MapSpec:
     paper: str = "A4"
     orientation: str = "landscape"
     country: str | None = None  # ISO3 (or P-code prefix); None: the one country with figures
+    # the round by its reporting date (a round without a DTM number has only that); with
+    # round_number too, both must match
+    reporting_date: dt.date | None = None
 
     def checked(self) -> MapSpec:
         """The spec with its parameters validated (MapRequestError 400) and the extent normalised."""
@@ -100,7 +103,7 @@ class MapSpec:
                 raise MapRequestError(400, f"country: {self.country!r} is not a country code; accepted: an ISO "
                                            "3166 alpha-3 code (IRQ) or its P-code prefix (IQ)") from None
         return MapSpec(self.round_number, self.population, self.level, self.indicator, extent,
-                       self.paper.upper(), self.orientation, country)
+                       self.paper.upper(), self.orientation, country, self.reporting_date)
 
 
 @dataclass(frozen=True)
@@ -209,7 +212,7 @@ def map_country(conn: Connection, spec: MapSpec) -> str | None:
     try:
         if spec.country is not None:
             return check_country(conn, spec.country)
-        return figures_country(conn, None, spec.population, spec.round_number)
+        return figures_country(conn, None, spec.population, spec.round_number, spec.reporting_date)
     except SeveralCountries as exc:
         raise MapRequestError(400, exc.detail) from None
     except NoCountryData as exc:
@@ -218,10 +221,15 @@ def map_country(conn: Connection, spec: MapSpec) -> str | None:
 
 def resolve_round(conn: Connection, spec: MapSpec) -> dict:
     country = map_country(conn, spec)
-    rnd = find_round(conn, round_number=spec.round_number, population=spec.population, country=country)
+    rnd = find_round(conn, round_number=spec.round_number, reporting_date=spec.reporting_date,
+                     population=spec.population, country=country)
     if rnd is None:
-        which = f"round {spec.round_number}" if spec.round_number is not None else "any round"
-        known = [r["round_number"] for r in list_rounds(conn, country, population=spec.population)]
+        if spec.reporting_date is not None:
+            which = f"the round of {spec.reporting_date.isoformat()}"
+        else:
+            which = f"round {spec.round_number}" if spec.round_number is not None else "any round"
+        known = [r["round_number"] if r["round_number"] is not None else r["reporting_date"].isoformat()
+                 for r in list_rounds(conn, country, population=spec.population)]
         where = f" in {country}" if spec.country is not None else ""
         raise MapRequestError(404, f"no {spec.population} data for {which}{where}; rounds with {spec.population} data"
                                    f"{where}: {', '.join(map(str, known)) or 'none'}")

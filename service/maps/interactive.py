@@ -18,6 +18,7 @@ from pathlib import Path
 
 import shapely
 
+from service.maps import naming
 from service.maps.basemap import ROOT
 from service.maps.data import LEVEL_NAMES, MapData
 from service.maps.render import DISCLAIMER, base_name, title_texts
@@ -152,7 +153,7 @@ def build(data: MapData):
     root.html.add_child(Element(
         f'<div class="dtm-title"><div>{html.escape(title)}</div><div class="s">{html.escape(subtitle)}</div></div>'
         + legend_html(data)
-        + f'<div class="dtm-foot">Source: IOM {html.escape(data.texts.dtm)}, round {rnd["round_number"]} '
+        + f'<div class="dtm-foot">Source: IOM {html.escape(data.texts.dtm)}, {naming.round_label(rnd)} '
           f'({rnd["reporting_date"].isoformat()}); {html.escape(data.texts.boundaries_short)}; Natural Earth. '
           f'{html.escape(DISCLAIMER)} Map ID: {html.escape(base_name(data).upper())}</div>'))
     return m

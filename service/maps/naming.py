@@ -12,6 +12,11 @@
 
 The map ID printed on the map is the same name in upper case with dashes, without the date
 (``IRQ-DTM-IDP-ADM2-R120-A4L``), so a map and its reprints are easy to cite.
+
+A round DTM's calendar does not number (most rounds before 2017) is named by its reporting date:
+``d20150604`` where a numbered round has ``r120`` (``irq_dtm_idp_adm2_d20150604_A4L_20150604.pdf``,
+map ID ``IRQ-DTM-IDP-ADM2-D20150604-A4L``: the ID, which drops the trailing date, still names
+the round), and "round of 4 Jun 2015" where texts say "round 120" (``round_label``).
 """
 
 from __future__ import annotations
@@ -19,7 +24,21 @@ from __future__ import annotations
 import datetime as dt
 
 
-def map_base(*, country: str, population: str, level: int, indicator: str, extent: str, round_number: int,
+def round_tag(round_number: int | None, date: dt.date) -> str:
+    """The round's part of a file name: ``r120``; a round without a DTM number: ``d20150604``."""
+    return f"r{round_number}" if round_number is not None else f"d{date.strftime('%Y%m%d')}"
+
+
+def round_label(rnd: dict) -> str:
+    """How texts name a round (a round row): ``round 120``; without a DTM number, by its
+    reporting date: ``round of 4 Jun 2015``."""
+    if rnd["round_number"] is not None:
+        return f"round {rnd['round_number']}"
+    d = rnd["reporting_date"]
+    return f"round of {d.day} {d.strftime('%b %Y')}"
+
+
+def map_base(*, country: str, population: str, level: int, indicator: str, extent: str, round_number: int | None,
              paper_code: str | None, date: dt.date) -> str:
     parts = [country.lower(), "dtm", population]
     if indicator != "individuals":
@@ -27,7 +46,7 @@ def map_base(*, country: str, population: str, level: int, indicator: str, exten
     parts.append(f"adm{level}")
     if extent != "national":
         parts.append(extent.lower())
-    parts.append(f"r{round_number}")
+    parts.append(round_tag(round_number, date))
     if paper_code:
         parts.append(paper_code)
     parts.append(date.strftime("%Y%m%d"))
@@ -40,7 +59,7 @@ def map_id(base: str) -> str:
     return head.upper().replace("_", "-")
 
 
-def chart_base(kind: str, *, country: str, round_number: int, date: dt.date, population: str | None = None,
+def chart_base(kind: str, *, country: str, round_number: int | None, date: dt.date, population: str | None = None,
                level: int | None = None) -> str:
     parts = [country.lower(), "dtm"]
     if population:
@@ -48,5 +67,5 @@ def chart_base(kind: str, *, country: str, round_number: int, date: dt.date, pop
     parts.append(kind)
     if level is not None:
         parts.append(f"adm{level}")
-    parts += [f"r{round_number}", date.strftime("%Y%m%d")]
+    parts += [round_tag(round_number, date), date.strftime("%Y%m%d")]
     return "_".join(parts)

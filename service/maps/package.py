@@ -40,7 +40,7 @@ from sqlalchemy import Engine, text
 
 from service.core.countries import NoCountryData, SeveralCountries, check_country, round_countries
 from service.core.rounds import find_round, list_rounds
-from service.maps import charts, hooks, interactive, render, summary, tables
+from service.maps import charts, hooks, interactive, naming, render, summary, tables
 from service.maps.country import CountryTexts, round_texts
 from service.maps.data import (
     LEVEL_NAMES, POPULATION_WORDS, MapData, MapRequestError, MapSpec, country_extent, governorates, load_map,
@@ -60,7 +60,7 @@ class PackageError(ValueError):
 
 @dataclass
 class PackagePlan:
-    round_number: int
+    round_number: int | None  # None: a round without a DTM number, named by ``reporting_date``
     rounds: dict[str, dict]  # population -> round row
     specs: list[MapSpec]
     exports: list[tuple[str, str, str]]  # (population, dataset, format)
@@ -69,6 +69,12 @@ class PackagePlan:
     texts: CountryTexts | None = None  # the country's names and boundary source
     projection: str = ""  # the maps' projection, described
     steps: int = 0
+    reporting_date: dt.date | None = None  # the round asked for by its date
+
+    @property
+    def label(self) -> str:
+        """``round 120``, or ``round of 4 Jun 2015`` for a round without a DTM number."""
+        return naming.round_label(next(iter(self.rounds.values())))
 
 
 @dataclass
@@ -80,20 +86,28 @@ class PackageResult:
     skipped: list[str] = field(default_factory=list)
 
 
-def package_base(round_number: int, date: dt.date, country: str) -> str:
-    return f"{country.lower()}_dtm_package_r{round_number}_{date.strftime('%Y%m%d')}"
+def package_base(round_number: int | None, date: dt.date, country: str) -> str:
+    """``irq_dtm_package_r120_20210228``; a round without a DTM number: ``irq_dtm_package_d20150604_20150604``."""
+    return f"{country.lower()}_dtm_package_{naming.round_tag(round_number, date)}_{date.strftime('%Y%m%d')}"
 
 
-def package_country(conn, round_number: int, pops: tuple[str, ...], country: str | None) -> str | None:
+def _which(round_number: int | None, reporting_date: dt.date | None) -> str:
+    if reporting_date is not None:
+        return f"the round of {reporting_date.isoformat()}"
+    return f"round {round_number}" if round_number is not None else "any round"
+
+
+def package_country(conn, round_number: int | None, pops: tuple[str, ...], country: str | None,
+                    reporting_date: dt.date | None = None) -> str | None:
     """The country of the package: ``country`` (MapRequestError 404 when it has no data), else the
     one country with a round ``round_number`` of the populations asked (400 listing them when
     several have; None when none has)."""
     try:
         if country is not None:
             return check_country(conn, country)
-        countries = sorted({c for p in pops for c in round_countries(conn, p, round_number)})
+        countries = sorted({c for p in pops for c in round_countries(conn, p, round_number, reporting_date)})
         if len(countries) > 1:
-            raise SeveralCountries(countries, f"{' or '.join(pops)} figures for round {round_number}")
+            raise SeveralCountries(countries, f"{' or '.join(pops)} figures for {_which(round_number, reporting_date)}")
     except SeveralCountries as exc:
         raise MapRequestError(400, exc.detail) from None
     except NoCountryData as exc:
@@ -101,9 +115,10 @@ def package_country(conn, round_number: int, pops: tuple[str, ...], country: str
     return countries[0] if countries else None
 
 
-def plan(engine: Engine, round_number: int, population: str = "both", *, extents: list[str] | None = None,
-         country: str | None = None) -> PackagePlan:
-    """What the package of ``round_number`` (of ``country``: omitted, the one country with that
+def plan(engine: Engine, round_number: int | None, population: str = "both", *, extents: list[str] | None = None,
+         country: str | None = None, reporting_date: dt.date | None = None) -> PackagePlan:
+    """What the package of ``round_number`` or of the round of ``reporting_date`` (a round
+    without a DTM number has only its date) (of ``country``: omitted, the one country with that
     round) holds; MapRequestError 404 when no population has that round (or the country has no
     data), 400 for a bad population or governorate, or when several countries have the round
     and none is named."""
@@ -111,15 +126,22 @@ def plan(engine: Engine, round_number: int, population: str = "both", *, extents
         raise MapRequestError(400, f"unknown population {population!r}: use idp, returnee or both")
     pops = POPULATIONS if population == "both" else (population,)
     with engine.connect() as conn:
-        country = package_country(conn, round_number, pops, country)
+        country = package_country(conn, round_number, pops, country, reporting_date)
         rounds = {p: r for p in pops
-                  if (r := find_round(conn, round_number=round_number, population=p, country=country))}
+                  if (r := find_round(conn, round_number=round_number, reporting_date=reporting_date, population=p,
+                                      country=country))}
         if not rounds:
             where = f" in {country}" if country else ""
-            known = sorted({r["round_number"] for r in list_rounds(conn, country)})
-            raise MapRequestError(404, f"no {' or '.join(pops)} data for round {round_number}{where}; rounds "
-                                       f"loaded{where}: {', '.join(map(str, known)) or 'none'}")
+            loaded = list_rounds(conn, country)
+            known = sorted({r["round_number"] for r in loaded if r["round_number"] is not None})
+            dates = sorted({r["reporting_date"].isoformat() for r in loaded if r["round_number"] is None})
+            listed = [*map(str, known), *(["numberless rounds of " + ", ".join(dates)] if dates else [])]
+            raise MapRequestError(404, f"no {' or '.join(pops)} data for {_which(round_number, reporting_date)}{where};"
+                                       f" rounds loaded{where}: {', '.join(listed) or 'none'}")
         first = next(iter(rounds.values()))
+        numbers = {r["round_number"] for r in rounds.values()}
+        if round_number is None and len(numbers) == 1:  # asked by date: the rounds' DTM number, when they have one
+            round_number = next(iter(numbers))
         set_id = first["boundary_set_id"]
         govs = [g["pcode"] for g in governorates(conn, set_id)]
         deepest = conn.execute(text("SELECT max(level) FROM admin_unit WHERE boundary_set_id = :s"),
@@ -138,11 +160,14 @@ def plan(engine: Engine, round_number: int, population: str = "both", *, extents
     if gov_level < 2:
         govs = []
     specs = []
-    for pop in rounds:
-        specs.append(MapSpec(round_number, pop, national_level, "individuals", "national", country=iso3))
-        specs += [MapSpec(round_number, pop, gov_level, "individuals", g, country=iso3) for g in govs]
+    for pop, r in rounds.items():
+        # each population's own round; one without a DTM number by its date
+        num, day = (r["round_number"], None) if r["round_number"] is not None else (None, r["reporting_date"])
+        specs.append(MapSpec(num, pop, national_level, "individuals", "national", country=iso3, reporting_date=day))
+        specs += [MapSpec(num, pop, gov_level, "individuals", g, country=iso3, reporting_date=day) for g in govs]
     ex = [(pop, ds, fmt) for pop in rounds for ds in EXPORT_DATASETS for fmt in EXPORT_FORMATS]
-    p = PackagePlan(round_number, rounds, specs, ex, hooks.fragility() is not None, iso3, texts, projection)
+    p = PackagePlan(round_number, rounds, specs, ex, hooks.fragility() is not None, iso3, texts, projection,
+                    reporting_date=reporting_date)
     # progress steps: map data, maps, exports, tables, charts, summary, fragility, README + manifest
     p.steps = 2 * len(specs) + len(ex) + len(rounds) + 2 + int(p.fragility) + 1
     return p
@@ -168,21 +193,23 @@ def _pool(workers: int):
 
 
 # ------------------------------------------------------------------------------------ build
-def build(engine: Engine, round_number: int, out: Path, *, population: str = "both", dpi: int = 300,
+def build(engine: Engine, round_number: int | None, out: Path, *, population: str = "both", dpi: int = 300,
           workers: int | None = None, extents: list[str] | None = None,
           progress: Callable[[str], None] | None = None, the_plan: PackagePlan | None = None,
-          created: dt.date | None = None, country: str | None = None) -> PackageResult:
+          created: dt.date | None = None, country: str | None = None,
+          reporting_date: dt.date | None = None) -> PackageResult:
     """Write the package into the folder ``out`` or, when ``out`` ends with ``.zip``, into
     that zip file (one top folder inside, the package's name)."""
     import time
 
     t0 = time.perf_counter()
     step = progress or (lambda what: None)
-    p = the_plan or plan(engine, round_number, population, extents=extents, country=country)
+    p = the_plan or plan(engine, round_number, population, extents=extents, country=country,
+                         reporting_date=reporting_date)
     created = created or dt.date.today()
     out = Path(out)
     first = next(iter(p.rounds.values()))
-    name = package_base(round_number, first["reporting_date"], first["country"])
+    name = package_base(p.round_number, first["reporting_date"], first["country"])
     zipped = out.suffix.lower() == ".zip"
     if not zipped and out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise PackageError(f"{out} exists and is not an empty folder: give a new folder or a .zip file name")
@@ -245,12 +272,14 @@ def _build_into(engine: Engine, p: PackagePlan, root: Path, *, dpi: int, workers
                 all_tables += ts
                 gov_tables[pop] = ts[0]
                 nat = conn.execute(text(
-                    "SELECT f.families, f.individuals, f.locations, f.change_individuals AS change, pr.round_number AS previous "
+                    "SELECT f.families, f.individuals, f.locations, f.change_individuals AS change, pr.round_number AS previous, "
+                    "pr.reporting_date AS previous_date "
                     "FROM unit_figure f LEFT JOIN round pr ON pr.id = f.prev_round_id "
                     "WHERE f.round_id = :r AND f.level = 0"), {"r": rnd["id"]}).mappings().first()
                 totals[pop] = dict(nat) if nat else {"families": 0, "individuals": 0, "locations": 0}
                 step(f"tables: {pop}")
-            tag = f"r{p.round_number}_{next(iter(p.rounds.values()))['reporting_date'].strftime('%Y%m%d')}"
+            day = next(iter(p.rounds.values()))["reporting_date"]
+            tag = f"{naming.round_tag(p.round_number, day)}_{day.strftime('%Y%m%d')}"
             tables.write_xlsx(all_tables, dirs["tables"] / f"{p.country.lower()}_dtm_summary_tables_{tag}.xlsx")
 
             first = next(iter(p.rounds.values()))
@@ -284,8 +313,9 @@ def _build_into(engine: Engine, p: PackagePlan, root: Path, *, dpi: int, workers
 
 def _write_exports(engine: Engine, conn, p: PackagePlan, folder: Path, step) -> None:
     for pop, ds, fmt in p.exports:
-        job = exports.prepare(conn, ds, fmt, round_number=p.rounds[pop]["round_number"], population=pop,
-                              country=p.country)
+        rnd = p.rounds[pop]  # a round without a DTM number by its date
+        job = exports.prepare(conn, ds, fmt, round_number=rnd["round_number"], population=pop, country=p.country,
+                              reporting_date=rnd["reporting_date"] if rnd["round_number"] is None else None)
         exports.write(engine, job, folder)
         step(f"export: {pop} {ds} {fmt}")
 
@@ -302,7 +332,8 @@ def _write_fragility(conn, p: PackagePlan, folder: Path) -> None:
         if not rows:
             continue
         card_round = card_round or rnd["id"]
-        path = folder / f"{p.country.lower()}_dtm_{pop}_fragility_overlay_r{rnd['round_number']}_{rnd['reporting_date'].strftime('%Y%m%d')}.csv"
+        tag = naming.round_tag(rnd["round_number"], rnd["reporting_date"])
+        path = folder / f"{p.country.lower()}_dtm_{pop}_fragility_overlay_{tag}_{rnd['reporting_date'].strftime('%Y%m%d')}.csv"
         with open(path, "w", encoding="utf-8-sig", newline="") as fh:
             w = csv.DictWriter(fh, fieldnames=list(rows[0]))
             w.writeheader()
@@ -315,14 +346,15 @@ def _write_fragility(conn, p: PackagePlan, folder: Path) -> None:
 def readme(p: PackagePlan, version: int, created: dt.date, terms: str) -> str:
     first = next(iter(p.rounds.values()))
     nat = next(s for s in p.specs if s.extent == "national")
-    example = (f"{p.country.lower()}_dtm_{nat.population}_adm{nat.level}_r{p.round_number}_A4L_"
+    example = (f"{p.country.lower()}_dtm_{nat.population}_adm{nat.level}_"
+               f"{naming.round_tag(p.round_number, first['reporting_date'])}_A4L_"
                f"{first['reporting_date'].strftime('%Y%m%d')}.pdf")
     nat_level = LEVEL_NAMES[nat.level][0]
     gov_level = next((LEVEL_NAMES[s.level][0] for s in p.specs if s.extent != "national"), "sub-district")
     lines = [
-        f"{p.texts.dtm} information package, round {p.round_number} ({first['reporting_date'].isoformat()})",
+        f"{p.texts.dtm} information package, {p.label} ({first['reporting_date'].isoformat()})",
         "=" * 78, "",
-        "Populations:   " + ", ".join(f"{POPULATION_WORDS[k]} (round {r['round_number']}, {r['reporting_date'].isoformat()})"
+        "Populations:   " + ", ".join(f"{POPULATION_WORDS[k]} ({naming.round_label(r)}, {r['reporting_date'].isoformat()})"
                                    for k, r in p.rounds.items()),
         f"Created:       {created.isoformat()} by DTM Atlas {render._version()} (data version {version})",
         f"Producer:      {p.texts.producer}",
@@ -344,7 +376,10 @@ def readme(p: PackagePlan, version: int, created: dt.date, terms: str) -> str:
         "*_summary_*.pdf       one-page summary: totals, change, trend, governorates",
         "manifest.json         every file with its size and SHA-256; SHA256SUMS: the same for `sha256sum -c`",
         "",
-        "File names: {iso3}_dtm_{population}[_{indicator}]_adm{level}[_{governorate p-code}]_r{round}_{paper}_{date},",
+        "File names: {iso3}_dtm_{population}[_{indicator}]_adm{level}[_{governorate p-code}]_r{round}_{paper}_{date},"
+        if p.round_number is not None else
+        "File names: {iso3}_dtm_{population}[_{indicator}]_adm{level}[_{governorate p-code}]_d{date}_{paper}_{date}"
+        " (d{date}: a round without a DTM number is named by its reporting date),",
         f"e.g. {example} (A4L: A4 landscape; the date is the round's reporting date).",
         "",
         f"Map projection: {p.projection}. Data files: WGS 84 (EPSG:4326).",
@@ -384,6 +419,7 @@ def write_manifest(root: Path, p: PackagePlan, version: int, created: dt.date) -
             files.append({"path": f.relative_to(root).as_posix(), "bytes": f.stat().st_size, "sha256": sha256(f)})
     manifest = {
         "package": root.name, "round": p.round_number,
+        "reporting_date": next(iter(p.rounds.values()))["reporting_date"].isoformat(),
         "populations": {k: {"round_number": r["round_number"], "reporting_date": r["reporting_date"].isoformat()}
                         for k, r in p.rounds.items()},
         "data_version": version, "created": created.isoformat(), "producer": p.texts.producer,

@@ -66,7 +66,7 @@ def title_texts(data: MapData) -> tuple[str, str]:
     level_one, level_many = LEVEL_NAMES[s.level]
     subject = (cls.title or s.indicator)
     title = f"{place}: {subject} by {level_one}, {long_date(rnd['reporting_date'])}"
-    subtitle = (f"{data.texts.dtm} Master List, round {rnd['round_number']} ({POPULATION_WORDS[s.population]}), data as of "
+    subtitle = (f"{data.texts.dtm} Master List, {naming.round_label(rnd)} ({POPULATION_WORDS[s.population]}), data as of "
                 f"{rnd['reporting_date'].isoformat()}; {len(data.units)} {level_many}")
     return title, subtitle
 
@@ -330,7 +330,7 @@ def figure(data: MapData, dpi: int = layout.DPI):
     rnd = data.round
     bset = data.boundaries[0] if data.boundaries else {}
     notes = [
-        ("Data", f"{data.texts.master_list}, round {rnd['round_number']}, {rnd['reporting_date'].isoformat()}."),
+        ("Data", f"{data.texts.master_list}, {naming.round_label(rnd)}, {rnd['reporting_date'].isoformat()}."),
         ("Boundaries", f"{data.texts.boundaries}" + (f", valid on {bset['valid_on'].isoformat()}" if bset.get("valid_on") else "") + "."),
         ("Context", f"{SOURCE_NE}."),
         ("Projection", data.projection.description + "."),

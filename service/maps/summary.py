@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from service.maps import charts, fonts
+from service.maps import charts, fonts, naming
 from service.maps.country import CountryTexts
 from service.maps.data import POPULATION_WORDS
 from service.maps.render import DISCLAIMER, long_date, save
@@ -18,8 +18,8 @@ INK = "#222222"
 
 
 def summary_base(rnd: dict) -> str:
-    """``irq_dtm_summary_r120_A4P_20210228``."""
-    return (f"{rnd['country'].lower()}_dtm_summary_r{rnd['round_number']}_A4P_"
+    """``irq_dtm_summary_r120_A4P_20210228`` (a round without a DTM number: ``..._d20150604_...``)."""
+    return (f"{rnd['country'].lower()}_dtm_summary_{naming.round_tag(rnd['round_number'], rnd['reporting_date'])}_A4P_"
             f"{rnd['reporting_date'].strftime('%Y%m%d')}")
 
 
@@ -39,7 +39,7 @@ def render_summary(path: Path, *, rounds: dict[str, dict], totals: dict[str, dic
     FigureCanvasAgg(fig)
     first = next(iter(rounds.values()))
     with fonts.strict_glyphs():
-        fig.text(0.06, 0.965, f"{texts.place}: displacement, round {first['round_number']}, "
+        fig.text(0.06, 0.965, f"{texts.place}: displacement, {naming.round_label(first)}, "
                               f"{long_date(first['reporting_date'])}", fontsize=14, fontweight="bold", va="top", color=INK)
         fig.text(0.06, 0.94, f"{texts.dtm} information package: summary of IDPs and returnees (IOM DTM Master Lists)",
                  fontsize=9, va="top", color="#444444")
@@ -53,13 +53,15 @@ def render_summary(path: Path, *, rounds: dict[str, dict], totals: dict[str, dic
             ax.set_axis_off()
             color = charts.population_color(pop)
             ax.add_patch(Rectangle((0, 0), 1, 1, transform=ax.transAxes, facecolor="#f6f6f6", edgecolor=color, linewidth=1.2))
-            ax.text(0.05, 0.85, f"{POPULATION_WORDS[pop]}, round {rounds[pop]['round_number']}", fontsize=9,
+            ax.text(0.05, 0.85, f"{POPULATION_WORDS[pop]}, {naming.round_label(rounds[pop])}", fontsize=9,
                     color=color, fontweight="bold", va="top", transform=ax.transAxes)
             ax.text(0.05, 0.58, f"{t['individuals']:,}", fontsize=18, fontweight="bold", va="center", color=INK,
                     transform=ax.transAxes)
             ax.text(0.05, 0.33, f"individuals in {t['families']:,} families, {t['locations']:,} locations", fontsize=7.5,
                     va="center", color="#333333", transform=ax.transAxes)
-            change = (f"{t['change']:+,} since round {t['previous']}" if t.get("change") is not None
+            since = (naming.round_label({"round_number": t.get("previous"), "reporting_date": t["previous_date"]})
+                     if t.get("previous_date") is not None else f"round {t.get('previous')}")
+            change = (f"{t['change']:+,} since {since}" if t.get("change") is not None
                       else "no previous round to compare with")
             ax.text(0.05, 0.12, change, fontsize=7.5, va="center", color="#333333", transform=ax.transAxes)
             x += 0.46
@@ -103,5 +105,5 @@ def render_summary(path: Path, *, rounds: dict[str, dict], totals: dict[str, dic
                  fontsize=5.5, va="bottom", color="#444444", wrap=True)
         fig.text(0.06, 0.02, f"Producer: {texts.producer} | Created: {created.isoformat()} | Data version {data_version}",
                  fontsize=5.5, va="bottom", color="#444444")
-    return save(fig, Path(path), "pdf", title=f"{texts.dtm} round {first['round_number']}: summary",
+    return save(fig, Path(path), "pdf", title=f"{texts.dtm} {naming.round_label(first)}: summary",
                 producer=texts.producer)

@@ -19,6 +19,7 @@ from pathlib import Path
 from sqlalchemy import Connection
 
 from service.core.rounds import list_rounds
+from service.maps.naming import round_label, round_tag
 from service.publish.datasets import DATASETS, Selection
 
 TWELVE_MONTHS = (dt.timedelta(days=335), dt.timedelta(days=395))
@@ -60,7 +61,7 @@ def unit_tables(conn: Connection, rnd: dict, base: str) -> list[Table]:
     """Governorate and district totals and the top districts of one round (``base``: e.g.
     ``irq_dtm_idp`` ... the round part is added)."""
     pop = rnd["population"]
-    tag = f"r{rnd['round_number']}_{rnd['reporting_date'].strftime('%Y%m%d')}"
+    tag = f"{round_tag(rnd['round_number'], rnd['reporting_date'])}_{rnd['reporting_date'].strftime('%Y%m%d')}"
     year_ago = round_12_months_before(conn, rnd)
     out = []
     for level, what in ((1, "governorates"), (2, "districts")):
@@ -78,16 +79,16 @@ def unit_tables(conn: Connection, rnd: dict, base: str) -> list[Table]:
         for r in rows:
             change12 = (r[v] - old[r[p]]) if r[p] in old and r[v] is not None and old[r[p]] is not None else None
             table_rows.append([r[i] for i in idx] + [change12])
-        note = (f"change_12_months: against round {year_ago['round_number']} ({year_ago['reporting_date'].isoformat()})"
+        note = (f"change_12_months: against {round_label(year_ago)} ({year_ago['reporting_date'].isoformat()})"
                 if year_ago else "change_12_months: no round of this population was reported 11-13 months earlier")
-        out.append(Table(f"{base}_{what}_{tag}", f"{pop} totals per {what[:-1]}, round {rnd['round_number']}",
+        out.append(Table(f"{base}_{what}_{tag}", f"{pop} totals per {what[:-1]}, {round_label(rnd)}",
                          keep_cols + ["change_12_months"], keep_hxl + [f"#affected+{pop}s+ind+change+12m"],
                          table_rows, note))
         if level == 2:
             i = keep_cols.index("individuals")
             top = sorted((r for r in table_rows if r[0] != "UNASSIGNED" and r[i]), key=lambda r: -r[i])[:TOP]
-            out.append(Table(f"{base}_top_districts_{tag}", f"top {TOP} districts by {pop} individuals, round "
-                             f"{rnd['round_number']}", out[-1].columns, out[-1].hxl, top, note))
+            out.append(Table(f"{base}_top_districts_{tag}", f"top {TOP} districts by {pop} individuals, "
+                             f"{round_label(rnd)}", out[-1].columns, out[-1].hxl, top, note))
     return out
 
 
