@@ -71,8 +71,9 @@ def _arc_ids(g: dict) -> list[int]:
     return [i if i >= 0 else ~i for poly in nested for ring in poly for i in ring]
 
 
-def decode_topojson(topology: dict, obj: str, region: tuple[float, float, float, float] | None = None
-                    ) -> list[tuple[str | None, dict, object]]:
+def decode_topojson(
+    topology: dict, obj: str, region: tuple[float, float, float, float] | None = None
+) -> list[tuple[str | None, dict, object]]:
     """``(id, properties, shapely geometry)`` of the polygonal geometries of object ``obj``
     (only those with an arc in the ``region`` box, when given)."""
     arcs = _arcs(topology)
@@ -95,8 +96,12 @@ def window(bounds_lonlat: tuple[float, float, float, float], margin: float = 1.0
     """A lon/lat box widened by ``margin`` degrees and rounded outward to whole degrees (so the maps
     of one country share one decoded window, ``countries``)."""
     x0, y0, x1, y1 = bounds_lonlat
-    return (max(-180.0, float(math.floor(x0 - margin))), max(-90.0, float(math.floor(y0 - margin))),
-            min(180.0, float(math.ceil(x1 + margin))), min(90.0, float(math.ceil(y1 + margin))))
+    return (
+        max(-180.0, float(math.floor(x0 - margin))),
+        max(-90.0, float(math.floor(y0 - margin))),
+        min(180.0, float(math.ceil(x1 + margin))),
+        min(90.0, float(math.ceil(y1 + margin))),
+    )
 
 
 def natural_earth_id(iso3: str) -> str | None:
@@ -117,8 +122,9 @@ def countries(region: tuple[float, float, float, float]) -> list[tuple[str | Non
     return [(i, p.get("name", ""), g) for i, p, g in decode_topojson(topology, "countries", region)]
 
 
-def neighbours(bounds_lonlat: tuple[float, float, float, float], exclude_id: str | None,
-               region: tuple[float, float, float, float]) -> list[tuple[str, object]]:
+def neighbours(
+    bounds_lonlat: tuple[float, float, float, float], exclude_id: str | None, region: tuple[float, float, float, float]
+) -> list[tuple[str, object]]:
     """``(name, geometry)`` of the countries of ``region`` other than ``exclude_id`` (the mapped
     country), clipped to a lon/lat box within ``region``."""
     clip = box(*bounds_lonlat)

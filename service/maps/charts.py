@@ -231,5 +231,10 @@ def render_change(data: ChangeData, out_dir: Path, formats=("png", "pdf"), dpi: 
             color="#555555",
         )
     return _save(
-        fig, out_dir, change_base(data), formats, "Change per governorate since the previous round", data.round["country"]
+        fig,
+        out_dir,
+        change_base(data),
+        formats,
+        "Change per governorate since the previous round",
+        data.round["country"],
     )

@@ -27,14 +27,14 @@ from sqlalchemy import Connection, text
 
 from boundaries.pcode import normalize_country, normalize_pcode
 from service.core.countries import NoCountryData, SeveralCountries, check_country, figures_country
-from service.figures import read
+from service.core.importlog import data_version
 from service.core.rounds import find_round, list_rounds
+from service.figures import read
 from service.maps import layout
-from service.maps.country import CountryTexts, country_texts, round_texts
+from service.maps.country import CountryTexts, round_texts
 from service.publish.datasets import boundary_info
 from styles.classify import INDICATORS, Classification
 from styles.queries import classification_for
-from service.core.importlog import data_version
 from tiles.zoom import MAX_BAND, tolerance_m
 
 LEVEL_NAMES = {1: ("governorate", "governorates"), 2: ("district", "districts"), 3: ("sub-district", "sub-districts")}
@@ -80,9 +80,13 @@ class MapSpec:
         if self.population not in POPULATION_WORDS:
             raise MapRequestError(400, f"unknown population {self.population!r}: use idp or returnee")
         if self.level not in (1, 2, 3):
-            raise MapRequestError(400, f"unknown level {self.level!r}: use 1 (governorates), 2 (districts) or 3 (sub-districts)")
+            raise MapRequestError(
+                400, f"unknown level {self.level!r}: use 1 (governorates), 2 (districts) or 3 (sub-districts)"
+            )
         if self.indicator not in map_indicators():
-            raise MapRequestError(400, f"unknown indicator {self.indicator!r}: use one of {', '.join(map_indicators())}")
+            raise MapRequestError(
+                400, f"unknown indicator {self.indicator!r}: use one of {', '.join(map_indicators())}"
+            )
         try:
             layout.page(self.paper, self.orientation)
         except layout.LayoutError as exc:
@@ -92,7 +96,9 @@ class MapSpec:
             try:
                 extent = normalize_pcode(extent)
             except ValueError as exc:
-                raise MapRequestError(400, f"extent {self.extent!r} is neither 'national' nor a governorate P-code: {exc}") from None
+                raise MapRequestError(
+                    400, f"extent {self.extent!r} is neither 'national' nor a governorate P-code: {exc}"
+                ) from None
         else:
             extent = "national"
         country = self.country
@@ -100,10 +106,22 @@ class MapSpec:
             try:
                 country = normalize_country(country)
             except ValueError:
-                raise MapRequestError(400, f"country: {self.country!r} is not a country code; accepted: an ISO "
-                                           "3166 alpha-3 code (IRQ) or its P-code prefix (IQ)") from None
-        return MapSpec(self.round_number, self.population, self.level, self.indicator, extent,
-                       self.paper.upper(), self.orientation, country, self.reporting_date)
+                raise MapRequestError(
+                    400,
+                    f"country: {self.country!r} is not a country code; accepted: an ISO "
+                    "3166 alpha-3 code (IRQ) or its P-code prefix (IQ)",
+                ) from None
+        return MapSpec(
+            self.round_number,
+            self.population,
+            self.level,
+            self.indicator,
+            extent,
+            self.paper.upper(),
+            self.orientation,
+            country,
+            self.reporting_date,
+        )
 
 
 @dataclass(frozen=True)
@@ -148,10 +166,18 @@ def _transformer(src: int, dst: int) -> Transformer:
 def country_extent(conn: Connection, boundary_set_id: int) -> tuple[float, float, float, float]:
     """Lon/lat bounds of a boundary set's top level (the country outline; its first level when the
     set has no admin 0)."""
-    row = conn.execute(text(
-        "SELECT ST_XMin(e) AS x0, ST_YMin(e) AS y0, ST_XMax(e) AS x1, ST_YMax(e) AS y1 FROM ("
-        "SELECT ST_Extent(geom) AS e FROM admin_unit WHERE boundary_set_id = :s AND level = "
-        "(SELECT min(level) FROM admin_unit WHERE boundary_set_id = :s)) x"), {"s": boundary_set_id}).mappings().first()
+    row = (
+        conn.execute(
+            text(
+                "SELECT ST_XMin(e) AS x0, ST_YMin(e) AS y0, ST_XMax(e) AS x1, ST_YMax(e) AS y1 FROM ("
+                "SELECT ST_Extent(geom) AS e FROM admin_unit WHERE boundary_set_id = :s AND level = "
+                "(SELECT min(level) FROM admin_unit WHERE boundary_set_id = :s)) x"
+            ),
+            {"s": boundary_set_id},
+        )
+        .mappings()
+        .first()
+    )
     if row is None or row["x0"] is None:
         raise MapRequestError(404, "the round's boundary set has no units")
     return row["x0"], row["y0"], row["x1"], row["y1"]
@@ -197,8 +223,6 @@ class MapData:
         return self.classification.to_dict()
 
 
-
-
 def _stack(pair):
     import numpy as np
 
@@ -221,44 +245,82 @@ def map_country(conn: Connection, spec: MapSpec) -> str | None:
 
 def resolve_round(conn: Connection, spec: MapSpec) -> dict:
     country = map_country(conn, spec)
-    rnd = find_round(conn, round_number=spec.round_number, reporting_date=spec.reporting_date,
-                     population=spec.population, country=country)
+    rnd = find_round(
+        conn,
+        round_number=spec.round_number,
+        reporting_date=spec.reporting_date,
+        population=spec.population,
+        country=country,
+    )
     if rnd is None:
         if spec.reporting_date is not None:
             which = f"the round of {spec.reporting_date.isoformat()}"
         else:
             which = f"round {spec.round_number}" if spec.round_number is not None else "any round"
-        known = [r["round_number"] if r["round_number"] is not None else r["reporting_date"].isoformat()
-                 for r in list_rounds(conn, country, population=spec.population)]
+        known = [
+            r["round_number"] if r["round_number"] is not None else r["reporting_date"].isoformat()
+            for r in list_rounds(conn, country, population=spec.population)
+        ]
         where = f" in {country}" if spec.country is not None else ""
-        raise MapRequestError(404, f"no {spec.population} data for {which}{where}; rounds with {spec.population} data"
-                                   f"{where}: {', '.join(map(str, known)) or 'none'}")
+        raise MapRequestError(
+            404,
+            f"no {spec.population} data for {which}{where}; rounds with {spec.population} data"
+            f"{where}: {', '.join(map(str, known)) or 'none'}",
+        )
     return rnd
 
 
 def _extent_unit(conn: Connection, rnd: dict, spec: MapSpec, texts: CountryTexts) -> dict:
     if spec.extent == "national":
-        row = conn.execute(text("SELECT pcode, name_en, name_ar, level FROM admin_unit WHERE boundary_set_id = :s "
-                                "AND level = 0 ORDER BY pcode LIMIT 1"), {"s": rnd["boundary_set_id"]}).mappings().first()
+        row = (
+            conn.execute(
+                text(
+                    "SELECT pcode, name_en, name_ar, level FROM admin_unit WHERE boundary_set_id = :s "
+                    "AND level = 0 ORDER BY pcode LIMIT 1"
+                ),
+                {"s": rnd["boundary_set_id"]},
+            )
+            .mappings()
+            .first()
+        )
         if row is None:  # a boundary set without the country level: the country's name, its units' union
             return {"pcode": None, "name_en": texts.name_en, "name_ar": texts.name_ar, "level": 0}
     else:
-        row = conn.execute(text("SELECT pcode, name_en, name_ar, level FROM admin_unit WHERE boundary_set_id = :s "
-                                "AND pcode = :p"), {"s": rnd["boundary_set_id"], "p": spec.extent}).mappings().first()
+        row = (
+            conn.execute(
+                text("SELECT pcode, name_en, name_ar, level FROM admin_unit WHERE boundary_set_id = :s AND pcode = :p"),
+                {"s": rnd["boundary_set_id"], "p": spec.extent},
+            )
+            .mappings()
+            .first()
+        )
         if row is None or row["level"] != 1:
-            govs = conn.execute(text("SELECT pcode FROM admin_unit WHERE boundary_set_id = :s AND level = 1 ORDER BY pcode"),
-                                {"s": rnd["boundary_set_id"]}).scalars().all()
+            govs = (
+                conn.execute(
+                    text("SELECT pcode FROM admin_unit WHERE boundary_set_id = :s AND level = 1 ORDER BY pcode"),
+                    {"s": rnd["boundary_set_id"]},
+                )
+                .scalars()
+                .all()
+            )
             what = "not a governorate" if row is not None else "unknown"
-            raise MapRequestError(404 if row is None else 400,
-                                  f"extent {spec.extent}: {what}; use 'national' or a governorate P-code "
-                                  f"({', '.join(govs)})")
+            raise MapRequestError(
+                404 if row is None else 400,
+                f"extent {spec.extent}: {what}; use 'national' or a governorate P-code ({', '.join(govs)})",
+            )
     return dict(row)
 
 
 def governorates(conn: Connection, boundary_set_id: int) -> list[dict]:
-    return [dict(r) for r in conn.execute(text(
-        "SELECT pcode, name_en, name_ar FROM admin_unit WHERE boundary_set_id = :s AND level = 1 ORDER BY pcode"),
-        {"s": boundary_set_id}).mappings()]
+    return [
+        dict(r)
+        for r in conn.execute(
+            text(
+                "SELECT pcode, name_en, name_ar FROM admin_unit WHERE boundary_set_id = :s AND level = 1 ORDER BY pcode"
+            ),
+            {"s": boundary_set_id},
+        ).mappings()
+    ]
 
 
 def zband_for(ground_m_per_px: float, lat: float = 33.0) -> int | None:
@@ -270,18 +332,36 @@ def zband_for(ground_m_per_px: float, lat: float = 33.0) -> int | None:
     return None
 
 
-def _geoms(conn: Connection, proj: Projection, set_id: int, level: int, zband: int | None, where: str = "",
-           params: dict | None = None):
+def _geoms(
+    conn: Connection,
+    proj: Projection,
+    set_id: int,
+    level: int,
+    zband: int | None,
+    where: str = "",
+    params: dict | None = None,
+):
     if zband is None:
-        src = "SELECT u.pcode, u.parent_pcode, u.name_en, u.name_ar, u.area_km2, ST_AsBinary(u.geom) AS wkb FROM admin_unit u"
+        src = (
+            "SELECT u.pcode, u.parent_pcode, u.name_en, u.name_ar, u.area_km2, ST_AsBinary(u.geom) AS wkb "
+            "FROM admin_unit u"
+        )
         cond = "u.boundary_set_id = :s AND u.level = :l"
     else:
-        src = ("SELECT u.pcode, u.parent_pcode, u.name_en, u.name_ar, u.area_km2, ST_AsBinary(g.geom) AS wkb "
-               "FROM admin_unit u JOIN admin_unit_generalised g ON g.boundary_set_id = u.boundary_set_id "
-               "AND g.level = u.level AND g.pcode = u.pcode AND g.zband = :z")
+        src = (
+            "SELECT u.pcode, u.parent_pcode, u.name_en, u.name_ar, u.area_km2, ST_AsBinary(g.geom) AS wkb "
+            "FROM admin_unit u JOIN admin_unit_generalised g ON g.boundary_set_id = u.boundary_set_id "
+            "AND g.level = u.level AND g.pcode = u.pcode AND g.zband = :z"
+        )
         cond = "u.boundary_set_id = :s AND u.level = :l"
-    rows = conn.execute(text(f"{src} WHERE {cond} {where} ORDER BY u.pcode"),
-                        {"s": set_id, "l": level, "z": zband, **(params or {})}).mappings().all()
+    rows = (
+        conn.execute(
+            text(f"{src} WHERE {cond} {where} ORDER BY u.pcode"),
+            {"s": set_id, "l": level, "z": zband, **(params or {})},
+        )
+        .mappings()
+        .all()
+    )
     out = []
     for r in rows:
         g = proj.to_map(shapely.from_wkb(bytes(r["wkb"])))
@@ -340,18 +420,24 @@ def load_map(conn: Connection, spec: MapSpec, *, created: dt.date | None = None)
         layer = hooks.fragility()
         cls, values = layer.map_values(conn, round_id=rnd["id"], level=spec.level, population=rnd["population"])
     else:
-        cls, values = classification_for(conn, round_id=rnd["id"], level=spec.level, indicator=spec.indicator,
-                                         population=rnd["population"])
+        cls, values = classification_for(
+            conn, round_id=rnd["id"], level=spec.level, indicator=spec.indicator, population=rnd["population"]
+        )
 
     # the extent's outline (full resolution is fine for its bounds) decides the generalisation band
     if ext["pcode"] is None:  # no country level: its top level's units united
-        outline = conn.execute(text(
-            "SELECT ST_AsBinary(ST_Union(geom)) FROM admin_unit WHERE boundary_set_id = :s AND level = "
-            "(SELECT min(level) FROM admin_unit WHERE boundary_set_id = :s)"), {"s": set_id}).scalar_one()
+        outline = conn.execute(
+            text(
+                "SELECT ST_AsBinary(ST_Union(geom)) FROM admin_unit WHERE boundary_set_id = :s AND level = "
+                "(SELECT min(level) FROM admin_unit WHERE boundary_set_id = :s)"
+            ),
+            {"s": set_id},
+        ).scalar_one()
     else:
-        outline = conn.execute(text(
-            "SELECT ST_AsBinary(geom) FROM admin_unit WHERE boundary_set_id = :s AND pcode = :p"),
-            {"s": set_id, "p": ext["pcode"]}).scalar_one()
+        outline = conn.execute(
+            text("SELECT ST_AsBinary(geom) FROM admin_unit WHERE boundary_set_id = :s AND pcode = :p"),
+            {"s": set_id, "p": ext["pcode"]},
+        ).scalar_one()
     outline = proj.to_map(shapely.from_wkb(bytes(outline)))
     aspect = page.main.w / page.main.h
     view = _fit(outline.bounds, aspect)
@@ -369,12 +455,20 @@ def load_map(conn: Connection, spec: MapSpec, *, created: dt.date | None = None)
         elif spec.level == 2:
             where, params = "AND u.parent_pcode = :g", {"g": ext["pcode"]}
         else:
-            where, params = ("AND u.parent_pcode IN (SELECT pcode FROM admin_unit WHERE boundary_set_id = :s "
-                             "AND level = 2 AND parent_pcode = :g)"), {"g": ext["pcode"]}
+            where, params = (
+                (
+                    "AND u.parent_pcode IN (SELECT pcode FROM admin_unit WHERE boundary_set_id = :s "
+                    "AND level = 2 AND parent_pcode = :g)"
+                ),
+                {"g": ext["pcode"]},
+            )
         mapped = _geoms(conn, proj, set_id, spec.level, zband, where, params)
         vbox = shapely.box(*view)
-        context = [g["geom"] for g in _geoms(conn, proj, set_id, 1, zband, "AND u.pcode <> :g", {"g": ext["pcode"]})
-                   if g["geom"].intersects(vbox)]
+        context = [
+            g["geom"]
+            for g in _geoms(conn, proj, set_id, 1, zband, "AND u.pcode <> :g", {"g": ext["pcode"]})
+            if g["geom"].intersects(vbox)
+        ]
     # context outside the frame is never drawn: clipped to the frame (a little wider, so no
     # outline ends at its edge), simplified to a printed pixel
     vbox = shapely.box(*view)
@@ -382,8 +476,18 @@ def load_map(conn: Connection, spec: MapSpec, *, created: dt.date | None = None)
     context = [_clip(g, clip, ground) for g in context]
     govs = [_clip(g["geom"], clip, ground) for g in _geoms(conn, proj, set_id, 1, zband) if g["geom"].intersects(vbox)]
 
-    units = [Unit(u["pcode"], u["name_en"], u["name_ar"], values.get(u["pcode"]), cls.color_of(values.get(u["pcode"])),
-                  u["geom"], float(u["area_km2"] or 0)) for u in mapped]
+    units = [
+        Unit(
+            u["pcode"],
+            u["name_en"],
+            u["name_ar"],
+            values.get(u["pcode"]),
+            cls.color_of(values.get(u["pcode"])),
+            u["geom"],
+            float(u["area_km2"] or 0),
+        )
+        for u in mapped
+    ]
 
     # the neighbouring countries: Natural Earth in a window around the country (the lon/lat box of
     # its national map's inset, which holds every map's frame and inset), without the country itself
@@ -392,21 +496,41 @@ def load_map(conn: Connection, spec: MapSpec, *, created: dt.date | None = None)
     region = basemap.window((wx0 - pad, wy0 - pad, wx1 + pad, wy1 + pad))
     exclude = basemap.natural_earth_id(rnd["country"])
     lon0, lat0, lon1, lat1 = _lonlat_box(proj, view)
-    near = [(n, _clip(proj.to_map(g), clip, ground))
-            for n, g in basemap.neighbours((lon0 - pad, lat0 - pad, lon1 + pad, lat1 + pad), exclude, region)]
+    near = [
+        (n, _clip(proj.to_map(g), clip, ground))
+        for n, g in basemap.neighbours((lon0 - pad, lat0 - pad, lon1 + pad, lat1 + pad), exclude, region)
+    ]
     near = [(n, g) for n, g in near if not g.is_empty]
     if spec.extent == "national":
         inset_view = _inset_of(view, page)
     else:
         inset_view = _fit(country_geom.bounds, page.inset.w / page.inset.h, pad=0.06)
     ilon0, ilat0, ilon1, ilat1 = _lonlat_box(proj, inset_view)
-    inset_near = [(n, proj.to_map(g).simplify((inset_view[2] - inset_view[0]) / 800))
-                  for n, g in basemap.neighbours((ilon0 - pad, ilat0 - pad, ilon1 + pad, ilat1 + pad), exclude, region)]
+    inset_near = [
+        (n, proj.to_map(g).simplify((inset_view[2] - inset_view[0]) / 800))
+        for n, g in basemap.neighbours((ilon0 - pad, ilat0 - pad, ilon1 + pad, ilat1 + pad), exclude, region)
+    ]
 
     return MapData(
-        spec=spec, round=rnd, data_version=data_version(conn), classification=cls, units=units, context=context,
-        governorates=govs, country=country_geom, neighbours=near, inset_neighbours=inset_near, view=view,
-        inset_view=inset_view, place_en=ext["name_en"] or ext["pcode"], place_ar=ext["name_ar"],
-        boundaries=boundary_info(conn, set_id), unassigned=read.bucket(conn, rnd["id"], spec.level),
-        zband=zband, projection=proj, texts=texts, window=region, created=created or dt.date.today(),
+        spec=spec,
+        round=rnd,
+        data_version=data_version(conn),
+        classification=cls,
+        units=units,
+        context=context,
+        governorates=govs,
+        country=country_geom,
+        neighbours=near,
+        inset_neighbours=inset_near,
+        view=view,
+        inset_view=inset_view,
+        place_en=ext["name_en"] or ext["pcode"],
+        place_ar=ext["name_ar"],
+        boundaries=boundary_info(conn, set_id),
+        unassigned=read.bucket(conn, rnd["id"], spec.level),
+        zband=zband,
+        projection=proj,
+        texts=texts,
+        window=region,
+        created=created or dt.date.today(),
     )

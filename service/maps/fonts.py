@@ -17,8 +17,13 @@ import warnings
 from pathlib import Path
 
 FONT_DIRS = [Path(p) for p in os.environ.get("DTM_ATLAS_FONT_DIRS", "/usr/share/fonts/truetype/noto").split(":")]
-FONT_FILES = ["NotoSans-Regular.ttf", "NotoSans-Bold.ttf", "NotoSans-Italic.ttf",
-              "NotoSansArabic-Regular.ttf", "NotoSansArabic-Bold.ttf"]
+FONT_FILES = [
+    "NotoSans-Regular.ttf",
+    "NotoSans-Bold.ttf",
+    "NotoSans-Italic.ttf",
+    "NotoSansArabic-Regular.ttf",
+    "NotoSansArabic-Bold.ttf",
+]
 FAMILY = ["Noto Sans", "Noto Sans Arabic"]
 
 
@@ -47,19 +52,23 @@ def setup() -> None:
 
     missing = [n for n in FONT_FILES if _find(n) is None]
     if missing:
-        raise FontsMissing(f"fonts {', '.join(missing)} not found in {':'.join(map(str, FONT_DIRS))}: "
-                           "install Debian's fonts-noto-core (./dev setup does)")
+        raise FontsMissing(
+            f"fonts {', '.join(missing)} not found in {':'.join(map(str, FONT_DIRS))}: "
+            "install Debian's fonts-noto-core (./dev setup does)"
+        )
     for n in FONT_FILES:
         font_manager.fontManager.addfont(str(_find(n)))
-    matplotlib.rcParams.update({
-        "font.family": FAMILY,
-        "pdf.fonttype": 42,  # TrueType subsets: text stays searchable and selectable
-        "ps.fonttype": 42,
-        "svg.fonttype": "none",
-        "text.parse_math": False,  # "$" in a name is a dollar sign
-        "axes.unicode_minus": True,
-        "path.simplify": True,
-    })
+    matplotlib.rcParams.update(
+        {
+            "font.family": FAMILY,
+            "pdf.fonttype": 42,  # TrueType subsets: text stays searchable and selectable
+            "ps.fonttype": 42,
+            "svg.fonttype": "none",
+            "text.parse_math": False,  # "$" in a name is a dollar sign
+            "axes.unicode_minus": True,
+            "path.simplify": True,
+        }
+    )
     _lean_pdf_subsets()
 
 

@@ -64,9 +64,20 @@ def feature_collection(data: MapData, tolerance_m: float = 150.0) -> dict:
     feats = []
     for u in data.units:
         g = data.projection.to_lonlat(shapely.simplify(u.geom, tolerance_m, preserve_topology=True))
-        feats.append({"type": "Feature", "geometry": shapely.geometry.mapping(g), "properties": {
-            "pcode": u.pcode, "name_en": u.name_en or u.pcode, "name_ar": u.name_ar or "",
-            "value": _fmt(u.value, cls.number_format), "class": cls.label_of(u.value), "color": u.color}})
+        feats.append(
+            {
+                "type": "Feature",
+                "geometry": shapely.geometry.mapping(g),
+                "properties": {
+                    "pcode": u.pcode,
+                    "name_en": u.name_en or u.pcode,
+                    "name_ar": u.name_ar or "",
+                    "value": _fmt(u.value, cls.number_format),
+                    "class": cls.label_of(u.value),
+                    "color": u.color,
+                },
+            }
+        )
     return {"type": "FeatureCollection", "features": feats}
 
 
@@ -74,20 +85,23 @@ def legend_html(data: MapData) -> str:
     cls = data.classification
     rows = "".join(
         f'<div class="row"><span class="sw" style="background:{c}"></span>{html.escape(label)}</div>'
-        for c, label in [*zip(cls.colors, cls.labels), (cls.no_data_color, "No data")])
+        for c, label in [*zip(cls.colors, cls.labels), (cls.no_data_color, "No data")]
+    )
     return f"""
 <div id="dtm-legend" class="dtm-legend">
   <div class="t">{html.escape(cls.title or data.spec.indicator)}</div>{rows}
-  <div class="n">Classes: {html.escape(cls.method.replace('_', ' '))} ({cls.k}), as in the web map and the API.</div>
+  <div class="n">Classes: {html.escape(cls.method.replace("_", " "))} ({cls.k}), as in the web map and the API.</div>
 </div>"""
 
 
 PAGE_CSS = """
 <style>
  .dtm-legend{position:absolute;z-index:1000;right:10px;bottom:30px;background:rgba(255,255,255,.92);padding:8px 10px;
-   font:12px/1.35 'Noto Sans','Noto Sans Arabic',Arial,sans-serif;border:1px solid #aaa;border-radius:3px;max-width:260px}
+   font:12px/1.35 'Noto Sans','Noto Sans Arabic',Arial,sans-serif;border:1px solid #aaa;border-radius:3px;
+ max-width:260px}
  .dtm-legend .t{font-weight:bold;margin-bottom:4px}
- .dtm-legend .sw{display:inline-block;width:18px;height:12px;margin-right:6px;border:1px solid #777;vertical-align:middle}
+ .dtm-legend .sw{display:inline-block;width:18px;height:12px;margin-right:6px;border:1px solid #777;
+ vertical-align:middle}
  .dtm-legend .n{color:#555;font-size:10px;margin-top:4px}
  .dtm-title{position:absolute;z-index:1000;left:50px;top:10px;background:rgba(255,255,255,.92);padding:6px 10px;
    font:13px/1.35 'Noto Sans','Noto Sans Arabic',Arial,sans-serif;border:1px solid #aaa;border-radius:3px;max-width:70%}
@@ -107,55 +121,87 @@ def build(data: MapData):
     js, css = leaflet_assets()
     frame = shapely.box(*data.view).segmentize((data.view[2] - data.view[0]) / 20)
     x0, y0, x1, y1 = data.projection.to_lonlat(frame).bounds
-    m = folium.Map(location=[(y0 + y1) / 2, (x0 + x1) / 2], tiles=None, zoom_start=6, control_scale=True,
-                   prefer_canvas=False)
+    m = folium.Map(
+        location=[(y0 + y1) / 2, (x0 + x1) / 2], tiles=None, zoom_start=6, control_scale=True, prefer_canvas=False
+    )
     m.default_js, m.default_css = [], []  # no CDN: Leaflet is inlined below
     root = m.get_root()
     root.header.add_child(Element(f"<style>{css}</style>\n<script>{js}</script>\n{PAGE_CSS}"), name="leaflet_inline")
     root.header.add_child(Element('<meta charset="utf-8">'), name="charset")
 
     folium.GeoJson(
-        {"type": "FeatureCollection", "features": [
-            {"type": "Feature", "properties": {"name": n},
-             "geometry": shapely.geometry.mapping(data.projection.to_lonlat(shapely.simplify(g, 500.0)))}
-            for n, g in data.neighbours]},
-        name="Neighbouring countries", interactive=False,
+        {
+            "type": "FeatureCollection",
+            "features": [
+                {
+                    "type": "Feature",
+                    "properties": {"name": n},
+                    "geometry": shapely.geometry.mapping(data.projection.to_lonlat(shapely.simplify(g, 500.0))),
+                }
+                for n, g in data.neighbours
+            ],
+        },
+        name="Neighbouring countries",
+        interactive=False,
         style_function=lambda f: {"fillColor": "#dedede", "color": "#b4b4b4", "weight": 0.8, "fillOpacity": 1},
     ).add_to(m)
     if data.context:
         folium.GeoJson(
-            {"type": "FeatureCollection", "features": [
-                {"type": "Feature", "properties": {},
-                 "geometry": shapely.geometry.mapping(data.projection.to_lonlat(shapely.simplify(g, 300.0)))}
-                for g in data.context]},
-            name="Other governorates", interactive=False,
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "properties": {},
+                        "geometry": shapely.geometry.mapping(data.projection.to_lonlat(shapely.simplify(g, 300.0))),
+                    }
+                    for g in data.context
+                ],
+            },
+            name="Other governorates",
+            interactive=False,
             style_function=lambda f: {"fillColor": "#f3f3f3", "color": "#c4c4c4", "weight": 0.8, "fillOpacity": 1},
         ).add_to(m)
     level_one = LEVEL_NAMES[data.spec.level][0]
     folium.GeoJson(
-        feature_collection(data), name=f"{data.classification.title} by {level_one}",
-        style_function=lambda f: {"fillColor": f["properties"]["color"], "color": "#ffffff", "weight": 0.7,
-                                  "fillOpacity": 0.95},
+        feature_collection(data),
+        name=f"{data.classification.title} by {level_one}",
+        style_function=lambda f: {
+            "fillColor": f["properties"]["color"],
+            "color": "#ffffff",
+            "weight": 0.7,
+            "fillOpacity": 0.95,
+        },
         highlight_function=lambda f: {"weight": 2.5, "color": "#333333"},
-        tooltip=folium.GeoJsonTooltip(fields=["name_en", "name_ar", "pcode", "value", "class"],
-                                      aliases=["Name", "الاسم", "P-code", data.classification.title or "value", "Class"],
-                                      localize=False, sticky=True),
+        tooltip=folium.GeoJsonTooltip(
+            fields=["name_en", "name_ar", "pcode", "value", "class"],
+            aliases=["Name", "الاسم", "P-code", data.classification.title or "value", "Class"],
+            localize=False,
+            sticky=True,
+        ),
     ).add_to(m)
     m.fit_bounds([[y0, x0], [y1, x1]])
     # Leaflet's attribution prefix is a link to its web site: plain text here (nothing points out)
     # (run once the page's scripts made the map: folium adds the map's own script when rendering)
-    root.script.add_child(Element("document.addEventListener('DOMContentLoaded', function () { "
-                                  f"{m.get_name()}.attributionControl.setPrefix('Leaflet (BSD-2-Clause)'); }});"),
-                          name="attribution_prefix")
+    root.script.add_child(
+        Element(
+            "document.addEventListener('DOMContentLoaded', function () { "
+            f"{m.get_name()}.attributionControl.setPrefix('Leaflet (BSD-2-Clause)'); }});"
+        ),
+        name="attribution_prefix",
+    )
 
     title, subtitle = title_texts(data)
     rnd = data.round
-    root.html.add_child(Element(
-        f'<div class="dtm-title"><div>{html.escape(title)}</div><div class="s">{html.escape(subtitle)}</div></div>'
-        + legend_html(data)
-        + f'<div class="dtm-foot">Source: IOM {html.escape(data.texts.dtm)}, {naming.round_label(rnd)} '
-          f'({rnd["reporting_date"].isoformat()}); {html.escape(data.texts.boundaries_short)}; Natural Earth. '
-          f'{html.escape(DISCLAIMER)} Map ID: {html.escape(base_name(data).upper())}</div>'))
+    root.html.add_child(
+        Element(
+            f'<div class="dtm-title"><div>{html.escape(title)}</div><div class="s">{html.escape(subtitle)}</div></div>'
+            + legend_html(data)
+            + f'<div class="dtm-foot">Source: IOM {html.escape(data.texts.dtm)}, {naming.round_label(rnd)} '
+            f"({rnd['reporting_date'].isoformat()}); {html.escape(data.texts.boundaries_short)}; Natural Earth. "
+            f"{html.escape(DISCLAIMER)} Map ID: {html.escape(base_name(data).upper())}</div>"
+        )
+    )
     return m
 
 

@@ -38,8 +38,17 @@ def round_label(rnd: dict) -> str:
     return f"round of {d.day} {d.strftime('%b %Y')}"
 
 
-def map_base(*, country: str, population: str, level: int, indicator: str, extent: str, round_number: int | None,
-             paper_code: str | None, date: dt.date) -> str:
+def map_base(
+    *,
+    country: str,
+    population: str,
+    level: int,
+    indicator: str,
+    extent: str,
+    round_number: int | None,
+    paper_code: str | None,
+    date: dt.date,
+) -> str:
     parts = [country.lower(), "dtm", population]
     if indicator != "individuals":
         parts.append(indicator)
@@ -59,8 +68,15 @@ def map_id(base: str) -> str:
     return head.upper().replace("_", "-")
 
 
-def chart_base(kind: str, *, country: str, round_number: int | None, date: dt.date, population: str | None = None,
-               level: int | None = None) -> str:
+def chart_base(
+    kind: str,
+    *,
+    country: str,
+    round_number: int | None,
+    date: dt.date,
+    population: str | None = None,
+    level: int | None = None,
+) -> str:
     parts = [country.lower(), "dtm"]
     if population:
         parts.append(population)

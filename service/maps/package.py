@@ -39,15 +39,22 @@ from pathlib import Path
 from sqlalchemy import Engine, text
 
 from service.core.countries import NoCountryData, SeveralCountries, check_country, round_countries
+from service.core.importlog import data_version
 from service.core.rounds import find_round, list_rounds
 from service.maps import charts, hooks, interactive, naming, render, summary, tables
 from service.maps.country import CountryTexts, round_texts
 from service.maps.data import (
-    LEVEL_NAMES, POPULATION_WORDS, MapData, MapRequestError, MapSpec, country_extent, governorates, load_map,
+    LEVEL_NAMES,
+    POPULATION_WORDS,
+    MapData,
+    MapRequestError,
+    MapSpec,
+    country_extent,
+    governorates,
+    load_map,
     projection_for,
 )
 from service.publish import exports
-from service.core.importlog import data_version
 
 EXPORT_DATASETS = ("figures-adm1", "figures-adm2", "figures-adm3")
 EXPORT_FORMATS = ("gpkg", "shp", "csv", "xlsx")
@@ -97,8 +104,9 @@ def _which(round_number: int | None, reporting_date: dt.date | None) -> str:
     return f"round {round_number}" if round_number is not None else "any round"
 
 
-def package_country(conn, round_number: int | None, pops: tuple[str, ...], country: str | None,
-                    reporting_date: dt.date | None = None) -> str | None:
+def package_country(
+    conn, round_number: int | None, pops: tuple[str, ...], country: str | None, reporting_date: dt.date | None = None
+) -> str | None:
     """The country of the package: ``country`` (MapRequestError 404 when it has no data), else the
     one country with a round ``round_number`` of the populations asked (400 listing them when
     several have; None when none has)."""
@@ -115,8 +123,15 @@ def package_country(conn, round_number: int | None, pops: tuple[str, ...], count
     return countries[0] if countries else None
 
 
-def plan(engine: Engine, round_number: int | None, population: str = "both", *, extents: list[str] | None = None,
-         country: str | None = None, reporting_date: dt.date | None = None) -> PackagePlan:
+def plan(
+    engine: Engine,
+    round_number: int | None,
+    population: str = "both",
+    *,
+    extents: list[str] | None = None,
+    country: str | None = None,
+    reporting_date: dt.date | None = None,
+) -> PackagePlan:
     """What the package of ``round_number`` or of the round of ``reporting_date`` (a round
     without a DTM number has only its date) (of ``country``: omitted, the one country with that
     round) holds; MapRequestError 404 when no population has that round (or the country has no
@@ -127,25 +142,36 @@ def plan(engine: Engine, round_number: int | None, population: str = "both", *, 
     pops = POPULATIONS if population == "both" else (population,)
     with engine.connect() as conn:
         country = package_country(conn, round_number, pops, country, reporting_date)
-        rounds = {p: r for p in pops
-                  if (r := find_round(conn, round_number=round_number, reporting_date=reporting_date, population=p,
-                                      country=country))}
+        rounds = {
+            p: r
+            for p in pops
+            if (
+                r := find_round(
+                    conn, round_number=round_number, reporting_date=reporting_date, population=p, country=country
+                )
+            )
+        }
         if not rounds:
             where = f" in {country}" if country else ""
             loaded = list_rounds(conn, country)
             known = sorted({r["round_number"] for r in loaded if r["round_number"] is not None})
             dates = sorted({r["reporting_date"].isoformat() for r in loaded if r["round_number"] is None})
             listed = [*map(str, known), *(["numberless rounds of " + ", ".join(dates)] if dates else [])]
-            raise MapRequestError(404, f"no {' or '.join(pops)} data for {_which(round_number, reporting_date)}{where};"
-                                       f" rounds loaded{where}: {', '.join(listed) or 'none'}")
+            raise MapRequestError(
+                404,
+                f"no {' or '.join(pops)} data for {_which(round_number, reporting_date)}{where};"
+                f" rounds loaded{where}: {', '.join(listed) or 'none'}",
+            )
         first = next(iter(rounds.values()))
         numbers = {r["round_number"] for r in rounds.values()}
         if round_number is None and len(numbers) == 1:  # asked by date: the rounds' DTM number, when they have one
             round_number = next(iter(numbers))
         set_id = first["boundary_set_id"]
         govs = [g["pcode"] for g in governorates(conn, set_id)]
-        deepest = conn.execute(text("SELECT max(level) FROM admin_unit WHERE boundary_set_id = :s"),
-                               {"s": set_id}).scalar() or 1
+        deepest = (
+            conn.execute(text("SELECT max(level) FROM admin_unit WHERE boundary_set_id = :s"), {"s": set_id}).scalar()
+            or 1
+        )
         texts = round_texts(conn, first)
         projection = projection_for(country_extent(conn, set_id)).description
     if extents is not None:
@@ -166,8 +192,17 @@ def plan(engine: Engine, round_number: int | None, population: str = "both", *, 
         specs.append(MapSpec(num, pop, national_level, "individuals", "national", country=iso3, reporting_date=day))
         specs += [MapSpec(num, pop, gov_level, "individuals", g, country=iso3, reporting_date=day) for g in govs]
     ex = [(pop, ds, fmt) for pop in rounds for ds in EXPORT_DATASETS for fmt in EXPORT_FORMATS]
-    p = PackagePlan(round_number, rounds, specs, ex, hooks.fragility() is not None, iso3, texts, projection,
-                    reporting_date=reporting_date)
+    p = PackagePlan(
+        round_number,
+        rounds,
+        specs,
+        ex,
+        hooks.fragility() is not None,
+        iso3,
+        texts,
+        projection,
+        reporting_date=reporting_date,
+    )
     # progress steps: map data, maps, exports, tables, charts, summary, fragility, README + manifest
     p.steps = 2 * len(specs) + len(ex) + len(rounds) + 2 + int(p.fragility) + 1
     return p
@@ -188,24 +223,36 @@ def _render_one(data: MapData, folder: str, html_folder: str, dpi: int) -> list[
 
 def _pool(workers: int):
     # spawn: the parent may hold database connections and threads (the HTTP server)
-    return cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                                  initializer=_init_worker)
+    return cf.ProcessPoolExecutor(
+        max_workers=workers, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker
+    )
 
 
 # ------------------------------------------------------------------------------------ build
-def build(engine: Engine, round_number: int | None, out: Path, *, population: str = "both", dpi: int = 300,
-          workers: int | None = None, extents: list[str] | None = None,
-          progress: Callable[[str], None] | None = None, the_plan: PackagePlan | None = None,
-          created: dt.date | None = None, country: str | None = None,
-          reporting_date: dt.date | None = None) -> PackageResult:
+def build(
+    engine: Engine,
+    round_number: int | None,
+    out: Path,
+    *,
+    population: str = "both",
+    dpi: int = 300,
+    workers: int | None = None,
+    extents: list[str] | None = None,
+    progress: Callable[[str], None] | None = None,
+    the_plan: PackagePlan | None = None,
+    created: dt.date | None = None,
+    country: str | None = None,
+    reporting_date: dt.date | None = None,
+) -> PackageResult:
     """Write the package into the folder ``out`` or, when ``out`` ends with ``.zip``, into
     that zip file (one top folder inside, the package's name)."""
     import time
 
     t0 = time.perf_counter()
     step = progress or (lambda what: None)
-    p = the_plan or plan(engine, round_number, population, extents=extents, country=country,
-                         reporting_date=reporting_date)
+    p = the_plan or plan(
+        engine, round_number, population, extents=extents, country=country, reporting_date=reporting_date
+    )
     created = created or dt.date.today()
     out = Path(out)
     first = next(iter(p.rounds.values()))
@@ -234,8 +281,16 @@ def build(engine: Engine, round_number: int | None, out: Path, *, population: st
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _build_into(engine: Engine, p: PackagePlan, root: Path, *, dpi: int, workers: int | None,
-                step: Callable[[str], None], created: dt.date) -> PackageResult:
+def _build_into(
+    engine: Engine,
+    p: PackagePlan,
+    root: Path,
+    *,
+    dpi: int,
+    workers: int | None,
+    step: Callable[[str], None],
+    created: dt.date,
+) -> PackageResult:
     dirs = {k: root / k for k in ("maps/national", "maps/governorates", "interactive", "charts", "data", "tables")}
     for d in dirs.values():
         d.mkdir(parents=True, exist_ok=True)
@@ -271,11 +326,20 @@ def _build_into(engine: Engine, p: PackagePlan, root: Path, *, dpi: int, workers
                     tables.write_csv(t, dirs["tables"])
                 all_tables += ts
                 gov_tables[pop] = ts[0]
-                nat = conn.execute(text(
-                    "SELECT f.families, f.individuals, f.locations, f.change_individuals AS change, pr.round_number AS previous, "
-                    "pr.reporting_date AS previous_date "
-                    "FROM unit_figure f LEFT JOIN round pr ON pr.id = f.prev_round_id "
-                    "WHERE f.round_id = :r AND f.level = 0"), {"r": rnd["id"]}).mappings().first()
+                nat = (
+                    conn.execute(
+                        text(
+                            "SELECT f.families, f.individuals, f.locations, f.change_individuals AS change, "
+                            "pr.round_number AS previous, "
+                            "pr.reporting_date AS previous_date "
+                            "FROM unit_figure f LEFT JOIN round pr ON pr.id = f.prev_round_id "
+                            "WHERE f.round_id = :r AND f.level = 0"
+                        ),
+                        {"r": rnd["id"]},
+                    )
+                    .mappings()
+                    .first()
+                )
                 totals[pop] = dict(nat) if nat else {"families": 0, "individuals": 0, "locations": 0}
                 step(f"tables: {pop}")
             day = next(iter(p.rounds.values()))["reporting_date"]
@@ -288,9 +352,16 @@ def _build_into(engine: Engine, p: PackagePlan, root: Path, *, dpi: int, workers
             for pop, rnd in p.rounds.items():
                 charts.render_change(charts.load_change(conn, rnd), dirs["charts"], dpi=dpi)
             step("charts")
-            summary.render_summary(root / f"{summary.summary_base(first)}.pdf", rounds=p.rounds, totals=totals,
-                                   trend=trend, governorates=gov_tables, created=created, data_version=version,
-                                   texts=p.texts)
+            summary.render_summary(
+                root / f"{summary.summary_base(first)}.pdf",
+                rounds=p.rounds,
+                totals=totals,
+                trend=trend,
+                governorates=gov_tables,
+                created=created,
+                data_version=version,
+                texts=p.texts,
+            )
             step("summary")
             if p.fragility:
                 _write_fragility(conn, p, root / "fragility")
@@ -314,8 +385,15 @@ def _build_into(engine: Engine, p: PackagePlan, root: Path, *, dpi: int, workers
 def _write_exports(engine: Engine, conn, p: PackagePlan, folder: Path, step) -> None:
     for pop, ds, fmt in p.exports:
         rnd = p.rounds[pop]  # a round without a DTM number by its date
-        job = exports.prepare(conn, ds, fmt, round_number=rnd["round_number"], population=pop, country=p.country,
-                              reporting_date=rnd["reporting_date"] if rnd["round_number"] is None else None)
+        job = exports.prepare(
+            conn,
+            ds,
+            fmt,
+            round_number=rnd["round_number"],
+            population=pop,
+            country=p.country,
+            reporting_date=rnd["reporting_date"] if rnd["round_number"] is None else None,
+        )
         exports.write(engine, job, folder)
         step(f"export: {pop} {ds} {fmt}")
 
@@ -333,7 +411,10 @@ def _write_fragility(conn, p: PackagePlan, folder: Path) -> None:
             continue
         card_round = card_round or rnd["id"]
         tag = naming.round_tag(rnd["round_number"], rnd["reporting_date"])
-        path = folder / f"{p.country.lower()}_dtm_{pop}_fragility_overlay_{tag}_{rnd['reporting_date'].strftime('%Y%m%d')}.csv"
+        path = (
+            folder
+            / f"{p.country.lower()}_dtm_{pop}_fragility_overlay_{tag}_{rnd['reporting_date'].strftime('%Y%m%d')}.csv"
+        )
         with open(path, "w", encoding="utf-8-sig", newline="") as fh:
             w = csv.DictWriter(fh, fieldnames=list(rows[0]))
             w.writeheader()
@@ -346,16 +427,22 @@ def _write_fragility(conn, p: PackagePlan, folder: Path) -> None:
 def readme(p: PackagePlan, version: int, created: dt.date, terms: str) -> str:
     first = next(iter(p.rounds.values()))
     nat = next(s for s in p.specs if s.extent == "national")
-    example = (f"{p.country.lower()}_dtm_{nat.population}_adm{nat.level}_"
-               f"{naming.round_tag(p.round_number, first['reporting_date'])}_A4L_"
-               f"{first['reporting_date'].strftime('%Y%m%d')}.pdf")
+    example = (
+        f"{p.country.lower()}_dtm_{nat.population}_adm{nat.level}_"
+        f"{naming.round_tag(p.round_number, first['reporting_date'])}_A4L_"
+        f"{first['reporting_date'].strftime('%Y%m%d')}.pdf"
+    )
     nat_level = LEVEL_NAMES[nat.level][0]
     gov_level = next((LEVEL_NAMES[s.level][0] for s in p.specs if s.extent != "national"), "sub-district")
     lines = [
         f"{p.texts.dtm} information package, {p.label} ({first['reporting_date'].isoformat()})",
-        "=" * 78, "",
-        "Populations:   " + ", ".join(f"{POPULATION_WORDS[k]} ({naming.round_label(r)}, {r['reporting_date'].isoformat()})"
-                                   for k, r in p.rounds.items()),
+        "=" * 78,
+        "",
+        "Populations:   "
+        + ", ".join(
+            f"{POPULATION_WORDS[k]} ({naming.round_label(r)}, {r['reporting_date'].isoformat()})"
+            for k, r in p.rounds.items()
+        ),
         f"Created:       {created.isoformat()} by DTM Atlas {render._version()} (data version {version})",
         f"Producer:      {p.texts.producer}",
         "",
@@ -377,8 +464,9 @@ def readme(p: PackagePlan, version: int, created: dt.date, terms: str) -> str:
         "manifest.json         every file with its size and SHA-256; SHA256SUMS: the same for `sha256sum -c`",
         "",
         "File names: {iso3}_dtm_{population}[_{indicator}]_adm{level}[_{governorate p-code}]_r{round}_{paper}_{date},"
-        if p.round_number is not None else
-        "File names: {iso3}_dtm_{population}[_{indicator}]_adm{level}[_{governorate p-code}]_d{date}_{paper}_{date}"
+        if p.round_number is not None
+        else "File names: {iso3}_dtm_{population}[_{indicator}]_adm{level}[_{governorate p-code}]"
+        "_d{date}_{paper}_{date}"
         " (d{date}: a round without a DTM number is named by its reporting date),",
         f"e.g. {example} (A4L: A4 landscape; the date is the round's reporting date).",
         "",
@@ -418,12 +506,18 @@ def write_manifest(root: Path, p: PackagePlan, version: int, created: dt.date) -
         if f.is_file() and f.name not in ("manifest.json", "SHA256SUMS"):
             files.append({"path": f.relative_to(root).as_posix(), "bytes": f.stat().st_size, "sha256": sha256(f)})
     manifest = {
-        "package": root.name, "round": p.round_number,
+        "package": root.name,
+        "round": p.round_number,
         "reporting_date": next(iter(p.rounds.values()))["reporting_date"].isoformat(),
-        "populations": {k: {"round_number": r["round_number"], "reporting_date": r["reporting_date"].isoformat()}
-                        for k, r in p.rounds.items()},
-        "data_version": version, "created": created.isoformat(), "producer": p.texts.producer,
-        "generator": f"DTM Atlas {render._version()}", "files": files,
+        "populations": {
+            k: {"round_number": r["round_number"], "reporting_date": r["reporting_date"].isoformat()}
+            for k, r in p.rounds.items()
+        },
+        "data_version": version,
+        "created": created.isoformat(),
+        "producer": p.texts.producer,
+        "generator": f"DTM Atlas {render._version()}",
+        "files": files,
     }
     (root / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8")
     (root / "SHA256SUMS").write_text("".join(f"{f['sha256']}  {f['path']}\n" for f in files), encoding="utf-8")

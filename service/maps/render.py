@@ -28,8 +28,10 @@ from service.maps import fonts, layout, naming
 from service.maps.data import LEVEL_NAMES, POPULATION_WORDS, MapData
 
 SOURCE_NE = "Natural Earth (neighbouring countries)"
-DISCLAIMER = ("The boundaries and names shown and the designations used on this map do not imply official "
-              "endorsement or acceptance by the International Organization for Migration (IOM).")
+DISCLAIMER = (
+    "The boundaries and names shown and the designations used on this map do not imply official "
+    "endorsement or acceptance by the International Organization for Migration (IOM)."
+)
 WATER = "#eef4f8"
 NEIGHBOUR_FILL, NEIGHBOUR_EDGE = "#dedede", "#b4b4b4"
 CONTEXT_FILL, CONTEXT_EDGE = "#f3f3f3", "#c4c4c4"
@@ -49,9 +51,16 @@ def _version() -> str:
 def base_name(data: MapData, page: layout.Page | None = None) -> str:
     s = data.spec
     page = page or layout.page(s.paper, s.orientation)
-    return naming.map_base(country=data.round["country"], population=s.population, level=s.level,
-                           indicator=s.indicator, extent=s.extent, round_number=data.round["round_number"],
-                           paper_code=page.code, date=data.round["reporting_date"])
+    return naming.map_base(
+        country=data.round["country"],
+        population=s.population,
+        level=s.level,
+        indicator=s.indicator,
+        extent=s.extent,
+        round_number=data.round["round_number"],
+        paper_code=page.code,
+        date=data.round["reporting_date"],
+    )
 
 
 def long_date(d: dt.date) -> str:
@@ -64,10 +73,12 @@ def title_texts(data: MapData) -> tuple[str, str]:
     if s.extent != "national":
         place = f"{data.place_en} governorate" + (f" | {data.place_ar}" if data.place_ar else "")
     level_one, level_many = LEVEL_NAMES[s.level]
-    subject = (cls.title or s.indicator)
+    subject = cls.title or s.indicator
     title = f"{place}: {subject} by {level_one}, {long_date(rnd['reporting_date'])}"
-    subtitle = (f"{data.texts.dtm} Master List, {naming.round_label(rnd)} ({POPULATION_WORDS[s.population]}), data as of "
-                f"{rnd['reporting_date'].isoformat()}; {len(data.units)} {level_many}")
+    subtitle = (
+        f"{data.texts.dtm} Master List, {naming.round_label(rnd)} ({POPULATION_WORDS[s.population]}), data as of "
+        f"{rnd['reporting_date'].isoformat()}; {len(data.units)} {level_many}"
+    )
     return title, subtitle
 
 
@@ -120,7 +131,7 @@ def _collection(geoms, **kw):
 
 def _luminance(hex_color: str) -> float:
     h = hex_color.lstrip("#")
-    r, g, b = (int(h[i:i + 2], 16) / 255 for i in (0, 2, 4))
+    r, g, b = (int(h[i : i + 2], 16) / 255 for i in (0, 2, 4))
     lin = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in (r, g, b)]
     return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
 
@@ -142,16 +153,36 @@ def _scale_bar(ax, view, s: float):
     h = (y1 - y0) * 0.008
     from matplotlib.patches import Rectangle
 
-    ax.add_patch(Rectangle((bx - (x1 - x0) * 0.01, by - h * 2.2), length + (x1 - x0) * 0.04, h * 7.2,
-                           facecolor="white", edgecolor="none", alpha=0.8, zorder=20))
+    ax.add_patch(
+        Rectangle(
+            (bx - (x1 - x0) * 0.01, by - h * 2.2),
+            length + (x1 - x0) * 0.04,
+            h * 7.2,
+            facecolor="white",
+            edgecolor="none",
+            alpha=0.8,
+            zorder=20,
+        )
+    )
     for i in range(4):
-        ax.add_patch(Rectangle((bx + i * length / 4, by), length / 4, h, facecolor=INK if i % 2 == 0 else "white",
-                               edgecolor=INK, linewidth=0.4, zorder=21))
+        ax.add_patch(
+            Rectangle(
+                (bx + i * length / 4, by),
+                length / 4,
+                h,
+                facecolor=INK if i % 2 == 0 else "white",
+                edgecolor=INK,
+                linewidth=0.4,
+                zorder=21,
+            )
+        )
     unit = "km"
     for frac in (0, 0.5, 1):
         v = length * frac / 1000
         label = f"{v:g}" + (f" {unit}" if frac == 1 else "")
-        ax.text(bx + length * frac, by + h * 1.6, label, fontsize=5.5 * s, ha="center", va="bottom", color=INK, zorder=22)
+        ax.text(
+            bx + length * frac, by + h * 1.6, label, fontsize=5.5 * s, ha="center", va="bottom", color=INK, zorder=22
+        )
     return length
 
 
@@ -160,12 +191,40 @@ def _north_arrow(ax, s: float):
 
     cx, top = 0.955, 0.965
     w, h = 0.014, 0.06
-    ax.add_patch(MPolygon([(cx, top), (cx - w, top - h), (cx, top - h * 0.72)], closed=True, transform=ax.transAxes,
-                          facecolor=INK, edgecolor=INK, linewidth=0.5, zorder=22))
-    ax.add_patch(MPolygon([(cx, top), (cx + w, top - h), (cx, top - h * 0.72)], closed=True, transform=ax.transAxes,
-                          facecolor="white", edgecolor=INK, linewidth=0.5, zorder=22))
-    ax.text(cx, top - h - 0.012, "N", transform=ax.transAxes, ha="center", va="top", fontsize=8 * s,
-            fontweight="bold", color=INK, zorder=22)
+    ax.add_patch(
+        MPolygon(
+            [(cx, top), (cx - w, top - h), (cx, top - h * 0.72)],
+            closed=True,
+            transform=ax.transAxes,
+            facecolor=INK,
+            edgecolor=INK,
+            linewidth=0.5,
+            zorder=22,
+        )
+    )
+    ax.add_patch(
+        MPolygon(
+            [(cx, top), (cx + w, top - h), (cx, top - h * 0.72)],
+            closed=True,
+            transform=ax.transAxes,
+            facecolor="white",
+            edgecolor=INK,
+            linewidth=0.5,
+            zorder=22,
+        )
+    )
+    ax.text(
+        cx,
+        top - h - 0.012,
+        "N",
+        transform=ax.transAxes,
+        ha="center",
+        va="top",
+        fontsize=8 * s,
+        fontweight="bold",
+        color=INK,
+        zorder=22,
+    )
 
 
 def _labels(fig, ax, data: MapData, renderer, s: float) -> int:
@@ -196,8 +255,9 @@ def _labels(fig, ax, data: MapData, renderer, s: float) -> int:
         for label in candidates:
             # the label is real text (searchable, the font embedded in the PDF); its halo a stroke of
             # the same text drawn under it as paths (path effects turn text into outlines)
-            t = ax.text(cx, cy, label, fontsize=size, ha="center", va="center", color=color, zorder=16,
-                        linespacing=1.05)
+            t = ax.text(
+                cx, cy, label, fontsize=size, ha="center", va="center", color=color, zorder=16, linespacing=1.05
+            )
             bb = t.get_window_extent(renderer)
             (bx0, by0), (bx1, by1) = inv.transform([(bb.x0, bb.y0), (bb.x1, bb.y1)])
             pad_x, pad_y = (bx1 - bx0) * 0.04, (by1 - by0) * 0.06
@@ -206,8 +266,18 @@ def _labels(fig, ax, data: MapData, renderer, s: float) -> int:
             clear = not any(rect.intersects(p) for p in placed)
             if inside and clear and view.contains(rect):
                 placed.append(rect)
-                ax.text(cx, cy, label, fontsize=size, ha="center", va="center", color=halo, zorder=15,
-                        linespacing=1.05, path_effects=[pe.Stroke(linewidth=1.6 * s, foreground=halo)])
+                ax.text(
+                    cx,
+                    cy,
+                    label,
+                    fontsize=size,
+                    ha="center",
+                    va="center",
+                    color=halo,
+                    zorder=15,
+                    linespacing=1.05,
+                    path_effects=[pe.Stroke(linewidth=1.6 * s, foreground=halo)],
+                )
                 n += 1
                 break
             t.remove()
@@ -231,15 +301,18 @@ def _legend(ax, data: MapData, s: float):
     from matplotlib.patches import Rectangle
 
     for color, label in rows:
-        ax.add_patch(Rectangle((0, y - step * 0.8), 0.12, step * 0.72, facecolor=color, edgecolor="#777777",
-                               linewidth=0.4))
+        ax.add_patch(
+            Rectangle((0, y - step * 0.8), 0.12, step * 0.72, facecolor=color, edgecolor="#777777", linewidth=0.4)
+        )
         ax.text(0.16, y - step * 0.44, label, fontsize=7.5 * s, va="center", color=INK)
         y -= step
     notes = [f"Classes: {cls.method.replace('_', ' ')} ({cls.k}), as in the web map and the API."]
     ua = data.unassigned
     if ua and ua.get("individuals"):
-        notes.append(f"Not placed in a {LEVEL_NAMES[data.spec.level][0]}: {ua['individuals']:,} individuals "
-                     f"({ua['locations']:,} locations).")
+        notes.append(
+            f"Not placed in a {LEVEL_NAMES[data.spec.level][0]}: {ua['individuals']:,} individuals "
+            f"({ua['locations']:,} locations)."
+        )
     y -= 0.02
     for note in notes:
         for line in textwrap.wrap(note, 52):
@@ -249,13 +322,28 @@ def _legend(ax, data: MapData, s: float):
 
 def _inset(ax, data: MapData):
     ax.set_facecolor(WATER)
-    ax.add_collection(_collection([g for _, g in data.inset_neighbours], facecolors=NEIGHBOUR_FILL,
-                                  edgecolors=NEIGHBOUR_EDGE, linewidths=0.3))
-    ax.add_collection(_collection([data.country.simplify((data.inset_view[2] - data.inset_view[0]) / 800)],
-                                  facecolors="#9a9a9a", edgecolors="#555555", linewidths=0.4))
+    ax.add_collection(
+        _collection(
+            [g for _, g in data.inset_neighbours], facecolors=NEIGHBOUR_FILL, edgecolors=NEIGHBOUR_EDGE, linewidths=0.3
+        )
+    )
+    ax.add_collection(
+        _collection(
+            [data.country.simplify((data.inset_view[2] - data.inset_view[0]) / 800)],
+            facecolors="#9a9a9a",
+            edgecolors="#555555",
+            linewidths=0.4,
+        )
+    )
     if data.spec.extent != "national" and data.units:
-        ax.add_collection(_collection([shapely.union_all([u.geom for u in data.units])], facecolors="#d7301f",
-                                      edgecolors="#7f0000", linewidths=0.4))
+        ax.add_collection(
+            _collection(
+                [shapely.union_all([u.geom for u in data.units])],
+                facecolors="#d7301f",
+                edgecolors="#7f0000",
+                linewidths=0.4,
+            )
+        )
     from matplotlib.patches import Rectangle
 
     x0, y0, x1, y1 = data.view
@@ -273,8 +361,8 @@ def _inset(ax, data: MapData):
 def figure(data: MapData, dpi: int = layout.DPI):
     """The map as a matplotlib Figure (labels placed for this figure's renderer)."""
     fonts.setup()
-    from matplotlib.figure import Figure
     from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
     spec = data.spec
     page = layout.page(spec.paper, spec.orientation)
@@ -292,13 +380,28 @@ def figure(data: MapData, dpi: int = layout.DPI):
     ax = fig.add_axes(page.frac(page.main))
     ax.set_facecolor(WATER)
     x0, y0, x1, y1 = data.view
-    ax.add_collection(_collection([g for _, g in data.neighbours], facecolors=NEIGHBOUR_FILL,
-                                  edgecolors=NEIGHBOUR_EDGE, linewidths=0.4 * s, zorder=1))
+    ax.add_collection(
+        _collection(
+            [g for _, g in data.neighbours],
+            facecolors=NEIGHBOUR_FILL,
+            edgecolors=NEIGHBOUR_EDGE,
+            linewidths=0.4 * s,
+            zorder=1,
+        )
+    )
     if data.context:
-        ax.add_collection(_collection(data.context, facecolors=CONTEXT_FILL, edgecolors=CONTEXT_EDGE,
-                                      linewidths=0.4 * s, zorder=2))
-    ax.add_collection(_collection([u.geom for u in data.units], facecolors=[u.color for u in data.units],
-                                  edgecolors="white", linewidths=0.35 * s, zorder=3))
+        ax.add_collection(
+            _collection(data.context, facecolors=CONTEXT_FILL, edgecolors=CONTEXT_EDGE, linewidths=0.4 * s, zorder=2)
+        )
+    ax.add_collection(
+        _collection(
+            [u.geom for u in data.units],
+            facecolors=[u.color for u in data.units],
+            edgecolors="white",
+            linewidths=0.35 * s,
+            zorder=3,
+        )
+    )
     if spec.level > 1:
         ax.add_collection(_collection(data.governorates, edgecolors="#555555", linewidths=0.7 * s, zorder=4))
     ax.add_collection(_collection([data.country], edgecolors="#333333", linewidths=1.0 * s, zorder=5))
@@ -316,13 +419,23 @@ def figure(data: MapData, dpi: int = layout.DPI):
         vis = _polygons(g.intersection(view))
         if vis is None or vis.area < 0.04 * view.area:
             continue
-        c = shapely.maximum_inscribed_circle(max(getattr(vis, "geoms", [vis]), key=lambda p: p.area),
-                                             tolerance=max(vis.length / 1000, 10.0)).coords[0]
+        c = shapely.maximum_inscribed_circle(
+            max(getattr(vis, "geoms", [vis]), key=lambda p: p.area), tolerance=max(vis.length / 1000, 10.0)
+        ).coords[0]
         ax.text(c[0], c[1], name.upper(), fontsize=7 * s, color="#8c8c8c", ha="center", va="center", zorder=6)
     scale_m = _scale_bar(ax, data.view, s)
     _north_arrow(ax, s)
-    ax.text(0.99, 0.005, data.projection.name, transform=ax.transAxes, fontsize=5 * s, ha="right", va="bottom",
-            color="#555555", zorder=22)
+    ax.text(
+        0.99,
+        0.005,
+        data.projection.name,
+        transform=ax.transAxes,
+        fontsize=5 * s,
+        ha="right",
+        va="bottom",
+        color="#555555",
+        zorder=22,
+    )
 
     _inset(fig.add_axes(page.frac(page.inset)), data)
     _legend(fig.add_axes(page.frac(page.legend)), data, s)
@@ -331,11 +444,20 @@ def figure(data: MapData, dpi: int = layout.DPI):
     bset = data.boundaries[0] if data.boundaries else {}
     notes = [
         ("Data", f"{data.texts.master_list}, {naming.round_label(rnd)}, {rnd['reporting_date'].isoformat()}."),
-        ("Boundaries", f"{data.texts.boundaries}" + (f", valid on {bset['valid_on'].isoformat()}" if bset.get("valid_on") else "") + "."),
+        (
+            "Boundaries",
+            f"{data.texts.boundaries}"
+            + (f", valid on {bset['valid_on'].isoformat()}" if bset.get("valid_on") else "")
+            + ".",
+        ),
         ("Context", f"{SOURCE_NE}."),
         ("Projection", data.projection.description + "."),
-        ("Scale", f"bar of {scale_m / 1000:g} km; generalised boundaries (band {data.zband})." if data.zband is not None
-         else f"bar of {scale_m / 1000:g} km; full-resolution boundaries."),
+        (
+            "Scale",
+            f"bar of {scale_m / 1000:g} km; generalised boundaries (band {data.zband})."
+            if data.zband is not None
+            else f"bar of {scale_m / 1000:g} km; full-resolution boundaries.",
+        ),
     ]
     nax = fig.add_axes(page.frac(page.notes))
     nax.set_axis_off()
@@ -352,8 +474,11 @@ def figure(data: MapData, dpi: int = layout.DPI):
     fig.add_artist(_hline(fig, fx, fx + fw, fy + fh))
     chars = int(page.footer.w / (1.12 * s))  # characters of 5.8 pt Noto Sans across the footer
     lines = textwrap.wrap(f"Disclaimer: {DISCLAIMER}", chars)
-    lines += textwrap.wrap(f"Map ID: {naming.map_id(base)}   |   Version: data version {data.data_version}, "
-                           f"DTM Atlas {_version()}   |   Producer: {data.texts.producer}   |   Created: {data.created.isoformat()}", chars)
+    lines += textwrap.wrap(
+        f"Map ID: {naming.map_id(base)}   |   Version: data version {data.data_version}, "
+        f"DTM Atlas {_version()}   |   Producer: {data.texts.producer}   |   Created: {data.created.isoformat()}",
+        chars,
+    )
     lines += textwrap.wrap(f"File: {base}   |   Sources: {data.texts.sources_line}. Credit: IOM DTM.", chars)
     step = 0.9 / max(len(lines), 4)
     for i, line in enumerate(lines):
@@ -393,4 +518,6 @@ def render(data: MapData, out_dir: Path, formats=FORMATS, *, dpi: int = layout.D
         fig = figure(data, dpi=dpi)
     base = base_name(data)
     title = title_texts(data)[0]
-    return {fmt: save(fig, out_dir / f"{base}.{fmt}", fmt, title=title, producer=data.texts.producer) for fmt in formats}
+    return {
+        fmt: save(fig, out_dir / f"{base}.{fmt}", fmt, title=title, producer=data.texts.producer) for fmt in formats
+    }

@@ -53,8 +53,19 @@ def round_12_months_before(conn: Connection, rnd: dict) -> dict | None:
     return min(cands, key=lambda r: abs((r["reporting_date"] - target).days), default=None)
 
 
-KEEP = ("pcode", "name_en", "name_ar", "adm1_pcode", "adm1_name", "families", "individuals", "locations",
-        "change_individuals", "change_pct", "share_national")
+KEEP = (
+    "pcode",
+    "name_en",
+    "name_ar",
+    "adm1_pcode",
+    "adm1_name",
+    "families",
+    "individuals",
+    "locations",
+    "change_individuals",
+    "change_pct",
+    "share_national",
+)
 
 
 def unit_tables(conn: Connection, rnd: dict, base: str) -> list[Table]:
@@ -79,16 +90,34 @@ def unit_tables(conn: Connection, rnd: dict, base: str) -> list[Table]:
         for r in rows:
             change12 = (r[v] - old[r[p]]) if r[p] in old and r[v] is not None and old[r[p]] is not None else None
             table_rows.append([r[i] for i in idx] + [change12])
-        note = (f"change_12_months: against {round_label(year_ago)} ({year_ago['reporting_date'].isoformat()})"
-                if year_ago else "change_12_months: no round of this population was reported 11-13 months earlier")
-        out.append(Table(f"{base}_{what}_{tag}", f"{pop} totals per {what[:-1]}, {round_label(rnd)}",
-                         keep_cols + ["change_12_months"], keep_hxl + [f"#affected+{pop}s+ind+change+12m"],
-                         table_rows, note))
+        note = (
+            f"change_12_months: against {round_label(year_ago)} ({year_ago['reporting_date'].isoformat()})"
+            if year_ago
+            else "change_12_months: no round of this population was reported 11-13 months earlier"
+        )
+        out.append(
+            Table(
+                f"{base}_{what}_{tag}",
+                f"{pop} totals per {what[:-1]}, {round_label(rnd)}",
+                keep_cols + ["change_12_months"],
+                keep_hxl + [f"#affected+{pop}s+ind+change+12m"],
+                table_rows,
+                note,
+            )
+        )
         if level == 2:
             i = keep_cols.index("individuals")
             top = sorted((r for r in table_rows if r[0] != "UNASSIGNED" and r[i]), key=lambda r: -r[i])[:TOP]
-            out.append(Table(f"{base}_top_districts_{tag}", f"top {TOP} districts by {pop} individuals, "
-                             f"{round_label(rnd)}", out[-1].columns, out[-1].hxl, top, note))
+            out.append(
+                Table(
+                    f"{base}_top_districts_{tag}",
+                    f"top {TOP} districts by {pop} individuals, {round_label(rnd)}",
+                    out[-1].columns,
+                    out[-1].hxl,
+                    top,
+                    note,
+                )
+            )
     return out
 
 

@@ -76,13 +76,23 @@ def test_pdf_page_layout_texts_and_fonts(national_files, national):
 
     txt = _run(_poppler("pdftotext"), "-raw", pdf, "-")
     flat = " ".join(txt.split())
-    for needle in ("IDPs (individuals) by district, 28 February 2021",  # title: subject, place, data date
-                   "round 120",  # subtitle
-                   "العراق",  # the place's Arabic name, shaped and extracted as text
-                   "Sources:", "Data: IOM Displacement Tracking Matrix", "OCHA COD-AB",
-                   "Disclaimer: The boundaries and names shown",
-                   "Map ID: IRQ-DTM-IDP-ADM2-R120-A4L", "Version: data version", "Producer:", "Created: 2026-12-01",
-                   "WGS 84 / UTM zone 38N (EPSG:32638)", "No data", "IRAN", "SYRIA"):
+    for needle in (
+        "IDPs (individuals) by district, 28 February 2021",  # title: subject, place, data date
+        "round 120",  # subtitle
+        "العراق",  # the place's Arabic name, shaped and extracted as text
+        "Sources:",
+        "Data: IOM Displacement Tracking Matrix",
+        "OCHA COD-AB",
+        "Disclaimer: The boundaries and names shown",
+        "Map ID: IRQ-DTM-IDP-ADM2-R120-A4L",
+        "Version: data version",
+        "Producer:",
+        "Created: 2026-12-01",
+        "WGS 84 / UTM zone 38N (EPSG:32638)",
+        "No data",
+        "IRAN",
+        "SYRIA",
+    ):
         assert needle in flat, f"{needle!r} not in the PDF's text"
     # the legend's labels are the classification's, one by one
     for label in national.classification.labels:
@@ -152,8 +162,9 @@ def test_offline_html_paints_in_chromium(figures_engine, tmp_path):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM),
-                                    args=["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run"])
+        browser = p.chromium.launch(
+            executable_path=str(CHROMIUM), args=["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run"]
+        )
         try:
             page = browser.new_page(viewport={"width": 1000, "height": 700})
             requests, errors = [], []
@@ -163,7 +174,9 @@ def test_offline_html_paints_in_chromium(figures_engine, tmp_path):
             page.wait_for_function("document.querySelectorAll('path.leaflet-interactive').length > 0", timeout=15000)
             assert errors == []
             assert [u for u in requests if not u.startswith("file:")] == [], requests
-            fills = page.evaluate("[...document.querySelectorAll('path.leaflet-interactive')].map(p => p.getAttribute('fill'))")
+            fills = page.evaluate(
+                "[...document.querySelectorAll('path.leaflet-interactive')].map(p => p.getAttribute('fill'))"
+            )
             assert len(fills) == len(data.units)
             assert sorted(fills) == sorted(u.color for u in data.units)
             # the largest unit: its tooltip names it in English and Arabic
@@ -175,7 +188,7 @@ def test_offline_html_paints_in_chromium(figures_engine, tmp_path):
             assert big.name_en in tip and big.name_ar in tip
             # painted: the screenshot holds the legend's class colours
             shot = np.asarray(Image.open(__import__("io").BytesIO(page.screenshot())).convert("RGB"))
-            colours = {tuple(int(c[i:i + 2], 16) for i in (1, 3, 5)) for c in data.classification.colors}
+            colours = {tuple(int(c[i : i + 2], 16) for i in (1, 3, 5)) for c in data.classification.colors}
             painted = {tuple(px) for px in shot.reshape(-1, 3)[::7]}
             assert len(colours & painted) >= 2, "the map's class colours are not on the screen"
         finally:

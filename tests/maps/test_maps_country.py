@@ -26,8 +26,7 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-from service.maps import charts, interactive, render
-from service.maps import layout
+from service.maps import charts, interactive, layout, render
 from service.maps.data import MapRequestError, MapSpec, load_map
 from tests.conftest import MASTERLISTS, client_for, cloned_engine
 from tests.service.test_country_param import IRAQ_ROUND, _import_second_country, _is_several
@@ -160,9 +159,9 @@ def test_http_maps_and_package_take_country(client, tmp_path):
     text = _pdftotext(tmp_path / "com.pdf")
     assert "DTM Comoros Master List" in text and "Iraq" not in text
     r = client.get("/maps/choropleth.png", params={"round": 120, "level": 2, "country": "IRQ", "dpi": 30})
-    assert r.status_code == 200 and 'filename="irq_dtm_idp_adm2_r120_A4L_20210228.png"' in r.headers[
-        "content-disposition"
-    ]
+    assert (
+        r.status_code == 200 and 'filename="irq_dtm_idp_adm2_r120_A4L_20210228.png"' in r.headers["content-disposition"]
+    )
     r = client.get("/maps/trend.png", params={"round": 120, "country": "KM", "dpi": 30})
     assert r.status_code == 200 and 'filename="com_dtm_trend_r120_20210228.png"' in r.headers["content-disposition"]
 
@@ -180,7 +179,7 @@ def test_http_maps_and_package_take_country(client, tmp_path):
     assert 'filename="com_dtm_package_r120_20210228.zip"' in r.headers["content-disposition"]
     z = zipfile.ZipFile(io.BytesIO(r.content))
     root = "com_dtm_package_r120_20210228/"
-    names = {n[len(root):] for n in z.namelist()}
+    names = {n[len(root) :] for n in z.namelist()}
     assert {
         "maps/national/com_dtm_idp_adm2_r120_A4L_20210228.pdf",
         "maps/governorates/com_dtm_idp_adm2_km02_r120_A4L_20210228.png",  # no level 3: by district
@@ -215,15 +214,31 @@ def test_cli_takes_country(two_countries, tmp_path, monkeypatch):
         res = runner.invoke(service.cli.app, args)
         assert res.exit_code == 2, (args, res.output)
         assert "--country: several countries have" in res.output and "COM, IRQ" in res.output, res.output
-    res = runner.invoke(service.cli.app, ["maps", "render", "--round", "120", "--country", "SYR", "--out", str(tmp_path)])
+    res = runner.invoke(
+        service.cli.app, ["maps", "render", "--round", "120", "--country", "SYR", "--out", str(tmp_path)]
+    )
     assert res.exit_code == 2 and "no boundaries or figures for country SYR" in res.output, res.output
     for args in (["maps", "chart", "--round", "120"], ["package", "--round", "120"]):
         res = runner.invoke(service.cli.app, [*args, "--country", "Iraq"])
         assert res.exit_code == 2 and "--country" in res.output and "not a country code" in res.output, res.output
     res = runner.invoke(
         service.cli.app,
-        ["maps", "render", "--round", "120", "--level", "1", "--format", "pdf", "--dpi", "30", "--country", "COM",
-         "--out", str(tmp_path)],
+        [
+            "maps",
+            "render",
+            "--round",
+            "120",
+            "--level",
+            "1",
+            "--format",
+            "pdf",
+            "--dpi",
+            "30",
+            "--country",
+            "COM",
+            "--out",
+            str(tmp_path),
+        ],
     )
     assert res.exit_code == 0, res.output
     pdf = tmp_path / "com_dtm_idp_adm1_r120_A4L_20210228.pdf"

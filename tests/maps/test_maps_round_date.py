@@ -97,7 +97,9 @@ def test_charts(client, tmp_path):
     assert r.status_code == 200, r.text[:300]
     assert 'filename="irq_dtm_idp_change_adm1_d20150604_20150604.png"' in r.headers["content-disposition"]
     r = client.get("/maps/trend.pdf", params={"round": "2015-06-04"})
-    assert r.status_code == 200 and 'filename="irq_dtm_trend_d20150604_20150604.pdf"' in r.headers["content-disposition"]
+    assert (
+        r.status_code == 200 and 'filename="irq_dtm_trend_d20150604_20150604.pdf"' in r.headers["content-disposition"]
+    )
 
 
 def test_bad_round_is_a_400(client):
@@ -151,12 +153,29 @@ def test_cli_takes_a_date(engine, tmp_path, monkeypatch):
 
     monkeypatch.setattr(service.cli.maps, "open_engine", lambda migrate=True: engine)
     runner = CliRunner()
-    res = runner.invoke(service.cli.app, ["maps", "render", "--round", "2015-06-04", "--level", "1", "--format",
-                                          "png", "--dpi", "30", "--out", str(tmp_path)])
+    res = runner.invoke(
+        service.cli.app,
+        [
+            "maps",
+            "render",
+            "--round",
+            "2015-06-04",
+            "--level",
+            "1",
+            "--format",
+            "png",
+            "--dpi",
+            "30",
+            "--out",
+            str(tmp_path),
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert (tmp_path / "irq_dtm_idp_adm1_d20150604_A4L_20150604.png").is_file(), res.output
-    res = runner.invoke(service.cli.app, ["maps", "chart", "--round", "2015-06-04", "--kind", "trend",
-                                          "--format", "png", "--out", str(tmp_path)])
+    res = runner.invoke(
+        service.cli.app,
+        ["maps", "chart", "--round", "2015-06-04", "--kind", "trend", "--format", "png", "--out", str(tmp_path)],
+    )
     assert res.exit_code == 0 and (tmp_path / "irq_dtm_trend_d20150604_20150604.png").is_file(), res.output
     for args in (["maps", "render"], ["maps", "chart"], ["package"]):
         res = runner.invoke(service.cli.app, [*args, "--round", "last-week", "--out", str(tmp_path)])

@@ -9,7 +9,6 @@ import io
 import json
 import sqlite3
 import zipfile
-from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -26,7 +25,7 @@ def test_package_folder(figures_engine, tmp_path):
     out = tmp_path / "pkg"
     steps: list[str] = []
     plan = package.plan(figures_engine, 120, "both", extents=["IQG07"])
-    result = package.build(figures_engine, 120, out, dpi=40, workers=2, the_plan=plan, progress=steps.append)
+    package.build(figures_engine, 120, out, dpi=40, workers=2, the_plan=plan, progress=steps.append)
     assert len(steps) == plan.steps  # the progress bar ends full
 
     manifest = json.loads((out / "manifest.json").read_text())
@@ -72,8 +71,9 @@ def test_package_folder(figures_engine, tmp_path):
     # the one-page summary says the headline totals
     import subprocess
 
-    text = subprocess.run(["pdftotext", str(out / "irq_dtm_summary_r120_A4P_20210228.pdf"), "-"], capture_output=True,
-                          text=True).stdout
+    text = subprocess.run(
+        ["pdftotext", str(out / "irq_dtm_summary_r120_A4P_20210228.pdf"), "-"], capture_output=True, text=True
+    ).stdout
     assert "1,243,278" in text and "4,851,816" in text and "since round 86" in text
 
 
@@ -121,7 +121,9 @@ def test_http_package_built_once_then_served(figures_client, small_packages):
     assert manifest["populations"] == {"idp": {"round_number": 120, "reporting_date": "2021-02-28"}}
     for f in manifest["files"]:
         assert _sha(z.read(root + f["path"])) == f["sha256"], f["path"]
-    assert {n[len(root):] for n in z.namelist()} - {"manifest.json", "SHA256SUMS"} == {f["path"] for f in manifest["files"]}
+    assert {n[len(root) :] for n in z.namelist()} - {"manifest.json", "SHA256SUMS"} == {
+        f["path"] for f in manifest["files"]
+    }
     again = figures_client.get("/packages/120.zip", params={"population": "idp"})
     assert again.headers["x-cache"] == "hit" and again.content == first.content
 
@@ -143,8 +145,12 @@ def test_http_maps_cached_per_data_version(figures_client):
     hit = figures_client.get("/maps/choropleth.png", params=params)
     assert hit.headers["x-cache"] == "hit" and hit.content == r.content
     assert hit.headers["x-data-version"] == r.headers["x-data-version"]
-    assert figures_client.get("/maps/choropleth.png", params=params,
-                              headers={"if-none-match": r.headers["etag"]}).status_code == 304
+    assert (
+        figures_client.get(
+            "/maps/choropleth.png", params=params, headers={"if-none-match": r.headers["etag"]}
+        ).status_code
+        == 304
+    )
 
     pdf = figures_client.get("/maps/choropleth.pdf", params={"round": 120, "extent": "iqg07", "level": 3})
     assert pdf.status_code == 200 and pdf.content[:5] == b"%PDF-"
@@ -155,18 +161,21 @@ def test_http_maps_cached_per_data_version(figures_client):
     assert trend.status_code == 200 and trend.headers["content-type"] == "image/png"
 
 
-@pytest.mark.parametrize("path,params,status,words", [
-    ("/maps/choropleth.png", {"extent": "IQG99"}, 404, "unknown; use 'national' or a governorate P-code"),
-    ("/maps/choropleth.png", {"extent": "IQG01Q01"}, 400, "not a governorate"),
-    ("/maps/choropleth.png", {"round": 121}, 404, "no idp data for round 121"),
-    ("/maps/choropleth.pdf", {"paper": "A5"}, 400, "unsupported paper 'A5': use A4 or A3"),
-    ("/maps/choropleth.pdf", {"orientation": "diagonal"}, 400, "orientation"),
-    ("/maps/choropleth.pdf", {"level": 7}, 400, "unknown level"),
-    ("/maps/choropleth.png", {"dpi": 5000}, 400, "dpi"),
-    ("/maps/choropleth.tiff", {}, 404, "unknown format"),
-    ("/maps/heatmap.png", {}, 404, "unknown map 'heatmap'"),
-    ("/maps/trend.html", {}, 400, "is a chart"),
-])
+@pytest.mark.parametrize(
+    "path,params,status,words",
+    [
+        ("/maps/choropleth.png", {"extent": "IQG99"}, 404, "unknown; use 'national' or a governorate P-code"),
+        ("/maps/choropleth.png", {"extent": "IQG01Q01"}, 400, "not a governorate"),
+        ("/maps/choropleth.png", {"round": 121}, 404, "no idp data for round 121"),
+        ("/maps/choropleth.pdf", {"paper": "A5"}, 400, "unsupported paper 'A5': use A4 or A3"),
+        ("/maps/choropleth.pdf", {"orientation": "diagonal"}, 400, "orientation"),
+        ("/maps/choropleth.pdf", {"level": 7}, 400, "unknown level"),
+        ("/maps/choropleth.png", {"dpi": 5000}, 400, "dpi"),
+        ("/maps/choropleth.tiff", {}, 404, "unknown format"),
+        ("/maps/heatmap.png", {}, 404, "unknown map 'heatmap'"),
+        ("/maps/trend.html", {}, 400, "is a chart"),
+    ],
+)
 def test_http_bad_map_requests(figures_client, path, params, status, words):
     r = figures_client.get(path, params=params)
     assert r.status_code == status, r.text
@@ -181,7 +190,7 @@ def test_fragility_hook(figures_engine, tmp_path, monkeypatch):
     import sys
     import types
 
-    from service.maps import hooks, render
+    from service.maps import render
     from service.maps.data import MapSpec, load_map, map_indicators
     from styles.classify import legend_for
     from styles.queries import unit_values
@@ -195,19 +204,25 @@ def test_fragility_hook(figures_engine, tmp_path, monkeypatch):
         return legend_for("share", population, values.values()), values
 
     layer.map_values = map_values
-    layer.overlay_table = lambda conn, *, round_id: [{"pcode": p, "score": v}
-                                                    for p, v in unit_values(conn, round_id, 1, "share_national")]
+    layer.overlay_table = lambda conn, *, round_id: [
+        {"pcode": p, "score": v} for p, v in unit_values(conn, round_id, 1, "share_national")
+    ]
     layer.method_card = lambda conn=None, *, round_id=None: "# Fragility index\n\nHow it is made.\n"
     monkeypatch.setitem(sys.modules, "service.fragility", layer)
     assert "fragility" in map_indicators()
 
     with figures_engine.connect() as conn:
         data = load_map(conn, MapSpec(120, "idp", 1, "fragility"))
-    assert render.render(data, tmp_path / "m", ("png",), dpi=30)["png"].name == "irq_dtm_idp_fragility_adm1_r120_A4L_20210228.png"
+    assert (
+        render.render(data, tmp_path / "m", ("png",), dpi=30)["png"].name
+        == "irq_dtm_idp_fragility_adm1_r120_A4L_20210228.png"
+    )
 
     out = tmp_path / "pkg"
     package.build(figures_engine, 120, out, population="idp", dpi=30, workers=1, extents=[])
     assert (out / "fragility" / "fragility_method.md").read_text().startswith("# Fragility index")
     overlay = (out / "fragility" / "irq_dtm_idp_fragility_overlay_r120_20210228.csv").read_text(encoding="utf-8-sig")
     assert overlay.splitlines()[0] == "pcode,score" and len(overlay.splitlines()) == 19
-    assert "fragility/fragility_method.md" in {f["path"] for f in json.loads((out / "manifest.json").read_text())["files"]}
+    assert "fragility/fragility_method.md" in {
+        f["path"] for f in json.loads((out / "manifest.json").read_text())["files"]
+    }

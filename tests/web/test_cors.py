@@ -14,9 +14,16 @@ from fastapi.testclient import TestClient
 from tests.conftest import settings_for
 from tests.web.test_webmap import browser  # noqa: F401  (the Chromium fixture)
 
-READS = ["/tiles/districts/5/19/12.mvt", "/tiles/districts.json", "/styles/idp-by-district.json",
-         "/choropleth/2.geojson", "/boundaries/1.geojson?zoom=4", "/ogc/collections/admin1/items?limit=2",
-         "/v2/IdpAdmin0Data?Admin0Pcode=IRQ", "/exports/figures-adm1.csv?round=120"]
+READS = [
+    "/tiles/districts/5/19/12.mvt",
+    "/tiles/districts.json",
+    "/styles/idp-by-district.json",
+    "/choropleth/2.geojson",
+    "/boundaries/1.geojson?zoom=4",
+    "/ogc/collections/admin1/items?limit=2",
+    "/v2/IdpAdmin0Data?Admin0Pcode=IRQ",
+    "/exports/figures-adm1.csv?round=120",
+]
 ORIGIN = "http://partner.example:9000"
 
 
@@ -27,8 +34,14 @@ def test_reads_answer_cross_origin_with_preflight(figures_url):
             assert r.status_code == 200, (path, r.status_code)
             assert r.headers["access-control-allow-origin"] == "*", path
             assert "access-control-allow-credentials" not in r.headers, path
-            pre = http.options(path, headers={"Origin": ORIGIN, "Access-Control-Request-Method": "GET",
-                                              "Access-Control-Request-Headers": "if-none-match, range"})
+            pre = http.options(
+                path,
+                headers={
+                    "Origin": ORIGIN,
+                    "Access-Control-Request-Method": "GET",
+                    "Access-Control-Request-Headers": "if-none-match, range",
+                },
+            )
             assert pre.status_code == 200, (path, pre.text)
             assert pre.headers["access-control-allow-origin"] == "*"
             assert "GET" in pre.headers["access-control-allow-methods"]
@@ -42,12 +55,19 @@ def test_reads_answer_cross_origin_with_preflight(figures_url):
 
 def test_writes_are_never_cross_origin(figures_url):
     with httpx.Client(base_url=figures_url, timeout=30) as http:
-        pre = http.options("/rounds", headers={"Origin": ORIGIN, "Access-Control-Request-Method": "POST",
-                                               "Access-Control-Request-Headers": "authorization"})
+        pre = http.options(
+            "/rounds",
+            headers={
+                "Origin": ORIGIN,
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "authorization",
+            },
+        )
         assert pre.status_code == 403 and "access-control-allow-origin" not in pre.headers
         assert "only GET and HEAD" in pre.json()["detail"]
-        post = http.post("/rounds", headers={"Origin": ORIGIN}, files={"file": ("x.csv", b"a,b\n")},
-                         data={"population": "idp"})
+        post = http.post(
+            "/rounds", headers={"Origin": ORIGIN}, files={"file": ("x.csv", b"a,b\n")}, data={"population": "idp"}
+        )
         assert post.status_code == 401
         assert not any(h.startswith("access-control-") for h in post.headers)
 
@@ -55,8 +75,9 @@ def test_writes_are_never_cross_origin(figures_url):
 def test_origins_are_configurable(figures_engine):
     from service.app import create_app
 
-    app = create_app(settings_for(figures_engine, cors_origins="https://maps.partner.org, http://localhost:8080"),
-                     figures_engine)
+    app = create_app(
+        settings_for(figures_engine, cors_origins="https://maps.partner.org, http://localhost:8080"), figures_engine
+    )
     with TestClient(app) as client:
         ok = client.get("/tiles/districts.json", headers={"Origin": "https://maps.partner.org"})
         assert ok.headers["access-control-allow-origin"] == "https://maps.partner.org"

@@ -33,10 +33,18 @@ from service.core.settings import Settings
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
     # WebGL 2 (MapLibre GL JS needs it) on ANGLE's software Vulkan renderer
-    "--use-gl=angle", "--use-angle=swiftshader", "--enable-unsafe-swiftshader",
+    "--use-gl=angle",
+    "--use-angle=swiftshader",
+    "--enable-unsafe-swiftshader",
 ]
 VIEWPORT = {"width": 1280, "height": 800}
 LATEST_IDP_ROUND, OLDER_IDP_ROUND = 120, 86  # the real master lists (tests/conftest.py)
@@ -81,7 +89,7 @@ def test_page_and_static_files_are_cached_and_gzipped(bare_client):
     assert again.status_code == 304
 
     for name in ("app.js", "app.css"):
-        m = re.search(rf'/static/{re.escape(name)}\?v=([0-9a-f]+)', html)
+        m = re.search(rf"/static/{re.escape(name)}\?v=([0-9a-f]+)", html)
         assert m, f"{name} is not referenced with its content hash"
         r = bare_client.get(f"/static/{name}?v={m.group(1)}", headers={"accept-encoding": "gzip"})
         assert r.status_code == 200
@@ -91,8 +99,10 @@ def test_page_and_static_files_are_cached_and_gzipped(bare_client):
         assert stale.headers["cache-control"] == "no-cache"
         assert bare_client.get(f"/static/{name}", headers={"if-none-match": r.headers["etag"]}).status_code == 304
 
-    raw = bare_client.get(f"/vendor/maplibre-gl@{version}/maplibre-gl.mjs",
-                          headers={"accept-encoding": "gzip"}, )
+    raw = bare_client.get(
+        f"/vendor/maplibre-gl@{version}/maplibre-gl.mjs",
+        headers={"accept-encoding": "gzip"},
+    )
     assert raw.status_code == 200 and raw.headers["content-encoding"] == "gzip"
     assert raw.headers["cache-control"] == web.IMMUTABLE
     assert raw.headers["content-type"].startswith("text/javascript")
@@ -125,8 +135,10 @@ def server(figures_url):
 @pytest.fixture(scope="module")
 def browser():
     if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is not installed (Debian package chromium; ./dev setup installs it): "
-                    "the web map test needs a real browser and downloads none")
+        pytest.skip(
+            f"{CHROMIUM} is not installed (Debian package chromium; ./dev setup installs it): "
+            "the web map test needs a real browser and downloads none"
+        )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -140,8 +152,8 @@ def _png_pixels(png: bytes) -> list[list[tuple[int, int, int]]]:
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     pos, idat, width = 8, b"", None
     while pos < len(png):
-        length, kind = struct.unpack(">I4s", png[pos:pos + 8])
-        data = png[pos + 8:pos + 8 + length]
+        length, kind = struct.unpack(">I4s", png[pos : pos + 8])
+        data = png[pos + 8 : pos + 8 + length]
         if kind == b"IHDR":
             width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", data)
             assert depth == 8 and colour in (2, 6) and interlace == 0, (depth, colour, interlace)
@@ -151,7 +163,7 @@ def _png_pixels(png: bytes) -> list[list[tuple[int, int, int]]]:
         pos += 12 + length
     raw, stride, rows, prev = zlib.decompress(idat), width * bpp, [], bytearray(width * bpp)
     for y in range(height):
-        ftype, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        ftype, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1 : (y + 1) * (stride + 1)])
         for i in range(stride):
             a = line[i - bpp] if i >= bpp else 0
             b, c = prev[i], (prev[i - bpp] if i >= bpp else 0)
@@ -165,7 +177,7 @@ def _png_pixels(png: bytes) -> list[list[tuple[int, int, int]]]:
                 p = a + b - c
                 pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
                 line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
-        rows.append([tuple(line[x * bpp:x * bpp + 3]) for x in range(width)])
+        rows.append([tuple(line[x * bpp : x * bpp + 3]) for x in range(width)])
         prev = line
     return rows
 
@@ -199,31 +211,39 @@ def _inner_points(engine, level: int, population: str, round_number: int) -> lis
 
 def _screen_points(page, points: list[dict]) -> list[dict]:
     """Adds the page position (x, y) of each point; keeps those well inside the visible map."""
-    placed = page.evaluate("""pts => {
+    placed = page.evaluate(
+        """pts => {
         const map = window.dtmAtlas.map, box = map.getCanvas().getBoundingClientRect();
         return pts.map(p => { const q = map.project([p.lon, p.lat]); return {...p, x: box.left + q.x, y: box.top + q.y,
             inside: q.x > 12 && q.y > 90 && q.x < box.width - 60 && q.y < box.height - 40}; });
-    }""", points)
+    }""",
+        points,
+    )
     return [p for p in placed if p["inside"]]
 
 
 def _classes(base: str, level: int, population: str, round_number: int) -> tuple[dict, dict]:
     """(class by P-code, legend) from the choropleth GeoJSON: the server's classification, not the tiles'."""
-    r = httpx.get(f"{base}/choropleth/{level}.geojson", timeout=30,
-                  params={"population": population, "round": round_number, "indicator": "individuals", "zoom": 3})
+    r = httpx.get(
+        f"{base}/choropleth/{level}.geojson",
+        timeout=30,
+        params={"population": population, "round": round_number, "indicator": "individuals", "zoom": 3},
+    )
     r.raise_for_status()
     body = r.json()
     return {f["properties"]["pcode"]: f["properties"]["class"] for f in body["features"]}, body["legend"]
 
 
 def _wait_render(page, after: int) -> int:
-    page.wait_for_function("n => window.dtmAtlas && window.dtmAtlas.idle && window.dtmAtlas.renders > n", arg=after,
-                           timeout=30_000)
+    page.wait_for_function(
+        "n => window.dtmAtlas && window.dtmAtlas.idle && window.dtmAtlas.renders > n", arg=after, timeout=30_000
+    )
     return page.evaluate("window.dtmAtlas.renders")
 
 
 def _check_colours(page, base: str, engine, level: int, population: str, round_number: int, want: int = 8) -> list:
-    """Paint at the inner points of up to ``want`` units (covering every class seen) is the legend colour of their class."""
+    """Paint at the inner points of up to ``want`` units (covering every class seen) is the
+    legend colour of their class."""
     classes, geo_legend = _classes(base, level, population, round_number)
     legend = page.evaluate("window.dtmAtlas.legend")
     _labels(page, False)  # the units' labels sit where the colours are read
@@ -237,8 +257,10 @@ def _check_colours(page, base: str, engine, level: int, population: str, round_n
         expected = legend["no_data_color"] if cls is None else legend["colors"][cls]
         got = _pixel(page, p["x"], p["y"])
         diff = max(abs(a - b) for a, b in zip(got, _rgb(expected)))
-        assert diff <= TOLERANCE, (f"{p['pcode']} {p['name_en']} (class {cls}) at ({p['x']:.0f}, {p['y']:.0f}) is "
-                                   f"painted {_hex(got)}, its class colour is {expected}")
+        assert diff <= TOLERANCE, (
+            f"{p['pcode']} {p['name_en']} (class {cls}) at ({p['x']:.0f}, {p['y']:.0f}) is "
+            f"painted {_hex(got)}, its class colour is {expected}"
+        )
         checked.append((p["pcode"], cls, _hex(got)))
         seen_classes.add(cls)
         if len(checked) >= 3 * want:
@@ -251,9 +273,12 @@ def _check_colours(page, base: str, engine, level: int, population: str, round_n
 
 def _labels(page, visible: bool) -> None:
     """Shows or hides the map's label layer and waits until the map is drawn again."""
-    page.evaluate("""v => new Promise(resolve => { const m = window.dtmAtlas.map;
-        m.setLayoutProperty('labels', 'visibility', v ? 'visible' : 'none'); m.once('idle', resolve); m.triggerRepaint(); })""",
-                  visible)
+    page.evaluate(
+        """v => new Promise(resolve => { const m = window.dtmAtlas.map;
+        m.setLayoutProperty('labels', 'visibility', v ? 'visible' : 'none');
+        m.once('idle', resolve); m.triggerRepaint(); })""",
+        visible,
+    )
 
 
 def _shot(page, tmp_path: Path, name: str) -> Path:
@@ -267,8 +292,9 @@ def _shot(page, tmp_path: Path, name: str) -> Path:
 
 
 def _set_round(page, index: int) -> None:
-    page.evaluate("i => { const s = document.getElementById('round'); s.value = i; s.dispatchEvent(new Event('input')); }",
-                  index)
+    page.evaluate(
+        "i => { const s = document.getElementById('round'); s.value = i; s.dispatchEvent(new Event('input')); }", index
+    )
 
 
 def test_web_map_in_chromium(server, browser, figures_engine, tmp_path):
@@ -288,10 +314,17 @@ def test_web_map_in_chromium(server, browser, figures_engine, tmp_path):
     page.goto(server + "/")
     renders = _wait_render(page, 0)
     state = page.evaluate("window.dtmAtlas.state")
-    assert state == {"country": "IRQ", "population": "idp", "round": str(LATEST_IDP_ROUND),
-                     "indicator": "individuals", "level": 2, "lang": "en"}
-    assert page.evaluate("location.hash") == (f"#country=IRQ&population=idp&round={LATEST_IDP_ROUND}"
-                                              "&indicator=individuals&level=2&lang=en")
+    assert state == {
+        "country": "IRQ",
+        "population": "idp",
+        "round": str(LATEST_IDP_ROUND),
+        "indicator": "individuals",
+        "level": 2,
+        "lang": "en",
+    }
+    assert page.evaluate("location.hash") == (
+        f"#country=IRQ&population=idp&round={LATEST_IDP_ROUND}&indicator=individuals&level=2&lang=en"
+    )
     assert page.locator("#country-field").is_hidden()  # one country: no chooser
     assert page.title() == "DTM Atlas: Iraq" and page.locator("#country-name").inner_text() == "Iraq"
     assert "OCHA COD-AB (Iraq)" in page.locator("#attribution").inner_text()
@@ -300,8 +333,9 @@ def test_web_map_in_chromium(server, browser, figures_engine, tmp_path):
     legend = page.evaluate("window.dtmAtlas.legend")
     assert page.locator("#legend li").count() == len(legend["colors"]) + 1  # + no data
     tiles = [u for u in requests if u.split("?")[0].endswith(".mvt")]
-    assert tiles and all("/webmap/geometry/" in u and "/districts,governorates/" in u for u in tiles), \
+    assert tiles and all("/webmap/geometry/" in u and "/districts,governorates/" in u for u in tiles), (
         "the map must draw from the geometry tiles"
+    )
     _shot(page, tmp_path, "1-districts-idp")
 
     # 2. the choropleth (geometry tiles + the round's figures by feature state) in the classes' colours
@@ -321,7 +355,8 @@ def test_web_map_in_chromium(server, browser, figures_engine, tmp_path):
         const t = el.firstChild, r = document.createRange(), n = t.length;
         r.setStart(t, 0); r.setEnd(t, 1); const first = r.getBoundingClientRect();
         r.setStart(t, n - 1); r.setEnd(t, n); const last = r.getBoundingClientRect();
-        return {dir: el.getAttribute('dir'), direction: getComputedStyle(el).direction, first: first.left, last: last.left};
+        return {dir: el.getAttribute('dir'), direction: getComputedStyle(el).direction,
+                first: first.left, last: last.left};
     }""")
     assert layout["dir"] == "rtl" and layout["direction"] == "rtl"
     assert layout["first"] > layout["last"], f"Arabic name not laid out right to left: {layout}"
@@ -359,30 +394,39 @@ def test_web_map_in_chromium(server, browser, figures_engine, tmp_path):
     assert not [u for u in step if u.split("?")[0].endswith(".mvt")], f"a round step fetched tiles: {step}"
     sizes = [(r.url, r.sizes()) for r in responses]
     step_bytes = sum(sz["responseBodySize"] + sz["responseHeadersSize"] for _, sz in sizes)
-    print(f"\nbytes per round step (districts, national zoom): {step_bytes} in {len(sizes)} request(s): "
-          + ", ".join(f"{urlsplit(u).path} {sz['responseBodySize']} B body" for u, sz in sizes))
+    print(
+        f"\nbytes per round step (districts, national zoom): {step_bytes} in {len(sizes)} request(s): "
+        + ", ".join(f"{urlsplit(u).path} {sz['responseBodySize']} B body" for u, sz in sizes)
+    )
     assert step_bytes <= 10_000, sizes
     _check_colours(page, server, figures_engine, 2, "idp", OLDER_IDP_ROUND)
     assert detail.locator("tr.current").get_attribute("data-date") == "2017-12-31"
     # the same step on a slow connection (400 kbit/s down, 300 ms latency): one round trip
     cdp = context.new_cdp_session(page)
-    cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 300, "downloadThroughput": 50_000,
-                                                  "uploadThroughput": 20_000})
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 300, "downloadThroughput": 50_000, "uploadThroughput": 20_000},
+    )
     for index in (1, 0, 1):  # each step once fresh and once revalidated
         t_step = time.monotonic()
         _set_round(page, index)
         renders = _wait_render(page, renders)
         print(f"round step to index {index} on a slow connection: {time.monotonic() - t_step:.2f} s")
-    cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 0, "downloadThroughput": -1,
-                                                  "uploadThroughput": -1})
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1},
+    )
     assert page.evaluate("window.dtmAtlas.state.round") == str(LATEST_IDP_ROUND)
     _set_round(page, 0)
     renders = _wait_render(page, renders)
 
     # 6. play steps through every round and stops at the last
     page.locator("#play").click()
-    page.wait_for_function(f"window.dtmAtlas.state.round === '{LATEST_IDP_ROUND}' && "
-                           "document.getElementById('play').getAttribute('aria-pressed') === 'false'", timeout=30_000)
+    page.wait_for_function(
+        f"window.dtmAtlas.state.round === '{LATEST_IDP_ROUND}' && "
+        "document.getElementById('play').getAttribute('aria-pressed') === 'false'",
+        timeout=30_000,
+    )
     renders = _wait_render(page, renders - 1)
     _check_colours(page, server, figures_engine, 2, "idp", LATEST_IDP_ROUND, want=6)
 
@@ -402,6 +446,7 @@ def test_web_map_in_chromium(server, browser, figures_engine, tmp_path):
         return page.evaluate("""() => window.dtmAtlas.map.queryRenderedFeatures({layers: ['labels']})
             .map(f => ({pcode: f.properties.pcode, en: f.properties.name_en, ar: f.properties.name_ar,
                         text: window.dtmAtlas.map.getLayoutProperty('labels', 'text-field')[1][1]}))""")
+
     labels = placed_labels()
     assert len({lb["pcode"] for lb in labels}) >= 10, labels  # governorate labels at national zoom
     assert {lb["text"] for lb in labels} == {"name_en"}

@@ -4,10 +4,8 @@ boundary set, a round's compact figures, glyphs and the RTL text plugin."""
 from __future__ import annotations
 
 import gzip
-import json
 
 import pytest
-from sqlalchemy import text
 
 from tests.tiles import BAGHDAD, by_pcode, decode, tile_at
 
@@ -76,8 +74,11 @@ def test_geometry_tile_errors(figures_client, iraq):
 
 
 def test_figures_match_the_choropleth(figures_client):
-    r = figures_client.get("/webmap/figures/2.json", params={"country": "IRQ", "population": "idp", "round": LATEST},
-                           headers={"accept-encoding": "gzip"})
+    r = figures_client.get(
+        "/webmap/figures/2.json",
+        params={"country": "IRQ", "population": "idp", "round": LATEST},
+        headers={"accept-encoding": "gzip"},
+    )
     assert r.status_code == 200 and r.headers["content-encoding"] == "gzip"
     body = r.json()
     assert len(gzip.compress(r.content)) < 4000  # what a round step costs at district level

@@ -30,8 +30,10 @@ def two_countries(pg_server, iraq_template, tmp_path_factory):
 
 
 def _drawn(page) -> set[str]:
-    return set(page.evaluate("""() => window.dtmAtlas.map.queryRenderedFeatures({layers: ['units-fill']})
-        .map(f => f.properties.pcode)"""))
+    return set(
+        page.evaluate("""() => window.dtmAtlas.map.queryRenderedFeatures({layers: ['units-fill']})
+        .map(f => f.properties.pcode)""")
+    )
 
 
 def test_country_chooser(two_countries, browser):  # noqa: F811
@@ -60,8 +62,10 @@ def test_country_chooser(two_countries, browser):  # noqa: F811
     attribution = page.locator("#attribution").inner_text()
     assert "Comoros" in attribution and "Iraq" not in attribution
     # framed: the map shows the whole country, and not much more
-    w, s, e, n = page.evaluate("(() => { const b = window.dtmAtlas.map.getBounds(); "
-                               "return [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()]; })()")
+    w, s, e, n = page.evaluate(
+        "(() => { const b = window.dtmAtlas.map.getBounds(); "
+        "return [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()]; })()"
+    )
     west, south, east, north = MAIN_ISLAND[0], SECOND_ISLAND[1], SECOND_ISLAND[2], MAIN_ISLAND[3]
     assert w <= west and s <= south and e >= east and n >= north
     assert (e - w) < 4 * (east - west)
