@@ -13,7 +13,7 @@ POPULATION_LABELS: dict[str, str] = {"idp": "IDPs", "returnee": "Returnees"}
 UNASSIGNED = "UNASSIGNED"
 
 #: Master lists imported at once by a multi-file import (``import masterlist --jobs``). On two
-#: CPUs three beat two (bench/history_bench.py: the whole history in 52 s against 60 s on the
-#: same machine): while one import waits for its turn, its commit or its file, the others keep
-#: both CPUs busy.
+#: CPUs, bench/history_bench.py: the whole history in 29.5 s with three, 29.2 s with two, 57.8 s
+#: one by one on a quiet machine; with another session using a CPU three beat two (52 s against
+#: 60 s): while one import waits for its turn, its commit or its file, the others keep the CPUs busy.
 IMPORT_JOBS = 3
