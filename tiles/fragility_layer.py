@@ -1,5 +1,5 @@
 """The ``fragility`` tile layer's SQL: sub-district polygons (the same three sources as the
-admin layers: pretiled, generalised, full resolution; ``tiles.mvt``) with the stored
+admin layers: pretiled, generalised, full resolution; ``tiles.mvt.admin_geometry``) with the stored
 fragility of the round's default run joined (the view ``fragility_round_result``, migration 0009).
 Tiles never compute fragility: a round without a stored run gives polygons with null class.
 """
@@ -10,28 +10,9 @@ from tiles.layers import Layer
 
 
 def fragility_sql(layer: Layer, p: str, source: str, extent: int, buffer: int) -> str:
-    from tiles.mvt import _envelope
+    from tiles.mvt import admin_geometry
 
-    margin = buffer / extent
-    unit = "JOIN admin_unit u ON u.boundary_set_id = g.boundary_set_id AND u.pcode = g.pcode"
-    if source == "pretiled":
-        tables = f"admin_unit_tile g {unit}"
-        where = f"g.boundary_set_id = ANY(:sets) AND g.level = {layer.level} AND g.z = :z AND g.x = :x AND g.y = :y"
-        geom = "g.geom"
-    elif source == "full":
-        tables = "admin_unit u"
-        where = (
-            f"u.boundary_set_id = ANY(:sets) AND u.level = {layer.level}"
-            f" AND u.geom && ST_Transform({_envelope(margin)}, 4326)"
-        )
-        geom = f"ST_AsMVTGeom(ST_Transform(u.geom, 3857), {_envelope()}, {extent}, {buffer}, true)"
-    else:
-        tables = f"admin_unit_generalised g {unit}"
-        where = (
-            f"g.boundary_set_id = ANY(:sets) AND g.level = {layer.level} AND g.zband = :zband"
-            f" AND g.geom_3857 && {_envelope(margin)}"
-        )
-        geom = f"ST_AsMVTGeom(g.geom_3857, {_envelope()}, {extent}, {buffer}, true)"
+    tables, where, geom = admin_geometry(layer, source, extent, buffer)
     frag = (  # the round's stored default run (the view of migration 0009, kept by service.fragility)
         "SELECT pcode, status, index, class, class_key, completeness, p_high, rank_p5, rank_p50, rank_p95, hotspot "
         f"FROM fragility_round_result WHERE round_id = CAST(:{p}round AS int) AND level = {layer.level}"

@@ -289,11 +289,11 @@ def _envelope(margin: float = 0.0) -> str:
     return "ST_TileEnvelope(:z, :x, :y)"
 
 
-def _admin_sql(layer: Layer, p: str, source: str, value_column: str, extent: int, buffer: int) -> str:
-    """An admin layer with the round's figures and classes joined. ``source``: ``"pretiled"``
-    (``admin_unit_tile``: rows by key, cut at import, tiles.pretile), ``"generalised"`` (the
-    zoom band's coverage, clipped per request) or ``"full"`` (full resolution, above z12).
-    The first two give the same bytes: the pretiled rows are what the clipping makes."""
+def admin_geometry(layer: Layer, source: str, extent: int, buffer: int) -> tuple[str, str, str]:
+    """The FROM list, WHERE condition and geometry expression of a level's units in a tile,
+    from one of the three sources: ``"pretiled"`` (``admin_unit_tile``: rows by key, cut at
+    import, tiles.pretile), ``"generalised"`` (the zoom band's coverage, clipped per request)
+    or ``"full"`` (full resolution, above z12). The unit's row is ``u`` in each."""
     margin = buffer / extent
     unit = "JOIN admin_unit u ON u.boundary_set_id = g.boundary_set_id AND u.pcode = g.pcode"
     if source == "pretiled":
@@ -314,6 +314,15 @@ def _admin_sql(layer: Layer, p: str, source: str, value_column: str, extent: int
             f" AND g.geom_3857 && {_envelope(margin)}"
         )
         geom = f"ST_AsMVTGeom(g.geom_3857, {_envelope()}, {extent}, {buffer}, true)"
+    return tables, where, geom
+
+
+def _admin_sql(layer: Layer, p: str, source: str, value_column: str, extent: int, buffer: int) -> str:
+    """An admin layer with the round's figures and classes joined. ``source``: ``"pretiled"``
+    (``admin_unit_tile``: rows by key, cut at import, tiles.pretile), ``"generalised"`` (the
+    zoom band's coverage, clipped per request) or ``"full"`` (full resolution, above z12).
+    The first two give the same bytes: the pretiled rows are what the clipping makes."""
+    tables, where, geom = admin_geometry(layer, source, extent, buffer)
     return f"""(WITH figures AS (
           SELECT pcode, families, individuals, {value_column} AS value FROM unit_figure
           WHERE round_id = CAST(:{p}round AS int) AND level = {layer.level})

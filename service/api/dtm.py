@@ -342,17 +342,14 @@ for _version, _prefix in (("v2", "/v2"), ("v3", "/v3/displacement")):
             name=f"dtm_{_version}_admin{_level}",
             summary=f"IDP figures per admin-{_level} unit and round (DTM API {_version})",
         )
-    router.add_api_route(
-        f"{_prefix}/CountryList" if _version == "v2" else f"{_prefix}/country-list",
-        _list_endpoint("countries"),
-        methods=["GET"],
-        name=f"dtm_{_version}_countries",
-        summary=f"Countries with IDP figures (DTM API {_version})",
-    )
-    router.add_api_route(
-        f"{_prefix}/OperationList" if _version == "v2" else f"{_prefix}/operation-list",
-        _list_endpoint("operations"),
-        methods=["GET"],
-        name=f"dtm_{_version}_operations",
-        summary=f"DTM operations with IDP figures (DTM API {_version})",
-    )
+    for _kind, _v2_path, _v3_path, _what in (
+        ("countries", "CountryList", "country-list", "Countries"),
+        ("operations", "OperationList", "operation-list", "DTM operations"),
+    ):
+        router.add_api_route(
+            f"{_prefix}/{_v2_path if _version == 'v2' else _v3_path}",
+            _list_endpoint(_kind),
+            methods=["GET"],
+            name=f"dtm_{_version}_{_kind}",
+            summary=f"{_what} with IDP figures (DTM API {_version})",
+        )

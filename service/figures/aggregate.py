@@ -11,11 +11,11 @@ from sqlalchemy import Connection, text
 
 from boundaries.crosswalk import Crosswalk
 from service.core.bulk import copy_rows, execute_literal
-from service.figures.household import sizes_for
+from service.figures.household import RoundSizes, sizes_for
 from service.figures.placement import UNASSIGNED, round_table
 
 
-def aggregate_round(conn: Connection, round_id: int, crosswalk: Crosswalk) -> None:
+def aggregate_round(conn: Connection, round_id: int, crosswalk: Crosswalk, sizes: RoundSizes | None = None) -> None:
     """The aggregates of a round just placed (it has none yet in the tables written here).
     Its rows are read from the round's own table (``placement.round_table``), attached as a
     partition of ``location_figure`` or not yet: an import aggregates before its turn
@@ -33,7 +33,7 @@ def aggregate_round(conn: Connection, round_id: int, crosswalk: Crosswalk) -> No
         p,
     ).scalar_one()
     p["n"] = national
-    published = published_sum(conn, round_id, p)
+    published = published_sum(conn, round_id, p, sizes)
     # one pass over the rows: sub-district groups, then rolled up with GROUPING SETS; each
     # unit's share of the national figure from the same pass (the national row is one of them)
     conn.execute(
@@ -130,15 +130,17 @@ def delete_round_aggregates(conn: Connection, round_id: int) -> None:
     conn.execute(text("DELETE FROM unit_breakdown WHERE round_id = :r"), {"r": round_id})
 
 
-def published_sum(conn: Connection, round_id: int, params: dict) -> str:
+def published_sum(conn: Connection, round_id: int, params: dict, sizes: RoundSizes | None = None) -> str:
     """The SQL aggregate of DTM's published count over the round's rows (``location_figure``
     or the round's own table) (``service.figures.household``): the file's individuals minus, on the rows counted
     at the default household size, each differing shelter's families x (default - its size).
-    Without a shelter rule in force it is the file's sum. Adds its bound values to ``params``."""
-    country, population, date = conn.execute(
-        text("SELECT country, population, reporting_date FROM round WHERE id = :r"), {"r": round_id}
-    ).one()
-    sizes = sizes_for(country.strip(), population, date)
+    Without a shelter rule in force it is the file's sum. Adds its bound values to ``params``.
+    ``sizes``: the round's household sizes, when the caller has them already (the import)."""
+    if sizes is None:
+        country, population, date = conn.execute(
+            text("SELECT country, population, reporting_date FROM round WHERE id = :r"), {"r": round_id}
+        ).one()
+        sizes = sizes_for(country.strip(), population, date)
     adjust = sizes.adjustments()
     if not adjust:
         return "coalesce(sum(individuals), 0)"

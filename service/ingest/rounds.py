@@ -358,7 +358,7 @@ def import_masterlist(
                 "parser_issues": staged.issue_count,
                 "staging": staged.staging,
             }
-            result = _import_in_transaction(
+            result, stats_stale = _import_in_transaction(
                 conn,
                 staged,
                 rec,
@@ -373,7 +373,7 @@ def import_masterlist(
             t = time.perf_counter()
         timings["turn_commit_s"] = time.perf_counter() - t
         timings["turn_s"] += timings["turn_commit_s"]  # (the commit, durable, ends the turn)
-        if timings.pop("analyze_after"):
+        if stats_stale:
             try:
                 with engine.connect() as conn:
                     aggregate.analyze_unit_figure(conn)
@@ -438,7 +438,7 @@ def _import_in_transaction(
     placement_mode: str,
     correct_swapped: bool,
     timings: dict,
-) -> RoundImportResult:
+) -> tuple[RoundImportResult, bool]:
     """Everything after staging: the round row, placement, aggregation (``stage`` exists)."""
     set_id = _current_boundary_set(conn, country)
     # A re-import adds the new round next to the old one (the round key is checked at commit)
@@ -484,6 +484,7 @@ def _import_in_transaction(
     ).scalar_one()
 
     t = time.perf_counter()
+    sizes = sizes_for(country, population, date)  # the household sizes: the mismatch flag and the published count
     crosswalk = Crosswalk.load(country, placement.boundary_rows(conn, set_id))
     placement.resolve_declared(conn, crosswalk, set_id)
     placement.create_round_table(conn, round_id)
@@ -494,13 +495,13 @@ def _import_in_transaction(
         set_id=set_id,
         mode=placement_mode,
         correct_swapped=correct_swapped,
-        sizes=sizes_for(country, population, date),
+        sizes=sizes,
     )
     placement.index_round_table(conn, round_id)
     timings["place_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    aggregate.aggregate_round(conn, round_id, crosswalk)
+    aggregate.aggregate_round(conn, round_id, crosswalk, sizes)
     flagged, flags = quality.flag_counts(conn, round_id, own_table=True)
     totals = aggregate.round_totals(conn, round_id)
     conn.execute(
@@ -514,7 +515,7 @@ def _import_in_transaction(
     # autovacuum's next pass, while the table is small or has grown by a tenth since they were
     # taken: tiles and choropleths read it with generic plans right after an import (one round
     # more in a long history changes nothing)
-    timings["analyze_after"] = float(aggregate.unit_figure_stats_stale(conn))
+    stats_stale = aggregate.unit_figure_stats_stale(conn)
     timings["aggregate_s"] = time.perf_counter() - t
 
     # Up to here imports of other rounds run side by side; from here on they take turns
@@ -538,7 +539,7 @@ def _import_in_transaction(
     timings["turn_changes_s"] = time.perf_counter() - t1
     version = bump_data_version(conn)
     timings["turn_s"] = time.perf_counter() - t
-    return RoundImportResult(
+    result = RoundImportResult(
         round_id=round_id,
         country=country,
         population=population,
@@ -559,3 +560,4 @@ def _import_in_transaction(
         parser_issues=staged.issues,
         staging=staged.staging,
     )
+    return result, stats_stale
