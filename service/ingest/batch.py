@@ -4,8 +4,8 @@ A file that fails is reported and the others go on; a file whose list (its bytes
 decompressed) is already the source of a round is ``unchanged`` and not imported again;
 two files of one date in one batch: the second is rejected, as it would replace the first.
 
-Files are imported side by side (``workers`` connections, default ``DEFAULT_WORKERS``): each stages, places
-and aggregates its round on its own and takes turns with the others only for the end of its
+Files are imported side by side (``workers`` connections, default ``core.constants.IMPORT_JOBS``):
+each stages, places and aggregates its round on its own and takes turns with the others only for the end of its
 transaction (``service.ingest.rounds``). The outcomes come back in the order of ``paths``.
 """
 
@@ -31,8 +31,6 @@ from service.ingest.rounds import (
     imported_round,
 )
 from service.ingest.sources import open_list
-
-DEFAULT_WORKERS = IMPORT_JOBS
 
 
 @dataclass
@@ -61,7 +59,7 @@ def import_many(
     population: str,
     replace: bool = False,
     on_file: Callable[[Path, FileOutcome], None] | None = None,
-    workers: int = DEFAULT_WORKERS,
+    workers: int = IMPORT_JOBS,
     **options,
 ) -> list[FileOutcome]:
     """Import ``paths`` (``options``: those of ``rounds.import_masterlist``), ``workers`` files
