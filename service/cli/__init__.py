@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from service.cli import boundaries, db, export, fragility, imports, maps, rounds, serve, tiles, tokens
+from service.cli import boundaries, db, export, fragility, imports, maps, publish, rounds, serve, tiles, tokens
 from service.cli.common import Cli, State
 
 app = Cli(
@@ -35,6 +35,7 @@ app.add_typer(maps.app, name="maps")
 app.add_typer(maps.package_app, name="package")
 app.command("demo")(serve.demo)
 app.command("serve")(serve.serve)
+app.command("publish")(publish.publish)
 
 
 def main() -> None:
