@@ -113,3 +113,24 @@ def head_revision(engine: Engine) -> str | None:
     from alembic.script import ScriptDirectory
 
     return ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+
+
+def read_route(primary: Engine, urls: list[str], max_lag_s: float = 30.0, pool_size: int = 10):
+    """Reads through the replicas at ``urls`` (directly or through PgBouncer in transaction mode:
+    no server-side prepared statements), the primary when there are none (service/core/replicas.py)."""
+    from service.core.replicas import ReadRoute, Replica
+
+    replicas = [
+        Replica(
+            url,
+            create_engine(
+                normalise_url(url),
+                pool_size=pool_size,
+                max_overflow=pool_size,
+                pool_pre_ping=True,
+                connect_args={"prepare_threshold": None},
+            ),
+        )
+        for url in urls
+    ]
+    return ReadRoute(primary, replicas, max_lag_s)
