@@ -31,7 +31,7 @@ from service.ingest import fast_stage
 from service.ingest.calendar import round_number_for
 from service.ingest.fast_stage import FastStageUnavailable
 from service.ingest.masterlist import MasterlistError, ParsedMasterlist, parse_masterlist
-from service.ingest.sources import open_list
+from service.ingest.sources import Opened, open_list
 from service.ingest.stage import STAGE_COLUMNS, RowIssue, create_stage_table
 
 logger = logging.getLogger("dtm_atlas.ingest")
@@ -223,6 +223,7 @@ def import_masterlist(
     allow_future_date: bool = False,
     taken_dates: DateClaim | None = None,
     parallel_query: bool = True,
+    opened: Opened | None = None,
 ) -> RoundImportResult:
     """Import one master-list file as a round. Raises MasterlistError / ImportRejected on bad
     input (database unchanged, rejection logged).
@@ -240,6 +241,8 @@ def import_masterlist(
     ``parallel_query``: let PostgreSQL run the bulk statements with parallel workers (a file
     imported alone; imports side by side turn it off, as the CPUs are busy already: a
     history import is 5-25 % faster so).
+    ``opened``: ``path`` already opened by the caller (``sources.open_list``: decompressed and
+    hashed), so that a file is decompressed and hashed once (``batch.import_many``).
     """
     path = Path(path)
     name = file_name = file_name or path.name  # (a compressed list is read from a copy: its name stays)
@@ -258,7 +261,8 @@ def import_masterlist(
 
     files = ExitStack()  # the decompressed copy of a compressed list, removed at the end
     try:
-        opened = files.enter_context(open_list(path, name, max_bytes))
+        if opened is None:
+            opened = files.enter_context(open_list(path, name, max_bytes))
         path = opened.path
         try_fast = fast is not False and path.suffix.lower() == ".csv"
         parsed = None
