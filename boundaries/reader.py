@@ -34,7 +34,6 @@ import shapely
 
 from . import pcode as pc
 from .fields import (
-    PLACEHOLDER_PCODES,
     check_level,
     country_of,
     detect_schema,
@@ -43,7 +42,7 @@ from .fields import (
     read_valid_on,
 )
 from .geometry import Repair, clean_geometries, is_lonlat_wgs84, to_4326
-from .source import SUPPORTED_SUFFIXES, BoundaryFileError, clean_text, listing, read_frame, sha256_of
+from .source import BoundaryFileError, clean_text, listing, read_frame, sha256_of
 
 __all__ = [
     "BoundaryFileError",
@@ -51,8 +50,6 @@ __all__ = [
     "UnitNote",
     "BoundaryRead",
     "read_boundaries",
-    "SUPPORTED_SUFFIXES",
-    "PLACEHOLDER_PCODES",
 ]
 
 

@@ -48,14 +48,11 @@ from pathlib import Path
 
 import numpy as np
 
-from service.core.constants import POPULATIONS
 from service.ingest.decode import STRIP, Source, read_csv, read_xlsx
 from service.ingest.header import normalise_population, plan_header
 from service.ingest.records import Issue, attach_breakdowns, build_records, filled_cells
 from service.ingest.stage import (
     BREAKDOWNS,
-    FORMATS,
-    ISSUE_CODES,
     MasterlistError,
     RowIssue,
     dates_seen,
@@ -65,10 +62,6 @@ from service.ingest.stage import (
 )
 
 __all__ = [
-    "BREAKDOWNS",
-    "FORMATS",
-    "ISSUE_CODES",
-    "POPULATIONS",
     "MasterlistError",
     "ParsedMasterlist",
     "RowIssue",
