@@ -24,22 +24,20 @@ from sqlalchemy import Column, MetaData, Text, text
 
 import boundaries
 import service
+import styles
 import tiles
 from service.core.schema import metadata
 
-#: Modules that declare tables: every ``tables`` module of the packages, and ``service.auth``.
-EXTRA_TABLE_MODULES = ("service.auth",)
 _PARTITION = re.compile(r"^location_figure_r\d+$")
 
 
 def declared() -> MetaData:
-    """``metadata`` with every table module imported."""
-    for pkg in (service, boundaries, tiles):
+    """``metadata`` with every module of the service imported: each declares its tables where
+    its owner lives (``<package>/tables.py``, ``service/auth``...), and none may be missed."""
+    for pkg in (service, boundaries, tiles, styles):
         for mod in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + "."):
-            if mod.name.rsplit(".", 1)[-1] == "tables":
+            if not mod.name.endswith("__main__"):
                 importlib.import_module(mod.name)
-    for name in EXTRA_TABLE_MODULES:
-        importlib.import_module(name)
     return metadata
 
 
