@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
+from service.core.errors import BadRequest
 from service.core.registry import registry
 
 # zoom range served at all (tile requests above this are 400); clients overzoom past maxzoom
@@ -191,12 +192,11 @@ class _Layers(Mapping):
 LAYERS: Mapping[str, Layer] = _Layers()
 
 
-class LayerError(ValueError):
+class LayerError(BadRequest):
     """A bad layer list: ``status`` 404 for an unknown layer, 400 for a malformed list."""
 
     def __init__(self, message: str, status: int = 400):
-        super().__init__(message)
-        self.status = status
+        super().__init__(message, status=status)
 
 
 def parse_layers(spec: str) -> list[Layer]:

@@ -32,6 +32,7 @@ import morecantile
 from sqlalchemy import Connection, text
 
 from service.core.countries import check_country, figures_country, geometry_country
+from service.core.errors import BadRequest, NotFound
 from service.core.registry import registry
 from service.core.rounds import find_round
 from tiles import pretile
@@ -41,11 +42,11 @@ from tiles.zoom import band_for_zoom
 TMS = morecantile.tms.get("WebMercatorQuad")
 
 
-class TileError(ValueError):
+class TileError(BadRequest):
     """Bad tile coordinates (HTTP 400)."""
 
 
-class RoundNotFound(LookupError):
+class RoundNotFound(NotFound):
     """The round asked for does not exist (HTTP 404)."""
 
 

@@ -40,13 +40,12 @@ from service.api.common import (
     Conn,
     FormatParam,
     JSONResponse,
-    bad_request,
-    not_found,
     parse_bbox,
     wants_html,
 )
 from service.api.params import INT4_MAX, Country, Offset, ParamError
 from service.core.countries import check_country, figures_country, geometry_country, loaded_countries
+from service.core.errors import BadRequest, NotFound
 from service.core.registry import registry
 from service.core.rounds import find_round, list_rounds
 from service.publish.datasets import (
@@ -226,7 +225,7 @@ def get_collection(conn, cid: str, country: str | None = None) -> Collection:
                 qualified,
                 named,
             )
-    raise not_found(
+    raise NotFound(
         f"no collection {cid!r}; see /ogc/collections (ids: admin0..admin3, sites, "
         + ", ".join(["{idp|returnee}-r{round}-{locations|adm1|adm2|adm3}", *_kinds_id_patterns()])
         + "; "
@@ -282,7 +281,7 @@ def _html(template: str, request: Request, title: str, data, headers: dict | Non
 
 def _check_crs(value: str | None, param: str) -> None:
     if value is not None and value.strip() not in CRS84_ALIASES:
-        raise bad_request(f"{param} {value!r} is not supported: the only CRS served is {CRS84} (longitude, latitude)")
+        raise BadRequest(f"{param} {value!r} is not supported: the only CRS served is {CRS84} (longitude, latitude)")
 
 
 def parse_datetime(value: str | None) -> tuple[dt.date | None, dt.date | None] | None:
@@ -299,7 +298,7 @@ def parse_datetime(value: str | None) -> tuple[dt.date | None, dt.date | None] |
                 return dt.date.fromisoformat(s)
             t = dt.datetime.fromisoformat(s.replace("z", "Z").replace("Z", "+00:00"))
         except ValueError:
-            raise bad_request(
+            raise BadRequest(
                 f"datetime {value!r}: {s!r} is not an RFC 3339 date (2021-02-28) or date-time "
                 "(2021-02-28T00:00:00Z); intervals are start/end with '..' for an open end"
             ) from None
@@ -310,10 +309,10 @@ def parse_datetime(value: str | None) -> tuple[dt.date | None, dt.date | None] |
     if "/" in value:
         a, _, b = value.partition("/")
         if a.strip() in ("", "..") and b.strip() in ("", ".."):
-            raise bad_request(f"datetime {value!r}: an interval needs at least one bound")
+            raise BadRequest(f"datetime {value!r}: an interval needs at least one bound")
         d0, d1 = one(a, False), one(b, True)
         if d0 is not None and d1 is not None and d0 > d1:
-            raise bad_request(f"datetime {value!r} is reversed: the start must not be after the end")
+            raise BadRequest(f"datetime {value!r} is reversed: the start must not be after the end")
         return d0, d1
     d = one(value, False)
     return d, d
@@ -327,12 +326,12 @@ def _property_filters(request: Request, ds: Dataset) -> tuple[tuple[str, str], .
         flt = ds.filter(key)
         if flt is None:
             valid = ", ".join(sorted(ITEMS_PARAMS | {f.name for f in ds.filters}))
-            raise bad_request(f"unknown query parameter {key!r} for this collection; valid parameters: {valid}")
+            raise BadRequest(f"unknown query parameter {key!r} for this collection; valid parameters: {valid}")
         if flt.kind == "pcode":
             try:
                 value = normalize_pcode(value)
             except ValueError as exc:
-                raise bad_request(f"{key}={value!r} is not a P-code: {exc}") from exc
+                raise BadRequest(f"{key}={value!r} is not a P-code: {exc}") from exc
         elif flt.kind == "country":
             value = value.strip().upper()
             if len(value) == 2:
@@ -640,7 +639,7 @@ def item(
     fid: object = feature_id
     if col.dataset.id_type == "int":
         if not (feature_id.isascii() and feature_id.isdigit()) or int(feature_id) >= 2**63:
-            raise not_found(f"no feature {feature_id!r} in {col.id}: ids of this collection are numbers")
+            raise NotFound(f"no feature {feature_id!r} in {col.id}: ids of this collection are numbers")
         fid = int(feature_id)
     elif not col.dataset.is_point:  # units, by P-code
         try:
@@ -650,7 +649,7 @@ def item(
     sel = col.selection(fid=fid)
     rows = [r for b in sel.batches(conn, "geojson", limit=1) for r in b]
     if not rows:
-        raise not_found(f"no feature {feature_id!r} in collection {col.id}")
+        raise NotFound(f"no feature {feature_id!r} in collection {col.id}")
     feature = orjson.loads(rows[0][0])
     path = f"/ogc/collections/{col.id}/items/{feature_id}"
     html = wants_html(request, f)

@@ -27,6 +27,7 @@ from sqlalchemy import Connection, text
 
 from boundaries.pcode import normalize_country, normalize_pcode
 from service.core.countries import NoCountryData, SeveralCountries, check_country, figures_country
+from service.core.errors import AtlasError
 from service.core.importlog import data_version
 from service.core.registry import registry
 from service.core.rounds import find_round, list_rounds
@@ -42,12 +43,11 @@ LEVEL_NAMES = {1: ("governorate", "governorates"), 2: ("district", "districts"),
 POPULATION_WORDS = {"idp": "IDPs", "returnee": "Returnees"}
 
 
-class MapRequestError(ValueError):
+class MapRequestError(AtlasError, ValueError):
     """A map that cannot be made as asked: ``status`` is 400 (bad parameter) or 404 (no such data)."""
 
     def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status = status
+        super().__init__(message, status=status)
         self.message = message
 
 

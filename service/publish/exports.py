@@ -37,6 +37,7 @@ import orjson
 from sqlalchemy import Connection, Engine
 
 from service.core.countries import boundary_sources, country_names, figures_country, geometry_country
+from service.core.errors import AtlasError
 from service.core.registry import registry
 from service.core.rounds import find_round
 from service.publish import naming
@@ -124,10 +125,11 @@ FORMATS: dict[str, Format] = {
 }
 
 
-class ExportError(Exception):
+class ExportError(AtlasError):
+    """An export that cannot be made as asked: ``status`` 400 (bad parameter) or 404 (no such data)."""
+
     def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status = status
+        super().__init__(message, status=status)
         self.message = message
 
 
