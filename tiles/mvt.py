@@ -32,9 +32,9 @@ import morecantile
 from sqlalchemy import Connection, text
 
 from service.core.countries import check_country, figures_country, geometry_country
-from service.core.errors import BadRequest, NotFound
+from service.core.errors import BadRequest
 from service.core.registry import registry
-from service.core.rounds import find_round
+from service.core.rounds import RoundRef, find_round, resolve_round
 from tiles import pretile
 from tiles.layers import MAX_REQUEST_ZOOM, Layer
 from tiles.zoom import band_for_zoom
@@ -44,10 +44,6 @@ TMS = morecantile.tms.get("WebMercatorQuad")
 
 class TileError(BadRequest):
     """Bad tile coordinates (HTTP 400)."""
-
-
-class RoundNotFound(NotFound):
-    """The round asked for does not exist (HTTP 404)."""
 
 
 @lru_cache(maxsize=None)
@@ -236,9 +232,9 @@ class Resolver:
                     country=country,
                 ),
             )
-            if rnd is None and query.names_a_round():
-                where = f" in {country}" if query.country else ""
-                raise RoundNotFound(f"no {query.population} {query.round_label()}{where}")
+            if rnd is None and query.names_a_round():  # the one 404 of a round (service.core.rounds)
+                ref = RoundRef(query.round_number, query.reporting_date)
+                resolve_round(conn, ref, query.population, country)  # raises RoundNotFound
         ctx = Context(version, query, set_ids, rnd, country=country)
         if rnd is not None:
             for layer in layers:

@@ -34,16 +34,12 @@ from service.api.params import (
     Population,
     Round,
     RoundId,
-    RoundRef,
     parse_level_path,
-)
-from service.api.params import (
-    resolve_round as _resolve_round,
 )
 from service.auth import Editor
 from service.core.countries import SeveralCountries, check_country, round_countries
 from service.core.errors import NotFound
-from service.core.rounds import get_round, list_rounds
+from service.core.rounds import get_round, list_rounds, resolve_round
 from service.figures import quality, read
 from styles.classify import INDICATORS, get_indicator, legend_for
 from styles.queries import classification_for, unit_values
@@ -60,10 +56,6 @@ class Method(str, Enum):
 
 def _jsonable(row: dict) -> dict:
     return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()}
-
-
-def resolve_round(conn, ref: RoundRef, population: str | None, country: str | None = None) -> dict:
-    return _resolve_round(conn, ref, population, country)
 
 
 def _round_or_404(conn, round_id: int) -> dict:

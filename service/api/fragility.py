@@ -23,8 +23,9 @@ from starlette.concurrency import run_in_threadpool
 from service.api.common import (
     JSONResponse,
 )
-from service.api.params import Round, round_filter
+from service.api.params import Round
 from service.core.errors import BadRequest, NotFound
+from service.core.rounds import round_filter
 from service.fragility import store
 from service.fragility.card import html_page, markdown
 from service.fragility.method import MethodError, load_method

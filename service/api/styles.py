@@ -20,10 +20,9 @@ from service.api.common import (
     JSONResponse,
     render,
 )
-from service.api.params import Country, Round, round_filter
+from service.api.params import Country, Round
 from service.core.countries import figures_country
-from service.core.errors import NotFound
-from service.core.rounds import find_round, round_ref
+from service.core.rounds import resolve_round, round_ref
 from styles.classify import get_indicator
 from styles.maplibre import PUBLISHED_MAPS, build_style
 from styles.queries import classification_for, round_numbers
@@ -124,18 +123,7 @@ def get_style(
     named = country or m.country
     # omitted: the one country with figures of the map's population (400 listing them when several)
     country = figures_country(conn, named, m.population, rnd_ref.number, rnd_ref.date)
-    which = round_filter(conn, rnd_ref, m.population, country)
-    round_number = which["round_number"]
-    rnd = find_round(conn, **which, population=m.population, country=country)
-    if rnd is None:
-        if round_number is None:
-            raise NotFound(f"no {m.population} round has been imported{' for ' + country if country else ''} yet")
-        else:
-            known = round_numbers(conn, m.population, country)
-            raise NotFound(
-                f"no {m.population} round {round_number}{' for ' + country if country else ''}; rounds: "
-                + (", ".join(map(str, known)) or "none imported")
-            )
+    rnd = resolve_round(conn, rnd_ref, m.population, country)  # RoundNotFound: 404
 
     classification, values = classification_for(
         conn, round_id=rnd["id"], level=m.level, indicator=m.indicator, population=m.population

@@ -33,7 +33,6 @@ from service.api.params import (
     parse_indicator,
     parse_population,
     parse_round,
-    round_filter,
 )
 from service.api.params import (
     Indicator as IndicatorName,
@@ -42,6 +41,7 @@ from service.core.constants import POPULATIONS
 from service.core.countries import attribution
 from service.core.errors import BadRequest
 from service.core.importlog import data_version
+from service.core.rounds import round_filter
 from tiles.cache import NoCache
 from tiles.layers import BASE_LAYERS, LAYERS, MAX_REQUEST_ZOOM, Layer, parse_layers
 from tiles.mvt import TileQuery, check_tile, set_bounds

@@ -35,7 +35,7 @@ from service.api.tiles import IndicatorName, Population
 from service.api.web import IMMUTABLE, REVALIDATE, WEB_DIR, asset_response, load_asset
 from service.core.countries import SOURCE_NAMES, country_names, figures_country
 from service.core.errors import BadRequest, NotFound
-from service.core.rounds import find_round
+from service.core.rounds import resolve_round
 from styles.queries import classification_for
 from tiles import geometry
 from tiles.layers import ADMIN_LAYER_OF_LEVEL
@@ -163,13 +163,7 @@ async def geometry_tile(
 def _round(conn, country: str, population: str, spec: str | None) -> dict:
     """The round ``?round=`` names (DTM number or reporting date, parsed and range-checked by
     the API's input layer) in the country; the latest without one."""
-    ref = parse_round(spec)
-    rnd = find_round(conn, round_number=ref.number, reporting_date=ref.date, population=population, country=country)
-    if rnd is None:
-        if ref.number is None and ref.date is None:
-            raise NotFound(f"no {population} round has been imported for {country}")
-        raise NotFound(f"no {population} round {spec} for {country}; see /rounds?country={country}")
-    return rnd
+    return resolve_round(conn, parse_round(spec), population, country)  # RoundNotFound: 404
 
 
 def figures_body(conn, *, country: str, population: str, round_spec: str | None, level: int, indicator: str) -> bytes:

@@ -7,6 +7,7 @@ class                             status  raised for
 ================================  ======  =========================================================
 ``AtlasError``                    500*    base; ``status`` per class, or per instance (``status=``)
 ``BadRequest`` (ValueError)       400     a parameter or request that is not accepted
+``ParamError`` (BadRequest)       400     one named parameter, with what it accepts
 ``NotFound`` (LookupError)        404     a well-formed reference to something that does not exist
 ``Unprocessable`` (ValueError)    422     a file or method whose content cannot be used
 ``DatabaseUnavailable``           503     the database cannot be reached (+ ``Retry-After``)
@@ -33,6 +34,19 @@ class BadRequest(AtlasError, ValueError):
     """A parameter or request that is not accepted (HTTP 400)."""
 
     status = 400
+
+
+class ParamError(BadRequest):
+    """A query or path value (or CLI option) that is not accepted (HTTP 400; the CLI exits 2)."""
+
+    def __init__(self, param: str, message: str, accepted: str | None = None):
+        self.param = param
+        self.accepted = accepted
+        detail = f"{param}: {message}"
+        if accepted:
+            detail += f"; accepted: {accepted}"
+        super().__init__(detail)
+        self.detail = detail
 
 
 class NotFound(AtlasError, LookupError):

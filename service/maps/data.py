@@ -26,11 +26,12 @@ from pyproj import Transformer
 from sqlalchemy import Connection, text
 
 from boundaries.pcode import normalize_country, normalize_pcode
+from service.core import rounds
 from service.core.countries import NoCountryData, SeveralCountries, check_country, figures_country
 from service.core.errors import AtlasError
 from service.core.importlog import data_version
 from service.core.registry import registry
-from service.core.rounds import find_round, list_rounds
+from service.core.rounds import RoundRef
 from service.figures import read
 from service.maps import layout
 from service.maps.country import CountryTexts, round_texts
@@ -242,30 +243,12 @@ def map_country(conn: Connection, spec: MapSpec) -> str | None:
 
 
 def resolve_round(conn: Connection, spec: MapSpec) -> dict:
-    country = map_country(conn, spec)
-    rnd = find_round(
-        conn,
-        round_number=spec.round_number,
-        reporting_date=spec.reporting_date,
-        population=spec.population,
-        country=country,
-    )
-    if rnd is None:
-        if spec.reporting_date is not None:
-            which = f"the round of {spec.reporting_date.isoformat()}"
-        else:
-            which = f"round {spec.round_number}" if spec.round_number is not None else "any round"
-        known = [
-            r["round_number"] if r["round_number"] is not None else r["reporting_date"].isoformat()
-            for r in list_rounds(conn, country, population=spec.population)
-        ]
-        where = f" in {country}" if spec.country is not None else ""
-        raise MapRequestError(
-            404,
-            f"no {spec.population} data for {which}{where}; rounds with {spec.population} data"
-            f"{where}: {', '.join(map(str, known)) or 'none'}",
-        )
-    return rnd
+    """The round of a map (``service.core.rounds.resolve_round`` in the map's country: RoundNotFound, 404)."""
+    ref = RoundRef(spec.round_number, spec.reporting_date)
+    try:
+        return rounds.resolve_round(conn, ref, spec.population, map_country(conn, spec))
+    except rounds.RoundNotFound as exc:  # a map's errors are MapRequestError (same status, same message)
+        raise MapRequestError(404, str(exc)) from None
 
 
 def _extent_unit(conn: Connection, rnd: dict, spec: MapSpec, texts: CountryTexts) -> dict:

@@ -39,7 +39,7 @@ from sqlalchemy import Connection, Engine
 from service.core.countries import boundary_sources, country_names, figures_country, geometry_country
 from service.core.errors import AtlasError
 from service.core.registry import registry
-from service.core.rounds import find_round
+from service.core.rounds import RoundRef, resolve_round
 from service.publish import naming
 from service.publish.datasets import (
     DATASETS,
@@ -204,19 +204,7 @@ def prepare(
     rnd = None
     if ds.per_round:
         country = figures_country(conn, country, population, round_number, reporting_date)
-        rnd = find_round(
-            conn, round_number=round_number, population=population, reporting_date=reporting_date, country=country
-        )
-        if rnd is None:
-            which = (
-                f"the round of {reporting_date}"
-                if reporting_date is not None
-                else f"round {round_number}"
-                if round_number is not None
-                else "any round"
-            )
-            where = f" in {country}" if country else ""
-            raise ExportError(404, f"no {population or 'idp'} data for {which}{where}; see /rounds for what is loaded")
+        rnd = resolve_round(conn, RoundRef(round_number, reporting_date), population, country)  # RoundNotFound: 404
     else:
         country = geometry_country(conn, country)
     sel = Selection(ds, round=rnd, spatial=fmt.spatial, country=None if ds.per_round else country)
