@@ -282,11 +282,6 @@ def boundary_sets(conn: Connection, country: str | None = None) -> list[dict]:
     return [dict(r) for r in rows]
 
 
-def current_countries(conn: Connection) -> list[str]:
-    """The countries that have a current boundary set, sorted."""
-    return list(conn.execute(text("SELECT DISTINCT country FROM boundary_set WHERE is_current ORDER BY 1")).scalars())
-
-
 def resolve_set_ids(conn: Connection, country: str | None = None, boundary_set: int | None = None) -> list[int]:
     """The sets a query reads: an explicit set, else the current set of the country (or of all)."""
     if boundary_set is not None:

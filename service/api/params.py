@@ -256,20 +256,6 @@ Layers = Annotated[list, Depends(layers_path)]
 
 
 # ----------------------------------------------------------------------------- whole ints
-def parse_int(value: str | None, param: str, minimum: int = 0, maximum: int = INT4_MAX) -> int:
-    """A whole number within [minimum, maximum] from a raw string (endpoints that read their
-    own query string, such as tiles)."""
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise ParamError(
-            param, f"{value!r} is not a whole number", f"a whole number from {minimum} to {maximum}"
-        ) from None
-    if not minimum <= number <= maximum:
-        raise ParamError(param, f"{number} is out of range", f"a whole number from {minimum} to {maximum}")
-    return number
-
-
 # -------------------------------------------------------------------------------- NUL bytes
 class RejectNulBytes:
     """PostgreSQL text cannot hold NUL: a path or query string with one (``%00``) is a 400

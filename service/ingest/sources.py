@@ -108,10 +108,6 @@ def open_list(path: Path, name: str | None = None, max_bytes: int | None = None)
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-class SourceError(ValueError):
-    """A path given on the command line that names no master list."""
-
-
 def expand(args: Sequence[str | Path]) -> tuple[list[Path], list[str]]:
     """Files, folders (their master lists, sorted) and globs -> (files, problems). A folder
     or glob holding no master list, and a path that does not exist, are problems."""
