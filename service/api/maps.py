@@ -40,7 +40,6 @@ router = APIRouter(tags=["maps"])
 MEDIA = {"png": "image/png", "pdf": "application/pdf", "html": "text/html; charset=utf-8"}
 MAPS_FORMAT = 1  # part of the cache key: bump when the drawing changes for the same data
 # how /packages builds (the tests make small ones: low dpi, one governorate)
-PACKAGE_OPTIONS: dict = {"dpi": 300, "extents": None, "workers": None}
 _locks: dict[str, asyncio.Lock] = {}
 _package_locks: dict[str, threading.Lock] = {}
 _package_guard = threading.Lock()
@@ -208,8 +207,8 @@ def _build_package(engine, settings, version: int, population: str, plan) -> Pat
             part,
             population=population,
             the_plan=plan,
-            dpi=PACKAGE_OPTIONS["dpi"],
-            workers=PACKAGE_OPTIONS["workers"],
+            dpi=settings.package_dpi,
+            workers=settings.package_workers,
         )
         part.replace(target)
         for old in target.parent.parent.glob("v*"):  # packages of older data versions
@@ -250,7 +249,7 @@ async def package_zip(
         engine,
         ref.number,
         population,
-        extents=PACKAGE_OPTIONS["extents"],
+        extents=settings.package_extents,
         country=country,
         reporting_date=ref.date,
     )

@@ -98,14 +98,17 @@ def test_geopackages_are_version_1_2(figures_engine, tmp_path):
 @pytest.fixture(scope="module")
 def small_packages(figures_client, tmp_path_factory):
     """Packages of 40 dpi with one governorate, built under a temporary data folder."""
-    from service.api import maps as maps_api
-
-    saved, state = dict(maps_api.PACKAGE_OPTIONS), figures_client.app.state
+    state = figures_client.app.state
     settings = state.settings
-    maps_api.PACKAGE_OPTIONS.update(dpi=40, extents=["IQG07"], workers=1)
-    state.settings = settings.model_copy(update={"data_dir": tmp_path_factory.mktemp("data")})
+    state.settings = settings.model_copy(
+        update={
+            "data_dir": tmp_path_factory.mktemp("data"),
+            "package_dpi": 40,
+            "package_extents": ["IQG07"],
+            "package_workers": 1,
+        }
+    )
     yield
-    maps_api.PACKAGE_OPTIONS.update(saved)
     state.settings = settings
 
 
