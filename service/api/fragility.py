@@ -17,15 +17,16 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
 from service.api.common import (
+    Conn,
     JSONResponse,
 )
 from service.api.params import Round
 from service.core.errors import BadRequest, NotFound
 from service.core.rounds import round_filter
+from service.figures import read
 from service.fragility import store
 from service.fragility.card import html_page, markdown
 from service.fragility.method import MethodError, load_method
@@ -113,25 +114,17 @@ def _meta(run: dict, level: int) -> dict:
 )
 async def fragility_overlay(
     request: Request,
+    conn: Conn,
     round_number: RoundNumber,
     method: MethodParam = None,
     f: Annotated[Literal["json", "csv"] | None, Query(description="json (default) or csv")] = None,
 ):
     run = await get_run(request, round_number, method)
-    with request.app.state.engine.connect() as conn:
-        rows = store.overlay(conn, run["id"])
-        totals: dict = {}
-        for pop, rid in (("idp", run["idp_round_id"]), ("returnee", run["returnee_round_id"])):
-            if rid is None:
-                continue
-            t = (
-                conn.execute(
-                    text("SELECT individuals, locations FROM unit_figure WHERE round_id = :r AND level = 0"), {"r": rid}
-                )
-                .mappings()
-                .first()
-            )
-            totals[pop] = dict(t) if t else None
+    rows = store.overlay(conn, run["id"])
+    totals: dict = {}
+    for pop, rid in (("idp", run["idp_round_id"]), ("returnee", run["returnee_round_id"])):
+        if rid is not None:
+            totals[pop] = read.national_totals(conn, rid)
     if f == "csv":
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\r\n")
@@ -237,7 +230,9 @@ async def fragility_method(
     "/fragility/units/{pcode}",
     summary="One unit's fragility: index, class, dimension and indicator scores, uncertainty",
 )
-async def fragility_unit(request: Request, pcode: str, round_number: RoundNumber, method: MethodParam = None):
+async def fragility_unit(
+    request: Request, conn: Conn, pcode: str, round_number: RoundNumber, method: MethodParam = None
+):
     from boundaries.pcode import normalize_pcode
 
     try:
@@ -246,9 +241,8 @@ async def fragility_unit(request: Request, pcode: str, round_number: RoundNumber
         raise BadRequest(f"{pcode!r} is not a P-code: {exc}") from exc
     run = await get_run(request, round_number, method)
     level = {5: 1, 8: 2, 11: 3}.get(len(code))
-    with request.app.state.engine.connect() as conn:
-        row = store.unit(conn, run["id"], code)
-        ranked = store.ranked_units(conn, run["id"], level) if level else 0
+    row = store.unit(conn, run["id"], code)
+    ranked = store.ranked_units(conn, run["id"], level) if level else 0
     if row is None:
         raise NotFound(
             f"no fragility result for {code} in round {run['round_number']} (a governorate, district "

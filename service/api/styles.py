@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
-from sqlalchemy import text
 
+from boundaries.store import set_source
 from service.api.common import (
     Conn,
     FormatParam,
@@ -48,7 +48,7 @@ def _country_of(conn, rnd: dict) -> dict:
     from service.core.countries import SOURCE_NAMES, country_names
     from tiles.mvt import set_bounds
 
-    source = conn.execute(text("SELECT source FROM boundary_set WHERE id = :s"), {"s": rnd["boundary_set_id"]}).scalar()
+    source = set_source(conn, rnd["boundary_set_id"])
     return {
         "country": rnd["country"],
         "country_name": country_names(rnd["country"])[0],

@@ -24,8 +24,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
-from sqlalchemy import text
 
+from boundaries.store import current_sets_summary
 from service.api.common import (
     Conn,
 )
@@ -35,7 +35,9 @@ from service.api.tiles import IndicatorName, Population
 from service.api.web import IMMUTABLE, REVALIDATE, WEB_DIR, asset_response, load_asset
 from service.core.countries import SOURCE_NAMES, country_names, figures_country
 from service.core.errors import BadRequest, NotFound
+from service.core.importlog import data_version
 from service.core.rounds import resolve_round
+from service.figures import read
 from styles.queries import classification_for
 from tiles import geometry
 from tiles.layers import ADMIN_LAYER_OF_LEVEL
@@ -53,22 +55,7 @@ _LEVEL_OF_LAYER = {layer_id: level for level, layer_id in ADMIN_LAYER_OF_LEVEL.i
 
 # -------------------------------------------------------------------------------- countries
 def countries(conn) -> list[dict]:
-    rows = conn.execute(
-        text(
-            """
-        SELECT b.id, b.country, b.source, b.valid_on,
-               array_agg(DISTINCT u.level ORDER BY u.level) AS levels,
-               ST_XMin(ST_Extent(u.geom)) AS w, ST_YMin(ST_Extent(u.geom)) AS s,
-               ST_XMax(ST_Extent(u.geom)) AS e, ST_YMax(ST_Extent(u.geom)) AS n,
-               max(u.import_id) AS last_import, count(*) AS units,
-               (SELECT json_object_agg(population, n) FROM (SELECT population, count(*) AS n FROM round r
-                 WHERE r.country = b.country GROUP BY population) q) AS rounds
-        FROM boundary_set b JOIN admin_unit u ON u.boundary_set_id = b.id
-        WHERE b.is_current
-        GROUP BY b.id ORDER BY b.country
-        """
-        )
-    ).mappings()
+    rows = current_sets_summary(conn)
     out = []
     for r in rows:
         en, ar = country_names(r["country"])
@@ -97,7 +84,7 @@ def countries(conn) -> list[dict]:
 
 @router.get("/webmap/countries", summary="Countries with boundaries, for the web map's chooser")
 def list_countries(conn: Conn):
-    version = conn.execute(text("SELECT version FROM data_version")).scalar_one()
+    version = data_version(conn)
     return {"data_version": version, "countries": countries(conn)}
 
 
@@ -171,13 +158,7 @@ def figures_body(conn, *, country: str, population: str, round_spec: str | None,
     classification, values = classification_for(
         conn, round_id=rnd["id"], level=level, indicator=indicator, population=population
     )
-    rows = conn.execute(
-        text(
-            "SELECT pcode, individuals, families FROM unit_figure WHERE round_id = :r AND level = :l "
-            "AND pcode <> 'UNASSIGNED' ORDER BY pcode"
-        ),
-        {"r": rnd["id"], "l": level},
-    ).all()
+    rows = read.unit_counts(conn, rnd["id"], level)
     body = {
         "country": country,
         "population": population,

@@ -208,3 +208,26 @@ def sites_geojson(
         params,
     ).scalar_one()
     return total, body
+
+
+def unit_counts(conn: Connection, round_id: int, level: int) -> list:
+    """(pcode, individuals, families) of a round's units of a level, the UNASSIGNED bucket left out."""
+    return conn.execute(
+        text(
+            "SELECT pcode, individuals, families FROM unit_figure WHERE round_id = :r AND level = :l "
+            f"AND pcode <> '{UNASSIGNED}' ORDER BY pcode"
+        ),
+        {"r": round_id, "l": level},
+    ).all()
+
+
+def national_totals(conn: Connection, round_id: int) -> dict | None:
+    """Individuals and locations of a round, nationally (level 0)."""
+    row = (
+        conn.execute(
+            text("SELECT individuals, locations FROM unit_figure WHERE round_id = :r AND level = 0"), {"r": round_id}
+        )
+        .mappings()
+        .first()
+    )
+    return dict(row) if row else None
