@@ -282,11 +282,6 @@ def boundary_sets(conn: Connection, country: str | None = None) -> list[dict]:
     return [dict(r) for r in rows]
 
 
-def current_countries(conn: Connection) -> list[str]:
-    """The countries that have a current boundary set, sorted."""
-    return list(conn.execute(text("SELECT DISTINCT country FROM boundary_set WHERE is_current ORDER BY 1")).scalars())
-
-
 def resolve_set_ids(conn: Connection, country: str | None = None, boundary_set: int | None = None) -> list[int]:
     """The sets a query reads: an explicit set, else the current set of the country (or of all)."""
     if boundary_set is not None:
@@ -440,3 +435,33 @@ def hierarchy_problems(
         {"sets": set_ids, "min_share": min_share},
     ).mappings()
     return [dict(r) for r in rows]
+
+
+def current_sets_summary(conn: Connection) -> list:
+    """Each current boundary set with its levels, extent, last import, unit count and the rounds
+    of its country per population (the web map's chooser)."""
+    return (
+        conn.execute(
+            text(
+                """
+        SELECT b.id, b.country, b.source, b.valid_on,
+               array_agg(DISTINCT u.level ORDER BY u.level) AS levels,
+               ST_XMin(ST_Extent(u.geom)) AS w, ST_YMin(ST_Extent(u.geom)) AS s,
+               ST_XMax(ST_Extent(u.geom)) AS e, ST_YMax(ST_Extent(u.geom)) AS n,
+               max(u.import_id) AS last_import, count(*) AS units,
+               (SELECT json_object_agg(population, n) FROM (SELECT population, count(*) AS n FROM round r
+                 WHERE r.country = b.country GROUP BY population) q) AS rounds
+        FROM boundary_set b JOIN admin_unit u ON u.boundary_set_id = b.id
+        WHERE b.is_current
+        GROUP BY b.id ORDER BY b.country
+        """
+            )
+        )
+        .mappings()
+        .all()
+    )
+
+
+def set_source(conn: Connection, set_id: int) -> str | None:
+    """The ``source`` (COD-AB, geoBoundaries, ...) of the boundary set ``set_id``."""
+    return conn.execute(text("SELECT source FROM boundary_set WHERE id = :s"), {"s": set_id}).scalar()

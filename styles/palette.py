@@ -196,20 +196,3 @@ def get_palette(palette: str | Palette) -> Palette:
         return PALETTES[palette]
     except KeyError:
         raise ValueError(f"unknown palette {palette!r}; known: {', '.join(PALETTES)}") from None
-
-
-def palettes_dict() -> dict:
-    """All palettes, for documentation endpoints and front ends."""
-    return {
-        "palettes": {
-            p.name: {
-                "kind": p.kind,
-                "source": p.source,
-                "used_for": p.used_for,
-                "colors": {str(k): list(v) for k, v in p.ramps.items()},
-            }
-            for p in PALETTES.values()
-        },
-        "no_data_color": NO_DATA_COLOR,
-        "unassigned_color": UNASSIGNED_COLOR,
-    }

@@ -11,7 +11,6 @@ from starlette.concurrency import run_in_threadpool
 
 from service.core.errors import DatabaseUnavailable
 from service.core.importlog import data_version
-from service.core.settings import get_settings
 from tiles.cache import CacheConfig, NoCache, VersionWatcher, conninfo, make_cache
 from tiles.layers import Layer
 from tiles.mvt import Context, Resolver, TileQuery, tile_statement
@@ -23,9 +22,9 @@ POOL_WAIT_S = 10.0  # longest wait for a tile connection; then 503 (service.api.
 class TileService:
     """Per application: the tile cache, the data-version watcher and the metadata resolver."""
 
-    def __init__(self, engine: Engine, config: CacheConfig | None = None):
+    def __init__(self, engine: Engine, config: CacheConfig):
         self.engine = engine
-        self.config = config or CacheConfig.from_settings(get_settings())
+        self.config = config  # from the app's settings (service.api.httpcache.get_service)
         self.cache: NoCache = make_cache(self.config)
         self.watcher = VersionWatcher(engine)
         self.resolver = Resolver()

@@ -14,7 +14,8 @@ from fastapi.responses import FileResponse, StreamingResponse
 from starlette.background import BackgroundTask
 
 from service.api.common import Conn, FormatParam, render
-from service.api.params import Country, Population, Round, round_filter
+from service.api.params import Country, Population, Round
+from service.core.rounds import round_filter
 from service.publish import exports
 from service.publish.datasets import DATASETS
 

@@ -14,7 +14,12 @@ from fastapi import Path as PathParam
 from fastapi.responses import Response
 
 from boundaries.pcode import country_of_pcode, to_dtm_pcode
-from service.api.common import Conn, FormatParam, not_found, render, wants_html
+from service.api.common import (
+    Conn,
+    FormatParam,
+    render,
+    wants_html,
+)
 from service.api.params import (
     ALL_COUNTRIES,
     INT4_MAX,
@@ -29,15 +34,12 @@ from service.api.params import (
     Population,
     Round,
     RoundId,
-    RoundRef,
     parse_level_path,
-)
-from service.api.params import (
-    resolve_round as _resolve_round,
 )
 from service.auth import Editor
 from service.core.countries import SeveralCountries, check_country, round_countries
-from service.core.rounds import get_round, list_rounds
+from service.core.errors import NotFound
+from service.core.rounds import get_round, list_rounds, resolve_round
 from service.figures import quality, read
 from styles.classify import INDICATORS, get_indicator, legend_for
 from styles.queries import classification_for, unit_values
@@ -56,14 +58,10 @@ def _jsonable(row: dict) -> dict:
     return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()}
 
 
-def resolve_round(conn, ref: RoundRef, population: str | None, country: str | None = None) -> dict:
-    return _resolve_round(conn, ref, population, country)
-
-
 def _round_or_404(conn, round_id: int) -> dict:
     row = get_round(conn, round_id)
     if row is None:
-        raise not_found(f"no round with id {round_id}; see /rounds")
+        raise NotFound(f"no round with id {round_id}; see /rounds")
     return row
 
 
@@ -261,7 +259,7 @@ def unit_timeseries(
 ):
     series = [_jsonable(r) for r in read.timeseries(conn, code, population)]
     if not series:
-        raise not_found(f"no figures for {code} in any round")
+        raise NotFound(f"no figures for {code} in any round")
     data = {"pcode": code, "dtm_pcode": to_dtm_pcode(code), "series": series}
     return render(request, f, data, title=f"Time series {code}", rows=series)
 
@@ -284,7 +282,7 @@ def unit_breakdown(
     rnd = resolve_round(conn, rnd_ref, population, country)
     level = conn.exec_driver_sql("SELECT level FROM admin_unit WHERE pcode = %s LIMIT 1", (code,)).scalar()
     if level is None:
-        raise not_found(f"no admin unit {code}")
+        raise NotFound(f"no admin unit {code}")
     data = {
         "pcode": code,
         "round_number": rnd["round_number"],

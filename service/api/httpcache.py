@@ -100,8 +100,7 @@ def get_service(app) -> TileService:
         with _service_lock:
             service = getattr(app.state, "tiles", None)
             if service is None:
-                settings = getattr(app.state, "settings", None)
-                config = CacheConfig.from_settings(settings) if settings is not None else None
+                config = CacheConfig.from_settings(app.state.settings)  # settings flow down from create_app
                 service = app.state.tiles = TileService(app.state.engine, config)
     return service
 

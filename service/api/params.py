@@ -17,43 +17,22 @@ overflow.
 
 from __future__ import annotations
 
-import datetime as dt
 import enum
 import re
-from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from fastapi import Depends, Path, Query
 
 from boundaries.pcode import normalize_country, normalize_pcode
 from service.core.constants import POPULATIONS
-from service.core.countries import SeveralCountries
+from service.core.errors import NotFound, ParamError
+from service.core.rounds import INT4_MAX, ROUND_ACCEPTED, RoundRef, parse_round
 from styles.classify import INDICATORS as INDICATOR_REGISTRY
-
-INT4_MAX = 2**31 - 1  # PostgreSQL integer: round numbers, ids, LIMIT/OFFSET as the API takes them
-
-
-class ParamError(ValueError):
-    """A query or path value that is not accepted (HTTP 400)."""
-
-    def __init__(self, param: str, message: str, accepted: str | None = None):
-        self.param = param
-        self.accepted = accepted
-        detail = f"{param}: {message}"
-        if accepted:
-            detail += f"; accepted: {accepted}"
-        super().__init__(detail)
-        self.detail = detail
-
-
-class NotFound(LookupError):
-    """A well-formed reference to something that does not exist (HTTP 404)."""
-
 
 # What each parameter accepts, for validation errors raised by FastAPI itself
 # (service.api.errors adds it to pydantic's message).
 ACCEPTED = {
-    "round": "a DTM round number (0 to 2147483647) or a reporting date YYYY-MM-DD",
+    "round": ROUND_ACCEPTED,
     "round_id": "a round id from /rounds (1 to 2147483647)",
     "population": "idp or returnee",
     "country": "an ISO 3166 alpha-3 code (IRQ) or its P-code prefix (IQ)",
@@ -121,42 +100,6 @@ CountryOrAll = Annotated[str | None, Depends(country_or_all_param)]
 
 
 # ----------------------------------------------------------------------------------- round
-@dataclass(frozen=True)
-class RoundRef:
-    """What ``?round=`` names, before it is looked up: a number, a date or nothing (the latest)."""
-
-    number: int | None = None
-    date: dt.date | None = None
-
-    def key(self) -> str:
-        return "" if self.number is None and self.date is None else str(self.number if self.date is None else self.date)
-
-    def __str__(self) -> str:
-        if self.date is not None:
-            return f"the round of {self.date.isoformat()}"
-        return "any round" if self.number is None else f"round {self.number}"
-
-
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-
-
-def parse_round(value: str | None, param: str = "round") -> RoundRef:
-    if value is None or not value.strip():
-        return RoundRef()
-    v = value.strip()
-    if v.isascii() and v.isdigit():
-        number = int(v)
-        if number > INT4_MAX:
-            raise ParamError(param, f"{v} is out of range", ACCEPTED["round"])
-        return RoundRef(number=number)
-    if _DATE.fullmatch(v):
-        try:
-            return RoundRef(date=dt.date.fromisoformat(v))
-        except ValueError:
-            raise ParamError(param, f"{v!r} is not a calendar date", ACCEPTED["round"]) from None
-    raise ParamError(param, f"{value!r} is neither a round number nor a date", ACCEPTED["round"])
-
-
 ROUND_DESCRIPTION = (
     "DTM round number (e.g. 120) or a reporting date (2021-02-28), within the population "
     "(default: its latest round by reporting date)"
@@ -170,48 +113,6 @@ def round_param(
 
 
 Round = Annotated[RoundRef, Depends(round_param)]
-
-
-def resolve_round(conn, ref: RoundRef, population: str | None, country: str | None = None) -> dict:
-    """The round row ``ref`` names within ``population`` (default idp) and ``country``.
-
-    NotFound (404) when there is none, saying which rounds there are; ParamError (400) when
-    the country is omitted and the round could be of several countries."""
-    from service.core.rounds import list_rounds
-
-    population = population or "idp"
-    rounds = list_rounds(conn, country, population)
-    found = [
-        r
-        for r in rounds
-        if (ref.number is None or r["round_number"] == ref.number)
-        and (ref.date is None or r["reporting_date"] == ref.date)
-    ]
-    if not found:
-        known = ", ".join(
-            f"{'-' if r['round_number'] is None else r['round_number']} ({r['reporting_date'].isoformat()})"
-            for r in rounds[-12:]
-        )
-        if len(rounds) > 12:
-            known = f"{len(rounds)} rounds, the latest: {known}"
-        where = f" in {country}" if country else ""
-        raise NotFound(f"no {population} data for {ref}{where}; rounds: {known or 'none imported'} (see /rounds)")
-    countries = sorted({r["country"] for r in found})
-    if len(countries) > 1:
-        raise SeveralCountries(countries, f"{population} figures for {ref}")
-    found.sort(key=lambda r: (r["reporting_date"], r["round_number"] or 0))
-    row = found[-1]
-    return {k: v for k, v in row.items() if k not in ("families", "individuals", "locations")}
-
-
-def round_filter(conn, ref: RoundRef, population: str | None, country: str | None = None) -> dict:
-    """``ref`` as the arguments of ``find_round`` (``round_number``, ``reporting_date``): a date
-    is looked up first (NotFound when no round has it; a round without a DTM number is named by
-    its date); a number, or nothing (the latest), is passed on as it is."""
-    if ref.date is None:
-        return {"round_number": ref.number, "reporting_date": None}
-    row = resolve_round(conn, ref, population, country)
-    return {"round_number": row["round_number"], "reporting_date": row["reporting_date"]}
 
 
 RoundId = Annotated[int, Path(ge=1, le=INT4_MAX, description="Round id (see /rounds)")]
@@ -355,20 +256,6 @@ Layers = Annotated[list, Depends(layers_path)]
 
 
 # ----------------------------------------------------------------------------- whole ints
-def parse_int(value: str | None, param: str, minimum: int = 0, maximum: int = INT4_MAX) -> int:
-    """A whole number within [minimum, maximum] from a raw string (endpoints that read their
-    own query string, such as tiles)."""
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise ParamError(
-            param, f"{value!r} is not a whole number", f"a whole number from {minimum} to {maximum}"
-        ) from None
-    if not minimum <= number <= maximum:
-        raise ParamError(param, f"{number} is out of range", f"a whole number from {minimum} to {maximum}")
-    return number
-
-
 # -------------------------------------------------------------------------------- NUL bytes
 class RejectNulBytes:
     """PostgreSQL text cannot hold NUL: a path or query string with one (``%00``) is a 400

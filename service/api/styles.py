@@ -12,12 +12,17 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
-from sqlalchemy import text
 
-from service.api.common import Conn, FormatParam, JSONResponse, not_found, render
-from service.api.params import Country, Round, round_filter
+from boundaries.store import set_source
+from service.api.common import (
+    Conn,
+    FormatParam,
+    JSONResponse,
+    render,
+)
+from service.api.params import Country, Round
 from service.core.countries import figures_country
-from service.core.rounds import find_round, round_ref
+from service.core.rounds import resolve_round, round_ref
 from styles.classify import get_indicator
 from styles.maplibre import PUBLISHED_MAPS, build_style
 from styles.queries import classification_for, round_numbers
@@ -43,7 +48,7 @@ def _country_of(conn, rnd: dict) -> dict:
     from service.core.countries import SOURCE_NAMES, country_names
     from tiles.mvt import set_bounds
 
-    source = conn.execute(text("SELECT source FROM boundary_set WHERE id = :s"), {"s": rnd["boundary_set_id"]}).scalar()
+    source = set_source(conn, rnd["boundary_set_id"])
     return {
         "country": rnd["country"],
         "country_name": country_names(rnd["country"])[0],
@@ -118,18 +123,7 @@ def get_style(
     named = country or m.country
     # omitted: the one country with figures of the map's population (400 listing them when several)
     country = figures_country(conn, named, m.population, rnd_ref.number, rnd_ref.date)
-    which = round_filter(conn, rnd_ref, m.population, country)
-    round_number = which["round_number"]
-    rnd = find_round(conn, **which, population=m.population, country=country)
-    if rnd is None:
-        if round_number is None:
-            raise not_found(f"no {m.population} round has been imported{' for ' + country if country else ''} yet")
-        else:
-            known = round_numbers(conn, m.population, country)
-            raise not_found(
-                f"no {m.population} round {round_number}{' for ' + country if country else ''}; rounds: "
-                + (", ".join(map(str, known)) or "none imported")
-            )
+    rnd = resolve_round(conn, rnd_ref, m.population, country)  # RoundNotFound: 404
 
     classification, values = classification_for(
         conn, round_id=rnd["id"], level=m.level, indicator=m.indicator, population=m.population

@@ -173,7 +173,8 @@ ROUND_HELP = "The round: DTM round number (120) or reporting date (2019-06-30); 
 def round_option(value: str | None, option: str = "--round") -> tuple[int | None, dt.date | None]:
     """``--round``'s value as (DTM round number, reporting date), one of them or neither;
     exit 2 with the accepted forms for anything else (the API's rule: service.api.params)."""
-    from service.api.params import ParamError, parse_round
+    from service.core.errors import ParamError
+    from service.core.rounds import parse_round
 
     try:
         ref = parse_round(value, option)

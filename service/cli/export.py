@@ -11,6 +11,7 @@ from rich.table import Table
 
 from service.cli.common import ROUND_HELP, console, fail, open_engine, round_option
 from service.core.constants import POPULATIONS
+from service.core.rounds import RoundNotFound
 
 app = typer.Typer(
     help="Export a dataset to a file (Shapefile, GeoPackage, KML, GeoJSON, FlatGeobuf, CSV, XLSX).",
@@ -101,8 +102,8 @@ def export(
             )
     except ExportError as exc:
         fail(exc.message, 2 if exc.status == 404 else 1)
-    except NoCountryData as exc:
-        fail(exc.detail, 2)
+    except (NoCountryData, RoundNotFound) as exc:
+        fail(str(exc), 2)
     except SeveralCountries as exc:
         fail(exc.detail.replace("country: ", "--country: ", 1), 2)
     console.print(f"{path} ({path.stat().st_size:,} bytes) in {time.perf_counter() - t0:.1f} s", highlight=False)

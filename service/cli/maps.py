@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from service.cli.common import open_engine
+from service.core.errors import AtlasError
 from styles.classify import INDICATORS
 
 console = Console()
@@ -34,15 +35,17 @@ def _fail(message: str, code: int = 2):
 
 def _message(exc) -> str:
     """A map error's message, naming the CLI's option where it names the API's parameter."""
-    return exc.message.replace("country: ", "--country: ", 1) if exc.message.startswith("country: ") else exc.message
+    message = getattr(exc, "message", None) or getattr(exc, "detail", None) or str(exc)
+    return message.replace("country: ", "--country: ", 1) if message.startswith("country: ") else message
 
 
 ROUND_HELP = "DTM round number (120) or reporting date (2015-06-04: a round without a DTM number has only its date)"
 
 
 def _round(value: str | None):
-    """``--round``: a number or a date (``service.api.params.parse_round``); anything else: exit 2."""
-    from service.api.params import ParamError, parse_round
+    """``--round``: a number or a date (``service.core.rounds.parse_round``); anything else: exit 2."""
+    from service.core.errors import ParamError
+    from service.core.rounds import parse_round
 
     try:
         return parse_round(value, "--round")
@@ -71,7 +74,7 @@ def render_cmd(
 ):
     """Render one map, named by the OCHA convention (e.g. irq_dtm_idp_adm2_r120_A4L_20210228.pdf)."""
     from service.maps import interactive, render
-    from service.maps.data import MapRequestError, MapSpec, load_map
+    from service.maps.data import MapSpec, load_map
     from service.maps.fonts import MissingGlyph
 
     ref = _round(round_value)
@@ -91,7 +94,7 @@ def render_cmd(
         paths = list(render.render(data, out, static, dpi=dpi).values()) if static else []
         if "html" in formats:
             paths.append(interactive.write(data, out))
-    except MapRequestError as exc:
+    except AtlasError as exc:  # MapRequestError, RoundNotFound, ...
         _fail(_message(exc))
     except MissingGlyph as exc:
         _fail(str(exc), 1)
@@ -111,7 +114,7 @@ def chart_cmd(
 ):
     """The national trend of IDPs and returnees, or the governorates' change since the previous round."""
     from service.maps import charts
-    from service.maps.data import MapRequestError, MapSpec, resolve_round
+    from service.maps.data import MapSpec, resolve_round
 
     ref = _round(round_value)
     formats = [f.strip().lower() for f in fmt.split(",") if f.strip()]
@@ -126,7 +129,7 @@ def chart_cmd(
                 paths = charts.render_trend(charts.load_trend(conn, rnd["country"]), rnd, out, formats)
             else:
                 paths = charts.render_change(charts.load_change(conn, rnd), out, formats)
-    except MapRequestError as exc:
+    except AtlasError as exc:  # MapRequestError, RoundNotFound, ...
         _fail(_message(exc))
     for p in paths.values():
         console.print(f"{p} ({p.stat().st_size:,} bytes)", highlight=False)
@@ -156,7 +159,6 @@ def package_cmd(
 
     from boundaries.pcode import normalize_country
     from service.maps import package
-    from service.maps.data import MapRequestError
 
     ref = _round(round_value)
     if ref.number is None and ref.date is None:
@@ -170,7 +172,7 @@ def package_cmd(
     extents = [g.strip().upper() for g in governorates.split(",") if g.strip()] if governorates else None
     try:
         plan = package.plan(engine, ref.number, population, extents=extents, country=country, reporting_date=ref.date)
-    except MapRequestError as exc:
+    except AtlasError as exc:  # MapRequestError, RoundNotFound, ...
         _fail(_message(exc))
     if out is None:
         first = next(iter(plan.rounds.values()))
@@ -195,7 +197,7 @@ def package_cmd(
                 progress=lambda what: bar.update(task, advance=1, description=what),
             )
             bar.update(task, completed=plan.steps, description="done")
-    except MapRequestError as exc:
+    except AtlasError as exc:  # MapRequestError, RoundNotFound, ...
         _fail(_message(exc))
     except package.PackageError as exc:
         _fail(str(exc))

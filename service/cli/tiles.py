@@ -47,8 +47,8 @@ def export(
 
     from boundaries.pcode import normalize_country
     from service.core.countries import NoCountryData, SeveralCountries
+    from service.core.rounds import RoundNotFound
     from tiles.layers import LayerError, parse_layers
-    from tiles.mvt import RoundNotFound
     from tiles.pmtiles_export import ExportError, export_tiles, format_of
 
     try:

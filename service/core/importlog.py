@@ -79,8 +79,3 @@ def bump_data_version(conn: Connection) -> int:
 
 def data_version(conn: Connection) -> int:
     return conn.execute(text("SELECT version FROM data_version")).scalar_one()
-
-
-def recent_imports(conn: Connection, limit: int = 50) -> list[dict]:
-    rows = conn.execute(text("SELECT * FROM import_log ORDER BY id DESC LIMIT :limit"), {"limit": limit}).mappings()
-    return [dict(r) for r in rows]

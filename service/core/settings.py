@@ -70,6 +70,14 @@ class Settings(BaseSettings):
         default=None, description="folder of extra fragility method files (YAML/JSON) that ?method=ID may name"
     )
     tiles: TileSettings = Field(default_factory=lambda: TileSettings(), description="vector tiles and their cache")
+    package_dpi: int = Field(default=300, ge=30, le=600, description="resolution of the maps of GET /packages")
+    package_extents: list[str] | None = Field(
+        default=None,
+        description="governorate P-codes that get a map in GET /packages (JSON list); unset: every governorate",
+    )
+    package_workers: int | None = Field(
+        default=None, ge=1, description="processes drawing the maps of GET /packages; unset: the machine's CPUs"
+    )
     cors_origins: str = Field(
         default="*",
         description="origins allowed to read cross-origin (GET/HEAD): * or a "

@@ -25,6 +25,7 @@ from sqlalchemy import Connection, Engine, delete, insert, select, text
 from boundaries.crosswalk import Crosswalk
 from boundaries.tables import boundary_set
 from service.core.bulk import copy_rows
+from service.core.errors import Unprocessable
 from service.core.importlog import ImportRecord, bump_data_version, log_import, log_rejection
 from service.core.tables import import_log
 from service.figures import aggregate, placement, quality
@@ -42,7 +43,7 @@ logger = logging.getLogger("dtm_atlas.ingest")
 EARLIEST_DATE = dt.date(2004, 1, 1)
 
 
-class ImportRejected(Exception):
+class ImportRejected(Unprocessable):
     """The file cannot be imported as a round; nothing was changed."""
 
 

@@ -37,7 +37,9 @@ import orjson
 from sqlalchemy import Connection, Engine
 
 from service.core.countries import boundary_sources, country_names, figures_country, geometry_country
-from service.core.rounds import find_round
+from service.core.errors import AtlasError
+from service.core.registry import registry
+from service.core.rounds import RoundRef, resolve_round
 from service.publish import naming
 from service.publish.datasets import (
     DATASETS,
@@ -123,10 +125,11 @@ FORMATS: dict[str, Format] = {
 }
 
 
-class ExportError(Exception):
+class ExportError(AtlasError):
+    """An export that cannot be made as asked: ``status`` 400 (bad parameter) or 404 (no such data)."""
+
     def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status = status
+        super().__init__(message, status=status)
         self.message = message
 
 
@@ -201,19 +204,7 @@ def prepare(
     rnd = None
     if ds.per_round:
         country = figures_country(conn, country, population, round_number, reporting_date)
-        rnd = find_round(
-            conn, round_number=round_number, population=population, reporting_date=reporting_date, country=country
-        )
-        if rnd is None:
-            which = (
-                f"the round of {reporting_date}"
-                if reporting_date is not None
-                else f"round {round_number}"
-                if round_number is not None
-                else "any round"
-            )
-            where = f" in {country}" if country else ""
-            raise ExportError(404, f"no {population or 'idp'} data for {which}{where}; see /rounds for what is loaded")
+        rnd = resolve_round(conn, RoundRef(round_number, reporting_date), population, country)  # RoundNotFound: 404
     else:
         country = geometry_country(conn, country)
     sel = Selection(ds, round=rnd, spatial=fmt.spatial, country=None if ds.per_round else country)
@@ -284,10 +275,9 @@ def describe(conn: Connection, sel: Selection) -> dict:
     meta["boundaries"] = [
         {"country": s["country"], "source": s["source"], "valid_on": s["valid_on"].isoformat()} for s in sets
     ]
-    if ds.kind == "fragility":  # the method card of the stored run (service.fragility)
-        from service.fragility.datasets import method_card_markdown
-
-        meta["method_card"] = method_card_markdown(conn, rnd["id"])
+    kind = registry().kind_of(ds.key)
+    if kind is not None and kind.export_notes is not None:  # e.g. fragility's method card (registry)
+        meta.update(kind.export_notes(conn, ds, rnd))
     return meta
 
 

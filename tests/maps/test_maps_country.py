@@ -143,7 +143,6 @@ def test_without_country_several_is_an_error(two_countries):
 
 
 def test_http_maps_and_package_take_country(client, tmp_path):
-    from service.api import maps as maps_api
 
     for path in ("/maps/choropleth.pdf", "/maps/trend.png", "/maps/change.png", "/packages/120.zip"):
         r = client.get(path, params={"round": 120, "dpi": 30, "level": 1})
@@ -166,14 +165,14 @@ def test_http_maps_and_package_take_country(client, tmp_path):
     assert r.status_code == 200 and 'filename="com_dtm_trend_r120_20210228.png"' in r.headers["content-disposition"]
 
     # the package of the island country: its maps, README and manifest name it, not Iraq
-    saved, state = dict(maps_api.PACKAGE_OPTIONS), client.app.state
+    state = client.app.state
     settings = state.settings
-    maps_api.PACKAGE_OPTIONS.update(dpi=30, extents=["KM02"], workers=1)
-    state.settings = settings.model_copy(update={"data_dir": tmp_path / "data"})
+    state.settings = settings.model_copy(
+        update={"data_dir": tmp_path / "data", "package_dpi": 30, "package_extents": ["KM02"], "package_workers": 1}
+    )
     try:
         r = client.get("/packages/120.zip", params={"country": "COM"})
     finally:
-        maps_api.PACKAGE_OPTIONS.update(saved)
         state.settings = settings
     assert r.status_code == 200, r.text[:300]
     assert 'filename="com_dtm_package_r120_20210228.zip"' in r.headers["content-disposition"]

@@ -115,16 +115,14 @@ def test_bad_round_is_a_400(client):
 
 
 def test_package_of_a_numberless_round_by_date(client, tmp_path):
-    import service.api.maps as maps_api
-
-    saved, state = dict(maps_api.PACKAGE_OPTIONS), client.app.state
+    state = client.app.state
     settings = state.settings
-    maps_api.PACKAGE_OPTIONS.update(dpi=30, extents=["IQG07"], workers=1)
-    state.settings = settings.model_copy(update={"data_dir": tmp_path / "data"})
+    state.settings = settings.model_copy(
+        update={"data_dir": tmp_path / "data", "package_dpi": 30, "package_extents": ["IQG07"], "package_workers": 1}
+    )
     try:
         r = client.get("/packages/2015-06-04.zip", params={"population": "idp"})
     finally:
-        maps_api.PACKAGE_OPTIONS.update(saved)
         state.settings = settings
     assert r.status_code == 200, r.text[:300]
     assert 'filename="irq_dtm_idp_package_d20150604_20150604.zip"' in r.headers["content-disposition"]

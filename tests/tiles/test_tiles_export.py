@@ -120,7 +120,7 @@ def test_export_mbtiles(cli_env, figures_client, tmp_path):
     "args, message",
     [
         (["--max-zoom", "3", "out.geojson"], ".pmtiles or .mbtiles"),
-        (["--round", "4242", "--max-zoom", "2", "x.pmtiles"], "no idp round number 4242"),
+        (["--round", "4242", "--max-zoom", "2", "x.pmtiles"], "no idp data for round 4242"),  # the one 404 of a round
         (["--layers", "nope", "x.pmtiles"], "unknown layer"),
         (["--population", "refugee", "x.pmtiles"], "population"),
     ],
