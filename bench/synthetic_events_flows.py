@@ -305,9 +305,15 @@ def write_fmp_daily(
     to = np.empty((points, pairs_per_point), dtype=object)
     lam = rng.gamma(2.0, 40.0, (points, pairs_per_point))
     for i, r in enumerate(regs):
+        seen: set[tuple[str, str]] = set()
         for j in range(pairs_per_point):
-            a, b = rng.choice([c for c in others if c != r["country"]], 2, replace=False)
-            frm[i, j], to[i, j] = (r["country"], a) if j % 2 else (a, b)
+            while True:
+                a, b = rng.choice([c for c in others if c != r["country"]], 2, replace=False)
+                pair = (r["country"], str(a)) if j % 2 else (str(a), str(b))
+                if pair not in seen:
+                    break
+            seen.add(pair)
+            frm[i, j], to[i, j] = pair
     t = np.array([start + dt.timedelta(days=d) for d in range(days)], dtype="datetime64[D]")
     season = 1 + 0.4 * np.sin(2 * np.pi * np.arange(days) / 365.25)
     mask = rng.random((days, points, pairs_per_point)) < rows_per_point_day / pairs_per_point

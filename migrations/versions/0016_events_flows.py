@@ -128,6 +128,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.execute(
-        "DROP TABLE flow_place, flow_month, flow_count, flow_point, event_unit_day, event_row, event_crisis"
-    )
+    op.execute("DROP TABLE flow_place, flow_month, flow_count, flow_point, event_unit_day, event_row, event_crisis")

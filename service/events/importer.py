@@ -22,7 +22,7 @@ from sqlalchemy import Connection, Engine, text
 from service.core.constants import UNASSIGNED
 from service.core.importlog import ImportRecord, bump_data_version, log_import, log_rejection
 from service.ingest import tagged
-from service.ingest.tagged import Field, InputError
+from service.ingest.tagged import Field, InputError, is_place_code
 
 FIELDS = [
     Field("date", ("#date",), ("day", "reporting_date")),
@@ -44,7 +44,6 @@ FIELDS = [
     Field("cause", ("#cause",), ("displacement_cause",)),
 ]
 COUNTS = ["idp_hh", "idp_ind", "ret_hh", "ret_ind"]
-PCODE_RE = r"^[A-Z]{2}[A-Z0-9]*$"
 
 
 @dataclass
@@ -69,12 +68,6 @@ def sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
-def is_country_code(code: str) -> bool:
-    import pycountry
-
-    return len(code) == 3 and pycountry.countries.get(alpha_3=code) is not None
-
-
 def check_origins(conn: Connection, header: tagged.Header, table: str, names: list[str]) -> None:
     """An origin is a P-code (IQG15Q05) or an ISO3 country code; anything else is an error."""
     for name in names:
@@ -84,10 +77,8 @@ def check_origins(conn: Connection, header: tagged.Header, table: str, names: li
         values = conn.exec_driver_sql(
             f"SELECT upper(btrim({c})), min(row_no) FROM {table} WHERE coalesce(btrim({c}), '') <> '' GROUP BY 1"
         ).all()
-        import re
-
         for value, row_no in sorted(values, key=lambda v: v[1]):
-            if not (is_country_code(value) or (re.match(PCODE_RE, value) and len(value) > 3)):
+            if not is_place_code(value):
                 raise InputError(
                     header.path,
                     f"origin {value!r} is neither a country code (ISO3) nor a P-code",
@@ -261,11 +252,11 @@ def _stage_and_place(conn: Connection, header: tagged.Header, set_id: int) -> di
         f"""
         CREATE TEMP TABLE ev ON COMMIT DROP AS
         SELECT (row_no + {h.skip})::int AS source_row, {tagged.date_sql(dc)} AS day,
-               {_cell(h, 'loc_code')} AS loc_code, {_cell(h, 'loc_name')} AS loc_name,
-               upper({_cell(h, 'adm1')}) AS d1, upper({_cell(h, 'adm2')}) AS d2, upper({_cell(h, 'adm3')}) AS d3,
+               {_cell(h, "loc_code")} AS loc_code, {_cell(h, "loc_name")} AS loc_name,
+               upper({_cell(h, "adm1")}) AS d1, upper({_cell(h, "adm2")}) AS d2, upper({_cell(h, "adm3")}) AS d3,
                {counts},
-               upper({_cell(h, 'origin_adm1')}) AS origin_adm1, upper({_cell(h, 'origin_adm2')}) AS origin_adm2,
-               lower({_cell(h, 'shelter')}) AS shelter, lower({_cell(h, 'cause')}) AS cause,
+               upper({_cell(h, "origin_adm1")}) AS origin_adm1, upper({_cell(h, "origin_adm2")}) AS origin_adm2,
+               lower({_cell(h, "shelter")}) AS shelter, lower({_cell(h, "cause")}) AS cause,
                {geom}::geometry(Point, 4326) AS geom,
                NULL::text AS p1, NULL::text AS p2, NULL::text AS p3, NULL::text AS placement, NULL::text AS flag
         FROM ev_raw

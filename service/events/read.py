@@ -132,7 +132,9 @@ def unit_figures(
             if v is None and k not in ("name_en", "name_ar", "locations_day"):
                 d[k] = 0
         d["pcode"] = r["pcode"]
-        out.append({k: (int(v) if hasattr(v, "as_integer_ratio") and not isinstance(v, float) else v) for k, v in d.items()})
+        out.append(
+            {k: (int(v) if hasattr(v, "as_integer_ratio") and not isinstance(v, float) else v) for k, v in d.items()}
+        )
     return out
 
 

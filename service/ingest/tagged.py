@@ -120,7 +120,9 @@ def read_header(path: Path, fields: list[Field], mapping: dict[str, str] | None 
         tag = tags[i] if tags is not None and i < len(tags) else ""
         target = mapping.get(label.strip().lower()) or (mapping.get(tag.strip().lower()) if tag else None)
         if target is not None and target not in names:
-            raise InputError(path, f"the mapping names an unknown field {target!r} (fields: {', '.join(sorted(names))})")
+            raise InputError(
+                path, f"the mapping names an unknown field {target!r} (fields: {', '.join(sorted(names))})"
+            )
         if target is None and tag:
             target = by_tag.get(_tag_key(tag))
         if target is None:
@@ -139,7 +141,9 @@ def copy_body(conn: Connection, header: Header, table: str) -> int:
     Row numbers are lines in the file. A row with more cells than the header: an InputError."""
     ncols = len(header.columns)
     cols = ", ".join(f"c{i} text" for i in range(ncols))
-    conn.exec_driver_sql(f"CREATE TEMP TABLE {table} (row_no bigint GENERATED ALWAYS AS IDENTITY, {cols}) ON COMMIT DROP")
+    conn.exec_driver_sql(
+        f"CREATE TEMP TABLE {table} (row_no bigint GENERATED ALWAYS AS IDENTITY, {cols}) ON COMMIT DROP"
+    )
     names = ", ".join(f"c{i}" for i in range(ncols))
     with header.path.open("rb") as fh:
         if header.encoding == "utf-8-sig":
@@ -213,7 +217,9 @@ def check_dates(
         day = parse_date(value, monthly_ok)
         if day is None:
             forms = "YYYY-MM-DD or YYYY-MM" if monthly_ok else "YYYY-MM-DD"
-            raise InputError(header.path, f"{value!r} is not a date ({forms})", row=file_row(header, row_no), column=col)
+            raise InputError(
+                header.path, f"{value!r} is not a date ({forms})", row=file_row(header, row_no), column=col
+            )
         if day > today:
             raise InputError(
                 header.path, f"{value} is in the future (today is {today})", row=file_row(header, row_no), column=col
@@ -254,3 +260,18 @@ def check_duplicates(conn: Connection, header: Header, table: str, keys: list[st
             row=file_row(header, dup[1]),
             column=header.column_of(keys[0]),
         )
+
+
+PCODE_RE = re.compile(r"^[A-Z]{2}[A-Z0-9]*[0-9][A-Z0-9]*$")  # two letters, then at least one digit
+
+
+def is_country_code(code: str) -> bool:
+    """An ISO 3166-1 alpha-3 code (pycountry)."""
+    import pycountry
+
+    return len(code) == 3 and code.isalpha() and pycountry.countries.get(alpha_3=code.upper()) is not None
+
+
+def is_place_code(code: str) -> bool:
+    """An origin or destination as DTM writes them: an ISO3 country code or a P-code."""
+    return is_country_code(code) or PCODE_RE.match(code) is not None

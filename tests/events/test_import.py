@@ -115,7 +115,12 @@ HEAD = (
     "body, row, column, words",
     [
         ("2016-10-17,L1,IQG15Q05N01,3,18,IQG15Q05\n2999-01-01,L2,IQG15Q05N01,1,6,IQG15Q05\n", 4, "Date", "future"),
-        ("2016-10-17,L1,IQG15Q05N01,3,18,IQG15Q05\n2016-10-17,L2,IQG15Q05N01,-4,6,IQG15Q05\n", 4, "IDP families", "negative"),
+        (
+            "2016-10-17,L1,IQG15Q05N01,3,18,IQG15Q05\n2016-10-17,L2,IQG15Q05N01,-4,6,IQG15Q05\n",
+            4,
+            "IDP families",
+            "negative",
+        ),
         ("2016-10-17,L1,IQG15Q05N01,3,18,Mosul city\n", 3, "Origin district", "neither a country code"),
         ("2016-10-17,L1,IQG15Q05N01,3,18,IQG15Q05\n2016-10-17,L1,IQG15Q05N01,3,18,IQG15Q05\n", 4, "Date", "twice"),
         ("2016-10-32,L1,IQG15Q05N01,3,18,IQG15Q05\n", 3, "Date", "not a date"),
