@@ -103,4 +103,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     from service.api import maps as maps_api  # static maps, charts, information packages
 
     app.include_router(maps_api.router)
+    from service.events.api import router as events_router  # Emergency Tracking (service/events/)
+    from service.flows.api import router as flows_router  # Flow Monitoring (service/flows/)
+
+    app.include_router(events_router)
+    app.include_router(flows_router)
     return app
