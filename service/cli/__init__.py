@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from service.cli import boundaries, db, export, fragility, imports, maps, rounds, serve, tiles, tokens
+from service.cli import boundaries, db, events_flows, export, fragility, imports, maps, rounds, serve, tiles, tokens
 from service.cli.common import Cli, State
 
 app = Cli(
@@ -27,10 +27,13 @@ app.add_typer(db.app, name="db")
 app.add_typer(boundaries.app, name="boundaries")
 app.add_typer(tiles.app, name="tiles")
 app.add_typer(export.app, name="export")
+imports.app.command("events")(events_flows.import_events_cmd)  # Emergency Tracking (service/events/)
+imports.app.command("flows")(events_flows.import_flows_cmd)  # Flow Monitoring (service/flows/)
 app.add_typer(imports.app, name="import")
 app.add_typer(rounds.app, name="rounds")
 app.add_typer(tokens.app, name="token")
 app.add_typer(fragility.app, name="fragility")
+maps.app.command("flows")(events_flows.flow_map_cmd)  # the monthly flow map (service/flows/maps.py)
 app.add_typer(maps.app, name="maps")
 app.add_typer(maps.package_app, name="package")
 app.command("demo")(serve.demo)

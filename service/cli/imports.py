@@ -13,7 +13,10 @@ from service.cli.common import PopulationChoice, check_file, console, err, fail,
 from service.cli.rounds import print_quality
 from service.core.constants import IMPORT_JOBS
 
-app = typer.Typer(help="Import displacement data: master lists (rounds) and sites.", no_args_is_help=True)
+app = typer.Typer(
+    help="Import displacement data: master lists (rounds), sites, Emergency Tracking events, Flow Monitoring counts.",
+    no_args_is_help=True,
+)
 
 
 class PlacementChoice(str, Enum):
