@@ -47,6 +47,7 @@ from service.api.common import (
 )
 from service.api.params import INT4_MAX, Country, Offset, ParamError
 from service.core.countries import check_country, figures_country, geometry_country, loaded_countries
+from service.core.registry import registry
 from service.core.rounds import find_round, list_rounds
 from service.publish.datasets import (
     CACHE,
@@ -77,8 +78,15 @@ GEOJSON = "application/geo+json"
 JSON = "application/json"
 HTML = "text/html"
 ITEMS_PARAMS = {"bbox", "datetime", "limit", "offset", "f", "crs", "bbox-crs", "country"}
-ROUND_ID = re.compile(r"(idp|returnee)-(r\d+|d\d{8})-(locations|adm[1-3]|fragility-adm[1-3])")
 PLAIN_IDS = ("admin0", "admin1", "admin2", "admin3", "sites")
+
+
+def round_id_pattern() -> re.Pattern:
+    """A round's collection ids: its own (locations, adm1..3), then the kinds' (the registry's round datasets)."""
+    keys = "".join(f"|{re.escape(key)}" for _, rd in registry().round_datasets() for key in rd.keys)
+    return re.compile(r"(idp|returnee)-(r\d+|d\d{8})-(locations|adm[1-3]" + keys + ")")
+
+
 COUNTRY_PREFIX = re.compile(r"([A-Za-z]{3})-(.+)")
 
 CollectionId = Annotated[
@@ -144,9 +152,7 @@ def all_collections(conn, country: str | None = None) -> list[Collection]:
     if country is not None:
         check_country(conn, country)
     countries = [country] if country is not None else (loaded or [None])
-    from service.fragility.datasets import rounds_with_runs
-
-    fragility_rounds = rounds_with_runs(conn)
+    kinds_rounds = [(rd, rd.rounds(conn)) for _, rd in registry().round_datasets()]
     rounds = sorted(list_rounds(conn, country), key=lambda r: (r["population"], -r["reporting_date"].toordinal()))
     out: list[Collection] = []
     for c in countries:
@@ -160,26 +166,28 @@ def all_collections(conn, country: str | None = None) -> list[Collection]:
             if key not in seen:  # the latest of a (population, round) pair
                 seen.add(key)
                 out += _round_collections(rnd, qualified)
-                if rnd["id"] in fragility_rounds:  # the stored fragility of the round (service.fragility)
-                    frag = _prefixed(rnd["country"], f"idp-{_round_part(rnd)}-fragility", qualified)
-                    out += [
-                        Collection(f"{frag}-adm{lvl}", DATASETS[f"fragility-adm{lvl}"], rnd, c, qualified)
-                        for lvl in (3, 2, 1)
-                    ]
+                for rd, with_data in kinds_rounds:  # the kinds' datasets of the round (registry)
+                    if rnd["id"] in with_data:
+                        prefix = _prefixed(rnd["country"], f"{rnd['population']}-{_round_part(rnd)}", qualified)
+                        out += [Collection(f"{prefix}-{key}", DATASETS[key], rnd, c, qualified) for key in rd.keys]
     return out
 
 
 def _split_country(cid: str) -> tuple[str | None, str]:
     """``irq-admin1`` -> ("IRQ", "admin1"); an id without a country prefix -> (None, id)."""
-    if cid in PLAIN_IDS or ROUND_ID.fullmatch(cid):
+    if cid in PLAIN_IDS or round_id_pattern().fullmatch(cid):
         return None, cid
     m = COUNTRY_PREFIX.fullmatch(cid)
-    if m and (m.group(2) in PLAIN_IDS or ROUND_ID.fullmatch(m.group(2))):
+    if m and (m.group(2) in PLAIN_IDS or round_id_pattern().fullmatch(m.group(2))):
         try:
             return normalize_country(m.group(1)), m.group(2)
         except ValueError:
             pass
     return None, cid
+
+
+def _kinds_id_patterns() -> list[str]:
+    return [rd.id_pattern for _, rd in registry().round_datasets()]
 
 
 def get_collection(conn, cid: str, country: str | None = None) -> Collection:
@@ -194,7 +202,7 @@ def get_collection(conn, cid: str, country: str | None = None) -> Collection:
     qualified = prefix is not None
     if base in PLAIN_IDS:
         return Collection(cid, DATASETS[base], None, geometry_country(conn, country), qualified, named)
-    m = ROUND_ID.fullmatch(base)
+    m = round_id_pattern().fullmatch(base)
     rnd = None
     if m and m.group(2).startswith("d"):
         try:
@@ -212,7 +220,7 @@ def get_collection(conn, cid: str, country: str | None = None) -> Collection:
             kind = m.group(3)
             return Collection(
                 cid,
-                DATASETS[kind if kind.startswith(("locations", "fragility")) else f"figures-{kind}"],
+                DATASETS[f"figures-{kind}" if kind.startswith("adm") else kind],
                 rnd,
                 rnd["country"],
                 qualified,
@@ -220,7 +228,8 @@ def get_collection(conn, cid: str, country: str | None = None) -> Collection:
             )
     raise not_found(
         f"no collection {cid!r}; see /ogc/collections (ids: admin0..admin3, sites, "
-        "{idp|returnee}-r{round}-{locations|adm1|adm2|adm3}, idp-r{round}-fragility-adm{1|2|3}; "
+        + ", ".join(["{idp|returnee}-r{round}-{locations|adm1|adm2|adm3}", *_kinds_id_patterns()])
+        + "; "
         "-dYYYYMMDD- instead of -r{round}- for a round without a DTM number; a country's ISO3 prefix, "
         "irq-admin1, where several countries are loaded)" + (f" in {country}" if country else "")
     )
@@ -633,7 +642,7 @@ def item(
         if not (feature_id.isascii() and feature_id.isdigit()) or int(feature_id) >= 2**63:
             raise not_found(f"no feature {feature_id!r} in {col.id}: ids of this collection are numbers")
         fid = int(feature_id)
-    elif col.dataset.kind in ("admin", "figures", "fragility"):
+    elif not col.dataset.is_point:  # units, by P-code
         try:
             fid = normalize_pcode(feature_id)
         except ValueError:

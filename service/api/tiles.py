@@ -39,7 +39,7 @@ from service.core.constants import POPULATIONS
 from service.core.countries import attribution
 from service.core.importlog import data_version
 from tiles.cache import NoCache
-from tiles.layers import LAYERS, MAX_REQUEST_ZOOM, Layer, parse_layers
+from tiles.layers import BASE_LAYERS, LAYERS, MAX_REQUEST_ZOOM, Layer, parse_layers
 from tiles.mvt import TileError, TileQuery, check_tile, set_bounds
 from tiles.service import TileService
 
@@ -141,7 +141,9 @@ OPENAPI_PARAMETERS = [
         "layers",
         "path",
         {"type": "string"},
-        "A layer, or several comma-separated (a composite tile): " + ", ".join(LAYERS),
+        "A layer, or several comma-separated (a composite tile): "
+        + ", ".join(BASE_LAYERS)
+        + " and the layers of the kinds of data (GET /tiles lists them all)",
         True,
     ),
     _param("z", "path", {"type": "integer", "minimum": 0, "maximum": MAX_REQUEST_ZOOM}, "zoom", True),

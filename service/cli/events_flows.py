@@ -10,6 +10,8 @@ import typer
 
 from service.cli.common import check_file, console, fail, open_engine, whole_or_nothing
 
+flows_app = typer.Typer(help="Flow Monitoring: the monthly flow map.", no_args_is_help=True)
+
 MAPPING_HELP = "YAML mapping file: 'column name or HXL tag: field' lines (docs/events-flows.md lists the fields)"
 
 
@@ -119,6 +121,7 @@ def snapshot_cmd(crisis: str, day: str | None, out: Path | None, dpi: int) -> No
     )
 
 
+@flows_app.command("map")
 def flow_map_cmd(
     month: Annotated[str, typer.Option(help="The month, YYYY-MM")],
     out: Annotated[

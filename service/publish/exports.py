@@ -37,6 +37,7 @@ import orjson
 from sqlalchemy import Connection, Engine
 
 from service.core.countries import boundary_sources, country_names, figures_country, geometry_country
+from service.core.registry import registry
 from service.core.rounds import find_round
 from service.publish import naming
 from service.publish.datasets import (
@@ -284,10 +285,9 @@ def describe(conn: Connection, sel: Selection) -> dict:
     meta["boundaries"] = [
         {"country": s["country"], "source": s["source"], "valid_on": s["valid_on"].isoformat()} for s in sets
     ]
-    if ds.kind == "fragility":  # the method card of the stored run (service.fragility)
-        from service.fragility.datasets import method_card_markdown
-
-        meta["method_card"] = method_card_markdown(conn, rnd["id"])
+    kind = registry().kind_of(ds.key)
+    if kind is not None and kind.export_notes is not None:  # e.g. fragility's method card (registry)
+        meta.update(kind.export_notes(conn, ds, rnd))
     return meta
 
 
