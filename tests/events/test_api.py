@@ -100,3 +100,41 @@ def test_csv_export_is_hxl_tagged(ev_client, ev_engine):
     ninewa = dict(zip(rows[0], next(x for x in rows if x[0] == "IQG15")))
     series = ev_client.get(f"/events/{CRISIS}/series/IQG15").json()["days"]
     assert int(ninewa["cumulative_idp_ind"]) == series[-1]["cumulative_idp_ind"]
+
+
+def test_ogc_collection_with_datetime_and_export(ev_client, ev_engine):
+    """The daily figures per district are an OGC collection whose datetime filters the days,
+    and an export (GeoPackage read back with GDAL)."""
+    days = _days(ev_engine)
+    col = ev_client.get("/ogc/collections/events-adm2", params={"f": "json"})
+    assert col.status_code == 200, col.text
+    assert col.json()["extent"]["temporal"]["interval"][0][0].startswith(days[0])
+    r = ev_client.get(
+        "/ogc/collections/events-adm2/items",
+        params={"datetime": f"{days[3]}/{days[4]}", "crisis": CRISIS, "limit": 1000, "f": "json"},
+    )
+    assert r.status_code == 200, r.text
+    feats = r.json()["features"]
+    assert feats and {f["properties"]["day"] for f in feats} == {days[3], days[4]}
+    with ev_engine.connect() as conn:
+        want = conn.execute(
+            text(
+                "SELECT sum(idp_ind) FROM event_row WHERE day BETWEEN :a AND :b AND adm2 <> 'UNASSIGNED'"
+            ),
+            {"a": days[3], "b": days[4]},
+        ).scalar_one()
+    assert sum(f["properties"]["idp_ind"] for f in feats) == want
+    import subprocess
+
+    gpkg = ev_client.get("/exports/events-locations.gpkg", params={"crisis": CRISIS})
+    assert gpkg.status_code == 200, gpkg.text[:300]
+    path = ev_engine.url.database + ".gpkg"
+    import pathlib
+    import tempfile
+
+    p = pathlib.Path(tempfile.mkdtemp()) / path
+    p.write_bytes(gpkg.content)
+    info = subprocess.run(["ogrinfo", "-so", "-al", str(p)], capture_output=True, text=True, check=True).stdout
+    with ev_engine.connect() as conn:
+        n = conn.execute(text("SELECT count(*) FROM event_row WHERE geom IS NOT NULL")).scalar_one()
+    assert f"Feature Count: {n}" in info
