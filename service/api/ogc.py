@@ -83,7 +83,9 @@ PLAIN_IDS = ("admin0", "admin1", "admin2", "admin3", "sites")
 
 def kind_ids() -> tuple[str, ...]:
     """The kinds' datasets not of a round (events, flows: their own dates), collections under their key."""
-    return tuple(k for k, ds in DATASETS.items() if not ds.per_round and k not in PLAIN_IDS and ds.kind not in ("admin",))
+    return tuple(
+        k for k, ds in DATASETS.items() if not ds.per_round and k not in PLAIN_IDS and ds.kind not in ("admin",)
+    )
 
 
 def round_id_pattern() -> re.Pattern:
@@ -162,8 +164,8 @@ def all_collections(conn, country: str | None = None) -> list[Collection]:
     out: list[Collection] = []
     for c in countries:
         out += [Collection(_prefixed(c, cid, qualified), DATASETS[cid], None, c, qualified) for cid in PLAIN_IDS]
-        if c == countries[0]:  # the kinds' own collections: once, their rows of every country
-            out += [Collection(cid, DATASETS[cid], None, country, False) for cid in kind_ids()]
+        if c == countries[0]:  # the kinds' own collections that hold rows: once, their rows of every country
+            out += [Collection(cid, DATASETS[cid], None, country, False) for cid in kind_ids() if _has_rows(conn, cid)]
         seen = set()
         for rnd in rounds:
             if c is not None and rnd["country"] != c:
@@ -178,6 +180,13 @@ def all_collections(conn, country: str | None = None) -> list[Collection]:
                         prefix = _prefixed(rnd["country"], f"{rnd['population']}-{_round_part(rnd)}", qualified)
                         out += [Collection(f"{prefix}-{key}", DATASETS[key], rnd, c, qualified) for key in rd.keys]
     return out
+
+
+def _has_rows(conn, cid: str) -> bool:
+    from sqlalchemy import text
+
+    ds = DATASETS[cid]
+    return bool(conn.execute(text(f"SELECT EXISTS (SELECT 1 FROM {ds.from_sql} WHERE {ds.where_sql})")).scalar())
 
 
 def _split_country(cid: str) -> tuple[str | None, str]:

@@ -31,6 +31,8 @@ def locations() -> Dataset:
         Field("adm1_pcode", "e.adm1", "str", "adm1_pcode", "#adm1+code", "Governorate (placed)"),
         Field("adm2_pcode", "e.adm2", "str", "adm2_pcode", "#adm2+code", "District (placed)"),
         Field("adm3_pcode", "e.adm3", "str", "adm3_pcode", "#adm3+code", "Sub-district (placed)"),
+        Field("name_en", "u3.name_en", "str", "name_en", "#adm3+name+i_en", "English name of the sub-district"),
+        Field("name_ar", "u3.name_ar", "str", "name_ar", "#adm3+name+i_ar", "Arabic name of the sub-district"),
         Field("placement", "e.placement", "str", "placement", "#meta+placement", "declared, point or unassigned"),
         Field("flag", "e.flag", "str", "flag", "#meta+flag", "Quality flag of the placement"),
         *_counts("e"),
@@ -50,7 +52,8 @@ def locations() -> Dataset:
         geom_sql="e.geom",
         id_sql="e.crisis_id || ':' || e.day || ':' || e.loc_code",
         id_type="str",
-        from_sql="event_row e JOIN event_crisis c ON c.crisis_id = e.crisis_id",
+        from_sql="event_row e JOIN event_crisis c ON c.crisis_id = e.crisis_id LEFT JOIN admin_unit u3 "
+        "ON u3.boundary_set_id = c.boundary_set_id AND u3.level = 3 AND u3.pcode = e.adm3",
         where_sql="true",
         order_sql="e.crisis_id, e.day, e.loc_code",
         fields=tuple(fields),

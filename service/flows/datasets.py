@@ -8,6 +8,11 @@ from __future__ import annotations
 
 from service.core.datasets import Dataset, Field, Filter
 
+# the district the point lies in, where its country's boundaries are loaded
+POINT_UNIT = (
+    "LEFT JOIN boundary_set pb ON pb.country = p.country AND pb.is_current "
+    "LEFT JOIN admin_unit pu ON pu.boundary_set_id = pb.id AND pu.level = 2 AND pu.pcode = p.adm2"
+)
 POINT_FIELDS = [
     Field("fmp_id", "p.fmp_id", "str", "fmp_id", "#loc+code", "Flow monitoring point id"),
     Field("name", "p.name", "str", "name", "#loc+name", "Point name"),
@@ -15,6 +20,8 @@ POINT_FIELDS = [
     Field("country", "p.country", "str", "country", "#country+code", "ISO3 code of the point's country"),
     Field("adm1_pcode", "p.adm1", "str", "adm1_pcode", "#adm1+code", "First-level unit (P-code)"),
     Field("adm2_pcode", "p.adm2", "str", "adm2_pcode", "#adm2+code", "Second-level unit (P-code)"),
+    Field("name_en", "pu.name_en", "str", "name_en", "#adm2+name+i_en", "English name of the point's unit (adm2)"),
+    Field("name_ar", "pu.name_ar", "str", "name_ar", "#adm2+name+i_ar", "Arabic name of the point's unit (adm2)"),
     Field("placement", "p.placement", "str", "placement", "#meta+placement", "declared, point, unchecked, unassigned"),
 ]
 
@@ -30,7 +37,7 @@ def points() -> Dataset:
         geom_sql="p.geom",
         id_sql="p.fmp_id",
         id_type="str",
-        from_sql="flow_point p",
+        from_sql="flow_point p " + POINT_UNIT,
         where_sql="true",
         order_sql="p.fmp_id",
         fields=tuple(POINT_FIELDS),
@@ -43,6 +50,7 @@ def points() -> Dataset:
 def months() -> Dataset:
     fields = [
         POINT_FIELDS[0],
+        *POINT_FIELDS[6:8],
         Field("month", "m.month", "date", "month", "#date+month", "Month (its first day)"),
         Field("direction", "m.direction", "str", "direction", "#indicator+movement", "incoming, outgoing or empty"),
         Field("origin", "m.origin", "str", "origin", "#country+code+origin", "Origin (ISO3 or P-code)"),
@@ -59,7 +67,7 @@ def months() -> Dataset:
         geom_sql="p.geom",
         id_sql="m.fmp_id || ':' || m.month || ':' || m.direction || ':' || m.origin || ':' || m.final",
         id_type="str",
-        from_sql="flow_month m JOIN flow_point p ON p.fmp_id = m.fmp_id",
+        from_sql="flow_month m JOIN flow_point p ON p.fmp_id = m.fmp_id " + POINT_UNIT,
         where_sql="true",
         order_sql="m.month, m.fmp_id, m.n DESC",
         fields=tuple(fields),

@@ -118,9 +118,7 @@ def test_ogc_collection_with_datetime_and_export(ev_client, ev_engine):
     assert feats and {f["properties"]["day"] for f in feats} == {days[3], days[4]}
     with ev_engine.connect() as conn:
         want = conn.execute(
-            text(
-                "SELECT sum(idp_ind) FROM event_row WHERE day BETWEEN :a AND :b AND adm2 <> 'UNASSIGNED'"
-            ),
+            text("SELECT sum(idp_ind) FROM event_row WHERE day BETWEEN :a AND :b AND adm2 <> 'UNASSIGNED'"),
             {"a": days[3], "b": days[4]},
         ).scalar_one()
     assert sum(f["properties"]["idp_ind"] for f in feats) == want
