@@ -123,7 +123,8 @@ def main() -> None:
         fres = import_flows(engine, daily, points=registry, synthetic=True)
         t_fmp = time.perf_counter() - t0
         print(
-            f"fmp import: {n_rows:,} rows in {t_fmp:.1f} s {fres.timings} (target 15 s); plain COPY floor {floor:.1f} s; "
+            f"fmp import: {n_rows:,} rows in {t_fmp:.1f} s {fres.timings} (target 15 s); "
+            f"plain COPY floor {floor:.1f} s; "
             f"ratio {t_fmp / floor:.1f}x"
         )
 
@@ -135,7 +136,8 @@ def main() -> None:
         t0 = time.perf_counter()
         fm = flow_maps.render_month(engine, month, tmp / "map", dpi=150)
         print(
-            f"flow map {month:%Y-%m}: {len(fm.lines)} lines, PNG+SVG+PDF in {time.perf_counter() - t0:.2f} s (target 3 s)"
+            f"flow map {month:%Y-%m}: {len(fm.lines)} lines, PNG+SVG+PDF in {time.perf_counter() - t0:.2f} s "
+            "(target 3 s)"
         )
 
         # -- flow-line tiles, cold and warm
@@ -152,7 +154,8 @@ def main() -> None:
                 warm.append(time.perf_counter() - t0)
             print(
                 f"flow tile 4/8/7 ({len(r.content):,} bytes): cold {cold * 1000:.0f} ms, warm median "
-                f"{statistics.median(warm) * 1000:.1f} ms, max {max(warm) * 1000:.1f} ms (target 50 ms); {r.headers['x-cache']}"
+                f"{statistics.median(warm) * 1000:.1f} ms, max {max(warm) * 1000:.1f} ms (target 50 ms); "
+                f"{r.headers['x-cache']}"
             )
         engine.dispose()
     finally:

@@ -151,8 +151,9 @@ def package_cmd(
         Optional[str], typer.Option("--date", help="With --crisis: the day (YYYY-MM-DD; default the last)")
     ] = None,
 ):
-    """Write the information package of a round (or, with --crisis and --date, the daily snapshot
-    of an Emergency Tracking crisis: a map and a half-page table, PDF + PNG + CSV): national and governorate maps (PNG + PDF) for
+    """Write the information package of a round (or, with --crisis and --date, the daily
+    snapshot of an Emergency Tracking crisis: a map and a half-page table, PDF + PNG + CSV):
+    national and governorate maps (PNG + PDF) for
     IDPs and returnees, folium HTML, charts, exports (GeoPackage, shapefile, CSV with HXL, XLSX),
     summary tables, a one-page summary PDF, README and a SHA-256 manifest."""
     if ctx.invoked_subcommand is not None:

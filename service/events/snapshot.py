@@ -61,7 +61,8 @@ def _table(engine: Engine, crisis_id: str, day: dt.date) -> tuple[read.Crisis, l
         parents = dict(
             conn.execute(
                 text(
-                    "SELECT d.pcode, g.name_en FROM admin_unit d JOIN admin_unit g ON g.boundary_set_id = d.boundary_set_id "
+                    "SELECT d.pcode, g.name_en FROM admin_unit d JOIN admin_unit g "
+                    "ON g.boundary_set_id = d.boundary_set_id "
                     "AND g.level = 1 AND g.pcode = d.parent_pcode WHERE d.boundary_set_id = :s AND d.level = 2"
                 ),
                 {"s": c.boundary_set_id},
@@ -94,7 +95,8 @@ def _map(engine: Engine, c: read.Crisis, rows: list[dict], day: dt.date, ax) -> 
         )
         govs = gpd.read_postgis(
             text(
-                "SELECT g.geom FROM admin_unit_generalised g WHERE g.boundary_set_id = :s AND g.level = 1 AND g.zband = 7"
+                "SELECT g.geom FROM admin_unit_generalised g "
+                "WHERE g.boundary_set_id = :s AND g.level = 1 AND g.zband = 7"
             ),
             conn,
             geom_col="geom",
@@ -102,7 +104,8 @@ def _map(engine: Engine, c: read.Crisis, rows: list[dict], day: dt.date, ax) -> 
         )
         pts = gpd.read_postgis(
             text(
-                "SELECT geom, idp_ind FROM event_row WHERE crisis_id = :c AND day = :d AND geom IS NOT NULL AND idp_ind > 0"
+                "SELECT geom, idp_ind FROM event_row "
+                "WHERE crisis_id = :c AND day = :d AND geom IS NOT NULL AND idp_ind > 0"
             ),
             conn,
             geom_col="geom",

@@ -119,7 +119,7 @@ def origin_lines(
         raise ParamError("level", f"{level} has no flow lines", "1 (governorates) or 2 (districts)")
     rnd = resolve_round(conn, rnd_ref, population, country)
     data = read.origin_lines(conn, rnd, level)
-    from fastapi.responses import Response
     import orjson
+    from fastapi.responses import Response
 
     return Response(orjson.dumps(data), media_type="application/geo+json")

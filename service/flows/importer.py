@@ -210,7 +210,8 @@ def import_points(conn: Connection, path: Path, *, synthetic: bool = False, impo
     conn.execute(
         text(
             """
-            INSERT INTO flow_point (fmp_id, name, point_type, country, adm1, adm2, placement, synthetic, import_id, geom)
+            INSERT INTO flow_point (fmp_id, name, point_type, country, adm1, adm2, placement, synthetic,
+                                    import_id, geom)
             SELECT fmp_id, name, point_type, country, adm1, adm2, placement, :s, :i, geom FROM fp
             ON CONFLICT (fmp_id) DO UPDATE SET name = EXCLUDED.name, point_type = EXCLUDED.point_type,
                 country = EXCLUDED.country, adm1 = EXCLUDED.adm1, adm2 = EXCLUDED.adm2,
@@ -342,7 +343,8 @@ def _check(conn: Connection, h: tagged.Header, today: dt.date, *, monthly: bool)
     if "direction" in h.fields:
         c = f"c{h.fields['direction']}"
         bad = conn.exec_driver_sql(
-            f"SELECT row_no, {c} FROM {t} WHERE lower(coalesce(btrim({c}), '')) NOT IN ('', 'incoming', 'outgoing', 'in', 'out') "
+            f"SELECT row_no, {c} FROM {t} "
+            f"WHERE lower(coalesce(btrim({c}), '')) NOT IN ('', 'incoming', 'outgoing', 'in', 'out') "
             "ORDER BY 1 LIMIT 1"
         ).first()
         if bad is not None:
@@ -366,7 +368,8 @@ def _store(conn: Connection, h: tagged.Header, kind: str, rec: ImportRecord) -> 
         return f"CAST(nullif({c}, '') AS {cast})" if cast else f"coalesce({c}, '')"
 
     direction = (
-        f"CASE lower(coalesce(btrim(c{h.fields['direction']}), '')) WHEN 'in' THEN 'incoming' WHEN 'out' THEN 'outgoing' "
+        f"CASE lower(coalesce(btrim(c{h.fields['direction']}), '')) "
+        "WHEN 'in' THEN 'incoming' WHEN 'out' THEN 'outgoing' "
         f"ELSE lower(coalesce(btrim(c{h.fields['direction']}), '')) END"
         if "direction" in h.fields
         else "''"
@@ -374,13 +377,16 @@ def _store(conn: Connection, h: tagged.Header, kind: str, rec: ImportRecord) -> 
     conn.exec_driver_sql(
         f"""
         CREATE TEMP TABLE fl ON COMMIT DROP AS
-        SELECT btrim(c{h.fields["fmp"]}) AS fmp_id, {tagged.date_sql(f"c{h.fields['t']}")} AS t, '{kind}'::char(1) AS period,
+        SELECT btrim(c{h.fields["fmp"]}) AS fmp_id, {tagged.date_sql(f"c{h.fields['t']}")} AS t,
+               '{kind}'::char(1) AS period,
                {cell("route")} AS route, {cell("subroute")} AS subroute, {direction} AS direction,
                {cell("origin", upper=True)} AS origin, {cell("previous", upper=True)} AS previous,
                {cell("next", upper=True)} AS next, {cell("final", upper=True)} AS final,
                {cell("nationality", upper=True)} AS nationality, {cell("n", "integer")} AS n,
-               {cell("reason_seasonal", "integer")} AS reason_seasonal, {cell("reason_disaster", "integer")} AS reason_disaster,
-               {cell("reason_conflict", "integer")} AS reason_conflict, {cell("reason_economic", "integer")} AS reason_economic
+               {cell("reason_seasonal", "integer")} AS reason_seasonal,
+               {cell("reason_disaster", "integer")} AS reason_disaster,
+               {cell("reason_conflict", "integer")} AS reason_conflict,
+               {cell("reason_economic", "integer")} AS reason_economic
         FROM fl_raw
         """
     )

@@ -118,7 +118,8 @@ def lines_sql(shape: str, f: dt.date | None, t: dt.date | None, fmp: str | None 
                    CASE WHEN l.leg = 'in' THEN l.place ELSE l.fmp_id END AS from_code,
                    CASE WHEN l.leg = 'in' THEN l.fmp_id ELSE l.place END AS to_code,
                    CASE WHEN pl.geom IS NULL OR pt.geom IS NULL THEN NULL
-                        WHEN l.leg = 'in' THEN ST_MakeLine(pl.geom, pt.geom) ELSE ST_MakeLine(pt.geom, pl.geom) END AS geom
+                        WHEN l.leg = 'in' THEN ST_MakeLine(pl.geom, pt.geom)
+                        ELSE ST_MakeLine(pt.geom, pl.geom) END AS geom
             FROM legs l JOIN flow_point pt USING (fmp_id) LEFT JOIN flow_place pl ON pl.code = l.place
         """
     elif shape == "routes":
@@ -228,13 +229,16 @@ def origin_lines(conn: Connection, round_row: dict, level: int) -> dict:
                 f"""
                 WITH f AS (
                     SELECT o.origin_adm1, {dest} AS dest, sum(o.families) AS families
-                    FROM origin_flow o JOIN admin_unit d2 ON d2.boundary_set_id = :s AND d2.level = 2 AND d2.pcode = o.adm2
+                    FROM origin_flow o
+                    JOIN admin_unit d2 ON d2.boundary_set_id = :s AND d2.level = 2 AND d2.pcode = o.adm2
                     WHERE o.round_id = :r AND o.origin_adm1 IS NOT NULL
                     GROUP BY 1, 2
                 )
-                SELECT f.origin_adm1, a.name_en AS origin_name, f.dest, d.name_en AS dest_name, d.parent_pcode AS dest_parent,
+                SELECT f.origin_adm1, a.name_en AS origin_name, f.dest, d.name_en AS dest_name,
+                       d.parent_pcode AS dest_parent,
                        f.families::bigint AS families,
-                       CASE WHEN :lvl = 2 THEN d.parent_pcode <> f.origin_adm1 ELSE f.dest <> f.origin_adm1 END AS leaves,
+                       CASE WHEN :lvl = 2 THEN d.parent_pcode <> f.origin_adm1
+                            ELSE f.dest <> f.origin_adm1 END AS leaves,
                        ST_AsGeoJSON(ST_MakeLine(ST_PointOnSurface(a.geom), ST_PointOnSurface(d.geom)), 5) AS gj
                 FROM f JOIN admin_unit a ON a.boundary_set_id = :s AND a.level = 1 AND a.pcode = f.origin_adm1
                 JOIN admin_unit d ON d.boundary_set_id = :s AND d.level = :lvl AND d.pcode = f.dest

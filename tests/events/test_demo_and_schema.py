@@ -27,12 +27,11 @@ def test_demo_loads_one_synthetic_crisis_and_network_once(iraq_fresh_engine):
 def test_declared_tables_match_the_migration(fresh_engine):
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
+    from sqlalchemy import MetaData, Table
 
     import service.events.tables  # noqa: F401 - declares its tables
     import service.flows.tables  # noqa: F401
     from service.core.schema import metadata
-
-    from sqlalchemy import MetaData, Table
 
     ours = {"event_crisis", "event_row", "event_unit_day", "flow_point", "flow_count", "flow_month", "flow_place"}
     assert ours <= set(metadata.tables)
