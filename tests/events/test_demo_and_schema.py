@@ -12,8 +12,8 @@ def test_demo_loads_one_synthetic_crisis_and_network_once(iraq_fresh_engine):
     from service.demo import DEMO_CRISIS, demo_events_flows
 
     console = Console(record=True, width=200)
-    demo_events_flows(iraq_fresh_engine, settings_for(iraq_fresh_engine), console)
-    demo_events_flows(iraq_fresh_engine, settings_for(iraq_fresh_engine), console)
+    demo_events_flows(iraq_fresh_engine, settings_for(iraq_fresh_engine), console, fmp_years=0.1)
+    demo_events_flows(iraq_fresh_engine, settings_for(iraq_fresh_engine), console, fmp_years=0.1)
     out = console.export_text()
     assert f"SYNTHETIC ETT crisis {DEMO_CRISIS}" in out and "SYNTHETIC FMP network: 66 points" in out
     assert "loaded already" in out
