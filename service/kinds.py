@@ -9,12 +9,16 @@ from __future__ import annotations
 
 from service.core.registry import Kind, Registry
 from service.core.registry import install as _install
+from service.events.kind import KIND as EVENTS
 from service.figures.kind import KIND as MASTERLISTS
+from service.flows.kind import KIND as FLOWS
 from service.fragility.kind import KIND as FRAGILITY
 
 KINDS: tuple[Kind, ...] = (
     MASTERLISTS,
     FRAGILITY,
+    EVENTS,
+    FLOWS,
 )
 
 

@@ -80,6 +80,13 @@ ITEMS_PARAMS = {"bbox", "datetime", "limit", "offset", "f", "crs", "bbox-crs", "
 PLAIN_IDS = ("admin0", "admin1", "admin2", "admin3", "sites")
 
 
+def kind_ids() -> tuple[str, ...]:
+    """The kinds' datasets not of a round (events, flows: their own dates), collections under their key."""
+    return tuple(
+        k for k, ds in DATASETS.items() if not ds.per_round and k not in PLAIN_IDS and ds.kind not in ("admin",)
+    )
+
+
 def round_id_pattern() -> re.Pattern:
     """A round's collection ids: its own (locations, adm1..3), then the kinds' (the registry's round datasets)."""
     keys = "".join(f"|{re.escape(key)}" for _, rd in registry().round_datasets() for key in rd.keys)
@@ -156,6 +163,8 @@ def all_collections(conn, country: str | None = None) -> list[Collection]:
     out: list[Collection] = []
     for c in countries:
         out += [Collection(_prefixed(c, cid, qualified), DATASETS[cid], None, c, qualified) for cid in PLAIN_IDS]
+        if c == countries[0]:  # the kinds' own collections that hold rows: once, their rows of every country
+            out += [Collection(cid, DATASETS[cid], None, country, False) for cid in kind_ids() if _has_rows(conn, cid)]
         seen = set()
         for rnd in rounds:
             if c is not None and rnd["country"] != c:
@@ -170,6 +179,13 @@ def all_collections(conn, country: str | None = None) -> list[Collection]:
                         prefix = _prefixed(rnd["country"], f"{rnd['population']}-{_round_part(rnd)}", qualified)
                         out += [Collection(f"{prefix}-{key}", DATASETS[key], rnd, c, qualified) for key in rd.keys]
     return out
+
+
+def _has_rows(conn, cid: str) -> bool:
+    from sqlalchemy import text
+
+    ds = DATASETS[cid]
+    return bool(conn.execute(text(f"SELECT EXISTS (SELECT 1 FROM {ds.from_sql} WHERE {ds.where_sql})")).scalar())
 
 
 def _split_country(cid: str) -> tuple[str | None, str]:
@@ -201,6 +217,8 @@ def get_collection(conn, cid: str, country: str | None = None) -> Collection:
     qualified = prefix is not None
     if base in PLAIN_IDS:
         return Collection(cid, DATASETS[base], None, geometry_country(conn, country), qualified, named)
+    if prefix is None and cid in kind_ids():
+        return Collection(cid, DATASETS[cid], None, country, False, named)
     m = round_id_pattern().fullmatch(base)
     rnd = None
     if m and m.group(2).startswith("d"):

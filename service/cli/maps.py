@@ -138,7 +138,7 @@ def chart_cmd(
 @package_app.callback()
 def package_cmd(
     ctx: typer.Context,
-    round_value: Annotated[str, typer.Option("--round", help=ROUND_HELP)],
+    round_value: Annotated[Optional[str], typer.Option("--round", help=ROUND_HELP)] = None,
     population: Annotated[str, typer.Option(help="idp, returnee or both")] = "both",
     out: Annotated[
         Optional[Path], typer.Option(help="A new folder, or a file name ending in .zip (default: ./<package name>.zip)")
@@ -149,12 +149,24 @@ def package_cmd(
     dpi: Annotated[int, typer.Option(help="PNG resolution of the maps", min=30, max=600)] = 300,
     workers: Annotated[Optional[int], typer.Option(help="Processes drawing maps (default: one per CPU)", min=1)] = None,
     country: Annotated[Optional[str], typer.Option(help=COUNTRY_HELP)] = None,
+    crisis: Annotated[Optional[str], typer.Option(help="Emergency Tracking: the daily snapshot of this crisis")] = None,
+    day: Annotated[
+        Optional[str], typer.Option("--date", help="With --crisis: the day (YYYY-MM-DD; default the last)")
+    ] = None,
 ):
-    """Write the information package of a round: national and governorate maps (PNG + PDF) for
+    """Write the information package of a round (or, with --crisis and --date, the daily
+    snapshot of an Emergency Tracking crisis: a map and a half-page table, PDF + PNG + CSV):
+    national and governorate maps (PNG + PDF) for
     IDPs and returnees, folium HTML, charts, exports (GeoPackage, shapefile, CSV with HXL, XLSX),
     summary tables, a one-page summary PDF, README and a SHA-256 manifest."""
     if ctx.invoked_subcommand is not None:
         return
+    if crisis is not None:  # the ETT daily snapshot (service/events/snapshot.py)
+        from service.cli.events_flows import snapshot_cmd
+
+        return snapshot_cmd(crisis, day, out, dpi)
+    if round_value is None:
+        _fail("--round: a package needs its round (or --crisis ID --date D for an ETT daily snapshot)")
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from boundaries.pcode import normalize_country

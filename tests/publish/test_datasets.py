@@ -27,6 +27,12 @@ def test_registry_fields():
         "fragility-adm1",
         "fragility-adm2",
         "fragility-adm3",
+        "events-locations",
+        "events-adm1",
+        "events-adm2",
+        "events-adm3",
+        "flow-points",
+        "flow-months",
     ]
     for ds in DATASETS.values():
         shorts = [f.short for f in ds.fields]

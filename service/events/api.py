@@ -1,0 +1,206 @@
+"""HTTP routes of Emergency Tracking: crises, figures per unit for a day or a range, the
+choropleth and tiles, the day's locations, a unit's time series, exports (CSV).
+
+Dates: ``?date=D`` is one day; ``?from=&to=`` a range (either alone: from the onset / to the
+last day); nothing is the crisis's last day. Every figure answer is cached under the data version.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from service.api.common import Conn, FormatParam, render
+from service.api.httpcache import cached
+from service.api.params import NotFound, ParamError, parse_level_path, parse_pcode
+from service.events import read
+
+router = APIRouter(prefix="/events", tags=["events"])
+
+DateQ = Annotated[str | None, Query(description="One day, YYYY-MM-DD")]
+FromQ = Annotated[str | None, Query(alias="from", description="First day of a range, YYYY-MM-DD (default: the onset)")]
+ToQ = Annotated[str | None, Query(description="Last day of a range, YYYY-MM-DD (default: the last day imported)")]
+LevelQ = Annotated[str, Query(description="0-3 or adm0..adm3")]
+
+
+def parse_day(value: str | None, param: str) -> dt.date | None:
+    if value is None or value == "":
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ParamError(param, f"{value!r} is not a date", "YYYY-MM-DD") from None
+
+
+def days(conn, crisis_id: str, date: str | None, day_from: str | None, day_to: str | None) -> tuple[dt.date, dt.date]:
+    """The (from, to) of a request; 404 for an unknown crisis, 400 for a bad or reversed range."""
+    d, f, t = parse_day(date, "date"), parse_day(day_from, "from"), parse_day(day_to, "to")
+    if d is not None and (f or t):
+        raise ParamError("date", "give date alone, or from/to", "date=YYYY-MM-DD, or from=...&to=...")
+    try:
+        c = read.crisis(conn, crisis_id)
+        if f is not None and t is None and d is None:
+            return read.period(c, None, f, c.last_day)
+        if d is None and t is None and f is None:
+            return read.period(c, None, None, None)
+        if d is None and f is None:
+            return c.onset or t, t
+        lo, hi = read.period(c, d, f, t)
+    except read.EventsNotFound as exc:
+        raise NotFound(str(exc)) from None
+    if lo > hi:
+        raise ParamError("from", f"{lo} is after to={hi}")
+    return lo, hi
+
+
+def _guard(fn):
+    try:
+        return fn()
+    except read.EventsNotFound as exc:
+        raise NotFound(str(exc)) from None
+    except ValueError as exc:
+        raise ParamError("indicator", str(exc)) from None
+
+
+@router.get("", summary="Crises of Emergency Tracking (onset, last day, days imported)")
+def crises(request: Request, conn: Conn, f: FormatParam = None):
+    rows = read.crises(conn)
+    return render(request, f, {"crises": rows}, title="Emergency Tracking: crises", rows=rows)
+
+
+@router.get("/{crisis_id}/figures", summary="Figures per unit: new in the period, last 24 h, 7 days, since the onset")
+def figures(
+    request: Request,
+    conn: Conn,
+    crisis_id: str,
+    level: LevelQ = "2",
+    date: DateQ = None,
+    day_from: FromQ = None,
+    to: ToQ = None,
+    pcode: Annotated[str | None, Query(description="One unit's P-code")] = None,
+    f: FormatParam = None,
+):
+    lvl = parse_level_path(level)
+    lo, hi = days(conn, crisis_id, date, day_from, to)
+    code = parse_pcode(pcode)
+    rows = _guard(lambda: read.unit_figures(conn, crisis_id, level=lvl, day_from=lo, day_to=hi, pcode=code))
+    data = {"crisis": crisis_id, "level": lvl, "from": lo.isoformat(), "to": hi.isoformat(), "units": rows}
+    return render(request, f, data, title=f"{crisis_id}: figures", rows=rows)
+
+
+@router.get(
+    "/{crisis_id}/choropleth/{level}", summary="Units of a level with their figures for a day or range (GeoJSON)"
+)
+async def choropleth(
+    request: Request,
+    crisis_id: str,
+    level: str,
+    date: DateQ = None,
+    day_from: FromQ = None,
+    to: ToQ = None,
+    indicator: Annotated[str, Query(description=", ".join(read.INDICATORS))] = "cumulative_idp_ind",
+    zoom: Annotated[float | None, Query(ge=0, le=24, description="Generalise for this zoom")] = None,
+):
+    from tiles.zoom import band_for_zoom, geojson_decimals
+
+    lvl = parse_level_path(level, (1, 2, 3))
+    if indicator not in read.INDICATORS:
+        raise ParamError("indicator", f"{indicator!r} is not an indicator", ", ".join(read.INDICATORS))
+    with request.app.state.engine.connect() as conn:
+        lo, hi = days(conn, crisis_id, date, day_from, to)
+
+    def produce() -> bytes:
+        with request.app.state.engine.connect() as conn:
+            return read.choropleth_geojson(
+                conn,
+                crisis_id,
+                level=lvl,
+                day_from=lo,
+                day_to=hi,
+                indicator=indicator,
+                zband=band_for_zoom(zoom),
+                decimals=geojson_decimals(zoom),
+            ).encode()
+
+    params = (crisis_id, lvl, lo, hi, indicator, band_for_zoom(zoom))
+    return await cached(request, "events-choropleth", params, "application/geo+json", produce)
+
+
+@router.get(
+    "/{crisis_id}/locations", summary="Locations reporting on a day or in a range, with their figures (GeoJSON)"
+)
+async def locations(request: Request, crisis_id: str, date: DateQ = None, day_from: FromQ = None, to: ToQ = None):
+    with request.app.state.engine.connect() as conn:
+        lo, hi = days(conn, crisis_id, date, day_from, to)
+
+    def produce() -> bytes:
+        with request.app.state.engine.connect() as conn:
+            return read.locations_geojson(conn, crisis_id, day_from=lo, day_to=hi).encode()
+
+    return await cached(request, "events-locations", (crisis_id, lo, hi), "application/geo+json", produce)
+
+
+@router.get("/{crisis_id}/series/{pcode}", summary="A unit's days: new, cumulative since the onset, 7-day rolling sums")
+def series(request: Request, conn: Conn, crisis_id: str, pcode: str, f: FormatParam = None):
+    code = pcode.strip().upper() if len(pcode.strip()) == 3 else parse_pcode(pcode)  # level 0: the ISO3 code
+    rows = _guard(lambda: read.series(conn, crisis_id, code))
+    return render(
+        request, f, {"crisis": crisis_id, "pcode": code, "days": rows}, title=f"{crisis_id}: {code}", rows=rows
+    )
+
+
+@router.get("/{crisis_id}/tiles/{level}/{z}/{x}/{y}.mvt", summary="Vector tile of a level's figures for a day or range")
+async def tile(
+    request: Request,
+    crisis_id: str,
+    level: str,
+    z: int,
+    x: int,
+    y: int,
+    date: DateQ = None,
+    day_from: FromQ = None,
+    to: ToQ = None,
+):
+    from service.events.tiles import unit_tile
+
+    lvl = parse_level_path(level, (1, 2, 3))
+    if not (0 <= z <= 22 and 0 <= x < 2**z and 0 <= y < 2**z):
+        raise ParamError("z/x/y", f"{z}/{x}/{y} is not a tile", "0 <= z <= 22, 0 <= x, y < 2^z")
+    with request.app.state.engine.connect() as conn:
+        lo, hi = days(conn, crisis_id, date, day_from, to)
+
+    def produce() -> bytes:
+        with request.app.state.engine.connect() as conn:
+            return unit_tile(conn, crisis_id, lvl, z, x, y, day_from=lo, day_to=hi)
+
+    return await cached(
+        request, "events-tile", (crisis_id, lvl, z, x, y, lo, hi), "application/vnd.mapbox-vector-tile", produce
+    )
+
+
+@router.get("/{crisis_id}/export.csv", summary="Figures per unit for a day or range as CSV (HXL-tagged)")
+def export_csv(
+    conn: Conn, crisis_id: str, level: LevelQ = "2", date: DateQ = None, day_from: FromQ = None, to: ToQ = None
+):
+    lvl = parse_level_path(level)
+    lo, hi = days(conn, crisis_id, date, day_from, to)
+    rows = _guard(lambda: read.unit_figures(conn, crisis_id, level=lvl, day_from=lo, day_to=hi))
+    cols = ["pcode", "name_en", "name_ar"] + [k for k in rows[0] if k not in ("pcode", "name_en", "name_ar")]
+    tags = {"pcode": f"#adm{lvl}+code", "name_en": f"#adm{lvl}+name+i_en", "name_ar": f"#adm{lvl}+name+i_ar"}
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(cols)
+    w.writerow([tags.get(c, "#affected+" + c.replace("_", "+")) for c in cols])
+    for r in rows:
+        w.writerow([r.get(c) for c in cols])
+    name = f"{crisis_id.lower()}_adm{lvl}_{lo:%Y%m%d}_{hi:%Y%m%d}.csv"
+    return Response(
+        buf.getvalue().encode("utf-8"),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )

@@ -1,0 +1,125 @@
+"""HTTP routes of Flow Monitoring: points, sums per point/route/corridor by period and
+direction, flow lines (GeoJSON and vector tiles), and the master lists' origin -> district flows
+as lines. Ranges: ``?from=&to=`` (YYYY-MM-DD, or YYYY-MM for whole months)."""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request
+
+from service.api.common import Conn, FormatParam, render
+from service.api.httpcache import cached
+from service.api.params import Country, ParamError, Population, Round, resolve_round
+from service.flows import read
+
+router = APIRouter(prefix="/flows", tags=["flows"])
+
+FromQ = Annotated[str | None, Query(alias="from", description="First day (YYYY-MM-DD) or month (YYYY-MM)")]
+ToQ = Annotated[str | None, Query(description="Last day (YYYY-MM-DD) or month (YYYY-MM: to its last day)")]
+ShapeQ = Annotated[
+    Literal["legs", "routes"],
+    Query(description="legs: origin -> point and point -> destination; routes: origin -> point -> destination"),
+]
+
+
+def parse_bound(value: str | None, param: str, end: bool) -> dt.date | None:
+    if not value:
+        return None
+    try:
+        if len(value) == 7:
+            y, m = int(value[:4]), int(value[5:7])
+            return dt.date(y, m, calendar.monthrange(y, m)[1] if end else 1)
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ParamError(param, f"{value!r} is not a day or a month", "YYYY-MM-DD or YYYY-MM") from None
+
+
+def period(day_from: str | None, to: str | None) -> tuple[dt.date | None, dt.date | None]:
+    f, t = parse_bound(day_from, "from", False), parse_bound(to, "to", True)
+    if f and t and f > t:
+        raise ParamError("from", f"{f} is after to={t}")
+    return f, t
+
+
+@router.get("/points", summary="Flow monitoring points (the registry) with their first and last day of counts")
+def points(request: Request, conn: Conn, f: FormatParam = None):
+    rows = read.points(conn)
+    return render(request, f, {"points": rows}, title="Flow monitoring points", rows=rows)
+
+
+@router.get("/summary", summary="Counts per point, route or corridor, by day, month or year and direction")
+def summary(
+    request: Request,
+    conn: Conn,
+    by: Annotated[Literal["point", "route", "corridor"], Query()] = "point",
+    period_: Annotated[Literal["day", "month", "year"], Query(alias="period")] = "month",
+    day_from: FromQ = None,
+    to: ToQ = None,
+    direction: Annotated[Literal["incoming", "outgoing"] | None, Query()] = None,
+    fmp: Annotated[str | None, Query(description="One point's id")] = None,
+    f: FormatParam = None,
+):
+    lo, hi = period(day_from, to)
+    rows = read.summary(conn, by=by, period=period_, day_from=lo, day_to=hi, direction=direction, fmp=fmp)
+    data = {"by": by, "period": period_, "from": lo, "to": hi, "direction": direction, "rows": rows}
+    return render(request, f, data, title=f"Flows by {by}", rows=rows)
+
+
+def _range_or_last_month(conn, lo, hi):
+    if lo is None and hi is None:
+        first, last = read.extent(conn)
+        if last is None:
+            return None, None
+        return last.replace(day=1), last
+    return lo, hi
+
+
+@router.get("/lines", summary="Flow lines of a period (GeoJSON; n and a width in px linear in n)")
+async def lines(
+    request: Request, day_from: FromQ = None, to: ToQ = None, shape: ShapeQ = "legs", fmp: str | None = None
+):
+    lo, hi = period(day_from, to)
+    with request.app.state.engine.connect() as conn:
+        lo, hi = _range_or_last_month(conn, lo, hi)
+
+    def produce() -> bytes:
+        import orjson
+
+        with request.app.state.engine.connect() as conn:
+            return orjson.dumps(read.lines_geojson(conn, shape=shape, day_from=lo, day_to=hi, fmp=fmp))
+
+    return await cached(request, "flow-lines", (lo, hi, shape, fmp), "application/geo+json", produce)
+
+
+@router.get("/tiles/{z}/{x}/{y}.mvt", summary="Flow lines of a period as a vector tile (layer 'flows')")
+async def tile(
+    request: Request, z: int, x: int, y: int, day_from: FromQ = None, to: ToQ = None, shape: ShapeQ = "legs"
+):
+    if not (0 <= z <= 22 and 0 <= x < 2**z and 0 <= y < 2**z):
+        raise ParamError("z/x/y", f"{z}/{x}/{y} is not a tile", "0 <= z <= 22, 0 <= x, y < 2^z")
+    lo, hi = period(day_from, to)
+    with request.app.state.engine.connect() as conn:
+        lo, hi = _range_or_last_month(conn, lo, hi)
+
+    def produce() -> bytes:
+        with request.app.state.engine.connect() as conn:
+            return read.lines_tile(conn, z, x, y, day_from=lo, day_to=hi, shape=shape)
+
+    return await cached(request, "flow-tile", (z, x, y, lo, hi, shape), "application/vnd.mapbox-vector-tile", produce)
+
+
+@router.get("/origins/lines/{level}", summary="The master lists' origin governorate -> place of displacement as lines")
+def origin_lines(
+    request: Request, conn: Conn, level: int, rnd_ref: Round, country: Country, population: Population = None
+):
+    if level not in (1, 2):
+        raise ParamError("level", f"{level} has no flow lines", "1 (governorates) or 2 (districts)")
+    rnd = resolve_round(conn, rnd_ref, population, country)
+    data = read.origin_lines(conn, rnd, level)
+    import orjson
+    from fastapi.responses import Response
+
+    return Response(orjson.dumps(data), media_type="application/geo+json")

@@ -1,0 +1,42 @@
+"""Flow Monitoring as a kind of data in the layer registry (``service/kinds.py`` lists it)."""
+
+from __future__ import annotations
+
+from service.core.datasets import Dataset
+from service.core.registry import Kind, Registry
+
+
+def _routers():
+    from service.flows.api import router
+
+    return [router]
+
+
+def _import_commands():
+    from service.cli.events_flows import import_flows_cmd
+
+    return [("flows", import_flows_cmd)]
+
+
+def _cli():
+    from service.cli.events_flows import flows_app
+
+    return [("flows", flows_app)]
+
+
+def _datasets(reg: Registry) -> list[Dataset]:
+    from service.flows.datasets import datasets
+
+    return datasets()
+
+
+KIND = Kind(
+    name="flows",
+    title="Flow Monitoring: counts at flow monitoring points",
+    owner_modules=("service.flows.importer",),
+    access="public",
+    routers=_routers,
+    cli=_cli,
+    import_commands=_import_commands,
+    datasets=_datasets,
+)
