@@ -92,6 +92,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     errors.install(app)  # exception -> status, one table (service/api/errors.py)
 
+    from service.indicators import api as indicators_api  # indicator datasets (before figures: /choropleth?dataset=)
+
+    app.include_router(indicators_api.router)
+    app.include_router(indicators_api.choropleth_router)
     from service.api import admin_units, dtm, exports, figures, health, ogc, styles, tiles, web, webmap
 
     for module in (health, admin_units, figures, dtm, tiles, styles, web, webmap, ogc, exports):

@@ -166,6 +166,10 @@ def all_collections(conn, country: str | None = None) -> list[Collection]:
                         Collection(f"{frag}-adm{lvl}", DATASETS[f"fragility-adm{lvl}"], rnd, c, qualified)
                         for lvl in (3, 2, 1)
                     ]
+    # indicator datasets (service.indicators): their sites or locations, and aggregates per level
+    from service.indicators import ogc as indicator_ogc
+
+    out += [Collection(cid, ds, None, dc) for cid, ds, dc in indicator_ogc.collections(conn) if country in (None, dc)]
     return out
 
 
@@ -218,6 +222,11 @@ def get_collection(conn, cid: str, country: str | None = None) -> Collection:
                 qualified,
                 named,
             )
+    from service.indicators import ogc as indicator_ogc
+
+    found = indicator_ogc.get(conn, cid)
+    if found is not None and (country is None or country == found[1]):
+        return Collection(cid, found[0], None, found[1], False, named)
     raise not_found(
         f"no collection {cid!r}; see /ogc/collections (ids: admin0..admin3, sites, "
         "{idp|returnee}-r{round}-{locations|adm1|adm2|adm3}, idp-r{round}-fragility-adm{1|2|3}; "

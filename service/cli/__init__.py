@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from service.cli import boundaries, db, export, fragility, imports, maps, rounds, serve, tiles, tokens
+from service.cli import boundaries, datasets, db, export, fragility, imports, maps, rounds, serve, tiles, tokens
 from service.cli.common import Cli, State
 
 app = Cli(
@@ -29,6 +29,7 @@ app.add_typer(tiles.app, name="tiles")
 app.add_typer(export.app, name="export")
 app.add_typer(imports.app, name="import")
 app.add_typer(rounds.app, name="rounds")
+app.add_typer(datasets.app, name="datasets")
 app.add_typer(tokens.app, name="token")
 app.add_typer(fragility.app, name="fragility")
 app.add_typer(maps.app, name="maps")
