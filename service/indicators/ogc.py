@@ -19,10 +19,12 @@ _TYPE = {"integer": "int", "number": "float", "area": "float", "date": "date"}
 def _value_field(Field, c: dict, alias: str, used: set[str]):
     t = _TYPE.get(c["type"], "str")
     key = c["id"].replace("'", "''")
+    value = f"{alias}.\"values\" -> '{key}'"
+    number = f"CASE WHEN jsonb_typeof({value}) = 'number' THEN ({value})::text"
     if t == "int":
-        sql = f"CASE WHEN jsonb_typeof({alias}.\"values\" -> '{key}') = 'number' THEN ({alias}.\"values\" ->> '{key}')::numeric::bigint END"
+        sql = f"{number}::numeric::bigint END"
     elif t == "float":
-        sql = f"CASE WHEN jsonb_typeof({alias}.\"values\" -> '{key}') = 'number' THEN ({alias}.\"values\" ->> '{key}')::float8 END"
+        sql = f"{number}::float8 END"
     elif t == "date":
         sql = f"({alias}.\"values\" ->> '{key}')::date"
     elif c["type"] == "select_multiple":
