@@ -77,7 +77,7 @@ def dataset_for(conn: Connection, ds_id: int, part: str):
         fields += [_value_field(Field, c, "o", used) for c in cols if c["id"] not in names]
         return Dataset(
             key=f"dataset{ds_id}-{part}",
-            kind="sites",
+            kind="indicators",
             title=f"{row['title']}: {part}",
             description=f"The {part} of {row['title']}, with the public columns of its catalogue (/datasets/{ds_id}).",
             per_round=False,
@@ -126,7 +126,7 @@ def dataset_for(conn: Connection, ds_id: int, part: str):
         )
     return Dataset(
         key=f"dataset{ds_id}-adm{level}",
-        kind="figures",
+        kind="indicators",
         title=f"{row['title']}: per admin {level}",
         description=f"The aggregates of {row['title']} per unit of admin level {level} (each column by its rule).",
         per_round=False,

@@ -68,7 +68,7 @@ class Filter:
 @dataclass(frozen=True)
 class Dataset:
     key: str
-    kind: Literal["admin", "locations", "figures", "sites", "fragility"]
+    kind: Literal["admin", "locations", "figures", "sites", "fragility", "indicators"]
     title: str
     description: str
     per_round: bool
