@@ -252,7 +252,12 @@ def infer_type(header: str, values: list) -> str:
     if all(looks_like_date(s) for s in strs):
         return "date"
     tokens = [s.split() for s in strs]
-    if any(len(t) > 1 for t in tokens) and all(re.fullmatch(r"[a-z0-9_]+", x) for t in tokens for x in t):
+    vocabulary = {x for t in tokens for x in t}
+    if (
+        any(len(t) > 1 for t in tokens)
+        and all(re.fullmatch(r"[a-z0-9_]+", x) for x in vocabulary)
+        and len(vocabulary) <= max(40, len(strs) // 4)  # answer codes come from a short list; free text does not
+    ):
         return "select_multiple"
     distinct = len(set(strs))
     if distinct <= max(12, len(strs) // 20):
@@ -309,7 +314,7 @@ def detect_roles(table: RawTable, mapping: dict) -> dict[str, str]:
     if "key" in roles and "key" not in (mapping.get("roles") or {}):
         vals = [None if is_missing(v) else str(v).strip() for v in table.frame[roles["key"]]]
         if any(v is None for v in vals) or len(set(vals)) < len(vals):
-            del roles["key"]
+            # another key column that identifies every row, else this one (its bad row is named)
             for n in ROLE_HEADERS["key"]:
                 h = by_norm.get(n)
                 if h and h not in roles.values():

@@ -52,7 +52,8 @@ def parse_number(v) -> float | int | None:
 
 
 def parse_area(v) -> float | None:
-    m = _AREA.match(str(v).strip())
+    # "30, 720 sq.m": a thousands separator followed by a stray space
+    m = _AREA.match(re.sub(r"(?<=\d),\s+(?=\d{3}\b)", ",", str(v).strip()))
     if not m:
         return None
     unit = m.group(2).lower().replace(" ", "")
