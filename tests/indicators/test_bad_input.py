@@ -126,7 +126,8 @@ def test_mapping_labels_and_rules(assessments_fresh, tmp_path):
         }
         mean = conn.execute(
             text(
-                "SELECT value FROM indicator_aggregate WHERE dataset_id = :d AND level = 0 AND column_id = 'individuals'"
+                "SELECT value FROM indicator_aggregate "
+                "WHERE dataset_id = :d AND level = 0 AND column_id = 'individuals'"
             ),
             {"d": res.dataset_id},
         ).scalar_one()
