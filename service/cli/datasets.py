@@ -202,3 +202,64 @@ def assessment_cmd(
         sheet=sheet,
         show=show,
     )
+
+
+def import_sites_cmd(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="A site assessment (CSV, CSV.GZ, XLSX: one row per site, any columns) imported as an indicator "
+            "dataset; or, with --registry (or a GeoJSON/GPKG file, or --keep-duplicate-ids), the site list "
+            "(site_id, name, type, lat, lon, status, households, individuals) upserted by site ID"
+        ),
+    ],
+    country: Annotated[Optional[str], typer.Option(help="ISO3 country code (default: the file's, else IRQ)")] = None,
+    round_label: RoundOpt = None,
+    reporting_date: DateOpt = None,
+    mapping: MappingOpt = None,
+    access: AccessOpt = Access.restricted,
+    sheet: SheetOpt = None,
+    registry: Annotated[
+        bool, typer.Option("--registry", help="Upsert the site list (the site table) instead of a dataset")
+    ] = False,
+    keep_duplicate_ids: Annotated[
+        bool,
+        typer.Option(
+            "--keep-duplicate-ids",
+            help="(site list) Keep a repeated site ID's later rows as ID#ROW (reported) instead of rejecting the file",
+        ),
+    ] = False,
+    show: ShowOpt = 20,
+):
+    """Import sites: a site assessment as an indicator dataset (default), or the site list
+    (camps, informal settlements, collective centres) upserted by site ID."""
+    if registry or keep_duplicate_ids or file.suffix.lower() in (".geojson", ".json", ".gpkg"):
+        from service.ingest.sites import SiteFileError, import_sites
+
+        check_file(file)
+        engine = open_engine()
+        with whole_or_nothing(file):
+            try:
+                res = import_sites(
+                    engine, file, country=(country or "IRQ").upper(), keep_duplicate_ids=keep_duplicate_ids
+                )
+            except SiteFileError as exc:
+                fail(f"{exc}\nnothing was imported; the database is unchanged", 2)
+        console.print(f"{res.file}: {res.inserted_or_updated} sites imported or updated")
+        for issue in res.issues:
+            err.print(f"[yellow]{issue}[/]", highlight=False)
+        if res.without_point:
+            err.print(f"[yellow]rows without a valid point (imported without geometry): {res.without_point}[/]")
+        return
+    run_import(
+        file,
+        unit="site",
+        country=country,
+        component="site_assessment",
+        round_label=round_label,
+        reporting_date=reporting_date,
+        mapping=mapping,
+        access=access,
+        sheet=sheet,
+        show=show,
+    )

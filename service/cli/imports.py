@@ -1,4 +1,4 @@
-"""``dtm-atlas import ...``: master lists (one round each) and sites."""
+"""``dtm-atlas import masterlist``: master lists (one round each)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from service.cli.common import PopulationChoice, check_file, console, err, fail,
 from service.cli.rounds import print_quality
 from service.core.constants import IMPORT_JOBS
 
-app = typer.Typer(help="Import displacement data: master lists (rounds), sites and assessments.", no_args_is_help=True)
+# the commands of `dtm-atlas import`, registered by the master-list kind (service.figures.kind)
 
 
 class PlacementChoice(str, Enum):
@@ -21,7 +21,6 @@ class PlacementChoice(str, Enum):
     spatial = "spatial"
 
 
-@app.command("masterlist")
 def import_masterlist_cmd(
     paths: Annotated[
         list[str],
@@ -178,78 +177,5 @@ def import_masterlist_cmd(
         raise typer.Exit(2 if done == 0 else 1)
 
 
-@app.command("sites")
-def import_sites_cmd(
-    file: Annotated[
-        Path,
-        typer.Argument(
-            help="A site assessment (CSV, CSV.GZ, XLSX: one row per site, any columns) imported as an indicator "
-            "dataset; or, with --registry (or a GeoJSON/GPKG file, or --keep-duplicate-ids), the site list "
-            "(site_id, name, type, lat, lon, status, households, individuals) upserted by site ID"
-        ),
-    ],
-    country: Annotated[Optional[str], typer.Option(help="ISO3 country code (default: the file's, else IRQ)")] = None,
-    round_label: Annotated[
-        Optional[str], typer.Option("--round", help="Round (default: the file's round column)")
-    ] = None,
-    reporting_date: Annotated[
-        Optional[datetime], typer.Option("--date", formats=["%Y-%m-%d"], help="Reporting date (default: the file's)")
-    ] = None,
-    mapping: Annotated[Optional[Path], typer.Option(help="Mapping file (YAML): roles and catalogue entries")] = None,
-    access: Annotated[
-        Optional[str], typer.Option(help="public, partner or restricted (default: restricted until published)")
-    ] = None,
-    sheet: Annotated[Optional[str], typer.Option(help="XLSX sheet (default: the one that holds the data)")] = None,
-    registry: Annotated[
-        bool, typer.Option("--registry", help="Upsert the site list (the site table) instead of a dataset")
-    ] = False,
-    keep_duplicate_ids: Annotated[
-        bool,
-        typer.Option(
-            "--keep-duplicate-ids",
-            help="(site list) Keep a repeated site ID's later rows as ID#ROW (reported) instead of rejecting the file",
-        ),
-    ] = False,
-    show: Annotated[int, typer.Option(help="Issues to print")] = 20,
-):
-    """Import sites: a site assessment as an indicator dataset (default), or the site list
-    (camps, informal settlements, collective centres) upserted by site ID."""
-    if registry or keep_duplicate_ids or file.suffix.lower() in (".geojson", ".json", ".gpkg"):
-        from service.ingest.sites import SiteFileError, import_sites
-
-        check_file(file)
-        engine = open_engine()
-        with whole_or_nothing(file):
-            try:
-                res = import_sites(
-                    engine, file, country=(country or "IRQ").upper(), keep_duplicate_ids=keep_duplicate_ids
-                )
-            except SiteFileError as exc:
-                fail(f"{exc}\nnothing was imported; the database is unchanged", 2)
-        console.print(f"{res.file}: {res.inserted_or_updated} sites imported or updated")
-        for issue in res.issues:
-            err.print(f"[yellow]{issue}[/]", highlight=False)
-        if res.without_point:
-            err.print(f"[yellow]rows without a valid point (imported without geometry): {res.without_point}[/]")
-        return
-    from service.cli.datasets import Access, run_import
-
-    if access is not None and access not in Access.__members__:
-        fail(f"--access {access!r}: public, partner or restricted", 2)
-    run_import(
-        file,
-        unit="site",
-        country=country,
-        component="site_assessment",
-        round_label=round_label,
-        reporting_date=reporting_date,
-        mapping=mapping,
-        access=Access(access or "restricted"),
-        sheet=sheet,
-        show=show,
-    )
-
-
-from service.cli.datasets import assessment_cmd  # noqa: E402  (defined with the datasets commands)
-
-app.command("assessment")(assessment_cmd)
+# `dtm-atlas import sites` (the site list, and site assessments) is the indicator datasets' command:
+# service/cli/datasets.py, registered by service.indicators.kind

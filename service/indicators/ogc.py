@@ -42,7 +42,7 @@ def _value_field(Field, c: dict, alias: str, used: set[str]):
 
 def dataset_for(conn: Connection, ds_id: int, part: str):
     """The registry Dataset of one part (``sites``/``locations`` or ``adm1``..``adm3``) of a public dataset."""
-    from service.publish.datasets import Dataset, Field, Filter, _adm_fields, _adm_joins, _lonlat_fields
+    from service.core.datasets import Dataset, Field, Filter, adm_fields, adm_joins, lonlat_fields
 
     row = (
         conn.execute(
@@ -61,8 +61,8 @@ def dataset_for(conn: Connection, ds_id: int, part: str):
         fields = [
             Field("obs_id", "o.obs_id", "str", "obs_id", "#loc+code", "Site or location ID"),
             Field("name", "o.name", "str", "name", "#loc+name", "Name"),
-            *_adm_fields("o"),
-            *_lonlat_fields("o"),
+            *adm_fields("o"),
+            *lonlat_fields("o"),
             Field(
                 "placement",
                 "o.placement",
@@ -86,7 +86,7 @@ def dataset_for(conn: Connection, ds_id: int, part: str):
             id_sql="o.obs_id",
             id_type="str",
             from_sql="indicator_observation o JOIN indicator_dataset d ON d.id = o.dataset_id"
-            + _adm_joins("o", "d.boundary_set_id"),
+            + adm_joins("o", "d.boundary_set_id"),
             where_sql=f"o.dataset_id = {int(ds_id)}",
             order_sql="o.row_number",
             fields=tuple(fields),
