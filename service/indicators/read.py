@@ -90,7 +90,7 @@ def _is_tag(v) -> bool:
 
 def _read_xlsx(path: Path, sheet: str | None) -> RawTable:
     try:
-        sheets = pd.read_excel(path, sheet_name=None, dtype=object, header=None)
+        sheets = pd.read_excel(path, sheet_name=None, dtype=object, header=None, engine="calamine")
     except Exception as exc:  # a corrupt workbook: openpyxl raises many kinds
         raise IndicatorFileError(path.name, None, None, f"not a readable XLSX: {exc}") from None
     if sheet is not None and sheet not in sheets:

@@ -180,6 +180,7 @@ def _stage(conn: Connection, rows: list[tuple]) -> None:
         )
     )
     copy_rows(conn, "indicator_stage", ["row_number", "obs_id", "name", "lon", "lat", "d1", "d2", "d3", "vals"], rows)
+    conn.execute(text("ANALYZE indicator_stage"))  # a temp table has no statistics: the placement's plan needs them
 
 
 def _title(country, component, round_label, reporting_date) -> str:
