@@ -416,27 +416,32 @@ def place(conn: Connection, ds_id: int, set_id: int, file: str) -> tuple[dict[st
             """
             INSERT INTO indicator_observation (dataset_id, row_number, obs_id, name, geom, adm1, adm2, adm3,
                                                placement, "values")
-            SELECT :ds, s.row_number, s.obs_id, s.name, pt.g,
+            WITH pts AS (
+              SELECT s.row_number, ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326) AS g
+              FROM indicator_stage s WHERE s.lon IS NOT NULL AND s.lat IS NOT NULL
+            ), hit AS (  -- one set-based point-in-polygon join (GiST), every level at once
+              SELECT p.row_number,
+                     max(a.pcode) FILTER (WHERE a.level = 1) AS adm1,
+                     max(a.pcode) FILTER (WHERE a.level = 2) AS adm2,
+                     max(a.pcode) FILTER (WHERE a.level = 3) AS adm3
+              FROM pts p JOIN admin_unit_subdivided a
+                ON a.boundary_set_id = :set AND a.level BETWEEN 1 AND 3 AND ST_Intersects(a.geom, p.g)
+              GROUP BY p.row_number
+            )
+            SELECT :ds, s.row_number, s.obs_id, s.name, pts.g,
                    coalesce(u1.pcode, p.adm1), coalesce(u2.pcode, p.adm2), coalesce(u3.pcode, p.adm3),
                    CASE WHEN (s.d1 IS NULL OR u1.pcode IS NOT NULL) AND (s.d2 IS NULL OR u2.pcode IS NOT NULL)
                              AND (s.d3 IS NULL OR u3.pcode IS NOT NULL)
                              AND coalesce(s.d1, s.d2, s.d3) IS NOT NULL THEN 'declared'
-                        WHEN pt.g IS NULL THEN 'declared_partly'
+                        WHEN pts.g IS NULL THEN 'declared_partly'
                         ELSE 'point' END,
                    s.vals
             FROM indicator_stage s
-            CROSS JOIN LATERAL (SELECT CASE WHEN s.lon IS NOT NULL AND s.lat IS NOT NULL
-                                THEN ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326) END AS g) pt
+            LEFT JOIN pts ON pts.row_number = s.row_number
+            LEFT JOIN hit p ON p.row_number = s.row_number
             LEFT JOIN admin_unit u1 ON u1.boundary_set_id = :set AND u1.level = 1 AND u1.pcode = s.d1
             LEFT JOIN admin_unit u2 ON u2.boundary_set_id = :set AND u2.level = 2 AND u2.pcode = s.d2
             LEFT JOIN admin_unit u3 ON u3.boundary_set_id = :set AND u3.level = 3 AND u3.pcode = s.d3
-            LEFT JOIN LATERAL (
-              SELECT max(a.pcode) FILTER (WHERE a.level = 1) AS adm1,
-                     max(a.pcode) FILTER (WHERE a.level = 2) AS adm2,
-                     max(a.pcode) FILTER (WHERE a.level = 3) AS adm3
-              FROM admin_unit_subdivided a
-              WHERE a.boundary_set_id = :set AND a.level BETWEEN 1 AND 3 AND ST_Intersects(a.geom, pt.g)
-            ) p ON pt.g IS NOT NULL AND (u1.pcode IS NULL OR u2.pcode IS NULL OR u3.pcode IS NULL)
             """
         ),
         {"ds": ds_id, "set": set_id},
