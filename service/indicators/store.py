@@ -231,9 +231,16 @@ def parse_rows(table, cat: Catalogue, country: str | None) -> Parsed:
     n = len(frame)
     values: list[dict] = [{} for _ in range(n)]
     for e, cells in cols:
+        memo: dict = {}  # answers repeat (yes/no, codes, small counts): each distinct value is parsed once
         for i, v in enumerate(cells):
+            key = (v.__class__, v) if getattr(v, "__hash__", None) is not None else None
             try:
-                pv = parse_value(e.type, v)
+                if key is not None and key in memo:
+                    pv = memo[key]
+                else:
+                    pv = parse_value(e.type, v)
+                    if key is not None:
+                        memo[key] = pv
             except ValueError as exc:
                 if e.source == "mapping":  # a type someone declared: the file must fit it
                     raise IndicatorFileError(
