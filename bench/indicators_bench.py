@@ -76,7 +76,7 @@ def main() -> None:
             results[label] = res
             phases = ", ".join(f"{k} {v:.2f}" for k, v in res.timings.items())
             print(f"{label}: {res.rows} rows x {res.columns} columns: {total:.2f} s ({phases})")
-        settings = Settings(database_url=pg.url(), shared_data_dir=SHARED)
+        settings = Settings(database_url=pg.url(), shared_data_dir=SHARED, log_level="warning")
         with TestClient(create_app(settings, engine)) as c:
             ds = results["nga 309x106"].dataset_id
             url = f"/choropleth/1.geojson?dataset={ds}&indicator=individuals"
