@@ -142,3 +142,23 @@ def test_mapping_labels_and_rules(assessments_fresh, tmp_path):
     with client_for(engine) as c:  # a partner column is not in the public catalogue
         ids = [c["id"] for c in c.get(f"/datasets/{res.dataset_id}").json()["catalogue"]]
         assert "wash" not in ids and "individuals" in ids
+
+
+def test_editors_upload_a_dataset(assessments_fresh):
+    from service.auth import create_token
+    from tests.conftest import client_for
+
+    engine, _ = assessments_fresh
+    token = create_token(engine, "editor", "assessments test")
+    with client_for(engine) as c:
+        files = {"file": ("sites.csv", GOOD.encode(), "text/csv")}
+        assert c.post("/datasets", files=files, data={"unit": "site"}).status_code == 401
+        auth = {"authorization": f"Bearer {token}"}
+        r = c.post("/datasets", files=files, data={"unit": "site", "round": "R2", "access": "public"}, headers=auth)
+        assert r.status_code == 201, r.text
+        body = r.json()
+        assert (body["country"], body["round"], body["rows"], body["access"]) == ("NGA", "R2", 5, "public")
+        assert body["dataset_id"] in [d["id"] for d in c.get("/datasets").json()["datasets"]]
+        bad = {"file": ("bad.csv", b"Site Name,Latitude,Longitude\nA,11,13\n", "text/csv")}
+        r = c.post("/datasets", files=bad, data={"unit": "site", "country": "NGA"}, headers=auth)
+        assert r.status_code == 422 and "bad.csv: no site or location key" in r.json()["detail"]
