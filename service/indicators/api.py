@@ -70,6 +70,24 @@ def get_dataset(
     return render(request, f, data, title=data["title"])
 
 
+@router.get("/datasets/{dataset_id}/map.png", summary="Site map: sites or locations as proportional symbols")
+def site_map(
+    request: Request,
+    conn: Conn,
+    dataset_id: Annotated[int, PathParam(ge=1, le=2_147_483_647)],
+    indicator: Annotated[str | None, Query(max_length=200, description="Symbol size (default individuals)")] = None,
+):
+    from fastapi.responses import Response
+
+    from service.indicators.sitemap import site_map_png
+
+    try:
+        png = site_map_png(conn, dataset_id, indicator)
+    except LookupError as exc:
+        raise _not_found(exc) from None
+    return Response(png, media_type="image/png")
+
+
 @router.post("/datasets", status_code=201, summary="Upload a site or location assessment (editor token)")
 async def upload_dataset(
     request: Request,

@@ -138,3 +138,19 @@ def test_datasets_catalogue_json_and_html(assessments, assessments_client):
     html = assessments_client.get("/datasets?f=html")
     assert html.status_code == 200 and "text/html" in html.headers["content-type"] and "NGA" in html.text
     assert assessments_client.get("/datasets/999").status_code == 404
+
+
+def test_site_map_of_nigerias_round(assessments, assessments_client):
+    import io
+
+    from PIL import Image
+
+    _, res = assessments
+    r = assessments_client.get(f"/datasets/{res['NGA'].dataset_id}/map.png")
+    assert r.status_code == 200 and r.headers["content-type"] == "image/png"
+    img = Image.open(io.BytesIO(r.content)).convert("RGB")
+    assert img.size == (1200, 1050)
+    # the proportional symbols are drawn: many pixels of the symbol blue blend
+    blue = sum(1 for p in img.getdata() if p[2] > 150 and p[0] < 150)
+    assert blue > 2000
+    assert assessments_client.get(f"/datasets/{res['NGA'].dataset_id}/map.png?indicator=nope").status_code == 404
