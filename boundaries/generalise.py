@@ -83,8 +83,24 @@ def generalise_level(units: gpd.GeoDataFrame, bands: range = range(MIN_BAND, MAX
         minimal = _minimal(source, g3857, tolerance_m(z))
         g4326 = gpd.GeoSeries(g3857, crs=3857).to_crs(4326).values
         # snapped to the grid GeoJSON at this zoom is written with, so the output stays valid
-        g4326 = shapely.set_precision(np.asarray(g4326, dtype=object), 10.0 ** -geojson_decimals(z))
-        result.append(
-            GeneralisedBand(z, pcodes, _multi(np.asarray(g4326, dtype=object)), g3857, [pcodes[i] for i in minimal])
-        )
+        grid = 10.0 ** -geojson_decimals(z)
+        g4326 = _multi(shapely.set_precision(np.asarray(g4326, dtype=object), grid))
+        # a narrow unit (wider than a pixel one way, thinner than the grid the other) can collapse
+        # on that grid: it keeps one grid cell at a point inside it, like the sub-pixel units above
+        for i in _collapsed(g4326):
+            g4326[i] = _grid_cell(shapely.point_on_surface(units.geometry.values[i]), grid)
+            if i not in minimal:
+                minimal.append(i)
+        result.append(GeneralisedBand(z, pcodes, g4326, g3857, [pcodes[i] for i in minimal]))
     return result
+
+
+def _collapsed(geoms: np.ndarray) -> list[int]:
+    return [i for i, g in enumerate(geoms) if g is None or g.is_empty or not g.is_valid]
+
+
+def _grid_cell(pt, grid: float):
+    """One cell of ``grid`` (degrees) with its corner on the grid nearest ``pt``: stays a valid,
+    non-empty square when written with the band's decimals."""
+    x0, y0 = round(pt.x / grid) * grid, round(pt.y / grid) * grid
+    return shapely.MultiPolygon([shapely.box(x0, y0, x0 + grid, y0 + grid)])

@@ -5,6 +5,8 @@ series/``: every IDP and returnee round it holds, 2014-2021; the three lists at 
 that folder are the same bytes as three of them) and the 2014 official camps as sites. A
 second run imports nothing again: unchanged boundaries and lists are recognised by their
 checksums.
+Beside Iraq: Nigeria's and Malawi's boundaries and their assessments (DTM Nigeria's round 39
+site assessment, DTM Malawi's location assessment B2_01) as public indicator datasets.
 """
 
 from __future__ import annotations
@@ -101,6 +103,7 @@ def load_demo(engine: Engine, settings: Settings, console: Console | None = None
     from service.fragility.run import demo_fragility
 
     demo_fragility(engine, settings, console)
+    load_other_operations(engine, settings, console)
     demo_events_flows(engine, settings, console)
 
 
@@ -147,3 +150,48 @@ def demo_events_flows(engine: Engine, settings: Settings, console: Console, *, f
             console.print(
                 f"  SYNTHETIC FMP network: 66 points, {res.rows:,} daily rows ({res.days[0]} .. {res.days[1]})"
             )
+
+
+
+# other operations beside Iraq: their boundaries and one assessment each (service.indicators)
+OTHER_BOUNDARIES = {
+    "NGA": ("nga_cod_ab", "nga_admbnda_adm[0123]_*.shp"),
+    "MWI": ("mwi_cod_ab", "MWI_adm[123].json"),
+}
+OTHER_ASSESSMENTS = [
+    ("NGA", Path("dtm_nigeria_sites") / "dtm_nigeria_r39_site_assessment.xlsx", "site"),
+    ("MWI", Path("dtm_malawi_location_assessment") / "dtm_malawi_location_assessment_b2_01.csv", "location"),
+]
+
+
+def load_other_operations(engine: Engine, settings: Settings, console: Console) -> None:
+    """Nigeria's and Malawi's boundaries (skipped when unchanged) and their assessments (skipped
+    when the same file is already a dataset), published: these files are public on HDX."""
+    import warnings
+
+    from boundaries.reader import read_boundaries
+    from boundaries.store import import_boundaries
+    from service.indicators.store import import_dataset
+
+    root = Path(settings.shared_data_dir)
+    for iso3, (folder, pattern) in OTHER_BOUNDARIES.items():
+        for f in sorted((root / folder).glob(pattern)):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                res = import_boundaries(engine, read_boundaries(f))
+            console.print(f"  {f.name}: adm{res.level}, {res.units} units, {res.outcome}", highlight=False)
+    for iso3, rel, unit in OTHER_ASSESSMENTS:
+        path = root / rel
+        if not path.exists():
+            continue
+        if _imported(engine, f"dataset:{'site' if unit == 'site' else 'location'}_assessment", path):
+            console.print(f"  {path.name}: unchanged")
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = import_dataset(engine, path, unit=unit, country=iso3, access="public")
+        console.print(
+            f"  {path.name}: dataset {res.dataset_id}, {res.rows} {unit}s, {res.placement.get('point', 0)} placed by "
+            f"their point, {len(res.issues)} reported",
+            highlight=False,
+        )

@@ -13,8 +13,10 @@ from service.events.kind import KIND as EVENTS
 from service.figures.kind import KIND as MASTERLISTS
 from service.flows.kind import KIND as FLOWS
 from service.fragility.kind import KIND as FRAGILITY
+from service.indicators.kind import KIND as INDICATORS
 
 KINDS: tuple[Kind, ...] = (
+    INDICATORS,  # first: its /choropleth route (only ?dataset=) must come before the master lists' on that path
     MASTERLISTS,
     FRAGILITY,
     EVENTS,

@@ -178,6 +178,13 @@ def all_collections(conn, country: str | None = None) -> list[Collection]:
                     if rnd["id"] in with_data:
                         prefix = _prefixed(rnd["country"], f"{rnd['population']}-{_round_part(rnd)}", qualified)
                         out += [Collection(f"{prefix}-{key}", DATASETS[key], rnd, c, qualified) for key in rd.keys]
+    # datasets that are rows of a kind's tables (indicator datasets: sites, aggregates per level)
+    for dc in registry().data_collections():
+        out += [
+            Collection(cid, ds, None, dc_country)
+            for cid, ds, dc_country in dc.list(conn)
+            if country in (None, dc_country)
+        ]
     return out
 
 
@@ -202,7 +209,9 @@ def _split_country(cid: str) -> tuple[str | None, str]:
 
 
 def _kinds_id_patterns() -> list[str]:
-    return [rd.id_pattern for _, rd in registry().round_datasets()]
+    return [rd.id_pattern for _, rd in registry().round_datasets()] + [
+        dc.id_pattern for dc in registry().data_collections()
+    ]
 
 
 def get_collection(conn, cid: str, country: str | None = None) -> Collection:
@@ -243,6 +252,10 @@ def get_collection(conn, cid: str, country: str | None = None) -> Collection:
                 qualified,
                 named,
             )
+    for dc in registry().data_collections():
+        found = dc.get(conn, cid)
+        if found is not None and (country is None or country == found[1]):
+            return Collection(cid, found[0], None, found[1], False, named)
     raise NotFound(
         f"no collection {cid!r}; see /ogc/collections (ids: admin0..admin3, sites, "
         + ", ".join(["{idp|returnee}-r{round}-{locations|adm1|adm2|adm3}", *_kinds_id_patterns()])

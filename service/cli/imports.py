@@ -1,4 +1,4 @@
-"""``dtm-atlas import ...``: master lists (one round each) and sites."""
+"""``dtm-atlas import masterlist``: master lists (one round each)."""
 
 from __future__ import annotations
 
@@ -177,34 +177,5 @@ def import_masterlist_cmd(
         raise typer.Exit(2 if done == 0 else 1)
 
 
-def import_sites_cmd(
-    file: Annotated[
-        Path,
-        typer.Argument(
-            help="Sites: CSV (site_id, name, type, lat, lon, status, households, individuals) or GeoJSON points"
-        ),
-    ],
-    country: Annotated[str, typer.Option(help="ISO3 country code")] = "IRQ",
-    keep_duplicate_ids: Annotated[
-        bool,
-        typer.Option(
-            "--keep-duplicate-ids",
-            help="Keep a repeated site ID's later rows as ID#ROW (reported) instead of rejecting the file",
-        ),
-    ] = False,
-):
-    """Import sites (camps, informal settlements, collective centres); upserted by site ID."""
-    from service.ingest.sites import SiteFileError, import_sites
-
-    check_file(file)
-    engine = open_engine()
-    with whole_or_nothing(file):
-        try:
-            res = import_sites(engine, file, country=country.upper(), keep_duplicate_ids=keep_duplicate_ids)
-        except SiteFileError as exc:
-            fail(f"{exc}\nnothing was imported; the database is unchanged", 2)
-    console.print(f"{res.file}: {res.inserted_or_updated} sites imported or updated")
-    for issue in res.issues:
-        err.print(f"[yellow]{issue}[/]", highlight=False)
-    if res.without_point:
-        err.print(f"[yellow]rows without a valid point (imported without geometry): {res.without_point}[/]")
+# `dtm-atlas import sites` (the site list, and site assessments) is the indicator datasets' command:
+# service/cli/datasets.py, registered by service.indicators.kind

@@ -12,8 +12,8 @@ from service.core.settings import get_settings
 
 def demo():
     """Load the real demo data from ../shared/data (Iraq COD-AB, DTM Iraq's master-list history
-    2014-2021 of both populations, the 2014 camps, the default fragility overlay). Idempotent:
-    a second run imports nothing again."""
+    2014-2021 of both populations, the 2014 camps, the default fragility overlay; Nigeria's and
+    Malawi's boundaries and assessments). Idempotent: a second run imports nothing again."""
     from service.demo import load_demo
 
     load_demo(open_engine(), get_settings(), console)

@@ -73,6 +73,18 @@ class RoundDatasets:
 
 
 @dataclass(frozen=True)
+class DataCollections:
+    """Datasets a kind holds as data, one per thing imported (an indicator dataset's sites
+    and aggregates per level): ``list(conn)`` -> [(collection id, Dataset, country ISO3)] of
+    those readers may see; ``get(conn, id)`` -> (Dataset, country) or None. They are OGC
+    collections and exports like the registered datasets; ``id_pattern`` is for messages."""
+
+    list: Callable[[Connection], Sequence[tuple[str, Dataset, str]]]
+    get: Callable[[Connection, str], tuple[Dataset, str] | None]
+    id_pattern: str
+
+
+@dataclass(frozen=True)
 class Kind:
     """One kind of data, as the registry knows it (see the module's docstring)."""
 
@@ -85,6 +97,7 @@ class Kind:
     import_commands: Callable[[], Sequence[tuple[str, Callable]]] = lambda: ()  # dtm-atlas import <name>
     datasets: Callable[[Registry], Sequence[Dataset]] = lambda reg: ()
     round_datasets: RoundDatasets | None = None
+    data_collections: DataCollections | None = None  # datasets that are rows of the kind's tables
     tile_layers: Callable[[], Sequence[Any]] = lambda: ()  # tiles.layers.Layer objects (with their SQL)
     location_columns: Callable[[], Sequence[LocationColumn]] = lambda: ()
     map_hook: Callable[[], MapHook] | None = None  # the kind's map indicator (named like the kind)
@@ -126,6 +139,9 @@ class Registry:
     def map_hooks(self) -> dict[str, MapHook]:
         """The kinds' map indicators: {indicator name: hook}."""
         return {k.name: k.map_hook() for k in self.kinds if k.map_hook is not None}
+
+    def data_collections(self) -> list[DataCollections]:
+        return [k.data_collections for k in self.kinds if k.data_collections is not None]
 
     def round_datasets(self) -> list[tuple[Kind, RoundDatasets]]:
         return [(k, k.round_datasets) for k in self.kinds if k.round_datasets is not None]

@@ -23,7 +23,7 @@ def _cli():
 def _import_commands():
     from service.cli import imports
 
-    return [("masterlist", imports.import_masterlist_cmd), ("sites", imports.import_sites_cmd)]
+    return [("masterlist", imports.import_masterlist_cmd)]  # `import sites`: service.indicators.kind
 
 
 def _datasets(reg: Registry) -> list[Dataset]:

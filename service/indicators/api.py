@@ -1,0 +1,196 @@
+"""HTTP routes of indicator datasets: ``GET /datasets`` (the catalogue, JSON or HTML),
+``GET /datasets/{id}``, ``POST /datasets`` (editor: upload a file), ``POST
+/datasets/{id}/access`` (editor: publish), and ``/choropleth/{level}.geojson?dataset=ID``.
+
+The choropleth shares its path with the master lists' choropleth: this router's route only
+matches requests that name ``dataset=`` (``DatasetRoute``), so the master lists' route and its
+parameters stay as they were. Included before the figures router by ``create_app``.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Literal
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, File, Form, HTTPException, Query, Request, UploadFile
+from fastapi import Path as PathParam
+from fastapi.routing import APIRoute
+from starlette.routing import Match
+
+from service.api.common import Conn, FormatParam, render
+from service.api.params import parse_level_path
+from service.auth import Editor
+from service.indicators import publish
+from service.indicators.errors import IndicatorFileError
+from tiles.zoom import band_for_zoom, geojson_decimals
+
+
+class DatasetRoute(APIRoute):
+    """Matches only when the query names ``dataset``."""
+
+    def matches(self, scope):
+        match, child = super().matches(scope)
+        if match is Match.FULL and "dataset" not in parse_qs(scope.get("query_string", b"").decode("latin-1")):
+            return Match.NONE, {}
+        return match, child
+
+
+router = APIRouter(tags=["datasets"])
+choropleth_router = APIRouter(tags=["datasets"], route_class=DatasetRoute)
+
+
+def _not_found(exc: Exception) -> HTTPException:
+    return HTTPException(404, str(exc).strip("'\""))
+
+
+@router.get("/datasets", summary="Indicator datasets (site and location assessments, indices) and their catalogues")
+def list_datasets(request: Request, conn: Conn, f: FormatParam = None):
+    items = []
+    for d in publish.datasets(conn):
+        d["indicators"] = [
+            {k: c[k] for k in ("id", "label_en", "label_ar", "unit", "aggregation")}
+            for c in publish.indicators(conn, d["id"])
+        ]
+        d["links"] = {"self": f"/datasets/{d['id']}"}
+        items.append(d)
+    return render(request, f, {"datasets": items}, title="Indicator datasets")
+
+
+@router.get("/datasets/{dataset_id}", summary="One dataset: its catalogue (columns, labels, rules) and links")
+def get_dataset(
+    request: Request, conn: Conn, dataset_id: Annotated[int, PathParam(ge=1, le=2_147_483_647)], f: FormatParam = None
+):
+    try:
+        data = publish.describe(conn, dataset_id)
+    except publish.DatasetNotFound as exc:
+        raise _not_found(exc) from None
+    return render(request, f, data, title=data["title"])
+
+
+@router.get("/datasets/{dataset_id}/map.png", summary="Site map: sites or locations as proportional symbols")
+def site_map(
+    request: Request,
+    conn: Conn,
+    dataset_id: Annotated[int, PathParam(ge=1, le=2_147_483_647)],
+    indicator: Annotated[str | None, Query(max_length=200, description="Symbol size (default individuals)")] = None,
+):
+    from fastapi.responses import Response
+
+    from service.indicators.sitemap import site_map_png
+
+    try:
+        png = site_map_png(conn, dataset_id, indicator)
+    except LookupError as exc:
+        raise _not_found(exc) from None
+    return Response(png, media_type="image/png")
+
+
+@router.post("/datasets", status_code=201, summary="Upload a site or location assessment (editor token)")
+async def upload_dataset(
+    request: Request,
+    user: Editor,
+    file: Annotated[UploadFile, File(description="CSV, CSV.GZ or XLSX; an HXL row is read")],
+    unit: Annotated[Literal["site", "location"], Form(description="site (site assessment) or location")],
+    country: Annotated[str | None, Form(pattern="^[A-Za-z]{3}$")] = None,
+    component: Annotated[Literal["site_assessment", "location_assessment", "index", "baseline"] | None, Form()] = None,
+    round_label: Annotated[str | None, Form(alias="round", max_length=40)] = None,
+    reporting_date: Annotated[date | None, Form(alias="date")] = None,
+    access: Annotated[Literal["public", "partner", "restricted"], Form()] = "restricted",
+    sheet: Annotated[str | None, Form(max_length=100)] = None,
+    mapping: Annotated[UploadFile | None, File(description="Mapping file (YAML)")] = None,
+):
+    from starlette.concurrency import run_in_threadpool
+
+    from service.indicators.store import import_dataset
+
+    limit = request.app.state.settings.max_upload_mb * 1024 * 1024
+    name = Path(file.filename or "upload").name
+    with tempfile.TemporaryDirectory() as tmp:
+        dest = Path(tmp) / name
+        size = 0
+        with open(dest, "wb") as out:
+            while chunk := await file.read(1 << 20):
+                size += len(chunk)
+                if size > limit:
+                    raise HTTPException(413, f"{name}: upload over the size limit")
+                out.write(chunk)
+        map_path = None
+        if mapping is not None:
+            map_path = Path(tmp) / "mapping.yaml"
+            map_path.write_bytes(await mapping.read(1 << 20))
+        try:
+            res = await run_in_threadpool(
+                import_dataset,
+                request.app.state.engine,
+                dest,
+                unit=unit,
+                country=country,
+                component=component,
+                round_label=round_label,
+                reporting_date=reporting_date,
+                mapping=map_path,
+                access=access,
+                sheet=sheet,
+                username=f"token:{user['label']}",
+            )
+        except IndicatorFileError as exc:
+            raise HTTPException(422, str(exc)) from None
+    return {
+        "dataset_id": res.dataset_id,
+        "country": res.country,
+        "round": res.round_label,
+        "reporting_date": res.reporting_date.isoformat() if res.reporting_date else None,
+        "access": res.access,
+        "rows": res.rows,
+        "columns": res.columns,
+        "placement": res.placement,
+        "issues": res.issues[:200],
+        "conversions": res.conversions,
+        "data_version": res.data_version,
+    }
+
+
+@router.post("/datasets/{dataset_id}/access", summary="Set who may see a dataset (editor token)")
+def set_access(
+    request: Request,
+    user: Editor,
+    dataset_id: Annotated[int, PathParam(ge=1, le=2_147_483_647)],
+    access: Annotated[Literal["public", "partner", "restricted"], Form()],
+):
+    from service.indicators.store import set_access as store_access
+
+    if not store_access(request.app.state.engine, dataset_id, access):
+        raise HTTPException(404, f"no dataset {dataset_id}")
+    return {"dataset_id": dataset_id, "access": access}
+
+
+@choropleth_router.get(
+    "/choropleth/{level}.geojson", summary="An indicator of a dataset per unit of a level, classified, as GeoJSON"
+)
+async def dataset_choropleth(
+    request: Request,
+    level: Annotated[str, PathParam(description="1-3 or adm1..adm3")],
+    dataset: Annotated[int, Query(ge=1, le=2_147_483_647, description="Dataset id (see /datasets)")],
+    indicator: Annotated[str, Query(max_length=200, description="A column id of the dataset's catalogue")] = (
+        "observations"
+    ),
+    zoom: Annotated[float | None, Query(ge=0, le=24, description="Map zoom the polygons are generalised for")] = 5,
+):
+    from service.api.httpcache import cached
+
+    lvl = parse_level_path(level)
+    engine = request.app.state.engine
+
+    def produce() -> bytes:
+        with engine.connect() as conn:
+            try:
+                return publish.choropleth_geojson(
+                    conn, dataset, lvl, indicator, band_for_zoom(zoom), geojson_decimals(zoom)
+                ).encode()
+            except LookupError as exc:
+                raise _not_found(exc) from None
+
+    return await cached(request, "dataset-choropleth", (lvl, dataset, indicator, zoom), "application/geo+json", produce)

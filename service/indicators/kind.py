@@ -1,0 +1,53 @@
+"""Indicator datasets (site assessments, location assessments, indices) as a kind of data in
+the layer registry (``service/kinds.py``). Listed before the master lists: its choropleth
+route only matches requests naming ``dataset=`` and must be seen before theirs on the same
+path. Its datasets are rows of its tables (one per imported file), so they come through
+``data_collections`` (OGC collections ``dataset{ID}-sites|locations|adm{N}``, exports)."""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection
+
+from service.core.registry import DataCollections, Kind
+
+
+def _routers():
+    from service.indicators import api
+
+    return [api.choropleth_router, api.router]
+
+
+def _cli():
+    from service.cli import datasets
+
+    return [("datasets", datasets.app)]
+
+
+def _import_commands():
+    from service.cli import datasets
+
+    return [("sites", datasets.import_sites_cmd), ("assessment", datasets.assessment_cmd)]
+
+
+def _list(conn: Connection):
+    from service.indicators import ogc
+
+    return ogc.collections(conn)
+
+
+def _get(conn: Connection, cid: str):
+    from service.indicators import ogc
+
+    return ogc.get(conn, cid)
+
+
+KIND = Kind(
+    name="indicators",
+    title="Indicator datasets: site and location assessments, indices",
+    owner_modules=("service.indicators.store",),
+    access="restricted",  # each dataset is restricted until an editor publishes it (indicator_dataset.access)
+    routers=_routers,
+    cli=_cli,
+    import_commands=_import_commands,
+    data_collections=DataCollections(_list, _get, "dataset{id}-{sites|locations|adm1|adm2|adm3}"),
+)

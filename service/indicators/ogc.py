@@ -1,0 +1,175 @@
+"""Indicator datasets in the publishing registry (``service.publish.datasets``): per public
+dataset, its sites or locations (points, with their public columns) and its aggregates per
+level (the unit's polygon). OGC collections ``dataset{ID}-sites`` / ``-locations`` /
+``-adm{N}`` and every export format read them through a ``Selection`` like any dataset.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import Connection, text
+
+from service.indicators.publish import VISIBLE, catalogue
+
+COLLECTION_ID = re.compile(r"dataset([0-9]{1,9})-(sites|locations|adm[123])")
+_TYPE = {"integer": "int", "number": "float", "area": "float", "date": "date"}
+
+
+def _value_field(Field, c: dict, alias: str, used: set[str]):
+    t = _TYPE.get(c["type"], "str")
+    key = c["id"].replace("'", "''")
+    value = f"{alias}.\"values\" -> '{key}'"
+    number = f"CASE WHEN jsonb_typeof({value}) = 'number' THEN ({value})::text"
+    if t == "int":
+        sql = f"{number}::numeric::bigint END"
+    elif t == "float":
+        sql = f"{number}::float8 END"
+    elif t == "date":
+        sql = f"({alias}.\"values\" ->> '{key}')::date"
+    elif c["type"] == "select_multiple":
+        sql = f"(SELECT string_agg(x, ' ') FROM jsonb_array_elements_text({alias}.\"values\" -> '{key}') x)"
+    else:
+        sql = f"({alias}.\"values\" ->> '{key}')"
+    short = re.sub(r"[^a-z0-9]", "", c["id"].lower())[:8] or "col"
+    base, i = short, 1
+    while short.lower() in used:
+        short = f"{base[:7]}{i}"[:10]
+        i += 1
+    used.add(short.lower())
+    return Field(c["id"], sql, t, short, c["hxl"] or "", c["label_en"])
+
+
+def dataset_for(conn: Connection, ds_id: int, part: str):
+    """The registry Dataset of one part (``sites``/``locations`` or ``adm1``..``adm3``) of a public dataset."""
+    from service.core.datasets import Dataset, Field, Filter, adm_fields, adm_joins, lonlat_fields
+
+    row = (
+        conn.execute(
+            text("SELECT id, title, unit, country FROM indicator_dataset WHERE id = :d AND access = ANY(:a)"),
+            {"d": ds_id, "a": list(VISIBLE)},
+        )
+        .mappings()
+        .first()
+    )
+    if row is None:
+        return None
+    cols = [c for c in catalogue(conn, ds_id) if c["id"] != "observations"]
+    if part in ("sites", "locations"):
+        if part != row["unit"] + "s":
+            return None
+        fields = [
+            Field("obs_id", "o.obs_id", "str", "obs_id", "#loc+code", "Site or location ID"),
+            Field("name", "o.name", "str", "name", "#loc+name", "Name"),
+            *adm_fields("o"),
+            *lonlat_fields("o"),
+            Field(
+                "placement",
+                "o.placement",
+                "str",
+                "placement",
+                "#meta+placement",
+                "declared (P-codes of the file), point (placed by its point), declared_partly",
+            ),
+        ]
+        names = {f.name for f in fields}
+        used = {f.short.lower() for f in fields}
+        fields += [_value_field(Field, c, "o", used) for c in cols if c["id"] not in names]
+        return Dataset(
+            key=f"dataset{ds_id}-{part}",
+            kind="indicators",
+            title=f"{row['title']}: {part}",
+            description=f"The {part} of {row['title']}, with the public columns of its catalogue (/datasets/{ds_id}).",
+            per_round=False,
+            geometry_type="Point",
+            geom_sql="o.geom",
+            id_sql="o.obs_id",
+            id_type="str",
+            from_sql="indicator_observation o JOIN indicator_dataset d ON d.id = o.dataset_id"
+            + adm_joins("o", "d.boundary_set_id"),
+            where_sql=f"o.dataset_id = {int(ds_id)}",
+            order_sql="o.row_number",
+            fields=tuple(fields),
+            filters=(Filter("obs_id", "o.obs_id = :v", "text", "Site or location ID"),),
+            country_sql="d.country",
+        )
+    level = int(part[3:])
+    agg = [c for c in cols if c["aggregation"] != "none"]
+    fields = [
+        Field("pcode", "u.pcode", "str", "pcode", f"#adm{level}+code", "P-code"),
+        Field("name_en", "u.name_en", "str", "name_en", f"#adm{level}+name", "English name"),
+        Field("name_ar", "u.name_ar", "str", "name_ar", f"#adm{level}+name+i_ar", "Arabic name"),
+        Field(
+            "observations",
+            "(SELECT a.value FROM indicator_aggregate a WHERE a.dataset_id = d.id AND "
+            "a.level = u.level AND a.pcode = u.pcode AND a.column_id = 'observations')::bigint",
+            "int",
+            "obs",
+            "#meta+count",
+            "Sites or locations assessed",
+        ),
+    ]
+    used = {"pcode", "name_en", "name_ar", "obs"}
+    for c in agg:
+        f = _value_field(Field, c, "x", used)
+        key = c["id"].replace("'", "''")
+        fields.append(
+            Field(
+                f.name,
+                f"(SELECT a.value FROM indicator_aggregate a WHERE a.dataset_id = d.id AND a.level = u.level "
+                f"AND a.pcode = u.pcode AND a.column_id = '{key}')",
+                "float",
+                f.short,
+                f.hxl,
+                f"{c['label_en']} ({c['aggregation']})",
+            )
+        )
+    return Dataset(
+        key=f"dataset{ds_id}-adm{level}",
+        kind="indicators",
+        title=f"{row['title']}: per admin {level}",
+        description=f"The aggregates of {row['title']} per unit of admin level {level} (each column by its rule).",
+        per_round=False,
+        geometry_type="MultiPolygon",
+        geom_sql="u.geom",
+        id_sql="u.pcode",
+        id_type="str",
+        from_sql="admin_unit u JOIN indicator_dataset d ON d.boundary_set_id = u.boundary_set_id",
+        where_sql=f"d.id = {int(ds_id)} AND u.level = {level} AND EXISTS (SELECT 1 FROM indicator_aggregate a "
+        f"WHERE a.dataset_id = d.id AND a.level = u.level AND a.pcode = u.pcode)",
+        order_sql="u.pcode",
+        fields=tuple(fields),
+        filters=(Filter("pcode", "u.pcode = :v", "pcode", "P-code"),),
+        level=level,
+        country_sql="d.country",
+    )
+
+
+def collections(conn: Connection) -> list[tuple[str, object, str]]:
+    """(collection id, Dataset, country) of every public dataset."""
+    out = []
+    rows = conn.execute(
+        text(
+            "SELECT d.id, d.unit, d.country, array(SELECT DISTINCT a.level FROM indicator_aggregate a "
+            "WHERE a.dataset_id = d.id AND a.level > 0 ORDER BY 1) AS levels FROM indicator_dataset d "
+            "WHERE d.access = ANY(:a) ORDER BY d.id"
+        ),
+        {"a": list(VISIBLE)},
+    ).all()
+    for ds_id, unit, country, levels in rows:
+        for part in (f"{unit}s", *(f"adm{lvl}" for lvl in levels)):
+            ds = dataset_for(conn, ds_id, part)
+            if ds is not None:
+                out.append((ds.key, ds, country.strip()))
+    return out
+
+
+def get(conn: Connection, cid: str):
+    m = COLLECTION_ID.fullmatch(cid)
+    if not m:
+        return None
+    ds = dataset_for(conn, int(m.group(1)), m.group(2))
+    if ds is None:
+        return None
+    country = conn.execute(text("SELECT country FROM indicator_dataset WHERE id = :d"), {"d": int(m.group(1))}).scalar()
+    return ds, country.strip()

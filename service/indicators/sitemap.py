@@ -1,0 +1,66 @@
+"""A static site map of a dataset: its sites or locations as proportional symbols (an indicator,
+default individuals) over the admin units of its boundary set (PNG, matplotlib)."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import shapely
+from sqlalchemy import Connection, text
+
+from service.indicators.publish import dataset, indicators
+
+
+def site_map_png(conn: Connection, ds_id: int, indicator: str | None = None, dpi: int = 150) -> bytes:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    d = dataset(conn, ds_id)
+    cols = {c["id"]: c for c in indicators(conn, ds_id)}
+    indicator = indicator or ("individuals" if "individuals" in cols else next(iter(cols)))
+    if indicator not in cols:
+        raise LookupError(f"dataset {ds_id} has no public indicator {indicator!r}")
+    units = (
+        conn.execute(
+            text(
+                "SELECT ST_AsBinary(g.geom) FROM admin_unit_generalised g JOIN indicator_dataset d "
+                "ON d.boundary_set_id = g.boundary_set_id WHERE d.id = :d AND g.level = 1 AND g.zband = 7"
+            ),
+            {"d": ds_id},
+        )
+        .scalars()
+        .all()
+    )
+    pts = conn.execute(
+        text(
+            "SELECT ST_X(geom), ST_Y(geom), CASE WHEN jsonb_typeof(\"values\" -> :c) = 'number' "
+            'THEN ("values" ->> :c)::float8 END FROM indicator_observation WHERE dataset_id = :d AND geom IS NOT NULL'
+        ),
+        {"d": ds_id, "c": indicator},
+    ).all()
+    fig, ax = plt.subplots(figsize=(8, 7), dpi=dpi)
+    for wkb in units:
+        g = shapely.from_wkb(bytes(wkb))
+        for poly in getattr(g, "geoms", [g]):
+            x, y = poly.exterior.xy
+            ax.fill(x, y, facecolor="#f2f0eb", edgecolor="#8c8c8c", linewidth=0.4)
+    if pts:
+        xs, ys, vs = (np.array([p[i] for p in pts], dtype=float) for i in range(3))
+        vs = np.nan_to_num(vs)
+        size = 400 * np.sqrt(vs / vs.max()) if vs.max() > 0 else np.full(len(vs), 10.0)
+        ax.scatter(xs, ys, s=size, c="#0033a0", alpha=0.45, edgecolors="white", linewidths=0.4)
+        pad = 0.5
+        ax.set_xlim(xs.min() - pad, xs.max() + pad)
+        ax.set_ylim(ys.min() - pad, ys.max() + pad)
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    label = cols[indicator]["label_en"]
+    ax.set_title(f"{d['title']}: {len(pts)} {d['unit']}s, symbol area = {label}", fontsize=10)
+    fig.text(0.01, 0.01, "Source: IOM DTM. Boundaries: OCHA COD-AB. Symbol area proportional to the value.", fontsize=6)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    plt.close(fig)
+    return buf.getvalue()
