@@ -183,13 +183,13 @@ def can_read(principal: Principal, sensitivity: Sensitivity, country: str | None
 def decide(principal: Principal, resource: Resource) -> Decision:
     """May ``principal`` read ``resource``? Restricted (and unpublished) data does not exist for
     those who may not read it (404); partner data asks anonymous callers to sign in (401) and
-    tells a principal of other countries or too low a role that it is not theirs (403)."""
+    tells a signed-in principal of other countries or too low a role that it is not theirs (403)."""
     level = resource.level
     if can_read(principal, level, resource.country):
         return Decision.ALLOW
     if level is Sensitivity.RESTRICTED:
         return Decision.HIDDEN
-    return Decision.SIGN_IN if principal.anonymous else Decision.FORBIDDEN
+    return Decision.SIGN_IN if principal.via == "anonymous" else Decision.FORBIDDEN
 
 
 def readable(principal: Principal, resources: Iterable[Resource]) -> list[Resource]:
