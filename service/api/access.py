@@ -73,6 +73,51 @@ async def authorize(request: Request, resource: Resource, filter: dict | None = 
     return who
 
 
+def dataset_resource(dataset_key: str, country: str | None = None) -> Resource:
+    """A dataset of the layer registry as the policy sees it: its kind's access level (the admin
+    units, no kind: public)."""
+    from service.core.access import Sensitivity
+    from service.core.registry import registry
+
+    kind = registry().kind_of(dataset_key)
+    level = Sensitivity.parse(getattr(kind, "access", "public")) if kind is not None else Sensitivity.PUBLIC
+    return Resource(dataset_key, country, level)
+
+
+def dataset_visible(request: Request, dataset_key: str, country: str | None = None) -> bool:
+    """Whether the dataset exists for the request's principal (listings: OGC collections, exports)."""
+    return decide(current(request), dataset_resource(dataset_key, country)).allowed
+
+
+def authorize_dataset_sync(request: Request, dataset_key: str, country: str | None = None) -> Principal:
+    """:func:`authorize` for a registry dataset, from a synchronous route (run in the threadpool)."""
+    resource = dataset_resource(dataset_key, country)
+    who = current(request)
+    decision = decide(who, resource)
+    if not decision.allowed:
+        detail = REFUSALS[decision].format(
+            name=resource.name, country=resource.country or "its country", subject=who.subject, role=who.role.label
+        )
+        headers = {"WWW-Authenticate": "Bearer"} if decision is Decision.SIGN_IN else None
+        raise HTTPException(decision.value, detail, headers=headers)
+    scope = answer_scope([resource.level])
+    mark(request, scope)
+    if scope is Scope.RESTRICTED:
+        from service.auth import audit
+
+        audit.record(
+            request.app.state.engine,
+            who,
+            method=request.method,
+            path=request.url.path,
+            query=request.url.query,
+            resource=resource.name,
+            country=resource.country,
+            filter=dict(request.query_params),
+        )
+    return who
+
+
 class AccessHeaders:
     """``Vary: Authorization`` everywhere; the Cache-Control of the answer's scope."""
 

@@ -22,7 +22,7 @@ from fastapi import Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from service.api.access import current, mark
+from service.api.access import answer_scope_of, current, mark
 from service.core.access import Scope
 from service.core.access import cache_key as access_cache_key
 from tiles.cache import CacheConfig
@@ -122,6 +122,7 @@ async def cached(
     service = get_service(request.app)
     version = await service.version()
     mark(request, scope)
+    scope = answer_scope_of(request)  # what authorize() recorded for this request counts too
     who = access_cache_key(current(request), scope)
     if who is None:
         raw = await run_in_threadpool(produce)

@@ -352,3 +352,43 @@ def _zip_of(name, content):
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr(name, content)
     return buf.getvalue()
+
+
+def test_a_restricted_kind_does_not_exist_for_those_who_may_not_read_it(leak_env):
+    """The registry's access level, applied by the policy: the fragility kind made restricted
+    (the test's doing) vanishes from the export list and the OGC collections of anonymous callers
+    and partners, its files and collections are 404 to them, an analyst reads them with
+    ``Cache-Control: private, no-store`` and an audit row, and no shared cache entry serves them."""
+    from dataclasses import replace
+
+    from service import kinds
+    from service.core.registry import install
+
+    client, p, engine = leak_env["client"], leak_env["principals"], leak_env["engine"]
+    restricted = tuple(replace(k, access="restricted") if k.name == "fragility" else k for k in kinds.KINDS)
+    url = "/exports/fragility-adm3.csv?round=120&population=idp"
+    assert client.get(url).status_code == 200  # public as the service ships it
+    install(restricted)
+    try:
+        for who in ("anonymous", "partner-IRQ", "partner-NGA (oidc)"):
+            listed = client.get("/exports?f=json", headers=headers_for(p[who])).json()["datasets"]
+            assert not [d for d in listed if d["dataset"].startswith("fragility")], who
+            assert [d for d in listed if d["dataset"] == "figures-adm2"], who  # master lists stay public
+            r = client.get(url, headers=headers_for(p[who]))
+            assert r.status_code == 404, (who, r.status_code)
+            cols = client.get("/ogc/collections?f=json", headers=headers_for(p[who])).json()["collections"]
+            assert not [c for c in cols if "fragility" in c["id"]], who
+        with engine.connect() as c:
+            before = c.execute(text("SELECT count(*) FROM access_audit")).scalar()
+        r = client.get(url, headers=headers_for(p["analyst"]))
+        assert r.status_code == 200 and r.headers["cache-control"] == "private, no-store"
+        listed = client.get("/exports?f=json", headers=headers_for(p["analyst"])).json()["datasets"]
+        assert [d for d in listed if d["dataset"].startswith("fragility")]
+        with engine.connect() as c:
+            row = c.execute(text("SELECT * FROM access_audit ORDER BY id DESC LIMIT 1")).mappings().one()
+            assert c.execute(text("SELECT count(*) FROM access_audit")).scalar() == before + 1
+        assert row["subject"] == "token:analyst" and row["resource"] == "fragility-adm3"
+        assert row["filter"]["round"] == "120" and row["path"] == "/exports/fragility-adm3.csv"
+        assert client.get(url).status_code == 404  # and nothing the analyst read is served from a cache
+    finally:
+        kinds.install()
