@@ -84,6 +84,17 @@ def dataset_resource(dataset_key: str, country: str | None = None) -> Resource:
     return Resource(dataset_key, country, level)
 
 
+def layer_resource(layer) -> Resource:
+    """A tile layer as the policy sees it: the access level of the kind that adds it (the base
+    layers: admin units, master-list locations and sites are public)."""
+    from service.core.access import Sensitivity
+    from service.core.registry import registry
+
+    kind = registry().kind(layer.kind)
+    level = Sensitivity.parse(getattr(kind, "access", "public")) if kind is not None else Sensitivity.PUBLIC
+    return Resource(f"tiles:{layer.id}", None, level)
+
+
 def dataset_visible(request: Request, dataset_key: str, country: str | None = None) -> bool:
     """Whether the dataset exists for the request's principal (listings: OGC collections, exports)."""
     return decide(current(request), dataset_resource(dataset_key, country)).allowed

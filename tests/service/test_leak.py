@@ -390,5 +390,18 @@ def test_a_restricted_kind_does_not_exist_for_those_who_may_not_read_it(leak_env
         assert row["subject"] == "token:analyst" and row["resource"] == "fragility-adm3"
         assert row["filter"]["round"] == "120" and row["path"] == "/exports/fragility-adm3.csv"
         assert client.get(url).status_code == 404  # and nothing the analyst read is served from a cache
+        # tiles and TileJSON: the kind's layer does not exist below analyst
+        tile = "/tiles/districts,fragility/6/39/25.mvt?round=120"
+        for who in ("anonymous", "partner-IRQ"):
+            assert client.get(tile, headers=headers_for(p[who])).status_code == 404, who
+            r = client.get("/tiles/fragility.json?round=120", headers=headers_for(p[who]))
+            assert r.status_code == 404, r.text
+            layers = client.get("/tiles?f=json", headers=headers_for(p[who])).json()["layers"]
+            assert not [x for x in layers if x["id"] == "fragility"], who
+        r = client.get(tile, headers=headers_for(p["analyst"]))
+        assert r.status_code in (200, 204) and r.headers["cache-control"] == "private, no-store"
+        assert r.headers["x-tile-cache"] == "off"
+        r = client.get("/tiles/fragility.json?round=120", headers=headers_for(p["analyst"]))
+        assert r.status_code == 200 and r.headers["cache-control"] == "private, no-store"
     finally:
         kinds.install()
