@@ -234,3 +234,9 @@ def cache_key(principal: Principal, scope: Scope) -> str | None:
 MASTER_LIST = Sensitivity.PUBLIC
 """Master-list figures (baselines, IDP and returnee master lists) are public: DTM publishes
 them itself at location level; no role, suppression or rounding changes them."""
+
+
+def readable_levels(principal: Principal, country: str | None) -> tuple[str, ...]:
+    """The sensitivity labels ``principal`` reads in ``country`` (``('public',)`` for anonymous),
+    for queries that filter rows by a stored level: ``WHERE access = ANY(:levels)``."""
+    return tuple(s.label for s in Sensitivity if can_read(principal, s, country))

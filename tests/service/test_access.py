@@ -365,3 +365,13 @@ def test_cache_never_hands_one_roles_bytes_to_another(env):
     assert CANARY in r.text and r.headers["x-cache"] == "off"
     r = c.get("/_test/mixed", headers=bearer(t["partner_nga"]))
     assert CANARY not in r.text
+
+
+def test_readable_levels_for_stored_access_columns():
+    from service.core.access import readable_levels
+
+    nga_partner = Principal(Role.PARTNER, "p", frozenset({"NGA"}), "token")
+    assert readable_levels(ANONYMOUS, "NGA") == ("public",)
+    assert readable_levels(nga_partner, "NGA") == ("public", "partner")
+    assert readable_levels(nga_partner, "MWI") == ("public",)
+    assert readable_levels(Principal(Role.ANALYST, "a"), "MWI") == ("public", "partner", "restricted")
