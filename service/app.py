@@ -70,7 +70,12 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         from service import db
 
         engine = db.get_engine(settings)
+    from fastapi import Depends
+
+    from service.auth import principal
+
     app = FastAPI(
+        dependencies=[Depends(principal)],  # who asks, on every route (service/auth/principal.py)
         title="DTM Atlas",
         version="0.1.0",
         description="Displacement figures per admin unit and round, boundaries, maps and exports (IOM DTM).",
@@ -80,6 +85,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     app.state.engine = engine
 
+    from service.api.access import AccessHeaders
+
+    app.add_middleware(AccessHeaders)  # Vary: Authorization; the answer's access scope's Cache-Control
     app.add_middleware(AccessLog)
     from service.api.params import RejectNulBytes
 

@@ -106,8 +106,10 @@ class DtmRoute(APIRoute):
                 return await handler(request)
             except RequestValidationError as exc:
                 return envelope([], 400, _validation_messages(exc))
-            except HTTPException as exc:
-                return envelope([], exc.status_code, [str(exc.detail)])
+            except HTTPException as exc:  # sign-in refusals keep WWW-Authenticate and Retry-After
+                resp = envelope([], exc.status_code, [str(exc.detail)])
+                resp.headers.update(getattr(exc, "headers", None) or {})
+                return resp
             except Exception as exc:  # the error boundary of these endpoints: the app's table, in the envelope
                 status, detail, headers = status_for(exc)
                 if status >= 500:

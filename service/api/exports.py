@@ -13,6 +13,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, StreamingResponse
 from starlette.background import BackgroundTask
 
+from service.api.access import authorize_dataset_sync, dataset_visible
 from service.api.common import Conn, FormatParam, render
 from service.api.params import Country, Population, Round
 from service.core.rounds import round_filter
@@ -31,6 +32,8 @@ def list_exports(request: Request, f: FormatParam = None):
     base = str(request.base_url).rstrip("/")
     rows = []
     for ds in DATASETS.values():
+        if not dataset_visible(request, ds.key):  # datasets a role cannot see do not exist for it
+            continue
         rows.append(
             {
                 "dataset": ds.key,
@@ -76,6 +79,8 @@ def export_file(
     zip: Annotated[bool, Query(description="Zip the file with a README (always on for shapefiles)")] = False,
 ):
     dataset, ext, zipped = exports.split_name(name)
+    if dataset in DATASETS:
+        authorize_dataset_sync(request, dataset, country)
     # ExportError: its own status (service.api.errors)
     job = exports.prepare(
         conn,

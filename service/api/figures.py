@@ -160,7 +160,7 @@ async def upload_round(
             sheet=sheet,
             placement_mode=placement,
             max_bytes=limit,
-            username=f"token:{user['label']}",
+            username=user.subject,
             file_name=name,
         )
     return {

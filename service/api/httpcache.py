@@ -5,7 +5,9 @@
   accept gzip get those bytes as they are (:func:`entry_response`).
 * Bodies made per request get the same ETag, 304, 204 and gzip rules (:func:`raw_response`).
 * :func:`cached` keeps what a route produces in the app's tile cache (LRU or Redis) under the
-  data version, so an import makes every older entry unreachable.
+  data version, so an import makes every older entry unreachable, and under the answer's access
+  scope (``service/core/access.py``): public answers share one entry, partner data is kept per
+  role and countries, restricted answers are never cached (and say ``private, no-store``).
 * Static files (the web map) have their own strong ETags and precompressed bodies, but go
   through the same :func:`accepts_gzip` and :func:`etag_matches`.
 """
@@ -20,6 +22,9 @@ from fastapi import Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from service.api.access import answer_scope_of, current, mark
+from service.core.access import Scope
+from service.core.access import cache_key as access_cache_key
 from tiles.cache import CacheConfig
 from tiles.service import TileService
 
@@ -105,12 +110,25 @@ def get_service(app) -> TileService:
     return service
 
 
-async def cached(request: Request, name: str, params: tuple, media_type: str, produce) -> Response:
+async def cached(
+    request: Request, name: str, params: tuple, media_type: str, produce, scope: Scope = Scope.PUBLIC
+) -> Response:
     """Serve what ``produce()`` (a blocking function returning bytes) makes, from the cache
-    when it holds it for the current data version (so an import makes it stale)."""
+    when it holds it for the current data version (so an import makes it stale). ``scope``: what
+    the answer holds (the layer registry's :func:`service.api.access.authorize` tells); the
+    principal's role and countries are part of the key of partner data, restricted answers skip
+    the cache."""
     service = get_service(request.app)
     version = await service.version()
-    key = f"v{version}:{name}:{params!r}"
+    mark(request, scope)
+    scope = answer_scope_of(request)  # what authorize() recorded for this request counts too
+    who = access_cache_key(current(request), scope)
+    if who is None:
+        raw = await run_in_threadpool(produce)
+        return raw_response(
+            request, raw, media_type, "private, no-store", {"X-Data-Version": str(version), "X-Cache": "off"}
+        )
+    key = f"v{version}:{name}:{params!r}" + (f":{who}" if who else "")
     entry = await service.cache.get(key)
     status = "hit"
     if entry is None:

@@ -35,6 +35,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
 from boundaries.pcode import iso3_from_iso2, normalize_country, normalize_pcode
+from service.api.access import authorize_dataset_sync, dataset_visible
 from service.api.common import (
     TEMPLATES,
     Conn,
@@ -494,7 +495,11 @@ def conformance(request: Request, f: FormatParam = None):
 @router.get("/collections", summary="Collections: admin levels, sites, and per round locations and figures per level")
 def collections(request: Request, conn: Conn, country: CountryParam, f: FormatParam = None):
     html = wants_html(request, f)
-    cols = [_collection_doc(request, conn, c, html) for c in all_collections(conn, country)]
+    cols = [
+        _collection_doc(request, conn, c, html)
+        for c in all_collections(conn, country)
+        if dataset_visible(request, c.dataset.key, c.country)  # collections a role cannot see do not exist
+    ]
     data = {
         "links": _self_links(request, "/ogc/collections", JSON, "Collections", html),
         "crs": [CRS84],
@@ -508,7 +513,9 @@ def collections(request: Request, conn: Conn, country: CountryParam, f: FormatPa
 @router.get("/collections/{collection_id}", summary="One collection")
 def collection(request: Request, conn: Conn, collection_id: CollectionId, country: CountryParam, f: FormatParam = None):
     html = wants_html(request, f)
-    doc = _collection_doc(request, conn, get_collection(conn, collection_id, country), html)
+    col = get_collection(conn, collection_id, country)
+    authorize_dataset_sync(request, col.dataset.key, col.country)
+    doc = _collection_doc(request, conn, col, html)
     if html:
         return _html("ogc_page.html", request, doc["title"], doc, kind="collection")
     return _json(doc)
@@ -547,6 +554,7 @@ def items(
     ``?adm1=IQG07``; P-codes in any form (IRQ-G07, iqg07). ``?country=`` names the country of a
     collection id without a country prefix (needed only when several countries have it)."""
     col = get_collection(conn, collection_id, country)
+    authorize_dataset_sync(request, col.dataset.key, col.country)
     _check_crs(crs, "crs")
     _check_crs(bbox_crs, "bbox-crs")
     sel = col.selection(
@@ -666,6 +674,7 @@ def item(
     f: FormatParam = None,
 ):
     col = get_collection(conn, collection_id, country)
+    authorize_dataset_sync(request, col.dataset.key, col.country)
     _check_crs(crs, "crs")
     fid: object = feature_id
     if col.dataset.id_type == "int":

@@ -18,6 +18,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from service.api.access import answer_scope_of, authorize, layer_resource, mark
 from service.api.common import (
     FormatParam,
     render,
@@ -37,13 +38,14 @@ from service.api.params import (
 from service.api.params import (
     Indicator as IndicatorName,
 )
+from service.core.access import answer_scope, decide
 from service.core.constants import POPULATIONS
 from service.core.countries import attribution
 from service.core.errors import BadRequest
 from service.core.importlog import data_version
 from service.core.rounds import round_filter
 from tiles.cache import NoCache
-from tiles.layers import BASE_LAYERS, LAYERS, MAX_REQUEST_ZOOM, Layer, parse_layers
+from tiles.layers import BASE_LAYERS, LAYERS, MAX_REQUEST_ZOOM, Layer, LayerError, parse_layers
 from tiles.mvt import TileQuery, check_tile, set_bounds
 from tiles.service import TileService
 
@@ -102,6 +104,13 @@ def _tile_coordinates(path_params: dict) -> tuple[int, int, int]:
     return z, x, y
 
 
+def dataset_visible_layer(request: Request, layer: Layer) -> bool:
+    """Whether the layer exists for the request's principal (a restricted kind's layer does not)."""
+    from service.api.access import current
+
+    return decide(current(request), layer_resource(layer)).allowed
+
+
 async def _tile(request: Request) -> Response:
     chosen = _layers(request.path_params["layers"])
     z, x, y = _tile_coordinates(request.path_params)
@@ -110,9 +119,13 @@ async def _tile(request: Request) -> Response:
     service = get_service(request.app)
     if ref.date is not None:  # the resolver finds the round of the date (cached per data version)
         query = dataclasses.replace(query, reporting_date=ref.date)
+    resources = [layer_resource(layer) for layer in chosen]
+    for resource in resources:
+        if resource.level:  # not public: the policy decides (401/403/404, audit), never a shared cache entry
+            await authorize(request, resource)
     version = await service.version()
     key = service.key(version, spec, z, x, y, query)
-    if type(service.cache) is NoCache:
+    if type(service.cache) is NoCache or answer_scope_of(request):
         # no cache: compress only for a client that takes gzip (an entry would gzip, then unzip);
         # RoundNotFound is a 404 (service.api.errors)
         version, raw = await service.make_raw_tile(chosen, z, x, y, query, version)
@@ -263,6 +276,10 @@ def tiles_json(
     indicator: IndicatorParam = IndicatorName.individuals,
     f: FormatParam = None,
 ):
+    for layer in chosen:  # a layer a role cannot see does not exist for it
+        if not dataset_visible_layer(request, layer):
+            raise LayerError(f"unknown layer {layer.id!r}; see /tiles", status=404)
+        mark(request, answer_scope([layer_resource(layer).level]))
     service = get_service(request.app)
     query = TileQuery(
         population=population.value, round_number=rnd_ref.number, indicator=indicator.value, country=country
@@ -291,6 +308,7 @@ def tiles_index(request: Request, f: FormatParam = None):
                 tilejson=f"{base}/tiles/{layer.id}.json",
             )
             for layer in LAYERS.values()
+            if dataset_visible_layer(request, layer)
         ],
         "composite": f"{base}/tiles/{{layer1,layer2,...}}/{{z}}/{{x}}/{{y}}.mvt",
         "cache": service.cache.stats(),

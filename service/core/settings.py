@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -26,6 +26,56 @@ class TileSettings(BaseSettings):
     db_connections: int = Field(
         default=10, description="size of each tile connection pool (a process has two: generic and custom plans)"
     )
+
+
+class AuthSettings(BaseSettings):
+    """Sign-in: OpenID Connect bearer tokens and the limit on failed sign-ins: ``DTM_ATLAS_AUTH_*``."""
+
+    model_config = SettingsConfigDict(env_prefix="DTM_ATLAS_AUTH_", env_file=".env", extra="ignore")
+
+    oidc_issuer: str | None = Field(
+        default=None, description="the identity provider's issuer (the tokens' iss); unset: OIDC sign-in off"
+    )
+    oidc_audience: str | None = Field(default=None, description="the aud the tokens must name (this service's id)")
+    oidc_jwks_url: str | None = Field(
+        default=None, description="the issuer's JWKS URL; unset with no file: found by OIDC discovery"
+    )
+    oidc_jwks_file: Path | None = Field(default=None, description="the issuer's JWKS as a file (instead of a URL)")
+    oidc_roles_claim: str = Field(
+        default="roles", description="claim holding the roles (dotted path: realm_access.roles)"
+    )
+    oidc_country_claim: str = Field(default="country", description="claim holding the ISO3 countries (absent: all)")
+    oidc_role_map: str = Field(
+        default="", description="provider role = atlas role, comma-separated (dtm-analyst=analyst); unset: same names"
+    )
+    oidc_algorithms: str = Field(default="RS256,ES256,PS256,EdDSA", description="accepted signature algorithms")
+    oidc_leeway: int = Field(default=30, ge=0, le=600, description="clock skew allowed on exp/nbf/iat, seconds")
+    oidc_jwks_ttl: int = Field(default=3600, ge=0, description="how long a fetched JWKS is kept, seconds")
+    failed_signins: int = Field(
+        default=10, ge=1, description="failed sign-ins per client address and window before 429"
+    )
+    failed_signin_window: int = Field(default=60, ge=1, description="the window of failed_signins, seconds")
+
+    @model_validator(mode="after")
+    def _audience_with_issuer(self):
+        if self.oidc_issuer and not self.oidc_audience:
+            raise ValueError("DTM_ATLAS_AUTH_OIDC_AUDIENCE is required with DTM_ATLAS_AUTH_OIDC_ISSUER")
+        return self
+
+    @property
+    def oidc(self) -> bool:
+        return bool(self.oidc_issuer)
+
+
+class DisclosureSettings(BaseSettings):
+    """Disclosure control of public outputs of indicator datasets: ``DTM_ATLAS_DISCLOSURE_*``."""
+
+    model_config = SettingsConfigDict(env_prefix="DTM_ATLAS_DISCLOSURE_", env_file=".env", extra="ignore")
+
+    min_households: int = Field(
+        default=5, ge=1, description="public cells (units, breakdown cells) below this many households are suppressed"
+    )
+    round_to: int = Field(default=0, ge=0, description="round public counts to a multiple of this (0: no rounding)")
 
 
 class Settings(BaseSettings):
@@ -77,6 +127,10 @@ class Settings(BaseSettings):
     )
     package_workers: int | None = Field(
         default=None, ge=1, description="processes drawing the maps of GET /packages; unset: the machine's CPUs"
+    )
+    auth: AuthSettings = Field(default_factory=lambda: AuthSettings(), description="sign-in (API tokens, OIDC)")
+    disclosure: DisclosureSettings = Field(
+        default_factory=lambda: DisclosureSettings(), description="small-cell suppression of public outputs"
     )
     cors_origins: str = Field(
         default="*",

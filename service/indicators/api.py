@@ -134,7 +134,7 @@ async def upload_dataset(
                 mapping=map_path,
                 access=access,
                 sheet=sheet,
-                username=f"token:{user['label']}",
+                username=user.subject,
             )
         except IndicatorFileError as exc:
             raise HTTPException(422, str(exc)) from None

@@ -260,7 +260,7 @@ def test_upload_needs_editor_token_and_respects_size(iraq_fresh_engine):
 
     settings = Settings(database_url=iraq_fresh_engine.url.render_as_string(hide_password=False), max_upload_mb=1)
     editor = create_token(iraq_fresh_engine, "editor", "test editor")
-    reader = create_token(iraq_fresh_engine, "reader", "test reader")
+    reader = create_token(iraq_fresh_engine, "analyst", "test analyst")
     with TestClient(create_app(settings, iraq_fresh_engine)) as c:
         files = {"file": (FEB21_IDP.name, FEB21_IDP.read_bytes(), "text/csv")}
         assert c.post("/rounds", files=files, data={"population": "idp"}).status_code == 401

@@ -1,0 +1,158 @@
+"""The access policy at the HTTP edge: the one call a route (or the layer registry) makes before it
+reads data, and the headers every answer gets from it.
+
+* :func:`authorize` - ``decide`` (``service/core/access.py``) for the request's principal and a
+  resource: the refusal as an HTTP error (401 sign in, 403, 404 "does not exist for you"), or the
+  principal; it records the answer's scope on the request and audits reads of restricted data.
+* :func:`mark` - record that an answer holds data of a scope (a route that mixes resources).
+* :class:`AccessHeaders` - pure ASGI middleware: ``Vary: Authorization`` on every answer (a
+  shared cache keeps one variant for anonymous callers and never hands it to a signed-in one,
+  nor the other way round), and the scope's ``Cache-Control`` (``private, no-store`` for
+  restricted answers, ``private, no-cache`` for partner data) whatever the route set.
+"""
+
+from __future__ import annotations
+
+from fastapi import HTTPException, Request
+from starlette.concurrency import run_in_threadpool
+
+from service.core.access import ANONYMOUS, Decision, Principal, Resource, Scope, answer_scope, decide
+
+STATE_KEY = "answer_scope"
+
+
+def current(request: Request) -> Principal:
+    """The request's principal (set by ``service.auth.principal`` on every route)."""
+    return getattr(request.state, "principal", ANONYMOUS)
+
+
+def mark(request: Request, scope: Scope) -> None:
+    """Record that the answer holds data of ``scope`` (the strictest recorded wins)."""
+    state = request.scope.setdefault("state", {})
+    state[STATE_KEY] = max(state.get(STATE_KEY, Scope.PUBLIC), scope)
+
+
+def answer_scope_of(request: Request) -> Scope:
+    return request.scope.get("state", {}).get(STATE_KEY, Scope.PUBLIC)
+
+
+REFUSALS = {
+    Decision.SIGN_IN: "{name} is partner data: sign in (Authorization: Bearer <token>) as a partner of {country}",
+    Decision.FORBIDDEN: "{name} belongs to {country}; {subject} ({role}) may not read it",
+    Decision.HIDDEN: "no such dataset: {name}",
+}
+
+
+async def authorize(request: Request, resource: Resource, filter: dict | None = None) -> Principal:
+    """The principal, if it may read ``resource``; else the refusal as an HTTP error. A read of
+    restricted data is audited (who, what, when, which filter) before any byte is made."""
+    who = current(request)
+    decision = decide(who, resource)
+    if not decision.allowed:
+        detail = REFUSALS[decision].format(
+            name=resource.name, country=resource.country or "its country", subject=who.subject, role=who.role.label
+        )
+        headers = {"WWW-Authenticate": "Bearer"} if decision is Decision.SIGN_IN else None
+        raise HTTPException(decision.value, detail, headers=headers)
+    scope = answer_scope([resource.level])
+    mark(request, scope)
+    if scope is Scope.RESTRICTED:
+        from service.auth import audit
+
+        await run_in_threadpool(
+            audit.record,
+            request.app.state.engine,
+            who,
+            method=request.method,
+            path=request.url.path,
+            query=request.url.query,
+            resource=resource.name,
+            country=resource.country,
+            filter=filter if filter is not None else dict(request.query_params),
+        )
+    return who
+
+
+def dataset_resource(dataset_key: str, country: str | None = None) -> Resource:
+    """A dataset of the layer registry as the policy sees it: its kind's access level (the admin
+    units, no kind: public)."""
+    from service.core.access import Sensitivity
+    from service.core.registry import registry
+
+    kind = registry().kind_of(dataset_key)
+    level = Sensitivity.parse(getattr(kind, "access", "public")) if kind is not None else Sensitivity.PUBLIC
+    return Resource(dataset_key, country, level)
+
+
+def layer_resource(layer) -> Resource:
+    """A tile layer as the policy sees it: the access level of the kind that adds it (the base
+    layers: admin units, master-list locations and sites are public)."""
+    from service.core.access import Sensitivity
+    from service.core.registry import registry
+
+    kind = registry().kind(layer.kind)
+    level = Sensitivity.parse(getattr(kind, "access", "public")) if kind is not None else Sensitivity.PUBLIC
+    return Resource(f"tiles:{layer.id}", None, level)
+
+
+def dataset_visible(request: Request, dataset_key: str, country: str | None = None) -> bool:
+    """Whether the dataset exists for the request's principal (listings: OGC collections, exports)."""
+    return decide(current(request), dataset_resource(dataset_key, country)).allowed
+
+
+def authorize_dataset_sync(request: Request, dataset_key: str, country: str | None = None) -> Principal:
+    """:func:`authorize` for a registry dataset, from a synchronous route (run in the threadpool)."""
+    resource = dataset_resource(dataset_key, country)
+    who = current(request)
+    decision = decide(who, resource)
+    if not decision.allowed:
+        detail = REFUSALS[decision].format(
+            name=resource.name, country=resource.country or "its country", subject=who.subject, role=who.role.label
+        )
+        headers = {"WWW-Authenticate": "Bearer"} if decision is Decision.SIGN_IN else None
+        raise HTTPException(decision.value, detail, headers=headers)
+    scope = answer_scope([resource.level])
+    mark(request, scope)
+    if scope is Scope.RESTRICTED:
+        from service.auth import audit
+
+        audit.record(
+            request.app.state.engine,
+            who,
+            method=request.method,
+            path=request.url.path,
+            query=request.url.query,
+            resource=resource.name,
+            country=resource.country,
+            filter=dict(request.query_params),
+        )
+    return who
+
+
+class AccessHeaders:
+    """``Vary: Authorization`` everywhere; the Cache-Control of the answer's scope."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        state = scope.setdefault("state", {})
+
+        async def send_wrapper(message):
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"vary"]
+                vary = [v for k, v in message.get("headers", []) if k.lower() == b"vary"]
+                vary_values = {p.strip().lower() for v in vary for p in v.split(b",") if p.strip()}
+                if b"authorization" not in vary_values:
+                    vary.append(b"Authorization")
+                headers.append((b"vary", b", ".join(vary)))
+                control = Scope(state.get(STATE_KEY, Scope.PUBLIC)).cache_control
+                if control is not None:
+                    headers = [(k, v) for k, v in headers if k.lower() not in (b"cache-control", b"expires")]
+                    headers.append((b"cache-control", control.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_wrapper)
