@@ -76,6 +76,14 @@ class Settings(BaseSettings):
         "comma-separated list; empty: none. Writes never",
     )
 
+    max_shrink: float = Field(
+        default=0.25,
+        ge=0,
+        le=1,
+        description="share of locations a list may lose against the round it replaces (or the one before) "
+        "before its import is held for an editor's confirmation; 1 = never held",
+    )
+
     @property
     def embedded(self) -> bool:
         return not self.database_url

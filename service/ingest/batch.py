@@ -36,7 +36,7 @@ from service.ingest.sources import open_list
 @dataclass
 class FileOutcome:
     file: str
-    outcome: str  # 'imported' | 'unchanged' | 'rejected'
+    outcome: str  # 'imported' | 'held' (stored, not published: ``message`` says why) | 'unchanged' | 'rejected'
     message: str | None = None
     result: RoundImportResult | None = None
     round_number: int | None = None
@@ -93,7 +93,12 @@ def import_many(
                     engine, path, population=population, taken_dates=ticket, parallel_query=parallel_query, **options
                 )
                 out = FileOutcome(
-                    name, "imported", result=res, round_number=res.round_number, reporting_date=res.reporting_date
+                    name,
+                    "held" if res.held else "imported",
+                    res.held_reason,
+                    result=res,
+                    round_number=res.round_number,
+                    reporting_date=res.reporting_date,
                 )
         except DateTaken as exc:
             if sums.get(exc.other) is not None and sums.get(exc.other) == sums.get(name):
