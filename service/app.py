@@ -84,6 +84,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     from service.api.params import RejectNulBytes
 
     app.add_middleware(RejectNulBytes)  # PostgreSQL text has no NUL: a 400 before any endpoint
+    from service.api.limits import Guard
+
+    app.add_middleware(Guard)  # path/query length limits, security headers (service/api/limits.py)
     from service.api.cors import ReadOnlyCORS
 
     app.add_middleware(ReadOnlyCORS, origins=settings.cors_origins)  # cross-origin reads (service/api/cors.py)
@@ -103,4 +106,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     from service.api import maps as maps_api  # static maps, charts, information packages
 
     app.include_router(maps_api.router)
+    from service.api import uploads, versions  # POST /rounds (token before body); a round's versions
+
+    uploads.sweep(settings)  # uploads left behind by a killed process
+    app.include_router(uploads.router)
+    app.include_router(versions.router)
     return app

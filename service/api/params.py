@@ -145,7 +145,7 @@ def parse_round(value: str | None, param: str = "round") -> RoundRef:
         return RoundRef()
     v = value.strip()
     if v.isascii() and v.isdigit():
-        number = int(v)
+        number = int(v) if len(v) <= 12 else INT4_MAX + 1  # (no int() of thousands of digits)
         if number > INT4_MAX:
             raise ParamError(param, f"{v} is out of range", ACCEPTED["round"])
         return RoundRef(number=number)
@@ -359,10 +359,12 @@ def parse_int(value: str | None, param: str, minimum: int = 0, maximum: int = IN
     """A whole number within [minimum, maximum] from a raw string (endpoints that read their
     own query string, such as tiles)."""
     try:
+        if value is not None and len(str(value).strip()) > 20:
+            raise ParamError(param, "the number is out of range", f"a whole number from {minimum} to {maximum}")
         number = int(value)
     except (TypeError, ValueError):
         raise ParamError(
-            param, f"{value!r} is not a whole number", f"a whole number from {minimum} to {maximum}"
+            param, f"{str(value)[:40]!r} is not a whole number", f"a whole number from {minimum} to {maximum}"
         ) from None
     if not minimum <= number <= maximum:
         raise ParamError(param, f"{number} is out of range", f"a whole number from {minimum} to {maximum}")

@@ -76,6 +76,14 @@ class Settings(BaseSettings):
         "comma-separated list; empty: none. Writes never",
     )
 
+    max_list_mb: int = Field(
+        default=1024,
+        ge=1,
+        description="largest master list, decompressed (CLI and API; a .zip or .gz is refused as soon as it passes it)",
+    )
+    max_row_kb: int = Field(
+        default=256, ge=1, description="longest line of a CSV master list (CLI and API): a longer one is refused"
+    )
     max_shrink: float = Field(
         default=0.25,
         ge=0,

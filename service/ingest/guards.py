@@ -21,15 +21,28 @@ _TAIL = 1 << 16
 
 
 def truncation(path: Path) -> str | None:
-    """Why a CSV looks cut short, or None: it ends inside a quoted field (an odd number of
-    quote characters: CSV doubles the quotes inside a field), or its last line has no line
-    break and fewer fields than the header. Reads the file once, in blocks (bytes.count:
-    fast on any size), and its first and last lines."""
+    """Why a CSV looks cut short, or None (``scan`` without a line limit)."""
+    return scan(path)
+
+
+def scan(path: Path, name: str | None = None, max_line: int | None = None) -> str | None:
+    """One pass over a CSV's bytes, in blocks (numpy: fast on any size). Raises
+    MasterlistError when a line is longer than ``max_line`` bytes (a 10 MB header is not a
+    master list: refused before any parsing). Returns why the file looks cut short, or None:
+    it ends inside a quoted field (an odd number of quote characters: CSV doubles the quotes
+    inside a field), or its last line has no line break and fewer fields than the header."""
+    import numpy as np
+
+    from service.ingest.masterlist import MasterlistError
+
     path = Path(path)
     if path.suffix.lower() != ".csv":
         return None
+    name = name or path.name
     quotes = 0
     size = 0
+    last_nl = -1  # offset of the last line break seen
+    lines = 0
     with open(path, "rb") as fh:
         head = fh.read(4)
         if head.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -37,7 +50,30 @@ def truncation(path: Path) -> str | None:
         fh.seek(0)
         while block := fh.read(1 << 22):
             quotes += block.count(b'"')
-            size += len(block)
+            if max_line is not None:
+                breaks = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == 10) + size
+                if breaks.size:
+                    gaps = np.diff(breaks, prepend=last_nl)
+                    worst = int(gaps.argmax())
+                    if gaps[worst] - 1 > max_line:
+                        raise MasterlistError(
+                            name,
+                            f"line {lines + worst + 1:,} is {int(gaps[worst]) - 1:,} bytes long, over the limit of "
+                            f"{max_line:,} (DTM_ATLAS_MAX_ROW_KB): not a master list row",
+                            row=lines + worst + 1,
+                        )
+                    lines += breaks.size
+                    last_nl = int(breaks[-1])
+                size += len(block)
+                if size - last_nl - 1 > max_line:
+                    raise MasterlistError(
+                        name,
+                        f"line {lines + 1:,} is over {max_line:,} bytes long (DTM_ATLAS_MAX_ROW_KB): "
+                        "not a master list row",
+                        row=lines + 1,
+                    )
+            else:
+                size += len(block)
         if size == 0:
             return None
         fh.seek(0)

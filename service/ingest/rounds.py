@@ -275,20 +275,25 @@ def import_masterlist(
         if claimed is not None:
             taken_dates.release(claimed, name)
 
+    from service.core.settings import get_settings
+
+    settings = get_settings()
+    if max_bytes is None:  # the one decompressed-size limit of the CLI and the API
+        max_bytes = settings.max_list_mb * 1024 * 1024
     files = ExitStack()  # the decompressed copy of a compressed list, removed at the end
     try:
         opened = files.enter_context(open_list(path, name, max_bytes))
         path = opened.path
+        rec.sha256 = opened.sha256
+        # one pass over the bytes: a line over the row limit is refused, a file cut short held
+        cut = guards.scan(path, name, settings.max_row_kb * 1024)
+        suspicious = [] if accept_shrink or cut is None else [cut]
         try_fast = fast is not False and path.suffix.lower() == ".csv"
         parsed = None
         if not try_fast:  # parse before the transaction, as a file error needs no database
             parsed = _parse(path, population, sheet, encoding, max_bytes, file_name, timings)
-        rec.sha256 = opened.sha256
-        suspicious = [] if accept_shrink else [r for r in [guards.truncation(path)] if r]
         if max_shrink is None:
-            from service.core.settings import get_settings
-
-            max_shrink = get_settings().max_shrink
+            max_shrink = settings.max_shrink
         with engine.begin() as conn:
             # bulk statements: JIT compilation costs more than it saves here; sorts and hashes in memory
             conn.execute(text("SET LOCAL jit = off; SET LOCAL work_mem = '256MB'"))
