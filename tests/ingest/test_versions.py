@@ -6,7 +6,6 @@ same file cut at 418,905 bytes (as a broken download would be: 1,462 rows, the l
 
 from __future__ import annotations
 
-
 import re
 
 import pytest
