@@ -10,10 +10,26 @@ import secrets
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import CheckConstraint, Column, Connection, DateTime, Engine, Integer, Table, Text, text
+
+from service.core.schema import metadata
 
 ROLES = ("reader", "editor", "admin")
 RANK = {r: i for i, r in enumerate(ROLES)}
+
+#: Declared as migration 0002 creates it (tests/service/test_schema_drift.py).
+api_token = Table(
+    "api_token",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("token_sha256", Text, nullable=False, unique=True),
+    Column("role", Text, nullable=False),
+    Column("label", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    Column("last_used_at", DateTime(timezone=True)),
+    Column("revoked_at", DateTime(timezone=True)),
+    CheckConstraint("role IN ('editor', 'admin', 'reader')", name="api_token_role_check"),
+)
 
 
 def _hash(token: str) -> str:

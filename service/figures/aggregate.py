@@ -7,12 +7,13 @@ governorates = sum of districts = sum of sub-districts = sum of locations, with 
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, delete, text
 
 from boundaries.crosswalk import Crosswalk
 from service.core.bulk import copy_rows, execute_literal
 from service.figures.household import RoundSizes, sizes_for
 from service.figures.placement import UNASSIGNED, round_table
+from service.figures.tables import unit_breakdown
 
 
 def aggregate_round(conn: Connection, round_id: int, crosswalk: Crosswalk, sizes: RoundSizes | None = None) -> None:
@@ -127,7 +128,7 @@ def delete_round_aggregates(conn: Connection, round_id: int) -> None:
     """The aggregates of a round about to be deleted that its row's deletion does not take
     with it: ``unit_breakdown`` has no foreign key to ``round`` (migration 0010). (``unit_figure``
     and ``origin_flow`` go by ``ON DELETE CASCADE``.)"""
-    conn.execute(text("DELETE FROM unit_breakdown WHERE round_id = :r"), {"r": round_id})
+    conn.execute(delete(unit_breakdown).where(unit_breakdown.c.round_id == round_id))
 
 
 def published_sum(conn: Connection, round_id: int, params: dict, sizes: RoundSizes | None = None) -> str:

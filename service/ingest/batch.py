@@ -1,7 +1,8 @@
 """Several master lists in one go (a history): each file its own round and transaction.
 
 A file that fails is reported and the others go on; a file whose list (its bytes, once
-decompressed) is already the source of a round is ``unchanged`` and not imported again;
+decompressed) is already the source of a round is ``unchanged`` and not imported again; each
+file is opened, decompressed and hashed once (``sources.open_list``), for that check and the import;
 two files of one date in one batch: the second is rejected, as it would replace the first.
 
 Files are imported side by side (``workers`` connections, default ``core.constants.IMPORT_JOBS``):
@@ -13,14 +14,16 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Engine
 
 from service.core.constants import IMPORT_JOBS
+from service.core.importlog import ImportRecord, log_rejection
 from service.ingest.masterlist import MasterlistError
 from service.ingest.rounds import (
     DateClaims,
@@ -30,7 +33,7 @@ from service.ingest.rounds import (
     import_masterlist,
     imported_round,
 )
-from service.ingest.sources import open_list
+from service.ingest.sources import Opened, open_list
 
 
 @dataclass
@@ -47,9 +50,25 @@ class FileOutcome:
         return self.outcome != "rejected"
 
 
-def _checksum(path: Path) -> str:
-    with open_list(path) as opened:
-        return opened.sha256
+@contextmanager
+def _open(engine: Engine, path: Path, max_bytes: int | None, username: str | None) -> Iterator[Opened]:
+    """The list in ``path``, decompressed and hashed once for the whole import (the unchanged
+    check and ``import_masterlist``); a file that cannot be opened is logged as rejected, as
+    ``import_masterlist`` logs it."""
+    if max_bytes is None:  # the one decompressed-size limit of the CLI and the API
+        from service.core.settings import get_settings
+
+        max_bytes = get_settings().max_list_mb * 1024 * 1024
+    with ExitStack() as files:
+        try:
+            opened = files.enter_context(open_list(path, path.name, max_bytes))
+        except MasterlistError as exc:
+            rec = ImportRecord(kind="masterlist", file_name=path.name, sha256=None)
+            if username:
+                rec.username = username
+            log_rejection(engine, rec, str(exc))
+            raise
+        yield opened
 
 
 def import_many(
@@ -75,31 +94,38 @@ def import_many(
         name = path.name
         ticket = taken.ticket(index)
         try:
-            known = None
-            if not replace:
-                sums[name] = _checksum(path)
-                with engine.connect() as conn:
-                    known = imported_round(conn, sums[name], population)
-            if known is not None and ticket.claim(known["reporting_date"], name) is None:
-                out = FileOutcome(
-                    name,
-                    "unchanged",
-                    "already imported",
-                    round_number=known["round_number"],
-                    reporting_date=known["reporting_date"],
-                )
-            else:
-                res = import_masterlist(
-                    engine, path, population=population, taken_dates=ticket, parallel_query=parallel_query, **options
-                )
-                out = FileOutcome(
-                    name,
-                    "held" if res.held else "imported",
-                    res.held_reason,
-                    result=res,
-                    round_number=res.round_number,
-                    reporting_date=res.reporting_date,
-                )
+            with _open(engine, path, options.get("max_bytes"), options.get("username")) as opened:
+                known = None
+                if not replace:
+                    sums[name] = opened.sha256
+                    with engine.connect() as conn:
+                        known = imported_round(conn, sums[name], population)
+                if known is not None and ticket.claim(known["reporting_date"], name) is None:
+                    out = FileOutcome(
+                        name,
+                        "unchanged",
+                        "already imported",
+                        round_number=known["round_number"],
+                        reporting_date=known["reporting_date"],
+                    )
+                else:
+                    res = import_masterlist(
+                        engine,
+                        path,
+                        population=population,
+                        taken_dates=ticket,
+                        parallel_query=parallel_query,
+                        opened=opened,
+                        **options,
+                    )
+                    out = FileOutcome(
+                        name,
+                        "held" if res.held else "imported",
+                        res.held_reason,
+                        result=res,
+                        round_number=res.round_number,
+                        reporting_date=res.reporting_date,
+                    )
         except DateTaken as exc:
             if sums.get(exc.other) is not None and sums.get(exc.other) == sums.get(name):
                 # the same list twice in one command (a history folder and a copy of one of its

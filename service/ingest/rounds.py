@@ -20,19 +20,22 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, delete, insert, select, text
 
 from boundaries.crosswalk import Crosswalk
+from boundaries.tables import boundary_set
 from service.core.bulk import copy_rows
 from service.core.importlog import ImportRecord, bump_data_version, log_import, log_rejection
+from service.core.tables import import_log
 from service.figures import aggregate, placement, quality
 from service.figures.household import HouseholdSizeError, sizes_for
 from service.ingest import fast_stage, guards, versions
 from service.ingest.calendar import round_number_for
 from service.ingest.fast_stage import FastStageUnavailable
 from service.ingest.masterlist import MasterlistError, ParsedMasterlist, parse_masterlist
-from service.ingest.sources import open_list
+from service.ingest.sources import Opened, open_list
 from service.ingest.stage import STAGE_COLUMNS, RowIssue, create_stage_table
+from service.ingest.tables import round_
 
 logger = logging.getLogger("dtm_atlas.ingest")
 #: DTM began in 2004: an earlier reporting date is a mistake in the file.
@@ -154,18 +157,16 @@ class _Staged:
 
 def imported_round(conn: Connection, sha256: str, population: str | None = None) -> dict | None:
     """The round whose source file had these bytes (of ``population``, when given), if any."""
-    row = (
-        conn.execute(
-            text(
-                "SELECT r.id, r.population, r.round_number, r.reporting_date FROM round r "
-                "JOIN import_log l ON l.id = r.import_id WHERE l.sha256 = :h "
-                "AND (CAST(:p AS text) IS NULL OR r.population = :p) ORDER BY r.id DESC LIMIT 1"
-            ),
-            {"h": sha256, "p": population},
-        )
-        .mappings()
-        .first()
+    query = (
+        select(round_.c.id, round_.c.population, round_.c.round_number, round_.c.reporting_date)
+        .join(import_log, import_log.c.id == round_.c.import_id)
+        .where(import_log.c.sha256 == sha256)
+        .order_by(round_.c.id.desc())
+        .limit(1)
     )
+    if population is not None:
+        query = query.where(round_.c.population == population)
+    row = conn.execute(query).mappings().first()
     return dict(row) if row else None
 
 
@@ -234,6 +235,7 @@ def import_masterlist(
     accept_shrink: bool = False,
     max_shrink: float | None = None,
     wait_for_round: bool = True,
+    opened: Opened | None = None,
 ) -> RoundImportResult:
     """Import one master-list file as a round. Raises MasterlistError / ImportRejected on bad
     input (database unchanged, rejection logged).
@@ -259,6 +261,9 @@ def import_masterlist(
     publishes it anyway. A replaced round is kept as a superseded version
     (``service.ingest.versions``). ``wait_for_round=False``: raise RoundBusy at once when
     another import of the same round is in progress (the API answers 409).
+
+    ``opened``: ``path`` already opened by the caller (``sources.open_list``: decompressed and
+    hashed), so that a file is decompressed and hashed once (``batch.import_many``).
     """
     path = Path(path)
     name = file_name = file_name or path.name  # (a compressed list is read from a copy: its name stays)
@@ -282,7 +287,8 @@ def import_masterlist(
         max_bytes = settings.max_list_mb * 1024 * 1024
     files = ExitStack()  # the decompressed copy of a compressed list, removed at the end
     try:
-        opened = files.enter_context(open_list(path, name, max_bytes))
+        if opened is None:
+            opened = files.enter_context(open_list(path, name, max_bytes))
         path = opened.path
         rec.sha256 = opened.sha256
         # one pass over the bytes: a line over the row limit is refused, a file cut short held
@@ -456,7 +462,7 @@ def _parse(
 
 def _current_boundary_set(conn: Connection, country: str) -> int:
     set_id = conn.execute(
-        text("SELECT id FROM boundary_set WHERE country = :c AND is_current"), {"c": country}
+        select(boundary_set.c.id).where(boundary_set.c.country == country, boundary_set.c.is_current)
     ).scalar()
     if set_id is None:
         raise ImportRejected(f"no admin boundaries for {country}: import them first (dtm-atlas boundaries import ...)")
@@ -483,17 +489,13 @@ def _import_in_transaction(
     # A re-import adds the new round next to the old one (the round key is checked at commit)
     # and removes the old one last, so readers see the old round, unlocked, until the commit.
     conn.execute(text("SET CONSTRAINTS round_country_population_date_key DEFERRED"))
-    replaced = conn.execute(
-        text("SELECT id FROM round WHERE country = :c AND population = :p AND reporting_date = :d"),
-        {"c": country, "p": population, "d": date},
-    ).scalar()
+    of_population = (round_.c.country == country, round_.c.population == population)
+    replaced = conn.execute(select(round_.c.id).where(*of_population, round_.c.reporting_date == date)).scalar()
     if number is not None:
         other = conn.execute(
-            text(
-                "SELECT reporting_date FROM round WHERE country = :c AND population = :p AND round_number = :n "
-                "AND reporting_date <> :d"
-            ),
-            {"c": country, "p": population, "n": number, "d": date},
+            select(round_.c.reporting_date).where(
+                *of_population, round_.c.round_number == number, round_.c.reporting_date != date
+            )
         ).scalar()
         if other is not None:
             raise ImportRejected(
@@ -502,24 +504,19 @@ def _import_in_transaction(
             )
     import_id = log_import(conn, rec, "committed")
     round_id = conn.execute(
-        text(
-            """
-            INSERT INTO round (country, population, round_number, reporting_date, boundary_set_id, import_id,
-                               placement, swap_corrected, source_file)
-            VALUES (:c, :p, :n, :d, :s, :i, :pl, :sw, :f) RETURNING id
-            """
-        ),
-        {
-            "c": country,
-            "p": population,
-            "n": number,
-            "d": date,
-            "s": set_id,
-            "i": import_id,
-            "pl": placement_mode,
-            "sw": correct_swapped,
-            "f": staged.file,
-        },
+        insert(round_)
+        .values(
+            country=country,
+            population=population,
+            round_number=number,
+            reporting_date=date,
+            boundary_set_id=set_id,
+            import_id=import_id,
+            placement=placement_mode,
+            swap_corrected=correct_swapped,
+            source_file=staged.file,
+        )
+        .returning(round_.c.id)
     ).scalar_one()
 
     t = time.perf_counter()
@@ -606,7 +603,7 @@ def _import_in_transaction(
         timings["turn_attach_s"] = 0.0
         timings["turn_locations_s"] = time.perf_counter() - t
         timings["turn_changes_s"] = 0.0
-        version = conn.execute(text("SELECT version FROM data_version")).scalar_one()
+        version = conn.execute(text("SELECT version FROM data_version")).scalar_one()  # (unchanged: nothing published)
     else:
         placement.attach_round_table(conn, round_id)
         timings["turn_attach_s"] = time.perf_counter() - t

@@ -63,10 +63,12 @@ def _too_large(name: str, max_bytes: int) -> MasterlistError:
     )
 
 
-def _copy_limited(src, dst, name: str, max_bytes: int | None, compressed=None) -> None:
+def _copy_limited(src, dst, name: str, max_bytes: int | None, compressed=None) -> str:
     """Copy a decompressing stream, stopping as soon as it passes ``max_bytes`` (a small
     compressed file can hold a huge one: it is never written out whole), or as soon as it has
-    grown more than ``MAX_RATIO`` times the compressed bytes read (``compressed()``)."""
+    grown more than ``MAX_RATIO`` times the compressed bytes read (``compressed()``); the
+    SHA-256 of what was written, hashed on the way (the copy is not read again for it)."""
+    h = hashlib.sha256()
     written = 0
     while chunk := src.read(1 << 20):
         written += len(chunk)
@@ -78,14 +80,18 @@ def _copy_limited(src, dst, name: str, max_bytes: int | None, compressed=None) -
                 f"it decompresses more than {MAX_RATIO} times its size ({written / 2**20:,.0f} MB from "
                 f"{compressed() / 2**20:,.1f} MB so far): refused as a decompression bomb",
             )
+        h.update(chunk)
         dst.write(chunk)
+    return h.hexdigest()
 
 
 @contextmanager
 def open_list(path: Path, name: str | None = None, max_bytes: int | None = None) -> Iterator[Opened]:
     """The master list in ``path``, decompressed into a temporary folder when it is compressed
-    (removed afterwards). Raises MasterlistError naming the file when it cannot be read, or
-    when the list it holds is over ``max_bytes`` decompressed."""
+    (removed afterwards) and hashed (while decompressing). Raises MasterlistError naming the
+    file when it cannot be read, or when the list it holds is over ``max_bytes`` decompressed.
+    Open a list once per import: a history import (``batch.import_many``) hands it to
+    ``rounds.import_masterlist``."""
     path = Path(path)
     name = name or path.name
     kind = kind_of(Path(name))
@@ -98,7 +104,7 @@ def open_list(path: Path, name: str | None = None, max_bytes: int | None = None)
             inner = tmp / Path(name).name[: -len(".gz")]
             try:
                 with open(path, "rb") as raw, gzip.open(raw, "rb") as src, open(inner, "wb") as dst:
-                    _copy_limited(src, dst, name, max_bytes, raw.tell)
+                    sha256 = _copy_limited(src, dst, name, max_bytes, raw.tell)
             except (OSError, EOFError, zlib.error) as exc:
                 raise MasterlistError(name, f"not a readable gzip file ({exc})") from None
         else:
@@ -129,16 +135,12 @@ def open_list(path: Path, name: str | None = None, max_bytes: int | None = None)
                             "decompression bomb",
                         )
                     with zf.open(member) as src, open(inner, "wb") as dst:
-                        _copy_limited(src, dst, name, max_bytes)
+                        sha256 = _copy_limited(src, dst, name, max_bytes)
             except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, zlib.error) as exc:
                 raise MasterlistError(name, f"not a readable zip file ({exc})") from None
-        yield Opened(inner, name, sha256_of(inner))
+        yield Opened(inner, name, sha256)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-
-
-class SourceError(ValueError):
-    """A path given on the command line that names no master list."""
 
 
 def expand(args: Sequence[str | Path]) -> tuple[list[Path], list[str]]:

@@ -9,11 +9,11 @@ tests compare them row by row):
 * the fast path (``fast_stage.stage_csv``: the CSV file COPYed as it is, casts in SQL) for
   plain CSV files.
 
-Both take from here: the table (:data:`STAGE_TYPES`, :func:`create_stage_table`), the
-column plan of a header (:class:`ColumnPlan`, made by ``masterlist.plan_header``), the row
-issues (:data:`ISSUE_CODES`, :class:`RowIssue`, :func:`issue_message`), the cell rules that
-decide whole columns (:func:`is_index_column`) and the reporting date (:func:`parse_date`,
-:func:`reporting_date`).
+Both take from here: the whole-file error (:class:`MasterlistError`), the table
+(:data:`STAGE_TYPES`, :func:`create_stage_table`), the column plan of a header
+(:class:`ColumnPlan`, made by ``header.plan_header``), the row issues (:data:`ISSUE_CODES`,
+:class:`RowIssue`, :func:`issue_message`), the cell rules that decide whole columns
+(:func:`is_index_column`) and the reporting date (:func:`parse_date`, :func:`reporting_date`).
 """
 
 from __future__ import annotations
@@ -28,6 +28,32 @@ from sqlalchemy import Connection, text
 
 FORMATS: tuple[str, ...] = ("dtm-wide", "hxl", "long")
 BREAKDOWNS: tuple[str, ...] = ("origin", "shelter", "period")
+
+# --------------------------------------------------------------------------- the error
+
+
+class MasterlistError(Exception):
+    """Whole-file problem (unreadable, wrong type, missing columns, no data, ...).
+
+    ``str()`` reads like ``'IDPs.csv: missing required column(s) families; found: ...'``;
+    ``row`` / ``field`` are set when the problem sits at a known line / column.
+    """
+
+    def __init__(self, file: str, reason: str, *, row: int | None = None, field: str | None = None) -> None:
+        self.file = file
+        self.row = row
+        self.field = field
+        self.reason = reason
+        super().__init__(file, reason)
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.row is not None:
+            where += f", line {self.row}"
+        if self.field is not None:
+            where += f", column {self.field!r}"
+        return f"{where}: {self.reason}"
+
 
 # --------------------------------------------------------------------------- the table
 

@@ -81,6 +81,43 @@ def test_a_batch_goes_on_past_bad_files(iraq_fresh_engine, tmp_path):
     assert late.outcome == "imported"
 
 
+def test_each_file_of_a_history_is_decompressed_and_hashed_once(iraq_fresh_engine, tmp_path, monkeypatch):
+    """One opening per file serves the 'already imported' check and the import: the list is
+    decompressed once, hashed on the way, never read again for its checksum; a file that
+    cannot be opened is rejected and logged once."""
+    from service.ingest import sources
+
+    decompressed: list[str] = []
+    hashed_again: list[str] = []
+    copy_limited, sha256_of = sources._copy_limited, sources.sha256_of
+
+    def counting_copy(src, dst, name, max_bytes):
+        decompressed.append(name)
+        return copy_limited(src, dst, name, max_bytes)
+
+    def counting_sha(path):
+        hashed_again.append(path.name)
+        return sha256_of(path)
+
+    monkeypatch.setattr(sources, "_copy_limited", counting_copy)
+    monkeypatch.setattr(sources, "sha256_of", counting_sha)
+    series = MASTERLISTS / "series" / "idp"
+    files = [series / f"IDPs_MasterList_dataset_DTM_IOM{n}.csv.gz" for n in ("May_01_2014", "Jul_02_2014")]
+    broken = tmp_path / "broken.csv.gz"
+    broken.write_bytes(files[0].read_bytes()[:-40])
+    outcomes = import_many(iraq_fresh_engine, [*files, broken], population="idp", workers=2)
+    assert [o.outcome for o in outcomes] == ["imported", "imported", "rejected"]
+    assert "broken.csv.gz: not a readable gzip" in outcomes[2].message
+    assert sorted(decompressed) == sorted([f.name for f in files] + [broken.name]) and hashed_again == []
+    again = import_many(iraq_fresh_engine, files, population="idp")
+    assert [o.outcome for o in again] == ["unchanged", "unchanged"] and hashed_again == []
+    with iraq_fresh_engine.connect() as c:
+        logged = c.execute(
+            text("SELECT outcome, count(*) FROM import_log WHERE file_name = :f GROUP BY 1"), {"f": broken.name}
+        ).all()
+    assert logged == [("rejected", 1)]
+
+
 def _rounds(engine) -> list[dt.date]:
     with engine.connect() as c:
         return list(c.execute(text("SELECT reporting_date FROM round ORDER BY reporting_date")).scalars())

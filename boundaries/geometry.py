@@ -1,0 +1,123 @@
+"""Geometries of a boundary file: reprojected to EPSG:4326, checked to be polygons, invalid
+ones repaired (and reported as :class:`Repair`), every unit a MultiPolygon.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import shapely
+from pyproj import CRS
+from shapely.validation import explain_validity
+
+from .source import BoundaryFileError, listing
+
+_POLYGON, _MULTIPOLYGON = 3, 6
+
+
+@dataclass
+class Repair:
+    pcode: str
+    reason: str  # shapely.validation.explain_validity, e.g. 'Ring Self-intersection[44.1 33.2]'
+
+
+# --------------------------------------------------------------------------- geometry
+
+
+def is_lonlat_wgs84(crs: CRS) -> bool:
+    try:
+        return crs.equals(CRS.from_epsg(4326), ignore_axis_order=True)
+    except Exception:
+        return False
+
+
+def to_4326(frame: gpd.GeoDataFrame, name: str, path: Path) -> np.ndarray:
+    geoms = np.asarray(frame.geometry.array, dtype=object)
+    crs = frame.crs
+    present = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
+    if crs is None:
+        if len(present):
+            minx, miny, maxx, maxy = shapely.total_bounds(present)
+            if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
+                raise BoundaryFileError(
+                    name,
+                    "no coordinate reference system defined and coordinates are not longitude/latitude "
+                    f"(bounds {minx:.6g}, {miny:.6g}, {maxx:.6g}, {maxy:.6g}); add a .prj or CRS",
+                    path=str(path),
+                )
+        return geoms
+    if is_lonlat_wgs84(crs):
+        return geoms
+    try:
+        out = frame.geometry.to_crs(4326)
+    except Exception as exc:
+        raise BoundaryFileError(
+            name, f"cannot reproject from {crs.to_string()} to EPSG:4326 ({exc})", path=str(path)
+        ) from None
+    return np.asarray(out.array, dtype=object)
+
+
+def _polygonal_part(geom: shapely.Geometry) -> shapely.Geometry | None:
+    parts = shapely.get_parts(geom)
+    polys = []
+    for p in parts:
+        tid = shapely.get_type_id(p)
+        if tid == _POLYGON:
+            polys.append(p)
+        elif tid == _MULTIPOLYGON:
+            polys.extend(shapely.get_parts(p))
+        elif tid == 7:  # nested GeometryCollection
+            sub = _polygonal_part(p)
+            if sub is not None:
+                polys.extend(shapely.get_parts(sub))
+    polys = [p for p in polys if not p.is_empty]
+    if not polys:
+        return None
+    merged = shapely.union_all(polys) if len(polys) > 1 else polys[0]
+    return merged
+
+
+def clean_geometries(geoms: np.ndarray, codes: list[str], name: str, path: Path) -> tuple[np.ndarray, list[Repair]]:
+    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    if missing.any():
+        bad = [codes[i] for i in np.flatnonzero(missing)]
+        raise BoundaryFileError(name, f"no geometry for P-code {listing(bad)}", path=str(path))
+    types = shapely.get_type_id(geoms)
+    polygonal = (types == _POLYGON) | (types == _MULTIPOLYGON)
+    if not polygonal.all():
+        found = sorted({g.geom_type for g in geoms})
+        if not polygonal.any():
+            raise BoundaryFileError(name, f"expected polygons, found {listing(found)}", path=str(path))
+        raise BoundaryFileError(
+            name, f"mixed geometry types ({listing(found)}); expected polygons only", path=str(path)
+        )
+    if shapely.has_z(geoms).any():
+        geoms = shapely.force_2d(geoms)
+    repairs: list[Repair] = []
+    invalid = ~shapely.is_valid(geoms)
+    if invalid.any():
+        idx = np.flatnonzero(invalid)
+        reasons = explain_validity(geoms[idx])
+        fixed = shapely.make_valid(geoms[idx])
+        geoms = geoms.copy()
+        for i, reason, g in zip(idx, reasons, fixed):
+            poly = _polygonal_part(g)
+            if poly is None or poly.is_empty:
+                raise BoundaryFileError(
+                    name,
+                    f"geometry of P-code {codes[i]} is invalid ({reason}) and has no area once repaired",
+                    path=str(path),
+                )
+            if not poly.is_valid:
+                poly = _polygonal_part(shapely.make_valid(poly.buffer(0)))
+            geoms[i] = poly
+            repairs.append(Repair(pcode=codes[i], reason=str(reason)))
+        types = shapely.get_type_id(geoms)
+    single = types == _POLYGON
+    if single.any():
+        geoms = geoms.copy()
+        geoms[single] = shapely.multipolygons(geoms[single][:, np.newaxis])
+    return geoms, repairs
