@@ -20,7 +20,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, delete, insert, select, text
+from sqlalchemy import Connection, Engine, insert, select, text
 
 from boundaries.crosswalk import Crosswalk
 from boundaries.tables import boundary_set

@@ -1,4 +1,5 @@
-"""Tables of the imports: ``round_version`` (every version of a round, migration 0013), ``round`` (one import of a master list: country, population, reporting
+"""Tables of the imports: ``round_version`` (every version of a round, migration 0013; owner
+``ingest/versions.py``), ``round`` (one import of a master list: country, population, reporting
 date; owner ``ingest/rounds.py``) and ``site`` (camps and informal sites; owner
 ``ingest/sites.py``). Declared as migrations 0002, 0006 and 0007 leave them
 (``tests/service/test_schema_drift.py``).
