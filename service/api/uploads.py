@@ -85,7 +85,7 @@ async def receive(request: Request, limit: int, folder: Path) -> AsyncIterator[U
     ``limit`` bytes) and its small fields. The file is removed when the block ends."""
     ctype, params = parse_options_header(request.headers.get("content-type", ""))
     if ctype != b"multipart/form-data" or not params.get(b"boundary"):
-        raise ParamError("send the master list as multipart/form-data (a 'file' part and the form fields)")
+        raise ParamError("body", "send the master list as multipart/form-data (a 'file' part and the form fields)")
     length = request.headers.get("content-length")
     if length is not None and length.isdigit() and len(length) < 20 and int(length) > limit + SLACK:
         raise HTTPException(413, f"upload over the size limit of {limit // 2**20} MB")
@@ -114,13 +114,13 @@ async def receive(request: Request, limit: int, folder: Path) -> AsyncIterator[U
         state["field"] = name
         if filename is not None and name == "file":
             if up.path is not None:
-                raise ParamError("send one file")
+                raise ParamError("file", "send one file")
             up.name = Path(filename.decode("utf-8", "replace")).name[:200] or "upload"
             suffix = "".join(Path(up.name).suffixes[-2:]).lower()[:12]
             up.path = folder / f"upload-{os.getpid()}-{uuid.uuid4().hex}{suffix}"
             state["out"] = open(up.path, "wb")
         elif name not in FIELDS:
-            raise ParamError(f"unknown form field {name[:40]!r}; the fields are: file, {', '.join(sorted(FIELDS))}")
+            raise ParamError(name[:40], f"unknown form field; the fields are: file, {', '.join(sorted(FIELDS))}")
 
     def on_part_data(data, start, end):
         if state["out"] is not None:
@@ -131,7 +131,7 @@ async def receive(request: Request, limit: int, folder: Path) -> AsyncIterator[U
         else:
             state["value"] += data[start:end]
             if len(state["value"]) > FIELD_LIMIT:
-                raise ParamError(f"form field {state['field']!r} is over {FIELD_LIMIT} bytes")
+                raise ParamError(str(state["field"]), f"over {FIELD_LIMIT} bytes")
 
     def on_part_end():
         if state["out"] is not None:
@@ -165,9 +165,11 @@ async def receive(request: Request, limit: int, folder: Path) -> AsyncIterator[U
         except (ParamError, HTTPException):
             raise
         except Exception as exc:  # a malformed body
-            raise ParamError(f"the multipart body cannot be read ({type(exc).__name__}: {str(exc)[:200]})") from None
+            raise ParamError(
+                "body", f"the multipart body cannot be read ({type(exc).__name__}: {str(exc)[:200]})"
+            ) from None
         if up.path is None:
-            raise ParamError("no 'file' part: send the master list as the form field 'file'")
+            raise ParamError("file", "no 'file' part: send the master list as the form field 'file'")
         yield up
     finally:
         if state["out"] is not None:
@@ -181,12 +183,12 @@ def _form(fields: dict[str, str]) -> dict:
     out: dict = {}
     population = fields.get("population")
     if population not in ("idp", "returnee"):
-        raise ParamError("population: give idp or returnee")
+        raise ParamError("population", "give idp or returnee")
     out["population"] = population
     rnd = fields.get("round", "").strip()
     if rnd:
         if not rnd.isdigit() or len(rnd) > 10 or int(rnd) > INT4_MAX:
-            raise ParamError(f"round: a DTM round number from 0 to {INT4_MAX}, not {rnd[:20]!r}")
+            raise ParamError("round", f"a DTM round number from 0 to {INT4_MAX}, not {rnd[:20]!r}")
         out["round_number"] = int(rnd)
     d = fields.get("date", "").strip()
     if d:
@@ -195,12 +197,12 @@ def _form(fields: dict[str, str]) -> dict:
                 raise ValueError(d)
             out["reporting_date"] = date.fromisoformat(d)
         except ValueError:
-            raise ParamError(f"date: a reporting date YYYY-MM-DD, not {d[:20]!r}") from None
+            raise ParamError("date", f"a reporting date YYYY-MM-DD, not {d[:20]!r}") from None
     if fields.get("sheet"):
         out["sheet"] = fields["sheet"]
     placement = fields.get("placement") or "declared"
     if placement not in ("declared", "spatial"):
-        raise ParamError("placement: declared or spatial")
+        raise ParamError("placement", "declared or spatial")
     out["placement_mode"] = placement
     return out
 

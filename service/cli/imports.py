@@ -98,6 +98,15 @@ def import_masterlist_cmd(
         fail("--round, --date and --report-csv name one round: give one file with them", 2)
     for f in files:
         check_file(f)
+    from service.core.settings import get_settings
+    from service.ingest.masterlist import MasterlistError
+    from service.ingest.sources import precheck
+
+    for f in files:  # a zip bomb is refused from the sizes it declares, before any database work
+        try:
+            precheck(f, get_settings().max_list_mb * 1024 * 1024)
+        except MasterlistError as exc:
+            fail(f"{exc}\nnothing was imported; the database is unchanged", 2)
     options = dict(
         country=country.upper(),
         placement_mode=placement.value,

@@ -85,6 +85,33 @@ def _copy_limited(src, dst, name: str, max_bytes: int | None, compressed=None) -
     return h.hexdigest()
 
 
+def _check_member(name: str, member: zipfile.ZipInfo, max_bytes: int | None) -> None:
+    """The sizes a zip declares bound what it can give (zipfile stops there): checked first."""
+    if max_bytes is not None and member.file_size > max_bytes:
+        raise _too_large(name, max_bytes)
+    if member.file_size > RATIO_FROM and member.file_size > MAX_RATIO * max(member.compress_size, 1):
+        raise MasterlistError(
+            name,
+            f"{member.filename} would decompress from {member.compress_size / 2**20:,.1f} MB to "
+            f"{member.file_size / 2**20:,.0f} MB (over {MAX_RATIO} times): refused as a decompression bomb",
+        )
+
+
+def precheck(path: Path, max_bytes: int | None) -> None:
+    """Refuse a .zip whose lists declare more than ``max_bytes`` or a bomb's ratio, before any
+    database work (the CLI calls it on every file first). Other files: nothing to check yet."""
+    path = Path(path)
+    if kind_of(path) != "zip":
+        return
+    try:
+        with zipfile.ZipFile(path) as zf:
+            for member in zf.infolist():
+                if not member.is_dir() and member.filename.lower().endswith(LIST_SUFFIXES):
+                    _check_member(path.name, member, max_bytes)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError) as exc:
+        raise MasterlistError(path.name, f"not a readable zip file ({exc})") from None
+
+
 @contextmanager
 def open_list(path: Path, name: str | None = None, max_bytes: int | None = None) -> Iterator[Opened]:
     """The master list in ``path``, decompressed into a temporary folder when it is compressed
@@ -124,16 +151,7 @@ def open_list(path: Path, name: str | None = None, max_bytes: int | None = None)
                         )
                     inner = tmp / Path(lists[0].filename).name
                     member = lists[0]
-                    # the sizes the zip declares bound what it can give (zipfile stops there): check first
-                    if max_bytes is not None and member.file_size > max_bytes:
-                        raise _too_large(name, max_bytes)
-                    if member.file_size > RATIO_FROM and member.file_size > MAX_RATIO * max(member.compress_size, 1):
-                        raise MasterlistError(
-                            name,
-                            f"{member.filename} would decompress from {member.compress_size / 2**20:,.1f} MB to "
-                            f"{member.file_size / 2**20:,.0f} MB (over {MAX_RATIO} times): refused as a "
-                            "decompression bomb",
-                        )
+                    _check_member(name, member, max_bytes)
                     with zf.open(member) as src, open(inner, "wb") as dst:
                         sha256 = _copy_limited(src, dst, name, max_bytes)
             except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, zlib.error) as exc:
