@@ -70,6 +70,9 @@ def decode_text(data: bytes, file: str, encoding: str | None) -> tuple[str, bool
         return data.decode("utf-8"), True
     except UnicodeDecodeError:
         pass
+    mostly = mostly_utf8(data)
+    if mostly is not None:  # a few stray bytes in a UTF-8 file: never re-decode the whole file
+        return mostly, False
     # Legacy files: in practice Windows-1256 from Arabic Excel.  cp1256 maps every byte, so
     # accept it when the result reads as Arabic; charset-normalizer alone misreads short
     # Arabic samples (a one-word file came out as CJK).  Otherwise ask charset-normalizer.
@@ -84,6 +87,24 @@ def decode_text(data: bytes, file: str, encoding: str | None) -> tuple[str, bool
         except (LookupError, UnicodeDecodeError):
             pass
     return text, False
+
+
+#: A file is read as UTF-8 despite invalid bytes when they are at most this share of its
+#: non-ASCII bytes (and at most ``MAX_BAD_BYTES``): a stray Latin-1 byte in a UTF-8 list must
+#: not turn every Arabic name into cp1256 mojibake. Those cells are reported (``undecodable_bytes``).
+MAX_BAD_SHARE = 0.01
+MAX_BAD_BYTES = 1000
+
+
+def mostly_utf8(data: bytes) -> str | None:
+    """The text of a file that is UTF-8 but for a few invalid bytes (each read as U+FFFD),
+    or None when it is not mostly UTF-8."""
+    text = data.decode("utf-8", errors="surrogateescape")
+    bad = sum(1 for ch in text if "\udc80" <= ch <= "\udcff")
+    valid_multibyte = sum(1 for ch in text if ord(ch) > 0x7F and not "\udc80" <= ch <= "\udcff")
+    if valid_multibyte == 0 or bad > MAX_BAD_BYTES or bad > MAX_BAD_SHARE * (valid_multibyte + bad):
+        return None
+    return data.decode("utf-8", errors="replace")
 
 
 def line_offset(text: str, lines: int) -> int:
