@@ -29,3 +29,16 @@ def test_mostly_utf8_only_for_a_few_bad_bytes():
     assert mostly_utf8(arabic + b"\xe9") is not None
     assert mostly_utf8("قرية".encode("cp1256") * 50) is None  # a cp1256 file is not mostly UTF-8
     assert mostly_utf8(b"plain ascii \xe9") is None  # no UTF-8 at all: the other detectors decide
+
+
+def test_a_header_naming_a_column_twice_is_refused(tmp_path):
+    import pytest
+
+    from service.ingest.stage import MasterlistError
+
+    lines = FEB_2021.read_text(encoding="utf-8").split("\n")
+    lines[0] = lines[0].replace("Individuals", "Families", 1)
+    f = tmp_path / "dup.csv"
+    f.write_text("\n".join(lines), encoding="utf-8")
+    with pytest.raises(MasterlistError, match=r"'Families' in columns 10, 11"):
+        parse_masterlist(f, "idp")
