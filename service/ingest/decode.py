@@ -259,6 +259,36 @@ def _sheet_rows(ws: object, limit: int | None = None) -> list[list[str]]:
     return rows
 
 
+# a formula cell whose cached value is missing or empty: <c ...><f ...>...</f></c> (or <v/>, <v></v>)
+_FORMULA_NO_VALUE = re.compile(
+    rb'<c\b[^>]*?r="([A-Z]+[0-9]+)"[^>]*>\s*<f\b[^>]*?(?:/>|>[^<]*</f>)\s*(?:<v\s*/>|<v>\s*</v>)?\s*</c>'
+)
+
+
+def _refuse_formulas_without_values(path: Path, file: str, sheet: str, member: str | None) -> None:
+    """Formulas are read as the values the spreadsheet stored with them (``data_only``); a
+    workbook written without those values (by a script, not by Excel or LibreOffice) would
+    read as empty cells -- 0 IDPs -- so it is refused, saying so."""
+    if not member:
+        return
+    try:
+        with zipfile.ZipFile(path) as zf:
+            xml = zf.read(member.lstrip("/"))
+    except (KeyError, zipfile.BadZipFile, OSError):
+        return
+    if b"<f" not in xml:
+        return
+    cells = _FORMULA_NO_VALUE.findall(xml)
+    if cells:
+        shown = ", ".join(c.decode() for c in cells[:5])
+        raise MasterlistError(
+            file,
+            f"sheet {sheet!r} has formulas without values: {len(cells):,} formula cells ({shown}"
+            f"{', ...' if len(cells) > 5 else ''}) carry no stored result; open the workbook in Excel or "
+            "LibreOffice and save it (that stores the values), or export the sheet as CSV",
+        )
+
+
 def read_xlsx(path: Path, file: str, sheet: str | None) -> Source:
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
@@ -300,6 +330,7 @@ def read_xlsx(path: Path, file: str, sheet: str | None) -> Source:
         ws = worksheet(chosen)
         if ws is None:
             raise MasterlistError(file, f"sheet {chosen!r} is not a worksheet; sheets: {listing}")
+        _refuse_formulas_without_values(path, file, chosen, getattr(ws, "_worksheet_path", None))
         rows = _sheet_rows(ws)
     finally:
         wb.close()

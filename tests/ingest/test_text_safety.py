@@ -42,3 +42,49 @@ def test_a_header_naming_a_column_twice_is_refused(tmp_path):
     f.write_text("\n".join(lines), encoding="utf-8")
     with pytest.raises(MasterlistError, match=r"'Families' in columns 10, 11"):
         parse_masterlist(f, "idp")
+
+
+def test_xlsx_formulas_are_read_as_values_or_refused(tmp_path):
+    import re
+    import zipfile
+
+    import pytest
+    from openpyxl import Workbook
+
+    from service.ingest.stage import MasterlistError
+
+    header = [
+        "Location ID",
+        "Governorate",
+        "District",
+        "Location Name",
+        "Latitude",
+        "Longitude",
+        "Families",
+        "Individuals",
+        "date",
+    ]
+    wb = Workbook()
+    ws = wb.active
+    ws.append(header)
+    for i in range(3):
+        ws.append([1101001 + i, "Anbar", "Falluja", f"Place {i}", 33.3, 43.7, 10 + i, f"=G{i + 2}*6", "Feb 28, 2021"])
+    no_values = tmp_path / "formulas.xlsx"
+    wb.save(no_values)  # openpyxl stores formulas without results: what a script writes
+    with pytest.raises(MasterlistError, match=r"formulas without values: 3 formula cells \(H2, H3, H4\)"):
+        parse_masterlist(no_values, "idp")
+
+    # the same workbook as Excel saves it: each formula with its cached value, which is read
+    with_values = tmp_path / "cached.xlsx"
+    with zipfile.ZipFile(no_values) as src, zipfile.ZipFile(with_values, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item)
+            if item.filename.startswith("xl/worksheets/"):
+                data = re.sub(
+                    rb"<f>G(\d)\*6</f>(<v\s*/>|<v></v>)?",
+                    lambda m: b"<f>G%s*6</f><v>%d</v>" % (m.group(1), (10 + int(m.group(1)) - 2) * 6),
+                    data,
+                )
+            dst.writestr(item, data)
+    parsed = parse_masterlist(with_values, "idp")
+    assert [r["individuals"] for r in parsed.records] == [60, 66, 72]
