@@ -84,6 +84,15 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     from service.api.params import RejectNulBytes
 
     app.add_middleware(RejectNulBytes)  # PostgreSQL text has no NUL: a 400 before any endpoint
+    from service.api.queue import RenderGate
+
+    app.add_middleware(  # maps and packages: a bounded pool with a queue, anonymous rate limit
+        RenderGate,
+        workers=settings.render_workers,
+        queue=settings.render_queue,
+        anon_per_minute=settings.anon_renders_per_minute,
+        engine=engine,
+    )
     from service.api.limits import Guard
 
     app.add_middleware(Guard)  # path/query length limits, security headers (service/api/limits.py)

@@ -84,6 +84,11 @@ class Settings(BaseSettings):
     max_row_kb: int = Field(
         default=256, ge=1, description="longest line of a CSV master list (CLI and API): a longer one is refused"
     )
+    render_workers: int = Field(default=2, ge=1, description="static maps and packages made at once per process")
+    render_queue: int = Field(default=8, ge=0, description="maps and packages waiting their turn; beyond: 429")
+    anon_renders_per_minute: int = Field(
+        default=30, ge=0, description="maps and packages a client without a token may start per minute (0: no limit)"
+    )
     max_shrink: float = Field(
         default=0.25,
         ge=0,
