@@ -41,7 +41,16 @@ class BoundaryImportResult:
     notes: list[UnitNote] = field(default_factory=list)
 
 
-def import_boundaries(engine: Engine, read: BoundaryRead, username: str | None = None) -> BoundaryImportResult:
+class BoundaryConflict(ValueError):
+    """The level of this boundary set (country, source, validOn) holds other geometry already."""
+
+
+def import_boundaries(
+    engine: Engine, read: BoundaryRead, username: str | None = None, replace: bool = False
+) -> BoundaryImportResult:
+    """Import one level of a boundary set. A file of the same set (country, source, validOn)
+    whose geometry differs from what the level holds is refused (BoundaryConflict), unless
+    ``replace``: a changed file must not silently redraw the current units under every round."""
     valid_on = read.valid_on or date.today()
     rec = ImportRecord(
         kind=f"boundaries:adm{read.level}",
@@ -79,6 +88,12 @@ def import_boundaries(engine: Engine, read: BoundaryRead, username: str | None =
                 text("SELECT array_agg(DISTINCT sha256) FROM admin_unit WHERE boundary_set_id = :s AND level = :l"),
                 {"s": set_id, "l": read.level},
             ).scalar()
+            if existing and existing != [read.sha256] and not replace:
+                raise BoundaryConflict(
+                    f"{read.file}: level {read.level} of the {read.country_iso3} boundaries of {read.source}, valid on "
+                    f"{valid_on.isoformat()}, is already imported from a different file (other geometry or "
+                    "attributes); give the new file its own validOn date, or --replace to overwrite that level"
+                )
             if existing == [read.sha256]:
                 return BoundaryImportResult(
                     read.file,

@@ -92,6 +92,18 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     from service.api.params import RejectNulBytes
 
     app.add_middleware(RejectNulBytes)  # PostgreSQL text has no NUL: a 400 before any endpoint
+    from service.api.queue import RenderGate
+
+    app.add_middleware(  # maps and packages: a bounded pool with a queue, anonymous rate limit
+        RenderGate,
+        workers=settings.render_workers,
+        queue=settings.render_queue,
+        anon_per_minute=settings.anon_renders_per_minute,
+        engine=engine,
+    )
+    from service.api.limits import Guard
+
+    app.add_middleware(Guard)  # path/query length limits, security headers (service/api/limits.py)
     from service.api.cors import ReadOnlyCORS
 
     app.add_middleware(ReadOnlyCORS, origins=settings.cors_origins)  # cross-origin reads (service/api/cors.py)
@@ -114,4 +126,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     # the publishers: they read every kind through the registry
     for module in (tiles, styles, web, webmap, ogc, exports, maps):
         app.include_router(module.router)
+    from service.api import uploads, versions  # POST /rounds (token before body); a round's versions
+
+    uploads.sweep(settings)  # uploads left behind by a killed process
+    app.include_router(uploads.router)
+    app.include_router(versions.router)
     return app

@@ -78,6 +78,8 @@ def cloned_engine(server_url, template: str | None, prefix: str = "dtm_atlas_tes
 
 def settings_for(engine, **overrides) -> Settings:
     """The app's settings over ``engine`` (its URL with the password) and the shared data."""
+    # one test client makes many maps in a minute: the anonymous rate limit is tested on its own
+    overrides.setdefault("anon_renders_per_minute", 0)
     return Settings(database_url=engine.url.render_as_string(hide_password=False), shared_data_dir=SHARED, **overrides)
 
 

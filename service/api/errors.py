@@ -117,7 +117,9 @@ def validation_messages(exc: RequestValidationError) -> list[str]:
 
 
 def _answer(status: int, detail: str, headers: dict | None = None) -> JSONResponse:
-    return JSONResponse({"status": status, "detail": detail}, status_code=status, headers=headers or None)
+    from service.api.limits import clip  # a few hundred characters, never a whole echoed input
+
+    return JSONResponse({"status": status, "detail": clip(detail)}, status_code=status, headers=headers or None)
 
 
 def install(app: FastAPI) -> None:

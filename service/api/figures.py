@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import json
-import tempfile
-from datetime import date
 from enum import Enum
-from pathlib import Path
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, Form, HTTPException, Query, Request, UploadFile
+from fastapi import APIRouter, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import Response
 
@@ -22,7 +19,6 @@ from service.api.common import (
 )
 from service.api.params import (
     ALL_COUNTRIES,
-    INT4_MAX,
     BBox,
     Country,
     CountryOrAll,
@@ -36,7 +32,6 @@ from service.api.params import (
     RoundId,
     parse_level_path,
 )
-from service.auth import Editor
 from service.core.countries import SeveralCountries, check_country, round_countries
 from service.core.errors import NotFound
 from service.core.rounds import get_round, list_rounds, resolve_round
@@ -114,71 +109,7 @@ def round_quality(
     return render(request, f, report, title=f"Quality report, round id {round_id}", rows=report["locations"])
 
 
-@router.post("/rounds", status_code=201, summary="Upload a master list as a round (editor token)")
-async def upload_round(
-    request: Request,
-    user: Editor,
-    file: Annotated[
-        UploadFile,
-        File(
-            description="Master list: CSV or XLSX (DTM wide, HXL or long format), also gzip-compressed "
-            "(.csv.gz, .xlsx.gz) or a .zip holding one list; the size limit applies to the upload and to the "
-            "list once decompressed"
-        ),
-    ],
-    population: Annotated[Literal["idp", "returnee"], Form()],
-    round_number: Annotated[int | None, Form(alias="round", ge=0, le=INT4_MAX)] = None,
-    reporting_date: Annotated[date | None, Form(alias="date")] = None,
-    sheet: Annotated[str | None, Form()] = None,
-    placement: Annotated[Literal["declared", "spatial"], Form()] = "declared",
-):
-    from starlette.concurrency import run_in_threadpool
-
-    from service.ingest.rounds import import_masterlist
-
-    settings = request.app.state.settings
-    limit = settings.max_upload_mb * 1024 * 1024
-    name = Path(file.filename or "upload").name
-    suffix = Path(name).suffix.lower()
-    with tempfile.TemporaryDirectory() as tmp:
-        dest = Path(tmp) / f"upload{suffix}"
-        size = 0
-        with open(dest, "wb") as out:
-            while chunk := await file.read(1 << 20):
-                size += len(chunk)
-                if size > limit:
-                    raise HTTPException(413, f"{name}: upload over the size limit of {settings.max_upload_mb} MB")
-                out.write(chunk)
-        # MasterlistError, ImportRejected: 422 (service.api.errors)
-        result = await run_in_threadpool(
-            import_masterlist,
-            request.app.state.engine,
-            dest,
-            population=population,
-            round_number=round_number,
-            reporting_date=reporting_date,
-            sheet=sheet,
-            placement_mode=placement,
-            max_bytes=limit,
-            username=user.subject,
-            file_name=name,
-        )
-    return {
-        "round_id": result.round_id,
-        "round_number": result.round_number,
-        "population": result.population,
-        "reporting_date": result.reporting_date.isoformat(),
-        "rows": result.rows,
-        "flagged_rows": result.flagged_rows,
-        "flags": result.flag_counts,
-        "individuals": result.individuals,
-        "families": result.families,
-        "data_version": result.data_version,
-        "quality": f"/rounds/{result.round_id}/quality",
-        "row_issues": [
-            {"row": i.row, "field": i.field, "code": i.code, "message": i.message} for i in result.parser_issues[:200]
-        ],
-    }
+# POST /rounds (upload a master list): service/api/uploads.py (the token before the body)
 
 
 #: Which count of individuals a choropleth's features show (the features stay compact: the

@@ -239,7 +239,7 @@ def get_collection(conn, cid: str, country: str | None = None) -> Collection:
         if day is not None:
             which = figures_country(conn, country, m.group(1), reporting_date=day)
             rnd = find_round(conn, reporting_date=day, population=m.group(1), country=which)
-    elif m and int(m.group(2)[1:]) <= INT4_MAX:
+    elif m and len(m.group(2)) <= 12 and int(m.group(2)[1:]) <= INT4_MAX:
         which = figures_country(conn, country, m.group(1), round_number=int(m.group(2)[1:]))
         rnd = find_round(conn, round_number=int(m.group(2)[1:]), population=m.group(1), country=which)
     if m:

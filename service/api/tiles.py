@@ -78,6 +78,8 @@ def _layers(spec: str) -> list[Layer]:
 # costs about what a no-op endpoint does. They are documented through OPENAPI_PARAMETERS.
 def _int_param(name: str, value: str, minimum: int = 0) -> int:
     try:
+        if value is not None and len(value.strip()) > 20:  # (no int() of thousands of digits)
+            raise BadRequest(f"{name}: the number is out of range")
         number = int(value)
     except (TypeError, ValueError):
         raise BadRequest(f"{name}: Input should be a valid integer, got {value!r}") from None

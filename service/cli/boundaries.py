@@ -25,6 +25,14 @@ def boundaries_import(
     name_ar_field: Annotated[Optional[str], typer.Option(help="Field holding the Arabic name")] = None,
     parent_field: Annotated[Optional[str], typer.Option(help="Field holding the parent P-code")] = None,
     check: Annotated[bool, typer.Option(help="Run the hierarchy check afterwards")] = True,
+    replace: Annotated[
+        bool,
+        typer.Option(
+            "--replace",
+            help="Overwrite a level of a boundary set (same country, source and validOn) imported from a different "
+            "file; without it such a file is refused",
+        ),
+    ] = False,
 ):
     """Import admin boundaries (one level per file; files are imported in level order)."""
     from boundaries.reader import BoundaryFileError, read_boundaries
@@ -52,7 +60,7 @@ def boundaries_import(
     table = Table("file", "country", "level", "units", "valid on", "outcome", "repairs")
     for r in reads:
         try:
-            res = import_boundaries(engine, r)
+            res = import_boundaries(engine, r, replace=replace)
         except Exception as exc:  # noqa: BLE001
             fail(f"{r.file}: import rejected, database unchanged: {exc}")
         table.add_row(

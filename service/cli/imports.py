@@ -67,10 +67,21 @@ def import_masterlist_cmd(
     jobs: Annotated[
         int, typer.Option(min=1, max=8, help="Files imported at once, each in its own transaction and connection")
     ] = IMPORT_JOBS,
+    accept_shrink: Annotated[
+        bool,
+        typer.Option(
+            "--accept-shrink",
+            help="Publish a list even when its locations fell by more than DTM_ATLAS_MAX_SHRINK against the round "
+            "it replaces (or the one before), or it looks cut short; without it such a list is held",
+        ),
+    ] = False,
 ):
     """Import master lists, each file as one round in its own transaction (a round is its
-    reporting date: importing a date again replaces that round). A file that fails is reported
-    and the others go on. Exit status: 0 all imported (or unchanged), 1 some, 2 none."""
+    reporting date: importing a date again replaces that round, whose version is kept: see
+    `rounds history`). A list that looks wrong (far fewer locations, cut short) is held, not
+    published, until confirmed (`rounds confirm`, or import it with --accept-shrink). A file that
+    fails is reported and the others go on. Exit status: 0 all imported (or unchanged), 1 some
+    (or held), 2 none."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
@@ -86,6 +97,15 @@ def import_masterlist_cmd(
         fail("--round, --date and --report-csv name one round: give one file with them", 2)
     for f in files:
         check_file(f)
+    from service.core.settings import get_settings
+    from service.ingest.masterlist import MasterlistError
+    from service.ingest.sources import precheck
+
+    for f in files:  # a zip bomb is refused from the sizes it declares, before any database work
+        try:
+            precheck(f, get_settings().max_list_mb * 1024 * 1024)
+        except MasterlistError as exc:
+            fail(f"{exc}\nnothing was imported; the database is unchanged", 2)
     options = dict(
         country=country.upper(),
         placement_mode=placement.value,
@@ -95,6 +115,7 @@ def import_masterlist_cmd(
         allow_future_date=allow_future_date,
         round_number=round_number,
         reporting_date=reporting_date.date() if reporting_date else None,
+        accept_shrink=accept_shrink,
     )
     engine = open_engine()
     with Progress(
@@ -123,6 +144,16 @@ def import_masterlist_cmd(
             outcomes = import_many(
                 engine, files, population=population.value, replace=replace, on_file=advance, workers=jobs, **options
             )
+    if len(files) == 1 and outcomes[0].outcome == "held":
+        res = outcomes[0].result
+        ref = res.round_number if res.round_number is not None else res.reporting_date.isoformat()
+        fail(
+            f"{res.file}: HELD, not published: {res.held_reason}.\n"
+            f"It is stored as version {res.version} of the {res.population} round of {res.reporting_date}; the "
+            f"round that was published stands. If the list is right: dtm-atlas rounds confirm {ref} "
+            f"--population {res.population} (or import it again with --accept-shrink)",
+            1,
+        )
     if len(files) == 1 and outcomes[0].outcome != "imported":
         out = outcomes[0]
         if out.outcome == "rejected":
@@ -165,14 +196,23 @@ def import_masterlist_cmd(
             f"{res.rows:,}" if res else "",
             f"{res.individuals:,}" if res else "",
             f"{res.flagged_rows:,}" if res else "",
-            out.outcome if out.ok else f"[red]rejected[/]: {out.message}",
+            (f"[yellow]held[/]: {out.message}" if out.outcome == "held" else out.outcome)
+            if out.ok
+            else f"[red]rejected[/]: {out.message}",
         )
     console.print(table)
     done = sum(out.ok for out in outcomes)
     console.print(
         f"{sum(o.outcome == 'imported' for o in outcomes)} imported, "
         f"{sum(o.outcome == 'unchanged' for o in outcomes)} unchanged, {len(outcomes) - done} rejected"
+        + (
+            f", {sum(o.outcome == 'held' for o in outcomes)} held (see `rounds history`)"
+            if any(o.outcome == "held" for o in outcomes)
+            else ""
+        )
     )
+    if any(o.outcome == "held" for o in outcomes) and not problems and done == len(outcomes):
+        raise typer.Exit(1)
     if problems or done < len(outcomes):
         raise typer.Exit(2 if done == 0 else 1)
 

@@ -10,7 +10,10 @@ from rich.table import Table
 
 from service.cli.common import console, fail, open_engine
 
-app = typer.Typer(help="Rounds: list them, show their quality report.", no_args_is_help=True)
+app = typer.Typer(
+    help="Rounds: list them, show their quality report, their versions (history, restore, confirm, prune).",
+    no_args_is_help=True,
+)
 
 
 @app.command("list")
@@ -140,3 +143,12 @@ def print_quality(engine, round_id: int, show: int, report_csv: Path | None) -> 
     if report_csv:
         report_csv.write_text(to_csv(report), encoding="utf-8")
         console.print(f"quality report written to {report_csv}")
+
+
+def _register_versions() -> None:
+    from service.cli import versions
+
+    versions.register(app)
+
+
+_register_versions()

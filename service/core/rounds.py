@@ -48,7 +48,7 @@ def parse_round(value: str | None, param: str = "round") -> RoundRef:
         return RoundRef()
     v = value.strip()
     if v.isascii() and v.isdigit():
-        number = int(v)
+        number = int(v) if len(v) <= 12 else INT4_MAX + 1  # (no int() of thousands of digits)
         if number > INT4_MAX:
             raise ParamError(param, f"{v} is out of range", ROUND_ACCEPTED)
         return RoundRef(number=number)

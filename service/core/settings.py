@@ -138,6 +138,27 @@ class Settings(BaseSettings):
         "comma-separated list; empty: none. Writes never",
     )
 
+    max_list_mb: int = Field(
+        default=1024,
+        ge=1,
+        description="largest master list, decompressed (CLI and API; a .zip or .gz is refused as soon as it passes it)",
+    )
+    max_row_kb: int = Field(
+        default=256, ge=1, description="longest line of a CSV master list (CLI and API): a longer one is refused"
+    )
+    render_workers: int = Field(default=2, ge=1, description="static maps and packages made at once per process")
+    render_queue: int = Field(default=8, ge=0, description="maps and packages waiting their turn; beyond: 429")
+    anon_renders_per_minute: int = Field(
+        default=30, ge=0, description="maps and packages a client without a token may start per minute (0: no limit)"
+    )
+    max_shrink: float = Field(
+        default=0.25,
+        ge=0,
+        le=1,
+        description="share of locations a list may lose against the round it replaces (or the one before) "
+        "before its import is held for an editor's confirmation; 1 = never held",
+    )
+
     @property
     def embedded(self) -> bool:
         return not self.database_url

@@ -38,7 +38,7 @@ import_log = Table(
     Column("message", Text),
     Column("details", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
     CheckConstraint(
-        "outcome IN ('running', 'committed', 'unchanged', 'rejected')",
+        "outcome IN ('running', 'committed', 'unchanged', 'rejected', 'held')",  # 'held': migration 0013
         name="import_log_outcome_check",
     ),
 )

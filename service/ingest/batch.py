@@ -39,7 +39,7 @@ from service.ingest.sources import Opened, open_list
 @dataclass
 class FileOutcome:
     file: str
-    outcome: str  # 'imported' | 'unchanged' | 'rejected'
+    outcome: str  # 'imported' | 'held' (stored, not published: ``message`` says why) | 'unchanged' | 'rejected'
     message: str | None = None
     result: RoundImportResult | None = None
     round_number: int | None = None
@@ -55,6 +55,10 @@ def _open(engine: Engine, path: Path, max_bytes: int | None, username: str | Non
     """The list in ``path``, decompressed and hashed once for the whole import (the unchanged
     check and ``import_masterlist``); a file that cannot be opened is logged as rejected, as
     ``import_masterlist`` logs it."""
+    if max_bytes is None:  # the one decompressed-size limit of the CLI and the API
+        from service.core.settings import get_settings
+
+        max_bytes = get_settings().max_list_mb * 1024 * 1024
     with ExitStack() as files:
         try:
             opened = files.enter_context(open_list(path, path.name, max_bytes))
@@ -115,7 +119,12 @@ def import_many(
                         **options,
                     )
                     out = FileOutcome(
-                        name, "imported", result=res, round_number=res.round_number, reporting_date=res.reporting_date
+                        name,
+                        "held" if res.held else "imported",
+                        res.held_reason,
+                        result=res,
+                        round_number=res.round_number,
+                        reporting_date=res.reporting_date,
                     )
         except DateTaken as exc:
             if sums.get(exc.other) is not None and sums.get(exc.other) == sums.get(name):

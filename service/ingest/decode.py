@@ -70,6 +70,9 @@ def decode_text(data: bytes, file: str, encoding: str | None) -> tuple[str, bool
         return data.decode("utf-8"), True
     except UnicodeDecodeError:
         pass
+    mostly = mostly_utf8(data)
+    if mostly is not None:  # a few stray bytes in a UTF-8 file: never re-decode the whole file
+        return mostly, False
     # Legacy files: in practice Windows-1256 from Arabic Excel.  cp1256 maps every byte, so
     # accept it when the result reads as Arabic; charset-normalizer alone misreads short
     # Arabic samples (a one-word file came out as CJK).  Otherwise ask charset-normalizer.
@@ -84,6 +87,24 @@ def decode_text(data: bytes, file: str, encoding: str | None) -> tuple[str, bool
         except (LookupError, UnicodeDecodeError):
             pass
     return text, False
+
+
+#: A file is read as UTF-8 despite invalid bytes when they are at most this share of its
+#: non-ASCII bytes (and at most ``MAX_BAD_BYTES``): a stray Latin-1 byte in a UTF-8 list must
+#: not turn every Arabic name into cp1256 mojibake. Those cells are reported (``undecodable_bytes``).
+MAX_BAD_SHARE = 0.01
+MAX_BAD_BYTES = 1000
+
+
+def mostly_utf8(data: bytes) -> str | None:
+    """The text of a file that is UTF-8 but for a few invalid bytes (each read as U+FFFD),
+    or None when it is not mostly UTF-8."""
+    text = data.decode("utf-8", errors="surrogateescape")
+    bad = sum(1 for ch in text if "\udc80" <= ch <= "\udcff")
+    valid_multibyte = sum(1 for ch in text if ord(ch) > 0x7F and not "\udc80" <= ch <= "\udcff")
+    if valid_multibyte == 0 or bad > MAX_BAD_BYTES or bad > MAX_BAD_SHARE * (valid_multibyte + bad):
+        return None
+    return data.decode("utf-8", errors="replace")
 
 
 def line_offset(text: str, lines: int) -> int:
@@ -238,6 +259,36 @@ def _sheet_rows(ws: object, limit: int | None = None) -> list[list[str]]:
     return rows
 
 
+# a formula cell whose cached value is missing or empty: <c ...><f ...>...</f></c> (or <v/>, <v></v>)
+_FORMULA_NO_VALUE = re.compile(
+    rb'<c\b[^>]*?r="([A-Z]+[0-9]+)"[^>]*>\s*<f\b[^>]*?(?:/>|>[^<]*</f>)\s*(?:<v\s*/>|<v>\s*</v>)?\s*</c>'
+)
+
+
+def _refuse_formulas_without_values(path: Path, file: str, sheet: str, member: str | None) -> None:
+    """Formulas are read as the values the spreadsheet stored with them (``data_only``); a
+    workbook written without those values (by a script, not by Excel or LibreOffice) would
+    read as empty cells -- 0 IDPs -- so it is refused, saying so."""
+    if not member:
+        return
+    try:
+        with zipfile.ZipFile(path) as zf:
+            xml = zf.read(member.lstrip("/"))
+    except (KeyError, zipfile.BadZipFile, OSError):
+        return
+    if b"<f" not in xml:
+        return
+    cells = _FORMULA_NO_VALUE.findall(xml)
+    if cells:
+        shown = ", ".join(c.decode() for c in cells[:5])
+        raise MasterlistError(
+            file,
+            f"sheet {sheet!r} has formulas without values: {len(cells):,} formula cells ({shown}"
+            f"{', ...' if len(cells) > 5 else ''}) carry no stored result; open the workbook in Excel or "
+            "LibreOffice and save it (that stores the values), or export the sheet as CSV",
+        )
+
+
 def read_xlsx(path: Path, file: str, sheet: str | None) -> Source:
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
@@ -279,6 +330,7 @@ def read_xlsx(path: Path, file: str, sheet: str | None) -> Source:
         ws = worksheet(chosen)
         if ws is None:
             raise MasterlistError(file, f"sheet {chosen!r} is not a worksheet; sheets: {listing}")
+        _refuse_formulas_without_values(path, file, chosen, getattr(ws, "_worksheet_path", None))
         rows = _sheet_rows(ws)
     finally:
         wb.close()

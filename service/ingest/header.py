@@ -365,8 +365,19 @@ def _pop_of_tag(col: hxl.model.Column) -> str | None:
 
 
 def _plan_columns(header: list[str], tags: list[hxl.model.Column] | None, pop: str, file: str) -> ColumnPlan:
-    """Assign every header position a role (core field, breakdown, extra) from names/tags."""
+    """Assign every header position a role (core field, breakdown, extra) from names/tags.
+    A name given twice (``Families`` in two columns) is refused: which one holds the figures?"""
     width = len(header)
+    positions: dict[str, list[int]] = {}
+    for j, h in enumerate(header):
+        if h and h.strip():
+            positions.setdefault(" ".join(h.split()).casefold(), []).append(j + 1)
+    twice = {k: v for k, v in positions.items() if len(v) > 1}
+    if twice:
+        said = "; ".join(
+            f"{header[v[0] - 1].strip()!r} in columns {', '.join(map(str, v))}" for v in list(twice.values())[:5]
+        )
+        raise MasterlistError(file, f"the header names a column more than once: {said}; rename or remove the copies")
     names = [h if h or tags is None or not tags[j].tag else tags[j].display_tag for j, h in enumerate(header)]
     norms = [normalise_name(h) for h in header]
     lowered = {h.lower() for h in header}

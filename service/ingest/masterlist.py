@@ -126,6 +126,26 @@ def parse_masterlist(
             gc.enable()
 
 
+def _report_undecodable(cols, lines, plan, issues: list) -> None:
+    """Cells holding U+FFFD: bytes that were not UTF-8 in a mostly UTF-8 file (decode.mostly_utf8)."""
+    for j, col in enumerate(cols):
+        if col.dtype != object or not len(col):
+            continue
+        hit = np.flatnonzero(np.fromiter(("\ufffd" in v for v in col.tolist()), dtype=bool, count=len(col)))
+        name = plan.names[j] if j < len(plan.names) else None
+        for i in hit[:200]:
+            issues.append(
+                (
+                    int(lines[i]),
+                    j,
+                    name,
+                    "undecodable_bytes",
+                    f"{name or 'a cell'}: {str(col[i])[:80]!r} held bytes that are not UTF-8 (shown as \ufffd); "
+                    "the file is otherwise UTF-8 and was read as such",
+                )
+            )
+
+
 def _parse_source(src: Source, pop: str, file: str) -> ParsedMasterlist:
     head = plan_header(src.preview, pop, file)
     plan, after = head.plan, head.after
@@ -170,6 +190,7 @@ def _parse_source(src: Source, pop: str, file: str) -> ParsedMasterlist:
     else:
         records = build_records(cols, lines, plan, issues)
 
+    _report_undecodable(cols, lines, plan, issues)
     issues.sort(key=lambda t: (t[0], t[1]))
     return ParsedMasterlist(
         file=file,

@@ -20,7 +20,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, delete, insert, select, text
+from sqlalchemy import Connection, Engine, insert, select, text
 
 from boundaries.crosswalk import Crosswalk
 from boundaries.tables import boundary_set
@@ -30,7 +30,7 @@ from service.core.importlog import ImportRecord, bump_data_version, log_import, 
 from service.core.tables import import_log
 from service.figures import aggregate, placement, quality
 from service.figures.household import HouseholdSizeError, sizes_for
-from service.ingest import fast_stage
+from service.ingest import fast_stage, guards, versions
 from service.ingest.calendar import round_number_for
 from service.ingest.fast_stage import FastStageUnavailable
 from service.ingest.masterlist import MasterlistError, ParsedMasterlist, parse_masterlist
@@ -45,6 +45,10 @@ EARLIEST_DATE = dt.date(2004, 1, 1)
 
 class ImportRejected(Unprocessable):
     """The file cannot be imported as a round; nothing was changed."""
+
+
+class RoundBusy(ImportRejected):
+    """Another import of the same round is in progress (asked not to wait: ``wait_for_round``)."""
 
 
 class DateTaken(ImportRejected):
@@ -131,6 +135,10 @@ class RoundImportResult:
     timings: dict[str, float] = field(default_factory=dict)
     parser_issues: list = field(default_factory=list)
     staging: str = "python"  # 'fast' (COPY + SQL casts) or 'python' (parser records), see rounds.import_masterlist
+    version: int | None = None  # of the round (service.ingest.versions)
+    held: bool = False  # stored, not published: see held_reason; confirm with --accept-shrink or POST .../confirm
+    held_reason: str | None = None
+    superseded_version: int | None = None  # the version this import replaced (kept)
 
 
 @dataclass
@@ -225,6 +233,9 @@ def import_masterlist(
     allow_future_date: bool = False,
     taken_dates: DateClaim | None = None,
     parallel_query: bool = True,
+    accept_shrink: bool = False,
+    max_shrink: float | None = None,
+    wait_for_round: bool = True,
     opened: Opened | None = None,
 ) -> RoundImportResult:
     """Import one master-list file as a round. Raises MasterlistError / ImportRejected on bad
@@ -243,6 +254,15 @@ def import_masterlist(
     ``parallel_query``: let PostgreSQL run the bulk statements with parallel workers (a file
     imported alone; imports side by side turn it off, as the CPUs are busy already: a
     history import is 5-25 % faster so).
+
+    A list that looks wrong -- its rows fall by more than ``max_shrink`` (default: the setting
+    ``max_shrink``) against the round it replaces or the round before it, or a CSV that ends
+    mid-row or mid-quote -- is *held* (``service.ingest.guards``): stored as a version of the
+    round but not published; ``result.held`` and ``held_reason`` say so. ``accept_shrink``
+    publishes it anyway. A replaced round is kept as a superseded version
+    (``service.ingest.versions``). ``wait_for_round=False``: raise RoundBusy at once when
+    another import of the same round is in progress (the API answers 409).
+
     ``opened``: ``path`` already opened by the caller (``sources.open_list``: decompressed and
     hashed), so that a file is decompressed and hashed once (``batch.import_many``).
     """
@@ -261,16 +281,26 @@ def import_masterlist(
         if claimed is not None:
             taken_dates.release(claimed, name)
 
+    from service.core.settings import get_settings
+
+    settings = get_settings()
+    if max_bytes is None:  # the one decompressed-size limit of the CLI and the API
+        max_bytes = settings.max_list_mb * 1024 * 1024
     files = ExitStack()  # the decompressed copy of a compressed list, removed at the end
     try:
         if opened is None:
             opened = files.enter_context(open_list(path, name, max_bytes))
         path = opened.path
+        rec.sha256 = opened.sha256
+        # one pass over the bytes: a line over the row limit is refused, a file cut short held
+        cut = guards.scan(path, name, settings.max_row_kb * 1024)
+        suspicious = [] if accept_shrink or cut is None else [cut]
         try_fast = fast is not False and path.suffix.lower() == ".csv"
         parsed = None
         if not try_fast:  # parse before the transaction, as a file error needs no database
             parsed = _parse(path, population, sheet, encoding, max_bytes, file_name, timings)
-        rec.sha256 = opened.sha256
+        if max_shrink is None:
+            max_shrink = settings.max_shrink
         with engine.begin() as conn:
             # bulk statements: JIT compilation costs more than it saves here; sorts and hashes in memory
             conn.execute(text("SET LOCAL jit = off; SET LOCAL work_mem = '256MB'"))
@@ -353,7 +383,13 @@ def import_masterlist(
             for key in [f"round:{country}:{population}:{date.isoformat()}"] + (
                 [f"round:{country}:{population}:#{number}"] if number is not None else []
             ):
-                conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": key})
+                if wait_for_round:
+                    conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": key})
+                elif not conn.execute(text("SELECT pg_try_advisory_xact_lock(hashtext(:k))"), {"k": key}).scalar():
+                    raise RoundBusy(
+                        f"{name}: another import of the {population} round of {date.isoformat()} is in progress; "
+                        "try again when it has ended (GET /rounds shows the round that stands)"
+                    )
             rec.rows_read = staged.rows
             rec.details = {
                 "population": population,
@@ -375,6 +411,8 @@ def import_masterlist(
                 placement_mode=placement_mode,
                 correct_swapped=correct_swapped,
                 timings=timings,
+                suspicious=suspicious,
+                max_shrink=None if accept_shrink else max_shrink,
             )
             t = time.perf_counter()
         timings["turn_commit_s"] = time.perf_counter() - t
@@ -444,6 +482,8 @@ def _import_in_transaction(
     placement_mode: str,
     correct_swapped: bool,
     timings: dict,
+    suspicious: list[str],
+    max_shrink: float | None,
 ) -> tuple[RoundImportResult, bool]:
     """Everything after staging: the round row, placement, aggregation (``stage`` exists)."""
     set_id = _current_boundary_set(conn, country)
@@ -514,6 +554,19 @@ def _import_in_transaction(
     # more in a long history changes nothing)
     stats_stale = aggregate.unit_figure_stats_stale(conn)
     timings["aggregate_s"] = time.perf_counter() - t
+    if max_shrink is not None:
+        fell = guards.shrink(
+            conn,
+            country=country,
+            population=population,
+            date=date,
+            replaced=replaced,
+            rows=int(totals["rows"] or 0),
+            max_share=max_shrink,
+        )
+        if fell:
+            suspicious = [*suspicious, fell]
+    key = versions.RoundKey(country, population, date)
 
     # Up to here imports of other rounds run side by side; from here on they take turns
     # (whatever the population), to the commit: each attaches a partition of location_figure
@@ -523,18 +576,59 @@ def _import_in_transaction(
     placement.lock_partitions(conn)
     timings["wait_turn_s"] = time.perf_counter() - t
     t = time.perf_counter()
-    placement.attach_round_table(conn, round_id)
-    timings["turn_attach_s"] = time.perf_counter() - t
-    placement.upsert_locations(conn, country=country, reporting_date=date)
-    if replaced is not None:  # the old round goes: its table whole, then its row (and aggregates)
-        placement.drop_round_table(conn, replaced)
-        aggregate.delete_round_aggregates(conn, replaced)
-        conn.execute(delete(round_).where(round_.c.id == replaced))
-    timings["turn_locations_s"] = time.perf_counter() - t - timings["turn_attach_s"]
-    t1 = time.perf_counter()
-    aggregate.refresh_changes(conn, country, population)
-    timings["turn_changes_s"] = time.perf_counter() - t1
-    version = bump_data_version(conn)
+    held_reason = "; ".join(suspicious) or None
+    superseded = None
+    if held_reason:  # stored as a held version, unpublished: the round that stands is untouched
+        number_of = versions.record_new(
+            conn,
+            key,
+            round_id,
+            import_id,
+            state="held",
+            rows=int(totals["rows"] or 0),
+            individuals=int(totals["individuals"] or 0),
+            reason=held_reason,
+        )
+        versions.archive(conn, round_id, "held", held_reason)
+        conn.execute(
+            text(
+                "UPDATE import_log SET outcome = 'held', message = :m, details = details || CAST(:d AS jsonb) "
+                "WHERE id = :i"
+            ),
+            {
+                "m": f"{staged.file}: held, not published: {held_reason}",
+                "i": import_id,
+                "d": json.dumps({"version": number_of, "held": True}),
+            },
+        )
+        timings["turn_attach_s"] = 0.0
+        timings["turn_locations_s"] = time.perf_counter() - t
+        timings["turn_changes_s"] = 0.0
+        version = conn.execute(text("SELECT version FROM data_version")).scalar_one()  # (unchanged: nothing published)
+    else:
+        placement.attach_round_table(conn, round_id)
+        timings["turn_attach_s"] = time.perf_counter() - t
+        placement.upsert_locations(conn, country=country, reporting_date=date)
+        if replaced is not None:  # the old round is kept, superseded: its table detached, its row archived
+            superseded = versions.archive(conn, replaced, "superseded")
+        number_of = versions.record_new(
+            conn,
+            key,
+            round_id,
+            import_id,
+            state="current",
+            rows=int(totals["rows"] or 0),
+            individuals=int(totals["individuals"] or 0),
+        )
+        conn.execute(
+            text("UPDATE import_log SET details = details || CAST(:d AS jsonb) WHERE id = :i"),
+            {"i": import_id, "d": json.dumps({"version": number_of, "superseded_version": superseded})},
+        )
+        timings["turn_locations_s"] = time.perf_counter() - t - timings["turn_attach_s"]
+        t1 = time.perf_counter()
+        aggregate.refresh_changes(conn, country, population)
+        timings["turn_changes_s"] = time.perf_counter() - t1
+        version = bump_data_version(conn)
     timings["turn_s"] = time.perf_counter() - t
     result = RoundImportResult(
         round_id=round_id,
@@ -556,5 +650,9 @@ def _import_in_transaction(
         timings=timings,
         parser_issues=staged.issues,
         staging=staged.staging,
+        version=number_of,
+        held=bool(held_reason),
+        held_reason=held_reason,
+        superseded_version=superseded,
     )
-    return result, stats_stale
+    return result, stats_stale and not held_reason

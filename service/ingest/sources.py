@@ -48,23 +48,68 @@ def sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
-def _copy_limited(src, dst, name: str, max_bytes: int | None) -> str:
+#: A compressed list that grows more than this many times is refused as a decompression bomb
+#: once it has passed ``RATIO_FROM`` bytes (real master lists: 5-15x; a file of empty
+#: ``,,,`` rows: ~1,000x).
+MAX_RATIO = 100
+RATIO_FROM = 32 * 1024 * 1024
+
+
+def _too_large(name: str, max_bytes: int) -> MasterlistError:
+    return MasterlistError(
+        name,
+        f"the list it holds is over the size limit of {max_bytes:,} bytes ({max_bytes / 2**20:g} MB) "
+        "once decompressed (DTM_ATLAS_MAX_LIST_MB)",
+    )
+
+
+def _copy_limited(src, dst, name: str, max_bytes: int | None, compressed=None) -> str:
     """Copy a decompressing stream, stopping as soon as it passes ``max_bytes`` (a small
-    compressed file can hold a huge one: it is never written out whole); the SHA-256 of what
-    was written, hashed on the way (the copy is not read again for it)."""
+    compressed file can hold a huge one: it is never written out whole), or as soon as it has
+    grown more than ``MAX_RATIO`` times the compressed bytes read (``compressed()``); the
+    SHA-256 of what was written, hashed on the way (the copy is not read again for it)."""
     h = hashlib.sha256()
     written = 0
     while chunk := src.read(1 << 20):
         written += len(chunk)
         if max_bytes is not None and written > max_bytes:
+            raise _too_large(name, max_bytes)
+        if compressed is not None and written > RATIO_FROM and written > MAX_RATIO * max(compressed(), 1):
             raise MasterlistError(
                 name,
-                f"the list it holds is over the size limit of {max_bytes:,} bytes ({max_bytes / 2**20:g} MB) "
-                "once decompressed",
+                f"it decompresses more than {MAX_RATIO} times its size ({written / 2**20:,.0f} MB from "
+                f"{compressed() / 2**20:,.1f} MB so far): refused as a decompression bomb",
             )
         h.update(chunk)
         dst.write(chunk)
     return h.hexdigest()
+
+
+def _check_member(name: str, member: zipfile.ZipInfo, max_bytes: int | None) -> None:
+    """The sizes a zip declares bound what it can give (zipfile stops there): checked first."""
+    if max_bytes is not None and member.file_size > max_bytes:
+        raise _too_large(name, max_bytes)
+    if member.file_size > RATIO_FROM and member.file_size > MAX_RATIO * max(member.compress_size, 1):
+        raise MasterlistError(
+            name,
+            f"{member.filename} would decompress from {member.compress_size / 2**20:,.1f} MB to "
+            f"{member.file_size / 2**20:,.0f} MB (over {MAX_RATIO} times): refused as a decompression bomb",
+        )
+
+
+def precheck(path: Path, max_bytes: int | None) -> None:
+    """Refuse a .zip whose lists declare more than ``max_bytes`` or a bomb's ratio, before any
+    database work (the CLI calls it on every file first). Other files: nothing to check yet."""
+    path = Path(path)
+    if kind_of(path) != "zip":
+        return
+    try:
+        with zipfile.ZipFile(path) as zf:
+            for member in zf.infolist():
+                if not member.is_dir() and member.filename.lower().endswith(LIST_SUFFIXES):
+                    _check_member(path.name, member, max_bytes)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError) as exc:
+        raise MasterlistError(path.name, f"not a readable zip file ({exc})") from None
 
 
 @contextmanager
@@ -85,8 +130,8 @@ def open_list(path: Path, name: str | None = None, max_bytes: int | None = None)
         if kind == "gzip":
             inner = tmp / Path(name).name[: -len(".gz")]
             try:
-                with gzip.open(path, "rb") as src, open(inner, "wb") as dst:
-                    sha256 = _copy_limited(src, dst, name, max_bytes)
+                with open(path, "rb") as raw, gzip.open(raw, "rb") as src, open(inner, "wb") as dst:
+                    sha256 = _copy_limited(src, dst, name, max_bytes, raw.tell)
             except (OSError, EOFError, zlib.error) as exc:
                 raise MasterlistError(name, f"not a readable gzip file ({exc})") from None
         else:
@@ -105,7 +150,9 @@ def open_list(path: Path, name: str | None = None, max_bytes: int | None = None)
                             name, f"a .zip must hold exactly one .csv or .xlsx master list; it holds {found}"
                         )
                     inner = tmp / Path(lists[0].filename).name
-                    with zf.open(lists[0]) as src, open(inner, "wb") as dst:
+                    member = lists[0]
+                    _check_member(name, member, max_bytes)
+                    with zf.open(member) as src, open(inner, "wb") as dst:
                         sha256 = _copy_limited(src, dst, name, max_bytes)
             except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, zlib.error) as exc:
                 raise MasterlistError(name, f"not a readable zip file ({exc})") from None

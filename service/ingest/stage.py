@@ -190,6 +190,7 @@ ISSUE_CODES: dict[str, str] = {
     "non_integer": "a count has a fractional part (value set to None / dropped)",
     "bad_coordinate": "latitude/longitude not numeric or out of range (lat and lon set to None)",
     "bad_date": "date cell not recognised (reporting_date None)",
+    "undecodable_bytes": "bytes that are not UTF-8 in a file that otherwise is (shown as \ufffd; the rest kept)",
     # long format only
     "orphan_breakdown": "breakdown row whose location id has no location row",
     "missing_category": "breakdown row with an empty category",

@@ -1,4 +1,5 @@
-"""Tables of the imports: ``round`` (one import of a master list: country, population, reporting
+"""Tables of the imports: ``round_version`` (every version of a round, migration 0013; owner
+``ingest/versions.py``), ``round`` (one import of a master list: country, population, reporting
 date; owner ``ingest/rounds.py``) and ``site`` (camps and informal sites; owner
 ``ingest/sites.py``). Declared as migrations 0002, 0006 and 0007 leave them
 (``tests/service/test_schema_drift.py``).
@@ -83,4 +84,37 @@ site = Table(
     Column("import_id", BigInteger, ForeignKey("import_log.id", name="site_import_id_fkey")),
     PrimaryKeyConstraint("country", "site_id", name="site_pkey"),
     Index("site_geom_idx", "geom", postgresql_using="gist"),
+)
+
+#: every version of a round (owner ``ingest/versions.py``, migration 0013): the current one, the
+#: superseded ones and the held ones, their row and aggregates kept as JSON while not current
+round_version = Table(
+    "round_version",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("country", CHAR(3), nullable=False),
+    Column("population", Text, nullable=False),
+    Column("reporting_date", Date, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("round_id", Integer, nullable=False),
+    Column("import_id", BigInteger, ForeignKey("import_log.id", name="round_version_import_id_fkey")),
+    Column("state", Text, nullable=False),
+    Column("reason", Text),
+    Column("rows", Integer),
+    Column("individuals", BigInteger),
+    Column("round_row", JSONB),
+    Column("aggregates", JSONB),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    Column("changed_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    CheckConstraint("state IN ('current', 'superseded', 'held')", name="round_version_state_check"),
+    UniqueConstraint("round_id", name="round_version_round_id_key"),
+    UniqueConstraint("country", "population", "reporting_date", "version", name="round_version_key"),
+    Index(
+        "round_version_one_current",
+        "country",
+        "population",
+        "reporting_date",
+        unique=True,
+        postgresql_where=text("state = 'current'"),
+    ),
 )

@@ -53,6 +53,7 @@ from service.publish.datasets import (
     round_label,
     sites_date,
 )
+from service.publish.safecells import csv_row, xlsx_row
 
 CREDIT = "IOM DTM"
 SOURCE = "International Organization for Migration (IOM), Displacement Tracking Matrix (DTM)"
@@ -380,7 +381,8 @@ def iter_csv(conn: Connection, job: ExportJob, counter: list | None = None) -> I
     for batch in job.selection.batches(conn, "table"):
         buf.seek(0)
         buf.truncate()
-        w.writerows(row[1:] for row in batch)  # None -> '', floats as repr, dates ISO
+        # None -> '', floats as repr, dates ISO; texts a spreadsheet would run as formulas: '=... (safecells)
+        w.writerows(csv_row(row[1:]) for row in batch)
         n += len(batch)
         yield buf.getvalue().encode("utf-8")
     if counter is not None:
@@ -615,7 +617,7 @@ def _write_xlsx(conn: Connection, job: ExportJob, path: Path) -> int:
     n = 0
     for rows in job.selection.batches(conn, "table"):
         for row in rows:
-            ws.append(row[1:])
+            ws.append(xlsx_row(ws, row[1:]))  # formulas never: text cells (service/publish/safecells.py)
         n += len(rows)
     readme = wb.create_sheet("README")
     for line in readme_text(job, n).splitlines():

@@ -319,9 +319,12 @@ def test_extra_columns_semicolons_bom_crlf(iraq_engine, tmp_path):
 def test_duplicate_breakdown_names(iraq_engine, tmp_path):
     header = HEADER[:16] + ["Camp"] + HEADER[16:]
     rows = [header] + [r[:16] + [v] + r[16:] for r, v in zip([row(i) for i in range(3)], ["5", "0", ""])]
-    rows[1][13] = "3"  # both 'Camp' columns filled: the later one wins
+    rows[1][13] = "3"  # both 'Camp' columns filled: which one holds the figures? refused (issue 20)
     rows[2][13] = "7"
-    stage_both(iraq_engine, write_csv(tmp_path / "dupnames.csv", rows))
+    from service.ingest.masterlist import MasterlistError, parse_masterlist
+
+    with pytest.raises(MasterlistError, match="'Camp' in columns .* more than once|names a column more than once"):
+        parse_masterlist(write_csv(tmp_path / "dupnames.csv", rows), "idp")
 
 
 # --------------------------------------------------------------------------- fallbacks

@@ -91,9 +91,9 @@ def test_each_file_of_a_history_is_decompressed_and_hashed_once(iraq_fresh_engin
     hashed_again: list[str] = []
     copy_limited, sha256_of = sources._copy_limited, sources.sha256_of
 
-    def counting_copy(src, dst, name, max_bytes):
+    def counting_copy(src, dst, name, max_bytes, compressed=None):
         decompressed.append(name)
-        return copy_limited(src, dst, name, max_bytes)
+        return copy_limited(src, dst, name, max_bytes, compressed)
 
     def counting_sha(path):
         hashed_again.append(path.name)

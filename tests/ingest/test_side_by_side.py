@@ -134,7 +134,9 @@ def test_a_round_replaced_while_others_import(iraq_fresh_engine, tmp_path):
     assert after[jul][3] == before[jul][3] + added
     assert after[dt.date(2014, 7, 31)][7] == after[jul][4]  # the next round's change is against the new figures
     parts, tables, rounds = _partitions_and_rounds(engine)
-    assert len(parts) == len(tables) == rounds == 6  # the replaced round's table went with it
+    assert len(parts) == rounds == 6  # the replaced round is no longer a partition
+    # its table is kept, detached, as a superseded version (service.ingest.versions), until pruned
+    assert len(tables) == 7 and len(set(tables) - set(parts)) == 1
 
 
 def test_two_files_of_one_date_the_first_is_imported(iraq_fresh_engine, tmp_path):

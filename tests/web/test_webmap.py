@@ -234,10 +234,21 @@ def _classes(base: str, level: int, population: str, round_number: int) -> tuple
     return {f["properties"]["pcode"]: f["properties"]["class"] for f in body["features"]}, body["legend"]
 
 
+def _wait(page, expression: str, timeout: int = 30_000) -> None:
+    """Poll ``expression`` until it is true. (Playwright's wait_for_function evaluates its
+    predicate with ``new Function`` inside the page, which the service's Content-Security-Policy
+    forbids -- no 'unsafe-eval' -- while ``page.evaluate`` goes through the debugging protocol.)"""
+    deadline = time.monotonic() + timeout / 1000
+    if expression.lstrip().startswith("() =>"):
+        expression = f"({expression})()"
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"waited {timeout} ms for {expression}")
+        time.sleep(0.05)
+
+
 def _wait_render(page, after: int) -> int:
-    page.wait_for_function(
-        "n => window.dtmAtlas && window.dtmAtlas.idle && window.dtmAtlas.renders > n", arg=after, timeout=30_000
-    )
+    _wait(page, f"window.dtmAtlas && window.dtmAtlas.idle && window.dtmAtlas.renders > {int(after)}", timeout=30_000)
     return page.evaluate("window.dtmAtlas.renders")
 
 
@@ -422,7 +433,8 @@ def test_web_map_in_chromium(server, browser, figures_engine, tmp_path):
 
     # 6. play steps through every round and stops at the last
     page.locator("#play").click()
-    page.wait_for_function(
+    _wait(
+        page,
         f"window.dtmAtlas.state.round === '{LATEST_IDP_ROUND}' && "
         "document.getElementById('play').getAttribute('aria-pressed') === 'false'",
         timeout=30_000,
@@ -451,10 +463,10 @@ def test_web_map_in_chromium(server, browser, figures_engine, tmp_path):
     assert len({lb["pcode"] for lb in labels}) >= 10, labels  # governorate labels at national zoom
     assert {lb["text"] for lb in labels} == {"name_en"}
     page.locator("#lang").click()
-    page.wait_for_function("document.documentElement.dir === 'rtl'")
-    page.wait_for_function("window.dtmAtlas.rtlPluginStatus() === 'loaded'", timeout=20_000)
+    _wait(page, "document.documentElement.dir === 'rtl'")
+    _wait(page, "window.dtmAtlas.rtlPluginStatus() === 'loaded'", timeout=20_000)
     page.evaluate("window.dtmAtlas.map.triggerRepaint()")
-    page.wait_for_function("() => window.dtmAtlas.map.loaded() && window.dtmAtlas.map.areTilesLoaded()")
+    _wait(page, "() => window.dtmAtlas.map.loaded() && window.dtmAtlas.map.areTilesLoaded()")
     assert page.evaluate("location.hash").endswith("&lang=ar")
     assert page.locator("#lang").inner_text() == "English"
     assert page.locator("label[for=round] [data-i18n=round]").inner_text() == "الجولة"

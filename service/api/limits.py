@@ -1,0 +1,90 @@
+"""Bounds and headers on every answer (pure ASGI: nothing on the hot path but a header list).
+
+- A path segment longer than ``MAX_SEGMENT`` bytes is a 404 before any route runs (a static
+  file name, a glyph range or a P-code of 256 characters never reaches the file system or an
+  ``int()``); a query string over ``MAX_QUERY`` bytes is a 414.
+- Security headers on every answer: ``X-Content-Type-Options: nosniff``,
+  ``X-Frame-Options: DENY`` with CSP ``frame-ancestors 'none'``, ``Referrer-Policy``, and a
+  Content-Security-Policy the web map (MapLibre: workers from blob:, styles inline) and the
+  API docs satisfy; everything is served by the service itself. ``'unsafe-eval'`` is there
+  for the web map's RTL text plugin alone (MapLibre's worker evaluates it: without it Arabic
+  labels are never shaped, tests/web/test_webmap.py); scripts still come only from the service.
+- ``clip``: error details are cut to a few hundred characters (a 10 MB header line is not
+  echoed back).
+"""
+
+from __future__ import annotations
+
+import json
+
+MAX_SEGMENT = 200
+MAX_QUERY = 8192
+DETAIL_LIMIT = 400
+
+CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval' 'wasm-unsafe-eval' blob:; "
+    "style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self' data: blob:; worker-src 'self' blob:; "
+    "child-src 'self' blob:; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"strict-origin-when-cross-origin"),
+    (b"content-security-policy", CSP.encode()),
+]
+
+
+def clip(text: str, limit: int = DETAIL_LIMIT) -> str:
+    """``text`` cut to ``limit`` characters, saying how much was left out."""
+    text = str(text)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text) - limit:,} more characters)"
+
+
+def bounded_int(text: str, max_digits: int = 18) -> int | None:
+    """The whole number in ``text`` (ASCII digits), or None when it is not one or has more
+    than ``max_digits`` digits (checked before any conversion: Python refuses 4,301 digits)."""
+    t = text.strip()
+    if not t or len(t) > max_digits or not (t.isascii() and t.isdigit()):
+        return None
+    return int(t)
+
+
+class Guard:
+    """Rejects over-long paths and query strings; adds the security headers to every answer."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                present = {k.lower() for k, _ in message.get("headers", [])}
+                message["headers"] = list(message.get("headers", [])) + [
+                    (k, v) for k, v in SECURITY_HEADERS if k not in present
+                ]
+            await send(message)
+
+        raw_path = scope.get("raw_path") or scope["path"].encode("utf-8", "surrogateescape")
+        if any(len(seg) > MAX_SEGMENT for seg in raw_path.split(b"/")):
+            return await _reply(send_with_headers, 404, f"no such path: a path segment is over {MAX_SEGMENT} bytes")
+        if len(scope.get("query_string", b"")) > MAX_QUERY:
+            return await _reply(send_with_headers, 414, f"query string over {MAX_QUERY} bytes")
+        return await self.app(scope, receive, send_with_headers)
+
+
+async def _reply(send, status: int, detail: str) -> None:
+    body = json.dumps({"status": status, "detail": detail}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,314 @@
+"""Uploads without risk to the disk: ``POST /rounds`` (a master list as a round).
+
+The route takes no ``File``/``Form`` parameters: FastAPI would read and spool the whole body
+before any dependency runs, so a client without a token could fill the disk before its 401.
+Here the token is checked first (the ``Editor`` dependency needs no body), then the
+multipart body is streamed (``python-multipart``'s push parser) straight into one file in
+the data folder (``DATA_DIR/uploads``), counted as it arrives: over the limit it stops at
+once (413). The file is removed on every way out (``finally``); files left by a killed
+process are swept when the app starts (``sweep``: files of processes no longer running).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from fastapi import APIRouter, HTTPException, Request
+from python_multipart.multipart import MultipartParser, parse_options_header
+
+from service.api.params import INT4_MAX, ParamError
+from service.auth import Editor
+
+router = APIRouter(tags=["figures"])
+
+#: a form field other than the file (population, round, ...): a few characters
+FIELD_LIMIT = 1024
+FIELDS = {"population", "round", "date", "sheet", "placement"}
+#: multipart framing (boundaries, part headers) allowed beyond the file's own size limit
+SLACK = 64 * 1024
+
+
+def upload_dir(settings) -> Path:
+    return Path(settings.data_dir) / "uploads"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def sweep(settings) -> int:
+    """Remove uploads left by processes that are no longer running (a server killed in the
+    middle of an upload). Returns how many files were removed."""
+    folder = upload_dir(settings)
+    removed = 0
+    if not folder.is_dir():
+        return 0
+    for f in folder.glob("upload-*"):
+        try:
+            pid = int(f.name.split("-")[1])
+        except (IndexError, ValueError):
+            continue
+        if pid == os.getpid() or _pid_alive(pid):
+            continue
+        f.unlink(missing_ok=True)
+        removed += 1
+    return removed
+
+
+@dataclass
+class Upload:
+    path: Path | None = None
+    name: str = "upload"
+    size: int = 0
+    fields: dict[str, str] = field(default_factory=dict)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+@asynccontextmanager
+async def receive(request: Request, limit: int, folder: Path) -> AsyncIterator[Upload]:
+    """Stream the multipart body of ``request``: its one file part into ``folder`` (at most
+    ``limit`` bytes) and its small fields. The file is removed when the block ends."""
+    ctype, params = parse_options_header(request.headers.get("content-type", ""))
+    if ctype != b"multipart/form-data" or not params.get(b"boundary"):
+        raise ParamError("body", "send the master list as multipart/form-data (a 'file' part and the form fields)")
+    length = request.headers.get("content-length")
+    if length is not None and length.isdigit() and len(length) < 20 and int(length) > limit + SLACK:
+        raise HTTPException(413, f"upload over the size limit of {limit // 2**20} MB")
+    folder.mkdir(parents=True, exist_ok=True)
+    up = Upload()
+    state: dict = {"headers": {}, "field": None, "value": b"", "name": None, "out": None, "hname": b"", "hval": b""}
+    total = {"n": 0}
+
+    def on_part_begin():
+        state.update(headers={}, field=None, value=b"", name=None, hname=b"", hval=b"")
+
+    def on_header_field(data, start, end):
+        state["hname"] += data[start:end]
+
+    def on_header_value(data, start, end):
+        state["hval"] += data[start:end]
+
+    def on_header_end():
+        state["headers"][state["hname"].lower()] = state["hval"]
+        state["hname"], state["hval"] = b"", b""
+
+    def on_headers_finished():
+        _, disp = parse_options_header(state["headers"].get(b"content-disposition", b""))
+        name = disp.get(b"name", b"").decode("utf-8", "replace")
+        filename = disp.get(b"filename")
+        state["field"] = name
+        if filename is not None and name == "file":
+            if up.path is not None:
+                raise ParamError("file", "send one file")
+            up.name = Path(filename.decode("utf-8", "replace")).name[:200] or "upload"
+            suffix = "".join(Path(up.name).suffixes[-2:]).lower()[:12]
+            up.path = folder / f"upload-{os.getpid()}-{uuid.uuid4().hex}{suffix}"
+            state["out"] = open(up.path, "wb")
+        elif name not in FIELDS:
+            raise ParamError(name[:40], f"unknown form field; the fields are: file, {', '.join(sorted(FIELDS))}")
+
+    def on_part_data(data, start, end):
+        if state["out"] is not None:
+            up.size += end - start
+            if up.size > limit:
+                raise _TooLarge
+            state["out"].write(data[start:end])
+        else:
+            state["value"] += data[start:end]
+            if len(state["value"]) > FIELD_LIMIT:
+                raise ParamError(str(state["field"]), f"over {FIELD_LIMIT} bytes")
+
+    def on_part_end():
+        if state["out"] is not None:
+            state["out"].close()
+            state["out"] = None
+        elif state["field"]:
+            up.fields[state["field"]] = state["value"].decode("utf-8", "replace")
+
+    parser = MultipartParser(
+        params[b"boundary"],
+        {
+            "on_part_begin": on_part_begin,
+            "on_header_field": on_header_field,
+            "on_header_value": on_header_value,
+            "on_header_end": on_header_end,
+            "on_headers_finished": on_headers_finished,
+            "on_part_data": on_part_data,
+            "on_part_end": on_part_end,
+        },
+    )
+    try:
+        try:
+            async for chunk in request.stream():
+                total["n"] += len(chunk)
+                if total["n"] > limit + SLACK:
+                    raise _TooLarge
+                parser.write(chunk)
+            parser.finalize()
+        except _TooLarge:
+            raise HTTPException(413, f"{up.name}: upload over the size limit of {limit // 2**20} MB") from None
+        except (ParamError, HTTPException):
+            raise
+        except Exception as exc:  # a malformed body
+            raise ParamError(
+                "body", f"the multipart body cannot be read ({type(exc).__name__}: {str(exc)[:200]})"
+            ) from None
+        if up.path is None:
+            raise ParamError("file", "no 'file' part: send the master list as the form field 'file'")
+        yield up
+    finally:
+        if state["out"] is not None:
+            state["out"].close()
+        if up.path is not None:
+            up.path.unlink(missing_ok=True)
+
+
+def _form(fields: dict[str, str]) -> dict:
+    """The form fields, checked like query parameters (400 naming the field)."""
+    out: dict = {}
+    population = fields.get("population")
+    if population not in ("idp", "returnee"):
+        raise ParamError("population", "give idp or returnee")
+    out["population"] = population
+    rnd = fields.get("round", "").strip()
+    if rnd:
+        if not rnd.isdigit() or len(rnd) > 10 or int(rnd) > INT4_MAX:
+            raise ParamError("round", f"a DTM round number from 0 to {INT4_MAX}, not {rnd[:20]!r}")
+        out["round_number"] = int(rnd)
+    d = fields.get("date", "").strip()
+    if d:
+        try:
+            if len(d) != 10:
+                raise ValueError(d)
+            out["reporting_date"] = date.fromisoformat(d)
+        except ValueError:
+            raise ParamError("date", f"a reporting date YYYY-MM-DD, not {d[:20]!r}") from None
+    if fields.get("sheet"):
+        out["sheet"] = fields["sheet"]
+    placement = fields.get("placement") or "declared"
+    if placement not in ("declared", "spatial"):
+        raise ParamError("placement", "declared or spatial")
+    out["placement_mode"] = placement
+    return out
+
+
+UPLOAD_OPENAPI = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file", "population"],
+                    "properties": {
+                        "file": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "Master list: CSV or XLSX (DTM wide, HXL or long format), also "
+                            "gzip-compressed (.csv.gz, .xlsx.gz) or a .zip holding one list; the size limit "
+                            "applies to the upload and to the list once decompressed",
+                        },
+                        "population": {"type": "string", "enum": ["idp", "returnee"]},
+                        "round": {"type": "integer", "minimum": 0, "maximum": INT4_MAX},
+                        "date": {"type": "string", "format": "date"},
+                        "sheet": {"type": "string", "maxLength": FIELD_LIMIT},
+                        "placement": {"type": "string", "enum": ["declared", "spatial"], "default": "declared"},
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+def _result(result) -> dict:
+    return {
+        "round_id": result.round_id,
+        "round_number": result.round_number,
+        "population": result.population,
+        "reporting_date": result.reporting_date.isoformat(),
+        "version": result.version,
+        "held": result.held,
+        "rows": result.rows,
+        "flagged_rows": result.flagged_rows,
+        "flags": result.flag_counts,
+        "individuals": result.individuals,
+        "families": result.families,
+        "data_version": result.data_version,
+        "quality": None if result.held else f"/rounds/{result.round_id}/quality",
+        "row_issues": [
+            {"row": i.row, "field": i.field, "code": i.code, "message": i.message[:300]}
+            for i in result.parser_issues[:200]
+        ],
+    }
+
+
+@router.post(
+    "/rounds",
+    status_code=201,
+    summary="Upload a master list as a round (editor token)",
+    openapi_extra=UPLOAD_OPENAPI,
+    responses={
+        202: {
+            "description": "Stored but HELD, not published (why: 'message'); confirm with POST /rounds/{ref}/confirm"
+        },
+        400: {"description": "A form field or the multipart body is wrong"},
+        401: {"description": "No or unknown token"},
+        403: {"description": "The token's role is not editor"},
+        409: {"description": "Another import of the same round is in progress"},
+        413: {"description": "Over the upload size limit"},
+        422: {"description": "The file cannot be imported (the message names the file, row and field)"},
+    },
+)
+async def upload_round(request: Request, user: Editor):
+    """Import a master list as a round: a re-import of a date replaces the round, whose version is
+    kept (``GET /rounds/{ref}/history``). A list that looks wrong (locations fallen by more than
+    DTM_ATLAS_MAX_SHRINK, a file cut short) is stored as a held version (202), not published."""
+    from fastapi.responses import JSONResponse
+    from starlette.concurrency import run_in_threadpool
+
+    from service.ingest.rounds import RoundBusy, import_masterlist
+
+    settings = request.app.state.settings
+    limit = settings.max_upload_mb * 1024 * 1024
+    async with receive(request, limit, upload_dir(settings)) as up:
+        options = _form(up.fields)
+        try:  # MasterlistError, ImportRejected: 422 (service.api.errors)
+            result = await run_in_threadpool(
+                import_masterlist,
+                request.app.state.engine,
+                up.path,
+                **options,
+                max_bytes=min(limit, settings.max_list_mb * 1024 * 1024),
+                username=user.subject,
+                file_name=up.name,
+                wait_for_round=False,
+            )
+        except RoundBusy as exc:
+            raise HTTPException(409, str(exc)[:500]) from None
+    body = _result(result)
+    if result.held:
+        ref = result.round_number if result.round_number is not None else result.reporting_date.isoformat()
+        body["message"] = (
+            f"{up.name}: HELD, not published: {result.held_reason}. Stored as version {result.version}; the round "
+            f"that was published stands. If the list is right: POST /rounds/{ref}/confirm?population="
+            f"{result.population}"
+        )
+        body["confirm"] = f"/rounds/{ref}/confirm?population={result.population}"
+        return JSONResponse(body, status_code=202)
+    return body
