@@ -19,6 +19,7 @@ from service.api.params import (
     ALL_COUNTRIES,
     INT4_MAX,
     BBox,
+    ClassesQuery,
     Country,
     CountryOrAll,
     Indicator,
@@ -202,6 +203,7 @@ async def choropleth(
     indicator: Annotated[Indicator, Query()] = Indicator.individuals,
     method: Annotated[Method | None, Query(description="Class breaks (default per indicator)")] = None,
     k: Annotated[int | None, Query(ge=2, le=9, description="Number of classes")] = None,
+    classes: ClassesQuery = None,
     zoom: Annotated[
         float | None,
         Query(ge=0, le=24, description="Map zoom the polygons are generalised for (default 5: whole country)"),
@@ -218,7 +220,12 @@ async def choropleth(
             rnd = resolve_round(conn, rnd_ref, population, country)
             if method is None and k is None:  # the classes the tiles and styles use
                 cls, by_pcode = classification_for(
-                    conn, round_id=rnd["id"], level=lvl, indicator=indicator.value, population=rnd["population"]
+                    conn,
+                    round_id=rnd["id"],
+                    level=lvl,
+                    indicator=indicator.value,
+                    population=rnd["population"],
+                    classes=classes.value if classes else None,
                 )
             else:
                 by_pcode = dict(unit_values(conn, rnd["id"], lvl, get_indicator(indicator.value).field))
@@ -251,7 +258,17 @@ async def choropleth(
                 meta_json=json.dumps(meta),
             ).encode()
 
-    params = (lvl, rnd_ref.key(), country, population, indicator.value, method.value if method else None, k, zoom)
+    params = (
+        lvl,
+        rnd_ref.key(),
+        country,
+        population,
+        indicator.value,
+        method.value if method else None,
+        k,
+        zoom,
+        classes.value if classes else None,
+    )
     return await cached(request, "choropleth", params, "application/geo+json", produce)
 
 

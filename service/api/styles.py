@@ -15,7 +15,7 @@ from fastapi import APIRouter, Path, Query, Request
 from sqlalchemy import text
 
 from service.api.common import Conn, FormatParam, JSONResponse, not_found, render
-from service.api.params import Country, Round, round_filter
+from service.api.params import ClassesQuery, Country, Round, round_filter
 from service.core.countries import figures_country
 from service.core.rounds import find_round, round_ref
 from styles.classify import get_indicator
@@ -106,6 +106,7 @@ def get_style(
         bool | None,
         Query(description="Label layer with English names (default: when this server serves glyphs under /fonts)"),
     ] = None,
+    classes: ClassesQuery = None,
     f: FormatParam = None,
 ):
     m = PUBLISHED_MAPS.get(name)
@@ -131,8 +132,9 @@ def get_style(
                 + (", ".join(map(str, known)) or "none imported")
             )
 
+    scheme = classes.value if classes else None
     classification, values = classification_for(
-        conn, round_id=rnd["id"], level=m.level, indicator=m.indicator, population=m.population
+        conn, round_id=rnd["id"], level=m.level, indicator=m.indicator, population=m.population, classes=scheme
     )
     legend = classification.to_dict()
     legend["reporting_date"] = rnd["reporting_date"].isoformat()
@@ -148,6 +150,7 @@ def get_style(
         legend=legend,
         labels=_serves_glyphs(request) if labels is None else labels,
         tile_country=named,
+        classes=scheme,
         **_country_of(conn, rnd),
     )
     return render(

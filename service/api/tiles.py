@@ -21,11 +21,14 @@ from fastapi.responses import Response
 from service.api.common import FormatParam, bad_request, render
 from service.api.httpcache import entry_response, get_service, make_entry, raw_response
 from service.api.params import (
+    CLASS_SCHEMES,
     INDICATORS,
+    ClassesQuery,
     Country,
     Layers,
     Round,
     RoundRef,
+    parse_classes,
     parse_country,
     parse_indicator,
     parse_population,
@@ -89,7 +92,11 @@ def tile_query(params) -> tuple[TileQuery, RoundRef]:
     indicator = parse_indicator(params.get("indicator"))
     ref = parse_round(params.get("round"))
     country = parse_country(params.get("country"))
-    return TileQuery(population=population, round_number=ref.number, indicator=indicator, country=country), ref
+    classes = parse_classes(params.get("classes"))
+    query = TileQuery(
+        population=population, round_number=ref.number, indicator=indicator, country=country, classes=classes
+    )
+    return query, ref
 
 
 def _tile_coordinates(path_params: dict) -> tuple[int, int, int]:
@@ -160,6 +167,13 @@ OPENAPI_PARAMETERS = [
         "query",
         {"type": "string", "enum": list(INDICATORS), "default": "individuals"},
         "The admin layers' value and class",
+    ),
+    _param(
+        "classes",
+        "query",
+        {"type": "string", "enum": list(CLASS_SCHEMES)},
+        "Class breaks of the admin layers' class: fixed (over the whole history), quantile, jenks, equal "
+        "(default: the indicator's own method over the round)",
     ),
     _param(
         "country",
@@ -235,6 +249,7 @@ def tilejson(service: TileService, chosen: list[Layer], query: TileQuery, tiles_
             "data_version": version,
             "population": query.population,
             "indicator": query.indicator,
+            "classes": query.classes,
             "country": ctx.country,
             "round": None
             if rnd is None
@@ -258,11 +273,16 @@ def tiles_json(
     country: Country,
     population: PopulationParam = Population.idp,
     indicator: IndicatorParam = IndicatorName.individuals,
+    classes: ClassesQuery = None,
     f: FormatParam = None,
 ):
     service = get_service(request.app)
     query = TileQuery(
-        population=population.value, round_number=rnd_ref.number, indicator=indicator.value, country=country
+        population=population.value,
+        round_number=rnd_ref.number,
+        indicator=indicator.value,
+        country=country,
+        classes=classes.value if classes else None,
     )
     if rnd_ref.date is not None:  # the tile URLs name the round by its number
         query = dated(service, query, rnd_ref)
