@@ -16,6 +16,7 @@ from fastapi.responses import Response
 from boundaries.pcode import country_of_pcode, to_dtm_pcode
 from service.api.common import Conn, FormatParam, not_found, render, wants_html
 from service.api.params import (
+    ACCEPTED,
     ALL_COUNTRIES,
     INT4_MAX,
     BBox,
@@ -25,20 +26,21 @@ from service.api.params import (
     Indicator,
     Limit,
     Offset,
+    ParamError,
     PcodePath,
     PcodeQuery,
     Population,
     Round,
-    RoundId,
     RoundRef,
     parse_level_path,
+    parse_round,
 )
 from service.api.params import (
     resolve_round as _resolve_round,
 )
 from service.auth import Editor
 from service.core.countries import SeveralCountries, check_country, round_countries
-from service.core.rounds import get_round, list_rounds
+from service.core.rounds import get_round, list_rounds, round_ref
 from service.figures import quality, read
 from styles.classify import INDICATORS, get_indicator, legend_for
 from styles.queries import classification_for, unit_values
@@ -61,11 +63,23 @@ def resolve_round(conn, ref: RoundRef, population: str | None, country: str | No
     return _resolve_round(conn, ref, population, country)
 
 
-def _round_or_404(conn, round_id: int) -> dict:
-    row = get_round(conn, round_id)
-    if row is None:
-        raise not_found(f"no round with id {round_id}; see /rounds")
-    return row
+def _round_url(row: dict, path: str = "") -> str:
+    """The public URL of a round: DTM's number or its reporting date, with its population and country."""
+    return f"/rounds/{round_ref(row)}{path}?population={row['population']}&country={row['country']}"
+
+
+def _round_of_ref(conn, ref: str, population: str | None, country: str | None) -> dict:
+    """The round ``/rounds/{ref}`` names: a DTM round number or a reporting date, within the
+    population (default idp) and country, like ``?round=`` everywhere (database ids stay internal)."""
+    parsed = parse_round(ref, "ref")
+    if parsed.number is None and parsed.date is None:
+        raise ParamError("ref", "a round must be named", ACCEPTED["round"])
+    return get_round(conn, resolve_round(conn, parsed, population, country)["id"])
+
+
+RoundRefPath = Annotated[
+    str, PathParam(description="DTM round number (120) or reporting date (2021-02-28)", examples=["120", "2021-02-28"])
+]
 
 
 @router.get("/rounds", summary="Rounds loaded, with national totals")
@@ -79,42 +93,56 @@ def rounds(request: Request, conn: Conn, country: CountryOrAll, population: Popu
             raise SeveralCountries(countries, what)
     elif country != ALL_COUNTRIES:
         check_country(conn, country)
-    data = [_jsonable(r) for r in list_rounds(conn, None if country == ALL_COUNTRIES else country, population)]
-    return render(request, f, data, title="Rounds", link_fields={"id": "/rounds/{}"})
+    rows = list_rounds(conn, None if country == ALL_COUNTRIES else country, population)
+    data = [{**_jsonable(r), "url": _round_url(r)} for r in rows]
+    return render(request, f, data, title="Rounds", link_fields={"url": "{}"})
 
 
-@router.get("/rounds/{round_id}", summary="One round")
-def round_detail(request: Request, conn: Conn, round_id: RoundId, f: FormatParam = None):
-    row = _jsonable(_round_or_404(conn, round_id))
+@router.get("/rounds/{ref}", summary="One round, by DTM round number or reporting date")
+def round_detail(
+    request: Request,
+    conn: Conn,
+    ref: RoundRefPath,
+    country: Country,
+    population: Population = None,
+    f: FormatParam = None,
+):
+    rnd = _round_of_ref(conn, ref, population, country)
+    round_id = rnd["id"]
     data = {
-        **row,
-        "quality": f"/rounds/{round_id}/quality",
+        **_jsonable(rnd),
+        "url": _round_url(rnd),
+        "quality": _round_url(rnd, "/quality"),
         "unassigned": {f"adm{lvl}": read.bucket(conn, round_id, lvl) for lvl in (1, 2, 3)},
     }
-    return render(request, f, data, title=f"Round {row['round_number']} ({row['population']})")
+    return render(request, f, data, title=f"Round {round_ref(rnd)} ({rnd['population']})")
 
 
-@router.get("/rounds/{round_id}/quality", summary="Quality report: flagged locations of a round")
+@router.get("/rounds/{ref}/quality", summary="Quality report: flagged locations of a round")
 def round_quality(
     request: Request,
     conn: Conn,
-    round_id: RoundId,
+    ref: RoundRefPath,
+    country: Country,
+    population: Population = None,
     flag: Annotated[str | None, Query(description="Only this flag, e.g. swapped_coordinates")] = None,
     limit: Limit = 1000,
     offset: Offset = 0,
     f: Annotated[Literal["json", "html", "csv"] | None, Query()] = None,
 ):
-    _round_or_404(conn, round_id)
+    rnd = _round_of_ref(conn, ref, population, country)
+    round_id = rnd["id"]
     report = quality.quality_report(conn, round_id, flag, limit, offset)
     if f == "csv":
         return Response(
             quality.report_csv(report),
             media_type="text/csv; charset=utf-8",
-            headers={"content-disposition": f'attachment; filename="round_{round_id}_quality.csv"'},
+            headers={"content-disposition": f'attachment; filename="round_{round_ref(rnd)}_quality.csv"'},
         )
     for row in report["locations"]:
         row["flags"] = ", ".join(row["flags"]) if wants_html(request, f) else row["flags"]
-    return render(request, f, report, title=f"Quality report, round id {round_id}", rows=report["locations"])
+    title = f"Quality report, {rnd['population']} round {round_ref(rnd)}"
+    return render(request, f, report, title=title, rows=report["locations"])
 
 
 @router.post("/rounds", status_code=201, summary="Upload a master list as a round (editor token)")
@@ -169,6 +197,7 @@ async def upload_round(
     return {
         "round_id": result.round_id,
         "round_number": result.round_number,
+        "round_number_from": result.calendar_note,
         "population": result.population,
         "reporting_date": result.reporting_date.isoformat(),
         "rows": result.rows,
@@ -177,7 +206,8 @@ async def upload_round(
         "individuals": result.individuals,
         "families": result.families,
         "data_version": result.data_version,
-        "quality": f"/rounds/{result.round_id}/quality",
+        "quality": f"/rounds/{result.round_number if result.round_number is not None else result.reporting_date}"
+        f"/quality?population={result.population}&country={result.country}",
         "row_issues": [
             {"row": i.row, "field": i.field, "code": i.code, "message": i.message} for i in result.parser_issues[:200]
         ],

@@ -28,7 +28,7 @@ from service.core.importlog import ImportRecord, bump_data_version, log_import, 
 from service.figures import aggregate, placement, quality
 from service.figures.household import HouseholdSizeError, sizes_for
 from service.ingest import fast_stage
-from service.ingest.calendar import round_number_for
+from service.ingest.calendar import NearRound, near_round, round_number_for
 from service.ingest.fast_stage import FastStageUnavailable
 from service.ingest.masterlist import MasterlistError, ParsedMasterlist, parse_masterlist
 from service.ingest.sources import open_list
@@ -127,6 +127,7 @@ class RoundImportResult:
     timings: dict[str, float] = field(default_factory=dict)
     parser_issues: list = field(default_factory=list)
     staging: str = "python"  # 'fast' (COPY + SQL casts) or 'python' (parser records), see rounds.import_masterlist
+    calendar_note: str | None = None  # a round number taken from a calendar date near the reporting date
 
 
 @dataclass
@@ -342,6 +343,9 @@ def import_masterlist(
                     )
                 claimed = date
             number = round_number if round_number is not None else round_number_for(country, population, date)
+            near = near_round(country, population, date) if number is None else None
+            if near is not None:  # a calendar date a few days off (DTM_ATLAS_ROUND_CALENDAR_DAYS)
+                number = near.round_number
             # one import of a round (its date, and its DTM number) at a time; imports of other
             # rounds go on side by side until their turn at the end (_import_in_transaction)
             for key in [f"round:{country}:{population}:{date.isoformat()}"] + (
@@ -358,6 +362,8 @@ def import_masterlist(
                 "parser_issues": staged.issue_count,
                 "staging": staged.staging,
             }
+            if near is not None:
+                rec.details["round_number_from"] = near.note(date)
             result, stats_stale = _import_in_transaction(
                 conn,
                 staged,
@@ -365,6 +371,7 @@ def import_masterlist(
                 country=country,
                 population=population,
                 number=number,
+                near=near,
                 date=date,
                 placement_mode=placement_mode,
                 correct_swapped=correct_swapped,
@@ -438,6 +445,7 @@ def _import_in_transaction(
     placement_mode: str,
     correct_swapped: bool,
     timings: dict,
+    near: NearRound | None = None,
 ) -> tuple[RoundImportResult, bool]:
     """Everything after staging: the round row, placement, aggregation (``stage`` exists)."""
     set_id = _current_boundary_set(conn, country)
@@ -448,6 +456,7 @@ def _import_in_transaction(
         text("SELECT id FROM round WHERE country = :c AND population = :p AND reporting_date = :d"),
         {"c": country, "p": population, "d": date},
     ).scalar()
+    calendar_note = near.note(date) if near is not None else None
     if number is not None:
         other = conn.execute(
             text(
@@ -456,7 +465,13 @@ def _import_in_transaction(
             ),
             {"c": country, "p": population, "n": number, "d": date},
         ).scalar()
-        if other is not None:
+        if other is not None and near is not None:  # a near calendar date is no claim: the round stays numberless
+            calendar_note = (
+                f"{near.note(date)}: not used, round {number} is already the {population} round of {other.isoformat()}"
+            )
+            rec.details["round_number_from"] = calendar_note
+            number = None
+        elif other is not None:
             raise ImportRejected(
                 f"{staged.file}: round number {number} is already the {population} round of "
                 f"{other.isoformat()}; a round number names one round (check --round)"
@@ -559,5 +574,6 @@ def _import_in_transaction(
         timings=timings,
         parser_issues=staged.issues,
         staging=staged.staging,
+        calendar_note=calendar_note,
     )
     return result, stats_stale
