@@ -43,5 +43,7 @@ def test_the_import_numbers_and_reports_it_and_the_api_finds_it(iraq_fresh_engin
         assert listed[0]["url"] == "/rounds/107?population=idp&country=IRQ"
         assert client.get("/choropleth/2.geojson?round=107").status_code == 200
     with iraq_fresh_engine.connect() as conn:  # the import log keeps where the number came from
-        details = conn.exec_driver_sql("SELECT details FROM import_log WHERE outcome = 'committed' AND details ? 'round_number_from'").scalar_one()
+        details = conn.exec_driver_sql(
+            "SELECT details FROM import_log WHERE outcome = 'committed' AND details ? 'round_number_from'"
+        ).scalar_one()
     assert "2018-12-30" in details["round_number_from"]
