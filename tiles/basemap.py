@@ -200,7 +200,8 @@ class Basemap:
                 layers[key] = Layer(geoms, props)
             countries, labels, label_props, cprops = [], [], [], []
             for props, geom in _topojson_countries(self.atlas_dir / COUNTRIES_FILE):
-                props = {**props, "name_ar": arabic_country_name(props["iso_n3"]) or ""}
+                name_ar = arabic_country_name(props["iso_n3"])
+                props = {**props, **({"name_ar": name_ar} if name_ar else {})}
                 merc = to_mercator(geom)
                 countries.append(merc)
                 cprops.append(props)
