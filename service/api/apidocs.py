@@ -66,13 +66,15 @@ def redoc(request: Request):
     if version("redoc") is None:
         return _missing("redoc")
     app = request.app
-    return get_redoc_html(
+    page = get_redoc_html(
         openapi_url=app.openapi_url,
         title=f"{app.title} - API reference",
         redoc_js_url=_url("redoc", "bundles/redoc.standalone.js"),
         redoc_favicon_url=_url("swagger-ui-dist", "favicon-32x32.png"),
         with_google_fonts=False,
     )
+    page.headers["Content-Security-Policy"] = "img-src 'self' data:"  # images from this server only
+    return page
 
 
 @router.get("/apidocs/{package}@{ver}/{name:path}")
@@ -87,4 +89,20 @@ def vendor_file(request: Request, package: str, ver: str, name: str):
             {"status": 404, "detail": f"{package} {ver} is not installed here (installed: {installed}); reload"},
             status_code=404,
         )
-    return asset_response(request, load_asset(_dir(package) / name), IMMUTABLE)
+    asset = load_asset(_dir(package) / name)
+    if package == "redoc":  # its menu's maker logo comes from its CDN: an empty image of our own instead
+        return asset_response(request, asset, IMMUTABLE, body=_without_cdn(asset.body))
+    return asset_response(request, asset, IMMUTABLE)
+
+
+REDOC_LOGO = b"https://cdn.redoc.ly/redoc/logo-mini.svg"
+EMPTY_SVG = b"data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg'/%3E"
+_patched: dict[int, bytes] = {}
+
+
+def _without_cdn(body: bytes) -> bytes:
+    key = id(body)
+    if key not in _patched:
+        _patched.clear()
+        _patched[key] = body.replace(REDOC_LOGO, EMPTY_SVG)
+    return _patched[key]
