@@ -97,17 +97,20 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     errors.install(app)  # exception -> status, one table (service/api/errors.py)
 
-    from service.api import admin_units, dtm, exports, figures, health, ogc, styles, tiles, web, webmap
+    from service import kinds
 
-    for module in (health, admin_units, figures, dtm, tiles, styles, web, webmap, ogc, exports):
+    registry = kinds.install()  # the kinds of data (service/kinds.py): their routers, datasets, tile layers
+    app.state.registry = registry
+    from service.api import admin_units, exports, health, maps, ogc, styles, tiles, web, webmap
+
+    for module in (health, admin_units):
         app.include_router(module.router)
-    from service.api import fragility as fragility_api
-
-    app.include_router(fragility_api.router)
-
-    from service.api import maps as maps_api  # static maps, charts, information packages
-
-    app.include_router(maps_api.router)
+    for kind in registry.kinds:
+        for router in kind.routers():
+            app.include_router(router)
+    # the publishers: they read every kind through the registry
+    for module in (tiles, styles, web, webmap, ogc, exports, maps):
+        app.include_router(module.router)
     from service.api import apidocs
 
     app.include_router(apidocs.router)  # /docs, /redoc from packaged assets

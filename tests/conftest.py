@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 
-from service import db
+from service import db, kinds
 from service.core.settings import Settings
 from service.pgembed import EmbeddedPostgres
 
@@ -29,6 +29,7 @@ SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 COD_AB = SHARED / "irq_cod_ab"
 MASTERLISTS = SHARED / "dtm_iraq_masterlists"
 _counter = itertools.count()
+kinds.install()  # the layer registry, as create_app and the CLI install it (tests read publishers directly)
 
 
 @pytest.fixture(scope="session")

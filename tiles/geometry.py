@@ -18,7 +18,7 @@ from functools import lru_cache
 
 from sqlalchemy import Connection, text
 
-from tiles.layers import ADMIN_LAYER_OF_LEVEL, LAYERS
+from tiles.layers import ADMIN_LAYER_OF_LEVEL, BASE_LAYERS
 from tiles.pretile import GRID
 from tiles.zoom import MAX_BAND, MIN_BAND
 
@@ -31,7 +31,7 @@ def _sql(levels: tuple[int, ...]) -> str:
     extent, _buffer = GRID
     parts = []
     for level in levels:
-        layer = LAYERS[ADMIN_LAYER_OF_LEVEL[level]]
+        layer = BASE_LAYERS[ADMIN_LAYER_OF_LEVEL[level]]
         parts.append(f"""(SELECT coalesce(ST_AsMVT(t, '{layer.id}', {extent}, 'geom'), ''::bytea) FROM (
             SELECT g.pcode, u.name_en, u.name_ar, CAST(u.level AS int) AS level, g.geom
             FROM admin_unit_tile g

@@ -1,13 +1,19 @@
 """The vector-tile layers: what each holds, at which zooms, and how many features at most.
 
-A layer's SQL lives in ``tiles.mvt``; this registry is what the API, TileJSON and the
-offline export read. Polygon layers are the admin levels of the current boundary set with
-the figures of a round joined; point layers are the locations of a round and the sites.
+The base layers' SQL lives in ``tiles.mvt``: polygon layers are the admin levels of the
+current boundary set with the figures of a round joined; point layers are the locations of
+a round and the sites. A kind of data adds layers of its own through the layer registry
+(``service.core.registry``: ``Kind.tile_layers``), each a :class:`Layer` carrying its SQL
+(``sql``). ``LAYERS`` holds both; it is what the API, TileJSON and the offline export read.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+
+from service.core.errors import BadRequest
+from service.core.registry import registry
 
 # zoom range served at all (tile requests above this are 400); clients overzoom past maxzoom
 MAX_REQUEST_ZOOM = 22
@@ -31,22 +37,7 @@ LOCATION_FIELDS = {
     "adm1": "String",
     "adm2": "String",
     "adm3": "String",
-    "fragility_class": "String",  # the sub-district's class in the stored default fragility run (service.fragility)
-}
-FRAGILITY_FIELDS = {  # service.fragility: the stored default run of the round (none computed: null class)
-    "pcode": "String",
-    "name_en": "String",
-    "name_ar": "String",
-    "status": "String",
-    "index": "Number",
-    "class": "Number",
-    "class_key": "String",
-    "completeness": "Number",
-    "p_high": "Number",
-    "rank_p5": "Number",
-    "rank_p50": "Number",
-    "rank_p95": "Number",
-    "hotspot": "Boolean",
+    # then the kinds' location columns (service.core.registry.LocationColumn), e.g. fragility_class
 }
 SITE_FIELDS = {
     "site_id": "String",
@@ -65,7 +56,7 @@ SITE_FIELDS = {
 @dataclass(frozen=True, eq=False)  # compared and hashed by identity: one object per layer
 class Layer:
     id: str
-    kind: str  # "admin" | "locations" | "sites" | "fragility"
+    kind: str  # "admin" | "locations" | "sites", or the name of the kind of data that adds the layer
     geometry: str  # "polygon" | "point"
     minzoom: int
     maxzoom: int  # the last zoom with its own tiles; MapLibre overzooms above it
@@ -80,6 +71,10 @@ class Layer:
     # in tile units: polygons spill 4 CSS px over the tile edge, so outlines drawn along a
     # border just outside the tile still reach into it (no seams); points get 16 px
     buffer: int = 32
+    # a kind's layer: its SQL, (layer, parameter prefix, admin geometry source, extent, buffer)
+    # -> an expression of the layer's MVT bytes (see tiles.mvt.admin_geometry for polygons)
+    sql: Callable[..., str] | None = None
+    round_based: bool = False  # a kind's layer reads the round (parameter :{prefix}round)
 
     def extent_for(self, z: int) -> int:
         return self.extent
@@ -89,7 +84,7 @@ class Layer:
 
     @property
     def uses_round(self) -> bool:
-        return self.kind in ("admin", "locations", "fragility")
+        return self.kind in ("admin", "locations") or self.round_based
 
     def covers(self, z: int) -> bool:
         """Does the layer have features at zoom ``z``? (Requests above maxzoom still get them.)"""
@@ -101,11 +96,16 @@ class Layer:
             "description": self.description,
             "minzoom": self.minzoom,
             "maxzoom": self.maxzoom,
-            "fields": dict(self.fields),
+            "fields": location_fields() if self.kind == "locations" else dict(self.fields),
         }
 
 
-LAYERS: dict[str, Layer] = {
+def location_fields() -> dict[str, str]:
+    """The locations layer's attributes: its own, then the kinds' location columns."""
+    return {**LOCATION_FIELDS, **{c.name: "String" for c in registry().location_columns()}}
+
+
+BASE_LAYERS: dict[str, Layer] = {
     layer.id: layer
     for layer in (
         Layer(
@@ -164,28 +164,39 @@ LAYERS: dict[str, Layer] = {
             SITE_FIELDS,
             buffer=128,
         ),
-        Layer(
-            "fragility",
-            "fragility",
-            "polygon",
-            4,
-            14,
-            5000,
-            "Fragility class of each sub-district (the default method's stored run of the round; service.fragility)",
-            FRAGILITY_FIELDS,
-            level=3,
-        ),
     )
 }
-ADMIN_LAYER_OF_LEVEL = {layer.level: layer.id for layer in LAYERS.values() if layer.kind == "admin"}
+ADMIN_LAYER_OF_LEVEL = {layer.level: layer.id for layer in BASE_LAYERS.values() if layer.kind == "admin"}
 
 
-class LayerError(ValueError):
+class _Layers(Mapping):
+    """The base layers, then the kinds' (read from the registry when asked)."""
+
+    def _all(self) -> dict[str, Layer]:
+        extra = {layer.id: layer for layer in registry().tile_layers()}
+        clash = set(extra) & set(BASE_LAYERS)
+        if clash:
+            raise ValueError(f"tile layer ids taken: {sorted(clash)}")
+        return {**BASE_LAYERS, **extra}
+
+    def __getitem__(self, key: str) -> Layer:
+        return self._all()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+
+LAYERS: Mapping[str, Layer] = _Layers()
+
+
+class LayerError(BadRequest):
     """A bad layer list: ``status`` 404 for an unknown layer, 400 for a malformed list."""
 
     def __init__(self, message: str, status: int = 400):
-        super().__init__(message)
-        self.status = status
+        super().__init__(message, status=status)
 
 
 def parse_layers(spec: str) -> list[Layer]:

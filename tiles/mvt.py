@@ -32,6 +32,8 @@ import morecantile
 from sqlalchemy import Connection, text
 
 from service.core.countries import check_country, figures_country, geometry_country
+from service.core.errors import BadRequest, NotFound
+from service.core.registry import registry
 from service.core.rounds import find_round
 from tiles import pretile
 from tiles.layers import MAX_REQUEST_ZOOM, Layer
@@ -40,11 +42,11 @@ from tiles.zoom import band_for_zoom
 TMS = morecantile.tms.get("WebMercatorQuad")
 
 
-class TileError(ValueError):
+class TileError(BadRequest):
     """Bad tile coordinates (HTTP 400)."""
 
 
-class RoundNotFound(LookupError):
+class RoundNotFound(NotFound):
     """The round asked for does not exist (HTTP 404)."""
 
 
@@ -343,14 +345,13 @@ def _admin_sql(layer: Layer, p: str, source: str, value_column: str, extent: int
 
 
 def _locations_sql(layer: Layer, p: str, extent: int, buffer: int) -> str:
-    frag_class = (  # the sub-district's class in the round's stored fragility (the view of migration 0009)
-        f"(SELECT fx.class_key FROM fragility_round_result fx WHERE fx.round_id = CAST(:{p}round AS int) "
-        "AND fx.level = 3 AND fx.pcode = lf.adm3)"
+    extra = "".join(  # the kinds' location columns (service.core.registry), e.g. the fragility class
+        f"{c.sql(f'CAST(:{p}round AS int)', 'lf.adm3')} AS {c.name}, " for c in registry().location_columns()
     )
     margin = buffer / extent
     return f"""(SELECT coalesce(ST_AsMVT(t, '{layer.id}', {extent}, 'geom', 'fid'), ''::bytea) FROM (
           SELECT lf.id AS fid, lf.location_id, lf.name_en, lf.name_ar, lf.families, lf.individuals,
-                 lf.adm1, lf.adm2, lf.adm3, {frag_class} AS fragility_class,
+                 lf.adm1, lf.adm2, lf.adm3, {extra}
                  ST_AsMVTGeom(ST_Transform(lf.geom, 3857), {_envelope()}, {extent}, {buffer}, true) AS geom
           FROM location_figure lf
           WHERE lf.round_id = CAST(:{p}round AS int) AND lf.geom && ST_Transform({_envelope(margin)}, 4326)
@@ -404,10 +405,8 @@ def _clause(
         p = f"l{i}_"
         if layer.kind == "admin":
             parts.append(_admin_sql(layer, p, admin_source, column, extent, buffer))
-        elif layer.kind == "fragility":
-            from tiles.fragility_layer import fragility_sql
-
-            parts.append(fragility_sql(layer, p, admin_source, extent, buffer))
+        elif layer.sql is not None:  # a kind's layer (service.core.registry)
+            parts.append(layer.sql(layer, p, admin_source, extent, buffer))
         elif layer.kind == "locations":
             parts.append(_locations_sql(layer, p, extent, buffer))
         else:
@@ -442,9 +441,7 @@ def tile_statement(layers: Sequence[Layer], z: int, ctx: Context, with_version: 
     if not active:
         return None, params
     grids = tuple((layer.extent_for(z), layer.buffer_for(z)) for layer in active)
-    if pretiled and all(
-        pretile.covers(z, *grid) for layer, grid in zip(active, grids) if layer.kind in ("admin", "fragility")
-    ):
+    if pretiled and all(pretile.covers(z, *grid) for layer, grid in zip(active, grids) if layer.geometry == "polygon"):
         admin_source = "pretiled"
     else:
         admin_source = "full" if zband is None else "generalised"

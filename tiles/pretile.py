@@ -18,12 +18,12 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, text
 
-from tiles.layers import ADMIN_LAYER_OF_LEVEL, LAYERS
+from tiles.layers import ADMIN_LAYER_OF_LEVEL, BASE_LAYERS
 from tiles.zoom import MAX_BAND, MIN_BAND, WORLD_M
 
 # The tile grid the rows are cut for (units per tile, buffer in units): the admin layers'
 # (one grid for all of them). A layer on another grid is made per request.
-(GRID,) = {(layer.extent, layer.buffer) for layer in LAYERS.values() if layer.kind == "admin"}
+(GRID,) = {(layer.extent, layer.buffer) for layer in BASE_LAYERS.values() if layer.kind == "admin"}
 ADMIN_LEVELS = tuple(ADMIN_LAYER_OF_LEVEL)
 
 _HALF_WORLD = WORLD_M / 2  # Web Mercator: x and y run from -_HALF_WORLD to +_HALF_WORLD

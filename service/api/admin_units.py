@@ -9,7 +9,11 @@ from fastapi.responses import Response
 
 from boundaries import store
 from boundaries.pcode import to_dtm_pcode
-from service.api.common import Conn, FormatParam, not_found, render
+from service.api.common import (
+    Conn,
+    FormatParam,
+    render,
+)
 from service.api.params import (
     BoundarySet,
     Country,
@@ -21,6 +25,7 @@ from service.api.params import (
     limit_query,
 )
 from service.core.countries import geometry_country
+from service.core.errors import NotFound
 from tiles.zoom import band_for_zoom, geojson_decimals
 
 router = APIRouter(tags=["admin units"])
@@ -73,7 +78,7 @@ def get_admin_unit(
 ):
     feature = store.get_unit_feature(conn, pcode, boundary_set)
     if feature is None:
-        raise not_found(f"no admin unit with P-code {pcode!r} in the current boundaries")
+        raise NotFound(f"no admin unit with P-code {pcode!r} in the current boundaries")
     feature["properties"]["dtm_pcode"] = to_dtm_pcode(feature["id"])
     vo = feature["properties"].get("valid_on")
     feature["properties"]["valid_on"] = vo.isoformat() if vo else None

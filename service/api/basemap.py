@@ -14,9 +14,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from service.api.common import bad_request
 from service.api.httpcache import raw_response
 from service.api.web import IMMUTABLE, REVALIDATE, WEB_DIR
+from service.core.errors import BadRequest
 from tiles.basemap import LAYERS, MAX_ZOOM, MIN_ZOOM, Basemap, BasemapMissing
 
 router = APIRouter(tags=["tiles"])
@@ -76,7 +76,7 @@ async def basemap_tile(
     except BasemapMissing as exc:
         return _unavailable(exc)
     if not (MIN_ZOOM <= z <= MAX_ZOOM) or x < 0 or y < 0 or x >= (1 << z) or y >= (1 << z):
-        raise bad_request(
+        raise BadRequest(
             f"tile {z}/{x}/{y}: basemap tiles go from zoom {MIN_ZOOM} to {MAX_ZOOM} (clients overzoom above), "
             "x and y from 0 to 2^z - 1"
         )

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import orjson
-from fastapi import Depends, HTTPException, Query, Request
+from fastapi import Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import Connection
@@ -71,14 +71,6 @@ def render(
     resp = JSONResponse(data)
     resp.headers["content-type"] = media_type
     return resp
-
-
-def not_found(message: str) -> HTTPException:
-    return HTTPException(status_code=404, detail=message)
-
-
-def bad_request(message: str) -> HTTPException:
-    return HTTPException(status_code=400, detail=message)
 
 
 def parse_bbox(value: str | None) -> tuple[float, float, float, float] | None:

@@ -26,10 +26,16 @@ from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
 from boundaries.pcode import country_of_pcode, infer_level, normalize_pcode
-from service.api.common import Conn, JSONResponse, OutputFormat, bad_request, render
+from service.api.common import (
+    Conn,
+    JSONResponse,
+    OutputFormat,
+    render,
+)
 from service.api.errors import status_for
 from service.api.httpcache import cached
 from service.api.params import INT4_MAX
+from service.core.errors import BadRequest
 from service.core.logs import log
 from service.publish import dtm as dtm_queries
 
@@ -157,12 +163,12 @@ def _pcode(value: str | None, param: str, level: int) -> str | None:
         code = normalize_pcode(value)
         iso3 = country_of_pcode(code)
     except ValueError as exc:
-        raise bad_request(f"{param} {value!r} is not a P-code: {exc}") from exc
+        raise BadRequest(f"{param} {value!r} is not a P-code: {exc}") from exc
     found = infer_level(code, iso3)
     if found is not None and found != level:
         what = "a country code" if found == 0 else f"a {_LEVEL_NAMES[found]} P-code"
         hint = f"; use Admin{found}Pcode" if found in (0, 1, 2) else ""
-        raise bad_request(f"{param} {value!r} is {what}, not a {_LEVEL_NAMES[level]} P-code{hint}")
+        raise BadRequest(f"{param} {value!r} is {what}, not a {_LEVEL_NAMES[level]} P-code{hint}")
     return code
 
 
@@ -174,9 +180,9 @@ def _admin0(value: str | None) -> str | None:
         code = normalize_pcode(value)
         iso3 = country_of_pcode(code)
     except ValueError as exc:
-        raise bad_request(f"Admin0Pcode {value!r} is not a country code (ISO 3166-1 alpha-3, e.g. IRQ): {exc}") from exc
+        raise BadRequest(f"Admin0Pcode {value!r} is not a country code (ISO 3166-1 alpha-3, e.g. IRQ): {exc}") from exc
     if code not in (iso3, normalize_pcode(iso3)):
-        raise bad_request(
+        raise BadRequest(
             f"Admin0Pcode {value!r} is not a country code (ISO 3166-1 alpha-3, e.g. IRQ); "
             "use Admin1Pcode / Admin2Pcode for lower levels"
         )
@@ -194,11 +200,11 @@ def _base_filter(
     to_round: int | None,
 ) -> dict:
     if not (operation or country_name or admin0):
-        raise bad_request("At least one of the following parameters is required: Operation, CountryName, Admin0Pcode")
+        raise BadRequest("At least one of the following parameters is required: Operation, CountryName, Admin0Pcode")
     if from_date and to_date and from_date > to_date:
-        raise bad_request(f"FromReportingDate ({from_date}) must be before or equal to ToReportingDate ({to_date})")
+        raise BadRequest(f"FromReportingDate ({from_date}) must be before or equal to ToReportingDate ({to_date})")
     if from_round and to_round and from_round > to_round:
-        raise bad_request(f"FromRoundNumber ({from_round}) must be <= ToRoundNumber ({to_round})")
+        raise BadRequest(f"FromRoundNumber ({from_round}) must be <= ToRoundNumber ({to_round})")
     out: dict[str, Any] = {
         "level": level,
         "country": _admin0(admin0),

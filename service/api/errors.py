@@ -1,7 +1,10 @@
 """One table from exceptions to HTTP answers, registered on the app by ``install``.
 
 Routes raise domain errors (a bad parameter, a round that does not exist, a lost database)
-and never catch them to choose a status: ``ERROR_STATUS`` does. Every answer is JSON
+and never catch them to choose a status. Every domain error is a ``service.core.errors.AtlasError``
+and carries its status (the table of statuses is in that module's docstring); ``ERROR_STATUS``
+adds what is not ours: the database drivers' errors (503) and the master-list reader's
+``MasterlistError`` (422). Every answer is JSON
 ``{"status": N, "detail": "..."}``; a database that cannot be reached is a 503 with
 ``Retry-After``. The DTM-API-compatible routes answer in their own envelope with the same
 statuses (``status_for``).
@@ -19,9 +22,10 @@ from fastapi.responses import JSONResponse
 from psycopg_pool import PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from service.api.params import ACCEPTED, NotFound, ParamError
-from service.core.errors import DatabaseUnavailable
+from service.api.params import ACCEPTED
+from service.core.errors import AtlasError, DatabaseUnavailable
 from service.core.logs import log
+from service.ingest.masterlist import MasterlistError
 
 logger = logging.getLogger("dtm_atlas.http")
 
@@ -44,38 +48,15 @@ def _db_errors() -> tuple[type[BaseException], ...]:
     )
 
 
-def _domain_table() -> dict[type[BaseException], int | None]:
-    """exception class -> status (None: the exception's own ``status``)."""
-    from service.core.countries import NoCountryData, SeveralCountries
-    from service.ingest.masterlist import MasterlistError
-    from service.ingest.rounds import ImportRejected
-    from service.publish.exports import ExportError
-    from tiles.layers import LayerError
-    from tiles.mvt import RoundNotFound, TileError
-
-    table: dict[type[BaseException], int | None] = {
-        ParamError: 400,
-        TileError: 400,
-        NotFound: 404,
-        RoundNotFound: 404,
-        SeveralCountries: 400,
-        NoCountryData: 404,
-        LayerError: None,
-        ExportError: None,
-        MasterlistError: 422,
-        ImportRejected: 422,
-    }
-    for cls in _db_errors():
-        table[cls] = 503
-    return table
-
-
-ERROR_STATUS: dict[type[BaseException], int | None] = {}
+# exception class -> status (None: the exception's own ``status``, service.core.errors)
+ERROR_STATUS: dict[type[BaseException], int | None] = {
+    AtlasError: None,
+    MasterlistError: 422,  # the reader's whole-file problems (service/ingest/masterlist.py)
+    **{cls: 503 for cls in _db_errors()},
+}
 
 
 def table() -> dict[type[BaseException], int | None]:
-    if not ERROR_STATUS:
-        ERROR_STATUS.update(_domain_table())
     return ERROR_STATUS
 
 

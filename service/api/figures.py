@@ -14,7 +14,12 @@ from fastapi import Path as PathParam
 from fastapi.responses import Response
 
 from boundaries.pcode import country_of_pcode, to_dtm_pcode
-from service.api.common import Conn, FormatParam, not_found, render, wants_html
+from service.api.common import (
+    Conn,
+    FormatParam,
+    render,
+    wants_html,
+)
 from service.api.params import (
     ACCEPTED,
     ALL_COUNTRIES,
@@ -40,6 +45,7 @@ from service.api.params import (
 )
 from service.auth import Editor
 from service.core.countries import SeveralCountries, check_country, round_countries
+from service.core.errors import NotFound
 from service.core.rounds import get_round, list_rounds, round_ref
 from service.figures import quality, read
 from styles.classify import INDICATORS, get_indicator, legend_for
@@ -308,7 +314,7 @@ def unit_timeseries(
 ):
     series = [_jsonable(r) for r in read.timeseries(conn, code, population)]
     if not series:
-        raise not_found(f"no figures for {code} in any round")
+        raise NotFound(f"no figures for {code} in any round")
     data = {"pcode": code, "dtm_pcode": to_dtm_pcode(code), "series": series}
     return render(request, f, data, title=f"Time series {code}", rows=series)
 
@@ -331,7 +337,7 @@ def unit_breakdown(
     rnd = resolve_round(conn, rnd_ref, population, country)
     level = conn.exec_driver_sql("SELECT level FROM admin_unit WHERE pcode = %s LIMIT 1", (code,)).scalar()
     if level is None:
-        raise not_found(f"no admin unit {code}")
+        raise NotFound(f"no admin unit {code}")
     data = {
         "pcode": code,
         "round_number": rnd["round_number"],

@@ -14,19 +14,21 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
-from service.api.common import JSONResponse, not_found
+from service.api.common import (
+    JSONResponse,
+)
 from service.api.params import Round, round_filter
+from service.core.errors import BadRequest, NotFound
 from service.fragility import store
 from service.fragility.card import html_page, markdown
-from service.fragility.inputs import InputError
 from service.fragility.method import MethodError, load_method
-from service.fragility.run import FragilityError, ensure_run
+from service.fragility.run import ensure_run
 from styles.fragility import CLASS_KEYS, INSUFFICIENT_KEY, class_colors, legend
 from styles.palette import NO_DATA_COLOR
 from tiles.zoom import band_for_zoom, geojson_decimals
@@ -68,24 +70,20 @@ def method_path(request: Request, method: str | None) -> Path | None:
                 known.append(m.id)
                 if m.id == method:
                     return p
-    raise not_found(f"unknown fragility method {method!r}; known: {', '.join(known)}")
+    raise NotFound(f"unknown fragility method {method!r}; known: {', '.join(known)}")
 
 
 async def get_run(request: Request, round_number: int | None, method: str | None) -> dict:
     path = method_path(request, method)
-    try:
-        run, _ = await run_in_threadpool(
-            ensure_run,
-            request.app.state.engine,
-            shared_dir=request.app.state.settings.shared_data_dir,
-            round_number=round_number,
-            method_path=path,
-            username="http",
-        )
-    except FragilityError as exc:
-        raise not_found(str(exc)) from exc
-    except (MethodError, InputError) as exc:
-        raise HTTPException(422, f"the fragility method's inputs cannot be used: {exc}") from exc
+    # FragilityError 404, MethodError / InputError 422 (service.core.errors): the app's table answers
+    run, _ = await run_in_threadpool(
+        ensure_run,
+        request.app.state.engine,
+        shared_dir=request.app.state.settings.shared_data_dir,
+        round_number=round_number,
+        method_path=path,
+        username="http",
+    )
     return run
 
 
@@ -244,14 +242,14 @@ async def fragility_unit(request: Request, pcode: str, round_number: RoundNumber
     try:
         code = normalize_pcode(pcode)
     except ValueError as exc:
-        raise HTTPException(400, f"{pcode!r} is not a P-code: {exc}") from exc
+        raise BadRequest(f"{pcode!r} is not a P-code: {exc}") from exc
     run = await get_run(request, round_number, method)
     level = {5: 1, 8: 2, 11: 3}.get(len(code))
     with request.app.state.engine.connect() as conn:
         row = store.unit(conn, run["id"], code)
         ranked = store.ranked_units(conn, run["id"], level) if level else 0
     if row is None:
-        raise not_found(
+        raise NotFound(
             f"no fragility result for {code} in round {run['round_number']} (a governorate, district "
             "or sub-district P-code of the run's boundary set)"
         )
@@ -282,7 +280,7 @@ async def fragility_geojson(
 ):
     m = re.fullmatch(r"(?:adm)?([1-3])", level.lower())
     if not m:
-        raise not_found(f"unknown level {level!r}: use 1, 2 or 3 (or adm1..adm3)")
+        raise NotFound(f"unknown level {level!r}: use 1, 2 or 3 (or adm1..adm3)")
     lvl = int(m.group(1))
     run = await get_run(request, round_number, method)
     mt = run["method"]

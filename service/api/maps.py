@@ -27,12 +27,13 @@ import threading
 from pathlib import Path
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from service.api.params import ACCEPTED, ROUND_DESCRIPTION, Country, ParamError, Round, RoundRef, parse_round
+from service.core.errors import NotFound
 
 router = APIRouter(tags=["maps"])
 
@@ -43,10 +44,6 @@ PACKAGE_OPTIONS: dict = {"dpi": 300, "extents": None, "workers": None}
 _locks: dict[str, asyncio.Lock] = {}
 _package_locks: dict[str, threading.Lock] = {}
 _package_guard = threading.Lock()
-
-
-def _error(exc) -> HTTPException:
-    return HTTPException(status_code=exc.status, detail=exc.message)
 
 
 def _produce_map(engine, name: str, ext: str, q: dict) -> tuple[str, bytes]:
@@ -122,13 +119,13 @@ async def map_file(
 ):
     from service.api.httpcache import etag_matches as _etag_matches
     from service.api.httpcache import get_service
-    from service.maps.data import MapRequestError, MapSpec, map_indicators
+    from service.maps.data import MapSpec, map_indicators
 
     names = ["choropleth", "trend", "change"] + (["fragility"] if "fragility" in map_indicators() else [])
     if name not in names:
-        raise HTTPException(404, f"unknown map {name!r}: use {', '.join(names)}")
+        raise NotFound(f"unknown map {name!r}: use {', '.join(names)}")
     if ext not in MEDIA:
-        raise HTTPException(404, f"unknown format .{ext}: use .png, .pdf or .html")
+        raise NotFound(f"unknown format .{ext}: use .png, .pdf or .html")
     q = {
         "round": round_ref,
         "population": population,
@@ -140,20 +137,17 @@ async def map_file(
         "dpi": dpi if ext == "png" else 300,
         "country": country,
     }
-    try:  # parameters checked before any cache or database work
-        spec = MapSpec(
-            round_ref.number,
-            population,
-            level,
-            indicator if name != "fragility" else "fragility",
-            extent,
-            paper,
-            orientation,
-            country,
-            round_ref.date,
-        ).checked()
-    except MapRequestError as exc:
-        raise _error(exc) from None
+    spec = MapSpec(  # parameters checked before any cache or database work (MapRequestError: 400/404)
+        round_ref.number,
+        population,
+        level,
+        indicator if name != "fragility" else "fragility",
+        extent,
+        paper,
+        orientation,
+        country,
+        round_ref.date,
+    ).checked()
     q["extent"], q["paper"] = spec.extent, spec.paper
     if name in ("trend", "change"):  # charts depend on the round and population only
         q = {"round": round_ref, "population": population, "dpi": q["dpi"], "country": country}
@@ -168,10 +162,7 @@ async def map_file(
             entry = await service.cache.get(key)
             if entry is None:
                 status = "miss"
-                try:
-                    file_name, raw = await run_in_threadpool(_produce_map, request.app.state.engine, name, ext, q)
-                except MapRequestError as exc:
-                    raise _error(exc) from None
+                file_name, raw = await run_in_threadpool(_produce_map, request.app.state.engine, name, ext, q)
                 digest = hashlib.blake2b(raw, digest_size=8).hexdigest()
                 entry = f"{digest}\n{file_name}\n".encode() + raw
                 await service.cache.set(key, entry)
@@ -248,33 +239,26 @@ async def package_zip(
     (``/packages/2015-06-04.zip``, for a round without a DTM number too)."""
     from service.api.httpcache import get_service
     from service.maps import package
-    from service.maps.data import MapRequestError
 
     ref: RoundRef = parse_round(round, "round")  # ParamError: 400
     if ref.number is None and ref.date is None:
         raise ParamError("round", "a package needs its round", ACCEPTED["round"])
     version = await get_service(request.app).version()
     engine, settings = request.app.state.engine, request.app.state.settings
-    try:  # the country and rounds first: 400/404 before any building
-        plan = await run_in_threadpool(
-            package.plan,
-            engine,
-            ref.number,
-            population,
-            extents=PACKAGE_OPTIONS["extents"],
-            country=country,
-            reporting_date=ref.date,
-        )
-    except MapRequestError as exc:
-        raise _error(exc) from None
+    plan = await run_in_threadpool(  # the country and rounds first: 400/404 before any building
+        package.plan,
+        engine,
+        ref.number,
+        population,
+        extents=PACKAGE_OPTIONS["extents"],
+        country=country,
+        reporting_date=ref.date,
+    )
     target = _package_path(settings, version, plan, population)
     status = "hit"
     if not target.exists():
         status = "miss"
-        try:
-            target = await run_in_threadpool(_build_package, engine, settings, version, population, plan)
-        except MapRequestError as exc:
-            raise _error(exc) from None
+        target = await run_in_threadpool(_build_package, engine, settings, version, population, plan)
     first = next(iter(plan.rounds.values()))
     name = package.package_base(plan.round_number, first["reporting_date"], first["country"])
     if population != "both":

@@ -40,13 +40,13 @@ from service.api.common import (
     Conn,
     FormatParam,
     JSONResponse,
-    bad_request,
-    not_found,
     parse_bbox,
     wants_html,
 )
 from service.api.params import INT4_MAX, Country, Offset, ParamError
 from service.core.countries import check_country, figures_country, geometry_country, loaded_countries
+from service.core.errors import BadRequest, NotFound
+from service.core.registry import registry
 from service.core.rounds import find_round, list_rounds
 from service.publish.datasets import (
     CACHE,
@@ -77,8 +77,15 @@ GEOJSON = "application/geo+json"
 JSON = "application/json"
 HTML = "text/html"
 ITEMS_PARAMS = {"bbox", "datetime", "limit", "offset", "f", "crs", "bbox-crs", "country"}
-ROUND_ID = re.compile(r"(idp|returnee)-(r\d+|d\d{8})-(locations|adm[1-3]|fragility-adm[1-3])")
 PLAIN_IDS = ("admin0", "admin1", "admin2", "admin3", "sites")
+
+
+def round_id_pattern() -> re.Pattern:
+    """A round's collection ids: its own (locations, adm1..3), then the kinds' (the registry's round datasets)."""
+    keys = "".join(f"|{re.escape(key)}" for _, rd in registry().round_datasets() for key in rd.keys)
+    return re.compile(r"(idp|returnee)-(r\d+|d\d{8})-(locations|adm[1-3]" + keys + ")")
+
+
 COUNTRY_PREFIX = re.compile(r"([A-Za-z]{3})-(.+)")
 
 CollectionId = Annotated[
@@ -144,9 +151,7 @@ def all_collections(conn, country: str | None = None) -> list[Collection]:
     if country is not None:
         check_country(conn, country)
     countries = [country] if country is not None else (loaded or [None])
-    from service.fragility.datasets import rounds_with_runs
-
-    fragility_rounds = rounds_with_runs(conn)
+    kinds_rounds = [(rd, rd.rounds(conn)) for _, rd in registry().round_datasets()]
     rounds = sorted(list_rounds(conn, country), key=lambda r: (r["population"], -r["reporting_date"].toordinal()))
     out: list[Collection] = []
     for c in countries:
@@ -160,26 +165,28 @@ def all_collections(conn, country: str | None = None) -> list[Collection]:
             if key not in seen:  # the latest of a (population, round) pair
                 seen.add(key)
                 out += _round_collections(rnd, qualified)
-                if rnd["id"] in fragility_rounds:  # the stored fragility of the round (service.fragility)
-                    frag = _prefixed(rnd["country"], f"idp-{_round_part(rnd)}-fragility", qualified)
-                    out += [
-                        Collection(f"{frag}-adm{lvl}", DATASETS[f"fragility-adm{lvl}"], rnd, c, qualified)
-                        for lvl in (3, 2, 1)
-                    ]
+                for rd, with_data in kinds_rounds:  # the kinds' datasets of the round (registry)
+                    if rnd["id"] in with_data:
+                        prefix = _prefixed(rnd["country"], f"{rnd['population']}-{_round_part(rnd)}", qualified)
+                        out += [Collection(f"{prefix}-{key}", DATASETS[key], rnd, c, qualified) for key in rd.keys]
     return out
 
 
 def _split_country(cid: str) -> tuple[str | None, str]:
     """``irq-admin1`` -> ("IRQ", "admin1"); an id without a country prefix -> (None, id)."""
-    if cid in PLAIN_IDS or ROUND_ID.fullmatch(cid):
+    if cid in PLAIN_IDS or round_id_pattern().fullmatch(cid):
         return None, cid
     m = COUNTRY_PREFIX.fullmatch(cid)
-    if m and (m.group(2) in PLAIN_IDS or ROUND_ID.fullmatch(m.group(2))):
+    if m and (m.group(2) in PLAIN_IDS or round_id_pattern().fullmatch(m.group(2))):
         try:
             return normalize_country(m.group(1)), m.group(2)
         except ValueError:
             pass
     return None, cid
+
+
+def _kinds_id_patterns() -> list[str]:
+    return [rd.id_pattern for _, rd in registry().round_datasets()]
 
 
 def get_collection(conn, cid: str, country: str | None = None) -> Collection:
@@ -194,7 +201,7 @@ def get_collection(conn, cid: str, country: str | None = None) -> Collection:
     qualified = prefix is not None
     if base in PLAIN_IDS:
         return Collection(cid, DATASETS[base], None, geometry_country(conn, country), qualified, named)
-    m = ROUND_ID.fullmatch(base)
+    m = round_id_pattern().fullmatch(base)
     rnd = None
     if m and m.group(2).startswith("d"):
         try:
@@ -212,15 +219,16 @@ def get_collection(conn, cid: str, country: str | None = None) -> Collection:
             kind = m.group(3)
             return Collection(
                 cid,
-                DATASETS[kind if kind.startswith(("locations", "fragility")) else f"figures-{kind}"],
+                DATASETS[f"figures-{kind}" if kind.startswith("adm") else kind],
                 rnd,
                 rnd["country"],
                 qualified,
                 named,
             )
-    raise not_found(
+    raise NotFound(
         f"no collection {cid!r}; see /ogc/collections (ids: admin0..admin3, sites, "
-        "{idp|returnee}-r{round}-{locations|adm1|adm2|adm3}, idp-r{round}-fragility-adm{1|2|3}; "
+        + ", ".join(["{idp|returnee}-r{round}-{locations|adm1|adm2|adm3}", *_kinds_id_patterns()])
+        + "; "
         "-dYYYYMMDD- instead of -r{round}- for a round without a DTM number; a country's ISO3 prefix, "
         "irq-admin1, where several countries are loaded)" + (f" in {country}" if country else "")
     )
@@ -273,7 +281,7 @@ def _html(template: str, request: Request, title: str, data, headers: dict | Non
 
 def _check_crs(value: str | None, param: str) -> None:
     if value is not None and value.strip() not in CRS84_ALIASES:
-        raise bad_request(f"{param} {value!r} is not supported: the only CRS served is {CRS84} (longitude, latitude)")
+        raise BadRequest(f"{param} {value!r} is not supported: the only CRS served is {CRS84} (longitude, latitude)")
 
 
 def parse_datetime(value: str | None) -> tuple[dt.date | None, dt.date | None] | None:
@@ -290,7 +298,7 @@ def parse_datetime(value: str | None) -> tuple[dt.date | None, dt.date | None] |
                 return dt.date.fromisoformat(s)
             t = dt.datetime.fromisoformat(s.replace("z", "Z").replace("Z", "+00:00"))
         except ValueError:
-            raise bad_request(
+            raise BadRequest(
                 f"datetime {value!r}: {s!r} is not an RFC 3339 date (2021-02-28) or date-time "
                 "(2021-02-28T00:00:00Z); intervals are start/end with '..' for an open end"
             ) from None
@@ -301,10 +309,10 @@ def parse_datetime(value: str | None) -> tuple[dt.date | None, dt.date | None] |
     if "/" in value:
         a, _, b = value.partition("/")
         if a.strip() in ("", "..") and b.strip() in ("", ".."):
-            raise bad_request(f"datetime {value!r}: an interval needs at least one bound")
+            raise BadRequest(f"datetime {value!r}: an interval needs at least one bound")
         d0, d1 = one(a, False), one(b, True)
         if d0 is not None and d1 is not None and d0 > d1:
-            raise bad_request(f"datetime {value!r} is reversed: the start must not be after the end")
+            raise BadRequest(f"datetime {value!r} is reversed: the start must not be after the end")
         return d0, d1
     d = one(value, False)
     return d, d
@@ -318,12 +326,12 @@ def _property_filters(request: Request, ds: Dataset) -> tuple[tuple[str, str], .
         flt = ds.filter(key)
         if flt is None:
             valid = ", ".join(sorted(ITEMS_PARAMS | {f.name for f in ds.filters}))
-            raise bad_request(f"unknown query parameter {key!r} for this collection; valid parameters: {valid}")
+            raise BadRequest(f"unknown query parameter {key!r} for this collection; valid parameters: {valid}")
         if flt.kind == "pcode":
             try:
                 value = normalize_pcode(value)
             except ValueError as exc:
-                raise bad_request(f"{key}={value!r} is not a P-code: {exc}") from exc
+                raise BadRequest(f"{key}={value!r} is not a P-code: {exc}") from exc
         elif flt.kind == "country":
             value = value.strip().upper()
             if len(value) == 2:
@@ -631,9 +639,9 @@ def item(
     fid: object = feature_id
     if col.dataset.id_type == "int":
         if not (feature_id.isascii() and feature_id.isdigit()) or int(feature_id) >= 2**63:
-            raise not_found(f"no feature {feature_id!r} in {col.id}: ids of this collection are numbers")
+            raise NotFound(f"no feature {feature_id!r} in {col.id}: ids of this collection are numbers")
         fid = int(feature_id)
-    elif col.dataset.kind in ("admin", "figures", "fragility"):
+    elif not col.dataset.is_point:  # units, by P-code
         try:
             fid = normalize_pcode(feature_id)
         except ValueError:
@@ -641,7 +649,7 @@ def item(
     sel = col.selection(fid=fid)
     rows = [r for b in sel.batches(conn, "geojson", limit=1) for r in b]
     if not rows:
-        raise not_found(f"no feature {feature_id!r} in collection {col.id}")
+        raise NotFound(f"no feature {feature_id!r} in collection {col.id}")
     feature = orjson.loads(rows[0][0])
     path = f"/ogc/collections/{col.id}/items/{feature_id}"
     html = wants_html(request, f)

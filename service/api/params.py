@@ -28,13 +28,14 @@ from fastapi import Depends, Path, Query
 from boundaries.pcode import normalize_country, normalize_pcode
 from service.core.constants import POPULATIONS
 from service.core.countries import SeveralCountries
+from service.core.errors import BadRequest, NotFound
 from styles.classify import CLASSES as CLASS_SCHEMES
 from styles.classify import INDICATORS as INDICATOR_REGISTRY
 
 INT4_MAX = 2**31 - 1  # PostgreSQL integer: round numbers, ids, LIMIT/OFFSET as the API takes them
 
 
-class ParamError(ValueError):
+class ParamError(BadRequest):
     """A query or path value that is not accepted (HTTP 400)."""
 
     def __init__(self, param: str, message: str, accepted: str | None = None):
@@ -45,10 +46,6 @@ class ParamError(ValueError):
             detail += f"; accepted: {accepted}"
         super().__init__(detail)
         self.detail = detail
-
-
-class NotFound(LookupError):
-    """A well-formed reference to something that does not exist (HTTP 404)."""
 
 
 # What each parameter accepts, for validation errors raised by FastAPI itself

@@ -14,9 +14,15 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 from sqlalchemy import text
 
-from service.api.common import Conn, FormatParam, JSONResponse, not_found, render
+from service.api.common import (
+    Conn,
+    FormatParam,
+    JSONResponse,
+    render,
+)
 from service.api.params import ClassesQuery, Country, Round, round_filter
 from service.core.countries import figures_country
+from service.core.errors import NotFound
 from service.core.rounds import find_round, round_ref
 from styles.classify import get_indicator
 from styles.maplibre import PUBLISHED_MAPS, build_style
@@ -124,10 +130,10 @@ def get_style(
     rnd = find_round(conn, **which, population=m.population, country=country)
     if rnd is None:
         if round_number is None:
-            raise not_found(f"no {m.population} round has been imported{' for ' + country if country else ''} yet")
+            raise NotFound(f"no {m.population} round has been imported{' for ' + country if country else ''} yet")
         else:
             known = round_numbers(conn, m.population, country)
-            raise not_found(
+            raise NotFound(
                 f"no {m.population} round {round_number}{' for ' + country if country else ''}; rounds: "
                 + (", ".join(map(str, known)) or "none imported")
             )

@@ -18,7 +18,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from service.api.common import FormatParam, bad_request, render
+from service.api.common import (
+    FormatParam,
+    render,
+)
 from service.api.httpcache import entry_response, get_service, make_entry, raw_response
 from service.api.params import (
     CLASS_SCHEMES,
@@ -40,10 +43,11 @@ from service.api.params import (
 )
 from service.core.constants import POPULATIONS
 from service.core.countries import attribution
+from service.core.errors import BadRequest
 from service.core.importlog import data_version
 from tiles.cache import NoCache
-from tiles.layers import LAYERS, MAX_REQUEST_ZOOM, Layer, parse_layers
-from tiles.mvt import TileError, TileQuery, check_tile, set_bounds
+from tiles.layers import BASE_LAYERS, LAYERS, MAX_REQUEST_ZOOM, Layer, parse_layers
+from tiles.mvt import TileQuery, check_tile, set_bounds
 from tiles.service import TileService
 
 router = APIRouter(tags=["tiles"])
@@ -77,9 +81,9 @@ def _int_param(name: str, value: str, minimum: int = 0) -> int:
     try:
         number = int(value)
     except (TypeError, ValueError):
-        raise bad_request(f"{name}: Input should be a valid integer, got {value!r}") from None
+        raise BadRequest(f"{name}: Input should be a valid integer, got {value!r}") from None
     if number < minimum:
-        raise bad_request(f"{name}: Input should be greater than or equal to {minimum}")
+        raise BadRequest(f"{name}: Input should be greater than or equal to {minimum}")
     return number
 
 
@@ -101,10 +105,7 @@ def tile_query(params) -> tuple[TileQuery, RoundRef]:
 
 def _tile_coordinates(path_params: dict) -> tuple[int, int, int]:
     z, x, y = (_int_param(k, path_params[k], minimum=-(1 << 62)) for k in ("z", "x", "y"))
-    try:
-        check_tile(z, x, y)
-    except TileError as exc:
-        raise bad_request(str(exc)) from None
+    check_tile(z, x, y)  # TileError: 400
     return z, x, y
 
 
@@ -148,7 +149,9 @@ OPENAPI_PARAMETERS = [
         "layers",
         "path",
         {"type": "string"},
-        "A layer, or several comma-separated (a composite tile): " + ", ".join(LAYERS),
+        "A layer, or several comma-separated (a composite tile): "
+        + ", ".join(BASE_LAYERS)
+        + " and the layers of the kinds of data (GET /tiles lists them all)",
         True,
     ),
     _param("z", "path", {"type": "integer", "minimum": 0, "maximum": MAX_REQUEST_ZOOM}, "zoom", True),

@@ -26,17 +26,20 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import text
 
-from service.api.common import Conn, bad_request, not_found
+from service.api.common import (
+    Conn,
+)
 from service.api.httpcache import cached, get_service
 from service.api.params import ClassesQuery, Country, parse_round
 from service.api.tiles import IndicatorName, Population
 from service.api.web import IMMUTABLE, REVALIDATE, WEB_DIR, asset_response, load_asset
 from service.core.countries import SOURCE_NAMES, country_names, figures_country
+from service.core.errors import BadRequest, NotFound
 from service.core.rounds import find_round
 from styles.queries import classification_for
 from tiles import geometry
 from tiles.layers import ADMIN_LAYER_OF_LEVEL
-from tiles.mvt import TileError, check_tile
+from tiles.mvt import check_tile
 
 router = APIRouter(tags=["web map"])
 
@@ -104,12 +107,12 @@ def _geometry_layers(spec: str) -> list[int]:
     for name in spec.split(","):
         level = _LEVEL_OF_LAYER.get(name.strip())
         if level is None:
-            raise not_found(
+            raise NotFound(
                 f"unknown admin layer {name!r}; geometry layers: {', '.join(_LEVEL_OF_LAYER)} "
                 "(several: comma-separated)"
             )
         if level in levels:
-            raise bad_request(f"layer {name!r} named twice in {spec!r}")
+            raise BadRequest(f"layer {name!r} named twice in {spec!r}")
         levels.append(level)
     return levels
 
@@ -129,12 +132,9 @@ async def geometry_tile(
     v: Annotated[str | None, Query(description="The set's stamp (/webmap/countries): immutable when current")] = None,
 ):
     levels = _geometry_layers(layers)
-    try:
-        check_tile(z, x, y)
-    except TileError as exc:
-        raise bad_request(str(exc)) from None
+    check_tile(z, x, y)  # TileError: 400
     if not geometry.MIN_ZOOM <= z <= geometry.MAX_ZOOM:
-        raise bad_request(
+        raise BadRequest(
             f"geometry tiles go from zoom {geometry.MIN_ZOOM} to {geometry.MAX_ZOOM}; "
             "above, clients overzoom the last one"
         )
@@ -148,7 +148,7 @@ async def geometry_tile(
 
     current = await run_in_threadpool(stamp)
     if current is None:
-        raise not_found(f"no boundary set {set_id} with units; see /webmap/countries")
+        raise NotFound(f"no boundary set {set_id} with units; see /webmap/countries")
 
     def produce() -> bytes:
         with engine.connect() as conn:
@@ -167,8 +167,8 @@ def _round(conn, country: str, population: str, spec: str | None) -> dict:
     rnd = find_round(conn, round_number=ref.number, reporting_date=ref.date, population=population, country=country)
     if rnd is None:
         if ref.number is None and ref.date is None:
-            raise not_found(f"no {population} round has been imported for {country}")
-        raise not_found(f"no {population} round {spec} for {country}; see /rounds?country={country}")
+            raise NotFound(f"no {population} round has been imported for {country}")
+        raise NotFound(f"no {population} round {spec} for {country}; see /rounds?country={country}")
     return rnd
 
 
@@ -235,7 +235,7 @@ async def figures(
         with engine.connect() as conn:
             country = figures_country(conn, None, population.value)
         if country is None:
-            raise not_found(f"no {population.value} round imported yet; see /rounds")
+            raise NotFound(f"no {population.value} round imported yet; see /rounds")
     get_service(request.app)
 
     def produce() -> bytes:
@@ -264,7 +264,7 @@ async def figures(
 def glyphs(request: Request, fontstack: str, range_: str):
     m = _RANGE.fullmatch(range_)
     if not m or int(m.group(1)) % 256 or int(m.group(2)) != int(m.group(1)) + 255 or int(m.group(2)) > 65535:
-        raise bad_request(
+        raise BadRequest(
             f"glyph range {range_!r}: expected START-END with START a multiple of 256 "
             "and END = START + 255, up to 65535"
         )
@@ -275,11 +275,11 @@ def glyphs(request: Request, fontstack: str, range_: str):
             if path.is_file():
                 return asset_response(request, load_asset(path), "public, max-age=86400")
     if not stacks:
-        raise not_found(
+        raise NotFound(
             "no glyphs have been built: run web/install.sh (./dev setup), which builds them from "
             "Debian's fonts-noto-core"
         )
-    raise not_found(f"no fontstack {fontstack!r}; fontstacks: {', '.join(stacks)}")
+    raise NotFound(f"no fontstack {fontstack!r}; fontstacks: {', '.join(stacks)}")
 
 
 def rtl_version() -> str | None:
@@ -293,7 +293,7 @@ def rtl_version() -> str | None:
 def rtl_plugin(request: Request, version: str):
     installed = rtl_version()
     if installed is None or not (RTL_DIR / "dist" / RTL_FILE).is_file():
-        raise not_found("the RTL text plugin is not installed: run web/install.sh (./dev setup)")
+        raise NotFound("the RTL text plugin is not installed: run web/install.sh (./dev setup)")
     if version != installed:
-        raise not_found(f"mapbox-gl-rtl-text {version} is not installed here (installed: {installed}); reload /")
+        raise NotFound(f"mapbox-gl-rtl-text {version} is not installed here (installed: {installed}); reload /")
     return asset_response(request, load_asset(RTL_DIR / "dist" / RTL_FILE), IMMUTABLE)

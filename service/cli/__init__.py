@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from service.cli import boundaries, db, export, fragility, imports, maps, rounds, serve, tiles, tokens
+from service import kinds
+from service.cli import boundaries, db, export, maps, serve, tiles, tokens
 from service.cli.common import Cli, State
 
 app = Cli(
@@ -23,14 +24,24 @@ def main_options(
     State.debug = debug
 
 
+registry = kinds.install()  # the kinds of data (service/kinds.py): their importers and command groups
+importers = [(name, command) for kind in registry.kinds for name, command in kind.import_commands()]
+import_app = typer.Typer(
+    help="Import data files (each kind of data brings its importers): " + ", ".join(n for n, _ in importers) + ".",
+    no_args_is_help=True,
+)
+for name, command in importers:
+    import_app.command(name)(command)
+
 app.add_typer(db.app, name="db")
 app.add_typer(boundaries.app, name="boundaries")
 app.add_typer(tiles.app, name="tiles")
 app.add_typer(export.app, name="export")
-app.add_typer(imports.app, name="import")
-app.add_typer(rounds.app, name="rounds")
+app.add_typer(import_app, name="import")
+for kind in registry.kinds:
+    for name, group in kind.cli():
+        app.add_typer(group, name=name)
 app.add_typer(tokens.app, name="token")
-app.add_typer(fragility.app, name="fragility")
 app.add_typer(maps.app, name="maps")
 app.add_typer(maps.package_app, name="package")
 app.command("demo")(serve.demo)

@@ -13,7 +13,7 @@ from service.cli.common import PopulationChoice, check_file, console, err, fail,
 from service.cli.rounds import print_quality
 from service.core.constants import IMPORT_JOBS
 
-app = typer.Typer(help="Import displacement data: master lists (rounds) and sites.", no_args_is_help=True)
+# the commands of `dtm-atlas import`, registered by the master-list kind (service.figures.kind)
 
 
 class PlacementChoice(str, Enum):
@@ -21,7 +21,6 @@ class PlacementChoice(str, Enum):
     spatial = "spatial"
 
 
-@app.command("masterlist")
 def import_masterlist_cmd(
     paths: Annotated[
         list[str],
@@ -180,7 +179,6 @@ def import_masterlist_cmd(
         raise typer.Exit(2 if done == 0 else 1)
 
 
-@app.command("sites")
 def import_sites_cmd(
     file: Annotated[
         Path,

@@ -21,6 +21,8 @@ from functools import lru_cache
 import pycountry
 from sqlalchemy import Connection, text
 
+from service.core.errors import BadRequest, NotFound
+
 #: How a boundary set's ``source`` is named in attributions.
 SOURCE_NAMES = {"COD-AB": "OCHA COD-AB", "geoBoundaries": "geoBoundaries", "custom": "own boundaries"}
 
@@ -67,10 +69,8 @@ def attribution(conn: Connection, countries: Sequence[str | None] | None = None)
     return f"Boundaries: {listed}; figures: IOM DTM"
 
 
-class SeveralCountries(ValueError):
+class SeveralCountries(BadRequest):
     """The country is omitted and several countries have what was asked (HTTP 400)."""
-
-    status = 400
 
     def __init__(self, countries: Sequence[str], what: str, param: str = "country"):
         self.param = param
@@ -80,7 +80,7 @@ class SeveralCountries(ValueError):
         super().__init__(self.detail)
 
 
-class NoCountryData(LookupError):
+class NoCountryData(NotFound):
     """A country was named that has no boundaries nor figures (HTTP 404)."""
 
     status = 404

@@ -8,6 +8,7 @@ from __future__ import annotations
 from sqlalchemy import Connection, text
 
 from service.core.constants import UNASSIGNED
+from service.core.registry import registry
 from styles.classify import Classification, get_indicator
 
 
@@ -137,8 +138,6 @@ def flows(conn: Connection, round_id: int) -> list[dict]:
 def locations_geojson(
     conn: Connection, *, round_id: int, bbox: tuple | None, limit: int, offset: int, pcode: str | None = None
 ) -> tuple[int, str]:
-    from service.fragility.store import location_class_sql  # the sub-district's stored fragility class
-
     params = {
         "r": round_id,
         "limit": limit,
@@ -154,6 +153,9 @@ def locations_geojson(
         AND (NOT :bbox OR f.geom && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326))
         AND (CAST(:pcode AS text) IS NULL OR :pcode IN (f.adm1, f.adm2, f.adm3))"""
     total = conn.execute(text(f"SELECT count(*) FROM location_figure f WHERE {where}"), params).scalar_one()
+    extra = "".join(  # the kinds' location columns (service.core.registry), e.g. the fragility class
+        f", '{c.name}', {c.sql('CAST(:r AS int)', 'f.adm3')}" for c in registry().location_columns()
+    )
     body = conn.execute(
         text(
             f"""
@@ -164,7 +166,7 @@ def locations_geojson(
                           'location_id', f.location_id, 'name_en', f.name_en, 'name_ar', f.name_ar,
                           'families', f.families, 'individuals', f.individuals,
                           'adm1', f.adm1, 'adm2', f.adm2, 'adm3', f.adm3, 'placement', f.placement,
-                          'flags', f.flags, 'fragility_class', {location_class_sql("CAST(:r AS int)", "f.adm3")}
+                          'flags', f.flags{extra}
                           )::text || '}}', ',' ORDER BY f.id), '')
             FROM (SELECT * FROM location_figure f WHERE {where} ORDER BY f.id LIMIT :limit OFFSET :offset) f
             """

@@ -1,4 +1,4 @@
-"""The fragility datasets of the publishing registry (``service.publish.datasets``):
+"""The fragility datasets, registered through the layer registry (``service.fragility.kind``):
 ``fragility-adm1`` .. ``fragility-adm3``, the stored default run of a round per unit, on the
 unit's polygon. OGC collections (``idp-r120-fragility-adm3``) and exports (GeoPackage, CSV
 with HXL, ...) read them like any dataset. They read what a run stored; a round without a
@@ -10,30 +10,12 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, text
 
+from service.core.datasets import LEVEL_NAMES, Dataset, Field, Filter, ancestor_filters, ancestor_joins, unit_fields
 from service.fragility.store import DEFAULT_METHOD_ID, class_key_sql, run_of_round_sql
 
 
-def _dataset(level: int):
-    # imported here: service.publish.datasets registers these datasets while it loads
-    from service.publish.datasets import (
-        LEVEL_NAMES,
-        Dataset,
-        Field,
-        Filter,
-        _ancestor_joins,
-        _dtm_pcode,
-        ancestor_fields,
-        ancestor_filters,
-    )
-
-    tag = f"#adm{level}"
-    fields = [
-        Field("pcode", "u.pcode", "str", "pcode", f"{tag}+code", f"P-code of the {LEVEL_NAMES[level]}"),
-        Field("dtm_pcode", _dtm_pcode("u"), "str", "dtm_pcode", f"{tag}+code+dtm", "P-code in the DTM API form"),
-        Field("name_en", "u.name_en", "str", "name_en", f"{tag}+name+i_en", "English name"),
-        Field("name_ar", "u.name_ar", "str", "name_ar", f"{tag}+name+i_ar", "Arabic name"),
-    ]
-    fields += ancestor_fields(level)
+def _dataset(level: int) -> Dataset:
+    fields = unit_fields(level)
     fields += [
         Field(
             "status",
@@ -156,7 +138,7 @@ def _dataset(level: int):
         id_type="str",
         from_sql="fragility_result fres JOIN fragility_run frun ON frun.id = fres.run_id\n"
         "JOIN admin_unit u ON u.boundary_set_id = frun.boundary_set_id AND u.pcode = fres.pcode\n"
-        + _ancestor_joins(level),
+        + ancestor_joins(level),
         where_sql=f"fres.run_id = {run_of_round_sql('CAST(:round_id AS int)')} AND fres.level = {level}",
         order_sql="fres.pcode",
         fields=tuple(fields),
@@ -169,9 +151,9 @@ def _dataset(level: int):
     )
 
 
-def datasets() -> dict:
-    """``fragility-adm1`` .. ``fragility-adm3``, for ``service.publish.datasets.DATASETS``."""
-    return {ds.key: ds for ds in (_dataset(lvl) for lvl in (1, 2, 3))}
+def datasets() -> list[Dataset]:
+    """``fragility-adm1`` .. ``fragility-adm3``."""
+    return [_dataset(lvl) for lvl in (1, 2, 3)]
 
 
 def rounds_with_runs(conn: Connection) -> set[int]:

@@ -31,13 +31,18 @@ from sqlalchemy import Connection, text
 
 from boundaries.crosswalk import Crosswalk, name_key
 from boundaries.pcode import normalize_pcode
+from service.core.errors import Unprocessable
 from service.fragility.method import DtmRules, Population, Table
 
 UNASSIGNED = "UNASSIGNED"
 
 
-class InputError(ValueError):
-    """An input that cannot be used; the message names the file, row and field."""
+class InputError(Unprocessable):
+    """An input that cannot be used; the message names the file, row and field (HTTP 422)."""
+
+    @property
+    def detail(self) -> str:
+        return f"the fragility method's inputs cannot be used: {self}"
 
 
 @dataclass

@@ -22,6 +22,8 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from service.core.errors import Unprocessable
+
 # the DTM figures the service computes per sub-district and round (service.fragility.inputs)
 DTM_VARIABLES = {
     "idps": "IDP individuals in the unit (IDP round)",
@@ -40,8 +42,12 @@ DTM_VARIABLES = {
 CLASS_KEYS = ("very_low", "low", "medium", "high", "very_high")
 
 
-class MethodError(ValueError):
-    """A method file that cannot be used; the message names the file and the key."""
+class MethodError(Unprocessable):
+    """A method file that cannot be used; the message names the file and the key (HTTP 422)."""
+
+    @property
+    def detail(self) -> str:
+        return f"the fragility method's inputs cannot be used: {self}"
 
 
 class _Strict(BaseModel):

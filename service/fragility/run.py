@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy import Connection, Engine, text
 
+from service.core.errors import NotFound
 from service.core.importlog import ImportRecord, bump_data_version, log_import
 from service.fragility import compute as comp
 from service.fragility import inputs as inp
@@ -27,8 +28,8 @@ from service.fragility import store
 from service.fragility.method import CLASS_KEYS, Method, load_method
 
 
-class FragilityError(ValueError):
-    """A run that cannot be made (no such round, bad input); nothing is stored."""
+class FragilityError(NotFound, ValueError):
+    """A run that cannot be made (no such round, a missing input file); nothing is stored (HTTP 404)."""
 
 
 @dataclass

@@ -24,6 +24,7 @@ from sqlalchemy import Connection, Engine, text
 
 from boundaries.crosswalk import Crosswalk
 from service.core.bulk import copy_rows
+from service.core.errors import Unprocessable
 from service.core.importlog import ImportRecord, bump_data_version, log_import, log_rejection
 from service.figures import aggregate, placement, quality
 from service.figures.household import HouseholdSizeError, sizes_for
@@ -39,7 +40,7 @@ logger = logging.getLogger("dtm_atlas.ingest")
 EARLIEST_DATE = dt.date(2004, 1, 1)
 
 
-class ImportRejected(Exception):
+class ImportRejected(Unprocessable):
     """The file cannot be imported as a round; nothing was changed."""
 
 

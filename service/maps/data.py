@@ -27,7 +27,9 @@ from sqlalchemy import Connection, text
 
 from boundaries.pcode import normalize_country, normalize_pcode
 from service.core.countries import NoCountryData, SeveralCountries, check_country, figures_country
+from service.core.errors import AtlasError
 from service.core.importlog import data_version
+from service.core.registry import registry
 from service.core.rounds import find_round, list_rounds
 from service.figures import read
 from service.maps import layout
@@ -41,23 +43,19 @@ LEVEL_NAMES = {1: ("governorate", "governorates"), 2: ("district", "districts"),
 POPULATION_WORDS = {"idp": "IDPs", "returnee": "Returnees"}
 
 
-class MapRequestError(ValueError):
+class MapRequestError(AtlasError, ValueError):
     """A map that cannot be made as asked: ``status`` is 400 (bad parameter) or 404 (no such data)."""
 
     def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status = status
+        super().__init__(message, status=status)
         self.message = message
 
 
 def map_indicators() -> list[str]:
-    """The indicators a map can show: those of ``styles.classify.INDICATORS``, plus the
-    fragility layer's (issue 12) once it exists (``service.maps.hooks``)."""
-    from service.maps import hooks
-
+    """The indicators a map can show: those of ``styles.classify.INDICATORS``, then the
+    kinds' own (``Kind.map_hook`` in the layer registry, e.g. ``fragility``)."""
     keys = list(INDICATORS)
-    if hooks.fragility() is not None and "fragility" not in keys:
-        keys.append("fragility")
+    keys += [name for name in registry().map_hooks() if name not in keys]
     return keys
 
 
@@ -405,7 +403,7 @@ def _lonlat_box(proj: Projection, view) -> tuple[float, float, float, float]:
 def load_map(conn: Connection, spec: MapSpec, *, created: dt.date | None = None) -> MapData:
     """Everything a map shows (one snapshot of the database: call in a REPEATABLE READ
     transaction for strict consistency; the package does)."""
-    from service.maps import basemap, hooks
+    from service.maps import basemap
 
     spec = spec.checked()
     rnd = resolve_round(conn, spec)
@@ -416,9 +414,9 @@ def load_map(conn: Connection, spec: MapSpec, *, created: dt.date | None = None)
     country_box = country_extent(conn, set_id)
     proj = projection_for(country_box)
 
-    if spec.indicator == "fragility":
-        layer = hooks.fragility()
-        cls, values = layer.map_values(conn, round_id=rnd["id"], level=spec.level, population=rnd["population"])
+    hook = registry().map_hooks().get(spec.indicator)
+    if hook is not None:  # a kind's indicator (e.g. fragility): its classes and values
+        cls, values = hook.map_values(conn, round_id=rnd["id"], level=spec.level, population=rnd["population"])
     else:
         cls, values = classification_for(
             conn, round_id=rnd["id"], level=spec.level, indicator=spec.indicator, population=rnd["population"]

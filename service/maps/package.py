@@ -11,7 +11,8 @@ Contents (names after ``service/maps/naming.py``; ``docs/maps.md`` lists them):
                           zipped shapefile, CSV with HXL, XLSX (``service.publish.exports``)
 ``tables/``               governorate and district totals, change since the previous round
                           and over 12 months, top districts (CSV with HXL; one XLSX)
-``fragility/``            the fragility overlay table and method card, once that layer exists
+``fragility/``            the fragility overlay table and method card (a folder per kind of data
+                          with a map hook in the layer registry, service.core.registry)
 ``<...>_summary_...pdf``  the one-page summary
 ``README.txt``            contents, sources, terms, disclaimer
 ``manifest.json``, ``SHA256SUMS``  SHA-256 of every other file
@@ -40,8 +41,9 @@ from sqlalchemy import Engine, text
 
 from service.core.countries import NoCountryData, SeveralCountries, check_country, round_countries
 from service.core.importlog import data_version
+from service.core.registry import registry
 from service.core.rounds import find_round, list_rounds
-from service.maps import charts, hooks, interactive, naming, render, summary, tables
+from service.maps import charts, interactive, naming, render, summary, tables
 from service.maps.country import CountryTexts, round_texts
 from service.maps.data import (
     LEVEL_NAMES,
@@ -71,7 +73,7 @@ class PackagePlan:
     rounds: dict[str, dict]  # population -> round row
     specs: list[MapSpec]
     exports: list[tuple[str, str, str]]  # (population, dataset, format)
-    fragility: bool
+    layers: tuple[str, ...]  # the kinds with a map hook (registry): a folder each, e.g. fragility/
     country: str = ""  # ISO3 of the rounds
     texts: CountryTexts | None = None  # the country's names and boundary source
     projection: str = ""  # the maps' projection, described
@@ -197,14 +199,14 @@ def plan(
         rounds,
         specs,
         ex,
-        hooks.fragility() is not None,
+        tuple(registry().map_hooks()),
         iso3,
         texts,
         projection,
         reporting_date=reporting_date,
     )
-    # progress steps: map data, maps, exports, tables, charts, summary, fragility, README + manifest
-    p.steps = 2 * len(specs) + len(ex) + len(rounds) + 2 + int(p.fragility) + 1
+    # progress steps: map data, maps, exports, tables, charts, summary, the kinds' folders, README + manifest
+    p.steps = 2 * len(specs) + len(ex) + len(rounds) + 2 + len(p.layers) + 1
     return p
 
 
@@ -363,9 +365,10 @@ def _build_into(
                 texts=p.texts,
             )
             step("summary")
-            if p.fragility:
-                _write_fragility(conn, p, root / "fragility")
-                step("fragility")
+            hooks = registry().map_hooks()
+            for name in p.layers:
+                _write_layer(conn, p, name, hooks[name], root / name)
+                step(name)
             terms = exports.licence(conn, sorted({r["country"] for r in p.rounds.values()}))
             conn.rollback()
 
@@ -398,11 +401,10 @@ def _write_exports(engine: Engine, conn, p: PackagePlan, folder: Path, step) -> 
         step(f"export: {pop} {ds} {fmt}")
 
 
-def _write_fragility(conn, p: PackagePlan, folder: Path) -> None:
-    """The fragility overlay table (CSV) and method card, from the fragility layer's hooks."""
+def _write_layer(conn, p: PackagePlan, name: str, layer, folder: Path) -> None:
+    """A kind's overlay table (CSV) and method card, from its map hook (e.g. fragility)."""
     import csv
 
-    layer = hooks.fragility()
     folder.mkdir(parents=True, exist_ok=True)
     card_round = None
     for pop, rnd in p.rounds.items():
@@ -413,14 +415,14 @@ def _write_fragility(conn, p: PackagePlan, folder: Path) -> None:
         tag = naming.round_tag(rnd["round_number"], rnd["reporting_date"])
         path = (
             folder
-            / f"{p.country.lower()}_dtm_{pop}_fragility_overlay_{tag}_{rnd['reporting_date'].strftime('%Y%m%d')}.csv"
+            / f"{p.country.lower()}_dtm_{pop}_{name}_overlay_{tag}_{rnd['reporting_date'].strftime('%Y%m%d')}.csv"
         )
         with open(path, "w", encoding="utf-8-sig", newline="") as fh:
             w = csv.DictWriter(fh, fieldnames=list(rows[0]))
             w.writeheader()
             w.writerows(rows)
     if card_round is not None:  # the card of the run the overlay comes from
-        (folder / "fragility_method.md").write_text(layer.method_card(conn, round_id=card_round), encoding="utf-8")
+        (folder / f"{name}_method.md").write_text(layer.method_card(conn, round_id=card_round), encoding="utf-8")
 
 
 # ------------------------------------------------------------------------- README, manifest
@@ -457,8 +459,8 @@ def readme(p: PackagePlan, version: int, created: dt.date, terms: str) -> str:
         "tables/               governorate and district totals, change since the previous round and over",
         "                      12 months, top districts (CSV with HXL; all in one XLSX)",
     ]
-    if p.fragility:
-        lines.append("fragility/            fragility overlay table and method card")
+    for name in p.layers:
+        lines.append(f"{name + '/':<22}{name} overlay table and method card")
     lines += [
         "*_summary_*.pdf       one-page summary: totals, change, trend, governorates",
         "manifest.json         every file with its size and SHA-256; SHA256SUMS: the same for `sha256sum -c`",

@@ -37,6 +37,8 @@ import orjson
 from sqlalchemy import Connection, Engine
 
 from service.core.countries import boundary_sources, country_names, figures_country, geometry_country
+from service.core.errors import AtlasError
+from service.core.registry import registry
 from service.core.rounds import find_round
 from service.publish import naming
 from service.publish.datasets import (
@@ -123,10 +125,11 @@ FORMATS: dict[str, Format] = {
 }
 
 
-class ExportError(Exception):
+class ExportError(AtlasError):
+    """An export that cannot be made as asked: ``status`` 400 (bad parameter) or 404 (no such data)."""
+
     def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status = status
+        super().__init__(message, status=status)
         self.message = message
 
 
@@ -284,10 +287,9 @@ def describe(conn: Connection, sel: Selection) -> dict:
     meta["boundaries"] = [
         {"country": s["country"], "source": s["source"], "valid_on": s["valid_on"].isoformat()} for s in sets
     ]
-    if ds.kind == "fragility":  # the method card of the stored run (service.fragility)
-        from service.fragility.datasets import method_card_markdown
-
-        meta["method_card"] = method_card_markdown(conn, rnd["id"])
+    kind = registry().kind_of(ds.key)
+    if kind is not None and kind.export_notes is not None:  # e.g. fragility's method card (registry)
+        meta.update(kind.export_notes(conn, ds, rnd))
     return meta
 
 

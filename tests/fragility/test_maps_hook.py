@@ -1,4 +1,5 @@
-"""The static maps and the package take the real fragility layer through service.maps.hooks."""
+"""The static maps and the package take the real fragility layer through its map hook in the
+layer registry (service.core.registry, Kind.map_hook)."""
 
 from __future__ import annotations
 
@@ -6,15 +7,16 @@ import datetime as dt
 
 from sqlalchemy import text
 
+from service.core.registry import registry
 from service.core.rounds import find_round
 from service.fragility import store
-from service.maps import hooks, render
+from service.maps import render
 from service.maps.data import MapSpec, load_map
 from styles.fragility import legend
 
 
 def test_fragility_map_overlay_and_card(frag_engine, default_run, tmp_path):
-    layer = hooks.fragility()
+    layer = registry().map_hooks().get("fragility")
     assert layer is not None and layer.__name__ == "service.fragility"
     with frag_engine.connect() as conn:
         rnd = find_round(conn, round_number=120, population="idp")

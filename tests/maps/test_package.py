@@ -184,10 +184,9 @@ def test_http_bad_map_requests(figures_client, path, params, status, words):
 
 
 def test_fragility_hook(figures_engine, tmp_path, monkeypatch):
-    """With a fragility layer that provides the three hooks (``service.maps.hooks``), the
+    """With a fragility layer that provides the three hooks (``Kind.map_hook`` in the layer registry), the
     fragility map and the package's fragility/ folder appear. A stand-in layer over stored
     figures (the national share) shows the wiring; the real layer brings its own values."""
-    import sys
     import types
 
     from service.maps import render
@@ -208,7 +207,14 @@ def test_fragility_hook(figures_engine, tmp_path, monkeypatch):
         {"pcode": p, "score": v} for p, v in unit_values(conn, round_id, 1, "share_national")
     ]
     layer.method_card = lambda conn=None, *, round_id=None: "# Fragility index\n\nHow it is made.\n"
-    monkeypatch.setitem(sys.modules, "service.fragility", layer)
+    from dataclasses import replace
+
+    from service.core import registry
+    from service.kinds import FRAGILITY, MASTERLISTS
+
+    monkeypatch.setattr(
+        registry, "_REGISTRY", registry.Registry((MASTERLISTS, replace(FRAGILITY, map_hook=lambda: layer)))
+    )
     assert "fragility" in map_indicators()
 
     with figures_engine.connect() as conn:

@@ -1,0 +1,263 @@
+"""The master lists' published datasets (the tables ``service.figures`` and
+``service.ingest.sites`` own), for the layer registry (``service.figures.kind``):
+
+* ``locations``: the locations of a round (``location_figure``) with their figures, points.
+* ``sites``: camps, informal settlements, collective centres (``site``), points.
+* ``figures-adm1`` .. ``figures-adm3``: the aggregates of a round per unit of a level
+  (``unit_figure``) with the unit's names and polygon.
+
+The ``UNASSIGNED`` bucket of ``figures-admN`` (locations that could not be placed in a unit of
+that level) has no polygon. Spatial outputs (OGC items, GeoPackage, Shapefile, KML, GeoJSON,
+FlatGeobuf) leave it out and report its totals in their metadata / README; tabular outputs (CSV,
+XLSX) keep it as a row with ``pcode = UNASSIGNED`` and no coordinates, so that the rows sum to
+the national total.
+"""
+
+from __future__ import annotations
+
+from service.core.constants import UNASSIGNED
+from service.core.datasets import (
+    LEVEL_NAMES,
+    Dataset,
+    Field,
+    Filter,
+    adm_fields,
+    adm_filters,
+    adm_joins,
+    ancestor_fields,
+    ancestor_filters,
+    ancestor_joins,
+    dtm_pcode_sql,
+    lonlat_fields,
+    unit_tag,
+)
+
+
+def _figures(level: int) -> Dataset:
+    tag = unit_tag(level)
+    fields = [
+        Field(
+            "pcode",
+            "uf.pcode",
+            "str",
+            "pcode",
+            f"{tag}+code",
+            f"P-code of the {LEVEL_NAMES[level]} ({UNASSIGNED}: locations not placed in one)",
+        ),
+        Field("dtm_pcode", dtm_pcode_sql("u"), "str", "dtm_pcode", f"{tag}+code+dtm", "P-code in the DTM API form"),
+        Field(
+            "name_en",
+            f"coalesce(u.name_en, CASE WHEN uf.pcode = '{UNASSIGNED}' THEN 'Unassigned' END)",
+            "str",
+            "name_en",
+            f"{tag}+name+i_en",
+            "English name",
+        ),
+        Field("name_ar", "u.name_ar", "str", "name_ar", f"{tag}+name+i_ar", "Arabic name"),
+    ]
+    fields += ancestor_fields(level)
+    fields += [
+        Field("families", "uf.families", "int", "families", "#affected+{pop}+hh", "Families (households)"),
+        Field(
+            "individuals",
+            "uf.individuals",
+            "int",
+            "indiv",
+            "#affected+{pop}+ind",
+            "Individuals as the master list counts them (its own Individuals column summed)",
+        ),
+        Field(
+            "published_individuals",
+            "uf.published_individuals",
+            "int",
+            "pub_ind",
+            "#affected+{pop}+ind+published",
+            "Individuals as DTM publishes them (household size per shelter, e.g. 5 in camps from 31 Aug 2020; "
+            "the DTM API's numPresentIdpInd)",
+        ),
+        Field("locations", "uf.locations", "int", "locations", "#meta+locations+num", "Locations reporting"),
+        Field(
+            "change_individuals",
+            "uf.change_individuals",
+            "int",
+            "chg_ind",
+            "#affected+{pop}+ind+change",
+            "Change in individuals since the previous round of the population",
+        ),
+        Field(
+            "change_pct",
+            "uf.change_pct",
+            "float",
+            "change_pct",
+            "#affected+{pop}+ind+change+pct",
+            "Change in individuals since the previous round, percent",
+        ),
+        Field(
+            "change_12m_individuals",
+            "uf.change_12m_individuals",
+            "int",
+            "chg12_ind",
+            "#affected+{pop}+ind+change+12m",
+            "Change in individuals over 12 months (against the round closest to one year earlier)",
+        ),
+        Field(
+            "change_12m_pct",
+            "uf.change_12m_pct",
+            "float",
+            "chg12_pct",
+            "#affected+{pop}+ind+change+pct+12m",
+            "Change in individuals over 12 months, percent",
+        ),
+        Field(
+            "share_national",
+            "uf.share_national",
+            "float",
+            "share_nat",
+            "#affected+{pop}+ind+pct+national",
+            "Share of the national total of individuals (0-1)",
+        ),
+        Field("round_number", "r.round_number", "int", "round_num", "#round+code", "DTM round number"),
+        Field("population", "r.population", "str", "population", "#meta+population", "idp or returnee"),
+        Field(
+            "reporting_date", "r.reporting_date", "date", "rep_date", "#date+reported", "Reporting date of the round"
+        ),
+    ]
+    filters = [Filter("pcode", "uf.pcode = :v", "pcode", "this unit (P-code, any form)")]
+    filters += ancestor_filters(level)
+    return Dataset(
+        key=f"figures-adm{level}",
+        kind="figures",
+        level=level,
+        per_round=True,
+        title=f"Displacement figures per {LEVEL_NAMES[level]} (admin {level})",
+        description=f"Families, individuals and locations of a round per admin level {level} unit "
+        f"({LEVEL_NAMES[level]}), "
+        "with the change since the previous round and the share of the national total, on the unit's polygon.",
+        geometry_type="MultiPolygon",
+        geom_sql="u.geom",
+        id_sql="uf.pcode",
+        id_type="str",
+        from_sql="unit_figure uf JOIN round r ON r.id = uf.round_id\n"
+        "LEFT JOIN admin_unit u ON u.boundary_set_id = r.boundary_set_id AND u.pcode = uf.pcode\n"
+        + ancestor_joins(level),
+        where_sql=f"uf.round_id = :round_id AND uf.level = {level}",
+        order_sql=f"uf.pcode = '{UNASSIGNED}', uf.pcode",
+        fields=tuple(fields),
+        filters=tuple(filters),
+        temporal_sql="r.reporting_date",
+        bucket_sql=f"uf.pcode = '{UNASSIGNED}'",
+    )
+
+
+def _locations(extra: list[Field]) -> Dataset:
+    return Dataset(
+        key="locations",
+        kind="locations",
+        per_round=True,
+        title="Locations",
+        description="The locations of a round (villages, neighbourhoods, camps) with their families and individuals, "
+        "the units they were placed in, how they were placed and their quality flags. Duplicated location IDs "
+        "are kept (and flagged), as in the master list.",
+        geometry_type="Point",
+        geom_sql="f.geom",
+        id_sql="f.id",
+        id_type="int",
+        from_sql="""location_figure f JOIN round r ON r.id = f.round_id
+            LEFT JOIN location l ON l.country = f.country AND l.location_id = f.location_id"""
+        + adm_joins("f", "r.boundary_set_id"),
+        where_sql="f.round_id = :round_id",
+        order_sql="f.id",
+        fields=(
+            Field("location_id", "f.location_id", "str", "loc_id", "#loc+code", "DTM location ID"),
+            Field("place_id", "l.place_id", "str", "place_id", "#loc+code+place", "DTM place ID"),
+            Field("name_en", "f.name_en", "str", "name_en", "#loc+name+i_en", "Location name, English"),
+            Field("name_ar", "f.name_ar", "str", "name_ar", "#loc+name+i_ar", "Location name, Arabic"),
+            Field("families", "f.families", "int", "families", "#affected+{pop}+hh", "Families (households)"),
+            Field("individuals", "f.individuals", "int", "indiv", "#affected+{pop}+ind", "Individuals"),
+            *adm_fields("f"),
+            *lonlat_fields("f"),
+            Field(
+                "placement",
+                "f.placement",
+                "str",
+                "placement",
+                "#meta+placement",
+                "How the location was placed in units: declared (DTM's governorate/district) or spatial "
+                "(point in polygon)",
+            ),
+            Field(
+                "flags",
+                "nullif(array_to_string(f.flags, ';'), '')",
+                "str",
+                "flags",
+                "#meta+flags",
+                "Quality flags, ';'-separated",
+            ),
+            *extra,  # the kinds' location columns (service.core.registry.LocationColumn)
+            Field("round_number", "r.round_number", "int", "round_num", "#round+code", "DTM round number"),
+            Field("population", "r.population", "str", "population", "#meta+population", "idp or returnee"),
+            Field(
+                "reporting_date",
+                "r.reporting_date",
+                "date",
+                "rep_date",
+                "#date+reported",
+                "Reporting date of the round",
+            ),
+        ),
+        filters=(
+            Filter("location_id", "f.location_id = :v", "text", "DTM location ID"),
+            *adm_filters("f"),
+            Filter("placement", "f.placement = :v", "text", "declared or spatial"),
+            Filter("flag", ":v = ANY(f.flags)", "text", "locations carrying this quality flag"),
+        ),
+        temporal_sql="r.reporting_date",
+    )
+
+
+SITES = Dataset(
+    key="sites",
+    kind="sites",
+    per_round=False,
+    title="Sites",
+    description="Camps, informal settlements and collective centres, with households and individuals and the units "
+    "(current boundaries) they lie in.",
+    geometry_type="Point",
+    geom_sql="s.geom",
+    id_sql="s.site_id",
+    id_type="str",
+    from_sql="site s LEFT JOIN boundary_set bs ON bs.country = s.country AND bs.is_current" + adm_joins("s", "bs.id"),
+    where_sql="true",
+    order_sql="s.country, s.site_id",
+    fields=(
+        Field("site_id", "s.site_id", "str", "site_id", "#loc+code", "Site ID"),
+        Field("name_en", "s.name_en", "str", "name_en", "#loc+name+i_en", "Site name, English"),
+        Field("name_ar", "s.name_ar", "str", "name_ar", "#loc+name+i_ar", "Site name, Arabic"),
+        Field(
+            "site_type",
+            "s.site_type",
+            "str",
+            "site_type",
+            "#loc+type",
+            "Camp, informal settlement, collective centre ...",
+        ),
+        Field("status", "s.status", "str", "status", "#status", "Site status"),
+        Field("households", "s.households", "int", "households", "#affected+hh", "Households"),
+        Field("individuals", "s.individuals", "int", "indiv", "#affected+ind", "Individuals"),
+        *adm_fields("s"),
+        *lonlat_fields("s"),
+    ),
+    filters=(
+        Filter("site_id", "s.site_id = :v", "text", "Site ID"),
+        Filter("site_type", "s.site_type = :v", "text", "Site type"),
+        Filter("status", "s.status = :v", "text", "Site status"),
+        Filter("country", "s.country = :v", "country", "ISO3 country code"),
+        *adm_filters("s"),
+    ),
+    country_sql="s.country",
+)
+
+
+def datasets(location_columns: list[Field]) -> list[Dataset]:
+    """``locations`` (with the kinds' ``location_columns``), ``sites``, ``figures-adm1..3``."""
+    return [_locations(location_columns), SITES, *(_figures(lvl) for lvl in (1, 2, 3))]
