@@ -124,7 +124,11 @@ async def _tile(request: Request) -> Response:
         # RoundNotFound is a 404 (service.api.errors)
         version, raw = await service.make_raw_tile(chosen, z, x, y, query, version)
         return raw_response(
-            request, raw, MVT_MEDIA_TYPE, service.cache_control, {"X-Data-Version": str(version), "X-Tile-Cache": "off"}
+            request,
+            raw,
+            MVT_MEDIA_TYPE,
+            _cache_control(request, service, version),
+            {"X-Data-Version": str(version), "X-Tile-Cache": "off"},
         )
     entry = await service.cache.get(key)
     status = "hit"
@@ -136,8 +140,22 @@ async def _tile(request: Request) -> Response:
             version, key = seen, service.key(seen, spec, z, x, y, query)
         await service.cache.set(key, entry)
     return entry_response(
-        request, entry, MVT_MEDIA_TYPE, service.cache_control, {"X-Data-Version": str(version), "X-Tile-Cache": status}
+        request,
+        entry,
+        MVT_MEDIA_TYPE,
+        _cache_control(request, service, version),
+        {"X-Data-Version": str(version), "X-Tile-Cache": status},
     )
+
+
+#: a tile URL naming the data version it was made at (TileJSON hands those out) never changes:
+#: an import gives new URLs, so a browser keeps such a tile for a year and never asks again
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+def _cache_control(request: Request, service: TileService, version: int) -> str:
+    """Immutable for ``?v=`` the data version the tile holds; else the service's revalidating rule."""
+    return IMMUTABLE if request.query_params.get("v") == str(version) else service.cache_control
 
 
 def _param(name: str, where: str, schema: dict, description: str, required: bool = False) -> dict:
@@ -177,6 +195,13 @@ OPENAPI_PARAMETERS = [
         {"type": "string", "enum": list(CLASS_SCHEMES)},
         "Class breaks of the admin layers' class: fixed (over the whole history), quantile, jenks, equal "
         "(default: the indicator's own method over the round)",
+    ),
+    _param(
+        "v",
+        "query",
+        {"type": "string"},
+        "The data version the URL was handed out at (TileJSON's tiles carry it): when it is the current one the "
+        "tile is Cache-Control: public, max-age=31536000, immutable; without it the tile revalidates",
     ),
     _param(
         "country",
@@ -291,10 +316,15 @@ def tiles_json(
         query = dated(service, query, rnd_ref)
     base = str(request.base_url).rstrip("/")
     qs = "&".join(
-        f"{k}={query.round_number if k == 'round' else v}" for k, v in request.query_params.multi_items() if k != "f"
+        f"{k}={query.round_number if k == 'round' else v}"
+        for k, v in request.query_params.multi_items()
+        if k not in ("f", "v")
     )
     url = f"{base}/tiles/{','.join(layer.id for layer in chosen)}/{{z}}/{{x}}/{{y}}.mvt" + (f"?{qs}" if qs else "")
     data = tilejson(service, chosen, query, url)  # RoundNotFound: 404 (service.api.errors)
+    # the URLs carry the data version: immutable tiles, new URLs after an import
+    version = data["dtm_atlas"]["data_version"]
+    data["tiles"] = [f"{u}{'&' if '?' in u else '?'}v={version}" for u in data["tiles"]]
     return render(request, f, data, title=data["name"])
 
 
