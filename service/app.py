@@ -80,6 +80,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         version="0.1.0",
         description="Displacement figures per admin unit and round, boundaries, maps and exports (IOM DTM).",
         lifespan=lifespan,
+        docs_url=None,  # /docs and /redoc: service.api.apidocs, offline
+        redoc_url=None,
     )
     app.state.settings = settings
     app.add_middleware(GZipMiddleware, minimum_size=1024)
@@ -89,6 +91,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     app.add_middleware(AccessHeaders)  # Vary: Authorization; the answer's access scope's Cache-Control
     app.add_middleware(AccessLog)
+    from service.api import metrics
+
+    metrics.install(app, engine)  # /metrics: requests, latency, cache hits, pool, imports
     from service.api.params import RejectNulBytes
 
     app.add_middleware(RejectNulBytes)  # PostgreSQL text has no NUL: a 400 before any endpoint
@@ -131,4 +136,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     uploads.sweep(settings)  # uploads left behind by a killed process
     app.include_router(uploads.router)
     app.include_router(versions.router)
+    from service.api import apidocs
+
+    app.include_router(apidocs.router)  # /docs, /redoc from packaged assets
+    from service.api import basemap
+
+    app.include_router(basemap.router)  # the context basemap (Natural Earth), our own tiles
+    app.include_router(metrics.router)
     return app

@@ -152,7 +152,6 @@ def demo_events_flows(engine: Engine, settings: Settings, console: Console, *, f
             )
 
 
-
 # other operations beside Iraq: their boundaries and one assessment each (service.indicators)
 OTHER_BOUNDARIES = {
     "NGA": ("nga_cod_ab", "nga_admbnda_adm[0123]_*.shp"),

@@ -43,7 +43,7 @@ import math
 import warnings
 from bisect import bisect_left
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -52,6 +52,11 @@ from service.core.constants import POPULATION_LABELS
 from styles.palette import NO_DATA_COLOR, UNASSIGNED_COLOR, Palette, get_palette
 
 METHODS = ("natural_breaks", "quantiles", "equal_interval")
+#: The class schemes a map offers (``?classes=``), and the method each names. ``fixed`` is
+#: the indicator's own method over the values of the whole history (every round of the
+#: population and country at the level), so a colour means the same value in every round:
+#: the default of the web map's slider. The others classify the one round's values.
+CLASSES = {"fixed": None, "quantile": "quantiles", "jenks": "natural_breaks", "equal": "equal_interval"}
 NUMBER_FORMATS = ("integer", "signed", "percent", "decimal")
 JENKS_MAX_N = 600
 DASH = " – "  # en dash between the ends of a class
@@ -77,6 +82,8 @@ class Classification:
     indicator: str | None = None
     population: str | None = None
     unit: str | None = None
+    classes: str | None = None  # the scheme asked for (CLASSES); fixed: breaks of the whole history
+    history: dict | None = None  # fixed: the rounds the breaks were computed over
     # diverging: upper bounds of |v| classes, a0 (neutral) .. ah
     abs_breaks: list[float] = field(default_factory=list, repr=False)
 
@@ -100,6 +107,17 @@ class Classification:
         c = self.class_of(value)
         return "No data" if c is None else self.labels[c]
 
+    def applied_to(self, values: Iterable[Any], method: str | None = None) -> Classification:
+        """The same classes (breaks, colours, labels) with the counts of ``values``: a
+        classification made over one set of values (a whole history) applied to another (a round)."""
+        x, missing = _clean(values)
+        out = replace(self, counts=[0] * self.k, no_data_count=missing, method=method or self.method)
+        for v in x:
+            c = out.class_of(v)
+            if c is not None:
+                out.counts[c] += 1
+        return out
+
     def to_dict(self) -> dict:
         """Legend metadata for JSON (GeoJSON ``legend`` member, style metadata, front ends)."""
         d = {
@@ -118,7 +136,7 @@ class Classification:
             "diverging": self.diverging,
             "number_format": self.number_format,
         }
-        for key in ("title", "indicator", "population", "unit"):
+        for key in ("title", "indicator", "population", "unit", "classes", "history"):
             if getattr(self, key) is not None:
                 d[key] = getattr(self, key)
         return d
@@ -437,6 +455,21 @@ def get_indicator(indicator: str | Indicator) -> Indicator:
         return INDICATORS[indicator]
     except KeyError:
         raise ValueError(f"unknown indicator {indicator!r}; use one of {', '.join(INDICATORS)}") from None
+
+
+def parse_classes(classes: str | None) -> str | None:
+    """``?classes=`` checked: one of ``CLASSES`` or None (the indicator's default)."""
+    if classes is None or classes == "":
+        return None
+    if classes not in CLASSES:
+        raise ValueError(f"unknown classes {classes!r}; use one of {', '.join(CLASSES)}")
+    return classes
+
+
+def method_for(indicator: str | Indicator, classes: str | None) -> str:
+    """The mapclassify method behind ``classes`` for ``indicator`` (fixed: the indicator's own)."""
+    ind = get_indicator(indicator)
+    return CLASSES.get(parse_classes(classes) or "fixed") or ind.method
 
 
 def legend_for(

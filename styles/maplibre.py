@@ -84,12 +84,21 @@ PUBLISHED_MAPS: dict[str, PublishedMap] = {
 
 
 def tilejson_url(
-    base_url: str, layer: str, *, round_number: int | str, population: str, indicator: str, country: str | None = None
+    base_url: str,
+    layer: str,
+    *,
+    round_number: int | str,
+    population: str,
+    indicator: str,
+    country: str | None = None,
+    classes: str | None = None,
 ) -> str:
-    """The TileJSON URL of a style's source; ``country`` only when the style's request named one."""
+    """The TileJSON URL of a style's source; ``country`` and ``classes`` only when the style's request named them."""
     params = {"round": round_number, "population": population, "indicator": indicator}
     if country:
         params["country"] = country
+    if classes:
+        params["classes"] = classes
     query = urlencode(params)
     return f"{base_url.rstrip('/')}/tiles/{layer}.json?{query}"
 
@@ -126,6 +135,7 @@ def build_style(
     bounds: list[float] | None = None,
     boundary_source: str = "OCHA COD-AB",
     tile_country: str | None = None,
+    classes: str | None = None,
 ) -> dict:
     """The MapLibre style of map ``name`` for one round; ``legend`` is ``Classification.to_dict()``."""
     if level not in LAYERS:
@@ -151,7 +161,13 @@ def build_style(
         source: {
             "type": "vector",
             "url": tilejson_url(
-                base, layer, round_number=round_number, population=population, indicator=indicator, country=tile_country
+                base,
+                layer,
+                round_number=round_number,
+                population=population,
+                indicator=indicator,
+                country=tile_country,
+                classes=classes,
             ),
             "promoteId": "pcode",
         }

@@ -1,18 +1,28 @@
 """The figures the map styles are classified from (reads only).
 
 Rounds are resolved by ``service.core.rounds.find_round`` (DTM round number within a
-population; the latest by reporting date by default). ``classification_for`` is the one call the style endpoint, the
-vector tiles and the choropleth GeoJSON use so their classes agree: the values of every unit
-of the level in the round, without the ``UNASSIGNED`` bucket, classified with the indicator's
-defaults (``styles.classify.legend_for``).
+population; the latest by reporting date by default). ``classification_for`` is the one call
+the style endpoint, the vector tiles, the choropleth GeoJSON and the web map use so their
+classes agree: the values of every unit of the level in the round, without the
+``UNASSIGNED`` bucket, classified with the indicator's defaults (``styles.classify.legend_for``)
+or the scheme ``classes`` names (``styles.classify.CLASSES``):
+
+* ``quantile``, ``jenks``, ``equal``: that method over the round's values;
+* ``fixed``: the indicator's method over the values of the whole history (every round of the
+  round's country and population at the level), applied to the round: the same breaks,
+  colours and labels in every round. The history's classes are computed once per data
+  version (an import changes the history) and kept in a small process cache.
 """
 
 from __future__ import annotations
 
+import threading
+
 from sqlalchemy import Connection, text
 
 from service.core.constants import UNASSIGNED
-from styles.classify import Classification, get_indicator, legend_for
+from service.core.importlog import data_version
+from styles.classify import Classification, get_indicator, legend_for, method_for, parse_classes
 
 # indicator field -> unit_figure column (a whitelist: the column name is put into the SQL)
 _COLUMNS = {
@@ -23,6 +33,13 @@ _COLUMNS = {
     "change_12m_individuals": "change_12m_individuals",
     "share_national": "share_national",
 }
+
+
+def _column(field: str) -> str:
+    try:
+        return _COLUMNS[field]
+    except KeyError:
+        raise ValueError(f"unknown unit_figure field {field!r}; use one of {', '.join(_COLUMNS)}") from None
 
 
 def round_numbers(conn: Connection, population: str, country: str | None = None) -> list[int]:
@@ -40,10 +57,7 @@ def round_numbers(conn: Connection, population: str, country: str | None = None)
 
 def unit_values(conn: Connection, round_id: int, level: int, field: str) -> list[tuple[str, float | int | None]]:
     """``(pcode, value)`` of every unit of ``level`` in the round (not ``UNASSIGNED``), by P-code."""
-    try:
-        column = _COLUMNS[field]
-    except KeyError:
-        raise ValueError(f"unknown unit_figure field {field!r}; use one of {', '.join(_COLUMNS)}") from None
+    column = _column(field)
     rows = conn.execute(
         text(
             f"SELECT pcode, {column} AS value FROM unit_figure "
@@ -54,9 +68,78 @@ def unit_values(conn: Connection, round_id: int, level: int, field: str) -> list
     return [(pcode, value) for pcode, value in rows]
 
 
+def history_values(conn: Connection, round_id: int, level: int, field: str) -> tuple[list, dict]:
+    """Every unit's value of ``level`` in every round of the round's country and population
+    (``UNASSIGNED`` left out), and which rounds they are (count, first and last date)."""
+    column = _column(field)
+    values = conn.execute(
+        text(
+            f"""
+            SELECT f.{column} FROM round r0
+            JOIN round r ON r.country = r0.country AND r.population = r0.population
+            JOIN unit_figure f ON f.round_id = r.id AND f.level = :l AND f.pcode <> :u
+            WHERE r0.id = :r
+            """
+        ),
+        {"r": round_id, "l": level, "u": UNASSIGNED},
+    ).scalars()
+    values = list(values)
+    rounds = (
+        conn.execute(
+            text(
+                """
+                SELECT count(*) AS rounds, min(r.reporting_date) AS first, max(r.reporting_date) AS last
+                FROM round r0 JOIN round r ON r.country = r0.country AND r.population = r0.population
+                WHERE r0.id = :r
+                """
+            ),
+            {"r": round_id},
+        )
+        .mappings()
+        .one()
+    )
+    first, last = rounds["first"].isoformat(), rounds["last"].isoformat()
+    return values, {"rounds": rounds["rounds"], "first": first, "last": last}
+
+
+_lock = threading.Lock()
+_fixed: dict[tuple, Classification] = {}
+_FIXED_MAX = 256
+
+
+def fixed_classification(conn: Connection, *, round_id: int, level: int, indicator: str, population: str):
+    """The classes of ``indicator`` over the whole history the round belongs to (cached per
+    data version, country, population, level and indicator)."""
+    version = data_version(conn)
+    scope = conn.execute(text("SELECT country, population FROM round WHERE id = :r"), {"r": round_id}).one()
+    key = (version, scope.country, scope.population, level, indicator)
+    with _lock:
+        hit = _fixed.get(key)
+    if hit is not None:
+        return hit
+    values, history = history_values(conn, round_id, level, get_indicator(indicator).field)
+    cls = legend_for(indicator, population, values)
+    cls.history = history
+    with _lock:
+        if len(_fixed) >= _FIXED_MAX:
+            _fixed.clear()
+        _fixed[key] = cls
+    return cls
+
+
 def classification_for(
-    conn: Connection, *, round_id: int, level: int, indicator: str, population: str
+    conn: Connection, *, round_id: int, level: int, indicator: str, population: str, classes: str | None = None
 ) -> tuple[Classification, dict[str, float | int | None]]:
-    """The classification of ``indicator`` over the level's units in the round, and the values by P-code."""
+    """The classification of ``indicator`` over the level's units in the round (``classes``:
+    a scheme of ``styles.classify.CLASSES``; None: the indicator's default over the round), and
+    the values by P-code."""
+    classes = parse_classes(classes)
     values = dict(unit_values(conn, round_id, level, get_indicator(indicator).field))
-    return legend_for(indicator, population, values.values()), values
+    if classes == "fixed":
+        history = fixed_classification(conn, round_id=round_id, level=level, indicator=indicator, population=population)
+        cls = history.applied_to(values.values())
+    else:
+        method = method_for(indicator, classes) if classes else None
+        cls = legend_for(indicator, population, values.values(), method=method)
+    cls.classes = classes
+    return cls, values

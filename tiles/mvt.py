@@ -74,6 +74,7 @@ class TileQuery:
     indicator: str = "individuals"
     reporting_date: dt.date | None = None  # the round of this date (a round without a DTM number)
     country: str | None = None  # ISO3; None: the one country with figures (or boundaries), see tile_country
+    classes: str | None = None  # styles.classify.CLASSES; None: the indicator's default over the round
 
     def key(self) -> str:
         number = "" if self.round_number is None else self.round_number
@@ -81,6 +82,7 @@ class TileQuery:
             f"{self.population}:{number}:{self.indicator}"
             + (f":{self.reporting_date}" if self.reporting_date else "")
             + (f":{self.country}" if self.country else "")
+            + (f":classes={self.classes}" if self.classes else "")
         )
 
     def names_a_round(self) -> bool:
@@ -135,11 +137,13 @@ def _indicator(name: str):
     return get_indicator(name)
 
 
-def classification_for(conn: Connection, round_id: int, level: int, indicator: str, population: str):
+def classification_for(
+    conn: Connection, round_id: int, level: int, indicator: str, population: str, classes: str | None = None
+):
     """The shared classification of one level's values in a round (styles.queries)."""
     from styles.queries import classification_for as shared
 
-    return shared(conn, round_id=round_id, level=level, indicator=indicator, population=population)[0]
+    return shared(conn, round_id=round_id, level=level, indicator=indicator, population=population, classes=classes)[0]
 
 
 class Resolver:
@@ -195,7 +199,7 @@ class Resolver:
             if rnd is not None:
                 for layer in layers:
                     if layer.kind == "admin":
-                        legend = self._cache.get(("legend", rnd["id"], layer.level, query.indicator))
+                        legend = self._cache.get(("legend", rnd["id"], layer.level, query.indicator, query.classes))
                         if legend is None:
                             return None
                         ctx.legends[layer.level] = legend
@@ -239,14 +243,16 @@ class Resolver:
         if rnd is not None:
             for layer in layers:
                 if layer.kind == "admin":
-                    ctx.legends[layer.level] = self.legend(conn, version, rnd, layer.level, query.indicator)
+                    ctx.legends[layer.level] = self.legend(
+                        conn, version, rnd, layer.level, query.indicator, query.classes
+                    )
         return ctx
 
-    def legend(self, conn: Connection, version: int, rnd: dict, level: int, indicator: str):
+    def legend(self, conn: Connection, version: int, rnd: dict, level: int, indicator: str, classes: str | None = None):
         return self.cached(
             version,
-            ("legend", rnd["id"], level, indicator),
-            lambda: classification_for(conn, rnd["id"], level, indicator, rnd["population"]),
+            ("legend", rnd["id"], level, indicator, classes),
+            lambda: classification_for(conn, rnd["id"], level, indicator, rnd["population"], classes),
         )
 
 

@@ -18,23 +18,26 @@ from service.api.common import (
     wants_html,
 )
 from service.api.params import (
+    ACCEPTED,
     ALL_COUNTRIES,
     BBox,
+    ClassesQuery,
     Country,
     CountryOrAll,
     Indicator,
     Limit,
     Offset,
+    ParamError,
     PcodePath,
     PcodeQuery,
     Population,
     Round,
-    RoundId,
     parse_level_path,
+    parse_round,
 )
 from service.core.countries import SeveralCountries, check_country, round_countries
 from service.core.errors import NotFound
-from service.core.rounds import get_round, list_rounds, resolve_round
+from service.core.rounds import get_round, list_rounds, resolve_round, round_ref
 from service.figures import quality, read
 from styles.classify import INDICATORS, get_indicator, legend_for
 from styles.queries import classification_for, unit_values
@@ -53,11 +56,23 @@ def _jsonable(row: dict) -> dict:
     return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()}
 
 
-def _round_or_404(conn, round_id: int) -> dict:
-    row = get_round(conn, round_id)
-    if row is None:
-        raise NotFound(f"no round with id {round_id}; see /rounds")
-    return row
+def _round_url(row: dict, path: str = "") -> str:
+    """The public URL of a round: DTM's number or its reporting date, with its population and country."""
+    return f"/rounds/{round_ref(row)}{path}?population={row['population']}&country={row['country']}"
+
+
+def _round_of_ref(conn, ref: str, population: str | None, country: str | None) -> dict:
+    """The round ``/rounds/{ref}`` names: a DTM round number or a reporting date, within the
+    population (default idp) and country, like ``?round=`` everywhere (database ids stay internal)."""
+    parsed = parse_round(ref, "ref")
+    if parsed.number is None and parsed.date is None:
+        raise ParamError("ref", "a round must be named", ACCEPTED["round"])
+    return get_round(conn, resolve_round(conn, parsed, population, country)["id"])
+
+
+RoundRefPath = Annotated[
+    str, PathParam(description="DTM round number (120) or reporting date (2021-02-28)", examples=["120", "2021-02-28"])
+]
 
 
 @router.get("/rounds", summary="Rounds loaded, with national totals")
@@ -71,42 +86,56 @@ def rounds(request: Request, conn: Conn, country: CountryOrAll, population: Popu
             raise SeveralCountries(countries, what)
     elif country != ALL_COUNTRIES:
         check_country(conn, country)
-    data = [_jsonable(r) for r in list_rounds(conn, None if country == ALL_COUNTRIES else country, population)]
-    return render(request, f, data, title="Rounds", link_fields={"id": "/rounds/{}"})
+    rows = list_rounds(conn, None if country == ALL_COUNTRIES else country, population)
+    data = [{**_jsonable(r), "url": _round_url(r)} for r in rows]
+    return render(request, f, data, title="Rounds", link_fields={"url": "{}"})
 
 
-@router.get("/rounds/{round_id}", summary="One round")
-def round_detail(request: Request, conn: Conn, round_id: RoundId, f: FormatParam = None):
-    row = _jsonable(_round_or_404(conn, round_id))
+@router.get("/rounds/{ref}", summary="One round, by DTM round number or reporting date")
+def round_detail(
+    request: Request,
+    conn: Conn,
+    ref: RoundRefPath,
+    country: Country,
+    population: Population = None,
+    f: FormatParam = None,
+):
+    rnd = _round_of_ref(conn, ref, population, country)
+    round_id = rnd["id"]
     data = {
-        **row,
-        "quality": f"/rounds/{round_id}/quality",
+        **_jsonable(rnd),
+        "url": _round_url(rnd),
+        "quality": _round_url(rnd, "/quality"),
         "unassigned": {f"adm{lvl}": read.bucket(conn, round_id, lvl) for lvl in (1, 2, 3)},
     }
-    return render(request, f, data, title=f"Round {row['round_number']} ({row['population']})")
+    return render(request, f, data, title=f"Round {round_ref(rnd)} ({rnd['population']})")
 
 
-@router.get("/rounds/{round_id}/quality", summary="Quality report: flagged locations of a round")
+@router.get("/rounds/{ref}/quality", summary="Quality report: flagged locations of a round")
 def round_quality(
     request: Request,
     conn: Conn,
-    round_id: RoundId,
+    ref: RoundRefPath,
+    country: Country,
+    population: Population = None,
     flag: Annotated[str | None, Query(description="Only this flag, e.g. swapped_coordinates")] = None,
     limit: Limit = 1000,
     offset: Offset = 0,
     f: Annotated[Literal["json", "html", "csv"] | None, Query()] = None,
 ):
-    _round_or_404(conn, round_id)
+    rnd = _round_of_ref(conn, ref, population, country)
+    round_id = rnd["id"]
     report = quality.quality_report(conn, round_id, flag, limit, offset)
     if f == "csv":
         return Response(
             quality.report_csv(report),
             media_type="text/csv; charset=utf-8",
-            headers={"content-disposition": f'attachment; filename="round_{round_id}_quality.csv"'},
+            headers={"content-disposition": f'attachment; filename="round_{round_ref(rnd)}_quality.csv"'},
         )
     for row in report["locations"]:
         row["flags"] = ", ".join(row["flags"]) if wants_html(request, f) else row["flags"]
-    return render(request, f, report, title=f"Quality report, round id {round_id}", rows=report["locations"])
+    title = f"Quality report, {rnd['population']} round {round_ref(rnd)}"
+    return render(request, f, report, title=title, rows=report["locations"])
 
 
 # POST /rounds (upload a master list): service/api/uploads.py (the token before the body)
@@ -131,6 +160,7 @@ async def choropleth(
     indicator: Annotated[Indicator, Query()] = Indicator.individuals,
     method: Annotated[Method | None, Query(description="Class breaks (default per indicator)")] = None,
     k: Annotated[int | None, Query(ge=2, le=9, description="Number of classes")] = None,
+    classes: ClassesQuery = None,
     zoom: Annotated[
         float | None,
         Query(ge=0, le=24, description="Map zoom the polygons are generalised for (default 5: whole country)"),
@@ -147,7 +177,12 @@ async def choropleth(
             rnd = resolve_round(conn, rnd_ref, population, country)
             if method is None and k is None:  # the classes the tiles and styles use
                 cls, by_pcode = classification_for(
-                    conn, round_id=rnd["id"], level=lvl, indicator=indicator.value, population=rnd["population"]
+                    conn,
+                    round_id=rnd["id"],
+                    level=lvl,
+                    indicator=indicator.value,
+                    population=rnd["population"],
+                    classes=classes.value if classes else None,
                 )
             else:
                 by_pcode = dict(unit_values(conn, rnd["id"], lvl, get_indicator(indicator.value).field))
@@ -180,7 +215,17 @@ async def choropleth(
                 meta_json=json.dumps(meta),
             ).encode()
 
-    params = (lvl, rnd_ref.key(), country, population, indicator.value, method.value if method else None, k, zoom)
+    params = (
+        lvl,
+        rnd_ref.key(),
+        country,
+        population,
+        indicator.value,
+        method.value if method else None,
+        k,
+        zoom,
+        classes.value if classes else None,
+    )
     return await cached(request, "choropleth", params, "application/geo+json", produce)
 
 

@@ -27,6 +27,7 @@ from boundaries.pcode import normalize_country, normalize_pcode
 from service.core.constants import POPULATIONS
 from service.core.errors import NotFound, ParamError
 from service.core.rounds import INT4_MAX, ROUND_ACCEPTED, RoundRef, parse_round
+from styles.classify import CLASSES as CLASS_SCHEMES
 from styles.classify import INDICATORS as INDICATOR_REGISTRY
 
 # What each parameter accepts, for validation errors raised by FastAPI itself
@@ -44,6 +45,7 @@ ACCEPTED = {
     "zoom": "a number from 0 to 24",
     "k": "a whole number from 2 to 9",
     "bbox": "four numbers minLon,minLat,maxLon,maxLat",
+    "classes": ", ".join(CLASS_SCHEMES),
 }
 
 
@@ -221,6 +223,25 @@ BoundarySet = Annotated[int | None, Query(ge=1, le=INT4_MAX, description="Bounda
 # ------------------------------------------------------------------------------- indicator
 Indicator = enum.Enum("Indicator", {key: key for key in INDICATOR_REGISTRY}, type=str)  # styles.classify's registry
 INDICATORS = tuple(i.value for i in Indicator)
+
+
+Classes = enum.Enum("Classes", {key: key for key in CLASS_SCHEMES}, type=str)  # styles.classify.CLASSES
+ClassesQuery = Annotated[
+    Classes | None,
+    Query(
+        description="Class breaks: fixed (the indicator's method over the whole history: the same breaks in every "
+        "round), quantile, jenks (natural breaks) or equal (interval), over the round's units "
+        "(default: the indicator's own method over the round)"
+    ),
+]
+
+
+def parse_classes(value: str | None, param: str = "classes") -> str | None:
+    if value is None or value == "":
+        return None
+    if value not in CLASS_SCHEMES:
+        raise ParamError(param, f"{value!r} is not a class scheme", ", ".join(CLASS_SCHEMES))
+    return value
 
 
 def parse_indicator(value: str | None, param: str = "indicator") -> str:

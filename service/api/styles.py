@@ -20,7 +20,7 @@ from service.api.common import (
     JSONResponse,
     render,
 )
-from service.api.params import Country, Round
+from service.api.params import ClassesQuery, Country, Round
 from service.core.countries import figures_country
 from service.core.rounds import resolve_round, round_ref
 from styles.classify import get_indicator
@@ -111,6 +111,7 @@ def get_style(
         bool | None,
         Query(description="Label layer with English names (default: when this server serves glyphs under /fonts)"),
     ] = None,
+    classes: ClassesQuery = None,
     f: FormatParam = None,
 ):
     m = PUBLISHED_MAPS.get(name)
@@ -125,8 +126,9 @@ def get_style(
     country = figures_country(conn, named, m.population, rnd_ref.number, rnd_ref.date)
     rnd = resolve_round(conn, rnd_ref, m.population, country)  # RoundNotFound: 404
 
+    scheme = classes.value if classes else None
     classification, values = classification_for(
-        conn, round_id=rnd["id"], level=m.level, indicator=m.indicator, population=m.population
+        conn, round_id=rnd["id"], level=m.level, indicator=m.indicator, population=m.population, classes=scheme
     )
     legend = classification.to_dict()
     legend["reporting_date"] = rnd["reporting_date"].isoformat()
@@ -142,6 +144,7 @@ def get_style(
         legend=legend,
         labels=_serves_glyphs(request) if labels is None else labels,
         tile_country=named,
+        classes=scheme,
         **_country_of(conn, rnd),
     )
     return render(

@@ -25,11 +25,14 @@ from service.api.common import (
 )
 from service.api.httpcache import entry_response, get_service, make_entry, raw_response
 from service.api.params import (
+    CLASS_SCHEMES,
     INDICATORS,
+    ClassesQuery,
     Country,
     Layers,
     Round,
     RoundRef,
+    parse_classes,
     parse_country,
     parse_indicator,
     parse_population,
@@ -97,7 +100,11 @@ def tile_query(params) -> tuple[TileQuery, RoundRef]:
     indicator = parse_indicator(params.get("indicator"))
     ref = parse_round(params.get("round"))
     country = parse_country(params.get("country"))
-    return TileQuery(population=population, round_number=ref.number, indicator=indicator, country=country), ref
+    classes = parse_classes(params.get("classes"))
+    query = TileQuery(
+        population=population, round_number=ref.number, indicator=indicator, country=country, classes=classes
+    )
+    return query, ref
 
 
 def _tile_coordinates(path_params: dict) -> tuple[int, int, int]:
@@ -132,7 +139,11 @@ async def _tile(request: Request) -> Response:
         # RoundNotFound is a 404 (service.api.errors)
         version, raw = await service.make_raw_tile(chosen, z, x, y, query, version)
         return raw_response(
-            request, raw, MVT_MEDIA_TYPE, service.cache_control, {"X-Data-Version": str(version), "X-Tile-Cache": "off"}
+            request,
+            raw,
+            MVT_MEDIA_TYPE,
+            _cache_control(request, service, version),
+            {"X-Data-Version": str(version), "X-Tile-Cache": "off"},
         )
     entry = await service.cache.get(key)
     status = "hit"
@@ -144,8 +155,22 @@ async def _tile(request: Request) -> Response:
             version, key = seen, service.key(seen, spec, z, x, y, query)
         await service.cache.set(key, entry)
     return entry_response(
-        request, entry, MVT_MEDIA_TYPE, service.cache_control, {"X-Data-Version": str(version), "X-Tile-Cache": status}
+        request,
+        entry,
+        MVT_MEDIA_TYPE,
+        _cache_control(request, service, version),
+        {"X-Data-Version": str(version), "X-Tile-Cache": status},
     )
+
+
+#: a tile URL naming the data version it was made at (TileJSON hands those out) never changes:
+#: an import gives new URLs, so a browser keeps such a tile for a year and never asks again
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+def _cache_control(request: Request, service: TileService, version: int) -> str:
+    """Immutable for ``?v=`` the data version the tile holds; else the service's revalidating rule."""
+    return IMMUTABLE if request.query_params.get("v") == str(version) else service.cache_control
 
 
 def _param(name: str, where: str, schema: dict, description: str, required: bool = False) -> dict:
@@ -178,6 +203,20 @@ OPENAPI_PARAMETERS = [
         "query",
         {"type": "string", "enum": list(INDICATORS), "default": "individuals"},
         "The admin layers' value and class",
+    ),
+    _param(
+        "classes",
+        "query",
+        {"type": "string", "enum": list(CLASS_SCHEMES)},
+        "Class breaks of the admin layers' class: fixed (over the whole history), quantile, jenks, equal "
+        "(default: the indicator's own method over the round)",
+    ),
+    _param(
+        "v",
+        "query",
+        {"type": "string"},
+        "The data version the URL was handed out at (TileJSON's tiles carry it): when it is the current one the "
+        "tile is Cache-Control: public, max-age=31536000, immutable; without it the tile revalidates",
     ),
     _param(
         "country",
@@ -253,6 +292,7 @@ def tilejson(service: TileService, chosen: list[Layer], query: TileQuery, tiles_
             "data_version": version,
             "population": query.population,
             "indicator": query.indicator,
+            "classes": query.classes,
             "country": ctx.country,
             "round": None
             if rnd is None
@@ -276,6 +316,7 @@ def tiles_json(
     country: Country,
     population: PopulationParam = Population.idp,
     indicator: IndicatorParam = IndicatorName.individuals,
+    classes: ClassesQuery = None,
     f: FormatParam = None,
 ):
     for layer in chosen:  # a layer a role cannot see does not exist for it
@@ -284,16 +325,25 @@ def tiles_json(
         mark(request, answer_scope([layer_resource(layer).level]))
     service = get_service(request.app)
     query = TileQuery(
-        population=population.value, round_number=rnd_ref.number, indicator=indicator.value, country=country
+        population=population.value,
+        round_number=rnd_ref.number,
+        indicator=indicator.value,
+        country=country,
+        classes=classes.value if classes else None,
     )
     if rnd_ref.date is not None:  # the tile URLs name the round by its number
         query = dated(service, query, rnd_ref)
     base = str(request.base_url).rstrip("/")
     qs = "&".join(
-        f"{k}={query.round_number if k == 'round' else v}" for k, v in request.query_params.multi_items() if k != "f"
+        f"{k}={query.round_number if k == 'round' else v}"
+        for k, v in request.query_params.multi_items()
+        if k not in ("f", "v")
     )
     url = f"{base}/tiles/{','.join(layer.id for layer in chosen)}/{{z}}/{{x}}/{{y}}.mvt" + (f"?{qs}" if qs else "")
     data = tilejson(service, chosen, query, url)  # RoundNotFound: 404 (service.api.errors)
+    # the URLs carry the data version: immutable tiles, new URLs after an import
+    version = data["dtm_atlas"]["data_version"]
+    data["tiles"] = [f"{u}{'&' if '?' in u else '?'}v={version}" for u in data["tiles"]]
     return render(request, f, data, title=data["name"])
 
 

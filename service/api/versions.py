@@ -75,9 +75,7 @@ async def _restore(request: Request, user: dict, ref: str, population: str, coun
     with engine.connect() as conn:
         key = _key(conn, ref, population, country)
     try:
-        done = await run_in_threadpool(
-            restore, engine, key, version, username=user.subject, held_only=version is None
-        )
+        done = await run_in_threadpool(restore, engine, key, version, username=user.subject, held_only=version is None)
     except VersionNotFound as exc:
         raise HTTPException(404, str(exc)) from None
     except VersionError as exc:

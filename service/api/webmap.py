@@ -30,7 +30,7 @@ from service.api.common import (
     Conn,
 )
 from service.api.httpcache import cached, get_service
-from service.api.params import Country, parse_round
+from service.api.params import ClassesQuery, Country, parse_round
 from service.api.tiles import IndicatorName, Population
 from service.api.web import IMMUTABLE, REVALIDATE, WEB_DIR, asset_response, load_asset
 from service.core.countries import SOURCE_NAMES, country_names, figures_country
@@ -153,10 +153,19 @@ def _round(conn, country: str, population: str, spec: str | None) -> dict:
     return resolve_round(conn, parse_round(spec), population, country)  # RoundNotFound: 404
 
 
-def figures_body(conn, *, country: str, population: str, round_spec: str | None, level: int, indicator: str) -> bytes:
+def figures_body(
+    conn,
+    *,
+    country: str,
+    population: str,
+    round_spec: str | None,
+    level: int,
+    indicator: str,
+    classes: str | None = None,
+) -> bytes:
     rnd = _round(conn, country, population, round_spec)
     classification, values = classification_for(
-        conn, round_id=rnd["id"], level=level, indicator=indicator, population=population
+        conn, round_id=rnd["id"], level=level, indicator=indicator, population=population, classes=classes
     )
     rows = read.unit_counts(conn, rnd["id"], level)
     body = {
@@ -193,8 +202,10 @@ async def figures(
         str | None, Query(description="DTM round number or reporting date YYYY-MM-DD (default: the latest)")
     ] = None,
     indicator: IndicatorName = IndicatorName.individuals,
+    classes: ClassesQuery = None,
 ):
     engine = request.app.state.engine
+    scheme = classes.value if classes else None
     if country is None:  # the shared rule: the one country with rounds of the population, else a 400 listing them
         with engine.connect() as conn:
             country = figures_country(conn, None, population.value)
@@ -211,12 +222,13 @@ async def figures(
                 round_spec=round,
                 level=level,
                 indicator=indicator.value,
+                classes=scheme,
             )
 
     return await cached(
         request,
         "webmap-figures",
-        (country, population.value, round, level, indicator.value),
+        (country, population.value, round, level, indicator.value, scheme),
         "application/json",
         produce,
     )

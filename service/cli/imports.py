@@ -173,6 +173,8 @@ def import_masterlist_cmd(
             f"{res.rows} locations, {res.families:,} families, {res.individuals:,} individuals, "
             f"{res.flagged_rows} flagged; {seconds:.2f} s"
         )
+        if res.calendar_note:
+            console.print(f"[yellow]{res.calendar_note}[/]", highlight=False)
         for issue in res.parser_issues[:show]:
             err.print(f"[yellow]row {issue.row}[/] {issue.field or ''}: {issue.message}", highlight=False)
         print_quality(engine, res.round_id, show, report_csv)

@@ -111,6 +111,13 @@ class Settings(BaseSettings):
     round_calendar: Path | None = Field(
         default=None, description="a CSV of more DTM round numbers (country, population, round_number, reporting_date)"
     )
+    round_calendar_days: int = Field(
+        default=3,
+        ge=0,
+        le=15,
+        description="a reporting date this many days or fewer from a date of DTM's round calendar gets that round's "
+        "number (the nearest; 0: exact dates only; calendar dates on the first of a month match exactly only)",
+    )
     household_sizes: Path | None = Field(
         default=None,
         description="a CSV of more household-size rules (country, population, shelter, first_date, last_date, "

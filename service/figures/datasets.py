@@ -38,7 +38,7 @@ def _figures(level: int) -> Dataset:
     fields = [
         Field(
             "pcode",
-            "uf.pcode",
+            "k.pcode",
             "str",
             "pcode",
             f"{tag}+code",
@@ -47,7 +47,7 @@ def _figures(level: int) -> Dataset:
         Field("dtm_pcode", dtm_pcode_sql("u"), "str", "dtm_pcode", f"{tag}+code+dtm", "P-code in the DTM API form"),
         Field(
             "name_en",
-            f"coalesce(u.name_en, CASE WHEN uf.pcode = '{UNASSIGNED}' THEN 'Unassigned' END)",
+            f"coalesce(u.name_en, CASE WHEN k.pcode = '{UNASSIGNED}' THEN 'Unassigned' END)",
             "str",
             "name_en",
             f"{tag}+name+i_en",
@@ -57,10 +57,10 @@ def _figures(level: int) -> Dataset:
     ]
     fields += ancestor_fields(level)
     fields += [
-        Field("families", "uf.families", "int", "families", "#affected+{pop}+hh", "Families (households)"),
+        Field("families", "coalesce(uf.families, 0)", "int", "families", "#affected+{pop}+hh", "Families (households)"),
         Field(
             "individuals",
-            "uf.individuals",
+            "coalesce(uf.individuals, 0)",
             "int",
             "indiv",
             "#affected+{pop}+ind",
@@ -68,14 +68,16 @@ def _figures(level: int) -> Dataset:
         ),
         Field(
             "published_individuals",
-            "uf.published_individuals",
+            "coalesce(uf.published_individuals, 0)",
             "int",
             "pub_ind",
             "#affected+{pop}+ind+published",
             "Individuals as DTM publishes them (household size per shelter, e.g. 5 in camps from 31 Aug 2020; "
             "the DTM API's numPresentIdpInd)",
         ),
-        Field("locations", "uf.locations", "int", "locations", "#meta+locations+num", "Locations reporting"),
+        Field(
+            "locations", "coalesce(uf.locations, 0)", "int", "locations", "#meta+locations+num", "Locations reporting"
+        ),
         Field(
             "change_individuals",
             "uf.change_individuals",
@@ -86,7 +88,7 @@ def _figures(level: int) -> Dataset:
         ),
         Field(
             "change_pct",
-            "uf.change_pct",
+            "round(uf.change_pct::numeric, 1)::float",
             "float",
             "change_pct",
             "#affected+{pop}+ind+change+pct",
@@ -102,7 +104,7 @@ def _figures(level: int) -> Dataset:
         ),
         Field(
             "change_12m_pct",
-            "uf.change_12m_pct",
+            "round(uf.change_12m_pct::numeric, 1)::float",
             "float",
             "chg12_pct",
             "#affected+{pop}+ind+change+pct+12m",
@@ -110,7 +112,7 @@ def _figures(level: int) -> Dataset:
         ),
         Field(
             "share_national",
-            "uf.share_national",
+            "round(coalesce(uf.share_national, 0)::numeric, 6)::float",
             "float",
             "share_nat",
             "#affected+{pop}+ind+pct+national",
@@ -122,7 +124,7 @@ def _figures(level: int) -> Dataset:
             "reporting_date", "r.reporting_date", "date", "rep_date", "#date+reported", "Reporting date of the round"
         ),
     ]
-    filters = [Filter("pcode", "uf.pcode = :v", "pcode", "this unit (P-code, any form)")]
+    filters = [Filter("pcode", "k.pcode = :v", "pcode", "this unit (P-code, any form)")]
     filters += ancestor_filters(level)
     return Dataset(
         key=f"figures-adm{level}",
@@ -135,17 +137,24 @@ def _figures(level: int) -> Dataset:
         "with the change since the previous round and the share of the national total, on the unit's polygon.",
         geometry_type="MultiPolygon",
         geom_sql="u.geom",
-        id_sql="uf.pcode",
+        id_sql="k.pcode",
         id_type="str",
-        from_sql="unit_figure uf JOIN round r ON r.id = uf.round_id\n"
-        "LEFT JOIN admin_unit u ON u.boundary_set_id = r.boundary_set_id AND u.pcode = uf.pcode\n"
+        # every unit of the level in the round's boundary set, with or without figures (a unit
+        # without locations counts 0; its changes stay empty: unknown), and the unassigned bucket
+        from_sql=f"""round r
+        CROSS JOIN LATERAL (
+            SELECT a.pcode FROM admin_unit a WHERE a.boundary_set_id = r.boundary_set_id AND a.level = {level}
+            UNION SELECT f.pcode FROM unit_figure f WHERE f.round_id = r.id AND f.level = {level}) k
+        LEFT JOIN unit_figure uf ON uf.round_id = r.id AND uf.level = {level} AND uf.pcode = k.pcode
+        LEFT JOIN admin_unit u ON u.boundary_set_id = r.boundary_set_id AND u.pcode = k.pcode
+        """
         + ancestor_joins(level),
-        where_sql=f"uf.round_id = :round_id AND uf.level = {level}",
-        order_sql=f"uf.pcode = '{UNASSIGNED}', uf.pcode",
+        where_sql="r.id = :round_id",
+        order_sql=f"k.pcode = '{UNASSIGNED}', k.pcode",
         fields=tuple(fields),
         filters=tuple(filters),
         temporal_sql="r.reporting_date",
-        bucket_sql=f"uf.pcode = '{UNASSIGNED}'",
+        bucket_sql=f"k.pcode = '{UNASSIGNED}'",
     )
 
 

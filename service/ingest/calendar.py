@@ -6,16 +6,20 @@ own round numbers with the dates under which DTM's API publishes them. Add rows 
 country, or point the setting ``round_calendar`` (``DTM_ATLAS_ROUND_CALENDAR``) at a CSV of
 the same columns: its rows are read after the project's and win where both name a date.
 
-A round number comes from the calendar only when the reporting date is one of its dates:
-DTM's API dates the rounds before May 2017 by the first of their month while the master
-lists carry the collection day, so those rounds stay without a number unless ``--round``
-gives it.
+A round number comes from the calendar when the reporting date is one of its dates, or lies
+within ``round_calendar_days`` (``DTM_ATLAS_ROUND_CALENDAR_DAYS``, default 3) of one: DTM's
+calendar dates rounds 107, 112 and 115 on 2018-12-30, 2019-10-30 and 2020-04-30, their master
+lists on 2018-12-31, 2019-10-31 and 2020-04-29 (``near_round``; the import reports such a
+match). Calendar dates on the first of a month match exactly only: DTM's API dates the rounds
+before May 2017 by the first of their month while the master lists carry the collection day,
+so the day tells nothing and those rounds stay without a number unless ``--round`` gives it.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -63,3 +67,42 @@ def round_number_for(country: str, population: str, reporting_date: dt.date) -> 
     rows = calendar(str(extra) if extra else None)
     key = country.upper()
     return rows.get((key, population, reporting_date), rows.get((key, "", reporting_date)))
+
+
+@dataclass(frozen=True)
+class NearRound:
+    """A calendar round matched to a reporting date it is not exactly dated on."""
+
+    round_number: int
+    calendar_date: dt.date
+    days: int
+
+    def note(self, reporting_date: dt.date) -> str:
+        day = "day" if self.days == 1 else "days"
+        return (
+            f"round {self.round_number} from DTM's calendar, dated {self.calendar_date.isoformat()}: "
+            f"{self.days} {day} from the reporting date {reporting_date.isoformat()}"
+        )
+
+
+def near_round(country: str, population: str, reporting_date: dt.date, days: int | None = None) -> NearRound | None:
+    """The calendar round nearest ``reporting_date`` within ``days`` (default: the setting
+    ``round_calendar_days``), not dated on the first of a month; None when none is that near or
+    the date is exactly a calendar date (``round_number_for``). Ties: the earlier date."""
+    from service.core.settings import get_settings
+
+    settings = get_settings()
+    if days is None:
+        days = settings.round_calendar_days
+    if days <= 0:
+        return None
+    rows = calendar(str(settings.round_calendar) if settings.round_calendar else None)
+    key = country.upper()
+    best: NearRound | None = None
+    for (c, pop, date), number in rows.items():
+        if c != key or pop not in ("", population) or date.day == 1 or date == reporting_date:
+            continue
+        gap = abs((date - reporting_date).days)
+        if gap <= days and (best is None or (gap, date) < (best.days, best.calendar_date)):
+            best = NearRound(number, date, gap)
+    return best

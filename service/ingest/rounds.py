@@ -31,7 +31,7 @@ from service.core.tables import import_log
 from service.figures import aggregate, placement, quality
 from service.figures.household import HouseholdSizeError, sizes_for
 from service.ingest import fast_stage, guards, versions
-from service.ingest.calendar import round_number_for
+from service.ingest.calendar import NearRound, near_round, round_number_for
 from service.ingest.fast_stage import FastStageUnavailable
 from service.ingest.masterlist import MasterlistError, ParsedMasterlist, parse_masterlist
 from service.ingest.sources import Opened, open_list
@@ -139,6 +139,7 @@ class RoundImportResult:
     held: bool = False  # stored, not published: see held_reason; confirm with --accept-shrink or POST .../confirm
     held_reason: str | None = None
     superseded_version: int | None = None  # the version this import replaced (kept)
+    calendar_note: str | None = None  # a round number taken from a calendar date near the reporting date
 
 
 @dataclass
@@ -378,6 +379,9 @@ def import_masterlist(
                     )
                 claimed = date
             number = round_number if round_number is not None else round_number_for(country, population, date)
+            near = near_round(country, population, date) if number is None else None
+            if near is not None:  # a calendar date a few days off (DTM_ATLAS_ROUND_CALENDAR_DAYS)
+                number = near.round_number
             # one import of a round (its date, and its DTM number) at a time; imports of other
             # rounds go on side by side until their turn at the end (_import_in_transaction)
             for key in [f"round:{country}:{population}:{date.isoformat()}"] + (
@@ -400,6 +404,8 @@ def import_masterlist(
                 "parser_issues": staged.issue_count,
                 "staging": staged.staging,
             }
+            if near is not None:
+                rec.details["round_number_from"] = near.note(date)
             result, stats_stale = _import_in_transaction(
                 conn,
                 staged,
@@ -407,6 +413,7 @@ def import_masterlist(
                 country=country,
                 population=population,
                 number=number,
+                near=near,
                 date=date,
                 placement_mode=placement_mode,
                 correct_swapped=correct_swapped,
@@ -484,6 +491,7 @@ def _import_in_transaction(
     timings: dict,
     suspicious: list[str],
     max_shrink: float | None,
+    near: NearRound | None = None,
 ) -> tuple[RoundImportResult, bool]:
     """Everything after staging: the round row, placement, aggregation (``stage`` exists)."""
     set_id = _current_boundary_set(conn, country)
@@ -492,13 +500,20 @@ def _import_in_transaction(
     conn.execute(text("SET CONSTRAINTS round_country_population_date_key DEFERRED"))
     of_population = (round_.c.country == country, round_.c.population == population)
     replaced = conn.execute(select(round_.c.id).where(*of_population, round_.c.reporting_date == date)).scalar()
+    calendar_note = near.note(date) if near is not None else None
     if number is not None:
         other = conn.execute(
             select(round_.c.reporting_date).where(
                 *of_population, round_.c.round_number == number, round_.c.reporting_date != date
             )
         ).scalar()
-        if other is not None:
+        if other is not None and near is not None:  # a near calendar date is no claim: the round stays numberless
+            calendar_note = (
+                f"{near.note(date)}: not used, round {number} is already the {population} round of {other.isoformat()}"
+            )
+            rec.details["round_number_from"] = calendar_note
+            number = None
+        elif other is not None:
             raise ImportRejected(
                 f"{staged.file}: round number {number} is already the {population} round of "
                 f"{other.isoformat()}; a round number names one round (check --round)"
@@ -654,5 +669,6 @@ def _import_in_transaction(
         held=bool(held_reason),
         held_reason=held_reason,
         superseded_version=superseded,
+        calendar_note=calendar_note,
     )
     return result, stats_stale and not held_reason

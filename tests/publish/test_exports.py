@@ -178,14 +178,14 @@ def test_geojson_and_zip_option_carry_metadata(figures_client, tmp_path):
     r = figures_client.get("/exports/figures-adm2.geojson?round=120")
     assert r.headers["content-type"].startswith("application/geo+json")
     doc = json.loads(r.content)
-    assert doc["type"] == "FeatureCollection" and len(doc["features"]) == 99
+    assert doc["type"] == "FeatureCollection" and len(doc["features"]) == 101
     assert doc["metadata"]["credit"] == "IOM DTM" and doc["metadata"]["round"]["reporting_date"] == "2021-02-28"
     path = _download(figures_client, "/exports/figures-adm2.gpkg?round=120&zip=1", tmp_path)
     assert path.name.endswith(".gpkg.zip")
     with zipfile.ZipFile(path) as z:
         assert set(z.namelist()) == {"irq_dtm_idp_adm2_r120_20210228.gpkg", "README.txt"}
         assert DISCLAIMER in z.read("README.txt").decode()
-    assert pyogrio.read_info(f"/vsizip/{path}/irq_dtm_idp_adm2_r120_20210228.gpkg")["features"] == 99
+    assert pyogrio.read_info(f"/vsizip/{path}/irq_dtm_idp_adm2_r120_20210228.gpkg")["features"] == 101
 
 
 @pytest.mark.parametrize(
@@ -270,7 +270,7 @@ def test_cli_export(figures_engine, tmp_path, monkeypatch):
     )
     assert res.exit_code == 0, res.output
     out = tmp_path / "irq_dtm_idp_adm2_r120_20210228.gpkg"
-    assert pyogrio.read_info(out)["features"] == 99
+    assert pyogrio.read_info(out)["features"] == 101
     res = runner.invoke(service.cli.app, ["export", "admin3", "-f", "shp", "-o", str(tmp_path / "a3.shp.zip")])
     assert res.exit_code == 0, res.output
     assert pyogrio.read_info(tmp_path / "a3.shp.zip")["features"] == 294

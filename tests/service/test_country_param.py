@@ -194,6 +194,8 @@ def test_country_on_every_family_of_endpoints(iraq_fresh_engine, tmp_path, monke
         assert {r["pcode"]: r["individuals"] for r in rows if r["pcode"] != "UNASSIGNED"} == {
             "KM01": "180",
             "KM02": "30",
+            "KM03": "0",  # every unit of the level, 0 where no one was counted (issue 23)
+            "KMUNSPECIFIED": "0",
         }
         r = c.get("/exports/admin2.geojson?country=COM")
         assert sorted(f["properties"]["pcode"] for f in r.json()["features"]) == ["KM0101", "KM0102", "KM0201"]

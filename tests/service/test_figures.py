@@ -108,10 +108,9 @@ def test_every_location_in_one_unit_per_level_or_bucket(figures_engine):
 
 
 def test_quality_report_lists_outside_and_swapped_points(figures_client, figures_engine):
-    with figures_engine.connect() as c:
-        ret = c.execute(text("SELECT id FROM round WHERE population = 'returnee'")).scalar_one()
-        idp = c.execute(text("SELECT id FROM round WHERE population = 'idp' AND round_number = 120")).scalar_one()
-    report = figures_client.get(f"/rounds/{ret}/quality").json()
+    # /rounds/{ref} names a round as ?round= does (DTM number or date, within the population)
+    ret, idp = "/rounds/120/quality", "/rounds/2021-02-28/quality"
+    report = figures_client.get(ret, params={"population": "returnee"}).json()
     by_id = {r["location_id"]: r for r in report["locations"]}
     # Kirkuk / Al-Hawiga villages published with latitude ~44 and longitude ~35: swapped
     for loc in ("2601160", "2601161", "2601162", "2601163"):
@@ -119,9 +118,9 @@ def test_quality_report_lists_outside_and_swapped_points(figures_client, figures
         assert by_id[loc]["adm2"] == "IQG13Q01"  # corrected point lands in the declared district
     assert "outside_all_units" in by_id["1104016"]["flags"]  # Fishkhaboor, on the border
     assert report["flags"]["swapped_coordinates"]["count"] >= 4
-    idp_report = figures_client.get(f"/rounds/{idp}/quality", params={"flag": "outside_all_units"}).json()
+    idp_report = figures_client.get(idp, params={"flag": "outside_all_units"}).json()
     assert {r["location_id"] for r in idp_report["locations"]} >= {"1104016", "2708032"}
-    csv_text = figures_client.get(f"/rounds/{ret}/quality", params={"f": "csv"}).text
+    csv_text = figures_client.get(ret, params={"f": "csv", "population": "returnee"}).text
     rows = list(csv.DictReader(io.StringIO(csv_text)))
     assert len(rows) == report["flagged_rows"]
     assert any(r["name_ar"] and "\u0600" <= r["name_ar"][0] <= "\u06ff" for r in rows)

@@ -197,7 +197,10 @@ def test_tilejson(client):
     assert r.status_code == 200
     tj = r.json()
     assert tj["tilejson"] == "3.0.0"
-    assert tj["tiles"] == ["http://testserver/tiles/districts/{z}/{x}/{y}.mvt?population=idp&indicator=families"]
+    v = tj["dtm_atlas"]["data_version"]  # the URLs carry the data version (immutable tiles, issue 23)
+    assert tj["tiles"] == [
+        f"http://testserver/tiles/districts/{{z}}/{{x}}/{{y}}.mvt?population=idp&indicator=families&v={v}"
+    ]
     w, s, e, n = tj["bounds"]
     assert 38 < w < 39 and 29 < s < 29.2 and 48 < e < 49 and 37 < n < 37.5
     assert tj["minzoom"] == 3 and tj["maxzoom"] == 14
@@ -207,7 +210,7 @@ def test_tilejson(client):
     assert tj["legend"] is None  # no round in this database
     composite = client.get("/tiles/governorates,locations.json").json()
     assert [v["id"] for v in composite["vector_layers"]] == ["governorates", "locations"]
-    assert composite["tiles"][0].endswith("/tiles/governorates,locations/{z}/{x}/{y}.mvt")
+    assert composite["tiles"][0].endswith(f"/tiles/governorates,locations/{{z}}/{{x}}/{{y}}.mvt?v={v}")
     assert {"location_id", "adm1", "adm2", "adm3"} <= set(composite["vector_layers"][1]["fields"])
     index = client.get("/tiles").json()
     assert [layer["id"] for layer in index["layers"]] == [

@@ -98,7 +98,9 @@ def test_round_and_population_select_the_figures(figures_client, figures_engine)
     assert default[baghdad]["individuals"] != old[baghdad]["individuals"]
     tj = figures_client.get("/tiles/districts.json?round=86").json()
     assert tj["dtm_atlas"]["round"]["round_number"] == 86
-    assert tj["tiles"][0].endswith("/tiles/districts/{z}/{x}/{y}.mvt?round=86")
+    assert tj["tiles"][0].endswith(
+        f"/tiles/districts/{{z}}/{{x}}/{{y}}.mvt?round=86&v={tj['dtm_atlas']['data_version']}"
+    )
 
 
 def test_locations_layer(figures_client, figures_engine):

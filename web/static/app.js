@@ -3,13 +3,20 @@
 // (/webmap/geometry/..., immutable per boundary release) and colours them from one compact JSON of
 // the round's figures per level (/webmap/figures/{level}.json), joined in the browser by feature
 // state (promoteId = pcode): a round step fetches that one small answer and no tile.
-// State lives in the URL hash (#country=..&population=idp&round=120&indicator=individuals&level=2&lang=en).
+// State lives in the URL hash (#country=..&population=idp&round=120&indicator=individuals&level=2&lang=en,
+// plus &classes= when not the default fixed breaks: the same classes in every round while the slider plays).
+// Under the units: the service's own basemap (/basemap.json: Natural Earth sea, land, lakes, rivers,
+// neighbouring countries and places), so nothing is asked of another server.
 // window.dtmAtlas exposes the map, the state, the legend and a render counter for tests.
-import { AttributionControl, Map as MapLibreMap, NavigationControl, getRTLTextPluginStatus, setRTLTextPlugin } from "maplibre-gl";
+import { AttributionControl, Map as MapLibreMap, NavigationControl, ScaleControl, getRTLTextPluginStatus, setRTLTextPlugin } from "maplibre-gl";
 
 const LEVELS = { 1: "governorates", 2: "districts", 3: "subdistricts" };
 const POPULATIONS = ["idp", "returnee"];
 const INDICATORS = ["individuals", "published", "families", "change", "change_12m", "share"];
+const CLASSES = ["fixed", "quantile", "jenks", "equal"]; // styles.classify.CLASSES; fixed: the default
+// basemap colours: quiet, so the choropleth stays the figure
+const SEA = "#d5e3ee", LAND = "#efede8", NEIGHBOUR = "#e6e3dc", BORDER = "#a9a59c", WATER_LINE = "#9dbad2";
+const PLACE = "#4d4d4d";
 const SERIES_COLOR = { idp: "#993404", returnee: "#253494" };
 // map furniture, as in styles/palette.py
 const BACKGROUND = "#f4f4f2", OUTLINE = "#ffffff", PARENT_OUTLINE = "#4d4d4d", HIGHLIGHT = "#252525";
@@ -34,6 +41,13 @@ const TEXT = {
     close: "Close", noFigures: "No figures for this unit in any round.", noRound: "No round has been imported yet for this country: load a master list (POST /rounds or `dtm-atlas`), then reload.",
     other: "العربية", otherTitle: "عرض الخريطة بالعربية", title: (c) => `DTM Atlas: ${c}`,
     mapOf: (c) => `Map of ${c}`,
+    classesLabel: "Classes", fixed: "Fixed (whole history)", quantile: "Quantiles of the round",
+    jenks: "Natural breaks of the round", equal: "Equal intervals of the round",
+    classesMeta: { fixed: "fixed breaks, all rounds", quantile: "quantiles", jenks: "natural breaks", equal: "equal intervals" },
+    searchPlaceholder: "Find a place: name or P-code", noMatch: "No unit matches.", share: "Share this view",
+    download: "Download", copied: "Link copied.", copyFailed: (u) => `Copy this link: ${u}`,
+    togglePanel: "Show or hide the panel", badCountry: (c, known) => `No country ${c} here; countries: ${known}.`,
+    basemapAttribution: "Basemap: Natural Earth",
   },
   ar: {
     intro: "النازحون والعائدون في كل وحدة إدارية، من قوائم مصفوفة تتبع النزوح (DTM) للمنظمة الدولية للهجرة.",
@@ -50,11 +64,20 @@ const TEXT = {
     close: "إغلاق", noFigures: "لا أرقام لهذه الوحدة في أي جولة.", noRound: "لم تُستورد أي جولة لهذا البلد بعد.",
     other: "English", otherTitle: "Show the map in English", title: (c) => `أطلس DTM: ${c}`,
     mapOf: (c) => `خريطة ${c}`,
+    classesLabel: "الفئات", fixed: "ثابتة (كل الجولات)", quantile: "شرائح متساوية العدد للجولة",
+    jenks: "فواصل طبيعية للجولة", equal: "فترات متساوية للجولة",
+    classesMeta: { fixed: "فواصل ثابتة لكل الجولات", quantile: "شرائح متساوية العدد", jenks: "فواصل طبيعية", equal: "فترات متساوية" },
+    searchPlaceholder: "ابحث عن مكان: الاسم أو الرمز", noMatch: "لا وحدة مطابقة.", share: "مشاركة هذا العرض",
+    download: "تنزيل", copied: "نُسخ الرابط.", copyFailed: (u) => `انسخ هذا الرابط: ${u}`,
+    togglePanel: "إظهار اللوحة أو إخفاؤها", badCountry: (c, known) => `لا يوجد بلد ${c} هنا؛ البلدان: ${known}.`,
+    basemapAttribution: "الخريطة الأساسية: Natural Earth",
   },
 };
 
 const $ = (id) => document.getElementById(id);
-const state = { country: null, population: "idp", round: null, indicator: "individuals", level: 2, lang: "en" };
+const state = { country: null, population: "idp", round: null, indicator: "individuals", level: 2, lang: "en",
+  classes: "fixed" };
+let basemap = null; // /basemap.json (null: not installed here; the map draws the units alone)
 let countries = [], allRounds = [], rounds = []; // rounds: of the country and population, oldest first
 let map = null, figures = null, byPcode = new Map(), hovered = null, selected = null;
 let shownStyle = "", shownFigures = "", playing = false, idleWaiters = [];
@@ -106,11 +129,15 @@ function fmt(value, numberFormat) {
 }
 const numberFormatOf = (indicator) => ({ change: "signed", change_12m: "signed", share: "percent" })[indicator] || "integer";
 
+// Arabic month names as the country says them: Iraq's (كانون الثاني، شباط، آذار …) through ar-IQ
+const AR_LOCALE = { IRQ: "ar-IQ", SYR: "ar-SY", JOR: "ar-JO", LBN: "ar-LB", YEM: "ar-YE", LBY: "ar-LY", SDN: "ar-SD" };
+const dateLocale = () => (state.lang === "ar" ? AR_LOCALE[state.country] || "ar" : "en-GB");
+
 function dateLabel(iso, month = false) {
   if (!iso) return "";
   const [y, m, d] = iso.split("-").map(Number);
   const opts = month ? { month: "short", year: "numeric" } : { day: "numeric", month: "short", year: "numeric" };
-  return new Intl.DateTimeFormat(state.lang === "ar" ? "ar" : "en-GB", { ...opts, timeZone: "UTC" })
+  return new Intl.DateTimeFormat(dateLocale(), { ...opts, timeZone: "UTC" })
     .format(new Date(Date.UTC(y, m - 1, d)));
 }
 const roundKey = (r) => (r.round_number === null || r.round_number === undefined ? r.reporting_date : String(r.round_number));
@@ -134,13 +161,16 @@ function readHash() {
   if (INDICATORS.includes(q.get("indicator"))) state.indicator = q.get("indicator");
   if (LEVELS[q.get("level")]) state.level = Number(q.get("level"));
   if (TEXT[q.get("lang")]) state.lang = q.get("lang");
+  state.classes = CLASSES.includes(q.get("classes")) ? q.get("classes") : "fixed";
   state.round = q.get("round") || null;
 }
 
 function writeHash() {
   const q = new URLSearchParams({ country: state.country, population: state.population, round: state.round,
     indicator: state.indicator, level: state.level, lang: state.lang });
+  if (state.classes !== "fixed") q.set("classes", state.classes);
   history.replaceState(null, "", `#${q}`);
+  updateDownloads();
 }
 
 // -------------------------------------------------------------------------------- language
@@ -150,6 +180,10 @@ function applyLanguage() {
   root.dir = state.lang === "ar" ? "rtl" : "ltr";
   for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
   for (const el of document.querySelectorAll("[data-i18n-title]")) el.title = t(el.dataset.i18nTitle);
+  for (const el of document.querySelectorAll("[data-i18n-placeholder]")) {
+    el.placeholder = t(el.dataset.i18nPlaceholder);
+    el.setAttribute("aria-label", t(el.dataset.i18nPlaceholder));
+  }
   const other = state.lang === "ar" ? "en" : "ar";
   Object.assign($("lang"), { textContent: t("other"), title: t("otherTitle"), lang: other });
   $("lang").dir = other === "ar" ? "rtl" : "ltr";
@@ -164,6 +198,8 @@ function applyLanguage() {
   }
   fillRounds();
   if (map && map.getLayer("labels")) map.setLayoutProperty("labels", "text-field", labelField());
+  if (map && map.getLayer("basemap-countries")) map.setLayoutProperty("basemap-countries", "text-field", labelField());
+  setAttribution();
   if (figures) renderLegend();
   renderNational();
   if (selected) showDetail(selected);
@@ -199,6 +235,7 @@ function syncControls() {
   $("country").value = state.country;
   $("population").value = state.population;
   $("indicator").value = state.indicator;
+  $("classes").value = state.classes;
   for (const radio of document.querySelectorAll('input[name="level"]')) radio.checked = Number(radio.value) === state.level;
   fillRounds();
 }
@@ -236,6 +273,10 @@ function bindControls() {
   $("round").addEventListener("input", (e) => stepTo(Number(e.target.value)));
   $("play").addEventListener("click", play);
   $("indicator").addEventListener("change", (e) => { state.indicator = e.target.value; update(); });
+  $("classes").addEventListener("change", (e) => { state.classes = e.target.value; update(); });
+  $("panel-toggle").addEventListener("click", () => setPanel($("panel").classList.contains("collapsed")));
+  $("share").addEventListener("click", share);
+  bindSearch();
   for (const radio of document.querySelectorAll('input[name="level"]')) {
     radio.addEventListener("change", (e) => { if (e.target.checked) { state.level = Number(e.target.value); update(); } });
   }
@@ -271,7 +312,8 @@ function buildStyle(c) {
   const flag = (name) => ["boolean", ["feature-state", name], false];
   const [w, s, e, n] = c.bounds;
   const layers = [
-    { id: "background", type: "background", paint: { "background-color": BACKGROUND } },
+    { id: "background", type: "background", paint: { "background-color": basemap ? SEA : BACKGROUND } },
+    ...basemapLayers(c, "below"),
     { id: "units-fill", type: "fill", source: "units", "source-layer": layer,
       paint: { "fill-color": fillColor(lg), "fill-opacity": 1, "fill-antialias": true } },
     { id: "units-outline", type: "line", source: "units", "source-layer": layer, layout: { "line-join": "round" },
@@ -294,17 +336,68 @@ function buildStyle(c) {
       // the larger unit's label wins a collision; none overlaps another (text-allow-overlap: false)
       "symbol-sort-key": ["-", 0, ["coalesce", ["get", "area_km2"], 0]], "text-allow-overlap": false },
     paint: { "text-color": LABEL, "text-halo-color": LABEL_HALO, "text-halo-width": 1.4 } });
+  layers.push(...basemapLayers(c, "above"));
+  const sources = {
+    units: { type: "vector", tiles: geometryTiles(c), minzoom: 0, maxzoom: 12, bounds: [w, s, e, n], promoteId: "pcode" },
+  };
+  if (basemap) sources.basemap = { type: "vector", tiles: basemap.tiles, minzoom: basemap.minzoom, maxzoom: basemap.maxzoom };
   return {
     version: 8,
     name: "DTM Atlas web map",
     glyphs: `${location.origin}/fonts/{fontstack}/{range}.pbf`,
     transition: { duration: 0, delay: 0 },
-    sources: {
-      units: { type: "vector", tiles: geometryTiles(c), minzoom: 0, maxzoom: 12, bounds: [w, s, e, n],
-        attribution: state.lang === "ar" ? c.attribution_ar : c.attribution_en, promoteId: "pcode" },
-    },
+    sources,
     layers,
   };
+}
+
+// the basemap under the units (sea, land, neighbours, lakes, rivers) and its labels above them
+// (countries, then places: MapLibre drops a label that would collide with one already placed)
+function basemapLayers(c, where) {
+  if (!basemap) return [];
+  const src = { source: "basemap" };
+  if (where === "below") {
+    return [
+      { id: "basemap-land", type: "fill", ...src, "source-layer": "land", paint: { "fill-color": LAND } },
+      { id: "basemap-neighbours", type: "fill", ...src, "source-layer": "countries", paint: { "fill-color": NEIGHBOUR,
+        "fill-outline-color": BORDER } },
+      { id: "basemap-borders", type: "line", ...src, "source-layer": "countries",
+        paint: { "line-color": BORDER, "line-width": ["interpolate", ["linear"], ["zoom"], 2, 0.5, 8, 1.2] } },
+      { id: "basemap-lakes", type: "fill", ...src, "source-layer": "lakes", paint: { "fill-color": SEA } },
+      { id: "basemap-rivers", type: "line", ...src, "source-layer": "rivers",
+        paint: { "line-color": WATER_LINE, "line-width": ["interpolate", ["linear"], ["zoom"], 3, 0.6, 8, 1.6] } },
+    ];
+  }
+  return [
+    // rivers drawn again thinly over the units, so the Tigris and Euphrates stay visible
+    { id: "basemap-rivers-over", type: "line", ...src, "source-layer": "rivers", minzoom: 4,
+      paint: { "line-color": WATER_LINE, "line-opacity": 0.8, "line-width": ["interpolate", ["linear"], ["zoom"], 4, 0.5, 8, 1.2] } },
+    { id: "basemap-countries", type: "symbol", ...src, "source-layer": "country_labels",
+      filter: ["!=", ["get", "name_en"], c.name_en],
+      layout: { "text-field": labelField(), "text-font": [LABEL_FONT], "text-size": 13, "text-transform": "uppercase",
+        "text-letter-spacing": 0.08, "text-max-width": 7, "symbol-sort-key": ["-", 0, ["get", "area_km2"]] },
+      paint: { "text-color": "#77746c", "text-halo-color": LABEL_HALO, "text-halo-width": 1.2 } },
+    { id: "basemap-places", type: "symbol", ...src, "source-layer": "places", minzoom: 4,
+      layout: { "text-field": ["coalesce", ["get", "name_en"], ""], "text-font": [LABEL_FONT],
+        "text-size": ["interpolate", ["linear"], ["zoom"], 4, 10, 10, 13], "text-anchor": "left", "text-offset": [0.5, 0],
+        "text-optional": true, "symbol-sort-key": ["get", "rank"], "icon-allow-overlap": false },
+      paint: { "text-color": PLACE, "text-halo-color": LABEL_HALO, "text-halo-width": 1.2 } },
+    { id: "basemap-place-dots", type: "circle", ...src, "source-layer": "places", minzoom: 4,
+      paint: { "circle-radius": ["case", [">", ["get", "capital"], 0], 3.5, 2.5], "circle-color": PLACE,
+        "circle-stroke-color": "#fff", "circle-stroke-width": 1 } },
+  ];
+}
+
+let attribution = null;
+function setAttribution() {
+  // the attribution in the page's language (a control's text cannot change: it is replaced)
+  const c = country();
+  if (!map || !c) return;
+  if (attribution) map.removeControl(attribution);
+  const parts = [state.lang === "ar" ? c.attribution_ar : c.attribution_en];
+  if (basemap) parts.push(t("basemapAttribution"));
+  attribution = new AttributionControl({ compact: true, customAttribution: parts.filter(Boolean) });
+  map.addControl(attribution, "bottom-right");
 }
 
 // ----------------------------------------------------------------------------------- legend
@@ -318,8 +411,8 @@ function renderLegend() {
   $("legend").replaceChildren(
     h("h2", {}, state.lang === "ar" ? `${t(state.indicator)} · ${t(state.population)}` : lg.title || t(state.indicator)),
     h("ol", {}, items),
-    h("div", { class: "meta" }, [r ? roundLabel(r) : figures.round.reporting_date, t(`plural${state.level}`),
-      `${t("classes")}: ${(lg.method || "").replace("_", " ")}`].filter(Boolean).join(" · ")));
+    h("div", { class: "meta", "data-classes": lg.classes || "" }, [r ? roundLabel(r) : figures.round.reporting_date,
+      t(`plural${state.level}`), `${t("classes")}: ${t("classesMeta")[lg.classes || "quantile"]}`].filter(Boolean).join(" · ")));
 }
 
 // ---------------------------------------------------------------------------------- hover
@@ -481,6 +574,113 @@ function select(feature) {
   setFeatureState(selected.pcode, { selected: true });
   $("hint").hidden = true;
   showDetail(selected);
+  // the unit's panel where it is seen: the panel opens (phone) and scrolls to it
+  setPanel(true);
+  $("detail").scrollIntoView({ block: "nearest" });
+}
+
+// --------------------------------------------------------------------------- panel, errors
+const PHONE = window.matchMedia("(max-width: 700px)");
+const phone = () => PHONE.matches;
+function placeLegend() {
+  // on a phone the legend lies over the map (seen with it); on a wide screen it heads the panel
+  const legends = $("legends");
+  if (phone()) { if (legends.parentElement !== $("map")) $("map").prepend(legends); }
+  else if (legends.parentElement !== $("panel-body")) $("panel-body").insertBefore(legends, $("detail"));
+}
+function setPanel(open) {
+  $("panel").classList.toggle("collapsed", !open);
+  $("panel-toggle").setAttribute("aria-expanded", String(open));
+  $("panel-toggle").textContent = open ? "▾" : "▴";
+}
+
+function showError(text) {
+  // over the map, where it is seen on any screen (and in the panel's status line)
+  $("error").textContent = text || "";
+  $("error").hidden = !text;
+  if (text) status(text, true);
+}
+
+// ---------------------------------------------------------------------------- share, download
+function updateDownloads() {
+  const q = new URLSearchParams({ country: state.country || "", population: state.population, round: state.round || "" });
+  const base = `/exports/figures-adm${state.level}`;
+  $("dl-gpkg").href = `${base}.gpkg?${q}`;
+  $("dl-shp").href = `${base}.shp?${q}`;
+  $("dl-csv").href = `${base}.csv?${q}`;
+}
+
+async function share() {
+  const url = location.href;
+  try {
+    await navigator.clipboard.writeText(url);
+    $("share-done").textContent = t("copied");
+  } catch {
+    $("share-done").textContent = t("copyFailed", url);
+  }
+  api.shared = url;
+}
+
+// ---------------------------------------------------------------------------------- search
+let searchSeq = 0;
+function bindSearch() {
+  const input = $("search"), list = $("search-results");
+  let timer = null;
+  input.addEventListener("input", () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => search(input.value.trim()), 200);
+  });
+  input.addEventListener("keydown", (e) => {
+    if (e.key === "Escape") { list.hidden = true; return; }
+    if (e.key === "Enter") {
+      const first = list.querySelector("li[data-pcode]");
+      if (first) first.click();
+    }
+  });
+  document.addEventListener("click", (e) => { if (!$("search-box").contains(e.target)) list.hidden = true; });
+}
+
+async function search(q) {
+  const list = $("search-results");
+  const seq = ++searchSeq;
+  if (q.length < 2) { list.hidden = true; list.replaceChildren(); return; }
+  let body;
+  try {
+    body = await getJSON(`/admin-units?${new URLSearchParams({ q, country: state.country, limit: 12 })}`);
+  } catch (err) {
+    if (seq === searchSeq) { list.replaceChildren(h("li", { class: "muted" }, err.message)); list.hidden = false; }
+    return;
+  }
+  if (seq !== searchSeq) return;
+  const c = country();
+  const units = body.units.filter((u) => !c || c.levels.includes(u.level));
+  list.replaceChildren(...(units.length ? units.map((u) => {
+    const li = h("li", { role: "option", "data-pcode": u.pcode, "data-level": u.level }, names(u),
+      h("span", { class: "pcode" }, `${t(`level${u.level}`)} · ${u.pcode}`));
+    li.addEventListener("click", () => goTo(u));
+    return li;
+  }) : [h("li", { class: "muted" }, t("noMatch"))]));
+  list.hidden = false;
+  api.searchResults = units.map((u) => u.pcode);
+}
+
+async function goTo(unit) {
+  // the unit's level on the map, the view on the unit, the unit selected with its panel open
+  $("search-results").hidden = true;
+  $("search").value = unitName(unit);
+  const feature = await getJSON(`/admin-units/${encodeURIComponent(unit.pcode)}`);
+  if (state.level !== unit.level) { state.level = unit.level; syncControls(); await update(); }
+  const b = feature.bbox || bboxOf(feature.geometry);
+  map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: 40, maxZoom: 10, animate: false });
+  select({ properties: { pcode: unit.pcode, name_en: unit.name_en, name_ar: unit.name_ar } });
+  api.found = unit.pcode;
+}
+
+function bboxOf(geometry) {
+  let w = Infinity, s = Infinity, e = -Infinity, n = -Infinity;
+  const walk = (c) => { if (typeof c[0] === "number") { w = Math.min(w, c[0]); e = Math.max(e, c[0]); s = Math.min(s, c[1]); n = Math.max(n, c[1]); } else c.forEach(walk); };
+  walk(geometry.coordinates);
+  return [w, s, e, n];
 }
 
 function clearSelection() {
@@ -494,7 +694,7 @@ function clearSelection() {
 // ----------------------------------------------------------------------------------- update
 function figuresUrl() {
   const q = new URLSearchParams({ country: state.country, population: state.population, round: state.round,
-    indicator: state.indicator });
+    indicator: state.indicator, classes: state.classes });
   return `/webmap/figures/${state.level}.json?${q}`;
 }
 
@@ -537,7 +737,7 @@ async function update() {
       body = await getJSON(want);
     } catch (err) {
       if (want === shownFigures) shownFigures = ""; // let the same choice be tried again
-      status(err.message, true);
+      showError(err.message);
       return;
     }
     if (want !== shownFigures) return; // a newer choice was made while this one loaded
@@ -608,7 +808,8 @@ function createMap(c) {
   map.touchZoomRotate.disableRotation();
   map.keyboard.disableRotation();
   map.addControl(new NavigationControl({ showCompass: false }), "top-right");
-  map.addControl(new AttributionControl({ compact: true }), "bottom-right");
+  map.addControl(new ScaleControl({ maxWidth: 120, unit: "metric" }), "bottom-left");
+  setAttribution();
   map.on("mousemove", "units-fill", onMove);
   map.on("mouseleave", "units-fill", onLeave);
   map.on("click", "units-fill", (ev) => ev.features && ev.features[0] && select(ev.features[0]));
@@ -621,6 +822,11 @@ function createMap(c) {
 
 function onCountry() {
   const c = country();
+  if (!c) {
+    showError(t("badCountry", state.country, countries.map((k) => k.country).join(", ")));
+    return;
+  }
+  showError("");
   clearSelection();
   syncControls();
   applyLanguage();
@@ -638,7 +844,9 @@ async function start() {
   if (plugin) setRTLTextPlugin(new URL(plugin.dataset.rtlPlugin, location.href).href, true); // shapes Arabic labels
   bindControls();
   try {
-    const [cs, rs] = await Promise.all([getJSON("/webmap/countries"), getJSON("/rounds?country=all")]);
+    const [cs, rs, bm] = await Promise.all([getJSON("/webmap/countries"), getJSON("/rounds?country=all"),
+      getJSON("/basemap.json").catch((err) => { console.warn(`no basemap: ${err.message}`); return null; })]);
+    basemap = api.basemap = bm;
     countries = cs.countries;
     allRounds = rs.sort((a, b) => a.reporting_date.localeCompare(b.reporting_date) || (a.round_number || 0) - (b.round_number || 0));
   } catch (err) {
@@ -650,14 +858,19 @@ async function start() {
     return;
   }
   if (!country()) {
+    const asked = state.country;
     // the country with the most rounds first
     const n = (c) => Object.values(c.rounds || {}).reduce((a, b) => a + b, 0);
     state.country = [...countries].sort((a, b) => n(b) - n(a))[0].country;
+    if (asked) showError(t("badCountry", asked, countries.map((k) => k.country).join(", ")));
   }
   $("country").replaceChildren(...countries.map((c) => h("option", { value: c.country }, c.name_en)));
   $("country-field").hidden = countries.length < 2;
   const mine = allRounds.filter((r) => r.country === state.country);
   if (!mine.some((r) => r.population === state.population) && mine.length) state.population = mine[0].population;
+  placeLegend();
+  PHONE.addEventListener("change", () => { placeLegend(); setPanel(!phone()); if (map) map.resize(); });
+  if (phone()) setPanel(false); // the map and its legend first; the panel opens on demand
   syncControls();
   applyLanguage();
   await update();
