@@ -217,6 +217,8 @@ class MapData:
     texts: CountryTexts  # the country's names and boundary source, for every text of the map
     window: tuple[float, float, float, float]  # lon/lat box whose Natural Earth countries may show
     created: dt.date = field(default_factory=dt.date.today)
+    # the round's national total (stored level 0): individuals (the file's) and published (DTM's)
+    total: dict | None = None
 
     @property
     def legend(self) -> dict:
@@ -533,4 +535,22 @@ def load_map(conn: Connection, spec: MapSpec, *, created: dt.date | None = None)
         texts=texts,
         window=region,
         created=created or dt.date.today(),
+        total=national_total(conn, rnd["id"]),
     )
+
+
+def national_total(conn: Connection, round_id: int) -> dict | None:
+    """The round's stored national total: ``individuals`` (the master list file's), ``published``
+    (DTM's published count), ``families``, ``locations``; None when not stored."""
+    row = (
+        conn.execute(
+            text(
+                "SELECT individuals, published_individuals AS published, families, locations FROM unit_figure "
+                "WHERE round_id = :r AND level = 0 ORDER BY pcode LIMIT 1"
+            ),
+            {"r": round_id},
+        )
+        .mappings()
+        .first()
+    )
+    return dict(row) if row else None

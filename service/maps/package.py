@@ -330,9 +330,13 @@ def _build_into(
                     conn.execute(
                         text(
                             "SELECT f.families, f.individuals, f.locations, f.change_individuals AS change, "
+                            "f.published_individuals AS published, "
+                            "f.published_individuals - pf.published_individuals AS published_change, "
                             "pr.round_number AS previous, "
                             "pr.reporting_date AS previous_date "
                             "FROM unit_figure f LEFT JOIN round pr ON pr.id = f.prev_round_id "
+                            "LEFT JOIN unit_figure pf ON pf.round_id = f.prev_round_id AND pf.level = 0 "
+                            "AND pf.pcode = f.pcode "
                             "WHERE f.round_id = :r AND f.level = 0"
                         ),
                         {"r": rnd["id"]},
@@ -361,6 +365,7 @@ def _build_into(
                 created=created,
                 data_version=version,
                 texts=p.texts,
+                footnote=" ".join(n for n in (summary.household_note(r) for r in p.rounds.values()) if n),
             )
             step("summary")
             if p.fragility:

@@ -307,6 +307,9 @@ def _legend(ax, data: MapData, s: float):
         ax.text(0.16, y - step * 0.44, label, fontsize=7.5 * s, va="center", color=INK)
         y -= step
     notes = [f"Classes: {cls.method.replace('_', ' ')} ({cls.k}), as in the web map and the API."]
+    total = total_text(data)
+    if total:
+        notes.insert(0, total)
     ua = data.unassigned
     if ua and ua.get("individuals"):
         notes.append(
@@ -318,6 +321,21 @@ def _legend(ax, data: MapData, s: float):
         for line in textwrap.wrap(note, 52):
             ax.text(0, y, line, fontsize=6 * s, va="top", color="#444444")
             y -= 0.05
+
+
+def total_text(data: MapData) -> str:
+    """The national total a national map states: DTM's published count and the file's count."""
+    t = data.total
+    if data.spec.extent != "national" or not t or t.get("individuals") is None:
+        return ""
+    who = POPULATION_WORDS[data.spec.population]
+    pub = t.get("published")
+    if pub is not None and pub != t["individuals"]:
+        return (
+            f"National total: {pub:,} {who} (DTM's published count); {t['individuals']:,} in the master list "
+            "file, whose figures the map shows."
+        )
+    return f"National total: {t['individuals']:,} {who}."
 
 
 def _inset(ax, data: MapData):
