@@ -10,6 +10,12 @@ When a module ``service.fragility`` exists, maps and the package use it through 
   package (one dict per unit; written as CSV and XLSX under ``tables/``).
 * ``method_card(conn, *, round_id) -> str``: the method card (Markdown) of the run the overlay
   comes from, written as ``fragility_method.md``.
+
+Optional (the package's fragility map needs them):
+
+* ``run_status(conn, *, round_id) -> "current" | "stale" | None``: whether the round has a stored
+  run, and whether an import changed its inputs since;
+* ``refresh(engine, *, round_id)``: recompute the round's stale run.
 """
 
 from __future__ import annotations

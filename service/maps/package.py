@@ -31,6 +31,7 @@ import multiprocessing
 import os
 import shutil
 import tempfile
+import textwrap
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -77,6 +78,9 @@ class PackagePlan:
     projection: str = ""  # the maps' projection, described
     steps: int = 0
     reporting_date: dt.date | None = None  # the round asked for by its date
+    skipped: list[str] = field(default_factory=list)  # what the package leaves out, and why
+    fragility_status: str | None = None  # the round's stored fragility run: current, stale or None
+    fragility_round: dict | None = None  # the round whose run the fragility map shows
 
     @property
     def label(self) -> str:
@@ -174,6 +178,22 @@ def plan(
         )
         texts = round_texts(conn, first)
         projection = projection_for(country_extent(conn, set_id)).description
+        # the governorates where each population has data: a map only where there is something to show
+        with_data = {
+            pop: set(
+                conn.execute(
+                    text("SELECT pcode FROM unit_figure WHERE round_id = :r AND level = 1 AND individuals > 0"),
+                    {"r": r["id"]},
+                ).scalars()
+            )
+            for pop, r in rounds.items()
+        }
+        names = {g["pcode"]: g["name_en"] or g["pcode"] for g in governorates(conn, set_id)}
+        layer = hooks.fragility()
+        frag_round = rounds.get("idp") or first
+        frag_status = None
+        if layer is not None and hasattr(layer, "run_status"):
+            frag_status = layer.run_status(conn, round_id=frag_round["id"])
     if extents is not None:
         bad = [e for e in extents if e not in govs]
         if bad:
@@ -185,26 +205,57 @@ def plan(
     national_level, gov_level = min(2, deepest), min(3, deepest)
     if gov_level < 2:
         govs = []
-    specs = []
+    specs, skipped = [], []
     for pop, r in rounds.items():
         # each population's own round; one without a DTM number by its date
         num, day = (r["round_number"], None) if r["round_number"] is not None else (None, r["reporting_date"])
+        if not with_data[pop]:
+            skipped.append(f"{POPULATION_WORDS[pop]} maps: no {POPULATION_WORDS[pop]} in {naming.round_label(r)}")
+            continue
         specs.append(MapSpec(num, pop, national_level, "individuals", "national", country=iso3, reporting_date=day))
-        specs += [MapSpec(num, pop, gov_level, "individuals", g, country=iso3, reporting_date=day) for g in govs]
+        specs += [
+            MapSpec(num, pop, gov_level, "individuals", g, country=iso3, reporting_date=day)
+            for g in govs
+            if g in with_data[pop]
+        ]
+        empty = [g for g in govs if g not in with_data[pop]]
+        if empty:
+            skipped.append(
+                f"{POPULATION_WORDS[pop]} maps of {len(empty)} governorate{'s' if len(empty) > 1 else ''} with no "
+                f'{POPULATION_WORDS[pop]} in {naming.round_label(r)} (every unit would read "No data"): '
+                + ", ".join(f"{names.get(g, g)} ({g})" for g in empty)
+            )
+    fragility = layer is not None
+    if layer is not None and frag_status is None:
+        fragility = hasattr(layer, "run_status") is False  # an older layer without the status hook: as before
+        if not fragility:
+            skipped.append(
+                f"Fragility map, overlay table and method card: no fragility run is stored for "
+                f"{naming.round_label(frag_round)} (`dtm-atlas fragility compute` makes one)"
+            )
+    if frag_status is not None:
+        num = frag_round["round_number"]
+        day = None if num is not None else frag_round["reporting_date"]
+        specs.append(
+            MapSpec(num, frag_round["population"], gov_level, "fragility", "national", country=iso3, reporting_date=day)
+        )
     ex = [(pop, ds, fmt) for pop in rounds for ds in EXPORT_DATASETS for fmt in EXPORT_FORMATS]
     p = PackagePlan(
         round_number,
         rounds,
         specs,
         ex,
-        hooks.fragility() is not None,
+        fragility,
         iso3,
         texts,
         projection,
         reporting_date=reporting_date,
+        skipped=skipped,
+        fragility_status=frag_status,
+        fragility_round=frag_round if frag_status is not None else None,
     )
     # progress steps: map data, maps, exports, tables, charts, summary, fragility, README + manifest
-    p.steps = 2 * len(specs) + len(ex) + len(rounds) + 2 + int(p.fragility) + 1
+    p.steps = 2 * len(specs) + len(ex) + len(rounds) + 2 + int(p.fragility) + 1 + int(frag_status == "stale")
     return p
 
 
@@ -260,6 +311,9 @@ def build(
     zipped = out.suffix.lower() == ".zip"
     if not zipped and out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise PackageError(f"{out} exists and is not an empty folder: give a new folder or a .zip file name")
+    if p.fragility_status == "stale":  # recomputed first: the package never shows a stale run
+        _refresh_fragility(engine, p)
+        step("fragility: stale run recomputed")
     work = Path(tempfile.mkdtemp(prefix="dtm-package-", dir=out.parent if zipped else None))
     root = work / name if zipped else out
     root.mkdir(parents=True, exist_ok=True)
@@ -279,6 +333,23 @@ def build(
         return result
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _refresh_fragility(engine: Engine, p: PackagePlan) -> None:
+    """Recompute the round's stale fragility run; when that fails the fragility map, table and
+    card are left out and the README says why (never silently)."""
+    layer = hooks.fragility()
+    try:
+        layer.refresh(engine, round_id=p.fragility_round["id"])
+    except Exception as exc:  # noqa: BLE001 - the layer's errors (inputs, method) are all reasons to skip
+        kept = [s for s in p.specs if s.indicator != "fragility"]
+        p.steps -= 2 * (len(p.specs) - len(kept)) + int(p.fragility)
+        p.specs, p.fragility = kept, False
+        p.skipped.append(
+            f"Fragility map, overlay table and method card: its run was stale and recomputing it failed: {exc}"
+        )
+    else:
+        p.fragility_status = "recomputed"
 
 
 def _build_into(
@@ -381,7 +452,10 @@ def _build_into(
             if pool is not None:
                 pool.shutdown(cancel_futures=True)
 
-    (root / "README.txt").write_text(readme(p, version, created, terms), encoding="utf-8")
+    for d in sorted(root.rglob("*"), key=lambda f: -len(f.parts)):  # no empty folder in the package
+        if d.is_dir() and not any(d.iterdir()):
+            d.rmdir()
+    (root / "README.txt").write_text(readme(p, version, created, terms, root), encoding="utf-8")
     result.files = write_manifest(root, p, version, created)
     step("README and manifest")
     return result
@@ -429,9 +503,13 @@ def _write_fragility(conn, p: PackagePlan, folder: Path) -> None:
 
 
 # ------------------------------------------------------------------------- README, manifest
-def readme(p: PackagePlan, version: int, created: dt.date, terms: str) -> str:
+def readme(p: PackagePlan, version: int, created: dt.date, terms: str, root: Path | None = None) -> str:
+    """The package's README: its folders (only those that hold files, when ``root`` is given),
+    what was left out and why, sources, terms, disclaimer."""
     first = next(iter(p.rounds.values()))
-    nat = next(s for s in p.specs if s.extent == "national")
+    nat = next((s for s in p.specs if s.extent == "national"), None) or MapSpec(
+        p.round_number, next(iter(p.rounds)), 2, country=p.country
+    )
     example = (
         f"{p.country.lower()}_dtm_{nat.population}_adm{nat.level}_"
         f"{naming.round_tag(p.round_number, first['reporting_date'])}_A4L_"
@@ -453,21 +531,58 @@ def readme(p: PackagePlan, version: int, created: dt.date, terms: str) -> str:
         "",
         "Contents",
         "--------",
-        f"maps/national/        national maps per {nat_level} (PNG 300 dpi, PDF with embedded fonts), per population",
-        f"maps/governorates/    one map per governorate by {gov_level}, per population",
-        "interactive/          the same maps as HTML (Leaflet, works offline: open in a browser)",
-        "charts/               national trend of IDPs and returnees across rounds; governorates' change",
-        "data/                 figures per governorate, district, sub-district: GeoPackage 1.2, zipped shapefile,",
-        "                      CSV (UTF-8, HXL hashtag row), XLSX; each zip and workbook has its own README",
-        "tables/               governorate and district totals, change since the previous round and over",
-        "                      12 months, top districts (CSV with HXL; all in one XLSX)",
     ]
-    if p.fragility:
-        lines.append("fragility/            fragility overlay table and method card")
+    folders = [
+        (
+            "maps/national/",
+            f"national maps per {nat_level} (PNG 300 dpi, PDF with embedded fonts), per population"
+            + (
+                "; the fragility map per " + LEVEL_NAMES[3][0]
+                if any(s.indicator == "fragility" for s in p.specs)
+                else ""
+            ),
+        ),
+        ("maps/governorates/", f"one map per governorate by {gov_level}, per population, where it has data"),
+        ("interactive/", "the same maps as HTML (Leaflet, works offline: open in a browser)"),
+        ("charts/", "national trend of IDPs and returnees across rounds; governorates' change"),
+        (
+            "data/",
+            "figures per governorate, district, sub-district: GeoPackage 1.2, zipped shapefile,\n"
+            "CSV (UTF-8, HXL hashtag row), XLSX; each zip and workbook has its own README",
+        ),
+        (
+            "tables/",
+            "governorate and district totals (by size), change since the previous round and over\n"
+            "12 months, top districts (CSV with HXL; all in one XLSX, with total rows)",
+        ),
+        ("fragility/", "fragility overlay table and method card"),
+        ("qgis/", "QGIS project (.qgz) of the maps over the package's GeoPackage"),
+    ]
+    for folder, what in folders:
+        if root is not None and not ((root / folder).is_dir() and any((root / folder).iterdir())):
+            continue
+        if root is None and folder == "fragility/" and not p.fragility:
+            continue
+        if root is None and folder == "qgis/":
+            continue
+        first_line, *more = what.split("\n")
+        lines.append(f"{folder:<22}{first_line}")
+        lines += [" " * 22 + m for m in more]
+    if root is not None and (root / "catalogue.json").exists():
+        lines.append(
+            f"{'catalogue.json, .csv':<22}the map catalogue: number, title, version, status, paper, scale, sources"
+        )
     lines += [
         "*_summary_*.pdf       one-page summary: totals, change, trend, governorates",
         "manifest.json         every file with its size and SHA-256; SHA256SUMS: the same for `sha256sum -c`",
         "",
+    ]
+    if p.skipped:
+        lines += ["Not in this package", "-------------------"]
+        for why in p.skipped:
+            lines += textwrap.wrap(why, 96, initial_indent="- ", subsequent_indent="  ")
+        lines.append("")
+    lines += [
         "File names: {iso3}_dtm_{population}[_{indicator}]_adm{level}[_{governorate p-code}]_r{round}_{paper}_{date},"
         if p.round_number is not None
         else "File names: {iso3}_dtm_{population}[_{indicator}]_adm{level}[_{governorate p-code}]"

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import subprocess
 
 import pytest
+from PIL import Image
+from sqlalchemy import text
 
 from service.maps import package
 
@@ -22,10 +25,43 @@ def pdftext(path, *args) -> str:
 
 
 @pytest.fixture(scope="module")
-def pkg(figures_engine, tmp_path_factory):
+def engine(pg_server, figures_engine):
+    """A copy of the figures database with round 120's fragility run stored, then marked stale
+    (as an import of changed inputs marks it)."""
+    from service.fragility import store
+    from service.fragility.run import ensure_run
+    from tests.conftest import SHARED, cloned_engine
+
+    figures_engine.dispose()  # a template database has no other session
+    with cloned_engine(pg_server, figures_engine.url.database, "dtm_atlas_test_pkg24") as eng:
+        run, _ = ensure_run(eng, shared_dir=SHARED, round_number=120)
+        with eng.begin() as conn:
+            store.set_stale(conn, [run["id"]])
+        yield eng
+
+
+@pytest.fixture(scope="module")
+def no_returnees(engine):
+    """A governorate with IDPs but no returnees in round 120."""
+    with engine.connect() as conn:
+        return conn.execute(
+            text(
+                "SELECT i.pcode FROM unit_figure i JOIN round r ON r.id = i.round_id AND r.round_number = 120 "
+                "AND r.population = 'idp' WHERE i.level = 1 AND i.individuals > 0 AND i.pcode NOT IN ("
+                "SELECT f.pcode FROM unit_figure f JOIN round q ON q.id = f.round_id AND q.round_number = 120 "
+                "AND q.population = 'returnee' WHERE f.level = 1 AND f.individuals > 0) ORDER BY i.pcode LIMIT 1"
+            )
+        ).scalar_one()
+
+
+@pytest.fixture(scope="module")
+def pkg(engine, no_returnees, tmp_path_factory):
     out = tmp_path_factory.mktemp("pkg") / "p"
-    plan = package.plan(figures_engine, 120, "both", extents=["IQG01", "IQG07"])
-    result = package.build(figures_engine, 120, out, dpi=40, workers=2, the_plan=plan)
+    plan = package.plan(engine, 120, "both", extents=["IQG01", "IQG07", no_returnees])
+    assert plan.fragility_status == "stale"
+    steps: list[str] = []
+    result = package.build(engine, 120, out, dpi=40, workers=2, the_plan=plan, progress=steps.append)
+    assert len(steps) == plan.steps
     return out, result
 
 
@@ -53,8 +89,6 @@ def test_summary_headline_is_dtms_published_count(pkg):
 
 
 def _first_count(line: str) -> int:
-    import re
-
     return int(re.findall(r"(?<![+\-\d,])(\d{1,3}(?:,\d{3})+|\d+)(?![\d,])", line.split("|")[-1])[0].replace(",", ""))
 
 
@@ -85,3 +119,54 @@ def test_national_maps_state_the_national_total(pkg):
     assert "1,243,278" in flat
     ret = " ".join(pdftext(out / f"maps/national/irq_dtm_returnee_adm2_r120_A4L_{DATE}.pdf").split())
     assert "National total: 4,851,816 Returnees" in ret
+
+
+def _map_files(out):
+    return sorted(p for p in (out / "maps").rglob("*.png"))
+
+
+def test_no_map_is_all_no_data(pkg, no_returnees):
+    out, _ = pkg
+    names = {p.name for p in _map_files(out)}
+    gov = no_returnees.lower()
+    assert f"irq_dtm_idp_adm3_{gov}_r120_A4L_{DATE}.png" in names
+    assert f"irq_dtm_returnee_adm3_{gov}_r120_A4L_{DATE}.png" not in names
+    assert f"irq_dtm_returnee_adm3_iqg01_r120_A4L_{DATE}.png" in names
+    # every map's text says a class other than "No data" for some unit: read the PNG's pixels, every
+    # map has pixels of at least one class colour (not only the No-data grey, neighbours and water)
+    for png in _map_files(out):
+        with Image.open(png) as im:
+            colours = {c for _, c in im.convert("RGB").getcolors(1 << 20)}
+        classed = [c for c in colours if _saturated(c)]
+        assert len(classed) > 20, f"{png.name}: no classed unit"
+    readme = (out / "README.txt").read_text()
+    skipped = readme.split("Not in this package", 1)[1].split("File names", 1)[0]
+    assert re.search(r"Returnees maps of \d governorates? with no Returnees in round 120", " ".join(skipped.split()))
+    assert f"({no_returnees})" in skipped
+    # the README names no folder that is empty or absent
+    for line in readme.split("Contents", 1)[1].split("Not in this package", 1)[0].splitlines():
+        folder = line.split(" ", 1)[0]
+        if folder.endswith("/"):
+            assert (out / folder).is_dir() and any((out / folder).iterdir()), folder
+    for d in out.rglob("*"):
+        assert not d.is_dir() or any(d.iterdir()), f"empty folder {d}"
+
+
+def _saturated(rgb) -> bool:
+    r, g, b = rgb
+    return max(r, g, b) - min(r, g, b) > 40
+
+
+def test_stale_fragility_is_recomputed_and_mapped(pkg, engine):
+    out, _ = pkg
+    with engine.connect() as conn:
+        stale = conn.execute(text("SELECT bool_or(stale), count(*) FROM fragility_run")).one()
+    assert stale[0] is False  # the stale run was recomputed before the package was read
+    name = f"irq_dtm_idp_fragility_adm3_r120_A4L_{DATE}"
+    assert (out / f"maps/national/{name}.png").exists() and (out / f"maps/national/{name}.pdf").exists()
+    text_ = " ".join(pdftext(out / f"maps/national/{name}.pdf").split())
+    assert "fragility" in text_.lower() and "No data" in text_
+    assert (out / "fragility/fragility_method.md").exists()
+    readme = (out / "README.txt").read_text()
+    contents = readme.split("Contents", 1)[1].split("File names", 1)[0]
+    assert "fragility/" in contents and "Fragility" not in contents.split("Not in this package")[-1]
