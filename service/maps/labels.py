@@ -135,6 +135,16 @@ def candidates(cx, cy, r, w, h):
             yield cx + ux * dx, cy + uy * dy
 
 
+def grid_points(part, n: int = 9):
+    """Points of an ``n`` x ``n`` grid over ``part``'s bounds that lie inside it, nearest to its
+    centre first."""
+    x0, y0, x1, y1 = part.bounds
+    c = part.centroid
+    pts = [(x0 + (x1 - x0) * (i + 0.5) / n, y0 + (y1 - y0) * (j + 0.5) / n) for i in range(n) for j in range(n)]
+    pts = [p for p in pts if part.contains(shapely.Point(p))]
+    return sorted(pts, key=lambda p: (p[0] - c.x) ** 2 + (p[1] - c.y) ** 2)
+
+
 def place_in(
     plan: Plan,
     measure: Measure,
@@ -146,6 +156,7 @@ def place_in(
     view,
     *,
     inside: float,
+    anywhere: bool = False,
 ) -> tuple | None:
     """The first ``(x, y, text, size, box)`` whose box lies ``inside`` (share of its area at
     least) the unit, in ``view``, and clear of every placed box."""
@@ -155,7 +166,10 @@ def place_in(
             w, h = measure.size(label, size)
             if w * h > part.area * (1 / max(inside, 0.3)) * 1.3:
                 continue
-            for x, y in candidates(cx, cy, radius, w, h):
+            spots = list(candidates(cx, cy, radius, w, h))
+            if anywhere:
+                spots += grid_points(part)
+            for x, y in spots:
                 rect = _box(x, y, w, h)
                 if not view.contains(rect):
                     continue
@@ -179,9 +193,12 @@ def unit_texts(u) -> list[str]:
     return out
 
 
-def label_units(plan: Plan, measure: Measure, units, view, size: float, s: float, keep=None) -> list:
+STRICT, RELAXED = (0, 2), (2, 4)  # the passes wholly inside; the passes partly outside
+
+
+def label_units(plan: Plan, measure: Measure, units, view, size: float, s: float, keep=None, passes=(0, 4)) -> list:
     """Name the units (largest first) where they fit; returns the units left unnamed (with their
-    anchors). ``keep``: only these pcodes."""
+    anchors). ``keep``: only these pcodes; ``passes``: which of the passes below (a range)."""
     anchors = []
     for u in sorted(units, key=lambda u: -u.geom.area):
         if keep is not None and u.pcode not in keep:
@@ -190,11 +207,12 @@ def label_units(plan: Plan, measure: Measure, units, view, size: float, s: float
         if a is None:
             continue
         anchors.append((u, a))
-    # three passes: wholly inside at the full size; wholly inside, smaller; mostly inside (QGIS's
-    # around-centroid placement lets a name cross its unit's edge)
-    passes = [([size], 0.96), ([size * 0.85], 0.96), ([size, size * 0.85], 0.6)]
+    # four passes: wholly inside at the full size; wholly inside, smaller; mostly inside (QGIS's
+    # around-centroid placement lets a name cross its unit's edge); half inside at 75 %
     todo = anchors
-    for sizes, inside in passes:
+    for sizes, inside in [([size], 0.96), ([size * 0.85], 0.96), ([size, size * 0.85], 0.6), ([size * 0.75], 0.5)][
+        passes[0] : passes[1]
+    ]:
         rest = []
         for u, (part, pole, r) in todo:
             got = place_in(plan, measure, part, pole, r, unit_texts(u), sizes, view, inside=inside)
@@ -303,7 +321,7 @@ def draw(ax, plan: Plan, s: float, zorder: int = 16) -> None:
         ax.text(t.x, t.y, t.text, color=t.color, zorder=zorder, **kw)
 
 
-def label_areas(plan: Plan, measure: Measure, geoms, names, view, size, color, *, upper=True, inside=0.85):
+def label_areas(plan: Plan, measure: Measure, geoms, names, view, size, color, *, upper=True, inside=0.7):
     """Names of areas (governorates, neighbouring governorates) at a clear place inside them."""
     n = 0
     for geom, (en, ar) in sorted(zip(geoms, names), key=lambda gn: -gn[0].area):
@@ -313,7 +331,9 @@ def label_areas(plan: Plan, measure: Measure, geoms, names, view, size, color, *
         part, pole, r = a
         name = (en or "").upper() if upper else en or ""
         texts = [f"{name}\n{ar}" if ar else name, name] if name else [ar]
-        got = place_in(plan, measure, part, pole, r, texts, [size, size * 0.85], view, inside=inside)
+        got = place_in(
+            plan, measure, part, pole, r, texts, [size, size * 0.85, size * 0.72], view, inside=inside, anywhere=True
+        )
         if got is None:
             continue
         x, y, label, fs, rect = got

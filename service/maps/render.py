@@ -280,6 +280,7 @@ def _cartography(fig, ax, data: MapData, page: layout.Page, s: float) -> list:
         left = _dense_inset(fig, ax, data, window, inset_box, left, s, size)
         in_inset = before - {u.pcode for u, _ in left}
         ax.add_patch(_frame(window, lw=0.8 * s))
+    # the governorates' names in the room the units' names leave (anywhere inside them)
     if data.spec.level > 1 and national:
         lb.label_areas(plan, measure, data.governorates, data.governorate_names, view, 6.2 * s, lb.GOV_INK)
     if data.context:
@@ -294,7 +295,7 @@ def _cartography(fig, ax, data: MapData, page: layout.Page, s: float) -> list:
         if a is None or a[0].area < 0.002 * view.area:
             continue
         part, pole, r = a
-        got = lb.place_in(plan, measure, part, pole, r, [name.upper()], [7 * s, 6 * s], view, inside=0.9)
+        got = lb.place_in(plan, measure, part, pole, r, [name.upper()], [7 * s, 6 * s], view, inside=0.9, anywhere=True)
         if got is not None:
             x, y, label, fs, rect = got
             plan.add(rect, lb.Placed(x, y, label, fs, NEIGHBOUR_TEXT, "", weight="normal"))
@@ -398,11 +399,11 @@ def _dense_inset(fig, ax, data: MapData, window, box, left, s: float, size: floa
     iax.text(0.02, 0.985, title, transform=iax.transAxes, fontsize=5 * s, fontweight="bold", va="top", color=INK)
     wanted = {u.pcode for u, _ in left}
     # the unnamed first (they are why the inset is there), then the others for context
-    rest = lb.label_units(plan, measure, [u for u in near if u.pcode in wanted], wbox, size, s)
+    tried = [u for u in near if u.pcode in wanted]
+    rest = lb.label_units(plan, measure, tried, wbox, size, s)
     lb.label_units(plan, measure, [u for u in near if u.pcode not in wanted], wbox, size, s)
     lb.draw(iax, plan, s)
-    still = {u.pcode for u, _ in rest}
-    named = wanted - still
+    named = {u.pcode for u in tried} - {u.pcode for u, _ in rest}
     return [(u, a) for u, a in left if u.pcode not in named]
 
 
