@@ -146,6 +146,9 @@ def package_cmd(
     dpi: Annotated[int, typer.Option(help="PNG resolution of the maps", min=30, max=600)] = 300,
     workers: Annotated[Optional[int], typer.Option(help="Processes drawing maps (default: one per CPU)", min=1)] = None,
     country: Annotated[Optional[str], typer.Option(help=COUNTRY_HELP)] = None,
+    event: Annotated[
+        Optional[str], typer.Option(help="GLIDE number or event id recorded for every map in catalogue.json")
+    ] = None,
 ):
     """Write the information package of a round: national and governorate maps (PNG + PDF) for
     IDPs and returnees, folium HTML, charts, exports (GeoPackage, shapefile, CSV with HXL, XLSX),
@@ -193,6 +196,7 @@ def package_cmd(
                 workers=workers,
                 the_plan=plan,
                 progress=lambda what: bar.update(task, advance=1, description=what),
+                event=event,
             )
             bar.update(task, completed=plan.steps, description="done")
     except MapRequestError as exc:

@@ -42,7 +42,7 @@ from sqlalchemy import Engine, text
 from service.core.countries import NoCountryData, SeveralCountries, check_country, round_countries
 from service.core.importlog import data_version
 from service.core.rounds import find_round, list_rounds
-from service.maps import charts, hooks, interactive, naming, render, summary, tables
+from service.maps import catalogue, charts, hooks, interactive, naming, render, summary, tables
 from service.maps.country import CountryTexts, round_texts
 from service.maps.data import (
     LEVEL_NAMES,
@@ -266,10 +266,12 @@ def _init_worker() -> None:
     fonts.setup()
 
 
-def _render_one(data: MapData, folder: str, html_folder: str, dpi: int) -> list[str]:
+def _render_one(data: MapData, folder: str, html_folder: str, dpi: int) -> dict:
+    """Draw one map (PNG, PDF, HTML); returns its catalogue entry."""
     paths = render.render(data, Path(folder), ("png", "pdf"), dpi=dpi)
+    labels = dict(render.last_labels)
     html = interactive.write(data, Path(html_folder))
-    return [str(p) for p in (*paths.values(), html)]
+    return catalogue.map_entry(data, [str(p) for p in (*paths.values(), html)], labels)
 
 
 def _pool(workers: int):
@@ -294,9 +296,11 @@ def build(
     created: dt.date | None = None,
     country: str | None = None,
     reporting_date: dt.date | None = None,
+    event: str | None = None,
 ) -> PackageResult:
     """Write the package into the folder ``out`` or, when ``out`` ends with ``.zip``, into
-    that zip file (one top folder inside, the package's name)."""
+    that zip file (one top folder inside, the package's name). ``event``: a GLIDE number or
+    event id the catalogue records for every map."""
     import time
 
     t0 = time.perf_counter()
@@ -318,7 +322,7 @@ def build(
     root = work / name if zipped else out
     root.mkdir(parents=True, exist_ok=True)
     try:
-        result = _build_into(engine, p, root, dpi=dpi, workers=workers, step=step, created=created)
+        result = _build_into(engine, p, root, dpi=dpi, workers=workers, step=step, created=created, event=event)
         if zipped:
             tmp = out.with_suffix(".zip.part")
             with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True) as z:
@@ -361,6 +365,7 @@ def _build_into(
     workers: int | None,
     step: Callable[[str], None],
     created: dt.date,
+    event: str | None = None,
 ) -> PackageResult:
     dirs = {k: root / k for k in ("maps/national", "maps/governorates", "interactive", "charts", "data", "tables")}
     for d in dirs.values():
@@ -375,13 +380,13 @@ def _build_into(
         workers = workers or max(1, min(len(p.specs), os.cpu_count() or 1))
         pool = _pool(workers) if workers > 1 else None
         try:
-            futures = []
+            futures, entries = [], []
             for spec in p.specs:
                 d = load_map(conn, spec, created=created)
                 step(f"map data: {spec.population} {spec.extent}")
                 folder = dirs["maps/national"] if spec.extent == "national" else dirs["maps/governorates"]
                 if pool is None:
-                    _render_one(d, str(folder), str(dirs["interactive"]), dpi)
+                    entries.append(_render_one(d, str(folder), str(dirs["interactive"]), dpi))
                     step(f"map: {spec.population} {spec.extent}")
                 else:
                     futures.append((spec, pool.submit(_render_one, d, str(folder), str(dirs["interactive"]), dpi)))
@@ -446,7 +451,7 @@ def _build_into(
             conn.rollback()
 
             for spec, fut in futures:
-                fut.result()
+                entries.append(fut.result())
                 step(f"map: {spec.population} {spec.extent}")
         finally:
             if pool is not None:
@@ -455,6 +460,12 @@ def _build_into(
     for d in sorted(root.rglob("*"), key=lambda f: -len(f.parts)):  # no empty folder in the package
         if d.is_dir() and not any(d.iterdir()):
             d.rmdir()
+    # a map is an update when its population's previous round had the package's same map
+    prev_pops = {pop for pop, t in totals.items() if t.get("previous") is not None or t.get("previous_date")}
+    previous = catalogue.roundless_ids(
+        e["map_id"] for e in entries if e["population"] in prev_pops and e["indicator"] != "fragility"
+    )
+    catalogue.write(root, entries, created=created, version=version, previous=previous, event=event)
     (root / "README.txt").write_text(readme(p, version, created, terms, root), encoding="utf-8")
     result.files = write_manifest(root, p, version, created)
     step("README and manifest")

@@ -741,6 +741,10 @@ def save(fig, path: Path, fmt: str, *, title: str, producer: str, dpi: int | Non
     return path
 
 
+#: the label counts of the last map ``render`` drew in this process (the catalogue's QC fields)
+last_labels: dict = {}
+
+
 def render(data: MapData, out_dir: Path, formats=FORMATS, *, dpi: int = layout.DPI) -> dict[str, Path]:
     """Draw the map and write each format into ``out_dir`` under its OCHA-style name."""
     bad = [f for f in formats if f not in FORMATS]
@@ -748,8 +752,10 @@ def render(data: MapData, out_dir: Path, formats=FORMATS, *, dpi: int = layout.D
         raise ValueError(f"unsupported format {', '.join(bad)}: use png, pdf")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    global last_labels
     with fonts.strict_glyphs():
         fig = figure(data, dpi=dpi)
+    last_labels = {k: v for k, v in fig.dtm_labels.items() if k != "index"}
     base = base_name(data)
     title = title_texts(data)[0]
     return {

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 import subprocess
 
@@ -60,7 +61,9 @@ def pkg(engine, no_returnees, tmp_path_factory):
     plan = package.plan(engine, 120, "both", extents=["IQG01", "IQG07", no_returnees])
     assert plan.fragility_status == "stale"
     steps: list[str] = []
-    result = package.build(engine, 120, out, dpi=40, workers=2, the_plan=plan, progress=steps.append)
+    result = package.build(
+        engine, 120, out, dpi=40, workers=2, the_plan=plan, progress=steps.append, event="FL-2021-000001-IRQ"
+    )
     assert len(steps) == plan.steps
     return out, result
 
@@ -113,11 +116,11 @@ def test_tables_by_size(pkg):
 
 def test_national_maps_state_the_national_total(pkg):
     out, _ = pkg
-    text = pdftext(out / f"maps/national/irq_dtm_idp_adm2_r120_A4L_{DATE}.pdf")
+    text = pdftext(out / f"maps/national/irq_dtm_idp_adm2_r120_A4L_{DATE}.pdf", "-raw")
     flat = " ".join(text.split())
     assert "National total: 1,205,767 IDPs (DTM's published count)" in flat
     assert "1,243,278" in flat
-    ret = " ".join(pdftext(out / f"maps/national/irq_dtm_returnee_adm2_r120_A4L_{DATE}.pdf").split())
+    ret = " ".join(pdftext(out / f"maps/national/irq_dtm_returnee_adm2_r120_A4L_{DATE}.pdf", "-raw").split())
     assert "National total: 4,851,816 Returnees" in ret
 
 
@@ -170,3 +173,26 @@ def test_stale_fragility_is_recomputed_and_mapped(pkg, engine):
     readme = (out / "README.txt").read_text()
     contents = readme.split("Contents", 1)[1].split("File names", 1)[0]
     assert "fragility/" in contents and "Fragility" not in contents.split("Not in this package")[-1]
+
+
+def test_catalogue_lists_every_map(pkg):
+    out, _ = pkg
+    cat = json.loads((out / "catalogue.json").read_text())["maps"]
+    pngs = {p.relative_to(out).as_posix() for p in _map_files(out)}
+    listed = {f["path"] for e in cat for f in e["files"]}
+    assert pngs <= listed and len(cat) == len(pngs)
+    assert [e["map_number"] for e in cat] == list(range(1, len(cat) + 1))
+    for e in cat:
+        assert e["event"] == "FL-2021-000001-IRQ"
+        assert e["paper"] == "A4 landscape" and e["scale"].startswith("1:")
+        assert e["data_date"] == "2021-02-28" and e["title"] and e["version"].startswith("data version")
+        for f in e["files"]:
+            assert (out / f["path"]).stat().st_size == f["bytes"]
+        assert e["qc"]["no_data_units"] < e["qc"]["units"]
+        lon0, lat0, lon1, lat1 = e["bbox"]
+        assert 30 < lon0 < lon1 < 60 and 20 < lat0 < lat1 < 45
+    status = {(e["population"], e["extent"], e["indicator"]): e["status"] for e in cat}
+    assert status[("idp", "national", "individuals")] == "update"  # the IDPs' previous round: Dec 2017
+    assert status[("returnee", "national", "individuals")] == "new"  # no earlier returnee round
+    rows = list(csv.DictReader(io.StringIO((out / "catalogue.csv").read_text(encoding="utf-8-sig"))))
+    assert len(rows) == len(cat) and rows[0]["event"] == "FL-2021-000001-IRQ"
