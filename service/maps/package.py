@@ -13,7 +13,8 @@ Contents (names after ``service/maps/naming.py``; ``docs/maps.md`` lists them):
                           and over 12 months, top districts (CSV with HXL; one XLSX)
 ``fragility/``            the fragility overlay table and method card, once that layer exists
 ``<...>_summary_...pdf``  the one-page summary
-``README.txt``            contents, sources, terms, disclaimer
+``catalogue.json/.csv``   the map catalogue (``service.maps.catalogue``)
+``README.txt``            contents, what was left out and why, sources, terms, disclaimer
 ``manifest.json``, ``SHA256SUMS``  SHA-256 of every other file
 
 Maps are drawn in worker processes (matplotlib is single-threaded; the machine's CPUs in
