@@ -185,3 +185,25 @@ def test_logo_slot(national, tmp_path, monkeypatch):
     monkeypatch.setenv("DTM_ATLAS_MAP_LOGO", str(tmp_path / "nope.png"))
     with pytest.raises(FileNotFoundError, match="DTM_ATLAS_MAP_LOGO"):
         render.render(national, tmp_path, ("png",), dpi=30)
+
+
+def test_folium_map_neighbours_outline_and_no_data(national):
+    """The folium map: Natural Earth's neighbours in lon/lat filling the map's lon/lat window (no
+    skewed box), the country outline, units without data outlined apart from the neighbours."""
+    import folium
+
+    from service.maps import interactive
+
+    m = interactive.build(national)
+    layers = {c.layer_name: c for c in m._children.values() if isinstance(c, folium.GeoJson)}
+    neighbours = layers["Neighbouring countries"]
+    bounds = shapely.union_all([shapely.geometry.shape(f["geometry"]) for f in neighbours.data["features"]]).bounds
+    wx0, wy0, wx1, wy1 = national.window
+    # the union of the neighbours reaches the window's straight edges (a skewed box would not)
+    assert abs(bounds[0] - wx0) < 0.05 and abs(bounds[2] - wx1) < 0.05 and abs(bounds[3] - wy1) < 0.05
+    assert "Country outline" in layers
+    style = layers[[k for k in layers if "by district" in k][0]].style_function
+    feats = layers[[k for k in layers if "by district" in k][0]].data["features"]
+    empty = [f for f in feats if f["properties"]["no_data"]]
+    assert empty  # Al-Salman has no IDPs
+    assert style(empty[0])["dashArray"] and style(empty[0])["fillColor"] != interactive.NEIGHBOUR_FILL
