@@ -153,6 +153,9 @@ def package_cmd(
     day: Annotated[
         Optional[str], typer.Option("--date", help="With --crisis: the day (YYYY-MM-DD; default the last)")
     ] = None,
+    event: Annotated[
+        Optional[str], typer.Option(help="GLIDE number or event id recorded for every map in catalogue.json")
+    ] = None,
 ):
     """Write the information package of a round (or, with --crisis and --date, the daily
     snapshot of an Emergency Tracking crisis: a map and a half-page table, PDF + PNG + CSV):
@@ -207,6 +210,7 @@ def package_cmd(
                 workers=workers,
                 the_plan=plan,
                 progress=lambda what: bar.update(task, advance=1, description=what),
+                event=event,
             )
             bar.update(task, completed=plan.steps, description="done")
     except AtlasError as exc:  # MapRequestError, RoundNotFound, ...

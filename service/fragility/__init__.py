@@ -24,3 +24,15 @@ def method_card(conn=None, *, round_id=None):
     from service.fragility.maps import method_card as impl
 
     return impl(conn, round_id=round_id)
+
+
+def run_status(conn, *, round_id):
+    from service.fragility.maps import run_status as impl
+
+    return impl(conn, round_id=round_id)
+
+
+def refresh(engine, *, round_id):
+    from service.fragility.maps import refresh as impl
+
+    return impl(engine, round_id=round_id)

@@ -71,3 +71,27 @@ def method_card(conn: Connection | None = None, *, round_id: int | None = None) 
     if run is None:
         raise ValueError("the method card needs a round with a stored fragility run")
     return markdown(run)
+
+
+def run_status(conn: Connection, *, round_id: int) -> str | None:
+    """The state of the round's stored default run: ``"current"``, ``"stale"`` (an import changed
+    its inputs since: ``refresh`` recomputes it) or None when no run is stored for the round."""
+    run = _run(conn, round_id)
+    if run is None:
+        return None
+    return "stale" if run["stale"] else "current"
+
+
+def refresh(engine, *, round_id: int) -> dict:
+    """Recompute the round's stored default run when it is stale (``run.ensure_run``: the
+    default method, the shared data folder of the settings). Returns the run row; raises the
+    layer's errors (``FragilityError``, ``InputError``, ``MethodError``) when it cannot."""
+    from service.core.settings import get_settings
+    from service.fragility.run import ensure_run
+
+    with engine.connect() as conn:
+        run = _run(conn, round_id)
+    if run is None:
+        raise ValueError(f"no fragility is stored for round id {round_id}")
+    fresh, _ = ensure_run(engine, shared_dir=get_settings().shared_data_dir, round_number=run["round_number"])
+    return fresh

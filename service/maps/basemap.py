@@ -136,3 +136,55 @@ def neighbours(
         if not part.is_empty:
             out.append((name, part))
     return out
+
+
+#: Natural Earth 1:10m populated places (the shared data folder's ``natural_earth/``)
+PLACES_FILE = "ne_10m_populated_places.json.gz"
+PLACES_SOURCE = "Natural Earth 1:10m populated places (public domain)"
+
+
+def places_path() -> Path:
+    from service.core.settings import get_settings
+
+    return Path(get_settings().shared_data_dir) / "natural_earth" / PLACES_FILE
+
+
+@functools.lru_cache(maxsize=4)
+def _all_places(path: str) -> tuple[tuple, ...]:
+    import gzip
+
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        features = json.load(fh)["features"]
+    out = []
+    for f in features:
+        p = f["properties"]
+        kind = (
+            "capital" if p.get("ADM0CAP") == 1 else "admin1" if "Admin-1 capital" in (p.get("FEATURECLA") or "") else ""
+        )
+        out.append(
+            (
+                p.get("ADM0_A3") or "",
+                p.get("NAME_EN") or p.get("NAME"),
+                float(p["LONGITUDE"]),
+                float(p["LATITUDE"]),
+                kind,
+                int(p.get("POP_MAX") or 0),
+            )
+        )
+    return tuple(out)
+
+
+def places(iso3: str, min_population: int = 250_000) -> list[dict]:
+    """The capital, the first-level capitals and the cities of ``min_population`` or more of a
+    country (Natural Earth 1:10m populated places): ``name``, ``lon``, ``lat``, ``kind``
+    (``capital``, ``admin1`` or ``city``), ``population``; largest first. Empty when the file is
+    not there (the maps then show no cities)."""
+    path = places_path()
+    if not path.exists():
+        return []
+    out = [
+        {"name": n, "lon": x, "lat": y, "kind": k or "city", "population": pop}
+        for a3, n, x, y, k, pop in _all_places(str(path))
+        if a3 == iso3.upper() and (k or pop >= min_population)
+    ]
+    return sorted(out, key=lambda p: (p["kind"] != "capital", -p["population"]))

@@ -216,6 +216,11 @@ class MapData:
     texts: CountryTexts  # the country's names and boundary source, for every text of the map
     window: tuple[float, float, float, float]  # lon/lat box whose Natural Earth countries may show
     created: dt.date = field(default_factory=dt.date.today)
+    # the round's national total (stored level 0): individuals (the file's) and published (DTM's)
+    total: dict | None = None
+    governorate_names: list[tuple[str | None, str | None]] = field(default_factory=list)  # as ``governorates``
+    context_names: list[tuple[str | None, str | None]] = field(default_factory=list)  # as ``context``
+    cities: list[dict] = field(default_factory=list)  # name, x, y (map CRS), kind: capital, admin1, city
 
     @property
     def legend(self) -> dict:
@@ -429,7 +434,7 @@ def load_map(conn: Connection, spec: MapSpec, *, created: dt.date | None = None)
     country_geom = shapely.union_all([c["geom"] for c in country]) if country else outline
     if spec.extent == "national":
         mapped = _geoms(conn, proj, set_id, spec.level, zband)
-        context = []
+        context, context_names = [], []
     else:
         if spec.level == 1:
             where, params = "AND u.pcode = :g", {"g": ext["pcode"]}
@@ -445,17 +450,21 @@ def load_map(conn: Connection, spec: MapSpec, *, created: dt.date | None = None)
             )
         mapped = _geoms(conn, proj, set_id, spec.level, zband, where, params)
         vbox = shapely.box(*view)
-        context = [
-            g["geom"]
+        others = [
+            g
             for g in _geoms(conn, proj, set_id, 1, zband, "AND u.pcode <> :g", {"g": ext["pcode"]})
             if g["geom"].intersects(vbox)
         ]
+        context = [g["geom"] for g in others]
+        context_names = [(g["name_en"] or g["pcode"], g["name_ar"]) for g in others]
     # context outside the frame is never drawn: clipped to the frame (a little wider, so no
     # outline ends at its edge), simplified to a printed pixel
     vbox = shapely.box(*view)
     clip = vbox.buffer(ground * 20, join_style="mitre")
     context = [_clip(g, clip, ground) for g in context]
-    govs = [_clip(g["geom"], clip, ground) for g in _geoms(conn, proj, set_id, 1, zband) if g["geom"].intersects(vbox)]
+    gov_rows = [g for g in _geoms(conn, proj, set_id, 1, zband) if g["geom"].intersects(vbox)]
+    govs = [_clip(g["geom"], clip, ground) for g in gov_rows]
+    gov_names = [(g["name_en"] or g["pcode"], g["name_ar"]) for g in gov_rows]
 
     units = [
         Unit(
@@ -481,7 +490,15 @@ def load_map(conn: Connection, spec: MapSpec, *, created: dt.date | None = None)
         (n, _clip(proj.to_map(g), clip, ground))
         for n, g in basemap.neighbours((lon0 - pad, lat0 - pad, lon1 + pad, lat1 + pad), exclude, region)
     ]
+    # Natural Earth's borders are not COD-AB's: each neighbour grown up to the country's outline
+    # and cut by it, so no false strip of water runs between them
+    near = [(n, snap_to_outline(g, country_geom, SNAP_M)) for n, g in near if not g.is_empty]
     near = [(n, g) for n, g in near if not g.is_empty]
+    cities = []
+    for c in basemap.places(rnd["country"]):
+        pt = proj.to_map(shapely.Point(c["lon"], c["lat"]))
+        if vbox.contains(pt) and country_geom.contains(pt):
+            cities.append({"name": c["name"], "x": pt.x, "y": pt.y, "kind": c["kind"]})
     if spec.extent == "national":
         inset_view = _inset_of(view, page)
     else:
@@ -514,4 +531,45 @@ def load_map(conn: Connection, spec: MapSpec, *, created: dt.date | None = None)
         texts=texts,
         window=region,
         created=created or dt.date.today(),
+        total=national_total(conn, rnd["id"]),
+        governorate_names=gov_names,
+        context_names=context_names,
+        cities=cities,
     )
+
+
+#: how far (metres) a neighbour is grown to meet the country's outline
+SNAP_M = 6000.0
+
+
+def snap_to_outline(neighbour, country, distance: float):
+    """``neighbour`` (Natural Earth) grown by up to ``distance`` towards the country (only within
+    ``distance`` of it: coasts elsewhere stay) and cut by the country's outline: the two share
+    the COD-AB border, with neither a gap (a false river) nor an overlap."""
+    zone = shapely.buffer(country, distance, quad_segs=2)
+    grown = shapely.intersection(shapely.buffer(neighbour, distance, quad_segs=2), zone)
+    return _polygons_only(shapely.difference(shapely.union(neighbour, grown), country))
+
+
+def _polygons_only(g):
+    if g.geom_type == "GeometryCollection":
+        parts = [p for p in g.geoms if p.geom_type in ("Polygon", "MultiPolygon")]
+        return shapely.union_all(parts) if parts else shapely.Polygon()
+    return g
+
+
+def national_total(conn: Connection, round_id: int) -> dict | None:
+    """The round's stored national total: ``individuals`` (the master list file's), ``published``
+    (DTM's published count), ``families``, ``locations``; None when not stored."""
+    row = (
+        conn.execute(
+            text(
+                "SELECT individuals, published_individuals AS published, families, locations FROM unit_figure "
+                "WHERE round_id = :r AND level = 0 ORDER BY pcode LIMIT 1"
+            ),
+            {"r": round_id},
+        )
+        .mappings()
+        .first()
+    )
+    return dict(row) if row else None

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import re
 import threading
 import warnings
 from pathlib import Path
@@ -70,6 +71,41 @@ def setup() -> None:
         }
     )
     _lean_pdf_subsets()
+    _pdf_ligatures_in_visual_order()
+
+
+#: right-to-left letters (Hebrew, Arabic and its presentation forms)
+_RTL = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc]")
+
+
+def visual_unicode(chars: str) -> str:
+    """The ToUnicode text of one glyph in the order its glyph run is drawn. matplotlib draws
+    Arabic shaped and laid out right to left, i.e. its glyphs in visual order, and every text
+    extractor (poppler's ``pdftotext``, pdf.js, copy-paste) turns a visual run back into logical
+    order by reversing it: a ligature's characters must then be in visual order too, or the
+    reversal scrambles them (lam-alef "لأ" came out "أل": "الأنبار" read "األنبار", "ديالى"
+    read "دياىل"). Single characters and left-to-right text are unchanged."""
+    if len(chars) > 1 and all(_RTL.match(c) for c in chars):
+        return chars[::-1]
+    return chars
+
+
+def _pdf_ligatures_in_visual_order() -> None:
+    """Every PDF's ToUnicode maps a right-to-left ligature glyph to its characters in visual
+    order (``visual_unicode``): wraps matplotlib's ``CharacterTracker.subset_to_unicode``, the
+    one place its ToUnicode CMaps take a glyph's text from (3.11; left alone when absent)."""
+    from matplotlib.backends import _backend_pdf_ps as pdfps
+
+    tracker = getattr(pdfps, "CharacterTracker", None)
+    original = getattr(tracker, "subset_to_unicode", None)
+    if original is None or getattr(original, "_dtm_visual", False):
+        return
+
+    def subset_to_unicode(self, *args, **kwargs):
+        return visual_unicode(original(self, *args, **kwargs))
+
+    subset_to_unicode._dtm_visual = True
+    tracker.subset_to_unicode = subset_to_unicode
 
 
 def _lean_pdf_subsets() -> None:

@@ -75,6 +75,7 @@ def feature_collection(data: MapData, tolerance_m: float = 150.0) -> dict:
                     "value": _fmt(u.value, cls.number_format),
                     "class": cls.label_of(u.value),
                     "color": u.color,
+                    "no_data": u.value is None,
                 },
             }
         )
@@ -113,6 +114,10 @@ PAGE_CSS = """
 </style>"""
 
 
+#: the neighbouring countries' fill: lighter than the "No data" grey of the units
+NEIGHBOUR_FILL = "#efefef"
+
+
 def build(data: MapData):
     """The folium Map of ``data`` (nothing loaded from outside: see the module docstring)."""
     import folium
@@ -129,6 +134,11 @@ def build(data: MapData):
     root.header.add_child(Element(f"<style>{css}</style>\n<script>{js}</script>\n{PAGE_CSS}"), name="leaflet_inline")
     root.header.add_child(Element('<meta charset="utf-8">'), name="charset")
 
+    # the neighbours straight from Natural Earth in lon/lat, in the map's lon/lat window (no box
+    # projected from the static map's UTM frame, which came out skewed)
+    from service.maps import basemap
+
+    exclude = basemap.natural_earth_id(data.round["country"])
     folium.GeoJson(
         {
             "type": "FeatureCollection",
@@ -136,14 +146,14 @@ def build(data: MapData):
                 {
                     "type": "Feature",
                     "properties": {"name": n},
-                    "geometry": shapely.geometry.mapping(data.projection.to_lonlat(shapely.simplify(g, 500.0))),
+                    "geometry": shapely.geometry.mapping(shapely.simplify(g, 0.005)),
                 }
-                for n, g in data.neighbours
+                for n, g in basemap.neighbours(data.window, exclude, data.window)
             ],
         },
         name="Neighbouring countries",
         interactive=False,
-        style_function=lambda f: {"fillColor": "#dedede", "color": "#b4b4b4", "weight": 0.8, "fillOpacity": 1},
+        style_function=lambda f: {"fillColor": NEIGHBOUR_FILL, "color": "#b4b4b4", "weight": 0.8, "fillOpacity": 1},
     ).add_to(m)
     if data.context:
         folium.GeoJson(
@@ -166,9 +176,11 @@ def build(data: MapData):
     folium.GeoJson(
         feature_collection(data),
         name=f"{data.classification.title} by {level_one}",
+        # a unit without data: its grey hatched by a dashed dark outline, never the neighbours' grey
         style_function=lambda f: {
             "fillColor": f["properties"]["color"],
-            "color": "#ffffff",
+            "color": "#6b6b6b" if f["properties"]["no_data"] else "#ffffff",
+            "dashArray": "3 3" if f["properties"]["no_data"] else None,
             "weight": 0.7,
             "fillOpacity": 0.95,
         },
@@ -179,6 +191,13 @@ def build(data: MapData):
             localize=False,
             sticky=True,
         ),
+    ).add_to(m)
+    # the country's outline over everything (no fill): the COD-AB border
+    folium.GeoJson(
+        shapely.geometry.mapping(data.projection.to_lonlat(shapely.simplify(data.country, 300.0))),
+        name="Country outline",
+        interactive=False,
+        style_function=lambda f: {"fill": False, "color": "#333333", "weight": 1.6},
     ).add_to(m)
     m.fit_bounds([[y0, x0], [y1, x1]])
     # Leaflet's attribution prefix is a link to its web site: plain text here (nothing points out)

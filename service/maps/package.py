@@ -14,7 +14,8 @@ Contents (names after ``service/maps/naming.py``; ``docs/maps.md`` lists them):
 ``fragility/``            the fragility overlay table and method card (a folder per kind of data
                           with a map hook in the layer registry, service.core.registry)
 ``<...>_summary_...pdf``  the one-page summary
-``README.txt``            contents, sources, terms, disclaimer
+``catalogue.json/.csv``   the map catalogue (``service.maps.catalogue``)
+``README.txt``            contents, what was left out and why, sources, terms, disclaimer
 ``manifest.json``, ``SHA256SUMS``  SHA-256 of every other file
 
 Maps are drawn in worker processes (matplotlib is single-threaded; the machine's CPUs in
@@ -32,6 +33,7 @@ import multiprocessing
 import os
 import shutil
 import tempfile
+import textwrap
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -43,7 +45,7 @@ from service.core.countries import NoCountryData, SeveralCountries, check_countr
 from service.core.importlog import data_version
 from service.core.registry import registry
 from service.core.rounds import find_round, list_rounds
-from service.maps import charts, interactive, naming, render, summary, tables
+from service.maps import catalogue, charts, interactive, naming, render, summary, tables
 from service.maps.country import CountryTexts, round_texts
 from service.maps.data import (
     LEVEL_NAMES,
@@ -79,6 +81,19 @@ class PackagePlan:
     projection: str = ""  # the maps' projection, described
     steps: int = 0
     reporting_date: dt.date | None = None  # the round asked for by its date
+    skipped: list[str] = field(default_factory=list)  # what the package leaves out, and why
+    fragility_status: str | None = None  # the round's stored fragility run: current, stale or None
+    fragility_round: dict | None = None  # the round whose run the fragility map shows
+
+    @property
+    def fragility(self) -> bool:
+        """Whether the package holds the fragility folder (the fragility kind's map hook)."""
+        return "fragility" in self.layers
+
+    @fragility.setter
+    def fragility(self, value: bool) -> None:
+        others = tuple(name for name in self.layers if name != "fragility")
+        self.layers = others + (("fragility",) if value else ())
 
     @property
     def label(self) -> str:
@@ -176,6 +191,22 @@ def plan(
         )
         texts = round_texts(conn, first)
         projection = projection_for(country_extent(conn, set_id)).description
+        # the governorates where each population has data: a map only where there is something to show
+        with_data = {
+            pop: set(
+                conn.execute(
+                    text("SELECT pcode FROM unit_figure WHERE round_id = :r AND level = 1 AND individuals > 0"),
+                    {"r": r["id"]},
+                ).scalars()
+            )
+            for pop, r in rounds.items()
+        }
+        names = {g["pcode"]: g["name_en"] or g["pcode"] for g in governorates(conn, set_id)}
+        layer = registry().map_hooks().get("fragility")
+        frag_round = rounds.get("idp") or first
+        frag_status = None
+        if layer is not None and hasattr(layer, "run_status"):
+            frag_status = layer.run_status(conn, round_id=frag_round["id"])
     if extents is not None:
         bad = [e for e in extents if e not in govs]
         if bad:
@@ -187,26 +218,57 @@ def plan(
     national_level, gov_level = min(2, deepest), min(3, deepest)
     if gov_level < 2:
         govs = []
-    specs = []
+    specs, skipped = [], []
     for pop, r in rounds.items():
         # each population's own round; one without a DTM number by its date
         num, day = (r["round_number"], None) if r["round_number"] is not None else (None, r["reporting_date"])
+        if not with_data[pop]:
+            skipped.append(f"{POPULATION_WORDS[pop]} maps: no {POPULATION_WORDS[pop]} in {naming.round_label(r)}")
+            continue
         specs.append(MapSpec(num, pop, national_level, "individuals", "national", country=iso3, reporting_date=day))
-        specs += [MapSpec(num, pop, gov_level, "individuals", g, country=iso3, reporting_date=day) for g in govs]
+        specs += [
+            MapSpec(num, pop, gov_level, "individuals", g, country=iso3, reporting_date=day)
+            for g in govs
+            if g in with_data[pop]
+        ]
+        empty = [g for g in govs if g not in with_data[pop]]
+        if empty:
+            skipped.append(
+                f"{POPULATION_WORDS[pop]} maps of {len(empty)} governorate{'s' if len(empty) > 1 else ''} with no "
+                f'{POPULATION_WORDS[pop]} in {naming.round_label(r)} (every unit would read "No data"): '
+                + ", ".join(f"{names.get(g, g)} ({g})" for g in empty)
+            )
+    fragility = layer is not None
+    if layer is not None and frag_status is None:
+        fragility = hasattr(layer, "run_status") is False  # an older layer without the status hook: as before
+        if not fragility:
+            skipped.append(
+                f"Fragility map, overlay table and method card: no fragility run is stored for "
+                f"{naming.round_label(frag_round)} (`dtm-atlas fragility compute` makes one)"
+            )
+    if frag_status is not None:
+        num = frag_round["round_number"]
+        day = None if num is not None else frag_round["reporting_date"]
+        specs.append(
+            MapSpec(num, frag_round["population"], gov_level, "fragility", "national", country=iso3, reporting_date=day)
+        )
     ex = [(pop, ds, fmt) for pop in rounds for ds in EXPORT_DATASETS for fmt in EXPORT_FORMATS]
     p = PackagePlan(
         round_number,
         rounds,
         specs,
         ex,
-        tuple(registry().map_hooks()),
+        tuple(name for name in registry().map_hooks() if name != "fragility" or fragility),
         iso3,
         texts,
         projection,
         reporting_date=reporting_date,
+        skipped=skipped,
+        fragility_status=frag_status,
+        fragility_round=frag_round if frag_status is not None else None,
     )
-    # progress steps: map data, maps, exports, tables, charts, summary, the kinds' folders, README + manifest
-    p.steps = 2 * len(specs) + len(ex) + len(rounds) + 2 + len(p.layers) + 1
+    # progress steps: map data, maps, exports, tables, charts, summary, fragility, README + manifest
+    p.steps = 2 * len(specs) + len(ex) + len(rounds) + 2 + len(p.layers) + 1 + int(frag_status == "stale")
     return p
 
 
@@ -217,10 +279,12 @@ def _init_worker() -> None:
     fonts.setup()
 
 
-def _render_one(data: MapData, folder: str, html_folder: str, dpi: int) -> list[str]:
+def _render_one(data: MapData, folder: str, html_folder: str, dpi: int) -> dict:
+    """Draw one map (PNG, PDF, HTML); returns its catalogue entry."""
     paths = render.render(data, Path(folder), ("png", "pdf"), dpi=dpi)
+    labels = dict(render.last_labels)
     html = interactive.write(data, Path(html_folder))
-    return [str(p) for p in (*paths.values(), html)]
+    return catalogue.map_entry(data, [str(p) for p in (*paths.values(), html)], labels)
 
 
 def _pool(workers: int):
@@ -245,9 +309,11 @@ def build(
     created: dt.date | None = None,
     country: str | None = None,
     reporting_date: dt.date | None = None,
+    event: str | None = None,
 ) -> PackageResult:
     """Write the package into the folder ``out`` or, when ``out`` ends with ``.zip``, into
-    that zip file (one top folder inside, the package's name)."""
+    that zip file (one top folder inside, the package's name). ``event``: a GLIDE number or
+    event id the catalogue records for every map."""
     import time
 
     t0 = time.perf_counter()
@@ -262,11 +328,14 @@ def build(
     zipped = out.suffix.lower() == ".zip"
     if not zipped and out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise PackageError(f"{out} exists and is not an empty folder: give a new folder or a .zip file name")
+    if p.fragility_status == "stale":  # recomputed first: the package never shows a stale run
+        _refresh_fragility(engine, p)
+        step("fragility: stale run recomputed")
     work = Path(tempfile.mkdtemp(prefix="dtm-package-", dir=out.parent if zipped else None))
     root = work / name if zipped else out
     root.mkdir(parents=True, exist_ok=True)
     try:
-        result = _build_into(engine, p, root, dpi=dpi, workers=workers, step=step, created=created)
+        result = _build_into(engine, p, root, dpi=dpi, workers=workers, step=step, created=created, event=event)
         if zipped:
             tmp = out.with_suffix(".zip.part")
             with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True) as z:
@@ -283,6 +352,23 @@ def build(
         shutil.rmtree(work, ignore_errors=True)
 
 
+def _refresh_fragility(engine: Engine, p: PackagePlan) -> None:
+    """Recompute the round's stale fragility run; when that fails the fragility map, table and
+    card are left out and the README says why (never silently)."""
+    layer = registry().map_hooks().get("fragility")
+    try:
+        layer.refresh(engine, round_id=p.fragility_round["id"])
+    except Exception as exc:  # noqa: BLE001 - the layer's errors (inputs, method) are all reasons to skip
+        kept = [s for s in p.specs if s.indicator != "fragility"]
+        p.steps -= 2 * (len(p.specs) - len(kept)) + int(p.fragility)
+        p.specs, p.fragility = kept, False
+        p.skipped.append(
+            f"Fragility map, overlay table and method card: its run was stale and recomputing it failed: {exc}"
+        )
+    else:
+        p.fragility_status = "recomputed"
+
+
 def _build_into(
     engine: Engine,
     p: PackagePlan,
@@ -292,6 +378,7 @@ def _build_into(
     workers: int | None,
     step: Callable[[str], None],
     created: dt.date,
+    event: str | None = None,
 ) -> PackageResult:
     dirs = {k: root / k for k in ("maps/national", "maps/governorates", "interactive", "charts", "data", "tables")}
     for d in dirs.values():
@@ -306,13 +393,13 @@ def _build_into(
         workers = workers or max(1, min(len(p.specs), os.cpu_count() or 1))
         pool = _pool(workers) if workers > 1 else None
         try:
-            futures = []
+            futures, entries = [], []
             for spec in p.specs:
                 d = load_map(conn, spec, created=created)
                 step(f"map data: {spec.population} {spec.extent}")
                 folder = dirs["maps/national"] if spec.extent == "national" else dirs["maps/governorates"]
                 if pool is None:
-                    _render_one(d, str(folder), str(dirs["interactive"]), dpi)
+                    entries.append(_render_one(d, str(folder), str(dirs["interactive"]), dpi))
                     step(f"map: {spec.population} {spec.extent}")
                 else:
                     futures.append((spec, pool.submit(_render_one, d, str(folder), str(dirs["interactive"]), dpi)))
@@ -332,9 +419,13 @@ def _build_into(
                     conn.execute(
                         text(
                             "SELECT f.families, f.individuals, f.locations, f.change_individuals AS change, "
+                            "f.published_individuals AS published, "
+                            "f.published_individuals - pf.published_individuals AS published_change, "
                             "pr.round_number AS previous, "
                             "pr.reporting_date AS previous_date "
                             "FROM unit_figure f LEFT JOIN round pr ON pr.id = f.prev_round_id "
+                            "LEFT JOIN unit_figure pf ON pf.round_id = f.prev_round_id AND pf.level = 0 "
+                            "AND pf.pcode = f.pcode "
                             "WHERE f.round_id = :r AND f.level = 0"
                         ),
                         {"r": rnd["id"]},
@@ -363,6 +454,7 @@ def _build_into(
                 created=created,
                 data_version=version,
                 texts=p.texts,
+                footnote=" ".join(n for n in (summary.household_note(r) for r in p.rounds.values()) if n),
             )
             step("summary")
             hooks = registry().map_hooks()
@@ -373,13 +465,22 @@ def _build_into(
             conn.rollback()
 
             for spec, fut in futures:
-                fut.result()
+                entries.append(fut.result())
                 step(f"map: {spec.population} {spec.extent}")
         finally:
             if pool is not None:
                 pool.shutdown(cancel_futures=True)
 
-    (root / "README.txt").write_text(readme(p, version, created, terms), encoding="utf-8")
+    for d in sorted(root.rglob("*"), key=lambda f: -len(f.parts)):  # no empty folder in the package
+        if d.is_dir() and not any(d.iterdir()):
+            d.rmdir()
+    # a map is an update when its population's previous round had the package's same map
+    prev_pops = {pop for pop, t in totals.items() if t.get("previous") is not None or t.get("previous_date")}
+    previous = catalogue.roundless_ids(
+        e["map_id"] for e in entries if e["population"] in prev_pops and e["indicator"] != "fragility"
+    )
+    catalogue.write(root, entries, created=created, version=version, previous=previous, event=event)
+    (root / "README.txt").write_text(readme(p, version, created, terms, root), encoding="utf-8")
     result.files = write_manifest(root, p, version, created)
     step("README and manifest")
     return result
@@ -426,9 +527,13 @@ def _write_layer(conn, p: PackagePlan, name: str, layer, folder: Path) -> None:
 
 
 # ------------------------------------------------------------------------- README, manifest
-def readme(p: PackagePlan, version: int, created: dt.date, terms: str) -> str:
+def readme(p: PackagePlan, version: int, created: dt.date, terms: str, root: Path | None = None) -> str:
+    """The package's README: its folders (only those that hold files, when ``root`` is given),
+    what was left out and why, sources, terms, disclaimer."""
     first = next(iter(p.rounds.values()))
-    nat = next(s for s in p.specs if s.extent == "national")
+    nat = next((s for s in p.specs if s.extent == "national"), None) or MapSpec(
+        p.round_number, next(iter(p.rounds)), 2, country=p.country
+    )
     example = (
         f"{p.country.lower()}_dtm_{nat.population}_adm{nat.level}_"
         f"{naming.round_tag(p.round_number, first['reporting_date'])}_A4L_"
@@ -450,21 +555,58 @@ def readme(p: PackagePlan, version: int, created: dt.date, terms: str) -> str:
         "",
         "Contents",
         "--------",
-        f"maps/national/        national maps per {nat_level} (PNG 300 dpi, PDF with embedded fonts), per population",
-        f"maps/governorates/    one map per governorate by {gov_level}, per population",
-        "interactive/          the same maps as HTML (Leaflet, works offline: open in a browser)",
-        "charts/               national trend of IDPs and returnees across rounds; governorates' change",
-        "data/                 figures per governorate, district, sub-district: GeoPackage 1.2, zipped shapefile,",
-        "                      CSV (UTF-8, HXL hashtag row), XLSX; each zip and workbook has its own README",
-        "tables/               governorate and district totals, change since the previous round and over",
-        "                      12 months, top districts (CSV with HXL; all in one XLSX)",
     ]
-    for name in p.layers:
-        lines.append(f"{name + '/':<22}{name} overlay table and method card")
+    folders = [
+        (
+            "maps/national/",
+            f"national maps per {nat_level} (PNG 300 dpi, PDF with embedded fonts), per population"
+            + (
+                "; the fragility map per " + LEVEL_NAMES[3][0]
+                if any(s.indicator == "fragility" for s in p.specs)
+                else ""
+            ),
+        ),
+        ("maps/governorates/", f"one map per governorate by {gov_level}, per population, where it has data"),
+        ("interactive/", "the same maps as HTML (Leaflet, works offline: open in a browser)"),
+        ("charts/", "national trend of IDPs and returnees across rounds; governorates' change"),
+        (
+            "data/",
+            "figures per governorate, district, sub-district: GeoPackage 1.2, zipped shapefile,\n"
+            "CSV (UTF-8, HXL hashtag row), XLSX; each zip and workbook has its own README",
+        ),
+        (
+            "tables/",
+            "governorate and district totals (by size), change since the previous round and over\n"
+            "12 months, top districts (CSV with HXL; all in one XLSX, with total rows)",
+        ),
+        ("fragility/", "fragility overlay table and method card"),
+        ("qgis/", "QGIS project (.qgz) of the maps over the package's GeoPackage"),
+    ]
+    for folder, what in folders:
+        if root is not None and not ((root / folder).is_dir() and any((root / folder).iterdir())):
+            continue
+        if root is None and folder == "fragility/" and not p.fragility:
+            continue
+        if root is None and folder == "qgis/":
+            continue
+        first_line, *more = what.split("\n")
+        lines.append(f"{folder:<22}{first_line}")
+        lines += [" " * 22 + m for m in more]
+    if root is not None and (root / "catalogue.json").exists():
+        lines.append(
+            f"{'catalogue.json, .csv':<22}the map catalogue: number, title, version, status, paper, scale, sources"
+        )
     lines += [
         "*_summary_*.pdf       one-page summary: totals, change, trend, governorates",
         "manifest.json         every file with its size and SHA-256; SHA256SUMS: the same for `sha256sum -c`",
         "",
+    ]
+    if p.skipped:
+        lines += ["Not in this package", "-------------------"]
+        for why in p.skipped:
+            lines += textwrap.wrap(why, 96, initial_indent="- ", subsequent_indent="  ")
+        lines.append("")
+    lines += [
         "File names: {iso3}_dtm_{population}[_{indicator}]_adm{level}[_{governorate p-code}]_r{round}_{paper}_{date},"
         if p.round_number is not None
         else "File names: {iso3}_dtm_{population}[_{indicator}]_adm{level}[_{governorate p-code}]"

@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import textwrap
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +35,7 @@ DISCLAIMER = (
 )
 WATER = "#eef4f8"
 NEIGHBOUR_FILL, NEIGHBOUR_EDGE = "#dedede", "#b4b4b4"
+NEIGHBOUR_TEXT = "#8c8c8c"
 CONTEXT_FILL, CONTEXT_EDGE = "#f3f3f3", "#c4c4c4"
 INK = "#222222"
 FORMATS = ("png", "pdf")
@@ -227,61 +229,198 @@ def _north_arrow(ax, s: float):
     )
 
 
-def _labels(fig, ax, data: MapData, renderer, s: float) -> int:
-    """English and Arabic names inside their units where they fit, without overlaps. Returns
-    how many units got a label."""
-    import matplotlib.patheffects as pe
+def _cartography(fig, ax, data: MapData, page: layout.Page, s: float) -> list:
+    """Every name of the main map (``service.maps.labels``): the capital, the units (an inset
+    of the densest cluster of names that do not fit, numbers and an index for the rest), the
+    governorates (district maps) or the neighbouring governorates (governorate maps), the main
+    cities, the neighbouring countries. Returns how many units are named on the map, named in
+    the inset only, numbered (with the index rows)."""
+    from service.maps import labels as lb
 
-    inv = ax.transData.inverted()
-    placed: list = []
-    n = 0
-    size = (6.0 if data.spec.level == 1 else 5.0) * s
+    ax.apply_aspect()
+    renderer = fig.canvas.get_renderer()
+    measure = lb.Measure(ax, renderer)
     view = shapely.box(*data.view)
-    for u in sorted(data.units, key=lambda u: -u.geom.area):
-        geom = _polygons(u.geom)
-        if geom is None or not geom.intersects(view):
+    x0, y0, x1, y1 = data.view
+    size = (6.0 if data.spec.level == 1 else 5.0) * s
+    national = data.spec.extent == "national"
+
+    def obstacles(plan):
+        # the scale bar, the north arrow and the projection's name
+        plan.add(shapely.box(x0, y0, x0 + (x1 - x0) * 0.3, y0 + (y1 - y0) * 0.11))
+        plan.add(shapely.box(x0 + (x1 - x0) * 0.92, y0 + (y1 - y0) * 0.86, x1, y1))
+        plan.add(shapely.box(x0 + (x1 - x0) * 0.7, y0, x1, y0 + (y1 - y0) * 0.03))
+
+    capital = [c for c in data.cities if c["kind"] == "capital"]
+    others = [c for c in data.cities if c["kind"] != "capital"]
+
+    def units_pass(extra=None):
+        plan = lb.Plan()
+        obstacles(plan)
+        if extra is not None:
+            plan.add(extra)
+        lb.label_cities(plan, measure, capital, view, 5.5 * s, s)
+        return plan, lb.label_units(plan, measure, data.units, view, size, s)
+
+    plan, left = units_pass()
+    inset_box = None
+    win = lb.dense_window(left, view) if len(left) >= 3 else None
+    if win is not None:
+        window, _members = win
+        ww, wh = window[2] - window[0], window[3] - window[1]
+        aspect = max(0.7, min(ww / wh, 1.4))
+        bw = (x1 - x0) * (0.27 if page.orientation == "landscape" else 0.3)
+        inset_box = lb.emptiest_box(data.view, data.country, bw, bw / aspect, plan)
+        if inset_box is not None and inset_box.area < 4 * ww * wh:  # the inset would barely enlarge
+            inset_box = None
+    in_inset: set = set()
+    if inset_box is not None:
+        plan, left = units_pass(inset_box)
+        before = {u.pcode for u, _ in left}
+        left = _dense_inset(fig, ax, data, window, inset_box, left, s, size)
+        in_inset = before - {u.pcode for u, _ in left}
+        ax.add_patch(_frame(window, lw=0.8 * s))
+    # the governorates' names in the room the units' names leave (anywhere inside them)
+    if data.spec.level > 1 and national:
+        lb.label_areas(plan, measure, data.governorates, data.governorate_names, view, 6.2 * s, lb.GOV_INK)
+    if data.context:
+        lb.label_areas(plan, measure, data.context, data.context_names, view, 6.0 * s, lb.CONTEXT_INK)
+    lb.label_cities(plan, measure, others, view, 5.0 * s, s, required_kinds=())
+    index = lb.label_numbers(plan, measure, left, size)
+    if index:
+        _index_box(ax, plan, measure, data, index, inset_box, s)
+    # the neighbouring countries, in their visible part
+    for name, g in data.neighbours:
+        a = lb.anchor(g, view)
+        if a is None or a[0].area < 0.002 * view.area:
             continue
-        geom = geom.intersection(view)
-        part = max(getattr(geom, "geoms", [geom]), key=lambda g: g.area)
-        circle = shapely.maximum_inscribed_circle(part, tolerance=max(part.length / 2000, 1.0))
-        cx, cy = circle.coords[0]
-        dark = _luminance(u.color) < 0.22
-        color, halo = ("white", "#3a3a3a") if dark else (INK, "white")
-        candidates = []
-        if u.name_en and u.name_ar:
-            candidates.append(f"{u.name_en}\n{u.name_ar}")
-        if u.name_en:
-            candidates.append(u.name_en)
-        for label in candidates:
-            # the label is real text (searchable, the font embedded in the PDF); its halo a stroke of
-            # the same text drawn under it as paths (path effects turn text into outlines)
-            t = ax.text(
-                cx, cy, label, fontsize=size, ha="center", va="center", color=color, zorder=16, linespacing=1.05
-            )
-            bb = t.get_window_extent(renderer)
-            (bx0, by0), (bx1, by1) = inv.transform([(bb.x0, bb.y0), (bb.x1, bb.y1)])
-            pad_x, pad_y = (bx1 - bx0) * 0.04, (by1 - by0) * 0.06
-            rect = shapely.box(bx0 - pad_x, by0 - pad_y, bx1 + pad_x, by1 + pad_y)
-            inside = rect.difference(part).area <= 0.04 * rect.area
-            clear = not any(rect.intersects(p) for p in placed)
-            if inside and clear and view.contains(rect):
-                placed.append(rect)
-                ax.text(
-                    cx,
-                    cy,
-                    label,
-                    fontsize=size,
-                    ha="center",
-                    va="center",
-                    color=halo,
-                    zorder=15,
-                    linespacing=1.05,
-                    path_effects=[pe.Stroke(linewidth=1.6 * s, foreground=halo)],
-                )
-                n += 1
+        part, pole, r = a
+        got = lb.place_in(plan, measure, part, pole, r, [name.upper()], [7 * s, 6 * s], view, inside=0.9, anywhere=True)
+        if got is not None:
+            x, y, label, fs, rect = got
+            plan.add(rect, lb.Placed(x, y, label, fs, NEIGHBOUR_TEXT, "", weight="normal"))
+    lb.draw(ax, plan, s)
+    return {"named": len(plan.named), "inset": len(in_inset), "numbered": len(index), "index": index}
+
+
+def _index_box(ax, plan, measure, data: MapData, index, inset_box, s: float) -> None:
+    """The index of the numbered units in a box inside the map frame, where it hides least: number
+    and English | Arabic name, one or two columns."""
+    from matplotlib.patches import Rectangle
+
+    from service.maps import labels as lb
+
+    fs = 5.0 * s
+    rows = [
+        (str(n), f"{u.name_en or u.pcode} | {u.name_ar}" if u.name_ar else (u.name_en or u.pcode)) for n, u in index
+    ]
+    head = "Units numbered on the map"
+    nw = max(measure.size(n, fs, "bold")[0] for n, _ in rows)
+    tw = max(measure.size(t, fs)[0] for _, t in rows)
+    lh = measure.size("Ag", fs)[1] * 1.1
+    x0, y0, x1, y1 = data.view
+    cols = 1 if len(rows) * lh < (y1 - y0) * 0.4 else 2
+    per_col = math.ceil(len(rows) / cols)
+    gap = nw * 0.8
+    colw = nw + gap + tw
+    pad = lh * 0.5
+    w = cols * colw + (cols - 1) * gap * 2 + 2 * pad
+    h = (per_col + 1.3) * lh + 2 * pad
+    where = lb.emptiest_box(data.view, data.country, w, h, plan, avoid=[inset_box] if inset_box is not None else [])
+    if where is None:
+        return
+    bx0, by0, bx1, by1 = where.bounds
+    ax.add_patch(
+        Rectangle((bx0, by0), w, h, facecolor="white", edgecolor="#777777", linewidth=0.5 * s, alpha=0.92, zorder=20)
+    )
+    ax.text(bx0 + pad, by1 - pad, head, fontsize=fs, fontweight="bold", va="top", color=INK, zorder=21)
+    for k, (n, t) in enumerate(rows):
+        col, row = divmod(k, per_col)
+        x = bx0 + pad + col * (colw + gap * 2)
+        y = by1 - pad - (row + 1.3) * lh
+        ax.text(x + nw, y, n, fontsize=fs, fontweight="bold", va="top", ha="right", color=INK, zorder=21)
+        ax.text(x + nw + gap, y, t, fontsize=fs, va="top", color=INK, zorder=21)
+    plan.add(where)
+
+
+def _frame(window, lw: float, color: str = "#d7301f"):
+    from matplotlib.patches import Rectangle
+
+    x0, y0, x1, y1 = window
+    return Rectangle((x0, y0), x1 - x0, y1 - y0, facecolor="none", edgecolor=color, linewidth=lw, zorder=19)
+
+
+def _dense_inset(fig, ax, data: MapData, window, box, left, s: float, size: float) -> list:
+    """The enlarged inset of ``window`` drawn over the main map in ``box`` (map units); its
+    units named there (all that fit). Returns the units still unnamed."""
+    from service.maps import labels as lb
+
+    bx0, by0, bx1, by1 = box.bounds
+    (fx0, fy0), (fx1, fy1) = fig.transFigure.inverted().transform(ax.transData.transform([(bx0, by0), (bx1, by1)]))
+    iax = fig.add_axes([fx0, fy0, fx1 - fx0, fy1 - fy0], zorder=5)
+    iax.set_facecolor(WATER)
+    wx0, wy0, wx1, wy1 = window
+    # the window at the inset's aspect
+    aspect = (bx1 - bx0) / (by1 - by0)
+    cx, cy, w, h = (wx0 + wx1) / 2, (wy0 + wy1) / 2, wx1 - wx0, wy1 - wy0
+    if w / h < aspect:
+        w = h * aspect
+    else:
+        h = w / aspect
+    win = (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
+    wbox = shapely.box(*win)
+    near = [u for u in data.units if u.geom.intersects(wbox)]
+    iax.add_collection(
+        _collection([g for _, g in data.neighbours if g.intersects(wbox)], facecolors=NEIGHBOUR_FILL, edgecolors="none")
+    )
+    iax.add_collection(
+        _collection(
+            [u.geom for u in near], facecolors=[u.color for u in near], edgecolors="white", linewidths=0.5 * s, zorder=3
+        )
+    )
+    if data.spec.level > 1:
+        iax.add_collection(
+            _collection([g for g in data.governorates if g.intersects(wbox)], edgecolors="#555555", linewidths=0.9 * s)
+        )
+    iax.set_xlim(win[0], win[2])
+    iax.set_ylim(win[1], win[3])
+    iax.set_aspect("equal", adjustable="box")
+    iax.set_xticks([])
+    iax.set_yticks([])
+    for sp in iax.spines.values():
+        sp.set_edgecolor("#d7301f")
+        sp.set_linewidth(0.9 * s)
+    iax.apply_aspect()
+    measure = lb.Measure(iax, fig.canvas.get_renderer())
+    plan = lb.Plan()
+    title = f"Enlarged: {_area_name(data, near)}"
+    tw, th = measure.size(title, 5 * s, "bold")
+    plan.add(shapely.box(win[0], win[3] - th * 1.4, win[0] + tw * 1.2, win[3]))
+    iax.text(0.02, 0.985, title, transform=iax.transAxes, fontsize=5 * s, fontweight="bold", va="top", color=INK)
+    wanted = {u.pcode for u, _ in left}
+    # the unnamed first (they are why the inset is there), then the others for context
+    tried = [u for u in near if u.pcode in wanted]
+    rest = lb.label_units(plan, measure, tried, wbox, size, s)
+    lb.label_units(plan, measure, [u for u in near if u.pcode not in wanted], wbox, size, s)
+    lb.draw(iax, plan, s)
+    named = {u.pcode for u in tried} - {u.pcode for u, _ in rest}
+    return [(u, a) for u, a in left if u.pcode not in named]
+
+
+def _area_name(data: MapData, near) -> str:
+    """The inset's name: the governorate most of its units are in (its name), else "dense area"."""
+    from collections import Counter
+
+    if not near or not data.governorates:
+        return "dense area"
+    counts = Counter()
+    for u in near:
+        pt = u.geom.representative_point()
+        for g, (en, _ar) in zip(data.governorates, data.governorate_names):
+            if g.contains(pt):
+                counts[en] += 1
                 break
-            t.remove()
-    return n
+    return counts.most_common(1)[0][0] if counts else "dense area"
 
 
 def _legend(ax, data: MapData, s: float):
@@ -307,6 +446,9 @@ def _legend(ax, data: MapData, s: float):
         ax.text(0.16, y - step * 0.44, label, fontsize=7.5 * s, va="center", color=INK)
         y -= step
     notes = [f"Classes: {cls.method.replace('_', ' ')} ({cls.k}), as in the web map and the API."]
+    total = total_text(data)
+    if total:
+        notes.insert(0, total)
     ua = data.unassigned
     if ua and ua.get("individuals"):
         notes.append(
@@ -318,6 +460,21 @@ def _legend(ax, data: MapData, s: float):
         for line in textwrap.wrap(note, 52):
             ax.text(0, y, line, fontsize=6 * s, va="top", color="#444444")
             y -= 0.05
+
+
+def total_text(data: MapData) -> str:
+    """The national total a national map states: DTM's published count and the file's count."""
+    t = data.total
+    if data.spec.extent != "national" or not t or t.get("individuals") is None:
+        return ""
+    who = POPULATION_WORDS[data.spec.population]
+    pub = t.get("published")
+    if pub is not None and pub != t["individuals"]:
+        return (
+            f"National total: {pub:,} {who} (DTM's published count); {t['individuals']:,} in the master list "
+            "file, whose figures the map shows."
+        )
+    return f"National total: {t['individuals']:,} {who}."
 
 
 def _inset(ax, data: MapData):
@@ -373,8 +530,20 @@ def figure(data: MapData, dpi: int = layout.DPI):
     title, subtitle = title_texts(data)
 
     hx, hy, hw, hh = page.frac(page.header)
-    fig.text(hx, hy + hh, title, fontsize=14 * s, fontweight="bold", va="top", ha="left", color=INK)
-    fig.text(hx, hy + hh * 0.32, subtitle, fontsize=9 * s, va="bottom", ha="left", color="#444444")
+    text_w = hw - _logo(fig, page)  # the logo slot (DTM_ATLAS_MAP_LOGO) at the header's right end
+    renderer = fig.canvas.get_renderer()
+    lines = fit_text(fig, renderer, title, text_w, 14 * s, weight="bold")
+    fig.text(hx, hy + hh, lines.text, fontsize=lines.size, fontweight="bold", va="top", ha="left", color=INK)
+    sub = fit_text(fig, renderer, subtitle, text_w, 9 * s, max_lines=1)
+    fig.text(
+        hx,
+        hy + hh * (0.32 if lines.lines == 1 else 0.1),
+        sub.text,
+        fontsize=sub.size,
+        va="bottom",
+        ha="left",
+        color="#444444",
+    )
     fig.add_artist(_hline(fig, hx, hx + hw, hy))
 
     ax = fig.add_axes(page.frac(page.main))
@@ -413,16 +582,6 @@ def figure(data: MapData, dpi: int = layout.DPI):
     for sp in ax.spines.values():
         sp.set_edgecolor("#555555")
         sp.set_linewidth(0.6)
-    # country names of the neighbours, at their visible part's centre
-    view = shapely.box(x0, y0, x1, y1)
-    for name, g in data.neighbours:
-        vis = _polygons(g.intersection(view))
-        if vis is None or vis.area < 0.04 * view.area:
-            continue
-        c = shapely.maximum_inscribed_circle(
-            max(getattr(vis, "geoms", [vis]), key=lambda p: p.area), tolerance=max(vis.length / 1000, 10.0)
-        ).coords[0]
-        ax.text(c[0], c[1], name.upper(), fontsize=7 * s, color="#8c8c8c", ha="center", va="center", zorder=6)
     scale_m = _scale_bar(ax, data.view, s)
     _north_arrow(ax, s)
     ax.text(
@@ -438,6 +597,7 @@ def figure(data: MapData, dpi: int = layout.DPI):
     )
 
     _inset(fig.add_axes(page.frac(page.inset)), data)
+    fig.dtm_labels = _cartography(fig, ax, data, page, s)
     _legend(fig.add_axes(page.frac(page.legend)), data, s)
 
     rnd = data.round
@@ -483,9 +643,83 @@ def figure(data: MapData, dpi: int = layout.DPI):
     step = 0.9 / max(len(lines), 4)
     for i, line in enumerate(lines):
         fig.text(fx, fy + fh * (0.92 - i * step), line, fontsize=5.8 * s, va="top", color="#333333")
-
-    _labels(fig, ax, data, fig.canvas.get_renderer(), s)
     return fig
+
+
+@dataclass
+class Fitted:
+    text: str
+    size: float
+    lines: int
+
+
+def fit_text(fig, renderer, text: str, width: float, size: float, *, weight="normal", max_lines: int = 2) -> Fitted:
+    """``text`` fitted to ``width`` (a fraction of the figure's width): at ``size`` when it fits,
+    else shrunk (down to 80 %), else wrapped on two lines at 80 % (at a " | ", ": " or ", " when
+    one falls near the middle, else at a space), shrunk further if a line is still too wide.
+    The title of every paper and orientation stays whole."""
+    from matplotlib.text import Text
+
+    def w(t: str, fs: float) -> float:
+        m = Text(0, 0, t, fontsize=fs, fontweight=weight, figure=fig)
+        return m.get_window_extent(renderer).width / fig.bbox.width
+
+    full = w(text, size)
+    if full <= width:
+        return Fitted(text, size, 1)
+    if full * 0.8 <= width or max_lines == 1:
+        return Fitted(text, size * max(width / full, 0.5 if max_lines == 1 else 0.8) * 0.995, 1)
+    small = size * 0.8
+    overall = None
+    for sep in (": ", " | ", ", ", " "):
+        splits = [
+            (text[: k + len(sep)].rstrip(), text[k + len(sep) :]) for k in range(len(text)) if text.startswith(sep, k)
+        ]
+        if not splits:
+            continue
+        widest, one, two = min((max(w(a, small), w(b, small)), a, b) for a, b in splits)
+        if overall is None or widest < overall[0]:
+            overall = (widest, one, two)
+        if widest <= width:  # the first separator (by rank) that gives two lines that fit
+            return Fitted(f"{one}\n{two}", small, 2)
+    if overall is None:  # one word: shrink it
+        return Fitted(text, size * width / full * 0.995, 1)
+    widest, one, two = overall
+    return Fitted(f"{one}\n{two}", small * width / widest * 0.995, 2)
+
+
+def logo_path() -> Path | None:
+    """The logo of the header's logo slot: the image file named by ``DTM_ATLAS_MAP_LOGO`` (PNG or
+    JPEG), None when unset. A name that is no file is an error (a map without the logo asked for
+    is not published)."""
+    import os
+
+    raw = os.environ.get("DTM_ATLAS_MAP_LOGO", "").strip()
+    if not raw:
+        return None
+    path = Path(raw)
+    if not path.is_file():
+        raise FileNotFoundError(f"DTM_ATLAS_MAP_LOGO: {raw} is not a file")
+    return path
+
+
+def _logo(fig, page) -> float:
+    """Draw the logo at the header's right end, its height 80 % of the header's; returns the
+    width it takes (a fraction of the figure's width, with a gap), 0 without a logo."""
+    path = logo_path()
+    if path is None:
+        return 0.0
+    from PIL import Image
+
+    with Image.open(path) as im:
+        img = np.asarray(im.convert("RGBA"))
+    hx, hy, hw, hh = page.frac(page.header)
+    h = hh * 0.8
+    w = h * (img.shape[1] / img.shape[0]) * (page.height_mm / page.width_mm)
+    lax = fig.add_axes([hx + hw - w, hy + hh - h, w, h])
+    lax.imshow(img, interpolation="lanczos")
+    lax.set_axis_off()
+    return w + hw * 0.02
 
 
 def _hline(fig, x0, x1, y):
@@ -507,6 +741,10 @@ def save(fig, path: Path, fmt: str, *, title: str, producer: str, dpi: int | Non
     return path
 
 
+#: the label counts of the last map ``render`` drew in this process (the catalogue's QC fields)
+last_labels: dict = {}
+
+
 def render(data: MapData, out_dir: Path, formats=FORMATS, *, dpi: int = layout.DPI) -> dict[str, Path]:
     """Draw the map and write each format into ``out_dir`` under its OCHA-style name."""
     bad = [f for f in formats if f not in FORMATS]
@@ -514,8 +752,10 @@ def render(data: MapData, out_dir: Path, formats=FORMATS, *, dpi: int = layout.D
         raise ValueError(f"unsupported format {', '.join(bad)}: use png, pdf")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    global last_labels
     with fonts.strict_glyphs():
         fig = figure(data, dpi=dpi)
+    last_labels = {k: v for k, v in fig.dtm_labels.items() if k != "index"}
     base = base_name(data)
     title = title_texts(data)[0]
     return {

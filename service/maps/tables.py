@@ -6,6 +6,9 @@
   the same population reported 11-13 months earlier, when there is one; empty otherwise);
 * the top districts by individuals.
 
+Rows are sorted by size (individuals, largest first; the UNASSIGNED bucket last). The XLSX
+sheets end with a "Total" row; the CSVs do not (their rows are units, for machines).
+
 Written as CSV (UTF-8 with BOM, an HXL hashtag row after the header) and as one XLSX workbook.
 """
 
@@ -61,6 +64,7 @@ KEEP = (
     "adm1_name",
     "families",
     "individuals",
+    "published_individuals",
     "locations",
     "change_individuals",
     "change_pct",
@@ -90,6 +94,7 @@ def unit_tables(conn: Connection, rnd: dict, base: str) -> list[Table]:
         for r in rows:
             change12 = (r[v] - old[r[p]]) if r[p] in old and r[v] is not None and old[r[p]] is not None else None
             table_rows.append([r[i] for i in idx] + [change12])
+        table_rows = by_size(table_rows, keep_cols)
         note = (
             f"change_12_months: against {round_label(year_ago)} ({year_ago['reporting_date'].isoformat()})"
             if year_ago
@@ -121,6 +126,28 @@ def unit_tables(conn: Connection, rnd: dict, base: str) -> list[Table]:
     return out
 
 
+def by_size(rows: list[list], columns: list[str]) -> list[list]:
+    """Rows sorted by individuals, largest first (ties by P-code); the UNASSIGNED bucket last."""
+    i, p = columns.index("individuals"), columns.index("pcode")
+    return sorted(rows, key=lambda r: (r[p] == "UNASSIGNED", -(r[i] or 0), r[p]))
+
+
+def total_row(table: Table) -> list:
+    """A "Total" row: the sum of every count column (families, individuals, published individuals,
+    locations, changes); other cells empty. Added to the XLSX sheets and the summary, never to the
+    CSV (a data file whose rows are units, for machines)."""
+    summed = {"families", "individuals", "published_individuals", "locations", "change_individuals", "change_12_months"}
+    row: list = []
+    for k, col in enumerate(table.columns):
+        if col in summed:
+            vals = [r[k] for r in table.rows if r[k] is not None]
+            row.append(sum(vals) if vals else None)
+        else:
+            row.append(None)
+    row[0] = "Total"
+    return row
+
+
 def write_csv(table: Table, folder: Path) -> Path:
     path = Path(folder) / f"{table.name}.csv"
     with open(path, "w", encoding="utf-8-sig", newline="") as fh:
@@ -146,6 +173,10 @@ def write_xlsx(tables: list[Table], path: Path) -> Path:
         ws.append(t.hxl)
         for r in t.rows:
             ws.append(r)
+        if t.rows and "_top_districts_" not in t.name:
+            ws.append(total_row(t))
+            for cell in ws[ws.max_row]:
+                cell.font = Font(bold=True)
         if t.note:
             ws.append([])
             ws.append([t.note])
