@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("service", "boundaries", "tiles", "styles")
 MAX_LINES = 800
 # Being split by the house issue's other branch (house-schema); the lead removes these at merge.
-TOO_BIG_FOR_NOW = {"service/ingest/masterlist.py", "service/ingest/fast_stage.py", "boundaries/reader.py"}
+TOO_BIG_FOR_NOW: set[str] = set()  # the split of the big rooms has landed: no exception left
 
 
 def _modules() -> dict[str, Path]:

@@ -12,7 +12,8 @@ from fastapi import APIRouter, Query, Request
 
 from service.api.common import Conn, FormatParam, render
 from service.api.httpcache import cached
-from service.api.params import Country, ParamError, Population, Round, resolve_round
+from service.api.params import Country, ParamError, Population, Round
+from service.core.rounds import resolve_round
 from service.flows import read
 
 router = APIRouter(prefix="/flows", tags=["flows"])
