@@ -26,15 +26,18 @@ def pdftext(path, *args) -> str:
 
 
 @pytest.fixture(scope="module")
-def engine(pg_server, figures_engine):
-    """A copy of the figures database with round 120's fragility run stored, then marked stale
-    (as an import of changed inputs marks it)."""
+def engine(pg_server, iraq_template):
+    """The figures database (Iraq and the three real lists) with round 120's fragility run
+    stored, then marked stale (as an import of changed inputs marks it). Made from the Iraq
+    template, not copied from the shared figures database, which other tests' sessions hold."""
     from service.fragility import store
     from service.fragility.run import ensure_run
-    from tests.conftest import SHARED, cloned_engine
+    from service.ingest.rounds import import_masterlist
+    from tests.conftest import MASTERLISTS, REAL_ROUNDS, SHARED, cloned_engine
 
-    figures_engine.dispose()  # a template database has no other session
-    with cloned_engine(pg_server, figures_engine.url.database, "dtm_atlas_test_pkg24") as eng:
+    with cloned_engine(pg_server, iraq_template, "dtm_atlas_test_pkg24") as eng:
+        for fname, population in REAL_ROUNDS:
+            import_masterlist(eng, MASTERLISTS / fname, population=population)
         run, _ = ensure_run(eng, shared_dir=SHARED, round_number=120)
         with eng.begin() as conn:
             store.set_stale(conn, [run["id"]])

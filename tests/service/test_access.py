@@ -198,6 +198,9 @@ def test_cli_token_create_list_revoke(env, monkeypatch):
     from typer.testing import CliRunner
 
     from service.cli import tokens as cli
+    from service.cli.common import console
+
+    monkeypatch.setattr(console, "width", 200)  # the table whole, whatever width the console was made with
 
     monkeypatch.setattr(cli, "open_engine", lambda: env["engine"])
     runner = CliRunner()

@@ -79,9 +79,11 @@ def readable_texts(name: str, data: bytes, media_type: str = "") -> list[str]:
                     for f in Path(tmp).glob("*.shp"):
                         out.append(_read_path(f))
         return out
-    if "vnd.mapbox-vector-tile" in media_type or name.endswith(".mvt"):
+    if "json" not in media_type and ("vnd.mapbox-vector-tile" in media_type or name.endswith(".mvt")):
         import mapbox_vector_tile
 
+        if data[:2] == b"\x1f\x8b":  # a tile stored gzip-compressed (PMTiles-style) and served as such
+            data = gzip.decompress(data)
         out.append(json.dumps(mapbox_vector_tile.decode(data), default=str, ensure_ascii=False))
     elif data[:5] == b"%PDF-":
         out.append(subprocess.run(["pdftotext", "-", "-"], input=data, capture_output=True, check=True).stdout.decode())

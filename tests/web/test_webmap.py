@@ -94,7 +94,7 @@ def test_page_and_static_files_are_cached_and_gzipped(bare_client):
         r = bare_client.get(f"/static/{name}?v={m.group(1)}", headers={"accept-encoding": "gzip"})
         assert r.status_code == 200
         assert r.headers["cache-control"] == web.IMMUTABLE
-        assert r.headers["content-encoding"] == "gzip" and r.headers["vary"] == "Accept-Encoding"
+        assert r.headers["content-encoding"] == "gzip" and "Accept-Encoding" in r.headers["vary"]
         stale = bare_client.get(f"/static/{name}?v=0000000000")
         assert stale.headers["cache-control"] == "no-cache"
         assert bare_client.get(f"/static/{name}", headers={"if-none-match": r.headers["etag"]}).status_code == 304
