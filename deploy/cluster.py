@@ -36,14 +36,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from service.pgembed import DB_NAME, DB_USER, EmbeddedPostgres, find_pg_bindir  # noqa: E402
+from service.pgembed import _free_port as free_port  # noqa: E402  (the embedded cluster's own port picker)
 
 REPLICA_DB = "dtm_atlas_replica"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_port(port: int, timeout: float = 30.0, what: str = "") -> None:

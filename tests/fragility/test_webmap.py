@@ -58,12 +58,9 @@ def test_fragility_mode_paints_the_classes(frag_url, frag_engine, browser):
         timeout=60_000,
     )
     # the basemap's rivers, places and country names drawn over the units are hidden while pixels are read
-    page.evaluate(
-        """() => new Promise(resolve => { const m = window.dtmAtlas.map;
-        for (const id of ['labels', 'basemap-rivers-over', 'basemap-countries', 'basemap-places', 'basemap-place-dots'])
-          if (m.getLayer(id)) m.setLayoutProperty(id, 'visibility', 'none');
-        m.once('idle', resolve); m.triggerRepaint(); })"""
-    )
+    from tests.web.test_webmap import _labels
+
+    _labels(page, False)
     page.wait_for_timeout(500)
     page.mouse.move(5, 5)
     legend = page.evaluate("window.dtmAtlas.fragility.legend")
