@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from service.cli.common import check_file, console, fail, open_engine, whole_or_nothing
+from service.core.settings import get_settings
 
 flows_app = typer.Typer(help="Flow Monitoring: the monthly flow map.", no_args_is_help=True)
 
@@ -38,7 +39,14 @@ def import_events_cmd(
     try:
         with whole_or_nothing(path):
             res = import_events(
-                engine, path, country=country, crisis_id=crisis, mapping=mapping, name=name, synthetic=synthetic
+                engine,
+                path,
+                country=country,
+                crisis_id=crisis,
+                mapping=mapping,
+                name=name,
+                synthetic=synthetic,
+                username=get_settings().user,
             )
     except InputError as exc:
         fail(f"{exc} (nothing of {path.name} was imported)", 2)
@@ -68,7 +76,7 @@ def import_flows_cmd(
     file's (point, day) pairs replace the same pairs already imported. Bad input (a point not in
     the registry, a negative count, an origin neither a country code nor a P-code, a day in the
     future, the same row twice): exit 2 naming file, row and column."""
-    from service.flows.importer import import_flows
+    from service.flows.importer import import_flows, places_file
     from service.ingest.tagged import InputError
 
     check_file(path)
@@ -78,7 +86,15 @@ def import_flows_cmd(
     engine = open_engine()
     try:
         with whole_or_nothing(path):
-            res = import_flows(engine, path, points=points, mapping=mapping, synthetic=synthetic)
+            res = import_flows(
+                engine,
+                path,
+                points=points,
+                mapping=mapping,
+                synthetic=synthetic,
+                places=places_file(get_settings().shared_data_dir),
+                username=get_settings().user,
+            )
     except InputError as exc:
         fail(f"{exc} (nothing of {path.name} was imported)", 2)
     console.print(

@@ -11,6 +11,7 @@ from rich.console import Console
 
 from service.cli.common import open_engine
 from service.core.errors import AtlasError
+from service.core.settings import get_settings
 from styles.classify import INDICATORS
 
 console = Console()
@@ -89,6 +90,7 @@ def render_cmd(
             data = load_map(
                 conn,
                 MapSpec(ref.number, population, level, indicator, extent, paper, orientation, country, ref.date),
+                shared_dir=get_settings().shared_data_dir,
             )
         static = [f for f in formats if f != "html"]
         paths = list(render.render(data, out, static, dpi=dpi).values()) if static else []
@@ -211,6 +213,8 @@ def package_cmd(
                 the_plan=plan,
                 progress=lambda what: bar.update(task, advance=1, description=what),
                 event=event,
+                shared_dir=get_settings().shared_data_dir,
+                household_sizes=get_settings().imports.household_sizes,
             )
             bar.update(task, completed=plan.steps, description="done")
     except AtlasError as exc:  # MapRequestError, RoundNotFound, ...

@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from service.cli.common import console, fail, open_engine
+from service.core.settings import get_settings
 
 app = typer.Typer(
     help="Rounds: list them, show their quality report, their versions (history, restore, confirm, prune).",
@@ -63,7 +64,7 @@ def rounds_recount():
         for r in rounds:
             before = conn.execute(national, {"r": r.id}).scalar()
             try:
-                aggregate.refresh_published(conn, r.id)
+                aggregate.refresh_published(conn, r.id, get_settings().imports.household_sizes)
             except HouseholdSizeError as exc:
                 fail(str(exc))
             after = conn.execute(national, {"r": r.id}).scalar()

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -169,6 +170,41 @@ class Settings(BaseSettings):
     @property
     def embedded(self) -> bool:
         return not self.database_url
+
+    @property
+    def imports(self) -> ImportRules:
+        """What an import of these settings is bound by and reads beside its file."""
+        return ImportRules(
+            max_bytes=self.max_list_mb * 1024 * 1024,
+            max_row_bytes=self.max_row_kb * 1024,
+            max_shrink=self.max_shrink,
+            round_calendar=str(self.round_calendar) if self.round_calendar else None,
+            round_calendar_days=self.round_calendar_days,
+            household_sizes=str(self.household_sizes) if self.household_sizes else None,
+            user=self.user,
+        )
+
+
+def _default(name: str):
+    return Settings.model_fields[name].default
+
+
+#: the setting ``shared_data_dir``'s default (what a caller that hands none down reads)
+DEFAULT_SHARED_DIR: Path = _default("shared_data_dir")
+
+
+@dataclass(frozen=True)
+class ImportRules:
+    """The settings an import runs under (``Settings.imports``), handed down from the CLI or
+    ``create_app``; the default instance holds the settings' defaults (no environment read)."""
+
+    max_bytes: int = _default("max_list_mb") * 1024 * 1024
+    max_row_bytes: int = _default("max_row_kb") * 1024
+    max_shrink: float = _default("max_shrink")
+    round_calendar: str | None = None  # a CSV of more DTM round numbers
+    round_calendar_days: int = _default("round_calendar_days")
+    household_sizes: str | None = None  # a CSV of more household-size rules
+    user: str | None = None  # who imports are logged as (else the OS user)
 
 
 @lru_cache

@@ -131,17 +131,24 @@ def delete_round_aggregates(conn: Connection, round_id: int) -> None:
     conn.execute(delete(unit_breakdown).where(unit_breakdown.c.round_id == round_id))
 
 
-def published_sum(conn: Connection, round_id: int, params: dict, sizes: RoundSizes | None = None) -> str:
+def published_sum(
+    conn: Connection,
+    round_id: int,
+    params: dict,
+    sizes: RoundSizes | None = None,
+    household_sizes: str | None = None,
+) -> str:
     """The SQL aggregate of DTM's published count over the round's rows (``location_figure``
     or the round's own table) (``service.figures.household``): the file's individuals minus, on the rows counted
     at the default household size, each differing shelter's families x (default - its size).
     Without a shelter rule in force it is the file's sum. Adds its bound values to ``params``.
-    ``sizes``: the round's household sizes, when the caller has them already (the import)."""
+    ``sizes``: the round's household sizes, when the caller has them already (the import);
+    else read with the rules of ``household_sizes`` (the setting's CSV) over the project's."""
     if sizes is None:
         country, population, date = conn.execute(
             text("SELECT country, population, reporting_date FROM round WHERE id = :r"), {"r": round_id}
         ).one()
-        sizes = sizes_for(country.strip(), population, date)
+        sizes = sizes_for(country.strip(), population, date, household_sizes)
     adjust = sizes.adjustments()
     if not adjust:
         return "coalesce(sum(individuals), 0)"
@@ -159,12 +166,12 @@ def published_sum(conn: Connection, round_id: int, params: dict, sizes: RoundSiz
     return f"(coalesce(sum(individuals), 0){''.join(terms)})::bigint"
 
 
-def refresh_published(conn: Connection, round_id: int) -> None:
+def refresh_published(conn: Connection, round_id: int, household_sizes: str | None = None) -> None:
     """Recompute the round's ``published_individuals`` (every level) from its rows, with the
     household sizes in force now: for rounds aggregated before the column existed (migration
-    0011) or after the rules changed."""
+    0011) or after the rules changed (``household_sizes``: the setting's CSV of more rules)."""
     p = {"r": round_id}
-    published = published_sum(conn, round_id, p)
+    published = published_sum(conn, round_id, p, household_sizes=household_sizes)
     conn.execute(
         text(
             f"""

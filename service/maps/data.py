@@ -20,6 +20,7 @@ import datetime as dt
 import functools
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import shapely
 from pyproj import Transformer
@@ -32,6 +33,7 @@ from service.core.errors import AtlasError
 from service.core.importlog import data_version
 from service.core.registry import registry
 from service.core.rounds import RoundRef
+from service.core.settings import DEFAULT_SHARED_DIR
 from service.figures import read
 from service.maps import layout
 from service.maps.country import CountryTexts, round_texts
@@ -388,9 +390,12 @@ def _lonlat_box(proj: Projection, view) -> tuple[float, float, float, float]:
     return proj.to_lonlat(ring).bounds
 
 
-def load_map(conn: Connection, spec: MapSpec, *, created: dt.date | None = None) -> MapData:
+def load_map(
+    conn: Connection, spec: MapSpec, *, created: dt.date | None = None, shared_dir: Path = DEFAULT_SHARED_DIR
+) -> MapData:
     """Everything a map shows (one snapshot of the database: call in a REPEATABLE READ
-    transaction for strict consistency; the package does)."""
+    transaction for strict consistency; the package does). ``shared_dir``: the setting
+    ``shared_data_dir`` (its Natural Earth places name the cities)."""
     from service.maps import basemap
 
     spec = spec.checked()
@@ -495,7 +500,7 @@ def load_map(conn: Connection, spec: MapSpec, *, created: dt.date | None = None)
     near = [(n, snap_to_outline(g, country_geom, SNAP_M)) for n, g in near if not g.is_empty]
     near = [(n, g) for n, g in near if not g.is_empty]
     cities = []
-    for c in basemap.places(rnd["country"]):
+    for c in basemap.places(rnd["country"], shared_dir=shared_dir):
         pt = proj.to_map(shapely.Point(c["lon"], c["lat"]))
         if vbox.contains(pt) and country_geom.contains(pt):
             cities.append({"name": c["name"], "x": pt.x, "y": pt.y, "kind": c["kind"]})

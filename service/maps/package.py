@@ -45,6 +45,7 @@ from service.core.countries import NoCountryData, SeveralCountries, check_countr
 from service.core.importlog import data_version
 from service.core.registry import registry
 from service.core.rounds import find_round, list_rounds
+from service.core.settings import DEFAULT_SHARED_DIR
 from service.maps import catalogue, charts, interactive, naming, render, summary, tables
 from service.maps.country import CountryTexts, round_texts
 from service.maps.data import (
@@ -310,10 +311,13 @@ def build(
     country: str | None = None,
     reporting_date: dt.date | None = None,
     event: str | None = None,
+    shared_dir: Path = DEFAULT_SHARED_DIR,
+    household_sizes: str | None = None,
 ) -> PackageResult:
     """Write the package into the folder ``out`` or, when ``out`` ends with ``.zip``, into
     that zip file (one top folder inside, the package's name). ``event``: a GLIDE number or
-    event id the catalogue records for every map."""
+    event id the catalogue records for every map. ``shared_dir`` and ``household_sizes``: the
+    settings ``shared_data_dir`` (places, fragility inputs) and ``household_sizes``."""
     import time
 
     t0 = time.perf_counter()
@@ -329,13 +333,24 @@ def build(
     if not zipped and out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise PackageError(f"{out} exists and is not an empty folder: give a new folder or a .zip file name")
     if p.fragility_status == "stale":  # recomputed first: the package never shows a stale run
-        _refresh_fragility(engine, p)
+        _refresh_fragility(engine, p, shared_dir)
         step("fragility: stale run recomputed")
     work = Path(tempfile.mkdtemp(prefix="dtm-package-", dir=out.parent if zipped else None))
     root = work / name if zipped else out
     root.mkdir(parents=True, exist_ok=True)
     try:
-        result = _build_into(engine, p, root, dpi=dpi, workers=workers, step=step, created=created, event=event)
+        result = _build_into(
+            engine,
+            p,
+            root,
+            dpi=dpi,
+            workers=workers,
+            step=step,
+            created=created,
+            event=event,
+            shared_dir=shared_dir,
+            household_sizes=household_sizes,
+        )
         if zipped:
             tmp = out.with_suffix(".zip.part")
             with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True) as z:
@@ -352,12 +367,12 @@ def build(
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _refresh_fragility(engine: Engine, p: PackagePlan) -> None:
+def _refresh_fragility(engine: Engine, p: PackagePlan, shared_dir: Path) -> None:
     """Recompute the round's stale fragility run; when that fails the fragility map, table and
     card are left out and the README says why (never silently)."""
     layer = registry().map_hooks().get("fragility")
     try:
-        layer.refresh(engine, round_id=p.fragility_round["id"])
+        layer.refresh(engine, round_id=p.fragility_round["id"], shared_dir=shared_dir)
     except Exception as exc:  # noqa: BLE001 - the layer's errors (inputs, method) are all reasons to skip
         kept = [s for s in p.specs if s.indicator != "fragility"]
         p.steps -= 2 * (len(p.specs) - len(kept)) + int(p.fragility)
@@ -379,6 +394,8 @@ def _build_into(
     step: Callable[[str], None],
     created: dt.date,
     event: str | None = None,
+    shared_dir: Path = DEFAULT_SHARED_DIR,
+    household_sizes: str | None = None,
 ) -> PackageResult:
     dirs = {k: root / k for k in ("maps/national", "maps/governorates", "interactive", "charts", "data", "tables")}
     for d in dirs.values():
@@ -395,7 +412,7 @@ def _build_into(
         try:
             futures, entries = [], []
             for spec in p.specs:
-                d = load_map(conn, spec, created=created)
+                d = load_map(conn, spec, created=created, shared_dir=shared_dir)
                 step(f"map data: {spec.population} {spec.extent}")
                 folder = dirs["maps/national"] if spec.extent == "national" else dirs["maps/governorates"]
                 if pool is None:
@@ -454,7 +471,9 @@ def _build_into(
                 created=created,
                 data_version=version,
                 texts=p.texts,
-                footnote=" ".join(n for n in (summary.household_note(r) for r in p.rounds.values()) if n),
+                footnote=" ".join(
+                    n for n in (summary.household_note(r, household_sizes) for r in p.rounds.values()) if n
+                ),
             )
             step("summary")
             hooks = registry().map_hooks()
