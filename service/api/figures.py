@@ -11,6 +11,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import Response
 
 from boundaries.pcode import country_of_pcode, to_dtm_pcode
+from boundaries.store import unit_level
 from service.api.common import (
     Conn,
     FormatParam,
@@ -256,7 +257,7 @@ def unit_breakdown(
         except ValueError:
             country = None
     rnd = resolve_round(conn, rnd_ref, population, country)
-    level = conn.exec_driver_sql("SELECT level FROM admin_unit WHERE pcode = %s LIMIT 1", (code,)).scalar()
+    level = unit_level(conn, code)
     if level is None:
         raise NotFound(f"no admin unit {code}")
     data = {

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, delete, text
 
 from boundaries.crosswalk import Crosswalk
 from service.core.bulk import copy_rows, execute_literal
+from service.core.importlog import bump_data_version
 from service.figures.household import RoundSizes, sizes_for
 from service.figures.placement import UNASSIGNED, round_table
 from service.figures.tables import unit_breakdown
@@ -164,6 +165,33 @@ def published_sum(
             f":hh_default AND jsonb_typeof(shelter -> {key}) = 'number'), 0)"
         )
     return f"(coalesce(sum(individuals), 0){''.join(terms)})::bigint"
+
+
+def recount_published(conn: Connection, household_sizes: str | None = None) -> tuple[int, list[dict]]:
+    """Recompute every round's DTM published count (``refresh_published``) with the rules of
+    ``household_sizes`` over the project's; bumps the data version when a national figure
+    changed. Returns the number of rounds and the changed ones (the round's ``id``, ``country``,
+    ``population``, ``round_number``, ``reporting_date``, national ``before`` and ``after``).
+    Raises ``HouseholdSizeError`` when the rules cannot be read (the caller's transaction is
+    then rolled back)."""
+    national = text("SELECT published_individuals FROM unit_figure WHERE round_id = :r AND level = 0")
+    rounds = (
+        conn.execute(
+            text("SELECT id, country, population, round_number, reporting_date FROM round ORDER BY reporting_date, id")
+        )
+        .mappings()
+        .all()
+    )
+    changed = []
+    for r in rounds:
+        before = conn.execute(national, {"r": r["id"]}).scalar()
+        refresh_published(conn, r["id"], household_sizes)
+        after = conn.execute(national, {"r": r["id"]}).scalar()
+        if after != before:
+            changed.append({**r, "country": r["country"].strip(), "before": before, "after": after})
+    if changed:
+        bump_data_version(conn)
+    return len(rounds), changed
 
 
 def refresh_published(conn: Connection, round_id: int, household_sizes: str | None = None) -> None:
