@@ -16,6 +16,7 @@ from __future__ import annotations
 from fastapi import HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
+from service.api.common import get_engine
 from service.core.access import ANONYMOUS, Decision, Principal, Resource, Scope, answer_scope, decide
 
 STATE_KEY = "answer_scope"
@@ -61,7 +62,7 @@ async def authorize(request: Request, resource: Resource, filter: dict | None = 
 
         await run_in_threadpool(
             audit.record,
-            request.app.state.engine,
+            get_engine(request),
             who,
             method=request.method,
             path=request.url.path,
@@ -117,7 +118,7 @@ def authorize_dataset_sync(request: Request, dataset_key: str, country: str | No
         from service.auth import audit
 
         audit.record(
-            request.app.state.engine,
+            get_engine(request),
             who,
             method=request.method,
             path=request.url.path,

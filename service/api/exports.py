@@ -14,7 +14,7 @@ from fastapi.responses import FileResponse, StreamingResponse
 from starlette.background import BackgroundTask
 
 from service.api.access import authorize_dataset_sync, dataset_visible
-from service.api.common import Conn, FormatParam, render
+from service.api.common import Conn, DbEngine, FormatParam, render
 from service.api.params import Country, Population, Round
 from service.core.rounds import round_filter
 from service.publish import exports
@@ -65,6 +65,7 @@ def list_exports(request: Request, f: FormatParam = None):
 )
 def export_file(
     request: Request,
+    engine: DbEngine,
     conn: Conn,
     name: Annotated[
         str,
@@ -92,7 +93,6 @@ def export_file(
         country=country,  # omitted and several countries with figures (or boundaries): 400 listing them
     )
     conn.close()  # the export reads through connections of its own
-    engine = request.app.state.engine
     headers = {"content-disposition": _disposition(job.filename), "x-dtm-dataset": job.dataset.key}
     if job.fmt.streamed and not job.zipped:
         return StreamingResponse(exports.stream(engine, job), media_type=job.media_type, headers=headers)

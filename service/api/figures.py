@@ -14,6 +14,7 @@ from boundaries.pcode import country_of_pcode, to_dtm_pcode
 from boundaries.store import unit_level
 from service.api.common import (
     Conn,
+    DbEngine,
     FormatParam,
     render,
     wants_html,
@@ -154,6 +155,7 @@ COUNTS_NOTE = (
 @router.get("/choropleth/{level}.geojson", summary="Figures of a round per unit, classified, as GeoJSON")
 async def choropleth(
     request: Request,
+    engine: DbEngine,
     level: Annotated[str, PathParam(description="1-3 or adm1..adm3 (0: national)")],
     rnd_ref: Round,
     country: Country,
@@ -171,7 +173,6 @@ async def choropleth(
     from service.api.httpcache import cached
 
     lvl = parse_level_path(level)
-    engine = request.app.state.engine
 
     def produce() -> bytes:
         with engine.connect() as conn:

@@ -32,6 +32,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from service.api.common import DbEngine
 from service.api.params import ACCEPTED, ROUND_DESCRIPTION, Country, ParamError, Round, RoundRef, parse_round
 from service.core.errors import NotFound
 
@@ -105,6 +106,7 @@ def _produce_map(engine, name: str, ext: str, q: dict, shared_dir: Path) -> tupl
 )
 async def map_file(
     request: Request,
+    engine: DbEngine,
     name: str,
     ext: str,
     country: Country,
@@ -163,7 +165,7 @@ async def map_file(
             if entry is None:
                 status = "miss"
                 file_name, raw = await run_in_threadpool(
-                    _produce_map, request.app.state.engine, name, ext, q, request.app.state.settings.shared_data_dir
+                    _produce_map, engine, name, ext, q, request.app.state.settings.shared_data_dir
                 )
                 digest = hashlib.blake2b(raw, digest_size=8).hexdigest()
                 entry = f"{digest}\n{file_name}\n".encode() + raw
@@ -234,6 +236,7 @@ def _build_package(engine, settings, version: int, population: str, plan) -> Pat
 )
 async def package_zip(
     request: Request,
+    engine: DbEngine,
     round: Annotated[str, PathParam(description=ROUND_DESCRIPTION.split(", within")[0])],
     country: Country,
     population: Annotated[Literal["both", "idp", "returnee"], Query(description="idp, returnee or both")] = "both",
@@ -248,7 +251,7 @@ async def package_zip(
     if ref.number is None and ref.date is None:
         raise ParamError("round", "a package needs its round", ACCEPTED["round"])
     version = await get_service(request.app).version()
-    engine, settings = request.app.state.engine, request.app.state.settings
+    settings = request.app.state.settings
     plan = await run_in_threadpool(  # the country and rounds first: 400/404 before any building
         package.plan,
         engine,

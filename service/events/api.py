@@ -15,7 +15,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from service.api.common import Conn, FormatParam, render
+from service.api.common import Conn, DbEngine, FormatParam, render
 from service.api.httpcache import cached
 from service.api.params import NotFound, ParamError, parse_level_path, parse_pcode
 from service.events import read
@@ -98,6 +98,7 @@ def figures(
 )
 async def choropleth(
     request: Request,
+    engine: DbEngine,
     crisis_id: str,
     level: str,
     date: DateQ = None,
@@ -111,11 +112,11 @@ async def choropleth(
     lvl = parse_level_path(level, (1, 2, 3))
     if indicator not in read.INDICATORS:
         raise ParamError("indicator", f"{indicator!r} is not an indicator", ", ".join(read.INDICATORS))
-    with request.app.state.engine.connect() as conn:
+    with engine.connect() as conn:
         lo, hi = days(conn, crisis_id, date, day_from, to)
 
     def produce() -> bytes:
-        with request.app.state.engine.connect() as conn:
+        with engine.connect() as conn:
             return read.choropleth_geojson(
                 conn,
                 crisis_id,
@@ -134,12 +135,14 @@ async def choropleth(
 @router.get(
     "/{crisis_id}/locations", summary="Locations reporting on a day or in a range, with their figures (GeoJSON)"
 )
-async def locations(request: Request, crisis_id: str, date: DateQ = None, day_from: FromQ = None, to: ToQ = None):
-    with request.app.state.engine.connect() as conn:
+async def locations(
+    request: Request, engine: DbEngine, crisis_id: str, date: DateQ = None, day_from: FromQ = None, to: ToQ = None
+):
+    with engine.connect() as conn:
         lo, hi = days(conn, crisis_id, date, day_from, to)
 
     def produce() -> bytes:
-        with request.app.state.engine.connect() as conn:
+        with engine.connect() as conn:
             return read.locations_geojson(conn, crisis_id, day_from=lo, day_to=hi).encode()
 
     return await cached(request, "events-locations", (crisis_id, lo, hi), "application/geo+json", produce)
@@ -157,6 +160,7 @@ def series(request: Request, conn: Conn, crisis_id: str, pcode: str, f: FormatPa
 @router.get("/{crisis_id}/tiles/{level}/{z}/{x}/{y}.mvt", summary="Vector tile of a level's figures for a day or range")
 async def tile(
     request: Request,
+    engine: DbEngine,
     crisis_id: str,
     level: str,
     z: int,
@@ -171,11 +175,11 @@ async def tile(
     lvl = parse_level_path(level, (1, 2, 3))
     if not (0 <= z <= 22 and 0 <= x < 2**z and 0 <= y < 2**z):
         raise ParamError("z/x/y", f"{z}/{x}/{y} is not a tile", "0 <= z <= 22, 0 <= x, y < 2^z")
-    with request.app.state.engine.connect() as conn:
+    with engine.connect() as conn:
         lo, hi = days(conn, crisis_id, date, day_from, to)
 
     def produce() -> bytes:
-        with request.app.state.engine.connect() as conn:
+        with engine.connect() as conn:
             return unit_tile(conn, crisis_id, lvl, z, x, y, day_from=lo, day_to=hi)
 
     return await cached(

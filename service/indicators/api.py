@@ -20,7 +20,7 @@ from fastapi import Path as PathParam
 from fastapi.routing import APIRoute
 from starlette.routing import Match
 
-from service.api.common import Conn, FormatParam, render
+from service.api.common import Conn, DbEngine, FormatParam, render
 from service.api.params import parse_level_path
 from service.auth import Editor
 from service.indicators import publish
@@ -91,6 +91,7 @@ def site_map(
 @router.post("/datasets", status_code=201, summary="Upload a site or location assessment (editor token)")
 async def upload_dataset(
     request: Request,
+    engine: DbEngine,
     user: Editor,
     file: Annotated[UploadFile, File(description="CSV, CSV.GZ or XLSX; an HXL row is read")],
     unit: Annotated[Literal["site", "location"], Form(description="site (site assessment) or location")],
@@ -124,7 +125,7 @@ async def upload_dataset(
         try:
             res = await run_in_threadpool(
                 import_dataset,
-                request.app.state.engine,
+                engine,
                 dest,
                 unit=unit,
                 country=country,
@@ -156,13 +157,14 @@ async def upload_dataset(
 @router.post("/datasets/{dataset_id}/access", summary="Set who may see a dataset (editor token)")
 def set_access(
     request: Request,
+    engine: DbEngine,
     user: Editor,
     dataset_id: Annotated[int, PathParam(ge=1, le=2_147_483_647)],
     access: Annotated[Literal["public", "partner", "restricted"], Form()],
 ):
     from service.indicators.store import set_access as store_access
 
-    if not store_access(request.app.state.engine, dataset_id, access):
+    if not store_access(engine, dataset_id, access):
         raise HTTPException(404, f"no dataset {dataset_id}")
     return {"dataset_id": dataset_id, "access": access}
 
@@ -172,6 +174,7 @@ def set_access(
 )
 async def dataset_choropleth(
     request: Request,
+    engine: DbEngine,
     level: Annotated[str, PathParam(description="1-3 or adm1..adm3")],
     dataset: Annotated[int, Query(ge=1, le=2_147_483_647, description="Dataset id (see /datasets)")],
     indicator: Annotated[str, Query(max_length=200, description="A column id of the dataset's catalogue")] = (
@@ -182,7 +185,6 @@ async def dataset_choropleth(
     from service.api.httpcache import cached
 
     lvl = parse_level_path(level)
-    engine = request.app.state.engine
 
     def produce() -> bytes:
         with engine.connect() as conn:
