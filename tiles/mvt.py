@@ -23,7 +23,6 @@ features.
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -35,6 +34,7 @@ from service.core.countries import check_country, figures_country, geometry_coun
 from service.core.errors import BadRequest
 from service.core.registry import registry
 from service.core.rounds import RoundRef, find_round, resolve_round
+from service.core.versioncache import MISSING, VersionCache
 from tiles import pretile
 from tiles.layers import MAX_REQUEST_ZOOM, Layer
 from tiles.zoom import band_for_zoom
@@ -147,63 +147,47 @@ def classification_for(
 
 
 class Resolver:
-    """Per data version caches of the boundary sets, rounds and classifications.
-
-    Entries are keyed by the data version they were read at; a newer version drops them.
-    """
+    """Per data version caches of the boundary sets, rounds and classifications: the base
+    layer's ``VersionCache`` (a newer version drops them; an older one is computed, not kept)."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._version: int | None = None
-        self._cache: dict[tuple, object] = {}
+        self._cache = VersionCache()
 
     def cached(self, version: int, key: tuple, compute):
         """``compute()`` once per data version and ``key`` (thread-safe; an older version is
-        computed but not kept)."""
-        with self._lock:
-            stale = self._version is not None and version < self._version
-            if not stale and self._version != version:
-                self._version = version
-                self._cache.clear()
-            if not stale and key in self._cache:
-                return self._cache[key]
-        value = compute()  # outside the lock: peek() runs on the event loop and must not wait
-        if stale:
-            return value  # an old snapshot: don't pollute the cache
-        with self._lock:
-            if self._version == version:
-                self._cache[key] = value
-        return value
+        computed but not kept; computed outside the lock: peek() runs on the event loop)."""
+        return self._cache.get(version, key, compute)
 
     def peek(self, version: int, query: TileQuery, layers: Sequence[Layer]) -> Context | None:
-        """The context from the cache alone (no query), or None when a part is missing."""
+        """The context from the cache alone (no query), or None when a part is missing (each
+        part is of ``version``: one of another version is missing)."""
         uses_round = _uses_round(layers)
-        with self._lock:
-            if self._version != version:
+        country = self._cache.peek(version, _country_key(query, uses_round))
+        if country is MISSING:
+            return None
+        set_ids = self._cache.peek(version, ("sets", country))
+        if set_ids is MISSING:
+            return None
+        rnd = None
+        if uses_round:
+            rnd = self._cache.peek(
+                version, ("round", country, query.population, query.round_number, query.reporting_date)
+            )
+            if rnd is MISSING:
                 return None
-            country_key = _country_key(query, uses_round)
-            if country_key not in self._cache:
-                return None
-            country = self._cache[country_key]
-            if ("sets", country) not in self._cache:
-                return None
-            rnd = None
-            if uses_round:
-                key = ("round", country, query.population, query.round_number, query.reporting_date)
-                if key not in self._cache:
-                    return None
-                rnd = self._cache[key]
-                if rnd is None and query.names_a_round():
-                    return None  # let context() raise RoundNotFound
-            ctx = Context(version, query, self._cache[("sets", country)], rnd, country=country)
-            if rnd is not None:
-                for layer in layers:
-                    if layer.kind == "admin":
-                        legend = self._cache.get(("legend", rnd["id"], layer.level, query.indicator, query.classes))
-                        if legend is None:
-                            return None
-                        ctx.legends[layer.level] = legend
-            return ctx
+            if rnd is None and query.names_a_round():
+                return None  # let context() raise RoundNotFound
+        ctx = Context(version, query, set_ids, rnd, country=country)
+        if rnd is not None:
+            for layer in layers:
+                if layer.kind == "admin":
+                    legend = self._cache.peek(
+                        version, ("legend", rnd["id"], layer.level, query.indicator, query.classes)
+                    )
+                    if legend is MISSING or legend is None:
+                        return None
+                    ctx.legends[layer.level] = legend
+        return ctx
 
     def context(self, conn: Connection, version: int, query: TileQuery, layers: Sequence[Layer]) -> Context:
         """The context read through ``conn``, whose snapshot must be at ``version``.

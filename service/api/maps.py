@@ -35,6 +35,7 @@ from starlette.concurrency import run_in_threadpool
 from service.api.common import DbEngine
 from service.api.params import ACCEPTED, ROUND_DESCRIPTION, Country, ParamError, Round, RoundRef, parse_round
 from service.core.errors import NotFound
+from service.core.versioncache import entry_key
 
 router = APIRouter(tags=["maps"])
 
@@ -155,7 +156,7 @@ async def map_file(
         q = {"round": round_ref, "population": population, "dpi": q["dpi"], "country": country}
     service = get_service(request.app)
     version = await service.version()
-    key = f"v{version}:maps{MAPS_FORMAT}:{name}.{ext}:{sorted(q.items())!r}"
+    key = entry_key(version, f"maps{MAPS_FORMAT}", f"{name}.{ext}", repr(sorted(q.items())))
     status = "hit"
     entry = await service.cache.get(key)
     if entry is None:
