@@ -25,7 +25,15 @@ class OutputFormat(str, enum.Enum):
 
 
 def get_conn(request: Request) -> Iterator[Connection]:
-    with request.app.state.engine.connect() as conn:
+    """The request's connection: the primary; for GET and HEAD with replicas set, one snapshot of
+    the replica the request reads from (service/api/reads.py)."""
+    from service.api import reads
+
+    if not reads.split(request):
+        with request.app.state.engine.connect() as conn:
+            yield conn
+        return
+    with reads.read_snapshot(request) as conn:
         yield conn
 
 

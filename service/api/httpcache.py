@@ -106,7 +106,8 @@ def get_service(app) -> TileService:
             service = getattr(app.state, "tiles", None)
             if service is None:
                 config = CacheConfig.from_settings(app.state.settings)  # settings flow down from create_app
-                service = app.state.tiles = TileService(app.state.engine, config)
+                route = getattr(app.state, "read_route", None)  # replicas for reads (service/api/reads.py)
+                service = app.state.tiles = TileService(app.state.engine, config, route)
     return service
 
 
@@ -119,7 +120,7 @@ async def cached(
     principal's role and countries are part of the key of partner data, restricted answers skip
     the cache."""
     service = get_service(request.app)
-    version = await service.version()
+    version = await service.version(request)  # with replicas: what the request's replica has replayed
     mark(request, scope)
     scope = answer_scope_of(request)  # what authorize() recorded for this request counts too
     who = access_cache_key(current(request), scope)
