@@ -28,7 +28,8 @@ from service.core.access import cache_key as access_cache_key
 from tiles.cache import CacheConfig
 from tiles.service import TileService
 
-ETAG_LEN = 16  # a stored entry is the ETag's hex digest followed by the gzip body
+ETAG_LEN = 16
+IMMUTABLE = "public, max-age=31536000, immutable"  # a stored entry is the ETag's hex digest followed by the gzip body
 
 
 def accepts_gzip(request: Request) -> bool:
@@ -136,6 +137,9 @@ async def cached(
         status = "miss"
         entry = make_entry(await run_in_threadpool(produce))
         await service.cache.set(key, entry)
+    # a URL naming the data version it answers (``?v=``, as tile URLs do) never changes: an HTTP
+    # cache in front keeps it for ever, an import gives new URLs
+    cache_control = IMMUTABLE if request.query_params.get("v") == str(version) else service.cache_control
     return entry_response(
-        request, entry, media_type, service.cache_control, {"X-Data-Version": str(version), "X-Cache": status}
+        request, entry, media_type, cache_control, {"X-Data-Version": str(version), "X-Cache": status}
     )

@@ -89,6 +89,12 @@ def test_tiles_and_choropleths_are_read_from_the_replica(pg_server, template_db,
             assert choro.status_code == 200 and choro.headers["x-read-from"] == "replica-1"
             assert choro.headers["x-data-version"] == str(replica_version)
             assert len(choro.json()["features"]) == 18
+            assert "immutable" not in choro.headers["cache-control"]  # it names no version: revalidated
+            versioned = c.get("/choropleth/1.geojson", params={"round": 120, "v": replica_version})
+            assert versioned.headers["cache-control"] == "public, max-age=31536000, immutable"
+            assert versioned.content == choro.content
+            stale = c.get("/choropleth/1.geojson", params={"round": 120, "v": replica_version - 1})
+            assert "immutable" not in stale.headers["cache-control"]
             # the tiles came through the replica's own tile pool, which never prepares a statement
             # (PgBouncer in transaction mode cannot keep them)
             from service.api.httpcache import get_service
