@@ -27,14 +27,25 @@ class OutputFormat(str, enum.Enum):
 
 
 def get_conn(request: Request) -> Iterator[Connection]:
-    with get_engine(request).connect() as conn:
+    """The request's connection: the primary; for GET and HEAD with replicas set, one snapshot of
+    the replica the request reads from (service/api/reads.py)."""
+    from service.api import reads
+
+    if not reads.split(request):
+        with request.app.state.engine.connect() as conn:
+            yield conn
+        return
+    with reads.read_snapshot(request) as conn:
         yield conn
 
 
 def get_engine(request: Request) -> Engine:
-    """The app's engine, for a route that writes or hands its work to a thread (which opens its
-    own connection); a route that reads takes ``Conn``."""
-    return request.app.state.engine
+    """The engine of this request, for a route that writes or hands its work to a thread (which
+    opens its own connection): the primary, or for GET and HEAD with replicas set the replica the
+    request reads from (service/api/reads.py); a route that reads takes ``Conn``."""
+    from service.api.reads import read_engine
+
+    return read_engine(request)
 
 
 def get_app_settings(request: Request) -> Settings:

@@ -16,6 +16,7 @@ from starlette.background import BackgroundTask
 from service.api.access import authorize_dataset_sync, dataset_visible
 from service.api.common import Conn, DbEngine, FormatParam, render
 from service.api.params import Country, Population, Round
+from service.api.reads import read_engine
 from service.core.rounds import round_filter
 from service.publish import exports
 from service.publish.datasets import DATASETS
@@ -93,6 +94,7 @@ def export_file(
         country=country,  # omitted and several countries with figures (or boundaries): 400 listing them
     )
     conn.close()  # the export reads through connections of its own
+    engine = read_engine(request)  # the primary, or the replica conn was on (service/api/reads.py)
     headers = {"content-disposition": _disposition(job.filename), "x-dtm-dataset": job.dataset.key}
     if job.fmt.streamed and not job.zipped:
         return StreamingResponse(exports.stream(engine, job), media_type=job.media_type, headers=headers)

@@ -21,6 +21,12 @@ def health(request: Request, engine: DbEngine, f: FormatParam = None):
             out["postgis_version"] = conn.execute(text("SELECT postgis_lib_version()")).scalar()
             out["migration"] = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
             out["data_version"] = data_version(conn)
+        route = getattr(request.app.state, "read_route", None)
+        if route is not None:  # the replicas reads go to: reachable, replayed version, lag, in reads
+            from service.api.httpcache import get_service
+
+            get_service(request.app).read_sync()  # probes the replicas that are due
+            out["replicas"] = route.status(out["data_version"])
         out["migration_head"] = db.head_revision(engine)
         out["migrations_current"] = out["migration"] == out["migration_head"]
         if not out["migrations_current"]:

@@ -34,6 +34,7 @@ from starlette.concurrency import run_in_threadpool
 
 from service.api.common import DbEngine
 from service.api.params import ACCEPTED, ROUND_DESCRIPTION, Country, ParamError, Round, RoundRef, parse_round
+from service.api.reads import read_engine
 from service.core.errors import NotFound
 from service.core.versioncache import entry_key
 
@@ -155,7 +156,7 @@ async def map_file(
     if name in ("trend", "change"):  # charts depend on the round and population only
         q = {"round": round_ref, "population": population, "dpi": q["dpi"], "country": country}
     service = get_service(request.app)
-    version = await service.version()
+    version = await service.version(request)  # with replicas: what the request's replica has replayed
     key = entry_key(version, f"maps{MAPS_FORMAT}", f"{name}.{ext}", repr(sorted(q.items())))
     status = "hit"
     entry = await service.cache.get(key)
@@ -166,7 +167,7 @@ async def map_file(
             if entry is None:
                 status = "miss"
                 file_name, raw = await run_in_threadpool(
-                    _produce_map, engine, name, ext, q, request.app.state.settings.shared_data_dir
+                    _produce_map, read_engine(request), name, ext, q, request.app.state.settings.shared_data_dir
                 )
                 digest = hashlib.blake2b(raw, digest_size=8).hexdigest()
                 entry = f"{digest}\n{file_name}\n".encode() + raw
@@ -251,8 +252,8 @@ async def package_zip(
     ref: RoundRef = parse_round(round, "round")  # ParamError: 400
     if ref.number is None and ref.date is None:
         raise ParamError("round", "a package needs its round", ACCEPTED["round"])
-    version = await get_service(request.app).version()
-    settings = request.app.state.settings
+    version = await get_service(request.app).version(request)
+    engine, settings = read_engine(request), request.app.state.settings
     plan = await run_in_threadpool(  # the country and rounds first: 400/404 before any building
         package.plan,
         engine,

@@ -66,9 +66,9 @@ IndicatorParam = Annotated[
 ]
 
 
-def dated(service: TileService, query: TileQuery, ref: RoundRef) -> TileQuery:
+def dated(service: TileService, query: TileQuery, ref: RoundRef, engine=None) -> TileQuery:
     """``query`` naming the round ``ref`` names (a date is looked up: NotFound without a round)."""
-    with service.engine.connect() as conn:
+    with (engine or service.engine).connect() as conn:
         return dataclasses.replace(query, **round_filter(conn, ref, query.population, query.country))
 
 
@@ -132,12 +132,13 @@ async def _tile(request: Request) -> Response:
     for resource in resources:
         if resource.level:  # not public: the policy decides (401/403/404, audit), never a shared cache entry
             await authorize(request, resource)
-    version = await service.version()
+    read = await service.read(request)  # the primary, or a replica and the version it has replayed
+    version = read.version
     key = service.key(version, spec, z, x, y, query)
     if type(service.cache) is NoCache or answer_scope_of(request):
         # no cache: compress only for a client that takes gzip (an entry would gzip, then unzip);
         # RoundNotFound is a 404 (service.api.errors)
-        version, raw = await service.make_raw_tile(chosen, z, x, y, query, version)
+        version, raw = await service.make_raw_tile(chosen, z, x, y, query, version, read)
         return raw_response(
             request,
             raw,
@@ -149,7 +150,7 @@ async def _tile(request: Request) -> Response:
     status = "hit"
     if entry is None:
         status = "miss"
-        seen, raw = await service.make_raw_tile(chosen, z, x, y, query, version)
+        seen, raw = await service.make_raw_tile(chosen, z, x, y, query, version, read)
         entry = make_entry(raw)
         if seen != version:  # an import committed in between: file it under what was read
             version, key = seen, service.key(seen, spec, z, x, y, query)
@@ -252,8 +253,10 @@ async def tile_pbf(request: Request):
 
 
 # --------------------------------------------------------------------------------- TileJSON
-def tilejson(service: TileService, chosen: list[Layer], query: TileQuery, tiles_url: str) -> dict:
-    with service.snapshot() as conn:
+def tilejson(service: TileService, chosen: list[Layer], query: TileQuery, tiles_url: str, engine=None) -> dict:
+    """The TileJSON, read in one snapshot of ``engine`` (the request's read: the primary or a
+    replica), whose data version its tile URLs name."""
+    with service.snapshot(engine) as conn:
         version = data_version(conn)
         ctx = service.resolver.context(conn, version, query, chosen)
         bounds = service.resolver.cached(version, ("bounds", ctx.country), lambda: set_bounds(conn, ctx.set_ids))
@@ -324,6 +327,7 @@ def tiles_json(
             raise LayerError(f"unknown layer {layer.id!r}; see /tiles", status=404)
         mark(request, answer_scope([layer_resource(layer).level]))
     service = get_service(request.app)
+    engine = service.read_sync(request).engine  # the primary, or a replica (service/core/replicas.py)
     query = TileQuery(
         population=population.value,
         round_number=rnd_ref.number,
@@ -332,7 +336,7 @@ def tiles_json(
         classes=classes.value if classes else None,
     )
     if rnd_ref.date is not None:  # the tile URLs name the round by its number
-        query = dated(service, query, rnd_ref)
+        query = dated(service, query, rnd_ref, engine)
     base = str(request.base_url).rstrip("/")
     qs = "&".join(
         f"{k}={query.round_number if k == 'round' else v}"
@@ -340,7 +344,7 @@ def tiles_json(
         if k not in ("f", "v")
     )
     url = f"{base}/tiles/{','.join(layer.id for layer in chosen)}/{{z}}/{{x}}/{{y}}.mvt" + (f"?{qs}" if qs else "")
-    data = tilejson(service, chosen, query, url)  # RoundNotFound: 404 (service.api.errors)
+    data = tilejson(service, chosen, query, url, engine)  # RoundNotFound: 404 (service.api.errors)
     # the URLs carry the data version: immutable tiles, new URLs after an import
     version = data["dtm_atlas"]["data_version"]
     data["tiles"] = [f"{u}{'&' if '?' in u else '?'}v={version}" for u in data["tiles"]]
