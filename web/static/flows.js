@@ -35,7 +35,7 @@ function addLayers() {
   const map = api.map;
   if (!mode.on || !map || !mode.from || map.getLayer(LINES)) return;
   const q = `from=${encodeURIComponent(mode.from)}&to=${encodeURIComponent(mode.to)}`;
-  map.addSource(SOURCE, { type: "vector", tiles: [`${location.origin}/flows/tiles/{z}/{x}/{y}.mvt?${q}`], minzoom: 0, maxzoom: 14 });
+  map.addSource(SOURCE, { type: "vector", tiles: [`${location.origin}/tiles/flows/{z}/{x}/{y}.mvt?${q}`], minzoom: 0, maxzoom: 14 });
   map.addLayer({ id: LINES, type: "line", source: SOURCE, "source-layer": "flows", layout: { "line-cap": "round" },
     paint: { "line-width": ["get", "width"], "line-opacity": 0.6,
       "line-color": ["match", ["get", "leg"], "in", "#2c7fb8", "#d95f0e"] } });
