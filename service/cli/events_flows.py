@@ -11,7 +11,9 @@ import typer
 from service.cli.common import check_file, console, fail, open_engine, whole_or_nothing
 from service.core.settings import get_settings
 
-flows_app = typer.Typer(help="Flow Monitoring: the monthly flow map.", no_args_is_help=True)
+flows_app = typer.Typer(
+    help="Flow maps: the monthly Flow Monitoring map; the master lists' origin map.", no_args_is_help=True
+)
 
 MAPPING_HELP = "YAML mapping file: 'column name or HXL tag: field' lines (docs/events-flows.md lists the fields)"
 
@@ -159,6 +161,37 @@ def flow_map_cmd(
     try:
         res = flow_maps.render_month(engine, m, out or Path.cwd(), dpi=dpi)
     except flow_maps.FlowMapError as exc:
+        fail(str(exc), 2)
+    for f in res.paths.values():
+        console.print(f"{f} ({f.stat().st_size:,} bytes)", highlight=False)
+    console.print(f"{len(res.lines)} lines, in {res.seconds:.1f} s", highlight=False)
+
+
+@flows_app.command("origin-map")
+def origin_map_cmd(
+    round_: Annotated[
+        Optional[str], typer.Option("--round", help="DTM round number or reporting date (default: the latest)")
+    ] = None,
+    level: Annotated[int, typer.Option(min=1, max=2, help="1: to governorates; 2: to districts")] = 2,
+    population: Annotated[str, typer.Option(help="idp or returnee")] = "idp",
+    country: Annotated[Optional[str], typer.Option(help="ISO3, when several countries have rounds")] = None,
+    out: Annotated[
+        Optional[Path], typer.Option(help="Folder to write the map into (default: the current folder)")
+    ] = None,
+    dpi: Annotated[int, typer.Option(min=30, max=600, help="PNG resolution")] = 200,
+):
+    """The master lists' flow map of a round: governorate of origin -> district (or governorate)
+    of displacement, line widths linear in families (PNG, SVG and PDF)."""
+    from service.core.errors import AtlasError
+    from service.core.rounds import parse_round, resolve_round
+    from service.flows import origin_map
+
+    engine = open_engine()
+    try:
+        with engine.connect() as conn:
+            rnd = resolve_round(conn, parse_round(round_), population, country)
+        res = origin_map.render_origins(engine, rnd, level, out or Path.cwd(), dpi=dpi)
+    except (AtlasError, origin_map.OriginMapError) as exc:
         fail(str(exc), 2)
     for f in res.paths.values():
         console.print(f"{f} ({f.stat().st_size:,} bytes)", highlight=False)

@@ -28,34 +28,9 @@ ToQ = Annotated[str | None, Query(description="Last day of a range, YYYY-MM-DD (
 LevelQ = Annotated[str, Query(description="0-3 or adm0..adm3")]
 
 
-def parse_day(value: str | None, param: str) -> dt.date | None:
-    if value is None or value == "":
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise ParamError(param, f"{value!r} is not a date", "YYYY-MM-DD") from None
-
-
 def days(conn, crisis_id: str, date: str | None, day_from: str | None, day_to: str | None) -> tuple[dt.date, dt.date]:
-    """The (from, to) of a request; 404 for an unknown crisis, 400 for a bad or reversed range."""
-    d, f, t = parse_day(date, "date"), parse_day(day_from, "from"), parse_day(day_to, "to")
-    if d is not None and (f or t):
-        raise ParamError("date", "give date alone, or from/to", "date=YYYY-MM-DD, or from=...&to=...")
-    try:
-        c = read.crisis(conn, crisis_id)
-        if f is not None and t is None and d is None:
-            return read.period(c, None, f, c.last_day)
-        if d is None and t is None and f is None:
-            return read.period(c, None, None, None)
-        if d is None and f is None:
-            return c.onset or t, t
-        lo, hi = read.period(c, d, f, t)
-    except read.EventsNotFound as exc:
-        raise NotFound(str(exc)) from None
-    if lo > hi:
-        raise ParamError("from", f"{lo} is after to={hi}")
-    return lo, hi
+    """The (from, to) of a request (service.events.read.request_days)."""
+    return read.request_days(conn, crisis_id, date, day_from, day_to)
 
 
 def _guard(fn):

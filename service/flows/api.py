@@ -4,7 +4,6 @@ as lines. Ranges: ``?from=&to=`` (YYYY-MM-DD, or YYYY-MM for whole months)."""
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 from typing import Annotated, Literal
 
@@ -26,23 +25,9 @@ ShapeQ = Annotated[
 ]
 
 
-def parse_bound(value: str | None, param: str, end: bool) -> dt.date | None:
-    if not value:
-        return None
-    try:
-        if len(value) == 7:
-            y, m = int(value[:4]), int(value[5:7])
-            return dt.date(y, m, calendar.monthrange(y, m)[1] if end else 1)
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise ParamError(param, f"{value!r} is not a day or a month", "YYYY-MM-DD or YYYY-MM") from None
-
-
 def period(day_from: str | None, to: str | None) -> tuple[dt.date | None, dt.date | None]:
-    f, t = parse_bound(day_from, "from", False), parse_bound(to, "to", True)
-    if f and t and f > t:
-        raise ParamError("from", f"{f} is after to={t}")
-    return f, t
+    """``?from=&to=`` (days or months; service.flows.read.period)."""
+    return read.period(day_from, to)
 
 
 @router.get("/points", summary="Flow monitoring points (the registry) with their first and last day of counts")
@@ -117,9 +102,11 @@ async def tile(
     with engine.connect() as conn:
         lo, hi = _range_or_last_month(conn, lo, hi)
 
+    from service.flows.tiles import lines_tile
+
     def produce() -> bytes:
         with engine.connect() as conn:
-            return read.lines_tile(conn, z, x, y, day_from=lo, day_to=hi, shape=shape)
+            return lines_tile(conn, z, x, y, day_from=lo, day_to=hi, shape=shape)
 
     return await cached(request, "flow-tile", (z, x, y, lo, hi, shape), "application/vnd.mapbox-vector-tile", produce)
 
