@@ -154,4 +154,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     app.include_router(basemap.router)  # the context basemap (Natural Earth), our own tiles
     app.include_router(metrics.router)
+    from service.api import openapi_variants
+
+    openapi_variants.install(app)  # routes sharing a path (the choropleth ?dataset=) as one operation
     return app

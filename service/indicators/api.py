@@ -18,6 +18,7 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, File, Form, HTTPException, Query, Request, UploadFile
 from fastapi import Path as PathParam
 from fastapi.routing import APIRoute
+from starlette.responses import Response
 from starlette.routing import Match
 
 from service.api.common import Conn, DbEngine, FormatParam, render
@@ -29,7 +30,10 @@ from tiles.zoom import band_for_zoom, geojson_decimals
 
 
 class DatasetRoute(APIRoute):
-    """Matches only when the query names ``dataset``."""
+    """Matches only when the query names ``dataset`` (one OpenAPI operation with the master
+    lists' route: ``service.api.openapi_variants``)."""
+
+    variant = "with dataset= (an indicator dataset)"
 
     def matches(self, scope):
         match, child = super().matches(scope)
@@ -169,8 +173,37 @@ def set_access(
     return {"dataset_id": dataset_id, "access": access}
 
 
+class GeoJSONResponse(Response):
+    media_type = "application/geo+json"
+
+
+_ERROR = {
+    "application/json": {
+        "schema": {
+            "type": "object",
+            "properties": {"status": {"type": "integer"}, "detail": {"type": "string"}},
+            "required": ["status", "detail"],
+        }
+    }
+}
+
+
 @choropleth_router.get(
-    "/choropleth/{level}.geojson", summary="An indicator of a dataset per unit of a level, classified, as GeoJSON"
+    "/choropleth/{level}.geojson",
+    summary="An indicator of a dataset per unit of a level, classified, as GeoJSON",
+    description="A FeatureCollection of the units of the level with the indicator's value (`value`), the number "
+    "of sites or locations behind it (`n`) and its quantile class (`class`); `legend` holds the class breaks, the "
+    "national value and the UNASSIGNED bucket (what could not be placed at the level), `dataset` the dataset.",
+    response_class=GeoJSONResponse,
+    responses={
+        200: {"description": "The choropleth (gzip when asked; ETag)"},
+        304: {"description": "Not modified: the If-None-Match ETag is still current"},
+        400: {"description": "A parameter out of range (dataset, zoom) or too long (indicator)", "content": _ERROR},
+        404: {
+            "description": "An unknown level, no such public dataset, or no public indicator of that id",
+            "content": _ERROR,
+        },
+    },
 )
 async def dataset_choropleth(
     request: Request,
