@@ -43,7 +43,6 @@ from sqlalchemy import Engine, text
 
 from service.core.countries import NoCountryData, SeveralCountries, check_country, round_countries
 from service.core.importlog import data_version
-from service.core.registry import registry
 from service.core.rounds import find_round, list_rounds
 from service.maps import catalogue, charts, interactive, naming, render, summary, tables
 from service.maps.country import CountryTexts, round_texts
@@ -56,6 +55,7 @@ from service.maps.data import (
     country_extent,
     governorates,
     load_map,
+    map_hooks,
     projection_for,
 )
 from service.publish import exports
@@ -202,7 +202,7 @@ def plan(
             for pop, r in rounds.items()
         }
         names = {g["pcode"]: g["name_en"] or g["pcode"] for g in governorates(conn, set_id)}
-        layer = registry().map_hooks().get("fragility")
+        layer = map_hooks().get("fragility")  # a package is a public output: public kinds only
         frag_round = rounds.get("idp") or first
         frag_status = None
         if layer is not None and hasattr(layer, "run_status"):
@@ -258,7 +258,7 @@ def plan(
         rounds,
         specs,
         ex,
-        tuple(name for name in registry().map_hooks() if name != "fragility" or fragility),
+        tuple(name for name in map_hooks() if name != "fragility" or fragility),
         iso3,
         texts,
         projection,
@@ -355,7 +355,7 @@ def build(
 def _refresh_fragility(engine: Engine, p: PackagePlan) -> None:
     """Recompute the round's stale fragility run; when that fails the fragility map, table and
     card are left out and the README says why (never silently)."""
-    layer = registry().map_hooks().get("fragility")
+    layer = map_hooks().get("fragility")
     try:
         layer.refresh(engine, round_id=p.fragility_round["id"])
     except Exception as exc:  # noqa: BLE001 - the layer's errors (inputs, method) are all reasons to skip
@@ -457,7 +457,7 @@ def _build_into(
                 footnote=" ".join(n for n in (summary.household_note(r) for r in p.rounds.values()) if n),
             )
             step("summary")
-            hooks = registry().map_hooks()
+            hooks = map_hooks()
             for name in p.layers:
                 _write_layer(conn, p, name, hooks[name], root / name)
                 step(name)
