@@ -13,7 +13,7 @@ reads data, and the headers every answer gets from it.
 
 from __future__ import annotations
 
-from fastapi import HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
 from service.core.access import ANONYMOUS, Decision, Principal, Resource, Scope, answer_scope, decide
@@ -165,3 +165,21 @@ class AccessHeaders:
             await send(message)
 
         await self.app(scope, receive, send_wrapper)
+
+
+router = APIRouter(tags=["access"])
+
+
+@router.get("/auth/whoami", summary="Who the request's token signs in as: role and countries (the web map's sign-in)")
+def whoami(request: Request) -> dict:
+    """The principal's role, countries and how it signed in; anonymous without a token, 401 for
+    a refused one. The subject (a token's label, a user id) is not echoed: it is the audit's."""
+    who = current(request)
+    if not who.anonymous:
+        mark(request, Scope.SHARED)  # differs by who asks: never a shared cache's
+    return {
+        "signed_in": not who.anonymous,
+        "role": who.role.label,
+        "countries": None if who.countries is None else sorted(who.countries),
+        "via": who.via,
+    }
