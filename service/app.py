@@ -147,6 +147,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     uploads.sweep(settings)  # uploads left behind by a killed process
     app.include_router(uploads.router)
     app.include_router(versions.router)
+    from service.api import access as access_api
+
+    app.include_router(access_api.router)  # GET /auth/whoami (the web map's sign-in)
     from service.api import apidocs
 
     app.include_router(apidocs.router)  # /docs, /redoc from packaged assets

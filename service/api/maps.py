@@ -32,10 +32,14 @@ from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from service.api.access import answer_scope_of, authorize, current
 from service.api.common import DbEngine
 from service.api.params import ACCEPTED, ROUND_DESCRIPTION, Country, ParamError, Round, RoundRef, parse_round
 from service.api.reads import read_engine
+from service.core.access import cache_key as access_cache_key
+from service.core.access import kind_resource
 from service.core.errors import NotFound
+from service.core.registry import registry
 from service.core.versioncache import entry_key
 
 router = APIRouter(tags=["maps"])
@@ -48,7 +52,7 @@ _package_locks: dict[str, threading.Lock] = {}
 _package_guard = threading.Lock()
 
 
-def _produce_map(engine, name: str, ext: str, q: dict, shared_dir: Path) -> tuple[str, bytes]:
+def _produce_map(engine, name: str, ext: str, q: dict, shared_dir: Path, who=None) -> tuple[str, bytes]:
     import tempfile
 
     from service.maps import charts, interactive, render
@@ -72,6 +76,7 @@ def _produce_map(engine, name: str, ext: str, q: dict, shared_dir: Path) -> tupl
                         q["round"].date,
                     ),
                     shared_dir=shared_dir,
+                    **({"who": who} if who is not None else {}),
                 )
             else:
                 ref = q["round"]
@@ -125,7 +130,8 @@ async def map_file(
     from service.api.httpcache import get_service
     from service.maps.data import MapSpec, map_indicators
 
-    names = ["choropleth", "trend", "change"] + (["fragility"] if "fragility" in map_indicators() else [])
+    who = current(request)
+    names = ["choropleth", "trend", "change"] + (["fragility"] if "fragility" in map_indicators(who) else [])
     if name not in names:
         raise NotFound(f"unknown map {name!r}: use {', '.join(names)}")
     if ext not in MEDIA:
@@ -155,11 +161,23 @@ async def map_file(
     q["extent"], q["paper"] = spec.extent, spec.paper
     if name in ("trend", "change"):  # charts depend on the round and population only
         q = {"round": round_ref, "population": population, "dpi": q["dpi"], "country": country}
+    # the policy: a kind's indicator is read at its kind's level (master-list figures are public)
+    hook_kind = registry().kind(spec.indicator) if spec.indicator in registry().map_hooks() else None
+    if hook_kind is not None:
+        await authorize(request, kind_resource(hook_kind, country))
+    who_key = access_cache_key(who, answer_scope_of(request))  # None: restricted, never cached
     service = get_service(request.app)
     version = await service.version(request)  # with replicas: what the request's replica has replayed
-    key = entry_key(version, f"maps{MAPS_FORMAT}", f"{name}.{ext}", repr(sorted(q.items())))
+    key = entry_key(version, f"maps{MAPS_FORMAT}", f"{name}.{ext}", repr(sorted(q.items())), who_key or "")
     status = "hit"
-    entry = await service.cache.get(key)
+    entry = None if who_key is None else await service.cache.get(key)
+    if who_key is None:
+        status = "off"
+        file_name, raw = await run_in_threadpool(
+            _produce_map, read_engine(request), name, ext, q, request.app.state.settings.shared_data_dir, who
+        )
+        digest = hashlib.blake2b(raw, digest_size=8).hexdigest()
+        entry = f"{digest}\n{file_name}\n".encode() + raw
     if entry is None:
         lock = _locks.setdefault(key, asyncio.Lock())
         async with lock:  # one rendering per map and version, however many ask at once
@@ -167,7 +185,7 @@ async def map_file(
             if entry is None:
                 status = "miss"
                 file_name, raw = await run_in_threadpool(
-                    _produce_map, read_engine(request), name, ext, q, request.app.state.settings.shared_data_dir
+                    _produce_map, read_engine(request), name, ext, q, request.app.state.settings.shared_data_dir, who
                 )
                 digest = hashlib.blake2b(raw, digest_size=8).hexdigest()
                 entry = f"{digest}\n{file_name}\n".encode() + raw

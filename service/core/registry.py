@@ -79,12 +79,15 @@ class RoundDatasets:
 @dataclass(frozen=True)
 class DataCollections:
     """Datasets a kind holds as data, one per thing imported (an indicator dataset's sites
-    and aggregates per level): ``list(conn)`` -> [(collection id, Dataset, country ISO3)] of
-    those readers may see; ``get(conn, id)`` -> (Dataset, country) or None. They are OGC
-    collections and exports like the registered datasets; ``id_pattern`` is for messages."""
+    and aggregates per level): ``list(conn, who)`` -> [(collection id, Dataset, country ISO3)]
+    of those the principal ``who`` may see (the access policy, ``service/core/access.py``);
+    ``get(conn, id, who)`` -> (Dataset, country) or None when it does not exist for ``who``.
+    Each Dataset is built for its reader (the columns it may see) and says what it holds
+    (``Dataset.access``). They are OGC collections and exports like the registered datasets;
+    ``id_pattern`` is for messages."""
 
-    list: Callable[[Connection], Sequence[tuple[str, Dataset, str]]]
-    get: Callable[[Connection, str], tuple[Dataset, str] | None]
+    list: Callable[[Connection, Any], Sequence[tuple[str, Dataset, str]]]
+    get: Callable[[Connection, str, Any], tuple[Dataset, str] | None]
     id_pattern: str
 
 

@@ -28,6 +28,7 @@ from sqlalchemy import Connection, text
 
 from boundaries.pcode import normalize_country, normalize_pcode
 from service.core import rounds
+from service.core.access import ANONYMOUS, Principal, decide, kind_resource
 from service.core.countries import NoCountryData, SeveralCountries, check_country, figures_country
 from service.core.errors import AtlasError
 from service.core.importlog import data_version
@@ -54,11 +55,19 @@ class MapRequestError(AtlasError, ValueError):
         self.message = message
 
 
-def map_indicators() -> list[str]:
+def map_hooks(who: Principal = ANONYMOUS) -> dict:
+    """The kinds' map indicators (``Kind.map_hook``) that exist for ``who`` (the access policy:
+    a kind's ``access``); anonymous by default, so packages and shared caches hold only public
+    kinds."""
+    reg = registry()
+    return {name: hook for name, hook in reg.map_hooks().items() if decide(who, kind_resource(reg.kind(name))).allowed}
+
+
+def map_indicators(who: Principal = ANONYMOUS) -> list[str]:
     """The indicators a map can show: those of ``styles.classify.INDICATORS``, then the
-    kinds' own (``Kind.map_hook`` in the layer registry, e.g. ``fragility``)."""
+    kinds' own (``Kind.map_hook`` in the layer registry, e.g. ``fragility``) ``who`` may read."""
     keys = list(INDICATORS)
-    keys += [name for name in registry().map_hooks() if name not in keys]
+    keys += [name for name in map_hooks(who) if name not in keys]
     return keys
 
 
@@ -84,7 +93,8 @@ class MapSpec:
             raise MapRequestError(
                 400, f"unknown level {self.level!r}: use 1 (governorates), 2 (districts) or 3 (sub-districts)"
             )
-        if self.indicator not in map_indicators():
+        known = [*INDICATORS, *registry().map_hooks()]  # who may read a kind's: the route's policy
+        if self.indicator not in known:
             raise MapRequestError(
                 400, f"unknown indicator {self.indicator!r}: use one of {', '.join(map_indicators())}"
             )
@@ -391,10 +401,16 @@ def _lonlat_box(proj: Projection, view) -> tuple[float, float, float, float]:
 
 
 def load_map(
-    conn: Connection, spec: MapSpec, *, created: dt.date | None = None, shared_dir: Path = DEFAULT_SHARED_DIR
+    conn: Connection,
+    spec: MapSpec,
+    *,
+    created: dt.date | None = None,
+    shared_dir: Path = DEFAULT_SHARED_DIR,
+    who: Principal = ANONYMOUS,
 ) -> MapData:
     """Everything a map shows (one snapshot of the database: call in a REPEATABLE READ
-    transaction for strict consistency; the package does). ``shared_dir``: the setting
+    transaction for strict consistency; the package does); a kind's indicator only when it
+    exists for ``who`` (anonymous by default: a public output). ``shared_dir``: the setting
     ``shared_data_dir`` (its Natural Earth places name the cities)."""
     from service.maps import basemap
 
@@ -407,7 +423,7 @@ def load_map(
     country_box = country_extent(conn, set_id)
     proj = projection_for(country_box)
 
-    hook = registry().map_hooks().get(spec.indicator)
+    hook = map_hooks(who).get(spec.indicator)
     if hook is not None:  # a kind's indicator (e.g. fragility): its classes and values
         cls, values = hook.map_values(conn, round_id=rnd["id"], level=spec.level, population=rnd["population"])
     else:

@@ -43,7 +43,6 @@ from sqlalchemy import Engine, text
 
 from service.core.countries import NoCountryData, SeveralCountries, check_country, round_countries
 from service.core.importlog import data_version
-from service.core.registry import registry
 from service.core.rounds import find_round, list_rounds
 from service.core.settings import DEFAULT_SHARED_DIR
 from service.maps import catalogue, charts, interactive, naming, render, summary, tables
@@ -57,6 +56,7 @@ from service.maps.data import (
     country_extent,
     governorates,
     load_map,
+    map_hooks,
     projection_for,
 )
 from service.publish import exports
@@ -203,7 +203,7 @@ def plan(
             for pop, r in rounds.items()
         }
         names = {g["pcode"]: g["name_en"] or g["pcode"] for g in governorates(conn, set_id)}
-        layer = registry().map_hooks().get("fragility")
+        layer = map_hooks().get("fragility")  # a package is a public output: public kinds only
         frag_round = rounds.get("idp") or first
         frag_status = None
         if layer is not None and hasattr(layer, "run_status"):
@@ -259,7 +259,7 @@ def plan(
         rounds,
         specs,
         ex,
-        tuple(name for name in registry().map_hooks() if name != "fragility" or fragility),
+        tuple(name for name in map_hooks() if name != "fragility" or fragility),
         iso3,
         texts,
         projection,
@@ -370,7 +370,7 @@ def build(
 def _refresh_fragility(engine: Engine, p: PackagePlan, shared_dir: Path) -> None:
     """Recompute the round's stale fragility run; when that fails the fragility map, table and
     card are left out and the README says why (never silently)."""
-    layer = registry().map_hooks().get("fragility")
+    layer = map_hooks().get("fragility")
     try:
         layer.refresh(engine, round_id=p.fragility_round["id"], shared_dir=shared_dir)
     except Exception as exc:  # noqa: BLE001 - the layer's errors (inputs, method) are all reasons to skip
@@ -476,7 +476,7 @@ def _build_into(
                 ),
             )
             step("summary")
-            hooks = registry().map_hooks()
+            hooks = map_hooks()
             for name in p.layers:
                 _write_layer(conn, p, name, hooks[name], root / name)
                 step(name)
