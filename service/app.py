@@ -143,4 +143,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     app.include_router(basemap.router)  # the context basemap (Natural Earth), our own tiles
     app.include_router(metrics.router)
+    from service.api import openapi_truth
+
+    openapi_truth.install(app)  # the statuses and media types each route really answers
     return app
