@@ -160,4 +160,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     from service.api import openapi_variants
 
     openapi_variants.install(app)  # routes sharing a path (the choropleth ?dataset=) as one operation
+
+    from service.api import openapi_truth
+
+    openapi_truth.install(app)  # the statuses and media types each route really answers
     return app

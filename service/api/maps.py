@@ -35,6 +35,7 @@ from starlette.concurrency import run_in_threadpool
 from service.api.access import answer_scope_of, authorize, current
 from service.api.common import DbEngine
 from service.api.params import ACCEPTED, ROUND_DESCRIPTION, Country, ParamError, Round, RoundRef, parse_round
+from service.api.queue import render_slot
 from service.api.reads import read_engine
 from service.core.access import cache_key as access_cache_key
 from service.core.access import kind_resource
@@ -173,24 +174,34 @@ async def map_file(
     entry = None if who_key is None else await service.cache.get(key)
     if who_key is None:
         status = "off"
-        file_name, raw = await run_in_threadpool(
-            _produce_map, read_engine(request), name, ext, q, request.app.state.settings.shared_data_dir, who
-        )
+        async with render_slot(request):  # a place in the render queue, or 429 (service.api.queue)
+            file_name, raw = await run_in_threadpool(
+                _produce_map, read_engine(request), name, ext, q, request.app.state.settings.shared_data_dir, who
+            )
         digest = hashlib.blake2b(raw, digest_size=8).hexdigest()
         entry = f"{digest}\n{file_name}\n".encode() + raw
     if entry is None:
         lock = _locks.setdefault(key, asyncio.Lock())
-        async with lock:  # one rendering per map and version, however many ask at once
-            entry = await service.cache.get(key)
-            if entry is None:
-                status = "miss"
-                file_name, raw = await run_in_threadpool(
-                    _produce_map, read_engine(request), name, ext, q, request.app.state.settings.shared_data_dir, who
-                )
-                digest = hashlib.blake2b(raw, digest_size=8).hexdigest()
-                entry = f"{digest}\n{file_name}\n".encode() + raw
-                await service.cache.set(key, entry)
-        _locks.pop(key, None)
+        try:
+            async with lock:  # one rendering per map and version, however many ask at once
+                entry = await service.cache.get(key)
+                if entry is None:
+                    status = "miss"
+                    async with render_slot(request):  # a place in the render queue, or 429 (service.api.queue)
+                        file_name, raw = await run_in_threadpool(
+                            _produce_map,
+                            read_engine(request),
+                            name,
+                            ext,
+                            q,
+                            request.app.state.settings.shared_data_dir,
+                            who,
+                        )
+                    digest = hashlib.blake2b(raw, digest_size=8).hexdigest()
+                    entry = f"{digest}\n{file_name}\n".encode() + raw
+                    await service.cache.set(key, entry)
+        finally:
+            _locks.pop(key, None)
     digest, file_name, raw = entry.split(b"\n", 2)
     headers = {
         "ETag": f'W/"{digest.decode()}"',
@@ -285,7 +296,8 @@ async def package_zip(
     status = "hit"
     if not target.exists():
         status = "miss"
-        target = await run_in_threadpool(_build_package, engine, settings, version, population, plan)
+        async with render_slot(request):  # a place in the render queue, or 429 (service.api.queue)
+            target = await run_in_threadpool(_build_package, engine, settings, version, population, plan)
     first = next(iter(plan.rounds.values()))
     name = package.package_base(plan.round_number, first["reporting_date"], first["country"])
     if population != "both":
