@@ -118,6 +118,25 @@ PAGE_CSS = """
 NEIGHBOUR_FILL = "#efefef"
 
 
+@functools.lru_cache(maxsize=8)
+def neighbour_features(window: tuple[float, float, float, float], exclude: str | None) -> dict:
+    """The neighbouring countries of ``window`` (Natural Earth, lon/lat, simplified) as GeoJSON:
+    every interactive map of a country shares them (computed once per process)."""
+    from service.maps import basemap
+
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"name": n},
+                "geometry": shapely.geometry.mapping(shapely.simplify(g, 0.005)),
+            }
+            for n, g in basemap.neighbours(window, exclude, window)
+        ],
+    }
+
+
 def build(data: MapData):
     """The folium Map of ``data`` (nothing loaded from outside: see the module docstring)."""
     import folium
@@ -140,17 +159,7 @@ def build(data: MapData):
 
     exclude = basemap.natural_earth_id(data.round["country"])
     folium.GeoJson(
-        {
-            "type": "FeatureCollection",
-            "features": [
-                {
-                    "type": "Feature",
-                    "properties": {"name": n},
-                    "geometry": shapely.geometry.mapping(shapely.simplify(g, 0.005)),
-                }
-                for n, g in basemap.neighbours(data.window, exclude, data.window)
-            ],
-        },
+        neighbour_features(tuple(data.window), exclude),
         name="Neighbouring countries",
         interactive=False,
         style_function=lambda f: {"fillColor": NEIGHBOUR_FILL, "color": "#b4b4b4", "weight": 0.8, "fillOpacity": 1},
