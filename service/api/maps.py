@@ -45,7 +45,7 @@ _package_locks: dict[str, threading.Lock] = {}
 _package_guard = threading.Lock()
 
 
-def _produce_map(engine, name: str, ext: str, q: dict) -> tuple[str, bytes]:
+def _produce_map(engine, name: str, ext: str, q: dict, logo=None) -> tuple[str, bytes]:
     import tempfile
 
     from service.maps import charts, interactive, render
@@ -78,7 +78,7 @@ def _produce_map(engine, name: str, ext: str, q: dict) -> tuple[str, bytes]:
             path = (
                 interactive.write(data, Path(tmp))
                 if ext == "html"
-                else render.render(data, Path(tmp), (ext,), dpi=q["dpi"])[ext]
+                else render.render(data, Path(tmp), (ext,), dpi=q["dpi"], logo=logo)[ext]
             )
         else:
             if ext == "html":
@@ -161,7 +161,9 @@ async def map_file(
             entry = await service.cache.get(key)
             if entry is None:
                 status = "miss"
-                file_name, raw = await run_in_threadpool(_produce_map, request.app.state.engine, name, ext, q)
+                file_name, raw = await run_in_threadpool(
+                    _produce_map, request.app.state.engine, name, ext, q, request.app.state.settings.maps.logo
+                )
                 digest = hashlib.blake2b(raw, digest_size=8).hexdigest()
                 entry = f"{digest}\n{file_name}\n".encode() + raw
                 await service.cache.set(key, entry)
@@ -209,6 +211,7 @@ def _build_package(engine, settings, version: int, population: str, plan) -> Pat
             the_plan=plan,
             dpi=settings.package_dpi,
             workers=settings.package_workers,
+            logo=settings.maps.logo,
         )
         part.replace(target)
         for old in target.parent.parent.glob("v*"):  # packages of older data versions

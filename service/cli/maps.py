@@ -11,6 +11,7 @@ from rich.console import Console
 
 from service.cli.common import open_engine
 from service.core.errors import AtlasError
+from service.core.settings import get_settings
 from styles.classify import INDICATORS
 
 console = Console()
@@ -91,7 +92,8 @@ def render_cmd(
                 MapSpec(ref.number, population, level, indicator, extent, paper, orientation, country, ref.date),
             )
         static = [f for f in formats if f != "html"]
-        paths = list(render.render(data, out, static, dpi=dpi).values()) if static else []
+        logo = get_settings().maps.logo
+        paths = list(render.render(data, out, static, dpi=dpi, logo=logo).values()) if static else []
         if "html" in formats:
             paths.append(interactive.write(data, out))
     except AtlasError as exc:  # MapRequestError, RoundNotFound, ...
@@ -208,6 +210,7 @@ def package_cmd(
                 out,
                 dpi=dpi,
                 workers=workers,
+                logo=get_settings().maps.logo,
                 the_plan=plan,
                 progress=lambda what: bar.update(task, advance=1, description=what),
                 event=event,

@@ -279,9 +279,9 @@ def _init_worker() -> None:
     fonts.setup()
 
 
-def _render_one(data: MapData, folder: str, html_folder: str, dpi: int) -> dict:
+def _render_one(data: MapData, folder: str, html_folder: str, dpi: int, logo: str | None = None) -> dict:
     """Draw one map (PNG, PDF, HTML); returns its catalogue entry."""
-    paths = render.render(data, Path(folder), ("png", "pdf"), dpi=dpi)
+    paths = render.render(data, Path(folder), ("png", "pdf"), dpi=dpi, logo=Path(logo) if logo else None)
     labels = dict(render.last_labels)
     html = interactive.write(data, Path(html_folder))
     return catalogue.map_entry(data, [str(p) for p in (*paths.values(), html)], labels)
@@ -303,6 +303,7 @@ def build(
     population: str = "both",
     dpi: int = 300,
     workers: int | None = None,
+    logo: Path | None = None,
     extents: list[str] | None = None,
     progress: Callable[[str], None] | None = None,
     the_plan: PackagePlan | None = None,
@@ -313,7 +314,8 @@ def build(
 ) -> PackageResult:
     """Write the package into the folder ``out`` or, when ``out`` ends with ``.zip``, into
     that zip file (one top folder inside, the package's name). ``event``: a GLIDE number or
-    event id the catalogue records for every map."""
+    event id the catalogue records for every map; ``logo``: the maps' header logo
+    (``MapSettings.logo``)."""
     import time
 
     t0 = time.perf_counter()
@@ -335,7 +337,9 @@ def build(
     root = work / name if zipped else out
     root.mkdir(parents=True, exist_ok=True)
     try:
-        result = _build_into(engine, p, root, dpi=dpi, workers=workers, step=step, created=created, event=event)
+        result = _build_into(
+            engine, p, root, dpi=dpi, workers=workers, step=step, created=created, event=event, logo=logo
+        )
         if zipped:
             tmp = out.with_suffix(".zip.part")
             with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True) as z:
@@ -379,6 +383,7 @@ def _build_into(
     step: Callable[[str], None],
     created: dt.date,
     event: str | None = None,
+    logo: Path | None = None,
 ) -> PackageResult:
     dirs = {k: root / k for k in ("maps/national", "maps/governorates", "interactive", "charts", "data", "tables")}
     for d in dirs.values():
@@ -392,6 +397,7 @@ def _build_into(
         # goes to them as soon as its data is read
         workers = workers or max(1, min(len(p.specs), os.cpu_count() or 1))
         pool = _pool(workers) if workers > 1 else None
+        logo_arg = str(logo) if logo else None
         try:
             futures, entries = [], []
             for spec in p.specs:
@@ -399,10 +405,12 @@ def _build_into(
                 step(f"map data: {spec.population} {spec.extent}")
                 folder = dirs["maps/national"] if spec.extent == "national" else dirs["maps/governorates"]
                 if pool is None:
-                    entries.append(_render_one(d, str(folder), str(dirs["interactive"]), dpi))
+                    entries.append(_render_one(d, str(folder), str(dirs["interactive"]), dpi, logo_arg))
                     step(f"map: {spec.population} {spec.extent}")
                 else:
-                    futures.append((spec, pool.submit(_render_one, d, str(folder), str(dirs["interactive"]), dpi)))
+                    futures.append(
+                        (spec, pool.submit(_render_one, d, str(folder), str(dirs["interactive"]), dpi, logo_arg))
+                    )
 
             # meanwhile, in this process: exports, tables, charts, summary
             _write_exports(engine, conn, p, dirs["data"], step)

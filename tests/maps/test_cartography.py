@@ -170,10 +170,16 @@ def test_no_false_river_between_the_outline_and_the_neighbours(national, tmp_pat
 
 
 def test_logo_slot(national, tmp_path, monkeypatch):
+    from pydantic import ValidationError
+
+    from service.core.settings import MapSettings, Settings
+
     logo = tmp_path / "logo.png"
     Image.new("RGB", (200, 100), (0, 51, 160)).save(logo)  # a blue block, IOM-like
+    # a setting (DTM_ATLAS_MAP_LOGO) passed down to the renderer
     monkeypatch.setenv("DTM_ATLAS_MAP_LOGO", str(logo))
-    png = render.render(national, tmp_path, ("png",), dpi=30)["png"]
+    assert Settings().maps.logo == logo
+    png = render.render(national, tmp_path, ("png",), dpi=30, logo=Settings().maps.logo)["png"]
     img = np.asarray(Image.open(png).convert("RGB")).astype(int)
     page = layout.page()
     hx, hy, hw, hh = page.frac(page.header)
@@ -182,9 +188,24 @@ def test_logo_slot(national, tmp_path, monkeypatch):
     corner = img[int((1 - hy - hh) * H) : int((1 - hy) * H), int((hx + hw - 0.05) * W) : int((hx + hw) * W)]
     blue = (np.abs(corner - np.array([0, 51, 160])).max(axis=2) < 30).mean()
     assert blue > 0.3, blue
+    # without the setting, no logo: the same corner is the page's white
+    plain = render.render(national, tmp_path / "plain", ("png",), dpi=30)["png"]
+    corner = np.asarray(Image.open(plain).convert("RGB")).astype(int)[
+        int((1 - hy - hh) * H) : int((1 - hy) * H), int((hx + hw - 0.05) * W) : int((hx + hw) * W)
+    ]
+    assert (np.abs(corner - np.array([0, 51, 160])).max(axis=2) < 30).mean() < 0.01
+    # the setting's validators: a name that is no file, a file that is no image
     monkeypatch.setenv("DTM_ATLAS_MAP_LOGO", str(tmp_path / "nope.png"))
+    with pytest.raises(ValidationError, match="DTM_ATLAS_MAP_LOGO: .*nope.png is not a file"):
+        Settings()
+    (tmp_path / "logo.txt").write_text("not an image")
+    with pytest.raises(ValidationError, match="neither a PNG nor a JPEG"):
+        MapSettings(logo=tmp_path / "logo.txt")
+    monkeypatch.setenv("DTM_ATLAS_MAP_LOGO", "")
+    assert Settings().maps.logo is None
+    # a logo gone since the settings were read stops the map (never published without it)
     with pytest.raises(FileNotFoundError, match="DTM_ATLAS_MAP_LOGO"):
-        render.render(national, tmp_path, ("png",), dpi=30)
+        render.render(national, tmp_path, ("png",), dpi=30, logo=tmp_path / "gone.png")
 
 
 def test_folium_map_neighbours_outline_and_no_data(national):
