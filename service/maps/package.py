@@ -15,6 +15,8 @@ Contents (names after ``service/maps/naming.py``; ``docs/maps.md`` lists them):
                           with a map hook in the layer registry, service.core.registry)
 ``<...>_summary_...pdf``  the one-page summary
 ``catalogue.json/.csv``   the map catalogue (``service.maps.catalogue``)
+``qgis/``                 a QGIS project (.qgz) of the package's GeoPackages, styled like the
+                          maps, labelled in English and Arabic (``service.maps.qgis_project``)
 ``README.txt``            contents, what was left out and why, sources, terms, disclaimer
 ``manifest.json``, ``SHA256SUMS``  SHA-256 of every other file
 
@@ -269,6 +271,7 @@ def plan(
     )
     # progress steps: map data, maps, exports, tables, charts, summary, fragility, README + manifest
     p.steps = 2 * len(specs) + len(ex) + len(rounds) + 2 + len(p.layers) + 1 + int(frag_status == "stale")
+    p.steps += 1  # the QGIS project
     return p
 
 
@@ -400,8 +403,11 @@ def _build_into(
         logo_arg = str(logo) if logo else None
         try:
             futures, entries = [], []
+            national_view = None
             for spec in p.specs:
                 d = load_map(conn, spec, created=created)
+                if spec.extent == "national" and national_view is None:
+                    national_view = (d.projection.epsg, d.view)
                 step(f"map data: {spec.population} {spec.extent}")
                 folder = dirs["maps/national"] if spec.extent == "national" else dirs["maps/governorates"]
                 if pool is None:
@@ -446,6 +452,11 @@ def _build_into(
             day = next(iter(p.rounds.values()))["reporting_date"]
             tag = f"{naming.round_tag(p.round_number, day)}_{day.strftime('%Y%m%d')}"
             tables.write_xlsx(all_tables, dirs["tables"] / f"{p.country.lower()}_dtm_summary_tables_{tag}.xlsx")
+            if national_view is not None:
+                _write_qgis_project(
+                    conn, p, dirs["data"], root / "qgis", f"{p.country.lower()}_dtm_maps_{tag}", *national_view
+                )
+            step("QGIS project")
 
             first = next(iter(p.rounds.values()))
             trend = charts.load_trend(conn, first["country"])
@@ -534,6 +545,27 @@ def _write_layer(conn, p: PackagePlan, name: str, layer, folder: Path) -> None:
         (folder / f"{name}_method.md").write_text(layer.method_card(conn, round_id=card_round), encoding="utf-8")
 
 
+def _write_qgis_project(conn, p: PackagePlan, data_dir: Path, folder: Path, name: str, epsg: int, view) -> None:
+    """``qgis/<name>.qgz``: the package's GeoPackages styled with the maps' classes
+    (``service.maps.qgis_project``)."""
+    from service.maps import qgis_project
+    from styles.queries import classification_for
+
+    classes = {}
+    for pop, rnd in p.rounds.items():
+        for level in (1, 2, 3):
+            classes[(pop, level)] = classification_for(
+                conn, round_id=rnd["id"], level=level, indicator="individuals", population=rnd["population"]
+            )[0]
+    layers = qgis_project.package_layers(data_dir, classes)
+    if not layers:
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    first = next(iter(p.rounds.values()))
+    title = f"{p.texts.dtm}, {naming.round_label(first)} ({first['reporting_date'].isoformat()})"
+    qgis_project.write_qgz(folder / f"{name}.qgz", title, epsg, layers, view)
+
+
 # ------------------------------------------------------------------------- README, manifest
 def readme(p: PackagePlan, version: int, created: dt.date, terms: str, root: Path | None = None) -> str:
     """The package's README: its folders (only those that hold files, when ``root`` is given),
@@ -588,7 +620,11 @@ def readme(p: PackagePlan, version: int, created: dt.date, terms: str, root: Pat
             "12 months, top districts (CSV with HXL; all in one XLSX, with total rows)",
         ),
         ("fragility/", "fragility overlay table and method card"),
-        ("qgis/", "QGIS project (.qgz) of the maps over the package's GeoPackage"),
+        (
+            "qgis/",
+            "QGIS project (.qgz, QGIS 3.22 or later) of the package's GeoPackages, styled\n"
+            "like the maps, labelled in English and Arabic: open it to adjust a map",
+        ),
     ]
     for folder, what in folders:
         if root is not None and not ((root / folder).is_dir() and any((root / folder).iterdir())):
