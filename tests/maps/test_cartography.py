@@ -295,3 +295,26 @@ def test_folium_labels(national, tmp_path):
             assert len(page.evaluate(shown_js)) > len(shown)  # closer in, more names
         finally:
             browser.close()
+
+
+def test_shared_geometries_are_keyed_by_the_data_version(figures_engine, monkeypatch):
+    """The boundaries and neighbours every map reuses are read once per process and data version:
+    the same map again reads nothing; after an import (a new data version) they are read again."""
+    from service.maps import data as md
+
+    reads = []
+    real = md._read_geoms
+    monkeypatch.setattr(md, "_read_geoms", lambda *a: reads.append(a[3]) or real(*a))
+    monkeypatch.setattr(md, "_SHARED", type(md._SHARED)())
+    spec = MapSpec(120, "idp", 2)
+    with figures_engine.connect() as conn:
+        first = md.load_map(conn, spec, created=CREATED)
+        n = len(reads)
+        assert n >= 2  # the country and the districts at least
+        again = md.load_map(conn, spec, created=CREATED)
+        assert len(reads) == n
+        assert [u.geom for u in again.units] == [u.geom for u in first.units]
+        version = md.data_version(conn)
+        monkeypatch.setattr(md, "data_version", lambda c: version + 1)
+        md.load_map(conn, spec, created=CREATED)
+        assert len(reads) == 2 * n
