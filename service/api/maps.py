@@ -53,7 +53,7 @@ _package_locks: dict[str, threading.Lock] = {}
 _package_guard = threading.Lock()
 
 
-def _produce_map(engine, name: str, ext: str, q: dict, shared_dir: Path, who=None) -> tuple[str, bytes]:
+def _produce_map(engine, name: str, ext: str, q: dict, shared_dir: Path, who=None, logo=None) -> tuple[str, bytes]:
     import tempfile
 
     from service.maps import charts, interactive, render
@@ -88,7 +88,7 @@ def _produce_map(engine, name: str, ext: str, q: dict, shared_dir: Path, who=Non
             path = (
                 interactive.write(data, Path(tmp))
                 if ext == "html"
-                else render.render(data, Path(tmp), (ext,), dpi=q["dpi"])[ext]
+                else render.render(data, Path(tmp), (ext,), dpi=q["dpi"], logo=logo)[ext]
             )
         else:
             if ext == "html":
@@ -176,7 +176,14 @@ async def map_file(
         status = "off"
         async with render_slot(request):  # a place in the render queue, or 429 (service.api.queue)
             file_name, raw = await run_in_threadpool(
-                _produce_map, read_engine(request), name, ext, q, request.app.state.settings.shared_data_dir, who
+                _produce_map,
+                read_engine(request),
+                name,
+                ext,
+                q,
+                request.app.state.settings.shared_data_dir,
+                who,
+                request.app.state.settings.maps.logo,
             )
         digest = hashlib.blake2b(raw, digest_size=8).hexdigest()
         entry = f"{digest}\n{file_name}\n".encode() + raw
@@ -196,6 +203,7 @@ async def map_file(
                             q,
                             request.app.state.settings.shared_data_dir,
                             who,
+                            request.app.state.settings.maps.logo,
                         )
                     digest = hashlib.blake2b(raw, digest_size=8).hexdigest()
                     entry = f"{digest}\n{file_name}\n".encode() + raw
@@ -247,6 +255,7 @@ def _build_package(engine, settings, version: int, population: str, plan) -> Pat
             workers=settings.package_workers,
             shared_dir=settings.shared_data_dir,
             household_sizes=settings.imports.household_sizes,
+            logo=settings.maps.logo,
         )
         part.replace(target)
         for old in target.parent.parent.glob("v*"):  # packages of older data versions

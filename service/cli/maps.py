@@ -93,7 +93,8 @@ def render_cmd(
                 shared_dir=get_settings().shared_data_dir,
             )
         static = [f for f in formats if f != "html"]
-        paths = list(render.render(data, out, static, dpi=dpi).values()) if static else []
+        logo = get_settings().maps.logo
+        paths = list(render.render(data, out, static, dpi=dpi, logo=logo).values()) if static else []
         if "html" in formats:
             paths.append(interactive.write(data, out))
     except AtlasError as exc:  # MapRequestError, RoundNotFound, ...
@@ -210,6 +211,7 @@ def package_cmd(
                 out,
                 dpi=dpi,
                 workers=workers,
+                logo=get_settings().maps.logo,
                 the_plan=plan,
                 progress=lambda what: bar.update(task, advance=1, description=what),
                 event=event,

@@ -81,6 +81,34 @@ class DisclosureSettings(BaseSettings):
     round_to: int = Field(default=0, ge=0, description="round public counts to a multiple of this (0: no rounding)")
 
 
+class MapSettings(BaseSettings):
+    """The static maps and the information package: ``DTM_ATLAS_MAP_*`` variables."""
+
+    model_config = SettingsConfigDict(env_prefix="DTM_ATLAS_MAP_", env_file=".env", extra="ignore")
+
+    logo: Path | None = Field(
+        default=None, description="image (PNG or JPEG) in the logo slot at the right of every map's header; unset: none"
+    )
+
+    @field_validator("logo", mode="before")
+    @classmethod
+    def _blank_is_none(cls, v):
+        return None if isinstance(v, str) and not v.strip() else v
+
+    @field_validator("logo")
+    @classmethod
+    def _logo_is_an_image(cls, v: Path | None) -> Path | None:
+        if v is None:
+            return v
+        if not v.is_file():
+            raise ValueError(f"DTM_ATLAS_MAP_LOGO: {v} is not a file")
+        with v.open("rb") as fh:
+            head = fh.read(8)
+        if not (head.startswith(b"\x89PNG\r\n\x1a\n") or head.startswith(b"\xff\xd8\xff")):
+            raise ValueError(f"DTM_ATLAS_MAP_LOGO: {v} is neither a PNG nor a JPEG image")
+        return v
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DTM_ATLAS_", env_file=".env", extra="ignore")
 
@@ -149,6 +177,7 @@ class Settings(BaseSettings):
     package_workers: int | None = Field(
         default=None, ge=1, description="processes drawing the maps of GET /packages; unset: the machine's CPUs"
     )
+    maps: MapSettings = Field(default_factory=lambda: MapSettings(), description="static maps (the logo slot)")
     auth: AuthSettings = Field(default_factory=lambda: AuthSettings(), description="sign-in (API tokens, OIDC)")
     disclosure: DisclosureSettings = Field(
         default_factory=lambda: DisclosureSettings(), description="small-cell suppression of public outputs"

@@ -16,9 +16,11 @@ source (``service.maps.country``).
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import functools
 import math
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -339,6 +341,32 @@ def _geoms(
     where: str = "",
     params: dict | None = None,
 ):
+    key = ("geoms", data_version(conn), proj.epsg, set_id, level, zband, where, tuple(sorted((params or {}).items())))
+    return _cached(key, lambda: _read_geoms(conn, proj, set_id, level, zband, where, params))
+
+
+#: what every map of a round reuses (its boundaries in the map's CRS, the neighbouring countries
+#: clipped and snapped to the country), per process, keyed by the database's data version (an
+#: import bumps it, so nothing stale is drawn)
+_SHARED: collections.OrderedDict = collections.OrderedDict()
+_SHARED_MAX = 128
+_SHARED_LOCK = threading.Lock()
+
+
+def _cached(key, compute):
+    with _SHARED_LOCK:
+        if key in _SHARED:
+            _SHARED.move_to_end(key)
+            return _SHARED[key]
+    value = compute()
+    with _SHARED_LOCK:
+        _SHARED[key] = value
+        while len(_SHARED) > _SHARED_MAX:
+            _SHARED.popitem(last=False)
+    return value
+
+
+def _read_geoms(conn, proj, set_id, level, zband, where, params):
     if zband is None:
         src = (
             "SELECT u.pcode, u.parent_pcode, u.name_en, u.name_ar, u.area_km2, ST_AsBinary(u.geom) AS wkb "
@@ -507,14 +535,19 @@ def load_map(
     region = basemap.window((wx0 - pad, wy0 - pad, wx1 + pad, wy1 + pad))
     exclude = basemap.natural_earth_id(rnd["country"])
     lon0, lat0, lon1, lat1 = _lonlat_box(proj, view)
-    near = [
-        (n, _clip(proj.to_map(g), clip, ground))
-        for n, g in basemap.neighbours((lon0 - pad, lat0 - pad, lon1 + pad, lat1 + pad), exclude, region)
-    ]
-    # Natural Earth's borders are not COD-AB's: each neighbour grown up to the country's outline
-    # and cut by it, so no false strip of water runs between them
-    near = [(n, snap_to_outline(g, country_geom, SNAP_M)) for n, g in near if not g.is_empty]
-    near = [(n, g) for n, g in near if not g.is_empty]
+
+    def neighbours_near():
+        near = [
+            (n, _clip(proj.to_map(g), clip, ground))
+            for n, g in basemap.neighbours((lon0 - pad, lat0 - pad, lon1 + pad, lat1 + pad), exclude, region)
+        ]
+        # Natural Earth's borders are not COD-AB's: each neighbour grown up to the country's outline
+        # and cut by it, so no false strip of water runs between them
+        near = [(n, snap_to_outline(g, country_geom, SNAP_M)) for n, g in near if not g.is_empty]
+        return [(n, g) for n, g in near if not g.is_empty]
+
+    shared = (data_version(conn), proj.epsg, set_id, zband, region, exclude)
+    near = _cached(("neighbours", *shared, view, ground), neighbours_near)
     cities = []
     for c in basemap.places(rnd["country"], shared_dir=shared_dir):
         pt = proj.to_map(shapely.Point(c["lon"], c["lat"]))
@@ -525,10 +558,13 @@ def load_map(
     else:
         inset_view = _fit(country_geom.bounds, page.inset.w / page.inset.h, pad=0.06)
     ilon0, ilat0, ilon1, ilat1 = _lonlat_box(proj, inset_view)
-    inset_near = [
-        (n, proj.to_map(g).simplify((inset_view[2] - inset_view[0]) / 800))
-        for n, g in basemap.neighbours((ilon0 - pad, ilat0 - pad, ilon1 + pad, ilat1 + pad), exclude, region)
-    ]
+    inset_near = _cached(
+        ("inset", *shared, inset_view),
+        lambda: [
+            (n, proj.to_map(g).simplify((inset_view[2] - inset_view[0]) / 800))
+            for n, g in basemap.neighbours((ilon0 - pad, ilat0 - pad, ilon1 + pad, ilat1 + pad), exclude, region)
+        ],
+    )
 
     return MapData(
         spec=spec,
