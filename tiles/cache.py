@@ -103,6 +103,10 @@ class LRUCache(NoCache):
         """A newer data version makes every entry unreachable: free the memory now."""
         self._store.see(version)
 
+    def keys(self) -> list[str]:
+        """The entries' keys held now (oldest used first)."""
+        return self._store.keys()
+
     @property
     def hits(self) -> int:
         return self._store.hits

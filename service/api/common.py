@@ -32,11 +32,17 @@ def get_conn(request: Request) -> Iterator[Connection]:
     from service.api import reads
 
     if not reads.split(request):
-        with request.app.state.engine.connect() as conn:
+        with get_primary(request).connect() as conn:
             yield conn
         return
     with reads.read_snapshot(request) as conn:
         yield conn
+
+
+def get_primary(request: Request) -> Engine:
+    """The primary's engine, whatever the method: for what writes (imports, editors' actions, the
+    audit of restricted reads, a fragility run stored on a GET)."""
+    return request.app.state.engine
 
 
 def get_engine(request: Request) -> Engine:
@@ -54,6 +60,7 @@ def get_app_settings(request: Request) -> Settings:
 
 Conn = Annotated[Connection, Depends(get_conn)]
 DbEngine = Annotated[Engine, Depends(get_engine)]
+PrimaryEngine = Annotated[Engine, Depends(get_primary)]
 AppSettings = Annotated[Settings, Depends(get_app_settings)]
 FormatParam = Annotated[OutputFormat | None, Query(alias="f", description="Response format: json or html")]
 

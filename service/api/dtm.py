@@ -37,7 +37,6 @@ from service.api.common import (
 from service.api.errors import status_for
 from service.api.httpcache import cached
 from service.api.params import INT4_MAX
-from service.api.reads import aread_engine
 from service.core.errors import BadRequest
 from service.core.logs import log
 from service.publish import dtm as dtm_queries
@@ -303,7 +302,6 @@ def _idp_endpoint(level: int, filter_dep: Callable, v3: bool) -> Callable:
     async def endpoint(
         request: Request, engine: DbEngine, flt: Annotated[dtm_queries.IdpFilter, Depends(filter_dep)], f: HtmlQ = None
     ) -> Response:
-        engine = await aread_engine(request)  # the primary, or the request's replica (service/api/reads.py)
 
         def rows() -> list[dict]:
             with engine.connect() as conn:

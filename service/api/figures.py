@@ -37,7 +37,6 @@ from service.api.params import (
     parse_level_path,
     parse_round,
 )
-from service.api.reads import aread_engine
 from service.core.countries import SeveralCountries, check_country, round_countries
 from service.core.errors import NotFound
 from service.core.rounds import get_round, list_rounds, resolve_round, round_ref
@@ -174,7 +173,6 @@ async def choropleth(
     from service.api.httpcache import cached
 
     lvl = parse_level_path(level)
-    engine = await aread_engine(request)  # the primary, or the request's replica (service/api/reads.py)
 
     def produce() -> bytes:
         with engine.connect() as conn:

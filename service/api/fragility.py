@@ -23,7 +23,7 @@ from service.api.common import (
     Conn,
     DbEngine,
     JSONResponse,
-    get_engine,
+    get_primary,
 )
 from service.api.params import Round
 from service.core.errors import BadRequest, NotFound
@@ -82,7 +82,7 @@ async def get_run(request: Request, round_number: int | None, method: str | None
     # FragilityError 404, MethodError / InputError 422 (service.core.errors): the app's table answers
     run, _ = await run_in_threadpool(
         ensure_run,
-        get_engine(request),
+        get_primary(request),
         shared_dir=request.app.state.settings.shared_data_dir,
         round_number=round_number,
         method_path=path,

@@ -36,7 +36,6 @@ from service.api.access import answer_scope_of, authorize, current
 from service.api.common import DbEngine
 from service.api.params import ACCEPTED, ROUND_DESCRIPTION, Country, ParamError, Round, RoundRef, parse_round
 from service.api.queue import render_slot
-from service.api.reads import read_engine
 from service.core.access import cache_key as access_cache_key
 from service.core.access import kind_resource
 from service.core.errors import NotFound
@@ -177,7 +176,7 @@ async def map_file(
         async with render_slot(request):  # a place in the render queue, or 429 (service.api.queue)
             file_name, raw = await run_in_threadpool(
                 _produce_map,
-                read_engine(request),
+                engine,
                 name,
                 ext,
                 q,
@@ -197,7 +196,7 @@ async def map_file(
                     async with render_slot(request):  # a place in the render queue, or 429 (service.api.queue)
                         file_name, raw = await run_in_threadpool(
                             _produce_map,
-                            read_engine(request),
+                            engine,
                             name,
                             ext,
                             q,
@@ -291,7 +290,7 @@ async def package_zip(
     if ref.number is None and ref.date is None:
         raise ParamError("round", "a package needs its round", ACCEPTED["round"])
     version = await get_service(request.app).version(request)
-    engine, settings = read_engine(request), request.app.state.settings
+    settings = request.app.state.settings
     plan = await run_in_threadpool(  # the country and rounds first: 400/404 before any building
         package.plan,
         engine,

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from starlette.concurrency import run_in_threadpool
 
-from service.api.common import Conn, get_engine
+from service.api.common import Conn, get_primary
 from service.api.params import INT4_MAX
 from service.auth import Editor
 
@@ -76,7 +76,7 @@ def round_history(
 async def _restore(request: Request, user: dict, ref: str, population: str, country: str | None, version):
     from service.ingest.versions import VersionError, VersionNotFound, restore
 
-    engine = get_engine(request)
+    engine = get_primary(request)
     with engine.connect() as conn:
         key = _key(conn, ref, population, country)
     try:

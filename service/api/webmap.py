@@ -32,7 +32,6 @@ from service.api.common import (
 )
 from service.api.httpcache import cached, get_service
 from service.api.params import ClassesQuery, Country, parse_round
-from service.api.reads import aread_engine
 from service.api.tiles import IndicatorName, Population
 from service.api.web import IMMUTABLE, REVALIDATE, WEB_DIR, asset_response, load_asset
 from service.core.countries import SOURCE_NAMES, country_names, figures_country
@@ -128,7 +127,6 @@ async def geometry_tile(
             f"geometry tiles go from zoom {geometry.MIN_ZOOM} to {geometry.MAX_ZOOM}; "
             "above, clients overzoom the last one"
         )
-    engine = await aread_engine(request)  # the primary, or the request's replica (service/api/reads.py)
 
     def stamp() -> str | None:
         with engine.connect() as conn:
@@ -208,7 +206,6 @@ async def figures(
     indicator: IndicatorName = IndicatorName.individuals,
     classes: ClassesQuery = None,
 ):
-    engine = await aread_engine(request)  # the primary, or the request's replica (service/api/reads.py)
     scheme = classes.value if classes else None
     if country is None:  # the shared rule: the one country with rounds of the population, else a 400 listing them
         with engine.connect() as conn:

@@ -63,6 +63,11 @@ class VersionCache:
     def __len__(self) -> int:
         return len(self._data)
 
+    def keys(self) -> list:
+        """The keys held now (oldest used first)."""
+        with self._lock:
+            return list(self._data)
+
     def see(self, version: int) -> bool:
         """Note ``version``: a newer one drops every value held. Returns whether values of
         ``version`` may be kept (False: an older version)."""

@@ -24,7 +24,7 @@ from starlette.responses import Response
 from starlette.routing import Match
 
 from service.api.access import authorize, authorize_sync, current, mark
-from service.api.common import Conn, DbEngine, FormatParam, render
+from service.api.common import Conn, DbEngine, FormatParam, PrimaryEngine, render
 from service.api.params import parse_level_path
 from service.auth import Editor
 from service.core.access import Scope, answer_scope
@@ -116,7 +116,7 @@ def site_map(
 @router.post("/datasets", status_code=201, summary="Upload a site or location assessment (editor token)")
 async def upload_dataset(
     request: Request,
-    engine: DbEngine,
+    engine: PrimaryEngine,
     user: Editor,
     file: Annotated[UploadFile, File(description="CSV, CSV.GZ or XLSX; an HXL row is read")],
     unit: Annotated[Literal["site", "location"], Form(description="site (site assessment) or location")],
@@ -180,7 +180,7 @@ async def upload_dataset(
 @router.post("/datasets/{dataset_id}/access", summary="Set who may see a dataset (editor token)")
 def set_access(
     request: Request,
-    engine: DbEngine,
+    engine: PrimaryEngine,
     user: Editor,
     dataset_id: Annotated[int, PathParam(ge=1, le=2_147_483_647)],
     access: Annotated[Literal["public", "partner", "restricted"], Form()],

@@ -67,7 +67,7 @@ def test_the_memory_tile_cache_and_the_resolver_keep_by_version():
     key = entry_key(7, "f3", "adm1", "5/20/12", "q")
     assert key == "v7:f3:adm1:5/20/12:q"
     lru.set_sync(key, b"tile")
-    assert lru.get_sync(key) == b"tile" and lru.stats()["entries"] == 1
+    assert lru.get_sync(key) == b"tile" and lru.stats()["entries"] == 1 and lru.keys() == [key]
     lru.new_version(6)  # an older notification changes nothing
     assert lru.get_sync(key) == b"tile"
     lru.new_version(8)  # an import frees the memory at once
