@@ -147,6 +147,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     uploads.sweep(settings)  # uploads left behind by a killed process
     app.include_router(uploads.router)
     app.include_router(versions.router)
+    from service.api import access as access_api
+
+    app.include_router(access_api.router)  # GET /auth/whoami (the web map's sign-in)
     from service.api import apidocs
 
     app.include_router(apidocs.router)  # /docs, /redoc from packaged assets
@@ -154,4 +157,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     app.include_router(basemap.router)  # the context basemap (Natural Earth), our own tiles
     app.include_router(metrics.router)
+    from service.api import openapi_variants
+
+    openapi_variants.install(app)  # routes sharing a path (the choropleth ?dataset=) as one operation
+
+    from service.api import openapi_truth
+
+    openapi_truth.install(app)  # the statuses and media types each route really answers
     return app

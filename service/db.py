@@ -31,7 +31,7 @@ def normalise_url(url: str) -> str:
 
 
 def embedded(settings: Settings) -> EmbeddedPostgres:
-    return EmbeddedPostgres(Path(settings.data_dir))
+    return EmbeddedPostgres(Path(settings.data_dir), bindir=settings.pg_bindir)
 
 
 def database_url(settings: Settings, start: bool = True) -> str:

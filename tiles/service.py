@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from service.core.errors import DatabaseUnavailable
 from service.core.importlog import data_version
 from service.core.replicas import Read, ReadRoute
+from service.core.versioncache import entry_key
 from tiles.cache import CacheConfig, NoCache, VersionWatcher, conninfo, make_cache
 from tiles.layers import Layer
 from tiles.mvt import Context, Resolver, TileQuery, tile_statement
@@ -231,4 +232,4 @@ class TileService:
         self.watcher.stop()
 
     def key(self, version: int, spec: str, z: int, x: int, y: int, query: TileQuery) -> str:
-        return f"v{version}:f{TILES_FORMAT}:{spec}:{z}/{x}/{y}:{query.key()}"
+        return entry_key(version, f"f{TILES_FORMAT}", spec, f"{z}/{x}/{y}", query.key())

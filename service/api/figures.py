@@ -11,8 +11,10 @@ from fastapi import Path as PathParam
 from fastapi.responses import Response
 
 from boundaries.pcode import country_of_pcode, to_dtm_pcode
+from boundaries.store import unit_level
 from service.api.common import (
     Conn,
+    DbEngine,
     FormatParam,
     render,
     wants_html,
@@ -154,6 +156,7 @@ COUNTS_NOTE = (
 @router.get("/choropleth/{level}.geojson", summary="Figures of a round per unit, classified, as GeoJSON")
 async def choropleth(
     request: Request,
+    engine: DbEngine,
     level: Annotated[str, PathParam(description="1-3 or adm1..adm3 (0: national)")],
     rnd_ref: Round,
     country: Country,
@@ -257,7 +260,7 @@ def unit_breakdown(
         except ValueError:
             country = None
     rnd = resolve_round(conn, rnd_ref, population, country)
-    level = conn.exec_driver_sql("SELECT level FROM admin_unit WHERE pcode = %s LIMIT 1", (code,)).scalar()
+    level = unit_level(conn, code)
     if level is None:
         raise NotFound(f"no admin unit {code}")
     data = {

@@ -6,15 +6,14 @@ from fastapi import APIRouter, Request
 from sqlalchemy import text
 
 from service import db
-from service.api.common import FormatParam, render
+from service.api.common import DbEngine, FormatParam, render
 from service.core.importlog import data_version
 
 router = APIRouter(tags=["health"])
 
 
 @router.get("/health", summary="Database reachable, PostGIS version, migration head")
-def health(request: Request, f: FormatParam = None):
-    engine = request.app.state.engine
+def health(request: Request, engine: DbEngine, f: FormatParam = None):
     out = {"status": "ok", "database": "reachable"}
     try:
         with engine.connect() as conn:

@@ -25,6 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from service.api.access import answer_scope_of, current, mark
 from service.core.access import Scope
 from service.core.access import cache_key as access_cache_key
+from service.core.versioncache import entry_key
 from tiles.cache import CacheConfig
 from tiles.service import TileService
 
@@ -130,7 +131,7 @@ async def cached(
         return raw_response(
             request, raw, media_type, "private, no-store", {"X-Data-Version": str(version), "X-Cache": "off"}
         )
-    key = f"v{version}:{name}:{params!r}" + (f":{who}" if who else "")
+    key = entry_key(version, name, repr(params), *((who,) if who else ()))
     entry = await service.cache.get(key)
     status = "hit"
     if entry is None:

@@ -48,7 +48,7 @@ from service.core.errors import BadRequest
 from service.core.importlog import data_version
 from service.core.rounds import round_filter
 from tiles.cache import NoCache
-from tiles.layers import BASE_LAYERS, LAYERS, MAX_REQUEST_ZOOM, Layer, LayerError, parse_layers
+from tiles.layers import BASE_LAYERS, LAYERS, MAX_REQUEST_ZOOM, Layer, LayerError, layer_params, parse_layers
 from tiles.mvt import TileQuery, check_tile, set_bounds
 from tiles.service import TileService
 
@@ -91,8 +91,9 @@ def _int_param(name: str, value: str, minimum: int = 0) -> int:
     return number
 
 
-def tile_query(params) -> tuple[TileQuery, RoundRef]:
-    """``?round=&population=&indicator=&country=`` -> (TileQuery, what ``round`` names); 400 on a
+def tile_query(params, chosen: list[Layer] = ()) -> tuple[TileQuery, RoundRef]:
+    """``?round=&population=&indicator=&country=`` and the ``chosen`` layers' own parameters
+    (``Layer.params``) -> (TileQuery, what ``round`` names); 400 on a
     bad value (service.api.params). A round named by its date has no number in the query yet:
     ``TileService.dated`` looks it up. Which country an omitted ``country`` means is decided
     with the context (tiles.mvt.tile_country: 400 when several countries have figures)."""
@@ -102,7 +103,12 @@ def tile_query(params) -> tuple[TileQuery, RoundRef]:
     country = parse_country(params.get("country"))
     classes = parse_classes(params.get("classes"))
     query = TileQuery(
-        population=population, round_number=ref.number, indicator=indicator, country=country, classes=classes
+        population=population,
+        round_number=ref.number,
+        indicator=indicator,
+        country=country,
+        classes=classes,
+        extra=layer_params(chosen, params),
     )
     return query, ref
 
@@ -123,7 +129,7 @@ def dataset_visible_layer(request: Request, layer: Layer) -> bool:
 async def _tile(request: Request) -> Response:
     chosen = _layers(request.path_params["layers"])
     z, x, y = _tile_coordinates(request.path_params)
-    query, ref = tile_query(request.query_params)
+    query, ref = tile_query(request.query_params, chosen)
     spec = ",".join(layer.id for layer in chosen)
     service = get_service(request.app)
     if ref.date is not None:  # the resolver finds the round of the date (cached per data version)
@@ -334,6 +340,7 @@ def tiles_json(
         indicator=indicator.value,
         country=country,
         classes=classes.value if classes else None,
+        extra=layer_params(chosen, request.query_params),
     )
     if rnd_ref.date is not None:  # the tile URLs name the round by its number
         query = dated(service, query, rnd_ref, engine)

@@ -28,6 +28,7 @@ from fastapi.responses import Response
 from boundaries.store import current_sets_summary
 from service.api.common import (
     Conn,
+    DbEngine,
 )
 from service.api.httpcache import cached, get_service
 from service.api.params import ClassesQuery, Country, parse_round
@@ -112,6 +113,7 @@ def _geometry_layers(spec: str) -> list[int]:
 )
 async def geometry_tile(
     request: Request,
+    engine: DbEngine,
     set_id: Annotated[int, Path(ge=1, description="Boundary set id (see /webmap/countries)")],
     layers: Annotated[str, Path(description="governorates, districts, subdistricts; several comma-separated")],
     z: int,
@@ -196,6 +198,7 @@ def _num(v):
 @router.get("/webmap/figures/{level}.json", summary="One round's figures of a level, compact (columns by P-code)")
 async def figures(
     request: Request,
+    engine: DbEngine,
     level: Annotated[int, Path(ge=1, le=3, description="1 governorates, 2 districts, 3 sub-districts")],
     country: Country,
     population: Population = Population.idp,

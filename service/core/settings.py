@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
@@ -81,6 +82,34 @@ class DisclosureSettings(BaseSettings):
     round_to: int = Field(default=0, ge=0, description="round public counts to a multiple of this (0: no rounding)")
 
 
+class MapSettings(BaseSettings):
+    """The static maps and the information package: ``DTM_ATLAS_MAP_*`` variables."""
+
+    model_config = SettingsConfigDict(env_prefix="DTM_ATLAS_MAP_", env_file=".env", extra="ignore")
+
+    logo: Path | None = Field(
+        default=None, description="image (PNG or JPEG) in the logo slot at the right of every map's header; unset: none"
+    )
+
+    @field_validator("logo", mode="before")
+    @classmethod
+    def _blank_is_none(cls, v):
+        return None if isinstance(v, str) and not v.strip() else v
+
+    @field_validator("logo")
+    @classmethod
+    def _logo_is_an_image(cls, v: Path | None) -> Path | None:
+        if v is None:
+            return v
+        if not v.is_file():
+            raise ValueError(f"DTM_ATLAS_MAP_LOGO: {v} is not a file")
+        with v.open("rb") as fh:
+            head = fh.read(8)
+        if not (head.startswith(b"\x89PNG\r\n\x1a\n") or head.startswith(b"\xff\xd8\xff")):
+            raise ValueError(f"DTM_ATLAS_MAP_LOGO: {v} is neither a PNG nor a JPEG image")
+        return v
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DTM_ATLAS_", env_file=".env", extra="ignore")
 
@@ -149,6 +178,7 @@ class Settings(BaseSettings):
     package_workers: int | None = Field(
         default=None, ge=1, description="processes drawing the maps of GET /packages; unset: the machine's CPUs"
     )
+    maps: MapSettings = Field(default_factory=lambda: MapSettings(), description="static maps (the logo slot)")
     auth: AuthSettings = Field(default_factory=lambda: AuthSettings(), description="sign-in (API tokens, OIDC)")
     disclosure: DisclosureSettings = Field(
         default_factory=lambda: DisclosureSettings(), description="small-cell suppression of public outputs"
@@ -228,6 +258,41 @@ class Settings(BaseSettings):
     @property
     def embedded(self) -> bool:
         return not self.database_url
+
+    @property
+    def imports(self) -> ImportRules:
+        """What an import of these settings is bound by and reads beside its file."""
+        return ImportRules(
+            max_bytes=self.max_list_mb * 1024 * 1024,
+            max_row_bytes=self.max_row_kb * 1024,
+            max_shrink=self.max_shrink,
+            round_calendar=str(self.round_calendar) if self.round_calendar else None,
+            round_calendar_days=self.round_calendar_days,
+            household_sizes=str(self.household_sizes) if self.household_sizes else None,
+            user=self.user,
+        )
+
+
+def _default(name: str):
+    return Settings.model_fields[name].default
+
+
+#: the setting ``shared_data_dir``'s default (what a caller that hands none down reads)
+DEFAULT_SHARED_DIR: Path = _default("shared_data_dir")
+
+
+@dataclass(frozen=True)
+class ImportRules:
+    """The settings an import runs under (``Settings.imports``), handed down from the CLI or
+    ``create_app``; the default instance holds the settings' defaults (no environment read)."""
+
+    max_bytes: int = _default("max_list_mb") * 1024 * 1024
+    max_row_bytes: int = _default("max_row_kb") * 1024
+    max_shrink: float = _default("max_shrink")
+    round_calendar: str | None = None  # a CSV of more DTM round numbers
+    round_calendar_days: int = _default("round_calendar_days")
+    household_sizes: str | None = None  # a CSV of more household-size rules
+    user: str | None = None  # who imports are logged as (else the OS user)
 
 
 @lru_cache
