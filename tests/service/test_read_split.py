@@ -147,7 +147,7 @@ def test_never_cached_under_a_version_the_replica_lacks_and_lagging_replica_leav
             tile = c.get(f"/webmap/geometry/{set_id}/governorates/5/19/11.mvt")
             assert tile.headers["x-data-version"] == str(v0), "answered at the version the replica shows"
             assert tile.headers["x-read-from"] == "replica-1"
-            keys = list(service.cache._data)
+            keys = list(service.cache._store._data)
             assert keys and not [k for k in keys if k.startswith(f"v{v0 + 1}:")], keys
 
             # the replica replays it: the new version is served (and cached) from the replica
@@ -159,7 +159,7 @@ def test_never_cached_under_a_version_the_replica_lacks_and_lagging_replica_leav
                     break
                 time.sleep(0.06)
             assert tile.headers["x-data-version"] == str(v0 + 1) and tile.headers["x-read-from"] == "replica-1"
-            assert [k for k in service.cache._data if k.startswith(f"v{v0 + 1}:")]
+            assert [k for k in service.cache._store._data if k.startswith(f"v{v0 + 1}:")]
 
             # a replica that stays behind past the lag limit (1 s) leaves reads: the primary answers
             _set_version(primary, v0 + 2)
