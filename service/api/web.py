@@ -156,7 +156,8 @@ def render_page(version: str) -> bytes:
         "@mapbox/mapbox-gl-rtl-text", ""
     )
     values["RTL"] = f"/vendor/mapbox-gl-rtl-text@{rtl}/mapbox-gl-rtl-text.js"  # served by service.api.webmap
-    for name in ("app.js", "app.css", "fragility.js", "flows.js", "events.js", "signin.js"):
+    values["PMTILES"] = f"/vendor/pmtiles@{pmtiles_version()}/pmtiles.js"  # a published round's PMTiles
+    for name in ("app.js", "app.css", "fragility.js", "flows.js", "events.js", "signin.js", "published.js"):
         values[name] = f"/static/{name}?v={load_asset(STATIC_DIR / name).digest}"
     return re.sub(r"\{\{\s*([A-Za-z0-9_.]+)\s*\}\}", lambda m: values[m.group(1)], page).encode("utf-8")
 
@@ -167,7 +168,14 @@ def index(request: Request):
     if version is None:
         return _missing(request)
     asset = load_asset(STATIC_DIR / "index.html")
-    return asset_response(request, asset, REVALIDATE, body=render_page(version))
+    resp = asset_response(request, asset, REVALIDATE, body=render_page(version))
+    origins = request.app.state.settings.published_origins
+    if origins:  # the page may read published rounds from there (web/static/published.js)
+        from service.api.limits import CSP
+
+        extra = " ".join(origins.split(","))
+        resp.headers["Content-Security-Policy"] = CSP.replace("connect-src 'self'", f"connect-src 'self' {extra}")
+    return resp
 
 
 @router.get("/static/{name}", include_in_schema=False)
@@ -188,3 +196,25 @@ def maplibre_file(request: Request, version: str, name: str):
     if version != installed:
         return _not_found(f"maplibre-gl {version} is not installed here (installed: {installed}); reload /")
     return asset_response(request, load_asset(MAPLIBRE_DIST / name), IMMUTABLE)
+
+
+# the `pmtiles` package's browser build (its protocol for MapLibre: web/static/published.js reads a
+# published round's archive with it), served as installed, with its version in the path
+PMTILES_FILE = WEB_DIR / "node_modules" / "pmtiles" / "dist" / "pmtiles.js"
+
+
+def pmtiles_version() -> str | None:
+    try:
+        return json.loads((PMTILES_FILE.parents[1] / "package.json").read_text(encoding="utf-8"))["version"]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+@router.get("/vendor/pmtiles@{version}/pmtiles.js", include_in_schema=False)
+def pmtiles_file(request: Request, version: str):
+    installed = pmtiles_version()
+    if installed is None or not PMTILES_FILE.is_file():
+        return _not_found(f"the pmtiles package is not installed in web/node_modules: {SETUP_HINT}")
+    if version != installed:
+        return _not_found(f"pmtiles {version} is not installed here (installed: {installed}); reload /")
+    return asset_response(request, load_asset(PMTILES_FILE), IMMUTABLE)

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -188,6 +189,12 @@ class Settings(BaseSettings):
         "comma-separated list; empty: none. Writes never",
     )
 
+    published_origins: str = Field(
+        default="",
+        description="origins of object storage or a CDN holding published rounds (dtm-atlas publish) that the "
+        "web map may read (/?published=URL): comma-separated https://host[:port]; empty: none",
+    )
+
     max_list_mb: int = Field(
         default=1024,
         ge=1,
@@ -208,6 +215,18 @@ class Settings(BaseSettings):
         description="share of locations a list may lose against the round it replaces (or the one before) "
         "before its import is held for an editor's confirmation; 1 = never held",
     )
+
+    @field_validator("published_origins")
+    @classmethod
+    def _origins(cls, value: str) -> str:
+        """Comma-separated origins (``https://host[:port]``, no path)."""
+        origins = [o.strip().rstrip("/") for o in value.split(",") if o.strip()]
+        for origin in origins:
+            if not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:\d{1,5})?", origin):
+                raise ValueError(
+                    f"DTM_ATLAS_PUBLISHED_ORIGINS: {origin!r} is not an origin (https://host or https://host:port)"
+                )
+        return ",".join(origins)
 
     @field_validator("read_database_urls", mode="before")
     @classmethod
