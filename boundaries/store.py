@@ -15,11 +15,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, select, text
 
 from boundaries.generalise import coverage_report, generalise_level
 from boundaries.pcode import normalize_pcode
 from boundaries.reader import BoundaryRead, UnitNote
+from boundaries.tables import admin_unit
 from service.core.bulk import copy_rows, ewkb_hex
 from service.core.importlog import ImportRecord, bump_data_version, log_import, log_rejection
 from tiles import pretile
@@ -423,6 +424,11 @@ def list_units(
         params,
     ).mappings()
     return total, [dict(r) for r in rows]
+
+
+def unit_level(conn: Connection, pcode: str) -> int | None:
+    """The admin level of the unit ``pcode`` (in any boundary set), None when there is none."""
+    return conn.execute(select(admin_unit.c.level).where(admin_unit.c.pcode == pcode).limit(1)).scalar()
 
 
 def get_unit_feature(conn: Connection, pcode: str, boundary_set: int | None = None, decimals: int = 6) -> dict | None:

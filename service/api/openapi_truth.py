@@ -21,7 +21,6 @@ from __future__ import annotations
 import re
 
 from fastapi import FastAPI
-from fastapi.openapi.utils import get_openapi
 
 ERROR_SCHEMA = {
     "title": "Error",
@@ -153,22 +152,14 @@ def truthful(doc: dict) -> dict:
 
 
 def install(app: FastAPI) -> None:
-    """``app.openapi()`` answers the corrected document (built once, on first request)."""
+    """``app.openapi()`` answers the corrected document (built once, on first request) over the
+    document the app had (install it last: it corrects what the others made)."""
+    plain = app.openapi
 
     def openapi() -> dict:
-        if app.openapi_schema is None:
-            app.openapi_schema = truthful(
-                get_openapi(
-                    title=app.title,
-                    version=app.version,
-                    openapi_version=app.openapi_version,
-                    summary=app.summary,
-                    description=app.description,
-                    routes=app.routes,
-                    tags=app.openapi_tags,
-                    servers=app.servers,
-                )
-            )
-        return app.openapi_schema
+        if getattr(app.state, "openapi_truth", None) is None:
+            app.state.openapi_truth = truthful(plain())
+            app.openapi_schema = app.state.openapi_truth
+        return app.state.openapi_truth
 
     app.openapi = openapi
