@@ -9,11 +9,12 @@ of every kind (routes added later included), from facts that hold for the whole 
   segment over the length limit, ``service.api.limits``), 414 (a query string over the limit),
   503 (database unreachable, ``Retry-After``): the error body ``Error``;
 - 422 only where a request body is read (a file whose content cannot be used), with ``Error``;
-- 401/403 where the operation reads a bearer token (an upload or an editor's action);
-- 429 (+ ``Retry-After``) on the render paths of ``service.api.queue`` and sign-in routes;
+- 401 everywhere (who asks is read from a bearer token), 403 where a role is needed (writes);
+- 429 (+ ``Retry-After``) everywhere (failed sign-ins) and for the renders of ``service.api.queue``;
 - media types: ``?f=html`` answers ``text/html``; GeoJSON answers ``application/geo+json``;
   vector tiles ``application/vnd.mapbox-vector-tile`` and a 204 for an empty tile; ``/metrics``
-  is Prometheus text. A route that declares its own answers keeps them (they are merged).
+  is Prometheus text; a JSON body a ``Response`` class documents as a string is an object. A
+  route that declares its own answers keeps them (they are merged).
 """
 
 from __future__ import annotations
@@ -118,13 +119,25 @@ def truthful(doc: dict) -> dict:
                 entry.setdefault("content", _error_content(path))
                 if code == "503":
                     entry.setdefault("headers", RETRY_AFTER)
+            # who asks is read from a bearer token on every route (service.auth.principal): a token
+            # that signs no one in is a 401; failed sign-ins from one address, a 429
+            responses.setdefault("401", {"description": "a bearer token that signs no one in"}).setdefault(
+                "content", _error_content(path)
+            )
             if _has_token_dependency(op) or method in ("post", "put", "patch", "delete"):
-                for code, text in (("401", "no or an invalid bearer token"), ("403", "the token's role may not")):
-                    responses.setdefault(code, {"description": text}).setdefault("content", _error_content(path))
-            if RENDERS.search(path) or method == "post":
-                entry = responses.setdefault("429", {"description": "too many at once: try again after Retry-After"})
-                entry.setdefault("content", _error_content(path))
-                entry.setdefault("headers", RETRY_AFTER)
+                responses.setdefault("403", {"description": "the token's role may not do this"}).setdefault(
+                    "content", _error_content(path)
+                )
+            text_429 = "too many failed sign-ins from this address" + (
+                "; or too many renders at once (DTM_ATLAS_RENDER_QUEUE)" if RENDERS.search(path) else ""
+            )
+            entry = responses.setdefault("429", {"description": f"{text_429}: try again after Retry-After"})
+            entry.setdefault("content", _error_content(path))
+            entry.setdefault("headers", RETRY_AFTER)
+            for answer in responses.values():  # a Response class documents its JSON body as a string
+                for media, spec in (answer.get("content") or {}).items():
+                    if media.endswith("json") and spec.get("schema") == {"type": "string"}:
+                        spec["schema"] = {"type": "object"}
             ok = responses.get("200")
             if ok is None:
                 continue

@@ -50,14 +50,16 @@ def parse_round(value: str | None, param: str = "round") -> RoundRef:
     if v.isascii() and v.isdigit():
         number = int(v) if len(v) <= 12 else INT4_MAX + 1  # (no int() of thousands of digits)
         if number > INT4_MAX:
-            raise ParamError(param, f"{v} is out of range", ROUND_ACCEPTED)
+            shown = v if len(v) <= 24 else f"{v[:12]}...({len(v):,} digits)"
+            raise ParamError(param, f"{shown} is out of range", ROUND_ACCEPTED)
         return RoundRef(number=number)
     if _DATE.fullmatch(v):
         try:
             return RoundRef(date=dt.date.fromisoformat(v))
         except ValueError:
             raise ParamError(param, f"{v!r} is not a calendar date", ROUND_ACCEPTED) from None
-    raise ParamError(param, f"{value!r} is neither a round number nor a date", ROUND_ACCEPTED)
+    shown = repr(value) if len(value) <= 40 else f"{value[:24]!r}...({len(value):,} characters)"
+    raise ParamError(param, f"{shown} is neither a round number nor a date", ROUND_ACCEPTED)
 
 
 ROUND_COLUMNS = """r.id, r.country, r.population, r.round_number, r.reporting_date, r.boundary_set_id,

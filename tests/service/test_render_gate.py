@@ -103,7 +103,7 @@ def test_cached_maps_are_served_while_renders_queue(iraq_engine, monkeypatch):
 
     made = []
 
-    def render(engine, name, ext, q):  # the drawing itself is tested in tests/maps; here: its place
+    def render(engine, name, ext, q, *args, **kwargs):  # the drawing itself is tested in tests/maps; here: its place
         made.append(q["dpi"])
         time.sleep(1.5 if q["dpi"] == 31 else 0)
         return f"{name}.{ext}", b"\x89PNG made at %d dpi" % q["dpi"]
