@@ -90,6 +90,7 @@ def render_cmd(
             data = load_map(
                 conn,
                 MapSpec(ref.number, population, level, indicator, extent, paper, orientation, country, ref.date),
+                shared_dir=get_settings().shared_data_dir,
             )
         static = [f for f in formats if f != "html"]
         logo = get_settings().maps.logo
@@ -214,6 +215,8 @@ def package_cmd(
                 the_plan=plan,
                 progress=lambda what: bar.update(task, advance=1, description=what),
                 event=event,
+                shared_dir=get_settings().shared_data_dir,
+                household_sizes=get_settings().imports.household_sizes,
             )
             bar.update(task, completed=plan.steps, description="done")
     except AtlasError as exc:  # MapRequestError, RoundNotFound, ...

@@ -22,6 +22,7 @@ import functools
 import math
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import shapely
 from pyproj import Transformer
@@ -29,11 +30,13 @@ from sqlalchemy import Connection, text
 
 from boundaries.pcode import normalize_country, normalize_pcode
 from service.core import rounds
+from service.core.access import ANONYMOUS, Principal, decide, kind_resource
 from service.core.countries import NoCountryData, SeveralCountries, check_country, figures_country
 from service.core.errors import AtlasError
 from service.core.importlog import data_version
 from service.core.registry import registry
 from service.core.rounds import RoundRef
+from service.core.settings import DEFAULT_SHARED_DIR
 from service.figures import read
 from service.maps import layout
 from service.maps.country import CountryTexts, round_texts
@@ -54,11 +57,19 @@ class MapRequestError(AtlasError, ValueError):
         self.message = message
 
 
-def map_indicators() -> list[str]:
+def map_hooks(who: Principal = ANONYMOUS) -> dict:
+    """The kinds' map indicators (``Kind.map_hook``) that exist for ``who`` (the access policy:
+    a kind's ``access``); anonymous by default, so packages and shared caches hold only public
+    kinds."""
+    reg = registry()
+    return {name: hook for name, hook in reg.map_hooks().items() if decide(who, kind_resource(reg.kind(name))).allowed}
+
+
+def map_indicators(who: Principal = ANONYMOUS) -> list[str]:
     """The indicators a map can show: those of ``styles.classify.INDICATORS``, then the
-    kinds' own (``Kind.map_hook`` in the layer registry, e.g. ``fragility``)."""
+    kinds' own (``Kind.map_hook`` in the layer registry, e.g. ``fragility``) ``who`` may read."""
     keys = list(INDICATORS)
-    keys += [name for name in registry().map_hooks() if name not in keys]
+    keys += [name for name in map_hooks(who) if name not in keys]
     return keys
 
 
@@ -84,7 +95,8 @@ class MapSpec:
             raise MapRequestError(
                 400, f"unknown level {self.level!r}: use 1 (governorates), 2 (districts) or 3 (sub-districts)"
             )
-        if self.indicator not in map_indicators():
+        known = [*INDICATORS, *registry().map_hooks()]  # who may read a kind's: the route's policy
+        if self.indicator not in known:
             raise MapRequestError(
                 400, f"unknown indicator {self.indicator!r}: use one of {', '.join(map_indicators())}"
             )
@@ -416,9 +428,18 @@ def _lonlat_box(proj: Projection, view) -> tuple[float, float, float, float]:
     return proj.to_lonlat(ring).bounds
 
 
-def load_map(conn: Connection, spec: MapSpec, *, created: dt.date | None = None) -> MapData:
+def load_map(
+    conn: Connection,
+    spec: MapSpec,
+    *,
+    created: dt.date | None = None,
+    shared_dir: Path = DEFAULT_SHARED_DIR,
+    who: Principal = ANONYMOUS,
+) -> MapData:
     """Everything a map shows (one snapshot of the database: call in a REPEATABLE READ
-    transaction for strict consistency; the package does)."""
+    transaction for strict consistency; the package does); a kind's indicator only when it
+    exists for ``who`` (anonymous by default: a public output). ``shared_dir``: the setting
+    ``shared_data_dir`` (its Natural Earth places name the cities)."""
     from service.maps import basemap
 
     spec = spec.checked()
@@ -430,7 +451,7 @@ def load_map(conn: Connection, spec: MapSpec, *, created: dt.date | None = None)
     country_box = country_extent(conn, set_id)
     proj = projection_for(country_box)
 
-    hook = registry().map_hooks().get(spec.indicator)
+    hook = map_hooks(who).get(spec.indicator)
     if hook is not None:  # a kind's indicator (e.g. fragility): its classes and values
         cls, values = hook.map_values(conn, round_id=rnd["id"], level=spec.level, population=rnd["population"])
     else:
@@ -528,7 +549,7 @@ def load_map(conn: Connection, spec: MapSpec, *, created: dt.date | None = None)
     shared = (data_version(conn), proj.epsg, set_id, zband, region, exclude)
     near = _cached(("neighbours", *shared, view, ground), neighbours_near)
     cities = []
-    for c in basemap.places(rnd["country"]):
+    for c in basemap.places(rnd["country"], shared_dir=shared_dir):
         pt = proj.to_map(shapely.Point(c["lon"], c["lat"]))
         if vbox.contains(pt) and country_geom.contains(pt):
             cities.append({"name": c["name"], "x": pt.x, "y": pt.y, "kind": c["kind"]})

@@ -45,8 +45,8 @@ from sqlalchemy import Engine, text
 
 from service.core.countries import NoCountryData, SeveralCountries, check_country, round_countries
 from service.core.importlog import data_version
-from service.core.registry import registry
 from service.core.rounds import find_round, list_rounds
+from service.core.settings import DEFAULT_SHARED_DIR
 from service.maps import catalogue, charts, interactive, naming, render, summary, tables
 from service.maps.country import CountryTexts, round_texts
 from service.maps.data import (
@@ -58,6 +58,7 @@ from service.maps.data import (
     country_extent,
     governorates,
     load_map,
+    map_hooks,
     projection_for,
 )
 from service.publish import exports
@@ -204,7 +205,7 @@ def plan(
             for pop, r in rounds.items()
         }
         names = {g["pcode"]: g["name_en"] or g["pcode"] for g in governorates(conn, set_id)}
-        layer = registry().map_hooks().get("fragility")
+        layer = map_hooks().get("fragility")  # a package is a public output: public kinds only
         frag_round = rounds.get("idp") or first
         frag_status = None
         if layer is not None and hasattr(layer, "run_status"):
@@ -260,7 +261,7 @@ def plan(
         rounds,
         specs,
         ex,
-        tuple(name for name in registry().map_hooks() if name != "fragility" or fragility),
+        tuple(name for name in map_hooks() if name != "fragility" or fragility),
         iso3,
         texts,
         projection,
@@ -314,11 +315,14 @@ def build(
     country: str | None = None,
     reporting_date: dt.date | None = None,
     event: str | None = None,
+    shared_dir: Path = DEFAULT_SHARED_DIR,
+    household_sizes: str | None = None,
 ) -> PackageResult:
     """Write the package into the folder ``out`` or, when ``out`` ends with ``.zip``, into
     that zip file (one top folder inside, the package's name). ``event``: a GLIDE number or
-    event id the catalogue records for every map; ``logo``: the maps' header logo
-    (``MapSettings.logo``)."""
+    event id the catalogue records for every map. ``shared_dir`` and ``household_sizes``: the
+    settings ``shared_data_dir`` (places, fragility inputs) and ``household_sizes``; ``logo``: the
+    maps' header logo (``MapSettings.logo``)."""
     import time
 
     t0 = time.perf_counter()
@@ -334,14 +338,24 @@ def build(
     if not zipped and out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise PackageError(f"{out} exists and is not an empty folder: give a new folder or a .zip file name")
     if p.fragility_status == "stale":  # recomputed first: the package never shows a stale run
-        _refresh_fragility(engine, p)
+        _refresh_fragility(engine, p, shared_dir)
         step("fragility: stale run recomputed")
     work = Path(tempfile.mkdtemp(prefix="dtm-package-", dir=out.parent if zipped else None))
     root = work / name if zipped else out
     root.mkdir(parents=True, exist_ok=True)
     try:
         result = _build_into(
-            engine, p, root, dpi=dpi, workers=workers, step=step, created=created, event=event, logo=logo
+            engine,
+            p,
+            root,
+            dpi=dpi,
+            workers=workers,
+            step=step,
+            created=created,
+            event=event,
+            shared_dir=shared_dir,
+            household_sizes=household_sizes,
+            logo=logo,
         )
         if zipped:
             tmp = out.with_suffix(".zip.part")
@@ -359,12 +373,12 @@ def build(
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _refresh_fragility(engine: Engine, p: PackagePlan) -> None:
+def _refresh_fragility(engine: Engine, p: PackagePlan, shared_dir: Path) -> None:
     """Recompute the round's stale fragility run; when that fails the fragility map, table and
     card are left out and the README says why (never silently)."""
-    layer = registry().map_hooks().get("fragility")
+    layer = map_hooks().get("fragility")
     try:
-        layer.refresh(engine, round_id=p.fragility_round["id"])
+        layer.refresh(engine, round_id=p.fragility_round["id"], shared_dir=shared_dir)
     except Exception as exc:  # noqa: BLE001 - the layer's errors (inputs, method) are all reasons to skip
         kept = [s for s in p.specs if s.indicator != "fragility"]
         p.steps -= 2 * (len(p.specs) - len(kept)) + int(p.fragility)
@@ -386,6 +400,8 @@ def _build_into(
     step: Callable[[str], None],
     created: dt.date,
     event: str | None = None,
+    shared_dir: Path = DEFAULT_SHARED_DIR,
+    household_sizes: str | None = None,
     logo: Path | None = None,
 ) -> PackageResult:
     dirs = {k: root / k for k in ("maps/national", "maps/governorates", "interactive", "charts", "data", "tables")}
@@ -405,7 +421,7 @@ def _build_into(
             futures, entries = [], []
             national_view = None
             for spec in p.specs:
-                d = load_map(conn, spec, created=created)
+                d = load_map(conn, spec, created=created, shared_dir=shared_dir)
                 if spec.extent == "national" and national_view is None:
                     national_view = (d.projection.epsg, d.view)
                 step(f"map data: {spec.population} {spec.extent}")
@@ -473,10 +489,12 @@ def _build_into(
                 created=created,
                 data_version=version,
                 texts=p.texts,
-                footnote=" ".join(n for n in (summary.household_note(r) for r in p.rounds.values()) if n),
+                footnote=" ".join(
+                    n for n in (summary.household_note(r, household_sizes) for r in p.rounds.values()) if n
+                ),
             )
             step("summary")
-            hooks = registry().map_hooks()
+            hooks = map_hooks()
             for name in p.layers:
                 _write_layer(conn, p, name, hooks[name], root / name)
                 step(name)
