@@ -16,11 +16,9 @@ source (``service.maps.country``).
 
 from __future__ import annotations
 
-import collections
 import datetime as dt
 import functools
 import math
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,6 +35,7 @@ from service.core.importlog import data_version
 from service.core.registry import registry
 from service.core.rounds import RoundRef
 from service.core.settings import DEFAULT_SHARED_DIR
+from service.core.versioncache import VersionCaches
 from service.figures import read
 from service.maps import layout
 from service.maps.country import CountryTexts, round_texts
@@ -341,29 +340,18 @@ def _geoms(
     where: str = "",
     params: dict | None = None,
 ):
-    key = ("geoms", data_version(conn), proj.epsg, set_id, level, zband, where, tuple(sorted((params or {}).items())))
-    return _cached(key, lambda: _read_geoms(conn, proj, set_id, level, zband, where, params))
+    key = ("geoms", proj.epsg, set_id, level, zband, where, tuple(sorted((params or {}).items())))
+    return _cached(conn, key, lambda: _read_geoms(conn, proj, set_id, level, zband, where, params))
 
 
 #: what every map of a round reuses (its boundaries in the map's CRS, the neighbouring countries
-#: clipped and snapped to the country), per process, keyed by the database's data version (an
-#: import bumps it, so nothing stale is drawn)
-_SHARED: collections.OrderedDict = collections.OrderedDict()
-_SHARED_MAX = 128
-_SHARED_LOCK = threading.Lock()
+#: clipped and snapped to the country), per process and database, at the data version of the
+#: reading snapshot (an import bumps it, so nothing stale is drawn): the one version-keyed cache
+_SHARED = VersionCaches(max_entries=128)
 
 
-def _cached(key, compute):
-    with _SHARED_LOCK:
-        if key in _SHARED:
-            _SHARED.move_to_end(key)
-            return _SHARED[key]
-    value = compute()
-    with _SHARED_LOCK:
-        _SHARED[key] = value
-        while len(_SHARED) > _SHARED_MAX:
-            _SHARED.popitem(last=False)
-    return value
+def _cached(conn: Connection, key, compute):
+    return _SHARED.get(conn, key, compute)
 
 
 def _read_geoms(conn, proj, set_id, level, zband, where, params):
@@ -546,8 +534,8 @@ def load_map(
         near = [(n, snap_to_outline(g, country_geom, SNAP_M)) for n, g in near if not g.is_empty]
         return [(n, g) for n, g in near if not g.is_empty]
 
-    shared = (data_version(conn), proj.epsg, set_id, zband, region, exclude)
-    near = _cached(("neighbours", *shared, view, ground), neighbours_near)
+    shared = (proj.epsg, set_id, zband, region, exclude)
+    near = _cached(conn, ("neighbours", *shared, view, ground), neighbours_near)
     cities = []
     for c in basemap.places(rnd["country"], shared_dir=shared_dir):
         pt = proj.to_map(shapely.Point(c["lon"], c["lat"]))
@@ -559,6 +547,7 @@ def load_map(
         inset_view = _fit(country_geom.bounds, page.inset.w / page.inset.h, pad=0.06)
     ilon0, ilat0, ilon1, ilat1 = _lonlat_box(proj, inset_view)
     inset_near = _cached(
+        conn,
         ("inset", *shared, inset_view),
         lambda: [
             (n, proj.to_map(g).simplify((inset_view[2] - inset_view[0]) / 800))
