@@ -17,6 +17,10 @@ master lists from ../shared/data) into its own database, then:
    before). Target: <= 0.7 s wall (QGIS 3.22 headless with a print layout: 0.71 s national,
    0.40 s a governorate page).
 
+3. when Debian's python3-qgis is installed, the same national map printed by QGIS from the
+   package's QGIS project (``bench/qgis_map.py``: A4 print layout, PNG 300 dpi + PDF), and the
+   ratio of our time to QGIS's.
+
 Wall and CPU seconds are printed side by side: on a machine other work is loading, the CPU
 seconds of this process are the steadier measure.
 
@@ -26,6 +30,7 @@ It prints numbers and asserts nothing.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import shutil
@@ -118,9 +123,9 @@ def main() -> None:
                 f"  CPU time of the command and its workers: {cpu:.1f} s (/ {os.cpu_count()} CPUs = "
                 f"{cpu / (os.cpu_count() or 1):.1f} s); load average now {os.getloadavg()[0]:.2f}"
             )
-            if args.keep and i == args.repeat - 1:
-                shutil.rmtree(args.keep, ignore_errors=True)
-                shutil.move(str(out), str(args.keep))
+            if i == args.repeat - 1:  # the QGIS side of the comparison opens its project (below)
+                qgz = next(iter(sorted(out.glob("qgis/*.qgz"))), None)
+                last = out
             else:
                 shutil.rmtree(out.parent, ignore_errors=True)
         print(f"package: best {min(times):.1f} s, median {statistics.median(times):.1f} s (target <= 20 s quiet)")
@@ -144,6 +149,7 @@ def main() -> None:
             t4 = time.perf_counter()
             return t4 - t0, t1 - t0, t2 - t1, t3 - t2, t4 - t3, time.process_time() - c0
 
+        ours = {}
         for name, spec in (
             ("national district map", MapSpec(args.round, "idp", 2)),
             ("governorate map (Baghdad's sub-districts)", MapSpec(args.round, "idp", 3, extent="IQG07")),
@@ -158,11 +164,50 @@ def main() -> None:
                 f"CPU {med[5]:.2f} s; median read {med[1]:.2f}, layout and labels {med[2]:.2f}, PNG {med[3]:.2f}, "
                 f"PDF {med[4]:.2f} s"
             )
+            ours[name] = (med[0], med[5])
+        _qgis_side_by_side(qgz, tmp, ours["national district map"], args.map_repeat)
         shutil.rmtree(tmp, ignore_errors=True)
+        if args.keep:
+            shutil.rmtree(args.keep, ignore_errors=True)
+            shutil.move(str(last), str(args.keep))
+        shutil.rmtree(last.parent, ignore_errors=True)
         print(f"load average after: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
         engine.dispose()
     finally:
         drop()
+
+
+def _qgis_side_by_side(qgz: Path | None, tmp: Path, ours: tuple[float, float], repeat: int) -> None:
+    """The same map printed by QGIS (bench/qgis_map.py: Debian's PyQGIS, offscreen) from the
+    package's QGIS project, when python3-qgis is installed; the ratio to ours."""
+    system = "/usr/bin/python3"
+    if qgz is None:
+        print("QGIS side by side: the package has no QGIS project")
+        return
+    probe = subprocess.run([system, "-c", "import qgis.core"], capture_output=True)
+    if probe.returncode != 0:
+        print("QGIS side by side: skipped (Debian's python3-qgis is not installed)")
+        return
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    done = subprocess.run(
+        [system, str(ROOT / "bench" / "qgis_map.py"), str(qgz), str(tmp), str(repeat)],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    if done.returncode != 0:
+        print(f"QGIS side by side failed: {done.stderr[-1500:]}")
+        return
+    q = json.loads(done.stdout.strip().splitlines()[-1])
+    print(
+        f"QGIS {q['version']}, the national district map from the package's project through an A4 print layout "
+        f"(map with QGIS's labels, title, legend, scale bar), PNG 300 dpi + PDF, warm: median {q['warm_wall']:.2f} s "
+        f"wall, {q['warm_cpu']:.2f} s CPU (first {q['first_wall']:.2f} s)"
+    )
+    print(
+        f"  ratio DTM Atlas / QGIS, national map: {ours[0] / q['warm_wall']:.2f} wall, "
+        f"{ours[1] / max(q['warm_cpu'], 1e-9):.2f} CPU (< 1: Atlas faster)"
+    )
 
 
 if __name__ == "__main__":

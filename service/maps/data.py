@@ -341,18 +341,17 @@ def _geoms(
     params: dict | None = None,
 ):
     key = ("geoms", proj.epsg, set_id, level, zband, where, tuple(sorted((params or {}).items())))
-    return _shared(conn, key, lambda: _read_geoms(conn, proj, set_id, level, zband, where, params))
+    return _cached(conn, key, lambda: _read_geoms(conn, proj, set_id, level, zband, where, params))
 
 
 #: what every map of a round reuses (its boundaries in the map's CRS, the neighbouring countries
-#: clipped and snapped to the country), per process, keyed by the database's data version (an
-#: import bumps it, so nothing stale is drawn): the base layer's cache keyed by data version
+#: clipped and snapped to the country), per process and database, at the data version of the
+#: reading snapshot (an import bumps it, so nothing stale is drawn): the one version-keyed cache
 _SHARED = VersionCaches(max_entries=128)
 
 
-def _shared(conn: Connection, key: tuple, compute):
-    """``compute()`` once per process, database and data version of ``conn``'s snapshot."""
-    return _SHARED.of(conn.engine).get(data_version(conn), key, compute)
+def _cached(conn: Connection, key, compute):
+    return _SHARED.get(conn, key, compute)
 
 
 def _read_geoms(conn, proj, set_id, level, zband, where, params):
@@ -536,7 +535,7 @@ def load_map(
         return [(n, g) for n, g in near if not g.is_empty]
 
     shared = (proj.epsg, set_id, zband, region, exclude)
-    near = _shared(conn, ("neighbours", *shared, view, ground), neighbours_near)
+    near = _cached(conn, ("neighbours", *shared, view, ground), neighbours_near)
     cities = []
     for c in basemap.places(rnd["country"], shared_dir=shared_dir):
         pt = proj.to_map(shapely.Point(c["lon"], c["lat"]))
@@ -547,7 +546,7 @@ def load_map(
     else:
         inset_view = _fit(country_geom.bounds, page.inset.w / page.inset.h, pad=0.06)
     ilon0, ilat0, ilon1, ilat1 = _lonlat_box(proj, inset_view)
-    inset_near = _shared(
+    inset_near = _cached(
         conn,
         ("inset", *shared, inset_view),
         lambda: [

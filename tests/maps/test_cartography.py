@@ -298,14 +298,16 @@ def test_folium_labels(national, tmp_path):
 
 
 def test_shared_geometries_are_keyed_by_the_data_version(figures_engine, monkeypatch):
-    """The boundaries and neighbours every map reuses are read once per process and data version:
-    the same map again reads nothing; after an import (a new data version) they are read again."""
+    """The boundaries and neighbours every map reuses are read once per process, database and data
+    version (the one version-keyed cache): the same map again reads nothing; after an import (a
+    new data version) they are read again."""
+    from service.core import versioncache
     from service.maps import data as md
 
     reads = []
     real = md._read_geoms
     monkeypatch.setattr(md, "_read_geoms", lambda *a: reads.append(a[3]) or real(*a))
-    monkeypatch.setattr(md, "_SHARED", type(md._SHARED)())
+    monkeypatch.setattr(md, "_SHARED", versioncache.VersionCaches(max_entries=128))
     spec = MapSpec(120, "idp", 2)
     with figures_engine.connect() as conn:
         first = md.load_map(conn, spec, created=CREATED)
@@ -315,6 +317,6 @@ def test_shared_geometries_are_keyed_by_the_data_version(figures_engine, monkeyp
         assert len(reads) == n
         assert [u.geom for u in again.units] == [u.geom for u in first.units]
         version = md.data_version(conn)
-        monkeypatch.setattr(md, "data_version", lambda c: version + 1)
+        monkeypatch.setattr(versioncache, "data_version", lambda c: version + 1)
         md.load_map(conn, spec, created=CREATED)
         assert len(reads) == 2 * n
