@@ -16,6 +16,7 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
+from service.api.common import get_engine
 from service.core.access import ANONYMOUS, Decision, Principal, Resource, Scope, answer_scope, decide
 
 STATE_KEY = "answer_scope"
@@ -61,7 +62,7 @@ async def authorize(request: Request, resource: Resource, filter: dict | None = 
 
         await run_in_threadpool(
             audit.record,
-            request.app.state.engine,
+            get_engine(request),
             who,
             method=request.method,
             path=request.url.path,
@@ -121,7 +122,7 @@ def authorize_sync(request: Request, resource: Resource, filter: dict | None = N
         from service.auth import audit
 
         audit.record(
-            request.app.state.engine,
+            get_engine(request),
             who,
             method=request.method,
             path=request.url.path,

@@ -14,8 +14,9 @@ from fastapi.responses import FileResponse, StreamingResponse
 from starlette.background import BackgroundTask
 
 from service.api.access import answer_scope_of, authorize_dataset_sync, current, dataset_visible
-from service.api.common import Conn, FormatParam, render
+from service.api.common import Conn, DbEngine, FormatParam, render
 from service.api.params import Country, Population, Round
+from service.api.reads import read_engine
 from service.core.access import Scope
 from service.core.rounds import round_filter
 from service.publish import exports
@@ -66,6 +67,7 @@ def list_exports(request: Request, f: FormatParam = None):
 )
 def export_file(
     request: Request,
+    engine: DbEngine,
     conn: Conn,
     name: Annotated[
         str,
@@ -96,7 +98,7 @@ def export_file(
         job.meta["access"] = {Scope.SHARED: "partner", Scope.RESTRICTED: "restricted"}[scope]
         job.meta["requested_by"] = who.describe()
     conn.close()  # the export reads through connections of its own
-    engine = request.app.state.engine
+    engine = read_engine(request)  # the primary, or the replica conn was on (service/api/reads.py)
     headers = {"content-disposition": _disposition(job.filename), "x-dtm-dataset": job.dataset.key}
     if job.fmt.streamed and not job.zipped:
         return StreamingResponse(exports.stream(engine, job), media_type=job.media_type, headers=headers)

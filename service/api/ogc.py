@@ -39,6 +39,7 @@ from service.api.access import authorize_dataset_sync, current, dataset_visible
 from service.api.common import (
     TEMPLATES,
     Conn,
+    DbEngine,
     FormatParam,
     JSONResponse,
     parse_bbox,
@@ -530,6 +531,7 @@ def collection(request: Request, conn: Conn, collection_id: CollectionId, countr
 )
 def items(
     request: Request,
+    engine: DbEngine,
     conn: Conn,
     collection_id: CollectionId,
     country: CountryParam,
@@ -642,7 +644,6 @@ def items(
             headers=headers,
         )
 
-    engine = request.app.state.engine
     conn.close()
 
     def body():

@@ -22,6 +22,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from sqlalchemy import Connection
@@ -43,6 +44,9 @@ class MapHook(Protocol):
 
     def method_card(self, conn: Connection, *, round_id: int) -> str:
         """The Markdown note that goes with the table (``<kind>_method.md``)."""
+
+    def refresh(self, engine: Any, *, round_id: int, shared_dir: Path) -> dict:
+        """Recompute the round's stored run when stale, from the inputs in ``shared_dir``."""
 
 
 @dataclass(frozen=True)

@@ -20,10 +20,11 @@ from fastapi import APIRouter, File, Form, HTTPException, Query, Request, Upload
 from fastapi import Path as PathParam
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
 from starlette.routing import Match
 
 from service.api.access import authorize, authorize_sync, current, mark
-from service.api.common import Conn, FormatParam, render
+from service.api.common import Conn, DbEngine, FormatParam, render
 from service.api.params import parse_level_path
 from service.auth import Editor
 from service.core.access import Scope, answer_scope
@@ -33,7 +34,10 @@ from tiles.zoom import band_for_zoom, geojson_decimals
 
 
 class DatasetRoute(APIRoute):
-    """Matches only when the query names ``dataset``."""
+    """Matches only when the query names ``dataset`` (one OpenAPI operation with the master
+    lists' route: ``service.api.openapi_variants``)."""
+
+    variant = "with dataset= (an indicator dataset)"
 
     def matches(self, scope):
         match, child = super().matches(scope)
@@ -112,6 +116,7 @@ def site_map(
 @router.post("/datasets", status_code=201, summary="Upload a site or location assessment (editor token)")
 async def upload_dataset(
     request: Request,
+    engine: DbEngine,
     user: Editor,
     file: Annotated[UploadFile, File(description="CSV, CSV.GZ or XLSX; an HXL row is read")],
     unit: Annotated[Literal["site", "location"], Form(description="site (site assessment) or location")],
@@ -143,7 +148,7 @@ async def upload_dataset(
         try:
             res = await run_in_threadpool(
                 import_dataset,
-                request.app.state.engine,
+                engine,
                 dest,
                 unit=unit,
                 country=country,
@@ -175,22 +180,53 @@ async def upload_dataset(
 @router.post("/datasets/{dataset_id}/access", summary="Set who may see a dataset (editor token)")
 def set_access(
     request: Request,
+    engine: DbEngine,
     user: Editor,
     dataset_id: Annotated[int, PathParam(ge=1, le=2_147_483_647)],
     access: Annotated[Literal["public", "partner", "restricted"], Form()],
 ):
     from service.indicators.store import set_access as store_access
 
-    if not store_access(request.app.state.engine, dataset_id, access):
+    if not store_access(engine, dataset_id, access):
         raise HTTPException(404, f"no dataset {dataset_id}")
     return {"dataset_id": dataset_id, "access": access}
 
 
+class GeoJSONResponse(Response):
+    media_type = "application/geo+json"
+
+
+_ERROR = {
+    "application/json": {
+        "schema": {
+            "type": "object",
+            "properties": {"status": {"type": "integer"}, "detail": {"type": "string"}},
+            "required": ["status", "detail"],
+        }
+    }
+}
+
+
 @choropleth_router.get(
-    "/choropleth/{level}.geojson", summary="An indicator of a dataset per unit of a level, classified, as GeoJSON"
+    "/choropleth/{level}.geojson",
+    summary="An indicator of a dataset per unit of a level, classified, as GeoJSON",
+    description="A FeatureCollection of the units of the level with the indicator's value (`value`), the number "
+    "of sites or locations behind it (`n`) and its quantile class (`class`); `legend` holds the class breaks, the "
+    "national value and the UNASSIGNED bucket (what could not be placed at the level), `dataset` the dataset.",
+    response_class=GeoJSONResponse,
+    responses={
+        200: {"description": "The choropleth (gzip when asked; ETag)"},
+        304: {"description": "Not modified: the If-None-Match ETag is still current"},
+        400: {"description": "A parameter out of range (dataset, zoom) or too long (indicator)", "content": _ERROR},
+        404: {
+            "description": "An unknown level, no such public dataset, or no public indicator of that id",
+            "content": _ERROR,
+        },
+    },
 )
 async def dataset_choropleth(
     request: Request,
+    engine: DbEngine,
     level: Annotated[str, PathParam(description="1-3 or adm1..adm3")],
     dataset: Annotated[int, Query(ge=1, le=2_147_483_647, description="Dataset id (see /datasets)")],
     indicator: Annotated[str, Query(max_length=200, description="A column id of the dataset's catalogue")] = (
@@ -202,7 +238,6 @@ async def dataset_choropleth(
     from service.core.disclosure import Rule
 
     lvl = parse_level_path(level)
-    engine = request.app.state.engine
     with engine.connect() as conn:
         res = await run_in_threadpool(publish.resource, conn, dataset)
     if res is None:

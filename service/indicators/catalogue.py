@@ -14,11 +14,20 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import yaml
 
 from service.indicators.errors import IndicatorFileError
-from service.indicators.parse import MISSING, is_missing, looks_like_date, parse_area, parse_number
+from service.indicators.parse import (
+    MISSING,
+    distinct_values,
+    is_missing,
+    looks_like_date,
+    parse_area,
+    parse_number,
+    plain_numbers,
+)
 from service.indicators.read import RawTable, norm
 from service.indicators.tables import ACCESS, RULES, TYPES
 
@@ -229,11 +238,10 @@ def read_mapping(path: str | Path | None) -> dict:
 
 
 # ------------------------------------------------------------------------------ detection
-def _values(series: pd.Series) -> list:
-    return [v for v in series.tolist() if not is_missing(v)]
-
-
-def infer_type(header: str, values: list) -> str:
+def infer_type(header: str, values: list, n: int | None = None) -> str:
+    """The type of a column from its non-missing values (or its distinct ones, with ``n`` the
+    number of non-missing cells)."""
+    n = len(values) if n is None else n
     if not values:
         return "text"
     if all(isinstance(v, (pd.Timestamp,)) or hasattr(v, "isoformat") for v in values):
@@ -244,9 +252,12 @@ def infer_type(header: str, values: list) -> str:
         return "boolean"
     if "/" in header and low <= {"0", "1", "0.0", "1.0"}:
         return "boolean"  # a one-hot column of a multi-select answer (KoBo's 'question/option')
+    plain = plain_numbers(strs)
+    if plain is not None:
+        return "integer" if bool(np.all(plain == np.floor(plain))) else "number"
     nums = [parse_number(s) for s in strs]
-    if all(n is not None for n in nums):
-        return "integer" if all(float(n).is_integer() for n in nums) else "number"
+    if all(x is not None for x in nums):
+        return "integer" if all(float(x).is_integer() for x in nums) else "number"
     if all(parse_area(s) is not None for s in strs):
         return "area"
     if all(looks_like_date(s) for s in strs):
@@ -256,11 +267,11 @@ def infer_type(header: str, values: list) -> str:
     if (
         any(len(t) > 1 for t in tokens)
         and all(re.fullmatch(r"[a-z0-9_]+", x) for x in vocabulary)
-        and len(vocabulary) <= max(40, len(strs) // 4)  # answer codes come from a short list; free text does not
+        and len(vocabulary) <= max(40, n // 4)  # answer codes come from a short list; free text does not
     ):
         return "select_multiple"
     distinct = len(set(strs))
-    if distinct <= max(12, len(strs) // 20):
+    if distinct <= max(12, n // 20):
         return "select_one"
     return "text"
 
@@ -337,9 +348,9 @@ def build_catalogue(table: RawTable, mapping: dict | None = None) -> Catalogue:
     entries: list[Entry] = []
     used_ids: Counter = Counter()
     for pos, header in enumerate(table.frame.columns):
-        values = _values(table.frame[header])
+        values, n = distinct_values(table.frame[header].tolist())
         e = Entry(header=header, column_id=slug(header), position=pos, label_en=" ".join(header.split()))
-        e.type = infer_type(header, values)
+        e.type = infer_type(header, values, n)
         m = DTM_CODE.match(header.lower())
         known = KNOWN_HEADERS.get(norm(header))
         if header in table.hxl:

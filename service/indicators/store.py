@@ -20,14 +20,16 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 from sqlalchemy import Connection, Engine, text
 
-from service.core.bulk import copy_rows
+from service.core.bulk import copy_rows, execute_literal, raw
 from service.core.constants import UNASSIGNED
 from service.core.importlog import ImportRecord, bump_data_version, log_import, log_rejection
 from service.indicators.catalogue import Catalogue, build_catalogue, read_mapping
 from service.indicators.errors import IndicatorFileError
-from service.indicators.parse import is_missing, parse_date, parse_number, parse_value
+from service.indicators.parse import ParsedColumn, is_missing, parse_column, parse_date, parse_number
 from service.indicators.read import read_table
 
 MAX_ROWS = 200_000
@@ -127,7 +129,7 @@ def import_dataset(
             t2 = time.perf_counter()
             placement, place_issues = place(conn, ds_id, set_id, table.file)
             t3 = time.perf_counter()
-            aggregate(conn, ds_id)
+            aggregate(conn, ds_id, cat.entries, parsed.columns, [r[0] for r in parsed.rows])
             t4 = time.perf_counter()
             issues = parsed.issues + place_issues
             conn.execute(
@@ -173,13 +175,18 @@ def import_dataset(
 
 
 def _stage(conn: Connection, rows: list[tuple]) -> None:
+    # the values (a few kB a row) are compressed twice (stage, observation): lz4 is ~2x faster than pglz
+    if conn.execute(
+        text("SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'")
+    ).scalar():
+        conn.execute(text("SET LOCAL default_toast_compression = 'lz4'"))
     conn.execute(
         text(
             "CREATE TEMP TABLE indicator_stage (row_number int, obs_id text, name text, lon float8, lat float8, "
             "d1 text, d2 text, d3 text, vals jsonb) ON COMMIT DROP"
         )
     )
-    copy_rows(conn, "indicator_stage", ["row_number", "obs_id", "name", "lon", "lat", "d1", "d2", "d3", "vals"], rows)
+    copy_text(conn, "indicator_stage", ["row_number", "obs_id", "name", "lon", "lat", "d1", "d2", "d3", "vals"], rows)
     conn.execute(text("ANALYZE indicator_stage"))  # a temp table has no statistics: the placement's plan needs them
 
 
@@ -198,6 +205,7 @@ class Parsed:
     rows: list[tuple]
     issues: list[str]
     conversions: dict[str, str]
+    columns: dict[str, ParsedColumn]  # column id -> its parsed cells (rows in file order)
 
 
 def parse_rows(table, cat: Catalogue, country: str | None) -> Parsed:
@@ -227,39 +235,36 @@ def parse_rows(table, cat: Catalogue, country: str | None) -> Parsed:
     issues: list[str] = []
     conversions: dict[str, str] = {}
     counts: Counter = Counter()
-    cols = [(e, frame[e.header].tolist()) for e in entries]
     n = len(frame)
-    values: list[dict] = [{} for _ in range(n)]
-    for e, cells in cols:
-        memo: dict = {}  # answers repeat (yes/no, codes, small counts): each distinct value is parsed once
-        for i, v in enumerate(cells):
-            key = (v.__class__, v) if getattr(v, "__hash__", None) is not None else None
-            try:
-                if key is not None and key in memo:
-                    pv = memo[key]
-                else:
-                    pv = parse_value(e.type, v)
-                    if key is not None:
-                        memo[key] = pv
-            except ValueError as exc:
-                if e.source == "mapping":  # a type someone declared: the file must fit it
-                    raise IndicatorFileError(
-                        f, table.line(i), e.header, f"{exc}; the mapping types this column {e.type}"
-                    ) from None
-                issues.append(f"{f}, row {table.line(i)}, column {e.header!r}: {exc}: left empty ({e.type} column)")
+    columns: dict[str, ParsedColumn] = {}
+    for e in entries:
+        col = parse_column(e.type, frame[e.header].tolist())
+        columns[e.column_id] = col
+        if col.errors:
+            bad = sorted((int(i), j) for j in col.errors for i in col.rows_of(j))
+            if e.source == "mapping":  # a type someone declared: the file must fit it
+                i, j = bad[0]
+                raise IndicatorFileError(
+                    f, table.line(i), e.header, f"{col.errors[j]}; the mapping types this column {e.type}"
+                )
+            issues += [
+                f"{f}, row {table.line(i)}, column {e.header!r}: {col.errors[j]}: left empty ({e.type} column)"
+                for i, j in bad
+            ]
+        how = col.counts()
+        for j, v in enumerate(col.raw):
+            if col.values[j] is None:
                 continue
-            if pv is not None:
-                values[i][e.column_id] = pv
-                if e.type == "area" and isinstance(v, str):
-                    counts[(e.header, "area")] += 1
-                elif e.type in ("integer", "number") and isinstance(v, str) and "," in v:
-                    counts[(e.header, "thousands")] += 1
-                elif e.type == "date" and not hasattr(v, "isoformat"):
-                    counts[(e.header, "date_text")] += 1
-                elif e.type == "select_multiple":
-                    counts[(e.header, "multi")] += 1
-                elif e.type == "boolean":
-                    counts[(e.header, "boolean")] += 1
+            if e.type == "area" and isinstance(v, str):
+                counts[(e.header, "area")] += how[j]
+            elif e.type in ("integer", "number") and isinstance(v, str) and "," in v:
+                counts[(e.header, "thousands")] += how[j]
+            elif e.type == "date" and not hasattr(v, "isoformat"):
+                counts[(e.header, "date_text")] += how[j]
+            elif e.type == "select_multiple":
+                counts[(e.header, "multi")] += how[j]
+            elif e.type == "boolean":
+                counts[(e.header, "boolean")] += how[j]
     words = {
         "area": "areas read as square metres (e.g. '31,533 sq.m' = 31533)",
         "thousands": "numbers read without their thousands separators",
@@ -269,15 +274,24 @@ def parse_rows(table, cat: Catalogue, country: str | None) -> Parsed:
     }
     for (header, kind), k in counts.items():
         conversions[header] = f"{k} {words[kind]}"
+    # the values of each row as one JSON object, missing values left out: each distinct cell's
+    # '"id": value' written once, a row joins its cells' pieces
+    pieces = [columns[c].pieces(c) for c in columns]
+    vals = ["{" + ",".join(filter(None, r)) + "}" for r in zip(*pieces)] if pieces else ["{}"] * n
     # key, name, point, declared P-codes
-    key_e = cat.by_header(roles["key"])
+    keys = columns[cat.by_header(roles["key"]).column_id].cells()
     seen: dict[str, int] = {}
     rows = []
     lat_h, lon_h, gps_h = roles.get("lat"), roles.get("lon"), roles.get("gps")
+    lats = frame[lat_h].tolist() if lat_h and lon_h else None
+    lons = frame[lon_h].tolist() if lat_h and lon_h else None
+    gps = frame[gps_h].tolist() if gps_h else None
+    declared_cols = [frame[roles[f"adm{lvl}"]].tolist() if f"adm{lvl}" in roles else None for lvl in (1, 2, 3)]
+    names = frame[roles["name"]].tolist() if "name" in roles else None
     no_point = 0
     for i in range(n):
         line = table.line(i)
-        key = values[i].get(key_e.column_id)
+        key = keys[i]
         if key is None:
             raise IndicatorFileError(f, line, roles["key"], "no site or location key on this row")
         key = str(key)
@@ -285,10 +299,10 @@ def parse_rows(table, cat: Catalogue, country: str | None) -> Parsed:
             raise IndicatorFileError(f, line, roles["key"], f"key {key!r} repeats row {seen[key]}")
         seen[key] = line
         lat = lon = None
-        if lat_h and lon_h:
-            lat, lon = parse_number(frame[lat_h].iat[i]), parse_number(frame[lon_h].iat[i])
-        if (lat is None or lon is None) and gps_h and not is_missing(frame[gps_h].iat[i]):
-            parts = str(frame[gps_h].iat[i]).split()
+        if lats is not None:
+            lat, lon = parse_number(lats[i]), parse_number(lons[i])
+        if (lat is None or lon is None) and gps is not None and not is_missing(gps[i]):
+            parts = str(gps[i]).split()
             if len(parts) >= 2:
                 lat, lon = parse_number(parts[0]), parse_number(parts[1])
         if lat is not None and lon is not None and not (-90 <= lat <= 90 and -180 <= lon <= 180):
@@ -298,23 +312,9 @@ def parse_rows(table, cat: Catalogue, country: str | None) -> Parsed:
             lat = lon = None
         if lat is None or lon is None:
             no_point += 1
-        declared = []
-        for lvl in (1, 2, 3):
-            h = roles.get(f"adm{lvl}")
-            v = frame[h].iat[i] if h else None
-            declared.append(None if is_missing(v) else str(v).strip().upper())
-        name = frame[roles["name"]].iat[i] if "name" in roles else None
-        rows.append(
-            (
-                line,
-                key,
-                None if is_missing(name) else str(name).strip(),
-                lon,
-                lat,
-                *declared,
-                json.dumps(values[i], ensure_ascii=False, default=str),
-            )
-        )
+        declared = [None if d is None or is_missing(d[i]) else str(d[i]).strip().upper() for d in declared_cols]
+        name = names[i] if names is not None else None
+        rows.append((line, key, None if is_missing(name) else str(name).strip(), lon, lat, *declared, vals[i]))
     if no_point:
         issues.append(f"{f}: {no_point} rows without a usable point (placed by their P-codes only)")
     round_label = None
@@ -322,7 +322,7 @@ def parse_rows(table, cat: Catalogue, country: str | None) -> Parsed:
         labels = Counter(str(v).strip() for v in frame[roles["round"]] if not is_missing(v))
         round_label = labels.most_common(1)[0][0] if labels else None
     reporting_date = _reporting_date(table, roles.get("date"), issues)
-    return Parsed(country, round_label, reporting_date, rows, issues, conversions)
+    return Parsed(country, round_label, reporting_date, rows, issues, conversions, columns)
 
 
 def _reporting_date(table, header: str | None, issues: list[str]) -> dt.date | None:
@@ -418,23 +418,31 @@ OBSERVATIONS = "observations"
 
 
 def place(conn: Connection, ds_id: int, set_id: int, file: str) -> tuple[dict[str, int], list[str]]:
+    execute_literal(
+        conn,
+        """
+        CREATE TEMP TABLE indicator_points ON COMMIT DROP AS
+        SELECT row_number, ST_SetSRID(ST_MakePoint(lon, lat), 4326) AS g FROM indicator_stage
+        WHERE lon IS NOT NULL AND lat IS NOT NULL ORDER BY 2;
+        CREATE INDEX ON indicator_points USING gist (g);
+        ANALYZE indicator_points;
+        CREATE TEMP TABLE indicator_hits ON COMMIT DROP AS
+        SELECT p.row_number,
+               max(a.pcode) FILTER (WHERE a.level = 1) AS adm1,
+               max(a.pcode) FILTER (WHERE a.level = 2) AS adm2,
+               max(a.pcode) FILTER (WHERE a.level = 3) AS adm3
+        FROM admin_unit_subdivided a JOIN indicator_points p ON ST_Intersects(a.geom, p.g)
+        WHERE a.boundary_set_id = :set AND a.level BETWEEN 1 AND 3
+        GROUP BY p.row_number;
+        ANALYZE indicator_hits;
+        """,
+        {"set": set_id},
+    )
     conn.execute(
         text(
             """
             INSERT INTO indicator_observation (dataset_id, row_number, obs_id, name, geom, adm1, adm2, adm3,
                                                placement, "values")
-            WITH pts AS (
-              SELECT s.row_number, ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326) AS g
-              FROM indicator_stage s WHERE s.lon IS NOT NULL AND s.lat IS NOT NULL
-            ), hit AS (  -- one set-based point-in-polygon join (GiST), every level at once
-              SELECT p.row_number,
-                     max(a.pcode) FILTER (WHERE a.level = 1) AS adm1,
-                     max(a.pcode) FILTER (WHERE a.level = 2) AS adm2,
-                     max(a.pcode) FILTER (WHERE a.level = 3) AS adm3
-              FROM pts p JOIN admin_unit_subdivided a
-                ON a.boundary_set_id = :set AND a.level BETWEEN 1 AND 3 AND ST_Intersects(a.geom, p.g)
-              GROUP BY p.row_number
-            )
             SELECT :ds, s.row_number, s.obs_id, s.name, pts.g,
                    coalesce(u1.pcode, p.adm1), coalesce(u2.pcode, p.adm2), coalesce(u3.pcode, p.adm3),
                    CASE WHEN (s.d1 IS NULL OR u1.pcode IS NOT NULL) AND (s.d2 IS NULL OR u2.pcode IS NOT NULL)
@@ -444,8 +452,8 @@ def place(conn: Connection, ds_id: int, set_id: int, file: str) -> tuple[dict[st
                         ELSE 'point' END,
                    s.vals
             FROM indicator_stage s
-            LEFT JOIN pts ON pts.row_number = s.row_number
-            LEFT JOIN hit p ON p.row_number = s.row_number
+            LEFT JOIN indicator_points pts ON pts.row_number = s.row_number
+            LEFT JOIN indicator_hits p ON p.row_number = s.row_number
             LEFT JOIN admin_unit u1 ON u1.boundary_set_id = :set AND u1.level = 1 AND u1.pcode = s.d1
             LEFT JOIN admin_unit u2 ON u2.boundary_set_id = :set AND u2.level = 2 AND u2.pcode = s.d2
             LEFT JOIN admin_unit u3 ON u3.boundary_set_id = :set AND u3.level = 3 AND u3.pcode = s.d3
@@ -499,62 +507,99 @@ def place(conn: Connection, ds_id: int, set_id: int, file: str) -> tuple[dict[st
     return counts, issues
 
 
-def aggregate(conn: Connection, ds_id: int) -> None:
-    """Every aggregated column of the dataset per unit of every level, and nationally, in one statement."""
-    conn.execute(text("DELETE FROM indicator_aggregate WHERE dataset_id = :ds"), {"ds": ds_id})
-    conn.execute(
+def aggregate(conn: Connection, ds_id: int, entries, columns: dict[str, ParsedColumn], lines: list[int]) -> int:
+    """Every aggregated column of the dataset per unit of every level, and nationally.
+
+    Set-based over whole columns: the parsed cells are already in memory as arrays, so after the
+    placement is read back (one row per observation) each level is one grouped sum over a matrix of
+    every column's parts (cells, numbers, weighted numbers, hits) and each rule is a ratio of those
+    sums. Every level groups the same rows (UNASSIGNED included), so where the rule is a sum each
+    level adds up to the national figure. The rows go in with COPY."""
+    n = len(lines)
+    pos = {line: i for i, line in enumerate(lines)}
+    adm = [np.full(n, UNASSIGNED, dtype=object) for _ in range(3)]
+    for line, *codes in conn.execute(
+        text("SELECT row_number, adm1, adm2, adm3 FROM indicator_observation WHERE dataset_id = :ds"), {"ds": ds_id}
+    ):
+        for k, code in enumerate(codes):
+            if code is not None:
+                adm[k][pos[line]] = code
+    country, levels = conn.execute(
         text(
-            f"""
-            INSERT INTO indicator_aggregate (dataset_id, level, pcode, column_id, value, n)
-            WITH cells AS (
-              SELECT o.adm1, o.adm2, o.adm3, c.column_id, c.aggregation, c.share_of,
-                     CASE WHEN jsonb_typeof(e.value) = 'number' THEN (e.value #>> '{{}}')::float8 END AS num,
-                     CASE WHEN c.aggregation = 'share' THEN
-                       CASE WHEN jsonb_typeof(e.value) = 'array' THEN e.value ? c.share_of
-                            ELSE e.value #>> '{{}}' = c.share_of END END AS hit,
-                     CASE WHEN c.weight IS NOT NULL AND jsonb_typeof(o."values" -> c.weight) = 'number'
-                          THEN (o."values" ->> c.weight)::float8 END AS w
-              FROM indicator_observation o
-              CROSS JOIN LATERAL jsonb_each(o."values") e
-              JOIN indicator_column c ON c.dataset_id = o.dataset_id AND c.column_id = e.key
-              WHERE o.dataset_id = :ds AND c.aggregation <> 'none' AND jsonb_typeof(e.value) <> 'null'
-              UNION ALL
-              SELECT o.adm1, o.adm2, o.adm3, '{OBSERVATIONS}', 'count', NULL, NULL, NULL, NULL
-              FROM indicator_observation o WHERE o.dataset_id = :ds
+            "SELECT d.country, array(SELECT DISTINCT level FROM admin_unit u WHERE u.boundary_set_id = "
+            "d.boundary_set_id AND u.level BETWEEN 1 AND 3 ORDER BY 1) FROM indicator_dataset d WHERE d.id = :ds"
+        ),
+        {"ds": ds_id},
+    ).one()
+    parts: list[np.ndarray] = []  # columns of the matrix summed per unit
+    rules: list[tuple[str, str, list[int]]] = []  # column id, rule, its parts' positions in the matrix
+
+    def add(*arrays) -> list[int]:
+        parts.extend(np.asarray(a, dtype=np.float64) for a in arrays)
+        return list(range(len(parts) - len(arrays), len(parts)))
+
+    for e in entries:
+        if e.aggregation == "none":
+            continue
+        col = columns[e.column_id]
+        present = col.present()
+        if e.aggregation in ("sum", "mean"):
+            x = col.numbers()
+            rules.append((e.column_id, e.aggregation, add(present, np.nan_to_num(x), ~np.isnan(x))))
+        elif e.aggregation == "weighted_mean":
+            x, w = col.numbers(), columns[e.weight].numbers()
+            both = ~np.isnan(x) & ~np.isnan(w)
+            rules.append(
+                (e.column_id, e.aggregation, add(present, np.where(both, x * w, 0.0), np.where(both, w, 0.0), both))
             )
-            SELECT :ds,
-                   CASE WHEN GROUPING(adm1) = 0 THEN 1 WHEN GROUPING(adm2) = 0 THEN 2
-                        WHEN GROUPING(adm3) = 0 THEN 3 ELSE 0 END AS level,
-                   CASE WHEN GROUPING(adm1) = 0 THEN coalesce(adm1, '{UNASSIGNED}')
-                        WHEN GROUPING(adm2) = 0 THEN coalesce(adm2, '{UNASSIGNED}')
-                        WHEN GROUPING(adm3) = 0 THEN coalesce(adm3, '{UNASSIGNED}')
-                        ELSE (SELECT country FROM indicator_dataset WHERE id = :ds) END AS pcode,
-                   column_id,
-                   CASE min(aggregation)
-                     WHEN 'sum' THEN sum(num)
-                     WHEN 'mean' THEN avg(num)
-                     WHEN 'weighted_mean' THEN sum(num * w) / nullif(sum(w) FILTER (WHERE num IS NOT NULL), 0)
-                     WHEN 'share' THEN avg(CASE WHEN hit THEN 1.0 ELSE 0.0 END)
-                     WHEN 'count' THEN count(*)
-                   END,
-                   count(*)
-            FROM cells
-            GROUP BY GROUPING SETS ((column_id), (column_id, adm1), (column_id, adm2), (column_id, adm3))
-            """
-        ),
-        {"ds": ds_id},
-    )
-    # levels the boundary set does not have are not published
-    conn.execute(
-        text(
-            """
-            DELETE FROM indicator_aggregate a USING indicator_dataset d
-            WHERE a.dataset_id = :ds AND d.id = a.dataset_id AND a.level > 0 AND NOT EXISTS (
-              SELECT 1 FROM admin_unit u WHERE u.boundary_set_id = d.boundary_set_id AND u.level = a.level)
-            """
-        ),
-        {"ds": ds_id},
-    )
+        elif e.aggregation == "share":
+            rules.append((e.column_id, e.aggregation, add(present, present & col.matches(e.share_of))))
+        else:  # count
+            rules.append((e.column_id, e.aggregation, add(present)))
+    rules.append((OBSERVATIONS, "count", add(np.ones(n))))
+    matrix = np.column_stack(parts) if n else np.zeros((0, len(parts)))
+    sums = [(0, [country], matrix.sum(axis=0)[None, :])]
+    for lvl in levels:
+        g = pd.DataFrame(matrix).groupby(adm[lvl - 1], sort=True).sum()
+        sums.append((lvl, g.index.tolist(), g.to_numpy()))
+    out = []
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for lvl, pcodes, m in sums:
+            for cid, rule, ix in rules:
+                cells = m[:, ix[0]]
+                if rule == "sum":
+                    value = np.where(m[:, ix[2]] > 0, m[:, ix[1]], np.nan)
+                elif rule == "mean":
+                    value = m[:, ix[1]] / m[:, ix[2]]
+                elif rule == "weighted_mean":
+                    value = np.where((m[:, ix[3]] > 0) & (m[:, ix[2]] != 0), m[:, ix[1]] / m[:, ix[2]], np.nan)
+                elif rule == "share":
+                    value = m[:, ix[1]] / cells
+                else:
+                    value = cells
+                for pcode, v, k in zip(pcodes, value.tolist(), cells.tolist()):
+                    if k > 0:
+                        out.append((ds_id, lvl, pcode, cid, None if v != v else v, int(k)))
+    conn.execute(text("DELETE FROM indicator_aggregate WHERE dataset_id = :ds"), {"ds": ds_id})
+    copy_text(conn, "indicator_aggregate", ["dataset_id", "level", "pcode", "column_id", "value", "n"], out)
+    return len(out)
+
+
+def copy_text(conn: Connection, table: str, columns: list[str], rows: list[tuple]) -> None:
+    """COPY rows of numbers and text in one write of the text format (psycopg's row-by-row
+    writer costs more than the database's parse of long JSON values)."""
+
+    def field(v) -> str:
+        if v is None:
+            return "\\N"
+        if isinstance(v, str):
+            return v.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+        return repr(v) if isinstance(v, float) else str(v)
+
+    data = "".join("\t".join(map(field, r)) + "\n" for r in rows).encode()
+    with raw(conn).cursor() as cur:
+        with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as cp:
+            cp.write(data)
 
 
 def set_access(engine: Engine, ds_id: int, access: str) -> bool:

@@ -154,3 +154,21 @@ def test_site_map_of_nigerias_round(assessments, assessments_client):
     blue = sum(1 for p in img.getdata() if p[2] > 150 and p[0] < 150)
     assert blue > 2000
     assert assessments_client.get(f"/datasets/{res['NGA'].dataset_id}/map.png?indicator=nope").status_code == 404
+
+
+def test_dataset_choropleth_is_in_openapi_beside_the_master_lists(assessments, assessments_client):
+    """One path, two routes (``?dataset=`` and without): one operation with both parameter sets,
+    the dataset's statuses and its GeoJSON media type."""
+    op = assessments_client.get("/openapi.json").json()["paths"]["/choropleth/{level}.geojson"]["get"]
+    params = {p["name"]: p for p in op["parameters"]}
+    assert {"dataset", "indicator", "zoom", "population", "round", "country"} <= set(params)
+    assert params["dataset"]["required"] is False and params["dataset"]["schema"]["type"] == "integer"
+    assert "indicator dataset" in op["description"] and "Figures of a round" in op["description"]
+    assert "application/geo+json" in op["responses"]["200"]["content"]
+    assert {"304", "400", "404"} <= set(op["responses"])
+    # and the route answers what the document says
+    ds = assessments[1]["NGA"].dataset_id
+    r = assessments_client.get(f"/choropleth/1.geojson?dataset={ds}&indicator=individuals")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/geo+json")
+    assert assessments_client.get(f"/choropleth/1.geojson?dataset={ds}&indicator=nope").status_code == 404
+    assert assessments_client.get("/choropleth/1.geojson?dataset=x").status_code == 400
