@@ -86,12 +86,17 @@ def public_only(url: str, response) -> None:
 
 
 def public_layers() -> list[str]:
-    """The tile layers that exist for anonymous callers (the access policy over the registry's layers)."""
+    """The tile layers of a round's package (``default_export``) that exist for anonymous callers
+    (the access policy over the registry's layers)."""
     from service.api.access import layer_resource
     from service.core.access import ANONYMOUS, decide
     from tiles.layers import LAYERS
 
-    return [name for name, layer in LAYERS.items() if decide(ANONYMOUS, layer_resource(layer)).allowed]
+    return [
+        name
+        for name, layer in LAYERS.items()
+        if layer.default_export and decide(ANONYMOUS, layer_resource(layer)).allowed
+    ]
 
 
 def publish_round(
