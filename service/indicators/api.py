@@ -28,6 +28,7 @@ from service.api.common import Conn, DbEngine, FormatParam, PrimaryEngine, rende
 from service.api.params import parse_level_path
 from service.auth import Editor
 from service.core.access import Scope, answer_scope
+from service.core.versioncache import VersionCaches
 from service.indicators import publish
 from service.indicators.errors import IndicatorFileError
 from tiles.zoom import band_for_zoom, geojson_decimals
@@ -47,6 +48,8 @@ class DatasetRoute(APIRoute):
 
 
 router = APIRouter(tags=["datasets"])
+_RESOURCES = VersionCaches(max_entries=10_000)  # dataset id -> its Resource (the policy's view), per data version
+_MISSING = object()
 choropleth_router = APIRouter(tags=["datasets"], route_class=DatasetRoute)
 
 
@@ -234,12 +237,19 @@ async def dataset_choropleth(
     ),
     zoom: Annotated[float | None, Query(ge=0, le=24, description="Map zoom the polygons are generalised for")] = 5,
 ):
-    from service.api.httpcache import cached
+    from service.api.httpcache import cached, get_service
     from service.core.disclosure import Rule
 
     lvl = parse_level_path(level)
-    with engine.connect() as conn:
-        res = await run_in_threadpool(publish.resource, conn, dataset)
+    # the dataset's levels as the policy reads them, kept per data version (publishing or
+    # withdrawing a dataset bumps it): a cached answer costs no query for the policy
+    version = await get_service(request.app).version()
+    held = _RESOURCES.of(engine).peek(version, dataset, _MISSING)
+    if held is _MISSING:
+        with engine.connect() as conn:
+            held = await run_in_threadpool(publish.resource, conn, dataset)
+        _RESOURCES.of(engine).put(version, dataset, held)
+    res = held
     if res is None:
         raise HTTPException(404, f"no dataset {dataset}; see /datasets")
     # the answer holds the indicator's column: read at its level (401/403/404 before anything is

@@ -20,6 +20,7 @@ Asserted over every answer:
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
 import json
 import subprocess
@@ -42,6 +43,11 @@ from tests.conftest import MASTERLISTS, settings_for
 ISSUER = "https://id.example.org/realms/dtm"
 AUDIENCE = "dtm-atlas"
 CANARIES = ("CANARY-LABEL-5a1f", "CANARY-REASON-91be", "CANARY-AUDIT-77c2")
+AUDIT_CANARIES = ("CANARY-AUDIT-SITE-d93a", "CANARY-COLUMN-SITE-0b6e", "987654321")
+"""Planted in the synthetic Safety Audits: a site name of the restricted one, a site name (a
+restricted column) of the published one, and ``safety_audit.CANARY_NUMBER`` in a restricted
+count of both. Readers of restricted Iraqi data (analyst, admin, Iraq's editor) may see them."""
+AUDIT_READERS = ("analyst", "editor-IRQ", "admin")
 HEAVY = ("/maps/", "/packages/")  # rendered per request: walked as anonymous and admin only
 
 
@@ -102,9 +108,18 @@ def _read_path(path: Path) -> str:
     return pyogrio.read_dataframe(path).drop(columns="geometry", errors="ignore").to_csv()
 
 
-def canaries_in(response, name: str) -> list[str]:
-    texts = readable_texts(name, response.content, response.headers.get("content-type", ""))
-    return [c for c in CANARIES if any(c in t for t in texts)]
+_READ: dict[tuple, list[str]] = {}
+
+
+def canaries_in(response, name: str, canaries=None) -> list[str]:
+    """The canaries found in an answer. The same bytes are read (GDAL, poppler, tile decoding)
+    once: most answers are the same for every principal."""
+    media = response.headers.get("content-type", "")
+    key = (hashlib.blake2b(response.content, digest_size=16).digest(), Path(name).suffix, media)
+    texts = _READ.get(key)
+    if texts is None:
+        texts = _READ[key] = readable_texts(name, response.content, media)
+    return [c for c in (CANARIES + AUDIT_CANARIES if canaries is None else canaries) if any(c in t for t in texts)]
 
 
 # ------------------------------------------------------------------------------ the service and its principals
@@ -127,6 +142,7 @@ def leak_env(pg_server, iraq_template, tmp_path_factory):
 
     with cloned_engine(pg_server, iraq_template, "dtm_atlas_test_leak") as engine:
         import_masterlist(engine, MASTERLISTS / "IDPs_MasterList_dataset_DTM_IOMFeb_28_2021.csv", population="idp")
+        audits = import_audits(engine, tmp_path_factory.mktemp("audit"))
         principals = {
             "anonymous": None,
             "partner-IRQ": create_token(engine, "partner", "partner irq", countries=["IRQ"]),
@@ -166,15 +182,66 @@ def leak_env(pg_server, iraq_template, tmp_path_factory):
             ),
         )
         with TestClient(create_app(settings, engine), raise_server_exceptions=False) as client:
-            yield {"client": client, "principals": principals, "refused": refused, "engine": engine}
+            yield {"client": client, "principals": principals, "refused": refused, "engine": engine, "audits": audits}
+
+
+def import_audits(engine, tmp: Path) -> dict[str, int]:
+    """Two SYNTHETIC Safety Audits of Iraqi sites (``tests/fixtures/safety_audit.py``, moved onto
+    Iraq's master-list locations): one restricted as a whole, one published with its site names
+    and one count restricted and one count partner-only. Returns their dataset ids."""
+    from service.indicators.store import import_dataset
+    from tests.fixtures import safety_audit
+
+    with engine.connect() as c:
+        places = c.execute(
+            text(
+                "SELECT location_id, ST_X(geom) AS lon, ST_Y(geom) AS lat FROM location "
+                "WHERE country = 'IRQ' AND geom IS NOT NULL ORDER BY location_id LIMIT 30"
+            )
+        ).all()
+    ids = {}
+    for which, canary, access in (
+        ("restricted", AUDIT_CANARIES[0], "restricted"),
+        ("public", AUDIT_CANARIES[1], "public"),
+    ):
+        path = tmp / f"irq_safety_audit_{which}_SYNTHETIC.csv"
+        df = safety_audit.make(path, sites=len(places), seed=3, canary=canary)
+        df["country"] = "IRQ"
+        df["site_id"] = [f"SA-{p.location_id}" for p in places]
+        df["longitude"] = [round(p.lon, 5) for p in places]
+        df["latitude"] = [round(p.lat, 5) for p in places]
+        df = df.drop(columns=["admin1_pcode", "admin2_pcode", "admin3_pcode"])  # placed by their points
+        df.to_csv(path, index=False)
+        mapping = tmp / "mapping.yaml"
+        mapping.write_text(
+            "columns:\n"
+            "  - {header: site_name, sensitivity: restricted}\n"
+            "  - {header: latrines_functional, sensitivity: restricted, aggregation: sum}\n"
+            "  - {header: female_headed_households, sensitivity: partner, aggregation: sum}\n"
+            "  - {header: households_audited, id: households, aggregation: sum}\n"
+        )
+        res = import_dataset(
+            engine,
+            path,
+            unit="site",
+            country="IRQ",
+            access=access,
+            mapping=mapping,
+            title=f"Safety audit (SYNTHETIC, {which})",
+        )
+        ids[which] = res.dataset_id
+    return ids
 
 
 def headers_for(token):
     return {"Authorization": f"Bearer {token}"} if token else {}
 
 
-def realistic_requests(client) -> list[tuple[str, str, str]]:
-    """(method, operation path, URL) for every operation, path parameters from the service's listings."""
+def realistic_requests(client, admin: dict | None = None) -> list[tuple[str, str, str]]:
+    """(method, operation path, URL) for every operation, path parameters from the service's
+    listings as ``admin`` (headers) sees them: restricted collections and datasets are asked by
+    everyone; plus the indicator datasets' choropleths and site maps of every indicator."""
+    admin = admin or {}
     schema = client.get("/openapi.json").json()
     exports = client.get("/exports?f=json").json()
     names = [
@@ -183,7 +250,8 @@ def realistic_requests(client) -> list[tuple[str, str, str]]:
         for fmt in exports["formats"]
     ]
     styles = [s["name"] if isinstance(s, dict) else s for s in _items(client.get("/styles?f=json").json())]
-    collections = [c["id"] for c in client.get("/ogc/collections?f=json").json()["collections"]]
+    collections = [c["id"] for c in client.get("/ogc/collections?f=json", headers=admin).json()["collections"]]
+    datasets = client.get("/datasets?f=json", headers=admin).json()["datasets"]
     items = client.get(f"/ogc/collections/{collections[0]}/items?limit=1&f=json").json()["features"]
     boundary_set = client.get("/webmap/countries?f=json").json()
     set_id = str(_first_value(boundary_set, "boundary_set_id") or _first_value(boundary_set, "set_id") or 1)
@@ -201,6 +269,7 @@ def realistic_requests(client) -> list[tuple[str, str, str]]:
         "set_id": [set_id],
         "round": ["120"],
         "ext": ["png", "pdf"],
+        "dataset_id": [str(d["id"]) for d in datasets] or ["1"],
     }
     out = []
     for path, methods in schema["paths"].items():
@@ -225,6 +294,18 @@ def realistic_requests(client) -> list[tuple[str, str, str]]:
                 if path == "/choropleth/{level}.geojson" or path.startswith("/webmap/figures"):
                     url += "?round=120&population=idp"
                 out.append((method.upper(), path, url))
+    # the datasets' own choropleth (same path as the master lists') and site map: the observation
+    # count, and each column a canary or a partner figure is in (a choropleth of every public
+    # column says nothing more: the walk reads the catalogue of each dataset as each principal)
+    sensitive = ("observations", "households", "latrines_functional", "female_headed_households")
+    for d in datasets:
+        for ind in [i["id"] for i in d["indicators"] if i["id"] in sensitive]:
+            out.append(
+                ("GET", "/choropleth/{level}.geojson", f"/choropleth/1.geojson?dataset={d['id']}&indicator={ind}")
+            )
+        out.append(
+            ("GET", "/datasets/{dataset_id}/map.png", f"/datasets/{d['id']}/map.png?indicator=latrines_functional")
+        )
     return out
 
 
@@ -250,10 +331,10 @@ def _first_value(body, key):
 
 def test_every_route_every_role(leak_env):
     client, principals = leak_env["client"], leak_env["principals"]
-    requests_ = realistic_requests(client)
+    requests_ = realistic_requests(client, headers_for(principals["admin"]))
     assert len({p for _, p, _ in requests_}) >= 45, "the OpenAPI document lost operations"
     assert any(u.startswith("/styles/") for _, _, u in requests_)
-    failures, answered = [], 0
+    failures, answered, planted = [], 0, set()
     for method, path, url in requests_:
         if method != "GET":
             continue
@@ -271,7 +352,9 @@ def test_every_route_every_role(leak_env):
                 continue
             if "authorization" not in r.headers.get("vary", "").lower():
                 failures.append(f"{where}: no Vary: Authorization")
-            found = canaries_in(r, url.split("?")[0])
+            found = canaries_in(r, url.split("?")[0], CANARIES + (() if who in AUDIT_READERS else AUDIT_CANARIES))
+            if who == "analyst" and r.status_code == 200:  # the canaries are there to be found by who may
+                planted.update(canaries_in(r, url.split("?")[0], AUDIT_CANARIES))
             if found:
                 failures.append(f"{where}: canary {found} in the answer")
             if base is None:
@@ -283,13 +366,14 @@ def test_every_route_every_role(leak_env):
                 if differs and r.headers.get("etag") and "private" not in r.headers.get("cache-control", ""):
                     failures.append(f"{where}: answer differs from anonymous's but is cacheable publicly")
     assert not failures, "\n".join(failures[:40])
+    assert planted == set(AUDIT_CANARIES), f"an analyst reads the audits' canaries somewhere: found only {planted}"
     assert answered > 100, f"only {answered} answers were 200: the parameters are not realistic"
 
 
 def test_refused_tokens_on_every_operation(leak_env):
     client, refused = leak_env["client"], leak_env["refused"]
     failures = []
-    ops = {(m, p): u for m, p, u in realistic_requests(client)}
+    ops = {(m, p): u for m, p, u in realistic_requests(client)}  # one URL per operation
     for (method, _path), url in ops.items():
         for why, token in refused.items():
             r = client.request(method, url, headers=headers_for(token))
@@ -405,5 +489,54 @@ def test_a_restricted_kind_does_not_exist_for_those_who_may_not_read_it(leak_env
         assert r.headers["x-tile-cache"] == "off"
         r = client.get("/tiles/fragility.json?round=120", headers=headers_for(p["analyst"]))
         assert r.status_code == 200 and r.headers["cache-control"] == "private, no-store"
+        # static maps and packages: public outputs hold public kinds only; the analyst's map is not cached
+        from service.maps.data import map_hooks
+        from service.static_publish import public_layers
+
+        assert "fragility" not in map_hooks() and "fragility" not in public_layers()
+        frag_map = "/maps/fragility.png?round=120&dpi=40"
+        assert client.get(frag_map).status_code == 404
+        r = client.get(frag_map, headers=headers_for(p["analyst"]))
+        assert r.status_code == 200 and r.headers["cache-control"] == "private, no-store", r.text[:200]
+        assert r.headers["x-cache"] == "off"
+        # a restricted export says who asked for it (README in the zip)
+        r = client.get(url + "&zip=1", headers=headers_for(p["analyst"]))
+        with zipfile.ZipFile(io.BytesIO(r.content)) as z:
+            readme = z.read(next(n for n in z.namelist() if n.endswith("README.txt"))).decode()
+        assert "Requested by:      token:analyst (analyst, every country; signed in by token)" in readme
     finally:
         kinds.install()
+
+
+def test_static_publishing_holds_no_canary(leak_env, tmp_path):
+    """What ``dtm-atlas publish`` writes for a CDN (choropleths, every export format, the
+    PMTiles package) is asked anonymously and holds no canary; every file is read back."""
+    from service.static_publish import publish_round
+    from tests.conftest import settings_for
+
+    engine = leak_env["engine"]
+    done = publish_round(
+        settings_for(engine, log_level="error"), engine, tmp_path, round_ref="120", package=False, max_zoom=4
+    )
+    assert len(done.files) > 10
+    failures = []
+    for f in done.files:
+        path = tmp_path / f["key"]
+        if path.suffix == ".pmtiles":
+            from pmtiles.reader import MmapSource, all_tiles
+
+            with open(path, "rb") as fh:
+                tiles = list(all_tiles(MmapSource(fh)))
+            assert tiles
+            found = set()
+            for _, data in tiles:
+                fake = type(
+                    "R", (), {"content": data, "headers": {"content-type": "application/vnd.mapbox-vector-tile"}}
+                )
+                found.update(canaries_in(fake, "t.mvt"))
+        else:
+            fake = type("R", (), {"content": path.read_bytes(), "headers": {"content-type": f["content_type"]}})
+            found = set(canaries_in(fake, path.name))
+        if found:
+            failures.append(f"{f['key']}: {sorted(found)}")
+    assert not failures, failures
