@@ -157,6 +157,21 @@ def main() -> None:
                 f"{statistics.median(warm) * 1000:.1f} ms, max {max(warm) * 1000:.1f} ms (target 50 ms); "
                 f"{r.headers['x-cache']}"
             )
+            # the same lines as the registry's tile layer (/tiles/flows: prepared statement, tile cache)
+            t0 = time.perf_counter()
+            r = client.get("/tiles/flows/4/8/7.mvt", params=params)
+            cold = time.perf_counter() - t0
+            assert r.status_code == 200 and r.content
+            warm = []
+            for _ in range(50):
+                t0 = time.perf_counter()
+                r = client.get("/tiles/flows/4/8/7.mvt", params=params)
+                warm.append(time.perf_counter() - t0)
+            print(
+                f"registry tile /tiles/flows/4/8/7 ({len(r.content):,} bytes): cold {cold * 1000:.0f} ms, warm median "
+                f"{statistics.median(warm) * 1000:.1f} ms, max {max(warm) * 1000:.1f} ms (target 50 ms); "
+                f"{r.headers['x-tile-cache']}"
+            )
         engine.dispose()
     finally:
         if pg is not None:

@@ -3,6 +3,7 @@
     .venv/bin/python bench/package_bench.py                      # throw-away embedded PostGIS in a temp folder
     .venv/bin/python bench/package_bench.py --database-url URL   # a scratch database on that server (dropped after)
     .venv/bin/python bench/package_bench.py --repeat 3 --map-repeat 5
+    .venv/bin/python bench/package_bench.py --database-url URL --loaded   # a database the demo data is in already
 
 Loads the demo data (Iraq COD-AB, the Dec 2017 and Feb 2021 IDP and the Feb 2021 returnee
 master lists from ../shared/data) into its own database, then:
@@ -10,9 +11,14 @@ master lists from ../shared/data) into its own database, then:
 1. the package of round 120 as ``dtm-atlas package --round 120 --out DIR`` run as a new
    process (imports, database connection and worker start-up included): national + 18
    governorate maps x 2 populations, PNG (300 dpi) + PDF, folium HTML, charts, exports,
-   tables, summary, manifest. Target: <= 60 s on the 2-CPU machine.
-2. one map (the national district map of IDPs), data read + PNG + PDF, in a warm process
-   (imports done, one map drawn before). Target: <= 5 s.
+   tables, summary, manifest. Target: <= 20 s on the 2-CPU machine when quiet.
+2. one map (the national district map of IDPs; then a governorate map, Baghdad's
+   sub-districts), data read + PNG + PDF, in a warm process (imports done, one map drawn
+   before). Target: <= 0.7 s wall (QGIS 3.22 headless with a print layout: 0.71 s national,
+   0.40 s a governorate page).
+
+Wall and CPU seconds are printed side by side: on a machine other work is loading, the CPU
+seconds of this process are the steadier measure.
 
 It prints numbers and asserts nothing.
 """
@@ -48,32 +54,45 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=1, help="package builds")
     ap.add_argument("--map-repeat", type=int, default=5, help="warm single-map renders")
     ap.add_argument("--keep", type=Path, help="keep the last package in this folder")
+    ap.add_argument("--loaded", action="store_true", help="--database-url holds the demo data already: use it as it is")
     args = ap.parse_args()
 
     from sqlalchemy import create_engine
 
-    from service import db
+    from service import db, kinds
     from service.core.settings import Settings
     from service.demo import load_demo
 
-    url, drop = _db(args.database_url)
+    kinds.install()
+    if args.loaded:
+        if not args.database_url:
+            raise SystemExit("--loaded needs --database-url")
+        url, drop = args.database_url, lambda: None
+    else:
+        url, drop = _db(args.database_url)
     try:
         engine = create_engine(db.normalise_url(url))
-        db.migrate(engine)
-        t0 = time.perf_counter()
-        load_demo(engine, Settings(database_url=url))
-        print(f"demo data loaded in {time.perf_counter() - t0:.1f} s")
+        if not args.loaded:
+            db.migrate(engine)
+            t0 = time.perf_counter()
+            load_demo(engine, Settings(database_url=url))
+            print(f"demo data loaded in {time.perf_counter() - t0:.1f} s")
         print(f"CPUs: {os.cpu_count()}, load average before: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
 
         env = {**os.environ, "DATABASE_URL": url, "DTM_ATLAS_LOG_LEVEL": "warning"}
-        cli = str(ROOT / ".venv" / "bin" / "dtm-atlas")
+        # this tree's code, with the interpreter running the bench (the CLI's entry point)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
+        cli = [sys.executable, "-m", "service.cli"]
         times = []
         for i in range(args.repeat):
             out = Path(tempfile.mkdtemp(prefix="dtm-package-bench-")) / "package"
             cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
             t0 = time.perf_counter()
             done = subprocess.run(
-                [cli, "package", "--round", str(args.round), "--out", str(out)], env=env, capture_output=True, text=True
+                [*cli, "package", "--round", str(args.round), "--out", str(out)],
+                env=env,
+                capture_output=True,
+                text=True,
             )
             seconds = time.perf_counter() - t0
             cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -104,15 +123,14 @@ def main() -> None:
                 shutil.move(str(out), str(args.keep))
             else:
                 shutil.rmtree(out.parent, ignore_errors=True)
-        print(f"package: best {min(times):.1f} s, median {statistics.median(times):.1f} s (target <= 60 s)")
+        print(f"package: best {min(times):.1f} s, median {statistics.median(times):.1f} s (target <= 20 s quiet)")
 
         from service.maps import render
         from service.maps.data import MapSpec, load_map
 
         tmp = Path(tempfile.mkdtemp(prefix="dtm-map-bench-"))
-        spec = MapSpec(args.round, "idp", 2)
 
-        def one() -> tuple[float, ...]:
+        def one(spec) -> tuple[float, ...]:
             c0 = time.process_time()
             t0 = time.perf_counter()
             with engine.connect() as conn:
@@ -126,16 +144,20 @@ def main() -> None:
             t4 = time.perf_counter()
             return t4 - t0, t1 - t0, t2 - t1, t3 - t2, t4 - t3, time.process_time() - c0
 
-        cold = one()
-        print(f"one map, first in this process: {cold[0]:.2f} s")
-        runs = [one() for _ in range(args.map_repeat)]
-        tot = [r[0] for r in runs]
-        med = [statistics.median(r[i] for r in runs) for i in range(6)]
-        print(
-            f"one map PNG (300 dpi) + PDF, warm: best {min(tot):.2f} s, median {med[0]:.2f} s (target <= 5 s); "
-            f"median read {med[1]:.2f}, layout and labels {med[2]:.2f}, PNG {med[3]:.2f}, PDF {med[4]:.2f} s; "
-            f"CPU time of this process {med[5]:.2f} s"
-        )
+        for name, spec in (
+            ("national district map", MapSpec(args.round, "idp", 2)),
+            ("governorate map (Baghdad's sub-districts)", MapSpec(args.round, "idp", 3, extent="IQG07")),
+        ):
+            cold = one(spec)
+            print(f"{name}, first in this process: {cold[0]:.2f} s wall, {cold[5]:.2f} s CPU")
+            runs = [one(spec) for _ in range(args.map_repeat)]
+            tot = [r[0] for r in runs]
+            med = [statistics.median(r[i] for r in runs) for i in range(6)]
+            print(
+                f"  PNG (300 dpi) + PDF, warm: best {min(tot):.2f} s, median {med[0]:.2f} s wall (target <= 0.7 s); "
+                f"CPU {med[5]:.2f} s; median read {med[1]:.2f}, layout and labels {med[2]:.2f}, PNG {med[3]:.2f}, "
+                f"PDF {med[4]:.2f} s"
+            )
         shutil.rmtree(tmp, ignore_errors=True)
         print(f"load average after: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
         engine.dispose()

@@ -34,30 +34,76 @@ def is_lonlat_wgs84(crs: CRS) -> bool:
         return False
 
 
-def to_4326(frame: gpd.GeoDataFrame, name: str, path: Path) -> np.ndarray:
-    geoms = np.asarray(frame.geometry.array, dtype=object)
-    crs = frame.crs
-    present = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
-    if crs is None:
-        if len(present):
-            minx, miny, maxx, maxy = shapely.total_bounds(present)
-            if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
-                raise BoundaryFileError(
-                    name,
-                    "no coordinate reference system defined and coordinates are not longitude/latitude "
-                    f"(bounds {minx:.6g}, {miny:.6g}, {maxx:.6g}, {maxy:.6g}); add a .prj or CRS",
-                    path=str(path),
-                )
-        return geoms
-    if is_lonlat_wgs84(crs):
-        return geoms
+def parse_crs(value: str, name: str, path: Path) -> CRS:
+    """A CRS given by the user (``--crs EPSG:32638``, ``32638``, a WKT or PROJ string)."""
+    text_ = str(value).strip()
     try:
-        out = frame.geometry.to_crs(4326)
+        return CRS.from_user_input(int(text_) if text_.isdigit() else text_)
+    except Exception:
+        raise BoundaryFileError(
+            name,
+            f"--crs {text_[:80]!r} is not a coordinate reference system; give e.g. --crs EPSG:32638",
+            path=str(path),
+        ) from None
+
+
+def _lonlat_bounds(geoms: np.ndarray) -> tuple[bool, tuple[float, float, float, float] | None]:
+    present = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
+    if not len(present):
+        return True, None
+    minx, miny, maxx, maxy = (float(v) for v in shapely.total_bounds(present))
+    ok = -180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90
+    return ok, (minx, miny, maxx, maxy)
+
+
+def _not_lonlat(
+    name: str, path: Path, bounds: tuple[float, float, float, float], declared: CRS | None, given: str | None
+) -> BoundaryFileError:
+    minx, miny, maxx, maxy = bounds
+    if given is not None:
+        said = f"--crs {given} is longitude/latitude"
+    elif declared is None:
+        said = "the file declares no coordinate reference system"
+    else:
+        said = f"the file declares {declared.to_string()} (GeoJSON without a crs member is read as lon/lat)"
+    return BoundaryFileError(
+        name,
+        f"{said}, but its coordinates are not longitude/latitude (bounds {minx:.6g}, {miny:.6g}, "
+        f"{maxx:.6g}, {maxy:.6g}; projected metres?). Say which system they are in with --crs, "
+        "e.g. --crs EPSG:32638 (UTM zone 38N), or add a .prj / crs member to the file",
+        path=str(path),
+    )
+
+
+def to_4326(frame: gpd.GeoDataFrame, name: str, path: Path, crs: str | None = None) -> np.ndarray:
+    """The frame's geometries in EPSG:4326. ``crs`` (the user's ``--crs``) says which system the
+    coordinates are in, over what the file declares. Coordinates outside lon/lat ranges under no CRS
+    or under lon/lat are refused with a message naming ``--crs`` (never handed on to GEOS/GDAL)."""
+    geoms = np.asarray(frame.geometry.array, dtype=object)
+    declared = frame.crs
+    src = parse_crs(crs, name, path) if crs is not None else declared
+    if src is None or is_lonlat_wgs84(src) or src.is_geographic:
+        ok, bounds = _lonlat_bounds(geoms)
+        if not ok:
+            raise _not_lonlat(name, path, bounds, declared, crs)
+        if src is None or is_lonlat_wgs84(src):
+            return geoms
+    try:
+        out = gpd.GeoSeries(geoms, crs=src).to_crs(4326)
     except Exception as exc:
         raise BoundaryFileError(
-            name, f"cannot reproject from {crs.to_string()} to EPSG:4326 ({exc})", path=str(path)
+            name, f"cannot reproject from {src.to_string()} to EPSG:4326 ({exc})", path=str(path)
         ) from None
-    return np.asarray(out.array, dtype=object)
+    out_geoms = np.asarray(out.array, dtype=object)
+    ok, bounds = _lonlat_bounds(out_geoms)
+    if not ok or not np.all(np.isfinite(bounds or (0, 0, 0, 0))):
+        raise BoundaryFileError(
+            name,
+            f"the coordinates do not fit {src.to_string()}: reprojected they fall outside longitude/latitude "
+            "ranges; check --crs (or the file's .prj / crs member)",
+            path=str(path),
+        )
+    return out_geoms
 
 
 def _polygonal_part(geom: shapely.Geometry) -> shapely.Geometry | None:

@@ -89,8 +89,10 @@ def read_boundaries(
     name_field: str | None = None,
     parent_field: str | None = None,
     name_ar_field: str | None = None,
+    crs: str | None = None,
 ) -> BoundaryRead:
-    """Read one admin level from a boundary file; see the module docstring."""
+    """Read one admin level from a boundary file; see the module docstring. ``crs`` (the CLI's
+    ``--crs``) names the coordinates' reference system when the file declares none (or a wrong one)."""
     p = Path(path)
     name = p.name
     if level is not None:
@@ -203,7 +205,7 @@ def read_boundaries(
             )
         )
 
-    geoms = to_4326(frame, name, p)
+    geoms = to_4326(frame, name, p, crs)
     geoms, repairs = clean_geometries(geoms, codes, name, p)
     parts = shapely.get_num_geometries(geoms)
     for i in np.flatnonzero(parts > 1):
@@ -211,7 +213,9 @@ def read_boundaries(
             UnitNote(codes[i], "multipart", f"{int(parts[i])} separate parts (islands or exclaves), kept as one unit")
         )
     source_crs = None
-    if frame.crs is not None and not is_lonlat_wgs84(frame.crs):
+    if crs is not None:
+        source_crs = f"{crs} (--crs)"
+    elif frame.crs is not None and not is_lonlat_wgs84(frame.crs):
         source_crs = frame.crs.to_string()
 
     def texts(col: str | None) -> list[str | None]:

@@ -5,7 +5,9 @@ bands at the same import, is ``tiles.pretile``'s).
 An import of one file (one level of one country) is one transaction: the set is found or
 created, the level's units are replaced through COPY, the level is generalised per zoom band,
 the newest set of the country becomes current, and the data version rises. Re-importing the
-same file (same checksum) changes nothing.
+same file (same checksum) changes nothing; a different file for a level of the same (country,
+source, validOn) is refused unless ``replace``, which makes a new revision of the set (the other
+levels copied) and keeps the old one, ``superseded_by`` the new.
 """
 
 from __future__ import annotations
@@ -13,11 +15,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, select, text
 
 from boundaries.generalise import coverage_report, generalise_level
 from boundaries.pcode import normalize_pcode
 from boundaries.reader import BoundaryRead, UnitNote
+from boundaries.tables import admin_unit
 from service.core.bulk import copy_rows, ewkb_hex
 from service.core.importlog import ImportRecord, bump_data_version, log_import, log_rejection
 from tiles import pretile
@@ -73,17 +76,25 @@ def import_boundaries(
         rec.username = username
     try:
         with engine.begin() as conn:
+            # one import of a (country, source, validOn) at a time; the set read is its newest revision
+            conn.execute(
+                text("SELECT pg_advisory_xact_lock(1000001, hashtext(:c || '/' || :s || '/' || CAST(:v AS text)))"),
+                {"c": read.country_iso3, "s": read.source, "v": valid_on},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO boundary_set (country, source, valid_on) VALUES (:c, :s, :v) "
+                    "ON CONFLICT (country, source, valid_on, revision) DO NOTHING"
+                ),
+                {"c": read.country_iso3, "s": read.source, "v": valid_on},
+            )
             set_id = conn.execute(
                 text(
-                    """
-                    INSERT INTO boundary_set (country, source, valid_on) VALUES (:c, :s, :v)
-                    ON CONFLICT (country, source, valid_on) DO UPDATE SET country = EXCLUDED.country
-                    RETURNING id
-                    """
+                    "SELECT id FROM boundary_set WHERE country = :c AND source = :s AND valid_on = :v "
+                    "ORDER BY revision DESC LIMIT 1"
                 ),
                 {"c": read.country_iso3, "s": read.source, "v": valid_on},
             ).scalar_one()
-            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": 1_000_000 + set_id})
             existing = conn.execute(
                 text("SELECT array_agg(DISTINCT sha256) FROM admin_unit WHERE boundary_set_id = :s AND level = :l"),
                 {"s": set_id, "l": read.level},
@@ -92,8 +103,14 @@ def import_boundaries(
                 raise BoundaryConflict(
                     f"{read.file}: level {read.level} of the {read.country_iso3} boundaries of {read.source}, valid on "
                     f"{valid_on.isoformat()}, is already imported from a different file (other geometry or "
-                    "attributes); give the new file its own validOn date, or --replace to overwrite that level"
+                    "attributes); give the new file its own validOn date, or --replace to import it as a new "
+                    "revision of the set (the old set is kept with the rounds placed on it)"
                 )
+            replaced_set = None
+            if existing and existing != [read.sha256]:
+                replaced_set = set_id
+                set_id = _new_revision(conn, set_id, read.level)
+                rec.details["replaces_boundary_set"] = replaced_set
             if existing == [read.sha256]:
                 return BoundaryImportResult(
                     read.file,
@@ -236,6 +253,57 @@ def import_boundaries(
         raise
 
 
+def _new_revision(conn: Connection, old_id: int, level: int) -> int:
+    """A new set (revision + 1) of the same country, source and validOn holding copies of the old
+    set's other levels; the old set is kept, ``superseded_by`` the new one (rounds placed on it
+    keep reading it). Returns the new set's id; the caller imports ``level`` into it."""
+    new_id = conn.execute(
+        text(
+            """
+            INSERT INTO boundary_set (country, source, valid_on, revision)
+            SELECT country, source, valid_on, revision + 1 FROM boundary_set WHERE id = :o
+            RETURNING id
+            """
+        ),
+        {"o": old_id},
+    ).scalar_one()
+    conn.execute(text("UPDATE boundary_set SET superseded_by = :n WHERE id = :o"), {"n": new_id, "o": old_id})
+    args = {"o": old_id, "n": new_id, "l": level}
+    conn.execute(
+        text(
+            """
+            INSERT INTO admin_unit (boundary_set_id, country, level, pcode, parent_pcode, name_en, name_ar, alt_names,
+                                    source, valid_on, import_id, sha256, area_km2, geom)
+            SELECT :n, country, level, pcode, parent_pcode, name_en, name_ar, alt_names,
+                   source, valid_on, import_id, sha256, area_km2, geom
+            FROM admin_unit WHERE boundary_set_id = :o AND level <> :l
+            """
+        ),
+        args,
+    )
+    conn.execute(
+        text(
+            """
+            INSERT INTO admin_unit_generalised (boundary_set_id, level, zband, pcode, geom, geom_3857)
+            SELECT :n, level, zband, pcode, geom, geom_3857 FROM admin_unit_generalised
+            WHERE boundary_set_id = :o AND level <> :l
+            """
+        ),
+        args,
+    )
+    conn.execute(
+        text(
+            """
+            INSERT INTO admin_unit_subdivided (boundary_set_id, level, pcode, geom)
+            SELECT :n, level, pcode, geom FROM admin_unit_subdivided WHERE boundary_set_id = :o AND level <> :l
+            """
+        ),
+        args,
+    )
+    pretile.copy(conn, old_id, new_id, exclude_level=level)
+    return new_id
+
+
 def _ranges(zs: list[int]) -> str:
     """[0, 1, 2, 5] -> '0-2, 5'."""
     out, start = [], None
@@ -271,7 +339,7 @@ def _refresh_current(conn: Connection, country: str) -> None:
             UPDATE boundary_set SET is_current = true WHERE id = (
               SELECT id FROM boundary_set b WHERE country = :c
                 AND EXISTS (SELECT 1 FROM admin_unit u WHERE u.boundary_set_id = b.id)
-              ORDER BY valid_on DESC, id DESC LIMIT 1)
+              ORDER BY valid_on DESC, revision DESC, id DESC LIMIT 1)
             """
         ),
         {"c": country},
@@ -283,7 +351,7 @@ def boundary_sets(conn: Connection, country: str | None = None) -> list[dict]:
     rows = conn.execute(
         text(
             """
-            SELECT b.id, b.country, b.source, b.valid_on, b.is_current,
+            SELECT b.id, b.country, b.source, b.valid_on, b.revision, b.superseded_by, b.is_current,
                    json_object_agg(u.level, u.n) AS units_per_level
             FROM boundary_set b
             JOIN (SELECT boundary_set_id, level, count(*) AS n FROM admin_unit GROUP BY 1, 2) u
@@ -356,6 +424,11 @@ def list_units(
         params,
     ).mappings()
     return total, [dict(r) for r in rows]
+
+
+def unit_level(conn: Connection, pcode: str) -> int | None:
+    """The admin level of the unit ``pcode`` (in any boundary set), None when there is none."""
+    return conn.execute(select(admin_unit.c.level).where(admin_unit.c.pcode == pcode).limit(1)).scalar()
 
 
 def get_unit_feature(conn: Connection, pcode: str, boundary_set: int | None = None, decimals: int = 6) -> dict | None:

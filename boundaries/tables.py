@@ -3,7 +3,7 @@
 zoom band) and ``admin_unit_subdivided`` (units cut into small pieces for point-in-polygon
 joins). Owner: ``boundaries/store.py``.
 
-Declared as migrations 0001 and 0002 create them (``tests/service/test_schema_drift.py``).
+Declared as migrations 0001, 0002 and 0017 create them (``tests/service/test_schema_drift.py``).
 """
 
 from __future__ import annotations
@@ -41,7 +41,17 @@ boundary_set = Table(
     Column("valid_on", Date, nullable=False),
     Column("is_current", Boolean, nullable=False, server_default=text("false")),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
-    UniqueConstraint("country", "source", "valid_on", name="boundary_set_country_source_valid_on_key"),
+    # migration 0017: a --replace of a set's level makes revision + 1; the old set is kept
+    Column("revision", SmallInteger, nullable=False, server_default=text("0")),
+    Column(
+        "superseded_by",
+        Integer,
+        ForeignKey("boundary_set.id", ondelete="SET NULL", name="boundary_set_superseded_by_fkey"),
+    ),
+    CheckConstraint("revision >= 0", name="boundary_set_revision_check"),
+    UniqueConstraint(
+        "country", "source", "valid_on", "revision", name="boundary_set_country_source_valid_on_revision_key"
+    ),
     Index("boundary_set_one_current", "country", unique=True, postgresql_where=text("is_current")),
 )
 

@@ -185,7 +185,7 @@ class Cluster:
         return {"port": port, "pidfile": str(bdir / "pgbouncer.pid")}
 
     # -- the service workers ----------------------------------------------------------------------
-    def start_worker(self, n: int, pgbouncer_port: int) -> dict:
+    def start_worker(self, n: int, pgbouncer_port: int, max_lag_s: float | None = None) -> dict:
         pst = self.primary._state()
         port = free_port()
         log = self.dir / f"worker{n}.log"
@@ -194,6 +194,7 @@ class Cluster:
             os.environ,
             DATABASE_URL=self.primary.url(),
             DTM_ATLAS_READ_DATABASE_URLS=read_url,
+            **({"DTM_ATLAS_REPLICA_MAX_LAG_S": str(max_lag_s)} if max_lag_s else {}),
             DTM_ATLAS_DATA_DIR=str(self.data_dir),
             PYTHONPATH=str(ROOT),
         )
@@ -230,7 +231,7 @@ class Cluster:
         return {"port": port, "static_port": static_port, "pidfile": str(ndir / "nginx.pid"), "static": str(static)}
 
     # -- up / down --------------------------------------------------------------------------------
-    def up(self, delay_s: float = 0.0, workers: int = 2) -> dict:
+    def up(self, delay_s: float = 0.0, workers: int = 2, max_lag_s: float | None = None) -> dict:
         if self.state().get("up"):
             self.down(quiet=True)
         for tool in ("pgbouncer", "nginx"):
@@ -244,7 +245,7 @@ class Cluster:
         self.save(st)
         st["pgbouncer"] = self.start_pgbouncer(st["replica"]["port"])
         self.save(st)
-        st["workers"] = [self.start_worker(n, st["pgbouncer"]["port"]) for n in range(workers)]
+        st["workers"] = [self.start_worker(n, st["pgbouncer"]["port"], max_lag_s) for n in range(workers)]
         self.save(st)
         for w in st["workers"]:
             wait_port(w["port"], timeout=60, what=f"worker on {w['port']}")
@@ -335,12 +336,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="./dev cluster", description=__doc__.split("\n\n")[0])
     parser.add_argument("action", choices=["up", "down", "status"])
     parser.add_argument("--delay", type=float, default=0.0, help="replica apply delay, seconds (up)")
+    parser.add_argument(
+        "--max-lag", type=float, default=None, help="the workers' DTM_ATLAS_REPLICA_MAX_LAG_S, seconds (up)"
+    )
     parser.add_argument("--workers", type=int, default=2, choices=range(1, 9), metavar="N", help="service workers (up)")
     args = parser.parse_args(argv)
     data_dir = Path(os.environ.get("DTM_ATLAS_DATA_DIR", ROOT / ".data"))
     cluster = Cluster(data_dir)
     if args.action == "up":
-        st = cluster.up(delay_s=args.delay, workers=args.workers)
+        st = cluster.up(delay_s=args.delay, workers=args.workers, max_lag_s=args.max_lag)
         print(json.dumps(st["urls"], indent=2))
     elif args.action == "down":
         left = cluster.down()

@@ -61,6 +61,8 @@ async def lifespan(app: FastAPI):
     if tiles is not None:  # the tile connection pool of this loop and the version watcher
         await tiles.aclose()
         tiles.close()
+    if getattr(app.state, "read_route", None) is not None:
+        app.state.read_route.dispose()
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
@@ -85,7 +87,16 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     app.state.settings = settings
     app.add_middleware(GZipMiddleware, minimum_size=1024)
-    app.state.engine = engine
+    app.state.engine = engine  # the primary (DATABASE_URL): writes, and reads without replicas
+    app.state.read_route = None
+    if settings.read_database_urls:  # GET and HEAD read from replicas (service/api/reads.py)
+        from service import db
+        from service.api.reads import ReadFromHeader
+
+        app.state.read_route = db.read_route(
+            engine, settings.read_database_urls, settings.replica_max_lag_s, settings.tiles.db_connections
+        )
+        app.add_middleware(ReadFromHeader)  # X-Read-From: replica-N or primary
 
     from service.api.access import AccessHeaders
 
@@ -136,6 +147,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     uploads.sweep(settings)  # uploads left behind by a killed process
     app.include_router(uploads.router)
     app.include_router(versions.router)
+    from service.api import access as access_api
+
+    app.include_router(access_api.router)  # GET /auth/whoami (the web map's sign-in)
     from service.api import apidocs
 
     app.include_router(apidocs.router)  # /docs, /redoc from packaged assets
@@ -146,4 +160,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     from service.api import openapi_variants
 
     openapi_variants.install(app)  # routes sharing a path (the choropleth ?dataset=) as one operation
+
+    from service.api import openapi_truth
+
+    openapi_truth.install(app)  # the statuses and media types each route really answers
     return app

@@ -31,7 +31,7 @@ def normalise_url(url: str) -> str:
 
 
 def embedded(settings: Settings) -> EmbeddedPostgres:
-    return EmbeddedPostgres(Path(settings.data_dir))
+    return EmbeddedPostgres(Path(settings.data_dir), bindir=settings.pg_bindir)
 
 
 def database_url(settings: Settings, start: bool = True) -> str:
@@ -128,9 +128,10 @@ def read_route(primary: Engine, urls: list[str], max_lag_s: float = 30.0, pool_s
                 pool_size=pool_size,
                 max_overflow=pool_size,
                 pool_pre_ping=True,
-                connect_args={"prepare_threshold": None},
+                connect_args={"prepare_threshold": None, "connect_timeout": 3},
             ),
+            name=f"replica-{i}",
         )
-        for url in urls
+        for i, url in enumerate(urls, start=1)
     ]
     return ReadRoute(primary, replicas, max_lag_s)

@@ -82,7 +82,11 @@ def load_demo(engine: Engine, settings: Settings, console: Console | None = None
         for population, paths in lists.items():
             progress.update(task, description=f"demo data: {population} master lists")
             outcomes = import_many(
-                engine, paths, population=population, on_file=lambda _path, _out: progress.advance(task)
+                engine,
+                paths,
+                population=population,
+                on_file=lambda _path, _out: progress.advance(task),
+                rules=settings.imports,
             )
             counts = {k: sum(o.outcome == k for o in outcomes) for k in ("imported", "unchanged", "rejected")}
             progress.console.print(
@@ -135,7 +139,7 @@ def demo_events_flows(engine: Engine, settings: Settings, console: Console, *, f
     gen = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(gen)
     from service.events.importer import import_events
-    from service.flows.importer import import_flows
+    from service.flows.importer import import_flows, places_file
 
     with tempfile.TemporaryDirectory(prefix="dtm-atlas-demo-") as tmp:
         if not has_crisis:
@@ -146,7 +150,9 @@ def demo_events_flows(engine: Engine, settings: Settings, console: Console, *, f
             console.print(f"  SYNTHETIC ETT crisis {DEMO_CRISIS}: {res.rows:,} rows, {len(res.days)} days")
         if not has_flows:
             registry, daily = gen.write_fmp_daily(Path(tmp) / "wca", points=66, years=fmp_years)
-            res = import_flows(engine, daily, points=registry, synthetic=True)
+            res = import_flows(
+                engine, daily, points=registry, synthetic=True, places=places_file(settings.shared_data_dir)
+            )
             console.print(
                 f"  SYNTHETIC FMP network: 66 points, {res.rows:,} daily rows ({res.days[0]} .. {res.days[1]})"
             )

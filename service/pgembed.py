@@ -28,12 +28,9 @@ class EmbeddedPostgresError(RuntimeError):
     pass
 
 
-def find_pg_bindir() -> Path:
-    """Locate initdb/pg_ctl: the setting ``pg_bindir`` (DTM_ATLAS_PG_BINDIR), the newest
-    /usr/lib/postgresql/N/bin, PATH."""
-    from service.core.settings import get_settings
-
-    preferred = get_settings().pg_bindir
+def find_pg_bindir(preferred: Path | None = None) -> Path:
+    """Locate initdb/pg_ctl: ``preferred`` (the setting ``pg_bindir``, DTM_ATLAS_PG_BINDIR), the
+    newest /usr/lib/postgresql/N/bin, PATH."""
     candidates: list[Path] = [Path(preferred)] if preferred else []
     root = Path("/usr/lib/postgresql")
     if root.is_dir():
@@ -71,6 +68,7 @@ def _port_in_use(port: int) -> bool:
 class EmbeddedPostgres:
     data_dir: Path
     recovery: str | None = None  # set by start() when it recovered a server that had died
+    bindir: Path | None = None  # the setting ``pg_bindir``: where initdb/pg_ctl are, before the usual places
 
     @property
     def pgdata(self) -> Path:
@@ -122,7 +120,7 @@ class EmbeddedPostgres:
 
     # -- lifecycle ---------------------------------------------------------------------------
     def init(self) -> None:
-        bindir = find_pg_bindir()
+        bindir = find_pg_bindir(self.bindir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         if self.pgdata.exists() and not (self.pgdata / "PG_VERSION").exists():
             shutil.rmtree(self.pgdata)  # a half-made cluster from an interrupted first start
@@ -189,7 +187,7 @@ class EmbeddedPostgres:
     def is_running(self) -> bool:
         if not (self.pgdata / "PG_VERSION").exists():
             return False
-        bindir = Path(self._state().get("bindir") or find_pg_bindir())
+        bindir = Path(self._state().get("bindir") or find_pg_bindir(self.bindir))
         if self._run([bindir / "pg_ctl", "status", "-D", self.pgdata], check=False).returncode != 0:
             return False
         return not self._postmaster_is_zombie()
@@ -208,7 +206,7 @@ class EmbeddedPostgres:
         if not self.initialised:
             self.init()
         st = self._state()
-        bindir = Path(st["bindir"]) if Path(st["bindir"]).exists() else find_pg_bindir()
+        bindir = Path(st["bindir"]) if Path(st["bindir"]).exists() else find_pg_bindir(self.bindir)
         self.recovery = None
         if not self.is_running():
             crashed = self._wait_for_dead_server()
@@ -347,7 +345,7 @@ class EmbeddedPostgres:
     def stop(self) -> bool:
         if not self.is_running():
             return False
-        bindir = Path(self._state().get("bindir") or find_pg_bindir())
+        bindir = Path(self._state().get("bindir") or find_pg_bindir(self.bindir))
         self._run([bindir / "pg_ctl", "stop", "-w", "-m", "fast", "-D", self.pgdata])
         return True
 

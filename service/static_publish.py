@@ -12,6 +12,11 @@ round's PMTiles package:
     <out>/<ISO3>/<population>/<round>/latest.json   which version is current (short max-age)
     <out>/manifest.json                    every key: content type, cache control, size, SHA-256
 
+Static files are served to everyone: they hold only public data. Every answer is asked
+anonymously and must be a public one (an answer the access policy marks private is refused,
+``PublishError``), and the PMTiles package holds only the tile layers that exist for anonymous
+callers (``service/core/access.py``: a restricted kind's layer is left out).
+
 Everything under ``v<data version>/`` is immutable (a new import makes a new version, so new
 keys): ``Cache-Control: public, max-age=31536000, immutable``. ``latest.json`` revalidates.
 Upload with any S3 client that sets the manifest's content types and cache headers.
@@ -73,6 +78,22 @@ def _filename(disposition: str | None, fallback: str) -> str:
     return Path(name).name  # never a path out of the folder
 
 
+def public_only(url: str, response) -> None:
+    """Refuse to publish an answer the access policy did not make for everyone."""
+    control = response.headers.get("cache-control", "").lower()
+    if "private" in control or "no-store" in control:
+        raise PublishError(f"{url}: not a public answer ({control}); static files hold public data only")
+
+
+def public_layers() -> list[str]:
+    """The tile layers that exist for anonymous callers (the access policy over the registry's layers)."""
+    from service.api.access import layer_resource
+    from service.core.access import ANONYMOUS, decide
+    from tiles.layers import LAYERS
+
+    return [name for name, layer in LAYERS.items() if decide(ANONYMOUS, layer_resource(layer)).allowed]
+
+
 def publish_round(
     settings: Settings,
     engine: Engine,
@@ -105,7 +126,9 @@ def publish_round(
     with TestClient(create_app(quiet, engine), raise_server_exceptions=False) as client:
 
         def get(url: str, params: dict | None = None):
-            r = client.get(url, params={**base, **(params or {})})
+            r = client.get(url, params={**base, **(params or {})})  # anonymous: no Authorization
+            if r.status_code == 200:
+                public_only(url, r)
             if r.status_code != 200:
                 try:
                     detail = r.json().get("detail")
@@ -154,6 +177,7 @@ def publish_round(
             r = client.get(f"/packages/{ref}.zip", params=params)
             if r.status_code != 200:
                 raise PublishError(f"/packages/{ref}.zip: {r.status_code} {r.text[:300]}")
+            public_only(f"/packages/{ref}.zip", r)
             save("package.zip", r.content, "application/zip")
 
     say(f"tiles.pmtiles z0-{max_zoom}")
@@ -167,6 +191,7 @@ def publish_round(
         population=population,
         country=country,
         max_zoom=max_zoom,
+        layers=public_layers(),
     )
     written.append((f"{prefix}/tiles.pmtiles", CONTENT_TYPES[".pmtiles"], IMMUTABLE))
 

@@ -21,12 +21,12 @@ import logging
 import threading
 import time
 import weakref
-from collections import OrderedDict
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
 from service.core.logs import log
+from service.core.versioncache import MISSING, VersionCache
 
 logger = logging.getLogger("dtm_atlas.tiles")
 
@@ -77,41 +77,21 @@ class NoCache:
 
 
 class LRUCache(NoCache):
-    """In-process LRU bounded in bytes. Values are the stored (gzip) tile bodies."""
+    """In-process LRU bounded in bytes: the base layer's ``VersionCache`` of the stored (gzip)
+    bodies, keyed by ``versioncache.entry_key``; a newer data version frees it at once."""
 
     name = "memory"
 
     def __init__(self, max_bytes: int):
         self.max_bytes = max_bytes
-        self._data: OrderedDict[str, bytes] = OrderedDict()
-        self._bytes = 0
-        self._lock = threading.Lock()
-        self.hits = self.misses = 0
-        self._version: int | None = None
+        self._store = VersionCache(max_bytes=max_bytes, sizeof=lambda key, value: len(value) + len(key) + 64)
 
     def get_sync(self, key: str) -> bytes | None:
-        with self._lock:
-            value = self._data.get(key)
-            if value is None:
-                self.misses += 1
-                return None
-            self._data.move_to_end(key)
-            self.hits += 1
-            return value
+        value = self._store.peek(self._store.version, key)
+        return None if value is MISSING else value
 
     def set_sync(self, key: str, value: bytes) -> None:
-        size = len(value) + len(key) + 64
-        if size > self.max_bytes:
-            return
-        with self._lock:
-            old = self._data.pop(key, None)
-            if old is not None:
-                self._bytes -= len(old) + len(key) + 64
-            self._data[key] = value
-            self._bytes += size
-            while self._bytes > self.max_bytes and self._data:
-                k, v = self._data.popitem(last=False)
-                self._bytes -= len(v) + len(k) + 64
+        self._store.put(None, key, value)  # (the key names its version)
 
     async def get(self, key: str) -> bytes | None:
         return self.get_sync(key)
@@ -121,23 +101,25 @@ class LRUCache(NoCache):
 
     def new_version(self, version: int) -> None:
         """A newer data version makes every entry unreachable: free the memory now."""
-        with self._lock:
-            if self._version is not None and version > self._version:
-                self._data.clear()
-                self._bytes = 0
-            if self._version is None or version > self._version:
-                self._version = version
+        self._store.see(version)
+
+    @property
+    def hits(self) -> int:
+        return self._store.hits
+
+    @property
+    def misses(self) -> int:
+        return self._store.misses
 
     def stats(self) -> dict:
-        with self._lock:
-            return {
-                "backend": self.name,
-                "entries": len(self._data),
-                "bytes": self._bytes,
-                "max_bytes": self.max_bytes,
-                "hits": self.hits,
-                "misses": self.misses,
-            }
+        return {
+            "backend": self.name,
+            "entries": len(self._store),
+            "bytes": self._store.bytes,
+            "max_bytes": self.max_bytes,
+            "hits": self._store.hits,
+            "misses": self._store.misses,
+        }
 
 
 class RedisCache(NoCache):

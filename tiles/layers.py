@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
-from service.core.errors import BadRequest
+from service.core.errors import BadRequest, ParamError
 from service.core.registry import registry
 
 # zoom range served at all (tile requests above this are 400); clients overzoom past maxzoom
@@ -53,6 +54,20 @@ SITE_FIELDS = {
 }
 
 
+@dataclass(frozen=True)
+class Binding:
+    """What a kind's layer makes of its own query parameters (``Layer.bind``), once per data
+    version and query: ``params`` are SQL parameters (named without the layer's prefix:
+    ``{"crisis": ...}`` is ``:{prefix}crisis`` in the layer's SQL); ``country`` the country its
+    features belong to (a crisis's), which then needs no ``?country=``."""
+
+    params: dict
+    country: str | None = None
+
+
+MAX_PARAM_LENGTH = 100  # characters of a layer's own query parameter (they go into cache keys)
+
+
 @dataclass(frozen=True, eq=False)  # compared and hashed by identity: one object per layer
 class Layer:
     id: str
@@ -75,6 +90,17 @@ class Layer:
     # -> an expression of the layer's MVT bytes (see tiles.mvt.admin_geometry for polygons)
     sql: Callable[..., str] | None = None
     round_based: bool = False  # a kind's layer reads the round (parameter :{prefix}round)
+    # a kind's layer with query parameters of its own (e.g. ?crisis=&date=&from=&to=): their
+    # names and descriptions, and bind(conn, {name: value}) -> Binding (raising ParamError or
+    # NotFound for a bad value); the values are part of the tile's cache key
+    params: dict[str, str] = field(default_factory=dict)
+    bind: Callable[[Any, Mapping[str, str]], Binding] | None = None
+    # features not of one country (flow lines across borders): a tile of such layers alone
+    # needs no country (no ?country= even when several countries have boundaries)
+    country_free: bool = False
+    # in an offline package (tiles.pmtiles_export) when no layers are named; a layer with
+    # parameters of its own (a crisis, a period) is exported only when named
+    default_export: bool = True
 
     def extent_for(self, z: int) -> int:
         return self.extent
@@ -91,13 +117,16 @@ class Layer:
         return z >= self.minzoom
 
     def tilejson(self) -> dict:
-        return {
+        out = {
             "id": self.id,
             "description": self.description,
             "minzoom": self.minzoom,
             "maxzoom": self.maxzoom,
             "fields": location_fields() if self.kind == "locations" else dict(self.fields),
         }
+        if self.params:
+            out["parameters"] = dict(self.params)
+        return out
 
 
 def location_fields() -> dict[str, str]:
@@ -197,6 +226,21 @@ class LayerError(BadRequest):
 
     def __init__(self, message: str, status: int = 400):
         super().__init__(message, status=status)
+
+
+def layer_params(layers: list[Layer], query_params: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    """The values of the layers' own query parameters in ``query_params`` (sorted by name; empty
+    ones left out), for ``TileQuery.extra``; 400 for a value longer than MAX_PARAM_LENGTH."""
+    names = sorted({name for layer in layers for name in layer.params})
+    out = []
+    for name in names:
+        value = query_params.get(name)
+        if value is None or value == "":
+            continue
+        if len(value) > MAX_PARAM_LENGTH:
+            raise ParamError(name, f"longer than {MAX_PARAM_LENGTH} characters")
+        out.append((name, value))
+    return tuple(out)
 
 
 def parse_layers(spec: str) -> list[Layer]:

@@ -23,7 +23,6 @@ features.
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -35,8 +34,9 @@ from service.core.countries import check_country, figures_country, geometry_coun
 from service.core.errors import BadRequest
 from service.core.registry import registry
 from service.core.rounds import RoundRef, find_round, resolve_round
+from service.core.versioncache import MISSING, VersionCache
 from tiles import pretile
-from tiles.layers import MAX_REQUEST_ZOOM, Layer
+from tiles.layers import MAX_REQUEST_ZOOM, Binding, Layer
 from tiles.zoom import band_for_zoom
 
 TMS = morecantile.tms.get("WebMercatorQuad")
@@ -75,6 +75,7 @@ class TileQuery:
     reporting_date: dt.date | None = None  # the round of this date (a round without a DTM number)
     country: str | None = None  # ISO3; None: the one country with figures (or boundaries), see tile_country
     classes: str | None = None  # styles.classify.CLASSES; None: the indicator's default over the round
+    extra: tuple[tuple[str, str], ...] = ()  # the kinds' layers' own parameters (tiles.layers.layer_params)
 
     def key(self) -> str:
         number = "" if self.round_number is None else self.round_number
@@ -83,6 +84,7 @@ class TileQuery:
             + (f":{self.reporting_date}" if self.reporting_date else "")
             + (f":{self.country}" if self.country else "")
             + (f":classes={self.classes}" if self.classes else "")
+            + "".join(f":{k}={v}" for k, v in self.extra)
         )
 
     def names_a_round(self) -> bool:
@@ -105,6 +107,7 @@ class Context:
     round: dict | None
     legends: dict[int, object] = field(default_factory=dict)  # admin level -> Classification
     country: str | None = None  # the country the tiles hold (None: nothing loaded)
+    bindings: dict[str, Binding] = field(default_factory=dict)  # layer id -> its own parameters' binding
 
 
 def _uses_round(layers: Sequence[Layer]) -> bool:
@@ -125,7 +128,20 @@ def tile_country(conn: Connection, query: TileQuery, uses_round: bool) -> str | 
     return geometry_country(conn, None)
 
 
-def _country_key(query: TileQuery, uses_round: bool) -> tuple:
+def _country_free(layers: Sequence[Layer]) -> bool:
+    return bool(layers) and all(layer.country_free for layer in layers)
+
+
+def _hint(bindings: dict[str, Binding]) -> str | None:
+    """The country the kinds' layers' bindings name (a crisis's), if any."""
+    return next((b.country for b in bindings.values() if b.country), None)
+
+
+def _country_key(query: TileQuery, uses_round: bool, free: bool = False, hint: str | None = None) -> tuple:
+    if query.country is None and free:
+        return ("country-free",)
+    if query.country is None and hint is not None:
+        return ("country-of", hint)
     if not uses_round:
         return ("country", query.country)
     return ("country", query.country, query.population, query.round_number, query.reporting_date)
@@ -147,69 +163,72 @@ def classification_for(
 
 
 class Resolver:
-    """Per data version caches of the boundary sets, rounds and classifications.
-
-    Entries are keyed by the data version they were read at; a newer version drops them.
-    """
+    """Per data version caches of the boundary sets, rounds and classifications: the base
+    layer's ``VersionCache`` (a newer version drops them; an older one is computed, not kept)."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._version: int | None = None
-        self._cache: dict[tuple, object] = {}
+        self._cache = VersionCache()
 
     def cached(self, version: int, key: tuple, compute):
         """``compute()`` once per data version and ``key`` (thread-safe; an older version is
-        computed but not kept)."""
-        with self._lock:
-            stale = self._version is not None and version < self._version
-            if not stale and self._version != version:
-                self._version = version
-                self._cache.clear()
-            if not stale and key in self._cache:
-                return self._cache[key]
-        value = compute()  # outside the lock: peek() runs on the event loop and must not wait
-        if stale:
-            return value  # an old snapshot: don't pollute the cache
-        with self._lock:
-            if self._version == version:
-                self._cache[key] = value
-        return value
+        computed but not kept; computed outside the lock: peek() runs on the event loop)."""
+        return self._cache.get(version, key, compute)
 
     def peek(self, version: int, query: TileQuery, layers: Sequence[Layer]) -> Context | None:
-        """The context from the cache alone (no query), or None when a part is missing."""
+        """The context from the cache alone (no query), or None when a part is missing (each
+        part is of ``version``: one of another version is missing)."""
         uses_round = _uses_round(layers)
-        with self._lock:
-            if self._version != version:
-                return None
-            country_key = _country_key(query, uses_round)
-            if country_key not in self._cache:
-                return None
-            country = self._cache[country_key]
-            if ("sets", country) not in self._cache:
-                return None
-            rnd = None
-            if uses_round:
-                key = ("round", country, query.population, query.round_number, query.reporting_date)
-                if key not in self._cache:
+        bindings = {}
+        for layer in layers:
+            if layer.bind is not None:
+                bound = self._cache.peek(version, ("bind", layer.id, query.extra))
+                if bound is MISSING:
                     return None
-                rnd = self._cache[key]
-                if rnd is None and query.names_a_round():
-                    return None  # let context() raise RoundNotFound
-            ctx = Context(version, query, self._cache[("sets", country)], rnd, country=country)
-            if rnd is not None:
-                for layer in layers:
-                    if layer.kind == "admin":
-                        legend = self._cache.get(("legend", rnd["id"], layer.level, query.indicator, query.classes))
-                        if legend is None:
-                            return None
-                        ctx.legends[layer.level] = legend
-            return ctx
+                bindings[layer.id] = bound
+        country = self._cache.peek(version, _country_key(query, uses_round, _country_free(layers), _hint(bindings)))
+        if country is MISSING:
+            return None
+        set_ids = self._cache.peek(version, ("sets", country))
+        if set_ids is MISSING:
+            return None
+        rnd = None
+        if uses_round:
+            rnd = self._cache.peek(
+                version, ("round", country, query.population, query.round_number, query.reporting_date)
+            )
+            if rnd is MISSING:
+                return None
+            if rnd is None and query.names_a_round():
+                return None  # let context() raise RoundNotFound
+        ctx = Context(version, query, set_ids, rnd, country=country, bindings=bindings)
+        if rnd is not None:
+            for layer in layers:
+                if layer.kind == "admin":
+                    legend = self._cache.peek(
+                        version, ("legend", rnd["id"], layer.level, query.indicator, query.classes)
+                    )
+                    if legend is MISSING or legend is None:
+                        return None
+                    ctx.legends[layer.level] = legend
+        return ctx
 
     def context(self, conn: Connection, version: int, query: TileQuery, layers: Sequence[Layer]) -> Context:
         """The context read through ``conn``, whose snapshot must be at ``version``.
         SeveralCountries (400) / NoCountryData (404) when the country is ambiguous / has no data."""
         uses_round = _uses_round(layers)
-        country = self.cached(version, _country_key(query, uses_round), lambda: tile_country(conn, query, uses_round))
+        bindings = {
+            layer.id: self.cached(
+                version, ("bind", layer.id, query.extra), lambda layer=layer: _bind(conn, layer, query)
+            )
+            for layer in layers
+            if layer.bind is not None
+        }
+        free, hint = _country_free(layers), _hint(bindings)
+        country = self.cached(
+            version,
+            _country_key(query, uses_round, free, hint),
+            lambda: hint if query.country is None and (free or hint) else tile_country(conn, query, uses_round),
+        )
         set_ids = self.cached(
             version,
             ("sets", country),
@@ -239,7 +258,7 @@ class Resolver:
             if rnd is None and query.names_a_round():  # the one 404 of a round (service.core.rounds)
                 ref = RoundRef(query.round_number, query.reporting_date)
                 resolve_round(conn, ref, query.population, country)  # raises RoundNotFound
-        ctx = Context(version, query, set_ids, rnd, country=country)
+        ctx = Context(version, query, set_ids, rnd, country=country, bindings=bindings)
         if rnd is not None:
             for layer in layers:
                 if layer.kind == "admin":
@@ -249,11 +268,17 @@ class Resolver:
         return ctx
 
     def legend(self, conn: Connection, version: int, rnd: dict, level: int, indicator: str, classes: str | None = None):
+        """The shared classification of a level's values in the round (cached per version)."""
         return self.cached(
             version,
             ("legend", rnd["id"], level, indicator, classes),
             lambda: classification_for(conn, rnd["id"], level, indicator, rnd["population"], classes),
         )
+
+
+def _bind(conn: Connection, layer: Layer, query: TileQuery) -> Binding:
+    """The layer's own parameters of ``query`` bound (``Layer.bind``), only those it names."""
+    return layer.bind(conn, {k: v for k, v in query.extra if k in layer.params})
 
 
 # ------------------------------------------------------------------------------------- SQL
@@ -293,28 +318,29 @@ def _envelope(margin: float = 0.0) -> str:
     return "ST_TileEnvelope(:z, :x, :y)"
 
 
-def admin_geometry(layer: Layer, source: str, extent: int, buffer: int) -> tuple[str, str, str]:
+def admin_geometry(layer: Layer, source: str, extent: int, buffer: int, sets: str = ":sets") -> tuple[str, str, str]:
     """The FROM list, WHERE condition and geometry expression of a level's units in a tile,
     from one of the three sources: ``"pretiled"`` (``admin_unit_tile``: rows by key, cut at
     import, tiles.pretile), ``"generalised"`` (the zoom band's coverage, clipped per request)
-    or ``"full"`` (full resolution, above z12). The unit's row is ``u`` in each."""
+    or ``"full"`` (full resolution, above z12). The unit's row is ``u`` in each. ``sets``: the
+    SQL of the boundary set ids (an int[]; default the tile's current sets)."""
     margin = buffer / extent
     unit = "JOIN admin_unit u ON u.boundary_set_id = g.boundary_set_id AND u.pcode = g.pcode"
     if source == "pretiled":
         tables = f"admin_unit_tile g {unit}"
-        where = f"g.boundary_set_id = ANY(:sets) AND g.level = {layer.level} AND g.z = :z AND g.x = :x AND g.y = :y"
+        where = f"g.boundary_set_id = ANY({sets}) AND g.level = {layer.level} AND g.z = :z AND g.x = :x AND g.y = :y"
         geom = "g.geom"  # clipped, snapped and made valid at import
     elif source == "full":
         tables = "admin_unit u"
         where = (
-            f"u.boundary_set_id = ANY(:sets) AND u.level = {layer.level}"
+            f"u.boundary_set_id = ANY({sets}) AND u.level = {layer.level}"
             f" AND u.geom && ST_Transform({_envelope(margin)}, 4326)"
         )
         geom = f"ST_AsMVTGeom(ST_Transform(u.geom, 3857), {_envelope()}, {extent}, {buffer}, true)"
     else:
         tables = f"admin_unit_generalised g {unit}"
         where = (
-            f"g.boundary_set_id = ANY(:sets) AND g.level = {layer.level} AND g.zband = :zband"
+            f"g.boundary_set_id = ANY({sets}) AND g.level = {layer.level} AND g.zband = :zband"
             f" AND g.geom_3857 && {_envelope(margin)}"
         )
         geom = f"ST_AsMVTGeom(g.geom_3857, {_envelope()}, {extent}, {buffer}, true)"
@@ -433,6 +459,9 @@ def tile_statement(layers: Sequence[Layer], z: int, ctx: Context, with_version: 
             params[p + "country"] = ctx.country
         if layer.kind == "admin":
             for k, v in _class_params(ctx.legends.get(layer.level)).items():
+                params[p + k] = v
+        if layer.bind is not None:
+            for k, v in ctx.bindings[layer.id].params.items():
                 params[p + k] = v
     if not active:
         return None, params

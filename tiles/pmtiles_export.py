@@ -113,7 +113,7 @@ def export_tiles(
     fmt = format_of(out)
     if not 0 <= min_zoom <= max_zoom <= 16:
         raise ExportError(f"zooms must satisfy 0 <= min ({min_zoom}) <= max ({max_zoom}) <= 16")
-    chosen = [LAYERS[name] for name in (layers or list(LAYERS))]
+    chosen = [LAYERS[name] for name in (layers or [k for k, v in LAYERS.items() if v.default_export])]
     query = TileQuery(
         population=population,
         round_number=round_number,

@@ -64,6 +64,21 @@ def build(conn: Connection, set_id: int, level: int) -> int:
     return rows
 
 
+def copy(conn: Connection, from_set: int, to_set: int, exclude_level: int | None = None) -> int:
+    """Copy a set's tile rows to a new revision of it (``boundaries.store``), but ``exclude_level``'s."""
+    rows = conn.execute(
+        text(
+            """
+            INSERT INTO admin_unit_tile (boundary_set_id, level, z, x, y, pcode, geom)
+            SELECT :n, level, z, x, y, pcode, geom FROM admin_unit_tile
+            WHERE boundary_set_id = :o AND (CAST(:l AS smallint) IS NULL OR level <> :l)
+            """
+        ),
+        {"o": from_set, "n": to_set, "l": exclude_level},
+    ).rowcount
+    return rows
+
+
 def covers(z: int, extent: int, buffer: int) -> bool:
     """Are tiles of zoom ``z`` on this grid made from ``admin_unit_tile``?"""
     return MIN_BAND <= z <= MAX_BAND and (extent, buffer) == GRID

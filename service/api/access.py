@@ -13,9 +13,10 @@ reads data, and the headers every answer gets from it.
 
 from __future__ import annotations
 
-from fastapi import HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
+from service.api.common import get_engine
 from service.core.access import ANONYMOUS, Decision, Principal, Resource, Scope, answer_scope, decide
 
 STATE_KEY = "answer_scope"
@@ -61,7 +62,7 @@ async def authorize(request: Request, resource: Resource, filter: dict | None = 
 
         await run_in_threadpool(
             audit.record,
-            request.app.state.engine,
+            get_engine(request),
             who,
             method=request.method,
             path=request.url.path,
@@ -73,12 +74,17 @@ async def authorize(request: Request, resource: Resource, filter: dict | None = 
     return who
 
 
-def dataset_resource(dataset_key: str, country: str | None = None) -> Resource:
+def dataset_resource(dataset_key, country: str | None = None) -> Resource:
     """A dataset of the layer registry as the policy sees it: its kind's access level (the admin
-    units, no kind: public)."""
+    units, no kind: public). ``dataset_key`` may be the Dataset itself: one a kind built for its
+    reader (``DataCollections``: an indicator dataset) carries its own level (``Dataset.access``)."""
     from service.core.access import Sensitivity
     from service.core.registry import registry
 
+    if not isinstance(dataset_key, str):
+        if dataset_key.access is not None:
+            return Resource(dataset_key.key, country, Sensitivity.parse(dataset_key.access))
+        dataset_key = dataset_key.key
     kind = registry().kind_of(dataset_key)
     level = Sensitivity.parse(getattr(kind, "access", "public")) if kind is not None else Sensitivity.PUBLIC
     return Resource(dataset_key, country, level)
@@ -95,14 +101,13 @@ def layer_resource(layer) -> Resource:
     return Resource(f"tiles:{layer.id}", None, level)
 
 
-def dataset_visible(request: Request, dataset_key: str, country: str | None = None) -> bool:
+def dataset_visible(request: Request, dataset_key, country: str | None = None) -> bool:
     """Whether the dataset exists for the request's principal (listings: OGC collections, exports)."""
     return decide(current(request), dataset_resource(dataset_key, country)).allowed
 
 
-def authorize_dataset_sync(request: Request, dataset_key: str, country: str | None = None) -> Principal:
-    """:func:`authorize` for a registry dataset, from a synchronous route (run in the threadpool)."""
-    resource = dataset_resource(dataset_key, country)
+def authorize_sync(request: Request, resource: Resource, filter: dict | None = None) -> Principal:
+    """:func:`authorize` from a synchronous route (run in the threadpool)."""
     who = current(request)
     decision = decide(who, resource)
     if not decision.allowed:
@@ -117,16 +122,21 @@ def authorize_dataset_sync(request: Request, dataset_key: str, country: str | No
         from service.auth import audit
 
         audit.record(
-            request.app.state.engine,
+            get_engine(request),
             who,
             method=request.method,
             path=request.url.path,
             query=request.url.query,
             resource=resource.name,
             country=resource.country,
-            filter=dict(request.query_params),
+            filter=filter if filter is not None else dict(request.query_params),
         )
     return who
+
+
+def authorize_dataset_sync(request: Request, dataset_key, country: str | None = None) -> Principal:
+    """:func:`authorize` for a registry dataset, from a synchronous route (run in the threadpool)."""
+    return authorize_sync(request, dataset_resource(dataset_key, country))
 
 
 class AccessHeaders:
@@ -156,3 +166,21 @@ class AccessHeaders:
             await send(message)
 
         await self.app(scope, receive, send_wrapper)
+
+
+router = APIRouter(tags=["access"])
+
+
+@router.get("/auth/whoami", summary="Who the request's token signs in as: role and countries (the web map's sign-in)")
+def whoami(request: Request) -> dict:
+    """The principal's role, countries and how it signed in; anonymous without a token, 401 for
+    a refused one. The subject (a token's label, a user id) is not echoed: it is the audit's."""
+    who = current(request)
+    if not who.anonymous:
+        mark(request, Scope.SHARED)  # differs by who asks: never a shared cache's
+    return {
+        "signed_in": not who.anonymous,
+        "role": who.role.label,
+        "countries": None if who.countries is None else sorted(who.countries),
+        "via": who.via,
+    }

@@ -11,7 +11,9 @@ import orjson
 from fastapi import Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
+
+from service.core.settings import Settings
 
 TEMPLATES = Environment(
     loader=FileSystemLoader(Path(__file__).resolve().parent.parent / "templates"),
@@ -25,11 +27,34 @@ class OutputFormat(str, enum.Enum):
 
 
 def get_conn(request: Request) -> Iterator[Connection]:
-    with request.app.state.engine.connect() as conn:
+    """The request's connection: the primary; for GET and HEAD with replicas set, one snapshot of
+    the replica the request reads from (service/api/reads.py)."""
+    from service.api import reads
+
+    if not reads.split(request):
+        with request.app.state.engine.connect() as conn:
+            yield conn
+        return
+    with reads.read_snapshot(request) as conn:
         yield conn
 
 
+def get_engine(request: Request) -> Engine:
+    """The engine of this request, for a route that writes or hands its work to a thread (which
+    opens its own connection): the primary, or for GET and HEAD with replicas set the replica the
+    request reads from (service/api/reads.py); a route that reads takes ``Conn``."""
+    from service.api.reads import read_engine
+
+    return read_engine(request)
+
+
+def get_app_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
 Conn = Annotated[Connection, Depends(get_conn)]
+DbEngine = Annotated[Engine, Depends(get_engine)]
+AppSettings = Annotated[Settings, Depends(get_app_settings)]
 FormatParam = Annotated[OutputFormat | None, Query(alias="f", description="Response format: json or html")]
 
 

@@ -14,6 +14,7 @@ client sends ``FromRoundNumber=0`` by default). See docs/dtm-api.md.
 # endpoint closures made in _idp_endpoint, whose dependency is a local name.
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlencode
@@ -28,6 +29,7 @@ from starlette.concurrency import run_in_threadpool
 from boundaries.pcode import country_of_pcode, infer_level, normalize_pcode
 from service.api.common import (
     Conn,
+    DbEngine,
     JSONResponse,
     OutputFormat,
     render,
@@ -35,6 +37,7 @@ from service.api.common import (
 from service.api.errors import status_for
 from service.api.httpcache import cached
 from service.api.params import INT4_MAX
+from service.api.reads import aread_engine
 from service.core.errors import BadRequest
 from service.core.logs import log
 from service.publish import dtm as dtm_queries
@@ -191,102 +194,98 @@ def _admin0(value: str | None) -> str | None:
     return iso3
 
 
-def _base_filter(
-    level: int,
-    operation: str | None,
-    country_name: str | None,
-    admin0: str | None,
-    from_date: date | None,
-    to_date: date | None,
-    from_round: int | None,
-    to_round: int | None,
-) -> dict:
-    if not (operation or country_name or admin0):
+@dataclass
+class PlaceQuery:
+    """Operation, CountryName, Admin0Pcode: the country asked for (one at least)."""
+
+    operation: OperationQ = None
+    country_name: CountryNameQ = None
+    admin0: Admin0PcodeQ = None
+
+
+@dataclass
+class Admin1Query:
+    """Admin1Name, Admin1Pcode: a governorate."""
+
+    name: Admin1NameQ = None
+    pcode: Admin1PcodeQ = None
+
+
+@dataclass
+class Admin2Query:
+    """Admin2Name, Admin2Pcode: a district."""
+
+    name: Admin2NameQ = None
+    pcode: Admin2PcodeQ = None
+
+
+@dataclass
+class PeriodQuery:
+    """FromReportingDate, ToReportingDate, FromRoundNumber, ToRoundNumber (0: no limit)."""
+
+    from_date: FromDateQ = None
+    to_date: ToDateQ = None
+    from_round: FromRoundQ = None
+    to_round: ToRoundQ = None
+
+
+def _base_filter(level: int, place: PlaceQuery, period: PeriodQuery) -> dict:
+    if not (place.operation or place.country_name or place.admin0):
         raise BadRequest("At least one of the following parameters is required: Operation, CountryName, Admin0Pcode")
-    if from_date and to_date and from_date > to_date:
-        raise BadRequest(f"FromReportingDate ({from_date}) must be before or equal to ToReportingDate ({to_date})")
-    if from_round and to_round and from_round > to_round:
-        raise BadRequest(f"FromRoundNumber ({from_round}) must be <= ToRoundNumber ({to_round})")
+    if period.from_date and period.to_date and period.from_date > period.to_date:
+        raise BadRequest(
+            f"FromReportingDate ({period.from_date}) must be before or equal to ToReportingDate ({period.to_date})"
+        )
+    if period.from_round and period.to_round and period.from_round > period.to_round:
+        raise BadRequest(f"FromRoundNumber ({period.from_round}) must be <= ToRoundNumber ({period.to_round})")
     out: dict[str, Any] = {
         "level": level,
-        "country": _admin0(admin0),
-        "from_date": from_date,
-        "to_date": to_date,
-        "from_round": from_round or None,  # 0 = not given
-        "to_round": to_round or None,
+        "country": _admin0(place.admin0),
+        "from_date": period.from_date,
+        "to_date": period.to_date,
+        "from_round": period.from_round or None,  # 0 = not given
+        "to_round": period.to_round or None,
     }
-    if country_name:
-        out["country_name"] = dtm_queries.name_filter(0, country_name)
-        out["country_name_iso3"] = dtm_queries.country_iso3_for_name(country_name)
-    if operation:
-        out["operation"] = dtm_queries.name_filter(0, operation)
-        out["operation_iso3"] = dtm_queries.country_iso3_for_name(operation)
+    if place.country_name:
+        out["country_name"] = dtm_queries.name_filter(0, place.country_name)
+        out["country_name_iso3"] = dtm_queries.country_iso3_for_name(place.country_name)
+    if place.operation:
+        out["operation"] = dtm_queries.name_filter(0, place.operation)
+        out["operation_iso3"] = dtm_queries.country_iso3_for_name(place.operation)
     return out
 
 
-def admin0_filter(
-    Operation: OperationQ = None,
-    CountryName: CountryNameQ = None,
-    Admin0Pcode: Admin0PcodeQ = None,
-    FromReportingDate: FromDateQ = None,
-    ToReportingDate: ToDateQ = None,
-    FromRoundNumber: FromRoundQ = None,
-    ToRoundNumber: ToRoundQ = None,
-) -> dtm_queries.IdpFilter:
+# the query parameters in the order of DTM's own API (and of the OpenAPI document)
+Place = Annotated[PlaceQuery, Depends()]
+Admin1 = Annotated[Admin1Query, Depends()]
+Admin2 = Annotated[Admin2Query, Depends()]
+Period = Annotated[PeriodQuery, Depends()]
+
+
+def admin0_filter(place: Place, period: Period) -> dtm_queries.IdpFilter:
+    return dtm_queries.IdpFilter(**_base_filter(0, place, period))
+
+
+def admin1_filter(place: Place, admin1: Admin1, period: Period) -> dtm_queries.IdpFilter:
     return dtm_queries.IdpFilter(
-        **_base_filter(
-            0, Operation, CountryName, Admin0Pcode, FromReportingDate, ToReportingDate, FromRoundNumber, ToRoundNumber
-        )
+        **_base_filter(1, place, period),
+        admin1_pcode=_pcode(admin1.pcode, "Admin1Pcode", 1),
+        admin1_name=dtm_queries.name_filter(1, admin1.name) if admin1.name else None,
     )
 
 
-def admin1_filter(
-    Operation: OperationQ = None,
-    CountryName: CountryNameQ = None,
-    Admin0Pcode: Admin0PcodeQ = None,
-    Admin1Name: Admin1NameQ = None,
-    Admin1Pcode: Admin1PcodeQ = None,
-    FromReportingDate: FromDateQ = None,
-    ToReportingDate: ToDateQ = None,
-    FromRoundNumber: FromRoundQ = None,
-    ToRoundNumber: ToRoundQ = None,
-) -> dtm_queries.IdpFilter:
-    base = _base_filter(
-        1, Operation, CountryName, Admin0Pcode, FromReportingDate, ToReportingDate, FromRoundNumber, ToRoundNumber
-    )
-    return dtm_queries.IdpFilter(
-        **base,
-        admin1_pcode=_pcode(Admin1Pcode, "Admin1Pcode", 1),
-        admin1_name=dtm_queries.name_filter(1, Admin1Name) if Admin1Name else None,
-    )
-
-
-def admin2_filter(
-    Operation: OperationQ = None,
-    CountryName: CountryNameQ = None,
-    Admin0Pcode: Admin0PcodeQ = None,
-    Admin1Name: Admin1NameQ = None,
-    Admin1Pcode: Admin1PcodeQ = None,
-    Admin2Name: Admin2NameQ = None,
-    Admin2Pcode: Admin2PcodeQ = None,
-    FromReportingDate: FromDateQ = None,
-    ToReportingDate: ToDateQ = None,
-    FromRoundNumber: FromRoundQ = None,
-    ToRoundNumber: ToRoundQ = None,
-) -> dtm_queries.IdpFilter:
-    base = _base_filter(
-        2, Operation, CountryName, Admin0Pcode, FromReportingDate, ToReportingDate, FromRoundNumber, ToRoundNumber
-    )
-    admin1 = _pcode(Admin1Pcode, "Admin1Pcode", 1)
-    admin1_name = dtm_queries.name_filter(1, Admin1Name) if Admin1Name else None
+def admin2_filter(place: Place, admin1: Admin1, admin2: Admin2, period: Period) -> dtm_queries.IdpFilter:
+    base = _base_filter(2, place, period)
+    code1 = _pcode(admin1.pcode, "Admin1Pcode", 1)
+    name1 = dtm_queries.name_filter(1, admin1.name) if admin1.name else None
     # a district name is resolved under its governorate when the client names one
-    parent = admin1 or (admin1_name.pcodes[0] if admin1_name and len(admin1_name.pcodes) == 1 else None)
+    parent = code1 or (name1.pcodes[0] if name1 and len(name1.pcodes) == 1 else None)
     return dtm_queries.IdpFilter(
         **base,
-        admin1_pcode=admin1,
-        admin1_name=admin1_name,
-        admin2_pcode=_pcode(Admin2Pcode, "Admin2Pcode", 2),
-        admin2_name=dtm_queries.name_filter(2, Admin2Name, parent) if Admin2Name else None,
+        admin1_pcode=code1,
+        admin1_name=name1,
+        admin2_pcode=_pcode(admin2.pcode, "Admin2Pcode", 2),
+        admin2_name=dtm_queries.name_filter(2, admin2.name, parent) if admin2.name else None,
     )
 
 
@@ -302,9 +301,9 @@ def _respond(request: Request, f: OutputFormat | None, result: list[dict], title
 
 def _idp_endpoint(level: int, filter_dep: Callable, v3: bool) -> Callable:
     async def endpoint(
-        request: Request, flt: Annotated[dtm_queries.IdpFilter, Depends(filter_dep)], f: HtmlQ = None
+        request: Request, engine: DbEngine, flt: Annotated[dtm_queries.IdpFilter, Depends(filter_dep)], f: HtmlQ = None
     ) -> Response:
-        engine = request.app.state.engine
+        engine = await aread_engine(request)  # the primary, or the request's replica (service/api/reads.py)
 
         def rows() -> list[dict]:
             with engine.connect() as conn:

@@ -88,7 +88,7 @@ def status_for(exc: BaseException) -> tuple[int, str, dict]:
             if status is None:
                 status = int(getattr(exc, "status", 400))
             detail = getattr(exc, "detail", None) or getattr(exc, "message", None) or str(exc)
-            return status, str(detail), {}
+            return status, str(detail), dict(getattr(exc, "headers", None) or {})
     return 500, "internal error; the server log has the details", {}
 
 

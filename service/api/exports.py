@@ -13,9 +13,11 @@ from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, StreamingResponse
 from starlette.background import BackgroundTask
 
-from service.api.access import authorize_dataset_sync, dataset_visible
-from service.api.common import Conn, FormatParam, render
+from service.api.access import answer_scope_of, authorize_dataset_sync, current, dataset_visible
+from service.api.common import Conn, DbEngine, FormatParam, render
 from service.api.params import Country, Population, Round
+from service.api.reads import read_engine
+from service.core.access import Scope
 from service.core.rounds import round_filter
 from service.publish import exports
 from service.publish.datasets import DATASETS
@@ -65,6 +67,7 @@ def list_exports(request: Request, f: FormatParam = None):
 )
 def export_file(
     request: Request,
+    engine: DbEngine,
     conn: Conn,
     name: Annotated[
         str,
@@ -79,8 +82,7 @@ def export_file(
     zip: Annotated[bool, Query(description="Zip the file with a README (always on for shapefiles)")] = False,
 ):
     dataset, ext, zipped = exports.split_name(name)
-    if dataset in DATASETS:
-        authorize_dataset_sync(request, dataset, country)
+    who = authorize_dataset_sync(request, dataset, country) if dataset in DATASETS else current(request)
     # ExportError: its own status (service.api.errors)
     job = exports.prepare(
         conn,
@@ -91,8 +93,12 @@ def export_file(
         zipped=zip or zipped,
         country=country,  # omitted and several countries with figures (or boundaries): 400 listing them
     )
+    scope = answer_scope_of(request)
+    if scope is not Scope.PUBLIC:  # data not public: the file says who asked for it (README, metadata)
+        job.meta["access"] = {Scope.SHARED: "partner", Scope.RESTRICTED: "restricted"}[scope]
+        job.meta["requested_by"] = who.describe()
     conn.close()  # the export reads through connections of its own
-    engine = request.app.state.engine
+    engine = read_engine(request)  # the primary, or the replica conn was on (service/api/reads.py)
     headers = {"content-disposition": _disposition(job.filename), "x-dtm-dataset": job.dataset.key}
     if job.fmt.streamed and not job.zipped:
         return StreamingResponse(exports.stream(engine, job), media_type=job.media_type, headers=headers)

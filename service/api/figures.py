@@ -11,8 +11,10 @@ from fastapi import Path as PathParam
 from fastapi.responses import Response
 
 from boundaries.pcode import country_of_pcode, to_dtm_pcode
+from boundaries.store import unit_level
 from service.api.common import (
     Conn,
+    DbEngine,
     FormatParam,
     render,
     wants_html,
@@ -35,6 +37,7 @@ from service.api.params import (
     parse_level_path,
     parse_round,
 )
+from service.api.reads import aread_engine
 from service.core.countries import SeveralCountries, check_country, round_countries
 from service.core.errors import NotFound
 from service.core.rounds import get_round, list_rounds, resolve_round, round_ref
@@ -153,6 +156,7 @@ COUNTS_NOTE = (
 @router.get("/choropleth/{level}.geojson", summary="Figures of a round per unit, classified, as GeoJSON")
 async def choropleth(
     request: Request,
+    engine: DbEngine,
     level: Annotated[str, PathParam(description="1-3 or adm1..adm3 (0: national)")],
     rnd_ref: Round,
     country: Country,
@@ -170,7 +174,7 @@ async def choropleth(
     from service.api.httpcache import cached
 
     lvl = parse_level_path(level)
-    engine = request.app.state.engine
+    engine = await aread_engine(request)  # the primary, or the request's replica (service/api/reads.py)
 
     def produce() -> bytes:
         with engine.connect() as conn:
@@ -256,7 +260,7 @@ def unit_breakdown(
         except ValueError:
             country = None
     rnd = resolve_round(conn, rnd_ref, population, country)
-    level = conn.exec_driver_sql("SELECT level FROM admin_unit WHERE pcode = %s LIMIT 1", (code,)).scalar()
+    level = unit_level(conn, code)
     if level is None:
         raise NotFound(f"no admin unit {code}")
     data = {

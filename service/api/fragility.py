@@ -21,7 +21,9 @@ from starlette.concurrency import run_in_threadpool
 
 from service.api.common import (
     Conn,
+    DbEngine,
     JSONResponse,
+    get_engine,
 )
 from service.api.params import Round
 from service.core.errors import BadRequest, NotFound
@@ -38,12 +40,12 @@ from tiles.zoom import band_for_zoom, geojson_decimals
 router = APIRouter(tags=["fragility"])
 
 
-def _round_number(request: Request, ref: Round) -> int | None:
+def _round_number(request: Request, engine: DbEngine, ref: Round) -> int | None:
     """``?round=`` through the API's input layer (number or date, range-checked); fragility
     runs are kept per DTM round number, so a date is looked up to the number of its IDP round."""
     if ref.date is None:
         return ref.number
-    with request.app.state.engine.connect() as conn:
+    with engine.connect() as conn:
         return round_filter(conn, ref, "idp")["round_number"]
 
 
@@ -80,7 +82,7 @@ async def get_run(request: Request, round_number: int | None, method: str | None
     # FragilityError 404, MethodError / InputError 422 (service.core.errors): the app's table answers
     run, _ = await run_in_threadpool(
         ensure_run,
-        request.app.state.engine,
+        get_engine(request),
         shared_dir=request.app.state.settings.shared_data_dir,
         round_number=round_number,
         method_path=path,
@@ -266,6 +268,7 @@ async def fragility_unit(
 @router.get("/fragility/{level}.geojson", summary="Fragility per unit with class, dimensions, uncertainty and legend")
 async def fragility_geojson(
     request: Request,
+    engine: DbEngine,
     level: Annotated[str, PathParam(description="3 (sub-districts), 2 or 1 (population-weighted); or adm1..adm3")],
     round_number: RoundNumber,
     method: MethodParam = None,
@@ -281,7 +284,7 @@ async def fragility_geojson(
     mt = run["method"]
 
     def produce() -> bytes:
-        with request.app.state.engine.connect() as conn:
+        with engine.connect() as conn:
             return store.geojson(
                 conn,
                 run=run,

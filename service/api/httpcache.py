@@ -25,10 +25,12 @@ from starlette.concurrency import run_in_threadpool
 from service.api.access import answer_scope_of, current, mark
 from service.core.access import Scope
 from service.core.access import cache_key as access_cache_key
+from service.core.versioncache import entry_key
 from tiles.cache import CacheConfig
 from tiles.service import TileService
 
-ETAG_LEN = 16  # a stored entry is the ETag's hex digest followed by the gzip body
+ETAG_LEN = 16
+IMMUTABLE = "public, max-age=31536000, immutable"  # a stored entry is the ETag's hex digest followed by the gzip body
 
 
 def accepts_gzip(request: Request) -> bool:
@@ -106,7 +108,8 @@ def get_service(app) -> TileService:
             service = getattr(app.state, "tiles", None)
             if service is None:
                 config = CacheConfig.from_settings(app.state.settings)  # settings flow down from create_app
-                service = app.state.tiles = TileService(app.state.engine, config)
+                route = getattr(app.state, "read_route", None)  # replicas for reads (service/api/reads.py)
+                service = app.state.tiles = TileService(app.state.engine, config, route)
     return service
 
 
@@ -119,7 +122,7 @@ async def cached(
     principal's role and countries are part of the key of partner data, restricted answers skip
     the cache."""
     service = get_service(request.app)
-    version = await service.version()
+    version = await service.version(request)  # with replicas: what the request's replica has replayed
     mark(request, scope)
     scope = answer_scope_of(request)  # what authorize() recorded for this request counts too
     who = access_cache_key(current(request), scope)
@@ -128,13 +131,16 @@ async def cached(
         return raw_response(
             request, raw, media_type, "private, no-store", {"X-Data-Version": str(version), "X-Cache": "off"}
         )
-    key = f"v{version}:{name}:{params!r}" + (f":{who}" if who else "")
+    key = entry_key(version, name, repr(params), *((who,) if who else ()))
     entry = await service.cache.get(key)
     status = "hit"
     if entry is None:
         status = "miss"
         entry = make_entry(await run_in_threadpool(produce))
         await service.cache.set(key, entry)
+    # a URL naming the data version it answers (``?v=``, as tile URLs do) never changes: an HTTP
+    # cache in front keeps it for ever, an import gives new URLs
+    cache_control = IMMUTABLE if request.query_params.get("v") == str(version) else service.cache_control
     return entry_response(
-        request, entry, media_type, service.cache_control, {"X-Data-Version": str(version), "X-Cache": status}
+        request, entry, media_type, cache_control, {"X-Data-Version": str(version), "X-Cache": status}
     )

@@ -32,8 +32,16 @@ from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from service.api.access import answer_scope_of, authorize, current
+from service.api.common import DbEngine
 from service.api.params import ACCEPTED, ROUND_DESCRIPTION, Country, ParamError, Round, RoundRef, parse_round
+from service.api.queue import render_slot
+from service.api.reads import read_engine
+from service.core.access import cache_key as access_cache_key
+from service.core.access import kind_resource
 from service.core.errors import NotFound
+from service.core.registry import registry
+from service.core.versioncache import entry_key
 
 router = APIRouter(tags=["maps"])
 
@@ -45,7 +53,7 @@ _package_locks: dict[str, threading.Lock] = {}
 _package_guard = threading.Lock()
 
 
-def _produce_map(engine, name: str, ext: str, q: dict) -> tuple[str, bytes]:
+def _produce_map(engine, name: str, ext: str, q: dict, shared_dir: Path, who=None, logo=None) -> tuple[str, bytes]:
     import tempfile
 
     from service.maps import charts, interactive, render
@@ -68,6 +76,8 @@ def _produce_map(engine, name: str, ext: str, q: dict) -> tuple[str, bytes]:
                         q["country"],
                         q["round"].date,
                     ),
+                    shared_dir=shared_dir,
+                    **({"who": who} if who is not None else {}),
                 )
             else:
                 ref = q["round"]
@@ -78,7 +88,7 @@ def _produce_map(engine, name: str, ext: str, q: dict) -> tuple[str, bytes]:
             path = (
                 interactive.write(data, Path(tmp))
                 if ext == "html"
-                else render.render(data, Path(tmp), (ext,), dpi=q["dpi"])[ext]
+                else render.render(data, Path(tmp), (ext,), dpi=q["dpi"], logo=logo)[ext]
             )
         else:
             if ext == "html":
@@ -104,6 +114,7 @@ def _produce_map(engine, name: str, ext: str, q: dict) -> tuple[str, bytes]:
 )
 async def map_file(
     request: Request,
+    engine: DbEngine,
     name: str,
     ext: str,
     country: Country,
@@ -120,7 +131,8 @@ async def map_file(
     from service.api.httpcache import get_service
     from service.maps.data import MapSpec, map_indicators
 
-    names = ["choropleth", "trend", "change"] + (["fragility"] if "fragility" in map_indicators() else [])
+    who = current(request)
+    names = ["choropleth", "trend", "change"] + (["fragility"] if "fragility" in map_indicators(who) else [])
     if name not in names:
         raise NotFound(f"unknown map {name!r}: use {', '.join(names)}")
     if ext not in MEDIA:
@@ -150,22 +162,54 @@ async def map_file(
     q["extent"], q["paper"] = spec.extent, spec.paper
     if name in ("trend", "change"):  # charts depend on the round and population only
         q = {"round": round_ref, "population": population, "dpi": q["dpi"], "country": country}
+    # the policy: a kind's indicator is read at its kind's level (master-list figures are public)
+    hook_kind = registry().kind(spec.indicator) if spec.indicator in registry().map_hooks() else None
+    if hook_kind is not None:
+        await authorize(request, kind_resource(hook_kind, country))
+    who_key = access_cache_key(who, answer_scope_of(request))  # None: restricted, never cached
     service = get_service(request.app)
-    version = await service.version()
-    key = f"v{version}:maps{MAPS_FORMAT}:{name}.{ext}:{sorted(q.items())!r}"
+    version = await service.version(request)  # with replicas: what the request's replica has replayed
+    key = entry_key(version, f"maps{MAPS_FORMAT}", f"{name}.{ext}", repr(sorted(q.items())), who_key or "")
     status = "hit"
-    entry = await service.cache.get(key)
+    entry = None if who_key is None else await service.cache.get(key)
+    if who_key is None:
+        status = "off"
+        async with render_slot(request):  # a place in the render queue, or 429 (service.api.queue)
+            file_name, raw = await run_in_threadpool(
+                _produce_map,
+                read_engine(request),
+                name,
+                ext,
+                q,
+                request.app.state.settings.shared_data_dir,
+                who,
+                request.app.state.settings.maps.logo,
+            )
+        digest = hashlib.blake2b(raw, digest_size=8).hexdigest()
+        entry = f"{digest}\n{file_name}\n".encode() + raw
     if entry is None:
         lock = _locks.setdefault(key, asyncio.Lock())
-        async with lock:  # one rendering per map and version, however many ask at once
-            entry = await service.cache.get(key)
-            if entry is None:
-                status = "miss"
-                file_name, raw = await run_in_threadpool(_produce_map, request.app.state.engine, name, ext, q)
-                digest = hashlib.blake2b(raw, digest_size=8).hexdigest()
-                entry = f"{digest}\n{file_name}\n".encode() + raw
-                await service.cache.set(key, entry)
-        _locks.pop(key, None)
+        try:
+            async with lock:  # one rendering per map and version, however many ask at once
+                entry = await service.cache.get(key)
+                if entry is None:
+                    status = "miss"
+                    async with render_slot(request):  # a place in the render queue, or 429 (service.api.queue)
+                        file_name, raw = await run_in_threadpool(
+                            _produce_map,
+                            read_engine(request),
+                            name,
+                            ext,
+                            q,
+                            request.app.state.settings.shared_data_dir,
+                            who,
+                            request.app.state.settings.maps.logo,
+                        )
+                    digest = hashlib.blake2b(raw, digest_size=8).hexdigest()
+                    entry = f"{digest}\n{file_name}\n".encode() + raw
+                    await service.cache.set(key, entry)
+        finally:
+            _locks.pop(key, None)
     digest, file_name, raw = entry.split(b"\n", 2)
     headers = {
         "ETag": f'W/"{digest.decode()}"',
@@ -209,6 +253,9 @@ def _build_package(engine, settings, version: int, population: str, plan) -> Pat
             the_plan=plan,
             dpi=settings.package_dpi,
             workers=settings.package_workers,
+            shared_dir=settings.shared_data_dir,
+            household_sizes=settings.imports.household_sizes,
+            logo=settings.maps.logo,
         )
         part.replace(target)
         for old in target.parent.parent.glob("v*"):  # packages of older data versions
@@ -229,6 +276,7 @@ def _build_package(engine, settings, version: int, population: str, plan) -> Pat
 )
 async def package_zip(
     request: Request,
+    engine: DbEngine,
     round: Annotated[str, PathParam(description=ROUND_DESCRIPTION.split(", within")[0])],
     country: Country,
     population: Annotated[Literal["both", "idp", "returnee"], Query(description="idp, returnee or both")] = "both",
@@ -242,8 +290,8 @@ async def package_zip(
     ref: RoundRef = parse_round(round, "round")  # ParamError: 400
     if ref.number is None and ref.date is None:
         raise ParamError("round", "a package needs its round", ACCEPTED["round"])
-    version = await get_service(request.app).version()
-    engine, settings = request.app.state.engine, request.app.state.settings
+    version = await get_service(request.app).version(request)
+    engine, settings = read_engine(request), request.app.state.settings
     plan = await run_in_threadpool(  # the country and rounds first: 400/404 before any building
         package.plan,
         engine,
@@ -257,7 +305,8 @@ async def package_zip(
     status = "hit"
     if not target.exists():
         status = "miss"
-        target = await run_in_threadpool(_build_package, engine, settings, version, population, plan)
+        async with render_slot(request):  # a place in the render queue, or 429 (service.api.queue)
+            target = await run_in_threadpool(_build_package, engine, settings, version, population, plan)
     first = next(iter(plan.rounds.values()))
     name = package.package_base(plan.round_number, first["reporting_date"], first["country"])
     if population != "both":

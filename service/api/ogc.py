@@ -35,16 +35,18 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
 from boundaries.pcode import iso3_from_iso2, normalize_country, normalize_pcode
-from service.api.access import authorize_dataset_sync, dataset_visible
+from service.api.access import authorize_dataset_sync, current, dataset_visible
 from service.api.common import (
     TEMPLATES,
     Conn,
+    DbEngine,
     FormatParam,
     JSONResponse,
     parse_bbox,
     wants_html,
 )
 from service.api.params import INT4_MAX, Country, Offset, ParamError
+from service.core.access import ANONYMOUS, Principal
 from service.core.countries import check_country, figures_country, geometry_country, loaded_countries
 from service.core.errors import BadRequest, NotFound
 from service.core.registry import registry
@@ -151,7 +153,7 @@ def _round_collections(rnd: dict, qualified: bool = False) -> list[Collection]:
     ]
 
 
-def all_collections(conn, country: str | None = None) -> list[Collection]:
+def all_collections(conn, country: str | None = None, who: Principal = ANONYMOUS) -> list[Collection]:
     """Every collection, per loaded country (``country``: that one's only; NoCountryData, 404,
     when it has no data). Ids carry the country's prefix when several countries are loaded."""
     loaded = loaded_countries(conn)
@@ -183,7 +185,7 @@ def all_collections(conn, country: str | None = None) -> list[Collection]:
     for dc in registry().data_collections():
         out += [
             Collection(cid, ds, None, dc_country)
-            for cid, ds, dc_country in dc.list(conn)
+            for cid, ds, dc_country in dc.list(conn, who)
             if country in (None, dc_country)
         ]
     return out
@@ -215,7 +217,7 @@ def _kinds_id_patterns() -> list[str]:
     ]
 
 
-def get_collection(conn, cid: str, country: str | None = None) -> Collection:
+def get_collection(conn, cid: str, country: str | None = None, who: Principal = ANONYMOUS) -> Collection:
     """The collection ``cid`` names (with a country prefix, or without: then ``country``, or
     the one country that has it; SeveralCountries, 400, when several have)."""
     prefix, base = _split_country(cid)
@@ -254,7 +256,7 @@ def get_collection(conn, cid: str, country: str | None = None) -> Collection:
                 named,
             )
     for dc in registry().data_collections():
-        found = dc.get(conn, cid)
+        found = dc.get(conn, cid, who)  # built for the reader: None when it does not exist for it
         if found is not None and (country is None or country == found[1]):
             return Collection(cid, found[0], None, found[1], False, named)
     raise NotFound(
@@ -497,8 +499,8 @@ def collections(request: Request, conn: Conn, country: CountryParam, f: FormatPa
     html = wants_html(request, f)
     cols = [
         _collection_doc(request, conn, c, html)
-        for c in all_collections(conn, country)
-        if dataset_visible(request, c.dataset.key, c.country)  # collections a role cannot see do not exist
+        for c in all_collections(conn, country, current(request))
+        if dataset_visible(request, c.dataset, c.country)  # collections a role cannot see do not exist
     ]
     data = {
         "links": _self_links(request, "/ogc/collections", JSON, "Collections", html),
@@ -513,8 +515,8 @@ def collections(request: Request, conn: Conn, country: CountryParam, f: FormatPa
 @router.get("/collections/{collection_id}", summary="One collection")
 def collection(request: Request, conn: Conn, collection_id: CollectionId, country: CountryParam, f: FormatParam = None):
     html = wants_html(request, f)
-    col = get_collection(conn, collection_id, country)
-    authorize_dataset_sync(request, col.dataset.key, col.country)
+    col = get_collection(conn, collection_id, country, current(request))
+    authorize_dataset_sync(request, col.dataset, col.country)
     doc = _collection_doc(request, conn, col, html)
     if html:
         return _html("ogc_page.html", request, doc["title"], doc, kind="collection")
@@ -529,6 +531,7 @@ def collection(request: Request, conn: Conn, collection_id: CollectionId, countr
 )
 def items(
     request: Request,
+    engine: DbEngine,
     conn: Conn,
     collection_id: CollectionId,
     country: CountryParam,
@@ -553,8 +556,8 @@ def items(
     """Other query parameters are property filters (see the collection's ``filters``), e.g. ``?pcode=IQG07Q02``,
     ``?adm1=IQG07``; P-codes in any form (IRQ-G07, iqg07). ``?country=`` names the country of a
     collection id without a country prefix (needed only when several countries have it)."""
-    col = get_collection(conn, collection_id, country)
-    authorize_dataset_sync(request, col.dataset.key, col.country)
+    col = get_collection(conn, collection_id, country, current(request))
+    authorize_dataset_sync(request, col.dataset, col.country)
     _check_crs(crs, "crs")
     _check_crs(bbox_crs, "bbox-crs")
     sel = col.selection(
@@ -641,7 +644,6 @@ def items(
             headers=headers,
         )
 
-    engine = request.app.state.engine
     conn.close()
 
     def body():
@@ -673,8 +675,8 @@ def item(
     crs: Annotated[str | None, Query(description=f"Only {CRS84}")] = None,
     f: FormatParam = None,
 ):
-    col = get_collection(conn, collection_id, country)
-    authorize_dataset_sync(request, col.dataset.key, col.country)
+    col = get_collection(conn, collection_id, country, current(request))
+    authorize_dataset_sync(request, col.dataset, col.country)
     _check_crs(crs, "crs")
     fid: object = feature_id
     if col.dataset.id_type == "int":

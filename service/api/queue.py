@@ -1,25 +1,41 @@
 """Costly paths are queued, not piled (pure ASGI, registered by ``create_app``).
 
-On-demand static maps and information packages (``/maps/...``, ``/packages/...``) take seconds
-of CPU and hundreds of MB each. At most ``render_workers`` of them run at once; up to
-``render_queue`` more wait their turn; beyond that the answer is a 429 with ``Retry-After``
-(a client retries, the machine keeps serving tiles). Anonymous clients (no valid bearer
-token) may also start at most ``anon_renders_per_minute`` of them per minute, per client
+On-demand static maps and information packages (``/maps/...``, ``/packages/...``, a dataset's
+site map) take seconds of CPU and hundreds of MB each. At most ``render_workers`` of them are
+made at once; up to ``render_queue`` more wait their turn; beyond that the answer is a 429 with
+``Retry-After`` (a client retries, the machine keeps serving tiles). Anonymous clients (no valid
+bearer token) may also start at most ``anon_renders_per_minute`` of them per minute, per client
 address (0: no limit); a token with a role is not rate-limited.
+
+Only a *render* takes a place: an answer already in the cache is served at once, however many
+renders wait. The routes that look in a cache first (``/maps/{name}.{ext}``,
+``/packages/{round}.zip``: ``SELF_GATED``) take their place themselves, around the render only,
+with ``async with render_slot(request):``; every other request under ``PREFIXES`` (and the
+site maps of ``ALWAYS``) holds a place for its whole run, as it renders every time.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from collections import deque
+from contextlib import asynccontextmanager
+
+from service.core.errors import TooManyRequests
 
 PREFIXES = ("/maps/", "/packages/")
+ALWAYS = re.compile(r"^/datasets/[^/]+/map\.png$")  # rendered on every request (service.indicators)
+# cache first, then render_slot (service.api.maps)
+SELF_GATED = re.compile(r"^/(maps/(choropleth|trend|change|fragility)\.(png|pdf|html)|packages/[^/]+\.zip)$")
 RETRY_AFTER_S = 5
 
 
 class RenderGate:
+    """The gate (one per app): an ASGI middleware that gates whole requests of the paths that
+    render every time, and hands itself to the routes that render only on a cache miss."""
+
     def __init__(self, app, workers: int = 2, queue: int = 8, anon_per_minute: int = 30, engine=None):
         self.app = app
         self.workers = max(1, workers)
@@ -31,30 +47,48 @@ class RenderGate:
         self._seen: dict[str, deque] = {}
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or not scope["path"].startswith(PREFIXES):
+        if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        path = scope["path"]
+        scope.setdefault("state", {})["render_gate"] = self
+        if SELF_GATED.match(path) or not (path.startswith(PREFIXES) or ALWAYS.match(path)):
+            return await self.app(scope, receive, send)
+        try:
+            async with self.slot(scope):
+                return await self.app(scope, receive, send)
+        except TooManyRequests as exc:
+            return await _too_many(send, exc.retry_after, exc.detail)
+
+    @property
+    def running(self) -> int:
+        """Renders running or waiting now."""
+        return self._admitted
+
+    @asynccontextmanager
+    async def slot(self, scope):
+        """Hold one of ``workers`` places (waiting in the queue of ``queue`` for it) around a
+        render; TooManyRequests (429 + Retry-After) when the queue is full or an anonymous client
+        has spent its renders of the minute."""
         if self.anon_per_minute and not await self._has_token(scope):
             wait = self._rate_wait(scope)
             if wait:
-                return await _too_many(
-                    send,
-                    wait,
+                raise TooManyRequests(
                     f"at most {self.anon_per_minute} maps or packages a minute without a token; try again in "
                     f"{wait} s (DTM_ATLAS_ANON_RENDERS_PER_MINUTE)",
+                    wait,
                 )
         if self._admitted >= self.workers + self.queue:
-            return await _too_many(
-                send,
-                RETRY_AFTER_S,
+            raise TooManyRequests(
                 f"{self.workers} maps or packages are being made and {self.queue} wait: try again in "
                 f"{RETRY_AFTER_S} s (DTM_ATLAS_RENDER_WORKERS, DTM_ATLAS_RENDER_QUEUE)",
+                RETRY_AFTER_S,
             )
         if self._sem is None:
             self._sem = asyncio.Semaphore(self.workers)
         self._admitted += 1
         try:
             async with self._sem:
-                return await self.app(scope, receive, send)
+                yield
         finally:
             self._admitted -= 1
 
@@ -85,6 +119,18 @@ class RenderGate:
             for k in [k for k, v in self._seen.items() if not v or now - v[-1] > 60]:
                 del self._seen[k]
         return 0
+
+
+@asynccontextmanager
+async def render_slot(request):
+    """A place in the app's render gate around a render (a cache miss); nothing when the app
+    has no gate (a router mounted alone)."""
+    gate: RenderGate | None = request.scope.get("state", {}).get("render_gate")
+    if gate is None:
+        yield
+        return
+    async with gate.slot(request.scope):
+        yield
 
 
 async def _too_many(send, retry_after: int, detail: str) -> None:

@@ -48,7 +48,7 @@ from service.core.errors import BadRequest
 from service.core.importlog import data_version
 from service.core.rounds import round_filter
 from tiles.cache import NoCache
-from tiles.layers import BASE_LAYERS, LAYERS, MAX_REQUEST_ZOOM, Layer, LayerError, parse_layers
+from tiles.layers import BASE_LAYERS, LAYERS, MAX_REQUEST_ZOOM, Layer, LayerError, layer_params, parse_layers
 from tiles.mvt import TileQuery, check_tile, set_bounds
 from tiles.service import TileService
 
@@ -66,9 +66,9 @@ IndicatorParam = Annotated[
 ]
 
 
-def dated(service: TileService, query: TileQuery, ref: RoundRef) -> TileQuery:
+def dated(service: TileService, query: TileQuery, ref: RoundRef, engine=None) -> TileQuery:
     """``query`` naming the round ``ref`` names (a date is looked up: NotFound without a round)."""
-    with service.engine.connect() as conn:
+    with (engine or service.engine).connect() as conn:
         return dataclasses.replace(query, **round_filter(conn, ref, query.population, query.country))
 
 
@@ -91,8 +91,9 @@ def _int_param(name: str, value: str, minimum: int = 0) -> int:
     return number
 
 
-def tile_query(params) -> tuple[TileQuery, RoundRef]:
-    """``?round=&population=&indicator=&country=`` -> (TileQuery, what ``round`` names); 400 on a
+def tile_query(params, chosen: list[Layer] = ()) -> tuple[TileQuery, RoundRef]:
+    """``?round=&population=&indicator=&country=`` and the ``chosen`` layers' own parameters
+    (``Layer.params``) -> (TileQuery, what ``round`` names); 400 on a
     bad value (service.api.params). A round named by its date has no number in the query yet:
     ``TileService.dated`` looks it up. Which country an omitted ``country`` means is decided
     with the context (tiles.mvt.tile_country: 400 when several countries have figures)."""
@@ -102,7 +103,12 @@ def tile_query(params) -> tuple[TileQuery, RoundRef]:
     country = parse_country(params.get("country"))
     classes = parse_classes(params.get("classes"))
     query = TileQuery(
-        population=population, round_number=ref.number, indicator=indicator, country=country, classes=classes
+        population=population,
+        round_number=ref.number,
+        indicator=indicator,
+        country=country,
+        classes=classes,
+        extra=layer_params(chosen, params),
     )
     return query, ref
 
@@ -123,7 +129,7 @@ def dataset_visible_layer(request: Request, layer: Layer) -> bool:
 async def _tile(request: Request) -> Response:
     chosen = _layers(request.path_params["layers"])
     z, x, y = _tile_coordinates(request.path_params)
-    query, ref = tile_query(request.query_params)
+    query, ref = tile_query(request.query_params, chosen)
     spec = ",".join(layer.id for layer in chosen)
     service = get_service(request.app)
     if ref.date is not None:  # the resolver finds the round of the date (cached per data version)
@@ -132,12 +138,13 @@ async def _tile(request: Request) -> Response:
     for resource in resources:
         if resource.level:  # not public: the policy decides (401/403/404, audit), never a shared cache entry
             await authorize(request, resource)
-    version = await service.version()
+    read = await service.read(request)  # the primary, or a replica and the version it has replayed
+    version = read.version
     key = service.key(version, spec, z, x, y, query)
     if type(service.cache) is NoCache or answer_scope_of(request):
         # no cache: compress only for a client that takes gzip (an entry would gzip, then unzip);
         # RoundNotFound is a 404 (service.api.errors)
-        version, raw = await service.make_raw_tile(chosen, z, x, y, query, version)
+        version, raw = await service.make_raw_tile(chosen, z, x, y, query, version, read)
         return raw_response(
             request,
             raw,
@@ -149,7 +156,7 @@ async def _tile(request: Request) -> Response:
     status = "hit"
     if entry is None:
         status = "miss"
-        seen, raw = await service.make_raw_tile(chosen, z, x, y, query, version)
+        seen, raw = await service.make_raw_tile(chosen, z, x, y, query, version, read)
         entry = make_entry(raw)
         if seen != version:  # an import committed in between: file it under what was read
             version, key = seen, service.key(seen, spec, z, x, y, query)
@@ -252,8 +259,10 @@ async def tile_pbf(request: Request):
 
 
 # --------------------------------------------------------------------------------- TileJSON
-def tilejson(service: TileService, chosen: list[Layer], query: TileQuery, tiles_url: str) -> dict:
-    with service.snapshot() as conn:
+def tilejson(service: TileService, chosen: list[Layer], query: TileQuery, tiles_url: str, engine=None) -> dict:
+    """The TileJSON, read in one snapshot of ``engine`` (the request's read: the primary or a
+    replica), whose data version its tile URLs name."""
+    with service.snapshot(engine) as conn:
         version = data_version(conn)
         ctx = service.resolver.context(conn, version, query, chosen)
         bounds = service.resolver.cached(version, ("bounds", ctx.country), lambda: set_bounds(conn, ctx.set_ids))
@@ -324,15 +333,17 @@ def tiles_json(
             raise LayerError(f"unknown layer {layer.id!r}; see /tiles", status=404)
         mark(request, answer_scope([layer_resource(layer).level]))
     service = get_service(request.app)
+    engine = service.read_sync(request).engine  # the primary, or a replica (service/core/replicas.py)
     query = TileQuery(
         population=population.value,
         round_number=rnd_ref.number,
         indicator=indicator.value,
         country=country,
         classes=classes.value if classes else None,
+        extra=layer_params(chosen, request.query_params),
     )
     if rnd_ref.date is not None:  # the tile URLs name the round by its number
-        query = dated(service, query, rnd_ref)
+        query = dated(service, query, rnd_ref, engine)
     base = str(request.base_url).rstrip("/")
     qs = "&".join(
         f"{k}={query.round_number if k == 'round' else v}"
@@ -340,7 +351,7 @@ def tiles_json(
         if k not in ("f", "v")
     )
     url = f"{base}/tiles/{','.join(layer.id for layer in chosen)}/{{z}}/{{x}}/{{y}}.mvt" + (f"?{qs}" if qs else "")
-    data = tilejson(service, chosen, query, url)  # RoundNotFound: 404 (service.api.errors)
+    data = tilejson(service, chosen, query, url, engine)  # RoundNotFound: 404 (service.api.errors)
     # the URLs carry the data version: immutable tiles, new URLs after an import
     version = data["dtm_atlas"]["data_version"]
     data["tiles"] = [f"{u}{'&' if '?' in u else '?'}v={version}" for u in data["tiles"]]

@@ -22,6 +22,7 @@ from pathlib import Path
 from fastapi import APIRouter, HTTPException, Request
 from python_multipart.multipart import MultipartParser, parse_options_header
 
+from service.api.common import DbEngine
 from service.api.params import INT4_MAX, ParamError
 from service.auth import Editor
 
@@ -275,7 +276,7 @@ def _result(result) -> dict:
         422: {"description": "The file cannot be imported (the message names the file, row and field)"},
     },
 )
-async def upload_round(request: Request, user: Editor):
+async def upload_round(request: Request, engine: DbEngine, user: Editor):
     """Import a master list as a round: a re-import of a date replaces the round, whose version is
     kept (``GET /rounds/{ref}/history``). A list that looks wrong (locations fallen by more than
     DTM_ATLAS_MAX_SHRINK, a file cut short) is stored as a held version (202), not published."""
@@ -291,10 +292,11 @@ async def upload_round(request: Request, user: Editor):
         try:  # MasterlistError, ImportRejected: 422 (service.api.errors)
             result = await run_in_threadpool(
                 import_masterlist,
-                request.app.state.engine,
+                engine,
                 up.path,
                 **options,
-                max_bytes=min(limit, settings.max_list_mb * 1024 * 1024),
+                max_bytes=min(limit, settings.imports.max_bytes),
+                rules=settings.imports,
                 username=user.subject,
                 file_name=up.name,
                 wait_for_round=False,

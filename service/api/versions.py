@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from starlette.concurrency import run_in_threadpool
 
+from service.api.common import Conn, get_engine
 from service.api.params import INT4_MAX
 from service.auth import Editor
 
@@ -51,15 +52,19 @@ def _jsonable(row: dict) -> dict:
 
 @router.get("/rounds/{ref}/history", summary="The versions of a round (editor token)", responses=ERRORS)
 def round_history(
-    request: Request, user: Editor, ref: RefParam, population: PopulationParam = "idp", country: CountryParam = None
+    request: Request,
+    conn: Conn,
+    user: Editor,
+    ref: RefParam,
+    population: PopulationParam = "idp",
+    country: CountryParam = None,
 ):
     """Every import of the round's date: the current version, the superseded ones (kept until
     pruned) and the held ones (stored, not published), with why they were held."""
     from service.ingest.versions import history
 
-    with request.app.state.engine.connect() as conn:
-        key = _key(conn, ref, population, country)
-        rows = history(conn, key)
+    key = _key(conn, ref, population, country)
+    rows = history(conn, key)
     return {
         "country": key.country,
         "population": key.population,
@@ -71,7 +76,7 @@ def round_history(
 async def _restore(request: Request, user: dict, ref: str, population: str, country: str | None, version):
     from service.ingest.versions import VersionError, VersionNotFound, restore
 
-    engine = request.app.state.engine
+    engine = get_engine(request)
     with engine.connect() as conn:
         key = _key(conn, ref, population, country)
     try:

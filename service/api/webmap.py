@@ -28,9 +28,11 @@ from fastapi.responses import Response
 from boundaries.store import current_sets_summary
 from service.api.common import (
     Conn,
+    DbEngine,
 )
 from service.api.httpcache import cached, get_service
 from service.api.params import ClassesQuery, Country, parse_round
+from service.api.reads import aread_engine
 from service.api.tiles import IndicatorName, Population
 from service.api.web import IMMUTABLE, REVALIDATE, WEB_DIR, asset_response, load_asset
 from service.core.countries import SOURCE_NAMES, country_names, figures_country
@@ -111,6 +113,7 @@ def _geometry_layers(spec: str) -> list[int]:
 )
 async def geometry_tile(
     request: Request,
+    engine: DbEngine,
     set_id: Annotated[int, Path(ge=1, description="Boundary set id (see /webmap/countries)")],
     layers: Annotated[str, Path(description="governorates, districts, subdistricts; several comma-separated")],
     z: int,
@@ -125,7 +128,7 @@ async def geometry_tile(
             f"geometry tiles go from zoom {geometry.MIN_ZOOM} to {geometry.MAX_ZOOM}; "
             "above, clients overzoom the last one"
         )
-    engine = request.app.state.engine
+    engine = await aread_engine(request)  # the primary, or the request's replica (service/api/reads.py)
 
     def stamp() -> str | None:
         with engine.connect() as conn:
@@ -195,6 +198,7 @@ def _num(v):
 @router.get("/webmap/figures/{level}.json", summary="One round's figures of a level, compact (columns by P-code)")
 async def figures(
     request: Request,
+    engine: DbEngine,
     level: Annotated[int, Path(ge=1, le=3, description="1 governorates, 2 districts, 3 sub-districts")],
     country: Country,
     population: Population = Population.idp,
@@ -204,7 +208,7 @@ async def figures(
     indicator: IndicatorName = IndicatorName.individuals,
     classes: ClassesQuery = None,
 ):
-    engine = request.app.state.engine
+    engine = await aread_engine(request)  # the primary, or the request's replica (service/api/reads.py)
     scheme = classes.value if classes else None
     if country is None:  # the shared rule: the one country with rounds of the population, else a 400 listing them
         with engine.connect() as conn:

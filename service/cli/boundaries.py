@@ -24,13 +24,22 @@ def boundaries_import(
     name_field: Annotated[Optional[str], typer.Option(help="Field holding the English name")] = None,
     name_ar_field: Annotated[Optional[str], typer.Option(help="Field holding the Arabic name")] = None,
     parent_field: Annotated[Optional[str], typer.Option(help="Field holding the parent P-code")] = None,
+    crs: Annotated[
+        Optional[str],
+        typer.Option(
+            "--crs",
+            help="Reference system of the file's coordinates (EPSG:32638, 32638, WKT), for a file that declares "
+            "none or a wrong one; reprojected to lon/lat",
+        ),
+    ] = None,
     check: Annotated[bool, typer.Option(help="Run the hierarchy check afterwards")] = True,
     replace: Annotated[
         bool,
         typer.Option(
             "--replace",
-            help="Overwrite a level of a boundary set (same country, source and validOn) imported from a different "
-            "file; without it such a file is refused",
+            help="Import a file for a level of a boundary set (same country, source and validOn) already imported "
+            "from a different file as a NEW revision of the set (the old set is kept, with the rounds placed on "
+            "it); without it such a file is refused",
         ),
     ] = False,
 ):
@@ -51,6 +60,7 @@ def boundaries_import(
                     name_field=name_field,
                     parent_field=parent_field,
                     name_ar_field=name_ar_field,
+                    crs=crs,
                 )
             )
         except BoundaryFileError as exc:
@@ -113,13 +123,14 @@ def boundaries_list():
 
     with open_engine().connect() as conn:
         sets = boundary_sets(conn)
-    t = Table("id", "country", "source", "valid on", "current", "units per level")
+    t = Table("id", "country", "source", "valid on", "revision", "current", "units per level")
     for s in sets:
         t.add_row(
             str(s["id"]),
             s["country"],
             s["source"],
             str(s["valid_on"]),
+            str(s["revision"]) + (f" (replaced by set {s['superseded_by']})" if s["superseded_by"] else ""),
             "yes" if s["is_current"] else "",
             ", ".join(f"adm{k}: {v}" for k, v in sorted(s["units_per_level"].items())),
         )

@@ -11,6 +11,7 @@ from typing import Annotated, Optional
 import typer
 
 from service.cli.common import check_file, console, err, fail, open_engine, whole_or_nothing
+from service.core.settings import get_settings
 
 app = typer.Typer(help="Indicator datasets: site and location assessments, indices.", no_args_is_help=True)
 
@@ -143,6 +144,7 @@ def run_import(
                 round_label=round_label,
                 reporting_date=reporting_date.date() if reporting_date else None,
                 mapping=mapping,
+                username=get_settings().user,
                 access=access.value,
                 sheet=sheet,
             )
@@ -241,7 +243,11 @@ def import_sites_cmd(
         with whole_or_nothing(file):
             try:
                 res = import_sites(
-                    engine, file, country=(country or "IRQ").upper(), keep_duplicate_ids=keep_duplicate_ids
+                    engine,
+                    file,
+                    country=(country or "IRQ").upper(),
+                    keep_duplicate_ids=keep_duplicate_ids,
+                    username=get_settings().user,
                 )
             except SiteFileError as exc:
                 fail(f"{exc}\nnothing was imported; the database is unchanged", 2)

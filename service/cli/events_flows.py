@@ -9,8 +9,11 @@ from typing import Annotated, Optional
 import typer
 
 from service.cli.common import check_file, console, fail, open_engine, whole_or_nothing
+from service.core.settings import get_settings
 
-flows_app = typer.Typer(help="Flow Monitoring: the monthly flow map.", no_args_is_help=True)
+flows_app = typer.Typer(
+    help="Flow maps: the monthly Flow Monitoring map; the master lists' origin map.", no_args_is_help=True
+)
 
 MAPPING_HELP = "YAML mapping file: 'column name or HXL tag: field' lines (docs/events-flows.md lists the fields)"
 
@@ -38,7 +41,14 @@ def import_events_cmd(
     try:
         with whole_or_nothing(path):
             res = import_events(
-                engine, path, country=country, crisis_id=crisis, mapping=mapping, name=name, synthetic=synthetic
+                engine,
+                path,
+                country=country,
+                crisis_id=crisis,
+                mapping=mapping,
+                name=name,
+                synthetic=synthetic,
+                username=get_settings().user,
             )
     except InputError as exc:
         fail(f"{exc} (nothing of {path.name} was imported)", 2)
@@ -68,7 +78,7 @@ def import_flows_cmd(
     file's (point, day) pairs replace the same pairs already imported. Bad input (a point not in
     the registry, a negative count, an origin neither a country code nor a P-code, a day in the
     future, the same row twice): exit 2 naming file, row and column."""
-    from service.flows.importer import import_flows
+    from service.flows.importer import import_flows, places_file
     from service.ingest.tagged import InputError
 
     check_file(path)
@@ -78,7 +88,15 @@ def import_flows_cmd(
     engine = open_engine()
     try:
         with whole_or_nothing(path):
-            res = import_flows(engine, path, points=points, mapping=mapping, synthetic=synthetic)
+            res = import_flows(
+                engine,
+                path,
+                points=points,
+                mapping=mapping,
+                synthetic=synthetic,
+                places=places_file(get_settings().shared_data_dir),
+                username=get_settings().user,
+            )
     except InputError as exc:
         fail(f"{exc} (nothing of {path.name} was imported)", 2)
     console.print(
@@ -143,6 +161,37 @@ def flow_map_cmd(
     try:
         res = flow_maps.render_month(engine, m, out or Path.cwd(), dpi=dpi)
     except flow_maps.FlowMapError as exc:
+        fail(str(exc), 2)
+    for f in res.paths.values():
+        console.print(f"{f} ({f.stat().st_size:,} bytes)", highlight=False)
+    console.print(f"{len(res.lines)} lines, in {res.seconds:.1f} s", highlight=False)
+
+
+@flows_app.command("origin-map")
+def origin_map_cmd(
+    round_: Annotated[
+        Optional[str], typer.Option("--round", help="DTM round number or reporting date (default: the latest)")
+    ] = None,
+    level: Annotated[int, typer.Option(min=1, max=2, help="1: to governorates; 2: to districts")] = 2,
+    population: Annotated[str, typer.Option(help="idp or returnee")] = "idp",
+    country: Annotated[Optional[str], typer.Option(help="ISO3, when several countries have rounds")] = None,
+    out: Annotated[
+        Optional[Path], typer.Option(help="Folder to write the map into (default: the current folder)")
+    ] = None,
+    dpi: Annotated[int, typer.Option(min=30, max=600, help="PNG resolution")] = 200,
+):
+    """The master lists' flow map of a round: governorate of origin -> district (or governorate)
+    of displacement, line widths linear in families (PNG, SVG and PDF)."""
+    from service.core.errors import AtlasError
+    from service.core.rounds import parse_round, resolve_round
+    from service.flows import origin_map
+
+    engine = open_engine()
+    try:
+        with engine.connect() as conn:
+            rnd = resolve_round(conn, parse_round(round_), population, country)
+        res = origin_map.render_origins(engine, rnd, level, out or Path.cwd(), dpi=dpi)
+    except (AtlasError, origin_map.OriginMapError) as exc:
         fail(str(exc), 2)
     for f in res.paths.values():
         console.print(f"{f} ({f.stat().st_size:,} bytes)", highlight=False)

@@ -54,6 +54,7 @@ def compute(
                 method_path=method,
                 force=force,
                 progress=progress,
+                username=get_settings().user,
             )
         except (FragilityError, MethodError, InputError) as exc:
             fail(str(exc))

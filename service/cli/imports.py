@@ -103,7 +103,7 @@ def import_masterlist_cmd(
 
     for f in files:  # a zip bomb is refused from the sizes it declares, before any database work
         try:
-            precheck(f, get_settings().max_list_mb * 1024 * 1024)
+            precheck(f, get_settings().imports.max_bytes)
         except MasterlistError as exc:
             fail(f"{exc}\nnothing was imported; the database is unchanged", 2)
     options = dict(
@@ -116,6 +116,7 @@ def import_masterlist_cmd(
         round_number=round_number,
         reporting_date=reporting_date.date() if reporting_date else None,
         accept_shrink=accept_shrink,
+        rules=get_settings().imports,  # the limits, calendar, household sizes and user of the settings
     )
     engine = open_engine()
     with Progress(

@@ -11,6 +11,7 @@ from rich.console import Console
 
 from service.cli.common import open_engine
 from service.core.errors import AtlasError
+from service.core.settings import get_settings
 from styles.classify import INDICATORS
 
 console = Console()
@@ -89,9 +90,11 @@ def render_cmd(
             data = load_map(
                 conn,
                 MapSpec(ref.number, population, level, indicator, extent, paper, orientation, country, ref.date),
+                shared_dir=get_settings().shared_data_dir,
             )
         static = [f for f in formats if f != "html"]
-        paths = list(render.render(data, out, static, dpi=dpi).values()) if static else []
+        logo = get_settings().maps.logo
+        paths = list(render.render(data, out, static, dpi=dpi, logo=logo).values()) if static else []
         if "html" in formats:
             paths.append(interactive.write(data, out))
     except AtlasError as exc:  # MapRequestError, RoundNotFound, ...
@@ -208,9 +211,12 @@ def package_cmd(
                 out,
                 dpi=dpi,
                 workers=workers,
+                logo=get_settings().maps.logo,
                 the_plan=plan,
                 progress=lambda what: bar.update(task, advance=1, description=what),
                 event=event,
+                shared_dir=get_settings().shared_data_dir,
+                household_sizes=get_settings().imports.household_sizes,
             )
             bar.update(task, completed=plan.steps, description="done")
     except AtlasError as exc:  # MapRequestError, RoundNotFound, ...

@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from service.cli.common import console, fail, open_engine
+from service.core.settings import get_settings
 
 app = typer.Typer(
     help="Rounds: list them, show their quality report, their versions (history, restore, confirm, prune).",
@@ -48,40 +49,28 @@ def rounds_recount():
     """Recompute DTM's published count of every round from its stored rows, with the household
     sizes in force now (service/data/household_sizes.csv, then DTM_ATLAS_HOUSEHOLD_SIZES): run it
     after changing the rules. The file's own individuals are not touched."""
-    from sqlalchemy import text
-
-    from service.core.importlog import bump_data_version
     from service.figures import aggregate
     from service.figures.household import HouseholdSizeError
 
-    national = text("SELECT published_individuals FROM unit_figure WHERE round_id = :r AND level = 0")
-    t = Table("id", "country", "population", "round", "date", "DTM published before", "after")
-    with open_engine().begin() as conn:
-        rounds = conn.execute(
-            text("SELECT id, country, population, round_number, reporting_date FROM round ORDER BY reporting_date, id")
-        ).all()
-        for r in rounds:
-            before = conn.execute(national, {"r": r.id}).scalar()
-            try:
-                aggregate.refresh_published(conn, r.id)
-            except HouseholdSizeError as exc:
-                fail(str(exc))
-            after = conn.execute(national, {"r": r.id}).scalar()
-            if after != before:
-                t.add_row(
-                    str(r.id),
-                    r.country.strip(),
-                    r.population,
-                    "" if r.round_number is None else str(r.round_number),
-                    str(r.reporting_date),
-                    f"{before or 0:,}",
-                    f"{after or 0:,}",
-                )
-        if t.row_count:
-            bump_data_version(conn)
-    if t.row_count:
+    try:
+        with open_engine().begin() as conn:
+            count, changed = aggregate.recount_published(conn, get_settings().imports.household_sizes)
+    except HouseholdSizeError as exc:
+        fail(str(exc))
+    if changed:
+        t = Table("id", "country", "population", "round", "date", "DTM published before", "after")
+        for r in changed:
+            t.add_row(
+                str(r["id"]),
+                r["country"],
+                r["population"],
+                "" if r["round_number"] is None else str(r["round_number"]),
+                str(r["reporting_date"]),
+                f"{r['before'] or 0:,}",
+                f"{r['after'] or 0:,}",
+            )
         console.print(t)
-    console.print(f"{len(rounds)} rounds recounted, {t.row_count} changed")
+    console.print(f"{count} rounds recounted, {len(changed)} changed")
 
 
 @app.command("quality")

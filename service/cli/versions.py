@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from service.cli.common import PopulationChoice, console, fail, open_engine
+from service.core.settings import get_settings
 
 REF_HELP = "The round: DTM's round number (120) or its reporting date (2021-02-28)"
 
@@ -115,7 +116,7 @@ def _restore(ref: str, version: int | None, population: PopulationChoice, countr
     with engine.connect() as conn:
         key = _key(conn, ref, population, country)
     try:
-        done = restore(engine, key, version)
+        done = restore(engine, key, version, username=get_settings().user)
     except VersionError as exc:
         fail(f"{exc}\nnothing was changed", 2)
     console.print(

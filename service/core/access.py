@@ -240,3 +240,10 @@ def readable_levels(principal: Principal, country: str | None) -> tuple[str, ...
     """The sensitivity labels ``principal`` reads in ``country`` (``('public',)`` for anonymous),
     for queries that filter rows by a stored level: ``WHERE access = ANY(:levels)``."""
     return tuple(s.label for s in Sensitivity if can_read(principal, s, country))
+
+
+def kind_resource(kind, country: str | None = None) -> Resource:
+    """A kind of data of the layer registry (``service.core.registry.Kind``: its name and its
+    ``access``) as the policy sees it: what its map indicators, package folders and tile layers
+    may show (static maps and packages are public outputs: they hold only public kinds)."""
+    return Resource(f"kind:{kind.name}", country, Sensitivity.parse(getattr(kind, "access", "public")))

@@ -65,6 +65,7 @@ class Dataset:
     bucket_sql: str | None = None  # rows without a polygon (the UNASSIGNED bucket)
     level: int | None = None
     country_sql: str | None = None  # the row's country (datasets not of a round: Selection.country)
+    access: str | None = None  # what a dataset built for one reader holds (public/partner/restricted); None: its kind's
 
     def field(self, name: str) -> Field:
         for f in self.fields:

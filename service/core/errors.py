@@ -10,10 +10,12 @@ class                             status  raised for
 ``ParamError`` (BadRequest)       400     one named parameter, with what it accepts
 ``NotFound`` (LookupError)        404     a well-formed reference to something that does not exist
 ``Unprocessable`` (ValueError)    422     a file or method whose content cannot be used
+``TooManyRequests``               429     a bounded queue is full or a rate spent (+ ``Retry-After``)
 ``DatabaseUnavailable``           503     the database cannot be reached (+ ``Retry-After``)
 ================================  ======  =========================================================
 
-The answer's ``detail`` is the exception's ``detail`` attribute when it has one, else its text.
+The answer's ``detail`` is the exception's ``detail`` attribute when it has one, else its text;
+its ``headers`` attribute (a dict), when it has one, goes into the answer.
 """
 
 from __future__ import annotations
@@ -59,6 +61,18 @@ class Unprocessable(AtlasError, ValueError):
     """Input whose content cannot be used (HTTP 422)."""
 
     status = 422
+
+
+class TooManyRequests(AtlasError):
+    """A bounded queue is full or a client's rate is spent (HTTP 429 with ``Retry-After``)."""
+
+    status = 429
+
+    def __init__(self, detail: str, retry_after: int):
+        super().__init__(detail)
+        self.detail = detail
+        self.retry_after = retry_after
+        self.headers = {"Retry-After": str(retry_after)}
 
 
 class DatabaseUnavailable(AtlasError, RuntimeError):

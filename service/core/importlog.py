@@ -15,11 +15,10 @@ from sqlalchemy import Connection, Engine, text
 
 
 def current_user() -> str:
-    """Who an import is logged as: the setting ``user`` (DTM_ATLAS_USER), else the OS user."""
-    from service.core.settings import get_settings
-
+    """Who an import is logged as when its caller names nobody (the CLI names the setting
+    ``user``, DTM_ATLAS_USER; the API the signed-in user): the OS user."""
     try:
-        return get_settings().user or getpass.getuser()
+        return getpass.getuser()
     except Exception:  # no passwd entry in some containers
         return "unknown"
 

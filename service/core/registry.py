@@ -22,6 +22,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from sqlalchemy import Connection
@@ -43,6 +44,9 @@ class MapHook(Protocol):
 
     def method_card(self, conn: Connection, *, round_id: int) -> str:
         """The Markdown note that goes with the table (``<kind>_method.md``)."""
+
+    def refresh(self, engine: Any, *, round_id: int, shared_dir: Path) -> dict:
+        """Recompute the round's stored run when stale, from the inputs in ``shared_dir``."""
 
 
 @dataclass(frozen=True)
@@ -75,12 +79,15 @@ class RoundDatasets:
 @dataclass(frozen=True)
 class DataCollections:
     """Datasets a kind holds as data, one per thing imported (an indicator dataset's sites
-    and aggregates per level): ``list(conn)`` -> [(collection id, Dataset, country ISO3)] of
-    those readers may see; ``get(conn, id)`` -> (Dataset, country) or None. They are OGC
-    collections and exports like the registered datasets; ``id_pattern`` is for messages."""
+    and aggregates per level): ``list(conn, who)`` -> [(collection id, Dataset, country ISO3)]
+    of those the principal ``who`` may see (the access policy, ``service/core/access.py``);
+    ``get(conn, id, who)`` -> (Dataset, country) or None when it does not exist for ``who``.
+    Each Dataset is built for its reader (the columns it may see) and says what it holds
+    (``Dataset.access``). They are OGC collections and exports like the registered datasets;
+    ``id_pattern`` is for messages."""
 
-    list: Callable[[Connection], Sequence[tuple[str, Dataset, str]]]
-    get: Callable[[Connection, str], tuple[Dataset, str] | None]
+    list: Callable[[Connection, Any], Sequence[tuple[str, Dataset, str]]]
+    get: Callable[[Connection, str, Any], tuple[Dataset, str] | None]
     id_pattern: str
 
 

@@ -30,10 +30,25 @@ from sqlalchemy import Engine, text
 PROBE_EVERY_S = 0.05  # the fastest a replica's version is asked again while it is behind
 
 
+@dataclass(frozen=True)
+class Read:
+    """Where one answer is read: the engine, the data version it shows, and which server
+    (``primary`` or ``replica-N``: what the ``X-Read-From`` header says; never a URL)."""
+
+    engine: Engine
+    version: int | None
+    source: str = "primary"
+
+    @property
+    def replica(self) -> bool:
+        return self.source != "primary"
+
+
 @dataclass
 class Replica:
     url: str
     engine: Engine
+    name: str = "replica"
     version: int | None = None  # the data version it has replayed (last probe)
     probed: float = 0.0
     reachable: bool = True
@@ -83,11 +98,28 @@ class ReadRoute:
         waiting = [t for v, t in self._seen.items() if v > replica.version]
         return now - min(waiting) if waiting else 0.0
 
-    def choose(self, primary_version: int | None) -> tuple[Engine, int | None, str]:
-        """(engine, the version it shows, which) for one answer: a replica in turn that is
-        reachable and within the lag limit, else the primary (its version ``primary_version``)."""
+    def due(self, primary_version: int | None) -> list[Replica]:
+        """The replicas whose version should be asked again before choosing: behind the primary
+        (at most every PROBE_EVERY_S), or unreachable (at most every second)."""
+        now = time.monotonic()
+        out = []
+        for r in self.replicas:
+            behind = primary_version is not None and (r.version is None or r.version < primary_version)
+            if (r.reachable and behind and now - r.probed >= PROBE_EVERY_S) or (
+                not r.reachable and now - r.probed >= 1.0
+            ):
+                out.append(r)
+        return out
+
+    def choose(self, primary_version: int | None) -> Read:
+        """Where one answer is read: a replica in turn that is reachable and within the lag
+        limit, showing the version it has replayed; else the primary (at ``primary_version``).
+        Replicas due for a probe are asked first (a query each: async callers probe ``due()``
+        in a thread beforehand, then nothing is due here)."""
         if not self.replicas:
-            return self.primary, primary_version, "primary"
+            return Read(self.primary, primary_version)
+        for replica in self.due(primary_version):
+            self.probe(replica)
         now = time.monotonic()
         n = len(self.replicas)
         with self._lock:
@@ -95,27 +127,24 @@ class ReadRoute:
             self._turn = (self._turn + 1) % n
         for i in range(n):
             replica = self.replicas[(start + i) % n]
-            behind = primary_version is not None and (replica.version is None or replica.version < primary_version)
-            if behind and now - replica.probed >= PROBE_EVERY_S or not replica.reachable and now - replica.probed >= 1:
-                self.probe(replica)
             if not replica.reachable or replica.version is None:
                 continue
             if self._lag(replica, primary_version, now) > self.max_lag_s:
                 continue
-            return replica.engine, replica.version, replica.url
-        return self.primary, primary_version, "primary"
+            return Read(replica.engine, replica.version, replica.name)
+        return Read(self.primary, primary_version)
 
     def status(self, primary_version: int | None) -> list[dict]:
         now = time.monotonic()
         return [
             {
-                "replica": i,
+                "replica": r.name,
                 "reachable": r.reachable,
                 "version": r.version,
                 "lag_s": round(self._lag(r, primary_version, now), 3),
                 "in_reads": r.reachable and self._lag(r, primary_version, now) <= self.max_lag_s,
             }
-            for i, r in enumerate(self.replicas)
+            for r in self.replicas
         ]
 
     def dispose(self) -> None:

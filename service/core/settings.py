@@ -6,11 +6,14 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import AliasChoices, Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -78,6 +81,34 @@ class DisclosureSettings(BaseSettings):
     round_to: int = Field(default=0, ge=0, description="round public counts to a multiple of this (0: no rounding)")
 
 
+class MapSettings(BaseSettings):
+    """The static maps and the information package: ``DTM_ATLAS_MAP_*`` variables."""
+
+    model_config = SettingsConfigDict(env_prefix="DTM_ATLAS_MAP_", env_file=".env", extra="ignore")
+
+    logo: Path | None = Field(
+        default=None, description="image (PNG or JPEG) in the logo slot at the right of every map's header; unset: none"
+    )
+
+    @field_validator("logo", mode="before")
+    @classmethod
+    def _blank_is_none(cls, v):
+        return None if isinstance(v, str) and not v.strip() else v
+
+    @field_validator("logo")
+    @classmethod
+    def _logo_is_an_image(cls, v: Path | None) -> Path | None:
+        if v is None:
+            return v
+        if not v.is_file():
+            raise ValueError(f"DTM_ATLAS_MAP_LOGO: {v} is not a file")
+        with v.open("rb") as fh:
+            head = fh.read(8)
+        if not (head.startswith(b"\x89PNG\r\n\x1a\n") or head.startswith(b"\xff\xd8\xff")):
+            raise ValueError(f"DTM_ATLAS_MAP_LOGO: {v} is neither a PNG nor a JPEG image")
+        return v
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DTM_ATLAS_", env_file=".env", extra="ignore")
 
@@ -85,6 +116,17 @@ class Settings(BaseSettings):
         default=None,
         validation_alias=AliasChoices("DTM_ATLAS_DATABASE_URL", "DATABASE_URL"),
         description="PostgreSQL/PostGIS URL; unset = embedded cluster in data_dir",
+    )
+    read_database_urls: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="streaming replicas for reads (GET), comma-separated, directly or through PgBouncer in "
+        "transaction mode; unset: every read goes to DATABASE_URL (docs/deploy.md)",
+    )
+    replica_max_lag_s: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="a replica that has not replayed a version the primary made this many seconds ago is out of reads",
     )
     data_dir: Path = Field(default=PROJECT_ROOT / ".data", description="embedded cluster, caches")
     host: str = "127.0.0.1"
@@ -135,6 +177,7 @@ class Settings(BaseSettings):
     package_workers: int | None = Field(
         default=None, ge=1, description="processes drawing the maps of GET /packages; unset: the machine's CPUs"
     )
+    maps: MapSettings = Field(default_factory=lambda: MapSettings(), description="static maps (the logo slot)")
     auth: AuthSettings = Field(default_factory=lambda: AuthSettings(), description="sign-in (API tokens, OIDC)")
     disclosure: DisclosureSettings = Field(
         default_factory=lambda: DisclosureSettings(), description="small-cell suppression of public outputs"
@@ -166,9 +209,71 @@ class Settings(BaseSettings):
         "before its import is held for an editor's confirmation; 1 = never held",
     )
 
+    @field_validator("read_database_urls", mode="before")
+    @classmethod
+    def _split_read_urls(cls, value):
+        """``url1,url2`` (or a JSON list, or a list): each a PostgreSQL URL, none twice."""
+        if isinstance(value, str):
+            value = value.strip()
+            value = json.loads(value) if value.startswith("[") else [u for u in value.replace(" ", ",").split(",")]
+        urls = [str(u).strip() for u in value or [] if str(u).strip()]
+        for url in urls:
+            if not url.startswith(("postgres://", "postgresql://", "postgresql+psycopg://")):
+                raise ValueError(
+                    f"DTM_ATLAS_READ_DATABASE_URLS: {url.split('@')[-1]!r} is not a PostgreSQL URL "
+                    "(postgresql://user:password@host:port/database)"
+                )
+        if len(set(urls)) != len(urls):
+            raise ValueError("DTM_ATLAS_READ_DATABASE_URLS names a replica twice")
+        return urls
+
+    @model_validator(mode="after")
+    def _replicas_need_a_primary(self):
+        if self.read_database_urls and not self.database_url:
+            raise ValueError(
+                "DTM_ATLAS_READ_DATABASE_URLS needs DATABASE_URL (the primary the replicas stream from): "
+                "the embedded cluster has no replicas"
+            )
+        return self
+
     @property
     def embedded(self) -> bool:
         return not self.database_url
+
+    @property
+    def imports(self) -> ImportRules:
+        """What an import of these settings is bound by and reads beside its file."""
+        return ImportRules(
+            max_bytes=self.max_list_mb * 1024 * 1024,
+            max_row_bytes=self.max_row_kb * 1024,
+            max_shrink=self.max_shrink,
+            round_calendar=str(self.round_calendar) if self.round_calendar else None,
+            round_calendar_days=self.round_calendar_days,
+            household_sizes=str(self.household_sizes) if self.household_sizes else None,
+            user=self.user,
+        )
+
+
+def _default(name: str):
+    return Settings.model_fields[name].default
+
+
+#: the setting ``shared_data_dir``'s default (what a caller that hands none down reads)
+DEFAULT_SHARED_DIR: Path = _default("shared_data_dir")
+
+
+@dataclass(frozen=True)
+class ImportRules:
+    """The settings an import runs under (``Settings.imports``), handed down from the CLI or
+    ``create_app``; the default instance holds the settings' defaults (no environment read)."""
+
+    max_bytes: int = _default("max_list_mb") * 1024 * 1024
+    max_row_bytes: int = _default("max_row_kb") * 1024
+    max_shrink: float = _default("max_shrink")
+    round_calendar: str | None = None  # a CSV of more DTM round numbers
+    round_calendar_days: int = _default("round_calendar_days")
+    household_sizes: str | None = None  # a CSV of more household-size rules
+    user: str | None = None  # who imports are logged as (else the OS user)
 
 
 @lru_cache

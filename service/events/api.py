@@ -15,7 +15,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from service.api.common import Conn, FormatParam, render
+from service.api.common import Conn, DbEngine, FormatParam, render
 from service.api.httpcache import cached
 from service.api.params import NotFound, ParamError, parse_level_path, parse_pcode
 from service.events import read
@@ -28,34 +28,9 @@ ToQ = Annotated[str | None, Query(description="Last day of a range, YYYY-MM-DD (
 LevelQ = Annotated[str, Query(description="0-3 or adm0..adm3")]
 
 
-def parse_day(value: str | None, param: str) -> dt.date | None:
-    if value is None or value == "":
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise ParamError(param, f"{value!r} is not a date", "YYYY-MM-DD") from None
-
-
 def days(conn, crisis_id: str, date: str | None, day_from: str | None, day_to: str | None) -> tuple[dt.date, dt.date]:
-    """The (from, to) of a request; 404 for an unknown crisis, 400 for a bad or reversed range."""
-    d, f, t = parse_day(date, "date"), parse_day(day_from, "from"), parse_day(day_to, "to")
-    if d is not None and (f or t):
-        raise ParamError("date", "give date alone, or from/to", "date=YYYY-MM-DD, or from=...&to=...")
-    try:
-        c = read.crisis(conn, crisis_id)
-        if f is not None and t is None and d is None:
-            return read.period(c, None, f, c.last_day)
-        if d is None and t is None and f is None:
-            return read.period(c, None, None, None)
-        if d is None and f is None:
-            return c.onset or t, t
-        lo, hi = read.period(c, d, f, t)
-    except read.EventsNotFound as exc:
-        raise NotFound(str(exc)) from None
-    if lo > hi:
-        raise ParamError("from", f"{lo} is after to={hi}")
-    return lo, hi
+    """The (from, to) of a request (service.events.read.request_days)."""
+    return read.request_days(conn, crisis_id, date, day_from, day_to)
 
 
 def _guard(fn):
@@ -98,6 +73,7 @@ def figures(
 )
 async def choropleth(
     request: Request,
+    engine: DbEngine,
     crisis_id: str,
     level: str,
     date: DateQ = None,
@@ -111,11 +87,11 @@ async def choropleth(
     lvl = parse_level_path(level, (1, 2, 3))
     if indicator not in read.INDICATORS:
         raise ParamError("indicator", f"{indicator!r} is not an indicator", ", ".join(read.INDICATORS))
-    with request.app.state.engine.connect() as conn:
+    with engine.connect() as conn:
         lo, hi = days(conn, crisis_id, date, day_from, to)
 
     def produce() -> bytes:
-        with request.app.state.engine.connect() as conn:
+        with engine.connect() as conn:
             return read.choropleth_geojson(
                 conn,
                 crisis_id,
@@ -134,12 +110,14 @@ async def choropleth(
 @router.get(
     "/{crisis_id}/locations", summary="Locations reporting on a day or in a range, with their figures (GeoJSON)"
 )
-async def locations(request: Request, crisis_id: str, date: DateQ = None, day_from: FromQ = None, to: ToQ = None):
-    with request.app.state.engine.connect() as conn:
+async def locations(
+    request: Request, engine: DbEngine, crisis_id: str, date: DateQ = None, day_from: FromQ = None, to: ToQ = None
+):
+    with engine.connect() as conn:
         lo, hi = days(conn, crisis_id, date, day_from, to)
 
     def produce() -> bytes:
-        with request.app.state.engine.connect() as conn:
+        with engine.connect() as conn:
             return read.locations_geojson(conn, crisis_id, day_from=lo, day_to=hi).encode()
 
     return await cached(request, "events-locations", (crisis_id, lo, hi), "application/geo+json", produce)
@@ -157,6 +135,7 @@ def series(request: Request, conn: Conn, crisis_id: str, pcode: str, f: FormatPa
 @router.get("/{crisis_id}/tiles/{level}/{z}/{x}/{y}.mvt", summary="Vector tile of a level's figures for a day or range")
 async def tile(
     request: Request,
+    engine: DbEngine,
     crisis_id: str,
     level: str,
     z: int,
@@ -171,11 +150,11 @@ async def tile(
     lvl = parse_level_path(level, (1, 2, 3))
     if not (0 <= z <= 22 and 0 <= x < 2**z and 0 <= y < 2**z):
         raise ParamError("z/x/y", f"{z}/{x}/{y} is not a tile", "0 <= z <= 22, 0 <= x, y < 2^z")
-    with request.app.state.engine.connect() as conn:
+    with engine.connect() as conn:
         lo, hi = days(conn, crisis_id, date, day_from, to)
 
     def produce() -> bytes:
-        with request.app.state.engine.connect() as conn:
+        with engine.connect() as conn:
             return unit_tile(conn, crisis_id, lvl, z, x, y, day_from=lo, day_to=hi)
 
     return await cached(

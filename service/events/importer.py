@@ -104,11 +104,15 @@ def import_events(
     name: str | None = None,
     synthetic: bool = False,
     today: dt.date | None = None,
+    username: str | None = None,
 ) -> EventImport:
-    """Import one ETT file into ``crisis_id`` (created on first import) in one transaction."""
+    """Import one ETT file into ``crisis_id`` (created on first import) in one transaction
+    (logged as ``username``, else the OS user)."""
     path = Path(path)
     country = country.upper()
     rec = ImportRecord(kind="events", file_name=path.name, sha256=None, details={"crisis": crisis_id})
+    if username:
+        rec.username = username
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
     try:

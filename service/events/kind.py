@@ -24,6 +24,12 @@ def _datasets(reg: Registry) -> list[Dataset]:
     return datasets()
 
 
+def _tile_layers():
+    from service.events.tiles import LAYERS
+
+    return LAYERS
+
+
 KIND = Kind(
     name="events",
     title="Emergency Tracking: daily events of a crisis",
@@ -32,4 +38,5 @@ KIND = Kind(
     routers=_routers,
     import_commands=_import_commands,
     datasets=_datasets,
+    tile_layers=_tile_layers,
 )

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, text
 
 from service.core.constants import UNASSIGNED
+from service.core.errors import NotFound, ParamError
 
 MEASURES = ("idp_hh", "idp_ind", "ret_hh", "ret_ind")
 INDICATORS = {
@@ -82,6 +83,40 @@ def period(c: Crisis, day: dt.date | None, day_from: dt.date | None, day_to: dt.
         return day, day
     to = day_to or c.last_day
     return (day_from or to), to
+
+
+def parse_day(value: str | None, param: str) -> dt.date | None:
+    if value is None or value == "":
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ParamError(param, f"{value!r} is not a date", "YYYY-MM-DD") from None
+
+
+def request_days(
+    conn: Connection, crisis_id: str, date: str | None, day_from: str | None, day_to: str | None
+) -> tuple[dt.date, dt.date]:
+    """The (from, to) of a request's ``?date=`` or ``?from=&to=`` (either alone: from the onset /
+    to the last day; nothing: the last day); NotFound for an unknown crisis, ParamError for a
+    bad or reversed range."""
+    d, f, t = parse_day(date, "date"), parse_day(day_from, "from"), parse_day(day_to, "to")
+    if d is not None and (f or t):
+        raise ParamError("date", "give date alone, or from/to", "date=YYYY-MM-DD, or from=...&to=...")
+    try:
+        c = crisis(conn, crisis_id)
+        if f is not None and t is None and d is None:
+            return period(c, None, f, c.last_day)
+        if d is None and t is None and f is None:
+            return period(c, None, None, None)
+        if d is None and f is None:
+            return c.onset or t, t
+        lo, hi = period(c, d, f, t)
+    except EventsNotFound as exc:
+        raise NotFound(str(exc)) from None
+    if lo > hi:
+        raise ParamError("from", f"{lo} is after to={hi}")
+    return lo, hi
 
 
 def unit_figures(

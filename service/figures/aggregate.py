@@ -11,6 +11,7 @@ from sqlalchemy import Connection, delete, text
 
 from boundaries.crosswalk import Crosswalk
 from service.core.bulk import copy_rows, execute_literal
+from service.core.importlog import bump_data_version
 from service.figures.household import RoundSizes, sizes_for
 from service.figures.placement import UNASSIGNED, round_table
 from service.figures.tables import unit_breakdown
@@ -131,17 +132,24 @@ def delete_round_aggregates(conn: Connection, round_id: int) -> None:
     conn.execute(delete(unit_breakdown).where(unit_breakdown.c.round_id == round_id))
 
 
-def published_sum(conn: Connection, round_id: int, params: dict, sizes: RoundSizes | None = None) -> str:
+def published_sum(
+    conn: Connection,
+    round_id: int,
+    params: dict,
+    sizes: RoundSizes | None = None,
+    household_sizes: str | None = None,
+) -> str:
     """The SQL aggregate of DTM's published count over the round's rows (``location_figure``
     or the round's own table) (``service.figures.household``): the file's individuals minus, on the rows counted
     at the default household size, each differing shelter's families x (default - its size).
     Without a shelter rule in force it is the file's sum. Adds its bound values to ``params``.
-    ``sizes``: the round's household sizes, when the caller has them already (the import)."""
+    ``sizes``: the round's household sizes, when the caller has them already (the import);
+    else read with the rules of ``household_sizes`` (the setting's CSV) over the project's."""
     if sizes is None:
         country, population, date = conn.execute(
             text("SELECT country, population, reporting_date FROM round WHERE id = :r"), {"r": round_id}
         ).one()
-        sizes = sizes_for(country.strip(), population, date)
+        sizes = sizes_for(country.strip(), population, date, household_sizes)
     adjust = sizes.adjustments()
     if not adjust:
         return "coalesce(sum(individuals), 0)"
@@ -159,12 +167,39 @@ def published_sum(conn: Connection, round_id: int, params: dict, sizes: RoundSiz
     return f"(coalesce(sum(individuals), 0){''.join(terms)})::bigint"
 
 
-def refresh_published(conn: Connection, round_id: int) -> None:
+def recount_published(conn: Connection, household_sizes: str | None = None) -> tuple[int, list[dict]]:
+    """Recompute every round's DTM published count (``refresh_published``) with the rules of
+    ``household_sizes`` over the project's; bumps the data version when a national figure
+    changed. Returns the number of rounds and the changed ones (the round's ``id``, ``country``,
+    ``population``, ``round_number``, ``reporting_date``, national ``before`` and ``after``).
+    Raises ``HouseholdSizeError`` when the rules cannot be read (the caller's transaction is
+    then rolled back)."""
+    national = text("SELECT published_individuals FROM unit_figure WHERE round_id = :r AND level = 0")
+    rounds = (
+        conn.execute(
+            text("SELECT id, country, population, round_number, reporting_date FROM round ORDER BY reporting_date, id")
+        )
+        .mappings()
+        .all()
+    )
+    changed = []
+    for r in rounds:
+        before = conn.execute(national, {"r": r["id"]}).scalar()
+        refresh_published(conn, r["id"], household_sizes)
+        after = conn.execute(national, {"r": r["id"]}).scalar()
+        if after != before:
+            changed.append({**r, "country": r["country"].strip(), "before": before, "after": after})
+    if changed:
+        bump_data_version(conn)
+    return len(rounds), changed
+
+
+def refresh_published(conn: Connection, round_id: int, household_sizes: str | None = None) -> None:
     """Recompute the round's ``published_individuals`` (every level) from its rows, with the
     household sizes in force now: for rounds aggregated before the column existed (migration
-    0011) or after the rules changed."""
+    0011) or after the rules changed (``household_sizes``: the setting's CSV of more rules)."""
     p = {"r": round_id}
-    published = published_sum(conn, round_id, p)
+    published = published_sum(conn, round_id, p, household_sizes=household_sizes)
     conn.execute(
         text(
             f"""

@@ -32,6 +32,28 @@ from service.core.datasets import (
     unit_tag,
 )
 
+#: the round of a row (the table ``r``: ``round``), last in every per-round dataset
+ROUND_FIELDS = (
+    Field("round_number", "r.round_number", "int", "round_num", "#round+code", "DTM round number"),
+    Field("population", "r.population", "str", "population", "#meta+population", "idp or returnee"),
+    Field("reporting_date", "r.reporting_date", "date", "rep_date", "#date+reported", "Reporting date of the round"),
+)
+
+
+def _point_names(alias: str, what: str) -> list[Field]:
+    """The English and Arabic names of a point row ``alias`` (a location, a site)."""
+    return [
+        Field(
+            f"name_{lang}", f"{alias}.name_{lang}", "str", f"name_{lang}", f"#loc+name+i_{lang}", f"{what} name, {word}"
+        )
+        for lang, word in (("en", "English"), ("ar", "Arabic"))
+    ]
+
+
+def _point_place(alias: str) -> list[Field]:
+    """Where a point row ``alias`` is: the units it lies in (``adm_joins``), its latitude and longitude."""
+    return [*adm_fields(alias), *lonlat_fields(alias)]
+
 
 def _figures(level: int) -> Dataset:
     tag = unit_tag(level)
@@ -118,11 +140,7 @@ def _figures(level: int) -> Dataset:
             "#affected+{pop}+ind+pct+national",
             "Share of the national total of individuals (0-1)",
         ),
-        Field("round_number", "r.round_number", "int", "round_num", "#round+code", "DTM round number"),
-        Field("population", "r.population", "str", "population", "#meta+population", "idp or returnee"),
-        Field(
-            "reporting_date", "r.reporting_date", "date", "rep_date", "#date+reported", "Reporting date of the round"
-        ),
+        *ROUND_FIELDS,
     ]
     filters = [Filter("pcode", "k.pcode = :v", "pcode", "this unit (P-code, any form)")]
     filters += ancestor_filters(level)
@@ -179,12 +197,10 @@ def _locations(extra: list[Field]) -> Dataset:
         fields=(
             Field("location_id", "f.location_id", "str", "loc_id", "#loc+code", "DTM location ID"),
             Field("place_id", "l.place_id", "str", "place_id", "#loc+code+place", "DTM place ID"),
-            Field("name_en", "f.name_en", "str", "name_en", "#loc+name+i_en", "Location name, English"),
-            Field("name_ar", "f.name_ar", "str", "name_ar", "#loc+name+i_ar", "Location name, Arabic"),
+            *_point_names("f", "Location"),
             Field("families", "f.families", "int", "families", "#affected+{pop}+hh", "Families (households)"),
             Field("individuals", "f.individuals", "int", "indiv", "#affected+{pop}+ind", "Individuals"),
-            *adm_fields("f"),
-            *lonlat_fields("f"),
+            *_point_place("f"),
             Field(
                 "placement",
                 "f.placement",
@@ -203,16 +219,7 @@ def _locations(extra: list[Field]) -> Dataset:
                 "Quality flags, ';'-separated",
             ),
             *extra,  # the kinds' location columns (service.core.registry.LocationColumn)
-            Field("round_number", "r.round_number", "int", "round_num", "#round+code", "DTM round number"),
-            Field("population", "r.population", "str", "population", "#meta+population", "idp or returnee"),
-            Field(
-                "reporting_date",
-                "r.reporting_date",
-                "date",
-                "rep_date",
-                "#date+reported",
-                "Reporting date of the round",
-            ),
+            *ROUND_FIELDS,
         ),
         filters=(
             Filter("location_id", "f.location_id = :v", "text", "DTM location ID"),
@@ -240,8 +247,7 @@ SITES = Dataset(
     order_sql="s.country, s.site_id",
     fields=(
         Field("site_id", "s.site_id", "str", "site_id", "#loc+code", "Site ID"),
-        Field("name_en", "s.name_en", "str", "name_en", "#loc+name+i_en", "Site name, English"),
-        Field("name_ar", "s.name_ar", "str", "name_ar", "#loc+name+i_ar", "Site name, Arabic"),
+        *_point_names("s", "Site"),
         Field(
             "site_type",
             "s.site_type",
@@ -253,8 +259,7 @@ SITES = Dataset(
         Field("status", "s.status", "str", "status", "#status", "Site status"),
         Field("households", "s.households", "int", "households", "#affected+hh", "Households"),
         Field("individuals", "s.individuals", "int", "indiv", "#affected+ind", "Individuals"),
-        *adm_fields("s"),
-        *lonlat_fields("s"),
+        *_point_place("s"),
     ),
     filters=(
         Filter("site_id", "s.site_id = :v", "text", "Site ID"),

@@ -141,13 +141,8 @@ def _pick(candidates: list[SizeRule]) -> SizeRule | None:
 
 
 def sizes_for(country: str, population: str, date: dt.date, extra: str | None = None) -> RoundSizes:
-    """The household sizes in force for a round (``extra``: the setting's CSV; by default read
-    from the settings)."""
-    if extra is None:
-        from service.core.settings import get_settings
-
-        setting = get_settings().household_sizes
-        extra = str(setting) if setting else None
+    """The household sizes in force for a round (``extra``: the setting ``household_sizes``, a
+    CSV of more rules; None: the project's rules only)."""
     applying = [r for r in rules(extra or None) if r.applies(country, population, date)]
     default = _pick([r for r in applying if r.shelter == DEFAULT])
     shelters: dict[str, int] = {}

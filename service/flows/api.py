@@ -4,13 +4,12 @@ as lines. Ranges: ``?from=&to=`` (YYYY-MM-DD, or YYYY-MM for whole months)."""
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 
-from service.api.common import Conn, FormatParam, render
+from service.api.common import Conn, DbEngine, FormatParam, render
 from service.api.httpcache import cached
 from service.api.params import Country, ParamError, Population, Round
 from service.core.rounds import resolve_round
@@ -26,23 +25,9 @@ ShapeQ = Annotated[
 ]
 
 
-def parse_bound(value: str | None, param: str, end: bool) -> dt.date | None:
-    if not value:
-        return None
-    try:
-        if len(value) == 7:
-            y, m = int(value[:4]), int(value[5:7])
-            return dt.date(y, m, calendar.monthrange(y, m)[1] if end else 1)
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise ParamError(param, f"{value!r} is not a day or a month", "YYYY-MM-DD or YYYY-MM") from None
-
-
 def period(day_from: str | None, to: str | None) -> tuple[dt.date | None, dt.date | None]:
-    f, t = parse_bound(day_from, "from", False), parse_bound(to, "to", True)
-    if f and t and f > t:
-        raise ParamError("from", f"{f} is after to={t}")
-    return f, t
+    """``?from=&to=`` (days or months; service.flows.read.period)."""
+    return read.period(day_from, to)
 
 
 @router.get("/points", summary="Flow monitoring points (the registry) with their first and last day of counts")
@@ -80,16 +65,21 @@ def _range_or_last_month(conn, lo, hi):
 
 @router.get("/lines", summary="Flow lines of a period (GeoJSON; n and a width in px linear in n)")
 async def lines(
-    request: Request, day_from: FromQ = None, to: ToQ = None, shape: ShapeQ = "legs", fmp: str | None = None
+    request: Request,
+    engine: DbEngine,
+    day_from: FromQ = None,
+    to: ToQ = None,
+    shape: ShapeQ = "legs",
+    fmp: str | None = None,
 ):
     lo, hi = period(day_from, to)
-    with request.app.state.engine.connect() as conn:
+    with engine.connect() as conn:
         lo, hi = _range_or_last_month(conn, lo, hi)
 
     def produce() -> bytes:
         import orjson
 
-        with request.app.state.engine.connect() as conn:
+        with engine.connect() as conn:
             return orjson.dumps(read.lines_geojson(conn, shape=shape, day_from=lo, day_to=hi, fmp=fmp))
 
     return await cached(request, "flow-lines", (lo, hi, shape, fmp), "application/geo+json", produce)
@@ -97,17 +87,26 @@ async def lines(
 
 @router.get("/tiles/{z}/{x}/{y}.mvt", summary="Flow lines of a period as a vector tile (layer 'flows')")
 async def tile(
-    request: Request, z: int, x: int, y: int, day_from: FromQ = None, to: ToQ = None, shape: ShapeQ = "legs"
+    request: Request,
+    engine: DbEngine,
+    z: int,
+    x: int,
+    y: int,
+    day_from: FromQ = None,
+    to: ToQ = None,
+    shape: ShapeQ = "legs",
 ):
     if not (0 <= z <= 22 and 0 <= x < 2**z and 0 <= y < 2**z):
         raise ParamError("z/x/y", f"{z}/{x}/{y} is not a tile", "0 <= z <= 22, 0 <= x, y < 2^z")
     lo, hi = period(day_from, to)
-    with request.app.state.engine.connect() as conn:
+    with engine.connect() as conn:
         lo, hi = _range_or_last_month(conn, lo, hi)
 
+    from service.flows.tiles import lines_tile
+
     def produce() -> bytes:
-        with request.app.state.engine.connect() as conn:
-            return read.lines_tile(conn, z, x, y, day_from=lo, day_to=hi, shape=shape)
+        with engine.connect() as conn:
+            return lines_tile(conn, z, x, y, day_from=lo, day_to=hi, shape=shape)
 
     return await cached(request, "flow-tile", (z, x, y, lo, hi, shape), "application/vnd.mapbox-vector-tile", produce)
 

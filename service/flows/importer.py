@@ -26,6 +26,7 @@ from sqlalchemy import Connection, Engine, text
 from service.core.bulk import copy_rows
 from service.core.constants import UNASSIGNED
 from service.core.importlog import ImportRecord, bump_data_version, log_import, log_rejection
+from service.core.settings import DEFAULT_SHARED_DIR
 from service.ingest import tagged
 from service.ingest.tagged import Field, InputError, is_country_code, is_place_code
 
@@ -91,10 +92,9 @@ def capitals(places_file: str) -> dict[str, tuple[str, float, float]]:
     return out
 
 
-def places_file() -> Path:
-    from service.core.settings import get_settings
-
-    return Path(get_settings().shared_data_dir) / "natural_earth" / "ne_10m_populated_places.json.gz"
+def places_file(shared_dir: Path = DEFAULT_SHARED_DIR) -> Path:
+    """Natural Earth's populated places in the shared data folder (the setting ``shared_data_dir``)."""
+    return Path(shared_dir) / "natural_earth" / "ne_10m_populated_places.json.gz"
 
 
 # ------------------------------------------------------------------------------ the point registry
@@ -224,10 +224,12 @@ def import_points(conn: Connection, path: Path, *, synthetic: bool = False, impo
     return n
 
 
-def import_registry(engine: Engine, path: Path | str, *, synthetic: bool = False) -> int:
-    """Import a point registry alone (one transaction, logged)."""
+def import_registry(engine: Engine, path: Path | str, *, synthetic: bool = False, username: str | None = None) -> int:
+    """Import a point registry alone (one transaction, logged as ``username``, else the OS user)."""
     path = Path(path)
     rec = ImportRecord(kind="flow_points", file_name=path.name, sha256=None)
+    if username:
+        rec.username = username
     try:
         with engine.begin() as conn:
             n = import_points(conn, path, synthetic=synthetic)
@@ -253,12 +255,15 @@ def import_flows(
     synthetic: bool = False,
     today: dt.date | None = None,
     places: Path | None = None,
+    username: str | None = None,
 ) -> FlowImport:
     """Import one file of FMP counts (and the point registry first, when given) in one transaction."""
     import hashlib
 
     path = Path(path)
     rec = ImportRecord(kind="flows", file_name=path.name, sha256=None)
+    if username:
+        rec.username = username
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
     try:

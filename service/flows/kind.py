@@ -30,6 +30,12 @@ def _datasets(reg: Registry) -> list[Dataset]:
     return datasets()
 
 
+def _tile_layers():
+    from service.flows.tiles import LAYERS
+
+    return LAYERS
+
+
 KIND = Kind(
     name="flows",
     title="Flow Monitoring: counts at flow monitoring points",
@@ -39,4 +45,5 @@ KIND = Kind(
     cli=_cli,
     import_commands=_import_commands,
     datasets=_datasets,
+    tile_layers=_tile_layers,
 )

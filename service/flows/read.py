@@ -4,10 +4,13 @@ master lists' origin -> district flows (``origin_flow``) as lines. Reads only.""
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import json
 
 from sqlalchemy import Connection, text
+
+from service.core.errors import ParamError
 
 BY = {
     "point": "c.fmp_id",
@@ -20,6 +23,25 @@ MAX_WIDTH = 12.0  # px of the widest line; the thinnest is 1 px
 
 class FlowsNotFound(LookupError):
     pass
+
+
+def parse_bound(value: str | None, param: str, end: bool) -> dt.date | None:
+    if not value:
+        return None
+    try:
+        if len(value) == 7:
+            y, m = int(value[:4]), int(value[5:7])
+            return dt.date(y, m, calendar.monthrange(y, m)[1] if end else 1)
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ParamError(param, f"{value!r} is not a day or a month", "YYYY-MM-DD or YYYY-MM") from None
+
+
+def period(day_from: str | None, to: str | None) -> tuple[dt.date | None, dt.date | None]:
+    f, t = parse_bound(day_from, "from", False), parse_bound(to, "to", True)
+    if f and t and f > t:
+        raise ParamError("from", f"{f} is after to={t}")
+    return f, t
 
 
 def points(conn: Connection) -> list[dict]:
@@ -78,34 +100,46 @@ def summary(
     return [{**r, "period": r["period"].isoformat(), "n": int(r["n"])} for r in rows]
 
 
-def _whole_months(f: dt.date | None, t: dt.date | None) -> bool:
+def whole_months(f: dt.date | None, t: dt.date | None) -> bool:
+    """Whether [f, t] is whole months (or everything): the monthly table answers it."""
     if f is None or t is None:
         return f is None and t is None
     return f.day == 1 and (t + dt.timedelta(days=1)).day == 1
 
 
-def _source(f: dt.date | None, t: dt.date | None) -> tuple[str, dict]:
-    """The sums per (point, direction, origin, destination) over [f, t]: the monthly table when
-    the range is whole months, else the day rows."""
-    if _whole_months(f, t):
-        return (
-            "SELECT fmp_id, direction, origin, final, sum(n) AS n FROM flow_month "
-            "WHERE (CAST(:f AS date) IS NULL OR month >= :f) AND (CAST(:t AS date) IS NULL OR month <= :t) "
-            "AND (CAST(:p AS text) IS NULL OR fmp_id = :p) GROUP BY 1, 2, 3, 4",
-            {"f": f, "t": t},
-        )
-    return (
-        "SELECT fmp_id, direction, origin, CASE WHEN final <> '' THEN final ELSE next END AS final, sum(n) AS n "
-        "FROM flow_count WHERE t BETWEEN :f AND :t AND (CAST(:p AS text) IS NULL OR fmp_id = :p) GROUP BY 1, 2, 3, 4",
-        {"f": f, "t": t},
+def _source(p: str) -> str:
+    """The sums per (point, direction, origin, destination) over [from, to] (``:{p}from``,
+    ``:{p}to``, ``:{p}fmp``): the monthly table when ``:{p}months`` (whole months), else the
+    day rows; the other branch is cut before it reads a row (a one-time filter)."""
+    f, t, fmp, months = (
+        f"CAST(:{p}from AS date)",
+        f"CAST(:{p}to AS date)",
+        f"CAST(:{p}fmp AS text)",
+        f"CAST(:{p}months AS boolean)",
     )
+    return f"""
+        SELECT fmp_id, direction, origin, final, sum(n) AS n FROM flow_month
+        WHERE {months} AND ({f} IS NULL OR month >= {f}) AND ({t} IS NULL OR month <= {t})
+          AND ({fmp} IS NULL OR fmp_id = {fmp}) GROUP BY 1, 2, 3, 4
+        UNION ALL
+        SELECT fmp_id, direction, origin, CASE WHEN final <> '' THEN final ELSE next END AS final, sum(n) AS n
+        FROM flow_count WHERE NOT {months} AND t BETWEEN {f} AND {t}
+          AND ({fmp} IS NULL OR fmp_id = {fmp}) GROUP BY 1, 2, 3, 4"""
 
 
-def lines_sql(shape: str, f: dt.date | None, t: dt.date | None, fmp: str | None = None) -> tuple[str, dict]:
+def line_params(f: dt.date | None, t: dt.date | None, fmp: str | None = None) -> dict:
+    """The parameters of ``lines_sql`` (without a prefix)."""
+    return {"from": f, "to": t, "fmp": fmp, "months": whole_months(f, t)}
+
+
+SHAPES = ("legs", "routes")
+
+
+def lines_sql(shape: str, p: str = "") -> str:
     """SQL of the flow lines: ``legs`` (origin -> point and point -> destination, summed per
-    point and place) or ``routes`` (origin -> point -> destination, one line each)."""
-    src, p = _source(f, t)
-    p["p"] = fmp
+    point and place) or ``routes`` (origin -> point -> destination, one line each); parameters
+    ``line_params`` prefixed with ``p``."""
+    src = _source(p)
     if shape == "legs":
         sql = f"""
             WITH s AS ({src}),
@@ -134,7 +168,7 @@ def lines_sql(shape: str, f: dt.date | None, t: dt.date | None, fmp: str | None 
         """
     else:
         raise ValueError("shape: legs or routes")
-    return sql, p
+    return sql
 
 
 def width(n: float, top: float) -> float:
@@ -145,7 +179,7 @@ def width(n: float, top: float) -> float:
 def lines(
     conn: Connection, *, shape: str, day_from: dt.date | None, day_to: dt.date | None, fmp: str | None = None
 ) -> list[dict]:
-    sql, p = lines_sql(shape, day_from, day_to, fmp)
+    sql, p = lines_sql(shape), line_params(day_from, day_to, fmp)
     rows = (
         conn.execute(text(f"SELECT q.*, ST_AsGeoJSON(q.geom, 5) AS gj FROM ({sql}) q ORDER BY q.n DESC"), p)
         .mappings()
@@ -188,31 +222,37 @@ def lines_geojson(conn: Connection, *, shape: str, day_from, day_to, fmp: str | 
     }
 
 
-def lines_tile(conn: Connection, z: int, x: int, y: int, *, day_from, day_to, shape: str = "legs") -> bytes:
-    """The flow lines of [from, to] in tile z/x/y (layer ``flows``; ``n`` and ``width``)."""
-    sql, p = lines_sql(shape, day_from, day_to)
-    p.update({"z": z, "x": x, "y": y})
-    tile = conn.execute(
-        text(
-            f"""
-            WITH q AS ({sql}), top AS (SELECT max(n) AS m FROM q WHERE geom IS NOT NULL),
-            mvt AS (
-                SELECT q.fmp_id, q.leg, q.from_code AS "from", q.to_code AS "to", q.n::bigint AS n,
-                       round((1 + {MAX_WIDTH - 1} * q.n::float8 / nullif(top.m, 0))::numeric, 2)::float8 AS width,
-                       ST_AsMVTGeom(ST_Transform(q.geom, 3857), ST_TileEnvelope(:z, :x, :y), 4096, 64, true) AS geom
-                FROM q, top
-                WHERE q.geom IS NOT NULL
-                  AND ST_Transform(q.geom, 3857) && ST_TileEnvelope(:z, :x, :y, margin => 0.0156)
-            )
-            SELECT ST_AsMVT(mvt, 'flows', 4096, 'geom') FROM mvt WHERE geom IS NOT NULL
-            """
-        ),
-        p,
-    ).scalar_one()
-    return bytes(tile) if tile else b""
-
-
 # ------------------------------------------------------------------------------ the master lists' flows
+
+
+def origin_sql(level: int, round_sql: str) -> str:
+    """SQL of the master lists' origin governorate -> place of displacement flows of the round
+    ``round_sql`` (an int expression): ``level`` 2 to each district, 1 to each governorate
+    (summed over its districts); each row has the line (lon/lat) between the units' points on
+    surface, ``leaves`` (the destination is outside the origin governorate) and ``top``, the
+    largest families among the lines drawn (at level 1 those that leave), for the width."""
+    if level not in (1, 2):
+        raise ValueError("level: 1 (governorates) or 2 (districts)")
+    dest = "d2.pcode" if level == 2 else "d2.parent_pcode"
+    leaves = "d.parent_pcode <> f.origin_adm1" if level == 2 else "f.dest <> f.origin_adm1"
+    return f"""
+        WITH r AS (SELECT id, boundary_set_id FROM round WHERE id = {round_sql}),
+        f AS (
+            SELECT o.origin_adm1, {dest} AS dest, sum(o.families) AS families
+            FROM r JOIN origin_flow o ON o.round_id = r.id
+            JOIN admin_unit d2 ON d2.boundary_set_id = r.boundary_set_id AND d2.level = 2 AND d2.pcode = o.adm2
+            WHERE o.origin_adm1 IS NOT NULL
+            GROUP BY 1, 2
+        ),
+        l AS (
+            SELECT f.origin_adm1, a.name_en AS origin_name, f.dest, d.name_en AS dest_name,
+                   d.parent_pcode AS dest_parent, f.families::bigint AS families, {leaves} AS leaves,
+                   ST_MakeLine(ST_PointOnSurface(a.geom), ST_PointOnSurface(d.geom)) AS geom
+            FROM r, f JOIN admin_unit a ON a.level = 1 AND a.pcode = f.origin_adm1
+            JOIN admin_unit d ON d.level = {level} AND d.pcode = f.dest
+            WHERE a.boundary_set_id = r.boundary_set_id AND d.boundary_set_id = r.boundary_set_id
+        )
+        SELECT l.*, max(l.families) FILTER (WHERE {"l.leaves" if level == 1 else "true"}) OVER () AS top FROM l"""
 
 
 def origin_lines(conn: Connection, round_row: dict, level: int) -> dict:
@@ -220,32 +260,13 @@ def origin_lines(conn: Connection, round_row: dict, level: int) -> dict:
     ``level`` 2 to each district, 1 to each governorate (summed over its districts). A flow
     within one governorate at level 1 has no line: its total is under ``within``. Each line says
     whether it ``leaves`` the origin governorate; ``width`` is linear in families."""
-    if level not in (1, 2):
-        raise ValueError("level: 1 (governorates) or 2 (districts)")
-    dest = "d2.pcode" if level == 2 else "d2.parent_pcode"
     rows = (
         conn.execute(
             text(
-                f"""
-                WITH f AS (
-                    SELECT o.origin_adm1, {dest} AS dest, sum(o.families) AS families
-                    FROM origin_flow o
-                    JOIN admin_unit d2 ON d2.boundary_set_id = :s AND d2.level = 2 AND d2.pcode = o.adm2
-                    WHERE o.round_id = :r AND o.origin_adm1 IS NOT NULL
-                    GROUP BY 1, 2
-                )
-                SELECT f.origin_adm1, a.name_en AS origin_name, f.dest, d.name_en AS dest_name,
-                       d.parent_pcode AS dest_parent,
-                       f.families::bigint AS families,
-                       CASE WHEN :lvl = 2 THEN d.parent_pcode <> f.origin_adm1
-                            ELSE f.dest <> f.origin_adm1 END AS leaves,
-                       ST_AsGeoJSON(ST_MakeLine(ST_PointOnSurface(a.geom), ST_PointOnSurface(d.geom)), 5) AS gj
-                FROM f JOIN admin_unit a ON a.boundary_set_id = :s AND a.level = 1 AND a.pcode = f.origin_adm1
-                JOIN admin_unit d ON d.boundary_set_id = :s AND d.level = :lvl AND d.pcode = f.dest
-                ORDER BY f.families DESC
-                """
+                f"SELECT q.*, ST_AsGeoJSON(q.geom, 5) AS gj FROM ({origin_sql(level, 'CAST(:r AS int)')}) q "
+                "ORDER BY q.families DESC"
             ),
-            {"s": round_row["boundary_set_id"], "r": round_row["id"], "lvl": level},
+            {"r": round_row["id"]},
         )
         .mappings()
         .all()

@@ -32,7 +32,7 @@ def run_status(conn, *, round_id):
     return impl(conn, round_id=round_id)
 
 
-def refresh(engine, *, round_id):
+def refresh(engine, *, round_id, shared_dir):
     from service.fragility.maps import refresh as impl
 
-    return impl(engine, round_id=round_id)
+    return impl(engine, round_id=round_id, shared_dir=shared_dir)

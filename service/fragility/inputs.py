@@ -23,6 +23,7 @@ import io
 import math
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -65,24 +66,21 @@ class Loaded:
     source: dict = field(default_factory=dict)
 
 
-_SHA_CACHE: dict[tuple[str, int, int], str] = {}
-
-
 def file_sha256(path: Path) -> str:
     """SHA-256 of a file, read once per (path, mtime, size): every request checks the inputs'
-    fingerprint, and a large raster is not re-read for it."""
+    fingerprint, and a large raster is not re-read for it. (Keyed by the file's own stamp, not
+    the data version: a file outside the database changes without an import.)"""
     st = Path(path).stat()
-    key = (str(Path(path).resolve()), st.st_mtime_ns, st.st_size)
-    if key in _SHA_CACHE:
-        return _SHA_CACHE[key]
+    return _sha256(str(Path(path).resolve()), st.st_mtime_ns, st.st_size)
+
+
+@lru_cache(maxsize=256)
+def _sha256(path: str, mtime_ns: int, size: int) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
-    if len(_SHA_CACHE) > 256:
-        _SHA_CACHE.clear()
-    _SHA_CACHE[key] = h.hexdigest()
-    return _SHA_CACHE[key]
+    return h.hexdigest()
 
 
 # ---------------------------------------------------------------------------------- units

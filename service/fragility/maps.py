@@ -5,6 +5,8 @@ table and its method card. Reads only: a round without a stored run has none of 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy import Connection, text
 
 from service.fragility import store
@@ -82,16 +84,16 @@ def run_status(conn: Connection, *, round_id: int) -> str | None:
     return "stale" if run["stale"] else "current"
 
 
-def refresh(engine, *, round_id: int) -> dict:
+def refresh(engine, *, round_id: int, shared_dir: Path) -> dict:
     """Recompute the round's stored default run when it is stale (``run.ensure_run``: the
-    default method, the shared data folder of the settings). Returns the run row; raises the
-    layer's errors (``FragilityError``, ``InputError``, ``MethodError``) when it cannot."""
-    from service.core.settings import get_settings
+    default method, the inputs in ``shared_dir``, the setting ``shared_data_dir``). Returns the
+    run row; raises the layer's errors (``FragilityError``, ``InputError``, ``MethodError``)
+    when it cannot."""
     from service.fragility.run import ensure_run
 
     with engine.connect() as conn:
         run = _run(conn, round_id)
     if run is None:
         raise ValueError(f"no fragility is stored for round id {round_id}")
-    fresh, _ = ensure_run(engine, shared_dir=get_settings().shared_data_dir, round_number=run["round_number"])
+    fresh, _ = ensure_run(engine, shared_dir=shared_dir, round_number=run["round_number"])
     return fresh

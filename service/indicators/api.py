@@ -10,6 +10,7 @@ parameters stay as they were. Included before the figures router by ``create_app
 from __future__ import annotations
 
 import tempfile
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Literal
@@ -18,12 +19,15 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, File, Form, HTTPException, Query, Request, UploadFile
 from fastapi import Path as PathParam
 from fastapi.routing import APIRoute
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 from starlette.routing import Match
 
-from service.api.common import Conn, FormatParam, render
+from service.api.access import authorize, authorize_sync, current, mark
+from service.api.common import Conn, DbEngine, FormatParam, render
 from service.api.params import parse_level_path
 from service.auth import Editor
+from service.core.access import Scope, answer_scope
 from service.indicators import publish
 from service.indicators.errors import IndicatorFileError
 from tiles.zoom import band_for_zoom, geojson_decimals
@@ -52,25 +56,38 @@ def _not_found(exc: Exception) -> HTTPException:
 
 @router.get("/datasets", summary="Indicator datasets (site and location assessments, indices) and their catalogues")
 def list_datasets(request: Request, conn: Conn, f: FormatParam = None):
-    items = []
-    for d in publish.datasets(conn):
-        d["indicators"] = [
-            {k: c[k] for k in ("id", "label_en", "label_ar", "unit", "aggregation")}
-            for c in publish.indicators(conn, d["id"])
-        ]
+    who = current(request)
+    resources = publish.resources(conn)
+    items, levels = [], []
+    for d in publish.datasets(conn, who):
+        cols = publish.indicators(conn, d["id"], who)
+        d["indicators"] = [{k: c[k] for k in ("id", "label_en", "label_ar", "unit", "aggregation")} for c in cols]
         d["links"] = {"self": f"/datasets/{d['id']}"}
+        levels.append(publish.answer_level(resources[d["id"]], [c["id"] for c in cols]))
         items.append(d)
+    mark(request, answer_scope(levels))  # a listing naming partner or restricted data is not shared
     return render(request, f, {"datasets": items}, title="Indicator datasets")
+
+
+def _authorize(request: Request, conn, dataset_id: int):
+    """The dataset as the policy sees it, if the request's principal may read it (else 401/403/404)."""
+    res = publish.resource(conn, dataset_id)
+    if res is None:
+        raise HTTPException(404, f"no dataset {dataset_id}; see /datasets")
+    authorize_sync(request, res)
+    return res
 
 
 @router.get("/datasets/{dataset_id}", summary="One dataset: its catalogue (columns, labels, rules) and links")
 def get_dataset(
     request: Request, conn: Conn, dataset_id: Annotated[int, PathParam(ge=1, le=2_147_483_647)], f: FormatParam = None
 ):
+    res = _authorize(request, conn, dataset_id)
     try:
-        data = publish.describe(conn, dataset_id)
+        data = publish.describe(conn, dataset_id, current(request))
     except publish.DatasetNotFound as exc:
         raise _not_found(exc) from None
+    mark(request, answer_scope([publish.answer_level(res, [c["id"] for c in data["catalogue"]])]))
     return render(request, f, data, title=data["title"])
 
 
@@ -85,16 +102,21 @@ def site_map(
 
     from service.indicators.sitemap import site_map_png
 
+    res = _authorize(request, conn, dataset_id)
+    who = current(request)
     try:
-        png = site_map_png(conn, dataset_id, indicator)
+        png = site_map_png(conn, dataset_id, indicator, who=who)
     except LookupError as exc:
         raise _not_found(exc) from None
+    shown = [c["id"] for c in publish.indicators(conn, dataset_id, who)]  # the symbol's column is one of them
+    mark(request, answer_scope([publish.answer_level(res, [indicator] if indicator in shown else [])]))
     return Response(png, media_type="image/png")
 
 
 @router.post("/datasets", status_code=201, summary="Upload a site or location assessment (editor token)")
 async def upload_dataset(
     request: Request,
+    engine: DbEngine,
     user: Editor,
     file: Annotated[UploadFile, File(description="CSV, CSV.GZ or XLSX; an HXL row is read")],
     unit: Annotated[Literal["site", "location"], Form(description="site (site assessment) or location")],
@@ -106,8 +128,6 @@ async def upload_dataset(
     sheet: Annotated[str | None, Form(max_length=100)] = None,
     mapping: Annotated[UploadFile | None, File(description="Mapping file (YAML)")] = None,
 ):
-    from starlette.concurrency import run_in_threadpool
-
     from service.indicators.store import import_dataset
 
     limit = request.app.state.settings.max_upload_mb * 1024 * 1024
@@ -128,7 +148,7 @@ async def upload_dataset(
         try:
             res = await run_in_threadpool(
                 import_dataset,
-                request.app.state.engine,
+                engine,
                 dest,
                 unit=unit,
                 country=country,
@@ -160,13 +180,14 @@ async def upload_dataset(
 @router.post("/datasets/{dataset_id}/access", summary="Set who may see a dataset (editor token)")
 def set_access(
     request: Request,
+    engine: DbEngine,
     user: Editor,
     dataset_id: Annotated[int, PathParam(ge=1, le=2_147_483_647)],
     access: Annotated[Literal["public", "partner", "restricted"], Form()],
 ):
     from service.indicators.store import set_access as store_access
 
-    if not store_access(request.app.state.engine, dataset_id, access):
+    if not store_access(engine, dataset_id, access):
         raise HTTPException(404, f"no dataset {dataset_id}")
     return {"dataset_id": dataset_id, "access": access}
 
@@ -205,6 +226,7 @@ _ERROR = {
 )
 async def dataset_choropleth(
     request: Request,
+    engine: DbEngine,
     level: Annotated[str, PathParam(description="1-3 or adm1..adm3")],
     dataset: Annotated[int, Query(ge=1, le=2_147_483_647, description="Dataset id (see /datasets)")],
     indicator: Annotated[str, Query(max_length=200, description="A column id of the dataset's catalogue")] = (
@@ -213,17 +235,31 @@ async def dataset_choropleth(
     zoom: Annotated[float | None, Query(ge=0, le=24, description="Map zoom the polygons are generalised for")] = 5,
 ):
     from service.api.httpcache import cached
+    from service.core.disclosure import Rule
 
     lvl = parse_level_path(level)
-    engine = request.app.state.engine
+    with engine.connect() as conn:
+        res = await run_in_threadpool(publish.resource, conn, dataset)
+    if res is None:
+        raise HTTPException(404, f"no dataset {dataset}; see /datasets")
+    # the answer holds the indicator's column: read at its level (401/403/404 before anything is
+    # read, a restricted read audited); a non-public view (no suppression) is not shared either
+    level = res.column_level(indicator)
+    who = await authorize(request, replace(res, sensitivity=level))
+    scope = answer_scope([level])
+    if not publish.public_view(who, res):
+        scope = max(scope, Scope.SHARED)
+    rule = Rule.from_settings(request.app.state.settings)
 
     def produce() -> bytes:
         with engine.connect() as conn:
             try:
                 return publish.choropleth_geojson(
-                    conn, dataset, lvl, indicator, band_for_zoom(zoom), geojson_decimals(zoom)
+                    conn, dataset, lvl, indicator, band_for_zoom(zoom), geojson_decimals(zoom), who, rule
                 ).encode()
             except LookupError as exc:
                 raise _not_found(exc) from None
 
-    return await cached(request, "dataset-choropleth", (lvl, dataset, indicator, zoom), "application/geo+json", produce)
+    return await cached(
+        request, "dataset-choropleth", (lvl, dataset, indicator, zoom), "application/geo+json", produce, scope
+    )

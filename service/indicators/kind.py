@@ -29,16 +29,16 @@ def _import_commands():
     return [("sites", datasets.import_sites_cmd), ("assessment", datasets.assessment_cmd)]
 
 
-def _list(conn: Connection):
+def _list(conn: Connection, who):
     from service.indicators import ogc
 
-    return ogc.collections(conn)
+    return ogc.collections(conn, who)
 
 
-def _get(conn: Connection, cid: str):
+def _get(conn: Connection, cid: str, who):
     from service.indicators import ogc
 
-    return ogc.get(conn, cid)
+    return ogc.get(conn, cid, who)
 
 
 KIND = Kind(

@@ -1,6 +1,9 @@
-"""Indicator datasets in the publishing registry (``service.publish.datasets``): per public
-dataset, its sites or locations (points, with their public columns) and its aggregates per
-level (the unit's polygon). OGC collections ``dataset{ID}-sites`` / ``-locations`` /
+"""Indicator datasets in the publishing registry (``service.publish.datasets``): per dataset
+that exists for the reader (the access policy, ``publish.resource``), its sites or locations
+(points, with the columns the reader may see) and its aggregates per level (the unit's
+polygon). Each Dataset is built for its reader and says what it holds (``Dataset.access``: the
+strictest level of the dataset and of its columns), which the policy's ``authorize`` reads.
+OGC collections ``dataset{ID}-sites`` / ``-locations`` /
 ``-adm{N}`` and every export format read them through a ``Selection`` like any dataset.
 """
 
@@ -10,7 +13,8 @@ import re
 
 from sqlalchemy import Connection, text
 
-from service.indicators.publish import VISIBLE, catalogue
+from service.core.access import ANONYMOUS, Principal, decide
+from service.indicators.publish import answer_level, catalogue, resource
 
 COLLECTION_ID = re.compile(r"dataset([0-9]{1,9})-(sites|locations|adm[123])")
 _TYPE = {"integer": "int", "number": "float", "area": "float", "date": "date"}
@@ -40,27 +44,56 @@ def _value_field(Field, c: dict, alias: str, used: set[str]):
     return Field(c["id"], sql, t, short, c["hxl"] or "", c["label_en"])
 
 
-def dataset_for(conn: Connection, ds_id: int, part: str):
-    """The registry Dataset of one part (``sites``/``locations`` or ``adm1``..``adm3``) of a public dataset."""
+def who_reads_names(conn: Connection, ds_id: int, res, who: Principal) -> bool:
+    """Whether ``who`` may see the sites' or locations' names: the name is the catalogue column
+    that holds it (found by its values); the level of that column decides (without one found,
+    the strictest of the dataset's text columns)."""
+    from service.core.access import can_read
+
+    cols = (
+        conn.execute(
+            text(
+                'SELECT c.column_id FROM indicator_column c CROSS JOIN LATERAL (SELECT o.name, o."values" '
+                "FROM indicator_observation o WHERE o.dataset_id = c.dataset_id AND o.name IS NOT NULL LIMIT 1) o "
+                'WHERE c.dataset_id = :d AND o."values" ->> c.column_id = o.name'
+            ),
+            {"d": ds_id},
+        )
+        .scalars()
+        .all()
+    )
+    if not cols:
+        cols = (
+            conn.execute(
+                text("SELECT column_id FROM indicator_column WHERE dataset_id = :d AND type = 'text'"), {"d": ds_id}
+            )
+            .scalars()
+            .all()
+        )
+    return all(can_read(who, res.column_level(c), res.country) for c in cols)
+
+
+def dataset_for(conn: Connection, ds_id: int, part: str, who: Principal = ANONYMOUS):
+    """The registry Dataset of one part (``sites``/``locations`` or ``adm1``..``adm3``) of a
+    dataset, as ``who`` may read it (None: the dataset does not exist for ``who``)."""
     from service.core.datasets import Dataset, Field, Filter, adm_fields, adm_joins, lonlat_fields
 
+    res = resource(conn, ds_id)
+    if res is None or not decide(who, res).allowed:
+        return None
     row = (
-        conn.execute(
-            text("SELECT id, title, unit, country FROM indicator_dataset WHERE id = :d AND access = ANY(:a)"),
-            {"d": ds_id, "a": list(VISIBLE)},
-        )
+        conn.execute(text("SELECT id, title, unit, country FROM indicator_dataset WHERE id = :d"), {"d": ds_id})
         .mappings()
         .first()
     )
-    if row is None:
-        return None
-    cols = [c for c in catalogue(conn, ds_id) if c["id"] != "observations"]
+    cols = [c for c in catalogue(conn, ds_id, who) if c["id"] != "observations"]
     if part in ("sites", "locations"):
         if part != row["unit"] + "s":
             return None
+        named = who_reads_names(conn, ds_id, res, who)
         fields = [
             Field("obs_id", "o.obs_id", "str", "obs_id", "#loc+code", "Site or location ID"),
-            Field("name", "o.name", "str", "name", "#loc+name", "Name"),
+            *([Field("name", "o.name", "str", "name", "#loc+name", "Name")] if named else []),
             *adm_fields("o"),
             *lonlat_fields("o"),
             Field(
@@ -92,6 +125,7 @@ def dataset_for(conn: Connection, ds_id: int, part: str):
             fields=tuple(fields),
             filters=(Filter("obs_id", "o.obs_id = :v", "text", "Site or location ID"),),
             country_sql="d.country",
+            access=answer_level(res, [c["id"] for c in cols]).label,
         )
     level = int(part[3:])
     agg = [c for c in cols if c["aggregation"] != "none"]
@@ -142,33 +176,33 @@ def dataset_for(conn: Connection, ds_id: int, part: str):
         filters=(Filter("pcode", "u.pcode = :v", "pcode", "P-code"),),
         level=level,
         country_sql="d.country",
+        access=answer_level(res, [c["id"] for c in agg]).label,
     )
 
 
-def collections(conn: Connection) -> list[tuple[str, object, str]]:
-    """(collection id, Dataset, country) of every public dataset."""
+def collections(conn: Connection, who: Principal = ANONYMOUS) -> list[tuple[str, object, str]]:
+    """(collection id, Dataset, country) of every dataset that exists for ``who``."""
     out = []
     rows = conn.execute(
         text(
             "SELECT d.id, d.unit, d.country, array(SELECT DISTINCT a.level FROM indicator_aggregate a "
             "WHERE a.dataset_id = d.id AND a.level > 0 ORDER BY 1) AS levels FROM indicator_dataset d "
-            "WHERE d.access = ANY(:a) ORDER BY d.id"
-        ),
-        {"a": list(VISIBLE)},
+            "ORDER BY d.id"
+        )
     ).all()
     for ds_id, unit, country, levels in rows:
         for part in (f"{unit}s", *(f"adm{lvl}" for lvl in levels)):
-            ds = dataset_for(conn, ds_id, part)
+            ds = dataset_for(conn, ds_id, part, who)
             if ds is not None:
                 out.append((ds.key, ds, country.strip()))
     return out
 
 
-def get(conn: Connection, cid: str):
+def get(conn: Connection, cid: str, who: Principal = ANONYMOUS):
     m = COLLECTION_ID.fullmatch(cid)
     if not m:
         return None
-    ds = dataset_for(conn, int(m.group(1)), m.group(2))
+    ds = dataset_for(conn, int(m.group(1)), m.group(2), who)
     if ds is None:
         return None
     country = conn.execute(text("SELECT country FROM indicator_dataset WHERE id = :d"), {"d": int(m.group(1))}).scalar()

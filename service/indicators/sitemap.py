@@ -9,17 +9,21 @@ import numpy as np
 import shapely
 from sqlalchemy import Connection, text
 
+from service.core.access import ANONYMOUS, Principal
 from service.indicators.publish import dataset, indicators
 
 
-def site_map_png(conn: Connection, ds_id: int, indicator: str | None = None, dpi: int = 150) -> bytes:
+def site_map_png(
+    conn: Connection, ds_id: int, indicator: str | None = None, dpi: int = 150, who: Principal = ANONYMOUS
+) -> bytes:
+    """The map as ``who`` may see it: the symbol's indicator is one of the columns it may read."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    d = dataset(conn, ds_id)
-    cols = {c["id"]: c for c in indicators(conn, ds_id)}
+    d = dataset(conn, ds_id, who)
+    cols = {c["id"]: c for c in indicators(conn, ds_id, who)}
     indicator = indicator or ("individuals" if "individuals" in cols else next(iter(cols)))
     if indicator not in cols:
         raise LookupError(f"dataset {ds_id} has no public indicator {indicator!r}")

@@ -24,6 +24,7 @@ from sqlalchemy import Engine
 
 from service.core.constants import IMPORT_JOBS
 from service.core.importlog import ImportRecord, log_rejection
+from service.core.settings import ImportRules
 from service.ingest.masterlist import MasterlistError
 from service.ingest.rounds import (
     DateClaims,
@@ -51,14 +52,10 @@ class FileOutcome:
 
 
 @contextmanager
-def _open(engine: Engine, path: Path, max_bytes: int | None, username: str | None) -> Iterator[Opened]:
+def _open(engine: Engine, path: Path, max_bytes: int, username: str | None) -> Iterator[Opened]:
     """The list in ``path``, decompressed and hashed once for the whole import (the unchanged
     check and ``import_masterlist``); a file that cannot be opened is logged as rejected, as
     ``import_masterlist`` logs it."""
-    if max_bytes is None:  # the one decompressed-size limit of the CLI and the API
-        from service.core.settings import get_settings
-
-        max_bytes = get_settings().max_list_mb * 1024 * 1024
     with ExitStack() as files:
         try:
             opened = files.enter_context(open_list(path, path.name, max_bytes))
@@ -86,6 +83,10 @@ def import_many(
     ``on_file`` is called as each file ends (from one thread at a time)."""
     # PostgreSQL's parallel workers for a file imported alone; not for files side by side
     parallel_query = options.pop("parallel_query", not (workers > 1 and len(paths) > 1))
+    rules = options.get("rules") or ImportRules()
+    # the one decompressed-size limit of the CLI and the API; who the import is logged as
+    max_bytes = options.get("max_bytes") or rules.max_bytes
+    username = options.get("username") or rules.user
     taken = DateClaims()
     report = threading.Lock()
     sums: dict[str, str] = {}  # file name -> checksum of its list (each key written by its own thread)
@@ -94,7 +95,7 @@ def import_many(
         name = path.name
         ticket = taken.ticket(index)
         try:
-            with _open(engine, path, options.get("max_bytes"), options.get("username")) as opened:
+            with _open(engine, path, max_bytes, username) as opened:
                 known = None
                 if not replace:
                     sums[name] = opened.sha256

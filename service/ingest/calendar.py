@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from service.core.settings import ImportRules
+
 PROJECT_CALENDAR = Path(__file__).resolve().parent.parent / "data" / "round_calendar.csv"
 
 
@@ -59,12 +61,10 @@ def calendar(extra: str | None = None) -> dict[tuple[str, str, dt.date], int]:
     return out
 
 
-def round_number_for(country: str, population: str, reporting_date: dt.date) -> int | None:
-    """DTM's number of the round of ``reporting_date``, or None when the calendar has none."""
-    from service.core.settings import get_settings
-
-    extra = get_settings().round_calendar
-    rows = calendar(str(extra) if extra else None)
+def round_number_for(country: str, population: str, reporting_date: dt.date, extra: str | None = None) -> int | None:
+    """DTM's number of the round of ``reporting_date``, or None when the calendar has none
+    (``extra``: the setting ``round_calendar``, a CSV of more rows)."""
+    rows = calendar(extra or None)
     key = country.upper()
     return rows.get((key, population, reporting_date), rows.get((key, "", reporting_date)))
 
@@ -85,18 +85,20 @@ class NearRound:
         )
 
 
-def near_round(country: str, population: str, reporting_date: dt.date, days: int | None = None) -> NearRound | None:
-    """The calendar round nearest ``reporting_date`` within ``days`` (default: the setting
+def near_round(
+    country: str,
+    population: str,
+    reporting_date: dt.date,
+    days: int = ImportRules.round_calendar_days,
+    extra: str | None = None,
+) -> NearRound | None:
+    """The calendar round nearest ``reporting_date`` within ``days`` (the setting
     ``round_calendar_days``), not dated on the first of a month; None when none is that near or
-    the date is exactly a calendar date (``round_number_for``). Ties: the earlier date."""
-    from service.core.settings import get_settings
-
-    settings = get_settings()
-    if days is None:
-        days = settings.round_calendar_days
+    the date is exactly a calendar date (``round_number_for``). Ties: the earlier date.
+    ``extra``: the setting ``round_calendar``."""
     if days <= 0:
         return None
-    rows = calendar(str(settings.round_calendar) if settings.round_calendar else None)
+    rows = calendar(extra or None)
     key = country.upper()
     best: NearRound | None = None
     for (c, pop, date), number in rows.items():

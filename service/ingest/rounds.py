@@ -27,6 +27,7 @@ from boundaries.tables import boundary_set
 from service.core.bulk import copy_rows
 from service.core.errors import Unprocessable
 from service.core.importlog import ImportRecord, bump_data_version, log_import, log_rejection
+from service.core.settings import ImportRules
 from service.core.tables import import_log
 from service.figures import aggregate, placement, quality
 from service.figures.household import HouseholdSizeError, sizes_for
@@ -238,6 +239,7 @@ def import_masterlist(
     max_shrink: float | None = None,
     wait_for_round: bool = True,
     opened: Opened | None = None,
+    rules: ImportRules = ImportRules(),
 ) -> RoundImportResult:
     """Import one master-list file as a round. Raises MasterlistError / ImportRejected on bad
     input (database unchanged, rejection logged).
@@ -264,14 +266,18 @@ def import_masterlist(
     (``service.ingest.versions``). ``wait_for_round=False``: raise RoundBusy at once when
     another import of the same round is in progress (the API answers 409).
 
+    ``rules``: the settings the import runs under (``Settings.imports``: size limits, the
+    shrink share, the round calendar, household sizes, the user it is logged as); ``max_bytes``,
+    ``max_shrink`` and ``username`` override theirs.
+
     ``opened``: ``path`` already opened by the caller (``sources.open_list``: decompressed and
     hashed), so that a file is decompressed and hashed once (``batch.import_many``).
     """
     path = Path(path)
     name = file_name = file_name or path.name  # (a compressed list is read from a copy: its name stays)
     rec = ImportRecord(kind="masterlist", file_name=name, sha256=None)
-    if username:
-        rec.username = username
+    if username or rules.user:
+        rec.username = username or rules.user
     if placement_mode not in ("declared", "spatial"):
         raise ImportRejected(f"placement must be 'declared' or 'spatial', not {placement_mode!r}")
     timings: dict[str, float] = {}
@@ -282,11 +288,8 @@ def import_masterlist(
         if claimed is not None:
             taken_dates.release(claimed, name)
 
-    from service.core.settings import get_settings
-
-    settings = get_settings()
     if max_bytes is None:  # the one decompressed-size limit of the CLI and the API
-        max_bytes = settings.max_list_mb * 1024 * 1024
+        max_bytes = rules.max_bytes
     files = ExitStack()  # the decompressed copy of a compressed list, removed at the end
     try:
         if opened is None:
@@ -294,14 +297,14 @@ def import_masterlist(
         path = opened.path
         rec.sha256 = opened.sha256
         # one pass over the bytes: a line over the row limit is refused, a file cut short held
-        cut = guards.scan(path, name, settings.max_row_kb * 1024)
+        cut = guards.scan(path, name, rules.max_row_bytes)
         suspicious = [] if accept_shrink or cut is None else [cut]
         try_fast = fast is not False and path.suffix.lower() == ".csv"
         parsed = None
         if not try_fast:  # parse before the transaction, as a file error needs no database
             parsed = _parse(path, population, sheet, encoding, max_bytes, file_name, timings)
         if max_shrink is None:
-            max_shrink = settings.max_shrink
+            max_shrink = rules.max_shrink
         with engine.begin() as conn:
             # bulk statements: JIT compilation costs more than it saves here; sorts and hashes in memory
             conn.execute(text("SET LOCAL jit = off; SET LOCAL work_mem = '256MB'"))
@@ -378,8 +381,16 @@ def import_masterlist(
                         other,
                     )
                 claimed = date
-            number = round_number if round_number is not None else round_number_for(country, population, date)
-            near = near_round(country, population, date) if number is None else None
+            number = (
+                round_number
+                if round_number is not None
+                else round_number_for(country, population, date, rules.round_calendar)
+            )
+            near = (
+                near_round(country, population, date, rules.round_calendar_days, rules.round_calendar)
+                if number is None
+                else None
+            )
             if near is not None:  # a calendar date a few days off (DTM_ATLAS_ROUND_CALENDAR_DAYS)
                 number = near.round_number
             # one import of a round (its date, and its DTM number) at a time; imports of other
@@ -420,6 +431,7 @@ def import_masterlist(
                 timings=timings,
                 suspicious=suspicious,
                 max_shrink=None if accept_shrink else max_shrink,
+                household_sizes=rules.household_sizes,
             )
             t = time.perf_counter()
         timings["turn_commit_s"] = time.perf_counter() - t
@@ -492,6 +504,7 @@ def _import_in_transaction(
     suspicious: list[str],
     max_shrink: float | None,
     near: NearRound | None = None,
+    household_sizes: str | None = None,
 ) -> tuple[RoundImportResult, bool]:
     """Everything after staging: the round row, placement, aggregation (``stage`` exists)."""
     set_id = _current_boundary_set(conn, country)
@@ -536,7 +549,9 @@ def _import_in_transaction(
     ).scalar_one()
 
     t = time.perf_counter()
-    sizes = sizes_for(country, population, date)  # the household sizes: the mismatch flag and the published count
+    sizes = sizes_for(
+        country, population, date, household_sizes
+    )  # the household sizes: the mismatch flag and the published count
     crosswalk = Crosswalk.load(country, placement.boundary_rows(conn, set_id))
     placement.resolve_declared(conn, crosswalk, set_id)
     placement.create_round_table(conn, round_id)

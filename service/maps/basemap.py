@@ -17,6 +17,8 @@ import numpy as np
 import shapely
 from shapely.geometry import box
 
+from service.core.settings import DEFAULT_SHARED_DIR
+
 ROOT = Path(__file__).resolve().parents[2]
 WORLD_ATLAS = ROOT / "maps" / "node_modules" / "world-atlas"
 COUNTRIES = WORLD_ATLAS / "countries-10m.json"
@@ -143,10 +145,9 @@ PLACES_FILE = "ne_10m_populated_places.json.gz"
 PLACES_SOURCE = "Natural Earth 1:10m populated places (public domain)"
 
 
-def places_path() -> Path:
-    from service.core.settings import get_settings
-
-    return Path(get_settings().shared_data_dir) / "natural_earth" / PLACES_FILE
+def places_path(shared_dir: Path = DEFAULT_SHARED_DIR) -> Path:
+    """The places file of the shared data folder ``shared_dir`` (the setting ``shared_data_dir``)."""
+    return Path(shared_dir) / "natural_earth" / PLACES_FILE
 
 
 @functools.lru_cache(maxsize=4)
@@ -174,12 +175,12 @@ def _all_places(path: str) -> tuple[tuple, ...]:
     return tuple(out)
 
 
-def places(iso3: str, min_population: int = 250_000) -> list[dict]:
+def places(iso3: str, min_population: int = 250_000, *, shared_dir: Path = DEFAULT_SHARED_DIR) -> list[dict]:
     """The capital, the first-level capitals and the cities of ``min_population`` or more of a
     country (Natural Earth 1:10m populated places): ``name``, ``lon``, ``lat``, ``kind``
     (``capital``, ``admin1`` or ``city``), ``population``; largest first. Empty when the file is
     not there (the maps then show no cities)."""
-    path = places_path()
+    path = places_path(shared_dir)
     if not path.exists():
         return []
     out = [

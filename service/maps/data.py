@@ -16,10 +16,13 @@ source (``service.maps.country``).
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import functools
 import math
+import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import shapely
 from pyproj import Transformer
@@ -27,11 +30,13 @@ from sqlalchemy import Connection, text
 
 from boundaries.pcode import normalize_country, normalize_pcode
 from service.core import rounds
+from service.core.access import ANONYMOUS, Principal, decide, kind_resource
 from service.core.countries import NoCountryData, SeveralCountries, check_country, figures_country
 from service.core.errors import AtlasError
 from service.core.importlog import data_version
 from service.core.registry import registry
 from service.core.rounds import RoundRef
+from service.core.settings import DEFAULT_SHARED_DIR
 from service.figures import read
 from service.maps import layout
 from service.maps.country import CountryTexts, round_texts
@@ -52,11 +57,19 @@ class MapRequestError(AtlasError, ValueError):
         self.message = message
 
 
-def map_indicators() -> list[str]:
+def map_hooks(who: Principal = ANONYMOUS) -> dict:
+    """The kinds' map indicators (``Kind.map_hook``) that exist for ``who`` (the access policy:
+    a kind's ``access``); anonymous by default, so packages and shared caches hold only public
+    kinds."""
+    reg = registry()
+    return {name: hook for name, hook in reg.map_hooks().items() if decide(who, kind_resource(reg.kind(name))).allowed}
+
+
+def map_indicators(who: Principal = ANONYMOUS) -> list[str]:
     """The indicators a map can show: those of ``styles.classify.INDICATORS``, then the
-    kinds' own (``Kind.map_hook`` in the layer registry, e.g. ``fragility``)."""
+    kinds' own (``Kind.map_hook`` in the layer registry, e.g. ``fragility``) ``who`` may read."""
     keys = list(INDICATORS)
-    keys += [name for name in registry().map_hooks() if name not in keys]
+    keys += [name for name in map_hooks(who) if name not in keys]
     return keys
 
 
@@ -82,7 +95,8 @@ class MapSpec:
             raise MapRequestError(
                 400, f"unknown level {self.level!r}: use 1 (governorates), 2 (districts) or 3 (sub-districts)"
             )
-        if self.indicator not in map_indicators():
+        known = [*INDICATORS, *registry().map_hooks()]  # who may read a kind's: the route's policy
+        if self.indicator not in known:
             raise MapRequestError(
                 400, f"unknown indicator {self.indicator!r}: use one of {', '.join(map_indicators())}"
             )
@@ -327,6 +341,32 @@ def _geoms(
     where: str = "",
     params: dict | None = None,
 ):
+    key = ("geoms", data_version(conn), proj.epsg, set_id, level, zband, where, tuple(sorted((params or {}).items())))
+    return _cached(key, lambda: _read_geoms(conn, proj, set_id, level, zband, where, params))
+
+
+#: what every map of a round reuses (its boundaries in the map's CRS, the neighbouring countries
+#: clipped and snapped to the country), per process, keyed by the database's data version (an
+#: import bumps it, so nothing stale is drawn)
+_SHARED: collections.OrderedDict = collections.OrderedDict()
+_SHARED_MAX = 128
+_SHARED_LOCK = threading.Lock()
+
+
+def _cached(key, compute):
+    with _SHARED_LOCK:
+        if key in _SHARED:
+            _SHARED.move_to_end(key)
+            return _SHARED[key]
+    value = compute()
+    with _SHARED_LOCK:
+        _SHARED[key] = value
+        while len(_SHARED) > _SHARED_MAX:
+            _SHARED.popitem(last=False)
+    return value
+
+
+def _read_geoms(conn, proj, set_id, level, zband, where, params):
     if zband is None:
         src = (
             "SELECT u.pcode, u.parent_pcode, u.name_en, u.name_ar, u.area_km2, ST_AsBinary(u.geom) AS wkb "
@@ -388,9 +428,18 @@ def _lonlat_box(proj: Projection, view) -> tuple[float, float, float, float]:
     return proj.to_lonlat(ring).bounds
 
 
-def load_map(conn: Connection, spec: MapSpec, *, created: dt.date | None = None) -> MapData:
+def load_map(
+    conn: Connection,
+    spec: MapSpec,
+    *,
+    created: dt.date | None = None,
+    shared_dir: Path = DEFAULT_SHARED_DIR,
+    who: Principal = ANONYMOUS,
+) -> MapData:
     """Everything a map shows (one snapshot of the database: call in a REPEATABLE READ
-    transaction for strict consistency; the package does)."""
+    transaction for strict consistency; the package does); a kind's indicator only when it
+    exists for ``who`` (anonymous by default: a public output). ``shared_dir``: the setting
+    ``shared_data_dir`` (its Natural Earth places name the cities)."""
     from service.maps import basemap
 
     spec = spec.checked()
@@ -402,7 +451,7 @@ def load_map(conn: Connection, spec: MapSpec, *, created: dt.date | None = None)
     country_box = country_extent(conn, set_id)
     proj = projection_for(country_box)
 
-    hook = registry().map_hooks().get(spec.indicator)
+    hook = map_hooks(who).get(spec.indicator)
     if hook is not None:  # a kind's indicator (e.g. fragility): its classes and values
         cls, values = hook.map_values(conn, round_id=rnd["id"], level=spec.level, population=rnd["population"])
     else:
@@ -486,16 +535,21 @@ def load_map(conn: Connection, spec: MapSpec, *, created: dt.date | None = None)
     region = basemap.window((wx0 - pad, wy0 - pad, wx1 + pad, wy1 + pad))
     exclude = basemap.natural_earth_id(rnd["country"])
     lon0, lat0, lon1, lat1 = _lonlat_box(proj, view)
-    near = [
-        (n, _clip(proj.to_map(g), clip, ground))
-        for n, g in basemap.neighbours((lon0 - pad, lat0 - pad, lon1 + pad, lat1 + pad), exclude, region)
-    ]
-    # Natural Earth's borders are not COD-AB's: each neighbour grown up to the country's outline
-    # and cut by it, so no false strip of water runs between them
-    near = [(n, snap_to_outline(g, country_geom, SNAP_M)) for n, g in near if not g.is_empty]
-    near = [(n, g) for n, g in near if not g.is_empty]
+
+    def neighbours_near():
+        near = [
+            (n, _clip(proj.to_map(g), clip, ground))
+            for n, g in basemap.neighbours((lon0 - pad, lat0 - pad, lon1 + pad, lat1 + pad), exclude, region)
+        ]
+        # Natural Earth's borders are not COD-AB's: each neighbour grown up to the country's outline
+        # and cut by it, so no false strip of water runs between them
+        near = [(n, snap_to_outline(g, country_geom, SNAP_M)) for n, g in near if not g.is_empty]
+        return [(n, g) for n, g in near if not g.is_empty]
+
+    shared = (data_version(conn), proj.epsg, set_id, zband, region, exclude)
+    near = _cached(("neighbours", *shared, view, ground), neighbours_near)
     cities = []
-    for c in basemap.places(rnd["country"]):
+    for c in basemap.places(rnd["country"], shared_dir=shared_dir):
         pt = proj.to_map(shapely.Point(c["lon"], c["lat"]))
         if vbox.contains(pt) and country_geom.contains(pt):
             cities.append({"name": c["name"], "x": pt.x, "y": pt.y, "kind": c["kind"]})
@@ -504,10 +558,13 @@ def load_map(conn: Connection, spec: MapSpec, *, created: dt.date | None = None)
     else:
         inset_view = _fit(country_geom.bounds, page.inset.w / page.inset.h, pad=0.06)
     ilon0, ilat0, ilon1, ilat1 = _lonlat_box(proj, inset_view)
-    inset_near = [
-        (n, proj.to_map(g).simplify((inset_view[2] - inset_view[0]) / 800))
-        for n, g in basemap.neighbours((ilon0 - pad, ilat0 - pad, ilon1 + pad, ilat1 + pad), exclude, region)
-    ]
+    inset_near = _cached(
+        ("inset", *shared, inset_view),
+        lambda: [
+            (n, proj.to_map(g).simplify((inset_view[2] - inset_view[0]) / 800))
+            for n, g in basemap.neighbours((ilon0 - pad, ilat0 - pad, ilon1 + pad, ilat1 + pad), exclude, region)
+        ],
+    )
 
     return MapData(
         spec=spec,

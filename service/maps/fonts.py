@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import io
 import os
 import re
 import threading
@@ -72,6 +73,7 @@ def setup() -> None:
     )
     _lean_pdf_subsets()
     _pdf_ligatures_in_visual_order()
+    _text_paths_once()
 
 
 #: right-to-left letters (Hebrew, Arabic and its presentation forms)
@@ -111,8 +113,10 @@ def _pdf_ligatures_in_visual_order() -> None:
 def _lean_pdf_subsets() -> None:
     """PDF font subsets without the OpenType layout tables (GSUB, GPOS, GDEF): matplotlib
     embeds glyphs already shaped, by glyph id, so a PDF never uses them, and reading them is
-    most of the subsetting time (a third of a map's PDF). Applied only when matplotlib's
-    private ``get_glyphs_subset(fontfile, glyphs)`` is the one this was written for (3.11)."""
+    most of the subsetting time (a third of a map's PDF). The fonts are read once per process
+    with those tables removed (``_lean_font``): fontTools' subsetter otherwise decodes them
+    before it drops them. Applied only when matplotlib's private
+    ``get_glyphs_subset(fontfile, glyphs)`` is the one this was written for (3.11)."""
     import inspect
 
     from matplotlib.backends import _backend_pdf_ps as pdfps
@@ -133,15 +137,77 @@ def _lean_pdf_subsets() -> None:
         options.drop_tables += ["GSUB", "GPOS", "GDEF", "BASE", "JSTF", "MATH"]
         return options
 
+    base_load = subset.load_font
+
+    def lean_load(font_file, options, *args, **kwargs):
+        if isinstance(font_file, str):
+            font_file = io.BytesIO(_lean_font(str(font_file), options.font_number))
+        return base_load(font_file, options, *args, **kwargs)
+
     def get_glyphs_subset(fontfile, glyphs):
-        subset.Options = lean_options
-        try:
-            return original(fontfile, glyphs)
-        finally:
-            subset.Options = base_options
+        with _SUBSET:  # module attributes swapped for the call: one thread at a time
+            subset.Options, subset.load_font = lean_options, lean_load
+            try:
+                return original(fontfile, glyphs)
+            finally:
+                subset.Options, subset.load_font = base_options, base_load
 
     get_glyphs_subset._dtm_lean = True
     pdfps.get_glyphs_subset = get_glyphs_subset
+
+
+_SUBSET = threading.Lock()
+_LAYOUT_TABLES = ("GSUB", "GPOS", "GDEF", "BASE", "JSTF", "MATH")
+
+
+@functools.lru_cache(maxsize=16)
+def _lean_font(path: str, face_index: int) -> bytes:
+    """The font file's bytes without its OpenType layout tables (read once per process)."""
+    from fontTools import ttLib
+
+    font = ttLib.TTFont(path, fontNumber=face_index, lazy=True)
+    for tag in _LAYOUT_TABLES:
+        if tag in font:
+            del font[tag]
+    out = io.BytesIO()
+    font.save(out, reorderTables=False)
+    return out.getvalue()
+
+
+def _text_paths_once() -> None:
+    """A text drawn as outlines (the labels' halos) is converted once per process: matplotlib's
+    ``TextToPath.get_text_path`` lays the text out and collects its glyphs' outlines on every
+    call, for the PNG and again for the PDF of each map, and the package's maps repeat the same
+    names. The outlines are keyed by the text and every font property, and handed out as copies."""
+    from matplotlib import textpath
+
+    original = textpath.TextToPath.get_text_path
+    if getattr(original, "_dtm_once", False):
+        return
+    cache: dict = {}
+
+    def get_text_path(self, prop, s, ismath=False, **kwargs):
+        if ismath or kwargs.get("features") or kwargs.get("language"):
+            return original(self, prop, s, ismath, **kwargs)
+        key = (
+            s,
+            tuple(prop.get_family()),
+            prop.get_style(),
+            prop.get_variant(),
+            prop.get_weight(),
+            prop.get_stretch(),
+            prop.get_file(),
+        )
+        got = cache.get(key)
+        if got is None:
+            if len(cache) > 20_000:
+                cache.clear()
+            got = cache[key] = original(self, prop, s, ismath, **kwargs)
+        verts, codes = got
+        return list(verts), list(codes)
+
+    get_text_path._dtm_once = True
+    textpath.TextToPath.get_text_path = get_text_path
 
 
 # warnings filters are process-wide: drawing threads (the HTTP server's) take turns, so one

@@ -1,6 +1,9 @@
 """Interactive maps for partners who get files, not servers: one self-contained folium
 (Leaflet) HTML per static map, with the same classes and colours (the ``MapData``'s
-``Classification``), a legend, tooltips in English and Arabic, neighbouring countries in grey.
+``Classification``), a legend, tooltips in English and Arabic, neighbouring countries in grey,
+and the static map's names (units in English and Arabic, governorates, the capital and cities,
+neighbouring countries) as a labels' layer that hides the names that would overlap at the
+current zoom.
 
 It works offline: Leaflet's JavaScript and CSS come from npm (``maps/node_modules/leaflet``,
 installed by ``./dev``) and are inlined (its CSS images as data URIs); folium's CDN links
@@ -13,6 +16,7 @@ from __future__ import annotations
 import base64
 import functools
 import html
+import json
 import re
 from pathlib import Path
 
@@ -117,6 +121,129 @@ PAGE_CSS = """
 #: the neighbouring countries' fill: lighter than the "No data" grey of the units
 NEIGHBOUR_FILL = "#efefef"
 
+LABEL_CSS = """
+<style>
+ .dtm-label{width:0;height:0;overflow:visible;pointer-events:none}
+ .dtm-label .c{position:absolute;transform:translate(-50%,-50%);white-space:nowrap;text-align:center;
+   font:11px/1.15 'Noto Sans','Noto Sans Arabic',Arial,sans-serif;color:#222;
+   text-shadow:0 0 2px #fff,0 0 2px #fff,0 0 3px #fff}
+ .dtm-label .c span{display:block}
+ .dtm-label.dark .c{color:#fff;text-shadow:0 0 2px #3a3a3a,0 0 2px #3a3a3a}
+ .dtm-label.area .c{font-weight:bold;color:#3d3d3d;letter-spacing:.04em}
+ .dtm-label.context .c{font-weight:bold;color:#7a7a7a}
+ .dtm-label.country .c{color:#8c8c8c;font-size:12px;letter-spacing:.12em}
+ .dtm-label.capital .c,.dtm-label.city .c{transform:translate(6px,-50%);text-align:left}
+ .dtm-label.capital .c{font-weight:bold}
+ .dtm-label.capital .c:before,.dtm-label.city .c:before{content:"";position:absolute;left:-10px;top:50%;
+   margin-top:-3px;width:6px;height:6px;border-radius:50%;background:#222;border:1px solid #fff}
+ .dtm-label.capital .c:before{border-radius:0;background:#fff;border:2px solid #222;width:5px;height:5px}
+</style>"""
+
+#: the labels' layer: every name as a marker (DivIcon) at its place; after each zoom and move
+#: the names are laid out again in priority order (capital, governorates, units largest first,
+#: cities, countries) and a name that would overlap one already shown is hidden, so the map
+#: stays legible at every zoom and names appear as the user zooms in (as web maps label)
+LABEL_JS = """
+document.addEventListener('DOMContentLoaded', function () {
+  var map = %(map)s, items = %(labels)s;
+  var layer = L.layerGroup().addTo(map);
+  items.forEach(function (d) {
+    var box = document.createElement('div');
+    box.className = 'c';
+    [d.en, d.ar].forEach(function (t, i) {
+      if (!t) return;
+      var s = document.createElement('span');
+      s.textContent = t;
+      if (i === 1) s.dir = 'rtl';
+      box.appendChild(s);
+    });
+    d.marker = L.marker([d.lat, d.lon], {
+      icon: L.divIcon({className: 'dtm-label ' + d.kind + (d.dark ? ' dark' : ''), html: box, iconSize: [0, 0]}),
+      interactive: false, keyboard: false
+    }).addTo(layer);
+  });
+  function declutter() {
+    var shown = [];
+    items.forEach(function (d) {
+      var el = d.marker.getElement();
+      if (!el) return;
+      el.style.visibility = 'visible';
+      var r = el.firstChild.getBoundingClientRect();
+      var clash = shown.some(function (p) {
+        return !(r.right < p.left || r.left > p.right || r.bottom < p.top || r.top > p.bottom);
+      });
+      if (clash) { el.style.visibility = 'hidden'; } else { shown.push(r); }
+      el.dataset.shown = clash ? '0' : '1';
+    });
+  }
+  map.on('zoomend moveend', declutter);
+  map.whenReady(function () { setTimeout(declutter, 0); });
+});
+"""
+
+
+def label_points(data: MapData) -> list[dict]:
+    """Every name of the map as ``{lon, lat, en, ar, kind, dark}``, in the priority order the page
+    lays them out: the capital, the governorates (district maps) or neighbouring governorates,
+    the units (largest first; at the pole of inaccessibility of their largest visible part), the
+    other cities, the neighbouring countries (in their visible part)."""
+    from service.maps import labels as lb
+
+    view = shapely.box(*data.view)
+    proj = data.projection
+
+    def lonlat(x: float, y: float) -> tuple[float, float]:
+        p = proj.to_lonlat(shapely.Point(x, y))
+        return round(p.x, 5), round(p.y, 5)
+
+    def at(geom) -> tuple[float, float] | None:
+        a = lb.anchor(geom, view)
+        return None if a is None else lonlat(*a[1])
+
+    out: list[dict] = []
+
+    def add(where, en, ar, kind, dark=False):
+        if where is not None and (en or ar):
+            out.append({"lon": where[0], "lat": where[1], "en": en or "", "ar": ar or "", "kind": kind, "dark": dark})
+
+    for c in data.cities:
+        if c["kind"] == "capital":
+            add(lonlat(c["x"], c["y"]), c["name"], "", "capital")
+    if data.spec.level > 1 and data.spec.extent == "national":
+        for g, (en, ar) in sorted(zip(data.governorates, data.governorate_names), key=lambda t: -t[0].area):
+            add(at(g), (en or "").upper(), ar, "area")
+    for g, (en, ar) in sorted(zip(data.context, data.context_names), key=lambda t: -t[0].area):
+        add(at(g), (en or "").upper(), ar, "context")
+    for u in sorted(data.units, key=lambda u: -u.geom.area):
+        add(at(u.geom), u.name_en or u.pcode, u.name_ar, "unit", lb.luminance(u.color) < 0.22)
+    for c in data.cities:
+        if c["kind"] != "capital":
+            add(lonlat(c["x"], c["y"]), c["name"], "", "city")
+    for name, g in data.neighbours:
+        a = lb.anchor(g, view)
+        if a is not None and a[0].area >= 0.002 * view.area:
+            add(lonlat(*a[1]), name.upper(), "", "country")
+    return out
+
+
+@functools.lru_cache(maxsize=8)
+def neighbour_features(window: tuple[float, float, float, float], exclude: str | None) -> dict:
+    """The neighbouring countries of ``window`` (Natural Earth, lon/lat, simplified) as GeoJSON:
+    every interactive map of a country shares them (computed once per process)."""
+    from service.maps import basemap
+
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"name": n},
+                "geometry": shapely.geometry.mapping(shapely.simplify(g, 0.005)),
+            }
+            for n, g in basemap.neighbours(window, exclude, window)
+        ],
+    }
+
 
 def build(data: MapData):
     """The folium Map of ``data`` (nothing loaded from outside: see the module docstring)."""
@@ -140,17 +267,7 @@ def build(data: MapData):
 
     exclude = basemap.natural_earth_id(data.round["country"])
     folium.GeoJson(
-        {
-            "type": "FeatureCollection",
-            "features": [
-                {
-                    "type": "Feature",
-                    "properties": {"name": n},
-                    "geometry": shapely.geometry.mapping(shapely.simplify(g, 0.005)),
-                }
-                for n, g in basemap.neighbours(data.window, exclude, data.window)
-            ],
-        },
+        neighbour_features(tuple(data.window), exclude),
         name="Neighbouring countries",
         interactive=False,
         style_function=lambda f: {"fillColor": NEIGHBOUR_FILL, "color": "#b4b4b4", "weight": 0.8, "fillOpacity": 1},
@@ -200,6 +317,10 @@ def build(data: MapData):
         style_function=lambda f: {"fill": False, "color": "#333333", "weight": 1.6},
     ).add_to(m)
     m.fit_bounds([[y0, x0], [y1, x1]])
+    # the names (labels' layer, laid out again at every zoom: LABEL_JS)
+    labels = json.dumps(label_points(data), ensure_ascii=False).replace("</", "<\\/")
+    root.header.add_child(Element(LABEL_CSS), name="dtm_label_css")
+    root.script.add_child(Element(LABEL_JS % {"map": m.get_name(), "labels": labels}), name="dtm_labels")
     # Leaflet's attribution prefix is a link to its web site: plain text here (nothing points out)
     # (run once the page's scripts made the map: folium adds the map's own script when rendering)
     root.script.add_child(

@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+import numpy as np
 import shapely
 
 INK = "#222222"
@@ -44,13 +45,30 @@ class Measure:
     def size(self, label: str, fontsize: float, weight: str = "normal") -> tuple[float, float]:
         key = (label, fontsize, weight)
         if key not in self.cache:
-            from matplotlib.text import Text
-
-            t = Text(0, 0, label, fontsize=fontsize, fontweight=weight, linespacing=LINESPACING)
-            t.set_figure(self.ax.figure)
-            bb = t.get_window_extent(self.renderer)
-            self.cache[key] = (bb.width * self.unit, bb.height * self.unit)
+            w, h = _pixels(label, fontsize, weight, self.ax.figure.dpi, self.ax.figure, self.renderer)
+            self.cache[key] = (w * self.unit, h * self.unit)
         return self.cache[key]
+
+
+#: text box sizes in pixels by (text, size, weight, dpi): every map of a process (the package's
+#: national and governorate maps name the same units) measures a text once
+_PIXELS: dict = {}
+_PIXELS_MAX = 50_000
+
+
+def _pixels(label: str, fontsize: float, weight: str, dpi: float, figure, renderer) -> tuple[float, float]:
+    key = (label, fontsize, weight, dpi)
+    got = _PIXELS.get(key)
+    if got is None:
+        from matplotlib.text import Text
+
+        t = Text(0, 0, label, fontsize=fontsize, fontweight=weight, linespacing=LINESPACING)
+        t.set_figure(figure)
+        bb = t.get_window_extent(renderer)
+        if len(_PIXELS) >= _PIXELS_MAX:
+            _PIXELS.clear()
+        got = _PIXELS[key] = (bb.width, bb.height)
+    return got
 
 
 @dataclass
@@ -85,6 +103,16 @@ class Plan:
             self.tree_dirty = False
         return len(self._tree.query(rect, predicate="intersects")) == 0
 
+    def clear_many(self, rects):
+        """``clear`` of each of ``rects`` (an array of geometries), as a boolean array."""
+        free = np.ones(len(rects), dtype=bool)
+        if self.boxes:
+            if self.tree_dirty:
+                self._tree = shapely.STRtree(self.boxes)
+                self.tree_dirty = False
+            free[self._tree.query(rects, predicate="intersects")[0]] = False
+        return free
+
     def add(self, rect, placed: Placed | None = None) -> None:
         self.boxes.append(rect)
         self.tree_dirty = True
@@ -94,6 +122,13 @@ class Plan:
 
 def _box(x, y, w, h, pad=0.05):
     return shapely.box(x - w / 2 * (1 + pad), y - h / 2 * (1 + pad), x + w / 2 * (1 + pad), y + h / 2 * (1 + pad))
+
+
+def _boxes(points, w, h, pad=0.05):
+    """``_box`` of each point, as an array."""
+    xy = np.asarray(points, dtype=float)
+    dx, dy = w / 2 * (1 + pad), h / 2 * (1 + pad)
+    return shapely.box(xy[:, 0] - dx, xy[:, 1] - dy, xy[:, 0] + dx, xy[:, 1] + dy)
 
 
 def luminance(hex_color: str) -> float:
@@ -169,15 +204,21 @@ def place_in(
             spots = list(candidates(cx, cy, radius, w, h))
             if anywhere:
                 spots += grid_points(part)
-            for x, y in spots:
-                rect = _box(x, y, w, h)
-                if not view.contains(rect):
-                    continue
+            # the unit cut to the box every candidate lies in: the same areas, fewer vertices
+            xs, ys = [x for x, _ in spots], [y for _, y in spots]
+            near = shapely.clip_by_rect(part, min(xs) - w, min(ys) - h, max(xs) + w, max(ys) + h)
+            shapely.prepare(near)
+            rects = _boxes(spots, w, h)
+            # cheapest tests first, for all candidates at once: the frame, the placed labels (an
+            # index); then the unit, candidate by candidate in order
+            free = shapely.contains(view, rects) & plan.clear_many(rects)
+            for i in np.flatnonzero(free):
+                (x, y), rect = spots[i], rects[i]
                 if inside >= 0.95:
-                    ok = rect.difference(part).area <= (1 - inside) * rect.area
+                    ok = near.contains(rect) or rect.difference(near).area <= (1 - inside) * rect.area
                 else:
-                    ok = part.contains(shapely.Point(x, y)) and rect.intersection(part).area >= inside * rect.area
-                if ok and plan.clear(rect):
+                    ok = near.contains(shapely.Point(x, y)) and rect.intersection(near).area >= inside * rect.area
+                if ok:
                     return x, y, label, size, rect
     return None
 

@@ -15,6 +15,8 @@ Contents (names after ``service/maps/naming.py``; ``docs/maps.md`` lists them):
                           with a map hook in the layer registry, service.core.registry)
 ``<...>_summary_...pdf``  the one-page summary
 ``catalogue.json/.csv``   the map catalogue (``service.maps.catalogue``)
+``qgis/``                 a QGIS project (.qgz) of the package's GeoPackages, styled like the
+                          maps, labelled in English and Arabic (``service.maps.qgis_project``)
 ``README.txt``            contents, what was left out and why, sources, terms, disclaimer
 ``manifest.json``, ``SHA256SUMS``  SHA-256 of every other file
 
@@ -43,8 +45,8 @@ from sqlalchemy import Engine, text
 
 from service.core.countries import NoCountryData, SeveralCountries, check_country, round_countries
 from service.core.importlog import data_version
-from service.core.registry import registry
 from service.core.rounds import find_round, list_rounds
+from service.core.settings import DEFAULT_SHARED_DIR
 from service.maps import catalogue, charts, interactive, naming, render, summary, tables
 from service.maps.country import CountryTexts, round_texts
 from service.maps.data import (
@@ -56,6 +58,7 @@ from service.maps.data import (
     country_extent,
     governorates,
     load_map,
+    map_hooks,
     projection_for,
 )
 from service.publish import exports
@@ -202,7 +205,7 @@ def plan(
             for pop, r in rounds.items()
         }
         names = {g["pcode"]: g["name_en"] or g["pcode"] for g in governorates(conn, set_id)}
-        layer = registry().map_hooks().get("fragility")
+        layer = map_hooks().get("fragility")  # a package is a public output: public kinds only
         frag_round = rounds.get("idp") or first
         frag_status = None
         if layer is not None and hasattr(layer, "run_status"):
@@ -258,7 +261,7 @@ def plan(
         rounds,
         specs,
         ex,
-        tuple(name for name in registry().map_hooks() if name != "fragility" or fragility),
+        tuple(name for name in map_hooks() if name != "fragility" or fragility),
         iso3,
         texts,
         projection,
@@ -269,6 +272,7 @@ def plan(
     )
     # progress steps: map data, maps, exports, tables, charts, summary, fragility, README + manifest
     p.steps = 2 * len(specs) + len(ex) + len(rounds) + 2 + len(p.layers) + 1 + int(frag_status == "stale")
+    p.steps += 1  # the QGIS project
     return p
 
 
@@ -279,9 +283,9 @@ def _init_worker() -> None:
     fonts.setup()
 
 
-def _render_one(data: MapData, folder: str, html_folder: str, dpi: int) -> dict:
+def _render_one(data: MapData, folder: str, html_folder: str, dpi: int, logo: str | None = None) -> dict:
     """Draw one map (PNG, PDF, HTML); returns its catalogue entry."""
-    paths = render.render(data, Path(folder), ("png", "pdf"), dpi=dpi)
+    paths = render.render(data, Path(folder), ("png", "pdf"), dpi=dpi, logo=Path(logo) if logo else None)
     labels = dict(render.last_labels)
     html = interactive.write(data, Path(html_folder))
     return catalogue.map_entry(data, [str(p) for p in (*paths.values(), html)], labels)
@@ -303,6 +307,7 @@ def build(
     population: str = "both",
     dpi: int = 300,
     workers: int | None = None,
+    logo: Path | None = None,
     extents: list[str] | None = None,
     progress: Callable[[str], None] | None = None,
     the_plan: PackagePlan | None = None,
@@ -310,10 +315,14 @@ def build(
     country: str | None = None,
     reporting_date: dt.date | None = None,
     event: str | None = None,
+    shared_dir: Path = DEFAULT_SHARED_DIR,
+    household_sizes: str | None = None,
 ) -> PackageResult:
     """Write the package into the folder ``out`` or, when ``out`` ends with ``.zip``, into
     that zip file (one top folder inside, the package's name). ``event``: a GLIDE number or
-    event id the catalogue records for every map."""
+    event id the catalogue records for every map. ``shared_dir`` and ``household_sizes``: the
+    settings ``shared_data_dir`` (places, fragility inputs) and ``household_sizes``; ``logo``: the
+    maps' header logo (``MapSettings.logo``)."""
     import time
 
     t0 = time.perf_counter()
@@ -329,13 +338,25 @@ def build(
     if not zipped and out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise PackageError(f"{out} exists and is not an empty folder: give a new folder or a .zip file name")
     if p.fragility_status == "stale":  # recomputed first: the package never shows a stale run
-        _refresh_fragility(engine, p)
+        _refresh_fragility(engine, p, shared_dir)
         step("fragility: stale run recomputed")
     work = Path(tempfile.mkdtemp(prefix="dtm-package-", dir=out.parent if zipped else None))
     root = work / name if zipped else out
     root.mkdir(parents=True, exist_ok=True)
     try:
-        result = _build_into(engine, p, root, dpi=dpi, workers=workers, step=step, created=created, event=event)
+        result = _build_into(
+            engine,
+            p,
+            root,
+            dpi=dpi,
+            workers=workers,
+            step=step,
+            created=created,
+            event=event,
+            shared_dir=shared_dir,
+            household_sizes=household_sizes,
+            logo=logo,
+        )
         if zipped:
             tmp = out.with_suffix(".zip.part")
             with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True) as z:
@@ -352,12 +373,12 @@ def build(
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _refresh_fragility(engine: Engine, p: PackagePlan) -> None:
+def _refresh_fragility(engine: Engine, p: PackagePlan, shared_dir: Path) -> None:
     """Recompute the round's stale fragility run; when that fails the fragility map, table and
     card are left out and the README says why (never silently)."""
-    layer = registry().map_hooks().get("fragility")
+    layer = map_hooks().get("fragility")
     try:
-        layer.refresh(engine, round_id=p.fragility_round["id"])
+        layer.refresh(engine, round_id=p.fragility_round["id"], shared_dir=shared_dir)
     except Exception as exc:  # noqa: BLE001 - the layer's errors (inputs, method) are all reasons to skip
         kept = [s for s in p.specs if s.indicator != "fragility"]
         p.steps -= 2 * (len(p.specs) - len(kept)) + int(p.fragility)
@@ -379,6 +400,9 @@ def _build_into(
     step: Callable[[str], None],
     created: dt.date,
     event: str | None = None,
+    shared_dir: Path = DEFAULT_SHARED_DIR,
+    household_sizes: str | None = None,
+    logo: Path | None = None,
 ) -> PackageResult:
     dirs = {k: root / k for k in ("maps/national", "maps/governorates", "interactive", "charts", "data", "tables")}
     for d in dirs.values():
@@ -392,17 +416,23 @@ def _build_into(
         # goes to them as soon as its data is read
         workers = workers or max(1, min(len(p.specs), os.cpu_count() or 1))
         pool = _pool(workers) if workers > 1 else None
+        logo_arg = str(logo) if logo else None
         try:
             futures, entries = [], []
+            national_view = None
             for spec in p.specs:
-                d = load_map(conn, spec, created=created)
+                d = load_map(conn, spec, created=created, shared_dir=shared_dir)
+                if spec.extent == "national" and national_view is None:
+                    national_view = (d.projection.epsg, d.view)
                 step(f"map data: {spec.population} {spec.extent}")
                 folder = dirs["maps/national"] if spec.extent == "national" else dirs["maps/governorates"]
                 if pool is None:
-                    entries.append(_render_one(d, str(folder), str(dirs["interactive"]), dpi))
+                    entries.append(_render_one(d, str(folder), str(dirs["interactive"]), dpi, logo_arg))
                     step(f"map: {spec.population} {spec.extent}")
                 else:
-                    futures.append((spec, pool.submit(_render_one, d, str(folder), str(dirs["interactive"]), dpi)))
+                    futures.append(
+                        (spec, pool.submit(_render_one, d, str(folder), str(dirs["interactive"]), dpi, logo_arg))
+                    )
 
             # meanwhile, in this process: exports, tables, charts, summary
             _write_exports(engine, conn, p, dirs["data"], step)
@@ -438,6 +468,11 @@ def _build_into(
             day = next(iter(p.rounds.values()))["reporting_date"]
             tag = f"{naming.round_tag(p.round_number, day)}_{day.strftime('%Y%m%d')}"
             tables.write_xlsx(all_tables, dirs["tables"] / f"{p.country.lower()}_dtm_summary_tables_{tag}.xlsx")
+            if national_view is not None:
+                _write_qgis_project(
+                    conn, p, dirs["data"], root / "qgis", f"{p.country.lower()}_dtm_maps_{tag}", *national_view
+                )
+            step("QGIS project")
 
             first = next(iter(p.rounds.values()))
             trend = charts.load_trend(conn, first["country"])
@@ -454,10 +489,12 @@ def _build_into(
                 created=created,
                 data_version=version,
                 texts=p.texts,
-                footnote=" ".join(n for n in (summary.household_note(r) for r in p.rounds.values()) if n),
+                footnote=" ".join(
+                    n for n in (summary.household_note(r, household_sizes) for r in p.rounds.values()) if n
+                ),
             )
             step("summary")
-            hooks = registry().map_hooks()
+            hooks = map_hooks()
             for name in p.layers:
                 _write_layer(conn, p, name, hooks[name], root / name)
                 step(name)
@@ -526,6 +563,27 @@ def _write_layer(conn, p: PackagePlan, name: str, layer, folder: Path) -> None:
         (folder / f"{name}_method.md").write_text(layer.method_card(conn, round_id=card_round), encoding="utf-8")
 
 
+def _write_qgis_project(conn, p: PackagePlan, data_dir: Path, folder: Path, name: str, epsg: int, view) -> None:
+    """``qgis/<name>.qgz``: the package's GeoPackages styled with the maps' classes
+    (``service.maps.qgis_project``)."""
+    from service.maps import qgis_project
+    from styles.queries import classification_for
+
+    classes = {}
+    for pop, rnd in p.rounds.items():
+        for level in (1, 2, 3):
+            classes[(pop, level)] = classification_for(
+                conn, round_id=rnd["id"], level=level, indicator="individuals", population=rnd["population"]
+            )[0]
+    layers = qgis_project.package_layers(data_dir, classes)
+    if not layers:
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    first = next(iter(p.rounds.values()))
+    title = f"{p.texts.dtm}, {naming.round_label(first)} ({first['reporting_date'].isoformat()})"
+    qgis_project.write_qgz(folder / f"{name}.qgz", title, epsg, layers, view)
+
+
 # ------------------------------------------------------------------------- README, manifest
 def readme(p: PackagePlan, version: int, created: dt.date, terms: str, root: Path | None = None) -> str:
     """The package's README: its folders (only those that hold files, when ``root`` is given),
@@ -580,7 +638,11 @@ def readme(p: PackagePlan, version: int, created: dt.date, terms: str, root: Pat
             "12 months, top districts (CSV with HXL; all in one XLSX, with total rows)",
         ),
         ("fragility/", "fragility overlay table and method card"),
-        ("qgis/", "QGIS project (.qgz) of the maps over the package's GeoPackage"),
+        (
+            "qgis/",
+            "QGIS project (.qgz, QGIS 3.22 or later) of the package's GeoPackages, styled\n"
+            "like the maps, labelled in English and Arabic: open it to adjust a map",
+        ),
     ]
     for folder, what in folders:
         if root is not None and not ((root / folder).is_dir() and any((root / folder).iterdir())):

@@ -515,8 +515,9 @@ def _inset(ax, data: MapData):
         sp.set_linewidth(0.5)
 
 
-def figure(data: MapData, dpi: int = layout.DPI):
-    """The map as a matplotlib Figure (labels placed for this figure's renderer)."""
+def figure(data: MapData, dpi: int = layout.DPI, *, logo: Path | None = None):
+    """The map as a matplotlib Figure (labels placed for this figure's renderer); ``logo``: the
+    image of the header's logo slot (``MapSettings.logo``), None for none."""
     fonts.setup()
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -530,7 +531,7 @@ def figure(data: MapData, dpi: int = layout.DPI):
     title, subtitle = title_texts(data)
 
     hx, hy, hw, hh = page.frac(page.header)
-    text_w = hw - _logo(fig, page)  # the logo slot (DTM_ATLAS_MAP_LOGO) at the header's right end
+    text_w = hw - _logo(fig, page, logo)  # the logo slot at the header's right end
     renderer = fig.canvas.get_renderer()
     lines = fit_text(fig, renderer, title, text_w, 14 * s, weight="bold")
     fig.text(hx, hy + hh, lines.text, fontsize=lines.size, fontweight="bold", va="top", ha="left", color=INK)
@@ -688,30 +689,19 @@ def fit_text(fig, renderer, text: str, width: float, size: float, *, weight="nor
     return Fitted(f"{one}\n{two}", small * width / widest * 0.995, 2)
 
 
-def logo_path() -> Path | None:
-    """The logo of the header's logo slot: the image file named by ``DTM_ATLAS_MAP_LOGO`` (PNG or
-    JPEG), None when unset. A name that is no file is an error (a map without the logo asked for
-    is not published)."""
-    import os
-
-    raw = os.environ.get("DTM_ATLAS_MAP_LOGO", "").strip()
-    if not raw:
-        return None
-    path = Path(raw)
-    if not path.is_file():
-        raise FileNotFoundError(f"DTM_ATLAS_MAP_LOGO: {raw} is not a file")
-    return path
-
-
-def _logo(fig, page) -> float:
-    """Draw the logo at the header's right end, its height 80 % of the header's; returns the
-    width it takes (a fraction of the figure's width, with a gap), 0 without a logo."""
-    path = logo_path()
-    if path is None:
+def _logo(fig, page, logo: Path | None) -> float:
+    """Draw the logo (``MapSettings.logo``, a PNG or JPEG) at the header's right end, its height
+    80 % of the header's; returns the width it takes (a fraction of the figure's width, with a
+    gap), 0 without a logo. A logo asked for that is no longer there is an error (a map without
+    it is not published)."""
+    if logo is None:
         return 0.0
+    logo = Path(logo)
+    if not logo.is_file():
+        raise FileNotFoundError(f"DTM_ATLAS_MAP_LOGO: {logo} is not a file")
     from PIL import Image
 
-    with Image.open(path) as im:
+    with Image.open(logo) as im:
         img = np.asarray(im.convert("RGBA"))
     hx, hy, hw, hh = page.frac(page.header)
     h = hh * 0.8
@@ -745,8 +735,11 @@ def save(fig, path: Path, fmt: str, *, title: str, producer: str, dpi: int | Non
 last_labels: dict = {}
 
 
-def render(data: MapData, out_dir: Path, formats=FORMATS, *, dpi: int = layout.DPI) -> dict[str, Path]:
-    """Draw the map and write each format into ``out_dir`` under its OCHA-style name."""
+def render(
+    data: MapData, out_dir: Path, formats=FORMATS, *, dpi: int = layout.DPI, logo: Path | None = None
+) -> dict[str, Path]:
+    """Draw the map and write each format into ``out_dir`` under its OCHA-style name (``logo``:
+    the header's logo, ``MapSettings.logo``)."""
     bad = [f for f in formats if f not in FORMATS]
     if bad:
         raise ValueError(f"unsupported format {', '.join(bad)}: use png, pdf")
@@ -754,7 +747,7 @@ def render(data: MapData, out_dir: Path, formats=FORMATS, *, dpi: int = layout.D
     out_dir.mkdir(parents=True, exist_ok=True)
     global last_labels
     with fonts.strict_glyphs():
-        fig = figure(data, dpi=dpi)
+        fig = figure(data, dpi=dpi, logo=logo)
     last_labels = {k: v for k, v in fig.dtm_labels.items() if k != "index"}
     base = base_name(data)
     title = title_texts(data)[0]

@@ -25,13 +25,13 @@ def summary_base(rnd: dict) -> str:
     )
 
 
-def household_note(rnd: dict) -> str:
+def household_note(rnd: dict, extra: str | None = None) -> str:
     """The household-size rule behind DTM's published count of a round, in words: "DTM's
     published count: families in camps counted at 5 persons (6 in the file) from 31 Aug 2020
     (rounds 117-) ..."; empty when the file's count is the published one."""
     from service.figures.household import rules, sizes_for
 
-    sizes = sizes_for(rnd["country"], rnd["population"], rnd["reporting_date"])
+    sizes = sizes_for(rnd["country"], rnd["population"], rnd["reporting_date"], extra)
     adjust = sizes.adjustments()
     if not adjust:
         return ""
@@ -40,7 +40,7 @@ def household_note(rnd: dict) -> str:
         rule = next(
             (
                 r
-                for r in rules()
+                for r in rules(extra)
                 if r.shelter == shelter and r.applies(rnd["country"], rnd["population"], rnd["reporting_date"])
             ),
             None,

@@ -12,7 +12,6 @@ cursor, a batch at a time.
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
@@ -24,6 +23,7 @@ from service.core.constants import UNASSIGNED
 from service.core.datasets import GEOJSON_DECIMALS, POPULATION_LABEL, Dataset, Field, Filter
 from service.core.importlog import data_version
 from service.core.registry import registry
+from service.core.versioncache import VersionCaches
 
 BATCH_ROWS = 10_000  # rows per server-side cursor fetch
 
@@ -242,29 +242,9 @@ def main_country(conn: Connection, sel: Selection) -> str:
     return countries[0] if len(countries) == 1 else ("mul" if countries else "xxx")
 
 
-class VersionedCache:
-    """Values (extents, counts) cached per database and data version; any import invalidates them."""
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._data: dict[tuple, tuple[int, Any]] = {}
-
-    def get(self, conn: Connection, key: tuple, compute) -> Any:
-        version = data_version(conn)
-        full = (str(conn.engine.url), *key)
-        with self._lock:
-            hit = self._data.get(full)
-        if hit is not None and hit[0] == version:
-            return hit[1]
-        value = compute()
-        with self._lock:
-            if len(self._data) > 2000:
-                self._data.clear()
-            self._data[full] = (version, value)
-        return value
-
-
-CACHE = VersionedCache()
+#: extents, counts and licences of the publishers, per database and data version (any import
+#: invalidates them)
+CACHE = VersionCaches(max_entries=2000)
 
 
 def round_label(round_row: dict) -> str:

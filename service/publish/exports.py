@@ -332,6 +332,11 @@ def readme_text(job: ExportJob, rows: int) -> str:
         "WGS 84 (EPSG:4326), longitude / latitude" if job.fmt.spatial or ds.is_point else "none (join on pcode)",
     )
     add("Exported", f"{m['exported_at']} by DTM Atlas")
+    if m.get("requested_by"):  # an export of data that is not public: who asked for it (the audit's words)
+        who = m["requested_by"]
+        countries = ", ".join(who["countries"]) if who.get("countries") else "every country"
+        add("Access", f"{m.get('access', 'restricted')}: for the requester only, do not share further")
+        add("Requested by", f"{who['subject']} ({who['role']}, {countries}; signed in by {who['via']})")
     lines += [
         "",
         f"Source:     {m['source']}",
@@ -355,6 +360,8 @@ def readme_text(job: ExportJob, rows: int) -> str:
     for f in ds.fields:
         name = f"{f.name} ({f.short})" if shp and f.short != f.name else f.name
         lines.append(f"{name:<32}{f.type:<7}{f.hxl_for(job.population):<34}{f.description}")
+    if m.get("disclosure"):  # public outputs of assessments: small cells suppressed (service/core/disclosure.py)
+        lines += ["", "", "Disclosure control", "------------------", m["disclosure"]]
     if m.get("method_card"):
         lines += ["", "", m["method_card"]]
     return "\n".join(lines) + "\n"

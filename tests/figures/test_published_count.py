@@ -278,13 +278,13 @@ def test_tiles_value_with_indicator_published(figures_client, figures_engine):
     assert sum(v["individuals"] for v in props.values() if "individuals" in v) == 1_243_278
 
 
-def test_unreadable_rules_reject_the_import_naming_them(iraq_fresh_engine, tmp_path, monkeypatch):
-    """A broken DTM_ATLAS_HOUSEHOLD_SIZES file: the import is rejected (nothing written) with a
-    message naming the rules file and its line, not a traceback."""
+def test_unreadable_rules_reject_the_import_naming_them(iraq_fresh_engine, tmp_path):
+    """A broken DTM_ATLAS_HOUSEHOLD_SIZES file (the settings' import rules): the import is
+    rejected (nothing written) with a message naming the rules file and its line, not a traceback."""
     import pytest
     from sqlalchemy import text
 
-    from service.core.settings import get_settings
+    from service.core.settings import Settings
     from service.ingest.rounds import ImportRejected, import_masterlist
 
     bad = tmp_path / "sizes.csv"
@@ -292,14 +292,9 @@ def test_unreadable_rules_reject_the_import_naming_them(iraq_fresh_engine, tmp_p
         "country,population,shelter,first_date,last_date,persons_per_family\nIRQ,idp,Camp,31/08/2020,,5\n",
         encoding="utf-8",
     )
-    monkeypatch.setenv("DTM_ATLAS_HOUSEHOLD_SIZES", str(bad))
-    get_settings.cache_clear()
-    try:
-        with pytest.raises(ImportRejected, match=r"household sizes cannot be read: .*sizes.csv, line 2"):
-            import_masterlist(iraq_fresh_engine, MASTERLISTS / FEB21, population="idp")
-    finally:
-        monkeypatch.delenv("DTM_ATLAS_HOUSEHOLD_SIZES")
-        get_settings.cache_clear()
+    rules = Settings(household_sizes=bad).imports
+    with pytest.raises(ImportRejected, match=r"household sizes cannot be read: .*sizes.csv, line 2"):
+        import_masterlist(iraq_fresh_engine, MASTERLISTS / FEB21, population="idp", rules=rules)
     with iraq_fresh_engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM round")).scalar_one() == 0
 

@@ -65,3 +65,37 @@ def test_flow_mode_draws_the_lines_with_their_widths(web_url):
     for d in drawn:
         assert d["width"] == pytest.approx(want[tuple(d["key"])], abs=0.01)
         assert d["paint"] == pytest.approx(d["width"], abs=0.01)  # the drawn width is the feature's
+
+
+def test_origin_flows_of_the_round_drawn_with_their_widths(web_url):
+    """The master lists' origin lines of the shown round (districts), widths as /flows/origins/lines."""
+    from playwright.sync_api import sync_playwright
+
+    fc = httpx.get(f"{web_url}/flows/origins/lines/2", params={"round": 120}, timeout=60).json()
+    want = {(f["properties"]["origin_adm1"], f["properties"]["dest"]): f["properties"]["width"] for f in fc["features"]}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport=VIEWPORT)
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(web_url + "/#population=idp&round=120&indicator=individuals&level=2")
+        page.wait_for_function("window.dtmAtlas && window.dtmAtlas.idle && window.dtmAtlas.flows", timeout=60_000)
+        page.evaluate("window.dtmAtlas.flows.origins(true)")
+        page.wait_for_function(
+            """() => { const m = window.dtmAtlas.map; return m.getLayer('origin-lines')
+            && m.isSourceLoaded('origin-flows') && m.areTilesLoaded(); }""",
+            timeout=60_000,
+        )
+        page.wait_for_timeout(500)
+        drawn = page.evaluate(
+            """() => window.dtmAtlas.map.queryRenderedFeatures({layers: ['origin-lines']}).map(f => ({
+                key: [f.properties.origin_adm1, f.properties.dest], width: f.properties.width,
+                paint: f.layer.paint['line-width'], source: f.sourceLayer}))"""
+        )
+        browser.close()
+    assert not errors, errors
+    assert len({tuple(d["key"]) for d in drawn}) > 30
+    assert {d["source"] for d in drawn} == {"origin-flows-districts"}
+    for d in drawn:
+        assert d["width"] == pytest.approx(want[tuple(d["key"])], abs=0.01)
+        assert d["paint"] == pytest.approx(d["width"], abs=0.01)

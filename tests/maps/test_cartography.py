@@ -170,10 +170,16 @@ def test_no_false_river_between_the_outline_and_the_neighbours(national, tmp_pat
 
 
 def test_logo_slot(national, tmp_path, monkeypatch):
+    from pydantic import ValidationError
+
+    from service.core.settings import MapSettings, Settings
+
     logo = tmp_path / "logo.png"
     Image.new("RGB", (200, 100), (0, 51, 160)).save(logo)  # a blue block, IOM-like
+    # a setting (DTM_ATLAS_MAP_LOGO) passed down to the renderer
     monkeypatch.setenv("DTM_ATLAS_MAP_LOGO", str(logo))
-    png = render.render(national, tmp_path, ("png",), dpi=30)["png"]
+    assert Settings().maps.logo == logo
+    png = render.render(national, tmp_path, ("png",), dpi=30, logo=Settings().maps.logo)["png"]
     img = np.asarray(Image.open(png).convert("RGB")).astype(int)
     page = layout.page()
     hx, hy, hw, hh = page.frac(page.header)
@@ -182,9 +188,24 @@ def test_logo_slot(national, tmp_path, monkeypatch):
     corner = img[int((1 - hy - hh) * H) : int((1 - hy) * H), int((hx + hw - 0.05) * W) : int((hx + hw) * W)]
     blue = (np.abs(corner - np.array([0, 51, 160])).max(axis=2) < 30).mean()
     assert blue > 0.3, blue
+    # without the setting, no logo: the same corner is the page's white
+    plain = render.render(national, tmp_path / "plain", ("png",), dpi=30)["png"]
+    corner = np.asarray(Image.open(plain).convert("RGB")).astype(int)[
+        int((1 - hy - hh) * H) : int((1 - hy) * H), int((hx + hw - 0.05) * W) : int((hx + hw) * W)
+    ]
+    assert (np.abs(corner - np.array([0, 51, 160])).max(axis=2) < 30).mean() < 0.01
+    # the setting's validators: a name that is no file, a file that is no image
     monkeypatch.setenv("DTM_ATLAS_MAP_LOGO", str(tmp_path / "nope.png"))
+    with pytest.raises(ValidationError, match="DTM_ATLAS_MAP_LOGO: .*nope.png is not a file"):
+        Settings()
+    (tmp_path / "logo.txt").write_text("not an image")
+    with pytest.raises(ValidationError, match="neither a PNG nor a JPEG"):
+        MapSettings(logo=tmp_path / "logo.txt")
+    monkeypatch.setenv("DTM_ATLAS_MAP_LOGO", "")
+    assert Settings().maps.logo is None
+    # a logo gone since the settings were read stops the map (never published without it)
     with pytest.raises(FileNotFoundError, match="DTM_ATLAS_MAP_LOGO"):
-        render.render(national, tmp_path, ("png",), dpi=30)
+        render.render(national, tmp_path, ("png",), dpi=30, logo=tmp_path / "gone.png")
 
 
 def test_folium_map_neighbours_outline_and_no_data(national):
@@ -207,3 +228,93 @@ def test_folium_map_neighbours_outline_and_no_data(national):
     empty = [f for f in feats if f["properties"]["no_data"]]
     assert empty  # Al-Salman has no IDPs
     assert style(empty[0])["dashArray"] and style(empty[0])["fillColor"] != interactive.NEIGHBOUR_FILL
+
+
+def test_folium_labels(national, tmp_path):
+    """The folium map names what the static map names: every unit (English and Arabic, at a point
+    inside it), the governorates, the capital and cities, the neighbouring countries; in Chromium
+    the names shown never overlap, and zooming in shows more of them."""
+    import json
+    from pathlib import Path
+
+    from service.maps import interactive
+
+    path = interactive.write(national, tmp_path)
+    page_text = path.read_text(encoding="utf-8")
+    assert interactive.external_references(page_text) == []
+    found = re.search(r"items = (\[.*?\]);\n", page_text)
+    assert found, "no labels' layer in the page"
+    labels = json.loads(found.group(1).replace("<\\/", "</"))
+    units = [la for la in labels if la["kind"] == "unit"]
+    assert len(units) == len(national.units) == 101
+    proj = national.projection
+    by_name = {u.name_en: u for u in national.units}
+    for la in units:
+        u = by_name[la["en"]]
+        assert la["ar"] == u.name_ar
+        assert u.geom.contains(proj.to_map(shapely.Point(la["lon"], la["lat"]))), la["en"]
+    assert any(la["en"] == "Al-Mosul" and la["ar"] == "الموصل" for la in units)
+    kinds = {k: [la["en"] for la in labels if la["kind"] == k] for k in ("area", "capital", "city", "country")}
+    assert len(kinds["area"]) == 18 and "AL-ANBAR" in kinds["area"]
+    assert kinds["capital"] == ["Baghdad"]
+    assert "Basra" in kinds["city"] or "Mosul" in kinds["city"]
+    assert {"JORDAN", "KUWAIT", "SYRIA", "IRAN", "SAUDI ARABIA"} <= set(kinds["country"])
+    assert labels[0]["kind"] == "capital"  # laid out first: the capital always shows
+
+    chromium = Path("/usr/bin/chromium")
+    if not chromium.exists():
+        pytest.skip(f"{chromium} is not installed (Debian package chromium): no browser is downloaded")
+    from playwright.sync_api import sync_playwright
+
+    shown_js = """[...document.querySelectorAll('.dtm-label')].filter(e => e.dataset.shown === '1').map(e => {
+        const r = e.firstChild.getBoundingClientRect();
+        return [e.innerText, r.left, r.top, r.right, r.bottom]; })"""
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=str(chromium), args=["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run"]
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1000, "height": 700})
+            errors = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(path.as_uri())
+            page.wait_for_function("document.querySelectorAll('.dtm-label[data-shown]').length > 0", timeout=15000)
+            assert errors == []
+            shown = page.evaluate(shown_js)
+            texts = [s[0] for s in shown]
+            assert "Baghdad" in texts and "JORDAN" in texts and any("الانبار" in t for t in texts)
+            assert sum(1 for t in texts if "\n" in t) >= 20  # units and governorates, English over Arabic
+            for i, a in enumerate(shown):  # no two names shown overlap
+                for b in shown[i + 1 :]:
+                    assert a[3] < b[1] or b[3] < a[1] or a[4] < b[2] or b[4] < a[2], (a[0], b[0])
+            page.evaluate(
+                "(() => { const m = Object.values(window).find(v => v && v._container && v.setZoom); "
+                "m.setZoom(m.getZoom() + 2, {animate: false}); })()"
+            )
+            page.wait_for_timeout(300)
+            assert len(page.evaluate(shown_js)) > len(shown)  # closer in, more names
+        finally:
+            browser.close()
+
+
+def test_shared_geometries_are_keyed_by_the_data_version(figures_engine, monkeypatch):
+    """The boundaries and neighbours every map reuses are read once per process and data version:
+    the same map again reads nothing; after an import (a new data version) they are read again."""
+    from service.maps import data as md
+
+    reads = []
+    real = md._read_geoms
+    monkeypatch.setattr(md, "_read_geoms", lambda *a: reads.append(a[3]) or real(*a))
+    monkeypatch.setattr(md, "_SHARED", type(md._SHARED)())
+    spec = MapSpec(120, "idp", 2)
+    with figures_engine.connect() as conn:
+        first = md.load_map(conn, spec, created=CREATED)
+        n = len(reads)
+        assert n >= 2  # the country and the districts at least
+        again = md.load_map(conn, spec, created=CREATED)
+        assert len(reads) == n
+        assert [u.geom for u in again.units] == [u.geom for u in first.units]
+        version = md.data_version(conn)
+        monkeypatch.setattr(md, "data_version", lambda c: version + 1)
+        md.load_map(conn, spec, created=CREATED)
+        assert len(reads) == 2 * n

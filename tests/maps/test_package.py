@@ -7,8 +7,10 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import sqlite3
 import zipfile
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -77,6 +79,57 @@ def test_package_folder(figures_engine, tmp_path):
         ["pdftotext", str(out / "irq_dtm_summary_r120_A4P_20210228.pdf"), "-"], capture_output=True, text=True
     ).stdout
     assert "1,243,278" in text and "4,851,816" in text and "since round 86" in text
+    _check_qgis_project(figures_engine, out, names)
+
+
+QGIS_CHECK = Path(__file__).with_name("qgis_check.py")
+
+
+def _check_qgis_project(engine, out, names) -> None:
+    """The package's QGIS project opened by PyQGIS (Debian's python3-qgis, offscreen; ./dev
+    installs it): no warning, every layer valid with its features, each unit the colour of its
+    class on the static maps, the classes and labels drawn."""
+    import subprocess
+
+    from service.maps.data import MapSpec, load_map
+
+    assert "qgis/irq_dtm_maps_r120_20210228.qgz" in names
+    assert "qgis/" in (out / "README.txt").read_text()
+    done = subprocess.run(
+        ["/usr/bin/python3", str(QGIS_CHECK), str(out / "qgis/irq_dtm_maps_r120_20210228.qgz")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    q = json.loads(done.stdout.strip().splitlines()[-1])
+    assert q["read"] and q["error"] == "" and q["version"].startswith("3.")
+    assert q["messages"] == []  # opens without a warning
+    assert q["crs"] == "EPSG:32638"  # the maps' UTM zone
+    layers = {la["name"]: la for la in q["layers"]}
+    want = {1: 18, 2: 101, 3: 294}
+    for pop, who in (("idp", "IDPs"), ("returnee", "Returnees")):
+        for level, word in ((1, "governorate"), (2, "district"), (3, "sub-district")):
+            la = layers[f"{who} by {word} (irq_dtm_{pop}_adm{level}_r120_20210228)"]
+            assert la["valid"] and la["features"] == want[level], la["name"]
+            # relative to the project: the package's own GeoPackage wherever it is unpacked
+            assert la["source"].startswith(str(out / "data" / f"irq_dtm_{pop}_adm{level}_r120_20210228.gpkg"))
+            assert la["labels"] and "name_ar" in la["label_expression"]
+    # each district the colour of the static national map (same classes, "No data" grey)
+    with engine.connect() as conn:
+        data = load_map(conn, MapSpec(120, "idp", 2))
+    districts = layers["IDPs by district (irq_dtm_idp_adm2_r120_20210228)"]
+    assert districts["visible"]
+    assert {u.pcode: u.color.lower() for u in data.units} == districts["colour_of"]
+    assert [c for _e, c, _l in districts["rules"]] == [*data.classification.colors, data.classification.no_data_color]
+    # drawn: every class with units shows, names placed by QGIS's engine in English and Arabic
+    for colour, count in zip(data.classification.colors, data.classification.counts):
+        if count:
+            assert q["colours"].get(colour.lower(), 0) > 20, colour
+    assert q["labels_placed"]["Governorates (outlines)"] == 18
+    assert q["labels_placed"][districts["name"]] >= 15
+    assert any("الموصل" in t or "السليمانية" in t for t in q["label_texts"])
 
 
 def test_package_refuses_a_used_folder(figures_engine, tmp_path):

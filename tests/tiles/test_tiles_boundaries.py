@@ -220,6 +220,13 @@ def test_tilejson(client):
         "locations",
         "sites",
         "fragility",
+        "events-governorates",  # the kinds' layers with parameters of their own (crisis, period)
+        "events-districts",
+        "events-subdistricts",
+        "flows",
+        "flow-routes",
+        "origin-flows-governorates",
+        "origin-flows-districts",
     ]
 
 
