@@ -172,3 +172,27 @@ def test_dataset_choropleth_is_in_openapi_beside_the_master_lists(assessments, a
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/geo+json")
     assert assessments_client.get(f"/choropleth/1.geojson?dataset={ds}&indicator=nope").status_code == 404
     assert assessments_client.get("/choropleth/1.geojson?dataset=x").status_code == 400
+
+
+def test_dataset_exports_through_the_registry(assessments, assessments_client, tmp_path):
+    """/exports lists the datasets' parts and /exports/dataset{ID}-sites.gpkg is the 309 sites,
+    read back with GDAL; the per-state aggregates export as CSV."""
+    import pyogrio
+
+    ds = assessments[1]["NGA"].dataset_id
+    listed = {r["dataset"] for r in assessments_client.get("/exports?f=json").json()["datasets"]}
+    assert {f"dataset{ds}-sites", f"dataset{ds}-adm1"} <= listed
+    r = assessments_client.get(f"/exports/dataset{ds}-sites.gpkg")
+    assert r.status_code == 200, r.text
+    path = tmp_path / "sites.gpkg"
+    path.write_bytes(r.content)
+    sites = pyogrio.read_dataframe(path)
+    with assessments[0].connect() as conn:
+        points = conn.execute(
+            text("SELECT count(geom) FROM indicator_observation WHERE dataset_id = :d"), {"d": ds}
+        ).scalar_one()
+    assert len(sites) == 309 and int(sites.geometry.notna().sum()) == points > 300
+    r = assessments_client.get(f"/exports/dataset{ds}-adm1.csv")
+    assert r.status_code == 200 and "individuals" in r.text.splitlines()[0]
+    assert assessments_client.get(f"/exports/dataset{ds}-sites.gpkg?country=MWI").status_code == 404
+    assert assessments_client.get("/exports/dataset999999-sites.gpkg").status_code == 404
