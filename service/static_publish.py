@@ -86,12 +86,15 @@ def public_only(url: str, response) -> None:
 
 
 def public_layers() -> list[str]:
-    """The tile layers that exist for anonymous callers (the access policy over the registry's layers)."""
+    """The tile layers that exist for anonymous callers (the access policy over the registry's layers),
+    of those a round's tiles hold (a layer with parameters of its own, a dataset or a crisis, is not)."""
     from service.api.access import layer_resource
     from service.core.access import ANONYMOUS, decide
     from tiles.layers import LAYERS
 
-    return [name for name, layer in LAYERS.items() if decide(ANONYMOUS, layer_resource(layer)).allowed]
+    return [
+        name for name, layer in LAYERS.items() if not layer.params and decide(ANONYMOUS, layer_resource(layer)).allowed
+    ]
 
 
 def publish_round(
