@@ -86,9 +86,9 @@ def public_only(url: str, response) -> None:
 
 
 def public_layers() -> list[str]:
-    """The tile layers of a published round: those exported by default (a round's, not the events' or
-    flows' own, which need parameters of their own) that exist for anonymous callers (the access
-    policy over the registry's layers)."""
+    """The tile layers of a published round: those exported by default and without parameters of
+    their own (a dataset's or a crisis's layers are not a round's) that exist for anonymous callers
+    (the access policy over the registry's layers)."""
     from service.api.access import layer_resource
     from service.core.access import ANONYMOUS, decide
     from tiles.layers import LAYERS
@@ -96,7 +96,7 @@ def public_layers() -> list[str]:
     return [
         name
         for name, layer in LAYERS.items()
-        if layer.default_export and decide(ANONYMOUS, layer_resource(layer)).allowed
+        if layer.default_export and not layer.params and decide(ANONYMOUS, layer_resource(layer)).allowed
     ]
 
 

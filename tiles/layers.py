@@ -98,6 +98,9 @@ class Layer:
     # features not of one country (flow lines across borders): a tile of such layers alone
     # needs no country (no ?country= even when several countries have boundaries)
     country_free: bool = False
+    # the policy level of the layer's tiles when it is not its kind's: a kind's layer whose
+    # binding serves only what anonymous readers may see (indicator datasets' public points)
+    access: str | None = None
     # in an offline package (tiles.pmtiles_export) when no layers are named; a layer with
     # parameters of its own (a crisis, a period) is exported only when named
     default_export: bool = True

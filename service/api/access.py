@@ -95,6 +95,8 @@ def layer_resource(layer) -> Resource:
     from service.core.access import Sensitivity
     from service.core.registry import registry
 
+    if getattr(layer, "access", None) is not None:  # the layer's own level (tiles.layers.Layer.access)
+        return Resource(f"tiles:{layer.id}", None, Sensitivity.parse(layer.access))
     kind = registry().kind(layer.kind)
     level = Sensitivity.parse(getattr(kind, "access", "public")) if kind is not None else Sensitivity.PUBLIC
     return Resource(f"tiles:{layer.id}", None, level)

@@ -17,6 +17,7 @@ from service.api.access import answer_scope_of, authorize_dataset_sync, current,
 from service.api.common import Conn, DbEngine, FormatParam, render
 from service.api.params import Country, Population, Round
 from service.core.access import Scope
+from service.core.registry import registry
 from service.core.rounds import round_filter
 from service.publish import exports
 from service.publish.datasets import DATASETS
@@ -45,6 +46,19 @@ def list_exports(request: Request, f: FormatParam = None):
                 "example": f"{base}/exports/{ds.key}.gpkg" + ("?round=120&population=idp" if ds.per_round else ""),
             }
         )
+    with read_engine(request).connect() as conn:  # the kinds' datasets held as data, as the reader may see them
+        for dc in registry().data_collections():
+            for cid, ds, _country in dc.list(conn, current(request)):
+                rows.append(
+                    {
+                        "dataset": cid,
+                        "title": ds.title,
+                        "per_round": False,
+                        "geometry": ds.geometry_type,
+                        "formats": ", ".join(exports.FORMATS),
+                        "example": f"{base}/exports/{cid}.gpkg",
+                    }
+                )
     data = {
         "datasets": rows,
         "formats": [{"ext": fm.ext, "label": fm.label, "media_type": fm.media_type} for fm in exports.FORMATS.values()],
@@ -81,7 +95,14 @@ def export_file(
     zip: Annotated[bool, Query(description="Zip the file with a README (always on for shapefiles)")] = False,
 ):
     dataset, ext, zipped = exports.split_name(name)
-    who = authorize_dataset_sync(request, dataset, country) if dataset in DATASETS else current(request)
+    held = None  # a dataset a kind holds as data (an indicator dataset's sites, its aggregates per level)
+    if dataset in DATASETS:
+        who = authorize_dataset_sync(request, dataset, country)
+    else:
+        who = current(request)
+        held = exports.data_collection(conn, dataset, who)
+        if held is not None:
+            who = authorize_dataset_sync(request, held[0], held[1])  # its own level (Dataset.access)
     # ExportError: its own status (service.api.errors)
     job = exports.prepare(
         conn,
@@ -91,6 +112,7 @@ def export_file(
         population=population,
         zipped=zip or zipped,
         country=country,  # omitted and several countries with figures (or boundaries): 400 listing them
+        dataset=held,
     )
     scope = answer_scope_of(request)
     if scope is not Scope.PUBLIC:  # data not public: the file says who asked for it (README, metadata)

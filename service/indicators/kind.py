@@ -41,6 +41,12 @@ def _get(conn: Connection, cid: str, who):
     return ogc.get(conn, cid, who)
 
 
+def _tile_layers():
+    from service.indicators.tiles import LAYER
+
+    return [LAYER]
+
+
 KIND = Kind(
     name="indicators",
     title="Indicator datasets: site and location assessments, indices",
@@ -49,5 +55,6 @@ KIND = Kind(
     routers=_routers,
     cli=_cli,
     import_commands=_import_commands,
+    tile_layers=_tile_layers,
     data_collections=DataCollections(_list, _get, "dataset{id}-{sites|locations|adm1|adm2|adm3}"),
 )

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 import statistics
 import time
 from collections import Counter
@@ -125,6 +126,8 @@ def import_dataset(
                 },
             ).scalar_one()
             store_catalogue(conn, ds_id, cat, unit)
+            parsed.rows, code_issues = check_pcodes(conn, set_id, parsed.rows, cat, table.hxl, table.file, country)
+            parsed.issues += code_issues
             _stage(conn, parsed.rows)
             t2 = time.perf_counter()
             placement, place_issues = place(conn, ds_id, set_id, table.file)
@@ -188,6 +191,79 @@ def _stage(conn: Connection, rows: list[tuple]) -> None:
     )
     copy_text(conn, "indicator_stage", ["row_number", "obs_id", "name", "lon", "lat", "d1", "d2", "d3", "vals"], rows)
     conn.execute(text("ANALYZE indicator_stage"))  # a temp table has no statistics: the placement's plan needs them
+
+
+def code_form(code: str) -> str:
+    """The form of a P-code: its letters as they are, each digit a 9 (``NG002001`` -> ``NG999999``)."""
+    return re.sub(r"[0-9]", "9", code)
+
+
+def check_pcodes(
+    conn: Connection, set_id: int, rows: list[tuple], cat: Catalogue, hxl: dict, file: str, country: str
+) -> tuple[list[tuple], list[str]]:
+    """The declared P-code columns against the forms of the boundary set's codes per level.
+
+    A column whose header or HXL tag says one level while its codes have the form of another
+    (an ``#adm1+code`` row over county codes) is read by its codes, and the mismatch reported;
+    a code with the form of no level of the country is reported with its row (it is then placed
+    by the row's point, like a code the boundaries do not have)."""
+    forms: dict[int, Counter] = {}
+    for level, code in conn.execute(
+        text("SELECT level, pcode FROM admin_unit WHERE boundary_set_id = :s AND level BETWEEN 1 AND 3"), {"s": set_id}
+    ):
+        forms.setdefault(level, Counter())[code_form(code)] += 1
+    if not forms:
+        return rows, []
+    issues: list[str] = []
+    declared = {lvl: [r[4 + lvl] for r in rows] for lvl in (1, 2, 3)}
+    moved: dict[int, int] = {}  # level the file says -> level its codes have
+    for lvl in (1, 2, 3):
+        header = cat.roles.get(f"adm{lvl}")
+        codes = [c for c in declared[lvl] if c is not None]
+        if header is None or not codes:
+            continue
+        said = f"HXL tag {hxl[header]!r}" if header in hxl else "header"
+        fit = {m: sum(code_form(c) in f for c in codes) for m, f in forms.items()}
+        best = max(fit, key=lambda m: fit[m])
+        eff = lvl
+        if fit.get(lvl, 0) * 2 < len(codes) and fit[best] * 2 > len(codes) and best != lvl:
+            example = next(c for c in codes if code_form(c) in forms[best])
+            free = cat.roles.get(f"adm{best}") is None or not any(declared[best])
+            if free and best not in moved.values():
+                moved[lvl] = eff = best
+                issues.append(
+                    f"{file}, column {header!r}: its {said} says adm{lvl}, but {fit[best]} of its {len(codes)} codes "
+                    f"have the form of {country}'s adm{best} P-codes (e.g. {example}): read as adm{best}"
+                )
+            else:
+                issues.append(
+                    f"{file}, column {header!r}: its {said} says adm{lvl}, but {fit[best]} of its {len(codes)} codes "
+                    f"have the form of {country}'s adm{best} P-codes (e.g. {example}); adm{best} is declared by "
+                    "another column: kept as adm{lvl} (rows placed by their points)".replace("{lvl}", str(lvl))
+                )
+        target = forms.get(eff)
+        if target is None:
+            continue  # the boundary set has no such level: nothing to compare with
+        like = target.most_common(1)[0][0]
+        known = set().union(*forms.values())
+        for r, c in zip(rows, declared[lvl]):
+            if c is not None and code_form(c) not in known:
+                issues.append(
+                    f"{file}, row {r[0]}, column {header!r}: {c!r} does not have the form of a P-code of {country} "
+                    f"(adm{eff} codes look like {like}); placed by the row's point"
+                )
+    if not moved:
+        return rows, issues
+    out = []
+    for r in rows:
+        codes = {lvl: r[4 + lvl] for lvl in (1, 2, 3)}
+        new = dict(codes)
+        for said, real in moved.items():
+            new[said] = None if said not in moved.values() else new[said]
+        for said, real in moved.items():
+            new[real] = codes[said]
+        out.append((*r[:5], new[1], new[2], new[3], *r[8:]))
+    return out, issues
 
 
 def _title(country, component, round_label, reporting_date) -> str:

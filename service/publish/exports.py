@@ -163,6 +163,16 @@ class ExportJob:
         return "application/zip" if self.zipped else self.fmt.media_type
 
 
+def data_collection(conn: Connection, key: str, who) -> tuple[Dataset, str] | None:
+    """(Dataset, country) of a dataset a kind holds as data (an indicator dataset's
+    ``dataset{ID}-sites`` ...) as ``who`` may read it; None when none is (for ``who``)."""
+    for dc in registry().data_collections():
+        found = dc.get(conn, key, who)
+        if found is not None:
+            return found
+    return None
+
+
 def valid_datasets() -> str:
     return ", ".join(DATASETS)
 
@@ -190,20 +200,36 @@ def prepare(
     zipped: bool = False,
     reporting_date=None,
     country: str | None = None,
+    dataset=None,
 ) -> ExportJob:
     """Validate and describe an export; ExportError(404) for an unknown dataset, format or round.
+
+    ``dataset``: a Dataset a kind holds as data (``DataCollections``, e.g. an indicator
+    dataset's sites), found for the reader by :func:`data_collection`, with its country.
 
     ``country`` (ISO3): the country of the round, or of the admin units / sites; omitted, the one
     country with figures of the population (per-round datasets) or with boundaries (the others);
     SeveralCountries (400) when several have, NoCountryData (404) for a country without data."""
     ds = DATASETS.get(dataset_key)
+    if ds is None and dataset is not None:
+        ds, data_country = dataset
+        if country is not None and country != data_country:
+            raise ExportError(404, f"dataset {dataset_key!r} is of {data_country}, not {country}")
+        country = data_country
     if ds is None:
-        raise ExportError(404, f"unknown dataset {dataset_key!r}; valid datasets: {valid_datasets()}")
+        patterns = ", ".join(dc.id_pattern for dc in registry().data_collections())
+        raise ExportError(
+            404,
+            f"unknown dataset {dataset_key!r}; valid datasets: {valid_datasets()}"
+            + (f", {patterns}" if patterns else ""),
+        )
     fmt = FORMATS.get(ext)
     if fmt is None:
         raise ExportError(404, f"unknown format {ext!r}; valid formats: {valid_formats()}")
     rnd = None
-    if ds.per_round:
+    if dataset is not None and dataset_key not in DATASETS:
+        pass  # its country is the dataset's
+    elif ds.per_round:
         country = figures_country(conn, country, population, round_number, reporting_date)
         rnd = resolve_round(conn, RoundRef(round_number, reporting_date), population, country)  # RoundNotFound: 404
     else:
@@ -219,6 +245,8 @@ def prepare(
             population=rnd["population"],
             date=rnd["reporting_date"],
         )
+    elif dataset is not None and dataset_key not in DATASETS:
+        base = naming.base_name(ds.key, country=country)
     elif ds.kind == "admin":
         sets = boundary_info(conn, country=sel.country)
         base = naming.base_name(ds.key, country=country, date=max((s["valid_on"] for s in sets), default=None))

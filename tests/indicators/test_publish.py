@@ -172,3 +172,60 @@ def test_dataset_choropleth_is_in_openapi_beside_the_master_lists(assessments, a
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/geo+json")
     assert assessments_client.get(f"/choropleth/1.geojson?dataset={ds}&indicator=nope").status_code == 404
     assert assessments_client.get("/choropleth/1.geojson?dataset=x").status_code == 400
+
+
+def test_dataset_exports_through_the_registry(assessments, assessments_client, tmp_path):
+    """/exports lists the datasets' parts and /exports/dataset{ID}-sites.gpkg is the 309 sites,
+    read back with GDAL; the per-state aggregates export as CSV."""
+    import pyogrio
+
+    ds = assessments[1]["NGA"].dataset_id
+    listed = {r["dataset"] for r in assessments_client.get("/exports?f=json").json()["datasets"]}
+    assert {f"dataset{ds}-sites", f"dataset{ds}-adm1"} <= listed
+    r = assessments_client.get(f"/exports/dataset{ds}-sites.gpkg")
+    assert r.status_code == 200, r.text
+    path = tmp_path / "sites.gpkg"
+    path.write_bytes(r.content)
+    sites = pyogrio.read_dataframe(path)
+    with assessments[0].connect() as conn:
+        points = conn.execute(
+            text("SELECT count(geom) FROM indicator_observation WHERE dataset_id = :d"), {"d": ds}
+        ).scalar_one()
+    assert len(sites) == 309 and int(sites.geometry.notna().sum()) == points > 300
+    r = assessments_client.get(f"/exports/dataset{ds}-adm1.csv")
+    assert r.status_code == 200 and "individuals" in r.text.splitlines()[0]
+    assert assessments_client.get(f"/exports/dataset{ds}-sites.gpkg?country=MWI").status_code == 404
+    assert assessments_client.get("/exports/dataset999999-sites.gpkg").status_code == 404
+
+
+def test_dataset_points_as_tiles(assessments, assessments_client):
+    """The registry's ``dataset-points`` layer: a z6 tile over Borno holds the dataset's sites in
+    it with their individuals (decoded); a dataset nobody published is 404, none named 400."""
+    import math
+
+    import mapbox_vector_tile
+
+    engine, res = assessments
+    ds = res["NGA"].dataset_id
+    lon, lat, z = 13.15, 11.85, 6  # Maiduguri
+    x = int((lon + 180) / 360 * 2**z)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * 2**z)
+    with engine.connect() as conn:
+        want = dict(
+            conn.execute(
+                text(
+                    "SELECT obs_id, (\"values\" ->> 'individuals')::float8 FROM indicator_observation "
+                    "WHERE dataset_id = :d AND ST_Intersects(ST_Transform(geom, 3857), ST_TileEnvelope(:z, :x, :y))"
+                ),
+                {"d": ds, "z": z, "x": x, "y": y},
+            ).all()
+        )
+    r = assessments_client.get(f"/tiles/dataset-points/{z}/{x}/{y}.mvt?dataset={ds}&column=individuals")
+    assert r.status_code == 200, r.text
+    layer = mapbox_vector_tile.decode(r.content)["dataset-points"]
+    got = {f["properties"]["obs_id"]: f["properties"].get("value") for f in layer["features"]}
+    assert len(want) > 20 and {k: got[k] for k in want} == want  # (the buffer may add a few beyond the edge)
+    assert assessments_client.get(f"/tiles/dataset-points/{z}/{x}/{y}.mvt?dataset=999999").status_code == 404
+    assert assessments_client.get(f"/tiles/dataset-points/{z}/{x}/{y}.mvt").status_code == 400
+    bad = assessments_client.get(f"/tiles/dataset-points/{z}/{x}/{y}.mvt?dataset={ds}&column=nope")
+    assert bad.status_code == 400 and "individuals" in bad.text
