@@ -30,7 +30,7 @@ def _disposition(filename: str) -> str:
 
 
 @router.get("/exports", summary="Datasets and file formats that can be exported")
-def list_exports(request: Request, f: FormatParam = None):
+def list_exports(request: Request, engine: DbEngine, f: FormatParam = None):
     base = str(request.base_url).rstrip("/")
     rows = []
     for ds in DATASETS.values():
@@ -46,7 +46,7 @@ def list_exports(request: Request, f: FormatParam = None):
                 "example": f"{base}/exports/{ds.key}.gpkg" + ("?round=120&population=idp" if ds.per_round else ""),
             }
         )
-    with read_engine(request).connect() as conn:  # the kinds' datasets held as data, as the reader may see them
+    with engine.connect() as conn:  # the kinds' datasets held as data, as the reader may see them
         for dc in registry().data_collections():
             for cid, ds, _country in dc.list(conn, current(request)):
                 rows.append(
