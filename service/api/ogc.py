@@ -125,8 +125,22 @@ def _json(data, media_type: str = JSON, headers: dict | None = None) -> Response
     return resp
 
 
+def _map_assets() -> dict | None:
+    """MapLibre and the pages' map script (web/static/ogcmap.js), served by this service; None when not installed."""
+    from service.api.web import STATIC_DIR, load_asset, maplibre_version
+
+    version = maplibre_version()
+    if version is None or not (STATIC_DIR / "ogcmap.js").is_file():
+        return None
+    digest = load_asset(STATIC_DIR / "ogcmap.js").digest
+    return {"maplibre": f"/vendor/maplibre-gl@{version}", "script": f"/static/ogcmap.js?v={digest}"}
+
+
 def _html(template: str, request: Request, title: str, data, headers: dict | None = None, **context) -> HTMLResponse:
+    context.setdefault("map_geojson", None)
+    context.setdefault("map_bboxes", None)
     body = TEMPLATES.get_template(template).render(
+        map_assets=_map_assets(),
         request=request,
         title=title,
         data=data,
@@ -264,7 +278,8 @@ def landing(request: Request, f: FormatParam = None):
         ],
     }
     if html:
-        return _html("ogc_page.html", request, data["title"], data, kind="landing")
+        admin0 = _url(request, "/ogc/collections/admin0/items", f="json")
+        return _html("ogc_page.html", request, data["title"], data, kind="landing", map_geojson=admin0)
     return _json(data)
 
 
@@ -291,7 +306,8 @@ def collections(request: Request, conn: Conn, country: CountryParam, f: FormatPa
         "collections": cols,
     }
     if html:
-        return _html("ogc_page.html", request, "Collections", data, kind="collections")
+        boxes = sorted({tuple(c["extent"]["spatial"]["bbox"][0]) for c in cols if "spatial" in c.get("extent", {})})
+        return _html("ogc_page.html", request, "Collections", data, kind="collections", map_bboxes=boxes)
     return _json(data)
 
 
@@ -302,7 +318,8 @@ def collection(request: Request, conn: Conn, collection_id: CollectionId, countr
     authorize_dataset_sync(request, col.dataset.key, col.country)
     doc = _collection_doc(request, conn, col, html)
     if html:
-        return _html("ogc_page.html", request, doc["title"], doc, kind="collection")
+        boxes = [doc["extent"]["spatial"]["bbox"][0]] if "spatial" in doc.get("extent", {}) else None
+        return _html("ogc_page.html", request, doc["title"], doc, kind="collection", map_bboxes=boxes)
     return _json(doc)
 
 
@@ -467,6 +484,10 @@ def items(
             offset=offset,
             shown=effective_html,
             headers=headers,
+            map_geojson=f"{_base(request)}{path}?"
+            + urlencode(
+                [(k, v) for k, v in keep if k != "crs"] + [("limit", effective_html), ("offset", offset), ("f", "json")]
+            ),
         )
 
     engine = request.app.state.engine
@@ -581,6 +602,7 @@ def item(
             kind="item",
             collection_id=col.id,
             headers=headers,
+            map_geojson=_url(request, path, f="json"),
         )
     return _json(feature, GEOJSON, headers)
 
