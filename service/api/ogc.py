@@ -57,9 +57,11 @@ from service.api.ogc_collections import (
     only_rounds,
     round_part,
 )
+from service.api.ogc_openapi import OPENAPI_30, ogc_openapi
 from service.api.ogc_query import (
     CONFORMANCE,
     CRS84,
+    FILTER_LANGS,
     ITEMS_PARAMS,
     bbox_to_crs84,
     parse_crs,
@@ -179,12 +181,15 @@ def _collection_doc(request: Request, conn, col: Collection, html: bool = False)
                 "title": "Items (GeoJSON)",
             },
             {"href": _url(request, f"{path}/items", f="html"), "rel": "items", "type": HTML, "title": "Items (HTML)"},
-            {
-                "href": _url(request, f"{path}/queryables"),
-                "rel": "http://www.opengis.net/def/rel/ogc/1.0/queryables",
-                "type": "application/schema+json",
-                "title": "Queryables (JSON Schema)",
-            },
+            *(
+                {
+                    "href": _url(request, f"{path}/queryables"),
+                    "rel": rel,
+                    "type": "application/schema+json",
+                    "title": "Queryables (JSON Schema)",
+                }
+                for rel in ("http://www.opengis.net/def/rel/ogc/1.0/queryables", "queryables")  # the draft's rel too
+            ),
             *(
                 {
                     "href": _url(
@@ -261,6 +266,12 @@ def landing(request: Request, f: FormatParam = None):
                 "type": "application/vnd.oai.openapi+json;version=3.1",
                 "title": "The API definition (OpenAPI)",
             },
+            {
+                "href": _url(request, "/ogc/api"),
+                "rel": "service-desc",
+                "type": OPENAPI_30,
+                "title": "The OGC API - Features definition alone (OpenAPI 3.0, paths under /ogc)",
+            },
             {"href": _url(request, "/docs"), "rel": "service-doc", "type": HTML, "title": "The API documentation"},
             {
                 "href": _url(request, "/ogc/conformance", f="json"),
@@ -281,6 +292,11 @@ def landing(request: Request, f: FormatParam = None):
         admin0 = _url(request, "/ogc/collections/admin0/items", f="json")
         return _html("ogc_page.html", request, data["title"], data, kind="landing", map_geojson=admin0)
     return _json(data)
+
+
+@router.get("/api", include_in_schema=False)
+def api(request: Request):
+    return _json(ogc_openapi(request), OPENAPI_30)
 
 
 @router.get("/conformance", summary="Conformance classes")
@@ -354,7 +370,13 @@ def items(
         ),
     ] = None,
     filter_lang: Annotated[
-        str | None, Query(alias="filter-lang", description="cql2-text (default) or cql2-json")
+        str | None,
+        Query(
+            alias="filter-lang",
+            description="cql2-text (default) or cql2-json; cql-text (the draft's name, as GDAL up to 3.6 "
+            "sends it) is read as cql2-text",
+            json_schema_extra={"enum": list(FILTER_LANGS)},
+        ),
     ] = None,
     filter_crs: Annotated[str | None, Query(alias="filter-crs", description=f"Only {CRS84}")] = None,
     sortby: Annotated[
@@ -520,7 +542,10 @@ def queryables(request: Request, conn: Conn, collection_id: CollectionId, countr
         return _html(
             "ogc_page.html", request, f"Queryables: {col.title}", schema, kind="queryables", collection_id=col.id
         )
-    return _json(schema, "application/schema+json")
+    # the same JSON as application/json to a client that asks for that and not for JSON Schema (GDAL up to 3.6)
+    accept = request.headers.get("accept", "")
+    plain = "application/schema+json" not in accept and ("application/json" in accept or "geo+json" in accept)
+    return _json(schema, JSON if plain else "application/schema+json")
 
 
 @router.get(

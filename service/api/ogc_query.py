@@ -19,6 +19,7 @@ from sqlalchemy import Connection, text
 from boundaries.pcode import iso3_from_iso2, normalize_pcode
 from service.core.datasets import Dataset
 from service.core.errors import BadRequest
+from service.publish.cql import LANGS as FILTER_LANGS
 from service.publish.cql import CqlError, compile_filter, parse_properties, parse_sortby
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
@@ -193,7 +194,7 @@ def query_options(
         if filter_ is not None and filter_.strip():
             sql, params = compile_filter(filter_, filter_lang, ds)
             out["cql"] = (sql, tuple(params.items()))
-        elif filter_lang is not None and filter_lang.strip().lower() not in ("cql2-text", "cql2-json"):
+        elif filter_lang is not None and filter_lang.strip().lower() not in FILTER_LANGS:
             raise CqlError(f"filter-lang {filter_lang!r} is not supported: use cql2-text or cql2-json")
         if sortby is not None and sortby.strip():
             out["sort"] = parse_sortby(sortby, ds)

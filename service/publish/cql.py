@@ -27,7 +27,7 @@ import cql2
 from service.core.datasets import Dataset, Field
 
 GEOMETRY = "geometry"
-LANGS = ("cql2-text", "cql2-json")
+LANGS = ("cql2-text", "cql2-json", "cql-text")  # cql-text: the draft's name (GDAL <= 3.6), read as cql2-text
 MAX_FILTER_CHARS = 20_000  # a bound on what one request may ask the parser to read
 MAX_NODES = 500  # and on the size of the tree it becomes
 
@@ -103,12 +103,15 @@ def queryables_schema(ds: Dataset, url: str, title: str) -> dict:
         "title": title,
         "properties": props,
         "additionalProperties": False,
+        # the list of the Part 3 drafts, which GDAL's OAPIF driver up to 3.6 reads (a JSON Schema annotation)
+        "queryables": [{"id": name, "type": p.get("type", "geometry")} for name, p in props.items()],
     }
 
 
 def parse(text: str, lang: str | None) -> dict:
     """The CQL2-JSON tree of a ``filter`` in ``lang`` (``cql2-text`` by default)."""
     lang = (lang or "cql2-text").strip().lower()
+    lang = "cql2-text" if lang == "cql-text" else lang
     if lang not in LANGS:
         raise CqlError(f"filter-lang {lang!r} is not supported: use cql2-text or cql2-json")
     if len(text) > MAX_FILTER_CHARS:
