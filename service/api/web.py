@@ -156,7 +156,7 @@ def render_page(version: str) -> bytes:
         "@mapbox/mapbox-gl-rtl-text", ""
     )
     values["RTL"] = f"/vendor/mapbox-gl-rtl-text@{rtl}/mapbox-gl-rtl-text.js"  # served by service.api.webmap
-    for name in ("app.js", "app.css", "fragility.js", "flows.js"):
+    for name in ("app.js", "app.css", "fragility.js", "flows.js", "print.js"):
         values[name] = f"/static/{name}?v={load_asset(STATIC_DIR / name).digest}"
     return re.sub(r"\{\{\s*([A-Za-z0-9_.]+)\s*\}\}", lambda m: values[m.group(1)], page).encode("utf-8")
 
