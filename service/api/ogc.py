@@ -1,12 +1,18 @@
-"""OGC API - Features Part 1 (Core, GeoJSON, HTML) under ``/ogc``, with the CRS84-only subset of Part 2.
+"""OGC API - Features under ``/ogc``: Part 1 (Core, GeoJSON, HTML), Part 2 (CRS: CRS84, EPSG:4326,
+EPSG:3857, the country's UTM zone), Part 3 (queryables, CQL2 ``filter``), ``sortby`` and
+``properties`` (service.api.ogc_query).
 
 Collections (see docs/ogc.md):
 
 * ``admin0`` .. ``admin3``: admin units of the current boundary set(s), polygons;
 * ``sites``: sites (camps, informal settlements, collective centres), points;
-* for every round loaded, ``{population}-r{round}-locations`` (points) and
-  ``{population}-r{round}-adm1`` .. ``-adm3`` (figures per unit, polygons), e.g.
-  ``idp-r120-locations``, ``idp-r120-adm2``, ``returnee-r120-adm1``.
+* per population, one time-enabled collection per level over all its rounds:
+  ``{population}-locations`` (points) and ``{population}-adm1`` .. ``-adm3`` (figures per unit,
+  polygons), plus the kinds' round datasets (``idp-fragility-adm3``); ``datetime`` and
+  ``round`` select rounds, feature ids carry the round (``r120-IQG07Q02``);
+* the per-round collections ``{population}-r{round}-locations``, ``-adm1`` .. ``-adm3``
+  (``idp-r120-adm2``) are aliases, answered but not listed (the list stays short: GIS
+  clients read every listed collection's document).
 
 Countries: with one country loaded, the ids are the ones above. With several (current
 boundaries or rounds of more than one country), ``/collections`` lists each country's
@@ -25,8 +31,6 @@ not an item; the collection document reports its totals (``unassigned``).
 from __future__ import annotations
 
 import datetime as dt
-import re
-from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -34,7 +38,7 @@ import orjson
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
-from boundaries.pcode import iso3_from_iso2, normalize_country, normalize_pcode
+from boundaries.pcode import normalize_pcode
 from service.api.access import authorize_dataset_sync, current, dataset_visible
 from service.api.common import (
     TEMPLATES,
@@ -45,227 +49,50 @@ from service.api.common import (
     parse_bbox,
     wants_html,
 )
-from service.api.params import INT4_MAX, Country, Offset, ParamError
-from service.core.access import ANONYMOUS, Principal
-from service.core.countries import check_country, figures_country, geometry_country, loaded_countries
-from service.core.errors import BadRequest, NotFound
-from service.core.registry import registry
-from service.core.rounds import find_round, list_rounds
+from service.api.ogc_collections import (
+    Collection,
+    CollectionId,
+    CountryParam,
+    all_collections,
+    get_collection,
+    only_rounds,
+    round_part,
+)
+from service.api.ogc_openapi import OPENAPI_30, ogc_openapi
+from service.api.ogc_query import (
+    CONFORMANCE,
+    CRS84,
+    FILTER_LANGS,
+    ITEMS_PARAMS,
+    bbox_to_crs84,
+    parse_crs,
+    parse_datetime,
+    property_filters,
+    query_options,
+    supported_crs,
+    utm_srid,
+)
+from service.api.params import INT4_MAX, Offset
+from service.core.errors import NotFound
+from service.publish.cql import queryables_schema
 from service.publish.datasets import (
     CACHE,
-    DATASETS,
     POPULATION_LABEL,
-    Dataset,
-    Selection,
     bucket_totals,
     round_label,
 )
 from service.publish.exports import CREDIT, DISCLAIMER, FORMATS, licence
+from service.publish.series import split_feature_id
 
 router = APIRouter(prefix="/ogc", tags=["OGC API - Features"])
 
-CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
-CRS84_ALIASES = {CRS84, "https://www.opengis.net/def/crs/OGC/1.3/CRS84", "[OGC:CRS84]", "OGC:CRS84", "CRS84"}
 TRS = "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 10_000
 HTML_MAX_ROWS = 1_000
-CONFORMANCE = [
-    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
-    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
-    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
-    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
-]
 GEOJSON = "application/geo+json"
 JSON = "application/json"
 HTML = "text/html"
-ITEMS_PARAMS = {"bbox", "datetime", "limit", "offset", "f", "crs", "bbox-crs", "country"}
-PLAIN_IDS = ("admin0", "admin1", "admin2", "admin3", "sites")
-
-
-def kind_ids() -> tuple[str, ...]:
-    """The kinds' datasets not of a round (events, flows: their own dates), collections under their key."""
-    return tuple(
-        k for k, ds in DATASETS.items() if not ds.per_round and k not in PLAIN_IDS and ds.kind not in ("admin",)
-    )
-
-
-def round_id_pattern() -> re.Pattern:
-    """A round's collection ids: its own (locations, adm1..3), then the kinds' (the registry's round datasets)."""
-    keys = "".join(f"|{re.escape(key)}" for _, rd in registry().round_datasets() for key in rd.keys)
-    return re.compile(r"(idp|returnee)-(r\d+|d\d{8})-(locations|adm[1-3]" + keys + ")")
-
-
-COUNTRY_PREFIX = re.compile(r"([A-Za-z]{3})-(.+)")
-
-CollectionId = Annotated[
-    str,
-    Path(
-        description="Collection id: admin0..admin3, sites, or per round "
-        "{idp|returnee}-r{round}-{locations|adm1|adm2|adm3}, e.g. idp-r120-adm2; "
-        "prefixed by a country's ISO3 in lower case (irq-admin1, irq-idp-r120-adm2) when several countries are loaded"
-    ),
-]
-CountryParam = Country  # ?country= on /collections (which countries), a collection and its items (which country)
-
-
-# --------------------------------------------------------------------------- collections
-@dataclass
-class Collection:
-    id: str
-    dataset: Dataset
-    round: dict | None = None
-    country: str | None = None  # the country of its rows (None: nothing loaded)
-    qualified: bool = False  # the id carries the country's prefix (several countries loaded)
-    named: bool = False  # the request named the country (?country=): links name it too
-
-    @property
-    def title(self) -> str:
-        if self.round is None:
-            return self.dataset.title
-        what = "Locations" if self.dataset.kind == "locations" else self.dataset.title
-        return f"{what}, {round_label(self.round)}"
-
-    def selection(self, **kw) -> Selection:
-        country = None if self.dataset.per_round else self.country
-        return Selection(self.dataset, round=self.round, spatial=True, country=country, **kw)
-
-    @property
-    def cache_key(self) -> tuple:
-        return (self.id, self.country, self.round["id"] if self.round else None)
-
-
-def _round_part(rnd: dict) -> str:
-    """DTM's round number (``r120``), or the reporting date of a round the calendar does not number."""
-    return f"r{rnd['round_number']}" if rnd["round_number"] is not None else rnd["reporting_date"].strftime("d%Y%m%d")
-
-
-def _prefixed(country: str | None, cid: str, qualified: bool) -> str:
-    return f"{country.lower()}-{cid}" if qualified and country else cid
-
-
-def _round_collections(rnd: dict, qualified: bool = False) -> list[Collection]:
-    prefix = _prefixed(rnd["country"], f"{rnd['population']}-{_round_part(rnd)}", qualified)
-    c = rnd["country"]
-    return [
-        Collection(f"{prefix}-locations", DATASETS["locations"], rnd, c, qualified),
-        *(Collection(f"{prefix}-adm{lvl}", DATASETS[f"figures-adm{lvl}"], rnd, c, qualified) for lvl in (1, 2, 3)),
-    ]
-
-
-def all_collections(conn, country: str | None = None, who: Principal = ANONYMOUS) -> list[Collection]:
-    """Every collection, per loaded country (``country``: that one's only; NoCountryData, 404,
-    when it has no data). Ids carry the country's prefix when several countries are loaded."""
-    loaded = loaded_countries(conn)
-    qualified = len(loaded) > 1
-    if country is not None:
-        check_country(conn, country)
-    countries = [country] if country is not None else (loaded or [None])
-    kinds_rounds = [(rd, rd.rounds(conn)) for _, rd in registry().round_datasets()]
-    rounds = sorted(list_rounds(conn, country), key=lambda r: (r["population"], -r["reporting_date"].toordinal()))
-    out: list[Collection] = []
-    for c in countries:
-        out += [Collection(_prefixed(c, cid, qualified), DATASETS[cid], None, c, qualified) for cid in PLAIN_IDS]
-        if c == countries[0]:  # the kinds' own collections that hold rows: once, their rows of every country
-            out += [Collection(cid, DATASETS[cid], None, country, False) for cid in kind_ids() if _has_rows(conn, cid)]
-        seen = set()
-        for rnd in rounds:
-            if c is not None and rnd["country"] != c:
-                continue
-            number = rnd["round_number"] if rnd["round_number"] is not None else rnd["reporting_date"]
-            key = (rnd["population"], number)
-            if key not in seen:  # the latest of a (population, round) pair
-                seen.add(key)
-                out += _round_collections(rnd, qualified)
-                for rd, with_data in kinds_rounds:  # the kinds' datasets of the round (registry)
-                    if rnd["id"] in with_data:
-                        prefix = _prefixed(rnd["country"], f"{rnd['population']}-{_round_part(rnd)}", qualified)
-                        out += [Collection(f"{prefix}-{key}", DATASETS[key], rnd, c, qualified) for key in rd.keys]
-    # datasets that are rows of a kind's tables (indicator datasets: sites, aggregates per level)
-    for dc in registry().data_collections():
-        out += [
-            Collection(cid, ds, None, dc_country)
-            for cid, ds, dc_country in dc.list(conn, who)
-            if country in (None, dc_country)
-        ]
-    return out
-
-
-def _has_rows(conn, cid: str) -> bool:
-    from sqlalchemy import text
-
-    ds = DATASETS[cid]
-    return bool(conn.execute(text(f"SELECT EXISTS (SELECT 1 FROM {ds.from_sql} WHERE {ds.where_sql})")).scalar())
-
-
-def _split_country(cid: str) -> tuple[str | None, str]:
-    """``irq-admin1`` -> ("IRQ", "admin1"); an id without a country prefix -> (None, id)."""
-    if cid in PLAIN_IDS or round_id_pattern().fullmatch(cid):
-        return None, cid
-    m = COUNTRY_PREFIX.fullmatch(cid)
-    if m and (m.group(2) in PLAIN_IDS or round_id_pattern().fullmatch(m.group(2))):
-        try:
-            return normalize_country(m.group(1)), m.group(2)
-        except ValueError:
-            pass
-    return None, cid
-
-
-def _kinds_id_patterns() -> list[str]:
-    return [rd.id_pattern for _, rd in registry().round_datasets()] + [
-        dc.id_pattern for dc in registry().data_collections()
-    ]
-
-
-def get_collection(conn, cid: str, country: str | None = None, who: Principal = ANONYMOUS) -> Collection:
-    """The collection ``cid`` names (with a country prefix, or without: then ``country``, or
-    the one country that has it; SeveralCountries, 400, when several have)."""
-    prefix, base = _split_country(cid)
-    named = country is not None
-    if prefix is not None:
-        if country is not None and country != prefix:
-            raise ParamError("country", f"collection {cid!r} is of {prefix}, not {country}", prefix)
-        country = prefix
-    qualified = prefix is not None
-    if base in PLAIN_IDS:
-        return Collection(cid, DATASETS[base], None, geometry_country(conn, country), qualified, named)
-    if prefix is None and cid in kind_ids():
-        return Collection(cid, DATASETS[cid], None, country, False, named)
-    m = round_id_pattern().fullmatch(base)
-    rnd = None
-    if m and m.group(2).startswith("d"):
-        try:
-            day = dt.datetime.strptime(m.group(2)[1:], "%Y%m%d").date()
-        except ValueError:
-            day = None
-        if day is not None:
-            which = figures_country(conn, country, m.group(1), reporting_date=day)
-            rnd = find_round(conn, reporting_date=day, population=m.group(1), country=which)
-    elif m and len(m.group(2)) <= 12 and int(m.group(2)[1:]) <= INT4_MAX:
-        which = figures_country(conn, country, m.group(1), round_number=int(m.group(2)[1:]))
-        rnd = find_round(conn, round_number=int(m.group(2)[1:]), population=m.group(1), country=which)
-    if m:
-        if rnd is not None:
-            kind = m.group(3)
-            return Collection(
-                cid,
-                DATASETS[f"figures-{kind}" if kind.startswith("adm") else kind],
-                rnd,
-                rnd["country"],
-                qualified,
-                named,
-            )
-    for dc in registry().data_collections():
-        found = dc.get(conn, cid, who)  # built for the reader: None when it does not exist for it
-        if found is not None and (country is None or country == found[1]):
-            return Collection(cid, found[0], None, found[1], False, named)
-    raise NotFound(
-        f"no collection {cid!r}; see /ogc/collections (ids: admin0..admin3, sites, "
-        + ", ".join(["{idp|returnee}-r{round}-{locations|adm1|adm2|adm3}", *_kinds_id_patterns()])
-        + "; "
-        "-dYYYYMMDD- instead of -r{round}- for a round without a DTM number; a country's ISO3 prefix, "
-        "irq-admin1, where several countries are loaded)" + (f" in {country}" if country else "")
-    )
 
 
 # --------------------------------------------------------------------------- helpers
@@ -301,8 +128,22 @@ def _json(data, media_type: str = JSON, headers: dict | None = None) -> Response
     return resp
 
 
+def _map_assets() -> dict | None:
+    """MapLibre and the pages' map script (web/static/ogcmap.js), served by this service; None when not installed."""
+    from service.api.web import STATIC_DIR, load_asset, maplibre_version
+
+    version = maplibre_version()
+    if version is None or not (STATIC_DIR / "ogcmap.js").is_file():
+        return None
+    digest = load_asset(STATIC_DIR / "ogcmap.js").digest
+    return {"maplibre": f"/vendor/maplibre-gl@{version}", "script": f"/static/ogcmap.js?v={digest}"}
+
+
 def _html(template: str, request: Request, title: str, data, headers: dict | None = None, **context) -> HTMLResponse:
+    context.setdefault("map_geojson", None)
+    context.setdefault("map_bboxes", None)
     body = TEMPLATES.get_template(template).render(
+        map_assets=_map_assets(),
         request=request,
         title=title,
         data=data,
@@ -313,75 +154,21 @@ def _html(template: str, request: Request, title: str, data, headers: dict | Non
     return HTMLResponse(body, headers=headers)
 
 
-def _check_crs(value: str | None, param: str) -> None:
-    if value is not None and value.strip() not in CRS84_ALIASES:
-        raise BadRequest(f"{param} {value!r} is not supported: the only CRS served is {CRS84} (longitude, latitude)")
-
-
-def parse_datetime(value: str | None) -> tuple[dt.date | None, dt.date | None] | None:
-    """RFC 3339 date or date-time, or an interval ``a/b`` with ``..`` or empty for an open end -> inclusive days."""
-    if value is None or value.strip() == "":
-        return None
-
-    def one(s: str, end: bool) -> dt.date | None:
-        s = s.strip()
-        if s in ("", ".."):
-            return None
-        try:
-            if len(s) == 10:
-                return dt.date.fromisoformat(s)
-            t = dt.datetime.fromisoformat(s.replace("z", "Z").replace("Z", "+00:00"))
-        except ValueError:
-            raise BadRequest(
-                f"datetime {value!r}: {s!r} is not an RFC 3339 date (2021-02-28) or date-time "
-                "(2021-02-28T00:00:00Z); intervals are start/end with '..' for an open end"
-            ) from None
-        if t.tzinfo is not None:
-            t = t.astimezone(dt.timezone.utc)
-        return t.date()
-
-    if "/" in value:
-        a, _, b = value.partition("/")
-        if a.strip() in ("", "..") and b.strip() in ("", ".."):
-            raise BadRequest(f"datetime {value!r}: an interval needs at least one bound")
-        d0, d1 = one(a, False), one(b, True)
-        if d0 is not None and d1 is not None and d0 > d1:
-            raise BadRequest(f"datetime {value!r} is reversed: the start must not be after the end")
-        return d0, d1
-    d = one(value, False)
-    return d, d
-
-
-def _property_filters(request: Request, ds: Dataset) -> tuple[tuple[str, str], ...]:
-    out = []
-    for key, value in request.query_params.multi_items():
-        if key in ITEMS_PARAMS:
-            continue
-        flt = ds.filter(key)
-        if flt is None:
-            valid = ", ".join(sorted(ITEMS_PARAMS | {f.name for f in ds.filters}))
-            raise BadRequest(f"unknown query parameter {key!r} for this collection; valid parameters: {valid}")
-        if flt.kind == "pcode":
-            try:
-                value = normalize_pcode(value)
-            except ValueError as exc:
-                raise BadRequest(f"{key}={value!r} is not a P-code: {exc}") from exc
-        elif flt.kind == "country":
-            value = value.strip().upper()
-            if len(value) == 2:
-                try:
-                    value = iso3_from_iso2(value)
-                except ValueError:
-                    pass
-        out.append((key, value))
-    return tuple(out)
+def collection_crs(conn, col: Collection) -> list:
+    """The CRSs a collection's items are served in (service.api.ogc_query.supported_crs)."""
+    return supported_crs(CACHE.get(conn, ("utm", col.country), lambda: utm_srid(conn, col.country)))
 
 
 def _collection_doc(request: Request, conn, col: Collection, html: bool = False) -> dict:
     ds, sel = col.dataset, col.selection()
     path = f"/ogc/collections/{col.id}"
     extent = CACHE.get(conn, ("extent", *col.cache_key), lambda: sel.extent(conn))
-    temporal = CACHE.get(conn, ("temporal", *col.cache_key), lambda: sel.temporal_extent(conn))
+    if col.rounds is not None:
+        dates = [r["reporting_date"] for r in col.rounds]
+        temporal = [min(dates).isoformat(), max(dates).isoformat()] if dates else None
+    else:
+        temporal = CACHE.get(conn, ("temporal", *col.cache_key), lambda: sel.temporal_extent(conn))
+    export_round = col.round or (col.rounds[-1] if col.rounds else None)
     doc: dict = {
         "id": col.id,
         "title": col.title,
@@ -397,22 +184,32 @@ def _collection_doc(request: Request, conn, col: Collection, html: bool = False)
             {"href": _url(request, f"{path}/items", f="html"), "rel": "items", "type": HTML, "title": "Items (HTML)"},
             *(
                 {
+                    "href": _url(request, f"{path}/queryables"),
+                    "rel": rel,
+                    "type": "application/schema+json",
+                    "title": "Queryables (JSON Schema)",
+                }
+                for rel in ("http://www.opengis.net/def/rel/ogc/1.0/queryables", "queryables")  # the draft's rel too
+            ),
+            *(
+                {
                     "href": _url(
                         request,
                         f"/exports/{ds.key}.{ext}",
-                        round=col.round["round_number"] if col.round else None,
-                        population=col.round["population"] if col.round else None,
+                        round=export_round["round_number"] if export_round else None,
+                        population=export_round["population"] if export_round else None,
                         country=col.country if col.qualified or col.named else None,
                     ),
                     "rel": "enclosure",
                     "type": fmt.media_type,
-                    "title": f"Download: {fmt.label}",
+                    "title": f"Download: {fmt.label}"
+                    + (f" ({round_label(export_round)})" if col.rounds is not None and export_round else ""),
                 }
                 for ext, fmt in FORMATS.items()
             ),
         ],
         "itemType": "feature",
-        "crs": [CRS84],
+        "crs": [c.uri for c in collection_crs(conn, col)],
         "storageCrs": CRS84,
     }
     ext_doc: dict = {}
@@ -423,7 +220,8 @@ def _collection_doc(request: Request, conn, col: Collection, html: bool = False)
     if ext_doc:
         doc["extent"] = ext_doc
     doc["geometryType"] = ds.geometry_type
-    doc["properties"] = [{"name": f.name, "type": f.type, "description": f.description} for f in ds.fields]
+    fields = col.queryable_dataset.fields
+    doc["properties"] = [{"name": f.name, "type": f.type, "description": f.description} for f in fields]
     doc["filters"] = [{"name": f.name, "description": f.description} for f in ds.filters]
     if col.qualified:
         doc["country"] = col.country
@@ -434,7 +232,12 @@ def _collection_doc(request: Request, conn, col: Collection, html: bool = False)
             "reporting_date": col.round["reporting_date"].isoformat(),
             "country": col.round["country"],
         }
-    if ds.kind == "figures":
+    if col.rounds is not None:
+        doc["timeEnabled"] = True
+        doc["rounds"] = [
+            {"round_number": r["round_number"], "reporting_date": r["reporting_date"].isoformat()} for r in col.rounds
+        ]
+    if ds.kind == "figures" and col.round is not None:
         b = bucket_totals(conn, col.round["id"], ds.level)
         doc["unassigned"] = b
         doc["unassignedNote"] = (
@@ -464,6 +267,12 @@ def landing(request: Request, f: FormatParam = None):
                 "type": "application/vnd.oai.openapi+json;version=3.1",
                 "title": "The API definition (OpenAPI)",
             },
+            {
+                "href": _url(request, "/ogc/api"),
+                "rel": "service-desc",
+                "type": OPENAPI_30,
+                "title": "The OGC API - Features definition alone (OpenAPI 3.0, paths under /ogc)",
+            },
             {"href": _url(request, "/docs"), "rel": "service-doc", "type": HTML, "title": "The API documentation"},
             {
                 "href": _url(request, "/ogc/conformance", f="json"),
@@ -481,8 +290,14 @@ def landing(request: Request, f: FormatParam = None):
         ],
     }
     if html:
-        return _html("ogc_page.html", request, data["title"], data, kind="landing")
+        admin0 = _url(request, "/ogc/collections/admin0/items", f="json")
+        return _html("ogc_page.html", request, data["title"], data, kind="landing", map_geojson=admin0)
     return _json(data)
+
+
+@router.get("/api", include_in_schema=False)
+def api(request: Request):
+    return _json(ogc_openapi(request), OPENAPI_30)
 
 
 @router.get("/conformance", summary="Conformance classes")
@@ -499,7 +314,7 @@ def collections(request: Request, conn: Conn, country: CountryParam, f: FormatPa
     html = wants_html(request, f)
     cols = [
         _collection_doc(request, conn, c, html)
-        for c in all_collections(conn, country, current(request))
+        for c in all_collections(conn, country, who=current(request))
         if dataset_visible(request, c.dataset, c.country)  # collections a role cannot see do not exist
     ]
     data = {
@@ -508,7 +323,8 @@ def collections(request: Request, conn: Conn, country: CountryParam, f: FormatPa
         "collections": cols,
     }
     if html:
-        return _html("ogc_page.html", request, "Collections", data, kind="collections")
+        boxes = sorted({tuple(c["extent"]["spatial"]["bbox"][0]) for c in cols if "spatial" in c.get("extent", {})})
+        return _html("ogc_page.html", request, "Collections", data, kind="collections", map_bboxes=boxes)
     return _json(data)
 
 
@@ -519,7 +335,8 @@ def collection(request: Request, conn: Conn, collection_id: CollectionId, countr
     authorize_dataset_sync(request, col.dataset, col.country)
     doc = _collection_doc(request, conn, col, html)
     if html:
-        return _html("ogc_page.html", request, doc["title"], doc, kind="collection")
+        boxes = [doc["extent"]["spatial"]["bbox"][0]] if "spatial" in doc.get("extent", {}) else None
+        return _html("ogc_page.html", request, doc["title"], doc, kind="collection", map_bboxes=boxes)
     return _json(doc)
 
 
@@ -535,9 +352,40 @@ def items(
     conn: Conn,
     collection_id: CollectionId,
     country: CountryParam,
-    bbox: Annotated[str | None, Query(description="minLon,minLat,maxLon,maxLat (CRS84)")] = None,
+    bbox: Annotated[str | None, Query(description="minLon,minLat,maxLon,maxLat (CRS84, or in bbox-crs)")] = None,
     datetime: Annotated[
-        str | None, Query(description="A date (2021-02-28), date-time or interval (2021-01-01/.., ../2021-03-01)")
+        str | None,
+        Query(
+            description="A date (2021-02-28), date-time or interval (2021-01-01/.., ../2021-03-01): in a "
+            "time-enabled collection the rounds reported then"
+        ),
+    ] = None,
+    round: Annotated[
+        str | None,
+        Query(description="Time-enabled collections: DTM round number(s), comma-separated (120 or 118,119,120)"),
+    ] = None,
+    filter: Annotated[
+        str | None,
+        Query(
+            description="A CQL2 filter over the collection's queryables, "
+            "e.g. individuals > 10000 AND adm1_name = 'Ninewa'"
+        ),
+    ] = None,
+    filter_lang: Annotated[
+        str | None,
+        Query(
+            alias="filter-lang",
+            description="cql2-text (default) or cql2-json; cql-text (the draft's name, as GDAL up to 3.6 "
+            "sends it) is read as cql2-text",
+            json_schema_extra={"enum": list(FILTER_LANGS)},
+        ),
+    ] = None,
+    filter_crs: Annotated[str | None, Query(alias="filter-crs", description=f"Only {CRS84}")] = None,
+    sortby: Annotated[
+        str | None, Query(description="Properties to sort by, '-' for descending: -individuals,pcode")
+    ] = None,
+    properties: Annotated[
+        str | None, Query(description="The properties to return, comma-separated (none: all)")
     ] = None,
     limit: Annotated[
         int | None,
@@ -549,8 +397,10 @@ def items(
         ),
     ] = None,
     offset: Offset = 0,
-    crs: Annotated[str | None, Query(description=f"Only {CRS84}")] = None,
-    bbox_crs: Annotated[str | None, Query(alias="bbox-crs", description=f"Only {CRS84}")] = None,
+    crs: Annotated[
+        str | None, Query(description="Output CRS: CRS84 (default), EPSG:4326, EPSG:3857, the country's UTM zone")
+    ] = None,
+    bbox_crs: Annotated[str | None, Query(alias="bbox-crs", description="The CRS of bbox (as crs)")] = None,
     f: FormatParam = None,
 ):
     """Other query parameters are property filters (see the collection's ``filters``), e.g. ``?pcode=IQG07Q02``,
@@ -558,15 +408,31 @@ def items(
     collection id without a country prefix (needed only when several countries have it)."""
     col = get_collection(conn, collection_id, country, current(request))
     authorize_dataset_sync(request, col.dataset, col.country)
-    _check_crs(crs, "crs")
-    _check_crs(bbox_crs, "bbox-crs")
+    if round is not None:
+        col = only_rounds(col, round)
+    supported = collection_crs(conn, col)
+    out_crs = parse_crs(crs, supported, "crs")
+    in_crs = parse_crs(bbox_crs, supported, "bbox-crs")
+    options = query_options(
+        col.queryable_dataset,
+        filter_=filter,
+        filter_lang=filter_lang,
+        filter_crs=filter_crs,
+        sortby=sortby,
+        properties=properties,
+    )
     sel = col.selection(
-        bbox=parse_bbox(bbox), dates=parse_datetime(datetime), filters=_property_filters(request, col.dataset)
+        bbox=bbox_to_crs84(conn, parse_bbox(bbox), in_crs),
+        dates=parse_datetime(datetime),
+        filters=property_filters(request, col.dataset),
+        srid=out_crs.srid,
+        latlon=out_crs.latlon,
+        **options,
     )
     requested = DEFAULT_LIMIT if limit is None else limit
     effective = min(requested, MAX_LIMIT)
     clamped = requested > MAX_LIMIT
-    cache_key = ("count", *col.cache_key, sel.bbox, sel.dates, sel.filters)
+    cache_key = ("count", *col.cache_key, sel.bbox, sel.dates, sel.filters, sel.cql)
     matched = CACHE.get(conn, cache_key, lambda: sel.count(conn))
     path = f"/ogc/collections/{col.id}/items"
     keep = [(k, v) for k, v in request.query_params.multi_items() if k not in ("limit", "offset", "f")]
@@ -605,7 +471,7 @@ def items(
             "title": "The collection",
         }
     )
-    headers = {"Content-Crs": f"<{CRS84}>"}
+    headers = {"Content-Crs": f"<{out_crs.uri}>"}
     if clamped:
         headers["X-Limit-Clamped"] = f"requested={requested}; effective={effective}"
     head = {
@@ -622,7 +488,7 @@ def items(
     if html:
         effective_html = min(effective, HTML_MAX_ROWS)
         rows = [
-            dict(zip(["id", *(f_.name for f_ in col.dataset.fields)], r))
+            dict(zip(["id", *(f_.name for f_ in sel.out_fields())], r))
             for b in sel.batches(conn, "table", limit=effective_html, offset=offset)
             for r in b
         ]
@@ -642,6 +508,10 @@ def items(
             offset=offset,
             shown=effective_html,
             headers=headers,
+            map_geojson=f"{_base(request)}{path}?"
+            + urlencode(
+                [(k, v) for k, v in keep if k != "crs"] + [("limit", effective_html), ("offset", offset), ("f", "json")]
+            ),
         )
 
     conn.close()
@@ -659,6 +529,27 @@ def items(
 
 
 @router.get(
+    "/collections/{collection_id}/queryables",
+    summary="What a filter may name: the collection's properties and geometry (JSON Schema)",
+    response_class=Response,
+    responses={200: {"content": {"application/schema+json": {}, HTML: {}}}},
+)
+def queryables(request: Request, conn: Conn, collection_id: CollectionId, country: CountryParam, f: FormatParam = None):
+    col = get_collection(conn, collection_id, country, current(request))
+    authorize_dataset_sync(request, col.dataset, col.country)
+    url = _url(request, f"/ogc/collections/{col.id}/queryables")
+    schema = queryables_schema(col.queryable_dataset, url, col.title)
+    if wants_html(request, f):
+        return _html(
+            "ogc_page.html", request, f"Queryables: {col.title}", schema, kind="queryables", collection_id=col.id
+        )
+    # the same JSON as application/json to a client that asks for that and not for JSON Schema (GDAL up to 3.6)
+    accept = request.headers.get("accept", "")
+    plain = "application/schema+json" not in accept and ("application/json" in accept or "geo+json" in accept)
+    return _json(schema, JSON if plain else "application/schema+json")
+
+
+@router.get(
     "/collections/{collection_id}/items/{feature_id}",
     summary="One feature (GeoJSON)",
     response_class=Response,
@@ -672,13 +563,23 @@ def item(
         str, Path(description="Feature id: P-code for admin units and figures, number for locations, site ID for sites")
     ],
     country: CountryParam,
-    crs: Annotated[str | None, Query(description=f"Only {CRS84}")] = None,
+    crs: Annotated[
+        str | None, Query(description="Output CRS: CRS84 (default), EPSG:4326, EPSG:3857, the country's UTM zone")
+    ] = None,
     f: FormatParam = None,
 ):
     col = get_collection(conn, collection_id, country, current(request))
     authorize_dataset_sync(request, col.dataset, col.country)
-    _check_crs(crs, "crs")
+    out_crs = parse_crs(crs, collection_crs(conn, col), "crs")
+    requested_id, series = feature_id, col.rounds is not None
     fid: object = feature_id
+    if series:  # r120-IQG07Q02: the round's feature IQG07Q02
+        parts = split_feature_id(feature_id)
+        rnd = next((r for r in col.rounds if parts and round_part(r) == parts[0]), None)
+        if rnd is None:
+            raise NotFound(f"no feature {feature_id!r} in {col.id}: ids are r{{round}}-{{id}} (r120-IQG07Q02)")
+        col = Collection(col.id, col.dataset, rnd, col.country, col.qualified, col.named)
+        fid = feature_id = parts[1]
     if col.dataset.id_type == "int":
         if not (feature_id.isascii() and feature_id.isdigit()) or int(feature_id) >= 2**63:
             raise NotFound(f"no feature {feature_id!r} in {col.id}: ids of this collection are numbers")
@@ -688,11 +589,13 @@ def item(
             fid = normalize_pcode(feature_id)
         except ValueError:
             fid = feature_id
-    sel = col.selection(fid=fid)
+    sel = col.selection(fid=fid, srid=out_crs.srid, latlon=out_crs.latlon)
     rows = [r for b in sel.batches(conn, "geojson", limit=1) for r in b]
     if not rows:
         raise NotFound(f"no feature {feature_id!r} in collection {col.id}")
     feature = orjson.loads(rows[0][0])
+    if series:
+        feature["id"] = feature_id = requested_id
     path = f"/ogc/collections/{col.id}/items/{feature_id}"
     html = wants_html(request, f)
     feature["links"] = [
@@ -715,7 +618,7 @@ def item(
             "title": "The collection",
         },
     ]
-    headers = {"Content-Crs": f"<{CRS84}>"}
+    headers = {"Content-Crs": f"<{out_crs.uri}>"}
     if html:
         return _html(
             "ogc_page.html",
@@ -725,8 +628,9 @@ def item(
             kind="item",
             collection_id=col.id,
             headers=headers,
+            map_geojson=_url(request, path, f="json"),
         )
     return _json(feature, GEOJSON, headers)
 
 
-__all__ = ["router", "all_collections", "get_collection", "parse_datetime", "POPULATION_LABEL"]
+__all__ = ["router", "all_collections", "get_collection", "parse_datetime", "POPULATION_LABEL", "ITEMS_PARAMS"]

@@ -19,7 +19,10 @@ POPULATION_HXL = {"idp": "idps", "returnee": "returnees"}
 POPULATION_LABEL = {"idp": "IDPs", "returnee": "returnees"}
 LEVEL_NAMES = {0: "country", 1: "governorate", 2: "district", 3: "sub-district"}
 # query parameters of OGC items and exports: no property filter may be named like one
-RESERVED_PARAMETERS = {"bbox", "datetime", "limit", "offset", "f", "crs", "bbox-crs"}
+RESERVED_PARAMETERS = {
+    "bbox", "datetime", "limit", "offset", "f", "crs", "bbox-crs",
+    "filter", "filter-lang", "filter-crs", "sortby", "properties", "round",
+}  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -69,6 +69,13 @@ class Selection:
     filters: tuple[tuple[str, str], ...] = ()
     fid: Any = None
     country: str | None = None
+    # OGC API - Features Parts 2, 3: a CQL2 filter (SQL over the fields + its bound parameters,
+    # service.publish.cql), sortby ((field, descending), ...), the properties returned, the output CRS
+    cql: tuple[str, tuple[tuple[str, Any], ...]] | None = None
+    sort: tuple[tuple[str, bool], ...] = ()
+    properties: tuple[str, ...] | None = None
+    srid: int = 4326
+    latlon: bool = False  # EPSG:4326's axis order (latitude first)
 
     def __post_init__(self):
         if self.dataset.per_round and self.round is None:
@@ -111,7 +118,30 @@ class Selection:
         if self.fid is not None:
             conds.append(f"{ds.id_sql} = :fid")
             params["fid"] = self.fid
+        if self.cql is not None:
+            conds.append(f"({self.cql[0]})")
+            params.update(self.cql[1])
         return " AND ".join(conds), params
+
+    def order(self) -> str:
+        """ORDER BY: the ``sort`` fields (then the row id, a stable order for paging) or the dataset's."""
+        if not self.sort:
+            return self.dataset.order_sql
+        by = {f.name: f.sql for f in self.dataset.fields}
+        keys = [f"{by[name]} {'DESC NULLS LAST' if desc else 'ASC NULLS FIRST'}" for name, desc in self.sort]
+        return ", ".join([*keys, self.dataset.id_sql])
+
+    def out_fields(self) -> tuple[Field, ...]:
+        if self.properties is None:
+            return self.dataset.fields
+        return tuple(f for f in self.dataset.fields if f.name in self.properties)
+
+    def out_geom(self) -> tuple[str, int]:
+        """The geometry in the output CRS and its decimals (7 in degrees ~1 cm, 2 in metres)."""
+        g = self.dataset.geom_sql
+        if self.srid != 4326:
+            return f"ST_Transform({g}, {int(self.srid)})", 2
+        return (f"ST_FlipCoordinates({g})" if self.latlon else g), GEOJSON_DECIMALS
 
     def sql(
         self, mode: Literal["values", "table", "geojson", "kml"], limit: int | None = None, offset: int = 0
@@ -120,27 +150,30 @@ class Selection:
         ``kml``: id, fields..., KML geometry."""
         ds = self.dataset
         where, params = self.where()
-        cols = [f"{ds.id_sql} AS fid"] + [f'{f.sql} AS "{f.name}"' for f in ds.fields]
+        fields, order = self.out_fields(), self.order()
+        geom, decimals = self.out_geom()
+        cols = [f"{ds.id_sql} AS fid"] + [f'{f.sql} AS "{f.name}"' for f in fields]
         if mode == "values":
             cols.append(f"ST_AsBinary({ds.geom_sql}) AS wkb")
         elif mode == "kml":
             cols.append(f"ST_AsKML({ds.geom_sql}, {GEOJSON_DECIMALS}) AS kml")
         elif mode == "geojson":
             # row_to_json keeps the field order and writes compact JSON (json_build_object adds spaces)
-            props = ", ".join(f'{f.sql} AS "{f.name}"' for f in ds.fields)
+            props = ", ".join(f'{f.sql} AS "{f.name}"' for f in fields)
+            props_sql = f"(SELECT row_to_json(p) FROM (SELECT {props}) p)::text" if fields else "'{}'"
             cols = [
                 '\'{"type":"Feature","id":\' || to_json(' + ds.id_sql + ")::text"
-                f" || ',\"geometry\":' || coalesce(ST_AsGeoJSON({ds.geom_sql}, {GEOJSON_DECIMALS}), 'null')"
-                f" || ',\"properties\":' || (SELECT row_to_json(p) FROM (SELECT {props}) p)::text || '}}' AS feature"
+                f" || ',\"geometry\":' || coalesce(ST_AsGeoJSON({geom}, {decimals}), 'null')"
+                f" || ',\"properties\":' || {props_sql} || '}}' AS feature"
             ]
         if limit is not None:
             # page on the row ids first, so that the projection (GeoJSON, names) is computed for the page only
             where += (
                 f" AND {ds.id_sql} IN (SELECT {ds.id_sql} FROM {ds.from_sql} WHERE {where} "
-                f"ORDER BY {ds.order_sql} LIMIT :limit OFFSET :offset)"
+                f"ORDER BY {order} LIMIT :limit OFFSET :offset)"
             )
             params.update(limit=limit, offset=offset)
-        return f"SELECT {', '.join(cols)} FROM {ds.from_sql} WHERE {where} ORDER BY {ds.order_sql}", params
+        return f"SELECT {', '.join(cols)} FROM {ds.from_sql} WHERE {where} ORDER BY {order}", params
 
     def count(self, conn: Connection) -> int:
         where, params = self.where()

@@ -66,6 +66,14 @@ def test_fragility_mode_paints_the_classes(frag_url, frag_engine, browser):
     legend = page.evaluate("window.dtmAtlas.fragility.legend")
     assert [c["key"] for c in legend["classes"]][-1] == "insufficient_data"
     assert page.locator("#fragility-legend").is_visible()
+    # issue 23: the mode has its own legend (the IDP legend is hidden), the checkbox sits beside its label
+    assert not page.locator("#legend").is_visible()
+    box = page.locator("#fragility-toggle").bounding_box()
+    label = page.locator("#fragility-mode").bounding_box()
+    assert (
+        label["height"] < 2.5 * box["height"]
+        and abs((box["y"] + box["height"] / 2) - (label["y"] + label["height"] / 2)) < 6
+    )
     placed = page.evaluate(
         """pts => { const map = window.dtmAtlas.map, box = map.getCanvas().getBoundingClientRect();
         return pts.map(p => { const q = map.project([p.lon, p.lat]); return {...p, x: box.left + q.x, y: box.top + q.y,
@@ -82,14 +90,31 @@ def test_fragility_mode_paints_the_classes(frag_url, frag_engine, browser):
     # the unit panel: dimension scores and uncertainty
     code = next(c for c, k in checked if k != "insufficient_data")
     p = next(p for p in placed if p["pcode"] == code)
+    # its own hover: the unit's fragility class, not the IDP figures
+    page.mouse.move(p["x"], p["y"])
+    page.wait_for_function(
+        "pc => { const t = document.getElementById('tooltip'); "
+        "return !t.hidden && t.textContent.includes(pc + ' · fragility'); }",
+        arg=code,
+        timeout=10_000,
+    )
+    tip = page.locator("#tooltip").inner_text()
+    assert geo[code]["class_label"] in tip and "P(high class)" in tip
     page.mouse.click(p["x"], p["y"])
     page.wait_for_function(
         "pc => window.dtmAtlas.fragility.unit && window.dtmAtlas.fragility.unit.pcode === pc", arg=code, timeout=30_000
     )
+    page.wait_for_timeout(500)
+    # one click, one panel: the unit's IDP history panel stays closed in the mode
+    assert code not in page.locator("#detail").inner_text()
+    unit = page.evaluate("window.dtmAtlas.fragility.unit")
     panel = page.locator("#fragility-unit").inner_text()
+    if unit["idps"] is not None and unit["idps"] >= 1000:
+        assert f"{unit['idps']:,}" in panel  # grouped, as everywhere on the map
     assert "Dimension scores" in panel and "Displacement pressure" in panel and "P(high class)" in panel
     assert geo[code]["class_label"] in panel
     page.evaluate("window.dtmAtlas.fragility.toggle(false)")
     assert page.evaluate("!window.dtmAtlas.map.getLayer('fragility-fill')")
+    assert page.locator("#legend").is_visible()
     assert not errors, errors
     page.close()

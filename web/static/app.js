@@ -813,7 +813,7 @@ function createMap(c) {
   setAttribution();
   map.on("mousemove", "units-fill", onMove);
   map.on("mouseleave", "units-fill", onLeave);
-  map.on("click", "units-fill", (ev) => ev.features && ev.features[0] && select(ev.features[0]));
+  map.on("click", "units-fill", (ev) => !(api.fragility && api.fragility.on) && ev.features && ev.features[0] && select(ev.features[0]));
   map.on("error", (ev) => {
     const message = (ev.error && ev.error.message) || "map error";
     console.error(message);

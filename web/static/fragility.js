@@ -3,6 +3,9 @@
 // from styles/ (via /fragility/method?f=json) and, on click, a unit panel with the dimension scores and
 // the uncertainty (rank p5/p50/p95, P(high class)). It only adds to the map app.js draws: app.js
 // replaces the style when the choice changes, so the layers are added again after each style change.
+// In the mode the overlay has its own legend (the IDP legend is hidden) and its own hover (the
+// class, index and P(high class) of the unit under the pointer); a click opens only its panel
+// (app.js leaves its unit panel to the mode). Numbers are formatted in the page's language.
 // window.dtmAtlas.fragility exposes its state for tests.
 
 const $ = (id) => document.getElementById(id);
@@ -26,12 +29,19 @@ async function getJSON(url) {
   return body;
 }
 
-const pct = (v) => (v === null || v === undefined ? "–" : `${Math.round(v * 100)}%`);
-const num = (v, d = 1) => (v === null || v === undefined ? "–" : Number(v).toFixed(d));
+// one convention with the rest of the map: a share (0-1) shown as a percent, counts grouped, in the page's language
+const lang = () => (document.documentElement.lang === "ar" ? "ar-IQ" : "en");
+const pct = (v) => (v === null || v === undefined ? "–"
+  : new Intl.NumberFormat(lang(), { style: "percent", maximumFractionDigits: 0 }).format(v));
+const num = (v, d = 1) => (v === null || v === undefined ? "–"
+  : new Intl.NumberFormat(lang(), { minimumFractionDigits: d, maximumFractionDigits: d }).format(v));
+const count = (v) => (v === null || v === undefined ? "–" : new Intl.NumberFormat(lang()).format(v));
 
 function addStyle() {
   document.head.append(h("style", {}, `
-    #fragility-mode { display: flex; align-items: center; gap: 6px; font-weight: 600; font-size: 13px; }
+    #controls #fragility-mode { display: flex; flex-direction: row; align-items: center; gap: 6px; font-weight: 600;
+      font-size: 13px; }
+    #controls #fragility-mode input { margin: 0; }
     #fragility-legend ol { list-style: none; margin: 0; padding: 0; }
     #fragility-legend li { display: flex; align-items: center; gap: 8px; font-size: 13px; }
     #fragility-legend .count { margin-left: auto; color: var(--muted); font-size: 12px; }
@@ -90,6 +100,7 @@ async function load(round) {
 
 async function refresh() {
   const round = api.state.round;
+  showIdpLegend(!mode.on);
   if (!mode.on) {
     removeLayers();
     $("fragility-legend").hidden = true;
@@ -153,7 +164,31 @@ async function showUnit(pcode) {
         h("td", {}, `${num(u.rank_p5, 0)} / ${num(u.rank_p50, 0)} / ${num(u.rank_p95, 0)} of ${u.ranked_units}`)),
       h("tr", {}, h("td", {}, "P(high class)"), h("td", {}, pct(u.p_high))),
       h("tr", {}, h("td", {}, "Completeness"), h("td", {}, `${num(u.completeness, 0)}%`)),
-      h("tr", {}, h("td", {}, "IDPs / returnees"), h("td", {}, `${u.idps ?? "–"} / ${u.returnees ?? "–"}`))));
+      h("tr", {}, h("td", {}, "IDPs / returnees"), h("td", {}, `${count(u.idps)} / ${count(u.returnees)}`))));
+}
+
+// the mode's own hover: what the overlay shows of the unit under the pointer (after app.js's, which it replaces)
+function onHover(e) {
+  const f = e.features && e.features[0];
+  if (!mode.on || !f || !mode.legend) return;
+  setTimeout(() => {
+    const p = f.properties, tip = $("tooltip");
+    const cls = mode.legend.classes.find((c) => c.key === p.class_key);
+    tip.replaceChildren(
+      h("div", { class: "names" }, h("span", { class: "en", lang: "en" }, p.name_en || p.pcode),
+        p.name_ar ? h("span", { class: "ar", lang: "ar", dir: "rtl" }, p.name_ar) : null),
+      h("div", { class: "pcode" }, `${p.pcode} · fragility`),
+      h("dl", { class: "figures" }, h("dt", {}, "Index (0-100)"), h("dd", {}, num(p.index)),
+        h("dt", {}, "P(high class)"), h("dd", {}, pct(p.p_high))),
+      h("div", { class: "pcode", "data-fragility": p.class_key },
+        h("span", { class: "swatch", style: `background:${cls ? cls.color : mode.legend.no_data_color}` }), " ",
+        cls ? cls.label : p.class_key, p.hotspot === true || p.hotspot === "true" ? " · hotspot" : ""));
+    tip.hidden = false;
+  }, 0);
+}
+
+function showIdpLegend(show) {
+  $("legend").hidden = !show;
 }
 
 function init() {
@@ -169,6 +204,7 @@ function init() {
     if (!map) { setTimeout(attach, 100); return; }
     map.on("styledata", () => { if (mode.on) addLayers(); });
     map.on("click", FILL, (e) => e.features && e.features[0] && showUnit(e.features[0].properties.pcode));
+    map.on("mousemove", FILL, onHover);
     window.addEventListener("hashchange", () => refresh());
     document.getElementById("round").addEventListener("change", () => setTimeout(refresh, 0));
   };
