@@ -169,23 +169,22 @@ async def map_file(
     service = get_service(request.app)
     version = await service.version(request)  # with replicas: what the request's replica has replayed
     key = entry_key(version, f"maps{MAPS_FORMAT}", f"{name}.{ext}", repr(sorted(q.items())), who_key or "")
+    settings = request.app.state.settings
+
+    async def render_entry() -> bytes:
+        """Render in a place of the render queue (or 429, service.api.queue): digest, name, bytes."""
+        async with render_slot(request):
+            file_name, raw = await run_in_threadpool(
+                _produce_map, engine, name, ext, q, settings.shared_data_dir, who, settings.maps.logo
+            )
+        digest = hashlib.blake2b(raw, digest_size=8).hexdigest()
+        return f"{digest}\n{file_name}\n".encode() + raw
+
     status = "hit"
     entry = None if who_key is None else await service.cache.get(key)
     if who_key is None:
         status = "off"
-        async with render_slot(request):  # a place in the render queue, or 429 (service.api.queue)
-            file_name, raw = await run_in_threadpool(
-                _produce_map,
-                engine,
-                name,
-                ext,
-                q,
-                request.app.state.settings.shared_data_dir,
-                who,
-                request.app.state.settings.maps.logo,
-            )
-        digest = hashlib.blake2b(raw, digest_size=8).hexdigest()
-        entry = f"{digest}\n{file_name}\n".encode() + raw
+        entry = await render_entry()
     if entry is None:
         lock = _locks.setdefault(key, asyncio.Lock())
         try:
@@ -193,19 +192,7 @@ async def map_file(
                 entry = await service.cache.get(key)
                 if entry is None:
                     status = "miss"
-                    async with render_slot(request):  # a place in the render queue, or 429 (service.api.queue)
-                        file_name, raw = await run_in_threadpool(
-                            _produce_map,
-                            engine,
-                            name,
-                            ext,
-                            q,
-                            request.app.state.settings.shared_data_dir,
-                            who,
-                            request.app.state.settings.maps.logo,
-                        )
-                    digest = hashlib.blake2b(raw, digest_size=8).hexdigest()
-                    entry = f"{digest}\n{file_name}\n".encode() + raw
+                    entry = await render_entry()
                     await service.cache.set(key, entry)
         finally:
             _locks.pop(key, None)
