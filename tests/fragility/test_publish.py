@@ -34,7 +34,8 @@ def test_gpkg_and_csv_exports(frag_client, default_run, tmp_path):
 
 def test_ogc_collection(frag_client, default_run):
     cols = [c["id"] for c in frag_client.get("/ogc/collections?f=json").json()["collections"]]
-    assert "idp-r120-fragility-adm3" in cols
+    assert "idp-fragility-adm3" in cols  # issue 23: one time-enabled collection over the rounds
+    assert "idp-r120-fragility-adm3" not in cols  # a round's own id answers, unlisted
     items = frag_client.get("/ogc/collections/idp-r120-fragility-adm3/items?f=json&limit=500").json()
     assert items["numberMatched"] == 294
     one = frag_client.get("/ogc/collections/idp-r120-fragility-adm3/items/IQG15Q05N01?f=json")

@@ -128,7 +128,7 @@ def test_country_on_every_family_of_endpoints(iraq_fresh_engine, tmp_path, monke
         named = _iraq(c, "&country=IRQ", tmp_path, "named")
         # one country: the ids and answers of a one-country deployment
         ids = [col["id"] for col in c.get("/ogc/collections").json()["collections"]]
-        assert {"admin1", "sites", "idp-r120-adm2"} <= set(ids) and not any(i.startswith("irq-") for i in ids)
+        assert {"admin1", "sites", "idp-adm2"} <= set(ids) and not any(i.startswith("irq-") for i in ids)
     assert named == before
     assert sum(1 for k, v in before.items() if k.startswith("tile ") and decode(v)) >= 10
     assert len(before["export figures-adm2.gpkg"]) > 90 and len(before["ogc idp-r120-adm2"]) > 90
@@ -203,10 +203,11 @@ def test_country_on_every_family_of_endpoints(iraq_fresh_engine, tmp_path, monke
 
         # OGC: collections per country, prefixed ids, ?country= filters
         cols = {col["id"]: col for col in c.get("/ogc/collections").json()["collections"]}
-        assert {"irq-admin1", "com-admin1", "irq-idp-r120-adm2", "com-idp-r120-adm2"} <= set(cols)
-        assert not {"admin1", "idp-r120-adm2"} & set(cols)
+        # (issue 23: one time-enabled collection per population and level; a round's own id answers, unlisted)
+        assert {"irq-admin1", "com-admin1", "irq-idp-adm2", "com-idp-adm2"} <= set(cols)
+        assert not {"admin1", "idp-adm2", "irq-idp-r120-adm2"} & set(cols)
         page = c.get("/ogc/collections?f=html")
-        assert page.status_code == 200 and "com-idp-r120-adm2" in page.text and "irq-admin1" in page.text
+        assert page.status_code == 200 and "com-idp-adm2" in page.text and "irq-admin1" in page.text
         com_ids = [col["id"] for col in c.get("/ogc/collections?country=COM").json()["collections"]]
         assert com_ids and all(i.startswith("com-") for i in com_ids)
         items = _ogc_features(c, "/ogc/collections/com-idp-r120-adm2/items")

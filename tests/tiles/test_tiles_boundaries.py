@@ -219,6 +219,7 @@ def test_tilejson(client):
         "subdistricts",
         "locations",
         "sites",
+        "dataset-points",  # the indicator datasets' points (?dataset=&column=), the first kind registered
         "fragility",
         "events-governorates",  # the kinds' layers with parameters of their own (crisis, period)
         "events-districts",
