@@ -30,16 +30,12 @@ class FlowMap:
     seconds: float = 0.0
 
 
-def render_month(
-    engine: Engine, month: dt.date, out_dir: Path, *, dpi: int = 200, formats=("png", "svg", "pdf")
-) -> FlowMap:
-    t0 = time.perf_counter()
+def pyplot():
+    """matplotlib's pyplot on the Agg backend, with the maps' fonts when they load (the flow maps')."""
     import matplotlib
 
     matplotlib.use("agg", force=False)
     import matplotlib.pyplot as plt
-    import numpy as np
-    from matplotlib.lines import Line2D
 
     try:
         from service.maps import fonts
@@ -47,6 +43,17 @@ def render_month(
         fonts.setup()
     except Exception:  # noqa: BLE001 - the default font draws these English texts as well
         pass
+    return plt
+
+
+def render_month(
+    engine: Engine, month: dt.date, out_dir: Path, *, dpi: int = 200, formats=("png", "svg", "pdf")
+) -> FlowMap:
+    t0 = time.perf_counter()
+    plt = pyplot()
+    import numpy as np
+    from matplotlib.lines import Line2D
+
     first = month.replace(day=1)
     last = first.replace(day=calendar.monthrange(first.year, first.month)[1])
     with engine.connect() as conn:

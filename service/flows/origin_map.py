@@ -8,12 +8,12 @@ layers ``origin-flows-*``. PNG, SVG and PDF; every line carries an id
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import Engine, text
 
 from service.flows import read
+from service.flows.maps import FlowMap, pyplot
 
 LINE_COLOUR = "#b2182b"
 
@@ -22,11 +22,7 @@ class OriginMapError(ValueError):
     pass
 
 
-@dataclass
-class OriginMap:
-    paths: dict[str, Path]
-    lines: list[dict] = field(default_factory=list)  # what was drawn: origin, dest, families, width, gid
-    seconds: float = 0.0
+OriginMap = FlowMap  # what was drawn: lines of origin, dest, families, width, gid
 
 
 def render_origins(
@@ -34,20 +30,11 @@ def render_origins(
 ) -> OriginMap:
     """The flow map of the round ``round_row`` (a ``service.core.rounds`` row) at ``level``."""
     t0 = time.perf_counter()
-    import matplotlib
-
-    matplotlib.use("agg", force=False)
-    import matplotlib.pyplot as plt
+    plt = pyplot()
     import numpy as np
     import shapely
     from matplotlib.lines import Line2D
 
-    try:
-        from service.maps import fonts
-
-        fonts.setup()
-    except Exception:  # noqa: BLE001 - the default font draws these English texts as well
-        pass
     with engine.connect() as conn:
         fc = read.origin_lines(conn, round_row, level)
         units = conn.execute(
