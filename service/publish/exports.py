@@ -656,7 +656,7 @@ def _write_xlsx(conn: Connection, job: ExportJob, path: Path) -> int:
         n += len(rows)
     readme = wb.create_sheet("README")
     for line in readme_text(job, n).splitlines():
-        readme.append([line])
+        readme.append(xlsx_row(readme, [line]))  # (its '=====' rule is text, not a broken formula)
     wb.save(path)
     return n
 
