@@ -323,7 +323,12 @@ def main() -> int:
         cost = {k: r1[f"{k}_cpu_s"] / (r1["requests_per_s"] * d) for k in ("workers", "postgres", "pgbouncer", "wrk")}
         per_tile = sum(cost.values())
         ceiling = min(2 / cost["workers"], 2 / per_tile) / min(1 / cost["workers"], 2 / per_tile)
-        print(f"  two / one, per round: {fmt(two_one)}; median {median(two_one):.2f}x (target >= 1.8x)")
+        r2 = median_of(results[2])
+        print(
+            f"  two / one, per round: {fmt(two_one)}; median {median(two_one):.2f}x (target >= 1.8x); tiles per worker "
+            f"CPU-second: one worker {per_cpu(r1, 'workers'):,.0f}, two {per_cpu(r2, 'workers'):,.0f} (the workers "
+            "share nothing: equal means two make twice as many where there are cores to run them)"
+        )
         print(
             "  CPU-ms per uncached tile: "
             + ", ".join(f"{k} {v * 1000:.2f}" for k, v in cost.items())
