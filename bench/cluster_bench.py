@@ -1,28 +1,33 @@
 """The scale-out topology measured in one run (docs/deploy.md): prints numbers, asserts nothing.
 
-    .venv/bin/python bench/cluster_bench.py [--duration S] [--connections N] [--history-files N]
+    .venv/bin/python bench/cluster_bench.py [--duration S] [--rounds N] [--connections N] [--history-files N]
 
-On a throw-away data folder: the real Iraq boundaries and the Feb 2021 IDP list are imported
-into the embedded primary, then ``deploy/cluster.py`` starts the topology (streaming replica,
-PgBouncer in transaction mode, two workers reading the replica through it, nginx as the HTTP
-cache and a static-file peer). ``wrk`` (loopback, sharing the 2 CPUs with everything else)
-measures, ``--duration`` seconds each:
+About 3-4 minutes with the defaults (3 s per wrk run, 5 interleaved rounds). On a throw-away data
+folder: the real Iraq boundaries and the Feb 2021 IDP list are imported into the embedded primary,
+then ``deploy/cluster.py`` starts the topology (streaming replica, PgBouncer in transaction mode, two
+workers reading the replica through it, nginx as the HTTP cache and a static-file peer). ``wrk``
+(loopback, sharing the 2 CPUs with everything else) measures. Every comparison runs in interleaved
+rounds (one run of each side per round, back to back) and prints each round's ratio; every run
+also measures the CPU-seconds of each process involved (the servers, PostgreSQL, PgBouncer, wrk,
+and the rest of the machine from /proc/stat).
 
-1. **Cache against one worker**: the same versioned URLs (every districts tile at z5-z7 with
-   ``?v=`` the data version, and the choropleths of levels 1-3 with ``?v=``), warmed, through
-   nginx and straight to one worker (its in-process cache warm). Target: >= 10x.
+1. **Cache against one worker**: the same versioned URLs (the districts tiles with content at
+   z5-z7 with ``?v=`` the data version, and the choropleths of levels 1-3 with ``?v=``), warmed,
+   through nginx and straight to one worker (its in-process cache warm). Target: >= 10x.
 2. **Cache against static files of the same bytes**: the bodies nginx served (gzip, as
-   delivered) written as plain files, served by the same nginx's static server. Target: >= 0.8x.
-3. **Two workers against one on uncached tiles**: ``uvicorn --workers 1`` then ``2`` with the
-   tile cache off, reading the replica through PgBouncer, over every sub-districts tile at
-   z5-z8. Target on the issue: >= 1.8x; with 2 CPUs shared by wrk, PostgreSQL, PgBouncer and
-   the workers the ceiling is lower (the run prints the CPU split).
+   delivered) written as plain files and served by the same nginx's static server with the
+   cache's headers (``add_header`` lines written for it, then a reload): same bytes, headers of
+   the same size, same client and concurrency. Target: >= 0.8x; also printed per nginx CPU-second.
+3. **Two workers against one on uncached tiles**: ``uvicorn --workers 1`` and ``2`` (both up,
+   alternated round by round) with the tile cache off, reading the replica through PgBouncer, over
+   every sub-districts tile at z5-z8. Target on the issue: >= 1.8x; prints the CPU-ms per tile of
+   each process and the ceiling they allow on 2 CPUs (and on 4).
 4. **Reads during a history import**: ``--history-files`` files of the master-list series
    imported through the primary (each its own round and data version) while wrk reads the
-   cached URLs through nginx; prints p50/p99 (target p99 < 50 ms). Then, once the replica has
-   replayed the import: TileJSON through the cache names the new version, its tiles answer the
-   new version's bytes, and the old versioned URLs still answer their old bytes (no answer is
-   stale; nothing purged).
+   cached URLs through nginx; prints p50/p99 before and during (target p99 < 50 ms). Then, once
+   the replica has replayed the import: TileJSON through the cache names the new version, its
+   tiles answer the new version's bytes, and the old versioned URLs still answer their old bytes
+   (no answer is stale; nothing purged).
 """
 
 from __future__ import annotations
