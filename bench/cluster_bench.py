@@ -38,12 +38,14 @@ import json
 import os
 import resource
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -169,13 +171,18 @@ def group_pids(pgid: int) -> list[int]:
 
 
 def header_bytes(url: str) -> int:
-    """Bytes of the response's header block (status line to the blank line), as curl counts them."""
-    out = subprocess.run(
-        ["curl", "-s", "-o", "/dev/null", "-H", "Accept-Encoding: gzip", "-w", "%{size_header}", url],
-        capture_output=True,
-        text=True,
-    )
-    return int(out.stdout or 0)
+    """Bytes of the response's header block (status line to the blank line), read off the socket."""
+    parts = urllib.parse.urlsplit(url)
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
+        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: {parts.netloc}\r\nAccept-Encoding: gzip\r\n\r\n".encode())
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    return data.index(b"\r\n\r\n") + 4
 
 
 # headers of an answer that nginx's static server makes itself (or that say nothing about the bytes)
