@@ -21,7 +21,9 @@ and the rest of the machine from /proc/stat).
 3. **Two workers against one on uncached tiles**: ``uvicorn --workers 1`` and ``2`` (both up,
    alternated round by round) with the tile cache off, reading the replica through PgBouncer, over
    every sub-districts tile at z5-z8. Target on the issue: >= 1.8x; prints the CPU-ms per tile of
-   each process and the ceiling they allow on 2 CPUs (and on 4).
+   each process and the ceiling they allow on 2 CPUs (and on 4). Then the same on the repeated
+   URLs of part 1, answered from the workers' own caches: there the CPU is the workers' alone,
+   which shows how two workers scale where a core is free for the second.
 4. **Reads during a history import**: ``--history-files`` files of the master-list series
    imported through the primary (each its own round and data version) while wrk reads the
    cached URLs through nginx; prints p50/p99 before and during (target p99 < 50 ms). Then, once
@@ -352,6 +354,31 @@ def main() -> int:
             f"machine by {2 / per_tile:,.0f} tiles/s (all processes of a tile on 2 cores): two / one <= "
             f"{ceiling:.2f}x; with 4 cores (load generator and PostgreSQL beside two busy workers) "
             f"{min(2 / cost['workers'], 4 / per_tile) / min(1 / cost['workers'], 4 / per_tile):.2f}x"
+        )
+        # 3b. the same on answers the workers hold in their own cache (the repeated URLs of part 1): the
+        # CPU is the workers' alone, so this shows how far two workers go where a core is free for the second
+        warm_env = {k: v for k, v in env.items() if k != "DTM_ATLAS_TILE_CACHE_MB"}
+        servers = {n: Server(primary_url, free_port(), env=warm_env, workers=n) for n in (1, 2)}
+        cached: dict = {1: [], 2: []}
+        try:
+            for server in servers.values():
+                warm(server.base, paths, 3)  # uvicorn's processes each fill their own cache
+            for _ in range(args.rounds):
+                for n, server in servers.items():
+                    pids = {"workers": group_pids(server.proc.pid)}
+                    cached[n].append(measured(lambda b=server.base: run_wrk(b, paths, c, d), pids, d))
+        finally:
+            for server in servers.values():
+                server.stop()
+        w1, w2 = median_of(cached[1]), median_of(cached[2])
+        ratio = [b["requests_per_s"] / a["requests_per_s"] for a, b in zip(cached[1], cached[2])]
+        cw, ck = (w1[f"{k}_cpu_s"] / (w1["requests_per_s"] * d) for k in ("workers", "wrk"))
+        print(line("1 worker, answers in its own cache", w1) + "\n" + line("2 workers, answers in their own cache", w2))
+        print(
+            f"  two / one, per round: {fmt(ratio)}; median {median(ratio):.2f}x. CPU-ms per answer: worker "
+            f"{cw * 1000:.2f}, wrk {ck * 1000:.2f}: 2 CPUs allow "
+            f"{min(2 / cw, 2 / (cw + ck)) / min(1 / cw, 2 / (cw + ck)):.2f}x; everything else on the machine took "
+            f"{w1['other_cpu_s']:.1f} of {2 * d} CPU-s"
         )
 
         # 4. reads through the cache during a history import on the primary
