@@ -15,8 +15,8 @@ imported; the files generated. Timed:
   registry and counts in one transaction (target: 15 s), next to the floor measured in the same
   run: a plain ``COPY`` of the same file into a table of text columns (the ratio is printed);
 * ``flow map``: the flow map of one month of the 66 points, PNG + SVG + PDF (target: 3 s);
-* ``flow tile``: a flow-line tile of that month, warm (served from the cache; target: 50 ms),
-  and cold (made).
+* ``flow tile``: a flow-line tile of that month (the registry's layer ``/tiles/flows``), warm
+  (served from the tile cache; target: 50 ms), and cold (made).
 """
 
 from __future__ import annotations
@@ -143,21 +143,7 @@ def main() -> None:
         # -- flow-line tiles, cold and warm
         with TestClient(create_app(Settings(database_url=url), engine)) as client:
             params = {"from": f"{month:%Y-%m}", "to": f"{month:%Y-%m}"}
-            t0 = time.perf_counter()
-            r = client.get("/flows/tiles/4/8/7.mvt", params=params)
-            cold = time.perf_counter() - t0
-            assert r.status_code == 200 and r.content
-            warm = []
-            for _ in range(50):
-                t0 = time.perf_counter()
-                r = client.get("/flows/tiles/4/8/7.mvt", params=params)
-                warm.append(time.perf_counter() - t0)
-            print(
-                f"flow tile 4/8/7 ({len(r.content):,} bytes): cold {cold * 1000:.0f} ms, warm median "
-                f"{statistics.median(warm) * 1000:.1f} ms, max {max(warm) * 1000:.1f} ms (target 50 ms); "
-                f"{r.headers['x-cache']}"
-            )
-            # the same lines as the registry's tile layer (/tiles/flows: prepared statement, tile cache)
+            # the registry's tile layer flows (/tiles/flows: prepared statement, tile cache)
             t0 = time.perf_counter()
             r = client.get("/tiles/flows/4/8/7.mvt", params=params)
             cold = time.perf_counter() - t0
