@@ -103,4 +103,3 @@ LAYERS = [
     )
     for level, name in LEVEL_NAMES.items()
 ]
-

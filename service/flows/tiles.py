@@ -152,4 +152,3 @@ LAYERS = [
     )
     for level, name, noun in ((1, "governorates", "other governorate"), (2, "districts", "district"))
 ]
-
