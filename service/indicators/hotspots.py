@@ -15,9 +15,11 @@ declares them::
 
 Each sub-district's scale scores and returnees are the dataset's own aggregates (each column
 by its catalogue's rule, e.g. returnee-weighted means of the location scores). The rule writes
-the derived column ``hotspot``: 1 or 0 per sub-district with a score, and per district,
-governorate and nationally the number of hotspot sub-districts in it (a sum: each level adds
-up to the national figure). Its sensitivity is the strictest of the columns it reads.
+the derived column ``hotspot``, aggregated as a share: 1 or 0 per sub-district with a score, and
+per district, governorate and nationally the share of its scored sub-districts that are
+hotspots (the catalogue's "share of units meeting a condition"; ``n`` is the locations it rests
+on, as for the other columns, so public answers suppress small units alike). Its sensitivity is
+the strictest of the columns it reads.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ class HotspotRule:
         return (
             f"Hotspot sub-district (DTM Iraq's Return Index rule): a scale ({', '.join(self.scales)}) at or above "
             f"{self.high:g} (high), or at or above {self.medium:g} (medium) with at least {self.many:,.0f} "
-            f"{self.population}; 1 or 0 per sub-district, the number of hotspot sub-districts above"
+            f"{self.population}; 1 or 0 per sub-district, above it the share of its sub-districts that are hotspots"
         )
 
 
@@ -116,7 +118,7 @@ def publish(conn: Connection, ds_id: int, rule: HotspotRule, cat) -> int:
             "INSERT INTO indicator_column (dataset_id, column_id, position, header, label_en, label_ar, type, unit, "
             "hxl, aggregation, sensitivity, source, description) VALUES (:d, :c, "
             "(SELECT coalesce(max(position), 0) + 1 FROM indicator_column WHERE dataset_id = :d), '', "
-            "'Hotspot sub-districts', 'النواحي الساخنة', 'integer', 'sub-districts', '#indicator+hotspot', 'sum', "
+            "'Hotspot sub-districts', 'النواحي الساخنة', 'number', 'share', '#indicator+hotspot', 'share', "
             ":s, 'derived', :desc)"
         ),
         {"d": ds_id, "c": COLUMN, "s": sensitivity, "desc": rule.describe()},
@@ -131,15 +133,15 @@ def publish(conn: Connection, ds_id: int, rule: HotspotRule, cat) -> int:
         "many": rule.many,
         "u": UNASSIGNED,
     }
-    # per sub-district: 1 or 0 where a scale has a score
+    # per sub-district: 1 or 0 where a scale has a score (n: its locations, as the other columns)
     conn.execute(
         text(
             """INSERT INTO indicator_aggregate (dataset_id, level, pcode, column_id, value, n)
-            SELECT :d, 3, pcode, :c,
+            SELECT :d, 3, s.pcode, :c,
                    CASE WHEN worst >= :high OR (worst >= :medium AND coalesce(people, 0) >= :many) THEN 1 ELSE 0 END,
-                   1
+                   s.n
             FROM (SELECT pcode, max(value) FILTER (WHERE column_id = ANY(:scales)) AS worst,
-                         max(value) FILTER (WHERE column_id = :pop) AS people
+                         max(value) FILTER (WHERE column_id = :pop) AS people, max(n) AS n
                   FROM indicator_aggregate
                   WHERE dataset_id = :d AND level = 3 AND pcode <> :u AND (column_id = ANY(:scales) OR column_id = :pop)
                   GROUP BY pcode) s
@@ -147,15 +149,15 @@ def publish(conn: Connection, ds_id: int, rule: HotspotRule, cat) -> int:
         ),
         params,
     )
-    # above: the number of hotspot sub-districts in each unit (the observations' own parents), nationally
+    # above: the share of the unit's scored sub-districts that are hotspots (the observations' own parents)
     conn.execute(
         text(
-            """WITH h AS (SELECT pcode, value FROM indicator_aggregate WHERE dataset_id = :d AND level = 3
+            """WITH h AS (SELECT pcode, value, n FROM indicator_aggregate WHERE dataset_id = :d AND level = 3
                            AND column_id = :c),
                  p AS (SELECT DISTINCT ON (adm3) adm3, adm2, adm1 FROM indicator_observation
                        WHERE dataset_id = :d AND adm3 IS NOT NULL ORDER BY adm3, adm2 NULLS LAST, adm1 NULLS LAST)
             INSERT INTO indicator_aggregate (dataset_id, level, pcode, column_id, value, n)
-            SELECT :d, lvl, code, :c, sum(h.value), count(*)
+            SELECT :d, lvl, code, :c, avg(h.value), sum(h.n)
             FROM h JOIN p ON p.adm3 = h.pcode,
                  LATERAL (VALUES (2, coalesce(p.adm2, :u)), (1, coalesce(p.adm1, :u)),
                                  (0, (SELECT country FROM indicator_dataset WHERE id = :d))) v(lvl, code)
@@ -166,8 +168,8 @@ def publish(conn: Connection, ds_id: int, rule: HotspotRule, cat) -> int:
     return int(
         conn.execute(
             text(
-                "SELECT coalesce(sum(value), 0) FROM indicator_aggregate "
-                "WHERE dataset_id = :d AND level = 0 AND column_id = :c"
+                "SELECT count(*) FILTER (WHERE value = 1) FROM indicator_aggregate "
+                "WHERE dataset_id = :d AND level = 3 AND column_id = :c"
             ),
             params,
         ).scalar_one()
