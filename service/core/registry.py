@@ -49,6 +49,15 @@ class MapHook(Protocol):
         """Recompute the round's stored run when stale, from the inputs in ``shared_dir``."""
 
 
+class PackageMaps(Protocol):
+    """Maps a kind draws of a round for the round's information package (under
+    ``maps/<kind name>/``): lines, symbols, anything the package's own unit maps do not draw.
+    Only public kinds' maps go into a package."""
+
+    def write(self, engine: Any, round_row: dict, folder: Path, *, dpi: int) -> list[Path]:
+        """Draw the round's maps (PNG and PDF) into ``folder``; [] when the round has nothing to draw."""
+
+
 @dataclass(frozen=True)
 class UnitValues:
     """One indicator of a kind's dataset per admin unit (what a unit source answers):
@@ -136,6 +145,7 @@ class Kind:
     map_hook: Callable[[], MapHook] | None = None  # the kind's map indicator (named like the kind)
     export_notes: Callable[[Connection, Dataset, dict | None], dict] | None = None  # extra export metadata
     unit_sources: Callable[[], dict[str, UnitSource]] = lambda: {}  # {scheme: source}, e.g. {'dataset': ...}
+    package_maps: Callable[[], PackageMaps] | None = None  # the kind's maps in a round's package
 
 
 @dataclass
@@ -173,6 +183,10 @@ class Registry:
     def map_hooks(self) -> dict[str, MapHook]:
         """The kinds' map indicators: {indicator name: hook}."""
         return {k.name: k.map_hook() for k in self.kinds if k.map_hook is not None}
+
+    def package_maps(self) -> dict[str, PackageMaps]:
+        """The public kinds' maps of a round for its information package: {kind name: maps}."""
+        return {k.name: k.package_maps() for k in self.kinds if k.package_maps is not None and k.access == "public"}
 
     def unit_source(self, scheme: str) -> UnitSource | None:
         """The kind's source of indicators per unit for ``scheme`` (``dataset``), if a kind has one."""
