@@ -51,7 +51,8 @@ def test_origin_flow_map_widths_follow_the_families(figures_engine, figures_clie
 
 def test_origin_flow_maps_are_the_flows_kinds_package_maps(figures_engine, tmp_path):
     """The registry hands the package the flows kind's maps of a round: round 120's IDP round has
-    its two origin-flow maps (PNG and PDF, the PDF's text names the round); a returnee round none (the maps are of IDPs)."""
+    its two origin-flow maps (PNG and PDF, the PDF's text names the round); a returnee round none
+    (the maps are of IDPs)."""
     import subprocess
 
     from service import kinds
