@@ -277,10 +277,16 @@ def document_layer_parameters() -> None:
     ``/tiles/{layers}/...`` and ``/tiles/{layers}.json`` (``create_app``, before it includes
     ``router``: an included router's routes carry their ``openapi_extra`` along)."""
     extra = layer_parameters(LAYERS.values())
+    base = [
+        p | {"description": p["description"].split(":")[0] + ": " + ", ".join(LAYERS) + " (GET /tiles describes them)"}
+        if p["name"] == "layers"
+        else p
+        for p in OPENAPI_PARAMETERS
+    ]
     for route in router.routes:
         path = getattr(route, "path", "")
         if path == "/tiles/{layers}/{z}/{x}/{y}.mvt":
-            route.openapi_extra = {"parameters": OPENAPI_PARAMETERS + extra}
+            route.openapi_extra = {"parameters": base + extra}
         elif path == "/tiles/{layers}.json":
             route.openapi_extra = {"parameters": extra}
 

@@ -88,5 +88,9 @@ def test_openapi_documents_the_layers_own_parameters(ev_client):
         # days for the events layers, months too for the flows layers: one pattern; one day: a date
         assert params["from"]["schema"]["pattern"] == "^[0-9]{4}-[0-9]{2}(-[0-9]{2})?$"
         assert params["date"]["schema"]["format"] == "date"
+    layers = next(
+        p for p in doc["paths"]["/tiles/{layers}/{z}/{x}/{y}.mvt"]["get"]["parameters"] if p["name"] == "layers"
+    )
+    assert all(layer in layers["description"] for layer in LAYERS), layers["description"]
     # the kinds' earlier tile routes are retired: the registry's layers are the one way in
     assert not [p for p in doc["paths"] if p.startswith(("/events/{crisis_id}/tiles", "/flows/tiles"))]
