@@ -65,6 +65,10 @@ def test_an_indicator_of_a_dataset_is_a_fragility_input(frag_engine, default_run
         for pcode, r in rows.items():
             got = r["indicators"]["livelihoods"]["value"]
             assert got == pytest.approx(want[pcode]) if pcode in want else got is None, pcode
+        from service.fragility.card import markdown
+
+        card = markdown(run)
+        assert f"dataset:{ds}:scale1_livelihoods" in card and f"Dataset {ds}: scale1_livelihoods" in card
         # unchanged inputs: the stored run is served
         assert ensure_run(frag_engine, shared_dir=SHARED, round_number=120, method_path=method)[1] is False
 
