@@ -112,3 +112,13 @@ def test_bad_dataset_sources_in_the_method_name_the_key(tmp_path, source, extra,
     with pytest.raises(MethodError, match=words) as err:
         load_method(_method(tmp_path / "m.yaml", source, **extra))
     assert "m.yaml" in str(err.value) and "indicators[" in str(err.value)
+
+
+def test_fragility_reads_datasets_only_through_the_registry():
+    """No module of service/fragility imports the indicator datasets' kind (at top or in a function)."""
+    from tests.test_import_graph import _graph
+
+    graph = _graph()
+    reach = {m: sorted(t for t in ts if t.startswith("service.indicators")) for m, ts in graph.items()}
+    assert not {m: ts for m, ts in reach.items() if m.startswith("service.fragility") and ts}
+    assert "service.indicators.values" in graph  # (the graph does see the kind's modules)
