@@ -140,6 +140,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         for router in kind.routers():
             app.include_router(router)
     # the publishers: they read every kind through the registry
+    tiles.document_layer_parameters()  # the kinds' layers' own parameters (crisis, date, from, fmp, ...)
     for module in (tiles, styles, web, webmap, ogc, exports, maps):
         app.include_router(module.router)
     from service.api import uploads, versions  # POST /rounds (token before body); a round's versions

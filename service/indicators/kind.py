@@ -41,6 +41,12 @@ def _get(conn: Connection, cid: str, who):
     return ogc.get(conn, cid, who)
 
 
+def _unit_sources():
+    from service.indicators.values import SOURCE
+
+    return {"dataset": SOURCE}
+
+
 def _tile_layers():
     from service.indicators.tiles import LAYER
 
@@ -56,5 +62,6 @@ KIND = Kind(
     cli=_cli,
     import_commands=_import_commands,
     tile_layers=_tile_layers,
+    unit_sources=_unit_sources,  # the fragility method's source: dataset:<id>:<indicator>
     data_collections=DataCollections(_list, _get, "dataset{id}-{sites|locations|adm1|adm2|adm3}"),
 )

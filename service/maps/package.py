@@ -4,6 +4,8 @@ request (``GET /packages/{round}.zip``).
 Contents (names after ``service/maps/naming.py``; ``docs/maps.md`` lists them):
 
 ``maps/national/``        national district map per population, PNG (300 dpi) + PDF
+``maps/<kind>/``          maps a public kind draws of the round itself (registry ``package_maps``):
+                          ``maps/flows/``, the master lists' origin-flow maps (to governorates, districts)
 ``maps/governorates/``    one sub-district map per governorate and population, PNG + PDF
 ``interactive/``          the folium HTML of every map (offline)
 ``charts/``               national trend of IDPs and returnees; top governorates' change
@@ -45,6 +47,7 @@ from sqlalchemy import Engine, text
 
 from service.core.countries import NoCountryData, SeveralCountries, check_country, round_countries
 from service.core.importlog import data_version
+from service.core.registry import registry
 from service.core.rounds import find_round, list_rounds
 from service.core.settings import DEFAULT_SHARED_DIR
 from service.maps import catalogue, charts, interactive, naming, render, summary, tables
@@ -273,6 +276,7 @@ def plan(
     # progress steps: map data, maps, exports, tables, charts, summary, fragility, README + manifest
     p.steps = 2 * len(specs) + len(ex) + len(rounds) + 2 + len(p.layers) + 1 + int(frag_status == "stale")
     p.steps += 1  # the QGIS project
+    p.steps += len(registry().package_maps())  # the kinds' own maps of the round (e.g. origin flows)
     return p
 
 
@@ -498,6 +502,10 @@ def _build_into(
             for name in p.layers:
                 _write_layer(conn, p, name, hooks[name], root / name)
                 step(name)
+            for name, kind_maps in registry().package_maps().items():  # public kinds' own maps of the round
+                for rnd in p.rounds.values():
+                    kind_maps.write(engine, rnd, root / "maps" / name, dpi=dpi)
+                step(f"{name} maps")
             terms = exports.licence(conn, sorted({r["country"] for r in p.rounds.values()}))
             conn.rollback()
 

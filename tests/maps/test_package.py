@@ -55,6 +55,8 @@ def test_package_folder(figures_engine, tmp_path):
             assert f"tables/irq_dtm_{pop}_{what}_r120_20210228.csv" in names
         assert f"charts/irq_dtm_{pop}_change_adm1_r120_20210228.png" in names
     assert "charts/irq_dtm_trend_r120_20210228.png" in names
+    for level in (1, 2):  # the master lists' origin-flow maps (the flows kind's package_maps)
+        assert {f"maps/flows/origin_flows_r120_adm{level}.{ext}" for ext in ("png", "pdf")} <= names
     assert "irq_dtm_summary_r120_A4P_20210228.pdf" in names
     assert not any(n.startswith("fragility/") for n in names)  # that layer does not exist yet
 
