@@ -193,8 +193,7 @@ def package_cmd(
     except AtlasError as exc:  # MapRequestError, RoundNotFound, ...
         _fail(_message(exc))
     if out is None:
-        first = next(iter(plan.rounds.values()))
-        out = Path.cwd() / f"{package.package_base(plan.round_number, first['reporting_date'], first['country'])}.zip"
+        out = Path.cwd() / f"{plan.name}.zip"
     columns = (
         TextColumn("[bold]package[/]"),
         BarColumn(),

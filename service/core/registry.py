@@ -49,6 +49,19 @@ class MapHook(Protocol):
         """Recompute the round's stored run when stale, from the inputs in ``shared_dir``."""
 
 
+class PackagePages(Protocol):
+    """What the information package asks of a kind that adds pages of its own to a round's
+    package (``datasets/``: an indicator dataset's site map and figures). A package is a public
+    output: a kind lists only what anonymous readers may see."""
+
+    def pages(self, conn: Connection, *, country: str, round_number: int | None, reporting_date: Any) -> list[dict]:
+        """The pages of the country's round (its DTM number, else its date): dicts with at least
+        ``id``, ``title`` and ``reporting_date`` (a ``datetime.date``)."""
+
+    def write(self, conn: Connection, page: dict, folder: Path, *, dpi: int) -> list[Path]:
+        """Write the page's files (PDF, PNG, ...) into ``folder``; returns their paths."""
+
+
 @dataclass(frozen=True)
 class LocationColumn:
     """A value a kind adds to every location of a round (the locations dataset, the
@@ -109,6 +122,7 @@ class Kind:
     location_columns: Callable[[], Sequence[LocationColumn]] = lambda: ()
     map_hook: Callable[[], MapHook] | None = None  # the kind's map indicator (named like the kind)
     export_notes: Callable[[Connection, Dataset, dict | None], dict] | None = None  # extra export metadata
+    package_pages: Callable[[], PackagePages] | None = None  # the kind's pages of a round's information package
 
 
 @dataclass
@@ -146,6 +160,10 @@ class Registry:
     def map_hooks(self) -> dict[str, MapHook]:
         """The kinds' map indicators: {indicator name: hook}."""
         return {k.name: k.map_hook() for k in self.kinds if k.map_hook is not None}
+
+    def package_pages(self) -> dict[str, PackagePages]:
+        """The kinds' pages of the information package: {kind name: hook}."""
+        return {k.name: k.package_pages() for k in self.kinds if k.package_pages is not None}
 
     def data_collections(self) -> list[DataCollections]:
         return [k.data_collections for k in self.kinds if k.data_collections is not None]

@@ -47,6 +47,12 @@ def _tile_layers():
     return [LAYER]
 
 
+def _package_pages():
+    from service.indicators.package_page import DatasetPages
+
+    return DatasetPages()
+
+
 KIND = Kind(
     name="indicators",
     title="Indicator datasets: site and location assessments, indices",
@@ -56,5 +62,6 @@ KIND = Kind(
     cli=_cli,
     import_commands=_import_commands,
     tile_layers=_tile_layers,
+    package_pages=_package_pages,  # a page of the round's information package per public dataset
     data_collections=DataCollections(_list, _get, "dataset{id}-{sites|locations|adm1|adm2|adm3}"),
 )

@@ -15,6 +15,9 @@ Contents (names after ``service/maps/naming.py``; ``docs/maps.md`` lists them):
                           with a map hook in the layer registry, service.core.registry)
 ``<...>_summary_...pdf``  the one-page summary
 ``catalogue.json/.csv``   the map catalogue (``service.maps.catalogue``)
+``datasets/``             a page per public indicator dataset of the country's round (the site
+                          map as proportional symbols, figures per admin-1 unit): the kinds'
+                          ``package_pages`` in the layer registry (service.core.registry)
 ``qgis/``                 a QGIS project (.qgz) of the package's GeoPackages, styled like the
                           maps, labelled in English and Arabic (``service.maps.qgis_project``)
 ``README.txt``            contents, what was left out and why, sources, terms, disclaimer
@@ -45,6 +48,7 @@ from sqlalchemy import Engine, text
 
 from service.core.countries import NoCountryData, SeveralCountries, check_country, round_countries
 from service.core.importlog import data_version
+from service.core.registry import registry
 from service.core.rounds import find_round, list_rounds
 from service.core.settings import DEFAULT_SHARED_DIR
 from service.maps import catalogue, charts, interactive, naming, render, summary, tables
@@ -87,6 +91,16 @@ class PackagePlan:
     skipped: list[str] = field(default_factory=list)  # what the package leaves out, and why
     fragility_status: str | None = None  # the round's stored fragility run: current, stale or None
     fragility_round: dict | None = None  # the round whose run the fragility map shows
+    pages: list[tuple[str, dict]] = field(default_factory=list)  # (kind, page): the kinds' package pages
+
+    @property
+    def name(self) -> str:
+        """The package's file name without extension (its round's date and country)."""
+        if self.rounds:
+            first = next(iter(self.rounds.values()))
+            return package_base(self.round_number, first["reporting_date"], first["country"])
+        day = self.reporting_date or next((pg["reporting_date"] for _, pg in self.pages if pg["reporting_date"]), None)
+        return package_base(self.round_number, day or dt.date.today(), self.country)
 
     @property
     def fragility(self) -> bool:
@@ -171,6 +185,9 @@ def plan(
                 )
             )
         }
+        pages = _pages(conn, country, round_number, reporting_date, rounds)
+        if not rounds and pages:  # a round the country has only indicator datasets of: their pages
+            return _pages_plan(conn, country, round_number, reporting_date, pages)
         if not rounds:
             where = f" in {country}" if country else ""
             loaded = list_rounds(conn, country)
@@ -269,10 +286,41 @@ def plan(
         skipped=skipped,
         fragility_status=frag_status,
         fragility_round=frag_round if frag_status is not None else None,
+        pages=pages,
     )
     # progress steps: map data, maps, exports, tables, charts, summary, fragility, README + manifest
     p.steps = 2 * len(specs) + len(ex) + len(rounds) + 2 + len(p.layers) + 1 + int(frag_status == "stale")
-    p.steps += 1  # the QGIS project
+    p.steps += 1 + len(pages)  # the QGIS project, the kinds' pages
+    return p
+
+
+def _pages(conn, country: str | None, round_number: int | None, reporting_date, rounds: dict) -> list[tuple[str, dict]]:
+    """The kinds' package pages of the country's round (``Kind.package_pages``): asked by its
+    DTM number, else by its date (that of the master-list rounds when there are some)."""
+    if country is None:
+        return []
+    if round_number is None and reporting_date is None and rounds:
+        reporting_date = next(iter(rounds.values()))["reporting_date"]
+    return [
+        (kind, page)
+        for kind, hook in registry().package_pages().items()
+        for page in hook.pages(conn, country=country, round_number=round_number, reporting_date=reporting_date)
+    ]
+
+
+def _pages_plan(conn, country: str, round_number, reporting_date, pages) -> PackagePlan:
+    """A package of a round the country has no master list of: the kinds' pages, README, manifest."""
+    from service.maps.country import country_texts
+
+    source = pages[0][1].get("boundary_source")  # the boundaries the pages are drawn on
+    texts = country_texts(country, source)
+    p = PackagePlan(round_number, {}, [], [], (), country, texts, reporting_date=reporting_date)
+    p.pages = pages
+    p.skipped.append(
+        f"Maps, charts, tables, exports and summary of the master lists: {country} has no master-list round "
+        f"{_which(round_number, reporting_date)}"
+    )
+    p.steps = len(pages) + 1
     return p
 
 
@@ -332,8 +380,7 @@ def build(
     )
     created = created or dt.date.today()
     out = Path(out)
-    first = next(iter(p.rounds.values()))
-    name = package_base(p.round_number, first["reporting_date"], first["country"])
+    name = p.name
     zipped = out.suffix.lower() == ".zip"
     if not zipped and out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise PackageError(f"{out} exists and is not an empty folder: give a new folder or a .zip file name")
@@ -344,7 +391,7 @@ def build(
     root = work / name if zipped else out
     root.mkdir(parents=True, exist_ok=True)
     try:
-        result = _build_into(
+        result = (_build_into if p.rounds else _build_pages_only)(
             engine,
             p,
             root,
@@ -498,6 +545,7 @@ def _build_into(
             for name in p.layers:
                 _write_layer(conn, p, name, hooks[name], root / name)
                 step(name)
+            _write_pages(conn, p, root / "datasets", dpi, step)
             terms = exports.licence(conn, sorted({r["country"] for r in p.rounds.values()}))
             conn.rollback()
 
@@ -520,6 +568,81 @@ def _build_into(
     (root / "README.txt").write_text(readme(p, version, created, terms, root), encoding="utf-8")
     result.files = write_manifest(root, p, version, created)
     step("README and manifest")
+    return result
+
+
+def _write_pages(conn, p: PackagePlan, folder: Path, dpi: int, step) -> None:
+    """The kinds' pages (``Kind.package_pages``), e.g. an indicator dataset's site map."""
+    hooks = registry().package_pages()
+    for kind, page in p.pages:
+        hooks[kind].write(conn, page, folder, dpi=dpi)
+        step(f"page: {kind} {page.get('title', page.get('id'))}")
+
+
+def _build_pages_only(
+    engine: Engine, p: PackagePlan, root: Path, *, dpi: int, step: Callable[[str], None], created: dt.date, **_
+) -> PackageResult:
+    """The package of a round the country has only the kinds' pages of (indicator datasets)."""
+    result = PackageResult(root)
+    with engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn:
+        result.data_version = version = data_version(conn)
+        _write_pages(conn, p, root / "datasets", dpi, step)
+        terms = exports.licence(conn, [p.country])
+    day = p.name.rsplit("_", 1)[-1]
+    lines = [
+        f"{p.texts.dtm} information package, {p.country} {_which(p.round_number, p.reporting_date)} ({day})",
+        "=" * 78,
+        "",
+        f"Created:       {created.isoformat()} by DTM Atlas {render._version()} (data version {version})",
+        f"Producer:      {p.texts.producer}",
+        "",
+        "Contents",
+        "--------",
+        f"{'datasets/':<22}a page per public indicator dataset of the round (site and location",
+        " " * 22 + "assessments): its site map (proportional symbols over admin-1 units, PDF and PNG)",
+        " " * 22 + "and its figures per admin-1 unit, small cells suppressed",
+        "manifest.json         every file with its size and SHA-256; SHA256SUMS: the same for `sha256sum -c`",
+        "",
+        "Datasets",
+        "--------",
+        *(f"  {pg['title']} ({pg.get('round_label') or ''}, {pg['reporting_date']})" for _, pg in p.pages),
+        "",
+        "Not in this package",
+        "-------------------",
+        *(line for why in p.skipped for line in textwrap.wrap(why, 96, initial_indent="- ", subsequent_indent="  ")),
+        "",
+        "Sources",
+        "-------",
+        f"  {exports.SOURCE}: the datasets above. Admin boundaries: {p.texts.boundaries_long}.",
+        "",
+        "Terms",
+        "-----",
+        f"  {terms}",
+        "",
+        "Disclaimer",
+        "----------",
+        f"  {render.DISCLAIMER}",
+        "",
+    ]
+    (root / "README.txt").write_text("\n".join(lines), encoding="utf-8")
+    files = []
+    for f in sorted(root.rglob("*")):
+        if f.is_file():
+            files.append({"path": f.relative_to(root).as_posix(), "bytes": f.stat().st_size, "sha256": sha256(f)})
+    manifest = {
+        "package": root.name,
+        "round": p.round_number,
+        "country": p.country,
+        "data_version": version,
+        "created": created.isoformat(),
+        "producer": p.texts.producer,
+        "generator": f"DTM Atlas {render._version()}",
+        "files": files,
+    }
+    (root / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8")
+    (root / "SHA256SUMS").write_text("".join(f"{f['sha256']}  {f['path']}\n" for f in files), encoding="utf-8")
+    step("README and manifest")
+    result.files = files
     return result
 
 
@@ -638,6 +761,7 @@ def readme(p: PackagePlan, version: int, created: dt.date, terms: str, root: Pat
             "12 months, top districts (CSV with HXL; all in one XLSX, with total rows)",
         ),
         ("fragility/", "fragility overlay table and method card"),
+        ("datasets/", "a page per public indicator dataset of the round: its site map (PDF, PNG), figures"),
         (
             "qgis/",
             "QGIS project (.qgz, QGIS 3.22 or later) of the package's GeoPackages, styled\n"
