@@ -42,9 +42,9 @@ def _get(conn: Connection, cid: str, who):
 
 
 def _tile_layers():
-    from service.indicators.tiles import LAYER
+    from service.indicators.tiles import LAYER, UNIT_LAYERS
 
-    return [LAYER]
+    return [LAYER, *UNIT_LAYERS]
 
 
 def _package_pages():
