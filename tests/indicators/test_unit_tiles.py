@@ -60,3 +60,30 @@ def test_unit_tiles_suppress_small_cells(assessments, assessments_client):
     bad = assessments_client.get(f"/tiles/dataset-adm3/{z}/{x}/{y}.mvt?dataset={ds}&column=nope")
     assert bad.status_code == 400 and "no public indicator 'nope'" in bad.text and "accepted: observations" in bad.text
     assert assessments_client.get(f"/tiles/dataset-adm3/{z}/{x}/{y}.mvt?dataset=999999").status_code == 404
+
+
+def test_public_dataset_exports_print_the_disclosure_rule(assessments):
+    """A public export of an indicator dataset's aggregates says in its README which disclosure
+    rule applies, the rule of the service's settings (here 7 households)."""
+    import io
+    import zipfile
+
+    from fastapi.testclient import TestClient
+
+    from service.app import create_app
+    from service.core.settings import DisclosureSettings
+    from tests.conftest import settings_for
+
+    engine, res = assessments
+    ds = res["NGA"].dataset_id
+    settings = settings_for(engine, disclosure=DisclosureSettings(min_households=7))
+    with TestClient(create_app(settings, engine)) as c:
+        readmes = {}
+        for part in ("adm1", "adm2", "sites"):
+            r = c.get(f"/exports/dataset{ds}-{part}.csv?zip=true")
+            assert r.status_code == 200, r.text
+            with zipfile.ZipFile(io.BytesIO(r.content)) as z:
+                readmes[part] = z.read(next(n for n in z.namelist() if "readme" in n.lower())).decode("utf-8")
+    for part in ("adm1", "adm2"):  # the aggregates per unit: the rule, with the settings' threshold
+        assert "Disclosure control" in readmes[part] and "fewer than 7 households is suppressed" in readmes[part]
+    assert "Disclosure control" not in readmes["sites"]  # one row per site: no cells of an aggregate
