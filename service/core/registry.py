@@ -49,17 +49,13 @@ class MapHook(Protocol):
         """Recompute the round's stored run when stale, from the inputs in ``shared_dir``."""
 
 
-class PackagePages(Protocol):
-    """What the information package asks of a kind that adds pages of its own to a round's
-    package (``datasets/``: an indicator dataset's site map and figures). A package is a public
-    output: a kind lists only what anonymous readers may see."""
+class PackageMaps(Protocol):
+    """Maps a kind draws of a round for the round's information package (under
+    ``maps/<kind name>/``): lines, symbols, anything the package's own unit maps do not draw.
+    Only public kinds' maps go into a package."""
 
-    def pages(self, conn: Connection, *, country: str, round_number: int | None, reporting_date: Any) -> list[dict]:
-        """The pages of the country's round (its DTM number, else its date): dicts with at least
-        ``id``, ``title`` and ``reporting_date`` (a ``datetime.date``)."""
-
-    def write(self, conn: Connection, page: dict, folder: Path, *, dpi: int) -> list[Path]:
-        """Write the page's files (PDF, PNG, ...) into ``folder``; returns their paths."""
+    def write(self, engine: Any, round_row: dict, folder: Path, *, dpi: int) -> list[Path]:
+        """Draw the round's maps (PNG and PDF) into ``folder``; [] when the round has nothing to draw."""
 
 
 @dataclass(frozen=True)
@@ -122,7 +118,7 @@ class Kind:
     location_columns: Callable[[], Sequence[LocationColumn]] = lambda: ()
     map_hook: Callable[[], MapHook] | None = None  # the kind's map indicator (named like the kind)
     export_notes: Callable[[Connection, Dataset, dict | None], dict] | None = None  # extra export metadata
-    package_pages: Callable[[], PackagePages] | None = None  # the kind's pages of a round's information package
+    package_maps: Callable[[], PackageMaps] | None = None  # the kind's maps in a round's package
 
 
 @dataclass
@@ -161,9 +157,21 @@ class Registry:
         """The kinds' map indicators: {indicator name: hook}."""
         return {k.name: k.map_hook() for k in self.kinds if k.map_hook is not None}
 
-    def package_pages(self) -> dict[str, PackagePages]:
-        """The kinds' pages of the information package: {kind name: hook}."""
-        return {k.name: k.package_pages() for k in self.kinds if k.package_pages is not None}
+    def package_maps(self) -> dict[str, PackageMaps]:
+        """The public kinds' maps of a round for its information package: {kind name: maps}.
+        A kind not public as a whole is in when its maps say they draw only public data
+        (``access = "public"``: an indicator dataset's maps, of the datasets an editor published).
+        A writer may also answer ``has_maps(conn, round_row) -> dict | None`` (the round as it has
+        it, e.g. its date when asked by number): a package is then made of a round the country has
+        no master list of (``round_row``'s ``id`` None), of the kinds' maps alone."""
+        out = {}
+        for k in self.kinds:
+            if k.package_maps is None:
+                continue
+            maps = k.package_maps()
+            if k.access == "public" or getattr(maps, "access", None) == "public":
+                out[k.name] = maps
+        return out
 
     def data_collections(self) -> list[DataCollections]:
         return [k.data_collections for k in self.kinds if k.data_collections is not None]

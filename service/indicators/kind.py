@@ -47,10 +47,10 @@ def _tile_layers():
     return [LAYER, *UNIT_LAYERS]
 
 
-def _package_pages():
-    from service.indicators.package_page import DatasetPages
+def _package_maps():
+    from service.indicators.package_page import DatasetMaps
 
-    return DatasetPages()
+    return DatasetMaps()
 
 
 KIND = Kind(
@@ -62,6 +62,6 @@ KIND = Kind(
     cli=_cli,
     import_commands=_import_commands,
     tile_layers=_tile_layers,
-    package_pages=_package_pages,  # a page of the round's information package per public dataset
+    package_maps=_package_maps,  # a page of the round's information package per public dataset
     data_collections=DataCollections(_list, _get, "dataset{id}-{sites|locations|adm1|adm2|adm3}"),
 )

@@ -1,5 +1,5 @@
-"""An indicator dataset's page of a round's information package (``datasets/`` in the package;
-the registry's ``Kind.package_pages`` seam, ``service.core.registry.PackagePages``).
+"""An indicator dataset's page of a round's information package (``maps/indicators/`` in the
+package; the registry's ``Kind.package_maps`` seam, ``service.core.registry.PackageMaps``).
 
 A page per public dataset of the country's round (its DTM number in the dataset's round label,
 else its reporting date): a one-page A4 landscape PDF with the site map (the sites or locations
@@ -30,13 +30,35 @@ def _round_number(label: str | None) -> int | None:
     return int(m.group()) if m else None
 
 
-class DatasetPages:
-    """The indicator datasets' pages (``service.core.registry.PackagePages``)."""
+class DatasetMaps:
+    """The indicator datasets' pages of a round (``service.core.registry.PackageMaps``)."""
+
+    access = "public"  # only datasets an editor published go in (the policy, for anonymous readers)
 
     def __init__(self, rule: Rule | None = None):
         self.rule = rule or Rule()
 
-    def pages(self, conn: Connection, *, country: str, round_number: int | None, reporting_date) -> list[dict]:
+    def has_maps(self, conn: Connection, round_row: dict) -> dict | None:
+        """The round as the first of its datasets has it (date, boundaries' source), None: none."""
+        found = self.pages(conn, round_row)
+        if not found:
+            return None
+        return {"reporting_date": found[0]["reporting_date"], "boundary_source": found[0]["boundary_source"]}
+
+    def write(self, engine, round_row: dict, folder: Path, *, dpi: int) -> list[Path]:
+        """A page per public dataset of the round (its DTM number, else its date) into ``folder``.
+        Called once per population's round of the same date: a page written already is kept."""
+        out = []
+        with engine.connect() as conn:
+            for page in self.pages(conn, round_row):
+                out += self.write_page(conn, page, folder, dpi=dpi)
+        return out
+
+    def pages(self, conn: Connection, round_row: dict) -> list[dict]:
+        """The public datasets of the round's country whose round label has the round's number or
+        whose reporting date is the round's."""
+        country, round_number = round_row["country"], round_row.get("round_number")
+        reporting_date = round_row.get("reporting_date")
         found = []
         for d in publish.datasets(conn, ANONYMOUS):
             res = publish.resource(conn, d["id"])
@@ -57,7 +79,7 @@ class DatasetPages:
                 found.append({**d, "reporting_date": day, "boundary_source": source})
         return found
 
-    def write(self, conn: Connection, page: dict, folder: Path, *, dpi: int = 300) -> list[Path]:
+    def write_page(self, conn: Connection, page: dict, folder: Path, *, dpi: int = 300) -> list[Path]:
         import matplotlib
 
         matplotlib.use("Agg")
@@ -70,8 +92,10 @@ class DatasetPages:
         day = page["reporting_date"]
         tag = f"{(page['round_label'] or 'd').lower()}_{day.strftime('%Y%m%d') if day else 'nodate'}"
         base = f"{page['country'].lower()}_dtm_dataset{ds_id}_{page['unit']}_map_{tag}"
+        out = [folder / f"{base}.pdf", folder / f"{base}.png"]
+        if all(p.exists() for p in out):
+            return out
         rows, national, hidden, label = self._figures(conn, ds_id)
-        out = []
         with plt.rc_context({"pdf.fonttype": 42}):  # text stays text in the PDF (extractable)
             fig = plt.figure(figsize=(11.69, 8.27), dpi=dpi)
             try:
@@ -100,7 +124,6 @@ class DatasetPages:
                 fig.savefig(folder / f"{base}.png", format="png", dpi=min(dpi, 200))
             finally:
                 plt.close(fig)
-        out += [folder / f"{base}.pdf", folder / f"{base}.png"]
         return out
 
     def _figures(self, conn: Connection, ds_id: int) -> tuple[list[tuple[str, str]], str, int, str]:

@@ -4,6 +4,10 @@ request (``GET /packages/{round}.zip``).
 Contents (names after ``service/maps/naming.py``; ``docs/maps.md`` lists them):
 
 ``maps/national/``        national district map per population, PNG (300 dpi) + PDF
+``maps/<kind>/``          maps a public kind draws of the round itself (registry ``package_maps``):
+                          ``maps/indicators/``, a page per public indicator dataset of the round
+                          (its site map as proportional symbols, figures per admin-1 unit); a
+                          round the country has only such maps of is a package of them alone
 ``maps/governorates/``    one sub-district map per governorate and population, PNG + PDF
 ``interactive/``          the folium HTML of every map (offline)
 ``charts/``               national trend of IDPs and returnees; top governorates' change
@@ -15,9 +19,6 @@ Contents (names after ``service/maps/naming.py``; ``docs/maps.md`` lists them):
                           with a map hook in the layer registry, service.core.registry)
 ``<...>_summary_...pdf``  the one-page summary
 ``catalogue.json/.csv``   the map catalogue (``service.maps.catalogue``)
-``datasets/``             a page per public indicator dataset of the country's round (the site
-                          map as proportional symbols, figures per admin-1 unit): the kinds'
-                          ``package_pages`` in the layer registry (service.core.registry)
 ``qgis/``                 a QGIS project (.qgz) of the package's GeoPackages, styled like the
                           maps, labelled in English and Arabic (``service.maps.qgis_project``)
 ``README.txt``            contents, what was left out and why, sources, terms, disclaimer
@@ -91,7 +92,7 @@ class PackagePlan:
     skipped: list[str] = field(default_factory=list)  # what the package leaves out, and why
     fragility_status: str | None = None  # the round's stored fragility run: current, stale or None
     fragility_round: dict | None = None  # the round whose run the fragility map shows
-    pages: list[tuple[str, dict]] = field(default_factory=list)  # (kind, page): the kinds' package pages
+    kind_round: dict | None = None  # a round the country has no master list of: the kinds' maps alone
 
     @property
     def name(self) -> str:
@@ -99,8 +100,8 @@ class PackagePlan:
         if self.rounds:
             first = next(iter(self.rounds.values()))
             return package_base(self.round_number, first["reporting_date"], first["country"])
-        day = self.reporting_date or next((pg["reporting_date"] for _, pg in self.pages if pg["reporting_date"]), None)
-        return package_base(self.round_number, day or dt.date.today(), self.country)
+        day = (self.kind_round or {}).get("reporting_date") or self.reporting_date or dt.date.today()
+        return package_base(self.round_number, day, self.country)
 
     @property
     def fragility(self) -> bool:
@@ -185,9 +186,10 @@ def plan(
                 )
             )
         }
-        pages = _pages(conn, country, round_number, reporting_date, rounds)
-        if not rounds and pages:  # a round the country has only indicator datasets of: their pages
-            return _pages_plan(conn, country, round_number, reporting_date, pages)
+        if not rounds and country is not None:  # a round the country has only the kinds' maps of (datasets)
+            maps_only = _maps_plan(conn, country, round_number, reporting_date)
+            if maps_only is not None:
+                return maps_only
         if not rounds:
             where = f" in {country}" if country else ""
             loaded = list_rounds(conn, country)
@@ -286,41 +288,36 @@ def plan(
         skipped=skipped,
         fragility_status=frag_status,
         fragility_round=frag_round if frag_status is not None else None,
-        pages=pages,
     )
     # progress steps: map data, maps, exports, tables, charts, summary, fragility, README + manifest
     p.steps = 2 * len(specs) + len(ex) + len(rounds) + 2 + len(p.layers) + 1 + int(frag_status == "stale")
-    p.steps += 1 + len(pages)  # the QGIS project, the kinds' pages
+    p.steps += 1  # the QGIS project
+    p.steps += len(registry().package_maps())  # the kinds' own maps of the round (e.g. origin flows)
     return p
 
 
-def _pages(conn, country: str | None, round_number: int | None, reporting_date, rounds: dict) -> list[tuple[str, dict]]:
-    """The kinds' package pages of the country's round (``Kind.package_pages``): asked by its
-    DTM number, else by its date (that of the master-list rounds when there are some)."""
-    if country is None:
-        return []
-    if round_number is None and reporting_date is None and rounds:
-        reporting_date = next(iter(rounds.values()))["reporting_date"]
-    return [
-        (kind, page)
-        for kind, hook in registry().package_pages().items()
-        for page in hook.pages(conn, country=country, round_number=round_number, reporting_date=reporting_date)
-    ]
-
-
-def _pages_plan(conn, country: str, round_number, reporting_date, pages) -> PackagePlan:
-    """A package of a round the country has no master list of: the kinds' pages, README, manifest."""
+def _maps_plan(conn, country: str, round_number: int | None, reporting_date) -> PackagePlan | None:
+    """The package of a round the country has no master list of, when a kind has maps of it
+    (``has_maps`` of the registry's ``package_maps``: an indicator dataset of that round): the
+    kinds' maps, README and manifest. None when no kind has any."""
     from service.maps.country import country_texts
 
-    source = pages[0][1].get("boundary_source")  # the boundaries the pages are drawn on
-    texts = country_texts(country, source)
-    p = PackagePlan(round_number, {}, [], [], (), country, texts, reporting_date=reporting_date)
-    p.pages = pages
+    row = {"id": None, "country": country, "round_number": round_number, "reporting_date": reporting_date}
+    found = [
+        f
+        for maps in registry().package_maps().values()
+        if hasattr(maps, "has_maps") and (f := maps.has_maps(conn, row))
+    ]
+    if not found:
+        return None
+    row = {**row, **found[0]}  # the round as the kind has it: its date when asked by number, its boundaries' source
+    texts = country_texts(country, row.get("boundary_source"))
+    p = PackagePlan(round_number, {}, [], [], (), country, texts, reporting_date=reporting_date, kind_round=row)
     p.skipped.append(
         f"Maps, charts, tables, exports and summary of the master lists: {country} has no master-list round "
         f"{_which(round_number, reporting_date)}"
     )
-    p.steps = len(pages) + 1
+    p.steps = len(registry().package_maps()) + 1
     return p
 
 
@@ -391,7 +388,7 @@ def build(
     root = work / name if zipped else out
     root.mkdir(parents=True, exist_ok=True)
     try:
-        result = (_build_into if p.rounds else _build_pages_only)(
+        result = (_build_into if p.rounds else _build_maps_only)(
             engine,
             p,
             root,
@@ -545,7 +542,10 @@ def _build_into(
             for name in p.layers:
                 _write_layer(conn, p, name, hooks[name], root / name)
                 step(name)
-            _write_pages(conn, p, root / "datasets", dpi, step)
+            for name, kind_maps in registry().package_maps().items():  # public kinds' own maps of the round
+                for rnd in p.rounds.values():
+                    kind_maps.write(engine, rnd, root / "maps" / name, dpi=dpi)
+                step(f"{name} maps")
             terms = exports.licence(conn, sorted({r["country"] for r in p.rounds.values()}))
             conn.rollback()
 
@@ -571,23 +571,17 @@ def _build_into(
     return result
 
 
-def _write_pages(conn, p: PackagePlan, folder: Path, dpi: int, step) -> None:
-    """The kinds' pages (``Kind.package_pages``), e.g. an indicator dataset's site map."""
-    hooks = registry().package_pages()
-    for kind, page in p.pages:
-        hooks[kind].write(conn, page, folder, dpi=dpi)
-        step(f"page: {kind} {page.get('title', page.get('id'))}")
-
-
-def _build_pages_only(
+def _build_maps_only(
     engine: Engine, p: PackagePlan, root: Path, *, dpi: int, step: Callable[[str], None], created: dt.date, **_
 ) -> PackageResult:
-    """The package of a round the country has only the kinds' pages of (indicator datasets)."""
+    """The package of a round the country has only the kinds' maps of (indicator datasets)."""
     result = PackageResult(root)
-    with engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn:
+    with engine.connect() as conn:
         result.data_version = version = data_version(conn)
-        _write_pages(conn, p, root / "datasets", dpi, step)
         terms = exports.licence(conn, [p.country])
+    for name, kind_maps in registry().package_maps().items():
+        kind_maps.write(engine, p.kind_round, root / "maps" / name, dpi=dpi)
+        step(f"{name} maps")
     day = p.name.rsplit("_", 1)[-1]
     lines = [
         f"{p.texts.dtm} information package, {p.country} {_which(p.round_number, p.reporting_date)} ({day})",
@@ -598,14 +592,8 @@ def _build_pages_only(
         "",
         "Contents",
         "--------",
-        f"{'datasets/':<22}a page per public indicator dataset of the round (site and location",
-        " " * 22 + "assessments): its site map (proportional symbols over admin-1 units, PDF and PNG)",
-        " " * 22 + "and its figures per admin-1 unit, small cells suppressed",
+        *_maps_lines(root),
         "manifest.json         every file with its size and SHA-256; SHA256SUMS: the same for `sha256sum -c`",
-        "",
-        "Datasets",
-        "--------",
-        *(f"  {pg['title']} ({pg.get('round_label') or ''}, {pg['reporting_date']})" for _, pg in p.pages),
         "",
         "Not in this package",
         "-------------------",
@@ -644,6 +632,22 @@ def _build_pages_only(
     step("README and manifest")
     result.files = files
     return result
+
+
+_MAPS_README = {  # what the README says of a kind's maps folder (maps/<kind>/)
+    "indicators": "a page per public indicator dataset of the round (site or location assessment):\n"
+    "its site map (proportional symbols over admin-1 units, PDF and PNG) and figures per\n"
+    "admin-1 unit, small cells suppressed",
+}
+
+
+def _maps_lines(root: Path) -> list[str]:
+    """The README's lines of the kinds' maps folders (``maps/<kind>/``) that hold files."""
+    lines = []
+    for d in sorted((root / "maps").iterdir()) if (root / "maps").is_dir() else []:
+        first, *more = _MAPS_README.get(d.name, "maps of the round").split("\n")
+        lines += [f"{'maps/' + d.name + '/':<22}{first}", *(" " * 22 + m for m in more)]
+    return lines
 
 
 def _write_exports(engine: Engine, conn, p: PackagePlan, folder: Path, step) -> None:
@@ -761,7 +765,7 @@ def readme(p: PackagePlan, version: int, created: dt.date, terms: str, root: Pat
             "12 months, top districts (CSV with HXL; all in one XLSX, with total rows)",
         ),
         ("fragility/", "fragility overlay table and method card"),
-        ("datasets/", "a page per public indicator dataset of the round: its site map (PDF, PNG), figures"),
+        ("maps/indicators/", _MAPS_README["indicators"]),
         (
             "qgis/",
             "QGIS project (.qgz, QGIS 3.22 or later) of the package's GeoPackages, styled\n"

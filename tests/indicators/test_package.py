@@ -1,6 +1,6 @@
 """The information package of Nigeria's round 39 (``dtm-atlas package --round 39 --country NGA``):
 Nigeria has no master list here, only its round 39 site assessment, so the package holds the
-dataset's page (the registry's ``Kind.package_pages``): the site map as proportional symbols over
+dataset's page (the registry's ``Kind.package_maps``): the site map as proportional symbols over
 the states, and the individuals per state as the public choropleth publishes them; its text
 read back from the PDF with poppler's pdftotext."""
 
@@ -29,8 +29,8 @@ def test_nigerias_package_has_its_site_map(cli_env, tmp_path, nga_frame):  # noq
         z.extractall(tmp_path / "x")
     top = names[0].split("/")[0]
     assert top == "nga_dtm_package_r39_20211031"
-    pdfs = [n for n in names if n.startswith(f"{top}/datasets/") and n.endswith(".pdf")]
-    pngs = [n for n in names if n.startswith(f"{top}/datasets/") and n.endswith(".png")]
+    pdfs = [n for n in names if n.startswith(f"{top}/maps/indicators/") and n.endswith(".pdf")]
+    pngs = [n for n in names if n.startswith(f"{top}/maps/indicators/") and n.endswith(".png")]
     assert len(pdfs) == 1 and len(pngs) == 1, names
     txt = subprocess.run(
         ["pdftotext", "-layout", str(tmp_path / "x" / pdfs[0]), "-"], capture_output=True, text=True, check=True
@@ -42,6 +42,6 @@ def test_nigerias_package_has_its_site_map(cli_env, tmp_path, nga_frame):  # noq
         assert f"{individuals:,.0f}" in txt, (state, individuals)
     assert f"{nga_frame['Number of Individuals'].sum():,.0f}" in " ".join(txt.split())
     readme = (tmp_path / "x" / top / "README.txt").read_text(encoding="utf-8")
-    assert "datasets/" in readme and "no master-list round" in readme
+    assert "maps/indicators/" in readme and "no master-list round" in readme
     sums = (tmp_path / "x" / top / "SHA256SUMS").read_text(encoding="utf-8")
     assert pdfs[0].split("/", 1)[1] in sums
