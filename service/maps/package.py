@@ -302,7 +302,13 @@ def _maps_plan(conn, country: str, round_number: int | None, reporting_date) -> 
     kinds' maps, README and manifest. None when no kind has any."""
     from service.maps.country import country_texts
 
-    row = {"id": None, "country": country, "round_number": round_number, "reporting_date": reporting_date}
+    row = {
+        "id": None,
+        "country": country,
+        "population": None,
+        "round_number": round_number,
+        "reporting_date": reporting_date,
+    }
     found = [
         f
         for maps in registry().package_maps().values()

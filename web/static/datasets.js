@@ -51,7 +51,10 @@ async function getJSON(url) {
 
 const current = () => (mode.list || []).find((d) => d.id === mode.id);
 const indicatorOf = () => ((current() || {}).indicators || []).find((i) => i.id === mode.indicator);
-const datasetName = (d) => `${d.country} · ${d.title || d.component}${d.round_label ? ` · ${d.round_label}` : ""}`;
+const datasetName = (d) => {  // "NGA · NGA site assessment, round R39" (the round once)
+  const title = d.title || d.component;
+  return `${d.country} · ${title}${d.round_label && !title.includes(d.round_label) ? ` · ${d.round_label}` : ""}`;
+};
 
 function fillColor() {
   return ["case", ["boolean", ["get", "suppressed"], false], SUPPRESSED,
@@ -253,7 +256,11 @@ function init() {
   const attach = () => {
     const map = api.map;
     if (!map) { setTimeout(attach, 100); return; }
-    map.on("styledata", () => { if (mode.choropleth) addLayers(); });
+    map.on("styledata", () => {
+      if (!mode.choropleth) return;
+      if (current() && api.state.country !== current().country) { mode.id = null; refresh(); return; }  // another country chosen
+      addLayers();
+    });
     map.on("mousemove", FILL, (e) => { if (!map.queryRenderedFeatures(e.point, { layers: map.getLayer(CIRCLE) ? [CIRCLE] : [] }).length) showTip(e, "unit"); });
     map.on("mousemove", CIRCLE, (e) => showTip(e, "site"));
     map.on("mouseleave", FILL, hideTip);
