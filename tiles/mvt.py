@@ -26,6 +26,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 import morecantile
 from sqlalchemy import Connection, text
@@ -166,8 +167,9 @@ class Resolver:
     """Per data version caches of the boundary sets, rounds and classifications: the base
     layer's ``VersionCache`` (a newer version drops them; an older one is computed, not kept)."""
 
-    def __init__(self) -> None:
+    def __init__(self, settings: Any = None) -> None:
         self._cache = VersionCache()
+        self.settings = settings  # the application's, for the layers that bind with them (Layer.bind_settings)
 
     def cached(self, version: int, key: tuple, compute):
         """``compute()`` once per data version and ``key`` (thread-safe; an older version is
@@ -218,7 +220,7 @@ class Resolver:
         uses_round = _uses_round(layers)
         bindings = {
             layer.id: self.cached(
-                version, ("bind", layer.id, query.extra), lambda layer=layer: _bind(conn, layer, query)
+                version, ("bind", layer.id, query.extra), lambda layer=layer: _bind(conn, layer, query, self.settings)
             )
             for layer in layers
             if layer.bind is not None
@@ -276,9 +278,10 @@ class Resolver:
         )
 
 
-def _bind(conn: Connection, layer: Layer, query: TileQuery) -> Binding:
+def _bind(conn: Connection, layer: Layer, query: TileQuery, settings: Any = None) -> Binding:
     """The layer's own parameters of ``query`` bound (``Layer.bind``), only those it names."""
-    return layer.bind(conn, {k: v for k, v in query.extra if k in layer.params})
+    values = {k: v for k, v in query.extra if k in layer.params}
+    return layer.bind(conn, values, settings) if layer.bind_settings else layer.bind(conn, values)
 
 
 # ------------------------------------------------------------------------------------- SQL

@@ -211,10 +211,8 @@ async def map_file(
 
 def _package_path(settings, version: int, plan, population: str) -> Path:
     """``v{version}/irq_r120_both.zip``; a round without a DTM number: ``irq_d20150604_both.zip``."""
-    from service.maps.naming import round_tag
 
-    day = next(iter(plan.rounds.values()))["reporting_date"]
-    tag = round_tag(plan.round_number, day)
+    tag = plan.name.split("_package_", 1)[1].rsplit("_", 1)[0]  # r120, or d20150604 (package_base)
     return Path(settings.data_dir) / "packages" / f"v{version}" / f"{plan.country.lower()}_{tag}_{population}.zip"
 
 
@@ -293,8 +291,7 @@ async def package_zip(
         status = "miss"
         async with render_slot(request):  # a place in the render queue, or 429 (service.api.queue)
             target = await run_in_threadpool(_build_package, engine, settings, version, population, plan)
-    first = next(iter(plan.rounds.values()))
-    name = package.package_base(plan.round_number, first["reporting_date"], first["country"])
+    name = plan.name
     if population != "both":
         name = name.replace("_package_", f"_{population}_package_")
     return FileResponse(

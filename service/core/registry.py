@@ -185,8 +185,20 @@ class Registry:
         return {k.name: k.map_hook() for k in self.kinds if k.map_hook is not None}
 
     def package_maps(self) -> dict[str, PackageMaps]:
-        """The public kinds' maps of a round for its information package: {kind name: maps}."""
-        return {k.name: k.package_maps() for k in self.kinds if k.package_maps is not None and k.access == "public"}
+        """The public kinds' maps of a round for its information package: {kind name: maps}.
+        A kind not public as a whole is in when its maps say they draw only public data
+        (``access = "public"``: an indicator dataset's maps, of the datasets an editor published).
+        A writer may also answer ``has_maps(conn, round_row) -> dict | None`` (the round as it has
+        it, e.g. its date when asked by number): a package is then made of a round the country has
+        no master list of (``round_row``'s ``id`` None), of the kinds' maps alone."""
+        out = {}
+        for k in self.kinds:
+            if k.package_maps is None:
+                continue
+            maps = k.package_maps()
+            if k.access == "public" or getattr(maps, "access", None) == "public":
+                out[k.name] = maps
+        return out
 
     def unit_source(self, scheme: str) -> UnitSource | None:
         """The kind's source of indicators per unit for ``scheme`` (``dataset``), if a kind has one."""

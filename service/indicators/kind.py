@@ -48,9 +48,15 @@ def _unit_sources():
 
 
 def _tile_layers():
-    from service.indicators.tiles import LAYER
+    from service.indicators.tiles import LAYER, UNIT_LAYERS
 
-    return [LAYER]
+    return [LAYER, *UNIT_LAYERS]
+
+
+def _package_maps():
+    from service.indicators.package_page import DatasetMaps
+
+    return DatasetMaps()
 
 
 KIND = Kind(
@@ -63,5 +69,6 @@ KIND = Kind(
     import_commands=_import_commands,
     tile_layers=_tile_layers,
     unit_sources=_unit_sources,  # the fragility method's source: dataset:<id>:<indicator>
+    package_maps=_package_maps,  # a page of the round's information package per public dataset
     data_collections=DataCollections(_list, _get, "dataset{id}-{sites|locations|adm1|adm2|adm3}"),
 )

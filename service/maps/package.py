@@ -6,6 +6,9 @@ Contents (names after ``service/maps/naming.py``; ``docs/maps.md`` lists them):
 ``maps/national/``        national district map per population, PNG (300 dpi) + PDF
 ``maps/<kind>/``          maps a public kind draws of the round itself (registry ``package_maps``):
                           ``maps/flows/``, the master lists' origin-flow maps (to governorates, districts)
+                          ``maps/indicators/``, a page per public indicator dataset of the round
+                          (its site map as proportional symbols, figures per admin-1 unit); a
+                          round the country has only such maps of is a package of them alone
 ``maps/governorates/``    one sub-district map per governorate and population, PNG + PDF
 ``interactive/``          the folium HTML of every map (offline)
 ``charts/``               national trend of IDPs and returnees; top governorates' change
@@ -90,6 +93,16 @@ class PackagePlan:
     skipped: list[str] = field(default_factory=list)  # what the package leaves out, and why
     fragility_status: str | None = None  # the round's stored fragility run: current, stale or None
     fragility_round: dict | None = None  # the round whose run the fragility map shows
+    kind_round: dict | None = None  # a round the country has no master list of: the kinds' maps alone
+
+    @property
+    def name(self) -> str:
+        """The package's file name without extension (its round's date and country)."""
+        if self.rounds:
+            first = next(iter(self.rounds.values()))
+            return package_base(self.round_number, first["reporting_date"], first["country"])
+        day = (self.kind_round or {}).get("reporting_date") or self.reporting_date or dt.date.today()
+        return package_base(self.round_number, day, self.country)
 
     @property
     def fragility(self) -> bool:
@@ -174,6 +187,10 @@ def plan(
                 )
             )
         }
+        if not rounds and country is not None:  # a round the country has only the kinds' maps of (datasets)
+            maps_only = _maps_plan(conn, country, round_number, reporting_date)
+            if maps_only is not None:
+                return maps_only
         if not rounds:
             where = f" in {country}" if country else ""
             loaded = list_rounds(conn, country)
@@ -280,6 +297,37 @@ def plan(
     return p
 
 
+def _maps_plan(conn, country: str, round_number: int | None, reporting_date) -> PackagePlan | None:
+    """The package of a round the country has no master list of, when a kind has maps of it
+    (``has_maps`` of the registry's ``package_maps``: an indicator dataset of that round): the
+    kinds' maps, README and manifest. None when no kind has any."""
+    from service.maps.country import country_texts
+
+    row = {
+        "id": None,
+        "country": country,
+        "population": None,
+        "round_number": round_number,
+        "reporting_date": reporting_date,
+    }
+    found = [
+        f
+        for maps in registry().package_maps().values()
+        if hasattr(maps, "has_maps") and (f := maps.has_maps(conn, row))
+    ]
+    if not found:
+        return None
+    row = {**row, **found[0]}  # the round as the kind has it: its date when asked by number, its boundaries' source
+    texts = country_texts(country, row.get("boundary_source"))
+    p = PackagePlan(round_number, {}, [], [], (), country, texts, reporting_date=reporting_date, kind_round=row)
+    p.skipped.append(
+        f"Maps, charts, tables, exports and summary of the master lists: {country} has no master-list round "
+        f"{_which(round_number, reporting_date)}"
+    )
+    p.steps = len(registry().package_maps()) + 1
+    return p
+
+
 # -------------------------------------------------------------------------- worker processes
 def _init_worker() -> None:
     from service.maps import fonts
@@ -336,8 +384,7 @@ def build(
     )
     created = created or dt.date.today()
     out = Path(out)
-    first = next(iter(p.rounds.values()))
-    name = package_base(p.round_number, first["reporting_date"], first["country"])
+    name = p.name
     zipped = out.suffix.lower() == ".zip"
     if not zipped and out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise PackageError(f"{out} exists and is not an empty folder: give a new folder or a .zip file name")
@@ -348,7 +395,7 @@ def build(
     root = work / name if zipped else out
     root.mkdir(parents=True, exist_ok=True)
     try:
-        result = _build_into(
+        result = (_build_into if p.rounds else _build_maps_only)(
             engine,
             p,
             root,
@@ -531,6 +578,85 @@ def _build_into(
     return result
 
 
+def _build_maps_only(
+    engine: Engine, p: PackagePlan, root: Path, *, dpi: int, step: Callable[[str], None], created: dt.date, **_
+) -> PackageResult:
+    """The package of a round the country has only the kinds' maps of (indicator datasets)."""
+    result = PackageResult(root)
+    with engine.connect() as conn:
+        result.data_version = version = data_version(conn)
+        terms = exports.licence(conn, [p.country])
+    for name, kind_maps in registry().package_maps().items():
+        kind_maps.write(engine, p.kind_round, root / "maps" / name, dpi=dpi)
+        step(f"{name} maps")
+    day = p.name.rsplit("_", 1)[-1]
+    lines = [
+        f"{p.texts.dtm} information package, {p.country} {_which(p.round_number, p.reporting_date)} ({day})",
+        "=" * 78,
+        "",
+        f"Created:       {created.isoformat()} by DTM Atlas {render._version()} (data version {version})",
+        f"Producer:      {p.texts.producer}",
+        "",
+        "Contents",
+        "--------",
+        *_maps_lines(root),
+        "manifest.json         every file with its size and SHA-256; SHA256SUMS: the same for `sha256sum -c`",
+        "",
+        "Not in this package",
+        "-------------------",
+        *(line for why in p.skipped for line in textwrap.wrap(why, 96, initial_indent="- ", subsequent_indent="  ")),
+        "",
+        "Sources",
+        "-------",
+        f"  {exports.SOURCE}: the datasets above. Admin boundaries: {p.texts.boundaries_long}.",
+        "",
+        "Terms",
+        "-----",
+        f"  {terms}",
+        "",
+        "Disclaimer",
+        "----------",
+        f"  {render.DISCLAIMER}",
+        "",
+    ]
+    (root / "README.txt").write_text("\n".join(lines), encoding="utf-8")
+    files = []
+    for f in sorted(root.rglob("*")):
+        if f.is_file():
+            files.append({"path": f.relative_to(root).as_posix(), "bytes": f.stat().st_size, "sha256": sha256(f)})
+    manifest = {
+        "package": root.name,
+        "round": p.round_number,
+        "country": p.country,
+        "data_version": version,
+        "created": created.isoformat(),
+        "producer": p.texts.producer,
+        "generator": f"DTM Atlas {render._version()}",
+        "files": files,
+    }
+    (root / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8")
+    (root / "SHA256SUMS").write_text("".join(f"{f['sha256']}  {f['path']}\n" for f in files), encoding="utf-8")
+    step("README and manifest")
+    result.files = files
+    return result
+
+
+_MAPS_README = {  # what the README says of a kind's maps folder (maps/<kind>/)
+    "indicators": "a page per public indicator dataset of the round (site or location assessment):\n"
+    "its site map (proportional symbols over admin-1 units, PDF and PNG) and figures per\n"
+    "admin-1 unit, small cells suppressed",
+}
+
+
+def _maps_lines(root: Path) -> list[str]:
+    """The README's lines of the kinds' maps folders (``maps/<kind>/``) that hold files."""
+    lines = []
+    for d in sorted((root / "maps").iterdir()) if (root / "maps").is_dir() else []:
+        first, *more = _MAPS_README.get(d.name, "maps of the round").split("\n")
+        lines += [f"{'maps/' + d.name + '/':<22}{first}", *(" " * 22 + m for m in more)]
+    return lines
+
+
 def _write_exports(engine: Engine, conn, p: PackagePlan, folder: Path, step) -> None:
     for pop, ds, fmt in p.exports:
         rnd = p.rounds[pop]  # a round without a DTM number by its date
@@ -646,6 +772,7 @@ def readme(p: PackagePlan, version: int, created: dt.date, terms: str, root: Pat
             "12 months, top districts (CSV with HXL; all in one XLSX, with total rows)",
         ),
         ("fragility/", "fragility overlay table and method card"),
+        ("maps/indicators/", _MAPS_README["indicators"]),
         (
             "qgis/",
             "QGIS project (.qgz, QGIS 3.22 or later) of the package's GeoPackages, styled\n"
