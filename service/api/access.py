@@ -5,7 +5,8 @@ reads data, and the headers every answer gets from it.
   resource: the refusal as an HTTP error (401 sign in, 403, 404 "does not exist for you"), or the
   principal; it records the answer's scope on the request and audits reads of restricted data.
 * :func:`mark` - record that an answer holds data of a scope (a route that mixes resources).
-* :class:`AccessHeaders` - pure ASGI middleware: ``Vary: Authorization`` on every answer (a
+* :class:`AccessHeaders` - pure ASGI middleware (it also sets the disclosure rule of the app's
+  settings for the request: ``service.core.disclosure.RULE``): ``Vary: Authorization`` on every answer (a
   shared cache keeps one variant for anonymous callers and never hands it to a signed-in one,
   nor the other way round), and the scope's ``Cache-Control`` (``private, no-store`` for
   restricted answers, ``private, no-cache`` for partner data) whatever the route set.
@@ -17,6 +18,7 @@ from fastapi import APIRouter, HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
 from service.core.access import ANONYMOUS, Decision, Principal, Resource, Scope, answer_scope, decide
+from service.core.disclosure import RULE, Rule
 
 STATE_KEY = "answer_scope"
 
@@ -150,6 +152,12 @@ class AccessHeaders:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         state = scope.setdefault("state", {})
+        app_state = scope["app"].state if "app" in scope else None
+        rule = getattr(app_state, "disclosure_rule", None)
+        if rule is None and app_state is not None and hasattr(app_state, "settings"):
+            rule = app_state.disclosure_rule = Rule.from_settings(app_state.settings)
+        if rule is not None:
+            RULE.set(rule)  # the disclosure rule of every public output made for this request
 
         async def send_wrapper(message):
             if message["type"] == "http.response.start":

@@ -114,6 +114,8 @@ def export_file(
         country=country,  # omitted and several countries with figures (or boundaries): 400 listing them
         dataset=held,
     )
+    if job.dataset.disclosure:  # a public output of an assessment: the rule in its README
+        job.meta["disclosure"] = job.dataset.disclosure
     scope = answer_scope_of(request)
     if scope is not Scope.PUBLIC:  # data not public: the file says who asked for it (README, metadata)
         job.meta["access"] = {Scope.SHARED: "partner", Scope.RESTRICTED: "restricted"}[scope]
