@@ -227,9 +227,13 @@ def test_every_public_aggregate_path_publishes_one_suppressed_table(audit_env, t
     client, _, _, engine = audit_env
     path = tmp_path / "nga_safety_audit_small_units_SYNTHETIC.csv"
     df = safety_audit.make(path, sites=40, seed=23)
-    units = df.groupby("admin2_pcode").size().sort_values()
-    small = list(units.index[:2])  # the two LGAs with fewest sites: 1-2 households a site
-    df.loc[df["admin2_pcode"].isin(small), "households_audited"] = [1 + i % 2 for i in range(units[small].sum())]
+    # one small LGA in every state (1-2 households in its sites): with the country's equation alone each
+    # state would hold one lone suppressed LGA, its state's figure minus its siblings
+    sites = df.groupby(["admin1_pcode", "admin2_pcode"]).size().reset_index(name="n").sort_values(["n", "admin2_pcode"])
+    small = list(sites.groupby("admin1_pcode").first()["admin2_pcode"])
+    assert len(small) >= 2
+    mask = df["admin2_pcode"].isin(small)
+    df.loc[mask, "households_audited"] = [1 + i % 2 for i in range(mask.sum())]
     df.to_csv(path, index=False)
     mapping = tmp_path / "mapping.yaml"
     mapping.write_text("columns:\n  - {header: households_audited, id: households, aggregation: sum}\n")
