@@ -8,8 +8,9 @@ reads data, and the headers every answer gets from it.
 * :class:`AccessHeaders` - pure ASGI middleware (it also sets the disclosure rule of the app's
   settings for the request: ``service.core.disclosure.RULE``): ``Vary: Authorization, Cookie``
   (a bearer token or the web map's session) on every answer (a shared cache keeps one variant
-  for anonymous callers and never hands it to a signed-in one, nor the other way round), and the scope's ``Cache-Control`` (``private, no-store`` for
-  restricted answers, ``private, no-cache`` for partner data) whatever the route set.
+  for anonymous callers and never hands it to a signed-in one, nor the other way round), and
+  the scope's ``Cache-Control`` (``private, no-store`` for restricted answers, ``private,
+  no-cache`` for partner data) whatever the route set.
 """
 
 from __future__ import annotations
