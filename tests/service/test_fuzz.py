@@ -24,7 +24,7 @@ MAX_EXAMPLES = 12
 DATA_TABLES_SQL = """
     SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT c.relispartition
-      AND c.relname NOT IN ('api_token', 'import_log', 'spatial_ref_sys')
+      AND c.relname NOT IN ('api_token', 'auth_session', 'import_log', 'spatial_ref_sys')
     ORDER BY 1
 """
 
