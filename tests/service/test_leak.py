@@ -351,44 +351,60 @@ def _first_value(body, key):
     return None
 
 
+WALKERS = 4
+"""Operations walked at once (threads over the one app): renders, GDAL reads and the database
+overlap, so the walk takes its share of a busy machine's CPUs; each operation's roles in turn."""
+
+
+def walk(client, walkers: dict, path: str, url: str) -> tuple[list[str], int, set]:
+    """One operation's URL asked by every role: (failures, answers that were 200, audit canaries
+    the analyst found)."""
+    failures, answered, planted = [], 0, set()
+    base, stable = None, None
+    for who, headers in walkers.items():
+        if path.startswith(HEAVY) and who not in ("anonymous", "admin"):
+            continue
+        if path == "/exports/{name}" and who != "anonymous" and not url.split("?")[0].endswith(".csv"):
+            continue  # every format anonymously (GDAL reads them); the others read each dataset as CSV
+        r = client.get(url, headers=headers)
+        where = f"{who} GET {url}"
+        answered += r.status_code == 200
+        if r.status_code >= 500:
+            failures.append(f"{where}: {r.status_code} {r.text[:200]}")
+            continue
+        vary = r.headers.get("vary", "").lower()
+        if "authorization" not in vary or "cookie" not in vary:
+            failures.append(f"{where}: no Vary: Authorization, Cookie")
+        found = canaries_in(r, url.split("?")[0], CANARIES + (() if who in AUDIT_READERS else AUDIT_CANARIES))
+        if who == "analyst" and r.status_code == 200:  # the canaries are there to be found by who may
+            planted.update(canaries_in(r, url.split("?")[0], AUDIT_CANARIES))
+        if found:
+            failures.append(f"{where}: canary {found} in the answer")
+        if base is None:
+            base = r
+        elif r.status_code == 200 and base.status_code == 200:
+            differs = r.headers.get("etag") != base.headers.get("etag")
+            if differs and r.headers.get("etag") and "private" not in r.headers.get("cache-control", ""):
+                if stable is None:  # an ETag that changes between two anonymous calls says nothing
+                    stable = client.get(url).headers.get("etag") == base.headers.get("etag")
+                if stable:
+                    failures.append(f"{where}: answer differs from anonymous's but is cacheable publicly")
+    return failures, answered, planted
+
+
 def test_every_route_every_role(leak_env):
+    from concurrent.futures import ThreadPoolExecutor
+
     client, principals = leak_env["client"], leak_env["principals"]
     requests_ = realistic_requests(client, headers_for(principals["admin"]))
     assert len({p for _, p, _ in requests_}) >= 45, "the OpenAPI document lost operations"
     assert any(u.startswith("/styles/") for _, _, u in requests_)
-    failures, answered, planted = [], 0, set()
-    for method, path, url in requests_:
-        if method != "GET":
-            continue
-        base, stable = None, None
-        for who, headers in leak_env["walkers"].items():
-            if path.startswith(HEAVY) and who not in ("anonymous", "admin"):
-                continue
-            if path == "/exports/{name}" and who != "anonymous" and not url.split("?")[0].endswith(".csv"):
-                continue  # every format anonymously (GDAL reads them); the others read each dataset as CSV
-            r = client.get(url, headers=headers)
-            where = f"{who} GET {url}"
-            answered += r.status_code == 200
-            if r.status_code >= 500:
-                failures.append(f"{where}: {r.status_code} {r.text[:200]}")
-                continue
-            vary = r.headers.get("vary", "").lower()
-            if "authorization" not in vary or "cookie" not in vary:
-                failures.append(f"{where}: no Vary: Authorization, Cookie")
-            found = canaries_in(r, url.split("?")[0], CANARIES + (() if who in AUDIT_READERS else AUDIT_CANARIES))
-            if who == "analyst" and r.status_code == 200:  # the canaries are there to be found by who may
-                planted.update(canaries_in(r, url.split("?")[0], AUDIT_CANARIES))
-            if found:
-                failures.append(f"{where}: canary {found} in the answer")
-            if base is None:
-                base = r
-            elif r.status_code == 200 and base.status_code == 200:
-                differs = r.headers.get("etag") != base.headers.get("etag")
-                if differs and r.headers.get("etag") and "private" not in r.headers.get("cache-control", ""):
-                    if stable is None:  # an ETag that changes between two anonymous calls says nothing
-                        stable = client.get(url).headers.get("etag") == base.headers.get("etag")
-                    if stable:
-                        failures.append(f"{where}: answer differs from anonymous's but is cacheable publicly")
+    gets = sorted(((p, u) for m, p, u in requests_ if m == "GET"), key=lambda pu: not pu[0].startswith(HEAVY))
+    with ThreadPoolExecutor(WALKERS) as pool:  # the renders first: they overlap with the rest
+        done = list(pool.map(lambda pu: walk(client, leak_env["walkers"], *pu), gets))
+    failures = [f for fs, _, _ in done for f in fs]
+    answered = sum(n for _, n, _ in done)
+    planted = set().union(*(p for _, _, p in done))
     assert not failures, "\n".join(failures[:40])
     assert planted == set(AUDIT_CANARIES), f"an analyst reads the audits' canaries somewhere: found only {planted}"
     assert answered > 100, f"only {answered} answers were 200: the parameters are not realistic"
