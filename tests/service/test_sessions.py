@@ -43,6 +43,7 @@ def env(pg_server, iraq_template, tmp_path_factory):
 
     with cloned_engine(pg_server, iraq_template, "dtm_atlas_test_sessions") as engine:
         audit = safety_audit.import_on_iraq(engine, tmp_path_factory.mktemp("audit"), canary=CANARY)
+        partner_data = safety_audit.import_on_iraq(engine, tmp_path_factory.mktemp("partner"), access="partner")
         tokens = {
             "analyst": create_token(engine, "analyst", "session analyst", countries=["IRQ"]),
             "editor": create_token(engine, "editor", "session editor"),
@@ -54,7 +55,14 @@ def env(pg_server, iraq_template, tmp_path_factory):
             auth=AuthSettings(oidc_issuer=ISSUER, oidc_audience=AUDIENCE, oidc_jwks_file=jwks, failed_signins=4),
         )
         with TestClient(create_app(settings, engine)) as client:
-            yield {"client": client, "engine": engine, "tokens": tokens, "audit": audit, "oidc": oidc}
+            yield {
+                "client": client,
+                "engine": engine,
+                "tokens": tokens,
+                "audit": audit,
+                "partner_data": partner_data,
+                "oidc": oidc,
+            }
 
 
 def sign_in(client, token) -> str:
@@ -152,8 +160,14 @@ def test_an_oidc_session_ends_with_its_token_and_reads_partner_data(env):
         row = c.execute(text("SELECT * FROM auth_session WHERE via = 'oidc'")).mappings().one()
     assert row["subject"] == "oidc:s" and row["issuer"] == ISSUER
     assert (row["expires_at"] - row["created_at"]).total_seconds() <= 601
-    me = client.get("/auth/whoami", headers=cookie(r.cookies[COOKIE])).json()
+    sid = r.cookies[COOKIE]
+    me = client.get("/auth/whoami", headers=cookie(sid)).json()
     assert me["via"] == "oidc" and me["session"] is True
+    # the session reads Iraq's partner data as the token would, privately; anonymous is asked to sign in
+    r = client.get(f"/datasets/{env['partner_data']}?f=json", headers=cookie(sid))
+    assert r.status_code == 200 and r.headers["cache-control"].startswith("private"), r.text[:200]
+    assert client.get(f"/datasets/{env['partner_data']}?f=json").status_code == 401
+    assert client.get(f"/datasets/{env['audit']}?f=json", headers=cookie(sid)).status_code == 404  # not an analyst
     r = client.post("/auth/session", headers={"Authorization": f"Bearer {env['oidc'](roles=['nobody'])}"})
     assert r.status_code == 403  # a valid token that grants no role here
 
