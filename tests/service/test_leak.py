@@ -40,7 +40,7 @@ from sqlalchemy import text
 
 from service.auth.sessions import COOKIE
 from service.core.settings import AuthSettings
-from tests.conftest import MASTERLISTS, settings_for
+from tests.conftest import settings_for
 
 ISSUER = "https://id.example.org/realms/dtm"
 AUDIENCE = "dtm-atlas"
@@ -126,10 +126,9 @@ def canaries_in(response, name: str, canaries=None) -> list[str]:
 
 # ------------------------------------------------------------------------------ the service and its principals
 @pytest.fixture(scope="module")
-def leak_env(pg_server, iraq_template, tmp_path_factory):
+def leak_env(pg_server, round120_template, tmp_path_factory):
     from service.app import create_app
     from service.auth import create_token
-    from service.ingest.rounds import import_masterlist
     from tests.conftest import cloned_engine
 
     key = RSAKey.generate_key(2048, parameters={"kid": "leak", "alg": "RS256", "use": "sig"})
@@ -142,8 +141,7 @@ def leak_env(pg_server, iraq_template, tmp_path_factory):
         body = {"iss": ISSUER, "aud": AUDIENCE, "sub": "leak", "iat": now, "exp": now + 3600, **claims}
         return jwt.encode({"alg": "RS256", "kid": "leak"}, body, k)
 
-    with cloned_engine(pg_server, iraq_template, "dtm_atlas_test_leak") as engine:
-        import_masterlist(engine, MASTERLISTS / "IDPs_MasterList_dataset_DTM_IOMFeb_28_2021.csv", population="idp")
+    with cloned_engine(pg_server, round120_template, "dtm_atlas_test_leak") as engine:  # round 120 imported
         audits = import_audits(engine, tmp_path_factory.mktemp("audit"))
         principals = {
             "anonymous": None,
