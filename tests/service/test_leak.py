@@ -349,7 +349,7 @@ def _first_value(body, key):
     return None
 
 
-WALKERS = 4
+WALKERS = 6
 """Operations walked at once (threads over the one app): renders, GDAL reads and the database
 overlap, so the walk takes its share of a busy machine's CPUs; each operation's roles in turn."""
 
