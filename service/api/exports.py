@@ -115,6 +115,8 @@ def export_file(
         country=country,  # omitted and several countries with figures (or boundaries): 400 listing them
         dataset=held,
     )
+    if job.dataset.disclosure:  # a public output of an assessment: the rule in its README
+        job.meta["disclosure"] = job.dataset.disclosure
     scope = answer_scope_of(request)
     if held is not None and held[0].level is not None and scope is Scope.PUBLIC:  # public aggregates: the rule
         job.meta["disclosure"] = Rule.from_settings(request.app.state.settings).text()

@@ -95,25 +95,38 @@ def get_dataset(
 
 
 @router.get("/datasets/{dataset_id}/map.png", summary="Site map: sites or locations as proportional symbols")
-def site_map(
+async def site_map(
     request: Request,
-    conn: Conn,
+    engine: DbEngine,
     dataset_id: Annotated[int, PathParam(ge=1, le=2_147_483_647)],
     indicator: Annotated[str | None, Query(max_length=200, description="Symbol size (default individuals)")] = None,
 ):
-    from fastapi.responses import Response
-
+    """Rendered once per data version and what it holds (the cache key has the indicator it
+    draws, resolved for the reader, and the answer's scope: a public map is one entry for
+    everyone, a restricted one is never kept)."""
+    from service.api.httpcache import cached
     from service.indicators.sitemap import site_map_png
 
-    res = _authorize(request, conn, dataset_id)
+    def policy() -> tuple[str | None, Scope]:
+        with engine.connect() as conn:
+            res = _authorize(request, conn, dataset_id)
+            shown = [c["id"] for c in publish.indicators(conn, dataset_id, current(request))]
+        drawn = indicator or ("individuals" if "individuals" in shown else next(iter(shown), None))
+        if drawn not in shown:
+            raise HTTPException(404, f"dataset {dataset_id} has no public indicator {drawn!r}")
+        return drawn, answer_scope([publish.answer_level(res, [drawn])])
+
+    drawn, scope = await run_in_threadpool(policy)
     who = current(request)
-    try:
-        png = site_map_png(conn, dataset_id, indicator, who=who)
-    except LookupError as exc:
-        raise _not_found(exc) from None
-    shown = [c["id"] for c in publish.indicators(conn, dataset_id, who)]  # the symbol's column is one of them
-    mark(request, answer_scope([publish.answer_level(res, [indicator] if indicator in shown else [])]))
-    return Response(png, media_type="image/png")
+
+    def produce() -> bytes:
+        with engine.connect() as conn:
+            try:
+                return site_map_png(conn, dataset_id, drawn, who=who)
+            except LookupError as exc:
+                raise _not_found(exc) from None
+
+    return await cached(request, "site-map", (dataset_id, drawn), "image/png", produce, scope)
 
 
 @router.post("/datasets", status_code=201, summary="Upload a site or location assessment (editor token)")
