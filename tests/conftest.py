@@ -134,6 +134,20 @@ def iraq_template(pg_server, template_db):
     drop_database(pg_server, name)
 
 
+@pytest.fixture(scope="session")
+def iraq_r120_template(pg_server, iraq_template):
+    """A template database: the Iraq boundaries and the Feb 2021 IDP list (round 120) imported,
+    made once per session for the modules that clone it (no connections kept open)."""
+    from service.ingest.rounds import import_masterlist
+
+    name = f"dtm_atlas_test_r120_tpl_{os.getpid()}"
+    engine = create_engine(create_database(pg_server, name, iraq_template))
+    import_masterlist(engine, MASTERLISTS / "IDPs_MasterList_dataset_DTM_IOMFeb_28_2021.csv", population="idp")
+    engine.dispose()
+    yield name
+    drop_database(pg_server, name)
+
+
 @pytest.fixture
 def iraq_fresh_engine(pg_server, iraq_template):
     """A database of one's own with the Iraq boundaries loaded, for tests that import figures."""

@@ -55,6 +55,27 @@ RENDERS = re.compile(r"^/(maps|packages)/|^/datasets/\{dataset_id\}/map\.png$")
 TEXT = {"/metrics": "text/plain; version=0.0.4"}
 
 
+def _any_case(code: str) -> str:
+    return "".join(f"[{c.upper()}{c.lower()}]" for c in code)
+
+
+def country_code_schema() -> dict:
+    """Every code ``?country=`` accepts (service.api.params.parse_country): an ISO 3166-1 alpha-3
+    code or its alpha-2 (the P-code prefix), in any case -- as a pattern, since JSON Schema has
+    no case-insensitive enum. A code that exists but has no data is a 404, not a 400."""
+    import pycountry
+
+    codes = sorted({c.alpha_3 for c in pycountry.countries} | {c.alpha_2 for c in pycountry.countries})
+    return {
+        "type": "string",
+        "title": "CountryCode",
+        "description": "ISO 3166-1 alpha-3 (IRQ) or alpha-2 / P-code prefix (IQ), any case",
+        "pattern": "^(" + "|".join(_any_case(c) for c in codes) + ")$",
+    }
+
+
+COUNTRY_REF = {"$ref": "#/components/schemas/CountryCode"}
+ALL_SCHEMA = {"type": "string", "pattern": "^" + _any_case("all") + "$"}
 ROUND_SCHEMA = {"anyOf": [{"type": "string", "pattern": "^[0-9]{1,9}$"}, {"type": "string", "format": "date"}]}
 PCODE_PATTERN = "^[A-Za-z]{2}[A-Za-z0-9_ -]*$"  # any common form (IQG07Q02, IRQ-G07Q02, iqg07q02)
 
@@ -87,6 +108,9 @@ def _parameters(op: dict) -> None:
             p["schema"] = _narrow(p["schema"], {"pattern": PCODE_PATTERN})
         elif "YYYY-MM-DD" in desc:
             p["schema"] = _narrow(p["schema"], {"format": "date"})
+        elif name == "country" and p.get("in") == "query":
+            codes = {"anyOf": [COUNTRY_REF, ALL_SCHEMA] if "'all'" in desc else [COUNTRY_REF]}
+            p["schema"] = _narrow(p["schema"], codes)
 
 
 def _error_content(path: str) -> dict:
@@ -99,6 +123,7 @@ def _has_token_dependency(op: dict) -> bool:
 
 
 def truthful(doc: dict) -> dict:
+    doc.setdefault("components", {}).setdefault("schemas", {})["CountryCode"] = country_code_schema()
     for path, methods in doc.get("paths", {}).items():
         for method, op in methods.items():
             if not isinstance(op, dict) or "responses" not in op:
