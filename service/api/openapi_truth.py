@@ -122,6 +122,27 @@ def _has_token_dependency(op: dict) -> bool:
     return bool(op.get("security")) or op.get("requestBody") is not None
 
 
+def _form_fields_not_null(doc: dict, op: dict) -> None:
+    """A multipart form has no null: an optional field is one that may be left out, so the null
+    branch FastAPI gives an ``Optional`` form field is dropped (sent, it would be the text 'null')."""
+    schema = (((op.get("requestBody") or {}).get("content") or {}).get("multipart/form-data") or {}).get("schema")
+    if not schema:
+        return
+    if "$ref" in schema:
+        schema = doc.get("components", {}).get("schemas", {}).get(schema["$ref"].rsplit("/", 1)[-1], {})
+    for prop in (schema.get("properties") or {}).values():
+        branches = prop.get("anyOf")
+        if branches and any(b.get("type") == "null" for b in branches):
+            kept = [b for b in branches if b.get("type") != "null"]
+            prop.pop("anyOf")
+            if len(kept) == 1:
+                prop.update(kept[0])
+            else:
+                prop["anyOf"] = kept
+            if prop.get("default", 0) is None:
+                prop.pop("default")
+
+
 def truthful(doc: dict) -> dict:
     doc.setdefault("components", {}).setdefault("schemas", {})["CountryCode"] = country_code_schema()
     for path, methods in doc.get("paths", {}).items():
@@ -130,6 +151,7 @@ def truthful(doc: dict) -> dict:
                 continue
             responses = op["responses"]
             _parameters(op)
+            _form_fields_not_null(doc, op)
             params = {p.get("name") for p in op.get("parameters", []) if isinstance(p, dict)}
             body = op.get("requestBody") is not None
             val = responses.pop("422", None)
