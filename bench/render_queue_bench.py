@@ -79,15 +79,17 @@ def measure(url: str, paths: list[str], args, isolation: str) -> dict:
     try:
         for p in paths:  # warm: the tiles a map client asks again and again
             server.get(p)
-        for _ in range(args.repeat):
+        for k in range(args.repeat):
             results["runs"]["idle"].append(run_wrk(server.base, paths, args.connections, args.duration))
             stop = threading.Event()
             threads = render_storm(server.base, args.renders, stop, rendered, args.round)
             time.sleep(2)  # the renders are running and queued
             results["runs"]["renders"].append(run_wrk(server.base, paths, args.connections, args.duration))
             stop.set()
-            for t in threads:
-                t.join(300)
+            if k + 1 < args.repeat:  # the next idle run starts when the admitted renders are done
+                for t in threads:
+                    t.join(600)
+            # after the last run the server is stopped with its render workers: nothing to wait for
     finally:
         server.stop()
     for name, runs in results["runs"].items():
@@ -109,7 +111,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
     ap.add_argument("--duration", type=int, default=8, help="seconds per wrk run")
-    ap.add_argument("--repeat", type=int, default=2, help="interleaved runs per scenario (median kept)")
+    ap.add_argument(
+        "--repeat", type=int, default=1, help="interleaved runs per scenario (median kept; each waits for the renders)"
+    )
     ap.add_argument("--connections", type=int, default=10)
     ap.add_argument("--renders", type=int, default=16, help="concurrent clients asking for uncached maps")
     ap.add_argument("--round", default="120")

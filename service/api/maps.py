@@ -36,7 +36,7 @@ from service.api.access import answer_scope_of, authorize, current
 from service.api.common import DbEngine
 from service.api.params import ACCEPTED, ROUND_DESCRIPTION, Country, ParamError, Round, RoundRef, parse_round
 from service.api.queue import render_slot
-from service.api.renderpool import render_pool
+from service.api.renderpool import engine_arg, engine_of, render_pool
 from service.core.access import cache_key as access_cache_key
 from service.core.access import kind_resource
 from service.core.errors import NotFound
@@ -53,24 +53,9 @@ _package_locks: dict[str, threading.Lock] = {}
 _package_guard = threading.Lock()
 
 
-def _engine_arg(engine, pool):
-    """What a render task is given to reach the database: the engine itself in the server's
-    threads, its URL (password included) for a worker process, which opens its own engine."""
-    return engine if pool.isolation == "thread" else engine.url.render_as_string(hide_password=False)
-
-
-def _engine_of(engine_or_url):
-    """The engine a render task uses (one per URL and worker process, kept for its next renders)."""
-    if isinstance(engine_or_url, str):
-        from service.db import _engine_for
-
-        return _engine_for(engine_or_url)
-    return engine_or_url
-
-
 def _map_task(engine_or_url, name: str, ext: str, q: dict, shared_dir: Path, who=None, logo=None):
     """A render pool task (service.api.renderpool): a map's file name and bytes."""
-    return _produce_map(_engine_of(engine_or_url), name, ext, q, shared_dir, who, logo)
+    return _produce_map(engine_of(engine_or_url), name, ext, q, shared_dir, who, logo)
 
 
 def _produce_map(engine, name: str, ext: str, q: dict, shared_dir: Path, who=None, logo=None) -> tuple[str, bytes]:
@@ -197,7 +182,7 @@ async def map_file(
         async with render_slot(request):  # in a worker process, off the server's GIL and CPU share
             pool = render_pool(request)
             file_name, raw = await pool.run(
-                _map_task, _engine_arg(engine, pool), name, ext, q, settings.shared_data_dir, who, settings.maps.logo
+                _map_task, engine_arg(engine, pool), name, ext, q, settings.shared_data_dir, who, settings.maps.logo
             )
         digest = hashlib.blake2b(raw, digest_size=8).hexdigest()
         return f"{digest}\n{file_name}\n".encode() + raw
@@ -252,14 +237,14 @@ def _build_package(engine, settings, version: int, population: str, plan, pool=N
             return target
         if pool is None:
             return _package_task(engine, settings, version, population, plan)
-        return pool.call(_package_task, _engine_arg(engine, pool), settings, version, population, plan)
+        return pool.call(_package_task, engine_arg(engine, pool), settings, version, population, plan)
 
 
 def _package_task(engine_or_url, settings, version: int, population: str, plan) -> Path:
     """A render pool task: build the package into its file (through a ``.build.zip``)."""
     from service.maps import package
 
-    engine = _engine_of(engine_or_url)
+    engine = engine_of(engine_or_url)
     target = _package_path(settings, version, plan, population)
     target.parent.mkdir(parents=True, exist_ok=True)
     part = target.with_suffix(".build.zip")

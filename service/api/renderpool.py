@@ -263,6 +263,21 @@ def pool_for(settings) -> RenderPool:
         return pool
 
 
+def engine_arg(engine, pool: RenderPool):
+    """What a task is given to reach the database: the engine itself in the server's threads,
+    its URL (password included) for a worker process, which opens its own engine (engine_of)."""
+    return engine if pool.isolation == "thread" else engine.url.render_as_string(hide_password=False)
+
+
+def engine_of(engine_or_url):
+    """The engine a task uses (in a worker: one per URL, kept for its next renders)."""
+    if isinstance(engine_or_url, str):
+        from service.db import _engine_for
+
+        return _engine_for(engine_or_url)
+    return engine_or_url
+
+
 def render_pool(request) -> RenderPool:
     """The app's render pool (``create_app`` sets it; a router mounted alone gets the settings' own)."""
     pool = getattr(request.app.state, "render_pool", None)

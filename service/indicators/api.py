@@ -94,6 +94,18 @@ def get_dataset(
     return render(request, f, data, title=data["title"])
 
 
+def _site_map_task(engine_or_url, dataset_id: int, indicator: str | None, who) -> bytes:
+    """A render pool task (service.api.renderpool): the site map's PNG."""
+    from service.api.renderpool import engine_of
+    from service.indicators.sitemap import site_map_png
+
+    with engine_of(engine_or_url).connect() as conn:
+        try:
+            return site_map_png(conn, dataset_id, indicator, who=who)
+        except LookupError as exc:
+            raise _not_found(exc) from None
+
+
 @router.get("/datasets/{dataset_id}/map.png", summary="Site map: sites or locations as proportional symbols")
 def site_map(
     request: Request,
@@ -103,14 +115,12 @@ def site_map(
 ):
     from fastapi.responses import Response
 
-    from service.indicators.sitemap import site_map_png
+    from service.api.renderpool import engine_arg, render_pool
 
     res = _authorize(request, conn, dataset_id)
     who = current(request)
-    try:
-        png = site_map_png(conn, dataset_id, indicator, who=who)
-    except LookupError as exc:
-        raise _not_found(exc) from None
+    pool = render_pool(request)  # drawn in a render worker process (the gate holds its place)
+    png = pool.call(_site_map_task, engine_arg(conn.engine, pool), dataset_id, indicator, who)
     shown = [c["id"] for c in publish.indicators(conn, dataset_id, who)]  # the symbol's column is one of them
     mark(request, answer_scope([publish.answer_level(res, [indicator] if indicator in shown else [])]))
     return Response(png, media_type="image/png")
