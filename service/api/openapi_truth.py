@@ -59,6 +59,26 @@ def _any_case(code: str) -> str:
     return "".join(f"[{c.upper()}{c.lower()}]" for c in code)
 
 
+def _trie(words: list[str]) -> str:
+    """One regular expression matching exactly ``words`` (any case), as a trie: generators
+    (hypothesis) and validators walk it far faster than hundreds of alternatives."""
+    tree: dict = {}
+    for w in words:
+        node = tree
+        for ch in w:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def emit(node: dict) -> str:
+        alts = [_any_case(ch) + emit(node[ch]) for ch in sorted(k for k in node if k)]
+        if not alts:
+            return ""
+        body = alts[0] if len(alts) == 1 else "(" + "|".join(alts) + ")"
+        return f"({body})?" if "" in node else body
+
+    return emit(tree)
+
+
 def country_code_schema() -> dict:
     """Every code ``?country=`` accepts (service.api.params.parse_country): an ISO 3166-1 alpha-3
     code or its alpha-2 (the P-code prefix), in any case -- as a pattern, since JSON Schema has
@@ -70,7 +90,7 @@ def country_code_schema() -> dict:
         "type": "string",
         "title": "CountryCode",
         "description": "ISO 3166-1 alpha-3 (IRQ) or alpha-2 / P-code prefix (IQ), any case",
-        "pattern": "^(" + "|".join(_any_case(c) for c in codes) + ")$",
+        "pattern": "^" + _trie(codes) + "$",
     }
 
 
