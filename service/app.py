@@ -109,11 +109,14 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     app.add_middleware(RejectNulBytes)  # PostgreSQL text has no NUL: a 400 before any endpoint
     from service.api.queue import RenderGate
+    from service.api.renderpool import pool_for
+
+    app.state.render_pool = pool_for(settings)  # renders run in worker processes (service/api/renderpool.py)
 
     app.add_middleware(  # maps and packages: a bounded pool with a queue, anonymous rate limit
         RenderGate,
-        workers=settings.render_workers,
-        queue=settings.render_queue,
+        workers=settings.render.workers,
+        queue=settings.render.queue,
         anon_per_minute=settings.anon_renders_per_minute,
         engine=engine,
     )

@@ -36,6 +36,7 @@ from service.api.access import answer_scope_of, authorize, current
 from service.api.common import DbEngine
 from service.api.params import ACCEPTED, ROUND_DESCRIPTION, Country, ParamError, Round, RoundRef, parse_round
 from service.api.queue import render_slot
+from service.api.renderpool import engine_arg, engine_of, render_pool
 from service.core.access import cache_key as access_cache_key
 from service.core.access import kind_resource
 from service.core.errors import NotFound
@@ -50,6 +51,11 @@ MAPS_FORMAT = 1  # part of the cache key: bump when the drawing changes for the 
 _locks: dict[str, asyncio.Lock] = {}
 _package_locks: dict[str, threading.Lock] = {}
 _package_guard = threading.Lock()
+
+
+def _map_task(engine_or_url, name: str, ext: str, q: dict, shared_dir: Path, who=None, logo=None):
+    """A render pool task (service.api.renderpool): a map's file name and bytes."""
+    return _produce_map(engine_of(engine_or_url), name, ext, q, shared_dir, who, logo)
 
 
 def _produce_map(engine, name: str, ext: str, q: dict, shared_dir: Path, who=None, logo=None) -> tuple[str, bytes]:
@@ -173,9 +179,10 @@ async def map_file(
 
     async def render_entry() -> bytes:
         """Render in a place of the render queue (or 429, service.api.queue): digest, name, bytes."""
-        async with render_slot(request):
-            file_name, raw = await run_in_threadpool(
-                _produce_map, engine, name, ext, q, settings.shared_data_dir, who, settings.maps.logo
+        async with render_slot(request):  # in a worker process, off the server's GIL and CPU share
+            pool = render_pool(request)
+            file_name, raw = await pool.run(
+                _map_task, engine_arg(engine, pool), name, ext, q, settings.shared_data_dir, who, settings.maps.logo
             )
         digest = hashlib.blake2b(raw, digest_size=8).hexdigest()
         return f"{digest}\n{file_name}\n".encode() + raw
@@ -216,9 +223,9 @@ def _package_path(settings, version: int, plan, population: str) -> Path:
     return Path(settings.data_dir) / "packages" / f"v{version}" / f"{plan.country.lower()}_{tag}_{population}.zip"
 
 
-def _build_package(engine, settings, version: int, population: str, plan) -> Path:
-    from service.maps import package
-
+def _build_package(engine, settings, version: int, population: str, plan, pool=None) -> Path:
+    """The package's file, built once (one build per file however many ask: the lock is the
+    server's) in a render worker (``pool``; none: here)."""
     target = _package_path(settings, version, plan, population)
     key = str(target)
     with _package_guard:
@@ -226,26 +233,37 @@ def _build_package(engine, settings, version: int, population: str, plan) -> Pat
     with lock:
         if target.exists():
             return target
-        target.parent.mkdir(parents=True, exist_ok=True)
-        part = target.with_suffix(".build.zip")
-        part.unlink(missing_ok=True)
-        package.build(
-            engine,
-            plan.round_number,
-            part,
-            population=population,
-            the_plan=plan,
-            dpi=settings.package_dpi,
-            workers=settings.package_workers,
-            shared_dir=settings.shared_data_dir,
-            household_sizes=settings.imports.household_sizes,
-            logo=settings.maps.logo,
-        )
-        part.replace(target)
-        for old in target.parent.parent.glob("v*"):  # packages of older data versions
-            if old != target.parent:
-                shutil.rmtree(old, ignore_errors=True)
-        return target
+        if pool is None:
+            return _package_task(engine, settings, version, population, plan)
+        return pool.call(_package_task, engine_arg(engine, pool), settings, version, population, plan)
+
+
+def _package_task(engine_or_url, settings, version: int, population: str, plan) -> Path:
+    """A render pool task: build the package into its file (through a ``.build.zip``)."""
+    from service.maps import package
+
+    engine = engine_of(engine_or_url)
+    target = _package_path(settings, version, plan, population)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    part = target.with_suffix(".build.zip")
+    part.unlink(missing_ok=True)
+    package.build(
+        engine,
+        plan.round_number,
+        part,
+        population=population,
+        the_plan=plan,
+        dpi=settings.package_dpi,
+        workers=settings.package_workers,
+        shared_dir=settings.shared_data_dir,
+        household_sizes=settings.imports.household_sizes,
+        logo=settings.maps.logo,
+    )
+    part.replace(target)
+    for old in target.parent.parent.glob("v*"):  # packages of older data versions
+        if old != target.parent:
+            shutil.rmtree(old, ignore_errors=True)
+    return target
 
 
 @router.get(
@@ -290,7 +308,9 @@ async def package_zip(
     if not target.exists():
         status = "miss"
         async with render_slot(request):  # a place in the render queue, or 429 (service.api.queue)
-            target = await run_in_threadpool(_build_package, engine, settings, version, population, plan)
+            target = await run_in_threadpool(
+                _build_package, engine, settings, version, population, plan, render_pool(request)
+            )
     name = plan.name
     if population != "both":
         name = name.replace("_package_", f"_{population}_package_")

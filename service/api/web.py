@@ -155,7 +155,8 @@ def render_page(version: str) -> bytes:
     rtl = json.loads((WEB_DIR / "package.json").read_text(encoding="utf-8"))["dependencies"].get(
         "@mapbox/mapbox-gl-rtl-text", ""
     )
-    values["RTL"] = f"/vendor/mapbox-gl-rtl-text@{rtl}/mapbox-gl-rtl-text.js"  # served by service.api.webmap
+    # .mjs: MapLibre's worker imports it as a module, no eval (service.api.webmap)
+    values["RTL"] = f"/vendor/mapbox-gl-rtl-text@{rtl}/mapbox-gl-rtl-text.mjs"
     values["PMTILES"] = f"/vendor/pmtiles@{pmtiles_version()}/pmtiles.js"  # a published round's PMTiles
     for name in (
         *("app.js", "app.css", "fragility.js", "flows.js", "events.js", "datasets.js"),

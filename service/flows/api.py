@@ -9,6 +9,7 @@ import datetime as dt
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
+from fastapi import Path as FastPath
 
 from service.api.common import Conn, DbEngine, FormatParam, render
 from service.api.httpcache import cached
@@ -88,7 +89,12 @@ async def lines(
 
 @router.get("/origins/lines/{level}", summary="The master lists' origin governorate -> place of displacement as lines")
 def origin_lines(
-    request: Request, conn: Conn, level: int, rnd_ref: Round, country: Country, population: Population = None
+    request: Request,
+    conn: Conn,
+    level: Annotated[int, FastPath(ge=1, le=2, description="1 governorates, 2 districts")],
+    rnd_ref: Round,
+    country: Country,
+    population: Population = None,
 ):
     if level not in (1, 2):
         raise ParamError("level", f"{level} has no flow lines", "1 (governorates) or 2 (districts)")
