@@ -445,7 +445,9 @@ def tile_statement(layers: Sequence[Layer], z: int, ctx: Context, with_version: 
     ``admin_unit_tile`` where it covers the zoom and grid (``pretiled=False``: always cut
     per request, as above z12)."""
     zband = band_for_zoom(z)
-    column = _indicator(ctx.query.indicator).field
+    ind = _indicator(ctx.query.indicator)
+    # a share is a fraction rounded to 4 decimals in data (docs/exports.md, one convention)
+    column = f"round(CAST({ind.field} AS numeric), 4)" if ind.number_format == "percent" else ind.field
     active = [layer for layer in layers if layer.covers(z)]
     params: dict = {"z": z, "sets": ctx.set_ids, "zband": zband}
     round_id = ctx.round["id"] if ctx.round else None
