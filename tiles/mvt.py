@@ -347,19 +347,25 @@ def admin_geometry(layer: Layer, source: str, extent: int, buffer: int, sets: st
     return tables, where, geom
 
 
+#: unit_figure columns that are shares (fractions): rounded to 4 decimals in tiles' properties
+SHARE_COLUMNS = frozenset({"share_national", "change_share", "change_12m_share"})
+
+
 def _admin_sql(layer: Layer, p: str, source: str, value_column: str, extent: int, buffer: int) -> str:
     """An admin layer with the round's figures and classes joined. ``source``: ``"pretiled"``
     (``admin_unit_tile``: rows by key, cut at import, tiles.pretile), ``"generalised"`` (the
     zoom band's coverage, clipped per request) or ``"full"`` (full resolution, above z12).
     The first two give the same bytes: the pretiled rows are what the clipping makes."""
     tables, where, geom = admin_geometry(layer, source, extent, buffer)
+    # a share is a fraction rounded to 4 decimals in data (docs/exports.md); classed on the stored value
+    shown = "CAST(round(CAST(f.value AS numeric), 4) AS float8)" if value_column in SHARE_COLUMNS else "f.value"
     return f"""(WITH figures AS (
           SELECT pcode, families, individuals, {value_column} AS value FROM unit_figure
           WHERE round_id = CAST(:{p}round AS int) AND level = {layer.level})
         SELECT coalesce(ST_AsMVT(t, '{layer.id}', {extent}, 'geom'), ''::bytea) FROM (
           SELECT * FROM (
             SELECT u.pcode, u.name_en, u.name_ar, CAST(u.level AS int) AS level,
-                   f.value, {_class_expr(p)} AS class, f.families, f.individuals, {geom} AS geom
+                   {shown} AS value, {_class_expr(p)} AS class, f.families, f.individuals, {geom} AS geom
             FROM {tables} LEFT JOIN figures f ON f.pcode = u.pcode
             WHERE {where}) c
           WHERE c.geom IS NOT NULL  -- the feature limit counts features, not empty candidates
@@ -445,9 +451,7 @@ def tile_statement(layers: Sequence[Layer], z: int, ctx: Context, with_version: 
     ``admin_unit_tile`` where it covers the zoom and grid (``pretiled=False``: always cut
     per request, as above z12)."""
     zband = band_for_zoom(z)
-    ind = _indicator(ctx.query.indicator)
-    # a share is a fraction rounded to 4 decimals in data (docs/exports.md, one convention)
-    column = f"round(CAST({ind.field} AS numeric), 4)" if ind.number_format == "percent" else ind.field
+    column = _indicator(ctx.query.indicator).field
     active = [layer for layer in layers if layer.covers(z)]
     params: dict = {"z": z, "sets": ctx.set_ids, "zband": zband}
     round_id = ctx.round["id"] if ctx.round else None
