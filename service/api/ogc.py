@@ -433,7 +433,6 @@ def items(
     effective = min(requested, MAX_LIMIT)
     clamped = requested > MAX_LIMIT
     cache_key = ("count", *col.cache_key, sel.bbox, sel.dates, sel.filters, sel.cql)
-    matched = CACHE.get(conn, cache_key, lambda: sel.count(conn))
     path = f"/ogc/collections/{col.id}/items"
     keep = [(k, v) for k, v in request.query_params.multi_items() if k not in ("limit", "offset", "f")]
 
@@ -441,51 +440,64 @@ def items(
         return f"{_base(request)}{path}?" + urlencode(keep + [("limit", effective), ("offset", off), ("f", fmt)])
 
     html = wants_html(request, f)
-    links = [
-        {
-            "href": page_url(offset, "json"),
-            "rel": "alternate" if html else "self",
-            "type": GEOJSON,
-            "title": "This page (GeoJSON)",
-        },
-        {
-            "href": page_url(offset, "html"),
-            "rel": "self" if html else "alternate",
-            "type": HTML,
-            "title": "This page (HTML)",
-        },
-    ]
     fmt = "html" if html else "json"
     mtype = HTML if html else GEOJSON
-    if offset + effective < matched:
-        links.append({"href": page_url(offset + effective, fmt), "rel": "next", "type": mtype, "title": "Next page"})
-    if offset > 0:
+
+    def page_links(matched: int | None, more: bool) -> list[dict]:
+        """self/alternate, next (``more``: a row after the page exists), prev, collection."""
+        links = [
+            {
+                "href": page_url(offset, "json"),
+                "rel": "alternate" if html else "self",
+                "type": GEOJSON,
+                "title": "This page (GeoJSON)",
+            },
+            {
+                "href": page_url(offset, "html"),
+                "rel": "self" if html else "alternate",
+                "type": HTML,
+                "title": "This page (HTML)",
+            },
+        ]
+        if more:
+            links.append(
+                {"href": page_url(offset + effective, fmt), "rel": "next", "type": mtype, "title": "Next page"}
+            )
+        if offset > 0:
+            links.append(
+                {
+                    "href": page_url(max(0, offset - effective), fmt),
+                    "rel": "prev",
+                    "type": mtype,
+                    "title": "Previous page",
+                }
+            )
         links.append(
-            {"href": page_url(max(0, offset - effective), fmt), "rel": "prev", "type": mtype, "title": "Previous page"}
+            {
+                "href": _url(request, f"/ogc/collections/{col.id}", f="json"),
+                "rel": "collection",
+                "type": JSON,
+                "title": "The collection",
+            }
         )
-    links.append(
-        {
-            "href": _url(request, f"/ogc/collections/{col.id}", f="json"),
-            "rel": "collection",
-            "type": JSON,
-            "title": "The collection",
-        }
-    )
+        return links
+
     headers = {"Content-Crs": f"<{out_crs.uri}>"}
     if clamped:
         headers["X-Limit-Clamped"] = f"requested={requested}; effective={effective}"
     head = {
         "type": "FeatureCollection",
-        "numberMatched": matched,
         "timeStamp": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
         "limit": effective,
     }
     if clamped:
         head["limitClamped"] = True
         head["limitRequested"] = requested
-    head["links"] = links
 
     if html:
+        matched = CACHE.get(conn, cache_key, lambda: sel.count(conn))
+        head["numberMatched"] = matched
+        head["links"] = page_links(matched, offset + effective < matched)
         effective_html = min(effective, HTML_MAX_ROWS)
         rows = [
             dict(zip(["id", *(f_.name for f_ in sel.out_fields())], r))
@@ -517,13 +529,26 @@ def items(
     conn.close()
 
     def body():
+        # one query for the page and the row after it (is there a next page?), features streamed as
+        # PostgreSQL writes them; numberMatched, numberReturned and the links close the document
+        # (a page that ends the matches counts them for free; otherwise the count is cached per data
+        # version and filter)
         yield orjson.dumps(head)[:-1] + b',"features":[\n'
-        n = 0
+        n, more = 0, False
         with engine.connect() as c:
-            for batch in sel.batches(c, "geojson", limit=effective, offset=offset, batch=2_000):
-                yield ((",\n" if n else "") + ",\n".join(r[0] for r in batch)).encode("utf-8")
-                n += len(batch)
-        yield f'\n],"numberReturned":{n}}}\n'.encode()
+            for batch in sel.batches(c, "geojson", limit=effective + 1, offset=offset, batch=2_000):
+                rows = [r[0] for r in batch]
+                if n + len(rows) > effective:
+                    rows, more = rows[: effective - n], True
+                if rows:
+                    yield ((",\n" if n else "") + ",\n".join(rows)).encode("utf-8")
+                n += len(rows)
+            if not more and (n or not offset):
+                matched = offset + n
+            else:
+                matched = CACHE.get(c, cache_key, lambda: sel.count(c))
+        tail = {"numberReturned": n, "numberMatched": matched, "links": page_links(matched, more)}
+        yield b"\n]," + orjson.dumps(tail)[1:] + b"\n"
 
     return StreamingResponse(body(), media_type=GEOJSON, headers=headers)
 
