@@ -74,6 +74,7 @@ from service.api.ogc_query import (
 )
 from service.api.params import INT4_MAX, Offset
 from service.core.errors import NotFound
+from service.core.importlog import data_version
 from service.publish.cql import queryables_schema
 from service.publish.datasets import (
     CACHE,
@@ -154,20 +155,30 @@ def _html(template: str, request: Request, title: str, data, headers: dict | Non
     return HTMLResponse(body, headers=headers)
 
 
-def collection_crs(conn, col: Collection) -> list:
+def _cached(conn, version: int | None, key, compute):
+    """``CACHE`` at the data version ``version`` of ``conn``'s snapshot (read once per request:
+    a list of collections asks the cache four times per collection), or read now when None."""
+    if version is None:
+        return CACHE.get(conn, key, compute)
+    return CACHE.of(conn.engine).get(version, key, compute)
+
+
+def collection_crs(conn, col: Collection, version: int | None = None) -> list:
     """The CRSs a collection's items are served in (service.api.ogc_query.supported_crs)."""
-    return supported_crs(CACHE.get(conn, ("utm", col.country), lambda: utm_srid(conn, col.country)))
+    return supported_crs(_cached(conn, version, ("utm", col.country), lambda: utm_srid(conn, col.country)))
 
 
-def _collection_doc(request: Request, conn, col: Collection, html: bool = False) -> dict:
+def _collection_doc(request: Request, conn, col: Collection, html: bool = False, version: int | None = None) -> dict:
     ds, sel = col.dataset, col.selection()
     path = f"/ogc/collections/{col.id}"
-    extent = CACHE.get(conn, ("extent", *col.cache_key), lambda: sel.extent(conn))
+    if version is None:
+        version = data_version(conn)
+    extent = _cached(conn, version, ("extent", *col.cache_key), lambda: sel.extent(conn))
     if col.rounds is not None:
         dates = [r["reporting_date"] for r in col.rounds]
         temporal = [min(dates).isoformat(), max(dates).isoformat()] if dates else None
     else:
-        temporal = CACHE.get(conn, ("temporal", *col.cache_key), lambda: sel.temporal_extent(conn))
+        temporal = _cached(conn, version, ("temporal", *col.cache_key), lambda: sel.temporal_extent(conn))
     export_round = col.round or (col.rounds[-1] if col.rounds else None)
     doc: dict = {
         "id": col.id,
@@ -209,7 +220,7 @@ def _collection_doc(request: Request, conn, col: Collection, html: bool = False)
             ),
         ],
         "itemType": "feature",
-        "crs": [c.uri for c in collection_crs(conn, col)],
+        "crs": [c.uri for c in collection_crs(conn, col, version)],
         "storageCrs": CRS84,
     }
     ext_doc: dict = {}
@@ -245,7 +256,7 @@ def _collection_doc(request: Request, conn, col: Collection, html: bool = False)
             "is not an item; the CSV and XLSX exports carry it as the row pcode = UNASSIGNED."
         )
     doc["attribution"] = CREDIT
-    doc["license"] = CACHE.get(conn, ("licence", col.country), lambda: licence(conn, [col.country]))
+    doc["license"] = _cached(conn, version, ("licence", col.country), lambda: licence(conn, [col.country]))
     doc["disclaimer"] = DISCLAIMER
     return doc
 
@@ -312,8 +323,9 @@ def conformance(request: Request, f: FormatParam = None):
 @router.get("/collections", summary="Collections: admin levels, sites, and per round locations and figures per level")
 def collections(request: Request, conn: Conn, country: CountryParam, f: FormatParam = None):
     html = wants_html(request, f)
+    version = data_version(conn)  # one read for every collection's cached extents, CRSs and licence
     cols = [
-        _collection_doc(request, conn, c, html)
+        _collection_doc(request, conn, c, html, version)
         for c in all_collections(conn, country, who=current(request))
         if dataset_visible(request, c.dataset, c.country)  # collections a role cannot see do not exist
     ]
