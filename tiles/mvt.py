@@ -350,19 +350,25 @@ def admin_geometry(layer: Layer, source: str, extent: int, buffer: int, sets: st
     return tables, where, geom
 
 
+#: unit_figure columns that are shares (fractions): rounded to 4 decimals in tiles' properties
+SHARE_COLUMNS = frozenset({"share_national", "change_share", "change_12m_share"})
+
+
 def _admin_sql(layer: Layer, p: str, source: str, value_column: str, extent: int, buffer: int) -> str:
     """An admin layer with the round's figures and classes joined. ``source``: ``"pretiled"``
     (``admin_unit_tile``: rows by key, cut at import, tiles.pretile), ``"generalised"`` (the
     zoom band's coverage, clipped per request) or ``"full"`` (full resolution, above z12).
     The first two give the same bytes: the pretiled rows are what the clipping makes."""
     tables, where, geom = admin_geometry(layer, source, extent, buffer)
+    # a share is a fraction rounded to 4 decimals in data (docs/exports.md); classed on the stored value
+    shown = "CAST(round(CAST(f.value AS numeric), 4) AS float8)" if value_column in SHARE_COLUMNS else "f.value"
     return f"""(WITH figures AS (
           SELECT pcode, families, individuals, {value_column} AS value FROM unit_figure
           WHERE round_id = CAST(:{p}round AS int) AND level = {layer.level})
         SELECT coalesce(ST_AsMVT(t, '{layer.id}', {extent}, 'geom'), ''::bytea) FROM (
           SELECT * FROM (
             SELECT u.pcode, u.name_en, u.name_ar, CAST(u.level AS int) AS level,
-                   f.value, {_class_expr(p)} AS class, f.families, f.individuals, {geom} AS geom
+                   {shown} AS value, {_class_expr(p)} AS class, f.families, f.individuals, {geom} AS geom
             FROM {tables} LEFT JOIN figures f ON f.pcode = u.pcode
             WHERE {where}) c
           WHERE c.geom IS NOT NULL  -- the feature limit counts features, not empty candidates

@@ -34,7 +34,7 @@ DTM_VARIABLES = {
     "critical_shelter_share": "share of IDP families in critical shelter (shelter categories of the method)",
     "protracted_share": "share of IDP families displaced in the periods the method calls protracted",
     "returnees_per_idp": "returnee individuals per IDP individual",
-    "idp_change_pct": "change in IDP individuals since the previous IDP round, %",
+    "idp_change_share": "change in IDP individuals since the previous IDP round, a fraction (0.5 = +50 %)",
     "residents": "resident population (population input)",
     "idps_per_1000": "IDP individuals per 1,000 residents",
     "returnees_per_1000": "returnee individuals per 1,000 residents",

@@ -58,7 +58,7 @@ def base_name(data: MapData, page: layout.Page | None = None) -> str:
         population=s.population,
         level=s.level,
         indicator=s.indicator,
-        extent=s.extent,
+        extent="view" if s.bbox is not None else s.extent,
         round_number=data.round["round_number"],
         paper_code=page.code,
         date=data.round["reporting_date"],
@@ -465,7 +465,7 @@ def _legend(ax, data: MapData, s: float):
 def total_text(data: MapData) -> str:
     """The national total a national map states: DTM's published count and the file's count."""
     t = data.total
-    if data.spec.extent != "national" or not t or t.get("individuals") is None:
+    if data.spec.extent != "national" or data.spec.bbox is not None or not t or t.get("individuals") is None:
         return ""
     who = POPULATION_WORDS[data.spec.population]
     pub = t.get("published")
