@@ -319,12 +319,13 @@ def emptiest_box(view, country, w: float, h: float, plan: Plan | None = None, av
     return min(boxes, key=cost)
 
 
-def draw(ax, plan: Plan, s: float, zorder: int = 16) -> None:
+def draw(ax, plan: Plan, s: float, zorder: int = 16) -> list:
     """The placed texts: real text (searchable; the font embedded in the PDF) over a halo drawn
     as a stroke of the same text (path effects turn it into outlines); the cities' symbols
-    (capital: a white square with a dot)."""
+    (capital: a white square with a dot). Returns the texts (not their halos)."""
     import matplotlib.patheffects as pe
 
+    fills = []
     for x, y, capital in plan.markers:
         ax.plot(
             [x],
@@ -359,7 +360,8 @@ def draw(ax, plan: Plan, s: float, zorder: int = 16) -> None:
                 path_effects=[pe.Stroke(linewidth=1.6 * s, foreground=t.halo)],
                 **kw,
             )
-        ax.text(t.x, t.y, t.text, color=t.color, zorder=zorder, **kw)
+        fills.append(ax.text(t.x, t.y, t.text, color=t.color, zorder=zorder, **kw))
+    return fills
 
 
 def label_areas(plan: Plan, measure: Measure, geoms, names, view, size, color, *, upper=True, inside=0.7):

@@ -16,6 +16,7 @@ the round's country and boundary set (``MapData.texts``, ``service.maps.country`
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import math
 import textwrap
@@ -299,7 +300,7 @@ def _cartography(fig, ax, data: MapData, page: layout.Page, s: float) -> list:
         if got is not None:
             x, y, label, fs, rect = got
             plan.add(rect, lb.Placed(x, y, label, fs, NEIGHBOUR_TEXT, "", weight="normal"))
-    lb.draw(ax, plan, s)
+    fig.dtm_label_texts = getattr(fig, "dtm_label_texts", []) + lb.draw(ax, plan, s)
     return {"named": len(plan.named), "inset": len(in_inset), "numbered": len(index), "index": index}
 
 
@@ -402,7 +403,7 @@ def _dense_inset(fig, ax, data: MapData, window, box, left, s: float, size: floa
     tried = [u for u in near if u.pcode in wanted]
     rest = lb.label_units(plan, measure, tried, wbox, size, s)
     lb.label_units(plan, measure, [u for u in near if u.pcode not in wanted], wbox, size, s)
-    lb.draw(iax, plan, s)
+    fig.dtm_label_texts = getattr(fig, "dtm_label_texts", []) + lb.draw(iax, plan, s)
     named = {u.pcode for u in tried} - {u.pcode for u, _ in rest}
     return [(u, a) for u, a in left if u.pcode not in named]
 
@@ -726,9 +727,36 @@ def save(fig, path: Path, fmt: str, *, title: str, producer: str, dpi: int | Non
         meta = {"Title": title, "Author": producer, "Software": f"DTM Atlas {_version()}"}
     # PNG: zlib level 1 (a 300 dpi A4 page encodes in a third of the default's time, ~10 % larger)
     extra = {"pil_kwargs": {"compress_level": 1}} if fmt == "png" else {}
-    with fonts.strict_glyphs():
+    with fonts.strict_glyphs(), _texts_as_outlines(fig, fmt == "png"):
         fig.savefig(path, format=fmt, dpi=dpi or fig.dpi, metadata=meta, **extra)
     return path
+
+
+@contextlib.contextmanager
+def _texts_as_outlines(fig, on: bool):
+    """Within (``on``): the map's labels (``labels.draw``, about 330 texts on the national
+    district map) are filled as their outlines (matplotlib's ``Normal`` path effect), the
+    outlines their halos are already drawn from, instead of shaped and rasterised glyph by glyph
+    on every draw: the outlines of a text are converted once per process
+    (``fonts._text_paths_once``). A third of the PNG's time; the labels move by less than a
+    pixel (no hinting). For the PNG only: the PDF keeps real text (searchable, the fonts
+    embedded). The title, legend and notes keep hinted glyphs: their dense small text is where
+    hinting shows."""
+    if not on:
+        yield
+        return
+    import matplotlib.patheffects as pe
+
+    changed = []
+    for t in getattr(fig, "dtm_label_texts", ()):
+        if not t.get_path_effects():
+            t.set_path_effects([pe.Normal()])
+            changed.append(t)
+    try:
+        yield
+    finally:
+        for t in changed:
+            t.set_path_effects([])
 
 
 #: the label counts of the last map ``render`` drew in this process (the catalogue's QC fields)
