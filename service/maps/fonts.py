@@ -74,6 +74,7 @@ def setup() -> None:
     _lean_pdf_subsets()
     _pdf_ligatures_in_visual_order()
     _text_paths_once()
+    _text_metrics_per_process()
 
 
 #: right-to-left letters (Hebrew, Arabic and its presentation forms)
@@ -208,6 +209,43 @@ def _text_paths_once() -> None:
 
     get_text_path._dtm_once = True
     textpath.TextToPath.get_text_path = get_text_path
+
+
+def _text_metrics_per_process() -> None:
+    """Text sizes measured once per process and renderer kind: matplotlib caches them per
+    renderer object, and every figure has its own renderers (one for the PNG, one for the PDF),
+    so each map re-shaped every text (its labels line by line, its legend, its notes) on each
+    draw, though the package's maps repeat the same texts. The sizes are keyed by the renderer's
+    class, the text, its font properties, math or not, and the dpi: all a size depends on (Agg
+    hints, the PDF renderer does not; the class keeps them apart). Applied only when matplotlib's
+    private ``_get_text_metrics_function(renderer)`` is the one this was written for (3.11)."""
+    import inspect
+
+    from matplotlib import text as mtext
+
+    original = getattr(mtext, "_get_text_metrics_function", None)
+    if original is None or getattr(original, "_dtm_once", False):
+        return
+    if list(inspect.signature(original).parameters)[:1] != ["input_renderer"]:
+        return
+    caches: dict = {}
+
+    def _get_text_metrics_function(input_renderer, _cache=None):
+        cache = caches.setdefault(type(input_renderer), {})
+
+        def metrics(text, fontprop, ismath, dpi):
+            key = (text, fontprop, ismath, dpi)
+            got = cache.get(key)
+            if got is None:
+                if len(cache) > 50_000:
+                    cache.clear()
+                got = cache[key] = input_renderer.get_text_width_height_descent(text, fontprop, ismath)
+            return got
+
+        return metrics
+
+    _get_text_metrics_function._dtm_once = True
+    mtext._get_text_metrics_function = _get_text_metrics_function
 
 
 # warnings filters are process-wide: drawing threads (the HTTP server's) take turns, so one
