@@ -261,7 +261,9 @@ def _cartography(fig, ax, data: MapData, page: layout.Page, s: float) -> list:
         if extra is not None:
             plan.add(extra)
         lb.label_cities(plan, measure, capital, view, 5.5 * s, s)
-        return plan, lb.label_units(plan, measure, data.units, view, size, s)
+        return plan, lb.label_units(plan, measure, data.units, view, size, s, known=anchors)
+
+    anchors: dict = {}  # the units' anchors, the same in both passes
 
     plan, left = units_pass()
     inset_box = None
@@ -725,11 +727,42 @@ def save(fig, path: Path, fmt: str, *, title: str, producer: str, dpi: int | Non
     meta = {"Title": title, "Author": producer, "Creator": f"DTM Atlas {_version()}"}
     if fmt == "png":
         meta = {"Title": title, "Author": producer, "Software": f"DTM Atlas {_version()}"}
-    # PNG: zlib level 1 (a 300 dpi A4 page encodes in a third of the default's time, ~10 % larger)
-    extra = {"pil_kwargs": {"compress_level": 1}} if fmt == "png" else {}
     with fonts.strict_glyphs(), _texts_as_outlines(fig, fmt == "png"):
-        fig.savefig(path, format=fmt, dpi=dpi or fig.dpi, metadata=meta, **extra)
+        if fmt == "png" and (dpi is None or dpi == fig.dpi):
+            fig.canvas.draw()
+            Path(path).write_bytes(png_bytes(np.asarray(fig.canvas.buffer_rgba()), fig.dpi, meta))
+        else:
+            extra = {"pil_kwargs": {"compress_level": 1}} if fmt == "png" else {}
+            fig.savefig(path, format=fmt, dpi=dpi or fig.dpi, metadata=meta, **extra)
     return path
+
+
+def png_bytes(rgba: np.ndarray, dpi: float, text: dict[str, str]) -> bytes:
+    """``rgba`` (height x width x 4, the Agg canvas) as a PNG with its resolution (pHYs) and
+    ``text`` (tEXt, iTXt when not Latin-1: Title, Author, Software). libpng (imagecodecs) at zlib level 1 with no
+    row filter: a 300 dpi A4 map (flat fills) encodes in 0.07 s to 1.4 MB, where Pillow's
+    adaptive filtering took 0.2 s for 1.6 MB."""
+    import struct
+    import zlib
+
+    import imagecodecs
+
+    png = imagecodecs.png_encode(rgba, level=1, filter=imagecodecs.PNG.FILTER.NONE)
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+
+    ppm = round(dpi / 0.0254)
+    extra = chunk(b"pHYs", struct.pack(">IIB", ppm, ppm, 1))
+    for key, value in text.items():
+        try:
+            extra += chunk(b"tEXt", key.encode("latin-1") + b"\0" + value.encode("latin-1"))
+        except UnicodeEncodeError:  # an Arabic title: international text (UTF-8), as Pillow writes it
+            extra += chunk(b"iTXt", key.encode("latin-1") + b"\0\0\0\0\0" + value.encode("utf-8"))
+    end_of_ihdr = 8 + 4 + 4 + 13 + 4  # signature, IHDR's length, type, body, CRC
+    if png[12:16] != b"IHDR":
+        raise ValueError("libpng wrote no IHDR first")
+    return png[:end_of_ihdr] + extra + png[end_of_ihdr:]
 
 
 @contextlib.contextmanager
