@@ -291,6 +291,12 @@ def _render_one(data: MapData, folder: str, html_folder: str, dpi: int, logo: st
     return catalogue.map_entry(data, [str(p) for p in (*paths.values(), html)], labels)
 
 
+def _map_cost(d: MapData) -> float:
+    """A map's drawing time, roughly: its units' labels and numbers (a national map also has
+    the governorates' names, an inset and an index)."""
+    return len(d.units) * (2.0 if d.spec.extent == "national" else 1.0)
+
+
 def _pool(workers: int):
     # spawn: the parent may hold database connections and threads (the HTTP server)
     return cf.ProcessPoolExecutor(
@@ -427,13 +433,18 @@ def _build_into(
                     national_view = (d.projection.epsg, d.view)
                 layout_maps.append(d)
                 step(f"map data: {spec.population} {spec.extent}")
+            # the biggest maps first (national, then by units), so that no big map is left to
+            # draw alone at the end while the other workers idle
+            entries = [None] * len(layout_maps)  # in the plan's order (the catalogue's numbers)
+            for i, d in sorted(enumerate(layout_maps), key=lambda id_: _map_cost(id_[1]), reverse=True):
+                spec = d.spec
                 folder = dirs["maps/national"] if spec.extent == "national" else dirs["maps/governorates"]
                 if pool is None:
-                    entries.append(_render_one(d, str(folder), str(dirs["interactive"]), dpi, logo_arg))
+                    entries[i] = _render_one(d, str(folder), str(dirs["interactive"]), dpi, logo_arg)
                     step(f"map: {spec.population} {spec.extent}")
                 else:
                     futures.append(
-                        (spec, pool.submit(_render_one, d, str(folder), str(dirs["interactive"]), dpi, logo_arg))
+                        (i, spec, pool.submit(_render_one, d, str(folder), str(dirs["interactive"]), dpi, logo_arg))
                     )
 
             # meanwhile, in this process: exports, tables, charts, summary
@@ -510,8 +521,8 @@ def _build_into(
             terms = exports.licence(conn, sorted({r["country"] for r in p.rounds.values()}))
             conn.rollback()
 
-            for spec, fut in futures:
-                entries.append(fut.result())
+            for i, spec, fut in futures:
+                entries[i] = fut.result()
                 step(f"map: {spec.population} {spec.extent}")
         finally:
             if pool is not None:
