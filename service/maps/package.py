@@ -343,6 +343,12 @@ def _render_one(data: MapData, folder: str, html_folder: str, dpi: int, logo: st
     return catalogue.map_entry(data, [str(p) for p in (*paths.values(), html)], labels)
 
 
+def _map_cost(d: MapData) -> float:
+    """A map's drawing time, roughly: its units' labels and numbers (a national map also has
+    the governorates' names, an inset and an index)."""
+    return len(d.units) * (2.0 if d.spec.extent == "national" else 1.0)
+
+
 def _pool(workers: int):
     # spawn: the parent may hold database connections and threads (the HTTP server)
     return cf.ProcessPoolExecutor(
@@ -471,18 +477,25 @@ def _build_into(
         try:
             futures, entries = [], []
             national_view = None
+            layout_maps: list = []  # the maps' data, for their print layouts in the QGIS project
             for spec in p.specs:
                 d = load_map(conn, spec, created=created, shared_dir=shared_dir)
                 if spec.extent == "national" and national_view is None:
                     national_view = (d.projection.epsg, d.view)
+                layout_maps.append(d)
                 step(f"map data: {spec.population} {spec.extent}")
+            # the biggest maps first (national, then by units), so that no big map is left to
+            # draw alone at the end while the other workers idle
+            entries = [None] * len(layout_maps)  # in the plan's order (the catalogue's numbers)
+            for i, d in sorted(enumerate(layout_maps), key=lambda id_: _map_cost(id_[1]), reverse=True):
+                spec = d.spec
                 folder = dirs["maps/national"] if spec.extent == "national" else dirs["maps/governorates"]
                 if pool is None:
-                    entries.append(_render_one(d, str(folder), str(dirs["interactive"]), dpi, logo_arg))
+                    entries[i] = _render_one(d, str(folder), str(dirs["interactive"]), dpi, logo_arg)
                     step(f"map: {spec.population} {spec.extent}")
                 else:
                     futures.append(
-                        (spec, pool.submit(_render_one, d, str(folder), str(dirs["interactive"]), dpi, logo_arg))
+                        (i, spec, pool.submit(_render_one, d, str(folder), str(dirs["interactive"]), dpi, logo_arg))
                     )
 
             # meanwhile, in this process: exports, tables, charts, summary
@@ -521,7 +534,14 @@ def _build_into(
             tables.write_xlsx(all_tables, dirs["tables"] / f"{p.country.lower()}_dtm_summary_tables_{tag}.xlsx")
             if national_view is not None:
                 _write_qgis_project(
-                    conn, p, dirs["data"], root / "qgis", f"{p.country.lower()}_dtm_maps_{tag}", *national_view
+                    conn,
+                    p,
+                    dirs["data"],
+                    root / "qgis",
+                    f"{p.country.lower()}_dtm_maps_{tag}",
+                    *national_view,
+                    maps=layout_maps,
+                    logo=logo,
                 )
             step("QGIS project")
 
@@ -556,8 +576,8 @@ def _build_into(
             terms = exports.licence(conn, sorted({r["country"] for r in p.rounds.values()}))
             conn.rollback()
 
-            for spec, fut in futures:
-                entries.append(fut.result())
+            for i, spec, fut in futures:
+                entries[i] = fut.result()
                 step(f"map: {spec.population} {spec.extent}")
         finally:
             if pool is not None:
@@ -697,9 +717,12 @@ def _write_layer(conn, p: PackagePlan, name: str, layer, folder: Path) -> None:
         (folder / f"{name}_method.md").write_text(layer.method_card(conn, round_id=card_round), encoding="utf-8")
 
 
-def _write_qgis_project(conn, p: PackagePlan, data_dir: Path, folder: Path, name: str, epsg: int, view) -> None:
+def _write_qgis_project(
+    conn, p: PackagePlan, data_dir: Path, folder: Path, name: str, epsg: int, view, *, maps=(), logo=None
+) -> None:
     """``qgis/<name>.qgz``: the package's GeoPackages styled with the maps' classes
-    (``service.maps.qgis_project``)."""
+    (``service.maps.qgis_project``), and a print layout per map of ``maps`` (their ``MapData``)
+    that has its layer in the project; the logo copied beside the project."""
     from service.maps import qgis_project
     from styles.queries import classification_for
 
@@ -715,7 +738,12 @@ def _write_qgis_project(conn, p: PackagePlan, data_dir: Path, folder: Path, name
     folder.mkdir(parents=True, exist_ok=True)
     first = next(iter(p.rounds.values()))
     title = f"{p.texts.dtm}, {naming.round_label(first)} ({first['reporting_date'].isoformat()})"
-    qgis_project.write_qgz(folder / f"{name}.qgz", title, epsg, layers, view)
+    logo_ref = None
+    if logo is not None:
+        shutil.copyfile(logo, folder / f"logo{Path(logo).suffix.lower()}")
+        logo_ref = f"./logo{Path(logo).suffix.lower()}"
+    layouts = [pl for d in maps if (pl := qgis_project.map_layout(d, layers, logo_ref)) is not None]
+    qgis_project.write_qgz(folder / f"{name}.qgz", title, epsg, layers, view, layouts)
 
 
 # ------------------------------------------------------------------------- README, manifest
