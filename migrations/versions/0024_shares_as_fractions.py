@@ -12,7 +12,7 @@ Create Date: 2026-12-05
 from alembic import op
 
 revision = "0024"
-down_revision = "0017"
+down_revision = "0020"
 branch_labels = None
 depends_on = None
 

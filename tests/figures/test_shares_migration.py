@@ -46,7 +46,7 @@ def test_change_pct_becomes_change_share_and_back(iraq_fresh_engine):
     cfg = db.alembic_config(engine)
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0017")
+        command.downgrade(cfg, "0020")  # the revision before 0024
     pcts = _changes(engine, "change_pct")
     assert pcts.keys() == shares.keys()
     assert all(pcts[k] == pytest.approx(100 * v, rel=1e-12, abs=1e-12) for k, v in shares.items())
