@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import MASTERLISTS, cloned_engine, serve_app
 from tests.events.conftest import CRISIS
-from tests.web.test_webmap import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, _need_maplibre
+from tests.web.test_webmap import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, _need_maplibre, _wait
 
 
 @pytest.fixture(scope="module")
@@ -50,22 +50,22 @@ def test_events_mode_draws_the_day_and_follows_the_slider(web_url):
         errors = []
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.goto(web_url + "/#population=idp&round=120&indicator=individuals&level=1")
-        page.wait_for_function("window.dtmAtlas && window.dtmAtlas.idle && window.dtmAtlas.events", timeout=60_000)
+        _wait(page, "window.dtmAtlas && window.dtmAtlas.idle && window.dtmAtlas.events", timeout=60_000)
         days = None
         results = {}
         for step in (20, 45):
             if days is None:
                 page.evaluate(f"window.dtmAtlas.events.show('{CRISIS}', null, 1, 'cumulative_idp_ind')")
-                page.wait_for_function(LOADED, timeout=60_000)
+                _wait(page, LOADED, timeout=60_000)
                 days = page.evaluate("window.dtmAtlas.events.days")
                 assert days[0] == crisis["onset"] and days[-1] == crisis["last_day"] and len(days) == 60
             # the slider, as a person drags it (an input event; the tiles follow once it rests)
             page.locator("#events-slider").evaluate(
                 "(el, i) => { el.value = String(i); el.dispatchEvent(new Event('input')); }", step
             )
-            page.wait_for_function(f"window.dtmAtlas.events.date === '{days[step]}'", timeout=10_000)
+            _wait(page, f"window.dtmAtlas.events.date === '{days[step]}'", timeout=10_000)
             page.wait_for_timeout(300)
-            page.wait_for_function(LOADED, timeout=60_000)
+            _wait(page, LOADED, timeout=60_000)
             page.wait_for_timeout(500)
             results[days[step]] = (page.evaluate(DRAWN), page.input_value("#events-date"))
         # the legend's swatches: none, then the classes from BREAKS up

@@ -8,7 +8,7 @@ import pytest
 
 from tests.conftest import MASTERLISTS, cloned_engine, serve_app
 from tests.flows.conftest import PLACES
-from tests.web.test_webmap import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, _need_maplibre
+from tests.web.test_webmap import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, _need_maplibre, _wait
 
 
 @pytest.fixture(scope="module")
@@ -42,10 +42,11 @@ def test_flow_mode_draws_the_lines_with_their_widths(web_url):
         errors = []
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.goto(web_url + "/#population=idp&round=120&indicator=individuals&level=2")
-        page.wait_for_function("window.dtmAtlas && window.dtmAtlas.idle && window.dtmAtlas.flows", timeout=60_000)
+        _wait(page, "window.dtmAtlas && window.dtmAtlas.idle && window.dtmAtlas.flows", timeout=60_000)
         page.evaluate("window.dtmAtlas.flows.show('2023-02', '2023-02')")
         page.evaluate("window.dtmAtlas.map.jumpTo({center: [-2, 15], zoom: 3})")
-        page.wait_for_function(
+        _wait(
+            page,
             """() => { const m = window.dtmAtlas.map; return window.dtmAtlas.flows.ready
             && m.getLayer('flows-lines') && m.isSourceLoaded('flows') && m.areTilesLoaded(); }""",
             timeout=60_000,
@@ -79,9 +80,10 @@ def test_origin_flows_of_the_round_drawn_with_their_widths(web_url):
         errors = []
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.goto(web_url + "/#population=idp&round=120&indicator=individuals&level=2")
-        page.wait_for_function("window.dtmAtlas && window.dtmAtlas.idle && window.dtmAtlas.flows", timeout=60_000)
+        _wait(page, "window.dtmAtlas && window.dtmAtlas.idle && window.dtmAtlas.flows", timeout=60_000)
         page.evaluate("window.dtmAtlas.flows.origins(true)")
-        page.wait_for_function(
+        _wait(
+            page,
             """() => { const m = window.dtmAtlas.map; return m.getLayer('origin-lines')
             && m.isSourceLoaded('origin-flows') && m.areTilesLoaded(); }""",
             timeout=60_000,

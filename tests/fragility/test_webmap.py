@@ -3,12 +3,14 @@ of /fragility/3.geojson at the inner points of sub-districts; a click opens the 
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 from sqlalchemy import text
 
 from tests.conftest import serve_app
-from tests.web.test_webmap import CHROMIUM, CHROMIUM_ARGS, TOLERANCE, VIEWPORT, _need_maplibre, _pixel, _rgb
+from tests.web.test_webmap import CHROMIUM, CHROMIUM_ARGS, TOLERANCE, VIEWPORT, _need_maplibre, _pixel, _rgb, _wait
 
 
 @pytest.fixture(scope="module")
@@ -50,9 +52,10 @@ def test_fragility_mode_paints_the_classes(frag_url, frag_engine, browser):
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(frag_url + "/#population=idp&round=120&indicator=individuals&level=3")
-    page.wait_for_function("window.dtmAtlas && window.dtmAtlas.idle && window.dtmAtlas.fragility", timeout=60_000)
+    _wait(page, "window.dtmAtlas && window.dtmAtlas.idle && window.dtmAtlas.fragility", timeout=60_000)
     page.evaluate("window.dtmAtlas.fragility.toggle(true)")
-    page.wait_for_function(
+    _wait(
+        page,
         """() => { const m = window.dtmAtlas.map; return window.dtmAtlas.fragility.ready === 120
         && m.getLayer('fragility-fill') && m.isSourceLoaded('fragility') && m.areTilesLoaded(); }""",
         timeout=60_000,
@@ -92,17 +95,19 @@ def test_fragility_mode_paints_the_classes(frag_url, frag_engine, browser):
     p = next(p for p in placed if p["pcode"] == code)
     # its own hover: the unit's fragility class, not the IDP figures
     page.mouse.move(p["x"], p["y"])
-    page.wait_for_function(
-        "pc => { const t = document.getElementById('tooltip'); "
-        "return !t.hidden && t.textContent.includes(pc + ' · fragility'); }",
-        arg=code,
+    _wait(
+        page,
+        f"(pc => {{ const t = document.getElementById('tooltip'); "
+        f"return !t.hidden && t.textContent.includes(pc + ' · fragility'); }})({json.dumps(code)})",
         timeout=10_000,
     )
     tip = page.locator("#tooltip").inner_text()
     assert geo[code]["class_label"] in tip and "P(high class)" in tip
     page.mouse.click(p["x"], p["y"])
-    page.wait_for_function(
-        "pc => window.dtmAtlas.fragility.unit && window.dtmAtlas.fragility.unit.pcode === pc", arg=code, timeout=30_000
+    _wait(
+        page,
+        f"(pc => window.dtmAtlas.fragility.unit && window.dtmAtlas.fragility.unit.pcode === pc)({json.dumps(code)})",
+        timeout=30_000,
     )
     page.wait_for_timeout(500)
     # one click, one panel: the unit's IDP history panel stays closed in the mode
