@@ -135,9 +135,9 @@ def iraq_template(pg_server, template_db):
 
 
 @pytest.fixture(scope="session")
-def iraq_r120_template(pg_server, iraq_template):
-    """A template database: the Iraq boundaries and the Feb 2021 IDP list (round 120) imported,
-    made once per session for the modules that clone it (no connections kept open)."""
+def round120_template(pg_server, iraq_template):
+    """A template database: Iraq's boundaries and the IDP master list of round 120 (February 2021)
+    imported once, for the tests that write beside a real round (the leak walk, the fuzzer)."""
     from service.ingest.rounds import import_masterlist
 
     name = f"dtm_atlas_test_r120_tpl_{os.getpid()}"

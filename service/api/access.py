@@ -5,18 +5,25 @@ reads data, and the headers every answer gets from it.
   resource: the refusal as an HTTP error (401 sign in, 403, 404 "does not exist for you"), or the
   principal; it records the answer's scope on the request and audits reads of restricted data.
 * :func:`mark` - record that an answer holds data of a scope (a route that mixes resources).
-* :class:`AccessHeaders` - pure ASGI middleware: ``Vary: Authorization`` on every answer (a
-  shared cache keeps one variant for anonymous callers and never hands it to a signed-in one,
-  nor the other way round), and the scope's ``Cache-Control`` (``private, no-store`` for
-  restricted answers, ``private, no-cache`` for partner data) whatever the route set.
+* :class:`AccessHeaders` - pure ASGI middleware (it also sets the disclosure rule of the app's
+  settings for the request: ``service.core.disclosure.RULE``): ``Vary: Authorization, Cookie``
+  (a bearer token or the web map's session) on every answer (a shared cache keeps one variant
+  for anonymous callers and never hands it to a signed-in one, nor the other way round), and
+  the scope's ``Cache-Control`` (``private, no-store`` for restricted answers, ``private,
+  no-cache`` for partner data) whatever the route set.
 """
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+
+from fastapi import APIRouter, HTTPException, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from service.auth.sessions import COOKIE, create_session, end_session
 from service.core.access import ANONYMOUS, Decision, Principal, Resource, Scope, answer_scope, decide
+from service.core.disclosure import RULE, Rule
 
 STATE_KEY = "answer_scope"
 
@@ -141,7 +148,7 @@ def authorize_dataset_sync(request: Request, dataset_key, country: str | None = 
 
 
 class AccessHeaders:
-    """``Vary: Authorization`` everywhere; the Cache-Control of the answer's scope."""
+    """``Vary: Authorization, Cookie`` everywhere; the Cache-Control of the answer's scope."""
 
     def __init__(self, app):
         self.app = app
@@ -150,14 +157,21 @@ class AccessHeaders:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         state = scope.setdefault("state", {})
+        app_state = scope["app"].state if "app" in scope else None
+        rule = getattr(app_state, "disclosure_rule", None)
+        if rule is None and app_state is not None and hasattr(app_state, "settings"):
+            rule = app_state.disclosure_rule = Rule.from_settings(app_state.settings)
+        if rule is not None:
+            RULE.set(rule)  # the disclosure rule of every public output made for this request
 
         async def send_wrapper(message):
             if message["type"] == "http.response.start":
                 headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"vary"]
                 vary = [v for k, v in message.get("headers", []) if k.lower() == b"vary"]
                 vary_values = {p.strip().lower() for v in vary for p in v.split(b",") if p.strip()}
-                if b"authorization" not in vary_values:
-                    vary.append(b"Authorization")
+                for name in (b"Authorization", b"Cookie"):  # a bearer token or the web map's session
+                    if name.lower() not in vary_values:
+                        vary.append(name)
                 headers.append((b"vary", b", ".join(vary)))
                 control = Scope(state.get(STATE_KEY, Scope.PUBLIC)).cache_control
                 if control is not None:
@@ -172,16 +186,81 @@ class AccessHeaders:
 router = APIRouter(tags=["access"])
 
 
-@router.get("/auth/whoami", summary="Who the request's token signs in as: role and countries (the web map's sign-in)")
-def whoami(request: Request) -> dict:
-    """The principal's role, countries and how it signed in; anonymous without a token, 401 for
-    a refused one. The subject (a token's label, a user id) is not echoed: it is the audit's."""
-    who = current(request)
-    if not who.anonymous:
-        mark(request, Scope.SHARED)  # differs by who asks: never a shared cache's
+def _whoami(who: Principal) -> dict:
     return {
         "signed_in": not who.anonymous,
         "role": who.role.label,
         "countries": None if who.countries is None else sorted(who.countries),
         "via": who.via,
+        "session": who.session,
     }
+
+
+@router.get("/auth/whoami", summary="Who the request signs in as: role and countries (the web map's sign-in)")
+def whoami(request: Request) -> dict:
+    """The principal's role, countries, how it signed in and whether by the web map's session
+    cookie; anonymous without a token or session, 401 for a refused token. The subject (a
+    token's label, a user id) is not echoed: it is the audit's."""
+    who = current(request)
+    if not who.anonymous:
+        mark(request, Scope.SHARED)  # differs by who asks: never a shared cache's
+    return _whoami(who)
+
+
+def _set_cookie(response: Response, request: Request, value: str, max_age: int) -> None:
+    response.set_cookie(
+        COOKIE,
+        value,
+        max_age=max_age,
+        path="/",
+        httponly=True,  # no page script reads it
+        secure=request.url.scheme == "https",
+        samesite="strict",  # never sent on a request another site starts (CSRF)
+    )
+
+
+@router.post(
+    "/auth/session",
+    summary="Sign the web map in: a token in, an HttpOnly session cookie out (the token is not kept in the page)",
+    responses={
+        401: {"description": "No token, or a token that signs no one in"},
+        403: {"description": "A valid OpenID Connect token that grants no role of this service"},
+        429: {"description": "Too many failed sign-ins from this address (Retry-After)"},
+    },
+)
+async def sign_in(request: Request, response: Response) -> dict:
+    """Send the token once as ``Authorization: Bearer`` (an API token or an OpenID Connect access
+    token); the answer sets the ``dtm_atlas_session`` cookie (HttpOnly, SameSite=Strict, Secure
+    over HTTPS) holding an opaque session id, never the token. The cookie signs in GET and HEAD
+    requests only: writes still need ``Authorization``. Failed sign-ins count towards the
+    address's limit (429)."""
+    who = current(request)
+    mark(request, Scope.RESTRICTED)  # private, no-store: a sign-in answer is no cache's
+    if who.anonymous or who.session:
+        detail = (
+            "the token grants no role of this service"
+            if request.headers.get("authorization")
+            else "send the token as Authorization: Bearer <token> (an API token or an OpenID Connect access token)"
+        )
+        raise HTTPException(403 if request.headers.get("authorization") else 401, detail,
+                            headers={"WWW-Authenticate": "Bearer"})  # fmt: skip
+    ttl = timedelta(seconds=request.app.state.settings.auth.session_ttl)
+    session_id, expires = await run_in_threadpool(create_session, request.app.state.engine, who, ttl)
+    max_age = max(1, int((expires - datetime.now(timezone.utc)).total_seconds()))
+    _set_cookie(response, request, session_id, max_age)
+    return {**_whoami(replace(who, session=True)), "expires_at": expires.isoformat()}
+
+
+@router.delete(
+    "/auth/session",
+    status_code=204,
+    summary="Sign the web map out: its session ends on the server and the cookie is cleared",
+)
+async def sign_out(request: Request) -> Response:
+    mark(request, Scope.RESTRICTED)
+    session_id = request.cookies.get(COOKIE)
+    if session_id:
+        await run_in_threadpool(end_session, request.app.state.engine, session_id)
+    response = Response(status_code=204)
+    _set_cookie(response, request, "", 0)
+    return response

@@ -80,6 +80,8 @@ def _produce_map(engine, name: str, ext: str, q: dict, shared_dir: Path, who=Non
                         q["orientation"],
                         q["country"],
                         q["round"].date,
+                        q["bbox"],
+                        q["classes"],
                     ),
                     shared_dir=shared_dir,
                     **({"who": who} if who is not None else {}),
@@ -131,6 +133,17 @@ async def map_file(
     paper: Annotated[str, Query(description="A4 or A3")] = "A4",
     orientation: Annotated[str, Query(description="landscape or portrait")] = "landscape",
     dpi: Annotated[int, Query(ge=30, le=300, description="PNG resolution")] = 300,
+    bbox: Annotated[
+        str | None,
+        Query(
+            description="A view to print (the web map's): west,south,east,north in degrees, e.g. "
+            "42.6,35.9,43.8,36.8; the map's frame fits it and shows the units it touches",
+            max_length=200,
+        ),
+    ] = None,
+    classes: Annotated[
+        str | None, Query(description="fixed (the same breaks in every round), quantile, jenks or equal")
+    ] = None,
 ):
     from service.api.httpcache import etag_matches as _etag_matches
     from service.api.httpcache import get_service
@@ -142,6 +155,15 @@ async def map_file(
         raise NotFound(f"unknown map {name!r}: use {', '.join(names)}")
     if ext not in MEDIA:
         raise NotFound(f"unknown format .{ext}: use .png, .pdf or .html")
+    view = None
+    if bbox is not None:
+        parts = bbox.split(",")
+        try:
+            view = tuple(float(v) for v in parts) if len(parts) == 4 else None
+        except ValueError:
+            view = None
+        if view is None:
+            raise ParamError("bbox", "four numbers west,south,east,north in degrees (lon/lat)")
     q = {
         "round": round_ref,
         "population": population,
@@ -163,8 +185,10 @@ async def map_file(
         orientation,
         country,
         round_ref.date,
+        view,
+        classes,
     ).checked()
-    q["extent"], q["paper"] = spec.extent, spec.paper
+    q["extent"], q["paper"], q["bbox"], q["classes"] = spec.extent, spec.paper, spec.bbox, spec.classes
     if name in ("trend", "change"):  # charts depend on the round and population only
         q = {"round": round_ref, "population": population, "dpi": q["dpi"], "country": country}
     # the policy: a kind's indicator is read at its kind's level (master-list figures are public)
@@ -218,10 +242,8 @@ async def map_file(
 
 def _package_path(settings, version: int, plan, population: str) -> Path:
     """``v{version}/irq_r120_both.zip``; a round without a DTM number: ``irq_d20150604_both.zip``."""
-    from service.maps.naming import round_tag
 
-    day = next(iter(plan.rounds.values()))["reporting_date"]
-    tag = round_tag(plan.round_number, day)
+    tag = plan.name.split("_package_", 1)[1].rsplit("_", 1)[0]  # r120, or d20150604 (package_base)
     return Path(settings.data_dir) / "packages" / f"v{version}" / f"{plan.country.lower()}_{tag}_{population}.zip"
 
 
@@ -313,8 +335,7 @@ async def package_zip(
             target = await run_in_threadpool(
                 _build_package, engine, settings, version, population, plan, render_pool(request)
             )
-    first = next(iter(plan.rounds.values()))
-    name = package.package_base(plan.round_number, first["reporting_date"], first["country"])
+    name = plan.name
     if population != "both":
         name = name.replace("_package_", f"_{population}_package_")
     return FileResponse(

@@ -126,7 +126,7 @@ def _parameters(op: dict) -> None:
             p["schema"] = _narrow(p["schema"], ROUND_SCHEMA)
         elif name in ("pcode", "parent"):
             p["schema"] = _narrow(p["schema"], {"pattern": PCODE_PATTERN})
-        elif "YYYY-MM-DD" in desc:
+        elif "YYYY-MM-DD" in desc and "pattern" not in p["schema"]:  # (a pattern says more)
             p["schema"] = _narrow(p["schema"], {"format": "date"})
         elif name == "country" and p.get("in") == "query":
             codes = {"anyOf": [COUNTRY_REF, ALL_SCHEMA] if "'all'" in desc else [COUNTRY_REF]}

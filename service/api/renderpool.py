@@ -63,17 +63,17 @@ class RenderTimeout(AtlasError):
 # ---- the worker side ------------------------------------------------------------------------
 
 
-def _worker_main(conn, nice: int) -> None:
-    """A worker's loop: receive ``(fn, args, kwargs)``, answer ``("ok", value)`` or
-    ``("error", status, detail, headers)``; ends when the server closes its end."""
+def _worker_main(conn, nice: int, setup: Callable[[], None] | None = None) -> None:
+    """A worker's loop: run ``setup`` once (the top's wiring, e.g. ``service.kinds.install``:
+    this module never imports a kind), then receive ``(fn, args, kwargs)``, answer
+    ``("ok", value)`` or ``("error", status, detail, headers)``; ends when the server closes its end."""
     if nice:
         try:
             os.nice(nice)
         except OSError:
             pass
-    from service import kinds
-
-    kinds.install()  # the kinds of data, as in the server (create_app): their map indicators
+    if setup is not None:
+        setup()  # the kinds of data, as in the server (create_app): their map indicators
     try:
         from service.maps import fonts
 
@@ -111,9 +111,11 @@ def _error_answer(exc: BaseException) -> tuple:
 
 
 class _Worker:
-    def __init__(self, ctx, nice: int):
+    def __init__(self, ctx, nice: int, setup: Callable[[], None] | None = None):
         self.conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=_worker_main, args=(child, nice), name="dtm-atlas-render", daemon=False)
+        self.process = ctx.Process(
+            target=_worker_main, args=(child, nice, setup), name="dtm-atlas-render", daemon=False
+        )
         self.process.start()
         child.close()
 
@@ -141,8 +143,16 @@ class RenderPool:
     """Up to ``workers`` worker processes; :meth:`call` runs one task in one of them (blocking:
     call it from a thread, or ``await`` :meth:`run`). Thread-safe, and not tied to an event loop."""
 
-    def __init__(self, workers: int = 2, timeout_s: float = 300.0, nice: int = 10, isolation: str = "process"):
+    def __init__(
+        self,
+        workers: int = 2,
+        timeout_s: float = 300.0,
+        nice: int = 10,
+        isolation: str = "process",
+        setup: Callable[[], None] | None = None,
+    ):
         self.workers = max(1, workers)
+        self.setup = setup  # run once in each worker process (a picklable module-level function)
         self.timeout_s = timeout_s
         self.nice = nice
         self.isolation = isolation
@@ -192,7 +202,7 @@ class RenderPool:
         worker = self._take()
         try:
             if worker is None:
-                worker = _Worker(self._context(), self.nice)
+                worker = _Worker(self._context(), self.nice, self.setup)
                 _live.add(worker)
                 try:
                     started = worker.conn.poll(START_TIMEOUT_S) and worker.conn.recv()[0] == "ready"
@@ -255,15 +265,15 @@ _pools: dict[tuple, RenderPool] = {}
 _pools_lock = threading.Lock()
 
 
-def pool_for(settings) -> RenderPool:
-    """The process's pool for these render settings (shared by the apps of one process: the
-    bound is per process, as the gate's)."""
+def pool_for(settings, setup: Callable[[], None] | None = None) -> RenderPool:
+    """The process's pool for these render settings and worker ``setup`` (shared by the apps of
+    one process: the bound is per process, as the gate's)."""
     r = settings.render
-    key = (r.workers, r.timeout_s, r.nice, r.isolation)
+    key = (r.workers, r.timeout_s, r.nice, r.isolation, setup)
     with _pools_lock:
         pool = _pools.get(key)
         if pool is None:
-            pool = _pools[key] = RenderPool(r.workers, r.timeout_s, r.nice, r.isolation)
+            pool = _pools[key] = RenderPool(r.workers, r.timeout_s, r.nice, r.isolation, setup)
         return pool
 
 

@@ -155,6 +155,7 @@ class OIDCVerifier:
             countries=parse_countries(_claim(claims, self.settings.oidc_country_claim)),
             via="oidc",
             issuer=self.issuer,
+            expires_at=int(claims["exp"]) if isinstance(claims.get("exp"), int | float) else None,
         )
 
     def _role(self, value) -> Role:

@@ -1,11 +1,13 @@
 """THE FastAPI dependency that turns a request into a :class:`~service.core.access.Principal`.
 
 ``create_app`` installs it on every route (``dependencies=[Depends(principal)]``): a request
-without ``Authorization`` is anonymous at no cost; a bearer token is either the service's own
-(``dtma_...``, ``service.auth.tokens``) or a JWT of the configured OpenID Connect issuer
-(``service.auth.oidc``). A token that does not sign anyone in (unknown, revoked, expired, badly
-signed, another issuer or audience) is a 401 on every route, public ones included (RFC 6750:
-the client learns its token is bad instead of silently reading public data). Failed sign-ins
+without ``Authorization`` is anonymous at no cost, or, a GET or HEAD with the web map's
+session cookie, the principal its session holds (``service.auth.sessions``: never on writes).
+A bearer token is either the service's own (``dtma_...``, ``service.auth.tokens``) or a JWT of
+the configured OpenID Connect issuer (``service.auth.oidc``). A token that does not sign anyone
+in (unknown, revoked, expired, badly signed, another issuer or audience) is a 401 on every
+route, public ones included (RFC 6750: the client learns its token is bad instead of silently
+reading public data). Failed sign-ins
 are counted per client address: past ``DTM_ATLAS_AUTH_FAILED_SIGNINS`` in
 ``..._FAILED_SIGNIN_WINDOW`` seconds the address gets 429 with ``Retry-After`` (per process).
 The principal is kept on ``request.state.principal`` for the registry and the audit.
@@ -22,6 +24,7 @@ from fastapi import Depends, HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
 from service.auth.oidc import OIDCVerifier, SignInError, looks_like_jwt
+from service.auth.sessions import COOKIE, check_session
 from service.auth.tokens import PREFIX, check_token
 from service.core.access import ANONYMOUS, Principal, Role
 
@@ -91,11 +94,23 @@ def _resolve(app, token: str) -> Principal:
     raise SignInError("not a token of this service")
 
 
+READ_METHODS = ("GET", "HEAD")
+"""The only requests a session cookie signs in (CSRF: a write needs ``Authorization``)."""
+
+
 async def principal(request: Request) -> Principal:
-    """Who asks (anonymous without ``Authorization``); 401 for a token that signs no one in, 429
-    for an address with too many failed sign-ins."""
+    """Who asks (anonymous without ``Authorization`` or a live session cookie on a read); 401
+    for a token that signs no one in, 429 for an address with too many failed sign-ins. A
+    session cookie that is not live (signed out, expired, its token revoked) is anonymous: the
+    page goes on with public data and its sign-in shows signed out."""
     header = request.headers.get("authorization")
     if not header:
+        session_id = request.cookies.get(COOKIE)
+        if session_id and request.method in READ_METHODS:
+            who = await run_in_threadpool(check_session, request.app.state.engine, session_id)
+            if who is not None:
+                request.state.principal = who
+                return who
         request.state.principal = ANONYMOUS
         return ANONYMOUS
     st = _state(request.app)
@@ -127,13 +142,18 @@ def require_role(role: str | Role):
     """FastAPI dependency: a principal with at least ``role`` (401 anonymous, 403 too low)."""
     need = role if isinstance(role, Role) else Role.parse(role)
 
-    def dependency(who: CurrentPrincipal) -> Principal:
+    def dependency(request: Request, who: CurrentPrincipal) -> Principal:
         if who.anonymous:
+            cookie = (
+                " (the web map's session cookie signs in reads only)"
+                if COOKIE in request.cookies and request.method not in READ_METHODS
+                else ""
+            )
             raise _refuse(
                 401,
                 f"this endpoint needs the {need.label} role: sign in with a bearer token "
                 "(Authorization: Bearer <token>; issue one with `dtm-atlas token create`, or use the "
-                "identity provider's token)",
+                f"identity provider's token){cookie}",
                 {"WWW-Authenticate": "Bearer"},
             )
         if who.role < need:

@@ -1,4 +1,4 @@
-"""The tables ``service.auth`` owns, declared against the one MetaData (migrations 0002, 0015)."""
+"""The tables ``service.auth`` owns, declared against the one MetaData (migrations 0002, 0015, 0020)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     DateTime,
+    ForeignKey,
     Index,
     Integer,
     Table,
@@ -54,4 +55,25 @@ access_audit = Table(
     Column("rows", Integer),
     Index("access_audit_at_idx", "at"),
     Index("access_audit_subject_idx", "subject", "at"),
+)
+
+auth_session = Table(
+    "auth_session",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("id_sha256", Text, nullable=False, unique=True),
+    Column("subject", Text, nullable=False),
+    Column("role", Text, nullable=False),
+    Column("countries", ARRAY(Text)),
+    Column("via", Text, nullable=False),
+    Column("token_id", Integer, ForeignKey("api_token.id", ondelete="CASCADE")),
+    Column("issuer", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("last_seen_at", DateTime(timezone=True)),
+    Column("revoked_at", DateTime(timezone=True)),
+    CheckConstraint("role IN ('partner', 'analyst', 'editor', 'admin')", name="auth_session_role_check"),
+    CheckConstraint("via IN ('token', 'oidc')", name="auth_session_via_check"),
+    Index("auth_session_expires_idx", "expires_at"),
+    Index("auth_session_token_idx", "token_id"),
 )

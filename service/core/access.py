@@ -94,6 +94,8 @@ class Principal:
     via: str = "anonymous"  # anonymous | token | oidc
     token_id: int | None = None
     issuer: str | None = None
+    session: bool = False  # signed in by the web map's session cookie (service/auth/sessions.py): reads only
+    expires_at: int | None = None  # when the credential ends (an OIDC token's exp, Unix seconds), if it says
 
     @property
     def anonymous(self) -> bool:
@@ -124,6 +126,7 @@ class Principal:
             "via": self.via,
             **({"token_id": self.token_id} if self.token_id is not None else {}),
             **({"issuer": self.issuer} if self.issuer else {}),
+            **({"session": True} if self.session else {}),
         }
 
 

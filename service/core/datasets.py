@@ -69,6 +69,7 @@ class Dataset:
     level: int | None = None
     country_sql: str | None = None  # the row's country (datasets not of a round: Selection.country)
     access: str | None = None  # what a dataset built for one reader holds (public/partner/restricted); None: its kind's
+    disclosure: str | None = None  # a public output with small cells suppressed: the rule (export README)
 
     def field(self, name: str) -> Field:
         for f in self.fields:

@@ -28,6 +28,7 @@ Functions here are pure (pandas/numpy/scipy over an aggregate table), the base l
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -144,12 +145,15 @@ def suppress(
     households: Mapping[Hashable, float],
     equations: Sequence[Equation],
     rule: Rule = Rule(),
+    forced: Iterable[Hashable] = (),
 ) -> Suppression:
-    """Primary suppression of cells under ``rule.min_households`` households, complementary
-    suppression until no published equation has a lone suppressed member and no suppressed
-    value can be narrowed below ``rule.min_width`` by solving the published table."""
+    """Primary suppression of cells under ``rule.min_households`` households (and of the
+    ``forced`` cells: another measure's pattern of the same table), complementary suppression
+    until no published equation has a lone suppressed member and no suppressed value can be
+    narrowed below ``rule.min_width`` by solving the published table."""
     values = {k: float(v) for k, v in values.items()}
     primary = {k for k, h in households.items() if 0 < h < rule.min_households and k in values}
+    primary |= {k for k in forced if k in values}
     result = Suppression(values, primary=primary)
     members = [(total, [total, *parts]) for total, parts in equations]
     by_key: dict[Hashable, list[int]] = {}
@@ -197,6 +201,21 @@ def suppress(
             else:
                 raise ValueError(f"cell {k!r} cannot be protected: every cell of its equations is suppressed")
     raise RuntimeError("complementary suppression did not converge")
+
+
+RULE: ContextVar[Rule | None] = ContextVar("disclosure_rule", default=None)
+"""The rule of the request being answered (set at the HTTP edge from the app's settings:
+``service.api.access.AccessHeaders``); outside a request, the process's settings."""
+
+
+def current_rule() -> Rule:
+    """The disclosure rule that applies now (see :data:`RULE`)."""
+    rule = RULE.get()
+    if rule is None:
+        from service.core.settings import get_settings
+
+        rule = Rule.from_settings(get_settings())
+    return rule
 
 
 def table_equations(units: Sequence[Hashable], categories: Sequence[Hashable]) -> list[Equation]:

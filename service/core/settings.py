@@ -59,6 +59,12 @@ class AuthSettings(BaseSettings):
         default=10, ge=1, description="failed sign-ins per client address and window before 429"
     )
     failed_signin_window: int = Field(default=60, ge=1, description="the window of failed_signins, seconds")
+    session_ttl: int = Field(
+        default=8 * 3600,
+        ge=60,
+        le=30 * 24 * 3600,
+        description="a web map sign-in session's lifetime, seconds (an OIDC session ends with its token sooner)",
+    )
 
     @model_validator(mode="after")
     def _audience_with_issuer(self):

@@ -107,23 +107,35 @@ def _site_map_task(engine_or_url, dataset_id: int, indicator: str | None, who) -
 
 
 @router.get("/datasets/{dataset_id}/map.png", summary="Site map: sites or locations as proportional symbols")
-def site_map(
+async def site_map(
     request: Request,
-    conn: Conn,
+    engine: DbEngine,
     dataset_id: Annotated[int, PathParam(ge=1, le=2_147_483_647)],
     indicator: Annotated[str | None, Query(max_length=200, description="Symbol size (default individuals)")] = None,
 ):
-    from fastapi.responses import Response
-
+    """Rendered once per data version and what it holds (the cache key has the indicator it
+    draws, resolved for the reader, and the answer's scope: a public map is one entry for
+    everyone, a restricted one is never kept)."""
+    from service.api.httpcache import cached
     from service.api.renderpool import engine_arg, render_pool
 
-    res = _authorize(request, conn, dataset_id)
+    def policy() -> tuple[str | None, Scope]:
+        with engine.connect() as conn:
+            res = _authorize(request, conn, dataset_id)
+            shown = [c["id"] for c in publish.indicators(conn, dataset_id, current(request))]
+        drawn = indicator or ("individuals" if "individuals" in shown else next(iter(shown), None))
+        if drawn not in shown:
+            raise HTTPException(404, f"dataset {dataset_id} has no public indicator {drawn!r}")
+        return drawn, answer_scope([publish.answer_level(res, [drawn])])
+
+    drawn, scope = await run_in_threadpool(policy)
     who = current(request)
     pool = render_pool(request)  # drawn in a render worker process (the gate holds its place)
-    png = pool.call(_site_map_task, engine_arg(conn.engine, pool), dataset_id, indicator, who)
-    shown = [c["id"] for c in publish.indicators(conn, dataset_id, who)]  # the symbol's column is one of them
-    mark(request, answer_scope([publish.answer_level(res, [indicator] if indicator in shown else [])]))
-    return Response(png, media_type="image/png")
+
+    def produce() -> bytes:
+        return pool.call(_site_map_task, engine_arg(engine, pool), dataset_id, drawn, who)
+
+    return await cached(request, "site-map", (dataset_id, drawn), "image/png", produce, scope)
 
 
 @router.post("/datasets", status_code=201, summary="Upload a site or location assessment (editor token)")

@@ -9,12 +9,14 @@ OGC collections ``dataset{ID}-sites`` / ``-locations`` /
 
 from __future__ import annotations
 
+import json
 import re
 
 from sqlalchemy import Connection, text
 
 from service.core.access import ANONYMOUS, Principal, decide
-from service.indicators.publish import answer_level, catalogue, resource
+from service.core.disclosure import current_rule
+from service.indicators.publish import answer_level, catalogue, public_table, public_view, resource
 
 COLLECTION_ID = re.compile(r"dataset([0-9]{1,9})-(sites|locations|adm[123])")
 _TYPE = {"integer": "int", "number": "float", "area": "float", "date": "date"}
@@ -107,7 +109,9 @@ def dataset_for(conn: Connection, ds_id: int, part: str, who: Principal = ANONYM
         ]
         names = {f.name for f in fields}
         used = {f.short.lower() for f in fields}
-        fields += [_value_field(Field, c, "o", used) for c in cols if c["id"] not in names]
+        fields += [  # (derived columns, as the indices' hotspots, are per unit only)
+            _value_field(Field, c, "o", used) for c in cols if c["id"] not in names and c["source"] != "derived"
+        ]
         return Dataset(
             key=f"dataset{ds_id}-{part}",
             kind="indicators",
@@ -129,46 +133,72 @@ def dataset_for(conn: Connection, ds_id: int, part: str, who: Principal = ANONYM
         )
     level = int(part[3:])
     agg = [c for c in cols if c["aggregation"] != "none"]
+    public = public_view(who, res)
+    if public:  # a public output: the dataset's published table (small cells suppressed), as a literal
+        rule = current_rule()
+        table = public_table(conn, ds_id, rule)
+        per_unit: dict[str, dict] = {}
+        shown = {"observations", *(c["id"] for c in agg)}  # only what the reader may see goes into the SQL
+        for (lvl, p, c), v in table.values.items():
+            if lvl == level and c in shown:
+                per_unit.setdefault(p, {})[c] = v
+        for p in table.hidden_at(level):
+            per_unit.setdefault(p, {})["suppressed"] = True
+        rows_sql = ", ".join(
+            f"('{_quote(p)}', CAST('{_quote(json.dumps(v))}' AS jsonb))" for p, v in sorted(per_unit.items())
+        )
+        published = (
+            f" LEFT JOIN (VALUES {rows_sql}) AS pub(pcode, v) ON pub.pcode = u.pcode"
+            if rows_sql
+            else " LEFT JOIN (SELECT NULL::text AS pcode, NULL::jsonb AS v WHERE false) pub ON pub.pcode = u.pcode"
+        )
+
+    def value_sql(key: str, cast: str) -> str:
+        if public:
+            return f"CASE WHEN jsonb_typeof(pub.v -> '{key}') = 'number' THEN (pub.v ->> '{key}')::numeric::{cast} END"
+        return (
+            f"(SELECT a.value FROM indicator_aggregate a WHERE a.dataset_id = d.id AND a.level = u.level "
+            f"AND a.pcode = u.pcode AND a.column_id = '{key}')::{cast}"
+        )
+
     fields = [
         Field("pcode", "u.pcode", "str", "pcode", f"#adm{level}+code", "P-code"),
         Field("name_en", "u.name_en", "str", "name_en", f"#adm{level}+name", "English name"),
         Field("name_ar", "u.name_ar", "str", "name_ar", f"#adm{level}+name+i_ar", "Arabic name"),
-        Field(
-            "observations",
-            "(SELECT a.value FROM indicator_aggregate a WHERE a.dataset_id = d.id AND "
-            "a.level = u.level AND a.pcode = u.pcode AND a.column_id = 'observations')::bigint",
-            "int",
-            "obs",
-            "#meta+count",
-            "Sites or locations assessed",
-        ),
-    ]
+        Field("observations", value_sql("observations", "bigint"), "int", "obs", "#meta+count",
+              "Sites or locations assessed"),
+    ]  # fmt: skip
     used = {"pcode", "name_en", "name_ar", "obs"}
+    if public:
+        used.add("suppressed")
+        fields.append(
+            Field(
+                "suppressed",
+                "CASE WHEN (pub.v ->> 'suppressed') = 'true' THEN 1 ELSE 0 END",
+                "int",
+                "suppressed",
+                "#meta+suppressed",
+                f"1: the unit's figures are suppressed (disclosure control; null values), 0: published. {rule.text()}",
+            )
+        )
     for c in agg:
         f = _value_field(Field, c, "x", used)
         key = c["id"].replace("'", "''")
-        fields.append(
-            Field(
-                f.name,
-                f"(SELECT a.value FROM indicator_aggregate a WHERE a.dataset_id = d.id AND a.level = u.level "
-                f"AND a.pcode = u.pcode AND a.column_id = '{key}')",
-                "float",
-                f.short,
-                f.hxl,
-                f"{c['label_en']} ({c['aggregation']})",
-            )
-        )
+        fields.append(Field(f.name, value_sql(key, "float8"), "float", f.short, f.hxl,
+                            f"{c['label_en']} ({c['aggregation']})"))  # fmt: skip
     return Dataset(
         key=f"dataset{ds_id}-adm{level}",
         kind="indicators",
         title=f"{row['title']}: per admin {level}",
-        description=f"The aggregates of {row['title']} per unit of admin level {level} (each column by its rule).",
+        description=f"The aggregates of {row['title']} per unit of admin level {level} (each column by its rule)."
+        + (f" {rule.text()}" if public else ""),
         per_round=False,
         geometry_type="MultiPolygon",
         geom_sql="u.geom",
         id_sql="u.pcode",
         id_type="str",
-        from_sql="admin_unit u JOIN indicator_dataset d ON d.boundary_set_id = u.boundary_set_id",
+        from_sql="admin_unit u JOIN indicator_dataset d ON d.boundary_set_id = u.boundary_set_id"
+        + (published if public else ""),
         where_sql=f"d.id = {int(ds_id)} AND u.level = {level} AND EXISTS (SELECT 1 FROM indicator_aggregate a "
         f"WHERE a.dataset_id = d.id AND a.level = u.level AND a.pcode = u.pcode)",
         order_sql="u.pcode",
@@ -177,7 +207,13 @@ def dataset_for(conn: Connection, ds_id: int, part: str, who: Principal = ANONYM
         level=level,
         country_sql="d.country",
         access=answer_level(res, [c["id"] for c in agg]).label,
+        disclosure=rule.text() if public else None,
     )
+
+
+def _quote(value: str) -> str:
+    """A string inside a SQL literal (the published table is written into the collection's SQL)."""
+    return str(value).replace("'", "''")
 
 
 def collections(conn: Connection, who: Principal = ANONYMOUS) -> list[tuple[str, object, str]]:

@@ -8,15 +8,20 @@ and gives only the datasets that exist for it (:func:`~service.core.access.decid
 them, the columns it may see (:func:`~service.core.access.visible_columns`). A new dataset is
 ``restricted`` until an editor publishes it.
 
-Public answers are aggregates with small cells suppressed (``service/core/disclosure.py``): a
-choropleth made for a principal who may not read the country's partner data suppresses the
-units of fewer than the rule's households (complementary suppression against the national
-figure for additive indicators) and says so in its legend.
+Public answers are aggregates with small cells suppressed (``service/core/disclosure.py``): what
+a principal who may not read the country's partner data reads of a dataset's aggregates (the
+choropleth of every level and indicator, the OGC ``-admN`` collections and their exports) is one
+:class:`PublicTable` per dataset and data version: units of fewer than the rule's households
+suppressed, complementary suppression over every level at once (the country, each unit within
+its parent), the same pattern in every column; the legend and the export README name the rule.
 """
 
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
 
 import numpy as np
 from sqlalchemy import Connection, text
@@ -177,37 +182,188 @@ def public_view(who: Principal, res: Resource) -> bool:
     return not can_read(who, Sensitivity.PARTNER, res.country)
 
 
-def disclose(
-    conn: Connection, ds_id: int, level: int, col: dict, values: list[tuple[str, float | None, int]], rule: Rule
-) -> tuple[dict[str, float | None], set[str], str]:
-    """The published value of each unit of a public choropleth, the suppressed units and the
-    basis of the rule (``households``: the dataset's households column per unit; without one,
-    ``observations``: the sites or locations counted). Additive indicators (sum, count) publish
-    a national total, so their suppression is complementary against it (``suppress``)."""
+ADDITIVE = ("sum", "count")
+"""Aggregations whose units add up to their parent's figure: their tables publish equations."""
+
+
+@dataclass(frozen=True)
+class PublicTable:
+    """Every aggregate of a dataset as it is published (``public_table``): the published value
+    of each (level, P-code, column) (``None``: suppressed), the suppressed cells (level, P-code:
+    a unit is suppressed in every column at once) and the rule's basis."""
+
+    values: dict[tuple[int, str, str], float | None]
+    hidden: frozenset[tuple[int, str]]
+    basis: str
+    rule: Rule
+
+    def level(self, level: int, column: str) -> dict[str, float | None]:
+        return {p: v for (lvl, p, c), v in self.values.items() if lvl == level and c == column}
+
+    def hidden_at(self, level: int) -> set[str]:
+        return {p for lvl, p in self.hidden if lvl == level}
+
+
+_TABLES: OrderedDict = OrderedDict()
+_TABLES_LOCK = threading.Lock()
+_TABLES_MAX = 64
+
+
+def public_table(conn: Connection, ds_id: int, rule: Rule) -> PublicTable:
+    """The published aggregates of a dataset, one table for every public path (the choropleth of
+    each level and indicator, the OGC ``-admN`` collections, their exports): kept per data
+    version, so every path publishes the same suppression (two patterns side by side would give
+    cells back)."""
+    from service.core.importlog import data_version
+
+    key = (str(conn.engine.url), data_version(conn), ds_id, rule)
+    with _TABLES_LOCK:
+        if key in _TABLES:
+            _TABLES.move_to_end(key)
+            return _TABLES[key]
+    table = compute_public_table(conn, ds_id, rule)
+    with _TABLES_LOCK:
+        _TABLES[key] = table
+        while len(_TABLES) > _TABLES_MAX:
+            _TABLES.popitem(last=False)
+    return table
+
+
+def compute_public_table(conn: Connection, ds_id: int, rule: Rule) -> PublicTable:
+    """Small-cell and complementary suppression over every level of a dataset at once.
+
+    A cell is a unit of a level (the national row, every unit, each level's UNASSIGNED bucket);
+    its households are the dataset's ``households`` column (without one: the sites or locations
+    it counts). Cells of fewer than ``rule.min_households`` households are suppressed. Every
+    additive column (sum, count, the observation count) publishes equations: the country is the
+    sum of its level-1 cells, each unit the sum of its children one level down (the children the
+    observations place in it; an equation that does not hold exactly, as when some of a unit's
+    sites are unassigned one level down, is not one a reader can use). Complementary suppression
+    (``service.core.disclosure.suppress``) runs per additive column with the pattern found so far
+    forced, until the pattern is the same for every column: a suppressed unit is suppressed in
+    every column, and no suppressed value solves out of any column's published table."""
     from service.core.disclosure import suppress
 
-    have = {
-        c for (c,) in conn.execute(text("SELECT column_id FROM indicator_column WHERE dataset_id = :d"), {"d": ds_id})
-    }
-    basis = HOUSEHOLDS if HOUSEHOLDS in have else OBSERVATIONS
+    rows = conn.execute(
+        text("SELECT level, pcode, column_id, value, n FROM indicator_aggregate WHERE dataset_id = :d"),
+        {"d": ds_id},
+    ).all()
+    aggregation = dict(
+        conn.execute(
+            text("SELECT column_id, aggregation FROM indicator_column WHERE dataset_id = :d"), {"d": ds_id}
+        ).all()
+    )
+    aggregation[OBSERVATIONS] = "count"
+    cells = {(lvl, p) for lvl, p, *_ in rows}
+    by_col: dict[str, dict[tuple[int, str], float]] = {}
+    counts: dict[tuple[int, str], int] = {}
+    for lvl, p, c, v, n in rows:
+        by_col.setdefault(c, {})[(lvl, p)] = v
+        if c == OBSERVATIONS:
+            counts[(lvl, p)] = n
+    basis = HOUSEHOLDS if HOUSEHOLDS in aggregation else OBSERVATIONS
     if basis == HOUSEHOLDS:
-        counts = {p: (v or 0) for p, v, _ in unit_values(conn, ds_id, level, HOUSEHOLDS)}
+        households = {cell: float(by_col.get(HOUSEHOLDS, {}).get(cell) or 0) for cell in cells}
     else:
-        counts = {p: n for p, _, n in values}
-    known = {p: v for p, v, _ in values if v is not None}
-    households = {p: counts.get(p, 0) for p in known}
-    additive = col["aggregation"] in ("sum", "count")
-    if additive and len(known) > 1:
-        total = ("national",)
-        cells = {**known, total: sum(known.values())}
-        result = suppress(cells, {**households, total: sum(households.values())}, [(total, list(known))], rule)
-        hidden = {k for k in result.suppressed if k != total}
-    else:  # a mean or share (no published equation), or a lone unit
-        hidden = {p for p, h in households.items() if 0 < h < rule.min_households}
-    published: dict[str, float | None] = {}
-    for p, v in known.items():
-        published[p] = None if p in hidden else (round_count(v, rule.round_to) if additive else v)
-    return published, hidden, basis
+        households = {cell: float(counts.get(cell, 0)) for cell in cells}
+    # the hierarchy the observations give: each cell's children one level down
+    levels = sorted({lvl for lvl, _ in cells if lvl > 0})
+    national = next(((0, p) for lvl, p in cells if lvl == 0), None)
+    children: dict[tuple[int, str], set[tuple[int, str]]] = {}
+    for codes in conn.execute(
+        text(
+            "SELECT DISTINCT coalesce(adm1, :u), coalesce(adm2, :u), coalesce(adm3, :u) "
+            "FROM indicator_observation WHERE dataset_id = :d"
+        ),
+        {"d": ds_id, "u": UNASSIGNED},
+    ):
+        parent = national
+        for lvl in levels:
+            cell = (lvl, codes[lvl - 1])
+            if parent is not None and cell in cells:
+                children.setdefault(parent, set()).add(cell)
+            parent = cell
+    additive = [c for c in by_col if aggregation.get(c) in ADDITIVE]
+    equations: dict[str, list] = {}
+    for c in additive:
+        vals = by_col[c]
+        eqs = []
+        for parent, kids in children.items():
+            total = float(vals.get(parent) or 0)
+            parts = sum(float(vals.get(k) or 0) for k in kids)
+            if abs(total - parts) <= 1e-6 * max(1.0, abs(total)):
+                eqs.append((parent, sorted(kids)))
+        equations[c] = eqs
+    pattern = {cell for cell, h in households.items() if 0 < h < rule.min_households}
+    try:
+        for _ in range(len(additive) + 2):
+            before = len(pattern)
+            for c in additive:
+                vals = {cell: float(by_col[c].get(cell) or 0) for cell in cells}
+                pattern |= suppress(vals, households, equations[c], rule, forced=pattern).suppressed
+            if len(pattern) == before:
+                break
+        else:
+            raise ValueError("the suppression pattern did not settle")
+    except ValueError:  # a table that cannot be protected is not published at all (fail closed)
+        pattern = {cell for cell in cells if cell[0] > 0}
+    values: dict[tuple[int, str, str], float | None] = {}
+    for lvl, p, c, v, _ in rows:
+        if (lvl, p) in pattern or v is None:
+            values[(lvl, p, c)] = None
+        else:
+            values[(lvl, p, c)] = round_count(v, rule.round_to) if aggregation.get(c) in ADDITIVE else v
+    return PublicTable(values, frozenset(pattern), basis, rule)
+
+
+def dataset_boundary_set(conn: Connection, ds_id: int) -> int:
+    """The boundary set the dataset's rows are placed on."""
+    return conn.execute(text("SELECT boundary_set_id FROM indicator_dataset WHERE id = :d"), {"d": ds_id}).scalar_one()
+
+
+def choropleth_values(
+    conn: Connection, ds_id: int, level: int, indicator: str, who: Principal = ANONYMOUS, rule: Rule = Rule()
+) -> tuple[list[tuple[str, float | None, int]], list[int | None], set[str], dict]:
+    """What a choropleth of the indicator per unit of ``level`` publishes to ``who``: the
+    (pcode, value, count) of the placed units, their classes, the suppressed units (a public
+    answer, ``public_view``: small cells suppressed by ``rule``), and the column, national value,
+    disclosure note, UNASSIGNED bucket and class breaks. The GeoJSON choropleth and the
+    ``dataset-adm{N}`` tile layers answer from it. LookupError for an indicator ``who`` may not read."""
+    res = resource(conn, ds_id)
+    col = next((c for c in indicators(conn, ds_id, who) if c["id"] == indicator), None)
+    if col is None:
+        names = ", ".join(c["id"] for c in indicators(conn, ds_id, who))
+        raise LookupError(f"dataset {ds_id} has no indicator {indicator!r} you may read; indicators: {names}")
+    values = unit_values(conn, ds_id, level, indicator)
+    national = conn.execute(
+        text("SELECT value FROM indicator_aggregate WHERE dataset_id = :d AND level = 0 AND column_id = :c"),
+        {"d": ds_id, "c": indicator},
+    ).scalar()
+    hidden: set[str] = set()
+    disclosure = None
+    if public_view(who, res):
+        table = public_table(conn, ds_id, rule)
+        published = table.level(level, indicator)
+        hidden = table.hidden_at(level) & {p for p, _, _ in values}
+        values = [(p, published.get(p), n) for p, _, n in values]
+        national = next((v for (lvl, _, c), v in table.values.items() if lvl == 0 and c == indicator), None)
+        disclosure = {"rule": rule.text(), "basis": table.basis, "suppressed": len(hidden)}
+    spatial = [(p, v, n) for p, v, n in values if p != UNASSIGNED]
+    upper = breaks([v for p, v, _ in spatial if p not in hidden])
+    unassigned = next(
+        (
+            {"value": v, "n": None if p in hidden else n, **({"suppressed": True} if p in hidden else {})}
+            for p, v, n in values
+            if p == UNASSIGNED
+        ),
+        None,
+    )
+    classes = [
+        int(np.searchsorted(upper, v, side="left")) if v is not None and p not in hidden else None
+        for p, v, _ in spatial
+    ]
+    found = {"column": col, "national": national, "disclosure": disclosure, "unassigned": unassigned, "breaks": upper}
+    return spatial, classes, hidden, found
 
 
 def choropleth_geojson(
@@ -223,28 +379,11 @@ def choropleth_geojson(
     """An indicator of a dataset per unit of ``level``, classified, as ``who`` may read it: a
     public output (``public_view``) has small cells suppressed (``"suppressed": true``, value,
     class and count null) and its legend names the rule."""
-    res = resource(conn, ds_id)
     d = dataset(conn, ds_id, who)
-    col = next((c for c in indicators(conn, ds_id, who) if c["id"] == indicator), None)
-    if col is None:
-        names = ", ".join(c["id"] for c in indicators(conn, ds_id, who))
-        raise LookupError(f"dataset {ds_id} has no indicator {indicator!r} you may read; indicators: {names}")
-    values = unit_values(conn, ds_id, level, indicator)
-    national = conn.execute(
-        text("SELECT value FROM indicator_aggregate WHERE dataset_id = :d AND level = 0 AND column_id = :c"),
-        {"d": ds_id, "c": indicator},
-    ).scalar()
-    hidden: set[str] = set()
-    disclosure = None
-    if public_view(who, res):
-        published, hidden, basis = disclose(conn, ds_id, level, col, values, rule)
-        values = [(p, published.get(p), n) for p, _, n in values]
-        if col["aggregation"] in ("sum", "count"):
-            national = None if national is None else round_count(national, rule.round_to)
-        disclosure = {"rule": rule.text(), "basis": basis, "suppressed": len(hidden)}
-    spatial = [(p, v, n) for p, v, n in values if p != UNASSIGNED]
-    upper = breaks([v for p, v, _ in spatial if p not in hidden])
-    unassigned = next(({"value": v, "n": None if p in hidden else n} for p, v, n in values if p == UNASSIGNED), None)
+    spatial, classes, hidden, found = choropleth_values(conn, ds_id, level, indicator, who, rule)
+    col, national, disclosure, unassigned, upper = (
+        found[k] for k in ("column", "national", "disclosure", "unassigned", "breaks")
+    )
     legend = {
         "indicator": indicator,
         "label_en": col["label_en"],
@@ -259,10 +398,6 @@ def choropleth_geojson(
     }
     meta = {k: d[k] for k in ("id", "country", "component", "round_label", "reporting_date", "unit", "title")}
     meta["level"] = level
-    classes = [
-        int(np.searchsorted(upper, v, side="left")) if v is not None and p not in hidden else None
-        for p, v, _ in spatial
-    ]
     geom = (
         "JOIN admin_unit_generalised g ON g.boundary_set_id = u.boundary_set_id AND g.level = u.level "
         "AND g.pcode = u.pcode AND g.zband = :zband"

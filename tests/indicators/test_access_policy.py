@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import text
 
 from service.core.disclosure import TOTAL, Rule, feasible_ranges
+from service.core.importlog import bump_data_version
 from tests.fixtures import safety_audit
 
 CANARY = "CANARY-AUDIT-SITE-3f7e"
@@ -171,6 +172,7 @@ def test_public_choropleth_suppresses_small_cells(audit_env):
             ),
             {"d": ds, "p": small},
         )
+        bump_data_version(c)  # what an import does: every cache of the dataset's published table moves on
     hh.update({p: 3 for p in small})
     url = f"/choropleth/2.geojson?dataset={ds}&indicator=observations&zoom=4"
     doc = client.get(url).json()
@@ -178,14 +180,16 @@ def test_public_choropleth_suppresses_small_cells(audit_env):
     assert "fewer than 5 households" in legend["disclosure"]["rule"] and legend["disclosure"]["basis"] == "households"
     shown = {f["properties"]["pcode"]: f["properties"] for f in doc["features"]}
     suppressed = {p for p, f in shown.items() if f.get("suppressed")}
+    if legend["unassigned"] and legend["unassigned"].get("suppressed"):
+        suppressed.add("UNASSIGNED")
     assert set(small) <= suppressed and len(suppressed) >= 2  # a small cell never alone: a complement
     for p, f in shown.items():
         if f["value"] is not None:
             assert hh.get(p, 0) >= rule.min_households or hh.get(p, 0) == 0, p
         if p in suppressed:
             assert f["value"] is None and f["n"] is None and f["class"] is None
-    published = {p: f["value"] for p, f in shown.items() if f["value"] is not None}
-    if legend["unassigned"] and legend["unassigned"]["value"] is not None:
+    published = {p: f["value"] for p, f in shown.items() if f["value"] is not None and p not in suppressed}
+    if legend["unassigned"] and legend["unassigned"]["value"] is not None and "UNASSIGNED" not in suppressed:
         published["UNASSIGNED"] = legend["unassigned"]["value"]
     values = {**{p: truth[p] for p in suppressed}, **published, TOTAL: legend["national"]}
     ranges = feasible_ranges(values, [(TOTAL, [*published, *suppressed])], suppressed)
@@ -206,3 +210,108 @@ def test_public_choropleth_suppresses_small_cells(audit_env):
         f"/choropleth/1.geojson?dataset={ds}&indicator=latrines_functional", headers=h(tokens["analyst-NGA"])
     )
     assert r.status_code == 200 and r.headers["cache-control"] == "private, no-store"
+
+
+def test_every_public_aggregate_path_publishes_one_suppressed_table(audit_env, tmp_path):
+    """The choropleth of every level, the OGC ``dataset{ID}-adm{N}`` collections and their exports
+    are one published table: no cell below 5 households in any of them, the same suppressed units
+    everywhere, the rule in the export's README, and no suppressed value recoverable by solving
+    everything anonymous reads at once (the country = its states, each state = its LGAs, each LGA =
+    its wards, per additive column)."""
+    import csv
+    import io
+    import zipfile
+
+    from service.indicators.store import import_dataset
+
+    client, _, _, engine = audit_env
+    path = tmp_path / "nga_safety_audit_small_units_SYNTHETIC.csv"
+    df = safety_audit.make(path, sites=40, seed=23)
+    # one small LGA in every state (1-2 households in its sites): with the country's equation alone each
+    # state would hold one lone suppressed LGA, its state's figure minus its siblings
+    sites = df.groupby(["admin1_pcode", "admin2_pcode"]).size().reset_index(name="n").sort_values(["n", "admin2_pcode"])
+    small = list(sites.groupby("admin1_pcode").first()["admin2_pcode"])
+    assert len(small) >= 2
+    mask = df["admin2_pcode"].isin(small)
+    df.loc[mask, "households_audited"] = [1 + i % 2 for i in range(mask.sum())]
+    df.to_csv(path, index=False)
+    mapping = tmp_path / "mapping.yaml"
+    mapping.write_text("columns:\n  - {header: households_audited, id: households, aggregation: sum}\n")
+    ds = import_dataset(
+        engine, path, unit="site", country="NGA", access="public", mapping=mapping, title="Small units (SYNTHETIC)"
+    ).dataset_id
+    with engine.connect() as c:
+        truth = {
+            (lvl, p, col): v
+            for lvl, p, col, v in c.execute(
+                text("SELECT level, pcode, column_id, value FROM indicator_aggregate WHERE dataset_id = :d"), {"d": ds}
+            )
+        }
+        placements = c.execute(
+            text(
+                "SELECT DISTINCT coalesce(adm1, 'UNASSIGNED'), coalesce(adm2, 'UNASSIGNED'), "
+                "coalesce(adm3, 'UNASSIGNED') FROM indicator_observation WHERE dataset_id = :d"
+            ),
+            {"d": ds},
+        ).all()
+    described = client.get(f"/datasets/{ds}?f=json").json()
+    levels = described["levels"]
+    additive = [c["id"] for c in described["catalogue"] if c["aggregation"] in ("sum", "count")] + ["observations"]
+    assert "households" in additive and levels
+    hh = {(lvl, p): v or 0 for (lvl, p, col), v in truth.items() if col == "households"}
+    assert any(0 < h < 5 for (lvl, _), h in hh.items() if lvl == 2), "the fixture must hold small LGAs"
+
+    published: dict[tuple, float | None] = {}
+    for lvl in levels:
+        r = client.get(f"/ogc/collections/dataset{ds}-adm{lvl}/items?limit=1000&f=json")
+        assert r.status_code == 200 and "private" not in r.headers.get("cache-control", ""), r.text[:200]
+        ogc = {f["properties"]["pcode"]: f["properties"] for f in r.json()["features"]}
+        for col in additive:
+            doc = client.get(f"/choropleth/{lvl}.geojson?dataset={ds}&indicator={col}&zoom=4").json()
+            shown = {f["properties"]["pcode"]: f["properties"] for f in doc["features"]}
+            for p, props in ogc.items():  # the OGC collection and the choropleth publish the same table
+                assert props[col] == shown[p]["value"], (lvl, p, col)
+                assert bool(props["suppressed"]) == bool(shown[p].get("suppressed")), (lvl, p)
+                published[(lvl, p, col)] = props[col]
+            legend = doc["legend"]
+            published[(0, "NGA", col)] = legend["national"]
+            if legend["unassigned"]:
+                published[(lvl, "UNASSIGNED", col)] = legend["unassigned"]["value"]
+    # the export of an aggregate is the same table, with the rule in its README
+    r = client.get(f"/exports/dataset{ds}-adm2.csv?zip=1")
+    assert r.status_code == 200, r.text[:300]
+    with zipfile.ZipFile(io.BytesIO(r.content)) as z:
+        readme = z.read(next(n for n in z.namelist() if n.endswith("README.txt"))).decode()
+        body = z.read(next(n for n in z.namelist() if n.endswith(".csv"))).decode("utf-8-sig")
+    rows = [r for r in csv.DictReader(io.StringIO(body)) if not r["pcode"].startswith("#")]  # the HXL row
+    assert rows
+    assert "Disclosure control" in readme and "fewer than 5 households" in readme
+    for row in rows:
+        for col in additive:
+            want = published[(2, row["pcode"], col)]
+            assert (row[col] in ("", "x")) if want is None else float(row[col]) == want, (row["pcode"], col)
+    # no published cell counts 1-4 households
+    for (lvl, p, col), v in published.items():
+        if v is not None:
+            assert not 0 < hh.get((lvl, p), 0) < 5, (lvl, p, col, hh.get((lvl, p)))
+    hidden_cells = {(lvl, p) for (lvl, p, _), v in published.items() if v is None and truth.get((lvl, p, _))}
+    assert {(2, u) for u in small if 0 < hh.get((2, u), 0) < 5} <= hidden_cells
+    # solve everything published: the hierarchy the observations give, per additive column
+    children: dict[tuple, set] = {}
+    for codes in placements:
+        parent = (0, "NGA")
+        for lvl in levels:
+            children.setdefault(parent, set()).add((lvl, codes[lvl - 1]))
+            parent = (lvl, codes[lvl - 1])
+    for col in additive:
+        values = {(lvl, p): truth.get((lvl, p, col)) or 0.0 for (lvl, p, c) in truth if c == col}
+        eqs = [
+            (parent, sorted(kids))
+            for parent, kids in children.items()
+            if abs(values.get(parent, 0) - sum(values.get(k, 0) for k in kids)) < 1e-6
+        ]
+        hidden = {cell for cell in values if published.get((*cell, col)) is None}
+        known = {cell: (values[cell] if cell in hidden else published[(*cell, col)]) for cell in values}
+        ranges = feasible_ranges(known, eqs, hidden)
+        pinned = {cell: r for cell, r in ranges.items() if r[1] - r[0] < 1 and values[cell] != 0}
+        assert not pinned, (col, pinned)

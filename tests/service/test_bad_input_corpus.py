@@ -25,11 +25,11 @@ NAME = "irq_idp_feb2021.csv"
 
 
 @pytest.fixture(scope="module")
-def corpus_env(pg_server, iraq_r120_template):
+def corpus_env(pg_server, round120_template):
     """A database of the module's own: Iraq's boundaries and round 120 (Feb 2021), cloned."""
     from tests.conftest import cloned_engine
 
-    with cloned_engine(pg_server, iraq_r120_template, "dtm_atlas_test_corpus") as engine:
+    with cloned_engine(pg_server, round120_template, "dtm_atlas_test_corpus") as engine:
         yield engine
 
 

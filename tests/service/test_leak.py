@@ -1,10 +1,11 @@
 """The leak test: every operation of the OpenAPI document, with realistic parameters (read from
 the service's own listings: export names and formats, styles, tile layers, OGC collections and
 items, rounds, P-codes), asked by every kind of principal: anonymous, partners of two countries
-(an API token and an OpenID Connect token), an analyst, an editor of one country, an admin.
+(an API token and an OpenID Connect token; the first also by the web map's session cookie), an
+analyst, an editor of one country, an admin.
 
 Asserted over every answer:
-* no server error; every answer says ``Vary: Authorization``;
+* no server error; every answer says ``Vary: Authorization`` (and ``Cookie``);
 * an answer that differs by who asks (another ETag than anonymous's) is never publicly
   cacheable (``Cache-Control: private``), so no shared cache hands it to someone else;
 * refused tokens (revoked, expired, another issuer, another audience, a foreign signature) get
@@ -37,8 +38,9 @@ from joserfc import jwt
 from joserfc.jwk import RSAKey
 from sqlalchemy import text
 
+from service.auth.sessions import COOKIE
 from service.core.settings import AuthSettings
-from tests.conftest import MASTERLISTS, settings_for
+from tests.conftest import settings_for
 
 ISSUER = "https://id.example.org/realms/dtm"
 AUDIENCE = "dtm-atlas"
@@ -124,10 +126,9 @@ def canaries_in(response, name: str, canaries=None) -> list[str]:
 
 # ------------------------------------------------------------------------------ the service and its principals
 @pytest.fixture(scope="module")
-def leak_env(pg_server, iraq_template, tmp_path_factory):
+def leak_env(pg_server, round120_template, tmp_path_factory):
     from service.app import create_app
     from service.auth import create_token
-    from service.ingest.rounds import import_masterlist
     from tests.conftest import cloned_engine
 
     key = RSAKey.generate_key(2048, parameters={"kid": "leak", "alg": "RS256", "use": "sig"})
@@ -140,8 +141,7 @@ def leak_env(pg_server, iraq_template, tmp_path_factory):
         body = {"iss": ISSUER, "aud": AUDIENCE, "sub": "leak", "iat": now, "exp": now + 3600, **claims}
         return jwt.encode({"alg": "RS256", "kid": "leak"}, body, k)
 
-    with cloned_engine(pg_server, iraq_template, "dtm_atlas_test_leak") as engine:
-        import_masterlist(engine, MASTERLISTS / "IDPs_MasterList_dataset_DTM_IOMFeb_28_2021.csv", population="idp")
+    with cloned_engine(pg_server, round120_template, "dtm_atlas_test_leak") as engine:  # round 120 imported
         audits = import_audits(engine, tmp_path_factory.mktemp("audit"))
         principals = {
             "anonymous": None,
@@ -180,9 +180,29 @@ def leak_env(pg_server, iraq_template, tmp_path_factory):
             auth=AuthSettings(
                 oidc_issuer=ISSUER, oidc_audience=AUDIENCE, oidc_jwks_file=jwks, failed_signins=1_000_000
             ),
+            # the package route is walked like any other; a small package (one governorate, low
+            # dpi) holds the same kinds of members as a full one, in a tenth of the time
+            data_dir=tmp_path_factory.mktemp("data"),
+            package_dpi=30,
+            package_extents=["IQG07"],
+            package_workers=1,
         )
         with TestClient(create_app(settings, engine), raise_server_exceptions=False) as client:
-            yield {"client": client, "principals": principals, "refused": refused, "engine": engine, "audits": audits}
+            # the web map's session cookie of a partner (service/auth/sessions.py): walked as a role of its own
+            r = client.post("/auth/session", headers=headers_for(principals["partner-IRQ"]))
+            assert r.status_code == 200, r.text
+            session = {"Cookie": f"{COOKIE}={r.cookies[COOKIE]}"}
+            client.cookies.clear()  # each request names its own credentials
+            walkers = {who: headers_for(token) for who, token in principals.items()}
+            walkers["partner-IRQ (session)"] = session
+            yield {
+                "client": client,
+                "principals": principals,
+                "walkers": walkers,
+                "refused": refused,
+                "engine": engine,
+                "audits": audits,
+            }
 
 
 def import_audits(engine, tmp: Path) -> dict[str, int]:
@@ -329,42 +349,60 @@ def _first_value(body, key):
     return None
 
 
+WALKERS = 6
+"""Operations walked at once (threads over the one app): renders, GDAL reads and the database
+overlap, so the walk takes its share of a busy machine's CPUs; each operation's roles in turn."""
+
+
+def walk(client, walkers: dict, path: str, url: str) -> tuple[list[str], int, set]:
+    """One operation's URL asked by every role: (failures, answers that were 200, audit canaries
+    the analyst found)."""
+    failures, answered, planted = [], 0, set()
+    base, stable = None, None
+    for who, headers in walkers.items():
+        if path.startswith(HEAVY) and who not in ("anonymous", "admin"):
+            continue
+        if path == "/exports/{name}" and who != "anonymous" and not url.split("?")[0].endswith(".csv"):
+            continue  # every format anonymously (GDAL reads them); the others read each dataset as CSV
+        r = client.get(url, headers=headers)
+        where = f"{who} GET {url}"
+        answered += r.status_code == 200
+        if r.status_code >= 500:
+            failures.append(f"{where}: {r.status_code} {r.text[:200]}")
+            continue
+        vary = r.headers.get("vary", "").lower()
+        if "authorization" not in vary or "cookie" not in vary:
+            failures.append(f"{where}: no Vary: Authorization, Cookie")
+        found = canaries_in(r, url.split("?")[0], CANARIES + (() if who in AUDIT_READERS else AUDIT_CANARIES))
+        if who == "analyst" and r.status_code == 200:  # the canaries are there to be found by who may
+            planted.update(canaries_in(r, url.split("?")[0], AUDIT_CANARIES))
+        if found:
+            failures.append(f"{where}: canary {found} in the answer")
+        if base is None:
+            base = r
+        elif r.status_code == 200 and base.status_code == 200:
+            differs = r.headers.get("etag") != base.headers.get("etag")
+            if differs and r.headers.get("etag") and "private" not in r.headers.get("cache-control", ""):
+                if stable is None:  # an ETag that changes between two anonymous calls says nothing
+                    stable = client.get(url).headers.get("etag") == base.headers.get("etag")
+                if stable:
+                    failures.append(f"{where}: answer differs from anonymous's but is cacheable publicly")
+    return failures, answered, planted
+
+
 def test_every_route_every_role(leak_env):
+    from concurrent.futures import ThreadPoolExecutor
+
     client, principals = leak_env["client"], leak_env["principals"]
     requests_ = realistic_requests(client, headers_for(principals["admin"]))
     assert len({p for _, p, _ in requests_}) >= 45, "the OpenAPI document lost operations"
     assert any(u.startswith("/styles/") for _, _, u in requests_)
-    failures, answered, planted = [], 0, set()
-    for method, path, url in requests_:
-        if method != "GET":
-            continue
-        base = None
-        for who, token in principals.items():
-            if path.startswith(HEAVY) and who not in ("anonymous", "admin"):
-                continue
-            if path == "/exports/{name}" and who != "anonymous" and not url.split("?")[0].endswith(".csv"):
-                continue  # every format anonymously (GDAL reads them); the others read each dataset as CSV
-            r = client.get(url, headers=headers_for(token))
-            where = f"{who} GET {url}"
-            answered += r.status_code == 200
-            if r.status_code >= 500:
-                failures.append(f"{where}: {r.status_code} {r.text[:200]}")
-                continue
-            if "authorization" not in r.headers.get("vary", "").lower():
-                failures.append(f"{where}: no Vary: Authorization")
-            found = canaries_in(r, url.split("?")[0], CANARIES + (() if who in AUDIT_READERS else AUDIT_CANARIES))
-            if who == "analyst" and r.status_code == 200:  # the canaries are there to be found by who may
-                planted.update(canaries_in(r, url.split("?")[0], AUDIT_CANARIES))
-            if found:
-                failures.append(f"{where}: canary {found} in the answer")
-            if base is None:
-                base = r
-                again = client.get(url)  # an ETag that changes between two anonymous calls says nothing
-                stable = again.headers.get("etag") == r.headers.get("etag")
-            elif r.status_code == 200 and base.status_code == 200 and stable:
-                differs = r.headers.get("etag") != base.headers.get("etag")
-                if differs and r.headers.get("etag") and "private" not in r.headers.get("cache-control", ""):
-                    failures.append(f"{where}: answer differs from anonymous's but is cacheable publicly")
+    gets = sorted(((p, u) for m, p, u in requests_ if m == "GET"), key=lambda pu: not pu[0].startswith(HEAVY))
+    with ThreadPoolExecutor(WALKERS) as pool:  # the renders first: they overlap with the rest
+        done = list(pool.map(lambda pu: walk(client, leak_env["walkers"], *pu), gets))
+    failures = [f for fs, _, _ in done for f in fs]
+    answered = sum(n for _, n, _ in done)
+    planted = set().union(*(p for _, _, p in done))
     assert not failures, "\n".join(failures[:40])
     assert planted == set(AUDIT_CANARIES), f"an analyst reads the audits' canaries somewhere: found only {planted}"
     assert answered > 100, f"only {answered} answers were 200: the parameters are not realistic"

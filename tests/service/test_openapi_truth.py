@@ -27,12 +27,12 @@ CONFIG = Path(__file__).with_name("schemathesis.toml")  # per-operation statuses
 
 
 @pytest.fixture(scope="module")
-def served(pg_server, iraq_r120_template):
+def served(pg_server, round120_template):
     from service.auth import create_token
     from service.fragility.run import ensure_run
     from tests.conftest import SHARED, cloned_engine
 
-    with cloned_engine(pg_server, iraq_r120_template, "dtm_atlas_test_openapi") as engine:
+    with cloned_engine(pg_server, round120_template, "dtm_atlas_test_openapi") as engine:
         ensure_run(engine, shared_dir=SHARED, round_number=120)  # a first read would store it
         token = create_token(engine, "editor", "openapi")
         before = checksum(engine)

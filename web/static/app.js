@@ -804,7 +804,6 @@ function createMap(c) {
     renderWorldCopies: false,
     fadeDuration: 0,
     attributionControl: false,
-    transformRequest: window.dtmAtlasSignin && window.dtmAtlasSignin.transformRequest, // signin.js: the token
   });
   map.touchZoomRotate.disableRotation();
   map.keyboard.disableRotation();

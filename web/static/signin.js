@@ -1,44 +1,16 @@
-// DTM Atlas web map, sign-in (service/auth, service/core/access.py): a "Sign in" button in the panel
-// header takes an API token (dtma_...) or an OpenID Connect access token from the agency's identity
-// provider, pasted by the user. The token is kept in sessionStorage only (this tab, gone when it closes):
-// never in the page's source, a cookie, localStorage or a URL. Every request to this origin then carries
-// it as `Authorization: Bearer ...`: the page's own fetches (window.fetch is wrapped before app.js runs)
-// and MapLibre's tiles, styles and TileJSON (app.js passes `transformRequest` below to the map). The
-// server's answer to who the token is (GET /auth/whoami: role and countries) is shown; a refused token
-// is forgotten at once. Signing in or out reloads the page so that every layer is asked again.
-// window.dtmAtlasSignin exposes the state for tests.
+// DTM Atlas web map, sign-in (service/auth/sessions.py, service/core/access.py): a "Sign in" button in
+// the panel header takes an API token (dtma_...) or an OpenID Connect access token from the agency's
+// identity provider, pasted by the user, and sends it ONCE to POST /auth/session (as
+// `Authorization: Bearer`). The server answers with a session cookie that is HttpOnly (no script of the
+// page can read it), SameSite=Strict and Secure over HTTPS, holding an opaque session id, never the
+// token. Nothing is written to sessionStorage, localStorage, the URL or the page: the token only lives
+// in the input field until the request is sent. The browser then sends the cookie on this origin's GET
+// requests (the page's fetches and MapLibre's tiles, styles and TileJSON alike); writes never ride it.
+// The server's answer to who the session is (GET /auth/whoami: role and countries) is shown. Signing
+// out is DELETE /auth/session (the server ends the session and clears the cookie). Signing in or out
+// reloads the page so that every layer is asked again. window.dtmAtlasSignin exposes the state for tests.
 
-const KEY = "dtm-atlas.token";
-const store = window.sessionStorage;
-const state = (window.dtmAtlasSignin = { whoami: null, error: null, transformRequest });
-
-function sameOrigin(url) {
-  try {
-    return new URL(url, window.location.href).origin === window.location.origin;
-  } catch {
-    return false;
-  }
-}
-
-function token() {
-  return store.getItem(KEY);
-}
-
-const originalFetch = window.fetch.bind(window);
-window.fetch = (input, init = {}) => {
-  const url = typeof input === "string" || input instanceof URL ? String(input) : input.url;
-  const t = token();
-  if (!t || !sameOrigin(url)) return originalFetch(input, init);
-  const headers = new Headers(init.headers || (input instanceof Request ? input.headers : undefined));
-  if (!headers.has("authorization")) headers.set("authorization", `Bearer ${t}`);
-  return originalFetch(input, { ...init, headers });
-};
-
-// MapLibre's requests (tiles in workers included) go through this hook, not window.fetch
-function transformRequest(url) {
-  const t = token();
-  return t && sameOrigin(url) ? { url, headers: { Authorization: `Bearer ${t}` } } : { url };
-}
+const state = (window.dtmAtlasSignin = { whoami: null, error: null });
 
 function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
@@ -47,12 +19,20 @@ function h(tag, attrs = {}, ...children) {
   return el;
 }
 
-async function whoami() {
-  const resp = await window.fetch("/auth/whoami", { headers: { accept: "application/json" } });
+async function asJson(resp) {
   let body = null;
   try { body = await resp.json(); } catch { /* not JSON */ }
   if (!resp.ok) throw new Error((body && body.detail) || `sign-in refused (HTTP ${resp.status})`);
   return body;
+}
+
+const whoami = () => fetch("/auth/whoami", { headers: { accept: "application/json" } }).then(asJson);
+
+function signIn(token) {
+  return fetch("/auth/session", {
+    method: "POST",
+    headers: { accept: "application/json", authorization: `Bearer ${token}` },
+  }).then(asJson);
 }
 
 function describe(me) {
@@ -73,13 +53,14 @@ function mount() {
   const form = h("form", { id: "signin-form", hidden: true }, input, submit);
   const box = h("div", { class: "signin" }, button, status, form);
   top.after(box);
+  const signedIn = () => Boolean(state.whoami && state.whoami.signed_in);
   const paint = () => {
-    button.textContent = token() ? "Sign out" : "Sign in";
-    status.textContent = state.whoami && state.whoami.signed_in ? describe(state.whoami) : state.error || "";
+    button.textContent = signedIn() ? "Sign out" : "Sign in";
+    status.textContent = signedIn() ? describe(state.whoami) : state.error || "";
   };
-  button.addEventListener("click", () => {
-    if (token()) {
-      store.removeItem(KEY);
+  button.addEventListener("click", async () => {
+    if (signedIn()) {
+      await fetch("/auth/session", { method: "DELETE" });
       window.location.reload();
       return;
     }
@@ -89,26 +70,22 @@ function mount() {
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const value = input.value.trim();
-    input.value = "";
+    input.value = ""; // the token leaves the page with this one request
     if (!value) return;
-    store.setItem(KEY, value);
     try {
-      state.whoami = await whoami();
+      await signIn(value);
       window.location.reload();
     } catch (err) {
-      store.removeItem(KEY);
       state.error = err.message;
       paint();
     }
   });
   paint();
-  if (token()) {
-    whoami().then((me) => { state.whoami = me; paint(); }).catch((err) => {
-      store.removeItem(KEY); // a token the server no longer takes (expired, revoked) is forgotten
-      state.error = err.message;
-      paint();
-    });
-  }
+  whoami().then((me) => { state.whoami = me; paint(); }).catch((err) => {
+    state.whoami = { signed_in: false };
+    state.error = err.message;
+    paint();
+  });
 }
 
 if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", mount);
