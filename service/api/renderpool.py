@@ -204,7 +204,11 @@ class RenderPool:
             if worker is None:
                 worker = _Worker(self._context(), self.nice, self.setup)
                 _live.add(worker)
-                if not worker.conn.poll(START_TIMEOUT_S) or worker.conn.recv()[0] != "ready":
+                try:
+                    started = worker.conn.poll(START_TIMEOUT_S) and worker.conn.recv()[0] == "ready"
+                except (EOFError, OSError):  # it died starting (an import failed, out of memory)
+                    started = False
+                if not started:
                     _live.discard(worker)
                     worker.kill()
                     worker = None

@@ -45,3 +45,17 @@ def test_tasks_run_in_lowered_worker_processes_and_time_out():
             os.kill(pid, 0)
     finally:
         pool.close()
+
+
+def test_a_map_past_its_time_bound_is_a_503_saying_so(figures_engine, monkeypatch):
+    """Over the app: the map is drawn in a worker process, stopped at DTM_ATLAS_RENDER_TIMEOUT_S,
+    and the answer is a JSON 503 naming the setting (never cached: the next ask renders again)."""
+    from tests.conftest import client_for
+
+    monkeypatch.setenv("DTM_ATLAS_RENDER_TIMEOUT_S", "0.2")  # a national map takes seconds
+    with client_for(figures_engine) as client:
+        for _ in range(2):
+            r = client.get("/maps/choropleth.png", params={"round": 120, "level": 3, "dpi": 100})
+            assert r.status_code == 503, r.text[:300]
+            assert r.headers["content-type"].startswith("application/json") and r.headers["retry-after"]
+            assert "DTM_ATLAS_RENDER_TIMEOUT_S" in r.json()["detail"]
