@@ -19,7 +19,7 @@ from sqlalchemy import Connection, text
 
 from service.core.access import ANONYMOUS, decide
 from service.core.constants import UNASSIGNED
-from service.core.disclosure import MARKER, Rule
+from service.core.disclosure import MARKER, Rule, current_rule
 from service.indicators import publish
 
 MAX_ROWS = 24  # admin-1 units listed on the page (the largest first); the rest in one line
@@ -36,7 +36,7 @@ class DatasetMaps:
     access = "public"  # only datasets an editor published go in (the policy, for anonymous readers)
 
     def __init__(self, rule: Rule | None = None):
-        self.rule = rule or Rule()
+        self.rule = rule  # None: the rule that applies now (the request's, else the settings')
 
     def has_maps(self, conn: Connection, round_row: dict) -> dict | None:
         """The round as the first of its datasets has it (date, boundaries' source), None: none."""
@@ -95,7 +95,8 @@ class DatasetMaps:
         out = [folder / f"{base}.pdf", folder / f"{base}.png"]
         if all(p.exists() for p in out):
             return out
-        rows, national, hidden, label = self._figures(conn, ds_id)
+        rule = self.rule or current_rule()
+        rows, national, hidden, label = self._figures(conn, ds_id, rule)
         with plt.rc_context({"pdf.fonttype": 42}):  # text stays text in the PDF (extractable)
             fig = plt.figure(figsize=(11.69, 8.27), dpi=dpi)
             try:
@@ -118,7 +119,7 @@ class DatasetMaps:
                 fig.text(0.64, 0.86, "\n".join(lines), fontsize=8, family="DejaVu Sans Mono", va="top")
                 note = SOURCE_NOTE
                 if hidden:
-                    note += f" {hidden} unit(s) suppressed ('{MARKER}'). {self.rule.text()}"
+                    note += f" {hidden} unit(s) suppressed ('{MARKER}'). {rule.text()}"
                 fig.text(0.02, 0.02, note, fontsize=6, wrap=True)
                 fig.savefig(folder / f"{base}.pdf", format="pdf")
                 fig.savefig(folder / f"{base}.png", format="png", dpi=min(dpi, 200))
@@ -126,14 +127,14 @@ class DatasetMaps:
                 plt.close(fig)
         return out
 
-    def _figures(self, conn: Connection, ds_id: int) -> tuple[list[tuple[str, str]], str, int, str]:
+    def _figures(self, conn: Connection, ds_id: int, rule: Rule) -> tuple[list[tuple[str, str]], str, int, str]:
         """(name, published value) per admin-1 unit with data, the national value, how many were
-        suppressed, the indicator's label: what the public choropleth of admin 1 publishes."""
+        suppressed, the indicator's label: what every public path publishes (``publish.public_table``)."""
         cols = {c["id"]: c for c in publish.indicators(conn, ds_id, ANONYMOUS)}
         ind = "individuals" if "individuals" in cols else next(iter(cols))
-        col = cols[ind]
-        values = publish.unit_values(conn, ds_id, 1, ind)
-        published, hidden, _ = publish.disclose(conn, ds_id, 1, col, values, self.rule)
+        table = publish.public_table(conn, ds_id, rule)
+        published = table.level(1, ind)
+        hidden = table.hidden_at(1) & set(published)
         names = dict(
             conn.execute(
                 text(
@@ -145,11 +146,8 @@ class DatasetMaps:
         )
         rows = []
         for pcode, value in sorted(published.items(), key=lambda kv: -(kv[1] or 0)):
-            shown = MARKER if pcode in hidden else f"{value:,.0f}"
+            shown = MARKER if pcode in hidden else "–" if value is None else f"{value:,.0f}"
             rows.append(("Not placed" if pcode == UNASSIGNED else names.get(pcode, pcode), shown))
-        national = conn.execute(
-            text("SELECT value FROM indicator_aggregate WHERE dataset_id = :d AND level = 0 AND column_id = :c"),
-            {"d": ds_id, "c": ind},
-        ).scalar()
-        total = "–" if national is None else f"{publish.round_count(national, self.rule.round_to):,.0f}"
-        return rows, total, len(hidden), col["label_en"]
+        national = next((v for p, v in table.level(0, ind).items()), None)
+        total = "–" if national is None else f"{national:,.0f}"
+        return rows, total, len(hidden), cols[ind]["label_en"]

@@ -141,7 +141,7 @@ def units_bind(level: int):
         """``?dataset=&column=`` -> the public dataset's published values per unit of the level:
         what the public choropleth answers (``publish.choropleth_values``: small cells suppressed
         by the disclosure rule of the settings)."""
-        from service.core.disclosure import Rule
+        from service.core.disclosure import Rule, current_rule
         from service.indicators import publish
 
         ds_id = _dataset_param(values)
@@ -152,7 +152,7 @@ def units_bind(level: int):
         indicator = values.get("column") or ("individuals" if "individuals" in cols else cols[0])
         if indicator not in cols:
             raise ParamError("column", f"dataset {ds_id} has no public indicator {indicator!r}", ", ".join(cols))
-        rule = Rule.from_settings(settings) if settings is not None else Rule()
+        rule = Rule.from_settings(settings) if settings is not None else current_rule()
         spatial, classes, hidden, _ = publish.choropleth_values(conn, ds_id, level, indicator, ANONYMOUS, rule)
         set_id = publish.dataset_boundary_set(conn, ds_id)
         return Binding(

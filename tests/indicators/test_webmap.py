@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from tests.conftest import cloned_engine, serve_app
-from tests.web.test_webmap import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, _need_maplibre
+from tests.web.test_webmap import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, _need_maplibre, _wait
 
 
 @pytest.fixture(scope="module")
@@ -38,15 +38,13 @@ DRAWN = """() => { const m = window.dtmAtlas.map;
 
 
 def _show(page, ds: int, indicator: str, level: int) -> dict:
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
     page.evaluate(f"window.dtmAtlas.datasets.show({ds}, '{indicator}', {level})")
     try:
-        page.wait_for_function(LOADED, timeout=90_000)
-    except PlaywrightTimeout:
+        _wait(page, LOADED, timeout=90_000)
+    except TimeoutError:
         raise AssertionError(page.evaluate(STATE)) from None
     page.wait_for_timeout(400)
-    page.wait_for_function(LOADED, timeout=60_000)
+    _wait(page, LOADED, timeout=60_000)
     return page.evaluate(DRAWN)
 
 
@@ -68,7 +66,8 @@ def test_the_web_map_shows_nigerias_sites_and_malawis_locations(web):
         errors = []
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.goto(url + "/")
-        page.wait_for_function(
+        _wait(
+            page,
             "window.dtmAtlas && window.dtmAtlas.idle && window.dtmAtlas.datasets && window.dtmAtlas.datasets.list",
             timeout=60_000,
         )
@@ -86,7 +85,7 @@ def test_the_web_map_shows_nigerias_sites_and_malawis_locations(web):
                  return [r.left + p.x, r.top + p.y]; }"""
         )
         page.mouse.move(*box)
-        page.wait_for_function("window.dtmAtlas.datasets.hovered", timeout=10_000)
+        _wait(page, "window.dtmAtlas.datasets.hovered", timeout=10_000)
         tip = page.locator("#datasets-tip").inner_text()
         hovered = page.evaluate("window.dtmAtlas.datasets.hovered")
         # Malawi: its location assessment per district, the locations as circles
@@ -94,7 +93,7 @@ def test_the_web_map_shows_nigerias_sites_and_malawis_locations(web):
         country_mwi = page.evaluate("window.dtmAtlas.state.country")
         # Arabic: the page's language switch relabels the picker and the legend from the catalogue
         page.click("#lang")
-        page.wait_for_function("document.documentElement.lang === 'ar'", timeout=10_000)
+        _wait(page, "document.documentElement.lang === 'ar'", timeout=10_000)
         indicator_ar = page.eval_on_selector_all("#datasets-indicator option", "els => els.map(e => e.textContent)")
         legend_ar = page.locator("#datasets-legend").inner_text()
         page_colors = page.evaluate("window.dtmAtlas.datasets.colors")
