@@ -115,6 +115,14 @@ def test_the_cookie_reads_as_its_principal_and_caches_stay_role_safe(env):
         assert CANARY not in anon.text and "private" not in anon.headers.get("cache-control", ""), url
         assert anon.status_code == 404 if "items" in url else audit not in [d["id"] for d in anon.json()["datasets"]]
     assert "cookie" in client.get("/datasets?f=json").headers["vary"].lower()
+    # a site map (rendered through the HTTP cache): the analyst's is never kept, anonymous gets none
+    r = client.get(f"/datasets/{audit}/map.png", headers=cookie(sid))
+    assert r.status_code == 200 and r.headers["cache-control"] == "private, no-store" and r.headers["x-cache"] == "off"
+    assert client.get(f"/datasets/{audit}/map.png").status_code == 404
+    partner = env["partner_data"]
+    r = client.get(f"/datasets/{partner}/map.png", headers=cookie(sid))  # partner data: kept per role and countries
+    assert r.status_code == 200 and r.headers["cache-control"].startswith("private")
+    assert client.get(f"/datasets/{partner}/map.png").status_code == 401
 
 
 def test_the_cookie_never_signs_a_write(env):
