@@ -109,6 +109,21 @@ def main() -> None:
                 f"choropleth adm1 warm: median {statistics.median(warm):.1f} ms, max {max(warm):.1f} ms; "
                 f"adm2 cold {cold:.1f} ms"
             )
+            # the aggregates on admin polygons as tiles (dataset-adm2, suppressed like the choropleth): z6 over Borno
+            tile = f"/tiles/dataset-adm2/6/34/29.mvt?dataset={ds}&column=individuals"
+            t = time.perf_counter()
+            first = c.get(tile)
+            tile_cold = (time.perf_counter() - t) * 1000
+            assert first.status_code == 200, first.text
+            tile_warm = []
+            for _ in range(50):
+                t = time.perf_counter()
+                c.get(tile)
+                tile_warm.append((time.perf_counter() - t) * 1000)
+            print(
+                f"dataset-adm2 tile z6 ({len(first.content):,} bytes): cold {tile_cold:.1f} ms, "
+                f"warm median {statistics.median(tile_warm):.1f} ms"
+            )
     finally:
         pg.stop()
         shutil.rmtree(tmp, ignore_errors=True)

@@ -226,9 +226,15 @@ def _ms(text: str) -> float:
     return v / 1000 if unit == "us" else v * 1000 if unit == "s" else v * 60000 if unit == "m" else v
 
 
-def run_wrk(base: str, paths: list[str], connections: int, duration: int, threads: int = 2) -> dict:
+def run_wrk(
+    base: str, paths: list[str], connections: int, duration: int, threads: int = 2, delay_ms: int | None = None
+) -> dict:
+    """wrk over ``paths`` in turn; with ``delay_ms`` each connection waits that long before each request
+    (a paced load rather than as fast as the server answers)."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as fh:
         fh.write(LUA % ", ".join(json.dumps(p) for p in paths))
+        if delay_ms:
+            fh.write(f"function delay() return {int(delay_ms)} end\n")
         script = fh.name
     try:
         out = subprocess.run(

@@ -148,6 +148,16 @@ def _stable(body: bytes) -> bytes:
     return _STAMP.sub(b"", body)
 
 
+def _save_members(body: bytes, folder: Path) -> None:
+    """A ZIP's (XLSX's) members, each blanked as it is hashed, into ``folder``: a difference
+    between two runs is then a diff of files, not of two digests."""
+    with zipfile.ZipFile(io.BytesIO(body)) as z:
+        for info in z.infolist():
+            out = folder / info.filename
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_bytes(_stable(z.read(info)))
+
+
 def fetch_all(get, save: Path | None = None) -> list[str]:
     lines = []
     for i, url in enumerate(URLS):
@@ -155,6 +165,8 @@ def fetch_all(get, save: Path | None = None) -> list[str]:
         body = _stable(r.content)
         if save is not None:
             (save / f"{i:03d}").write_bytes(body)
+            if r.content[:2] == b"PK":
+                _save_members(r.content, save / f"{i:03d}.members")
         lines.append(f"{r.status_code} {hashlib.sha256(body).hexdigest()} {url}")
     return lines
 

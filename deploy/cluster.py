@@ -230,6 +230,26 @@ class Cluster:
         wait_port(port, what="nginx")
         return {"port": port, "static_port": static_port, "pidfile": str(ndir / "nginx.pid"), "static": str(static)}
 
+    def nginx_static_headers(self, st: dict, lines: str, probe_path: str) -> None:
+        """The static peer's extra ``add_header`` lines (the cache bench gives it the headers the cache's
+        answers carry), then a reload; returns once nginx's new workers answer ``probe_path`` with them."""
+        ndir = Path(st["nginx"]["pidfile"]).parent
+        (ndir / "static-headers.conf").write_text(lines)
+        proc = subprocess.run(["nginx", "-p", str(ndir), "-c", str(ndir / "nginx.conf"), "-s", "reload"],
+                              capture_output=True, text=True)  # fmt: skip
+        if proc.returncode != 0:
+            raise SystemExit(f"cluster: nginx did not reload: {proc.stderr.strip()}")
+        probe = lines.split()[1].lower() if lines.strip() else None
+        end = time.monotonic() + 10
+        while probe and time.monotonic() < end:
+            req = urllib.request.Request(st["urls"]["static"] + probe_path, method="HEAD")
+            with urllib.request.urlopen(req, timeout=2) as r:
+                if probe in {k.lower() for k in r.headers}:
+                    return
+            time.sleep(0.1)
+        if probe:
+            raise SystemExit("cluster: nginx's static server did not take the new headers within 10 s")
+
     # -- up / down --------------------------------------------------------------------------------
     def up(self, delay_s: float = 0.0, workers: int = 2, max_lag_s: float | None = None) -> dict:
         if self.state().get("up"):

@@ -108,12 +108,17 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     from service.api.params import RejectNulBytes
 
     app.add_middleware(RejectNulBytes)  # PostgreSQL text has no NUL: a 400 before any endpoint
+    from service import kinds
     from service.api.queue import RenderGate
+    from service.api.renderpool import pool_for
+
+    # renders run in worker processes (service/api/renderpool.py), each wired with the kinds as here
+    app.state.render_pool = pool_for(settings, setup=kinds.install)
 
     app.add_middleware(  # maps and packages: a bounded pool with a queue, anonymous rate limit
         RenderGate,
-        workers=settings.render_workers,
-        queue=settings.render_queue,
+        workers=settings.render.workers,
+        queue=settings.render.queue,
         anon_per_minute=settings.anon_renders_per_minute,
         engine=engine,
     )
@@ -140,6 +145,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         for router in kind.routers():
             app.include_router(router)
     # the publishers: they read every kind through the registry
+    tiles.document_layer_parameters()  # the kinds' layers' own parameters (crisis, date, from, fmp, ...)
     for module in (tiles, styles, web, webmap, ogc, exports, maps):
         app.include_router(module.router)
     from service.api import uploads, versions  # POST /rounds (token before body); a round's versions

@@ -217,7 +217,7 @@ def _formatter(number_format: str, numbers: list[float]):
         return lambda v: f"{int(round(v)):,}"
     if number_format == "signed":
         return lambda v: "0" if round(v) == 0 else f"{int(round(v)):+,}"
-    scale, suffix, start = (100.0, "%", 1) if number_format == "percent" else (1.0, "", 0)
+    scale, suffix, start = (100.0, " %", 1) if number_format == "percent" else (1.0, "", 0)
     # fewest decimals that keep distinct boundaries distinct and each within a tenth of the
     # smallest gap between boundaries
     distinct = sorted(set(numbers))

@@ -95,6 +95,9 @@ class Layer:
     # NotFound for a bad value); the values are part of the tile's cache key
     params: dict[str, str] = field(default_factory=dict)
     bind: Callable[[Any, Mapping[str, str]], Binding] | None = None
+    # bind also takes the application's settings (a third argument; None outside an app, e.g. an
+    # offline export): a layer whose answer follows a setting (the disclosure rule)
+    bind_settings: bool = False
     # features not of one country (flow lines across borders): a tile of such layers alone
     # needs no country (no ?country= even when several countries have boundaries)
     country_free: bool = False

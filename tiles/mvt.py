@@ -26,6 +26,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 import morecantile
 from sqlalchemy import Connection, text
@@ -166,8 +167,9 @@ class Resolver:
     """Per data version caches of the boundary sets, rounds and classifications: the base
     layer's ``VersionCache`` (a newer version drops them; an older one is computed, not kept)."""
 
-    def __init__(self) -> None:
+    def __init__(self, settings: Any = None) -> None:
         self._cache = VersionCache()
+        self.settings = settings  # the application's, for the layers that bind with them (Layer.bind_settings)
 
     def cached(self, version: int, key: tuple, compute):
         """``compute()`` once per data version and ``key`` (thread-safe; an older version is
@@ -218,7 +220,7 @@ class Resolver:
         uses_round = _uses_round(layers)
         bindings = {
             layer.id: self.cached(
-                version, ("bind", layer.id, query.extra), lambda layer=layer: _bind(conn, layer, query)
+                version, ("bind", layer.id, query.extra), lambda layer=layer: _bind(conn, layer, query, self.settings)
             )
             for layer in layers
             if layer.bind is not None
@@ -276,9 +278,10 @@ class Resolver:
         )
 
 
-def _bind(conn: Connection, layer: Layer, query: TileQuery) -> Binding:
+def _bind(conn: Connection, layer: Layer, query: TileQuery, settings: Any = None) -> Binding:
     """The layer's own parameters of ``query`` bound (``Layer.bind``), only those it names."""
-    return layer.bind(conn, {k: v for k, v in query.extra if k in layer.params})
+    values = {k: v for k, v in query.extra if k in layer.params}
+    return layer.bind(conn, values, settings) if layer.bind_settings else layer.bind(conn, values)
 
 
 # ------------------------------------------------------------------------------------- SQL
@@ -347,19 +350,25 @@ def admin_geometry(layer: Layer, source: str, extent: int, buffer: int, sets: st
     return tables, where, geom
 
 
+#: unit_figure columns that are shares (fractions): rounded to 4 decimals in tiles' properties
+SHARE_COLUMNS = frozenset({"share_national", "change_share", "change_12m_share"})
+
+
 def _admin_sql(layer: Layer, p: str, source: str, value_column: str, extent: int, buffer: int) -> str:
     """An admin layer with the round's figures and classes joined. ``source``: ``"pretiled"``
     (``admin_unit_tile``: rows by key, cut at import, tiles.pretile), ``"generalised"`` (the
     zoom band's coverage, clipped per request) or ``"full"`` (full resolution, above z12).
     The first two give the same bytes: the pretiled rows are what the clipping makes."""
     tables, where, geom = admin_geometry(layer, source, extent, buffer)
+    # a share is a fraction rounded to 4 decimals in data (docs/exports.md); classed on the stored value
+    shown = "CAST(round(CAST(f.value AS numeric), 4) AS float8)" if value_column in SHARE_COLUMNS else "f.value"
     return f"""(WITH figures AS (
           SELECT pcode, families, individuals, {value_column} AS value FROM unit_figure
           WHERE round_id = CAST(:{p}round AS int) AND level = {layer.level})
         SELECT coalesce(ST_AsMVT(t, '{layer.id}', {extent}, 'geom'), ''::bytea) FROM (
           SELECT * FROM (
             SELECT u.pcode, u.name_en, u.name_ar, CAST(u.level AS int) AS level,
-                   f.value, {_class_expr(p)} AS class, f.families, f.individuals, {geom} AS geom
+                   {shown} AS value, {_class_expr(p)} AS class, f.families, f.individuals, {geom} AS geom
             FROM {tables} LEFT JOIN figures f ON f.pcode = u.pcode
             WHERE {where}) c
           WHERE c.geom IS NOT NULL  -- the feature limit counts features, not empty candidates

@@ -24,13 +24,13 @@ POOL_WAIT_S = 10.0  # longest wait for a tile connection; then 503 (service.api.
 class TileService:
     """Per application: the tile cache, the data-version watcher and the metadata resolver."""
 
-    def __init__(self, engine: Engine, config: CacheConfig, route: ReadRoute | None = None):
+    def __init__(self, engine: Engine, config: CacheConfig, route: ReadRoute | None = None, settings=None):
         self.engine = engine  # the primary: DATABASE_URL (writes, the LISTEN of the watcher)
         self.config = config  # from the app's settings (service.api.httpcache.get_service)
         self.route = route if route is not None and route.split else None  # replicas for reads
         self.cache: NoCache = make_cache(self.config)
         self.watcher = VersionWatcher(engine)
-        self.resolver = Resolver()
+        self.resolver = Resolver(settings)  # the app's settings, for layers binding with them
         self._pools: dict = {}  # (event loop, generic plans, id(engine)) -> (pool, opening task)
         max_age = self.config.max_age_s
         self.cache_control = f"public, max-age={max_age}" if max_age > 0 else "public, no-cache"

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
+from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -62,12 +63,16 @@ def basemap_tilejson(request: Request):
     }
 
 
+# documented bounds (the route checks them itself, with x and y below 2^z, and names them in its 400)
+TILE_INDEX = {"minimum": 0, "maximum": (1 << MAX_ZOOM) - 1}
+
+
 @router.get("/basemap/{z}/{x}/{y}.mvt", response_class=Response, summary="A tile of the context basemap")
 async def basemap_tile(
     request: Request,
-    z: int,
-    x: int,
-    y: int,
+    z: Annotated[int, PathParam(json_schema_extra={"minimum": MIN_ZOOM, "maximum": MAX_ZOOM})],
+    x: Annotated[int, PathParam(json_schema_extra=TILE_INDEX, description="0 to 2^z - 1")],
+    y: Annotated[int, PathParam(json_schema_extra=TILE_INDEX, description="0 to 2^z - 1")],
     v: Annotated[str | None, Query(description="The basemap's stamp (/basemap.json): immutable when current")] = None,
 ):
     basemap = get_basemap(request)

@@ -20,6 +20,22 @@ TEMPLATES = Environment(
     autoescape=select_autoescape(["html"]),
 )
 
+#: fields of ours that are shares (fractions 0-1 in data; docs/exports.md, one convention)
+SHARE_FIELDS = frozenset({"share_national", "change_share", "change_12m_share", "completeness", "p_high"})
+
+
+def as_read(name: str, value) -> str:
+    """A property as a person reads it on an HTML page: shares in percent ("12.5 %"), empty for
+    no value, the rest as it is."""
+    if value is None:
+        return ""
+    if name in SHARE_FIELDS and isinstance(value, int | float) and not isinstance(value, bool):
+        return f"{value * 100:,.2f}".rstrip("0").rstrip(".") + " %"
+    return str(value)
+
+
+TEMPLATES.globals["as_read"] = as_read
+
 
 class OutputFormat(str, enum.Enum):
     json = "json"

@@ -17,6 +17,7 @@ from service.api.access import answer_scope_of, authorize_dataset_sync, current,
 from service.api.common import Conn, DbEngine, FormatParam, render
 from service.api.params import Country, Population, Round
 from service.core.access import Scope
+from service.core.disclosure import Rule
 from service.core.registry import registry
 from service.core.rounds import round_filter
 from service.publish import exports
@@ -117,6 +118,8 @@ def export_file(
     if job.dataset.disclosure:  # a public output of an assessment: the rule in its README
         job.meta["disclosure"] = job.dataset.disclosure
     scope = answer_scope_of(request)
+    if held is not None and held[0].level is not None and scope is Scope.PUBLIC:  # public aggregates: the rule
+        job.meta["disclosure"] = Rule.from_settings(request.app.state.settings).text()
     if scope is not Scope.PUBLIC:  # data not public: the file says who asked for it (README, metadata)
         job.meta["access"] = {Scope.SHARED: "partner", Scope.RESTRICTED: "restricted"}[scope]
         job.meta["requested_by"] = who.describe()

@@ -109,7 +109,7 @@ def get_service(app) -> TileService:
             if service is None:
                 config = CacheConfig.from_settings(app.state.settings)  # settings flow down from create_app
                 route = getattr(app.state, "read_route", None)  # replicas for reads (service/api/reads.py)
-                service = app.state.tiles = TileService(app.state.engine, config, route)
+                service = app.state.tiles = TileService(app.state.engine, config, route, app.state.settings)
     return service
 
 

@@ -6,9 +6,13 @@
 - Security headers on every answer: ``X-Content-Type-Options: nosniff``,
   ``X-Frame-Options: DENY`` with CSP ``frame-ancestors 'none'``, ``Referrer-Policy``, and a
   Content-Security-Policy the web map (MapLibre: workers from blob:, styles inline) and the
-  API docs satisfy; everything is served by the service itself. ``'unsafe-eval'`` is there
-  for the web map's RTL text plugin alone (MapLibre's worker evaluates it: without it Arabic
-  labels are never shaped, tests/web/test_webmap.py); scripts still come only from the service.
+  API docs satisfy; everything is served by the service itself. No ``'unsafe-eval'``: the web
+  map's RTL text plugin is WebAssembly (``'wasm-unsafe-eval'`` lets it compile, nothing else) and
+  is loaded by MapLibre's worker as a module (service/api/webmap.py), not evaluated; Arabic labels
+  are shaped under this policy with no violation (tests/web/test_csp.py, Chromium).
+  Data answers (JSON, GeoJSON, vector tiles, protobuf glyphs, CSV) are never documents: they
+  carry the API's policy ``default-src 'none'; frame-ancestors 'none'`` (OWASP's advice for
+  APIs) instead of the page's policy, which keeps a web-map round step under 2 KB.
 - ``clip``: error details are cut to a few hundred characters (a 10 MB header line is not
   echoed back).
 """
@@ -22,17 +26,37 @@ MAX_QUERY = 8192
 DETAIL_LIMIT = 400
 
 CSP = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval' 'wasm-unsafe-eval' blob:; "
+    "default-src 'self'; script-src 'self' 'unsafe-inline' 'wasm-unsafe-eval' blob:; "
     "style-src 'self' 'unsafe-inline'; "
     "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self' data: blob:; worker-src 'self' blob:; "
     "child-src 'self' blob:; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )
+#: the policy of answers that are data, never rendered as a document
+DATA_CSP = "default-src 'none'; frame-ancestors 'none'"
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
     (b"referrer-policy", b"strict-origin-when-cross-origin"),
     (b"content-security-policy", CSP.encode()),
 ]
+DATA_SECURITY_HEADERS = [*SECURITY_HEADERS[:3], (b"content-security-policy", DATA_CSP.encode())]
+#: content types of data answers (JSON of any kind, vector tiles, protobuf, CSV)
+DATA_TYPES = (
+    b"application/json",
+    b"application/geo+json",
+    b"application/schema+json",
+    b"application/problem+json",
+    b"application/vnd.mapbox-vector-tile",
+    b"application/x-protobuf",
+    b"text/csv",
+)
+
+
+def _is_data(headers) -> bool:
+    for k, v in headers:
+        if k.lower() == b"content-type":
+            return v.split(b";")[0].strip().lower() in DATA_TYPES
+    return False
 
 
 def clip(text: str, limit: int = DETAIL_LIMIT) -> str:
@@ -64,10 +88,10 @@ class Guard:
 
         async def send_with_headers(message):
             if message["type"] == "http.response.start":
-                present = {k.lower() for k, _ in message.get("headers", [])}
-                message["headers"] = list(message.get("headers", [])) + [
-                    (k, v) for k, v in SECURITY_HEADERS if k not in present
-                ]
+                headers = message.get("headers", [])
+                present = {k.lower() for k, _ in headers}
+                extra = DATA_SECURITY_HEADERS if _is_data(headers) else SECURITY_HEADERS
+                message["headers"] = list(headers) + [(k, v) for k, v in extra if k not in present]
             await send(message)
 
         raw_path = scope.get("raw_path") or scope["path"].encode("utf-8", "surrogateescape")

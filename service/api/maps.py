@@ -36,6 +36,7 @@ from service.api.access import answer_scope_of, authorize, current
 from service.api.common import DbEngine
 from service.api.params import ACCEPTED, ROUND_DESCRIPTION, Country, ParamError, Round, RoundRef, parse_round
 from service.api.queue import render_slot
+from service.api.renderpool import engine_arg, engine_of, render_pool
 from service.core.access import cache_key as access_cache_key
 from service.core.access import kind_resource
 from service.core.errors import NotFound
@@ -50,6 +51,11 @@ MAPS_FORMAT = 1  # part of the cache key: bump when the drawing changes for the 
 _locks: dict[str, asyncio.Lock] = {}
 _package_locks: dict[str, threading.Lock] = {}
 _package_guard = threading.Lock()
+
+
+def _map_task(engine_or_url, name: str, ext: str, q: dict, shared_dir: Path, who=None, logo=None):
+    """A render pool task (service.api.renderpool): a map's file name and bytes."""
+    return _produce_map(engine_of(engine_or_url), name, ext, q, shared_dir, who, logo)
 
 
 def _produce_map(engine, name: str, ext: str, q: dict, shared_dir: Path, who=None, logo=None) -> tuple[str, bytes]:
@@ -74,6 +80,8 @@ def _produce_map(engine, name: str, ext: str, q: dict, shared_dir: Path, who=Non
                         q["orientation"],
                         q["country"],
                         q["round"].date,
+                        q["bbox"],
+                        q["classes"],
                     ),
                     shared_dir=shared_dir,
                     **({"who": who} if who is not None else {}),
@@ -125,6 +133,17 @@ async def map_file(
     paper: Annotated[str, Query(description="A4 or A3")] = "A4",
     orientation: Annotated[str, Query(description="landscape or portrait")] = "landscape",
     dpi: Annotated[int, Query(ge=30, le=300, description="PNG resolution")] = 300,
+    bbox: Annotated[
+        str | None,
+        Query(
+            description="A view to print (the web map's): west,south,east,north in degrees, e.g. "
+            "42.6,35.9,43.8,36.8; the map's frame fits it and shows the units it touches",
+            max_length=200,
+        ),
+    ] = None,
+    classes: Annotated[
+        str | None, Query(description="fixed (the same breaks in every round), quantile, jenks or equal")
+    ] = None,
 ):
     from service.api.httpcache import etag_matches as _etag_matches
     from service.api.httpcache import get_service
@@ -136,6 +155,15 @@ async def map_file(
         raise NotFound(f"unknown map {name!r}: use {', '.join(names)}")
     if ext not in MEDIA:
         raise NotFound(f"unknown format .{ext}: use .png, .pdf or .html")
+    view = None
+    if bbox is not None:
+        parts = bbox.split(",")
+        try:
+            view = tuple(float(v) for v in parts) if len(parts) == 4 else None
+        except ValueError:
+            view = None
+        if view is None:
+            raise ParamError("bbox", "four numbers west,south,east,north in degrees (lon/lat)")
     q = {
         "round": round_ref,
         "population": population,
@@ -157,8 +185,10 @@ async def map_file(
         orientation,
         country,
         round_ref.date,
+        view,
+        classes,
     ).checked()
-    q["extent"], q["paper"] = spec.extent, spec.paper
+    q["extent"], q["paper"], q["bbox"], q["classes"] = spec.extent, spec.paper, spec.bbox, spec.classes
     if name in ("trend", "change"):  # charts depend on the round and population only
         q = {"round": round_ref, "population": population, "dpi": q["dpi"], "country": country}
     # the policy: a kind's indicator is read at its kind's level (master-list figures are public)
@@ -173,9 +203,10 @@ async def map_file(
 
     async def render_entry() -> bytes:
         """Render in a place of the render queue (or 429, service.api.queue): digest, name, bytes."""
-        async with render_slot(request):
-            file_name, raw = await run_in_threadpool(
-                _produce_map, engine, name, ext, q, settings.shared_data_dir, who, settings.maps.logo
+        async with render_slot(request):  # in a worker process, off the server's GIL and CPU share
+            pool = render_pool(request)
+            file_name, raw = await pool.run(
+                _map_task, engine_arg(engine, pool), name, ext, q, settings.shared_data_dir, who, settings.maps.logo
             )
         digest = hashlib.blake2b(raw, digest_size=8).hexdigest()
         return f"{digest}\n{file_name}\n".encode() + raw
@@ -211,16 +242,14 @@ async def map_file(
 
 def _package_path(settings, version: int, plan, population: str) -> Path:
     """``v{version}/irq_r120_both.zip``; a round without a DTM number: ``irq_d20150604_both.zip``."""
-    from service.maps.naming import round_tag
 
-    day = next(iter(plan.rounds.values()))["reporting_date"]
-    tag = round_tag(plan.round_number, day)
+    tag = plan.name.split("_package_", 1)[1].rsplit("_", 1)[0]  # r120, or d20150604 (package_base)
     return Path(settings.data_dir) / "packages" / f"v{version}" / f"{plan.country.lower()}_{tag}_{population}.zip"
 
 
-def _build_package(engine, settings, version: int, population: str, plan) -> Path:
-    from service.maps import package
-
+def _build_package(engine, settings, version: int, population: str, plan, pool=None) -> Path:
+    """The package's file, built once (one build per file however many ask: the lock is the
+    server's) in a render worker (``pool``; none: here)."""
     target = _package_path(settings, version, plan, population)
     key = str(target)
     with _package_guard:
@@ -228,26 +257,37 @@ def _build_package(engine, settings, version: int, population: str, plan) -> Pat
     with lock:
         if target.exists():
             return target
-        target.parent.mkdir(parents=True, exist_ok=True)
-        part = target.with_suffix(".build.zip")
-        part.unlink(missing_ok=True)
-        package.build(
-            engine,
-            plan.round_number,
-            part,
-            population=population,
-            the_plan=plan,
-            dpi=settings.package_dpi,
-            workers=settings.package_workers,
-            shared_dir=settings.shared_data_dir,
-            household_sizes=settings.imports.household_sizes,
-            logo=settings.maps.logo,
-        )
-        part.replace(target)
-        for old in target.parent.parent.glob("v*"):  # packages of older data versions
-            if old != target.parent:
-                shutil.rmtree(old, ignore_errors=True)
-        return target
+        if pool is None:
+            return _package_task(engine, settings, version, population, plan)
+        return pool.call(_package_task, engine_arg(engine, pool), settings, version, population, plan)
+
+
+def _package_task(engine_or_url, settings, version: int, population: str, plan) -> Path:
+    """A render pool task: build the package into its file (through a ``.build.zip``)."""
+    from service.maps import package
+
+    engine = engine_of(engine_or_url)
+    target = _package_path(settings, version, plan, population)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    part = target.with_suffix(".build.zip")
+    part.unlink(missing_ok=True)
+    package.build(
+        engine,
+        plan.round_number,
+        part,
+        population=population,
+        the_plan=plan,
+        dpi=settings.package_dpi,
+        workers=settings.package_workers,
+        shared_dir=settings.shared_data_dir,
+        household_sizes=settings.imports.household_sizes,
+        logo=settings.maps.logo,
+    )
+    part.replace(target)
+    for old in target.parent.parent.glob("v*"):  # packages of older data versions
+        if old != target.parent:
+            shutil.rmtree(old, ignore_errors=True)
+    return target
 
 
 @router.get(
@@ -292,9 +332,10 @@ async def package_zip(
     if not target.exists():
         status = "miss"
         async with render_slot(request):  # a place in the render queue, or 429 (service.api.queue)
-            target = await run_in_threadpool(_build_package, engine, settings, version, population, plan)
-    first = next(iter(plan.rounds.values()))
-    name = package.package_base(plan.round_number, first["reporting_date"], first["country"])
+            target = await run_in_threadpool(
+                _build_package, engine, settings, version, population, plan, render_pool(request)
+            )
+    name = plan.name
     if population != "both":
         name = name.replace("_package_", f"_{population}_package_")
     return FileResponse(

@@ -74,6 +74,7 @@ from service.api.ogc_query import (
 )
 from service.api.params import INT4_MAX, Offset
 from service.core.errors import NotFound
+from service.core.importlog import data_version
 from service.publish.cql import queryables_schema
 from service.publish.datasets import (
     CACHE,
@@ -154,20 +155,30 @@ def _html(template: str, request: Request, title: str, data, headers: dict | Non
     return HTMLResponse(body, headers=headers)
 
 
-def collection_crs(conn, col: Collection) -> list:
+def _cached(conn, version: int | None, key, compute):
+    """``CACHE`` at the data version ``version`` of ``conn``'s snapshot (read once per request:
+    a list of collections asks the cache four times per collection), or read now when None."""
+    if version is None:
+        return CACHE.get(conn, key, compute)
+    return CACHE.of(conn.engine).get(version, key, compute)
+
+
+def collection_crs(conn, col: Collection, version: int | None = None) -> list:
     """The CRSs a collection's items are served in (service.api.ogc_query.supported_crs)."""
-    return supported_crs(CACHE.get(conn, ("utm", col.country), lambda: utm_srid(conn, col.country)))
+    return supported_crs(_cached(conn, version, ("utm", col.country), lambda: utm_srid(conn, col.country)))
 
 
-def _collection_doc(request: Request, conn, col: Collection, html: bool = False) -> dict:
+def _collection_doc(request: Request, conn, col: Collection, html: bool = False, version: int | None = None) -> dict:
     ds, sel = col.dataset, col.selection()
     path = f"/ogc/collections/{col.id}"
-    extent = CACHE.get(conn, ("extent", *col.cache_key), lambda: sel.extent(conn))
+    if version is None:
+        version = data_version(conn)
+    extent = _cached(conn, version, ("extent", *col.cache_key), lambda: sel.extent(conn))
     if col.rounds is not None:
         dates = [r["reporting_date"] for r in col.rounds]
         temporal = [min(dates).isoformat(), max(dates).isoformat()] if dates else None
     else:
-        temporal = CACHE.get(conn, ("temporal", *col.cache_key), lambda: sel.temporal_extent(conn))
+        temporal = _cached(conn, version, ("temporal", *col.cache_key), lambda: sel.temporal_extent(conn))
     export_round = col.round or (col.rounds[-1] if col.rounds else None)
     doc: dict = {
         "id": col.id,
@@ -209,7 +220,7 @@ def _collection_doc(request: Request, conn, col: Collection, html: bool = False)
             ),
         ],
         "itemType": "feature",
-        "crs": [c.uri for c in collection_crs(conn, col)],
+        "crs": [c.uri for c in collection_crs(conn, col, version)],
         "storageCrs": CRS84,
     }
     ext_doc: dict = {}
@@ -245,7 +256,7 @@ def _collection_doc(request: Request, conn, col: Collection, html: bool = False)
             "is not an item; the CSV and XLSX exports carry it as the row pcode = UNASSIGNED."
         )
     doc["attribution"] = CREDIT
-    doc["license"] = CACHE.get(conn, ("licence", col.country), lambda: licence(conn, [col.country]))
+    doc["license"] = _cached(conn, version, ("licence", col.country), lambda: licence(conn, [col.country]))
     doc["disclaimer"] = DISCLAIMER
     return doc
 
@@ -312,8 +323,9 @@ def conformance(request: Request, f: FormatParam = None):
 @router.get("/collections", summary="Collections: admin levels, sites, and per round locations and figures per level")
 def collections(request: Request, conn: Conn, country: CountryParam, f: FormatParam = None):
     html = wants_html(request, f)
+    version = data_version(conn)  # one read for every collection's cached extents, CRSs and licence
     cols = [
-        _collection_doc(request, conn, c, html)
+        _collection_doc(request, conn, c, html, version)
         for c in all_collections(conn, country, who=current(request))
         if dataset_visible(request, c.dataset, c.country)  # collections a role cannot see do not exist
     ]
@@ -433,7 +445,6 @@ def items(
     effective = min(requested, MAX_LIMIT)
     clamped = requested > MAX_LIMIT
     cache_key = ("count", *col.cache_key, sel.bbox, sel.dates, sel.filters, sel.cql)
-    matched = CACHE.get(conn, cache_key, lambda: sel.count(conn))
     path = f"/ogc/collections/{col.id}/items"
     keep = [(k, v) for k, v in request.query_params.multi_items() if k not in ("limit", "offset", "f")]
 
@@ -441,51 +452,64 @@ def items(
         return f"{_base(request)}{path}?" + urlencode(keep + [("limit", effective), ("offset", off), ("f", fmt)])
 
     html = wants_html(request, f)
-    links = [
-        {
-            "href": page_url(offset, "json"),
-            "rel": "alternate" if html else "self",
-            "type": GEOJSON,
-            "title": "This page (GeoJSON)",
-        },
-        {
-            "href": page_url(offset, "html"),
-            "rel": "self" if html else "alternate",
-            "type": HTML,
-            "title": "This page (HTML)",
-        },
-    ]
     fmt = "html" if html else "json"
     mtype = HTML if html else GEOJSON
-    if offset + effective < matched:
-        links.append({"href": page_url(offset + effective, fmt), "rel": "next", "type": mtype, "title": "Next page"})
-    if offset > 0:
+
+    def page_links(matched: int | None, more: bool) -> list[dict]:
+        """self/alternate, next (``more``: a row after the page exists), prev, collection."""
+        links = [
+            {
+                "href": page_url(offset, "json"),
+                "rel": "alternate" if html else "self",
+                "type": GEOJSON,
+                "title": "This page (GeoJSON)",
+            },
+            {
+                "href": page_url(offset, "html"),
+                "rel": "self" if html else "alternate",
+                "type": HTML,
+                "title": "This page (HTML)",
+            },
+        ]
+        if more:
+            links.append(
+                {"href": page_url(offset + effective, fmt), "rel": "next", "type": mtype, "title": "Next page"}
+            )
+        if offset > 0:
+            links.append(
+                {
+                    "href": page_url(max(0, offset - effective), fmt),
+                    "rel": "prev",
+                    "type": mtype,
+                    "title": "Previous page",
+                }
+            )
         links.append(
-            {"href": page_url(max(0, offset - effective), fmt), "rel": "prev", "type": mtype, "title": "Previous page"}
+            {
+                "href": _url(request, f"/ogc/collections/{col.id}", f="json"),
+                "rel": "collection",
+                "type": JSON,
+                "title": "The collection",
+            }
         )
-    links.append(
-        {
-            "href": _url(request, f"/ogc/collections/{col.id}", f="json"),
-            "rel": "collection",
-            "type": JSON,
-            "title": "The collection",
-        }
-    )
+        return links
+
     headers = {"Content-Crs": f"<{out_crs.uri}>"}
     if clamped:
         headers["X-Limit-Clamped"] = f"requested={requested}; effective={effective}"
     head = {
         "type": "FeatureCollection",
-        "numberMatched": matched,
         "timeStamp": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
         "limit": effective,
     }
     if clamped:
         head["limitClamped"] = True
         head["limitRequested"] = requested
-    head["links"] = links
 
     if html:
+        matched = CACHE.get(conn, cache_key, lambda: sel.count(conn))
+        head["numberMatched"] = matched
+        head["links"] = page_links(matched, offset + effective < matched)
         effective_html = min(effective, HTML_MAX_ROWS)
         rows = [
             dict(zip(["id", *(f_.name for f_ in sel.out_fields())], r))
@@ -517,13 +541,26 @@ def items(
     conn.close()
 
     def body():
+        # one query for the page and the row after it (is there a next page?), features streamed as
+        # PostgreSQL writes them; numberMatched, numberReturned and the links close the document
+        # (a page that ends the matches counts them for free; otherwise the count is cached per data
+        # version and filter)
         yield orjson.dumps(head)[:-1] + b',"features":[\n'
-        n = 0
+        n, more = 0, False
         with engine.connect() as c:
-            for batch in sel.batches(c, "geojson", limit=effective, offset=offset, batch=2_000):
-                yield ((",\n" if n else "") + ",\n".join(r[0] for r in batch)).encode("utf-8")
-                n += len(batch)
-        yield f'\n],"numberReturned":{n}}}\n'.encode()
+            for batch in sel.batches(c, "geojson", limit=effective + 1, offset=offset, batch=2_000):
+                rows = [r[0] for r in batch]
+                if n + len(rows) > effective:
+                    rows, more = rows[: effective - n], True
+                if rows:
+                    yield ((",\n" if n else "") + ",\n".join(rows)).encode("utf-8")
+                n += len(rows)
+            if not more and (n or not offset):
+                matched = offset + n
+            else:
+                matched = CACHE.get(c, cache_key, lambda: sel.count(c))
+        tail = {"numberReturned": n, "numberMatched": matched, "links": page_links(matched, more)}
+        yield b"\n]," + orjson.dumps(tail)[1:] + b"\n"
 
     return StreamingResponse(body(), media_type=GEOJSON, headers=headers)
 

@@ -55,6 +55,47 @@ RENDERS = re.compile(r"^/(maps|packages)/|^/datasets/\{dataset_id\}/map\.png$")
 TEXT = {"/metrics": "text/plain; version=0.0.4"}
 
 
+def _any_case(code: str) -> str:
+    return "".join(f"[{c.upper()}{c.lower()}]" for c in code)
+
+
+def _trie(words: list[str]) -> str:
+    """One regular expression matching exactly ``words`` (any case), as a trie: generators
+    (hypothesis) and validators walk it far faster than hundreds of alternatives."""
+    tree: dict = {}
+    for w in words:
+        node = tree
+        for ch in w:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def emit(node: dict) -> str:
+        alts = [_any_case(ch) + emit(node[ch]) for ch in sorted(k for k in node if k)]
+        if not alts:
+            return ""
+        body = alts[0] if len(alts) == 1 else "(" + "|".join(alts) + ")"
+        return f"({body})?" if "" in node else body
+
+    return emit(tree)
+
+
+def country_code_schema() -> dict:
+    """Every code ``?country=`` accepts (service.api.params.parse_country): an ISO 3166-1 alpha-3
+    code or its alpha-2 (the P-code prefix), in any case -- as a pattern, since JSON Schema has
+    no case-insensitive enum. A code that exists but has no data is a 404, not a 400."""
+    import pycountry
+
+    codes = sorted({c.alpha_3 for c in pycountry.countries} | {c.alpha_2 for c in pycountry.countries})
+    return {
+        "type": "string",
+        "title": "CountryCode",
+        "description": "ISO 3166-1 alpha-3 (IRQ) or alpha-2 / P-code prefix (IQ), any case",
+        "pattern": "^" + _trie(codes) + "$",
+    }
+
+
+COUNTRY_REF = {"$ref": "#/components/schemas/CountryCode"}
+ALL_SCHEMA = {"type": "string", "pattern": "^" + _any_case("all") + "$"}
 ROUND_SCHEMA = {"anyOf": [{"type": "string", "pattern": "^[0-9]{1,9}$"}, {"type": "string", "format": "date"}]}
 PCODE_PATTERN = "^[A-Za-z]{2}[A-Za-z0-9_ -]*$"  # any common form (IQG07Q02, IRQ-G07Q02, iqg07q02)
 
@@ -85,8 +126,11 @@ def _parameters(op: dict) -> None:
             p["schema"] = _narrow(p["schema"], ROUND_SCHEMA)
         elif name in ("pcode", "parent"):
             p["schema"] = _narrow(p["schema"], {"pattern": PCODE_PATTERN})
-        elif "YYYY-MM-DD" in desc:
+        elif "YYYY-MM-DD" in desc and "pattern" not in p["schema"]:  # (a pattern says more)
             p["schema"] = _narrow(p["schema"], {"format": "date"})
+        elif name == "country" and p.get("in") == "query":
+            codes = {"anyOf": [COUNTRY_REF, ALL_SCHEMA] if "'all'" in desc else [COUNTRY_REF]}
+            p["schema"] = _narrow(p["schema"], codes)
 
 
 def _error_content(path: str) -> dict:
@@ -98,13 +142,36 @@ def _has_token_dependency(op: dict) -> bool:
     return bool(op.get("security")) or op.get("requestBody") is not None
 
 
+def _form_fields_not_null(doc: dict, op: dict) -> None:
+    """A multipart form has no null: an optional field is one that may be left out, so the null
+    branch FastAPI gives an ``Optional`` form field is dropped (sent, it would be the text 'null')."""
+    schema = (((op.get("requestBody") or {}).get("content") or {}).get("multipart/form-data") or {}).get("schema")
+    if not schema:
+        return
+    if "$ref" in schema:
+        schema = doc.get("components", {}).get("schemas", {}).get(schema["$ref"].rsplit("/", 1)[-1], {})
+    for prop in (schema.get("properties") or {}).values():
+        branches = prop.get("anyOf")
+        if branches and any(b.get("type") == "null" for b in branches):
+            kept = [b for b in branches if b.get("type") != "null"]
+            prop.pop("anyOf")
+            if len(kept) == 1:
+                prop.update(kept[0])
+            else:
+                prop["anyOf"] = kept
+            if prop.get("default", 0) is None:
+                prop.pop("default")
+
+
 def truthful(doc: dict) -> dict:
+    doc.setdefault("components", {}).setdefault("schemas", {})["CountryCode"] = country_code_schema()
     for path, methods in doc.get("paths", {}).items():
         for method, op in methods.items():
             if not isinstance(op, dict) or "responses" not in op:
                 continue
             responses = op["responses"]
             _parameters(op)
+            _form_fields_not_null(doc, op)
             params = {p.get("name") for p in op.get("parameters", []) if isinstance(p, dict)}
             body = op.get("requestBody") is not None
             val = responses.pop("422", None)

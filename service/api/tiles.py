@@ -48,7 +48,16 @@ from service.core.errors import BadRequest
 from service.core.importlog import data_version
 from service.core.rounds import round_filter
 from tiles.cache import NoCache
-from tiles.layers import BASE_LAYERS, LAYERS, MAX_REQUEST_ZOOM, Layer, LayerError, layer_params, parse_layers
+from tiles.layers import (
+    BASE_LAYERS,
+    LAYERS,
+    MAX_PARAM_LENGTH,
+    MAX_REQUEST_ZOOM,
+    Layer,
+    LayerError,
+    layer_params,
+    parse_layers,
+)
 from tiles.mvt import TileQuery, check_tile, set_bounds
 from tiles.service import TileService
 
@@ -234,6 +243,52 @@ OPENAPI_PARAMETERS = [
         "omitted then, the answer is a 400 listing them",
     ),
 ]
+
+
+# what a layer's own parameter accepts where the service checks more than "a string": a day or
+# a month (the flows layers take months, the events layers days: one pattern holds both)
+LAYER_PARAM_SCHEMAS = {
+    "date": {"type": "string", "format": "date"},
+    "from": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}(-[0-9]{2})?$"},
+    "to": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}(-[0-9]{2})?$"},
+}
+
+
+def layer_parameters(layers) -> list[dict]:
+    """The OpenAPI parameters the kinds' layers read (``Layer.params``, as the registry's layers
+    declare them): one per name, its description saying which layers read it and how; names the
+    service documents already (round, country, ...) are left to those."""
+    taken = {p["name"] for p in OPENAPI_PARAMETERS}
+    by_name: dict[str, dict[str, list[str]]] = {}
+    for layer in layers:
+        for name, description in layer.params.items():
+            if name not in taken:
+                by_name.setdefault(name, {}).setdefault(description, []).append(layer.id)
+    out = []
+    for name, descriptions in sorted(by_name.items()):
+        text = "; ".join(f"layer{'s' if len(ids) > 1 else ''} {', '.join(ids)}: {d}" for d, ids in descriptions.items())
+        schema = {"maxLength": MAX_PARAM_LENGTH} | LAYER_PARAM_SCHEMAS.get(name, {"type": "string"})
+        out.append(_param(name, "query", schema, f"Read only by the layers named here (others ignore it). {text}"))
+    return out
+
+
+def document_layer_parameters() -> None:
+    """Put the layers' own parameters of the installed kinds (the registry) into the OpenAPI of
+    ``/tiles/{layers}/...`` and ``/tiles/{layers}.json`` (``create_app``, before it includes
+    ``router``: an included router's routes carry their ``openapi_extra`` along)."""
+    extra = layer_parameters(LAYERS.values())
+    base = [
+        p | {"description": p["description"].split(":")[0] + ": " + ", ".join(LAYERS) + " (GET /tiles describes them)"}
+        if p["name"] == "layers"
+        else p
+        for p in OPENAPI_PARAMETERS
+    ]
+    for route in router.routes:
+        path = getattr(route, "path", "")
+        if path == "/tiles/{layers}/{z}/{x}/{y}.mvt":
+            route.openapi_extra = {"parameters": base + extra}
+        elif path == "/tiles/{layers}.json":
+            route.openapi_extra = {"parameters": extra}
 
 
 @router.get(

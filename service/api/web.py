@@ -155,9 +155,13 @@ def render_page(version: str) -> bytes:
     rtl = json.loads((WEB_DIR / "package.json").read_text(encoding="utf-8"))["dependencies"].get(
         "@mapbox/mapbox-gl-rtl-text", ""
     )
-    values["RTL"] = f"/vendor/mapbox-gl-rtl-text@{rtl}/mapbox-gl-rtl-text.js"  # served by service.api.webmap
+    # .mjs: MapLibre's worker imports it as a module, no eval (service.api.webmap)
+    values["RTL"] = f"/vendor/mapbox-gl-rtl-text@{rtl}/mapbox-gl-rtl-text.mjs"
     values["PMTILES"] = f"/vendor/pmtiles@{pmtiles_version()}/pmtiles.js"  # a published round's PMTiles
-    for name in ("app.js", "app.css", "fragility.js", "flows.js", "events.js", "signin.js", "published.js", "print.js"):
+    for name in (
+        *("app.js", "app.css", "fragility.js", "flows.js", "events.js", "datasets.js"),
+        *("signin.js", "published.js", "print.js"),
+    ):
         values[name] = f"/static/{name}?v={load_asset(STATIC_DIR / name).digest}"
     return re.sub(r"\{\{\s*([A-Za-z0-9_.]+)\s*\}\}", lambda m: values[m.group(1)], page).encode("utf-8")
 

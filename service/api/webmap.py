@@ -12,8 +12,11 @@
   (/tiles) still serve figures in their tiles to other clients.
 * ``GET /fonts/{fontstack}/{range}.pbf``: label glyphs built at set-up from Debian's Noto fonts
   by web/build-glyphs.js (fontnik) into web/build/fonts.
-* ``GET /vendor/mapbox-gl-rtl-text@{version}/mapbox-gl-rtl-text.js``: MapLibre's RTL text
-  plugin (Arabic shaping and bidi), from web/node_modules.
+* ``GET /vendor/mapbox-gl-rtl-text@{version}/mapbox-gl-rtl-text.mjs`` (and ``.js``): MapLibre's RTL
+  text plugin (Arabic shaping and bidi, WebAssembly), from web/node_modules. The page names the
+  ``.mjs`` URL: MapLibre's worker loads a ``.mjs`` plugin with ``import()``, where a ``.js`` one is
+  fetched and passed to ``eval`` -- which the Content-Security-Policy (service/api/limits.py)
+  does not allow. The file is the same (its UMD wrapper registers it on ``self`` either way).
 """
 
 from __future__ import annotations
@@ -266,6 +269,7 @@ def rtl_version() -> str | None:
 
 
 @router.get("/vendor/mapbox-gl-rtl-text@{version}/" + RTL_FILE, include_in_schema=False)
+@router.get("/vendor/mapbox-gl-rtl-text@{version}/" + RTL_FILE.replace(".js", ".mjs"), include_in_schema=False)
 def rtl_plugin(request: Request, version: str):
     installed = rtl_version()
     if installed is None or not (RTL_DIR / "dist" / RTL_FILE).is_file():

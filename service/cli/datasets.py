@@ -38,6 +38,7 @@ def catalogue_cmd(
     anything is imported. Nothing is written."""
     from rich.table import Table
 
+    from service.indicators import hotspots
     from service.indicators.catalogue import build_catalogue, read_mapping
     from service.indicators.errors import IndicatorFileError
     from service.indicators.read import read_table
@@ -45,7 +46,10 @@ def catalogue_cmd(
     check_file(file)
     try:
         table = read_table(file, sheet)
-        cat = build_catalogue(table, read_mapping(mapping))
+        doc = read_mapping(mapping)
+        cat = build_catalogue(table, doc)
+        if doc.get("hotspot") is not None:
+            hotspots.check(doc["hotspot"], cat)
     except IndicatorFileError as exc:
         fail(str(exc), 2)
     console.print(
@@ -57,6 +61,8 @@ def catalogue_cmd(
     console.print("roles: " + ", ".join(f"{r}={h!r}" for r, h in cat.roles.items()) if cat.roles else "roles: none")
     if "key" not in cat.roles:
         err.print("[red]no site or location key recognised: name it in a mapping file (roles: {key: COLUMN})[/]")
+    if doc.get("hotspot") is not None:  # an index's hotspot rule: the derived column it will publish
+        console.print(f"hotspot: {doc['hotspot'].describe()}", highlight=False)
     for recognised in (True, False):
         rows = [e for e in cat.entries if e.recognised == recognised]
         t = Table(

@@ -164,7 +164,9 @@ def package_cmd(
     snapshot of an Emergency Tracking crisis: a map and a half-page table, PDF + PNG + CSV):
     national and governorate maps (PNG + PDF) for
     IDPs and returnees, folium HTML, charts, exports (GeoPackage, shapefile, CSV with HXL, XLSX),
-    summary tables, a one-page summary PDF, README and a SHA-256 manifest."""
+    summary tables, a one-page summary PDF, README and a SHA-256 manifest; the kinds' own maps
+    (maps/<kind>/: a page per public indicator dataset of the round). A round the country has
+    only indicator datasets of (--round 39 --country NGA) is a package of their pages."""
     if ctx.invoked_subcommand is not None:
         return
     if crisis is not None:  # the ETT daily snapshot (service/events/snapshot.py)
@@ -193,8 +195,7 @@ def package_cmd(
     except AtlasError as exc:  # MapRequestError, RoundNotFound, ...
         _fail(_message(exc))
     if out is None:
-        first = next(iter(plan.rounds.values()))
-        out = Path.cwd() / f"{package.package_base(plan.round_number, first['reporting_date'], first['country'])}.zip"
+        out = Path.cwd() / f"{plan.name}.zip"
     columns = (
         TextColumn("[bold]package[/]"),
         BarColumn(),

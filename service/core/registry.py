@@ -49,6 +49,41 @@ class MapHook(Protocol):
         """Recompute the round's stored run when stale, from the inputs in ``shared_dir``."""
 
 
+class PackageMaps(Protocol):
+    """Maps a kind draws of a round for the round's information package (under
+    ``maps/<kind name>/``): lines, symbols, anything the package's own unit maps do not draw.
+    Only public kinds' maps go into a package."""
+
+    def write(self, engine: Any, round_row: dict, folder: Path, *, dpi: int) -> list[Path]:
+        """Draw the round's maps (PNG and PDF) into ``folder``; [] when the round has nothing to draw."""
+
+
+@dataclass(frozen=True)
+class UnitValues:
+    """One indicator of a kind's dataset per admin unit (what a unit source answers):
+    ``values`` {P-code: value or None}, ``label`` for cards and legends, ``source`` what was
+    read (for a run's provenance)."""
+
+    values: dict[str, float | None]
+    label: str
+    source: dict
+
+
+class UnitSource(Protocol):
+    """A kind's indicators per admin unit, for other kinds to use as inputs (the fragility
+    method's ``source: dataset:<id>:<indicator>``): ``stamp`` says which import the reference
+    names (a re-import changes it: runs built on it go stale); ``values`` reads one indicator at
+    ``level`` of the units of ``country``. Both raise ``LookupError`` (unknown reference or
+    indicator) or ``ValueError`` (not usable: not public, not numeric, other country) with a
+    message a person can act on."""
+
+    def stamp(self, conn: Connection, ref: str) -> list:
+        """[dataset id, import id, file SHA-256] of the reference (the run's fingerprint holds it)."""
+
+    def values(self, conn: Connection, ref: str, indicator: str, *, level: int, country: str) -> UnitValues:
+        """The indicator per unit of ``level``."""
+
+
 @dataclass(frozen=True)
 class LocationColumn:
     """A value a kind adds to every location of a round (the locations dataset, the
@@ -109,6 +144,8 @@ class Kind:
     location_columns: Callable[[], Sequence[LocationColumn]] = lambda: ()
     map_hook: Callable[[], MapHook] | None = None  # the kind's map indicator (named like the kind)
     export_notes: Callable[[Connection, Dataset, dict | None], dict] | None = None  # extra export metadata
+    unit_sources: Callable[[], dict[str, UnitSource]] = lambda: {}  # {scheme: source}, e.g. {'dataset': ...}
+    package_maps: Callable[[], PackageMaps] | None = None  # the kind's maps in a round's package
 
 
 @dataclass
@@ -146,6 +183,26 @@ class Registry:
     def map_hooks(self) -> dict[str, MapHook]:
         """The kinds' map indicators: {indicator name: hook}."""
         return {k.name: k.map_hook() for k in self.kinds if k.map_hook is not None}
+
+    def package_maps(self) -> dict[str, PackageMaps]:
+        """The public kinds' maps of a round for its information package: {kind name: maps}.
+        A kind not public as a whole is in when its maps say they draw only public data
+        (``access = "public"``: an indicator dataset's maps, of the datasets an editor published).
+        A writer may also answer ``has_maps(conn, round_row) -> dict | None`` (the round as it has
+        it, e.g. its date when asked by number): a package is then made of a round the country has
+        no master list of (``round_row``'s ``id`` None), of the kinds' maps alone."""
+        out = {}
+        for k in self.kinds:
+            if k.package_maps is None:
+                continue
+            maps = k.package_maps()
+            if k.access == "public" or getattr(maps, "access", None) == "public":
+                out[k.name] = maps
+        return out
+
+    def unit_source(self, scheme: str) -> UnitSource | None:
+        """The kind's source of indicators per unit for ``scheme`` (``dataset``), if a kind has one."""
+        return next((src for k in self.kinds for name, src in k.unit_sources().items() if name == scheme), None)
 
     def data_collections(self) -> list[DataCollections]:
         return [k.data_collections for k in self.kinds if k.data_collections is not None]

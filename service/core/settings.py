@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -116,6 +116,26 @@ class MapSettings(BaseSettings):
         return v
 
 
+class RenderSettings(BaseSettings):
+    """On-demand maps and packages (service/api/queue.py, service/api/renderpool.py): ``DTM_ATLAS_RENDER_*``."""
+
+    model_config = SettingsConfigDict(env_prefix="DTM_ATLAS_RENDER_", env_file=".env", extra="ignore")
+
+    workers: int = Field(default=2, ge=1, le=64, description="static maps and packages made at once per process")
+    queue: int = Field(default=8, ge=0, le=10_000, description="maps and packages waiting their turn; beyond: 429")
+    timeout_s: float = Field(
+        default=300, gt=0, le=24 * 3600, description="a render running longer is stopped (its worker killed): 503"
+    )
+    nice: int = Field(
+        default=10, ge=0, le=19, description="how much lower the render workers' CPU priority is than the server's"
+    )
+    isolation: Literal["process", "thread"] = Field(
+        default="process",
+        description="process: renders run in worker processes (off the server's GIL and CPU share); "
+        "thread: in the server's threads (debugging)",
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DTM_ATLAS_", env_file=".env", extra="ignore")
 
@@ -185,6 +205,9 @@ class Settings(BaseSettings):
         default=None, ge=1, description="processes drawing the maps of GET /packages; unset: the machine's CPUs"
     )
     maps: MapSettings = Field(default_factory=lambda: MapSettings(), description="static maps (the logo slot)")
+    render: RenderSettings = Field(
+        default_factory=lambda: RenderSettings(), description="on-demand maps and packages: pool, queue, time bound"
+    )
     auth: AuthSettings = Field(default_factory=lambda: AuthSettings(), description="sign-in (API tokens, OIDC)")
     disclosure: DisclosureSettings = Field(
         default_factory=lambda: DisclosureSettings(), description="small-cell suppression of public outputs"
@@ -209,8 +232,6 @@ class Settings(BaseSettings):
     max_row_kb: int = Field(
         default=256, ge=1, description="longest line of a CSV master list (CLI and API): a longer one is refused"
     )
-    render_workers: int = Field(default=2, ge=1, description="static maps and packages made at once per process")
-    render_queue: int = Field(default=8, ge=0, description="maps and packages waiting their turn; beyond: 429")
     anon_renders_per_minute: int = Field(
         default=30, ge=0, description="maps and packages a client without a token may start per minute (0: no limit)"
     )

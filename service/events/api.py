@@ -1,8 +1,10 @@
 """HTTP routes of Emergency Tracking: crises, figures per unit for a day or a range, the
-choropleth and tiles, the day's locations, a unit's time series, exports (CSV).
+choropleth, the day's locations, a unit's time series, exports (CSV).
 
 Dates: ``?date=D`` is one day; ``?from=&to=`` a range (either alone: from the onset / to the
 last day); nothing is the crisis's last day. Every figure answer is cached under the data version.
+Tiles are the registry's layers ``events-governorates|districts|subdistricts``
+(``/tiles/{layers}/...?crisis=&date=``, service/events/tiles.py).
 """
 
 from __future__ import annotations
@@ -129,36 +131,6 @@ def series(request: Request, conn: Conn, crisis_id: str, pcode: str, f: FormatPa
     rows = _guard(lambda: read.series(conn, crisis_id, code))
     return render(
         request, f, {"crisis": crisis_id, "pcode": code, "days": rows}, title=f"{crisis_id}: {code}", rows=rows
-    )
-
-
-@router.get("/{crisis_id}/tiles/{level}/{z}/{x}/{y}.mvt", summary="Vector tile of a level's figures for a day or range")
-async def tile(
-    request: Request,
-    engine: DbEngine,
-    crisis_id: str,
-    level: str,
-    z: int,
-    x: int,
-    y: int,
-    date: DateQ = None,
-    day_from: FromQ = None,
-    to: ToQ = None,
-):
-    from service.events.tiles import unit_tile
-
-    lvl = parse_level_path(level, (1, 2, 3))
-    if not (0 <= z <= 22 and 0 <= x < 2**z and 0 <= y < 2**z):
-        raise ParamError("z/x/y", f"{z}/{x}/{y} is not a tile", "0 <= z <= 22, 0 <= x, y < 2^z")
-    with engine.connect() as conn:
-        lo, hi = days(conn, crisis_id, date, day_from, to)
-
-    def produce() -> bytes:
-        with engine.connect() as conn:
-            return unit_tile(conn, crisis_id, lvl, z, x, y, day_from=lo, day_to=hi)
-
-    return await cached(
-        request, "events-tile", (crisis_id, lvl, z, x, y, lo, hi), "application/vnd.mapbox-vector-tile", produce
     )
 
 

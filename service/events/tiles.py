@@ -4,21 +4,18 @@ TileJSON, composites; ``service.events.kind``), with parameters of their own: ``
 (needed when several crises are imported), ``?date=`` or ``?from=&to=`` (default: the
 crisis's last day). The units are those of the crisis's boundary set, from the same three
 sources as the admin layers (``tiles.mvt.admin_geometry``); the figures are sums over
-``event_unit_day`` for the period. ``/events/{crisis}/tiles/{level}/...`` (layer ``events``)
-is the same SQL."""
+``event_unit_day`` for the period."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from service.core.errors import NotFound, ParamError
 from service.events import read
 from tiles.layers import Binding, Layer
 from tiles.mvt import admin_geometry
-from tiles.zoom import band_for_zoom
 
 EVENT_FIELDS = {
     "pcode": "String",
@@ -40,7 +37,7 @@ PARAMS = {
 LEVEL_NAMES = {1: "governorates", 2: "districts", 3: "subdistricts"}
 
 
-def events_sql(layer: Layer, p: str, source: str, extent: int, buffer: int, name: str | None = None) -> str:
+def events_sql(layer: Layer, p: str, source: str, extent: int, buffer: int) -> str:
     """The MVT bytes of the crisis's units of ``layer.level`` with the period's sums
     (parameters ``:{p}crisis``, ``:{p}from``, ``:{p}to``, ``:{p}sets``)."""
     tables, where, geom = admin_geometry(layer, source, extent, buffer, sets=f"CAST(:{p}sets AS int[])")
@@ -55,7 +52,7 @@ def events_sql(layer: Layer, p: str, source: str, extent: int, buffer: int, name
                  sum(ret_ind) AS cumulative_ret_ind
           FROM event_unit_day
           WHERE crisis_id = CAST(:{p}crisis AS text) AND level = {layer.level} AND day <= {t} GROUP BY pcode)
-        SELECT coalesce(ST_AsMVT(t, '{name or layer.id}', {extent}, 'geom'), ''::bytea) FROM (
+        SELECT coalesce(ST_AsMVT(t, '{layer.id}', {extent}, 'geom'), ''::bytea) FROM (
           SELECT * FROM (
             SELECT u.pcode, u.name_en, u.name_ar,
                    coalesce(s.new_idp_ind, 0)::bigint AS new_idp_ind,
@@ -106,18 +103,3 @@ LAYERS = [
     )
     for level, name in LEVEL_NAMES.items()
 ]
-LAYER_OF_LEVEL = {layer.level: layer for layer in LAYERS}
-
-
-def unit_tile(
-    conn: Connection, crisis_id: str, level: int, z: int, x: int, y: int, *, day_from: dt.date, day_to: dt.date
-) -> bytes:
-    """A tile of the crisis's units of ``level`` (layer ``events``) for [from, to]: the registry
-    layer's SQL at the zoom's generalised band (full resolution above it)."""
-    c = read.crisis(conn, crisis_id)
-    band = band_for_zoom(z)
-    layer = LAYER_OF_LEVEL[level]
-    sql = events_sql(layer, "", "full" if band is None else "generalised", 4096, 64, name="events")
-    params = {"crisis": crisis_id, "from": day_from, "to": day_to, "sets": [c.boundary_set_id]}
-    tile = conn.execute(text(f"SELECT {sql}"), {**params, "z": z, "x": x, "y": y, "zband": band}).scalar_one()
-    return bytes(tile) if tile else b""

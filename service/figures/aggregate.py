@@ -294,13 +294,13 @@ def refresh_changes(conn: Connection, country: str, population: str) -> None:
               prev_round_id = c.prev_id,
               prev_individuals = CASE WHEN c.prev_id IS NOT NULL THEN coalesce(c.prev_ind, 0) END,
               change_individuals = CASE WHEN c.prev_id IS NOT NULL THEN f.individuals - coalesce(c.prev_ind, 0) END,
-              change_pct = CASE WHEN c.prev_id IS NOT NULL AND coalesce(c.prev_ind, 0) > 0
-                                THEN 100.0 * (f.individuals - c.prev_ind) / c.prev_ind END,
+              change_share = CASE WHEN c.prev_id IS NOT NULL AND coalesce(c.prev_ind, 0) > 0
+                                  THEN (f.individuals - c.prev_ind)::float8 / c.prev_ind END,
               ref12_round_id = c.ref_id,
               individuals_12m_ago = CASE WHEN c.ref_id IS NOT NULL THEN coalesce(c.ref_ind, 0) END,
               change_12m_individuals = CASE WHEN c.ref_id IS NOT NULL THEN f.individuals - coalesce(c.ref_ind, 0) END,
-              change_12m_pct = CASE WHEN c.ref_id IS NOT NULL AND coalesce(c.ref_ind, 0) > 0
-                                    THEN 100.0 * (f.individuals - c.ref_ind) / c.ref_ind END
+              change_12m_share = CASE WHEN c.ref_id IS NOT NULL AND coalesce(c.ref_ind, 0) > 0
+                                      THEN (f.individuals - c.ref_ind)::float8 / c.ref_ind END
             FROM calc c
             WHERE f.round_id = c.round_id AND f.level = c.level AND f.pcode = c.pcode
             """

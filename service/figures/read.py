@@ -27,7 +27,9 @@ def choropleth_geojson(
 ) -> str:
     pcodes = [p for p, _ in values]
     classes = [classification.class_of(v) for _, v in values]
-    column = get_indicator(indicator).field
+    ind = get_indicator(indicator)
+    # a share is a fraction rounded to 4 decimals in data (docs/exports.md, one convention)
+    value = f"round(f.{ind.field}::numeric, 4)" if ind.number_format == "percent" else f"f.{ind.field}"
     geom = (
         "JOIN admin_unit_generalised g ON g.boundary_set_id = u.boundary_set_id AND g.level = u.level "
         "AND g.pcode = u.pcode AND g.zband = :zband"
@@ -45,7 +47,7 @@ def choropleth_geojson(
                     || ',"properties":{{"pcode":' || to_json(u.pcode)
                         || ',"name_en":' || coalesce(to_json(u.name_en)::text, 'null')
                     || ',"name_ar":' || coalesce(to_json(u.name_ar)::text, 'null')
-                    || ',"value":' || coalesce(to_json(f.{column})::text, 'null')
+                    || ',"value":' || coalesce(to_json({value})::text, 'null')
                     || ',"class":' || coalesce(cls.class::text, 'null')
                     || ',"individuals":' || coalesce(f.individuals::text, 'null')
                     || ',"families":' || coalesce(f.families::text, 'null') || '}}'
@@ -92,8 +94,10 @@ def timeseries(conn: Connection, pcode: str, population: str | None) -> list[dic
         text(
             """
             SELECT r.id AS round_id, r.population, r.round_number, r.reporting_date, f.families, f.individuals,
-                   f.published_individuals, f.locations, f.change_individuals, f.change_pct,
-                   f.change_12m_individuals, f.change_12m_pct, f.share_national
+                   f.published_individuals, f.locations, f.change_individuals,
+                   round(f.change_share::numeric, 4)::float8 AS change_share, f.change_12m_individuals,
+                   round(f.change_12m_share::numeric, 4)::float8 AS change_12m_share,
+                   round(f.share_national::numeric, 4)::float8 AS share_national
             FROM unit_figure f JOIN round r ON r.id = f.round_id
             WHERE f.pcode = :p AND (CAST(:pop AS text) IS NULL OR r.population = :pop)
             ORDER BY r.population, r.reporting_date, r.round_number

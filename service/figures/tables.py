@@ -107,14 +107,14 @@ unit_figure = Table(
     ),
     Column("prev_individuals", BigInteger),
     Column("change_individuals", BigInteger),
-    Column("change_pct", DOUBLE_PRECISION),
+    Column("change_share", DOUBLE_PRECISION),  # a fraction (-1 = all left)
     Column("share_national", DOUBLE_PRECISION),
     Column(
         "ref12_round_id", Integer, ForeignKey("round.id", ondelete="SET NULL", name="unit_figure_ref12_round_id_fkey")
     ),
     Column("individuals_12m_ago", BigInteger),
     Column("change_12m_individuals", BigInteger),
-    Column("change_12m_pct", DOUBLE_PRECISION),
+    Column("change_12m_share", DOUBLE_PRECISION),
     Column("published_individuals", BigInteger, nullable=False),  # DTM's count (figures/household.py)
     CheckConstraint("level >= 0 AND level <= 3", name="unit_figure_level_check"),
     PrimaryKeyConstraint("round_id", "level", "pcode", name="unit_figure_pkey"),

@@ -1,5 +1,6 @@
 """HTTP routes of Flow Monitoring: points, sums per point/route/corridor by period and
-direction, flow lines (GeoJSON and vector tiles), and the master lists' origin -> district flows
+direction, flow lines (GeoJSON; as vector tiles they are the registry's layers ``flows`` and
+``flow-routes``, ``/tiles/{layers}/...``), and the master lists' origin -> district flows
 as lines. Ranges: ``?from=&to=`` (YYYY-MM-DD, or YYYY-MM for whole months)."""
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ import datetime as dt
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
+from fastapi import Path as FastPath
 
 from service.api.common import Conn, DbEngine, FormatParam, render
 from service.api.httpcache import cached
@@ -85,35 +87,14 @@ async def lines(
     return await cached(request, "flow-lines", (lo, hi, shape, fmp), "application/geo+json", produce)
 
 
-@router.get("/tiles/{z}/{x}/{y}.mvt", summary="Flow lines of a period as a vector tile (layer 'flows')")
-async def tile(
-    request: Request,
-    engine: DbEngine,
-    z: int,
-    x: int,
-    y: int,
-    day_from: FromQ = None,
-    to: ToQ = None,
-    shape: ShapeQ = "legs",
-):
-    if not (0 <= z <= 22 and 0 <= x < 2**z and 0 <= y < 2**z):
-        raise ParamError("z/x/y", f"{z}/{x}/{y} is not a tile", "0 <= z <= 22, 0 <= x, y < 2^z")
-    lo, hi = period(day_from, to)
-    with engine.connect() as conn:
-        lo, hi = _range_or_last_month(conn, lo, hi)
-
-    from service.flows.tiles import lines_tile
-
-    def produce() -> bytes:
-        with engine.connect() as conn:
-            return lines_tile(conn, z, x, y, day_from=lo, day_to=hi, shape=shape)
-
-    return await cached(request, "flow-tile", (z, x, y, lo, hi, shape), "application/vnd.mapbox-vector-tile", produce)
-
-
 @router.get("/origins/lines/{level}", summary="The master lists' origin governorate -> place of displacement as lines")
 def origin_lines(
-    request: Request, conn: Conn, level: int, rnd_ref: Round, country: Country, population: Population = None
+    request: Request,
+    conn: Conn,
+    level: Annotated[int, FastPath(ge=1, le=2, description="1 governorates, 2 districts")],
+    rnd_ref: Round,
+    country: Country,
+    population: Population = None,
 ):
     if level not in (1, 2):
         raise ParamError("level", f"{level} has no flow lines", "1 (governorates) or 2 (districts)")

@@ -2,7 +2,7 @@
 ``flow-points`` (the registry, on the points) and ``flow-months`` (monthly counts per point,
 direction, origin and destination, on the point). OGC collections take ``datetime`` (the month's
 first day); exports read them like any dataset. The flow lines are at /flows/lines and
-/flows/tiles (lines are not a geometry type of the dataset registry)."""
+the registry's tile layers /tiles/flows, /tiles/flow-routes (lines are not a geometry type of the dataset registry)."""
 
 from __future__ import annotations
 

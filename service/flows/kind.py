@@ -30,6 +30,12 @@ def _datasets(reg: Registry) -> list[Dataset]:
     return datasets()
 
 
+def _package_maps():
+    from service.flows.origin_map import PACKAGE_MAPS
+
+    return PACKAGE_MAPS
+
+
 def _tile_layers():
     from service.flows.tiles import LAYERS
 
@@ -46,4 +52,5 @@ KIND = Kind(
     import_commands=_import_commands,
     datasets=_datasets,
     tile_layers=_tile_layers,
+    package_maps=_package_maps,  # the master lists' origin-flow maps of the round
 )

@@ -131,3 +131,24 @@ def render_origins(
         paths[fmt] = path
     plt.close(fig)
     return OriginMap(paths, drawn, time.perf_counter() - t0)
+
+
+class OriginPackageMaps:
+    """The registry's ``package_maps`` of flows: the round's origin-flow maps, to each governorate
+    and to each district (PNG and PDF), in the round's information package (``maps/flows/``).
+    The maps say where IDPs come from: an IDP round's only (a round without flows has none)."""
+
+    def write(self, engine: Engine, round_row: dict, folder: Path, *, dpi: int) -> list[Path]:
+        out: list[Path] = []
+        if round_row.get("population") != "idp":
+            return out
+        for level in (1, 2):
+            try:
+                res = render_origins(engine, round_row, level, folder, dpi=dpi, formats=("png", "pdf"))
+            except OriginMapError:
+                return out
+            out += list(res.paths.values())
+        return out
+
+
+PACKAGE_MAPS = OriginPackageMaps()

@@ -8,9 +8,7 @@
   the GeoJSON's ``width``). Not of one country: they need no ``?country=``.
 * ``origin-flows-governorates`` / ``origin-flows-districts`` -- the master lists' origin
   governorate -> governorate (lines that leave it) / district of displacement of the round
-  (``?round=&population=&country=`` as the admin layers), ``families`` and ``width``.
-
-``/flows/tiles/...`` (layer ``flows``) is the same SQL."""
+  (``?round=&population=&country=`` as the admin layers), ``families`` and ``width``."""
 
 from __future__ import annotations
 
@@ -64,12 +62,12 @@ def _mvt(name: str, extent: int, buffer: int, rows_sql: str, columns: str, n: st
 
 
 def _lines_sql(shape: str):
-    def sql(layer: Layer, p: str, source: str, extent: int, buffer: int, name: str | None = None) -> str:
+    def sql(layer: Layer, p: str, source: str, extent: int, buffer: int) -> str:
         rows = (
             f"SELECT q.*, max(q.n) FILTER (WHERE q.geom IS NOT NULL) OVER () AS top FROM ({read.lines_sql(shape, p)}) q"
         )
         columns = 'q.fmp_id, q.leg, q.from_code AS "from", q.to_code AS "to", q.n::bigint AS n'
-        return _mvt(name or layer.id, extent, buffer, rows, columns, "n")
+        return _mvt(layer.id, extent, buffer, rows, columns, "n")
 
     return sql
 
@@ -154,14 +152,3 @@ LAYERS = [
     )
     for level, name, noun in ((1, "governorates", "other governorate"), (2, "districts", "district"))
 ]
-LEGS, ROUTES = LAYERS[0], LAYERS[1]
-
-
-def lines_tile(conn: Connection, z: int, x: int, y: int, *, day_from, day_to, shape: str = "legs") -> bytes:
-    """The flow lines of [from, to] in tile z/x/y (layer ``flows``; ``n`` and ``width``): the
-    registry layer's SQL."""
-    layer = LEGS if shape == "legs" else ROUTES
-    sql = layer.sql(layer, "", "full", 4096, 64, name="flows")
-    params = {**read.line_params(day_from, day_to), "z": z, "x": x, "y": y}
-    tile = conn.execute(text(f"SELECT {sql}"), params).scalar_one()
-    return bytes(tile) if tile else b""

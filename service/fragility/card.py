@@ -47,7 +47,7 @@ def sections(run: dict) -> list[tuple[str, list]]:
                         [
                             f"{i['label']} ({i['id']})",
                             dims[i["dimension"]]["label"],
-                            f"{i['source']}: {i['column']}",
+                            f"{i['source']}: {i['column']}" if i["column"] else i["source"],
                             i["direction"].replace("_", " "),
                             i["transform"],
                             f"{_fmt(i['goalposts']['min'])} – {_fmt(i['goalposts']['max'])}",
@@ -135,6 +135,14 @@ def sections(run: dict) -> list[tuple[str, list]]:
             )
         rows.append(["Population", desc])
     for k, v in src.items():
+        if k.startswith("dataset:"):  # an indicator of an imported dataset (the registry's unit source)
+            rows.append(
+                [
+                    f"Dataset {v['dataset_id']}: {v['indicator']}",
+                    f"{v['title']} — {v['file']} (SHA-256 {(v['sha256'] or '')[:12]}…), {v['aggregation']} per "
+                    f"sub-district, {v['units']} sub-districts with a value",
+                ]
+            )
         if k.startswith("table:"):
             rows.append(
                 [

@@ -91,7 +91,7 @@ def compute(method: Method, raw: pd.DataFrame, context: pd.DataFrame | None = No
     n_avail = A.astype(float) @ M.T  # (U, K)
     enough = n_avail >= method.missing.min_indicator_share * n_in_dim - 1e-9
     ok = enough.all(axis=1)
-    completeness = A.sum(axis=1) / len(inds) * 100.0
+    completeness = A.sum(axis=1) / len(inds)  # a fraction (0-1)
 
     with np.errstate(invalid="ignore", divide="ignore"):
         num = (S0 * w) @ M.T

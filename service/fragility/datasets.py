@@ -51,11 +51,11 @@ def _dataset(level: int) -> Dataset:
         ),
         Field(
             "completeness",
-            "round(fres.completeness::numeric, 1)::float8",
+            "round(fres.completeness::numeric, 4)::float8",
             "float",
             "complete",
             "#meta+completeness+pct",
-            "Indicators available, percent",
+            "Indicators available, a fraction (0-1)",
         ),
         Field(
             "dimensions",
@@ -84,11 +84,11 @@ def _dataset(level: int) -> Dataset:
         ),
         Field(
             "p_high",
-            "fres.p_high",
+            "round(fres.p_high::numeric, 4)::float8",
             "float",
             "p_high",
             "#indicator+fragility+p_high",
-            "Share of the draws in a high class",
+            "Share of the draws in a high class, a fraction (0-1)",
         ),
         Field(
             "hotspot",

@@ -141,21 +141,21 @@ def dtm_figures(
     fig = pd.DataFrame(
         conn.execute(
             text(
-                "SELECT pcode, individuals, families, locations, change_pct FROM unit_figure "
+                "SELECT pcode, individuals, families, locations, change_share FROM unit_figure "
                 "WHERE round_id = :r AND level = 3 AND pcode <> :u"
             ),
             {"r": rid, "u": UNASSIGNED},
         )
         .mappings()
         .all(),
-        columns=["pcode", "individuals", "families", "locations", "change_pct"],
+        columns=["pcode", "individuals", "families", "locations", "change_share"],
     ).set_index("pcode")
     out = pd.DataFrame(index=pd.Index(pcodes, name="pcode"))
     out["idps"] = fig["individuals"].reindex(out.index).fillna(0).astype(float)
     out["idp_families"] = fig["families"].reindex(out.index).fillna(0).astype(float)
     out["idp_locations"] = fig["locations"].reindex(out.index).fillna(0).astype(float)
-    out["idp_change_pct"] = fig["change_pct"].reindex(out.index).astype(float)
-    # a unit without a row this round whose IDPs of the previous round all left: -100 %
+    out["idp_change_share"] = fig["change_share"].reindex(out.index).astype(float)
+    # a unit without a row this round whose IDPs of the previous round all left: -1 (-100 %)
     prev = dict(
         conn.execute(
             text(
@@ -166,7 +166,7 @@ def dtm_figures(
         ).all()
     )
     gone = [c for c in out.index if c in prev and c not in fig.index]
-    out.loc[gone, "idp_change_pct"] = -100.0
+    out.loc[gone, "idp_change_share"] = -1.0
 
     br = pd.DataFrame(
         conn.execute(

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, text
 
+from service.core.errors import NotFound
 from service.fragility import store
 from styles.classify import Classification
 from styles.fragility import legend
@@ -31,7 +32,10 @@ def map_values(conn: Connection, *, round_id: int, level: int, population: str):
     in the colours and with the labels of the fragility legend (``styles.fragility``)."""
     run = _run(conn, round_id)
     if run is None:
-        raise ValueError(f"no fragility is stored for round id {round_id}: run `dtm-atlas fragility compute` first")
+        raise NotFound(  # a 404 on /maps/fragility.*, not a 500 (the web map's fragility mode computes it)
+            f"no fragility is stored for round id {round_id}: open the web map's fragility mode or run "
+            "`dtm-atlas fragility compute` first"
+        )
     m = run["method"]
     leg = legend(m["classes"]["thresholds"], m["classes"]["labels"])
     classes = [c for c in leg["classes"] if c["class"] is not None]

@@ -34,12 +34,14 @@ DTM_VARIABLES = {
     "critical_shelter_share": "share of IDP families in critical shelter (shelter categories of the method)",
     "protracted_share": "share of IDP families displaced in the periods the method calls protracted",
     "returnees_per_idp": "returnee individuals per IDP individual",
-    "idp_change_pct": "change in IDP individuals since the previous IDP round, %",
+    "idp_change_share": "change in IDP individuals since the previous IDP round, a fraction (0.5 = +50 %)",
     "residents": "resident population (population input)",
     "idps_per_1000": "IDP individuals per 1,000 residents",
     "returnees_per_1000": "returnee individuals per 1,000 residents",
 }
 CLASS_KEYS = ("very_low", "low", "medium", "high", "very_high")
+# an indicator of an imported dataset (the registry's unit source "dataset", service.indicators)
+DATASET_SOURCE = re.compile(r"dataset:([0-9]+):([a-z0-9_]+)")
 
 
 class MethodError(Unprocessable):
@@ -68,8 +70,8 @@ class Goalposts(_Strict):
 class Indicator(_Strict):
     id: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
     label: str
-    source: Annotated[str, Field(description="'dtm' or 'table:<id>'")]
-    column: str
+    source: Annotated[str, Field(description="'dtm', 'table:<id>' or 'dataset:<dataset id>:<indicator>'")]
+    column: str = Field("", description="the DTM variable or the table's column (a dataset source names its own)")
     direction: Literal["higher_is_worse", "higher_is_better"]
     transform: Literal["none", "log1p"] = "none"
     goalposts: Goalposts
@@ -85,15 +87,31 @@ class Indicator(_Strict):
     @field_validator("source")
     @classmethod
     def _source(cls, v: str) -> str:
-        if v != "dtm" and not (v.startswith("table:") and len(v) > 6):
-            raise ValueError(f"unknown source {v!r}: use 'dtm' or 'table:<table id>'")
+        if v != "dtm" and not (v.startswith("table:") and len(v) > 6) and not DATASET_SOURCE.fullmatch(v):
+            raise ValueError(
+                f"unknown source {v!r}: use 'dtm', 'table:<table id>' or 'dataset:<dataset id>:<indicator>' "
+                "(an indicator of an imported dataset, GET /datasets)"
+            )
         return v
 
     @model_validator(mode="after")
     def _dtm_column(self):
         if self.source == "dtm" and self.column not in DTM_VARIABLES:
             raise ValueError(f"unknown DTM indicator column {self.column!r}; known: {', '.join(DTM_VARIABLES)}")
+        if self.dataset is not None:
+            if self.column and self.column != self.dataset[1]:
+                raise ValueError(
+                    f"column {self.column!r} is not the indicator its source names ({self.dataset[1]!r}): leave it out"
+                )
+        elif not self.column:
+            raise ValueError(f"column: required for source {self.source!r}")
         return self
+
+    @property
+    def dataset(self) -> tuple[str, str] | None:
+        """(dataset id, indicator) of a ``dataset:<id>:<indicator>`` source, else None."""
+        m = DATASET_SOURCE.fullmatch(self.source)
+        return (m.group(1), m.group(2)) if m else None
 
 
 class Dimension(_Strict):

@@ -38,6 +38,7 @@ class Resolved:
     returnee_round: dict | None
     files: dict[str, Path]  # role -> path
     previous_round: list | None = None  # [id, import id] of the IDP round before (changes)
+    datasets: dict[str, list] | None = None  # dataset id -> its stamp (an indicator of it is an input)
 
 
 def resolve_path(raw: str, method_file: Path, shared_dir: Path) -> Path:
@@ -94,7 +95,32 @@ def resolve(
     for role, p in files.items():
         if not p.is_file():
             raise FragilityError(f"{method_file}: {role} file {p} does not exist")
-    return Resolved(idp, ret, files, previous_round(conn, idp))
+    return Resolved(idp, ret, files, previous_round(conn, idp), dataset_stamps(conn, method, method_file))
+
+
+def _unit_source():
+    """The registry's ``dataset`` unit source (the indicator datasets' kind; not imported here)."""
+    from service.core.registry import registry
+
+    src = registry().unit_source("dataset")
+    if src is None:
+        raise FragilityError("no kind of data provides datasets' indicators per unit (source: dataset:...)")
+    return src
+
+
+def dataset_stamps(conn: Connection, method: Method, method_file: Path) -> dict[str, list] | None:
+    """{dataset id: [id, import id, SHA-256]} of the datasets the method's indicators read (None: none)."""
+    refs = sorted({i.dataset[0] for i in method.indicators if i.dataset is not None}, key=int)
+    if not refs:
+        return None
+    src = _unit_source()
+    out = {}
+    for ref in refs:
+        try:
+            out[ref] = src.stamp(conn, ref)
+        except LookupError as exc:
+            raise FragilityError(f"{method_file}: {exc}") from None
+    return out
 
 
 def previous_round(conn: Connection, idp_round: dict) -> list | None:
@@ -119,6 +145,8 @@ def fingerprint(method: Method, res: Resolved) -> tuple[str, dict]:
         "boundary_set_id": res.idp_round["boundary_set_id"],
         "files": {role: inp.file_sha256(p) for role, p in sorted(res.files.items())},
     }
+    if res.datasets:  # (only then: the fingerprints of methods without dataset inputs are as before)
+        parts["datasets"] = res.datasets
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest(), parts
 
 
@@ -182,6 +210,15 @@ def build_values(
         for i in method.indicators:
             if i.source == f"table:{t.id}":
                 raw[i.id] = loaded.values[i.column]
+    for i in method.indicators:
+        if i.dataset is not None:  # an indicator of an imported dataset, per sub-district (the registry's source)
+            ref, indicator = i.dataset
+            try:
+                got = _unit_source().values(conn, ref, indicator, level=3, country=res.idp_round["country"])
+            except (LookupError, ValueError) as exc:
+                raise inp.InputError(f"indicators ({i.id}): source {i.source}: {exc}") from None
+            raw[i.id] = pd.Series(got.values, dtype="float64").reindex(units.index)
+            sources[i.source] = got.source
     for i in method.indicators:
         if i.source == "dtm":
             col = ctx[i.column]

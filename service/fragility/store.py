@@ -294,10 +294,11 @@ def geojson(
                         'class_label', CASE WHEN f.class IS NULL THEN 'Insufficient data'
                                             ELSE (CAST(:labels AS text[]))[f.class] END,
                         'color', CASE WHEN f.class IS NULL THEN :nodata ELSE (CAST(:colors AS text[]))[f.class] END,
-                        'completeness', f.completeness, 'dimensions', f.dimensions,
+                        'completeness', round(f.completeness::numeric, 4)::float8, 'dimensions', f.dimensions,
                         'indicators', CASE WHEN :level = 3 THEN f.indicators END,
                         'rank_p5', f.rank_p5, 'rank_p50', f.rank_p50, 'rank_p95', f.rank_p95,
-                        'p_high', f.p_high, 'hotspot', coalesce(f.hotspot, false), 'hotspot_units', f.hotspot_units,
+                        'p_high', round(f.p_high::numeric, 4)::float8,
+                        'hotspot', coalesce(f.hotspot, false), 'hotspot_units', f.hotspot_units,
                         'idps', f.idps, 'returnees', f.returnees, 'residents', f.residents)::text
                     || '}}', ',' ORDER BY u.pcode), '')
                || ']}}'

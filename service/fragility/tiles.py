@@ -37,7 +37,9 @@ def fragility_sql(layer: Layer, p: str, source: str, extent: int, buffer: int) -
         SELECT coalesce(ST_AsMVT(t, '{layer.id}', {extent}, 'geom'), ''::bytea) FROM (
           SELECT * FROM (
             SELECT u.pcode, u.name_en, u.name_ar, coalesce(f.status, 'insufficient_data') AS status, f.index,
-                   f.class, coalesce(f.class_key, 'insufficient_data') AS class_key, f.completeness, f.p_high,
+                   f.class, coalesce(f.class_key, 'insufficient_data') AS class_key,
+                   round(f.completeness::numeric, 4)::float8 AS completeness,
+                   round(f.p_high::numeric, 4)::float8 AS p_high,
                    f.rank_p5, f.rank_p50, f.rank_p95, coalesce(f.hotspot, false) AS hotspot, {geom} AS geom
             FROM {tables} LEFT JOIN frag f ON f.pcode = u.pcode
             WHERE {where}) c

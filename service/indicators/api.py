@@ -94,6 +94,18 @@ def get_dataset(
     return render(request, f, data, title=data["title"])
 
 
+def _site_map_task(engine_or_url, dataset_id: int, indicator: str | None, who) -> bytes:
+    """A render pool task (service.api.renderpool): the site map's PNG."""
+    from service.api.renderpool import engine_of
+    from service.indicators.sitemap import site_map_png
+
+    with engine_of(engine_or_url).connect() as conn:
+        try:
+            return site_map_png(conn, dataset_id, indicator, who=who)
+        except LookupError as exc:
+            raise _not_found(exc) from None
+
+
 @router.get("/datasets/{dataset_id}/map.png", summary="Site map: sites or locations as proportional symbols")
 async def site_map(
     request: Request,
@@ -105,7 +117,7 @@ async def site_map(
     draws, resolved for the reader, and the answer's scope: a public map is one entry for
     everyone, a restricted one is never kept)."""
     from service.api.httpcache import cached
-    from service.indicators.sitemap import site_map_png
+    from service.api.renderpool import engine_arg, render_pool
 
     def policy() -> tuple[str | None, Scope]:
         with engine.connect() as conn:
@@ -118,13 +130,10 @@ async def site_map(
 
     drawn, scope = await run_in_threadpool(policy)
     who = current(request)
+    pool = render_pool(request)  # drawn in a render worker process (the gate holds its place)
 
     def produce() -> bytes:
-        with engine.connect() as conn:
-            try:
-                return site_map_png(conn, dataset_id, drawn, who=who)
-            except LookupError as exc:
-                raise _not_found(exc) from None
+        return pool.call(_site_map_task, engine_arg(engine, pool), dataset_id, drawn, who)
 
     return await cached(request, "site-map", (dataset_id, drawn), "image/png", produce, scope)
 

@@ -19,6 +19,7 @@ import pandas as pd
 import yaml
 
 from service.indicators.errors import IndicatorFileError
+from service.indicators.hotspots import parse_rule
 from service.indicators.parse import (
     MISSING,
     distinct_values,
@@ -234,7 +235,13 @@ def read_mapping(path: str | Path | None) -> dict:
     for r in roles:
         if r not in ROLES:
             raise IndicatorFileError(path.name, None, str(r), f"unknown role; roles: {', '.join(ROLES)}")
-    return {"file": path.name, "columns": cols, "roles": roles, "country": doc.get("country")}
+    return {
+        "file": path.name,
+        "columns": cols,
+        "roles": roles,
+        "country": doc.get("country"),
+        "hotspot": parse_rule(doc.get("hotspot"), path.name),  # an index's hotspot rule (hotspots.py)
+    }
 
 
 # ------------------------------------------------------------------------------ detection

@@ -41,10 +41,22 @@ def _get(conn: Connection, cid: str, who):
     return ogc.get(conn, cid, who)
 
 
-def _tile_layers():
-    from service.indicators.tiles import LAYER
+def _unit_sources():
+    from service.indicators.values import SOURCE
 
-    return [LAYER]
+    return {"dataset": SOURCE}
+
+
+def _tile_layers():
+    from service.indicators.tiles import LAYER, UNIT_LAYERS
+
+    return [LAYER, *UNIT_LAYERS]
+
+
+def _package_maps():
+    from service.indicators.package_page import DatasetMaps
+
+    return DatasetMaps()
 
 
 KIND = Kind(
@@ -56,5 +68,7 @@ KIND = Kind(
     cli=_cli,
     import_commands=_import_commands,
     tile_layers=_tile_layers,
+    unit_sources=_unit_sources,  # the fragility method's source: dataset:<id>:<indicator>
+    package_maps=_package_maps,  # a page of the round's information package per public dataset
     data_collections=DataCollections(_list, _get, "dataset{id}-{sites|locations|adm1|adm2|adm3}"),
 )

@@ -109,7 +109,9 @@ def dataset_for(conn: Connection, ds_id: int, part: str, who: Principal = ANONYM
         ]
         names = {f.name for f in fields}
         used = {f.short.lower() for f in fields}
-        fields += [_value_field(Field, c, "o", used) for c in cols if c["id"] not in names]
+        fields += [  # (derived columns, as the indices' hotspots, are per unit only)
+            _value_field(Field, c, "o", used) for c in cols if c["id"] not in names and c["source"] != "derived"
+        ]
         return Dataset(
             key=f"dataset{ds_id}-{part}",
             kind="indicators",

@@ -316,21 +316,20 @@ def compute_public_table(conn: Connection, ds_id: int, rule: Rule) -> PublicTabl
     return PublicTable(values, frozenset(pattern), basis, rule)
 
 
-def choropleth_geojson(
-    conn: Connection,
-    ds_id: int,
-    level: int,
-    indicator: str,
-    zband: int | None,
-    decimals: int,
-    who: Principal = ANONYMOUS,
-    rule: Rule = Rule(),
-) -> str:
-    """An indicator of a dataset per unit of ``level``, classified, as ``who`` may read it: a
-    public output (``public_view``) has small cells suppressed (``"suppressed": true``, value,
-    class and count null) and its legend names the rule."""
+def dataset_boundary_set(conn: Connection, ds_id: int) -> int:
+    """The boundary set the dataset's rows are placed on."""
+    return conn.execute(text("SELECT boundary_set_id FROM indicator_dataset WHERE id = :d"), {"d": ds_id}).scalar_one()
+
+
+def choropleth_values(
+    conn: Connection, ds_id: int, level: int, indicator: str, who: Principal = ANONYMOUS, rule: Rule = Rule()
+) -> tuple[list[tuple[str, float | None, int]], list[int | None], set[str], dict]:
+    """What a choropleth of the indicator per unit of ``level`` publishes to ``who``: the
+    (pcode, value, count) of the placed units, their classes, the suppressed units (a public
+    answer, ``public_view``: small cells suppressed by ``rule``), and the column, national value,
+    disclosure note, UNASSIGNED bucket and class breaks. The GeoJSON choropleth and the
+    ``dataset-adm{N}`` tile layers answer from it. LookupError for an indicator ``who`` may not read."""
     res = resource(conn, ds_id)
-    d = dataset(conn, ds_id, who)
     col = next((c for c in indicators(conn, ds_id, who) if c["id"] == indicator), None)
     if col is None:
         names = ", ".join(c["id"] for c in indicators(conn, ds_id, who))
@@ -359,6 +358,32 @@ def choropleth_geojson(
         ),
         None,
     )
+    classes = [
+        int(np.searchsorted(upper, v, side="left")) if v is not None and p not in hidden else None
+        for p, v, _ in spatial
+    ]
+    found = {"column": col, "national": national, "disclosure": disclosure, "unassigned": unassigned, "breaks": upper}
+    return spatial, classes, hidden, found
+
+
+def choropleth_geojson(
+    conn: Connection,
+    ds_id: int,
+    level: int,
+    indicator: str,
+    zband: int | None,
+    decimals: int,
+    who: Principal = ANONYMOUS,
+    rule: Rule = Rule(),
+) -> str:
+    """An indicator of a dataset per unit of ``level``, classified, as ``who`` may read it: a
+    public output (``public_view``) has small cells suppressed (``"suppressed": true``, value,
+    class and count null) and its legend names the rule."""
+    d = dataset(conn, ds_id, who)
+    spatial, classes, hidden, found = choropleth_values(conn, ds_id, level, indicator, who, rule)
+    col, national, disclosure, unassigned, upper = (
+        found[k] for k in ("column", "national", "disclosure", "unassigned", "breaks")
+    )
     legend = {
         "indicator": indicator,
         "label_en": col["label_en"],
@@ -373,10 +398,6 @@ def choropleth_geojson(
     }
     meta = {k: d[k] for k in ("id", "country", "component", "round_label", "reporting_date", "unit", "title")}
     meta["level"] = level
-    classes = [
-        int(np.searchsorted(upper, v, side="left")) if v is not None and p not in hidden else None
-        for p, v, _ in spatial
-    ]
     geom = (
         "JOIN admin_unit_generalised g ON g.boundary_set_id = u.boundary_set_id AND g.level = u.level "
         "AND g.pcode = u.pcode AND g.zband = :zband"

@@ -22,6 +22,25 @@ def site_map_png(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    fig, ax = plt.subplots(figsize=(8, 7), dpi=dpi)
+    try:
+        d, n, label = draw_site_map(ax, conn, ds_id, indicator, who)
+        ax.set_title(f"{d['title']}: {n} {d['unit']}s, symbol area = {label}", fontsize=10)
+        fig.text(0.01, 0.01, SOURCE_NOTE, fontsize=6)
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=dpi)
+    finally:
+        plt.close(fig)
+    return buf.getvalue()
+
+
+SOURCE_NOTE = "Source: IOM DTM. Boundaries: OCHA COD-AB. Symbol area proportional to the value."
+
+
+def draw_site_map(ax, conn: Connection, ds_id: int, indicator: str | None = None, who: Principal = ANONYMOUS):
+    """Draw the sites or locations of the dataset as proportional symbols over its admin-1 units
+    on the matplotlib axes ``ax``; returns (the dataset, the symbols drawn, the indicator's label).
+    LookupError for an indicator ``who`` may not read."""
     d = dataset(conn, ds_id, who)
     cols = {c["id"]: c for c in indicators(conn, ds_id, who)}
     indicator = indicator or ("individuals" if "individuals" in cols else next(iter(cols)))
@@ -45,7 +64,6 @@ def site_map_png(
         ),
         {"d": ds_id, "c": indicator},
     ).all()
-    fig, ax = plt.subplots(figsize=(8, 7), dpi=dpi)
     for wkb in units:
         g = shapely.from_wkb(bytes(wkb))
         for poly in getattr(g, "geoms", [g]):
@@ -61,10 +79,4 @@ def site_map_png(
         ax.set_ylim(ys.min() - pad, ys.max() + pad)
     ax.set_aspect("equal")
     ax.set_axis_off()
-    label = cols[indicator]["label_en"]
-    ax.set_title(f"{d['title']}: {len(pts)} {d['unit']}s, symbol area = {label}", fontsize=10)
-    fig.text(0.01, 0.01, "Source: IOM DTM. Boundaries: OCHA COD-AB. Symbol area proportional to the value.", fontsize=6)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
-    plt.close(fig)
-    return buf.getvalue()
+    return d, len(pts), cols[indicator]["label_en"]

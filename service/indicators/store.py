@@ -28,6 +28,7 @@ from sqlalchemy import Connection, Engine, text
 from service.core.bulk import copy_rows, execute_literal, raw
 from service.core.constants import UNASSIGNED
 from service.core.importlog import ImportRecord, bump_data_version, log_import, log_rejection
+from service.indicators import hotspots
 from service.indicators.catalogue import Catalogue, build_catalogue, read_mapping
 from service.indicators.errors import IndicatorFileError
 from service.indicators.parse import ParsedColumn, is_missing, parse_column, parse_date, parse_number
@@ -85,7 +86,11 @@ def import_dataset(
         rec.sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
         if len(table.frame) > MAX_ROWS or len(table.frame.columns) > MAX_COLUMNS:
             raise IndicatorFileError(path.name, None, None, f"more than {MAX_ROWS:,} rows or {MAX_COLUMNS:,} columns")
-        cat = build_catalogue(table, read_mapping(mapping))
+        doc = read_mapping(mapping)
+        cat = build_catalogue(table, doc)
+        hotspot = doc.get("hotspot")
+        if hotspot is not None:
+            hotspots.check(hotspot, cat)
         parsed = parse_rows(table, cat, country)
         t1 = time.perf_counter()
         country = parsed.country
@@ -133,6 +138,8 @@ def import_dataset(
             placement, place_issues = place(conn, ds_id, set_id, table.file)
             t3 = time.perf_counter()
             aggregate(conn, ds_id, cat.entries, parsed.columns, [r[0] for r in parsed.rows])
+            if hotspot is not None:  # the index's hotspot rule: a derived column per sub-district
+                hotspots.publish(conn, ds_id, hotspot, cat)
             t4 = time.perf_counter()
             issues = parsed.issues + place_issues
             conn.execute(

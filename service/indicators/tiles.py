@@ -95,3 +95,108 @@ LAYER = Layer(
     default_export=False,
     access="public",  # it serves only what the policy lets anonymous readers see (bind)
 )
+
+
+# ------------------------------------------------------------------ aggregates on admin polygons
+UNIT_FIELDS = {
+    "pcode": "String",
+    "name_en": "String",
+    "name_ar": "String",
+    "value": "Number",
+    "n": "Number",
+    "class": "Number",
+    "suppressed": "Boolean",
+}
+UNIT_PARAMS = {
+    "dataset": "The indicator dataset (GET /datasets lists the public ones)",
+    # (not ``indicator``: the tiles' own parameter, the master-list indicator of the admin layers)
+    "column": "One of its aggregated indicators (default: individuals, else the first)",
+}
+UNIT_LEVELS = {1: "adm1", 2: "adm2", 3: "adm3"}
+
+
+def units_sql(layer: Layer, p: str, source: str, extent: int, buffer: int) -> str:
+    """The MVT bytes of the dataset's units of ``layer.level`` with the indicator's published
+    value, count and class (parameters ``:{p}sets``, ``:{p}pcodes``, ``:{p}vals``, ``:{p}ns``,
+    ``:{p}classes``, ``:{p}hidden``: the binding's arrays, disclosure control applied)."""
+    from tiles.mvt import admin_geometry
+
+    tables, where, geom = admin_geometry(layer, source, extent, buffer, sets=f"CAST(:{p}sets AS int[])")
+    return f"""(WITH v AS (
+          SELECT * FROM unnest(CAST(:{p}pcodes AS text[]), CAST(:{p}vals AS float8[]), CAST(:{p}ns AS int[]),
+                               CAST(:{p}classes AS int[]), CAST(:{p}hidden AS bool[]))
+                        AS v(pcode, value, n, class, hidden))
+        SELECT coalesce(ST_AsMVT(t, '{layer.id}', {extent}, 'geom'), ''::bytea) FROM (
+          SELECT * FROM (
+            SELECT u.pcode, u.name_en, u.name_ar, v.value, CASE WHEN v.hidden THEN NULL ELSE v.n END AS n,
+                   v.class, CASE WHEN v.hidden THEN true END AS suppressed, {geom} AS geom
+            FROM {tables} LEFT JOIN v ON v.pcode = u.pcode
+            WHERE {where}) c
+          WHERE c.geom IS NOT NULL
+          ORDER BY c.pcode LIMIT {layer.feature_limit}) t)"""
+
+
+def units_bind(level: int):
+    def bind_units(conn: Connection, values: Mapping[str, str], settings=None) -> Binding:
+        """``?dataset=&column=`` -> the public dataset's published values per unit of the level:
+        what the public choropleth answers (``publish.choropleth_values``: small cells suppressed
+        by the disclosure rule of the settings)."""
+        from service.core.disclosure import Rule
+        from service.indicators import publish
+
+        ds_id = _dataset_param(values)
+        res = publish.resource(conn, ds_id)
+        if res is None or not decide(ANONYMOUS, res).allowed:
+            raise NotFound(f"no public dataset {ds_id}; see /datasets")
+        cols = [c["id"] for c in publish.indicators(conn, ds_id, ANONYMOUS)]
+        indicator = values.get("column") or ("individuals" if "individuals" in cols else cols[0])
+        if indicator not in cols:
+            raise ParamError("column", f"dataset {ds_id} has no public indicator {indicator!r}", ", ".join(cols))
+        rule = Rule.from_settings(settings) if settings is not None else Rule()
+        spatial, classes, hidden, _ = publish.choropleth_values(conn, ds_id, level, indicator, ANONYMOUS, rule)
+        set_id = publish.dataset_boundary_set(conn, ds_id)
+        return Binding(
+            {
+                "sets": [set_id],
+                "pcodes": [p for p, _, _ in spatial],
+                "vals": [v for _, v, _ in spatial],
+                "ns": [n for _, _, n in spatial],
+                "classes": classes,
+                "hidden": [p in hidden for p, _, _ in spatial],
+            },
+            country=res.country,
+        )
+
+    return bind_units
+
+
+def _dataset_param(values: Mapping[str, str]) -> int:
+    raw = values.get("dataset")
+    if raw is None:
+        raise ParamError("dataset", "name an indicator dataset (GET /datasets lists them)")
+    if not raw.isdigit() or not 1 <= int(raw) <= 2_147_483_647:
+        raise ParamError("dataset", f"{raw!r} is not a dataset id", "a whole number from 1")
+    return int(raw)
+
+
+UNIT_LAYERS = [
+    Layer(
+        f"dataset-{name}",
+        "indicators",
+        "polygon",
+        {1: 0, 2: 3, 3: 4}[level],
+        14,
+        {1: 1000, 2: 2000, 3: 5000}[level],
+        f"An indicator of an indicator dataset (?dataset=ID&column=; public datasets) per admin level {level} "
+        "unit: the published value (small cells suppressed as in the public choropleth), count and class",
+        UNIT_FIELDS,
+        level=level,
+        sql=units_sql,
+        params=UNIT_PARAMS,
+        bind=units_bind(level),
+        bind_settings=True,
+        default_export=False,
+        access="public",  # only what the policy lets anonymous readers see, suppressed (bind)
+    )
+    for level, name in UNIT_LEVELS.items()
+]

@@ -4,6 +4,7 @@ A file that fails is reported and the others go on; a file whose list (its bytes
 decompressed) is already the source of a round is ``unchanged`` and not imported again; each
 file is opened, decompressed and hashed once (``sources.open_list``), for that check and the import;
 two files of one date in one batch: the second is rejected, as it would replace the first.
+The aggregates' planner statistics are refreshed once, when the batch ends, not after each file.
 
 Files are imported side by side (``workers`` connections, default ``core.constants.IMPORT_JOBS``):
 each stages, places and aggregates its round on its own and takes turns with the others only for the end of its
@@ -13,6 +14,7 @@ transaction (``service.ingest.rounds``). The outcomes come back in the order of 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -25,6 +27,7 @@ from sqlalchemy import Engine
 from service.core.constants import IMPORT_JOBS
 from service.core.importlog import ImportRecord, log_rejection
 from service.core.settings import ImportRules
+from service.figures import aggregate
 from service.ingest.masterlist import MasterlistError
 from service.ingest.rounds import (
     DateClaims,
@@ -35,6 +38,8 @@ from service.ingest.rounds import (
     imported_round,
 )
 from service.ingest.sources import Opened, open_list
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -87,6 +92,7 @@ def import_many(
     # the one decompressed-size limit of the CLI and the API; who the import is logged as
     max_bytes = options.get("max_bytes") or rules.max_bytes
     username = options.get("username") or rules.user
+    batch = len(paths) > 1  # unit_figure's statistics refreshed once, at the end (_analyze_once)
     taken = DateClaims()
     report = threading.Lock()
     sums: dict[str, str] = {}  # file name -> checksum of its list (each key written by its own thread)
@@ -117,6 +123,7 @@ def import_many(
                         taken_dates=ticket,
                         parallel_query=parallel_query,
                         opened=opened,
+                        analyze=not batch,
                         **options,
                     )
                     out = FileOutcome(
@@ -144,13 +151,29 @@ def import_many(
         return out
 
     if workers <= 1 or len(paths) <= 1:
-        return [one(i, p) for i, p in enumerate(paths)]
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="import") as pool:
-        futures = [pool.submit(one, i, p) for i, p in enumerate(paths)]
-        try:
-            return [f.result() for f in futures]
-        except BaseException:  # an unexpected failure (database gone, interrupt): no file starts after it
-            for i, f in enumerate(futures):
-                if f.cancel():
-                    taken.ticket(i).settle()  # (the files in flight do not wait for a file that never starts)
-            raise
+        outcomes = [one(i, p) for i, p in enumerate(paths)]
+    else:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="import") as pool:
+            futures = [pool.submit(one, i, p) for i, p in enumerate(paths)]
+            try:
+                outcomes = [f.result() for f in futures]
+            except BaseException:  # an unexpected failure (database gone, interrupt): no file starts after it
+                for i, f in enumerate(futures):
+                    if f.cancel():
+                        taken.ticket(i).settle()  # (the files in flight do not wait for a file that never starts)
+                raise
+    if batch and any(o.outcome == "imported" for o in outcomes):
+        _analyze_once(engine)
+    return outcomes
+
+
+def _analyze_once(engine: Engine) -> None:
+    """``unit_figure``'s planner statistics once for the whole batch, when they are stale (a
+    file imported alone refreshes them after its commit: ``import_masterlist(analyze=True)``)."""
+    try:
+        with engine.connect() as conn:
+            if aggregate.unit_figure_stats_stale(conn):
+                aggregate.analyze_unit_figure(conn)
+            conn.commit()
+    except Exception:  # the rounds are committed: statistics are autovacuum's to take then
+        logger.warning("ANALYZE unit_figure after a batch import failed", exc_info=True)

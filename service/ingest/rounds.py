@@ -240,6 +240,7 @@ def import_masterlist(
     wait_for_round: bool = True,
     opened: Opened | None = None,
     rules: ImportRules = ImportRules(),
+    analyze: bool = True,
 ) -> RoundImportResult:
     """Import one master-list file as a round. Raises MasterlistError / ImportRejected on bad
     input (database unchanged, rejection logged).
@@ -272,6 +273,9 @@ def import_masterlist(
 
     ``opened``: ``path`` already opened by the caller (``sources.open_list``: decompressed and
     hashed), so that a file is decompressed and hashed once (``batch.import_many``).
+
+    ``analyze``: refresh ``unit_figure``'s planner statistics after the commit when they are
+    stale; a batch of files (``batch.import_many``) passes False and refreshes them once, at its end.
     """
     path = Path(path)
     name = file_name = file_name or path.name  # (a compressed list is read from a copy: its name stays)
@@ -436,7 +440,7 @@ def import_masterlist(
             t = time.perf_counter()
         timings["turn_commit_s"] = time.perf_counter() - t
         timings["turn_s"] += timings["turn_commit_s"]  # (the commit, durable, ends the turn)
-        if stats_stale:
+        if stats_stale and analyze:
             try:
                 with engine.connect() as conn:
                     aggregate.analyze_unit_figure(conn)

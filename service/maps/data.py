@@ -40,7 +40,7 @@ from service.figures import read
 from service.maps import layout
 from service.maps.country import CountryTexts, round_texts
 from service.publish.datasets import boundary_info
-from styles.classify import INDICATORS, Classification
+from styles.classify import INDICATORS, Classification, parse_classes
 from styles.queries import classification_for
 from tiles.zoom import MAX_BAND, tolerance_m
 
@@ -85,6 +85,11 @@ class MapSpec:
     # the round by its reporting date (a round without a DTM number has only that); with
     # round_number too, both must match
     reporting_date: dt.date | None = None
+    # the web map's view (print the exact view): lon/lat west, south, east, north; the map's frame
+    # fits it and shows the units it touches (extent stays national)
+    bbox: tuple[float, float, float, float] | None = None
+    # a scheme of styles.classify.CLASSES (fixed, quantile, jenks, equal); None: the indicator's default
+    classes: str | None = None
 
     def checked(self) -> MapSpec:
         """The spec with its parameters validated (MapRequestError 400) and the extent normalised."""
@@ -123,6 +128,13 @@ class MapSpec:
                     f"country: {self.country!r} is not a country code; accepted: an ISO "
                     "3166 alpha-3 code (IRQ) or its P-code prefix (IQ)",
                 ) from None
+        try:
+            classes = parse_classes(self.classes)
+        except ValueError as exc:
+            raise MapRequestError(400, f"classes: {exc}") from None
+        bbox = check_view_bbox(self.bbox) if self.bbox is not None else None
+        if bbox is not None and extent != "national":
+            raise MapRequestError(400, "bbox: give either a view (bbox) or a governorate (extent), not both")
         return MapSpec(
             self.round_number,
             self.population,
@@ -133,7 +145,32 @@ class MapSpec:
             self.orientation,
             country,
             self.reporting_date,
+            bbox,
+            classes,
         )
+
+
+#: the smallest view a map prints (degrees of longitude or latitude): about a town's width
+MIN_VIEW_DEG = 0.01
+
+
+def check_view_bbox(bbox) -> tuple[float, float, float, float]:
+    """A view's box checked: four finite numbers, west < east within -180..180, south < north
+    within -85..85 (Web Mercator's range, what the web map shows), at least ``MIN_VIEW_DEG``
+    wide and high (MapRequestError 400 naming ``bbox``)."""
+    try:
+        w, s, e, n = (float(v) for v in bbox)
+    except (TypeError, ValueError):
+        raise MapRequestError(400, "bbox: four numbers west,south,east,north in degrees (lon/lat)") from None
+    if not all(math.isfinite(v) for v in (w, s, e, n)):
+        raise MapRequestError(400, "bbox: four finite numbers west,south,east,north in degrees (lon/lat)")
+    if not (-180 <= w < e <= 180):
+        raise MapRequestError(400, f"bbox: west {w:g} and east {e:g} must lie in -180..180 with west < east")
+    if not (-85.06 <= s < n <= 85.06):
+        raise MapRequestError(400, f"bbox: south {s:g} and north {n:g} must lie in -85..85 with south < north")
+    if e - w < MIN_VIEW_DEG or n - s < MIN_VIEW_DEG:
+        raise MapRequestError(400, f"bbox: a view at least {MIN_VIEW_DEG} degrees wide and high")
+    return (w, s, e, n)
 
 
 @dataclass(frozen=True)
@@ -444,7 +481,12 @@ def load_map(
         cls, values = hook.map_values(conn, round_id=rnd["id"], level=spec.level, population=rnd["population"])
     else:
         cls, values = classification_for(
-            conn, round_id=rnd["id"], level=spec.level, indicator=spec.indicator, population=rnd["population"]
+            conn,
+            round_id=rnd["id"],
+            level=spec.level,
+            indicator=spec.indicator,
+            population=rnd["population"],
+            classes=spec.classes,
         )
 
     # the extent's outline (full resolution is fine for its bounds) decides the generalisation band
@@ -463,13 +505,24 @@ def load_map(
         ).scalar_one()
     outline = proj.to_map(shapely.from_wkb(bytes(outline)))
     aspect = page.main.w / page.main.h
-    view = _fit(outline.bounds, aspect)
+    if spec.bbox is not None:  # the web map's view: the frame fits it (projected, its edges densified)
+        w, s, e, n = spec.bbox
+        box = proj.to_map(shapely.box(w, s, e, n).segmentize(min(e - w, n - s) / 20))
+        if not box.intersects(outline):
+            raise MapRequestError(400, f"bbox: the view {w:g},{s:g},{e:g},{n:g} does not show {texts.name_en}")
+        view = _fit(box.bounds, aspect, pad=0.0)
+    else:
+        view = _fit(outline.bounds, aspect)
     ground = (view[2] - view[0]) / (page.main.w / layout.MM_PER_INCH * layout.DPI)
     zband = zband_for(ground, proj.lat)
 
     country = _geoms(conn, proj, set_id, 0, zband) or _geoms(conn, proj, set_id, 1, zband)
     country_geom = shapely.union_all([c["geom"] for c in country]) if country else outline
-    if spec.extent == "national":
+    if spec.bbox is not None:  # the units the view shows, nothing beyond it
+        vbox = shapely.box(*view)
+        mapped = [g for g in _geoms(conn, proj, set_id, spec.level, zband) if g["geom"].intersects(vbox)]
+        context, context_names = [], []
+    elif spec.extent == "national":
         mapped = _geoms(conn, proj, set_id, spec.level, zband)
         context, context_names = [], []
     else:
@@ -502,6 +555,12 @@ def load_map(
     gov_rows = [g for g in _geoms(conn, proj, set_id, 1, zband) if g["geom"].intersects(vbox)]
     govs = [_clip(g["geom"], clip, ground) for g in gov_rows]
     gov_names = [(g["name_en"] or g["pcode"], g["name_ar"]) for g in gov_rows]
+    place_en, place_ar = ext["name_en"] or ext["pcode"], ext["name_ar"]
+    if spec.bbox is not None:  # a view: named by the governorates it shows most of (at most three)
+        most = sorted(gov_rows, key=lambda g: -g["geom"].intersection(vbox).area)[:3]
+        place_en = f"{place_en}, view of " + ", ".join(g["name_en"] or g["pcode"] for g in most)
+        if place_ar and all(g["name_ar"] for g in most):
+            place_ar = f"{place_ar}، " + "، ".join(g["name_ar"] for g in most)
 
     units = [
         Unit(
@@ -541,7 +600,7 @@ def load_map(
         pt = proj.to_map(shapely.Point(c["lon"], c["lat"]))
         if vbox.contains(pt) and country_geom.contains(pt):
             cities.append({"name": c["name"], "x": pt.x, "y": pt.y, "kind": c["kind"]})
-    if spec.extent == "national":
+    if spec.extent == "national" and spec.bbox is None:
         inset_view = _inset_of(view, page)
     else:
         inset_view = _fit(country_geom.bounds, page.inset.w / page.inset.h, pad=0.06)
@@ -568,8 +627,8 @@ def load_map(
         inset_neighbours=inset_near,
         view=view,
         inset_view=inset_view,
-        place_en=ext["name_en"] or ext["pcode"],
-        place_ar=ext["name_ar"],
+        place_en=place_en,
+        place_ar=place_ar,
         boundaries=boundary_info(conn, set_id),
         unassigned=read.bucket(conn, rnd["id"], spec.level),
         zband=zband,

@@ -55,7 +55,7 @@ def _fmt(value, number_format: str) -> str:
     if value is None:
         return "No data"
     if number_format == "percent":
-        return f"{value * 100:.2f}%"
+        return f"{value * 100:.2f} %"
     if number_format == "signed":
         return f"{int(value):+,}"
     if isinstance(value, float) and not value.is_integer():

@@ -176,7 +176,9 @@ def grid_points(part, n: int = 9):
     x0, y0, x1, y1 = part.bounds
     c = part.centroid
     pts = [(x0 + (x1 - x0) * (i + 0.5) / n, y0 + (y1 - y0) * (j + 0.5) / n) for i in range(n) for j in range(n)]
-    pts = [p for p in pts if part.contains(shapely.Point(p))]
+    xy = np.asarray(pts)
+    inside = shapely.contains_xy(part, xy[:, 0], xy[:, 1])
+    pts = [p for p, ok in zip(pts, inside) if ok]
     return sorted(pts, key=lambda p: (p[0] - c.x) ** 2 + (p[1] - c.y) ** 2)
 
 
@@ -212,12 +214,17 @@ def place_in(
             # cheapest tests first, for all candidates at once: the frame, the placed labels (an
             # index); then the unit, candidate by candidate in order
             free = shapely.contains(view, rects) & plan.clear_many(rects)
+            # the share of a box inside the unit: the unit clipped to the box (a rectangle clip,
+            # much cheaper than a general overlay such as rect.difference(near))
             for i in np.flatnonzero(free):
                 (x, y), rect = spots[i], rects[i]
                 if inside >= 0.95:
-                    ok = near.contains(rect) or rect.difference(near).area <= (1 - inside) * rect.area
+                    ok = near.contains(rect) or shapely.clip_by_rect(near, *rect.bounds).area >= inside * rect.area
                 else:
-                    ok = near.contains(shapely.Point(x, y)) and rect.intersection(near).area >= inside * rect.area
+                    ok = (
+                        shapely.contains_xy(near, x, y)
+                        and shapely.clip_by_rect(near, *rect.bounds).area >= inside * rect.area
+                    )
                 if ok:
                     return x, y, label, size, rect
     return None
@@ -237,14 +244,21 @@ def unit_texts(u) -> list[str]:
 STRICT, RELAXED = (0, 2), (2, 4)  # the passes wholly inside; the passes partly outside
 
 
-def label_units(plan: Plan, measure: Measure, units, view, size: float, s: float, keep=None, passes=(0, 4)) -> list:
+def label_units(
+    plan: Plan, measure: Measure, units, view, size: float, s: float, keep=None, passes=(0, 4), known=None
+) -> list:
     """Name the units (largest first) where they fit; returns the units left unnamed (with their
-    anchors). ``keep``: only these pcodes; ``passes``: which of the passes below (a range)."""
+    anchors). ``keep``: only these pcodes; ``passes``: which of the passes below (a range);
+    ``known``: a dict of anchors by (pcode, view) kept between calls on the same map."""
     anchors = []
+    known = {} if known is None else known
     for u in sorted(units, key=lambda u: -u.geom.area):
         if keep is not None and u.pcode not in keep:
             continue
-        a = anchor(u.geom, view)
+        key = (u.pcode, view.bounds)
+        if key not in known:
+            known[key] = anchor(u.geom, view)
+        a = known[key]
         if a is None:
             continue
         anchors.append((u, a))
@@ -319,12 +333,13 @@ def emptiest_box(view, country, w: float, h: float, plan: Plan | None = None, av
     return min(boxes, key=cost)
 
 
-def draw(ax, plan: Plan, s: float, zorder: int = 16) -> None:
+def draw(ax, plan: Plan, s: float, zorder: int = 16) -> list:
     """The placed texts: real text (searchable; the font embedded in the PDF) over a halo drawn
     as a stroke of the same text (path effects turn it into outlines); the cities' symbols
-    (capital: a white square with a dot)."""
+    (capital: a white square with a dot). Returns the texts (not their halos)."""
     import matplotlib.patheffects as pe
 
+    fills = []
     for x, y, capital in plan.markers:
         ax.plot(
             [x],
@@ -359,7 +374,8 @@ def draw(ax, plan: Plan, s: float, zorder: int = 16) -> None:
                 path_effects=[pe.Stroke(linewidth=1.6 * s, foreground=t.halo)],
                 **kw,
             )
-        ax.text(t.x, t.y, t.text, color=t.color, zorder=zorder, **kw)
+        fills.append(ax.text(t.x, t.y, t.text, color=t.color, zorder=zorder, **kw))
+    return fills
 
 
 def label_areas(plan: Plan, measure: Measure, geoms, names, view, size, color, *, upper=True, inside=0.7):

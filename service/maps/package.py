@@ -4,6 +4,11 @@ request (``GET /packages/{round}.zip``).
 Contents (names after ``service/maps/naming.py``; ``docs/maps.md`` lists them):
 
 ``maps/national/``        national district map per population, PNG (300 dpi) + PDF
+``maps/<kind>/``          maps a public kind draws of the round itself (registry ``package_maps``):
+                          ``maps/flows/``, the master lists' origin-flow maps (to governorates, districts)
+                          ``maps/indicators/``, a page per public indicator dataset of the round
+                          (its site map as proportional symbols, figures per admin-1 unit); a
+                          round the country has only such maps of is a package of them alone
 ``maps/governorates/``    one sub-district map per governorate and population, PNG + PDF
 ``interactive/``          the folium HTML of every map (offline)
 ``charts/``               national trend of IDPs and returnees; top governorates' change
@@ -45,6 +50,7 @@ from sqlalchemy import Engine, text
 
 from service.core.countries import NoCountryData, SeveralCountries, check_country, round_countries
 from service.core.importlog import data_version
+from service.core.registry import registry
 from service.core.rounds import find_round, list_rounds
 from service.core.settings import DEFAULT_SHARED_DIR
 from service.maps import catalogue, charts, interactive, naming, render, summary, tables
@@ -87,6 +93,16 @@ class PackagePlan:
     skipped: list[str] = field(default_factory=list)  # what the package leaves out, and why
     fragility_status: str | None = None  # the round's stored fragility run: current, stale or None
     fragility_round: dict | None = None  # the round whose run the fragility map shows
+    kind_round: dict | None = None  # a round the country has no master list of: the kinds' maps alone
+
+    @property
+    def name(self) -> str:
+        """The package's file name without extension (its round's date and country)."""
+        if self.rounds:
+            first = next(iter(self.rounds.values()))
+            return package_base(self.round_number, first["reporting_date"], first["country"])
+        day = (self.kind_round or {}).get("reporting_date") or self.reporting_date or dt.date.today()
+        return package_base(self.round_number, day, self.country)
 
     @property
     def fragility(self) -> bool:
@@ -171,6 +187,10 @@ def plan(
                 )
             )
         }
+        if not rounds and country is not None:  # a round the country has only the kinds' maps of (datasets)
+            maps_only = _maps_plan(conn, country, round_number, reporting_date)
+            if maps_only is not None:
+                return maps_only
         if not rounds:
             where = f" in {country}" if country else ""
             loaded = list_rounds(conn, country)
@@ -273,6 +293,38 @@ def plan(
     # progress steps: map data, maps, exports, tables, charts, summary, fragility, README + manifest
     p.steps = 2 * len(specs) + len(ex) + len(rounds) + 2 + len(p.layers) + 1 + int(frag_status == "stale")
     p.steps += 1  # the QGIS project
+    p.steps += len(registry().package_maps())  # the kinds' own maps of the round (e.g. origin flows)
+    return p
+
+
+def _maps_plan(conn, country: str, round_number: int | None, reporting_date) -> PackagePlan | None:
+    """The package of a round the country has no master list of, when a kind has maps of it
+    (``has_maps`` of the registry's ``package_maps``: an indicator dataset of that round): the
+    kinds' maps, README and manifest. None when no kind has any."""
+    from service.maps.country import country_texts
+
+    row = {
+        "id": None,
+        "country": country,
+        "population": None,
+        "round_number": round_number,
+        "reporting_date": reporting_date,
+    }
+    found = [
+        f
+        for maps in registry().package_maps().values()
+        if hasattr(maps, "has_maps") and (f := maps.has_maps(conn, row))
+    ]
+    if not found:
+        return None
+    row = {**row, **found[0]}  # the round as the kind has it: its date when asked by number, its boundaries' source
+    texts = country_texts(country, row.get("boundary_source"))
+    p = PackagePlan(round_number, {}, [], [], (), country, texts, reporting_date=reporting_date, kind_round=row)
+    p.skipped.append(
+        f"Maps, charts, tables, exports and summary of the master lists: {country} has no master-list round "
+        f"{_which(round_number, reporting_date)}"
+    )
+    p.steps = len(registry().package_maps()) + 1
     return p
 
 
@@ -289,6 +341,12 @@ def _render_one(data: MapData, folder: str, html_folder: str, dpi: int, logo: st
     labels = dict(render.last_labels)
     html = interactive.write(data, Path(html_folder))
     return catalogue.map_entry(data, [str(p) for p in (*paths.values(), html)], labels)
+
+
+def _map_cost(d: MapData) -> float:
+    """A map's drawing time, roughly: its units' labels and numbers (a national map also has
+    the governorates' names, an inset and an index)."""
+    return len(d.units) * (2.0 if d.spec.extent == "national" else 1.0)
 
 
 def _pool(workers: int):
@@ -332,8 +390,7 @@ def build(
     )
     created = created or dt.date.today()
     out = Path(out)
-    first = next(iter(p.rounds.values()))
-    name = package_base(p.round_number, first["reporting_date"], first["country"])
+    name = p.name
     zipped = out.suffix.lower() == ".zip"
     if not zipped and out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise PackageError(f"{out} exists and is not an empty folder: give a new folder or a .zip file name")
@@ -344,7 +401,7 @@ def build(
     root = work / name if zipped else out
     root.mkdir(parents=True, exist_ok=True)
     try:
-        result = _build_into(
+        result = (_build_into if p.rounds else _build_maps_only)(
             engine,
             p,
             root,
@@ -420,18 +477,25 @@ def _build_into(
         try:
             futures, entries = [], []
             national_view = None
+            layout_maps: list = []  # the maps' data, for their print layouts in the QGIS project
             for spec in p.specs:
                 d = load_map(conn, spec, created=created, shared_dir=shared_dir)
                 if spec.extent == "national" and national_view is None:
                     national_view = (d.projection.epsg, d.view)
+                layout_maps.append(d)
                 step(f"map data: {spec.population} {spec.extent}")
+            # the biggest maps first (national, then by units), so that no big map is left to
+            # draw alone at the end while the other workers idle
+            entries = [None] * len(layout_maps)  # in the plan's order (the catalogue's numbers)
+            for i, d in sorted(enumerate(layout_maps), key=lambda id_: _map_cost(id_[1]), reverse=True):
+                spec = d.spec
                 folder = dirs["maps/national"] if spec.extent == "national" else dirs["maps/governorates"]
                 if pool is None:
-                    entries.append(_render_one(d, str(folder), str(dirs["interactive"]), dpi, logo_arg))
+                    entries[i] = _render_one(d, str(folder), str(dirs["interactive"]), dpi, logo_arg)
                     step(f"map: {spec.population} {spec.extent}")
                 else:
                     futures.append(
-                        (spec, pool.submit(_render_one, d, str(folder), str(dirs["interactive"]), dpi, logo_arg))
+                        (i, spec, pool.submit(_render_one, d, str(folder), str(dirs["interactive"]), dpi, logo_arg))
                     )
 
             # meanwhile, in this process: exports, tables, charts, summary
@@ -470,7 +534,14 @@ def _build_into(
             tables.write_xlsx(all_tables, dirs["tables"] / f"{p.country.lower()}_dtm_summary_tables_{tag}.xlsx")
             if national_view is not None:
                 _write_qgis_project(
-                    conn, p, dirs["data"], root / "qgis", f"{p.country.lower()}_dtm_maps_{tag}", *national_view
+                    conn,
+                    p,
+                    dirs["data"],
+                    root / "qgis",
+                    f"{p.country.lower()}_dtm_maps_{tag}",
+                    *national_view,
+                    maps=layout_maps,
+                    logo=logo,
                 )
             step("QGIS project")
 
@@ -498,11 +569,15 @@ def _build_into(
             for name in p.layers:
                 _write_layer(conn, p, name, hooks[name], root / name)
                 step(name)
+            for name, kind_maps in registry().package_maps().items():  # public kinds' own maps of the round
+                for rnd in p.rounds.values():
+                    kind_maps.write(engine, rnd, root / "maps" / name, dpi=dpi)
+                step(f"{name} maps")
             terms = exports.licence(conn, sorted({r["country"] for r in p.rounds.values()}))
             conn.rollback()
 
-            for spec, fut in futures:
-                entries.append(fut.result())
+            for i, spec, fut in futures:
+                entries[i] = fut.result()
                 step(f"map: {spec.population} {spec.extent}")
         finally:
             if pool is not None:
@@ -521,6 +596,85 @@ def _build_into(
     result.files = write_manifest(root, p, version, created)
     step("README and manifest")
     return result
+
+
+def _build_maps_only(
+    engine: Engine, p: PackagePlan, root: Path, *, dpi: int, step: Callable[[str], None], created: dt.date, **_
+) -> PackageResult:
+    """The package of a round the country has only the kinds' maps of (indicator datasets)."""
+    result = PackageResult(root)
+    with engine.connect() as conn:
+        result.data_version = version = data_version(conn)
+        terms = exports.licence(conn, [p.country])
+    for name, kind_maps in registry().package_maps().items():
+        kind_maps.write(engine, p.kind_round, root / "maps" / name, dpi=dpi)
+        step(f"{name} maps")
+    day = p.name.rsplit("_", 1)[-1]
+    lines = [
+        f"{p.texts.dtm} information package, {p.country} {_which(p.round_number, p.reporting_date)} ({day})",
+        "=" * 78,
+        "",
+        f"Created:       {created.isoformat()} by DTM Atlas {render._version()} (data version {version})",
+        f"Producer:      {p.texts.producer}",
+        "",
+        "Contents",
+        "--------",
+        *_maps_lines(root),
+        "manifest.json         every file with its size and SHA-256; SHA256SUMS: the same for `sha256sum -c`",
+        "",
+        "Not in this package",
+        "-------------------",
+        *(line for why in p.skipped for line in textwrap.wrap(why, 96, initial_indent="- ", subsequent_indent="  ")),
+        "",
+        "Sources",
+        "-------",
+        f"  {exports.SOURCE}: the datasets above. Admin boundaries: {p.texts.boundaries_long}.",
+        "",
+        "Terms",
+        "-----",
+        f"  {terms}",
+        "",
+        "Disclaimer",
+        "----------",
+        f"  {render.DISCLAIMER}",
+        "",
+    ]
+    (root / "README.txt").write_text("\n".join(lines), encoding="utf-8")
+    files = []
+    for f in sorted(root.rglob("*")):
+        if f.is_file():
+            files.append({"path": f.relative_to(root).as_posix(), "bytes": f.stat().st_size, "sha256": sha256(f)})
+    manifest = {
+        "package": root.name,
+        "round": p.round_number,
+        "country": p.country,
+        "data_version": version,
+        "created": created.isoformat(),
+        "producer": p.texts.producer,
+        "generator": f"DTM Atlas {render._version()}",
+        "files": files,
+    }
+    (root / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8")
+    (root / "SHA256SUMS").write_text("".join(f"{f['sha256']}  {f['path']}\n" for f in files), encoding="utf-8")
+    step("README and manifest")
+    result.files = files
+    return result
+
+
+_MAPS_README = {  # what the README says of a kind's maps folder (maps/<kind>/)
+    "indicators": "a page per public indicator dataset of the round (site or location assessment):\n"
+    "its site map (proportional symbols over admin-1 units, PDF and PNG) and figures per\n"
+    "admin-1 unit, small cells suppressed",
+}
+
+
+def _maps_lines(root: Path) -> list[str]:
+    """The README's lines of the kinds' maps folders (``maps/<kind>/``) that hold files."""
+    lines = []
+    for d in sorted((root / "maps").iterdir()) if (root / "maps").is_dir() else []:
+        first, *more = _MAPS_README.get(d.name, "maps of the round").split("\n")
+        lines += [f"{'maps/' + d.name + '/':<22}{first}", *(" " * 22 + m for m in more)]
+    return lines
 
 
 def _write_exports(engine: Engine, conn, p: PackagePlan, folder: Path, step) -> None:
@@ -563,9 +717,12 @@ def _write_layer(conn, p: PackagePlan, name: str, layer, folder: Path) -> None:
         (folder / f"{name}_method.md").write_text(layer.method_card(conn, round_id=card_round), encoding="utf-8")
 
 
-def _write_qgis_project(conn, p: PackagePlan, data_dir: Path, folder: Path, name: str, epsg: int, view) -> None:
+def _write_qgis_project(
+    conn, p: PackagePlan, data_dir: Path, folder: Path, name: str, epsg: int, view, *, maps=(), logo=None
+) -> None:
     """``qgis/<name>.qgz``: the package's GeoPackages styled with the maps' classes
-    (``service.maps.qgis_project``)."""
+    (``service.maps.qgis_project``), and a print layout per map of ``maps`` (their ``MapData``)
+    that has its layer in the project; the logo copied beside the project."""
     from service.maps import qgis_project
     from styles.queries import classification_for
 
@@ -581,7 +738,12 @@ def _write_qgis_project(conn, p: PackagePlan, data_dir: Path, folder: Path, name
     folder.mkdir(parents=True, exist_ok=True)
     first = next(iter(p.rounds.values()))
     title = f"{p.texts.dtm}, {naming.round_label(first)} ({first['reporting_date'].isoformat()})"
-    qgis_project.write_qgz(folder / f"{name}.qgz", title, epsg, layers, view)
+    logo_ref = None
+    if logo is not None:
+        shutil.copyfile(logo, folder / f"logo{Path(logo).suffix.lower()}")
+        logo_ref = f"./logo{Path(logo).suffix.lower()}"
+    layouts = [pl for d in maps if (pl := qgis_project.map_layout(d, layers, logo_ref)) is not None]
+    qgis_project.write_qgz(folder / f"{name}.qgz", title, epsg, layers, view, layouts)
 
 
 # ------------------------------------------------------------------------- README, manifest
@@ -638,6 +800,7 @@ def readme(p: PackagePlan, version: int, created: dt.date, terms: str, root: Pat
             "12 months, top districts (CSV with HXL; all in one XLSX, with total rows)",
         ),
         ("fragility/", "fragility overlay table and method card"),
+        ("maps/indicators/", _MAPS_README["indicators"]),
         (
             "qgis/",
             "QGIS project (.qgz, QGIS 3.22 or later) of the package's GeoPackages, styled\n"

@@ -45,6 +45,8 @@ class ProjectLayer:
     visible: bool = False
     label_size: float = 6.5
     upper: bool = False  # labels in capitals (the governorates)
+    population: str = ""  # the choropleths' population and admin level (print layouts pick by them)
+    level: int = 0
 
 
 def _rgba(hex_color: str, alpha: int = 255) -> str:
@@ -193,8 +195,366 @@ def _labeling(ml, layer: ProjectLayer) -> None:
     )
 
 
-def project_xml(title: str, epsg: int, layers: list[ProjectLayer], extent: tuple[float, float, float, float]) -> bytes:
-    """The ``.qgs`` XML of the project (``extent``: the view in the project CRS)."""
+@dataclass
+class PrintLayout:
+    """One map of the package as a QGIS print layout: its paper, title, the layers it shows
+    (``ProjectLayer.name``), its view in the project CRS, its notes, the logo (a path relative
+    to the project, or None)."""
+
+    name: str  # the map's file name without extension (unique in the project)
+    title: str
+    subtitle: str
+    layers: list[str]
+    view: tuple[float, float, float, float]
+    width_mm: float
+    height_mm: float
+    notes: str = ""
+    legend_title: str = ""
+    logo: str | None = None
+
+
+LABEL, MAP, LEGEND, SCALEBAR, PICTURE, PAGE = "65641", "65639", "65642", "65646", "65640", "65638"
+NORTH_ARROW = ":/images/north_arrows/layout_default_north_arrow.svg"
+
+
+def _qfont(size: float, bold: bool = False) -> str:
+    """A Qt font description (family, points, pixels, style hint, weight, italic, ...)."""
+    return f"{FONT},{size:g},-1,5,{75 if bold else 50},0,0,0,0,0"
+
+
+def _item(parent, typ: str, uid: str, x: float, y: float, w: float, h: float, z: int, **attrs):
+    el = ET.SubElement(
+        parent,
+        "LayoutItem",
+        {
+            "type": typ,
+            "uuid": uid,
+            "templateUuid": uid,
+            "id": attrs.pop("item_id", ""),
+            "position": f"{x:g},{y:g},mm",
+            "positionOnPage": f"{x:g},{y:g},mm",
+            "size": f"{w:g},{h:g},mm",
+            "zValue": str(z),
+            "visibility": "1",
+            "positionLock": "false",
+            "frame": attrs.pop("frame", "false"),
+            "background": attrs.pop("background", "false"),
+            "opacity": "1",
+            "blendMode": "0",
+            "referencePoint": "0",
+            "itemRotation": "0",
+            "excludeFromExports": "0",
+            "outlineWidthM": "0.3,mm",
+            "frameJoinStyle": "miter",
+            "groupUuid": "",
+            **attrs,
+        },
+    )
+    ET.SubElement(el, "FrameColor", {"red": "85", "green": "85", "blue": "85", "alpha": "255"})
+    ET.SubElement(el, "BackgroundColor", {"red": "255", "green": "255", "blue": "255", "alpha": "255"})
+    return el
+
+
+def _label(parent, uid, x, y, w, h, z, text: str, size: float, *, bold=False, color=(34, 34, 34), item_id=""):
+    el = _item(
+        parent,
+        LABEL,
+        uid,
+        x,
+        y,
+        w,
+        h,
+        z,
+        item_id=item_id,
+        labelText=text,
+        htmlState="0",
+        halign="1",
+        valign="32",
+        marginX="0",
+        marginY="0",
+    )
+    ET.SubElement(el, "LabelFont", {"description": _qfont(size, bold), "style": "Bold" if bold else ""})
+    r, g, b = color
+    ET.SubElement(el, "FontColor", {"red": str(r), "green": str(g), "blue": str(b), "alpha": "255"})
+    return el
+
+
+def _fit(view, w: float, h: float) -> tuple[float, float, float, float]:
+    """``view`` grown (centred) to the aspect of a ``w`` x ``h`` frame: the extent the map item
+    shows, so that it holds the whole view undistorted."""
+    x0, y0, x1, y1 = view
+    vw, vh = x1 - x0, y1 - y0
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    if vw / vh < w / h:
+        vw = vh * w / h
+    else:
+        vh = vw * h / w
+    return cx - vw / 2, cy - vh / 2, cx + vw / 2, cy + vh / 2
+
+
+def _layout(parent, n: int, pl: PrintLayout, ids: dict[str, str], layers: dict[str, ProjectLayer]) -> None:
+    """The print layout of one map: title and subtitle (the logo at the header's right end), the
+    map (its layers, its view), legend, scale bar (km), north arrow, notes; A4/A3 in the map's
+    orientation, the legend right of the map (landscape) or under it (portrait)."""
+    W, H, m = pl.width_mm, pl.height_mm, 10.0
+    lay = ET.SubElement(
+        parent, "Layout", {"name": pl.name, "units": "mm", "printResolution": "300", "worldFileMap": ""}
+    )
+    pages = ET.SubElement(lay, "PageCollection")
+    _item(pages, PAGE, f"{{page-{n}}}", 0, 0, W, H, 0, background="true")
+    uid = f"{{map-{n}}}"
+    landscape = W > H
+    top = m + 22
+    notes_h = 16.0
+    if landscape:
+        legend_w = 62.0
+        mx, my, mw, mh = m, top, W - 2 * m - legend_w - 5, H - top - m - notes_h - 3
+        lx, ly = m + mw + 5, top
+    else:
+        mx, my, mw, mh = m, top, W - 2 * m, (H - top - m - notes_h) * 0.72
+        lx, ly = m, top + mh + 5
+    logo_w = 0.0
+    if pl.logo:
+        logo_w = 40.0
+        _item(
+            lay,
+            PICTURE,
+            f"{{logo-{n}}}",
+            W - m - logo_w,
+            m,
+            logo_w,
+            18,
+            6,
+            item_id="logo",
+            file=pl.logo,
+            mode="1",
+            resizeMode="3",
+            anchorPoint="2",
+            pictureRotation="0",
+            northMode="0",
+            northOffset="0",
+            mapUuid="",
+            svgFillColor="255,255,255,255",
+            svgBorderColor="0,0,0,255",
+            svgBorderWidth="0.2",
+        )
+    _label(
+        lay,
+        f"{{title-{n}}}",
+        m,
+        m,
+        W - 2 * m - logo_w - 2,
+        12,
+        7,
+        pl.title,
+        14 if landscape else 13,
+        bold=True,
+        item_id="title",
+    )
+    _label(
+        lay,
+        f"{{subtitle-{n}}}",
+        m,
+        m + 13,
+        W - 2 * m - logo_w - 2,
+        7,
+        7,
+        pl.subtitle,
+        8.5,
+        color=(68, 68, 68),
+        item_id="subtitle",
+    )
+    x0, y0, x1, y1 = _fit(pl.view, mw, mh)
+    mp = _item(
+        lay,
+        MAP,
+        uid,
+        mx,
+        my,
+        mw,
+        mh,
+        1,
+        item_id="map",
+        frame="true",
+        background="true",
+        keepLayerSet="true",
+        followPreset="false",
+        followPresetName="",
+        drawCanvasItems="true",
+        mapRotation="0",
+        isTemporal="0",
+        labelMargin="0,mm",
+        mapFlags="0",
+    )
+    for el in mp.iter("BackgroundColor"):
+        el.attrib.update({"red": "238", "green": "244", "blue": "248"})  # the static maps' water
+    ET.SubElement(mp, "Extent", {"xmin": repr(x0), "ymin": repr(y0), "xmax": repr(x1), "ymax": repr(y1)})
+    ls = ET.SubElement(mp, "LayerSet")
+    for name in pl.layers:
+        ET.SubElement(ls, "Layer", {"source": layers[name].source, "provider": "ogr", "name": name}).text = ids[name]
+    ET.SubElement(mp, "AtlasMap", {"atlasDriven": "0", "scalingMode": "2", "margin": "0.1"})
+    leg = _item(
+        lay,
+        LEGEND,
+        f"{{legend-{n}}}",
+        lx,
+        ly,
+        60,
+        60,
+        3,
+        item_id="legend",
+        map_uuid=uid,
+        title=pl.legend_title,
+        resizeToContents="1",
+        columnCount="1",
+        symbolWidth="7",
+        symbolHeight="4",
+        boxSpace="1",
+        columnSpace="2",
+        lineSpacing="1",
+        fontColor="#222222",
+        wrapChar="",
+        splitLayer="0",
+        equalColumnWidth="0",
+        legendFilterByAtlas="0",
+        titleAlignment="1",
+        symbolAlignment="1",
+        rasterBorder="0",
+    )
+    styles = ET.SubElement(leg, "styles")
+    for sname, size, bold, extra in (
+        ("title", 9, True, {"marginBottom": "2.5"}),
+        ("group", 8, True, {"marginTop": "2"}),
+        ("subgroup", 7.5, False, {"marginTop": "2"}),
+        ("symbol", 7.5, False, {"marginTop": "1.5"}),
+        ("symbolLabel", 7.5, False, {"marginTop": "1.5", "marginLeft": "2"}),
+    ):
+        st = ET.SubElement(leg, "style", {"name": sname, "alignment": "1", "indent": "0", **extra})
+        styles.append(st)
+        leg.remove(st)
+        ET.SubElement(st, "styleFont", {"description": _qfont(size, bold), "style": "Bold" if bold else ""})
+    tree = ET.SubElement(leg, "layer-tree-group")
+    order = ET.SubElement(tree, "custom-order", {"enabled": "0"})
+    for name in pl.layers:
+        la = layers[name]
+        if la.classification is None:
+            continue  # outlines: nothing to read in a legend
+        ET.SubElement(
+            tree,
+            "layer-tree-layer",
+            {
+                "id": ids[name],
+                "name": name,
+                "source": la.source,
+                "providerKey": "ogr",
+                "checked": "Qt::Checked",
+                "expanded": "1",
+                "legend_exp": "",
+                "patch_size": "-1,-1",
+                "legend_split_behavior": "0",
+            },
+        )
+        ET.SubElement(order, "item").text = ids[name]
+    tree.remove(order)
+    tree.append(order)
+    sb = _item(
+        lay,
+        SCALEBAR,
+        f"{{scalebar-{n}}}",
+        mx + 4,
+        my + mh - 14,
+        60,
+        10,
+        4,
+        item_id="scale bar",
+        mapUuid=uid,
+        style="Single Box",
+        unitType="km",
+        unitLabel="km",
+        numMapUnitsPerScaleBarUnit="1",
+        numSegments="2",
+        numSegmentsLeft="0",
+        numSubdivisions="1",
+        subdivisionsHeight="1.5",
+        segmentSizeMode="1",
+        minBarWidth="30",
+        maxBarWidth="60",
+        numUnitsPerSegment="100",
+        segmentMillimeters="0",
+        height="2",
+        labelBarSpace="1.5",
+        boxContentSpace="1",
+        alignment="0",
+        labelVerticalPlacement="0",
+        labelHorizontalPlacement="0",
+        outlineWidth="0.3",
+        lineJoinStyle="miter",
+        lineCapStyle="square",
+        background="true",
+    )
+    ts = ET.SubElement(
+        sb,
+        "text-style",
+        {
+            "fontFamily": FONT,
+            "fontSize": "7",
+            "fontSizeUnit": "Point",
+            "textColor": INK,
+            "fontWeight": "50",
+            "namedStyle": "Regular",
+            "textOpacity": "1",
+            "multilineHeight": "1",
+            "allowHtml": "0",
+        },
+    )
+    ET.SubElement(ts, "text-buffer", {"bufferDraw": "0"})
+    _item(
+        lay,
+        PICTURE,
+        f"{{north-{n}}}",
+        mx + mw - 14,
+        my + 3,
+        10,
+        14,
+        5,
+        item_id="north arrow",
+        file=NORTH_ARROW,
+        mode="0",
+        resizeMode="0",
+        anchorPoint="0",
+        pictureRotation="0",
+        northMode="0",
+        northOffset="0",
+        mapUuid=uid,
+        svgFillColor="255,255,255,255",
+        svgBorderColor="34,34,34,255",
+        svgBorderWidth="0.2",
+    )
+    if pl.notes:
+        _label(
+            lay,
+            f"{{notes-{n}}}",
+            m,
+            H - m - notes_h,
+            W - 2 * m,
+            notes_h,
+            2,
+            pl.notes,
+            6,
+            color=(51, 51, 51),
+            item_id="notes",
+        )
+
+
+def project_xml(
+    title: str,
+    epsg: int,
+    layers: list[ProjectLayer],
+    extent: tuple[float, float, float, float],
+    layouts: list[PrintLayout] = (),
+) -> bytes:
+    """The ``.qgs`` XML of the project (``extent``: the view in the project CRS; ``layouts``: a
+    print layout per map of the package)."""
     root = ET.Element("qgis", {"version": QGIS_VERSION, "projectname": title})
     ET.SubElement(root, "homePath", {"path": ""})
     ET.SubElement(root, "title").text = title
@@ -247,6 +607,12 @@ def project_xml(title: str, epsg: int, layers: list[ProjectLayer], extent: tuple
         _labeling(ml, layer)
         ET.SubElement(ml, "blendMode").text = "0"
         ET.SubElement(ml, "layerOpacity").text = "1"
+    if layouts:
+        by_name = {la.name: la for la in layers}
+        id_of = {la.name: lid for lid, la in zip(ids, layers)}
+        box = ET.SubElement(root, "Layouts")
+        for n, pl in enumerate(layouts):
+            _layout(box, n, pl, id_of, by_name)
     props = ET.SubElement(root, "properties")
     paths = ET.SubElement(props, "Paths")
     ET.SubElement(paths, "Absolute", {"type": "bool"}).text = "false"
@@ -259,12 +625,12 @@ def project_xml(title: str, epsg: int, layers: list[ProjectLayer], extent: tuple
     return ("<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n" + body + "\n").encode("utf-8")
 
 
-def write_qgz(path: Path, title: str, epsg: int, layers: list[ProjectLayer], extent) -> Path:
+def write_qgz(path: Path, title: str, epsg: int, layers: list[ProjectLayer], extent, layouts=()) -> Path:
     """The project as ``path`` (a ``.qgz``: a zip holding ``<name>.qgs``)."""
     path = Path(path)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as z:
-        z.writestr(f"{path.stem}.qgs", project_xml(title, epsg, layers, extent))
+        z.writestr(f"{path.stem}.qgs", project_xml(title, epsg, layers, extent, list(layouts)))
     path.write_bytes(buf.getvalue())
     return path
 
@@ -300,6 +666,8 @@ def package_layers(
                 cls,
                 visible=False,
                 label_size=6.0 if level == 2 else 5.0 if level == 3 else 7.0,
+                population=pop,
+                level=level,
             )
         )
     if layers:
@@ -320,3 +688,35 @@ def package_layers(
             )
         )
     return layers
+
+
+def map_layout(data, layers: list[ProjectLayer], logo: str | None = None) -> PrintLayout | None:
+    """The print layout of one static map (a ``MapData``): its title, subtitle, paper, view and
+    legend title; its choropleth layer of the project and the governorates' outlines. None when
+    the project has no layer for the map (a map of another indicator than the population)."""
+    from service.maps import layout, render
+
+    s = data.spec
+    if s.indicator != "individuals":
+        return None
+    choropleth = next((la for la in layers if la.population == s.population and la.level == s.level), None)
+    if choropleth is None:
+        return None
+    outlines = [la.name for la in layers if la.classification is None]
+    page = layout.page(s.paper, s.orientation)
+    title, subtitle = render.title_texts(data)
+    return PrintLayout(
+        name=render.base_name(data, page),
+        title=title,
+        subtitle=subtitle,
+        layers=[*outlines, choropleth.name],  # top first, as QGIS lists a map's layers
+        view=tuple(float(v) for v in data.view),
+        width_mm=page.width_mm,
+        height_mm=page.height_mm,
+        notes=(
+            f"Sources: {data.texts.sources_line}. Projection: {data.projection.description}. "
+            f"{render.DISCLAIMER} Map: {render.base_name(data, page)}."
+        ),
+        legend_title=data.classification.title or s.indicator,
+        logo=logo,
+    )

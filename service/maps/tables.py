@@ -67,7 +67,7 @@ KEEP = (
     "published_individuals",
     "locations",
     "change_individuals",
-    "change_pct",
+    "change_share",
     "share_national",
 )
 

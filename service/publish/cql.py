@@ -17,6 +17,7 @@ points, lines, polygons, their multi forms, ``BBOX``) and the temporal functions
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -109,17 +110,31 @@ def queryables_schema(ds: Dataset, url: str, title: str) -> dict:
 
 
 def parse(text: str, lang: str | None) -> dict:
-    """The CQL2-JSON tree of a ``filter`` in ``lang`` (``cql2-text`` by default)."""
+    """The CQL2-JSON tree of a ``filter`` in ``lang`` (``cql2-text`` by default).
+
+    cql2-text is checked by the library's grammar (arity, literals, WKT); cql2-JSON, whose
+    deserialiser takes any ``{"op", "args"}``, is also validated against the CQL2 JSON Schema
+    (``Expr.validate``: it compiles the schema on every call, 15-100 ms, so it is kept for the
+    form that needs it). Either way only what ``_Writer`` knows becomes SQL. The last trees are
+    kept (GDAL sends the same filter with every page)."""
     lang = (lang or "cql2-text").strip().lower()
     lang = "cql2-text" if lang == "cql-text" else lang
     if lang not in LANGS:
         raise CqlError(f"filter-lang {lang!r} is not supported: use cql2-text or cql2-json")
     if len(text) > MAX_FILTER_CHARS:
         raise CqlError(f"the filter has {len(text)} characters; at most {MAX_FILTER_CHARS} are read")
+    return json.loads(_parsed(text, lang))
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed(text: str, lang: str) -> str:
     try:
-        expr = cql2.parse_text(text) if lang == "cql2-text" else cql2.parse_json(text)
-        expr.validate()
-        return expr.to_json()
+        if lang == "cql2-text":
+            expr = cql2.parse_text(text)
+        else:
+            expr = cql2.parse_json(text)
+            expr.validate()
+        return json.dumps(expr.to_json())
     except (cql2.ParseError, cql2.ValidationError, ValueError) as exc:
         msg = " ".join(str(exc).split())[:300]
         raise CqlError(f"the filter is not valid {lang}: {msg}") from None

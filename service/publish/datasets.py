@@ -166,14 +166,13 @@ class Selection:
                 f" || ',\"geometry\":' || coalesce(ST_AsGeoJSON({geom}, {decimals}), 'null')"
                 f" || ',\"properties\":' || {props_sql} || '}}' AS feature"
             ]
+        page = ""
         if limit is not None:
-            # page on the row ids first, so that the projection (GeoJSON, names) is computed for the page only
-            where += (
-                f" AND {ds.id_sql} IN (SELECT {ds.id_sql} FROM {ds.from_sql} WHERE {where} "
-                f"ORDER BY {order} LIMIT :limit OFFSET :offset)"
-            )
+            # one query: PostgreSQL sorts and cuts the page first and computes the projection (GeoJSON,
+            # properties) for the page's rows only (no paging subquery over the joins a second time)
+            page = " LIMIT :limit OFFSET :offset"
             params.update(limit=limit, offset=offset)
-        return f"SELECT {', '.join(cols)} FROM {ds.from_sql} WHERE {where} ORDER BY {order}", params
+        return f"SELECT {', '.join(cols)} FROM {ds.from_sql} WHERE {where} ORDER BY {order}{page}", params
 
     def count(self, conn: Connection) -> int:
         where, params = self.where()

@@ -388,6 +388,12 @@ def readme_text(job: ExportJob, rows: int) -> str:
     for f in ds.fields:
         name = f"{f.name} ({f.short})" if shp and f.short != f.name else f.name
         lines.append(f"{name:<32}{f.type:<7}{f.hxl_for(job.population):<34}{f.description}")
+    if any("a fraction" in f.description for f in ds.fields):
+        lines += [
+            "",
+            "Shares and relative changes are fractions (0-1; 0.125 = 12.5 %), rounded to 4 decimals; percent",
+            "appears only in labels and maps. Empty: unknown (e.g. no figure in the previous round).",
+        ]
     if m.get("disclosure"):  # public outputs of assessments: small cells suppressed (service/core/disclosure.py)
         lines += ["", "", "Disclosure control", "------------------", m["disclosure"]]
     if m.get("method_card"):
@@ -656,7 +662,7 @@ def _write_xlsx(conn: Connection, job: ExportJob, path: Path) -> int:
         n += len(rows)
     readme = wb.create_sheet("README")
     for line in readme_text(job, n).splitlines():
-        readme.append([line])
+        readme.append(xlsx_row(readme, [line]))  # (its '=====' rule is text, not a broken formula)
     wb.save(path)
     return n
 

@@ -4,6 +4,7 @@ Kubernetes' OpenAPI schemas bundled by kubernetes-validate), and nginx accepts i
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -89,4 +90,29 @@ def test_nginx_configs_are_accepted(tmp_path):
     (tmp_path / "nginx.conf").write_text(conf)
     cmd = [nginx, "-t", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")]
     proc = subprocess.run(cmd, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.skipif(shutil.which("nginx") is None and not Path("/usr/sbin/nginx").exists(), reason="nginx")
+@pytest.mark.parametrize("where", ["compose", "k8s"])
+def test_deployed_nginx_configs_are_accepted(tmp_path, where):
+    """The cache configs of compose.yaml and the Kubernetes ConfigMap pass ``nginx -t`` (their service names
+    and cache folder swapped for loopback and a temporary folder: nginx resolves upstreams when it loads)."""
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    if where == "compose":
+        conf = (ROOT / "deploy" / "compose" / "nginx.conf").read_text()
+    else:
+        conf = next(d for _, d in _k8s_documents() if d["kind"] == "ConfigMap" and "nginx.conf" in d.get("data", {}))
+        conf = conf["data"]["nginx.conf"]
+    assert "open_file_cache " in conf and "proxy_cache atlas;" in conf
+    conf = re.sub(r"server [\w.-]+:8000;", "server 127.0.0.1:9;", conf)
+    conf = conf.replace("/var/cache/nginx/atlas", str(tmp_path / "cache")).replace("listen 80;", "listen 127.0.0.1:1;")
+    conf = f"pid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/error.log;\n" + conf
+    conf = conf.replace(
+        "http {", f"http {{\n    client_body_temp_path {tmp_path}/body;\n    proxy_temp_path {tmp_path}/proxy;", 1
+    )
+    (tmp_path / "nginx.conf").write_text(conf)
+    proc = subprocess.run(
+        [nginx, "-t", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")], capture_output=True, text=True
+    )
     assert proc.returncode == 0, proc.stderr

@@ -66,3 +66,31 @@ def test_event_tiles_in_a_composite_and_bad_parameters(ev_client, ev_engine):
     rev = ev_client.get("/tiles/events-districts/6/39/25.mvt", params={"from": days[5], "to": days[1]})
     assert rev.status_code == 400
     assert ev_client.get("/tiles/events-districts/6/39/25.mvt", params={"crisis": "x" * 101}).status_code == 400
+
+
+def test_openapi_documents_the_layers_own_parameters(ev_client):
+    """``/tiles/{layers}/...`` and its TileJSON document every parameter a registry layer reads,
+    naming the layers that read it, as the layers declare them; an undeclared one is not there."""
+    from tiles.layers import LAYERS
+
+    doc = ev_client.get("/openapi.json").json()
+    declared = {name for layer in LAYERS.values() for name in layer.params}
+    assert {"crisis", "date", "from", "to", "fmp"} <= declared
+    for path in ("/tiles/{layers}/{z}/{x}/{y}.mvt", "/tiles/{layers}.json"):
+        params = {p["name"]: p for p in doc["paths"][path]["get"]["parameters"]}
+        assert declared <= set(params), (path, declared - set(params))
+        for name in declared:
+            readers = [layer.id for layer in LAYERS.values() if name in layer.params]
+            assert all(r in params[name]["description"] for r in readers), (name, readers)
+            assert params[name]["in"] == "query" and not params[name]["required"]
+        assert "events-districts" in params["crisis"]["description"]
+        assert "flows" in params["fmp"]["description"] and "events-districts" not in params["fmp"]["description"]
+        # days for the events layers, months too for the flows layers: one pattern; one day: a date
+        assert params["from"]["schema"]["pattern"] == "^[0-9]{4}-[0-9]{2}(-[0-9]{2})?$"
+        assert params["date"]["schema"]["format"] == "date"
+    layers = next(
+        p for p in doc["paths"]["/tiles/{layers}/{z}/{x}/{y}.mvt"]["get"]["parameters"] if p["name"] == "layers"
+    )
+    assert all(layer in layers["description"] for layer in LAYERS), layers["description"]
+    # the kinds' earlier tile routes are retired: the registry's layers are the one way in
+    assert not [p for p in doc["paths"] if p.startswith(("/events/{crisis_id}/tiles", "/flows/tiles"))]

@@ -43,12 +43,14 @@ def test_lines_widths_follow_the_counts(fl_client, fmp_files):
 
 
 def test_flow_line_tiles(fl_client):
-    r = fl_client.get("/flows/tiles/3/4/3.mvt", params={"from": "2023-02", "to": "2023-02"})
+    """Flow-line tiles are the registry's layer ``flows`` (the kind's own tile route is retired)."""
+    r = fl_client.get("/tiles/flows/3/4/3.mvt", params={"from": "2023-02", "to": "2023-02"})
     assert r.status_code == 200
     layer = mapbox_vector_tile.decode(r.content)["flows"]
     assert layer["features"] and all(f["properties"]["n"] > 0 for f in layer["features"])
-    again = fl_client.get("/flows/tiles/3/4/3.mvt", params={"from": "2023-02", "to": "2023-02"})
-    assert again.headers["x-cache"] == "hit"
+    again = fl_client.get("/tiles/flows/3/4/3.mvt", params={"from": "2023-02", "to": "2023-02"})
+    assert again.headers["x-tile-cache"] == "hit" and again.content == r.content
+    assert fl_client.get("/flows/tiles/3/4/3.mvt").status_code == 404
 
 
 def test_master_list_flow_lines_of_round_120(figures_client):

@@ -47,3 +47,28 @@ def test_origin_flow_map_widths_follow_the_families(figures_engine, figures_clie
             assert thickest == "origin:IQG15:IQG09"  # Duhok governorate
         else:
             assert fams[thickest]["dest_name"] == "Sumail" and fams[thickest]["dest_adm1"] == "IQG09"
+
+
+def test_origin_flow_maps_are_the_flows_kinds_package_maps(figures_engine, tmp_path):
+    """The registry hands the package the flows kind's maps of a round: round 120's IDP round has
+    its two origin-flow maps (PNG and PDF, the PDF's text names the round); a returnee round none
+    (the maps are of IDPs)."""
+    import subprocess
+
+    from service import kinds
+    from service.core.registry import registry
+
+    kinds.install()
+    maps = registry().package_maps()
+    assert "flows" in maps  # (the flows kind is public: its maps go into public packages)
+    with figures_engine.connect() as conn:
+        idp = resolve_round(conn, RoundRef(120), "idp")
+        ret = resolve_round(conn, RoundRef(120), "returnee")
+    paths = maps["flows"].write(figures_engine, idp, tmp_path / "idp", dpi=40)
+    assert sorted(p.name for p in paths) == [
+        f"origin_flows_r120_adm{level}.{ext}" for level in (1, 2) for ext in ("pdf", "png")
+    ]
+    pdf = next(p for p in paths if p.name == "origin_flows_r120_adm2.pdf")
+    words = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    assert "governorate of origin" in words and "round 120" in words and "Sumail" in words
+    assert maps["flows"].write(figures_engine, ret, tmp_path / "ret", dpi=40) == []

@@ -45,7 +45,7 @@ def test_hand_computed_chain(method):
     assert r.indicators.loc["U1"].tolist() == pytest.approx([50, 80, 100, 50, 50])
     assert r.dimensions.loc["U1"].tolist() == pytest.approx([82.5, 50])
     assert u1["index"] == pytest.approx(math.sqrt(83.5 * 51) - 1, abs=1e-9)
-    assert u1["class"] == 4 and u1["status"] == "ok" and u1["completeness"] == 100
+    assert u1["class"] == 4 and u1["status"] == "ok" and u1["completeness"] == 1
     assert bool(u1["hotspot"])  # class 4 and returnees 1000 (the bound is inclusive)
     assert r.indicators.loc["U5"].tolist() == pytest.approx([100, 100, 0, 100, 100])
     assert r.dimensions.loc["U5"].tolist() == pytest.approx([50, 100])
@@ -74,13 +74,13 @@ def test_completeness_rule(method):
     u = r.units
     assert u.loc["two_of_three", "status"] == "ok"
     assert r.dimensions.loc["two_of_three", "a"] == pytest.approx(280 / 3)
-    assert u.loc["two_of_three", "completeness"] == pytest.approx(80)
+    assert u.loc["two_of_three", "completeness"] == pytest.approx(0.8)
     for k in ("one_of_two", "one_of_three"):
         assert u.loc[k, "status"] == "insufficient_data"
         assert math.isnan(u.loc[k, "index"]) and u.loc[k, "class"] == 0 and not u.loc[k, "hotspot"]
         assert math.isnan(u.loc[k, "rank_p50"]) and math.isnan(u.loc[k, "p_high"])
-    assert u.loc["one_of_two", "completeness"] == pytest.approx(80)
-    assert u.loc["one_of_three", "completeness"] == pytest.approx(60)
+    assert u.loc["one_of_two", "completeness"] == pytest.approx(0.8)
+    assert u.loc["one_of_three", "completeness"] == pytest.approx(0.6)
     # a rule of one half lets one of two through
     half = compute(parse_method(small(missing={"min_indicator_share": 0.5})), raw({"x": [5, 2, 10, 0.5, NaN]}))
     assert half.units.loc["x", "status"] == "ok"

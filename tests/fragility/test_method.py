@@ -20,7 +20,7 @@ def write(tmp_path, data, name="m.yaml"):
 def test_default_method_loads():
     m, path = load_method()
     assert path.name == "default_method.yaml"
-    assert m.id == "dtm-atlas-default" and m.version == "1.0.0"
+    assert m.id == "dtm-atlas-default" and m.version == "1.1.0"
     assert m.missing.min_indicator_share == pytest.approx(2 / 3)
     assert {i.dimension for i in m.indicators} == {d.id for d in m.dimensions}
     assert m.uncertainty.draws == 1000

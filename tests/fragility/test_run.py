@@ -146,7 +146,7 @@ def test_numbers_for_the_docs(default_run):
 
 def test_an_older_round_changes_the_change_indicator(frag_engine):
     """Importing the round before (Dec 2017) changes round 120's changes: its run is recomputed,
-    and a sub-district whose IDPs all left scores -100 %."""
+    and a sub-district whose IDPs all left has a change of -1 (-100 %)."""
     from service.ingest.rounds import import_masterlist
     from tests.conftest import MASTERLISTS
 
@@ -171,13 +171,13 @@ def test_an_older_round_changes_the_change_indicator(frag_engine):
         )
         kept = conn.execute(
             text(
-                "SELECT n.pcode, n.change_pct FROM unit_figure n "
+                "SELECT n.pcode, n.change_share FROM unit_figure n "
                 "JOIN round q ON q.id = n.round_id AND q.round_number = 120 "
-                "AND q.population = 'idp' WHERE n.level = 3 AND n.change_pct IS NOT NULL AND n.pcode <> 'UNASSIGNED'"
+                "AND q.population = 'idp' WHERE n.level = 3 AND n.change_share IS NOT NULL AND n.pcode <> 'UNASSIGNED'"
             )
         ).all()
     assert gone and kept
     for code in gone:
-        assert rows[code]["indicators"]["idp_change_pct"] == {"value": -100.0, "score": 0.0}
-    for code, pct in kept:
-        assert rows[code]["indicators"]["idp_change_pct"]["value"] == pytest.approx(pct, abs=1e-6)
+        assert rows[code]["indicators"]["idp_change_share"] == {"value": -1.0, "score": 0.0}
+    for code, share in kept:
+        assert rows[code]["indicators"]["idp_change_share"]["value"] == pytest.approx(share, abs=1e-6)

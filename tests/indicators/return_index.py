@@ -36,17 +36,20 @@ SCALE2 = [  # social cohesion and safety
 
 MAPPING = """\
 # The Return Index fixture's catalogue (synthetic file): what the file cannot say itself
-country: MWI
-roles: {key: location_id, name: location_name, adm3: subdistrict_pcode, lat: latitude, lon: longitude}
+country: {country}
+roles: {{key: location_id, name: location_name, adm3: subdistrict_pcode, lat: latitude, lon: longitude}}
 columns:
-  - {header: returnees_ind, label_en: Returnees (individuals), type: integer, aggregation: sum, unit: persons}
-  - {header: scale1_livelihoods, label_en: "Scale 1: livelihoods and basic services (0-100)", type: number,
-     aggregation: weighted_mean, weight: returnees_ind, unit: score}
-  - {header: scale2_safety, label_en: "Scale 2: social cohesion and safety (0-100)", type: number,
-     aggregation: weighted_mean, weight: returnees_ind, unit: score}
-  - {header: severity, label_en: Share of locations of high severity, type: select_one, aggregation: share,
-     share_of: high}
+  - {{header: returnees_ind, label_en: Returnees (individuals), type: integer, aggregation: sum, unit: persons}}
+  - {{header: scale1_livelihoods, label_en: "Scale 1: livelihoods and basic services (0-100)", type: number,
+     aggregation: weighted_mean, weight: returnees_ind, unit: score}}
+  - {{header: scale2_safety, label_en: "Scale 2: social cohesion and safety (0-100)", type: number,
+     aggregation: weighted_mean, weight: returnees_ind, unit: score}}
+  - {{header: severity, label_en: Share of locations of high severity, type: select_one, aggregation: share,
+     share_of: high}}
+# DTM Iraq's hotspot rule: a sub-district high on a scale, or medium with many returnees
+hotspot: {{scales: [scale1_livelihoods, scale2_safety], high: 60, medium: 30, population: returnees_ind, many: {many}}}
 """
+HOTSPOT = {"high": 60, "medium": 30}
 
 
 def severity(s1: float, s2: float) -> str:
@@ -55,14 +58,19 @@ def severity(s1: float, s2: float) -> str:
     return "high" if worst >= 60 else "medium" if worst >= 30 else "low"
 
 
-def write_fixture(conn: Connection, out: Path, n: int = 150, seed: int = 21) -> tuple[Path, Path, list[dict]]:
-    """(CSV, mapping YAML, the rows written) of ``n`` synthetic locations in real sub-districts."""
+def write_fixture(
+    conn: Connection, out: Path, n: int = 150, seed: int = 21, country: str = "MWI", many: int = 19000
+) -> tuple[Path, Path, list[dict]]:
+    """(CSV, mapping YAML, the rows written) of ``n`` synthetic locations in real sub-districts
+    of ``country`` (MWI: Malawi's traditional authorities; IRQ: Iraq's sub-districts); ``many``
+    returnees make a medium sub-district a hotspot."""
     rnd = random.Random(seed)
     units = conn.execute(
         text(
             "SELECT pcode, ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom)) FROM admin_unit "
-            "WHERE level = 3 AND pcode LIKE 'MW3%' ORDER BY pcode LIMIT 12"
-        )
+            "WHERE level = 3 AND country = :c AND pcode NOT LIKE '%UNASSIGNED%' ORDER BY pcode LIMIT 12"
+        ),
+        {"c": country},
     ).all()
     head = ["location_id", "location_name", "subdistrict_pcode", "latitude", "longitude", "returnees_ind"]
     head += [f"s1_{c}" for c in SCALE1] + [f"s2_{c}" for c in SCALE2] + ["scale1_livelihoods", "scale2_safety"]
@@ -94,5 +102,5 @@ def write_fixture(conn: Connection, out: Path, n: int = 150, seed: int = 21) -> 
         ",".join(head) + "\n" + "\n".join(",".join(str(r[h]) for h in head) for r in rows) + "\n", encoding="utf-8"
     )
     mapping = out / "synthetic_return_index.yaml"
-    mapping.write_text(MAPPING, encoding="utf-8")
+    mapping.write_text(MAPPING.format(country=country, many=many), encoding="utf-8")
     return csv, mapping, rows

@@ -33,6 +33,22 @@ def test_catalogue_prints_recognised_and_not():
     assert "known_header" in out and "الأفراد" in res.output
 
 
+def test_catalogue_prints_the_hotspot_rule_and_checks_it(assessments, tmp_path):
+    """An index's mapping: the catalogue says the hotspot rule it will publish; a rule naming a
+    column the file lacks is an error naming the mapping file and the key, before any import."""
+    from tests.indicators.return_index import write_fixture
+
+    engine, _ = assessments
+    with engine.connect() as conn:
+        csv, mapping, _ = write_fixture(conn, tmp_path, n=20)
+    res = CliRunner().invoke(cli, ["datasets", "catalogue", str(csv), "--mapping", str(mapping)])
+    assert res.exit_code == 0, res.output
+    assert "hotspot: Hotspot sub-district (DTM Iraq's Return Index rule)" in flat(res) and "19,000" in flat(res)
+    mapping.write_text(mapping.read_text().replace("population: returnees_ind", "population: returnees"))
+    res = CliRunner().invoke(cli, ["datasets", "catalogue", str(csv), "--mapping", str(mapping)])
+    assert res.exit_code == 2 and f"{mapping.name}, column 'hotspot.population': no column 'returnees'" in flat(res)
+
+
 @pytest.fixture
 def cli_env(assessments_fresh, monkeypatch):
     from service.core.settings import get_settings

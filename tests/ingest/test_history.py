@@ -118,6 +118,33 @@ def test_each_file_of_a_history_is_decompressed_and_hashed_once(iraq_fresh_engin
     assert logged == [("rejected", 1)]
 
 
+def test_a_batch_refreshes_the_aggregates_statistics_once(iraq_fresh_engine, monkeypatch):
+    """A history refreshes ``unit_figure``'s planner statistics once, when it ends (stale after
+    each file of a small table: one ANALYZE per file before); a file alone still refreshes them."""
+    from service.figures import aggregate
+
+    analyzed: list[int] = []
+    analyze = aggregate.analyze_unit_figure
+
+    def counting(conn):
+        analyzed.append(1)
+        analyze(conn)
+
+    monkeypatch.setattr(aggregate, "analyze_unit_figure", counting)
+    series = MASTERLISTS / "series" / "idp"
+    files = [
+        series / f"IDPs_MasterList_dataset_DTM_IOM{n}.csv.gz" for n in ("May_01_2014", "Jul_02_2014", "Jul_31_2014")
+    ]
+    outcomes = import_many(iraq_fresh_engine, files, population="idp", workers=2)
+    assert [o.outcome for o in outcomes] == ["imported"] * 3 and len(analyzed) == 1
+    with iraq_fresh_engine.connect() as c:
+        n_live = c.execute(text("SELECT reltuples FROM pg_class WHERE oid = 'unit_figure'::regclass")).scalar()
+        rows = c.execute(text("SELECT count(*) FROM unit_figure")).scalar()
+    assert n_live == rows  # (the statistics count every row of the three rounds)
+    import_masterlist(iraq_fresh_engine, FEB21, population="idp")
+    assert len(analyzed) == 2
+
+
 def _rounds(engine) -> list[dt.date]:
     with engine.connect() as c:
         return list(c.execute(text("SELECT reporting_date FROM round ORDER BY reporting_date")).scalars())

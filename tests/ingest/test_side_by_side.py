@@ -32,7 +32,7 @@ FILES = [SERIES / f"IDPs_MasterList_dataset_DTM_IOM{n}.csv.gz" for n in NAMES]
 
 _FIGURES = """
     SELECT r.reporting_date, f.level, f.pcode, f.families, f.individuals, f.locations,
-           pr.reporting_date AS prev_date, f.prev_individuals, f.change_individuals, f.change_pct,
+           pr.reporting_date AS prev_date, f.prev_individuals, f.change_individuals, f.change_share,
            rr.reporting_date AS ref12_date, f.individuals_12m_ago, f.change_12m_individuals, f.share_national
     FROM unit_figure f JOIN round r ON r.id = f.round_id
     LEFT JOIN round pr ON pr.id = f.prev_round_id LEFT JOIN round rr ON rr.id = f.ref12_round_id
@@ -94,8 +94,8 @@ def test_side_by_side_equals_one_by_one(iraq_fresh_engine, monkeypatch):
         conn.execute(
             text(
                 "UPDATE unit_figure SET prev_round_id = NULL, prev_individuals = NULL, change_individuals = NULL, "
-                "change_pct = NULL, ref12_round_id = NULL, individuals_12m_ago = NULL, "
-                "change_12m_individuals = NULL, change_12m_pct = NULL"
+                "change_share = NULL, ref12_round_id = NULL, individuals_12m_ago = NULL, "
+                "change_12m_individuals = NULL, change_12m_share = NULL"
             )
         )
         refresh_changes(conn, "IRQ", "idp")

@@ -1,5 +1,6 @@
 """Run by Debian's /usr/bin/python3 (PyQGIS, python3-qgis) from tests/maps/test_package.py:
-open a QGIS project offscreen, render it, print what it found as JSON. Not a test module."""
+open a QGIS project offscreen, render it, list its print layouts, export one of them to PDF
+(``qgis_check.py PROJECT [LAYOUT PDF]``), print what it found as JSON. Not a test module."""
 
 import json
 import os
@@ -14,6 +15,12 @@ from qgis.core import (  # noqa: E402
     QgsExpression,
     QgsExpressionContext,
     QgsExpressionContextUtils,
+    QgsLayoutExporter,
+    QgsLayoutItemLabel,
+    QgsLayoutItemLegend,
+    QgsLayoutItemMap,
+    QgsLayoutItemPicture,
+    QgsLayoutItemScaleBar,
     QgsMapRendererSequentialJob,
     QgsMapSettings,
     QgsProject,
@@ -102,5 +109,39 @@ for la in labels:
 out["labels_placed"] = {project.mapLayer(k).name(): v for k, v in out["labels_placed"].items()}
 out["label_texts"] = [la.labelText for la in labels]
 out["colours"] = colours
+# the print layouts: their page, map items (extent, layers), texts and other items
+out["layouts"] = []
+for layout in project.layoutManager().printLayouts():
+    items = layout.items()
+    maps = [i for i in items if isinstance(i, QgsLayoutItemMap)]
+    size = layout.pageCollection().page(0).pageSize()
+    out["layouts"].append(
+        {
+            "name": layout.name(),
+            "page_mm": [size.width(), size.height()],
+            "maps": [
+                {
+                    "extent": [
+                        m.extent().xMinimum(),
+                        m.extent().yMinimum(),
+                        m.extent().xMaximum(),
+                        m.extent().yMaximum(),
+                    ],
+                    "layers": [la.name() for la in m.layers()],
+                    "crs": m.crs().authid(),
+                }
+                for m in maps
+            ],
+            "labels": [i.text() for i in items if isinstance(i, QgsLayoutItemLabel)],
+            "legends": [i.title() for i in items if isinstance(i, QgsLayoutItemLegend)],
+            "scale_bars": [i.unitLabel() for i in items if isinstance(i, QgsLayoutItemScaleBar)],
+            "pictures": [i.picturePath() for i in items if isinstance(i, QgsLayoutItemPicture)],
+        }
+    )
+if len(sys.argv) > 3:
+    layout = project.layoutManager().layoutByName(sys.argv[2])
+    exporter = QgsLayoutExporter(layout)
+    out["export"] = exporter.exportToPdf(sys.argv[3], QgsLayoutExporter.PdfExportSettings())
+    out["export_ok"] = out["export"] == QgsLayoutExporter.Success
 out["messages"] = messages
 print(json.dumps(out, ensure_ascii=False))

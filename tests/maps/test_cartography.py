@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -320,3 +321,43 @@ def test_shared_geometries_are_keyed_by_the_data_version(figures_engine, monkeyp
         monkeypatch.setattr(versioncache, "data_version", lambda c: version + 1)
         md.load_map(conn, spec, created=CREATED)
         assert len(reads) == 2 * n
+
+
+def test_print_layout_has_the_logo(figures_engine, national, tmp_path):
+    """The QGIS print layout of a map shows the logo when one is set (copied beside the project,
+    referenced relatively): PyQGIS resolves it to the copy and exports the layout."""
+    import json
+    import os
+
+    from service.maps import qgis_project
+    from service.publish.exports import export_to
+
+    data_dir, folder = tmp_path / "data", tmp_path / "qgis"
+    data_dir.mkdir()
+    folder.mkdir()
+    for ds in ("figures-adm1", "figures-adm2"):
+        export_to(figures_engine, ds, "gpkg", data_dir, round_number=120, population="idp")
+    classes = {("idp", 1): national.classification, ("idp", 2): national.classification}
+    layers = qgis_project.package_layers(data_dir, classes)
+    Image.new("RGB", (200, 100), (0, 51, 160)).save(folder / "logo.png")
+    layout = qgis_project.map_layout(national, layers, "./logo.png")
+    assert layout is not None and layout.logo == "./logo.png"
+    project = qgis_project.write_qgz(folder / "p.qgz", "test", 32638, layers, national.view, [layout])
+    check = Path(__file__).with_name("qgis_check.py")  # Debian's PyQGIS (./dev installs python3-qgis)
+    done = subprocess.run(
+        ["/usr/bin/python3", str(check), str(project), layout.name, str(tmp_path / "layout.pdf")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    q = json.loads(done.stdout.strip().splitlines()[-1])
+    assert q["messages"] == [] and q["export_ok"]
+    (la,) = q["layouts"]
+    assert str(folder / "logo.png") in la["pictures"]
+    # the logo is the layout's one raster image (the map, legend and arrow are vectors)
+    images = subprocess.run(
+        ["pdfimages", "-list", str(tmp_path / "layout.pdf")], capture_output=True, text=True, check=True
+    ).stdout.splitlines()[2:]
+    assert len(images) >= 1, images

@@ -55,6 +55,8 @@ def test_package_folder(figures_engine, tmp_path):
             assert f"tables/irq_dtm_{pop}_{what}_r120_20210228.csv" in names
         assert f"charts/irq_dtm_{pop}_change_adm1_r120_20210228.png" in names
     assert "charts/irq_dtm_trend_r120_20210228.png" in names
+    for level in (1, 2):  # the master lists' origin-flow maps (the flows kind's package_maps)
+        assert {f"maps/flows/origin_flows_r120_adm{level}.{ext}" for ext in ("png", "pdf")} <= names
     assert "irq_dtm_summary_r120_A4P_20210228.pdf" in names
     assert not any(n.startswith("fragility/") for n in names)  # that layer does not exist yet
 
@@ -95,8 +97,15 @@ def _check_qgis_project(engine, out, names) -> None:
 
     assert "qgis/irq_dtm_maps_r120_20210228.qgz" in names
     assert "qgis/" in (out / "README.txt").read_text()
+    national = "irq_dtm_idp_adm2_r120_A4L_20210228"
     done = subprocess.run(
-        ["/usr/bin/python3", str(QGIS_CHECK), str(out / "qgis/irq_dtm_maps_r120_20210228.qgz")],
+        [
+            "/usr/bin/python3",
+            str(QGIS_CHECK),
+            str(out / "qgis/irq_dtm_maps_r120_20210228.qgz"),
+            national,
+            str(out.parent / "qgis_layout.pdf"),
+        ],
         capture_output=True,
         text=True,
         timeout=120,
@@ -130,6 +139,55 @@ def _check_qgis_project(engine, out, names) -> None:
     assert q["labels_placed"]["Governorates (outlines)"] == 18
     assert q["labels_placed"][districts["name"]] >= 15
     assert any("الموصل" in t or "السليمانية" in t for t in q["label_texts"])
+    _check_print_layouts(engine, out, names, q, national)
+
+
+def _check_print_layouts(engine, out, names, q, national) -> None:
+    """A print layout per map of the package: its paper, a map item holding the map's view (in
+    the maps' CRS, showing the map's layer under the governorates' outlines), the title and
+    subtitle, legend, scale bar in km, north arrow; one exported to PDF by QGIS has the title."""
+    import subprocess
+
+    from service.maps import render
+    from service.maps.data import MapSpec, load_map
+
+    maps = sorted(n.rsplit("/", 1)[1][:-4] for n in names if n.startswith("maps/") and n.endswith(".png"))
+    layouts = {la["name"]: la for la in q["layouts"]}
+    assert sorted(layouts) == maps
+    for name, la in layouts.items():
+        paper = page(name.split("_")[-2][:2], "landscape" if name.split("_")[-2][2] == "L" else "portrait")
+        assert la["page_mm"] == [paper.width_mm, paper.height_mm], name
+        assert len(la["maps"]) == 1 and la["maps"][0]["crs"] == "EPSG:32638", name
+        assert la["maps"][0]["layers"][0] == "Governorates (outlines)"
+        assert la["legends"] and la["scale_bars"] == ["km"], name
+        assert any("north_arrow" in p for p in la["pictures"]), name
+    cases = [
+        (national, MapSpec(120, "idp", 2)),
+        ("irq_dtm_idp_adm3_iqg07_r120_A4L_20210228", MapSpec(120, "idp", 3, extent="IQG07")),
+    ]
+    for name, spec in cases:
+        with engine.connect() as conn:
+            data = load_map(conn, spec)
+        la = layouts[name]
+        x0, y0, x1, y1 = la["maps"][0]["extent"]
+        vx0, vy0, vx1, vy1 = data.view
+        assert x0 <= vx0 + 1 and y0 <= vy0 + 1 and x1 >= vx1 - 1 and y1 >= vy1 - 1, (name, la["maps"][0]["extent"])
+        # grown to the frame's aspect only: the view fills it in one direction
+        assert min((vx1 - vx0) / (x1 - x0), (vy1 - vy0) / (y1 - y0)) < 1.001
+        assert max((vx1 - vx0) / (x1 - x0), (vy1 - vy0) / (y1 - y0)) > 0.999
+        who = "IDPs" if spec.population == "idp" else "Returnees"
+        assert la["maps"][0]["layers"][1].startswith(f"{who} by {'district' if spec.level == 2 else 'sub-district'} (")
+        title, subtitle = render.title_texts(data)
+        assert title in la["labels"] and subtitle in la["labels"], la["labels"]
+        assert data.classification.title in la["legends"]
+    assert q["export_ok"], q.get("export")
+    text = subprocess.run(
+        ["pdftotext", str(out.parent / "qgis_layout.pdf"), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    with engine.connect() as conn:
+        title, subtitle = render.title_texts(load_map(conn, MapSpec(120, "idp", 2)))
+    # the English part of the title (Qt writes the Arabic as presentation forms) and the subtitle
+    assert title.split(": ", 1)[1] in text and subtitle in text, text[:500]
 
 
 def test_package_refuses_a_used_folder(figures_engine, tmp_path):

@@ -31,9 +31,15 @@ def test_districts_export_has_every_district(figures_client, figures_engine, tmp
     assert empty, "some districts have no IDPs in the round and are still in the export"
     for p in empty:
         assert p["families"] == 0 and p["locations"] == 0 and p["share_national"] == 0
-    # the shares sum to one over the units and the bucket, rounded to six decimals
+    # the shares sum to one over the units and the bucket; shares and changes are fractions rounded to
+    # four decimals (one convention, issue 23)
     shares = [f["properties"]["share_national"] for f in features]
     assert abs(sum(shares) - 1) < 1e-3
-    assert all(len(repr(s).split(".")[-1]) <= 6 for s in shares if s)
-    pcts = [p["change_pct"] for p in units if p["change_pct"] is not None]
-    assert pcts and all(round(v, 1) == v for v in pcts)
+    assert all(len(repr(s).split(".")[-1]) <= 4 for s in shares if s)
+    changes = [p["change_share"] for p in units if p["change_share"] is not None]
+    assert changes and all(round(v, 4) == v and v >= -1 for v in changes)
+    for p in units:  # fractions, not percentages: the change over the previous round's individuals
+        if p["change_share"] is not None:
+            prev = p["individuals"] - p["change_individuals"]
+            assert p["change_share"] == pytest.approx(round(p["change_individuals"] / prev, 4), abs=1e-9)
+    assert not any(k.endswith("_pct") for k in units[0])

@@ -257,6 +257,13 @@ def test_html_and_negotiation(figures_client):
         assert r2.headers["content-type"].startswith("text/html"), url
     page = figures_client.get("/ogc/collections/idp-r120-adm2/items?f=html&limit=5").text
     assert "الفلوجة" in page
+    # one convention (issue 23): a share is a fraction in the item's JSON, a percent on its HTML page
+    item = figures_client.get("/ogc/collections/idp-r120-adm2/items/IQG01Q01").json()["properties"]
+    share = item["share_national"]
+    assert 0 < share < 1 and round(share, 4) == share and not any(k.endswith("_pct") for k in item)
+    html = figures_client.get("/ogc/collections/idp-r120-adm2/items/IQG01Q01?f=html").text
+    percent = f"{share * 100:,.2f}".rstrip("0").rstrip(".") + " %"
+    assert f"<td>{percent}</td>" in html
     r = figures_client.get("/ogc/collections/idp-r120-adm2/items", headers={"Accept": "application/geo+json"})
     assert r.headers["content-type"] == GEOJSON
     r = figures_client.get("/ogc/collections", headers={"Accept": "application/json"})

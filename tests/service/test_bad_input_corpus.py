@@ -25,13 +25,19 @@ NAME = "irq_idp_feb2021.csv"
 
 
 @pytest.fixture(scope="module")
-def corpus_env(pg_server, iraq_template):
-    from service.ingest.rounds import import_masterlist
+def corpus_env(pg_server, round120_template):
+    """A database of the module's own: Iraq's boundaries and round 120 (Feb 2021), cloned."""
     from tests.conftest import cloned_engine
 
-    with cloned_engine(pg_server, iraq_template, "dtm_atlas_test_corpus") as engine:
-        import_masterlist(engine, FEB_2021, population="idp")
+    with cloned_engine(pg_server, round120_template, "dtm_atlas_test_corpus") as engine:
         yield engine
+
+
+@pytest.fixture(scope="module")
+def corpus_client(corpus_env):
+    """One app over the module's database for every HTTP case."""
+    with client_for(corpus_env) as client:
+        yield client
 
 
 def published(engine) -> str:
@@ -50,7 +56,9 @@ def published(engine) -> str:
             c.execute(
                 text("SELECT array_agg((id, revision, is_current)::text ORDER BY id) FROM boundary_set")
             ).scalar(),
-            c.execute(text("SELECT md5(string_agg(ST_AsBinary(geom)::text, '' ORDER BY id)) FROM admin_unit")).scalar(),
+            c.execute(
+                text("SELECT md5(string_agg(ST_AsBinary(geom), ''::bytea ORDER BY id)) FROM admin_unit")
+            ).scalar(),
         ]
     return hashlib.sha256(repr(parts).encode()).hexdigest()
 
@@ -220,11 +228,10 @@ HTTP_CASES = {  # case: (url, status, phrases)
 
 
 @pytest.mark.parametrize("case", list(HTTP_CASES))
-def test_http_answers_a_clear_4xx_and_changes_nothing(case, corpus_env):
+def test_http_answers_a_clear_4xx_and_changes_nothing(case, corpus_env, corpus_client):
     url, status, phrases = HTTP_CASES[case]
     before = published(corpus_env)
-    with client_for(corpus_env) as client:
-        r = client.get(url)
+    r = corpus_client.get(url)
     assert r.status_code == status, (case, r.status_code, r.text[:500])
     body = r.json()
     assert body["status"] == status and len(body["detail"]) < 1000

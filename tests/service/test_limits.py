@@ -47,6 +47,15 @@ def test_security_headers_on_every_answer(client, url):
     assert h["referrer-policy"] == "strict-origin-when-cross-origin"
 
 
+def test_data_answers_carry_the_apis_short_policy(client):
+    """issue 23: a round step stays under 2 KB: JSON answers carry the API's short policy (no
+    document loads from them), pages the web map's."""
+    data = client.get("/rounds").headers["content-security-policy"]
+    page = client.get("/").headers["content-security-policy"]
+    assert data == "default-src 'none'; frame-ancestors 'none'"
+    assert "script-src 'self'" in page and "frame-ancestors 'none'" in page
+
+
 def test_error_details_are_clipped():
     from service.api.limits import bounded_int, clip
 

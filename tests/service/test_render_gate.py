@@ -111,6 +111,7 @@ def test_cached_maps_are_served_while_renders_queue(iraq_engine, monkeypatch):
     monkeypatch.setattr(maps_api, "_produce_map", render)
     monkeypatch.setenv("DTM_ATLAS_RENDER_WORKERS", "1")
     monkeypatch.setenv("DTM_ATLAS_RENDER_QUEUE", "0")
+    monkeypatch.setenv("DTM_ATLAS_RENDER_ISOLATION", "thread")  # the fake render above runs in the server
     done: dict[str, tuple[float, httpx.Response]] = {}
     with serve_app(iraq_engine) as url, httpx.Client(base_url=url, timeout=30) as c:
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from service.core.settings import AuthSettings, DisclosureSettings, MapSettings, Settings, TileSettings
+from service.core.settings import AuthSettings, DisclosureSettings, MapSettings, RenderSettings, Settings, TileSettings
 
 NESTED = {
     "tiles": (TileSettings, "DTM_ATLAS_TILE_"),
     "auth": (AuthSettings, "DTM_ATLAS_AUTH_"),
     "disclosure": (DisclosureSettings, "DTM_ATLAS_DISCLOSURE_"),
     "maps": (MapSettings, "DTM_ATLAS_MAP_"),
+    "render": (RenderSettings, "DTM_ATLAS_RENDER_"),
 }
 README = Path(__file__).resolve().parents[2] / "README.md"
 

@@ -220,6 +220,9 @@ def test_tilejson(client):
         "locations",
         "sites",
         "dataset-points",  # the indicator datasets' points (?dataset=&column=), the first kind registered
+        "dataset-adm1",  # their aggregates on admin polygons (?dataset=&column=), suppressed as published
+        "dataset-adm2",
+        "dataset-adm3",
         "fragility",
         "events-governorates",  # the kinds' layers with parameters of their own (crisis, period)
         "events-districts",

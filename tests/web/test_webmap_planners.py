@@ -95,6 +95,7 @@ def test_web_map_for_deciding(server, browser):
     step = [(r.url, r.sizes()) for r in finished]
     step_bytes = sum(s["responseBodySize"] + s["responseHeadersSize"] for _, s in step)
     print(f"\nround step with fixed classes: {step_bytes} bytes in {len(step)} request(s)")
+    assert step_bytes <= 2048, step  # issue 23: a round step stays <= 2 KB (districts, headers included)
     assert not [u for u, _ in step if u.split("?")[0].endswith(".mvt")]
     # a scheme of the round's own: other breaks, named in the URL
     page.select_option("#classes", "quantile")

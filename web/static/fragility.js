@@ -163,7 +163,7 @@ async function showUnit(pcode) {
       h("tr", {}, h("td", {}, "Rank (1 = most fragile), p5 / p50 / p95"),
         h("td", {}, `${num(u.rank_p5, 0)} / ${num(u.rank_p50, 0)} / ${num(u.rank_p95, 0)} of ${u.ranked_units}`)),
       h("tr", {}, h("td", {}, "P(high class)"), h("td", {}, pct(u.p_high))),
-      h("tr", {}, h("td", {}, "Completeness"), h("td", {}, `${num(u.completeness, 0)}%`)),
+      h("tr", {}, h("td", {}, "Completeness"), h("td", {}, pct(u.completeness))),
       h("tr", {}, h("td", {}, "IDPs / returnees"), h("td", {}, `${count(u.idps)} / ${count(u.returnees)}`))));
 }
 

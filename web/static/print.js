@@ -1,8 +1,9 @@
-// DTM Atlas web map, print: a "Print map (PDF)" link to the static map of the view (the service's
-// /maps/choropleth.pdf of the same country, round, population, level, indicator and classes: an A4
-// page with title, legend, scale bar and sources, its text extractable) and "Print page", the
-// browser's print of the page itself with a print stylesheet (map and legend, no controls).
-// window.dtmAtlas.print exposes the link for tests.
+// DTM Atlas web map, print: a "Print map (PDF)" link to the static map of the exact view on screen
+// (the service's /maps/choropleth.pdf, or /maps/fragility.pdf in fragility mode, of the same country,
+// round, population, level, indicator, classes method and the map's visible box as ?bbox=: an A4 page
+// with title, legend, scale bar and sources, its text extractable; static maps are bilingual, English
+// and Arabic) and "Print page", the browser's print of the page itself with a print stylesheet (map
+// and legend, no controls). window.dtmAtlas.print exposes the link for tests.
 
 const $ = (id) => document.getElementById(id);
 const api = window.dtmAtlas;
@@ -11,13 +12,31 @@ const TEXT = {
   ar: { pdf: "طباعة الخريطة (PDF)", page: "طباعة الصفحة", title: "الخريطة الثابتة لهذا العرض: A4 مع المفتاح والمصادر" },
 };
 const t = (k) => (TEXT[document.documentElement.lang] || TEXT.en)[k];
+const clamp = (v, lo, hi) => Math.min(hi, Math.max(lo, v));
+const fixed = (v) => String(Math.round(v * 1e4) / 1e4);
+
+// the visible box in lon/lat (what /maps?bbox= takes: -180..180, -85..85, west < east)
+function viewBox() {
+  const map = api.map;
+  if (!map || !map.getBounds) return null;
+  const b = map.getBounds();
+  const w = clamp(b.getWest(), -180, 180), e = clamp(b.getEast(), -180, 180);
+  const s = clamp(b.getSouth(), -85, 85), n = clamp(b.getNorth(), -85, 85);
+  if (!(w < e && s < n)) return null;
+  return [w, s, e, n].map(fixed).join(",");
+}
 
 function mapUrl() {
   const s = api.state;
-  const q = new URLSearchParams({ population: s.population, level: String(s.level), indicator: s.indicator });
+  const fragility = api.fragility && api.fragility.on;
+  const q = new URLSearchParams({ population: s.population, level: String(fragility ? 3 : s.level) });
+  if (!fragility) q.set("indicator", s.indicator);
   if (s.country) q.set("country", s.country);
   if (s.round !== null && s.round !== undefined) q.set("round", String(s.round));
-  return `/maps/choropleth.pdf?${q}`;
+  if (s.classes && !fragility) q.set("classes", s.classes);
+  const box = viewBox();
+  if (box) q.set("bbox", box);
+  return `/maps/${fragility ? "fragility" : "choropleth"}.pdf?${q}`;
 }
 
 function update() {
