@@ -132,8 +132,9 @@ class DatasetMaps:
         cols = {c["id"]: c for c in publish.indicators(conn, ds_id, ANONYMOUS)}
         ind = "individuals" if "individuals" in cols else next(iter(cols))
         col = cols[ind]
-        values = publish.unit_values(conn, ds_id, 1, ind)
-        published, hidden, _ = publish.disclose(conn, ds_id, 1, col, values, self.rule)
+        table = publish.public_table(conn, ds_id, self.rule)  # the one published table of the dataset
+        published = {p: v for p, v in table.level(1, ind).items() if v is not None or (1, p) in table.hidden}
+        hidden = table.hidden_at(1) & set(published)
         names = dict(
             conn.execute(
                 text(
@@ -147,9 +148,7 @@ class DatasetMaps:
         for pcode, value in sorted(published.items(), key=lambda kv: -(kv[1] or 0)):
             shown = MARKER if pcode in hidden else f"{value:,.0f}"
             rows.append(("Not placed" if pcode == UNASSIGNED else names.get(pcode, pcode), shown))
-        national = conn.execute(
-            text("SELECT value FROM indicator_aggregate WHERE dataset_id = :d AND level = 0 AND column_id = :c"),
-            {"d": ds_id, "c": ind},
-        ).scalar()
-        total = "–" if national is None else f"{publish.round_count(national, self.rule.round_to):,.0f}"
+        national = next((v for (lvl, _, c), v in table.values.items() if lvl == 0 and c == ind), None)
+        country_hidden = any(lvl == 0 for lvl, _ in table.hidden)
+        total = MARKER if country_hidden else "–" if national is None else f"{national:,.0f}"
         return rows, total, len(hidden), col["label_en"]
