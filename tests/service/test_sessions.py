@@ -175,6 +175,8 @@ def test_an_oidc_session_ends_with_its_token_and_reads_partner_data(env):
     r = client.get(f"/datasets/{env['partner_data']}?f=json", headers=cookie(sid))
     assert r.status_code == 200 and r.headers["cache-control"].startswith("private"), r.text[:200]
     assert client.get(f"/datasets/{env['partner_data']}?f=json").status_code == 401
+    r = client.get(f"/datasets/{env['partner_data']}?f=json", headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 200 and r.json()["access"] == "partner"  # the OIDC token itself reads it too
     assert client.get(f"/datasets/{env['audit']}?f=json", headers=cookie(sid)).status_code == 404  # not an analyst
     r = client.post("/auth/session", headers={"Authorization": f"Bearer {env['oidc'](roles=['nobody'])}"})
     assert r.status_code == 403  # a valid token that grants no role here
