@@ -132,8 +132,9 @@ class DatasetMaps:
         suppressed, the indicator's label: what every public path publishes (``publish.public_table``)."""
         cols = {c["id"]: c for c in publish.indicators(conn, ds_id, ANONYMOUS)}
         ind = "individuals" if "individuals" in cols else next(iter(cols))
-        table = publish.public_table(conn, ds_id, rule)
-        published = table.level(1, ind)
+        col = cols[ind]
+        table = publish.public_table(conn, ds_id, rule)  # the one published table of the dataset
+        published = {p: v for p, v in table.level(1, ind).items() if v is not None or (1, p) in table.hidden}
         hidden = table.hidden_at(1) & set(published)
         names = dict(
             conn.execute(
@@ -148,6 +149,7 @@ class DatasetMaps:
         for pcode, value in sorted(published.items(), key=lambda kv: -(kv[1] or 0)):
             shown = MARKER if pcode in hidden else "–" if value is None else f"{value:,.0f}"
             rows.append(("Not placed" if pcode == UNASSIGNED else names.get(pcode, pcode), shown))
-        national = next((v for p, v in table.level(0, ind).items()), None)
-        total = "–" if national is None else f"{national:,.0f}"
-        return rows, total, len(hidden), cols[ind]["label_en"]
+        national = next((v for (lvl, _, c), v in table.values.items() if lvl == 0 and c == ind), None)
+        country_hidden = any(lvl == 0 for lvl, _ in table.hidden)
+        total = MARKER if country_hidden else "–" if national is None else f"{national:,.0f}"
+        return rows, total, len(hidden), col["label_en"]

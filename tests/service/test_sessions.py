@@ -115,6 +115,14 @@ def test_the_cookie_reads_as_its_principal_and_caches_stay_role_safe(env):
         assert CANARY not in anon.text and "private" not in anon.headers.get("cache-control", ""), url
         assert anon.status_code == 404 if "items" in url else audit not in [d["id"] for d in anon.json()["datasets"]]
     assert "cookie" in client.get("/datasets?f=json").headers["vary"].lower()
+    # a site map (rendered through the HTTP cache): the analyst's is never kept, anonymous gets none
+    r = client.get(f"/datasets/{audit}/map.png", headers=cookie(sid))
+    assert r.status_code == 200 and r.headers["cache-control"] == "private, no-store" and r.headers["x-cache"] == "off"
+    assert client.get(f"/datasets/{audit}/map.png").status_code == 404
+    partner = env["partner_data"]
+    r = client.get(f"/datasets/{partner}/map.png", headers=cookie(sid))  # partner data: kept per role and countries
+    assert r.status_code == 200 and r.headers["cache-control"].startswith("private")
+    assert client.get(f"/datasets/{partner}/map.png").status_code == 401
 
 
 def test_the_cookie_never_signs_a_write(env):
@@ -167,6 +175,8 @@ def test_an_oidc_session_ends_with_its_token_and_reads_partner_data(env):
     r = client.get(f"/datasets/{env['partner_data']}?f=json", headers=cookie(sid))
     assert r.status_code == 200 and r.headers["cache-control"].startswith("private"), r.text[:200]
     assert client.get(f"/datasets/{env['partner_data']}?f=json").status_code == 401
+    r = client.get(f"/datasets/{env['partner_data']}?f=json", headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 200 and r.json()["access"] == "partner"  # the OIDC token itself reads it too
     assert client.get(f"/datasets/{env['audit']}?f=json", headers=cookie(sid)).status_code == 404  # not an analyst
     r = client.post("/auth/session", headers={"Authorization": f"Bearer {env['oidc'](roles=['nobody'])}"})
     assert r.status_code == 403  # a valid token that grants no role here
