@@ -10,7 +10,7 @@ import subprocess
 import httpx
 import pytest
 
-from tests.web.test_webmap import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, _need_maplibre
+from tests.web.test_webmap import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, _need_maplibre, _wait
 
 pytestmark = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils (pdftotext) not installed")
 
@@ -45,12 +45,12 @@ def test_print_map_and_page(server, browser, tmp_path):
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(server + "/#population=idp&round=120&indicator=individuals&level=2")
-    page.wait_for_function("window.dtmAtlas && window.dtmAtlas.idle && window.dtmAtlas.print", timeout=60_000)
+    _wait(page, "window.dtmAtlas && window.dtmAtlas.idle && window.dtmAtlas.print", timeout=60_000)
     href = page.get_attribute("#print-pdf", "href")
     assert href.startswith("/maps/choropleth.pdf?") and "round=120" in href and "level=2" in href
     # the link follows the view
     page.check("input[name=level][value='1']")
-    page.wait_for_function("document.getElementById('print-pdf').href.includes('level=1')", timeout=30_000)
+    _wait(page, "document.getElementById('print-pdf').href.includes('level=1')", timeout=30_000)
     href = page.get_attribute("#print-pdf", "href")
     r = httpx.get(server + href, timeout=180)
     assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
@@ -75,9 +75,10 @@ def test_print_the_exact_view(server, browser, tmp_path):
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(server + "/#population=idp&round=120&indicator=individuals&level=2&classes=quantile")
-    page.wait_for_function("window.dtmAtlas && window.dtmAtlas.idle && window.dtmAtlas.print", timeout=60_000)
+    _wait(page, "window.dtmAtlas && window.dtmAtlas.idle && window.dtmAtlas.print", timeout=60_000)
     page.evaluate("window.dtmAtlas.map.fitBounds([[42.35, 36.6], [44.3, 37.35]], { animate: false })")
-    page.wait_for_function(
+    _wait(
+        page,
         "(() => { const m = document.getElementById('print-pdf').href.match(/bbox=([^&]+)/);"
         " return m && Number(decodeURIComponent(m[1]).split(',')[0]) > 41.5; })()",
         timeout=30_000,

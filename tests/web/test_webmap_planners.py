@@ -19,6 +19,7 @@ from tests.web.test_webmap import (
     _pixel,
     _rgb,
     _set_round,
+    _wait,
     _wait_render,
 )
 
@@ -143,7 +144,7 @@ def test_web_map_for_deciding(server, browser):
     # 4. share (the URL state) and download what is shown
     context.grant_permissions(["clipboard-read", "clipboard-write"])
     page.locator("#share").click()
-    page.wait_for_function("window.dtmAtlas.shared !== undefined")
+    _wait(page, "window.dtmAtlas.shared !== undefined")
     assert page.evaluate("window.dtmAtlas.shared") == page.evaluate("location.href")
     assert "round=86" in page.evaluate("location.hash")  # the round stepped to in 1.
     gpkg = page.locator("#dl-gpkg").get_attribute("href")
@@ -155,11 +156,11 @@ def test_web_map_for_deciding(server, browser):
 
     # 5. Arabic, with Iraq's month names (كانون الأول, شباط; not ديسمبر, فبراير) and the attribution in Arabic
     page.locator("#lang").click()
-    page.wait_for_function("document.documentElement.dir === 'rtl'")
+    _wait(page, "document.documentElement.dir === 'rtl'")
     label = page.locator("#round-label").inner_text()
     assert "كانون الأول" in label and "ديسمبر" not in label, label
     _set_round(page, 1)
-    page.wait_for_function("window.dtmAtlas.state.round === '120'")
+    _wait(page, "window.dtmAtlas.state.round === '120'")
     label = page.locator("#round-label").inner_text()
     assert "شباط" in label and "فبراير" not in label, label
     assert page.locator("#classes option[value=fixed]").inner_text() == "ثابتة (كل الجولات)"
@@ -207,7 +208,7 @@ def test_phone_layout_errors_and_offline_docs(server, browser):
     error = page.locator("#error")
     assert error.is_visible() and "XXX" in error.inner_text() and "IRQ" in error.inner_text()
     page.evaluate("location.hash = 'country=ZZZ&population=idp'")
-    page.wait_for_function("document.getElementById('error').textContent.includes('ZZZ')")
+    _wait(page, "document.getElementById('error').textContent.includes('ZZZ')")
 
     # /docs and /redoc render from this server alone
     requests, problems, _ = _watch(page, host)

@@ -9,7 +9,7 @@ import logging
 
 import pytest
 
-from tests.web.test_webmap import VIEWPORT, _need_maplibre, _wait_render, browser  # noqa: F401 (fixture)
+from tests.web.test_webmap import VIEWPORT, _need_maplibre, _wait, _wait_render, browser  # noqa: F401 (fixture)
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +33,7 @@ def test_returning_visitor_fetches_no_tile(server, browser, caplog):  # noqa: F8
     first = context.new_page()
     first.goto(server + "/#population=idp&round=120&indicator=individuals&level=2")
     _wait_render(first, 0)
-    first.wait_for_function("window.dtmAtlas.map.areTilesLoaded()", timeout=30_000)
+    _wait(first, "window.dtmAtlas.map.areTilesLoaded()", timeout=30_000)
     served_first = _tiles_served(caplog)
     assert served_first, "the first visit fetched no tile from the service"
     first.close()
@@ -44,7 +44,7 @@ def test_returning_visitor_fetches_no_tile(server, browser, caplog):  # noqa: F8
     again.on("request", lambda r: r.url.split("?")[0].endswith(".mvt") and seen.append(r.url))
     again.goto(server + "/#population=idp&round=120&indicator=individuals&level=2")
     _wait_render(again, 0)
-    again.wait_for_function("window.dtmAtlas.map.areTilesLoaded()", timeout=30_000)
+    _wait(again, "window.dtmAtlas.map.areTilesLoaded()", timeout=30_000)
     assert seen, "the second visit drew no tile"
     assert all("v=" in u for u in seen), [u for u in seen if "v=" not in u]  # versioned URLs only
     served = _tiles_served(caplog)
