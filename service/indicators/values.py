@@ -7,7 +7,9 @@ Only what anonymous readers may see is handed out (the reading kind publishes wh
 of it): a dataset an editor has not published, or a column stricter than public, is refused
 with a message saying so. The indicator must be aggregated per unit (its catalogue's rule is
 not ``none``: every rule gives a number); the dataset must be of the country asked for. Units the dataset
-has no aggregate for are left out (missing, not zero).
+has no aggregate for are left out (missing, not zero); so are the units the public table
+suppresses (``publish.public_table``: the values are what every public path publishes, so the
+reading kind's public outputs give no suppressed cell back).
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ from __future__ import annotations
 from sqlalchemy import Connection, text
 
 from service.core.access import ANONYMOUS, decide, visible_columns
+from service.core.constants import UNASSIGNED
+from service.core.disclosure import current_rule
 from service.core.registry import UnitValues
-from service.indicators.publish import resource
+from service.indicators.publish import public_table, resource
 
 
 def _dataset_id(ref: str) -> int:
@@ -87,15 +91,11 @@ class DatasetValues:
             )
         if d["country"].strip() != country:
             raise ValueError(f"dataset {ds_id} is of {d['country'].strip()}, not {country}")
-        rows = conn.execute(
-            text(
-                "SELECT pcode, value FROM indicator_aggregate WHERE dataset_id = :d AND level = :l AND column_id = :c "
-                "ORDER BY pcode"
-            ),
-            {"d": ds_id, "l": level, "c": indicator},
-        ).all()
+        # what the public sees of it: the dataset's one published table (small cells suppressed)
+        published = public_table(conn, ds_id, current_rule()).level(level, indicator)
+        values = {p: v for p, v in sorted(published.items()) if v is not None and p != UNASSIGNED}
         return UnitValues(
-            {p: v for p, v in rows},
+            values,
             col["label_en"],
             {
                 "dataset_id": ds_id,
@@ -105,7 +105,8 @@ class DatasetValues:
                 "import_id": d["import_id"],
                 "indicator": indicator,
                 "aggregation": col["aggregation"],
-                "units": len(rows),
+                "units": len(values),
+                "suppressed": sum(1 for p, v in published.items() if v is None and p != UNASSIGNED),
             },
         )
 
