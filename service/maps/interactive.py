@@ -245,10 +245,32 @@ def neighbour_features(window: tuple[float, float, float, float], exclude: str |
     }
 
 
+_RAW = "{{ this.dtm_markup }}"
+
+
+@functools.lru_cache(maxsize=1)
+def _raw_template():
+    from jinja2 import Template
+
+    return Template(_RAW)
+
+
+def _static(text: str):
+    """A branca ``Element`` of ready markup: one template that prints it (compiled once per
+    process), where ``Element(text)`` compiles the text itself as a Jinja template: for the
+    inlined Leaflet (about 150 kB) and the names' script that was most of a page's time."""
+    from branca.element import Element
+
+    el = Element()
+    el._template_str = _RAW  # what branca recompiles after unpickling
+    el._template = _raw_template()
+    el.dtm_markup = text
+    return el
+
+
 def build(data: MapData):
     """The folium Map of ``data`` (nothing loaded from outside: see the module docstring)."""
     import folium
-    from branca.element import Element
 
     js, css = leaflet_assets()
     frame = shapely.box(*data.view).segmentize((data.view[2] - data.view[0]) / 20)
@@ -258,8 +280,8 @@ def build(data: MapData):
     )
     m.default_js, m.default_css = [], []  # no CDN: Leaflet is inlined below
     root = m.get_root()
-    root.header.add_child(Element(f"<style>{css}</style>\n<script>{js}</script>\n{PAGE_CSS}"), name="leaflet_inline")
-    root.header.add_child(Element('<meta charset="utf-8">'), name="charset")
+    root.header.add_child(_static(f"<style>{css}</style>\n<script>{js}</script>\n{PAGE_CSS}"), name="leaflet_inline")
+    root.header.add_child(_static('<meta charset="utf-8">'), name="charset")
 
     # the neighbours straight from Natural Earth in lon/lat, in the map's lon/lat window (no box
     # projected from the static map's UTM frame, which came out skewed)
@@ -319,12 +341,12 @@ def build(data: MapData):
     m.fit_bounds([[y0, x0], [y1, x1]])
     # the names (labels' layer, laid out again at every zoom: LABEL_JS)
     labels = json.dumps(label_points(data), ensure_ascii=False).replace("</", "<\\/")
-    root.header.add_child(Element(LABEL_CSS), name="dtm_label_css")
-    root.script.add_child(Element(LABEL_JS % {"map": m.get_name(), "labels": labels}), name="dtm_labels")
+    root.header.add_child(_static(LABEL_CSS), name="dtm_label_css")
+    root.script.add_child(_static(LABEL_JS % {"map": m.get_name(), "labels": labels}), name="dtm_labels")
     # Leaflet's attribution prefix is a link to its web site: plain text here (nothing points out)
     # (run once the page's scripts made the map: folium adds the map's own script when rendering)
     root.script.add_child(
-        Element(
+        _static(
             "document.addEventListener('DOMContentLoaded', function () { "
             f"{m.get_name()}.attributionControl.setPrefix('Leaflet (BSD-2-Clause)'); }});"
         ),
@@ -334,7 +356,7 @@ def build(data: MapData):
     title, subtitle = title_texts(data)
     rnd = data.round
     root.html.add_child(
-        Element(
+        _static(
             f'<div class="dtm-title"><div>{html.escape(title)}</div><div class="s">{html.escape(subtitle)}</div></div>'
             + legend_html(data)
             + f'<div class="dtm-foot">Source: IOM {html.escape(data.texts.dtm)}, {naming.round_label(rnd)} '

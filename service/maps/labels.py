@@ -131,6 +131,15 @@ def _boxes(points, w, h, pad=0.05):
     return shapely.box(xy[:, 0] - dx, xy[:, 1] - dy, xy[:, 0] + dx, xy[:, 1] + dy)
 
 
+def _inside_box(view, points, w, h, pad=0.05):
+    """For each point, whether its ``_box`` lies inside ``view`` (the map's frame, a rectangle):
+    ``view.contains(box)`` by bounds."""
+    vx0, vy0, vx1, vy1 = view.bounds
+    xy = np.asarray(points, dtype=float)
+    dx, dy = w / 2 * (1 + pad), h / 2 * (1 + pad)
+    return (xy[:, 0] - dx >= vx0) & (xy[:, 0] + dx <= vx1) & (xy[:, 1] - dy >= vy0) & (xy[:, 1] + dy <= vy1)
+
+
 def luminance(hex_color: str) -> float:
     h = hex_color.lstrip("#")
     r, g, b = (int(h[i : i + 2], 16) / 255 for i in (0, 2, 4))
@@ -213,7 +222,8 @@ def place_in(
             rects = _boxes(spots, w, h)
             # cheapest tests first, for all candidates at once: the frame, the placed labels (an
             # index); then the unit, candidate by candidate in order
-            free = shapely.contains(view, rects) & plan.clear_many(rects)
+            free = _inside_box(view, spots, w, h)
+            free &= plan.clear_many(rects)
             # the share of a box inside the unit: the unit clipped to the box (a rectangle clip,
             # much cheaper than a general overlay such as rect.difference(near))
             for i in np.flatnonzero(free):

@@ -350,10 +350,16 @@ def _map_cost(d: MapData) -> float:
 
 
 def _pool(workers: int):
-    # spawn: the parent may hold database connections and threads (the HTTP server)
-    return cf.ProcessPoolExecutor(
-        max_workers=workers, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker
-    )
+    """The map workers: forked by a fork server that imported ``service.maps.worker`` (drawing
+    modules, fonts loaded) once, so each worker starts warm; never forked from this process,
+    which may hold database connections and threads (the HTTP server). Spawned where there is
+    no fork server."""
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["service.maps.worker"])
+    else:
+        ctx = multiprocessing.get_context("spawn")
+    return cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker)
 
 
 # ------------------------------------------------------------------------------------ build
