@@ -94,10 +94,11 @@ def render_origins(
     number = round_row.get("round_number")
     when = round_row.get("reporting_date")
     dest = "district" if level == 2 else "governorate"
+    title = f"Where IDPs come from: governorate of origin -> {dest} of displacement"
     fig.text(
         0.04,
         0.95,
-        f"Where IDPs come from: governorate of origin -> {dest} of displacement",
+        title,
         fontsize=13,
         weight="bold",
     )
@@ -127,7 +128,8 @@ def render_origins(
     name = f"origin_flows_r{number if number is not None else round_row['id']}_adm{level}"
     for fmt in formats:
         path = out_dir / f"{name}.{fmt}"
-        fig.savefig(path, dpi=dpi if fmt == "png" else None, metadata={"Title": name} if fmt != "png" else None)
+        meta = {"Title": title} if fmt in ("png", "pdf") else None  # the package's catalogue reads it
+        fig.savefig(path, dpi=dpi if fmt == "png" else None, metadata=meta)
         paths[fmt] = path
     plt.close(fig)
     return OriginMap(paths, drawn, time.perf_counter() - t0)

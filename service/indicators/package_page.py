@@ -121,8 +121,9 @@ class DatasetMaps:
                 if hidden:
                     note += f" {hidden} unit(s) suppressed ('{MARKER}'). {rule.text()}"
                 fig.text(0.02, 0.02, note, fontsize=6, wrap=True)
-                fig.savefig(folder / f"{base}.pdf", format="pdf")
-                fig.savefig(folder / f"{base}.png", format="png", dpi=min(dpi, 200))
+                meta = {"Title": f"Site map: {d['title']}"}  # the package's catalogue reads it
+                fig.savefig(folder / f"{base}.pdf", format="pdf", metadata=meta)
+                fig.savefig(folder / f"{base}.png", format="png", dpi=min(dpi, 200), metadata=meta)
             finally:
                 plt.close(fig)
         return out

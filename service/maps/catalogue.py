@@ -67,6 +67,55 @@ def map_entry(data: MapData, files: list[str], labels: dict | None) -> dict:
     }
 
 
+def kind_entries(kind: str, paths: list[Path], round_row: dict, country: str) -> list[dict]:
+    """The catalogue entries of the maps a kind drew into the package (registry
+    ``package_maps``, e.g. ``maps/flows/``): one per map (its PNG and the files of the same
+    name), titled as the PNG's own ``Title``, its paper from the PNG's size and resolution. A
+    kind's map carries no scale, extent or QC counts of its own: those fields stay empty."""
+    from PIL import Image
+
+    by_stem: dict[str, list[Path]] = {}
+    for path in paths:
+        by_stem.setdefault(Path(path).stem, []).append(Path(path))
+    out = []
+    for stem, files in sorted(by_stem.items()):
+        png = next((f for f in files if f.suffix == ".png"), None)
+        if png is None:
+            continue
+        with Image.open(png) as im:
+            title = im.info.get("Title") or stem
+            dpi = (im.info.get("dpi") or (100, 100))[0]
+            mm = sorted((im.width / dpi * 25.4, im.height / dpi * 25.4))
+            orientation = "landscape" if im.width > im.height else "portrait"
+        paper = next((f"{name} {orientation}" for name, size in _PAPERS.items() if _near(mm, size)), "")
+        when = round_row.get("reporting_date")
+        out.append(
+            {
+                "map_id": f"{country}-DTM-{kind}-{stem}".upper().replace("_", "-"),
+                "title": title,
+                "population": round_row.get("population"),
+                "indicator": kind,
+                "extent": "national",
+                "paper": paper,
+                "scale": "",
+                "bbox": [],
+                "sources": [f"IOM DTM ({kind})"],
+                "data_date": when.isoformat() if when else "",
+                "data_version": None,
+                "files": sorted(f.name for f in files),
+                "qc": {"status": f"drawn by the {kind} kind"},
+            }
+        )
+    return out
+
+
+_PAPERS = {"A3": (297, 420), "A4": (210, 297)}
+
+
+def _near(mm: list[float], size: tuple[int, int]) -> bool:
+    return all(abs(a - b) <= 0.03 * b for a, b in zip(mm, size))
+
+
 def write(root: Path, entries: list[dict], *, created: dt.date, version: int, previous: set[str], event: str | None):
     """Number the maps (the package's order), mark each ``new`` or ``update`` (``previous``: the
     map IDs, without the round, of the previous round's package), add file sizes; write
@@ -110,10 +159,10 @@ def write(root: Path, entries: list[dict], *, created: dt.date, version: int, pr
                     e["created"],
                     e["event"] or "",
                     " ".join(f"{f['path']} ({f['bytes']} bytes)" for f in e["files"]),
-                    e["qc"]["named"],
-                    e["qc"]["numbered"],
-                    e["qc"]["no_data_units"],
-                    e["qc"]["status"],
+                    e["qc"].get("named", ""),
+                    e["qc"].get("numbered", ""),
+                    e["qc"].get("no_data_units", ""),
+                    e["qc"].get("status", ""),
                 ]
             )
     return out

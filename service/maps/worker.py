@@ -12,11 +12,11 @@ import io
 def warm() -> None:
     from matplotlib.figure import Figure
 
-    from service.maps import fonts, interactive, package, render  # noqa: F401 - imported to be inherited
+    from service.maps import encode, fonts, interactive, package, render  # noqa: F401 - imported to be inherited
 
     fonts.setup()
     fig = Figure(figsize=(2, 1), dpi=72)
-    render._canvas_class()(fig)
+    encode._canvas_class()(fig)
     fig.text(0.1, 0.5, "Warm الموصل", fontweight="bold")
     fig.text(0.1, 0.2, "Warm الموصل")
     with fonts.strict_glyphs():
