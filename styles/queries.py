@@ -10,18 +10,16 @@ or the scheme ``classes`` names (``styles.classify.CLASSES``):
 * ``quantile``, ``jenks``, ``equal``: that method over the round's values;
 * ``fixed``: the indicator's method over the values of the whole history (every round of the
   round's country and population at the level), applied to the round: the same breaks,
-  colours and labels in every round. The history's classes are computed once per data
-  version (an import changes the history) and kept in a small process cache.
+  colours and labels in every round. The history's classes are computed once per database
+  and data version (an import changes the history) and kept in a small process cache.
 """
 
 from __future__ import annotations
 
-import threading
-
 from sqlalchemy import Connection, text
 
 from service.core.constants import UNASSIGNED
-from service.core.importlog import data_version
+from service.core.versioncache import VersionCaches
 from styles.classify import Classification, get_indicator, legend_for, method_for, parse_classes
 
 # indicator field -> unit_figure column (a whitelist: the column name is put into the SQL)
@@ -102,29 +100,21 @@ def history_values(conn: Connection, round_id: int, level: int, field: str) -> t
     return values, {"rounds": rounds["rounds"], "first": first, "last": last}
 
 
-_lock = threading.Lock()
-_fixed: dict[tuple, Classification] = {}
-_FIXED_MAX = 256
+_fixed = VersionCaches(max_entries=256)  # one cache per database: its data versions are its own
 
 
 def fixed_classification(conn: Connection, *, round_id: int, level: int, indicator: str, population: str):
     """The classes of ``indicator`` over the whole history the round belongs to (cached per
-    data version, country, population, level and indicator)."""
-    version = data_version(conn)
+    database and data version, country, population, level and indicator)."""
     scope = conn.execute(text("SELECT country, population FROM round WHERE id = :r"), {"r": round_id}).one()
-    key = (version, scope.country, scope.population, level, indicator)
-    with _lock:
-        hit = _fixed.get(key)
-    if hit is not None:
-        return hit
-    values, history = history_values(conn, round_id, level, get_indicator(indicator).field)
-    cls = legend_for(indicator, population, values)
-    cls.history = history
-    with _lock:
-        if len(_fixed) >= _FIXED_MAX:
-            _fixed.clear()
-        _fixed[key] = cls
-    return cls
+
+    def compute() -> Classification:
+        values, history = history_values(conn, round_id, level, get_indicator(indicator).field)
+        cls = legend_for(indicator, population, values)
+        cls.history = history
+        return cls
+
+    return _fixed.get(conn, (scope.country, scope.population, level, indicator), compute)
 
 
 def classification_for(
