@@ -281,12 +281,6 @@ def _render_one(data: MapData, folder: str, html_folder: str, dpi: int, logo: st
     return catalogue.map_entry(data, [str(p) for p in (*paths.values(), html)], labels)
 
 
-def _map_cost(d: MapData) -> float:
-    """A map's drawing time, roughly: its units' labels and numbers (a national map also has
-    the governorates' names, an inset and an index)."""
-    return len(d.units) * (2.0 if d.spec.extent == "national" else 1.0)
-
-
 def _pool(workers: int):
     """The map workers: forked by a fork server that imported ``service.maps.worker`` (drawing
     modules, fonts loaded) once, so each worker starts warm; never forked from this process,
@@ -417,23 +411,24 @@ def _build_into(
         # goes to them as soon as its data is read
         workers = workers or max(1, min(len(p.specs), os.cpu_count() or 1))
         pool = _pool(workers) if workers > 1 else None
+        for _ in range(workers if pool is not None else 0):
+            pool.submit(int)  # start every worker now: the fork server loads while the data is read
         logo_arg = str(logo) if logo else None
         try:
             futures, entries = [], []
             kind_entries: list[dict] = []  # the kinds' own maps (registry package_maps), catalogued last
             national_view = None
-            layout_maps: list = []  # the maps' data, for their print layouts in the QGIS project
-            for spec in p.specs:
-                d = load_map(conn, spec, created=created, shared_dir=shared_dir)
+            # each map goes to the workers as soon as its data is read, the national maps (the
+            # biggest) first, so that no big map is left to draw alone at the end while the
+            # other workers idle
+            entries = [None] * len(p.specs)  # in the plan's order (the catalogue's numbers)
+            layout_maps = [None] * len(p.specs)
+            for i in sorted(range(len(p.specs)), key=lambda i: p.specs[i].extent != "national"):
+                spec = p.specs[i]
+                d = layout_maps[i] = load_map(conn, spec, created=created, shared_dir=shared_dir)
                 if spec.extent == "national" and national_view is None:
                     national_view = (d.projection.epsg, d.view)
-                layout_maps.append(d)
                 step(f"map data: {spec.population} {spec.extent}")
-            # the biggest maps first (national, then by units), so that no big map is left to
-            # draw alone at the end while the other workers idle
-            entries = [None] * len(layout_maps)  # in the plan's order (the catalogue's numbers)
-            for i, d in sorted(enumerate(layout_maps), key=lambda id_: _map_cost(id_[1]), reverse=True):
-                spec = d.spec
                 folder = dirs["maps/national"] if spec.extent == "national" else dirs["maps/governorates"]
                 if pool is None:
                     entries[i] = _render_one(d, str(folder), str(dirs["interactive"]), dpi, logo_arg)
