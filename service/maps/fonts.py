@@ -67,7 +67,7 @@ def setup() -> None:
             "ps.fonttype": 42,
             "svg.fonttype": "none",
             "text.parse_math": False,  # "$" in a name is a dollar sign
-            "axes.unicode_minus": True,
+            "axes.unicode_minus": False,  # ASCII "-": the Noto subsets have no U+2212 (a box on a negative tick)
             "path.simplify": True,
             "pdf.compression": 1,  # zlib level 1: a map PDF writes in 20 % less time, 15 % larger
         }
