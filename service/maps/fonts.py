@@ -118,8 +118,9 @@ def _lean_pdf_subsets() -> None:
     embeds glyphs already shaped, by glyph id, so a PDF never uses them, and reading them is
     most of the subsetting time (a third of a map's PDF). The fonts are read once per process
     with those tables removed (``_lean_font``): fontTools' subsetter otherwise decodes them
-    before it drops them. Applied only when matplotlib's private
-    ``get_glyphs_subset(fontfile, glyphs)`` is the one this was written for (3.11)."""
+    before it drops them. A glyph set subset before is embedded from its bytes (``_SUBSETS``).
+    Applied only when matplotlib's private ``get_glyphs_subset(fontfile, glyphs)`` is the one
+    this was written for (3.11)."""
     import inspect
 
     from matplotlib.backends import _backend_pdf_ps as pdfps
@@ -129,7 +130,7 @@ def _lean_pdf_subsets() -> None:
         return
     if list(inspect.signature(original).parameters) != ["fontfile", "glyphs"]:
         return
-    from fontTools import subset
+    from fontTools import subset, ttLib
 
     base_options = subset.Options
 
@@ -148,18 +149,33 @@ def _lean_pdf_subsets() -> None:
         return base_load(font_file, options, *args, **kwargs)
 
     def get_glyphs_subset(fontfile, glyphs):
+        glyphs = frozenset(glyphs)
+        key = (str(fontfile), getattr(fontfile, "face_index", 0), glyphs)
         with _SUBSET:  # module attributes swapped for the call: one thread at a time
-            subset.Options, subset.load_font = lean_options, lean_load
-            try:
-                return original(fontfile, glyphs)
-            finally:
-                subset.Options, subset.load_font = base_options, base_load
+            made = _SUBSETS.get(key)
+            if made is None:
+                subset.Options, subset.load_font = lean_options, lean_load
+                try:
+                    with original(fontfile, glyphs) as done:
+                        made = pdfps.font_as_file(done.font).getvalue(), dict(done.glyph_index_map)
+                finally:
+                    subset.Options, subset.load_font = base_options, base_load
+                if len(_SUBSETS) >= _SUBSETS_KEPT:
+                    _SUBSETS.pop(next(iter(_SUBSETS)))
+                _SUBSETS[key] = made
+        data, index_map = made
+        return pdfps.SubsetResults(ttLib.TTFont(io.BytesIO(data)), dict(index_map))._as_cm()
 
     get_glyphs_subset._dtm_lean = True
     pdfps.get_glyphs_subset = get_glyphs_subset
 
 
 _SUBSET = threading.Lock()
+#: the subsets made (font, face, glyph ids) -> (the subset font's bytes, glyph index map): a
+#: glyph set seen before (the same names and legend on another map of the package, a map drawn
+#: again) is embedded without subsetting the font again (a tenth of a map's PDF time); oldest out
+_SUBSETS: dict = {}
+_SUBSETS_KEPT = 64
 _LAYOUT_TABLES = ("GSUB", "GPOS", "GDEF", "BASE", "JSTF", "MATH")
 
 

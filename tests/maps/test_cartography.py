@@ -109,6 +109,22 @@ def test_arabic_copies_out_of_the_pdf(figures_engine, national_pdf, tmp_path):
     assert "األنبار" not in got and "دياىل" not in got
 
 
+def test_a_glyph_set_seen_before_embeds_the_same_fonts(national, national_pdf, tmp_path):
+    """The second PDF of a map takes its font subsets from the bytes kept of the first
+    (``fonts._SUBSETS``): the same text copies out and the same fonts are embedded."""
+    paths, _ = national_pdf
+    assert fonts._SUBSETS, "the first PDF kept its subsets"
+    kept = len(fonts._SUBSETS)
+    again = render.render(national, tmp_path, ("pdf",), dpi=60)["pdf"]
+    assert len(fonts._SUBSETS) == kept  # nothing subset again
+    assert pdftext(again) == pdftext(paths["pdf"])
+    embedded = [
+        subprocess.run(["pdffonts", str(p)], capture_output=True, text=True, check=True).stdout
+        for p in (again, paths["pdf"])
+    ]
+    assert embedded[0] == embedded[1] and "Noto" in embedded[0]
+
+
 @pytest.mark.parametrize("paper", ["A4", "A3"])
 @pytest.mark.parametrize("orientation", ["landscape", "portrait"])
 def test_title_is_whole_on_every_paper(figures_engine, tmp_path, paper, orientation):
