@@ -1,0 +1,298 @@
+"""A mobility-tracking baseline of another operation imported as a master list (issue 21, item 6).
+
+There is no public DTM baseline of another country here, so the files are SYNTHETIC: made in
+the test from the REAL Nigeria boundaries in ../shared/data/nga_cod_ab (read in place): 200
+locations at representative points of real wards of Adamawa, Borno and Yobe (the states whose
+wards the COD-AB holds), with state / LGA / ward P-code columns, a ``location_ssid`` id and IDP
+households and individuals, HXL-tagged or with plain headers. Variants: the ``#adm1+code``
+column holding LGA codes (read as admin2, reported), a few ward codes the boundaries do not hold
+(placed by point, reported), and a ward column holding codes of no Nigerian level (an error
+naming file, row and column; the database unchanged).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import warnings
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from service.ingest.masterlist import MasterlistError
+from service.ingest.rounds import import_masterlist
+from tests.conftest import SHARED, client_for, cloned_engine, create_database, drop_database
+from tests.ingest.test_fast_stage import stage_both
+
+NGA = SHARED / "nga_cod_ab"
+WARD_STATES = ("NG002", "NG008", "NG036")  # Adamawa, Borno, Yobe: the states the ward file covers
+DATE = "2024-03-31"
+pytestmark = pytest.mark.skipif(not NGA.exists(), reason=f"Nigeria boundaries not found in {NGA}")
+
+HEADER = [
+    "State",
+    "State_Pcode",
+    "LGA",
+    "LGA_Pcode",
+    "Ward",
+    "Ward_Pcode",
+    "Location_SSID",
+    "Location_Name",
+    "Latitude",
+    "Longitude",
+    "IDP_Households",
+    "IDP_Individuals",
+    "Date",
+]
+HXL = [
+    "#adm1+name",
+    "#adm1+code",
+    "#adm2+name",
+    "#adm2+code",
+    "#adm3+name",
+    "#adm3+code",
+    "#loc+code",
+    "#loc+name",
+    "#geo+lat",
+    "#geo+lon",
+    "#affected+idps+hh",
+    "#affected+idps+ind",
+    "#date+reported",
+]
+
+
+def _read(path):
+    from boundaries.reader import read_boundaries
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return read_boundaries(path)
+
+
+@pytest.fixture(scope="module")
+def wards():
+    """200 real wards (spread over the three states), each with a point inside it, its LGA,
+    state and names; read from the shapefiles, not copied."""
+    adm1 = _read(NGA / "nga_admbnda_adm1_osgof_20190417.shp").units.set_index("pcode")
+    adm2 = _read(NGA / "nga_admbnda_adm2_osgof_20190417.shp").units.set_index("pcode")
+    adm3 = _read(NGA / "nga_admbnda_adm3_osgof_eha_20190417.shp").units.sort_values("pcode").reset_index(drop=True)
+    picked = adm3.iloc[:: len(adm3) // 200].head(200)
+    out = []
+    for k, w in enumerate(picked.itertuples()):
+        lga = w.parent_pcode
+        state = adm2.loc[lga, "parent_pcode"]
+        pt = w.geometry.representative_point()
+        out.append(
+            {
+                "state": adm1.loc[state, "name_en"],
+                "state_pcode": state,
+                "lga": adm2.loc[lga, "name_en"],
+                "lga_pcode": lga,
+                "ward": w.name_en,
+                "ward_pcode": w.pcode,
+                "ssid": f"NG{state[2:]}-{k + 1:04d}",
+                "name": f"Synthetic location {k + 1}",
+                "lat": round(pt.y, 6),
+                "lon": round(pt.x, 6),
+                "hh": 10 + (k * 37) % 400,
+                "ind": (10 + (k * 37) % 400) * 5 + k % 4,
+            }
+        )
+    assert {w["state_pcode"] for w in out} == set(WARD_STATES)
+    return out
+
+
+def _write(path: Path, wards: list[dict], *, hxl: bool = True, header=HEADER, change=None) -> Path:
+    rows = [header] + ([HXL] if hxl else [])
+    for k, w in enumerate(wards):
+        row = [
+            w["state"],
+            w["state_pcode"],
+            w["lga"],
+            w["lga_pcode"],
+            w["ward"],
+            w["ward_pcode"],
+            w["ssid"],
+            w["name"],
+            w["lat"],
+            w["lon"],
+            w["hh"],
+            w["ind"],
+            DATE,
+        ]
+        rows.append(change(k, row) if change else row)
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerows(rows)
+    return path
+
+
+@pytest.fixture(scope="module")
+def nga_template(pg_server, template_db):
+    """Nigeria's 37 states, the LGAs of the three states and all their wards (real files)."""
+    from tests.indicators.conftest import import_boundaries_part
+
+    name = f"dtm_atlas_test_nga_tpl_{id(pg_server)}"
+    engine = create_engine(create_database(pg_server, name, template_db))
+    import_boundaries_part(engine, NGA / "nga_admbnda_adm1_osgof_20190417.shp")
+    import_boundaries_part(engine, NGA / "nga_admbnda_adm2_osgof_20190417.shp", WARD_STATES)
+    import_boundaries_part(engine, NGA / "nga_admbnda_adm3_osgof_eha_20190417.shp", WARD_STATES)
+    engine.dispose()
+    yield name
+    drop_database(pg_server, name)
+
+
+@pytest.fixture
+def nga_engine(pg_server, nga_template):
+    with cloned_engine(pg_server, nga_template) as engine:
+        yield engine
+
+
+def _sums(wards, key) -> dict[str, int]:
+    out: Counter[str] = Counter()
+    for w in wards:
+        out[w[key]] += w["ind"]
+    return dict(out)
+
+
+def _choropleth(client, level: int, round_id: int) -> dict[str, int]:
+    got = client.get(f"/choropleth/{level}.geojson", params={"round": DATE, "country": "NGA", "population": "idp"})
+    assert got.status_code == 200, got.text
+    return {
+        f["properties"]["pcode"]: f["properties"]["value"]
+        for f in got.json()["features"]
+        if f["properties"].get("value")
+    }
+
+
+def _placed(engine, round_id: int) -> dict[str, tuple]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                f"SELECT location_id, adm1, adm2, adm3, placement, flags FROM location_figure WHERE round_id = {round_id}"
+            )
+        ).all()
+    return {r[0]: tuple(r[1:]) for r in rows}
+
+
+def _national(engine, round_id: int) -> int:
+    with engine.connect() as conn:
+        return conn.execute(
+            text("SELECT individuals FROM unit_figure WHERE round_id = :r AND level = 0"), {"r": round_id}
+        ).scalar_one()
+
+
+@pytest.mark.parametrize("hxl", [True, False], ids=["hxl", "plain-headers"])
+def test_a_nigerian_baseline_is_placed_by_its_pcodes(nga_engine, wards, tmp_path, hxl):
+    header = HEADER if hxl else [h.lower() for h in HEADER]  # state_pcode, lga_pcode, ward_pcode, location_ssid
+    path = _write(tmp_path / "nga_baseline_synthetic.csv", wards, hxl=hxl, header=header)
+    fast, parsed = stage_both(nga_engine, path)  # both staging paths build the same stage
+    assert [c.field for c in parsed.code_columns] == ["admin1_pcode", "admin2_pcode", "admin3_pcode"]
+    assert fast.code_columns == parsed.code_columns
+    assert [c.tag for c in parsed.code_columns] == (["#adm1+code", "#adm2+code", "#adm3+code"] if hxl else [None] * 3)
+    assert parsed.records[0]["location_id"] == wards[0]["ssid"] and parsed.issues == []
+
+    res = import_masterlist(nga_engine, path, population="idp", country="NGA")
+    assert (res.rows, res.reporting_date, res.warnings, res.flagged_rows) == (200, dt.date(2024, 3, 31), [], 0)
+    assert res.unassigned == {1: 0, 2: 0, 3: 0}
+    assert res.individuals == sum(w["ind"] for w in wards) and res.families == sum(w["hh"] for w in wards)
+    placed = _placed(nga_engine, res.round_id)
+    assert {w["ssid"]: (w["state_pcode"], w["lga_pcode"], w["ward_pcode"], "declared") for w in wards} == {
+        k: v[:4] for k, v in placed.items()
+    }
+    with client_for(nga_engine) as client:
+        for level, key in ((1, "state_pcode"), (2, "lga_pcode"), (3, "ward_pcode")):
+            assert _choropleth(client, level, res.round_id) == _sums(wards, key)
+    assert _national(nga_engine, res.round_id) == sum(_sums(wards, "state_pcode").values())
+
+
+def test_adm1_tag_over_lga_codes_is_read_by_its_codes_and_reported(nga_engine, wards, tmp_path):
+    def lga_in_state_column(_k, row):
+        row[1] = row[3]
+        return row
+
+    path = _write(tmp_path / "nga_mistagged_synthetic.csv", wards, change=lga_in_state_column)
+    stage_both(nga_engine, path)
+    res = import_masterlist(nga_engine, path, population="idp", country="NGA")
+    assert len(res.warnings) == 1, res.warnings
+    warning = res.warnings[0]
+    for part in ("nga_mistagged_synthetic.csv", "'State_Pcode'", "#adm1+code", "read as admin2", "NGnnnnnn"):
+        assert part in warning, warning
+    assert res.flagged_rows == 0 and res.unassigned == {1: 0, 2: 0, 3: 0}
+    with client_for(nga_engine) as client:
+        assert _choropleth(client, 1, res.round_id) == _sums(wards, "state_pcode")
+        assert _choropleth(client, 3, res.round_id) == _sums(wards, "ward_pcode")
+    with nga_engine.connect() as conn:  # the import log keeps the warning
+        details = conn.execute(text("SELECT details FROM import_log WHERE kind = 'masterlist'")).scalar_one()
+    assert details["warnings"] == [warning]
+
+
+def test_unknown_ward_codes_are_placed_by_point_and_reported(nga_engine, wards, tmp_path):
+    odd = {5: "NG008022999", 50: "NG002021998", 150: "NG036999001"}
+
+    def unknown_ward(k, row):
+        if k in odd:
+            row[5] = odd[k]
+        return row
+
+    path = _write(tmp_path / "nga_unknown_synthetic.csv", wards, change=unknown_ward)
+    res = import_masterlist(nga_engine, path, population="idp", country="NGA")
+    assert len(res.warnings) == 1, res.warnings
+    assert "'Ward_Pcode'" in res.warnings[0] and "3 P-code(s) on 3 row(s)" in res.warnings[0]
+    assert all(code in res.warnings[0] for code in odd.values())
+    assert res.flag_counts == {"unresolved_declared_name": 3} and res.unassigned == {1: 0, 2: 0, 3: 0}
+    placed = _placed(nga_engine, res.round_id)
+    for k in odd:  # the ward its point is in (the real one), the declared LGA
+        w = wards[k]
+        adm1, adm2, adm3, _method, flags = placed[w["ssid"]]
+        assert (adm1, adm2, adm3) == (w["state_pcode"], w["lga_pcode"], w["ward_pcode"])
+        assert flags == ["unresolved_declared_name"]
+    with client_for(nga_engine) as client:
+        assert _choropleth(client, 1, res.round_id) == _sums(wards, "state_pcode")
+    assert _national(nga_engine, res.round_id) == sum(w["ind"] for w in wards)
+
+
+def test_a_column_of_no_nigerian_level_is_an_error_naming_file_row_column(nga_engine, wards, tmp_path):
+    def iraqi_codes(_k, row):
+        row[5] = "IQG07Q02N01"
+        return row
+
+    path = _write(tmp_path / "nga_bad_synthetic.csv", wards, change=iraqi_codes)
+    with nga_engine.connect() as conn:
+        before = conn.execute(text("SELECT count(*) FROM round")).scalar_one()
+    with pytest.raises(MasterlistError) as exc:
+        import_masterlist(nga_engine, path, population="idp", country="NGA")
+    said = str(exc.value)
+    assert said.startswith("nga_bad_synthetic.csv, line 3, column 'Ward_Pcode': 'IQG07Q02N01' is not a P-code"), said
+    assert "NGnnnnnnnnn" in said  # what the country's codes look like
+    with nga_engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM round")).scalar_one() == before == 0
+        assert conn.execute(text("SELECT count(*) FROM location")).scalar_one() == 0
+        outcome, message = conn.execute(text("SELECT outcome, message FROM import_log WHERE kind = 'masterlist'")).one()
+    assert outcome == "rejected" and "Ward_Pcode" in message
+
+
+def test_the_declared_ward_wins_over_the_point(nga_engine, wards, tmp_path):
+    # row 0's point moved into the next ward of its LGA: the declared ward places it, and the
+    # difference is flagged as for a declared district
+    other = next(w for w in wards[1:] if w["lga_pcode"] == wards[0]["lga_pcode"])
+
+    def moved(k, row):
+        if k == 0:
+            row[8], row[9] = other["lat"], other["lon"]
+        return row
+
+    path = _write(tmp_path / "nga_moved_synthetic.csv", wards, change=moved)
+    res = import_masterlist(nga_engine, path, population="idp", country="NGA")
+    assert res.warnings == [] and res.flag_counts == {"declared_differs_from_spatial": 1}
+    adm1, adm2, adm3, method, flags = _placed(nga_engine, res.round_id)[wards[0]["ssid"]]
+    assert (adm1, adm2, adm3, method) == (
+        wards[0]["state_pcode"],
+        wards[0]["lga_pcode"],
+        wards[0]["ward_pcode"],
+        "declared",
+    )
+    assert flags == ["declared_differs_from_spatial"]
+    with client_for(nga_engine) as client:
+        assert _choropleth(client, 3, res.round_id) == _sums(wards, "ward_pcode")
