@@ -169,9 +169,8 @@ def _choropleth(client, level: int, round_id: int) -> dict[str, int]:
 def _placed(engine, round_id: int) -> dict[str, tuple]:
     with engine.connect() as conn:
         rows = conn.execute(
-            text(
-                f"SELECT location_id, adm1, adm2, adm3, placement, flags FROM location_figure WHERE round_id = {round_id}"
-            )
+            text("SELECT location_id, adm1, adm2, adm3, placement, flags FROM location_figure WHERE round_id = :r"),
+            {"r": round_id},
         ).all()
     return {r[0]: tuple(r[1:]) for r in rows}
 
