@@ -295,3 +295,44 @@ def test_the_declared_ward_wins_over_the_point(nga_engine, wards, tmp_path):
     assert flags == ["declared_differs_from_spatial"]
     with client_for(nga_engine) as client:
         assert _choropleth(client, 3, res.round_id) == _sums(wards, "ward_pcode")
+
+
+def test_cli_imports_with_country_and_prints_the_warning(nga_engine, wards, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    import service.cli
+    import service.cli.imports
+
+    monkeypatch.setattr(service.cli.imports, "open_engine", lambda migrate=True: nga_engine)
+
+    def lga_in_state_column(_k, row):
+        row[1] = row[3]
+        return row
+
+    path = _write(tmp_path / "nga_cli_synthetic.csv", wards, change=lga_in_state_column)
+    cmd = ["import", "masterlist", str(path), "--population", "idp", "--country", "NGA"]
+    run = CliRunner().invoke(service.cli.app, cmd, catch_exceptions=False)
+    assert run.exit_code == 0, run.output
+    said = " ".join(run.output.split())  # (the console wraps long lines)
+    assert "200 locations" in said and "0 flagged" in said
+    assert "warning: nga_cli_synthetic.csv: column 'State_Pcode' (HXL tag #adm1+code)" in said, said
+    assert "read as admin2" in said
+
+    bad = _write(tmp_path / "nga_cli_bad_synthetic.csv", wards, change=lambda _k, row: [*row[:5], "Ward 1", *row[6:]])
+    run = CliRunner().invoke(service.cli.app, [*cmd[:2], str(bad), *cmd[3:]], catch_exceptions=False)
+    said = " ".join(run.output.split())
+    assert run.exit_code == 2, run.output
+    assert "nga_cli_bad_synthetic.csv, line 3, column 'Ward_Pcode': 'WARD 1' is not a P-code of any NGA" in said
+    assert "nothing was imported; the database is unchanged" in said
+
+
+def test_level_shapes_are_learned_from_the_units():
+    from service.ingest.declared import LevelShapes
+
+    shapes = LevelShapes.learn(
+        [(1, "NG001"), (1, "NG002"), (2, "NG001001"), (3, "NG001001001"), (3, "NG001UNSPECIFIED")]
+    )
+    assert shapes.shown == {1: "NGnnn", 2: "NGnnnnnn", 3: "NGnnnnnnnnn"}
+    assert [shapes.level_of(c) for c in ("NG036", "NGA-036-001", "NG036001009", "NG001UNSPECIFIED")] == [1, 2, 3, 3]
+    assert shapes.level_of("IQG07Q02") is None and shapes.level_of("Ward 1") is None
+    assert shapes.holds(2, "ng-001-001") and not shapes.holds(2, "NG036001")
