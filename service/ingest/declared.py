@@ -14,7 +14,8 @@ level's P-codes are learned from the country's current boundaries
 * A column none of whose codes is a P-code of any level of the country is an error
   (``MasterlistError`` naming the file, the column and the first row): nothing is imported.
 * Codes the boundaries do not hold (of the right shape, a typo, a newer code) are reported;
-  placement flags their rows (``unresolved_declared_name``) and places them by their point.
+  placement flags their rows (``unresolved_declared_name``) and places them without them (by
+  their other declared units, names or codes, else by their point).
 
 Both staging paths build the same ``stage``; this check runs on it, after either.
 """
@@ -142,7 +143,8 @@ def check_code_columns(conn: Connection, set_id: int, country: str, file: str, c
             rows = sum(n for code, n, _ in distinct if code in set(unknown))
             warnings.append(
                 f"{file}: {_named(col)}: {len(unknown)} P-code(s) on {rows} row(s) are not admin{level} units of the "
-                f"current {country} boundaries ({_examples(unknown)}): those rows are placed by their point"
+                f"current {country} boundaries ({_examples(unknown)}): those rows are placed without them (by their "
+                "other declared units, else by their point)"
             )
     if any(int(stage_col[3]) != level for stage_col, level in read_as.items()):
         _move(conn, read_as)

@@ -227,28 +227,35 @@ def test_adm1_tag_over_lga_codes_is_read_by_its_codes_and_reported(nga_engine, w
     assert details["warnings"] == [warning]
 
 
-def test_unknown_ward_codes_are_placed_by_point_and_reported(nga_engine, wards, tmp_path):
-    odd = {5: "NG008022999", 50: "NG002021998", 150: "NG036999001"}
+def test_unknown_codes_are_placed_by_point_and_reported(nga_engine, wards, tmp_path):
+    odd = {5: "NG008022999", 50: "NG002021998", 150: "NG036999001"}  # ward codes the boundaries lack
+    nowhere = 100  # and a row none of whose codes the boundaries hold: placed by its point alone
 
-    def unknown_ward(k, row):
+    def unknown_codes(k, row):
         if k in odd:
             row[5] = odd[k]
+        if k == nowhere:
+            row[0:6] = ["", "NG099", "", "NG099001", "", "NG099001001"]  # (names would place it)
         return row
 
-    path = _write(tmp_path / "nga_unknown_synthetic.csv", wards, change=unknown_ward)
+    path = _write(tmp_path / "nga_unknown_synthetic.csv", wards, change=unknown_codes)
     res = import_masterlist(nga_engine, path, population="idp", country="NGA")
-    assert len(res.warnings) == 1, res.warnings
-    assert "'Ward_Pcode'" in res.warnings[0] and "3 P-code(s) on 3 row(s)" in res.warnings[0]
-    assert all(code in res.warnings[0] for code in odd.values())
-    assert res.flag_counts == {"unresolved_declared_name": 3} and res.unassigned == {1: 0, 2: 0, 3: 0}
+    assert len(res.warnings) == 3, res.warnings
+    by_column = {c: next(w for w in res.warnings if f"'{c}'" in w) for c in ("State_Pcode", "LGA_Pcode", "Ward_Pcode")}
+    assert "1 P-code(s) on 1 row(s)" in by_column["State_Pcode"] and "'NG099'" in by_column["State_Pcode"]
+    assert "4 P-code(s) on 4 row(s)" in by_column["Ward_Pcode"]
+    assert all(code in by_column["Ward_Pcode"] for code in [*odd.values(), "NG099001001"])
+    assert all("else by their point" in w and "nga_unknown_synthetic.csv" in w for w in res.warnings)
+    assert res.flag_counts == {"unresolved_declared_name": 4} and res.unassigned == {1: 0, 2: 0, 3: 0}
     placed = _placed(nga_engine, res.round_id)
-    for k in odd:  # the ward its point is in (the real one), the declared LGA
+    for k in [*odd, nowhere]:  # the ward its point is in (the real one); the declared LGA where it is known
         w = wards[k]
-        adm1, adm2, adm3, _method, flags = placed[w["ssid"]]
+        adm1, adm2, adm3, method, flags = placed[w["ssid"]]
         assert (adm1, adm2, adm3) == (w["state_pcode"], w["lga_pcode"], w["ward_pcode"])
-        assert flags == ["unresolved_declared_name"]
+        assert (method, flags) == ("spatial" if k == nowhere else "declared", ["unresolved_declared_name"])
     with client_for(nga_engine) as client:
         assert _choropleth(client, 1, res.round_id) == _sums(wards, "state_pcode")
+        assert _choropleth(client, 3, res.round_id) == _sums(wards, "ward_pcode")
     assert _national(nga_engine, res.round_id) == sum(w["ind"] for w in wards)
 
 
