@@ -343,3 +343,15 @@ def test_level_shapes_are_learned_from_the_units():
     assert [shapes.level_of(c) for c in ("NG036", "NGA-036-001", "NG036001009", "NG001UNSPECIFIED")] == [1, 2, 3, 3]
     assert shapes.level_of("IQG07Q02") is None and shapes.level_of("Ward 1") is None
     assert shapes.holds(2, "ng-001-001") and not shapes.holds(2, "NG036001")
+
+
+def test_the_shapes_learned_from_iraq_are_its_known_patterns(iraq_engine):
+    from boundaries.pcode import infer_level
+    from service.ingest.declared import LevelShapes
+
+    with iraq_engine.connect() as conn:
+        units = conn.execute(text("SELECT level, pcode FROM admin_unit WHERE level BETWEEN 1 AND 3")).all()
+    shapes = LevelShapes.learn(units)
+    assert shapes.shown == {1: "IQGnn", 2: "IQGnnQnn", 3: "IQGnnQnnNnn"}
+    # every Iraqi unit is at the level the hand-written patterns (boundaries.pcode) give it
+    assert all(shapes.level_of(p) == level == infer_level(p, "IRQ") for level, p in units)
