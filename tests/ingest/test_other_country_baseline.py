@@ -355,3 +355,71 @@ def test_the_shapes_learned_from_iraq_are_its_known_patterns(iraq_engine):
     assert shapes.shown == {1: "IQGnn", 2: "IQGnnQnn", 3: "IQGnnQnnNnn"}
     # every Iraqi unit is at the level the hand-written patterns (boundaries.pcode) give it
     assert all(shapes.level_of(p) == level == infer_level(p, "IRQ") for level, p in units)
+
+
+@pytest.mark.parametrize(
+    "header, expected",
+    [
+        (  # South Sudan's mobility tracking: state / county / payam
+            ["State", "State_Pcode", "County", "County_Pcode", "Payam", "Payam_Pcode", "Location_SSID"],
+            ["State_Pcode", "County_Pcode", "Payam_Pcode"],
+        ),
+        (  # Malawi: region / district / traditional authority
+            ["Region", "Region_Pcode", "District", "District_Pcode", "TA", "TA_Pcode", "SSID"],
+            ["Region_Pcode", "District_Pcode", "TA_Pcode"],
+        ),
+        (  # COD-AB style names
+            ["ADM1_EN", "ADM1_PCODE", "ADM2_EN", "ADM2_PCODE", "ADM3_EN", "ADM3_PCODE", "Location_ID"],
+            ["ADM1_PCODE", "ADM2_PCODE", "ADM3_PCODE"],
+        ),
+    ],
+    ids=["ssd", "mwi", "cod-ab"],
+)
+def test_the_pcode_and_id_columns_of_other_operations_are_recognised(tmp_path, header, expected):
+    from service.ingest.masterlist import parse_masterlist
+
+    rows = [
+        [*header, "Latitude", "Longitude", "IDP_HH", "IDP_Ind"],
+        ["Upper Nile", "SS01", "Malakal", "SS0101", "Lelo", "SS010101", "SSD-0001", "9.53", "31.65", "4", "21"],
+    ]
+    path = tmp_path / "baseline_synthetic.csv"
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerows(rows)
+    parsed = parse_masterlist(path, "idp")
+    assert [(c.field, c.label, c.tag) for c in parsed.code_columns] == [
+        ("admin1_pcode", expected[0], None),
+        ("admin2_pcode", expected[1], None),
+        ("admin3_pcode", expected[2], None),
+    ]
+    rec = parsed.records[0]
+    assert (rec["location_id"], rec["governorate"], rec["district"]) == ("SSD-0001", "Upper Nile", "Malakal")
+    assert (rec["admin1_pcode"], rec["admin2_pcode"], rec["admin3_pcode"], rec["families"], rec["individuals"]) == (
+        "SS01",
+        "SS0101",
+        "SS010101",
+        4,
+        21,
+    )
+    assert rec["extra"] == {header[4]: "Lelo"}  # the sub-district's name: kept, not used for placement
+
+
+def test_an_xlsx_baseline_with_a_title_row_goes_the_same_way(nga_engine, wards, tmp_path):
+    import openpyxl
+
+    csv_path = _write(tmp_path / "rows.csv", wards, change=lambda _k, row: [row[0], row[3], *row[2:]])
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["DTM Nigeria mobility tracking baseline (SYNTHETIC)"])
+    with open(csv_path, encoding="utf-8", newline="") as f:
+        for k, row in enumerate(csv.reader(f)):
+            sheet.append([float(c) if k > 1 and j in (8, 9, 10, 11) else c for j, c in enumerate(row)])
+    path = tmp_path / "nga_baseline_synthetic.xlsx"
+    book.save(path)
+    res = import_masterlist(nga_engine, path, population="idp", country="NGA")
+    assert res.staging == "python" and res.rows == 200 and res.flagged_rows == 0
+    assert len(res.warnings) == 1 and "'State_Pcode' (HXL tag #adm1+code)" in res.warnings[0]
+    assert "nga_baseline_synthetic.xlsx" in res.warnings[0] and "read as admin2" in res.warnings[0]
+    with client_for(nga_engine) as client:
+        for level, key in ((1, "state_pcode"), (2, "lga_pcode"), (3, "ward_pcode")):
+            assert _choropleth(client, level, res.round_id) == _sums(wards, key)
+    assert _national(nga_engine, res.round_id) == res.individuals == sum(w["ind"] for w in wards)
