@@ -24,7 +24,18 @@ __all__ = [
     "country_of_pcode",
     "infer_level",
     "level_pattern",
+    "PCODE_COLUMNS",
+    "code_shape",
 ]
+
+#: Normalised column names (letters and digits, lower case) that hold the P-codes of admin
+#: levels 1-3 in DTM files of any operation: governorate/state/region, district/LGA/county,
+#: sub-district/ward/payam/TA. Read by the assessments' catalogue and the master-list header.
+PCODE_COLUMNS: dict[int, tuple[str, ...]] = {
+    1: ("statepcode", "adm1pcode", "admin1pcode", "governoratepcode", "regionpcode", "provincepcode"),
+    2: ("lgapcode", "adm2pcode", "admin2pcode", "districtpcode", "countypcode"),
+    3: ("wardpcode", "codswardpcode", "adm3pcode", "admin3pcode", "subdistrictpcode", "tapcode", "payampcode"),
+}
 
 # Separators removed from P-codes: ASCII hyphen, space, underscore and the
 # Unicode dashes that spreadsheets like to substitute for hyphens.
@@ -196,3 +207,18 @@ def level_pattern(country_iso3: str, level: int) -> str | None:
         if p.level == level:
             return p.human
     return None
+
+
+_DIGIT_RUN = re.compile(r"\d")
+
+
+def code_shape(pcode: str) -> str | None:
+    """The shape of a P-code (any form): its canonical form with every digit written ``n``
+    (``'NG001001'`` -> ``'NGnnnnnn'``, ``'IQG07Q02'`` -> ``'IQGnnQnn'``); None when it is not
+    a P-code at all. The levels of a country's codes are told apart by their shapes
+    (``service.ingest.declared`` learns them from the boundaries)."""
+    try:
+        code = normalize_pcode(pcode)
+    except ValueError:
+        return None
+    return _DIGIT_RUN.sub("n", code)

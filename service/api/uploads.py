@@ -256,6 +256,8 @@ def _result(result) -> dict:
             {"row": i.row, "field": i.field, "code": i.code, "message": i.message[:300]}
             for i in result.parser_issues[:200]
         ],
+        # P-code columns read as another level than they say, codes the boundaries do not hold
+        **({"warnings": result.warnings} if result.warnings else {}),
     }
 
 

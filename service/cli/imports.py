@@ -41,7 +41,13 @@ def import_masterlist_cmd(
             "--date", formats=["%Y-%m-%d"], help="Reporting date (one file only; default: the file's date column)"
         ),
     ] = None,
-    country: Annotated[str, typer.Option(help="ISO3 country code")] = "IRQ",
+    country: Annotated[
+        str,
+        typer.Option(
+            help="ISO3 country code: the boundaries the rows are placed in, and whose P-codes the list's "
+            "P-code columns are checked against (a column of another level is read as that level, with a warning)"
+        ),
+    ] = "IRQ",
     placement: Annotated[
         PlacementChoice,
         typer.Option(help="declared: DTM's declared governorate/district; spatial: point-in-polygon only"),
@@ -176,6 +182,8 @@ def import_masterlist_cmd(
         )
         if res.calendar_note:
             console.print(f"[yellow]{res.calendar_note}[/]", highlight=False)
+        for line in res.warnings:  # P-code columns read as another level than they say, unknown codes
+            err.print(f"[yellow]warning:[/] {line}", highlight=False)
         for issue in res.parser_issues[:show]:
             err.print(f"[yellow]row {issue.row}[/] {issue.field or ''}: {issue.message}", highlight=False)
         print_quality(engine, res.round_id, show, report_csv)

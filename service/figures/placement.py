@@ -10,7 +10,9 @@ Everything here is set-based SQL; Python only resolves the few distinct declared
 Declared placement (default; DTM publishes its figures by the declared units): the
 governorate and district written in the file, resolved through the crosswalk, and the
 sub-district from the point, kept inside the declared district (nearest sub-district of
-the declared district when the point lies outside it). A declared name that does not
+the declared district when the point lies outside it). A declared sub-district P-code (a
+ward, a payam: lists of other operations) places the row in that sub-district, and gives its
+district and governorate when those are not declared. A declared name or code that does not
 resolve falls back to the spatial placement. Spatial placement: point-in-polygon only.
 Either way each row lands in one unit per level or in that level's ``UNASSIGNED`` bucket.
 
@@ -25,6 +27,7 @@ from __future__ import annotations
 from sqlalchemy import Connection, text
 
 from boundaries.crosswalk import Crosswalk
+from boundaries.pcode import normalize_pcode
 from service.core.bulk import copy_rows, execute_literal
 from service.core.constants import UNASSIGNED
 from service.figures.household import RoundSizes
@@ -71,14 +74,32 @@ def boundary_rows(conn: Connection, set_id: int) -> list[dict]:
 
 
 def resolve_declared(conn: Connection, crosswalk: Crosswalk, set_id: int) -> None:
-    """Resolve each distinct declared (governorate, district) of the stage to P-codes of the set."""
+    """Resolve each distinct declared (governorate, district, sub-district code) of the stage to
+    P-codes of the set. A declared sub-district (ward, payam) P-code must be a level-3 unit of
+    the set, under the declared district if one resolves; it gives the district and governorate
+    when they are not declared."""
     units = dict(
         conn.execute(
             text("SELECT pcode, parent_pcode FROM admin_unit WHERE boundary_set_id = :s AND level IN (1, 2)"),
             {"s": set_id},
         ).all()
     )
-    distinct = conn.execute(text(f"SELECT DISTINCT gov_name, dist_name, adm1_code, adm2_code FROM {STAGE}")).all()
+    distinct = conn.execute(
+        text(f"SELECT DISTINCT gov_name, dist_name, adm1_code, adm2_code, adm3_code FROM {STAGE}")
+    ).all()
+    codes3 = sorted({c3 for *_, c3 in distinct if c3 and str(c3).strip()})
+    sub_districts = {}  # the declared level-3 codes the set holds (canonical) -> their district
+    if codes3:
+        canonical = {c: _canonical(c) for c in codes3}
+        sub_districts = dict(
+            conn.execute(
+                text(
+                    "SELECT pcode, parent_pcode FROM admin_unit WHERE boundary_set_id = :s AND level = 3 "
+                    "AND pcode = ANY(:codes)"
+                ),
+                {"s": set_id, "codes": sorted({c for c in canonical.values() if c})},
+            ).all()
+        )
 
     def resolve(level: int, code: str | None, name: str | None, parent: str | None) -> str | None:
         for candidate in (code, name):
@@ -93,28 +114,58 @@ def resolve_declared(conn: Connection, crosswalk: Crosswalk, set_id: int) -> Non
         return None
 
     rows = []
-    for gov, dist, c1, c2 in distinct:
+    for gov, dist, c1, c2, c3 in distinct:
         a1 = resolve(1, c1, gov, None)
         a2 = resolve(2, c2, dist, a1)
+        a3 = None
+        if c3 and str(c3).strip():
+            a3 = _canonical(c3)
+            parent = sub_districts.get(a3)
+            if parent is None or (a2 is not None and parent != a2) or (a1 is not None and units.get(parent) != a1):
+                a3 = None  # not a sub-district of the set, or of another district than the declared one
+            elif a2 is None:  # (as a district gives an unresolved governorate)
+                a2 = parent
         if a2 is not None and a1 is None:
             a1 = units.get(a2)
-        unresolved = bool((gov or c1) and a1 is None) or bool((dist or c2) and a2 is None)
-        rows.append((gov, dist, c1, c2, a1, a2, unresolved))
+        unresolved = (
+            bool((gov or c1) and a1 is None)
+            or bool((dist or c2) and a2 is None)
+            or bool(c3 and str(c3).strip() and a3 is None)
+        )
+        rows.append((gov, dist, c1, c2, c3, a1, a2, a3, unresolved))
     conn.execute(
         text(
             f"""
             CREATE TEMP TABLE {DECLARED} (gov_name text, dist_name text, adm1_code text, adm2_code text,
-                                        declared_adm1 text, declared_adm2 text, unresolved boolean) ON COMMIT DROP
+                                        adm3_code text, declared_adm1 text, declared_adm2 text, declared_adm3 text,
+                                        unresolved boolean) ON COMMIT DROP
             """
         )
     )
     copy_rows(
         conn,
         DECLARED,
-        ["gov_name", "dist_name", "adm1_code", "adm2_code", "declared_adm1", "declared_adm2", "unresolved"],
+        [
+            "gov_name",
+            "dist_name",
+            "adm1_code",
+            "adm2_code",
+            "adm3_code",
+            "declared_adm1",
+            "declared_adm2",
+            "declared_adm3",
+            "unresolved",
+        ],
         rows,
     )
     conn.execute(text(f"ANALYZE {DECLARED}"))  # a few rows: the planner then hashes it instead of sorting the stage
+
+
+def _canonical(code: str) -> str | None:
+    try:
+        return normalize_pcode(str(code))
+    except ValueError:
+        return None
 
 
 def find_duplicate_ids(conn: Connection) -> None:
@@ -356,7 +407,8 @@ def insert_round_rows(conn: Connection, params: dict, round_id: int, mismatch: s
                      CASE WHEN p.u1 IS NOT NULL AND (
                             (p.declared_adm2 IS NOT NULL AND p.u2 IS DISTINCT FROM p.declared_adm2)
                          OR (p.declared_adm2 IS NULL AND p.declared_adm1 IS NOT NULL
-                             AND p.u1 IS DISTINCT FROM p.declared_adm1))
+                             AND p.u1 IS DISTINCT FROM p.declared_adm1)
+                         OR (p.declared_adm3 IS NOT NULL AND p.u3 IS DISTINCT FROM p.declared_adm3))
                           THEN 'declared_differs_from_spatial' END,
                      CASE WHEN p.unresolved THEN 'unresolved_declared_name' END,
                      CASE WHEN p.duplicated THEN 'duplicate_id' END,
@@ -373,7 +425,7 @@ def insert_round_rows(conn: Connection, params: dict, round_id: int, mismatch: s
             FROM (
               SELECT s.location_id, s.source_row, s.name_en, s.name_ar, s.families, s.individuals, s.origin,
                      s.shelter, s.period, s.extra, s.lat, s.lon, s.gov_name, s.dist_name, s.issues,
-                     d.declared_adm1, d.declared_adm2, coalesce(d.unresolved, false) AS unresolved,
+                     d.declared_adm1, d.declared_adm2, d.declared_adm3, coalesce(d.unresolved, false) AS unresolved,
                      di.location_id IS NOT NULL AS duplicated, pu.pcode AS sp_leaf,
                          coalesce({_HAS_POINT}, false) AS has_pt,
                      coalesce(m.swapped, false) AS swapped,
@@ -401,9 +453,11 @@ def insert_round_rows(conn: Connection, params: dict, round_id: int, mismatch: s
                 CASE WHEN how.by_point THEN p.u2 WHEN how.by_district THEN p.declared_adm2
                      WHEN p.u1 = p.declared_adm1 THEN p.u2 ELSE p.nearest2 END AS adm2,
                 CASE WHEN how.by_point THEN p.u3
+                     WHEN p.declared_adm3 IS NOT NULL THEN p.declared_adm3
                      WHEN how.by_district THEN CASE WHEN p.u2 = p.declared_adm2 THEN p.u3 ELSE p.nearest3 END
                      WHEN p.u1 = p.declared_adm1 THEN p.u3 ELSE p.nearest2_3 END AS adm3,
                 CASE WHEN how.by_point THEN CASE WHEN p.u1 IS NULL THEN 'unassigned' ELSE 'spatial' END
+                     WHEN p.declared_adm3 IS NOT NULL THEN 'declared'
                      WHEN how.by_district AND p.u2 = p.declared_adm2 THEN 'declared'
                      WHEN NOT how.by_district AND p.u1 = p.declared_adm1 THEN 'declared'
                      WHEN coalesce(p.nearest3, p.nearest2) IS NOT NULL THEN 'declared+nearest'
@@ -426,7 +480,8 @@ _DECLARED_JOIN = f"""LEFT JOIN {DECLARED} d
               ON coalesce(d.gov_name, '') = coalesce(s.gov_name, '')
                   AND coalesce(d.dist_name, '') = coalesce(s.dist_name, '')
              AND coalesce(d.adm1_code, '') = coalesce(s.adm1_code, '')
-                 AND coalesce(d.adm2_code, '') = coalesce(s.adm2_code, '')"""
+                 AND coalesce(d.adm2_code, '') = coalesce(s.adm2_code, '')
+                 AND coalesce(d.adm3_code, '') = coalesce(s.adm3_code, '')"""
 
 
 def round_table(round_id: int) -> str:

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from boundaries.pcode import PCODE_COLUMNS
 from service.indicators.errors import IndicatorFileError
 from service.indicators.hotspots import parse_rule
 from service.indicators.parse import (
@@ -41,9 +42,7 @@ ROLE_HEADERS = {
     "lat": ["latitude", "lat", "y", "gpslatitude"],
     "lon": ["longitude", "lon", "long", "lng", "x", "gpslongitude"],
     "country": ["countrycode", "iso3", "adm0pcode", "countryiso3", "adm0code"],
-    "adm1": ["statepcode", "adm1pcode", "admin1pcode", "governoratepcode", "regionpcode", "provincepcode"],
-    "adm2": ["lgapcode", "adm2pcode", "admin2pcode", "districtpcode", "countypcode"],
-    "adm3": ["wardpcode", "codswardpcode", "adm3pcode", "admin3pcode", "subdistrictpcode", "tapcode", "payampcode"],
+    **{f"adm{level}": list(names) for level, names in PCODE_COLUMNS.items()},
     "round": ["dtmround", "round", "roundnumber", "surveyround"],
     "date": ["reporteddate", "reportingdate", "reportdate", "assessmentdate", "date"],
 }

@@ -11,6 +11,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from service.ingest.fast_copy import WHITESPACE, FastStageUnavailable
+from service.ingest.header import PCODE_FIELDS
 from service.ingest.stage import BREAKDOWNS, STAGE_COLUMNS, STAGE_TYPES, ColumnPlan
 
 HELPER_TYPES = {"_detail": "text[]", "_date": "text", "_problem": "boolean"}  # the fast path's own columns
@@ -249,10 +250,7 @@ def fast_sql(layout: Layout, sql: Sql, after: int, source: str) -> str:
         fld: add(f"v_{fld}", sql.text(f"c{core[fld]}")) if fld in core else "NULL::text"
         for fld in ("name_en", "name_ar", "governorate", "district")
     }
-    pcodes = {
-        fld: add(f"v_{fld}", sql.pcode(f"c{core[fld]}")) if fld in core else "NULL::text"
-        for fld in ("admin1_pcode", "admin2_pcode")
-    }
+    pcodes = {fld: add(f"v_{fld}", sql.pcode(f"c{core[fld]}")) if fld in core else "NULL::text" for fld in PCODE_FIELDS}
     lat = add("v_lat", coord(f"c{core['lat']}"))
     lon = add("v_lon", coord(f"c{core['lon']}"))
     fam = add("v_fam", count(f"c{core['families']}"))
@@ -303,6 +301,7 @@ def fast_sql(layout: Layout, sql: Sql, after: int, source: str) -> str:
         texts["district"],
         pcodes["admin1_pcode"],
         pcodes["admin2_pcode"],
+        pcodes["admin3_pcode"],
         "'{}'",
         "NULL",
         date,
@@ -345,7 +344,7 @@ def stage_sql(layout: Layout, sql: Sql, after: int, source: str) -> str:
     for fld in ("name_en", "name_ar", "governorate", "district"):
         texts[fld] = add(f"v_{fld}", sql.text(c(core[fld]))) if fld in core else "NULL::text"
     pcodes = {}
-    for fld in ("admin1_pcode", "admin2_pcode"):
+    for fld in PCODE_FIELDS:
         pcodes[fld] = add(f"v_{fld}", sql.pcode(c(core[fld]))) if fld in core else "NULL::text"
     lat = add("v_lat", sql.coord(core["lat"]))
     lon = add("v_lon", sql.coord(core["lon"]))
@@ -386,7 +385,7 @@ def stage_sql(layout: Layout, sql: Sql, after: int, source: str) -> str:
     )
     if place:
         details.append((core["place_id"], f"CASE WHEN {place} = {_UNCERTAIN} THEN '{core['place_id']}:uncertain:' END"))
-    for fld in ("admin1_pcode", "admin2_pcode"):
+    for fld in PCODE_FIELDS:
         if fld in core:
             details.append((core[fld], f"CASE WHEN {pcodes[fld]} = {_UNCERTAIN} THEN '{core[fld]}:uncertain:' END"))
     for fld, v, limit in (("lat", lat, 90), ("lon", lon, 180)):
@@ -453,6 +452,7 @@ def stage_sql(layout: Layout, sql: Sql, after: int, source: str) -> str:
                CASE WHEN {fam} >= 0 THEN {fam}::integer END, CASE WHEN {ind} >= 0 THEN {ind}::integer END,
                {bd_json("origin")}, {bd_json("shelter")}, {bd_json("period")}, {extra},
                {texts["governorate"]}, {texts["district"]}, {pcodes["admin1_pcode"]}, {pcodes["admin2_pcode"]},
+               {pcodes["admin3_pcode"]},
                CASE WHEN {problem} THEN {issues} ELSE '{{}}'::text[] END,
                array_remove(ARRAY[{", ".join(d for _, d in details)}], NULL),
                {date}, false

@@ -70,6 +70,7 @@ from service.ingest.fast_copy import (
 from service.ingest.fast_plan import Layout, Sql, fast_sql, stage_sql
 from service.ingest.stage import (
     BREAKDOWNS,
+    CodeColumn,
     RowIssue,
     is_index_column,
     issue_code,
@@ -104,6 +105,7 @@ class FastStageResult:
     sheet: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
     notes: dict[str, object] = field(default_factory=dict)  # typed COPY or not, rows recomputed, ...
+    code_columns: list[CodeColumn] = field(default_factory=list)  # declared P-code columns
 
 
 # --------------------------------------------------------------------------- whole-column decisions
@@ -402,6 +404,7 @@ def _build_stage(
         issue_counts=dict(counts),
         timings=timings,
         notes=notes,
+        code_columns=plan.code_columns(),
     )
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import hxl
 
+from boundaries.pcode import PCODE_COLUMNS
 from service.ingest.stage import ColumnPlan, HeaderPlan, MasterlistError, normalise_name
 
 # --------------------------------------------------------------------------- vocabularies
@@ -34,6 +35,7 @@ _FIELD_LABELS: dict[str, str] = {
     "individuals": "individuals",
     "admin1_pcode": "admin1 p-code",
     "admin2_pcode": "admin2 p-code",
+    "admin3_pcode": "admin3 p-code",
     "reporting_date": "date",
 }
 _REQUIRED: tuple[str, ...] = ("location_id", "lat", "lon", "families", "individuals")
@@ -49,6 +51,9 @@ _CORE_ALIASES: dict[str, tuple[str, ...]] = {
         "dtmlocationid",
         "locationno",
         "locationnumber",
+        # other operations' mobility-tracking baselines (South Sudan, Nigeria, ...)
+        "locationssid",
+        "ssid",
     ),
     "place_id": ("placeid", "placecode", "placeno"),
     "governorate": (
@@ -63,6 +68,10 @@ _CORE_ALIASES: dict[str, tuple[str, ...]] = {
         "admin1",
         "admin1name",
         "admin1en",
+        "state",
+        "statename",
+        "region",
+        "regionname",
     ),
     "district": (
         "district",
@@ -76,6 +85,10 @@ _CORE_ALIASES: dict[str, tuple[str, ...]] = {
         "admin2",
         "admin2name",
         "admin2en",
+        "lga",
+        "lganame",
+        "county",
+        "countyname",
     ),
     "name_en": (
         "locationname",
@@ -113,8 +126,11 @@ _CORE_ALIASES: dict[str, tuple[str, ...]] = {
         "persons",
         "people",
     ),
-    "admin1_pcode": ("admin1pcode", "adm1pcode", "admin1code", "adm1code", "governoratepcode"),
-    "admin2_pcode": ("admin2pcode", "adm2pcode", "admin2code", "adm2code", "districtpcode"),
+    # P-code columns of any operation (state / county / payam, state / LGA / ward, region /
+    # district / TA: boundaries.pcode.PCODE_COLUMNS, shared with the assessments' catalogue)
+    "admin1_pcode": (*PCODE_COLUMNS[1], "admin1code", "adm1code"),
+    "admin2_pcode": (*PCODE_COLUMNS[2], "admin2code", "adm2code"),
+    "admin3_pcode": (*PCODE_COLUMNS[3], "admin3code", "adm3code"),
     "reporting_date": (
         "date",
         "reportingdate",
@@ -285,6 +301,7 @@ _HXL_FIELDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("governorate", ("#adm1+name", "#adm1-code")),
     ("admin2_pcode", ("#adm2+code",)),
     ("district", ("#adm2+name", "#adm2-code")),
+    ("admin3_pcode", ("#adm3+code",)),
     ("lat", ("#geo+lat",)),
     ("lon", ("#geo+lon",)),
     ("reporting_date", ("#date+reported", "#date")),
@@ -297,7 +314,10 @@ _HXL_POP_ATTR: dict[str, str] = {"idps": "idp", "idp": "idp", "returnees": "retu
 _HXL_TAGS: dict[str, list[hxl.model.TagPattern]] = {
     f: [hxl.model.TagPattern.parse(p) for p in pats] for f, pats in (*_HXL_FIELDS, *_HXL_COUNTS.items())
 }
-_HXL_HINT_TAGS = ("#loc", "#geo", "#adm1", "#adm2", "#affected")
+_HXL_HINT_TAGS = ("#loc", "#geo", "#adm1", "#adm2", "#adm3", "#affected")
+#: The declared P-code fields, whose level the import checks against the country's codes
+#: (``service.ingest.declared``); their HXL tags are kept in ``ColumnPlan.tags``.
+PCODE_FIELDS: tuple[str, ...] = ("admin1_pcode", "admin2_pcode", "admin3_pcode")
 
 PREVIEW_RECORDS = 30  # records scanned for the header row / HXL tag row
 
@@ -399,6 +419,8 @@ def _plan_columns(header: list[str], tags: list[hxl.model.Column] | None, pop: s
                 if j is not None:
                     plan.core[fld] = j
                     used.add(j)
+                    if fld in PCODE_FIELDS:
+                        plan.tags[fld] = tags[j].display_tag
                     break
         for fld in _HXL_COUNTS:
             cands = [

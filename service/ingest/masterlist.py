@@ -53,6 +53,7 @@ from service.ingest.header import normalise_population, plan_header
 from service.ingest.records import Issue, attach_breakdowns, build_records, filled_cells
 from service.ingest.stage import (
     BREAKDOWNS,
+    CodeColumn,
     MasterlistError,
     RowIssue,
     dates_seen,
@@ -79,6 +80,7 @@ class ParsedMasterlist:
     columns_found: list[str]  # source column names in file order ('' = unnamed column)
     records: list[dict]
     issues: list[RowIssue] = field(default_factory=list)
+    code_columns: list[CodeColumn] = field(default_factory=list)  # declared P-code columns
 
 
 def parse_masterlist(
@@ -201,4 +203,5 @@ def _parse_source(src: Source, pop: str, file: str) -> ParsedMasterlist:
         columns_found=list(plan.names),
         records=records,
         issues=[RowIssue(row, fld, code, msg) for row, _pos, fld, code, msg in issues],
+        code_columns=plan.code_columns(),
     )

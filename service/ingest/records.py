@@ -271,9 +271,10 @@ def build_records(cols: Columns, lines: np.ndarray, plan: ColumnPlan, issues: li
             "extra": ex,
             "admin1_pcode": c1,
             "admin2_pcode": c2,
+            "admin3_pcode": c3,
             "reporting_date": rd,
         }
-        for r, i, p, g, d, ne, na, la, lo, f, iv, o, sh, pe, ex, c1, c2, rd in zip(
+        for r, i, p, g, d, ne, na, la, lo, f, iv, o, sh, pe, ex, c1, c2, c3, rd in zip(
             lines.tolist(),
             ids,
             place_ids,
@@ -291,6 +292,7 @@ def build_records(cols: Columns, lines: np.ndarray, plan: ColumnPlan, issues: li
             extras,
             text("admin1_pcode", True),
             text("admin2_pcode", True),
+            text("admin3_pcode", True),
             dates,
         )
     ]

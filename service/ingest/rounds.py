@@ -31,12 +31,12 @@ from service.core.settings import ImportRules
 from service.core.tables import import_log
 from service.figures import aggregate, placement, quality
 from service.figures.household import HouseholdSizeError, sizes_for
-from service.ingest import fast_stage, guards, versions
+from service.ingest import declared, fast_stage, guards, versions
 from service.ingest.calendar import NearRound, near_round, round_number_for
 from service.ingest.fast_stage import FastStageUnavailable
 from service.ingest.masterlist import MasterlistError, ParsedMasterlist, parse_masterlist
 from service.ingest.sources import Opened, open_list
-from service.ingest.stage import STAGE_COLUMNS, RowIssue, create_stage_table
+from service.ingest.stage import STAGE_COLUMNS, CodeColumn, RowIssue, create_stage_table
 from service.ingest.tables import round_
 
 logger = logging.getLogger("dtm_atlas.ingest")
@@ -141,6 +141,7 @@ class RoundImportResult:
     held_reason: str | None = None
     superseded_version: int | None = None  # the version this import replaced (kept)
     calendar_note: str | None = None  # a round number taken from a calendar date near the reporting date
+    warnings: list[str] = field(default_factory=list)  # declared P-code columns read as another level, unknown codes
 
 
 @dataclass
@@ -156,6 +157,7 @@ class _Staged:
     issues: list[RowIssue]  # all of them (Python path) or the first fast_stage.ISSUE_LIMIT
     issue_count: int
     staging: str
+    code_columns: list[CodeColumn] = field(default_factory=list)  # declared P-code columns (declared.py)
 
 
 def imported_round(conn: Connection, sha256: str, population: str | None = None) -> dict | None:
@@ -212,6 +214,7 @@ def _stage_rows(parsed: ParsedMasterlist):
             r.get("district"),
             r.get("admin1_pcode"),
             r.get("admin2_pcode"),
+            r.get("admin3_pcode"),
             sorted(set(issues_by_row.get(r["row"], []))),
         )
 
@@ -343,6 +346,7 @@ def import_masterlist(
                         res.issues,
                         res.issue_count,
                         "fast",
+                        res.code_columns,
                     )
             if staged is None:
                 if parsed is None:
@@ -361,11 +365,15 @@ def import_masterlist(
                     parsed.issues,
                     len(parsed.issues),
                     fallback if try_fast else "python",
+                    parsed.code_columns,
                 )
             # the row count, and the columns placement joins and filters on (the names and the
             # breakdown documents are most of the sampling and no plan reads their statistics)
             conn.execute(
-                text("ANALYZE stage (source_row, location_id, gov_name, dist_name, adm1_code, adm2_code, lat, lon)")
+                text(
+                    "ANALYZE stage (source_row, location_id, gov_name, dist_name, adm1_code, adm2_code, adm3_code, "
+                    "lat, lon)"
+                )
             )
             timings["stage_s"] = time.perf_counter() - t
 
@@ -512,6 +520,13 @@ def _import_in_transaction(
 ) -> tuple[RoundImportResult, bool]:
     """Everything after staging: the round row, placement, aggregation (``stage`` exists)."""
     set_id = _current_boundary_set(conn, country)
+    # the declared P-code columns against the country's codes: a column of another level is
+    # read as that level (a warning), a column of no level is an error (service.ingest.declared)
+    warnings = declared.check_code_columns(conn, set_id, country, staged.file, staged.code_columns)
+    for line in warnings:
+        logger.warning("%s", line)
+    if warnings:
+        rec.details["warnings"] = warnings
     # A re-import adds the new round next to the old one (the round key is checked at commit)
     # and removes the old one last, so readers see the old round, unlocked, until the commit.
     conn.execute(text("SET CONSTRAINTS round_country_population_date_key DEFERRED"))
@@ -689,5 +704,6 @@ def _import_in_transaction(
         held_reason=held_reason,
         superseded_version=superseded,
         calendar_note=calendar_note,
+        warnings=warnings,
     )
     return result, stats_stale and not held_reason

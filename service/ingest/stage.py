@@ -76,6 +76,7 @@ STAGE_TYPES: dict[str, str] = {
     "dist_name": "text",
     "adm1_code": "text",
     "adm2_code": "text",
+    "adm3_code": "text",
     "issues": "text[]",
 }
 STAGE_COLUMNS: list[str] = list(STAGE_TYPES)
@@ -113,6 +114,15 @@ class ColumnPlan:
     ignored: list[int] = field(default_factory=list)  # leading unnamed index column
     kind_col: int | None = None  # long format 'breakdown' column
     category_col: int | None = None  # long format 'category' column
+    tags: dict[str, str] = field(default_factory=dict)  # P-code field -> the HXL tag it was read by
+
+    def code_columns(self) -> list[CodeColumn]:
+        """The declared P-code columns, by level (``service.ingest.declared`` checks them)."""
+        return [
+            CodeColumn(fld, self.labels[self.core[fld]], self.tags.get(fld))
+            for fld in ("admin1_pcode", "admin2_pcode", "admin3_pcode")
+            if fld in self.core
+        ]
 
     def widen(self, width: int) -> None:
         """Data rows wider than the header: the extra positions are unnamed extra columns."""
@@ -144,6 +154,16 @@ class ColumnPlan:
         if "reporting_date" in self.core:
             skip.add(self.core["reporting_date"])
         return skip
+
+
+@dataclass(frozen=True)
+class CodeColumn:
+    """A declared P-code column of a list: its field (``admin1_pcode`` ..), its name in the
+    file and the HXL tag it was read by (None: by its name)."""
+
+    field: str
+    label: str
+    tag: str | None = None
 
 
 @dataclass

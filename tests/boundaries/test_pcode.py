@@ -94,3 +94,12 @@ def test_infer_level_unknown():
     assert level_pattern("IRQ", 2) == "IQGnnQmm"
     assert level_pattern("IRQ", 4) is None
     assert level_pattern("SYR", 1) is None
+
+
+def test_code_shape():
+    from boundaries.pcode import code_shape
+
+    assert code_shape("NG001001") == code_shape("ng-001-001") == code_shape("NGA001001") == "NGnnnnnn"
+    assert code_shape("IRQ-G07Q02") == "IQGnnQnn"
+    assert code_shape("MMR001") == "MMRnnn"  # the ISO3 prefix is Myanmar's own
+    assert code_shape("") is None and code_shape("Ward 1!") is None

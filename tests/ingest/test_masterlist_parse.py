@@ -198,6 +198,7 @@ def test_real_feb2021_idp_values(parsed: dict[str, ParsedMasterlist]) -> None:
         "extra": {},
         "admin1_pcode": None,
         "admin2_pcode": None,
+        "admin3_pcode": None,
         "reporting_date": dt.date(2021, 2, 28),
     }
 
