@@ -42,7 +42,6 @@ def test_unit_tiles_publish_what_the_public_choropleth_does(assessments, assessm
         assert props.get("n") == (w["n"] if w["value"] is not None or w.get("suppressed") else props.get("n"))
     hidden = [p for p, w in want.items() if w.get("suppressed")]
     assert doc["legend"]["disclosure"]["suppressed"] == len(hidden)
-    return hidden
 
 
 def test_unit_tiles_suppress_small_cells(assessments, assessments_client):
