@@ -1,6 +1,7 @@
-"""Uploads without risk to the disk: ``POST /rounds`` (a master list as a round).
+"""Uploads without risk to the disk: ``POST /rounds`` (a master list as a round) and the
+kinds' uploads (``POST /datasets``) through ``receive``.
 
-The route takes no ``File``/``Form`` parameters: FastAPI would read and spool the whole body
+The routes take no ``File``/``Form`` parameters: FastAPI would read and spool the whole body
 before any dependency runs, so a client without a token could fill the disk before its 401.
 Here the token is checked first (the ``Editor`` dependency needs no body), then the
 multipart body is streamed (``python-multipart``'s push parser) straight into one file in
@@ -12,9 +13,11 @@ process are swept when the app starts (``sweep``: files of processes no longer r
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -23,14 +26,14 @@ from fastapi import APIRouter, HTTPException, Request
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from service.api.common import PrimaryEngine
-from service.api.params import INT4_MAX, ParamError
+from service.api.params import INT4_MAX, ParamError, parse_country
 from service.auth import Editor
 
 router = APIRouter(tags=["figures"])
 
 #: a form field other than the file (population, round, ...): a few characters
 FIELD_LIMIT = 1024
-FIELDS = {"population", "round", "date", "sheet", "placement"}
+FIELDS = {"population", "round", "date", "sheet", "placement", "country"}
 #: multipart framing (boundaries, part headers) allowed beyond the file's own size limit
 SLACK = 64 * 1024
 
@@ -63,17 +66,33 @@ def sweep(settings) -> int:
             continue
         if pid == os.getpid() or _pid_alive(pid):
             continue
-        f.unlink(missing_ok=True)
+        if f.is_dir():  # a file under its own name (``named``)
+            shutil.rmtree(f, ignore_errors=True)
+        else:
+            f.unlink(missing_ok=True)
         removed += 1
     return removed
 
 
 @dataclass
 class Upload:
-    path: Path | None = None
-    name: str = "upload"
-    size: int = 0
+    path: Path | None = None  # the "file" part
+    name: str = "upload"  # its file name as sent
+    size: int = 0  # bytes of every file part
     fields: dict[str, str] = field(default_factory=dict)
+    files: dict[str, Path] = field(default_factory=dict)  # every file part by its field name
+    names: dict[str, str] = field(default_factory=dict)
+
+
+@contextmanager
+def named(path: Path, name: str) -> Iterator[Path]:
+    """``path`` (an upload in its folder) moved to a folder of its own under its file name as
+    sent, for importers whose messages name the file; removed when the block ends (and by
+    ``sweep`` after a killed process)."""
+    with tempfile.TemporaryDirectory(dir=path.parent, prefix=f"upload-{os.getpid()}-") as tmp:
+        dest = Path(tmp) / (Path(name).name or "upload")
+        os.replace(path, dest)
+        yield dest
 
 
 class _TooLarge(Exception):
@@ -81,12 +100,21 @@ class _TooLarge(Exception):
 
 
 @asynccontextmanager
-async def receive(request: Request, limit: int, folder: Path) -> AsyncIterator[Upload]:
-    """Stream the multipart body of ``request``: its one file part into ``folder`` (at most
-    ``limit`` bytes) and its small fields. The file is removed when the block ends."""
+async def receive(
+    request: Request,
+    limit: int,
+    folder: Path,
+    *,
+    fields: set[str] = FIELDS,
+    files: tuple[str, ...] = ("file",),
+    what: str = "the master list",
+) -> AsyncIterator[Upload]:
+    """Stream the multipart body of ``request``: its file parts (``files``, one each; "file"
+    required) into ``folder`` (at most ``limit`` bytes in all) and its small ``fields``. The
+    files are removed when the block ends. ``what`` names the file in messages."""
     ctype, params = parse_options_header(request.headers.get("content-type", ""))
     if ctype != b"multipart/form-data" or not params.get(b"boundary"):
-        raise ParamError("body", "send the master list as multipart/form-data (a 'file' part and the form fields)")
+        raise ParamError("body", f"send {what} as multipart/form-data (a 'file' part and the form fields)")
     length = request.headers.get("content-length")
     if length is not None and length.isdigit() and len(length) < 20 and int(length) > limit + SLACK:
         raise HTTPException(413, f"upload over the size limit of {limit // 2**20} MB")
@@ -113,15 +141,18 @@ async def receive(request: Request, limit: int, folder: Path) -> AsyncIterator[U
         name = disp.get(b"name", b"").decode("utf-8", "replace")
         filename = disp.get(b"filename")
         state["field"] = name
-        if filename is not None and name == "file":
-            if up.path is not None:
-                raise ParamError("file", "send one file")
-            up.name = Path(filename.decode("utf-8", "replace")).name[:200] or "upload"
-            suffix = "".join(Path(up.name).suffixes[-2:]).lower()[:12]
-            up.path = folder / f"upload-{os.getpid()}-{uuid.uuid4().hex}{suffix}"
-            state["out"] = open(up.path, "wb")
-        elif name not in FIELDS:
-            raise ParamError(name[:40], f"unknown form field; the fields are: file, {', '.join(sorted(FIELDS))}")
+        if filename is not None and name in files:
+            if name in up.files:
+                raise ParamError(name, "send one file")
+            sent = Path(filename.decode("utf-8", "replace")).name[:200] or "upload"
+            suffix = "".join(Path(sent).suffixes[-2:]).lower()[:12]
+            up.files[name] = folder / f"upload-{os.getpid()}-{uuid.uuid4().hex}{suffix}"
+            up.names[name] = sent
+            if name == "file":
+                up.path, up.name = up.files[name], sent
+            state["out"] = open(up.files[name], "wb")
+        elif name not in fields:
+            raise ParamError(name[:40], f"unknown form field; the fields are: {', '.join([*files, *sorted(fields)])}")
 
     def on_part_data(data, start, end):
         if state["out"] is not None:
@@ -170,18 +201,33 @@ async def receive(request: Request, limit: int, folder: Path) -> AsyncIterator[U
                 "body", f"the multipart body cannot be read ({type(exc).__name__}: {str(exc)[:200]})"
             ) from None
         if up.path is None:
-            raise ParamError("file", "no 'file' part: send the master list as the form field 'file'")
+            raise ParamError("file", f"no 'file' part: send {what} as the form field 'file'")
         yield up
     finally:
         if state["out"] is not None:
             state["out"].close()
-        if up.path is not None:
-            up.path.unlink(missing_ok=True)
+        for path in up.files.values():
+            path.unlink(missing_ok=True)
 
 
-def _form(fields: dict[str, str]) -> dict:
+def editor_country(fields: dict[str, str], user, default: str | None = None) -> str | None:
+    """The upload's ``country`` field (ISO3 or P-code prefix; absent: ``default``), which the
+    editor's token must hold: 403 naming the countries it holds. An editor of some countries
+    only names the country."""
+    country = parse_country(fields.get("country")) or default
+    if user.countries is not None:
+        if country is None:
+            raise ParamError("country", f"name the country: your token holds {', '.join(sorted(user.countries))}")
+        if not user.covers(country):
+            raise HTTPException(
+                403, f"your token is an editor's for {', '.join(sorted(user.countries))} only, not for {country}"
+            )
+    return country
+
+
+def _form(fields: dict[str, str], user) -> dict:
     """The form fields, checked like query parameters (400 naming the field)."""
-    out: dict = {}
+    out: dict = {"country": editor_country(fields, user, "IRQ")}
     population = fields.get("population")
     if population not in ("idp", "returnee"):
         raise ParamError("population", "give idp or returnee")
@@ -229,6 +275,11 @@ UPLOAD_OPENAPI = {
                         "date": {"type": "string", "format": "date"},
                         "sheet": {"type": "string", "maxLength": FIELD_LIMIT},
                         "placement": {"type": "string", "enum": ["declared", "spatial"], "default": "declared"},
+                        "country": {
+                            "type": "string",
+                            "description": "ISO3 code of the country (or its P-code prefix); default IRQ",
+                            "maxLength": 3,
+                        },
                     },
                 }
             }
@@ -272,7 +323,7 @@ def _result(result) -> dict:
         },
         400: {"description": "A form field or the multipart body is wrong"},
         401: {"description": "No or unknown token"},
-        403: {"description": "The token's role is not editor"},
+        403: {"description": "The token's role is not editor, or not for the country"},
         409: {"description": "Another import of the same round is in progress"},
         413: {"description": "Over the upload size limit"},
         422: {"description": "The file cannot be imported (the message names the file, row and field)"},
@@ -290,7 +341,7 @@ async def upload_round(request: Request, engine: PrimaryEngine, user: Editor):
     settings = request.app.state.settings
     limit = settings.max_upload_mb * 1024 * 1024
     async with receive(request, limit, upload_dir(settings)) as up:
-        options = _form(up.fields)
+        options = _form(up.fields, user)
         try:  # MasterlistError, ImportRejected: 422 (service.api.errors)
             result = await run_in_threadpool(
                 import_masterlist,

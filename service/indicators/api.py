@@ -9,14 +9,12 @@ parameters stay as they were. Included before the figures router by ``create_app
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import replace
 from datetime import date
-from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import parse_qs
 
-from fastapi import APIRouter, File, Form, HTTPException, Query, Request, UploadFile
+from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi import Path as PathParam
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
@@ -138,55 +136,111 @@ async def site_map(
     return await cached(request, "site-map", (dataset_id, drawn), "image/png", produce, scope)
 
 
-@router.post("/datasets", status_code=201, summary="Upload a site or location assessment (editor token)")
-async def upload_dataset(
-    request: Request,
-    engine: PrimaryEngine,
-    user: Editor,
-    file: Annotated[UploadFile, File(description="CSV, CSV.GZ or XLSX; an HXL row is read")],
-    unit: Annotated[Literal["site", "location"], Form(description="site (site assessment) or location")],
-    country: Annotated[str | None, Form(pattern="^[A-Za-z]{3}$")] = None,
-    component: Annotated[Literal["site_assessment", "location_assessment", "index", "baseline"] | None, Form()] = None,
-    round_label: Annotated[str | None, Form(alias="round", max_length=40)] = None,
-    reporting_date: Annotated[date | None, Form(alias="date")] = None,
-    access: Annotated[Literal["public", "partner", "restricted"], Form()] = "restricted",
-    sheet: Annotated[str | None, Form(max_length=100)] = None,
-    mapping: Annotated[UploadFile | None, File(description="Mapping file (YAML)")] = None,
-):
+DATASET_FIELDS = {"unit", "country", "component", "round", "date", "access", "sheet"}
+DATASET_UPLOAD_OPENAPI = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file", "unit"],
+                    "properties": {
+                        "file": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "CSV, CSV.GZ or XLSX; an HXL row is read",
+                        },
+                        "mapping": {"type": "string", "format": "binary", "description": "Mapping file (YAML)"},
+                        "unit": {"type": "string", "enum": ["site", "location"]},
+                        "country": {"type": "string", "description": "ISO3 code (or P-code prefix)", "maxLength": 3},
+                        "component": {
+                            "type": "string",
+                            "enum": ["site_assessment", "location_assessment", "index", "baseline"],
+                        },
+                        "round": {"type": "string", "maxLength": 40},
+                        "date": {"type": "string", "format": "date"},
+                        "access": {
+                            "type": "string",
+                            "enum": ["public", "partner", "restricted"],
+                            "default": "restricted",
+                        },
+                        "sheet": {"type": "string", "maxLength": 100},
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+def _dataset_form(fields: dict[str, str], user) -> dict:
+    """The upload's form fields, checked like query parameters (400 naming the field)."""
+    from service.api.params import ParamError
+    from service.api.uploads import editor_country
+
+    def choice(name: str, allowed: tuple[str, ...], default: str | None = None) -> str | None:
+        value = fields.get(name) or default
+        if value is not None and value not in allowed:
+            raise ParamError(name, f"one of {', '.join(allowed)}, not {value[:40]!r}")
+        return value
+
+    out = {
+        "unit": choice("unit", ("site", "location")),
+        "country": editor_country(fields, user),
+        "component": choice("component", ("site_assessment", "location_assessment", "index", "baseline")),
+        "access": choice("access", ("public", "partner", "restricted"), "restricted"),
+        "round_label": (fields.get("round") or "").strip()[:41] or None,
+        "sheet": fields.get("sheet") or None,
+    }
+    if out["unit"] is None:
+        raise ParamError("unit", "give site (a site assessment) or location")
+    if out["round_label"] is not None and len(out["round_label"]) > 40:
+        raise ParamError("round", "at most 40 characters")
+    d = (fields.get("date") or "").strip()
+    try:
+        out["reporting_date"] = date.fromisoformat(d) if d and len(d) == 10 else None
+        if d and out["reporting_date"] is None:
+            raise ValueError(d)
+    except ValueError:
+        raise ParamError("date", f"a reporting date YYYY-MM-DD, not {d[:20]!r}") from None
+    return out
+
+
+@router.post(
+    "/datasets",
+    status_code=201,
+    summary="Upload a site or location assessment (editor token)",
+    openapi_extra=DATASET_UPLOAD_OPENAPI,
+    responses={
+        400: {"description": "A form field or the multipart body is wrong"},
+        401: {"description": "No or unknown token"},
+        403: {"description": "The token's role is not editor, or not for the country"},
+        413: {"description": "Over the upload size limit"},
+        422: {"description": "The file cannot be imported (the message names the file, row and column)"},
+    },
+)
+async def upload_dataset(request: Request, engine: PrimaryEngine, user: Editor):
+    """Import a site or location assessment as a dataset. The token is checked before any byte
+    of the body is read, and the body is streamed to the data folder within the size limit
+    (``service.api.uploads.receive``), as for master lists."""
+    from service.api.uploads import named, receive, upload_dir
     from service.indicators.store import import_dataset
 
-    limit = request.app.state.settings.max_upload_mb * 1024 * 1024
-    name = Path(file.filename or "upload").name
-    with tempfile.TemporaryDirectory() as tmp:
-        dest = Path(tmp) / name
-        size = 0
-        with open(dest, "wb") as out:
-            while chunk := await file.read(1 << 20):
-                size += len(chunk)
-                if size > limit:
-                    raise HTTPException(413, f"{name}: upload over the size limit")
-                out.write(chunk)
-        map_path = None
-        if mapping is not None:
-            map_path = Path(tmp) / "mapping.yaml"
-            map_path.write_bytes(await mapping.read(1 << 20))
-        try:
-            res = await run_in_threadpool(
-                import_dataset,
-                engine,
-                dest,
-                unit=unit,
-                country=country,
-                component=component,
-                round_label=round_label,
-                reporting_date=reporting_date,
-                mapping=map_path,
-                access=access,
-                sheet=sheet,
-                username=user.subject,
-            )
-        except IndicatorFileError as exc:
-            raise HTTPException(422, str(exc)) from None
+    settings = request.app.state.settings
+    limit = settings.max_upload_mb * 1024 * 1024
+    folder = upload_dir(settings)
+    async with receive(
+        request, limit, folder, fields=DATASET_FIELDS, files=("file", "mapping"), what="the assessment"
+    ) as up:
+        options = _dataset_form(up.fields, user)
+        with named(up.path, up.name) as path:
+            try:
+                res = await run_in_threadpool(
+                    import_dataset, engine, path, **options, mapping=up.files.get("mapping"), username=user.subject
+                )
+            except IndicatorFileError as exc:
+                raise HTTPException(422, str(exc)) from None
     return {
         "dataset_id": res.dataset_id,
         "country": res.country,
@@ -212,7 +266,11 @@ def set_access(
 ):
     from service.indicators.store import set_access as store_access
 
-    if not store_access(engine, dataset_id, access):
+    try:
+        found = store_access(engine, dataset_id, access, user.countries)
+    except PermissionError as exc:
+        raise HTTPException(403, str(exc)) from None
+    if not found:
         raise HTTPException(404, f"no dataset {dataset_id}")
     return {"dataset_id": dataset_id, "access": access}
 

@@ -685,14 +685,22 @@ def copy_text(conn: Connection, table: str, columns: list[str], rows: list[tuple
             cp.write(data)
 
 
-def set_access(engine: Engine, ds_id: int, access: str) -> bool:
-    """An editor publishes (or withdraws) a dataset; caches go stale with the data version."""
+def set_access(engine: Engine, ds_id: int, access: str, countries: frozenset[str] | None = None) -> bool:
+    """An editor publishes (or withdraws) a dataset; caches go stale with the data version.
+    ``countries``: those the editor holds (None: every one); a dataset of another country is
+    left as it is (``PermissionError`` naming it). False: no such dataset."""
     if access not in ("public", "partner", "restricted"):
         raise ValueError(f"access {access!r}: public, partner or restricted")
     with engine.begin() as conn:
-        n = conn.execute(
-            text("UPDATE indicator_dataset SET access = :a WHERE id = :d"), {"a": access, "d": ds_id}
-        ).rowcount
-        if n:
-            bump_data_version(conn)
-    return bool(n)
+        country = conn.execute(
+            text("SELECT country FROM indicator_dataset WHERE id = :d FOR UPDATE"), {"d": ds_id}
+        ).scalar_one_or_none()
+        if country is None:
+            return False
+        if countries is not None and country not in countries:
+            raise PermissionError(
+                f"dataset {ds_id} is {country}'s: your token is an editor's for {', '.join(sorted(countries))} only"
+            )
+        conn.execute(text("UPDATE indicator_dataset SET access = :a WHERE id = :d"), {"a": access, "d": ds_id})
+        bump_data_version(conn)
+    return True

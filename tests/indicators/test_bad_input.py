@@ -162,3 +162,48 @@ def test_editors_upload_a_dataset(assessments_fresh):
         bad = {"file": ("bad.csv", b"Site Name,Latitude,Longitude\nA,11,13\n", "text/csv")}
         r = c.post("/datasets", files=bad, data={"unit": "site", "country": "NGA"}, headers=auth)
         assert r.status_code == 422 and "bad.csv: no site or location key" in r.json()["detail"]
+
+
+def test_dataset_uploads_are_streamed_after_the_token_and_held_to_the_editors_countries(assessments_fresh, tmp_path):
+    """POST /datasets reads no byte of the body before the token is checked (nothing reaches the
+    uploads folder), streams within the size limit (413), takes a mapping file beside the data,
+    and an editor of one country neither imports nor publishes another's."""
+    from fastapi.testclient import TestClient
+
+    from service.app import create_app
+    from service.auth import create_token
+    from tests.conftest import settings_for
+
+    engine, _ = assessments_fresh
+    before = _counts(engine)
+    data_dir = tmp_path / "data"
+    uploads = data_dir / "uploads"
+    nga = {"authorization": f"Bearer {create_token(engine, 'editor', 'nga', countries='NGA')}"}
+    irq = {"authorization": f"Bearer {create_token(engine, 'editor', 'irq', countries='IRQ')}"}
+    files = {"file": ("sites.csv", GOOD.encode(), "text/csv")}
+    with TestClient(create_app(settings_for(engine, data_dir=data_dir, max_upload_mb=1), engine)) as c:
+        assert c.post("/datasets", files=files, data={"unit": "site"}).status_code == 401
+        big = {"file": ("big.csv", b"a,b\n" * 400_000, "text/csv")}
+        r = c.post("/datasets", files=big, data={"unit": "site"}, headers=nga)
+        assert r.status_code == 413 and "size limit" in r.text, r.text
+        assert not uploads.exists() or not any(uploads.iterdir())
+
+        r = c.post("/datasets", files=files, data={"unit": "site", "country": "NGA"}, headers=irq)
+        assert r.status_code == 403 and "IRQ only, not for NGA" in r.json()["detail"], r.text
+        r = c.post("/datasets", files=files, data={"unit": "site"}, headers=irq)
+        assert r.status_code == 400 and "name the country" in r.text, r.text
+        r = c.post("/datasets", files=files, data={"unit": "camp", "country": "NGA"}, headers=nga)
+        assert r.status_code == 400 and "unit" in r.text, r.text
+        assert _counts(engine) == before
+
+        mapping = "columns:\n  - {header: WASH Support, id: wash, label_en: WASH support, sensitivity: partner}\n"
+        with_mapping = {**files, "mapping": ("m.yaml", mapping.encode(), "application/yaml")}
+        r = c.post("/datasets", files=with_mapping, data={"unit": "site", "country": "NGA"}, headers=nga)
+        assert r.status_code == 201, r.text
+        ds = r.json()["dataset_id"]
+        assert not any(uploads.iterdir())  # the upload and its named copy are gone
+        r = c.post(f"/datasets/{ds}/access", data={"access": "public"}, headers=irq)
+        assert r.status_code == 403 and "NGA's" in r.json()["detail"], r.text
+        assert c.post(f"/datasets/{ds}/access", data={"access": "public"}, headers=nga).status_code == 200
+        ids = [col["id"] for col in c.get(f"/datasets/{ds}").json()["catalogue"]]
+        assert "wash" not in ids and "individuals" in ids  # the mapping's partner column stays partner

@@ -423,3 +423,35 @@ def test_an_xlsx_baseline_with_a_title_row_goes_the_same_way(nga_engine, wards, 
         for level, key in ((1, "state_pcode"), (2, "lga_pcode"), (3, "ward_pcode")):
             assert _choropleth(client, level, res.round_id) == _sums(wards, key)
     assert _national(nga_engine, res.round_id) == res.individuals == sum(w["ind"] for w in wards)
+
+
+def test_an_editor_uploads_a_baseline_of_their_country(nga_engine, wards, tmp_path):
+    """POST /rounds with ``country``: the editor of Nigeria uploads the mis-tagged baseline and
+    gets the level warning back; an editor of Iraq only is refused (403), and one of Nigeria only
+    who names no country (the default IRQ) too; nothing is imported by either."""
+    from service.auth import create_token
+
+    def lga_in_state_column(_k, row):
+        row[1] = row[3]
+        return row
+
+    path = _write(tmp_path / "nga_mistagged_synthetic.csv", wards, change=lga_in_state_column)
+    nga = {"authorization": f"Bearer {create_token(nga_engine, 'editor', 'nga', countries='NGA')}"}
+    irq = {"authorization": f"Bearer {create_token(nga_engine, 'editor', 'irq', countries='IRQ')}"}
+    with client_for(nga_engine) as client:
+
+        def upload(headers, **fields):
+            files = {"file": (path.name, path.read_bytes(), "text/csv")}
+            return client.post("/rounds", files=files, data={"population": "idp", **fields}, headers=headers)
+
+        r = upload(irq, country="NGA")
+        assert r.status_code == 403 and "IRQ only, not for NGA" in r.json()["detail"], r.text
+        r = upload(nga)
+        assert r.status_code == 403 and "NGA only, not for IRQ" in r.json()["detail"], r.text
+        with nga_engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM round")).scalar_one() == 0
+        r = upload(nga, country="nga")
+        assert r.status_code == 201, r.text
+        body = r.json()
+        assert body["rows"] == 200 and len(body["warnings"]) == 1 and "read as admin2" in body["warnings"][0]
+        assert _choropleth(client, 1, body["round_id"]) == _sums(wards, "state_pcode")
