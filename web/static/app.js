@@ -110,6 +110,9 @@ async function getJSON(url) {
   return body;
 }
 
+api.h = h; // for the modes' modules (fragility.js, flows.js, events.js, datasets.js)
+api.getJSON = getJSON;
+
 function status(text, isError = false) {
   const el = $("status");
   el.textContent = text || "";

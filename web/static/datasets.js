@@ -12,6 +12,7 @@
 
 const $ = (id) => document.getElementById(id);
 const api = window.dtmAtlas;
+const { h, getJSON } = api; // app.js's helpers (the modules run after it, in page order)
 const mode = (api.datasets = { list: null, id: null, indicator: null, level: 1, detail: null, choropleth: null,
   tilejson: null, ready: false, error: null });
 const UNITS = "datasets-units", POINTS = "datasets-points";
@@ -33,21 +34,6 @@ const t = (k) => TEXT[lang()][k];
 const label = (c) => (lang() === "ar" ? c.label_ar || c.label_en : c.label_en || c.label_ar) || c.id;
 const fmt = (v) => (v === null || v === undefined ? "–"
   : new Intl.NumberFormat(lang() === "ar" ? "ar" : "en-US", { maximumFractionDigits: 2 }).format(v));
-
-function h(tag, attrs = {}, ...children) {
-  const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) if (v !== null && v !== undefined && v !== false) el.setAttribute(k, v);
-  for (const c of children.flat(Infinity)) if (c !== null && c !== undefined && c !== false) el.append(c);
-  return el;
-}
-
-async function getJSON(url) {
-  const resp = await fetch(url, { headers: { accept: "application/json" } });
-  let body = null;
-  try { body = await resp.json(); } catch { /* not JSON */ }
-  if (!resp.ok) throw new Error((body && body.detail) || `${url}: HTTP ${resp.status}`);
-  return body;
-}
 
 const current = () => (mode.list || []).find((d) => d.id === mode.id);
 const indicatorOf = () => ((current() || {}).indicators || []).find((i) => i.id === mode.indicator);

@@ -10,6 +10,7 @@
 
 const $ = (id) => document.getElementById(id);
 const api = window.dtmAtlas;
+const { h, getJSON } = api; // app.js's helpers (the modules run after it, in page order)
 const mode = (api.events = { on: false, crisis: null, level: 2, indicator: "cumulative_idp_ind", date: null,
   days: [], ready: false, error: null, tilejson: null, unit: null });
 const SOURCE = "events", FILL = "events-fill", LINE = "events-line";
@@ -24,21 +25,6 @@ const BREAKS = [1, 100, 1000, 10000, 100000];  // individuals: class i holds [BR
 const COLORS = ["#fee5d9", "#fcae91", "#fb6a4a", "#de2d26", "#a50f15"];
 const ZERO = "#f0f0f0";
 let timer = null;
-
-function h(tag, attrs = {}, ...children) {
-  const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) if (v !== null && v !== undefined && v !== false) el.setAttribute(k, v);
-  for (const c of children.flat(Infinity)) if (c !== null && c !== undefined && c !== false) el.append(c);
-  return el;
-}
-
-async function getJSON(url) {
-  const resp = await fetch(url, { headers: { accept: "application/json" } });
-  let body = null;
-  try { body = await resp.json(); } catch { /* not JSON */ }
-  if (!resp.ok) throw new Error((body && body.detail) || `${url}: HTTP ${resp.status}`);
-  return body;
-}
 
 const fmt = (n) => Number(n).toLocaleString("en-US");
 

@@ -9,6 +9,7 @@
 
 const $ = (id) => document.getElementById(id);
 const api = window.dtmAtlas;
+const { h, getJSON } = api; // app.js's helpers (the modules run after it, in page order)
 const mode = (api.flows = { on: false, from: null, to: null, ready: false, error: null, bounds: null });
 const SOURCE = "flows", LINES = "flows-lines";
 const OSOURCE = "origin-flows", OLINES = "origin-lines";
@@ -38,21 +39,6 @@ function drawOrigins() {
     paint: { "line-width": ["get", "width"], "line-color": "#b2182b",
       "line-opacity": ["case", ["get", "leaves"], 0.65, 0.25] } });
   origins.key = want.url;
-}
-
-function h(tag, attrs = {}, ...children) {
-  const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) if (v !== null && v !== undefined && v !== false) el.setAttribute(k, v);
-  for (const c of children.flat(Infinity)) if (c !== null && c !== undefined && c !== false) el.append(c);
-  return el;
-}
-
-async function getJSON(url) {
-  const resp = await fetch(url, { headers: { accept: "application/json" } });
-  let body = null;
-  try { body = await resp.json(); } catch { /* not JSON */ }
-  if (!resp.ok) throw new Error((body && body.detail) || `${url}: HTTP ${resp.status}`);
-  return body;
 }
 
 function removeLayers() {

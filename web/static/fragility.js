@@ -10,24 +10,10 @@
 
 const $ = (id) => document.getElementById(id);
 const api = window.dtmAtlas;
+const { h, getJSON } = api; // app.js's helpers (the modules run after it, in page order)
 const mode = (api.fragility = { on: false, round: null, legend: null, ready: null, error: null, unit: null });
 const SOURCE = "fragility", FILL = "fragility-fill", HOT = "fragility-hotspot";
 let tilejson = null, loading = null;
-
-function h(tag, attrs = {}, ...children) {
-  const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) if (v !== null && v !== undefined && v !== false) el.setAttribute(k, v);
-  for (const c of children.flat(Infinity)) if (c !== null && c !== undefined && c !== false) el.append(c);
-  return el;
-}
-
-async function getJSON(url) {
-  const resp = await fetch(url, { headers: { accept: "application/json" } });
-  let body = null;
-  try { body = await resp.json(); } catch { /* not JSON */ }
-  if (!resp.ok) throw new Error((body && body.detail) || `${url}: HTTP ${resp.status}`);
-  return body;
-}
 
 // one convention with the rest of the map: a share (0-1) shown as a percent, counts grouped, in the page's language
 const lang = () => (document.documentElement.lang === "ar" ? "ar-IQ" : "en");
