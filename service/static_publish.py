@@ -25,7 +25,6 @@ Upload with any S3 client that sets the manifest's content types and cache heade
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import re
 from collections.abc import Callable
@@ -34,6 +33,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from service.core.files import sha256_of
 from service.core.settings import Settings
 
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -62,14 +62,6 @@ class Published:
     @property
     def bytes(self) -> int:
         return sum(f["size"] for f in self.files)
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _filename(disposition: str | None, fallback: str) -> str:
@@ -210,7 +202,7 @@ def publish_round(
         path = out / key
         size = path.stat().st_size
         result.files.append(
-            {"key": key, "content_type": ctype, "cache_control": cache, "size": size, "sha256": _sha256(path)}
+            {"key": key, "content_type": ctype, "cache_control": cache, "size": size, "sha256": sha256_of(path)}
         )
     manifest_path = out / "manifest.json"
     manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {"objects": {}}

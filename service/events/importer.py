@@ -12,7 +12,6 @@ counted twice) and their sums per unit are made again.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +19,7 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, text
 
 from service.core.constants import UNASSIGNED
+from service.core.files import sha256_of
 from service.core.importlog import ImportRecord, bump_data_version, log_import, log_rejection
 from service.ingest import tagged
 from service.ingest.tagged import Field, InputError, is_place_code
@@ -58,14 +58,6 @@ class EventImport:
     flagged: int
     data_version: int
     timings: dict[str, float] = field(default_factory=dict)
-
-
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with Path(path).open("rb") as fh:
-        while chunk := fh.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def check_origins(conn: Connection, header: tagged.Header, table: str, names: list[str]) -> None:

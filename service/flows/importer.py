@@ -25,6 +25,7 @@ from sqlalchemy import Connection, Engine, text
 
 from service.core.bulk import copy_rows
 from service.core.constants import UNASSIGNED
+from service.core.files import sha256_of
 from service.core.importlog import ImportRecord, bump_data_version, log_import, log_rejection
 from service.core.settings import DEFAULT_SHARED_DIR
 from service.ingest import tagged
@@ -258,7 +259,6 @@ def import_flows(
     username: str | None = None,
 ) -> FlowImport:
     """Import one file of FMP counts (and the point registry first, when given) in one transaction."""
-    import hashlib
 
     path = Path(path)
     rec = ImportRecord(kind="flows", file_name=path.name, sha256=None)
@@ -267,11 +267,7 @@ def import_flows(
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
     try:
-        h = hashlib.sha256()
-        with path.open("rb") as fh:
-            while chunk := fh.read(1 << 20):
-                h.update(chunk)
-        rec.sha256 = h.hexdigest()
+        rec.sha256 = sha256_of(path)
         header = tagged.read_header(path, FIELDS, tagged.load_mapping(mapping))
         for need in ("t", "fmp", "n"):
             if need not in header.fields:

@@ -18,7 +18,6 @@ and returns the rows it could not place as ``issues`` (reported, the rest kept).
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import math
 import re
@@ -33,6 +32,7 @@ from sqlalchemy import Connection, text
 from boundaries.crosswalk import Crosswalk, name_key
 from boundaries.pcode import normalize_pcode
 from service.core.errors import Unprocessable
+from service.core.files import sha256_of
 from service.fragility.method import DtmRules, Population, Table
 
 UNASSIGNED = "UNASSIGNED"
@@ -76,11 +76,7 @@ def file_sha256(path: Path) -> str:
 
 @lru_cache(maxsize=256)
 def _sha256(path: str, mtime_ns: int, size: int) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    return sha256_of(path)
 
 
 # ---------------------------------------------------------------------------------- units

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from service.core.files import sha256_of
 from service.ingest.masterlist import MasterlistError
 
 LIST_SUFFIXES = (".csv", ".xlsx")
@@ -38,14 +39,6 @@ class Opened:
     path: Path  # a plain .csv / .xlsx to read (the file itself, or a decompressed copy)
     name: str  # the name to report (the file given, e.g. 'list.csv.gz')
     sha256: str  # of the list's bytes (decompressed): the same list gzipped or not is the same import
-
-
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 #: A compressed list that grows more than this many times is refused as a decompression bomb

@@ -9,12 +9,12 @@ of) write the same way.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from service.core.files import sha256_of
 from service.maps import naming, render
 from service.maps.country import CountryTexts
 from service.maps.data import LEVEL_NAMES, POPULATION_WORDS, MapSpec
@@ -252,20 +252,12 @@ def readme(p: PackagePlan, version: int, created: dt.date, terms: str, root: Pat
     return "\n".join(lines)
 
 
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def write_manifest(root: Path, p: PackagePlan, version: int, created: dt.date) -> list[dict]:
     """``manifest.json`` and ``SHA256SUMS`` of every other file in ``root``; the files listed."""
     files = []
     for f in sorted(root.rglob("*")):
         if f.is_file() and f.name not in ("manifest.json", "SHA256SUMS"):
-            files.append({"path": f.relative_to(root).as_posix(), "bytes": f.stat().st_size, "sha256": sha256(f)})
+            files.append({"path": f.relative_to(root).as_posix(), "bytes": f.stat().st_size, "sha256": sha256_of(f)})
     manifest: dict = {"package": root.name, "round": p.round_number, "country": p.country}
     if p.rounds:  # a package of the kinds' maps alone has no master-list rounds
         manifest["reporting_date"] = next(iter(p.rounds.values()))["reporting_date"].isoformat()
