@@ -254,6 +254,22 @@ def _form(fields: dict[str, str], user) -> dict:
     return out
 
 
+def upload_responses(before: dict[int, str], middle: dict[int, str], cell: str) -> dict:
+    """The answers of an upload route (OpenAPI ``responses``): ``before`` (its successes), the
+    refusals every upload shares, ``middle`` (its own), then 413 and the 422 naming the file,
+    row and ``cell`` ("field", "column")."""
+    described = {
+        **before,
+        400: "A form field or the multipart body is wrong",
+        401: "No or unknown token",
+        403: "The token's role is not editor, or not for the country",
+        **middle,
+        413: "Over the upload size limit",
+        422: f"The file cannot be imported (the message names the file, row and {cell})",
+    }
+    return {code: {"description": text} for code, text in described.items()}
+
+
 UPLOAD_OPENAPI = {
     "requestBody": {
         "required": True,
@@ -317,17 +333,11 @@ def _result(result) -> dict:
     status_code=201,
     summary="Upload a master list as a round (editor token)",
     openapi_extra=UPLOAD_OPENAPI,
-    responses={
-        202: {
-            "description": "Stored but HELD, not published (why: 'message'); confirm with POST /rounds/{ref}/confirm"
-        },
-        400: {"description": "A form field or the multipart body is wrong"},
-        401: {"description": "No or unknown token"},
-        403: {"description": "The token's role is not editor, or not for the country"},
-        409: {"description": "Another import of the same round is in progress"},
-        413: {"description": "Over the upload size limit"},
-        422: {"description": "The file cannot be imported (the message names the file, row and field)"},
-    },
+    responses=upload_responses(
+        {202: "Stored but HELD, not published (why: 'message'); confirm with POST /rounds/{ref}/confirm"},
+        {409: "Another import of the same round is in progress"},
+        "field",
+    ),
 )
 async def upload_round(request: Request, engine: PrimaryEngine, user: Editor):
     """Import a master list as a round: a re-import of a date replaces the round, whose version is

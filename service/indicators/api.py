@@ -24,6 +24,7 @@ from starlette.routing import Match
 from service.api.access import authorize, authorize_sync, current, mark
 from service.api.common import Conn, DbEngine, FormatParam, PrimaryEngine, render
 from service.api.params import parse_level_path
+from service.api.uploads import editor_country, named, receive, upload_dir, upload_responses
 from service.auth import Editor
 from service.core.access import Scope, answer_scope
 from service.core.versioncache import VersionCaches
@@ -177,7 +178,6 @@ DATASET_UPLOAD_OPENAPI = {
 def _dataset_form(fields: dict[str, str], user) -> dict:
     """The upload's form fields, checked like query parameters (400 naming the field)."""
     from service.api.params import ParamError
-    from service.api.uploads import editor_country
 
     def choice(name: str, allowed: tuple[str, ...], default: str | None = None) -> str | None:
         value = fields.get(name) or default
@@ -212,19 +212,12 @@ def _dataset_form(fields: dict[str, str], user) -> dict:
     status_code=201,
     summary="Upload a site or location assessment (editor token)",
     openapi_extra=DATASET_UPLOAD_OPENAPI,
-    responses={
-        400: {"description": "A form field or the multipart body is wrong"},
-        401: {"description": "No or unknown token"},
-        403: {"description": "The token's role is not editor, or not for the country"},
-        413: {"description": "Over the upload size limit"},
-        422: {"description": "The file cannot be imported (the message names the file, row and column)"},
-    },
+    responses=upload_responses({}, {}, "column"),
 )
 async def upload_dataset(request: Request, engine: PrimaryEngine, user: Editor):
     """Import a site or location assessment as a dataset. The token is checked before any byte
     of the body is read, and the body is streamed to the data folder within the size limit
     (``service.api.uploads.receive``), as for master lists."""
-    from service.api.uploads import named, receive, upload_dir
     from service.indicators.store import import_dataset
 
     settings = request.app.state.settings

@@ -103,6 +103,21 @@ def maps_lines(root: Path) -> list[str]:
     return lines
 
 
+def _terms_and_disclaimer(terms: str, *more: str) -> list[str]:
+    """The README's closing sections: the terms (and ``more`` lines under them), the disclaimer."""
+    return [
+        "Terms",
+        "-----",
+        f"  {terms}",
+        *(f"  {m}" for m in more),
+        "",
+        "Disclaimer",
+        "----------",
+        f"  {render.DISCLAIMER}",
+        "",
+    ]
+
+
 def maps_only_readme(p: PackagePlan, version: int, created: dt.date, terms: str, root: Path) -> str:
     """The README of a package of the kinds' maps alone (a round the country has no master list of)."""
     day = p.name.rsplit("_", 1)[-1]
@@ -126,14 +141,7 @@ def maps_only_readme(p: PackagePlan, version: int, created: dt.date, terms: str,
         "-------",
         f"  {exports.SOURCE}: the datasets above. Admin boundaries: {p.texts.boundaries_long}.",
         "",
-        "Terms",
-        "-----",
-        f"  {terms}",
-        "",
-        "Disclaimer",
-        "----------",
-        f"  {render.DISCLAIMER}",
-        "",
+        *_terms_and_disclaimer(terms),
     ]
     return "\n".join(lines)
 
@@ -239,15 +247,7 @@ def readme(p: PackagePlan, version: int, created: dt.date, terms: str, root: Pat
         f"  Admin boundaries: {p.texts.boundaries_long}.",
         "  Neighbouring countries: Natural Earth (public domain).",
         "",
-        "Terms",
-        "-----",
-        f"  {terms}",
-        f"  Credit: {exports.CREDIT}.",
-        "",
-        "Disclaimer",
-        "----------",
-        f"  {render.DISCLAIMER}",
-        "",
+        *_terms_and_disclaimer(terms, f"Credit: {exports.CREDIT}."),
     ]
     return "\n".join(lines)
 
