@@ -270,38 +270,35 @@ def upload_responses(before: dict[int, str], middle: dict[int, str], cell: str) 
     return {code: {"description": text} for code, text in described.items()}
 
 
-UPLOAD_OPENAPI = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["file", "population"],
-                    "properties": {
-                        "file": {
-                            "type": "string",
-                            "format": "binary",
-                            "description": "Master list: CSV or XLSX (DTM wide, HXL or long format), also "
-                            "gzip-compressed (.csv.gz, .xlsx.gz) or a .zip holding one list; the size limit "
-                            "applies to the upload and to the list once decompressed",
-                        },
-                        "population": {"type": "string", "enum": ["idp", "returnee"]},
-                        "round": {"type": "integer", "minimum": 0, "maximum": INT4_MAX},
-                        "date": {"type": "string", "format": "date"},
-                        "sheet": {"type": "string", "maxLength": FIELD_LIMIT},
-                        "placement": {"type": "string", "enum": ["declared", "spatial"], "default": "declared"},
-                        "country": {
-                            "type": "string",
-                            "description": "ISO3 code of the country (or its P-code prefix); default IRQ",
-                            "maxLength": 3,
-                        },
-                    },
-                }
-            }
+def multipart_body(required: list[str], properties: dict) -> dict:
+    """An upload route's OpenAPI request body (``openapi_extra``): a multipart form of
+    ``properties``, ``required`` among them (the routes read the body themselves: ``receive``)."""
+    schema = {"type": "object", "required": required, "properties": properties}
+    return {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": schema}}}}
+
+
+UPLOAD_OPENAPI = multipart_body(
+    ["file", "population"],
+    {
+        "file": {
+            "type": "string",
+            "format": "binary",
+            "description": "Master list: CSV or XLSX (DTM wide, HXL or long format), also "
+            "gzip-compressed (.csv.gz, .xlsx.gz) or a .zip holding one list; the size limit "
+            "applies to the upload and to the list once decompressed",
         },
-    }
-}
+        "population": {"type": "string", "enum": ["idp", "returnee"]},
+        "round": {"type": "integer", "minimum": 0, "maximum": INT4_MAX},
+        "date": {"type": "string", "format": "date"},
+        "sheet": {"type": "string", "maxLength": FIELD_LIMIT},
+        "placement": {"type": "string", "enum": ["declared", "spatial"], "default": "declared"},
+        "country": {
+            "type": "string",
+            "description": "ISO3 code of the country (or its P-code prefix); default IRQ",
+            "maxLength": 3,
+        },
+    },
+)
 
 
 def _result(result) -> dict:

@@ -24,7 +24,7 @@ from starlette.routing import Match
 from service.api.access import authorize, authorize_sync, current, mark
 from service.api.common import Conn, DbEngine, FormatParam, PrimaryEngine, render
 from service.api.params import parse_level_path
-from service.api.uploads import editor_country, named, receive, upload_dir, upload_responses
+from service.api.uploads import editor_country, multipart_body, named, receive, upload_dir, upload_responses
 from service.auth import Editor
 from service.core.access import Scope, answer_scope
 from service.core.versioncache import VersionCaches
@@ -138,41 +138,31 @@ async def site_map(
 
 
 DATASET_FIELDS = {"unit", "country", "component", "round", "date", "access", "sheet"}
-DATASET_UPLOAD_OPENAPI = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["file", "unit"],
-                    "properties": {
-                        "file": {
-                            "type": "string",
-                            "format": "binary",
-                            "description": "CSV, CSV.GZ or XLSX; an HXL row is read",
-                        },
-                        "mapping": {"type": "string", "format": "binary", "description": "Mapping file (YAML)"},
-                        "unit": {"type": "string", "enum": ["site", "location"]},
-                        "country": {"type": "string", "description": "ISO3 code (or P-code prefix)", "maxLength": 3},
-                        "component": {
-                            "type": "string",
-                            "enum": ["site_assessment", "location_assessment", "index", "baseline"],
-                        },
-                        "round": {"type": "string", "maxLength": 40},
-                        "date": {"type": "string", "format": "date"},
-                        "access": {
-                            "type": "string",
-                            "enum": ["public", "partner", "restricted"],
-                            "default": "restricted",
-                        },
-                        "sheet": {"type": "string", "maxLength": 100},
-                    },
-                }
-            }
+DATASET_UPLOAD_OPENAPI = multipart_body(
+    ["file", "unit"],
+    {
+        "file": {
+            "type": "string",
+            "format": "binary",
+            "description": "CSV, CSV.GZ or XLSX; an HXL row is read",
         },
-    }
-}
+        "mapping": {"type": "string", "format": "binary", "description": "Mapping file (YAML)"},
+        "unit": {"type": "string", "enum": ["site", "location"]},
+        "country": {"type": "string", "description": "ISO3 code (or P-code prefix)", "maxLength": 3},
+        "component": {
+            "type": "string",
+            "enum": ["site_assessment", "location_assessment", "index", "baseline"],
+        },
+        "round": {"type": "string", "maxLength": 40},
+        "date": {"type": "string", "format": "date"},
+        "access": {
+            "type": "string",
+            "enum": ["public", "partner", "restricted"],
+            "default": "restricted",
+        },
+        "sheet": {"type": "string", "maxLength": 100},
+    },
+)
 
 
 def _dataset_form(fields: dict[str, str], user) -> dict:
