@@ -188,6 +188,7 @@ def package_cmd(
             country = normalize_country(country)
         except ValueError:
             _fail(f"--country {country!r} is not a country code (IRQ, or its P-code prefix IQ)")
+    package.warm_up()  # the map workers' server and the classifier load while the plan is made
     engine = open_engine()
     extents = [g.strip().upper() for g in governorates.split(",") if g.strip()] if governorates else None
     try:
