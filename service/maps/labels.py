@@ -215,28 +215,33 @@ def place_in(
             spots = list(candidates(cx, cy, radius, w, h))
             if anywhere:
                 spots += grid_points(part)
-            # the unit cut to the box every candidate lies in: the same areas, fewer vertices
-            xs, ys = [x for x, _ in spots], [y for _, y in spots]
-            near = shapely.clip_by_rect(part, min(xs) - w, min(ys) - h, max(xs) + w, max(ys) + h)
-            shapely.prepare(near)
-            rects = _boxes(spots, w, h)
             # cheapest tests first, for all candidates at once: the frame, the placed labels (an
-            # index); then the unit, candidate by candidate in order
+            # index), the point in the unit; then the share of the box in the unit, candidate
+            # by candidate in order
             free = _inside_box(view, spots, w, h)
+            if not free.any():
+                continue
+            rects = _boxes(spots, w, h)
             free &= plan.clear_many(rects)
+            if not free.any():
+                continue
+            # the unit cut to the box every candidate lies in: the same areas, fewer vertices
+            xy = np.asarray(spots, dtype=float)
+            (x0, y0), (x1, y1) = xy.min(axis=0), xy.max(axis=0)
+            near = shapely.clip_by_rect(part, x0 - w, y0 - h, x1 + w, y1 + h)
+            shapely.prepare(near)
+            if inside < 0.95:
+                free &= shapely.contains_xy(near, xy[:, 0], xy[:, 1])
             # the share of a box inside the unit: the unit clipped to the box (a rectangle clip,
             # much cheaper than a general overlay such as rect.difference(near))
+            dx, dy = w / 2 * 1.05, h / 2 * 1.05  # _boxes' half sides
+            need = inside * (2 * dx) * (2 * dy)
             for i in np.flatnonzero(free):
-                (x, y), rect = spots[i], rects[i]
-                if inside >= 0.95:
-                    ok = near.contains(rect) or shapely.clip_by_rect(near, *rect.bounds).area >= inside * rect.area
-                else:
-                    ok = (
-                        shapely.contains_xy(near, x, y)
-                        and shapely.clip_by_rect(near, *rect.bounds).area >= inside * rect.area
-                    )
-                if ok:
-                    return x, y, label, size, rect
+                x, y = spots[i]
+                if (inside >= 0.95 and near.contains(rects[i])) or shapely.clip_by_rect(
+                    near, x - dx, y - dy, x + dx, y + dy
+                ).area >= need:
+                    return x, y, label, size, rects[i]
     return None
 
 
