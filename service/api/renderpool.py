@@ -81,6 +81,7 @@ def _worker_main(conn, nice: int, setup: Callable[[], None] | None = None) -> No
     except Exception:  # noqa: BLE001 - a render will say what is missing
         pass
     conn.send(("ready", os.getpid()))  # the time bound counts renders, not this start
+    settled = False
     while True:
         try:
             fn, args, kwargs = conn.recv()
@@ -96,6 +97,11 @@ def _worker_main(conn, nice: int, setup: Callable[[], None] | None = None) -> No
             conn.send(("error", 500, f"a render's answer could not be sent back: {exc}", {}))
         except (BrokenPipeError, OSError):
             return
+        if not settled:  # warm after its first render (drawing modules imported, fonts loaded)
+            from service.core import heap
+
+            heap.settle()
+            settled = True
 
 
 def _error_answer(exc: BaseException) -> tuple:

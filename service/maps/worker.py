@@ -30,6 +30,9 @@ def warm() -> None:
     page.get_root().header.add_child(interactive._static("<style></style>"), name="warm")
     folium.GeoJson({"type": "FeatureCollection", "features": []}, name="warm").add_to(page)
     page.get_root().render()
+    from service.core import heap
+
+    heap.settle()  # the workers forked from here inherit a settled heap
 
 
 warm()
