@@ -52,6 +52,16 @@ def _db(database_url: str | None):
     return _server_db(database_url) if database_url else _embedded_db()
 
 
+def _machine_busy() -> float | None:
+    """CPU-seconds the machine's CPUs have been busy since boot (``/proc/stat``), None elsewhere."""
+    try:
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
@@ -92,6 +102,7 @@ def main() -> None:
         for i in range(args.repeat):
             out = Path(tempfile.mkdtemp(prefix="dtm-package-bench-")) / "package"
             cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            busy0 = _machine_busy()
             t0 = time.perf_counter()
             done = subprocess.run(
                 [*cli, "package", "--round", str(args.round), "--out", str(out)],
@@ -100,6 +111,7 @@ def main() -> None:
                 text=True,
             )
             seconds = time.perf_counter() - t0
+            busy1 = _machine_busy()
             cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
             cpu = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
             if done.returncode != 0:
@@ -120,9 +132,17 @@ def main() -> None:
             # cannot be under cpu / N; the gap to the wall time is waiting (for the database, or
             # for CPUs other processes hold)
             print(
-                f"  CPU time of the command and its workers: {cpu:.1f} s (/ {os.cpu_count()} CPUs = "
-                f"{cpu / (os.cpu_count() or 1):.1f} s); load average now {os.getloadavg()[0]:.2f}"
+                f"  CPU time of the command (its map workers, children of the fork server, are not "
+                f"counted): {cpu:.1f} s; load average now {os.getloadavg()[0]:.2f}"
             )
+            if busy0 is not None and busy1 is not None:
+                # every process of the machine (workers and database included): how much of
+                # the CPUs the build kept busy; on a quiet machine, the build's CPU time
+                busy = busy1 - busy0
+                print(
+                    f"  the machine's CPUs busy during the build: {busy:.1f} CPU-s of "
+                    f"{seconds * (os.cpu_count() or 1):.1f} ({100 * busy / (seconds * (os.cpu_count() or 1)):.0f} %)"
+                )
             if i == args.repeat - 1:  # the QGIS side of the comparison opens its project (below)
                 qgz = next(iter(sorted(out.glob("qgis/*.qgz"))), None)
                 last = out
