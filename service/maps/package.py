@@ -294,15 +294,21 @@ def warm_up() -> None:
         multiprocessing.get_context("forkserver").set_forkserver_preload(["service.maps.worker"])
         forkserver.ensure_running()  # non-blocking; a worker started before it has loaded would wait
     if _CLASSIFIER_IMPORT.get("thread") is None:
-        import importlib
         import threading
 
-        thread = threading.Thread(target=importlib.import_module, args=("mapclassify",), daemon=True)
+        thread = threading.Thread(target=_import_classifier, daemon=True)
         _CLASSIFIER_IMPORT["thread"] = thread
         thread.start()
 
 
 _CLASSIFIER_IMPORT: dict = {}
+
+
+def _import_classifier() -> None:
+    try:
+        import mapclassify  # noqa: F401 - imported for the first map's classes
+    except Exception:  # noqa: BLE001 - the first map imports it again and says what is wrong
+        pass
 
 
 def _pool(workers: int):
