@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import csv
 import re
+import threading
 import unicodedata
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from importlib import resources
 from typing import TYPE_CHECKING, Any
@@ -69,6 +71,7 @@ class Crosswalk:
         self._rows: dict[tuple[int, str, str, str | None], dict[str, Any]] = {}
         self._parent_of: dict[str, str | None] = {}
         self._known: dict[int, set[str]] = {}
+        self._frozen = False  # a shared instance (``Crosswalk.shared``) takes no more entries
         for row in rows:
             self.add(row)
 
@@ -88,8 +91,33 @@ class Crosswalk:
             xw.add(row)
         return xw
 
+    @classmethod
+    def shared(cls, country_iso3: str, extra_rows: Iterable[tuple[int, str, str, str | None]]) -> "Crosswalk":
+        """``load(country_iso3, extra_rows)``, built once per process for the same inputs (a
+        history import places every file on the same boundary set: the crosswalk was ~5 % of
+        a file's import). ``extra_rows``: ``(level, name, pcode, parent_pcode)`` tuples. The key
+        is the rows themselves, so a boundary re-import or a new alternate name is a new key
+        (the shipped CSV is read once per process, as ``load`` would read it). The instance
+        is shared: read-only (``add`` raises)."""
+        key = (pc.normalize_country(country_iso3), tuple(extra_rows))
+        with _SHARED_LOCK:
+            xw = _SHARED.get(key)
+            if xw is not None:
+                _SHARED.move_to_end(key)
+                return xw
+        keys = ("level", "name", "pcode", "parent_pcode")
+        xw = cls.load(key[0], (dict(zip(keys, r)) for r in key[1]))
+        xw._frozen = True
+        with _SHARED_LOCK:
+            _SHARED[key] = xw
+            while len(_SHARED) > _SHARED_MAX:
+                _SHARED.popitem(last=False)
+        return xw
+
     def add(self, row: Mapping[str, Any]) -> None:
         """Add one entry: ``{'level', 'name' (or 'name_key'), 'pcode', 'parent_pcode'?, 'country'?}``."""
+        if self._frozen:
+            raise TypeError("a shared crosswalk (Crosswalk.shared) is read-only: load one of your own to add to")
         country = _opt(row.get("country"))
         if country is not None and pc.normalize_country(country) != self.country_iso3:
             return
@@ -181,6 +209,12 @@ class Crosswalk:
 
     def __repr__(self) -> str:
         return f"Crosswalk({self.country_iso3!r}, {len(self)} entries)"
+
+
+# Crosswalk.shared: the few newest (country, rows) -> crosswalk of the process
+_SHARED: OrderedDict[tuple, Crosswalk] = OrderedDict()
+_SHARED_MAX = 4
+_SHARED_LOCK = threading.Lock()
 
 
 def rows_from_boundaries(read: "BoundaryRead") -> list[dict]:

@@ -58,19 +58,27 @@ FLAG_DESCRIPTIONS = {
 }
 
 
-def boundary_rows(conn: Connection, set_id: int) -> list[dict]:
-    """Canonical names (English, Arabic, alternates) of the set, for the crosswalk."""
+def boundary_rows(conn: Connection, set_id: int) -> list[tuple[int, str, str, str | None]]:
+    """Canonical names (English, Arabic, alternates) of the set, for the crosswalk:
+    ``(level, name, pcode, parent_pcode)``, in one order (``Crosswalk.shared`` keys on them)."""
     rows = conn.execute(
         text(
             """
             SELECT level, n AS name, pcode, parent_pcode FROM admin_unit,
                    LATERAL unnest(array_remove(ARRAY[name_en, name_ar] || alt_names, NULL)) AS n
             WHERE boundary_set_id = :s AND level IN (1, 2)
+            ORDER BY level, pcode, n COLLATE "C", parent_pcode COLLATE "C"
             """
         ),
         {"s": set_id},
-    ).mappings()
-    return [dict(r) for r in rows]
+    )
+    return [tuple(r) for r in rows]
+
+
+def crosswalk_for(conn: Connection, country: str, set_id: int) -> Crosswalk:
+    """The country's crosswalk plus the set's canonical names (``boundary_rows``): one
+    shared, read-only instance per distinct set of names in the process."""
+    return Crosswalk.shared(country, boundary_rows(conn, set_id))
 
 
 def resolve_declared(conn: Connection, crosswalk: Crosswalk, set_id: int) -> None:

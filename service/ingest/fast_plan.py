@@ -191,9 +191,20 @@ def _keep_sql(layout: Layout, sql: Sql, fast: bool = False) -> str:
     return " OR ".join(filled(j) for j in cols)
 
 
+def _key(layout: Layout, j: int) -> str:
+    """A breakdown column's key in its row's document (the parser's dict key: name, else label)."""
+    return layout.plan.names[j] or layout.plan.labels[j]
+
+
 def _json_key(layout: Layout, j: int) -> str:
-    """'"Anbar":' for a breakdown column (the parser's dict key: name, else label)."""
-    return _lit(json.dumps(layout.plan.names[j] or layout.plan.labels[j], ensure_ascii=False) + ":")
+    """'"Anbar":' for a breakdown column."""
+    return _lit(json.dumps(_key(layout, j), ensure_ascii=False) + ":")
+
+
+def categories(layout: Layout) -> dict[str, list[str]]:
+    """Every key the staged breakdown documents may hold, per dimension (for the aggregates:
+    ``service.figures.aggregate.categories_of``)."""
+    return {kind: list(dict.fromkeys(_key(layout, j) for j in layout.breakdown[kind])) for kind in BREAKDOWNS}
 
 
 _MARK = "E'\\u0001'"  # a flawed breakdown cell in the fast query's JSON fragments

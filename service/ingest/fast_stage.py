@@ -67,7 +67,7 @@ from service.ingest.fast_copy import (
     raw_table,
     read_header,
 )
-from service.ingest.fast_plan import Layout, Sql, fast_sql, stage_sql
+from service.ingest.fast_plan import Layout, Sql, categories, fast_sql, stage_sql
 from service.ingest.stage import (
     BREAKDOWNS,
     CodeColumn,
@@ -106,6 +106,7 @@ class FastStageResult:
     timings: dict[str, float] = field(default_factory=dict)
     notes: dict[str, object] = field(default_factory=dict)  # typed COPY or not, rows recomputed, ...
     code_columns: list[CodeColumn] = field(default_factory=list)  # declared P-code columns
+    categories: dict[str, list[str]] | None = None  # the keys the breakdown documents may hold (fast_plan.categories)
 
 
 # --------------------------------------------------------------------------- whole-column decisions
@@ -405,6 +406,7 @@ def _build_stage(
         timings=timings,
         notes=notes,
         code_columns=plan.code_columns(),
+        categories=categories(layout),
     )
 
 
