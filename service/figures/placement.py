@@ -328,16 +328,20 @@ def rows_outside_declared_unit(conn: Connection, params: dict) -> None:
                   AND ST_Intersects(a.geom, p.pt_swapped)
                 ORDER BY a.pcode LIMIT 1) cl ON true
               LEFT JOIN {LEAF_CHAIN} c ON c.leaf = cl.pcode
+            ),
+            -- nearest sub-district of the declared district: the rows joined to their district's
+            -- sub-districts at once (a hash join; a lookup per row scanned the set's units)
+            nearest3 AS (
+              SELECT DISTINCT ON (p.source_row) p.source_row, a.pcode
+              FROM used p
+              JOIN admin_unit a ON a.boundary_set_id = :s AND a.level = 3 AND a.parent_pcode = p.declared_adm2
+              WHERE NOT :spatial AND p.pt_used IS NOT NULL AND p.u2 IS DISTINCT FROM p.declared_adm2
+              ORDER BY p.source_row, ST_Distance(a.geom, p.pt_used), a.pcode
             )
             SELECT p.source_row, p.swapped, p.pt_used, p.u1, p.u2, p.u3,
                    n3.pcode AS nearest3, n2.pcode AS nearest2, n23.pcode AS nearest2_3
             FROM used p
-            LEFT JOIN LATERAL (  -- nearest sub-district of the declared district
-              SELECT a.pcode FROM admin_unit a
-              WHERE NOT :spatial AND p.pt_used IS NOT NULL
-                AND p.declared_adm2 IS NOT NULL AND p.u2 IS DISTINCT FROM p.declared_adm2
-                AND a.boundary_set_id = :s AND a.level = 3 AND a.parent_pcode = p.declared_adm2
-              ORDER BY ST_Distance(a.geom, p.pt_used), a.pcode LIMIT 1) n3 ON true
+            LEFT JOIN nearest3 n3 ON n3.source_row = p.source_row
             LEFT JOIN LATERAL (  -- nearest district of the declared governorate (district not declared)
               SELECT a.pcode FROM admin_unit a
               WHERE NOT :spatial AND p.pt_used IS NOT NULL
