@@ -110,6 +110,7 @@ def aggregate_round(
             WHERE u.v IS NOT NULL
             GROUP BY GROUPING SETS ((dimension, category, adm1), (dimension, category, adm2),
                                     (dimension, category, adm3), (dimension, category))
+            ORDER BY 2, 3, 4, 5
             """
         ),
         p,
