@@ -72,7 +72,7 @@ def aggregate_round(
     # PostgreSQL may run with parallel workers (an INSERT ... SELECT never is); the sums are
     # then unfolded, a category kept where some row holds it, and rolled up to every level.
     # (Opening every document with jsonb_each_text and grouping its entries on five keys
-    # cost 2-3x more.) The values are whole counts: staging writes nothing else.
+    # cost 2-3x more.) The values are whole counts below 1e15: staging writes nothing else.
     pairs = [
         (dim, key)
         for dim in BREAKDOWN_DIMENSIONS
@@ -83,7 +83,7 @@ def aggregate_round(
     sums = []
     for i, (dim, key) in enumerate(pairs):
         p[f"k{i}"] = key
-        sums.append(f"sum(({dim} ->> CAST(:k{i} AS text))::numeric)")
+        sums.append(f"sum(({dim} ->> CAST(:k{i} AS text))::int8)")
     p["dims"], p["cats"] = [d for d, _ in pairs], [k for _, k in pairs]
     execute_literal(
         conn,

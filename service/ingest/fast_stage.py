@@ -231,7 +231,9 @@ def stage_csv(
         raise FastStageUnavailable("client encoding is not UTF-8")
     width = len(h.plan.names)
     core = h.plan.core
-    typed = frozenset(core[f] for f in ("lat", "lon", "families", "individuals"))
+    typed = frozenset(core[f] for f in ("lat", "lon", "families", "individuals")) | frozenset(
+        j for kind in BREAKDOWNS for j in h.plan.breakdown[kind]
+    )
     refused = (psycopg.errors.InvalidTextRepresentation, psycopg.errors.NumericValueOutOfRange)
     try:
         with conn.begin_nested():
