@@ -72,6 +72,7 @@ class Crosswalk:
         self._parent_of: dict[str, str | None] = {}
         self._known: dict[int, set[str]] = {}
         self._frozen = False  # a shared instance (``Crosswalk.shared``) takes no more entries
+        self._memo: dict[tuple, str | None] = {}  # resolve()'s answers, once frozen
         for row in rows:
             self.add(row)
 
@@ -174,6 +175,20 @@ class Crosswalk:
         recorded without a parent) match.  Without it, a name that means different
         units under different parents is ambiguous and gives None.
         """
+        if self._frozen:  # a shared instance never changes: its answers are kept (a history asks the same)
+            key = (level, type(name), name, type(parent_pcode), parent_pcode)
+            try:
+                return self._memo[key]
+            except KeyError:
+                if len(self._memo) >= _MEMO_MAX:
+                    self._memo.clear()
+                hit = self._memo[key] = self._resolve(level, name, parent_pcode)
+                return hit
+            except TypeError:  # (an unhashable name: asked afresh)
+                pass
+        return self._resolve(level, name, parent_pcode)
+
+    def _resolve(self, level: int, name: str | None, parent_pcode: str | None) -> str | None:
         if name is None:
             return None
         text = str(name).strip()
@@ -214,6 +229,7 @@ class Crosswalk:
 # Crosswalk.shared: the few newest (country, rows) -> crosswalk of the process
 _SHARED: OrderedDict[tuple, Crosswalk] = OrderedDict()
 _SHARED_MAX = 4
+_MEMO_MAX = 50_000  # answers kept per shared crosswalk
 _SHARED_LOCK = threading.Lock()
 
 
