@@ -299,24 +299,27 @@ def _build_stage(
         timings["insert_s"] = time.perf_counter() - t1
         if rows == 0:
             raise FastStageUnavailable("no data rows (only blank rows)")
-        # rows with any non-plain cell: again, with the complete rules
-        problems = conn.execute(
-            text(
-                f"CREATE TEMP TABLE fast_problem ON COMMIT DROP AS SELECT source_row - {h.after} AS n "
-                f"FROM stage WHERE _problem UNION SELECT unnest(CAST(:odd AS integer[]))"
-            ),
-            {"odd": sorted(stats.odd_lines)},
-        ).rowcount
-        notes["problem_rows"] = problems
-        if problems:
-            conn.execute(
+        # rows with any non-plain cell: again, with the complete rules (most files have none:
+        # no table of them then)
+        problems = 0
+        if stats.odd_lines or conn.execute(text("SELECT EXISTS (SELECT FROM stage WHERE _problem)")).scalar():
+            problems = conn.execute(
                 text(
-                    f"ANALYZE fast_problem; DELETE FROM stage "
-                    f"WHERE source_row - {h.after} IN (SELECT n FROM fast_problem)"
+                    f"CREATE TEMP TABLE fast_problem ON COMMIT DROP AS SELECT source_row - {h.after} AS n "
+                    f"FROM stage WHERE _problem UNION SELECT unnest(CAST(:odd AS integer[]))"
+                ),
+                {"odd": sorted(stats.odd_lines)},
+            ).rowcount
+            if problems:
+                conn.execute(
+                    text(
+                        f"ANALYZE fast_problem; DELETE FROM stage "
+                        f"WHERE source_row - {h.after} IN (SELECT n FROM fast_problem)"
+                    )
                 )
-            )
-            conn.execute(text(stage_sql(layout, full_sql, h.after, f"{table} JOIN fast_problem USING (n)")))
-        conn.execute(text("DROP TABLE fast_problem"))
+                conn.execute(text(stage_sql(layout, full_sql, h.after, f"{table} JOIN fast_problem USING (n)")))
+            conn.execute(text("DROP TABLE fast_problem"))
+        notes["problem_rows"] = problems
         t1 = time.perf_counter()
         kinds = conn.execute(
             text(
