@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import Connection, delete, text
 
 from boundaries.crosswalk import Crosswalk
-from service.core.bulk import execute_literal
+from service.core.bulk import copy_rows, execute_literal
 from service.core.importlog import bump_data_version
 from service.figures.household import RoundSizes, sizes_for
 from service.figures.placement import UNASSIGNED, round_table
@@ -152,14 +152,14 @@ def _origin_flows(conn: Connection, round_id: int, crosswalk: Crosswalk, p: dict
         .scalars()
         .all()
     )
-    p["names"], p["codes"] = names, [crosswalk.resolve(1, n) for n in names]
+    conn.execute(text("CREATE TEMP TABLE origin_names (name text, pcode text) ON COMMIT DROP"))
+    copy_rows(conn, "origin_names", ["name", "pcode"], [(n, crosswalk.resolve(1, n)) for n in names])
     conn.execute(
         text(
             """
             INSERT INTO origin_flow (round_id, origin_name, origin_adm1, adm2, families)
             SELECT :r, b.category, o.pcode, b.pcode, b.families
-            FROM unit_breakdown b
-            LEFT JOIN unnest(CAST(:names AS text[]), CAST(:codes AS text[])) AS o(name, pcode) ON o.name = b.category
+            FROM unit_breakdown b LEFT JOIN origin_names o ON o.name = b.category
             WHERE b.round_id = :r AND b.level = 2 AND b.dimension = 'origin' AND b.families <> 0
             """
         ),
