@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import csv
 import re
+import threading
 import unicodedata
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from importlib import resources
 from typing import TYPE_CHECKING, Any
@@ -69,6 +71,8 @@ class Crosswalk:
         self._rows: dict[tuple[int, str, str, str | None], dict[str, Any]] = {}
         self._parent_of: dict[str, str | None] = {}
         self._known: dict[int, set[str]] = {}
+        self._frozen = False  # a shared instance (``Crosswalk.shared``) takes no more entries
+        self._memo: dict[tuple, str | None] = {}  # resolve()'s answers, once frozen
         for row in rows:
             self.add(row)
 
@@ -88,8 +92,33 @@ class Crosswalk:
             xw.add(row)
         return xw
 
+    @classmethod
+    def shared(cls, country_iso3: str, extra_rows: Iterable[tuple[int, str, str, str | None]]) -> "Crosswalk":
+        """``load(country_iso3, extra_rows)``, built once per process for the same inputs (a
+        history import places every file on the same boundary set: the crosswalk was ~5 % of
+        a file's import). ``extra_rows``: ``(level, name, pcode, parent_pcode)`` tuples. The key
+        is the rows themselves, so a boundary re-import or a new alternate name is a new key
+        (the shipped CSV is read once per process, as ``load`` would read it). The instance
+        is shared: read-only (``add`` raises)."""
+        key = (pc.normalize_country(country_iso3), tuple(extra_rows))
+        with _SHARED_LOCK:
+            xw = _SHARED.get(key)
+            if xw is not None:
+                _SHARED.move_to_end(key)
+                return xw
+        keys = ("level", "name", "pcode", "parent_pcode")
+        xw = cls.load(key[0], (dict(zip(keys, r)) for r in key[1]))
+        xw._frozen = True
+        with _SHARED_LOCK:
+            _SHARED[key] = xw
+            while len(_SHARED) > _SHARED_MAX:
+                _SHARED.popitem(last=False)
+        return xw
+
     def add(self, row: Mapping[str, Any]) -> None:
         """Add one entry: ``{'level', 'name' (or 'name_key'), 'pcode', 'parent_pcode'?, 'country'?}``."""
+        if self._frozen:
+            raise TypeError("a shared crosswalk (Crosswalk.shared) is read-only: load one of your own to add to")
         country = _opt(row.get("country"))
         if country is not None and pc.normalize_country(country) != self.country_iso3:
             return
@@ -146,6 +175,20 @@ class Crosswalk:
         recorded without a parent) match.  Without it, a name that means different
         units under different parents is ambiguous and gives None.
         """
+        if self._frozen:  # a shared instance never changes: its answers are kept (a history asks the same)
+            key = (level, type(name), name, type(parent_pcode), parent_pcode)
+            try:
+                return self._memo[key]
+            except KeyError:
+                if len(self._memo) >= _MEMO_MAX:
+                    self._memo.clear()
+                hit = self._memo[key] = self._resolve(level, name, parent_pcode)
+                return hit
+            except TypeError:  # (an unhashable name: asked afresh)
+                pass
+        return self._resolve(level, name, parent_pcode)
+
+    def _resolve(self, level: int, name: str | None, parent_pcode: str | None) -> str | None:
         if name is None:
             return None
         text = str(name).strip()
@@ -181,6 +224,13 @@ class Crosswalk:
 
     def __repr__(self) -> str:
         return f"Crosswalk({self.country_iso3!r}, {len(self)} entries)"
+
+
+# Crosswalk.shared: the few newest (country, rows) -> crosswalk of the process
+_SHARED: OrderedDict[tuple, Crosswalk] = OrderedDict()
+_SHARED_MAX = 4
+_MEMO_MAX = 50_000  # answers kept per shared crosswalk
+_SHARED_LOCK = threading.Lock()
 
 
 def rows_from_boundaries(read: "BoundaryRead") -> list[dict]:

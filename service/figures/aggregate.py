@@ -17,11 +17,18 @@ from service.figures.placement import UNASSIGNED, round_table
 from service.figures.tables import unit_breakdown
 
 
-def aggregate_round(conn: Connection, round_id: int, crosswalk: Crosswalk, sizes: RoundSizes | None = None) -> None:
+def aggregate_round(
+    conn: Connection,
+    round_id: int,
+    crosswalk: Crosswalk,
+    sizes: RoundSizes | None = None,
+    categories: dict[str, list[str]] | None = None,
+) -> None:
     """The aggregates of a round just placed (it has none yet in the tables written here).
     Its rows are read from the round's own table (``placement.round_table``), attached as a
     partition of ``location_figure`` or not yet: an import aggregates before its turn
-    (``placement.lock_partitions``)."""
+    (``placement.lock_partitions``). ``categories``: the keys its breakdown documents may
+    hold, per dimension, when the staging knows them (``categories_of``)."""
     p = {"r": round_id}
     rows = round_table(round_id)
     national = conn.execute(
@@ -60,24 +67,31 @@ def aggregate_round(conn: Connection, round_id: int, crosswalk: Crosswalk, sizes
         p,
     )
     # breakdowns: families by origin governorate, shelter type and period, per unit. The pass
-    # over the rows is a CREATE TABLE AS, which PostgreSQL may run with parallel workers (an
-    # INSERT ... SELECT never is); its sub-district sums are then rolled up to every level.
-    # One branch per dimension, each opening its JSON in the FROM list: PostgreSQL then
-    # hands the branches to its workers and sums partially in each (one lateral of the three
-    # kept the opening in the leader: twice as slow). An empty breakdown is not opened.
-    branches = "\n              UNION ALL ".join(
-        f"""SELECT f.adm1, f.adm2, f.adm3, '{dim}' AS dimension, b.key AS category, b.value
-              FROM {rows} f, jsonb_each_text(f.{dim}) b
-              WHERE f.round_id = :r AND f.{dim} <> '{{}}' AND b.value ~ '^-?[0-9]+(\\.0+)?$'"""
-        for dim in ("origin", "shelter", "period")
-    )
+    # over the rows sums each category's value per sub-district (a key looked up in each
+    # row's document: no document is opened into rows), as a CREATE TABLE AS, which
+    # PostgreSQL may run with parallel workers (an INSERT ... SELECT never is); the sums are
+    # then unfolded, a category kept where some row holds it, and rolled up to every level.
+    # (Opening every document with jsonb_each_text and grouping its entries on five keys
+    # cost 2-3x more.) The values are whole counts below 1e15: staging writes nothing else.
+    pairs = [
+        (dim, key)
+        for dim in BREAKDOWN_DIMENSIONS
+        for key in dict.fromkeys(categories_of(conn, rows, p, categories)[dim])
+    ]
+    if not pairs:
+        return _origin_flows(conn, round_id, crosswalk, p)
+    sums = []
+    for i, (dim, key) in enumerate(pairs):
+        p[f"k{i}"] = key
+        sums.append(f"sum(({dim} ->> CAST(:k{i} AS text))::int8)")
+    p["dims"], p["cats"] = [d for d, _ in pairs], [k for _, k in pairs]
     execute_literal(
         conn,
         f"""
             CREATE TEMP TABLE breakdown_leaf ON COMMIT DROP AS
-            SELECT adm1, adm2, adm3, dimension, category, sum(value::numeric) AS v
-            FROM ({branches}) b
-            GROUP BY adm3, adm2, adm1, dimension, category
+            SELECT adm1, adm2, adm3, ARRAY[{", ".join(sums)}] AS sums
+            FROM {rows} WHERE round_id = :r
+            GROUP BY adm3, adm2, adm1
         """,
         p,
     )
@@ -91,13 +105,41 @@ def aggregate_round(conn: Connection, round_id: int, crosswalk: Crosswalk, sizes
                    CASE WHEN GROUPING(adm3) = 0 THEN adm3 WHEN GROUPING(adm2) = 0 THEN adm2
                         WHEN GROUPING(adm1) = 0 THEN adm1 ELSE :n END,
                    dimension, category, sum(v)::bigint
-            FROM breakdown_leaf
+            FROM breakdown_leaf l,
+                 unnest(CAST(:dims AS text[]), CAST(:cats AS text[]), l.sums) AS u(dimension, category, v)
+            WHERE u.v IS NOT NULL
             GROUP BY GROUPING SETS ((dimension, category, adm1), (dimension, category, adm2),
                                     (dimension, category, adm3), (dimension, category))
+            ORDER BY 2, 3, 4, 5
             """
         ),
         p,
     )
+    _origin_flows(conn, round_id, crosswalk, p)
+
+
+#: The breakdown documents of ``location_figure`` (``unit_breakdown.dimension``).
+BREAKDOWN_DIMENSIONS = ("origin", "shelter", "period")
+
+
+def categories_of(conn: Connection, rows: str, params: dict, given: dict | None = None) -> dict[str, list[str]]:
+    """The keys the round's breakdown documents may hold, per dimension: ``given`` (what the
+    staging can write: the breakdown columns' names; a key no row holds costs a lookup and
+    gives no row), else read from the rows."""
+    if given is not None:
+        return {dim: list(given.get(dim, ())) for dim in BREAKDOWN_DIMENSIONS}
+    found: dict[str, list[str]] = {dim: [] for dim in BREAKDOWN_DIMENSIONS}
+    union = " UNION ".join(
+        f"SELECT '{dim}' AS d, k FROM {rows} f, jsonb_object_keys(f.{dim}) k "
+        f"WHERE f.round_id = :r AND f.{dim} <> '{{}}'"
+        for dim in BREAKDOWN_DIMENSIONS
+    )
+    for dim, key in conn.execute(text(f"SELECT d, k FROM ({union}) x ORDER BY d, k"), params):
+        found[dim].append(key)
+    return found
+
+
+def _origin_flows(conn: Connection, round_id: int, crosswalk: Crosswalk, p: dict) -> None:
     # origin governorate -> current district; origin names resolved through the crosswalk
     names = (
         conn.execute(

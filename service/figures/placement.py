@@ -58,19 +58,27 @@ FLAG_DESCRIPTIONS = {
 }
 
 
-def boundary_rows(conn: Connection, set_id: int) -> list[dict]:
-    """Canonical names (English, Arabic, alternates) of the set, for the crosswalk."""
+def boundary_rows(conn: Connection, set_id: int) -> list[tuple[int, str, str, str | None]]:
+    """Canonical names (English, Arabic, alternates) of the set, for the crosswalk:
+    ``(level, name, pcode, parent_pcode)``, in one order (``Crosswalk.shared`` keys on them)."""
     rows = conn.execute(
         text(
             """
             SELECT level, n AS name, pcode, parent_pcode FROM admin_unit,
                    LATERAL unnest(array_remove(ARRAY[name_en, name_ar] || alt_names, NULL)) AS n
             WHERE boundary_set_id = :s AND level IN (1, 2)
+            ORDER BY level, pcode, n COLLATE "C", parent_pcode COLLATE "C"
             """
         ),
         {"s": set_id},
-    ).mappings()
-    return [dict(r) for r in rows]
+    )
+    return [tuple(r) for r in rows]
+
+
+def crosswalk_for(conn: Connection, country: str, set_id: int) -> Crosswalk:
+    """The country's crosswalk plus the set's canonical names (``boundary_rows``): one
+    shared, read-only instance per distinct set of names in the process."""
+    return Crosswalk.shared(country, boundary_rows(conn, set_id))
 
 
 def resolve_declared(conn: Connection, crosswalk: Crosswalk, set_id: int) -> None:
@@ -320,16 +328,20 @@ def rows_outside_declared_unit(conn: Connection, params: dict) -> None:
                   AND ST_Intersects(a.geom, p.pt_swapped)
                 ORDER BY a.pcode LIMIT 1) cl ON true
               LEFT JOIN {LEAF_CHAIN} c ON c.leaf = cl.pcode
+            ),
+            -- nearest sub-district of the declared district: the rows joined to their district's
+            -- sub-districts at once (a hash join; a lookup per row scanned the set's units)
+            nearest3 AS (
+              SELECT DISTINCT ON (p.source_row) p.source_row, a.pcode
+              FROM used p
+              JOIN admin_unit a ON a.boundary_set_id = :s AND a.level = 3 AND a.parent_pcode = p.declared_adm2
+              WHERE NOT :spatial AND p.pt_used IS NOT NULL AND p.u2 IS DISTINCT FROM p.declared_adm2
+              ORDER BY p.source_row, ST_Distance(a.geom, p.pt_used), a.pcode
             )
             SELECT p.source_row, p.swapped, p.pt_used, p.u1, p.u2, p.u3,
                    n3.pcode AS nearest3, n2.pcode AS nearest2, n23.pcode AS nearest2_3
             FROM used p
-            LEFT JOIN LATERAL (  -- nearest sub-district of the declared district
-              SELECT a.pcode FROM admin_unit a
-              WHERE NOT :spatial AND p.pt_used IS NOT NULL
-                AND p.declared_adm2 IS NOT NULL AND p.u2 IS DISTINCT FROM p.declared_adm2
-                AND a.boundary_set_id = :s AND a.level = 3 AND a.parent_pcode = p.declared_adm2
-              ORDER BY ST_Distance(a.geom, p.pt_used), a.pcode LIMIT 1) n3 ON true
+            LEFT JOIN nearest3 n3 ON n3.source_row = p.source_row
             LEFT JOIN LATERAL (  -- nearest district of the declared governorate (district not declared)
               SELECT a.pcode FROM admin_unit a
               WHERE NOT :spatial AND p.pt_used IS NOT NULL
@@ -519,13 +531,14 @@ def index_round_table(conn: Connection, round_id: int) -> None:
     """Index the loaded rows once and take their statistics (before the round's turn:
     ``lock_partitions``)."""
     name = round_table(round_id)
-    conn.execute(text(f"CREATE INDEX {name}_geom_idx ON {name} USING gist (geom)"))
-    conn.execute(text(f"CREATE INDEX {name}_loc_idx ON {name} (country, location_id)"))
-    conn.execute(text(f"ALTER TABLE {name} ADD CONSTRAINT {name}_pkey PRIMARY KEY (round_id, id)"))
-    # the columns queries filter, join or sort on (not the names and breakdown documents,
-    # whose statistics no plan uses and which cost most of the sampling); they stay on attach
+    # one round trip; ANALYZE reads the columns queries filter, join or sort on (not the names
+    # and breakdown documents, whose statistics no plan uses and which cost most of the
+    # sampling); they stay on attach
     conn.execute(
         text(
+            f"CREATE INDEX {name}_geom_idx ON {name} USING gist (geom); "
+            f"CREATE INDEX {name}_loc_idx ON {name} (country, location_id); "
+            f"ALTER TABLE {name} ADD CONSTRAINT {name}_pkey PRIMARY KEY (round_id, id); "
             f"ANALYZE {name} (round_id, id, country, location_id, adm1, adm2, adm3, flags, geom, placement, source_row)"
         )
     )

@@ -148,6 +148,7 @@ _ODD_WS = tuple(c.encode() for c in WHITESPACE if c not in " \n\r")
 _QUOTED = re.compile(rb'"[^"\n]*"')  # a quoted part on one line ('"a""b"': two, adjacent)
 _LONE_CR = re.compile(rb"\r(?!\n)")
 _ODD_WS_LEAD = tuple({bytes([w[0]]) for w in _ODD_WS})
+_ODD_WS_ANY = re.compile(b"|".join(re.escape(w) for w in _ODD_WS))  # (no sequence is a prefix of another)
 # the bytes that never call for a closer look at a block (deleted before scanning what is left)
 _PLAIN_BYTES = bytes(b for b in range(256) if bytes([b]) not in (b'"', b"\r", b"\\", b"x", b"X", *_ODD_WS_LEAD))
 _END_MARKER = re.compile(rb"(?:^|\n)\\\.\r?(?:\n|$)")
@@ -227,20 +228,17 @@ def _odd_ws_at_edge(block: bytes, delim: bytes, sig: bytes) -> Iterator[int]:
     delimiter, a quote, a line end (spaces skipped)."""
     edge = (delim[0], ord('"'), ord("\n"), ord("\r"))
     n = len(block)
-    for seq in _ODD_WS:
-        if seq[:1] not in sig:
-            continue
-        p = block.find(seq)
-        while p >= 0:
-            i = p - 1
-            while i >= 0 and block[i] == 32:
-                i -= 1
-            k = p + len(seq)
-            while k < n and block[k] == 32:
-                k += 1
-            if i < 0 or k >= n or block[i] in edge or block[k] in edge:
-                yield p
-            p = block.find(seq, p + len(seq))
+    # one pass for all the sequences (a search per sequence read a block ~15 times when it
+    # holds any U+2xxx character: ~8 ms a file); ``sig`` is what the caller already looked at
+    for m in _ODD_WS_ANY.finditer(block):
+        p, k = m.span()
+        i = p - 1
+        while i >= 0 and block[i] == 32:
+            i -= 1
+        while k < n and block[k] == 32:
+            k += 1
+        if i < 0 or k >= n or block[i] in edge or block[k] in edge:
+            yield p
 
 
 class TypedRefused(Exception):

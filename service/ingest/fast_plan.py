@@ -59,6 +59,18 @@ class Sql:
         ws = "".join(f"\\u{ord(c):04x}" for c in WHITESPACE)
         self.ws = f"E'{ws}'" if odd_whitespace else None
         self.typed = typed  # float8 columns (the typed COPY read them)
+        self.stripped: dict[str, str] = {}  # column -> the name of its stripped value (``with_stripped``)
+
+    def with_stripped(self, width: int) -> tuple["Sql", str]:
+        """The same expressions over a source whose text columns ``c{j}`` come with their
+        stripped value ``t{j}``, computed once per cell, and the SELECT list that adds them.
+        The complete rules name a stripped cell ~20 times: written out, the statement was
+        ~300 KB over a wide list and its planning alone took ~25 ms, for a handful of rows."""
+        other = Sql.__new__(Sql)
+        other.ws, other.typed = self.ws, self.typed
+        cols = [j for j in range(width) if j not in self.typed]
+        other.stripped = {f"c{j}": f"t{j}" for j in cols}
+        return other, ", ".join(["*", *(f"{self.strip(f'c{j}')} AS t{j}" for j in cols)])
 
     def cell(self, j: int, col: str | None = None) -> str:
         """The cell as text, for messages."""
@@ -66,6 +78,8 @@ class Sql:
         return f"({c})::text" if j in self.typed else self.strip(c)
 
     def strip(self, c: str) -> str:
+        if c in self.stripped:
+            return self.stripped[c]
         return f"btrim({c}, {self.ws})" if self.ws else f"btrim({c})"
 
     def text(self, c: str) -> str:
@@ -191,9 +205,20 @@ def _keep_sql(layout: Layout, sql: Sql, fast: bool = False) -> str:
     return " OR ".join(filled(j) for j in cols)
 
 
+def _key(layout: Layout, j: int) -> str:
+    """A breakdown column's key in its row's document (the parser's dict key: name, else label)."""
+    return layout.plan.names[j] or layout.plan.labels[j]
+
+
 def _json_key(layout: Layout, j: int) -> str:
-    """'"Anbar":' for a breakdown column (the parser's dict key: name, else label)."""
-    return _lit(json.dumps(layout.plan.names[j] or layout.plan.labels[j], ensure_ascii=False) + ":")
+    """'"Anbar":' for a breakdown column."""
+    return _lit(json.dumps(_key(layout, j), ensure_ascii=False) + ":")
+
+
+def categories(layout: Layout) -> dict[str, list[str]]:
+    """Every key the staged breakdown documents may hold, per dimension (for the aggregates:
+    ``service.figures.aggregate.categories_of``)."""
+    return {kind: list(dict.fromkeys(_key(layout, j) for j in layout.breakdown[kind])) for kind in BREAKDOWNS}
 
 
 _MARK = "E'\\u0001'"  # a flawed breakdown cell in the fast query's JSON fragments
@@ -238,6 +263,12 @@ def fast_sql(layout: Layout, sql: Sql, after: int, source: str) -> str:
 
     def fragment(j: int) -> str:
         c = f"c{j}"
+        if j in sql.typed:  # (NaN and infinities fail the tests: the complete rules judge them)
+            return (
+                f"CASE WHEN {c} IS NULL OR {c} = 0 THEN NULL "
+                f"WHEN {c} > 0 AND {c} < 1e15 AND {c} = trunc({c}) THEN {_json_key(layout, j)} || {c}::int8 "
+                f"ELSE {_MARK} END"
+            )
         return (
             f"CASE WHEN {c} = '0.0' THEN NULL WHEN {c} IS NULL THEN NULL WHEN {c} = '0' THEN NULL "
             f"WHEN octet_length({c}) <= 15 AND {digits_dot_zeros(c, '1')} "
@@ -330,6 +361,8 @@ def _extra_json(layout: Layout, sql: Sql) -> str:
 
 def stage_sql(layout: Layout, sql: Sql, after: int, source: str) -> str:
     """The complete rules (every issue, message details), for the rows of ``source``."""
+    sql, with_stripped = sql.with_stripped(layout.width)
+    source = f"(SELECT {with_stripped} FROM {source} OFFSET 0) src"
     core = layout.plan.core
     inner: list[str] = ["n"]
     c = lambda j: f"c{j}"  # noqa: E731

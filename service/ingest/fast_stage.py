@@ -67,7 +67,7 @@ from service.ingest.fast_copy import (
     raw_table,
     read_header,
 )
-from service.ingest.fast_plan import Layout, Sql, fast_sql, stage_sql
+from service.ingest.fast_plan import Layout, Sql, categories, fast_sql, stage_sql
 from service.ingest.stage import (
     BREAKDOWNS,
     CodeColumn,
@@ -106,6 +106,7 @@ class FastStageResult:
     timings: dict[str, float] = field(default_factory=dict)
     notes: dict[str, object] = field(default_factory=dict)  # typed COPY or not, rows recomputed, ...
     code_columns: list[CodeColumn] = field(default_factory=list)  # declared P-code columns
+    categories: dict[str, list[str]] | None = None  # the keys the breakdown documents may hold (fast_plan.categories)
 
 
 # --------------------------------------------------------------------------- whole-column decisions
@@ -230,7 +231,9 @@ def stage_csv(
         raise FastStageUnavailable("client encoding is not UTF-8")
     width = len(h.plan.names)
     core = h.plan.core
-    typed = frozenset(core[f] for f in ("lat", "lon", "families", "individuals"))
+    typed = frozenset(core[f] for f in ("lat", "lon", "families", "individuals")) | frozenset(
+        j for kind in BREAKDOWNS for j in h.plan.breakdown[kind]
+    )
     refused = (psycopg.errors.InvalidTextRepresentation, psycopg.errors.NumericValueOutOfRange)
     try:
         with conn.begin_nested():
@@ -296,24 +299,27 @@ def _build_stage(
         timings["insert_s"] = time.perf_counter() - t1
         if rows == 0:
             raise FastStageUnavailable("no data rows (only blank rows)")
-        # rows with any non-plain cell: again, with the complete rules
-        problems = conn.execute(
-            text(
-                f"CREATE TEMP TABLE fast_problem ON COMMIT DROP AS SELECT source_row - {h.after} AS n "
-                f"FROM stage WHERE _problem UNION SELECT unnest(CAST(:odd AS integer[]))"
-            ),
-            {"odd": sorted(stats.odd_lines)},
-        ).rowcount
-        notes["problem_rows"] = problems
-        if problems:
-            conn.execute(
+        # rows with any non-plain cell: again, with the complete rules (most files have none:
+        # no table of them then)
+        problems = 0
+        if stats.odd_lines or conn.execute(text("SELECT EXISTS (SELECT FROM stage WHERE _problem)")).scalar():
+            problems = conn.execute(
                 text(
-                    f"ANALYZE fast_problem; DELETE FROM stage "
-                    f"WHERE source_row - {h.after} IN (SELECT n FROM fast_problem)"
+                    f"CREATE TEMP TABLE fast_problem ON COMMIT DROP AS SELECT source_row - {h.after} AS n "
+                    f"FROM stage WHERE _problem UNION SELECT unnest(CAST(:odd AS integer[]))"
+                ),
+                {"odd": sorted(stats.odd_lines)},
+            ).rowcount
+            if problems:
+                conn.execute(
+                    text(
+                        f"ANALYZE fast_problem; DELETE FROM stage "
+                        f"WHERE source_row - {h.after} IN (SELECT n FROM fast_problem)"
+                    )
                 )
-            )
-            conn.execute(text(stage_sql(layout, full_sql, h.after, f"{table} JOIN fast_problem USING (n)")))
-        conn.execute(text("DROP TABLE fast_problem"))
+                conn.execute(text(stage_sql(layout, full_sql, h.after, f"{table} JOIN fast_problem USING (n)")))
+            conn.execute(text("DROP TABLE fast_problem"))
+        notes["problem_rows"] = problems
         t1 = time.perf_counter()
         kinds = conn.execute(
             text(
@@ -405,6 +411,7 @@ def _build_stage(
         timings=timings,
         notes=notes,
         code_columns=plan.code_columns(),
+        categories=categories(layout),
     )
 
 

@@ -22,7 +22,6 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, insert, select, text
 
-from boundaries.crosswalk import Crosswalk
 from boundaries.tables import boundary_set
 from service.core.bulk import copy_rows
 from service.core.errors import Unprocessable
@@ -158,6 +157,8 @@ class _Staged:
     issue_count: int
     staging: str
     code_columns: list[CodeColumn] = field(default_factory=list)  # declared P-code columns (declared.py)
+    # the keys the breakdown documents may hold, when the staging knows them (fast path)
+    categories: dict[str, list[str]] | None = None
 
 
 def imported_round(conn: Connection, sha256: str, population: str | None = None) -> dict | None:
@@ -347,6 +348,7 @@ def import_masterlist(
                         res.issue_count,
                         "fast",
                         res.code_columns,
+                        res.categories,
                     )
             if staged is None:
                 if parsed is None:
@@ -571,7 +573,7 @@ def _import_in_transaction(
     sizes = sizes_for(
         country, population, date, household_sizes
     )  # the household sizes: the mismatch flag and the published count
-    crosswalk = Crosswalk.load(country, placement.boundary_rows(conn, set_id))
+    crosswalk = placement.crosswalk_for(conn, country, set_id)
     placement.resolve_declared(conn, crosswalk, set_id)
     placement.create_round_table(conn, round_id)
     placement.place(
@@ -587,7 +589,7 @@ def _import_in_transaction(
     timings["place_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    aggregate.aggregate_round(conn, round_id, crosswalk, sizes)
+    aggregate.aggregate_round(conn, round_id, crosswalk, sizes, staged.categories)
     flagged, flags = quality.flag_counts(conn, round_id, own_table=True)
     totals = aggregate.round_totals(conn, round_id)
     conn.execute(

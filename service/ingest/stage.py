@@ -19,6 +19,7 @@ Both take from here: the whole-file error (:class:`MasterlistError`), the table
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -92,6 +93,7 @@ def create_stage_table(conn: Connection) -> None:
 # --------------------------------------------------------------------------- the header plan
 
 
+@functools.lru_cache(maxsize=8192)  # (the header of every file of a history: the same names)
 def normalise_name(name: str) -> str:
     """Normalised column name: casefolded, letters and digits only ('Place_ID' -> 'placeid')."""
     return "".join(ch for ch in name.casefold() if ch.isalnum())

@@ -275,3 +275,20 @@ def test_country_without_data_file():
     assert xw.resolve(1, "aleppo") == "SY02"
     with pytest.raises(ValueError):
         Crosswalk.load("XYZ")
+
+
+def test_shared_crosswalk_is_built_once_per_set_of_names_and_is_read_only():
+    rows = [(1, "Dahuk", "IQG08", None), (2, "Amedi", "IQG08Q01", "IQG08")]
+    xw = Crosswalk.shared("IRQ", rows)
+    assert Crosswalk.shared("irq", list(rows)) is xw  # same names: the same instance
+    assert xw.resolve(2, "Amedi", "IQG08") == "IQG08Q01"
+    assert (
+        xw.rows()
+        == Crosswalk.load("IRQ", [dict(zip(("level", "name", "pcode", "parent_pcode"), r)) for r in rows]).rows()
+    )
+    # a new alternate name (a boundary re-import) is another crosswalk, which knows it
+    renamed = Crosswalk.shared("IRQ", [*rows, (2, "Al-Amadiya", "IQG08Q01", "IQG08")])
+    assert renamed is not xw
+    assert renamed.resolve(2, "Amadiya", "IQG08") == "IQG08Q01"
+    with pytest.raises(TypeError):
+        xw.add({"level": 1, "name": "Somewhere", "pcode": "IQG01"})

@@ -158,6 +158,23 @@ def test_bad_counts_and_breakdowns(iraq_engine, tmp_path):
     assert {i.code for i in parsed.issues} == {"non_numeric", "negative", "non_integer", "missing_value"}
 
 
+def test_breakdowns_read_by_the_typed_copy(iraq_engine, tmp_path):
+    """Breakdown columns are float8 in the typed COPY: cells that are numbers spelt otherwise
+    are read by COPY and judged as the parser judges them (the complete rules take the rows
+    the fast query cannot place: fractions, negatives, zero spelt otherwise)."""
+    rows = [HEADER] + [row(i) for i in range(16)]
+    for k, cell in enumerate(
+        ["-1", "0.00", "007", "1.5e0", "3.000", "1e2", " 5 ", "-0", "2.5", "", "+4", "5.", ".0", "12.50", "00"],
+        start=1,
+    ):
+        rows[k][11 + k % 7] = cell
+    res, parsed = stage_both(iraq_engine, write_csv(tmp_path / "typed.csv", rows))
+    assert res.notes["typed_copy"] is True, res.notes
+    assert {i.code for i in parsed.issues} == {"negative", "non_integer"}
+    assert parsed.records[5]["period"] == {"Jan19": 4, "August14 Period of displacement": 100}  # "1e2"
+    assert parsed.records[1]["shelter"] == {"Hostfamilies": 10}  # 'Camp' '0.00': left out
+
+
 def test_mostly_text_breakdown_column_goes_to_extra(iraq_engine, tmp_path):
     rows = [HEADER + ["Camp name"]] + [row(i) + [f"Camp {i}" if i % 2 else ""] for i in range(6)]
     for r in rows[1:5]:
