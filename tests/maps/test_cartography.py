@@ -377,3 +377,36 @@ def test_print_layout_has_the_logo(figures_engine, national, tmp_path):
         ["pdfimages", "-list", str(tmp_path / "layout.pdf")], capture_output=True, text=True, check=True
     ).stdout.splitlines()[2:]
     assert len(images) >= 1, images
+
+
+def test_glyphs_kept_per_process_draw_matplotlibs_own_pixels():
+    """``fonts._draw_run`` renders each glyph once per process and draws it again from the
+    cache: the canvas is bit for bit the one matplotlib's own glyph-by-glyph drawing makes, for
+    Latin and Arabic, at fractions of a pixel, rotated, and drawn a second time (from the cache)."""
+    from matplotlib.backends.backend_agg import RendererAgg, get_hinting_flag
+    from matplotlib.font_manager import FontProperties
+
+    fonts.setup()
+    prop = FontProperties(family=fonts.FAMILY, size=7.5)
+    texts = [
+        ("Data: DTM Iraq master list, round 120 (1,205,767)", 10.3, 40.7, 0),
+        ("الأنبار الموصل", 20.55, 90.125, 0),
+        ("Al-Anbar", 200.9, 100.4, 30),
+        ("Data: DTM Iraq master list, round 120 (1,205,767)", 13.3, 140.7, 0),  # same 64ths: cached
+    ]
+    ours, theirs = RendererAgg(420, 180, 150), RendererAgg(420, 180, 150)
+    for renderer in (ours, theirs):
+        renderer.clear()
+    fonts._GLYPHS.clear()
+    for s, x, y, angle in texts:
+        ours.draw_text(ours.new_gc(), x, y, s, prop, angle)
+        font = theirs._prepare_font(prop)
+        items = font._layout(s, flags=get_hinting_flag())
+        size = prop.get_size_in_points()
+        theirs._draw_text_glyphs_and_boxes(
+            theirs.new_gc(), x, y, angle, ((i.ft_object, size, i.glyph_index, 0, 1, i.x, i.y) for i in items), []
+        )
+    a, b = np.asarray(ours.buffer_rgba()), np.asarray(theirs.buffer_rgba())
+    assert a[..., 3].any(), "the texts were drawn"
+    assert np.array_equal(a, b)
+    assert fonts._GLYPHS, "the glyphs were kept"
