@@ -272,8 +272,9 @@ def upload_responses(before: dict[int, str], middle: dict[int, str], cell: str) 
 
 def multipart_body(required: list[str], properties: dict) -> dict:
     """An upload route's OpenAPI request body (``openapi_extra``): a multipart form of
-    ``properties``, ``required`` among them (the routes read the body themselves: ``receive``)."""
-    schema = {"type": "object", "required": required, "properties": properties}
+    ``properties``, ``required`` among them (the routes read the body themselves: ``receive``).
+    No other field: ``receive`` answers 400 naming the fields (a misspelt one is never ignored)."""
+    schema = {"type": "object", "required": required, "properties": properties, "additionalProperties": False}
     return {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": schema}}}}
 
 

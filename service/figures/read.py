@@ -131,7 +131,7 @@ def flows(conn: Connection, round_id: int) -> list[dict]:
             FROM origin_flow o JOIN round r ON r.id = o.round_id
             LEFT JOIN admin_unit a1 ON a1.boundary_set_id = r.boundary_set_id AND a1.pcode = o.origin_adm1
             LEFT JOIN admin_unit a2 ON a2.boundary_set_id = r.boundary_set_id AND a2.pcode = o.adm2
-            WHERE o.round_id = :r ORDER BY o.families DESC
+            WHERE o.round_id = :r ORDER BY o.families DESC, o.origin_name, o.adm2
             """
         ),
         {"r": round_id},

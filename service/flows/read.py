@@ -264,7 +264,7 @@ def origin_lines(conn: Connection, round_row: dict, level: int) -> dict:
         conn.execute(
             text(
                 f"SELECT q.*, ST_AsGeoJSON(q.geom, 5) AS gj FROM ({origin_sql(level, 'CAST(:r AS int)')}) q "
-                "ORDER BY q.families DESC"
+                "ORDER BY q.families DESC, q.origin_adm1, q.dest"
             ),
             {"r": round_row["id"]},
         )
