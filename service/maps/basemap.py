@@ -2,7 +2,7 @@
 npm package ``world-atlas`` (``maps/node_modules/world-atlas/countries-10m.json``, installed by
 ``./dev``; nothing is downloaded at run time).
 
-The file is TopoJSON; ``decode_topojson`` turns it into shapely geometries (quantised,
+The file is TopoJSON; ``_Decoded`` turns it into shapely geometries (quantised,
 delta-encoded arcs stitched into rings), so no Node.js step is needed at run time.
 """
 
@@ -73,14 +73,6 @@ def _arc_ids(g: dict) -> list[int]:
     if g.get("type") == "Polygon":
         nested = [nested]
     return [i if i >= 0 else ~i for poly in nested for ring in poly for i in ring]
-
-
-def decode_topojson(
-    topology: dict, obj: str, region: tuple[float, float, float, float] | None = None
-) -> list[tuple[str | None, dict, object]]:
-    """``(id, properties, shapely geometry)`` of the polygonal geometries of object ``obj``
-    (only those with an arc in the ``region`` box, when given)."""
-    return list(_Decoded(topology, obj).within(region))
 
 
 class _Decoded:

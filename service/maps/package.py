@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import datetime as dt
+import functools
 import multiprocessing
 import os
 import shutil
@@ -293,15 +294,14 @@ def warm_up() -> None:
 
         multiprocessing.get_context("forkserver").set_forkserver_preload(["service.maps.worker"])
         forkserver.ensure_running()  # non-blocking; a worker started before it has loaded would wait
-    if _CLASSIFIER_IMPORT.get("thread") is None:
-        import threading
-
-        thread = threading.Thread(target=_import_classifier, daemon=True)
-        _CLASSIFIER_IMPORT["thread"] = thread
-        thread.start()
+    _classifier_import_started()
 
 
-_CLASSIFIER_IMPORT: dict = {}
+@functools.cache
+def _classifier_import_started() -> None:
+    import threading
+
+    threading.Thread(target=_import_classifier, daemon=True).start()
 
 
 def _import_classifier() -> None:
